@@ -1,0 +1,82 @@
+using System.Text.Json.Serialization;
+using Shop;
+
+FaultSettings settings;
+try
+{
+    settings = FaultSettings.FromEnvironment(Environment.GetEnvironmentVariable);
+}
+catch (ArgumentException ex)
+{
+    await Console.Error.WriteLineAsync("shop: " + ex.Message);
+    return 2;
+}
+
+if (settings.StartupDelayMs > 0)
+{
+    // A slow start: nothing listens until the delay is over, as with a real service warming up.
+    await Task.Delay(settings.StartupDelayMs);
+}
+
+var builder = WebApplication.CreateSlimBuilder(args);
+builder.Logging.SetMinimumLevel(LogLevel.Warning);
+builder.Services.ConfigureHttpJsonOptions(o => o.SerializerOptions.TypeInfoResolverChain.Insert(0, ShopJson.Default));
+builder.Services.AddSingleton(settings);
+builder.Services.AddSingleton<FaultInjector>();
+var app = builder.Build();
+var faults = app.Services.GetRequiredService<FaultInjector>();
+var lifetime = app.Services.GetRequiredService<IHostApplicationLifetime>();
+var items = new[]
+{
+    new Item(1, "Gantry crane", 1_250_000m),
+    new Item(2, "Shipping container", 3_400m),
+    new Item(3, "Forklift", 28_900m),
+};
+
+// Application endpoints carry the faults; health and version endpoints do not.
+async Task<IResult> Faulty(HttpContext context, Func<IResult> answer)
+{
+    var number = faults.Count();
+    if (faults.IsLastBeforeCrash(number))
+    {
+        context.Response.OnCompleted(() =>
+        {
+            _ = Task.Run(() => Environment.Exit(70));
+            return Task.CompletedTask;
+        });
+    }
+
+    var delay = faults.Delay();
+    if (delay > TimeSpan.Zero)
+    {
+        await Task.Delay(delay, context.RequestAborted);
+    }
+
+    context.Response.Headers["X-App-Version"] = settings.Version;
+    return faults.ShouldFail()
+        ? Results.Text("injected fault\n", "text/plain", statusCode: StatusCodes.Status500InternalServerError)
+        : answer();
+}
+
+app.MapGet("/", (Func<HttpContext, Task<IResult>>)(c => Faulty(c, () => Results.Json(new Hello("shop", settings.Version), ShopJson.Default.Hello))));
+app.MapGet("/api/items", (Func<HttpContext, Task<IResult>>)(c => Faulty(c, () => Results.Json(new ItemList(settings.Version, items), ShopJson.Default.ItemList))));
+app.MapGet("/version", () => Results.Text(settings.Version + "\n"));
+app.MapGet("/health", () => Results.Text("ok\n"));
+app.MapGet("/health/ready", () => settings.Ready
+    ? Results.Text("ready\n")
+    : Results.Text("not ready\n", statusCode: StatusCodes.Status503ServiceUnavailable));
+
+lifetime.ApplicationStopping.Register(() => Console.Out.Flush());
+await app.RunAsync();
+return 0;
+
+internal sealed record Hello(string Service, string Version);
+
+internal sealed record Item(int Id, string Name, decimal Price);
+
+internal sealed record ItemList(string Version, Item[] Items);
+
+[JsonSerializable(typeof(Hello))]
+[JsonSerializable(typeof(ItemList))]
+[JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase)]
+internal sealed partial class ShopJson : JsonSerializerContext;

@@ -1,0 +1,522 @@
+using System.Collections.Immutable;
+using System.Globalization;
+using System.Text.RegularExpressions;
+using Gantry.Core.Manifest.Schema;
+using Gantry.Core.Manifest.Values;
+using Gantry.Core.Manifest.Yaml;
+using NodaTime;
+using NodaTime.Text;
+
+namespace Gantry.Core.Manifest;
+
+/// <summary>Shared state of one read: diagnostics, positions, and (for tests) which shape keys were read.</summary>
+internal sealed partial class ReadContext(DiagnosticBag diagnostics, SourceMap positions, ISet<string>? consumed)
+{
+    public DiagnosticBag Diagnostics { get; } = diagnostics;
+
+    public SourceMap Positions { get; } = positions;
+
+    public void Consumed(Shape shape, string key) => consumed?.Add(shape.Name + "." + key);
+
+    public void Error(SourcePosition at, string message) => Diagnostics.Error(at, message);
+
+    public void Warning(SourcePosition at, string message) => Diagnostics.Warning(at, message);
+
+    [GeneratedRegex("^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$", RegexOptions.CultureInvariant)]
+    private static partial Regex NamePattern();
+
+    [GeneratedRegex("^[A-Za-z_][A-Za-z0-9_]*$", RegexOptions.CultureInvariant)]
+    private static partial Regex EnvNamePattern();
+
+    private static string Quote(YamlScalar s) => s.IsNull ? "null" : $"{s.KindName} '{Truncate(s.Value)}'";
+
+    private static string Truncate(string s) => s.Length <= 60 ? s.ReplaceLineEndings(" ") : s[..57].ReplaceLineEndings(" ") + "...";
+
+    /// <summary>Checks a name chosen by the user (service, template, environment, metric, group).</summary>
+    public bool CheckName(YamlScalar key, string what)
+    {
+        if (key.IsNull || !NamePattern().IsMatch(key.Value))
+        {
+            Error(key.Start, $"{what} '{Truncate(key.Value)}' must be lowercase letters, digits and '-' (at most 63, starting and ending with a letter or digit)");
+            return false;
+        }
+
+        return true;
+    }
+
+    /// <summary>Reads a scalar-valued field of any scalar type; reports and returns null when it does not fit.</summary>
+    public object? ReadScalar(FieldType type, YamlNode node, string label)
+    {
+        if (node is not YamlScalar s || s.IsNull)
+        {
+            Error(node.Start, $"{label} must be {type.Expected}, got {(node is YamlScalar n ? Quote(n) : node.KindName)}");
+            return null;
+        }
+
+        ParseError? pe;
+        switch (type)
+        {
+            case UrlType when s.Value.Length == 0:
+                Error(s.Start, $"{label} must not be empty");
+                return null;
+            case StringType:
+                return s.Value;
+            case NameType:
+                return CheckName(s, label) ? s.Value : null;
+            case UrlType:
+                if (Uri.TryCreate(s.Value, UriKind.Absolute, out var uri) && (uri.Scheme == Uri.UriSchemeHttp || uri.Scheme == Uri.UriSchemeHttps))
+                {
+                    return uri;
+                }
+
+                Error(s.Start, $"{label} must be an http:// or https:// URL, got '{Truncate(s.Value)}'");
+                return null;
+            case IntegerType it:
+                if (!s.IsPlain || !long.TryParse(s.Value, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var l))
+                {
+                    Error(s.Start, $"{label} must be an integer, got {Quote(s)}");
+                    return null;
+                }
+
+                if (l < it.Min || l > it.Max)
+                {
+                    Error(s.Start, it.Min == it.Max
+                        ? $"{label} must be {it.Min}, got {l}"
+                        : $"{label} must be from {it.Min} to {it.Max}, got {l}");
+                    return null;
+                }
+
+                return (int)l;
+            case NumberType nt:
+                if (!s.IsPlain || !double.TryParse(s.Value, NumberStyles.Float, CultureInfo.InvariantCulture, out var d) || !double.IsFinite(d))
+                {
+                    Error(s.Start, $"{label} must be a number, got {Quote(s)}");
+                    return null;
+                }
+
+                if (d < nt.Min || d > nt.Max)
+                {
+                    Error(s.Start, $"{label} must be from {nt.Min.ToString(CultureInfo.InvariantCulture)} to {nt.Max.ToString(CultureInfo.InvariantCulture)}, got {s.Value}");
+                    return null;
+                }
+
+                return d;
+            case BooleanType:
+                if (s.IsPlain && s.Value is "true" or "false" or "True" or "False" or "TRUE" or "FALSE")
+                {
+                    return bool.Parse(s.Value);
+                }
+
+                Error(s.Start, $"{label} must be true or false, got {Quote(s)}");
+                return null;
+            case DurationType:
+                pe = DurationSyntax.TryParse(s.Value, out var span);
+                if (pe is null)
+                {
+                    return span;
+                }
+
+                Error(s.PositionOf(pe.Offset), $"{label}: {pe.Message}");
+                return null;
+            case PercentType pt:
+                pe = Percentage.TryParse(s.Value, out var pct);
+                if (pe is not null)
+                {
+                    Error(s.Start, $"{label} must be a percentage such as 10%, got {Quote(s)}");
+                    return null;
+                }
+
+                if (pct.Percent < pt.Min || pct.Percent > pt.Max)
+                {
+                    Error(s.Start, $"{label} must be from {pt.Min.ToString(CultureInfo.InvariantCulture)}% to {pt.Max.ToString(CultureInfo.InvariantCulture)}%, got {pct}");
+                    return null;
+                }
+
+                return pct;
+            case WeightType:
+                return ReadWeight(s, label);
+            case CountOrPercentType:
+                if (s.IsPlain && int.TryParse(s.Value, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var count))
+                {
+                    if (count < 0)
+                    {
+                        Error(s.Start, $"{label} cannot be negative, got {count}");
+                        return null;
+                    }
+
+                    return CountOrPercent.FromCount(count);
+                }
+
+                if (Percentage.TryParse(s.Value, out var share) is null && share.Percent is >= 0 and <= 100)
+                {
+                    return CountOrPercent.FromShare(share);
+                }
+
+                Error(s.Start, $"{label} must be {type.Expected} (0% to 100%), got {Quote(s)}");
+                return null;
+            case ConditionType:
+                pe = Condition.TryParse(s.Value, out var condition);
+                if (pe is null)
+                {
+                    return condition;
+                }
+
+                Error(s.PositionOf(pe.Offset), $"{label}: {pe.Message}");
+                return null;
+            case EndpointType:
+                pe = Endpoint.TryParse(s.Value, out var endpoint);
+                if (pe is null)
+                {
+                    return endpoint;
+                }
+
+                Error(s.PositionOf(pe.Offset), $"{label}: {pe.Message}");
+                return null;
+            case TimeOfDayType:
+                var time = LocalTimePattern.CreateWithInvariantCulture("HH:mm").Parse(s.Value);
+                if (time.Success)
+                {
+                    return time.Value;
+                }
+
+                Error(s.Start, $"{label} must be a time of day from 00:00 to 23:59 (HH:mm), got {Quote(s)}");
+                return null;
+            case DateType:
+                var date = LocalDatePattern.Iso.Parse(s.Value);
+                if (date.Success)
+                {
+                    return date.Value;
+                }
+
+                Error(s.Start, $"{label} must be a date written YYYY-MM-DD, got {Quote(s)}");
+                return null;
+            case ZoneType:
+                var zone = DateTimeZoneProviders.Tzdb.GetZoneOrNull(s.Value);
+                if (zone is not null)
+                {
+                    return zone;
+                }
+
+                var hint = Suggestions.Closest(s.Value, DateTimeZoneProviders.Tzdb.Ids);
+                Error(s.Start, $"{label}: unknown time zone '{Truncate(s.Value)}'" + (hint is null ? "; use an IANA name such as Europe/Berlin" : $"; did you mean '{hint}'?"));
+                return null;
+            case EnumType et:
+                if (et.Values.Contains(s.Value))
+                {
+                    return s.Value;
+                }
+
+                var close = Suggestions.Closest(s.Value, et.Values);
+                Error(s.Start, $"{label} must be one of {string.Join(", ", et.Values)}, got {Quote(s)}" + (close is null ? string.Empty : $"; did you mean '{close}'?"));
+                return null;
+            default:
+                throw new InvalidOperationException($"{type} is not a scalar type");
+        }
+    }
+
+    private int? ReadWeight(YamlScalar s, string label)
+    {
+        double value;
+        if (s.IsPlain && int.TryParse(s.Value, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var w))
+        {
+            value = w;
+        }
+        else if (Percentage.TryParse(s.Value, out var p) is null)
+        {
+            value = p.Percent;
+        }
+        else
+        {
+            Error(s.Start, $"{label} must be a weight from 0 to 100 (or 0% to 100%), got {Quote(s)}");
+            return null;
+        }
+
+        if (value is < 0 or > 100)
+        {
+            Error(s.Start, $"{label} must be from 0 to 100, got {s.Value}");
+            return null;
+        }
+
+        if (value != Math.Floor(value))
+        {
+            Error(s.Start, $"{label} must be a whole percentage, got {s.Value}");
+            return null;
+        }
+
+        return (int)value;
+    }
+
+    /// <summary>Checks the key of a user-named mapping entry against the map's key type.</summary>
+    public bool CheckMapKey(FieldType keyType, YamlScalar key, string what)
+    {
+        switch (keyType)
+        {
+            case NameType:
+                return CheckName(key, what);
+            case StringType when keyType.Expected.StartsWith("a variable name", StringComparison.Ordinal):
+                if (EnvNamePattern().IsMatch(key.Value))
+                {
+                    return true;
+                }
+
+                Error(key.Start, $"'{Truncate(key.Value)}' is not a valid variable name (letters, digits and '_', not starting with a digit)");
+                return false;
+            default:
+                return true;
+        }
+    }
+}
+
+/// <summary>
+/// Reads one mapping against its <see cref="Shape"/>: refuses unknown keys (with a suggestion),
+/// reports missing required keys and "exactly one of" violations, and reads typed values.
+/// </summary>
+internal sealed class MapReader
+{
+    private readonly ReadContext ctx;
+    private readonly Dictionary<string, YamlEntry> entries = new(StringComparer.Ordinal);
+
+    public MapReader(ReadContext ctx, YamlMapping node, Shape shape, string what, string path)
+    {
+        this.ctx = ctx;
+        Node = node;
+        Shape = shape;
+        What = what;
+        Path = path;
+        YamlEntry? firstChoice = null;
+        foreach (var entry in node.Entries)
+        {
+            var key = entry.Key.Value;
+            if (shape.Find(key) is null)
+            {
+                var hint = Suggestions.Closest(key, shape.Keys);
+                ctx.Error(entry.Key.Start, $"unknown key '{key}' in {what}" + (hint is null
+                    ? $"; expected {(shape.ExactlyOne ? "one of" : "keys from")}: {string.Join(", ", shape.Keys)}"
+                    : $"; did you mean '{hint}'?"));
+                continue;
+            }
+
+            if (shape.ExactlyOne && firstChoice is not null)
+            {
+                ctx.Error(entry.Key.Start, $"{what} takes exactly one of {string.Join(", ", shape.Keys)}; '{firstChoice.Key.Value}' and '{key}' are both given");
+                continue;
+            }
+
+            firstChoice ??= entry;
+            entries[key] = entry;
+            ctx.Positions.Record(Child(key), entry.Value.Start);
+            ctx.Positions.Record(Child(key) + "@key", entry.Key.Start);
+        }
+
+        if (shape.ExactlyOne && node.Entries.Length == 0)
+        {
+            ctx.Error(node.Start, $"{what} needs one of: {string.Join(", ", shape.Keys)}");
+        }
+
+        foreach (var field in shape.Fields.Where(f => f.Required && !entries.ContainsKey(f.Key)))
+        {
+            ctx.Error(node.Start, $"{what} is missing the required key '{field.Key}'");
+        }
+    }
+
+    public YamlMapping Node { get; }
+
+    public Shape Shape { get; }
+
+    public string What { get; }
+
+    public string Path { get; }
+
+    public string Child(string key) => Path.Length == 0 ? key : Path + "." + key;
+
+    /// <summary>The single key given, for "exactly one of" shapes.</summary>
+    public string? Choice => entries.Keys.FirstOrDefault();
+
+    public bool Has(string key) => Lookup(key) is not null;
+
+    public YamlEntry? Lookup(string key)
+    {
+        var field = Shape.Find(key) ?? throw new InvalidOperationException($"'{key}' is not declared in shape '{Shape.Name}'");
+        ctx.Consumed(Shape, field.Key);
+        return entries.TryGetValue(key, out var e) ? e : null;
+    }
+
+    public SourcePosition PositionOf(string key) => Lookup(key)?.Value.Start ?? Node.Start;
+
+    public SourcePosition KeyPositionOf(string key) => Lookup(key)?.Key.Start ?? Node.Start;
+
+    private FieldType TypeOf(string key) => Shape.Find(key)!.Type;
+
+    private T? Scalar<T>(string key)
+        where T : struct
+    {
+        var entry = Lookup(key);
+        return entry is null ? null : ctx.ReadScalar(TypeOf(key), entry.Value, $"'{key}'") is T v ? v : null;
+    }
+
+    private T? Reference<T>(string key)
+        where T : class
+    {
+        var entry = Lookup(key);
+        return entry is null ? null : ctx.ReadScalar(TypeOf(key), entry.Value, $"'{key}'") as T;
+    }
+
+    public string? String(string key) => Reference<string>(key);
+
+    public Uri? Url(string key) => Reference<Uri>(key);
+
+    public Endpoint? Endpoint(string key) => Reference<Endpoint>(key);
+
+    public Condition? Condition(string key) => Reference<Condition>(key);
+
+    public DateTimeZone? Zone(string key) => Reference<DateTimeZone>(key);
+
+    public int? Int(string key) => Scalar<int>(key);
+
+    public int? Weight(string key) => Scalar<int>(key);
+
+    public double? Number(string key) => Scalar<double>(key);
+
+    public bool? Bool(string key) => Scalar<bool>(key);
+
+    public TimeSpan? Duration(string key) => Scalar<TimeSpan>(key);
+
+    public Percentage? Percent(string key) => Scalar<Percentage>(key);
+
+    public CountOrPercent? CountOrPercent(string key) => Scalar<CountOrPercent>(key);
+
+    public LocalTime? TimeOfDay(string key) => Scalar<LocalTime>(key);
+
+    public LocalDate? Date(string key) => Scalar<LocalDate>(key);
+
+    /// <summary>An enum field, mapped from its manifest spelling to <typeparamref name="TEnum"/> ignoring case.</summary>
+    public TEnum? Enum<TEnum>(string key)
+        where TEnum : struct, Enum =>
+        Reference<string>(key) is { } s ? System.Enum.Parse<TEnum>(s.Replace("_", string.Empty, StringComparison.Ordinal), ignoreCase: true) : null;
+
+    /// <summary>A nested mapping field; null (after reporting) when absent or not a mapping.</summary>
+    public MapReader? Object(string key, string what)
+    {
+        var entry = Lookup(key);
+        if (entry is null)
+        {
+            return null;
+        }
+
+        if (TypeOf(key) is not ObjectType ot)
+        {
+            throw new InvalidOperationException($"'{key}' of '{Shape.Name}' is not an object field");
+        }
+
+        return Open(ctx, entry.Value, ot.Shape, what, Child(key), $"'{key}'");
+    }
+
+    /// <summary>Opens a node as a mapping of the given shape, reporting when it is something else.</summary>
+    public static MapReader? Open(ReadContext ctx, YamlNode node, Shape shape, string what, string path, string label)
+    {
+        if (node is YamlMapping map)
+        {
+            return new MapReader(ctx, map, shape, what, path);
+        }
+
+        ctx.Error(node.Start, $"{label} must be a mapping, got {DescribeNode(node)}");
+        return null;
+    }
+
+    private static string DescribeNode(YamlNode node) =>
+        node is YamlScalar s && !s.IsNull ? $"{s.KindName} '{(s.Value.Length > 40 ? s.Value[..37] + "..." : s.Value)}'" : node.KindName;
+
+    /// <summary>The items of a list field, each read by <paramref name="read"/>; items it returns null for are left out.</summary>
+    public ImmutableArray<T> List<T>(string key, Func<YamlNode, int, string, T?> read)
+    {
+        var entry = Lookup(key);
+        if (entry is null)
+        {
+            return [];
+        }
+
+        var type = (ListType)TypeOf(key);
+        if (entry.Value is not YamlSequence seq)
+        {
+            // A single value where a list is expected is a common slip; say so plainly.
+            ctx.Error(entry.Value.Start, $"'{key}' must be a list, got {DescribeNode(entry.Value)}");
+            return [];
+        }
+
+        if (seq.Items.Length < type.MinItems)
+        {
+            ctx.Error(seq.Start, $"'{key}' needs at least {type.MinItems} item{(type.MinItems == 1 ? string.Empty : "s")}");
+        }
+
+        var result = ImmutableArray.CreateBuilder<T>();
+        for (var i = 0; i < seq.Items.Length; i++)
+        {
+            var itemPath = $"{Child(key)}[{i}]";
+            ctx.Positions.Record(itemPath, seq.Items[i].Start);
+            if (read(seq.Items[i], i, itemPath) is { } item)
+            {
+                result.Add(item);
+            }
+        }
+
+        return result.ToImmutable();
+    }
+
+    /// <summary>A list of scalars of the list's declared item type.</summary>
+    public ImmutableArray<T> ScalarList<T>(string key)
+    {
+        var type = Shape.Find(key)?.Type as ListType ?? throw new InvalidOperationException($"'{key}' is not a list field");
+        return List(key, (node, i, _) => ctx.ReadScalar(type.Item, node, $"item {i + 1} of '{key}'") is T v ? v : default);
+    }
+
+    /// <summary>The entries of a map field, keys checked against the map's key type.</summary>
+    public ImmutableArray<(YamlScalar Key, YamlNode Value, string Path)> Entries(string key, string keyWhat)
+    {
+        var entry = Lookup(key);
+        if (entry is null)
+        {
+            return [];
+        }
+
+        var type = (MapType)TypeOf(key);
+        if (entry.Value is not YamlMapping map)
+        {
+            if (!(entry.Value is YamlScalar { IsNull: true }))
+            {
+                ctx.Error(entry.Value.Start, $"'{key}' must be a mapping, got {DescribeNode(entry.Value)}");
+            }
+
+            return [];
+        }
+
+        var result = ImmutableArray.CreateBuilder<(YamlScalar, YamlNode, string)>();
+        foreach (var e in map.Entries)
+        {
+            var path = $"{Child(key)}.{e.Key.Value}";
+            ctx.Positions.Record(path, e.Value.Start);
+            ctx.Positions.Record(path + "@key", e.Key.Start);
+            if (ctx.CheckMapKey(type.Key, e.Key, keyWhat))
+            {
+                result.Add((e.Key, e.Value, path));
+            }
+        }
+
+        return result.ToImmutable();
+    }
+
+    /// <summary>A map field whose values are strings.</summary>
+    public ImmutableArray<KeyValuePair<string, string>> StringMap(string key, string keyWhat)
+    {
+        var type = (MapType)TypeOf(key);
+        var result = ImmutableArray.CreateBuilder<KeyValuePair<string, string>>();
+        foreach (var (k, v, _) in Entries(key, keyWhat))
+        {
+            if (ctx.ReadScalar(type.Value, v, $"'{k.Value}'") is string s)
+            {
+                result.Add(new(k.Value, s));
+            }
+        }
+
+        return result.ToImmutable();
+    }
+}

@@ -1,0 +1,236 @@
+using System.Collections.Immutable;
+using Gantry.Core.Manifest.Values;
+using NodaTime;
+
+namespace Gantry.Core.Manifest;
+
+/// <summary>A parsed, validated <c>gantry.yaml</c>. Invalid input never becomes a manifest.</summary>
+public sealed record GantryManifest(
+    ImmutableArray<ServiceSpec> Services,
+    ImmutableArray<AnalysisTemplate> Analysis,
+    ImmutableArray<EnvironmentSpec> Environments)
+{
+    public ServiceSpec? FindService(string name) => Services.FirstOrDefault(s => s.Name == name);
+
+    public AnalysisTemplate? FindAnalysis(string name) => Analysis.FirstOrDefault(a => a.Name == name);
+
+    public EnvironmentSpec? FindEnvironment(string name) => Environments.FirstOrDefault(e => e.Name == name);
+}
+
+public sealed record ServiceSpec(
+    string Name,
+    ProcessSpec Process,
+    Endpoint Listen,
+    int Replicas,
+    HealthSpec Health,
+    StrategySpec Strategy,
+    TimeSpan ProgressDeadline);
+
+/// <summary>How to run one instance as a local process. Texts may hold placeholders such as {version} and {port}.</summary>
+public sealed record ProcessSpec(
+    string Command,
+    ImmutableArray<string> Args,
+    ImmutableArray<KeyValuePair<string, string>> Env,
+    string? WorkingDir,
+    TimeSpan StopTimeout);
+
+public sealed record HealthSpec(ProbeSpec? Readiness, ProbeSpec? Liveness, ProbeSpec? Startup)
+{
+    public static HealthSpec None { get; } = new(null, null, null);
+}
+
+public sealed record ProbeSpec(string Path, TimeSpan Interval, TimeSpan Timeout, int FailureThreshold, TimeSpan InitialDelay);
+
+/// <summary>How a new release replaces the old one.</summary>
+public abstract record StrategySpec;
+
+public sealed record RollingStrategy(CountOrPercent MaxSurge, CountOrPercent MaxUnavailable) : StrategySpec
+{
+    public static RollingStrategy Default { get; } = new(CountOrPercent.FromCount(1), CountOrPercent.FromCount(0));
+}
+
+public sealed record BlueGreenStrategy(
+    Endpoint? PreviewListen,
+    bool AutoPromotion,
+    int AutoPromotionSeconds,
+    TimeSpan ScaleDownDelay,
+    AnalysisRef? PrePromotionAnalysis,
+    AnalysisRef? PostPromotionAnalysis) : StrategySpec;
+
+public sealed record CanaryStrategy(ImmutableArray<CanaryStep> Steps, TimeSpan AbortScaleDownDelay) : StrategySpec;
+
+/// <summary>One ordered step of a canary.</summary>
+public abstract record CanaryStep;
+
+public sealed record SetWeightStep(int Weight) : CanaryStep;
+
+/// <summary>A pause; with no duration it waits until promoted.</summary>
+public sealed record PauseStep(TimeSpan? Duration) : CanaryStep;
+
+public sealed record AnalysisStep(AnalysisRef Analysis) : CanaryStep;
+
+/// <summary>Routes requests that match to the canary whatever the weight; an empty list removes the route.</summary>
+public sealed record SetHeaderRouteStep(ImmutableArray<RouteMatch> Matches) : CanaryStep;
+
+/// <summary>Copies a share of requests (optionally only matching ones) to the canary; 0 removes the mirror.</summary>
+public sealed record SetMirrorStep(int Percent, ImmutableArray<RouteMatch> Matches) : CanaryStep;
+
+public enum MatchSource
+{
+    Header,
+    Cookie,
+}
+
+public enum MatchKind
+{
+    Exact,
+    Prefix,
+    Regex,
+}
+
+public sealed record RouteMatch(MatchSource Source, string Name, MatchKind Kind, string Value);
+
+public sealed record AnalysisRef(ImmutableArray<string> Templates);
+
+public sealed record AnalysisTemplate(
+    string Name,
+    TimeSpan Interval,
+    int? Count,
+    TimeSpan InitialDelay,
+    int FailureLimit,
+    int InconclusiveLimit,
+    int ConsecutiveErrorLimit,
+    int? ConsecutiveSuccessLimit,
+    ScoreThresholds Scores,
+    ImmutableArray<MetricSpec> Metrics);
+
+public sealed record ScoreThresholds(double Pass, double Marginal)
+{
+    public static ScoreThresholds Default { get; } = new(95, 75);
+}
+
+public sealed record MetricSpec(
+    string Name,
+    MetricQuery Query,
+    Condition? FailWhen,
+    Condition? PassWhen,
+    bool DryRun,
+    JudgeOptions? Judge);
+
+/// <summary>What to measure and with which provider.</summary>
+public abstract record MetricQuery
+{
+    public abstract string Provider { get; }
+}
+
+public enum BuiltinMetric
+{
+    RequestRate,
+    ErrorRate,
+    SuccessRate,
+    LatencyP50,
+    LatencyP90,
+    LatencyP95,
+    LatencyP99,
+    Latency,
+}
+
+public sealed record BuiltinQuery(BuiltinMetric Metric, TimeSpan? Window) : MetricQuery
+{
+    public override string Provider => "builtin";
+
+    /// <summary>The kind of value the router measures for this metric.</summary>
+    public QuantityKind ValueKind => Metric switch
+    {
+        BuiltinMetric.RequestRate => QuantityKind.Number,
+        BuiltinMetric.ErrorRate or BuiltinMetric.SuccessRate => QuantityKind.Ratio,
+        _ => QuantityKind.Duration,
+    };
+}
+
+public sealed record PrometheusQuery(Uri Address, string Query, TimeSpan Timeout) : MetricQuery
+{
+    public override string Provider => "prometheus";
+}
+
+public sealed record WebQuery(Uri Url, string JsonPath, ImmutableArray<KeyValuePair<string, string>> Headers, TimeSpan Timeout) : MetricQuery
+{
+    public override string Provider => "web";
+}
+
+public enum CommandValueSource
+{
+    Stdout,
+    ExitCode,
+}
+
+public sealed record CommandQuery(ImmutableArray<string> Args, bool Shell, CommandValueSource Value, TimeSpan Timeout) : MetricQuery
+{
+    public override string Provider => "command";
+}
+
+public enum JudgeDirection
+{
+    Increase,
+    Decrease,
+    Either,
+}
+
+public enum OutlierHandling
+{
+    Keep,
+    Remove,
+}
+
+/// <summary>Options of the statistical canary-vs-baseline judge for one metric.</summary>
+public sealed record JudgeOptions(
+    JudgeDirection Direction,
+    double Confidence,
+    Percentage? AllowedIncrease,
+    Percentage? CriticalIncrease,
+    bool MustHaveData,
+    OutlierHandling Outliers,
+    double Weight,
+    bool Critical);
+
+public sealed record EnvironmentSpec(
+    string Name,
+    ImmutableArray<KeyValuePair<string, string>> Variables,
+    ImmutableArray<ServiceOverride> Overrides,
+    ApprovalPolicy? Approvals,
+    ImmutableArray<DeploymentWindow> Windows,
+    ImmutableArray<FreezeSpec> Freezes,
+    PromotionSpec? Promotion);
+
+public sealed record ServiceOverride(
+    string Service,
+    int? Replicas,
+    ImmutableArray<KeyValuePair<string, string>> Env,
+    StrategySpec? Strategy);
+
+public sealed record ApprovalPolicy(int Required, ImmutableArray<string> From, bool NoSelfApproval, TimeSpan? Expiry);
+
+/// <summary>A weekly window in a time zone; <see cref="To"/> before <see cref="From"/> means it crosses midnight.</summary>
+public sealed record DeploymentWindow(ImmutableArray<IsoDayOfWeek> Days, LocalTime From, LocalTime To, DateTimeZone Zone);
+
+public enum FreezeRunningRollouts
+{
+    Finish,
+    Hold,
+}
+
+/// <summary>A freeze: either a recurring monthly day range (which may wrap the month end) or a date range.</summary>
+public sealed record FreezeSpec(
+    MonthlyDays? Monthly,
+    LocalDate? From,
+    LocalDate? To,
+    DateTimeZone Zone,
+    string? Reason,
+    FreezeRunningRollouts Running);
+
+public sealed record MonthlyDays(int FromDay, int ToDay)
+{
+    public bool WrapsMonthEnd => ToDay < FromDay;
+}
+
+public sealed record PromotionSpec(string From, TimeSpan Soak, bool Auto);

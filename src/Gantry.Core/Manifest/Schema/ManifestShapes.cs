@@ -1,0 +1,245 @@
+using System.Collections.Immutable;
+
+namespace Gantry.Core.Manifest.Schema;
+
+/// <summary>
+/// Every key a manifest may hold, with its type and meaning. The reader refuses keys that are not
+/// here and reads only keys that are; <c>docs/schema/gantry.schema.json</c> is generated from it.
+/// </summary>
+public static class ManifestShapes
+{
+    private static readonly DurationType Duration = new();
+    private static readonly BooleanType Boolean = new();
+    private static readonly StringType Text = new();
+    private static readonly NameType Name = new();
+    private static readonly StringType EnvName = new("a variable name of letters, digits and '_'");
+
+    private static Shape Object(string name, string title, string description, params Field[] fields) =>
+        new(name, title, description, [.. fields]);
+
+    private static Shape OneOf(string name, string title, string description, params Field[] fields) =>
+        new(name, title, description, [.. fields], ExactlyOne: true);
+
+    private static EnumType Enum(params string[] values) => new([.. values]);
+
+    public static readonly Shape AnalysisRef = Object("analysisRef", "analysis reference", "Runs analysis templates defined under the top-level 'analysis'.",
+        new Field("templates", new ListType(Name, 1), "Names of analysis templates to run together.", Required: true));
+
+    public static readonly Shape Probe = Object("probe", "probe", "An HTTP GET against the instance; 2xx and 3xx pass.",
+        new Field("path", new StringType("a path starting with /"), "Path to request, such as /health/ready.", Required: true),
+        new Field("interval", Duration, "Time between probes.", Default: "2s"),
+        new Field("timeout", Duration, "How long one probe may take.", Default: "1s"),
+        new Field("failureThreshold", new IntegerType(1, 100), "Consecutive failures that mark the instance failed.", Default: "3"),
+        new Field("initialDelay", Duration, "Wait before the first probe.", Default: "0s"));
+
+    public static readonly Shape Health = Object("health", "health checks", "Probes of each instance.",
+        new Field("readiness", new ObjectType(Probe), "Whether an instance may receive traffic."),
+        new Field("liveness", new ObjectType(Probe), "Whether a running instance must be restarted."),
+        new Field("startup", new ObjectType(Probe), "Holds readiness and liveness until the instance has started."));
+
+    public static readonly Shape Process = Object("process", "process", "Runs each instance as a local child process. Texts may use {version}, {port}, {service}, {environment} and {instance}.",
+        new Field("command", new StringType("a program to run"), "Program to run, such as dotnet.", Required: true),
+        new Field("args", new ListType(Text), "Arguments, one list item each (no shell)."),
+        new Field("env", new MapType(Text, EnvName), "Environment variables added to the instance's environment."),
+        new Field("workingDir", Text, "Working directory; relative paths are relative to the manifest's folder.", Default: "the manifest's folder"),
+        new Field("stopTimeout", Duration, "Time between SIGTERM and killing the process tree.", Default: "10s"));
+
+    public static readonly Shape Rolling = Object("rolling", "rolling update", "Replaces instances in batches, each new one health-gated before an old one stops.",
+        new Field("maxSurge", new CountOrPercentType(), "Instances allowed above the desired count during the update.", Default: "1"),
+        new Field("maxUnavailable", new CountOrPercentType(), "Instances allowed below the desired count during the update.", Default: "0"));
+
+    public static readonly Shape BlueGreen = Object("blueGreen", "blue-green", "Starts the new set beside the old one and switches all traffic at once.",
+        new Field("previewListen", new EndpointType(), "Where the new set is served before promotion."),
+        new Field("autoPromotion", Boolean, "Promote without a human once the new set is healthy and analysis passed.", Default: "true"),
+        new Field("autoPromotionSeconds", new IntegerType(0, 86_400), "Seconds to wait before automatic promotion.", Default: "0"),
+        new Field("scaleDownDelay", Duration, "How long the old set is kept after the switch, for instant rollback.", Default: "30s"),
+        new Field("prePromotionAnalysis", new ObjectType(AnalysisRef), "Analysis against the preview before the switch."),
+        new Field("postPromotionAnalysis", new ObjectType(AnalysisRef), "Analysis after the switch; failure switches back."));
+
+    public static readonly Shape RouteMatch = Object("routeMatch", "route match", "Matches a request by one header or cookie: exactly one of header/cookie and one of exact/prefix/regex.",
+        new Field("header", Text, "Header name to match."),
+        new Field("cookie", Text, "Cookie name to match."),
+        new Field("exact", Text, "The value must equal this."),
+        new Field("prefix", Text, "The value must start with this."),
+        new Field("regex", Text, "The value must match this .NET regular expression."));
+
+    public static readonly Shape Pause = Object("pause", "pause", "Waits for a duration, or until promoted when no duration is given.",
+        new Field("duration", Duration, "How long to wait; omit to wait for 'gantry promote'."));
+
+    public static readonly Shape HeaderRoute = Object("setHeaderRoute", "header route", "Sends matching requests to the canary whatever its weight.",
+        new Field("match", new ListType(new ObjectType(RouteMatch)), "Matches, all of which must hold; empty removes the route."));
+
+    public static readonly Shape Mirror = Object("setMirror", "mirror", "Copies a share of requests to the canary; responses are discarded.",
+        new Field("percent", new WeightType(), "Share of requests to copy; 0 removes the mirror.", Required: true),
+        new Field("match", new ListType(new ObjectType(RouteMatch)), "Only copy requests that match all of these."));
+
+    public static readonly Shape CanaryStep = OneOf("canaryStep", "canary step", "One step: exactly one of setWeight, pause, analysis, setHeaderRoute, setMirror.",
+        new Field("setWeight", new WeightType(), "Share of traffic for the canary; weights never decrease, and 100 completes the rollout."),
+        new Field("pause", new OneOfType([Duration, new ObjectType(Pause)]), "Wait: 'pause: 30s', or 'pause: {}' until promoted."),
+        new Field("analysis", new ObjectType(AnalysisRef), "Run analysis; failure aborts the rollout."),
+        new Field("setHeaderRoute", new ObjectType(HeaderRoute), "Route matching requests to the canary."),
+        new Field("setMirror", new ObjectType(Mirror), "Mirror a share of requests to the canary."));
+
+    public static readonly Shape Canary = Object("canary", "canary", "Shifts traffic to the new version step by step; the stable set stays at full size.",
+        new Field("steps", new ListType(new ObjectType(CanaryStep), 1), "The ordered steps.", Required: true),
+        new Field("abortScaleDownDelay", Duration, "How long an aborted canary is kept before it is stopped.", Default: "30s"));
+
+    public static readonly Shape Strategy = OneOf("strategy", "strategy", "How a new release replaces the old one: exactly one of rolling, blueGreen, canary.",
+        new Field("rolling", new ObjectType(Rolling), "Rolling update."),
+        new Field("blueGreen", new ObjectType(BlueGreen), "Blue-green switch."),
+        new Field("canary", new ObjectType(Canary), "Canary with steps."));
+
+    public static readonly Shape Service = Object("service", "service", "A deployable unit: how to run an instance, where its traffic arrives, how it is checked and rolled out.",
+        new Field("process", new ObjectType(Process), "Run instances as local processes.", Required: true),
+        new Field("listen", new EndpointType(), "The router's front door for this service.", Required: true),
+        new Field("replicas", new IntegerType(1, 100), "Instances of the stable version.", Default: "1"),
+        new Field("health", new ObjectType(Health), "Readiness, liveness and startup probes."),
+        new Field("strategy", new ObjectType(Strategy), "How releases are rolled out.", Default: "rolling with maxSurge 1, maxUnavailable 0"),
+        new Field("progressDeadline", Duration, "A rollout that makes no progress for this long fails.", Default: "10m"));
+
+    public static readonly Shape BuiltinQuery = Object("builtinQuery", "builtin query", "The router's own measurements of the group under analysis.",
+        new Field("query", Enum("request_rate", "error_rate", "success_rate", "latency_p50", "latency_p90", "latency_p95", "latency_p99", "latency"), "What to measure; 'latency' gives raw samples for the judge.", Required: true),
+        new Field("window", Duration, "How far back to measure.", Default: "the template's interval"));
+
+    public static readonly Shape PrometheusQuery = Object("prometheusQuery", "Prometheus query", "A PromQL query over Prometheus's HTTP API; {service}, {group} and {version} are filled in.",
+        new Field("address", new UrlType(), "Base URL of the Prometheus server.", Required: true),
+        new Field("query", new StringType("a PromQL query"), "The PromQL query; it must return one number.", Required: true),
+        new Field("timeout", Duration, "How long a query may take.", Default: "5s"));
+
+    public static readonly Shape WebQuery = Object("webQuery", "web query", "An HTTP GET returning JSON, with a path picking the value.",
+        new Field("url", new UrlType(), "URL to get; {service}, {group} and {version} are filled in.", Required: true),
+        new Field("jsonPath", new StringType("a JSON path such as $.data.value"), "Path of the number in the JSON answer, such as $.data.value.", Required: true),
+        new Field("headers", new MapType(Text, Text), "Request headers."),
+        new Field("timeout", Duration, "How long the request may take.", Default: "5s"));
+
+    public static readonly Shape CommandQuery = Object("commandQuery", "command query", "Runs a program and reads a number from its output or its exit code.",
+        new Field("args", new ListType(Text, 1), "Program and arguments, one item each.", Required: true),
+        new Field("shell", Boolean, "Run through /bin/sh -c (the items are joined).", Default: "false"),
+        new Field("value", Enum("stdout", "exitCode"), "Read the number from standard output or take the exit code.", Default: "stdout"),
+        new Field("timeout", Duration, "How long the program may run.", Default: "30s"));
+
+    public static readonly Shape Provider = OneOf("provider", "metric provider", "Where the metric comes from: exactly one of builtin, prometheus, web, command.",
+        new Field("builtin", new ObjectType(BuiltinQuery), "Router measurements."),
+        new Field("prometheus", new ObjectType(PrometheusQuery), "Prometheus."),
+        new Field("web", new ObjectType(WebQuery), "HTTP JSON."),
+        new Field("command", new ObjectType(CommandQuery), "A local program."));
+
+    public static readonly Shape Judge = Object("judge", "judge", "Statistical comparison of canary and baseline samples (Mann-Whitney U).",
+        new Field("direction", Enum("increase", "decrease", "either"), "Which change is bad.", Default: "increase"),
+        new Field("confidence", new NumberType(0.5, 0.9999), "Confidence of the test and of its interval.", Default: "0.98"),
+        new Field("allowedIncrease", new PercentType(0, 10_000), "A change smaller than this passes even when significant."),
+        new Field("criticalIncrease", new PercentType(0, 10_000), "A change larger than this fails the whole analysis."),
+        new Field("mustHaveData", Boolean, "No data is a failure rather than NoData.", Default: "true"),
+        new Field("outliers", Enum("keep", "remove"), "Remove outliers (beyond 1.5 IQR) before comparing.", Default: "keep"),
+        new Field("weight", new NumberType(0, 1000), "Weight of this metric in the score.", Default: "1"),
+        new Field("critical", Boolean, "A failure of this metric fails the analysis whatever the score.", Default: "false"));
+
+    public static readonly Shape Metric = Object("metric", "metric", "One measurement and how it is judged.",
+        new Field("name", Name, "Name of the metric, unique in its template.", Required: true),
+        new Field("provider", new ObjectType(Provider), "Where the value comes from.", Required: true),
+        new Field("failWhen", new ConditionType(), "The measurement fails when this holds."),
+        new Field("passWhen", new ConditionType(), "The measurement passes only when this holds."),
+        new Field("dryRun", Boolean, "Measure and report, but never fail the run.", Default: "false"),
+        new Field("judge", new ObjectType(Judge), "Judge canary against baseline statistically."));
+
+    public static readonly Shape Scores = Object("scores", "score thresholds", "Thresholds on the weighted score of judged metrics (0-100).",
+        new Field("pass", new NumberType(0, 100), "Score at or above which a judgement passes.", Default: "95"),
+        new Field("marginal", new NumberType(0, 100), "Score at or above which a judgement is marginal.", Default: "75"));
+
+    public static readonly Shape AnalysisTemplate = Object("analysisTemplate", "analysis template", "Periodic measurements judged against conditions or a baseline.",
+        new Field("interval", Duration, "Time between measurements.", Default: "10s"),
+        new Field("count", new IntegerType(1, 100_000), "Number of measurements; unlimited in background analysis."),
+        new Field("initialDelay", Duration, "Wait before the first measurement.", Default: "0s"),
+        new Field("failureLimit", new IntegerType(0, 100_000), "Failed measurements tolerated before the run fails.", Default: "0"),
+        new Field("inconclusiveLimit", new IntegerType(0, 100_000), "Inconclusive measurements tolerated before the run is inconclusive.", Default: "0"),
+        new Field("consecutiveErrorLimit", new IntegerType(0, 100_000), "Consecutive query errors tolerated before the run errors.", Default: "4"),
+        new Field("consecutiveSuccessLimit", new IntegerType(1, 100_000), "Consecutive successes after which the run succeeds early."),
+        new Field("scores", new ObjectType(Scores), "Score thresholds for judged metrics."),
+        new Field("metrics", new ListType(new ObjectType(Metric), 1), "The metrics.", Required: true));
+
+    public static readonly Shape ServiceOverride = Object("serviceOverride", "service override", "Changes to a service in one environment.",
+        new Field("replicas", new IntegerType(1, 100), "Instances in this environment."),
+        new Field("env", new MapType(Text, EnvName), "Environment variables added or replaced."),
+        new Field("strategy", new ObjectType(Strategy), "Strategy in this environment."));
+
+    public static readonly Shape Approvals = Object("approvals", "approvals", "Approvals a rollout needs before it starts.",
+        new Field("required", new IntegerType(1, 20), "How many approvals.", Default: "1"),
+        new Field("from", new ListType(Name), "Groups whose members may approve; empty means any approver."),
+        new Field("noSelfApproval", Boolean, "Whoever deploys cannot approve.", Default: "true"),
+        new Field("expiry", Duration, "Approvals older than this no longer count."));
+
+    public static readonly Shape Window = Object("window", "deployment window", "Weekly hours in which deploys may start.",
+        new Field("days", new ListType(Enum("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"), 1), "Days of the week.", Required: true),
+        new Field("from", new TimeOfDayType(), "Start time (local to the zone).", Required: true),
+        new Field("to", new TimeOfDayType(), "End time; before 'from' means it crosses midnight.", Required: true),
+        new Field("zone", new ZoneType(), "IANA time zone.", Default: "UTC"));
+
+    public static readonly Shape MonthlyFreeze = Object("monthlyFreeze", "monthly freeze", "Days of every month; fromDay after toDay wraps the month end (28 to 3).",
+        new Field("fromDay", new IntegerType(1, 31), "First frozen day.", Required: true),
+        new Field("toDay", new IntegerType(1, 31), "Last frozen day (inclusive).", Required: true));
+
+    public static readonly Shape Freeze = Object("freeze", "freeze", "A period in which deploys are refused: 'monthly', or 'from' and 'to' dates.",
+        new Field("monthly", new ObjectType(MonthlyFreeze), "A recurring range of days of the month."),
+        new Field("from", new DateType(), "First frozen date."),
+        new Field("to", new DateType(), "Last frozen date (inclusive)."),
+        new Field("zone", new ZoneType(), "IANA time zone of the dates.", Default: "UTC"),
+        new Field("reason", Text, "Shown when a deploy is refused."),
+        new Field("running", Enum("finish", "hold"), "What a rollout already running when the freeze starts does.", Default: "finish"));
+
+    public static readonly Shape Promotion = Object("promotion", "promotion", "Where releases come from before they may enter this environment.",
+        new Field("from", Name, "The environment a release must have succeeded in.", Required: true),
+        new Field("soak", Duration, "How long it must have run there.", Default: "0s"),
+        new Field("auto", Boolean, "Promote automatically when the soak ends healthy.", Default: "false"));
+
+    public static readonly Shape Environment = Object("environment", "environment", "A place releases run, with its own overrides and rules.",
+        new Field("variables", new MapType(Text, EnvName), "Environment variables added to every service here."),
+        new Field("overrides", new MapType(new ObjectType(ServiceOverride), Name), "Per-service changes, by service name."),
+        new Field("approvals", new ObjectType(Approvals), "Approvals required to deploy here."),
+        new Field("windows", new ListType(new ObjectType(Window)), "When deploys may start; none means any time."),
+        new Field("freezes", new ListType(new ObjectType(Freeze)), "When deploys are refused."),
+        new Field("promotion", new ObjectType(Promotion), "Promotion rule into this environment."));
+
+    public static readonly Shape Root = Object("manifest", "manifest", "A Gantry manifest (gantry.yaml).",
+        new Field("version", new IntegerType(1, 1), "Manifest format version.", Default: "1"),
+        new Field("services", new MapType(new ObjectType(Service), Name), "Services, by name.", Required: true),
+        new Field("analysis", new MapType(new ObjectType(AnalysisTemplate), Name), "Analysis templates, by name."),
+        new Field("environments", new MapType(new ObjectType(Environment), Name), "Environments, by name, in promotion order."));
+
+    /// <summary>Every shape reachable from the root, each once, in a stable order.</summary>
+    public static ImmutableArray<Shape> All { get; } = Collect();
+
+    private static ImmutableArray<Shape> Collect()
+    {
+        var seen = new List<Shape>();
+        void Visit(FieldType type)
+        {
+            switch (type)
+            {
+                case ObjectType o when !seen.Contains(o.Shape):
+                    seen.Add(o.Shape);
+                    foreach (var f in o.Shape.Fields)
+                    {
+                        Visit(f.Type);
+                    }
+
+                    break;
+                case ListType l:
+                    Visit(l.Item);
+                    break;
+                case MapType m:
+                    Visit(m.Value);
+                    break;
+                case OneOfType one:
+                    foreach (var a in one.Alternatives)
+                    {
+                        Visit(a);
+                    }
+
+                    break;
+            }
+        }
+
+        Visit(new ObjectType(Root));
+        return [.. seen];
+    }
+}

@@ -1,0 +1,17 @@
+namespace Gantry;
+
+/// <summary>The exit codes of every gantry command.</summary>
+public static class ExitCodes
+{
+    /// <summary>It worked (a rollout succeeded, a manifest is valid, a gate says DEPLOY).</summary>
+    public const int Success = 0;
+
+    /// <summary>A rollout failed, was aborted or rolled back; a gate says REMEDIATE.</summary>
+    public const int Failed = 1;
+
+    /// <summary>Bad usage or bad input: unknown option, invalid manifest, unreadable file.</summary>
+    public const int BadInput = 2;
+
+    /// <summary>The Gantry server could not be reached.</summary>
+    public const int Unreachable = 3;
+}

@@ -1,0 +1,60 @@
+using System.CommandLine;
+using Gantry.Commands;
+
+namespace Gantry;
+
+/// <summary>Builds the command tree and runs it. Parse errors exit with <see cref="ExitCodes.BadInput"/>.</summary>
+public static class GantryCli
+{
+    public static RootCommand Build() =>
+        new("Gantry: deployment orchestration and progressive delivery.")
+        {
+            ValidateCommand.Create(),
+            SchemaCommand.Create(),
+        };
+
+    public static async Task<int> RunAsync(string[] args, TextWriter output, TextWriter error, CancellationToken cancellationToken)
+    {
+        var root = Build();
+        var parse = root.Parse(args);
+        var config = new InvocationConfiguration { Output = output, Error = error };
+        if (args.Length == 0)
+        {
+            await root.Parse(["--help"]).InvokeAsync(config, cancellationToken);
+            return ExitCodes.BadInput;
+        }
+
+        if (parse.Errors.Count > 0)
+        {
+            var unknown = parse.UnmatchedTokens.Count > 0 ? parse.UnmatchedTokens[0] : null;
+            var messages = parse.Errors.Select(e => e.Message).ToList();
+            if (unknown is not null && parse.CommandResult.Command == root)
+            {
+                // "Required command was not provided" only repeats the real problem: the unknown word.
+                var hint = Core.Manifest.Suggestions.Closest(unknown, root.Subcommands.Select(c => c.Name));
+                messages = [$"unknown command '{unknown}'" + (hint is null ? string.Empty : $"; did you mean '{hint}'?")];
+            }
+
+            foreach (var message in messages)
+            {
+                await error.WriteLineAsync($"gantry: {message}");
+            }
+
+            await error.WriteLineAsync($"Run 'gantry {string.Join(' ', CommandPath(parse))} --help' for usage.".Replace("  ", " ", StringComparison.Ordinal));
+            return ExitCodes.BadInput;
+        }
+
+        return await parse.InvokeAsync(config, cancellationToken);
+    }
+
+    private static Stack<string> CommandPath(ParseResult parse)
+    {
+        var names = new Stack<string>();
+        for (var c = parse.CommandResult; c?.Parent is System.CommandLine.Parsing.CommandResult parent; c = parent)
+        {
+            names.Push(c.Command.Name);
+        }
+
+        return names;
+    }
+}
