@@ -92,7 +92,7 @@ internal sealed partial class ManifestReader(ReadContext ctx)
             : RollingStrategy.Default;
         var deadline = Positive(m, "progressDeadline") ?? DefaultProgressDeadline;
 
-        if (m.Has("process") && health.Readiness is null)
+        if (m.Has("process") && ctx.Positions.Find(m.Child("health") + ".readiness") is null)
         {
             ctx.Warning(nameAt, $"service '{name}' has no readiness probe: its instances get traffic as soon as their process starts");
         }
@@ -133,8 +133,7 @@ internal sealed partial class ManifestReader(ReadContext ctx)
             return null;
         }
 
-        var usesPort = new[] { command }.Concat(args).Concat(env.Select(e => e.Value)).Any(t => t.Contains("{port}", StringComparison.Ordinal));
-        if (!usesPort)
+        if (!Mentions(m.Node, "{port}"))
         {
             ctx.Warning(m.Node.Start, "the process is never told its port: pass {port} in 'args' or 'env' (for example --urls http://127.0.0.1:{port})");
         }
@@ -182,6 +181,15 @@ internal sealed partial class ManifestReader(ReadContext ctx)
                 : $"; did you mean '{{{hint}}}'?"));
         }
     }
+
+    /// <summary>Whether any scalar under a node contains a text (whatever else is wrong with it).</summary>
+    private static bool Mentions(YamlNode node, string text) => node switch
+    {
+        YamlScalar s => s.Value.Contains(text, StringComparison.Ordinal),
+        YamlSequence seq => seq.Items.Any(i => Mentions(i, text)),
+        YamlMapping map => map.Entries.Any(e => Mentions(e.Value, text)),
+        _ => false,
+    };
 
     private HealthSpec ReadHealth(MapReader m) => new(
         m.Object("readiness", "readiness probe") is { } r ? ReadProbe(r) : null,

@@ -37,12 +37,14 @@ internal sealed partial class ReadContext(DiagnosticBag diagnostics, SourceMap p
     {
         if (key.IsNull || !NamePattern().IsMatch(key.Value))
         {
-            Error(key.Start, $"{what} '{Truncate(key.Value)}' must be lowercase letters, digits and '-' (at most 63, starting and ending with a letter or digit)");
+            Error(key.Start, $"{what} '{Truncate(key.Value)}' must be {NameRule}");
             return false;
         }
 
         return true;
     }
+
+    private const string NameRule = "lowercase letters, digits and '-' (at most 63, starting and ending with a letter or digit)";
 
     /// <summary>Reads a scalar-valued field of any scalar type; reports and returns null when it does not fit.</summary>
     public object? ReadScalar(FieldType type, YamlNode node, string label)
@@ -62,7 +64,13 @@ internal sealed partial class ReadContext(DiagnosticBag diagnostics, SourceMap p
             case StringType:
                 return s.Value;
             case NameType:
-                return CheckName(s, label) ? s.Value : null;
+                if (NamePattern().IsMatch(s.Value))
+                {
+                    return s.Value;
+                }
+
+                Error(s.Start, $"{label} must be {NameRule}, got '{Truncate(s.Value)}'");
+                return null;
             case UrlType:
                 if (Uri.TryCreate(s.Value, UriKind.Absolute, out var uri) && (uri.Scheme == Uri.UriSchemeHttp || uri.Scheme == Uri.UriSchemeHttps))
                 {
@@ -284,12 +292,24 @@ internal sealed class MapReader
         What = what;
         Path = path;
         YamlEntry? firstChoice = null;
+        var suggested = new HashSet<string>(StringComparer.Ordinal);
         foreach (var entry in node.Entries)
         {
             var key = entry.Key.Value;
+            if (shape == ManifestShapes.Root && key.StartsWith(ExtensionPrefix, StringComparison.Ordinal))
+            {
+                // Extension fields (x-defaults: &defaults ...) hold YAML anchors for merge keys; Gantry ignores them.
+                continue;
+            }
+
             if (shape.Find(key) is null)
             {
                 var hint = Suggestions.Closest(key, shape.Keys);
+                if (hint is not null)
+                {
+                    suggested.Add(hint);
+                }
+
                 ctx.Error(entry.Key.Start, $"unknown key '{key}' in {what}" + (hint is null
                     ? $"; expected {(shape.ExactlyOne ? "one of" : "keys from")}: {string.Join(", ", shape.Keys)}"
                     : $"; did you mean '{hint}'?"));
@@ -313,11 +333,14 @@ internal sealed class MapReader
             ctx.Error(node.Start, $"{what} needs one of: {string.Join(", ", shape.Keys)}");
         }
 
-        foreach (var field in shape.Fields.Where(f => f.Required && !entries.ContainsKey(f.Key)))
+        foreach (var field in shape.Fields.Where(f => f.Required && !entries.ContainsKey(f.Key) && !suggested.Contains(f.Key)))
         {
             ctx.Error(node.Start, $"{what} is missing the required key '{field.Key}'");
         }
     }
+
+    /// <summary>Top-level keys starting with this are extension fields, ignored by Gantry.</summary>
+    public const string ExtensionPrefix = "x-";
 
     public YamlMapping Node { get; }
 

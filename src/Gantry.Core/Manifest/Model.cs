@@ -1,4 +1,3 @@
-using System.Collections.Immutable;
 using Gantry.Core.Manifest.Values;
 using NodaTime;
 
@@ -6,9 +5,9 @@ namespace Gantry.Core.Manifest;
 
 /// <summary>A parsed, validated <c>gantry.yaml</c>. Invalid input never becomes a manifest.</summary>
 public sealed record GantryManifest(
-    ImmutableArray<ServiceSpec> Services,
-    ImmutableArray<AnalysisTemplate> Analysis,
-    ImmutableArray<EnvironmentSpec> Environments)
+    ValueList<ServiceSpec> Services,
+    ValueList<AnalysisTemplate> Analysis,
+    ValueList<EnvironmentSpec> Environments)
 {
     public ServiceSpec? FindService(string name) => Services.FirstOrDefault(s => s.Name == name);
 
@@ -29,8 +28,8 @@ public sealed record ServiceSpec(
 /// <summary>How to run one instance as a local process. Texts may hold placeholders such as {version} and {port}.</summary>
 public sealed record ProcessSpec(
     string Command,
-    ImmutableArray<string> Args,
-    ImmutableArray<KeyValuePair<string, string>> Env,
+    ValueList<string> Args,
+    ValueList<KeyValuePair<string, string>> Env,
     string? WorkingDir,
     TimeSpan StopTimeout);
 
@@ -57,7 +56,7 @@ public sealed record BlueGreenStrategy(
     AnalysisRef? PrePromotionAnalysis,
     AnalysisRef? PostPromotionAnalysis) : StrategySpec;
 
-public sealed record CanaryStrategy(ImmutableArray<CanaryStep> Steps, TimeSpan AbortScaleDownDelay) : StrategySpec;
+public sealed record CanaryStrategy(ValueList<CanaryStep> Steps, TimeSpan AbortScaleDownDelay) : StrategySpec;
 
 /// <summary>One ordered step of a canary.</summary>
 public abstract record CanaryStep;
@@ -70,10 +69,10 @@ public sealed record PauseStep(TimeSpan? Duration) : CanaryStep;
 public sealed record AnalysisStep(AnalysisRef Analysis) : CanaryStep;
 
 /// <summary>Routes requests that match to the canary whatever the weight; an empty list removes the route.</summary>
-public sealed record SetHeaderRouteStep(ImmutableArray<RouteMatch> Matches) : CanaryStep;
+public sealed record SetHeaderRouteStep(ValueList<RouteMatch> Matches) : CanaryStep;
 
 /// <summary>Copies a share of requests (optionally only matching ones) to the canary; 0 removes the mirror.</summary>
-public sealed record SetMirrorStep(int Percent, ImmutableArray<RouteMatch> Matches) : CanaryStep;
+public sealed record SetMirrorStep(int Percent, ValueList<RouteMatch> Matches) : CanaryStep;
 
 public enum MatchSource
 {
@@ -90,7 +89,7 @@ public enum MatchKind
 
 public sealed record RouteMatch(MatchSource Source, string Name, MatchKind Kind, string Value);
 
-public sealed record AnalysisRef(ImmutableArray<string> Templates);
+public sealed record AnalysisRef(ValueList<string> Templates);
 
 public sealed record AnalysisTemplate(
     string Name,
@@ -102,7 +101,7 @@ public sealed record AnalysisTemplate(
     int ConsecutiveErrorLimit,
     int? ConsecutiveSuccessLimit,
     ScoreThresholds Scores,
-    ImmutableArray<MetricSpec> Metrics);
+    ValueList<MetricSpec> Metrics);
 
 public sealed record ScoreThresholds(double Pass, double Marginal)
 {
@@ -153,7 +152,7 @@ public sealed record PrometheusQuery(Uri Address, string Query, TimeSpan Timeout
     public override string Provider => "prometheus";
 }
 
-public sealed record WebQuery(Uri Url, string JsonPath, ImmutableArray<KeyValuePair<string, string>> Headers, TimeSpan Timeout) : MetricQuery
+public sealed record WebQuery(Uri Url, string JsonPath, ValueList<KeyValuePair<string, string>> Headers, TimeSpan Timeout) : MetricQuery
 {
     public override string Provider => "web";
 }
@@ -164,7 +163,7 @@ public enum CommandValueSource
     ExitCode,
 }
 
-public sealed record CommandQuery(ImmutableArray<string> Args, bool Shell, CommandValueSource Value, TimeSpan Timeout) : MetricQuery
+public sealed record CommandQuery(ValueList<string> Args, bool Shell, CommandValueSource Value, TimeSpan Timeout) : MetricQuery
 {
     public override string Provider => "command";
 }
@@ -195,23 +194,23 @@ public sealed record JudgeOptions(
 
 public sealed record EnvironmentSpec(
     string Name,
-    ImmutableArray<KeyValuePair<string, string>> Variables,
-    ImmutableArray<ServiceOverride> Overrides,
+    ValueList<KeyValuePair<string, string>> Variables,
+    ValueList<ServiceOverride> Overrides,
     ApprovalPolicy? Approvals,
-    ImmutableArray<DeploymentWindow> Windows,
-    ImmutableArray<FreezeSpec> Freezes,
+    ValueList<DeploymentWindow> Windows,
+    ValueList<FreezeSpec> Freezes,
     PromotionSpec? Promotion);
 
 public sealed record ServiceOverride(
     string Service,
     int? Replicas,
-    ImmutableArray<KeyValuePair<string, string>> Env,
+    ValueList<KeyValuePair<string, string>> Env,
     StrategySpec? Strategy);
 
-public sealed record ApprovalPolicy(int Required, ImmutableArray<string> From, bool NoSelfApproval, TimeSpan? Expiry);
+public sealed record ApprovalPolicy(int Required, ValueList<string> From, bool NoSelfApproval, TimeSpan? Expiry);
 
 /// <summary>A weekly window in a time zone; <see cref="To"/> before <see cref="From"/> means it crosses midnight.</summary>
-public sealed record DeploymentWindow(ImmutableArray<IsoDayOfWeek> Days, LocalTime From, LocalTime To, DateTimeZone Zone);
+public sealed record DeploymentWindow(ValueList<IsoDayOfWeek> Days, LocalTime From, LocalTime To, DateTimeZone Zone);
 
 public enum FreezeRunningRollouts
 {

@@ -8,8 +8,6 @@ namespace Gantry.Core.Manifest.Schema;
 /// <summary>Writes the JSON Schema (draft 2020-12) of the manifest from <see cref="ManifestShapes"/>.</summary>
 public static class JsonSchemaWriter
 {
-    public const string SchemaId = "https://gantry.dev/schema/gantry.schema.json";
-
     public static string Write()
     {
         using var stream = new MemoryStream();
@@ -17,7 +15,6 @@ public static class JsonSchemaWriter
         {
             w.WriteStartObject();
             w.WriteString("$schema", "https://json-schema.org/draft/2020-12/schema");
-            w.WriteString("$id", SchemaId);
             WriteShapeBody(w, ManifestShapes.Root);
             w.WriteStartObject("$defs");
             foreach (var shape in ManifestShapes.All.Where(s => s != ManifestShapes.Root))
@@ -49,6 +46,16 @@ public static class JsonSchemaWriter
         }
 
         w.WriteEndObject();
+        if (shape == ManifestShapes.Root)
+        {
+            // Extension fields hold YAML anchors for merge keys.
+            w.WriteStartObject("patternProperties");
+            w.WriteStartObject("^" + MapReader.ExtensionPrefix);
+            w.WriteString("description", "Extension field, ignored by Gantry: a place for YAML anchors.");
+            w.WriteEndObject();
+            w.WriteEndObject();
+        }
+
         w.WriteBoolean("additionalProperties", false);
         var required = shape.Fields.Where(f => f.Required).Select(f => f.Key).ToList();
         if (required.Count > 0)

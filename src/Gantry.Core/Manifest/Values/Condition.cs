@@ -82,10 +82,17 @@ public sealed record Condition(ComparisonOperator Operator, BaselineRelation Rel
         {
             var durStart = SkipSpace(s, f + 3);
             var durText = s[durStart..].TrimEnd();
+            if (durText.Length == 0)
+            {
+                return new ParseError(durStart, "after 'for' expected how long the condition must hold, such as 5m");
+            }
+
             var de = DurationSyntax.TryParse(durText, out var d);
             if (de is not null)
             {
-                return new ParseError(durStart + de.Offset, $"after 'for' expected how long the condition must hold, such as 5m: {de.Message}");
+                return new ParseError(durStart + de.Offset, durText.Length > 0 && char.IsAsciiDigit(durText[0])
+                    ? $"after 'for': {de.Message}"
+                    : $"after 'for' expected how long the condition must hold, such as 5m, got '{durText}'");
             }
 
             if (d <= TimeSpan.Zero)

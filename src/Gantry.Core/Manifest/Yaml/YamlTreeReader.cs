@@ -41,7 +41,14 @@ public sealed class YamlTreeReader
         }
         catch (YamlException ex)
         {
-            diagnostics.Error(new SourcePosition(Math.Max(1, (int)ex.Start.Line), Math.Max(1, (int)ex.Start.Column)), SyntaxMessage(ex));
+            var at = new SourcePosition(Math.Max(1, (int)ex.Start.Line), Math.Max(1, (int)ex.Start.Column));
+            var message = SyntaxMessage(ex);
+            if (message.Contains("tab", StringComparison.Ordinal) && FirstIndentingTab(text) is { } tab)
+            {
+                at = tab;
+            }
+
+            diagnostics.Error(at, message);
             return null;
         }
         catch (Exception ex) when (ex is InvalidOperationException or ArgumentException or IndexOutOfRangeException)
@@ -55,6 +62,23 @@ public sealed class YamlTreeReader
             diagnostics.Error(ex.At, ex.Message);
             return null;
         }
+    }
+
+    /// <summary>YamlDotNet reports a tab used as indentation at the enclosing node; find the tab itself.</summary>
+    private static SourcePosition? FirstIndentingTab(string text)
+    {
+        var lines = text.Split('\n');
+        for (var i = 0; i < lines.Length; i++)
+        {
+            var indent = lines[i].Length - lines[i].TrimStart(' ', '\t').Length;
+            var tab = lines[i].IndexOf('\t', 0, indent);
+            if (tab >= 0)
+            {
+                return new SourcePosition(i + 1, tab + 1);
+            }
+        }
+
+        return null;
     }
 
     private static string SyntaxMessage(YamlException ex)
@@ -194,7 +218,8 @@ public sealed class YamlTreeReader
         for (var e = Next(); e is not MappingEnd; e = Next())
         {
             var keyNode = ReadNode(e, depth + 1);
-            var value = ReadNode(Next(), depth + 1);
+            var valueEvent = Next();
+            var value = ReadNode(valueEvent, depth + 1);
             size += expandedSize[value] + 1;
             if (keyNode is not YamlScalar key)
             {
@@ -204,7 +229,7 @@ public sealed class YamlTreeReader
 
             if (key.IsPlain && key.Value == "<<")
             {
-                AddMerged(value, merged);
+                AddMerged(value, At(valueEvent.Start), merged);
                 continue;
             }
 
@@ -231,7 +256,7 @@ public sealed class YamlTreeReader
         return node;
     }
 
-    private void AddMerged(YamlNode value, List<YamlEntry> merged)
+    private void AddMerged(YamlNode value, SourcePosition usedAt, List<YamlEntry> merged)
     {
         switch (value)
         {
@@ -247,7 +272,7 @@ public sealed class YamlTreeReader
 
                 break;
             default:
-                diagnostics.Error(value.Start, "a merge key '<<' takes a mapping or a list of mappings, not " + value.KindName);
+                diagnostics.Error(usedAt, "a merge key '<<' takes a mapping or a list of mappings, not " + value.KindName);
                 break;
         }
     }
