@@ -1,17 +1,44 @@
 using System.CommandLine;
+using System.CommandLine.Invocation;
+using System.Reflection;
 using Gantry.Commands;
+using Gantry.Demo;
 
 namespace Gantry;
 
 /// <summary>Builds the command tree and runs it. Parse errors exit with <see cref="ExitCodes.BadInput"/>.</summary>
 public static class GantryCli
 {
-    public static RootCommand Build() =>
-        new("Gantry: deployment orchestration and progressive delivery.")
+    /// <summary>Gantry's version: the informational version of this assembly, without build metadata.</summary>
+    public static string Version { get; } =
+        (typeof(GantryCli).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "0.0.0").Split('+')[0];
+
+    public static RootCommand Build(TimeProvider? time = null)
+    {
+        var root = new RootCommand("Gantry: deployment orchestration and progressive delivery.")
         {
             ValidateCommand.Create(),
             SchemaCommand.Create(),
+            DemoCommand.Create(time ?? TimeProvider.System),
         };
+
+        // The default prints the entry assembly's version, which is not Gantry's when hosted elsewhere.
+        foreach (var option in root.Options.OfType<VersionOption>())
+        {
+            option.Action = new PrintVersion();
+        }
+
+        return root;
+    }
+
+    private sealed class PrintVersion : SynchronousCommandLineAction
+    {
+        public override int Invoke(ParseResult parseResult)
+        {
+            parseResult.InvocationConfiguration.Output.WriteLine(Version);
+            return ExitCodes.Success;
+        }
+    }
 
     public static async Task<int> RunAsync(string[] args, TextWriter output, TextWriter error, CancellationToken cancellationToken)
     {

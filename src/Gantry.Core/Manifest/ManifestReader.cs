@@ -9,22 +9,13 @@ using NodaTime;
 namespace Gantry.Core.Manifest;
 
 /// <summary>Turns a YAML tree into a <see cref="GantryManifest"/>, reporting every problem with its position.</summary>
-internal sealed partial class ManifestReader(ReadContext ctx)
+internal sealed class ManifestReader(ReadContext ctx)
 {
-    /// <summary>Placeholders a process's command, args, env and working directory may use.</summary>
-    public static readonly ImmutableArray<string> ProcessPlaceholders = ["version", "port", "service", "environment", "instance"];
-
-    /// <summary>Placeholders a metric query or URL may use.</summary>
-    public static readonly ImmutableArray<string> QueryPlaceholders = ["service", "group", "version", "environment"];
-
     private static readonly TimeSpan DefaultProgressDeadline = TimeSpan.FromMinutes(10);
 
     private readonly List<(string Name, SourcePosition At)> templateRefs = [];
     private readonly List<(string Name, SourcePosition At)> serviceRefs = [];
     private readonly List<(Endpoint Address, SourcePosition At, string Owner)> listens = [];
-
-    [GeneratedRegex(@"\{([A-Za-z_][A-Za-z0-9_.-]*)\}", RegexOptions.CultureInvariant)]
-    private static partial Regex PlaceholderPattern();
 
     public GantryManifest? Read(YamlNode? root)
     {
@@ -107,7 +98,7 @@ internal sealed partial class ManifestReader(ReadContext ctx)
         var command = m.String("command");
         if (command is not null)
         {
-            CheckPlaceholders(m.Lookup("command")!.Value, ProcessPlaceholders, "'command'");
+            CheckPlaceholders(m.Lookup("command")!.Value, Placeholders.Process, "'command'");
         }
 
         var args = m.List("args", (node, i, _) =>
@@ -115,16 +106,16 @@ internal sealed partial class ManifestReader(ReadContext ctx)
             var s = ctx.ReadScalar(new StringType(), node, $"item {i + 1} of 'args'") as string;
             if (s is not null)
             {
-                CheckPlaceholders(node, ProcessPlaceholders, $"item {i + 1} of 'args'");
+                CheckPlaceholders(node, Placeholders.Process, $"item {i + 1} of 'args'");
             }
 
             return s;
         });
-        var env = ReadStringMap(m, "env", "environment variable", ProcessPlaceholders);
+        var env = ReadStringMap(m, "env", "environment variable", Placeholders.Process);
         var workingDir = m.String("workingDir");
         if (workingDir is not null)
         {
-            CheckPlaceholders(m.Lookup("workingDir")!.Value, ProcessPlaceholders, "'workingDir'");
+            CheckPlaceholders(m.Lookup("workingDir")!.Value, Placeholders.Process, "'workingDir'");
         }
 
         var stopTimeout = Positive(m, "stopTimeout") ?? TimeSpan.FromSeconds(10);
@@ -167,16 +158,15 @@ internal sealed partial class ManifestReader(ReadContext ctx)
             return;
         }
 
-        foreach (Match match in PlaceholderPattern().Matches(s.Value))
+        foreach (var (word, offset) in Placeholders.Find(s.Value))
         {
-            var word = match.Groups[1].Value;
             if (allowed.Contains(word))
             {
                 continue;
             }
 
             var hint = Suggestions.Closest(word, allowed);
-            ctx.Error(s.PositionOf(match.Index), $"unknown placeholder '{{{word}}}' in {label}" + (hint is null
+            ctx.Error(s.PositionOf(offset), $"unknown placeholder '{{{word}}}' in {label}" + (hint is null
                 ? $"; known placeholders: {string.Join(", ", allowed.Select(a => "{" + a + "}"))}"
                 : $"; did you mean '{{{hint}}}'?"));
         }
@@ -552,7 +542,7 @@ internal sealed partial class ManifestReader(ReadContext ctx)
                 var promql = p.String("query");
                 if (promql is not null)
                 {
-                    CheckPlaceholders(p.Lookup("query")!.Value, QueryPlaceholders, "'query'");
+                    CheckPlaceholders(p.Lookup("query")!.Value, Placeholders.Query, "'query'");
                 }
 
                 var promTimeout = Positive(p, "timeout") ?? TimeSpan.FromSeconds(5);
@@ -561,7 +551,7 @@ internal sealed partial class ManifestReader(ReadContext ctx)
                 var url = w.Url("url");
                 if (url is not null)
                 {
-                    CheckPlaceholders(w.Lookup("url")!.Value, QueryPlaceholders, "'url'");
+                    CheckPlaceholders(w.Lookup("url")!.Value, Placeholders.Query, "'url'");
                 }
 
                 var jsonPath = w.String("jsonPath");
@@ -608,7 +598,7 @@ internal sealed partial class ManifestReader(ReadContext ctx)
             if (MapReader.Open(ctx, value, ManifestShapes.ServiceOverride, what, path, what) is { } o)
             {
                 var strategy = o.Object("strategy", $"strategy of {what}") is { } s ? ReadStrategy(s, service.Value) : null;
-                overrides.Add(new ServiceOverride(service.Value, o.Int("replicas"), ReadStringMap(o, "env", "environment variable", ProcessPlaceholders), strategy));
+                overrides.Add(new ServiceOverride(service.Value, o.Int("replicas"), ReadStringMap(o, "env", "environment variable", Placeholders.Process), strategy));
             }
         }
 

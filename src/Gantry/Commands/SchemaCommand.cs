@@ -3,15 +3,27 @@ using Gantry.Core.Manifest.Schema;
 
 namespace Gantry.Commands;
 
-/// <summary><c>gantry schema</c>: prints the manifest's JSON Schema, for editors.</summary>
+public enum SchemaFormat
+{
+    Json,
+    Markdown,
+}
+
+/// <summary><c>gantry schema</c>: prints the manifest's JSON Schema (for editors) or its Markdown reference.</summary>
 internal static class SchemaCommand
 {
     public static Command Create()
     {
-        var command = new Command("schema", "Print the JSON Schema of gantry.yaml (for editor completion).");
+        var format = new Option<SchemaFormat>("--format")
+        {
+            Description = "json: the JSON Schema; markdown: the key-by-key reference.",
+            DefaultValueFactory = _ => SchemaFormat.Json,
+        };
+        var command = new Command("schema", "Print the JSON Schema of gantry.yaml (for editor completion) or its reference.") { format };
         command.SetAction(async (parse, ct) =>
         {
-            await parse.InvocationConfiguration.Output.WriteAsync(JsonSchemaWriter.Write().AsMemory(), ct);
+            var text = parse.GetValue(format) == SchemaFormat.Markdown ? MarkdownReferenceWriter.Write() : JsonSchemaWriter.Write();
+            await parse.InvocationConfiguration.Output.WriteAsync(text.AsMemory(), ct);
             return ExitCodes.Success;
         });
         return command;

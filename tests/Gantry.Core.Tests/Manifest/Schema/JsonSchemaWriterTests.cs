@@ -20,6 +20,23 @@ public sealed class JsonSchemaWriterTests
     }
 
     [Fact(Timeout = 10_000)]
+    public async Task MarkdownReference_Committed_IsUpToDateAndListsEveryKey()
+    {
+        var committed = await File.ReadAllTextAsync(RepoPaths.Combine("docs", "manifest-reference.md"));
+
+        committed.Should().Be(MarkdownReferenceWriter.Write(),
+            "docs/manifest-reference.md is generated: run 'dotnet run --project src/Gantry -- schema --format markdown > docs/manifest-reference.md'");
+        foreach (var shape in ManifestShapes.All)
+        {
+            committed.Should().Contain($"<a id=\"{shape.Name}\"></a>");
+            foreach (var key in shape.Keys)
+            {
+                committed.Should().Contain($"| `{key}` |");
+            }
+        }
+    }
+
+    [Fact(Timeout = 10_000)]
     public async Task Write_CommittedSchema_DeclaresExactlyTheKeysOfEveryShape()
     {
         using var doc = JsonDocument.Parse(await File.ReadAllTextAsync(SchemaPath));

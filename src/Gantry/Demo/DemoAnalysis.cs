@@ -1,0 +1,88 @@
+using System.Globalization;
+using Gantry.Core.Manifest;
+using Gantry.Core.Manifest.Values;
+
+namespace Gantry.Demo;
+
+internal enum DemoPhase
+{
+    Pass,
+    Fail,
+    Skipped,
+}
+
+/// <summary>One metric's outcome, with a sentence a person can read.</summary>
+internal sealed record DemoVerdict(string Metric, DemoPhase Phase, string Sentence);
+
+/// <summary>
+/// Judges measured traffic with a manifest's analysis conditions (builtin queries only): the candidate's
+/// value against the threshold, or against the baseline's value measured in the same run.
+/// </summary>
+internal static class DemoAnalysis
+{
+    public static IEnumerable<DemoVerdict> Judge(AnalysisTemplate template, TrafficSample candidate, TrafficSample baseline)
+    {
+        foreach (var metric in template.Metrics)
+        {
+            if (metric.Query is not BuiltinQuery { Metric: not BuiltinMetric.Latency } query || (metric.FailWhen is null && metric.PassWhen is null))
+            {
+                yield return new DemoVerdict(metric.Name, DemoPhase.Skipped, metric.Judge is not null
+                    ? "the statistical judge arrives with the analysis engine"
+                    : $"the {metric.Query.Provider} provider arrives with the analysis engine");
+                continue;
+            }
+
+            var value = Measure(query.Metric, candidate);
+            var base_ = Measure(query.Metric, baseline);
+            var name = Name(query.Metric);
+            var failed = metric.FailWhen is { } f && f.IsMetBy(value, base_);
+            var notPassed = metric.PassWhen is { } p && !p.IsMetBy(value, base_);
+            var condition = metric.FailWhen ?? metric.PassWhen!;
+            var shown = condition.UsesBaseline
+                ? $"{name} {Format(value, query.ValueKind)} vs baseline {Format(base_, query.ValueKind)}"
+                : $"{name} {Format(value, query.ValueKind)}";
+            if (failed || notPassed)
+            {
+                var rule = failed ? $"{metric.FailWhen}" : $"not {metric.PassWhen}";
+                yield return new DemoVerdict(metric.Name, DemoPhase.Fail, $"{shown}: {rule}");
+            }
+            else
+            {
+                var rule = metric.FailWhen is { } ff ? $"fails when {ff}" : $"passes when {metric.PassWhen}";
+                yield return new DemoVerdict(metric.Name, DemoPhase.Pass, $"{shown}, {rule}");
+            }
+        }
+    }
+
+    private static double Measure(BuiltinMetric metric, TrafficSample s) => metric switch
+    {
+        BuiltinMetric.ErrorRate => s.ErrorRate,
+        BuiltinMetric.SuccessRate => 1 - s.ErrorRate,
+        BuiltinMetric.RequestRate => s.Requests,
+        BuiltinMetric.LatencyP50 => s.Percentile(50),
+        BuiltinMetric.LatencyP90 => s.Percentile(90),
+        BuiltinMetric.LatencyP95 => s.Percentile(95),
+        _ => s.Percentile(99),
+    };
+
+    private static string Name(BuiltinMetric metric) => metric switch
+    {
+        BuiltinMetric.ErrorRate => "error rate",
+        BuiltinMetric.SuccessRate => "success rate",
+        BuiltinMetric.RequestRate => "requests",
+        BuiltinMetric.LatencyP50 => "p50 latency",
+        BuiltinMetric.LatencyP90 => "p90 latency",
+        BuiltinMetric.LatencyP95 => "p95 latency",
+        _ => "p99 latency",
+    };
+
+    public static string Format(double value, QuantityKind kind) => kind switch
+    {
+        QuantityKind.Ratio => (value * 100).ToString("0.00", CultureInfo.InvariantCulture) + "%",
+        QuantityKind.Duration => Milliseconds(value),
+        _ => value.ToString("0.##", CultureInfo.InvariantCulture),
+    };
+
+    public static string Milliseconds(double seconds) =>
+        (seconds * 1000).ToString(seconds < 0.01 ? "0.0" : "0", CultureInfo.InvariantCulture) + " ms";
+}
