@@ -20,6 +20,7 @@ public static class GantryCli
             ValidateCommand.Create(),
             SchemaCommand.Create(),
             DemoCommand.Create(time ?? TimeProvider.System),
+            RouterCommand.Create(time ?? TimeProvider.System),
         };
 
         // The default prints the entry assembly's version, which is not Gantry's when hosted elsewhere.

@@ -366,10 +366,11 @@ internal sealed class ManifestReader(ReadContext ctx)
         m.List("match", (node, i, path) =>
         {
             var what = $"match {i + 1}";
-            return MapReader.Open(ctx, node, ManifestShapes.RouteMatch, what, path, what) is { } r ? ReadMatch(r, what) : null;
+            return MapReader.Open(ctx, node, ManifestShapes.RouteMatch, what, path, what) is { } r ? ReadMatch(ctx, r, what) : null;
         });
 
-    private RouteMatch? ReadMatch(MapReader m, string what)
+    /// <summary>Reads a header/cookie match; shared by the manifest and the router's routing table.</summary>
+    internal static RouteMatch? ReadMatch(ReadContext ctx, MapReader m, string what)
     {
         var header = m.String("header");
         var cookie = m.String("cookie");

@@ -1,0 +1,315 @@
+using System.Buffers;
+using System.Net;
+using System.Net.Sockets;
+using Gantry.Proxy.Health;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.Net.Http.Headers;
+
+namespace Gantry.Proxy.Forwarding;
+
+/// <summary>How a forwarded request ended.</summary>
+public enum ForwardOutcome
+{
+    /// <summary>The upstream answered (any status) and the answer reached the client.</summary>
+    Answered,
+
+    /// <summary>The upstream refused the connection or broke it before answering (502).</summary>
+    UpstreamFailed,
+
+    /// <summary>The upstream did not answer in time (504).</summary>
+    UpstreamTimedOut,
+
+    /// <summary>The client went away; the upstream request was cancelled.</summary>
+    ClientAborted,
+
+    /// <summary>The instance was drained and its in-flight request cancelled.</summary>
+    Drained,
+}
+
+/// <summary>The outcome, the status the client saw, and the bytes each way.</summary>
+public readonly record struct ForwardResult(ForwardOutcome Outcome, int Status, long RequestBytes, long ResponseBytes)
+{
+    /// <summary>Counts towards passive ejection: the instance could not serve the request.</summary>
+    public bool IsGatewayFailure => Outcome is ForwardOutcome.UpstreamFailed or ForwardOutcome.UpstreamTimedOut
+        || Status is StatusCodes.Status502BadGateway or StatusCodes.Status503ServiceUnavailable or StatusCodes.Status504GatewayTimeout;
+}
+
+/// <summary>
+/// Forwards one request to one instance over pooled HTTP/1.1 keep-alive connections, streaming bodies
+/// both ways, and answers upstream failures itself with 502 or 504 and a one-line plain body.
+/// </summary>
+public sealed class HttpForwarder : IDisposable
+{
+    private const int BufferSize = 64 * 1024;
+    private readonly HttpMessageInvoker client;
+
+    public HttpForwarder(TimeSpan connectTimeout)
+    {
+        client = new HttpMessageInvoker(new SocketsHttpHandler
+        {
+            UseProxy = false,
+            AllowAutoRedirect = false,
+            AutomaticDecompression = DecompressionMethods.None,
+            UseCookies = false,
+            ActivityHeadersPropagator = null,
+            ConnectTimeout = connectTimeout,
+            PooledConnectionIdleTimeout = TimeSpan.FromSeconds(60),
+            EnableMultipleHttp2Connections = true,
+        });
+    }
+
+    public void Dispose() => client.Dispose();
+
+    /// <summary>Sends a prepared request on the same connection pool (used for mirrored copies).</summary>
+    public Task<HttpResponseMessage> SendRawAsync(HttpRequestMessage message, CancellationToken ct) => client.SendAsync(message, ct);
+
+    public async Task<ForwardResult> ForwardAsync(HttpContext context, InstanceState instance, TimeSpan timeout, byte[]? bufferedBody)
+    {
+        var request = context.Request;
+        var upgrade = context.Features.Get<IHttpUpgradeFeature>() is { IsUpgradableRequest: true } ? context.Features.Get<IHttpUpgradeFeature>() : null;
+        using var message = CreateRequest(context, instance, upgrade is not null, bufferedBody, out var requestBody);
+        using var cts = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted, instance.DrainToken);
+        cts.CancelAfter(timeout);
+        HttpResponseMessage response;
+        try
+        {
+            response = await client.SendAsync(message, cts.Token);
+        }
+        catch (Exception ex) when (ex is HttpRequestException or OperationCanceledException or IOException)
+        {
+            return await FailAsync(context, instance, ex, timeout, requestBody);
+        }
+
+        using (response)
+        {
+            // Headers are in: the timeout no longer applies, the body may stream for as long as it needs.
+            cts.CancelAfter(Timeout.InfiniteTimeSpan);
+            var status = (int)response.StatusCode;
+            if (upgrade is not null && response.StatusCode == HttpStatusCode.SwitchingProtocols)
+            {
+                return await TunnelAsync(context, upgrade, response, cts.Token);
+            }
+
+            context.Response.StatusCode = status;
+            CopyResponseHeaders(response, context.Response);
+            long sent;
+            try
+            {
+                sent = await CopyAsync(await response.Content.ReadAsStreamAsync(cts.Token), context.Response.Body, cts.Token);
+            }
+            catch (Exception ex) when (ex is IOException or OperationCanceledException or HttpRequestException)
+            {
+                // The answer has started; the only honest thing left is to break the client's connection.
+                context.Abort();
+                var outcome = context.RequestAborted.IsCancellationRequested ? ForwardOutcome.ClientAborted
+                    : instance.DrainToken.IsCancellationRequested ? ForwardOutcome.Drained : ForwardOutcome.UpstreamFailed;
+                return new ForwardResult(outcome, status, requestBody?.BytesRead ?? 0, 0);
+            }
+
+            return new ForwardResult(ForwardOutcome.Answered, status, requestBody?.BytesRead ?? bufferedBody?.Length ?? 0, sent);
+        }
+    }
+
+    private static HttpRequestMessage CreateRequest(HttpContext context, InstanceState instance, bool upgrade, byte[]? bufferedBody, out CountingStream? requestBody)
+    {
+        var request = context.Request;
+        var message = new HttpRequestMessage(HttpMethod.Parse(request.Method), new Uri(instance.Uri, request.PathBase + request.Path + request.QueryString))
+        {
+            Version = HttpVersion.Version11,
+            VersionPolicy = HttpVersionPolicy.RequestVersionOrLower,
+        };
+        requestBody = null;
+        if (bufferedBody is not null)
+        {
+            message.Content = new ByteArrayContent(bufferedBody);
+        }
+        else if (HasBody(request))
+        {
+            requestBody = new CountingStream(request.Body);
+            message.Content = new StreamContent(requestBody, BufferSize);
+        }
+
+        var connection = request.Headers.Connection.ToString();
+        foreach (var header in request.Headers)
+        {
+            if (HopByHop.IsHopByHop(header.Key) || HopByHop.IsListedIn(connection, header.Key))
+            {
+                continue;
+            }
+
+            if (!message.Headers.TryAddWithoutValidation(header.Key, (IEnumerable<string>)header.Value!) && message.Content is not null)
+            {
+                message.Content.Headers.TryAddWithoutValidation(header.Key, (IEnumerable<string>)header.Value!);
+            }
+        }
+
+        if (upgrade)
+        {
+            message.Headers.TryAddWithoutValidation(HeaderNames.Connection, "Upgrade");
+            message.Headers.TryAddWithoutValidation(HeaderNames.Upgrade, (IEnumerable<string>)request.Headers.Upgrade!);
+        }
+
+        // The upstream sees the Host the client asked for, and where the request came from.
+        message.Headers.Host = request.Host.Value;
+        var clientIp = context.Connection.RemoteIpAddress?.ToString();
+        var forwardedFor = request.Headers["X-Forwarded-For"].ToString();
+        message.Headers.Remove("X-Forwarded-For");
+        message.Headers.TryAddWithoutValidation("X-Forwarded-For", string.IsNullOrEmpty(forwardedFor) ? clientIp : $"{forwardedFor}, {clientIp}");
+        message.Headers.Remove("X-Forwarded-Proto");
+        message.Headers.TryAddWithoutValidation("X-Forwarded-Proto", request.Scheme);
+        message.Headers.Remove("X-Forwarded-Host");
+        message.Headers.TryAddWithoutValidation("X-Forwarded-Host", request.Host.Value);
+        return message;
+    }
+
+    private static bool HasBody(HttpRequest request) =>
+        request.ContentLength > 0 || (request.ContentLength is null && request.Headers.TransferEncoding.Count > 0) || (request.ContentLength is null && request.Protocol == "HTTP/2" && request.Method is not "GET" and not "HEAD");
+
+    private static void CopyResponseHeaders(HttpResponseMessage response, HttpResponse target)
+    {
+        var connection = response.Headers.Connection.Count > 0 ? string.Join(',', response.Headers.Connection) : null;
+        foreach (var header in response.Headers)
+        {
+            if (!HopByHop.IsHopByHop(header.Key) && !HopByHop.IsListedIn(connection, header.Key))
+            {
+                target.Headers[header.Key] = header.Value.ToArray();
+            }
+        }
+
+        foreach (var header in response.Content.Headers)
+        {
+            target.Headers[header.Key] = header.Value.ToArray();
+        }
+    }
+
+    private static async Task<long> CopyAsync(Stream source, Stream destination, CancellationToken ct)
+    {
+        var buffer = ArrayPool<byte>.Shared.Rent(BufferSize);
+        long total = 0;
+        try
+        {
+            int read;
+            while ((read = await source.ReadAsync(buffer, ct)) > 0)
+            {
+                await destination.WriteAsync(buffer.AsMemory(0, read), ct);
+                total += read;
+            }
+
+            return total;
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
+    private static async Task<ForwardResult> TunnelAsync(HttpContext context, IHttpUpgradeFeature upgrade, HttpResponseMessage response, CancellationToken ct)
+    {
+        context.Response.StatusCode = StatusCodes.Status101SwitchingProtocols;
+        CopyResponseHeaders(response, context.Response);
+        context.Response.Headers.Connection = "Upgrade";
+        context.Response.Headers.Upgrade = string.Join(',', response.Headers.Upgrade);
+        await using var upstream = await response.Content.ReadAsStreamAsync(ct);
+        await using var downstream = await upgrade.UpgradeAsync();
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        var up = CopyAsync(downstream, upstream, stop.Token);
+        var down = CopyAsync(upstream, downstream, stop.Token);
+        long sent = 0;
+        try
+        {
+            var first = await Task.WhenAny(up, down);
+            sent = first == down ? await down : 0;
+            await stop.CancelAsync();
+            await Task.WhenAll(up, down).ContinueWith(_ => { }, TaskScheduler.Default);
+        }
+        catch (Exception ex) when (ex is IOException or OperationCanceledException)
+        {
+            // One side closed; the tunnel is over.
+        }
+
+        return new ForwardResult(ForwardOutcome.Answered, StatusCodes.Status101SwitchingProtocols, up.IsCompletedSuccessfully ? up.Result : 0, down.IsCompletedSuccessfully ? down.Result : sent);
+    }
+
+    private static async Task<ForwardResult> FailAsync(HttpContext context, InstanceState instance, Exception ex, TimeSpan timeout, CountingStream? body)
+    {
+        var read = body?.BytesRead ?? 0;
+        if (context.RequestAborted.IsCancellationRequested)
+        {
+            return new ForwardResult(ForwardOutcome.ClientAborted, 499, read, 0);
+        }
+
+        if (instance.DrainToken.IsCancellationRequested)
+        {
+            await WriteErrorAsync(context, StatusCodes.Status502BadGateway, $"upstream {instance.Authority} was removed and drained before it answered");
+            return new ForwardResult(ForwardOutcome.Drained, StatusCodes.Status502BadGateway, read, 0);
+        }
+
+        if (ex is OperationCanceledException || ex.InnerException is TimeoutException)
+        {
+            await WriteErrorAsync(context, StatusCodes.Status504GatewayTimeout, $"upstream {instance.Authority} did not answer within {timeout.TotalSeconds:0.###}s");
+            return new ForwardResult(ForwardOutcome.UpstreamTimedOut, StatusCodes.Status504GatewayTimeout, read, 0);
+        }
+
+        var cause = ex.InnerException is SocketException { SocketErrorCode: SocketError.ConnectionRefused }
+            ? "refused the connection"
+            : "failed: " + (ex.InnerException?.Message ?? ex.Message);
+        await WriteErrorAsync(context, StatusCodes.Status502BadGateway, $"upstream {instance.Authority} {cause}");
+        return new ForwardResult(ForwardOutcome.UpstreamFailed, StatusCodes.Status502BadGateway, read, 0);
+    }
+
+    /// <summary>A short plain-text answer that names the cause.</summary>
+    public static async Task WriteErrorAsync(HttpContext context, int status, string message)
+    {
+        if (context.Response.HasStarted)
+        {
+            context.Abort();
+            return;
+        }
+
+        context.Response.Clear();
+        context.Response.StatusCode = status;
+        context.Response.ContentType = "text/plain; charset=utf-8";
+        await context.Response.WriteAsync(message + "\n", context.RequestAborted);
+    }
+
+    /// <summary>Counts the bytes read from the client's request body as they stream through.</summary>
+    private sealed class CountingStream(Stream inner) : Stream
+    {
+        public long BytesRead { get; private set; }
+
+        public override bool CanRead => true;
+
+        public override bool CanSeek => false;
+
+        public override bool CanWrite => false;
+
+        public override long Length => throw new NotSupportedException();
+
+        public override long Position { get => BytesRead; set => throw new NotSupportedException(); }
+
+        public override int Read(byte[] buffer, int offset, int count) => Count(inner.Read(buffer, offset, count));
+
+        public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default) =>
+            Count(await inner.ReadAsync(buffer, cancellationToken));
+
+        public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
+            ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
+
+        private int Count(int read)
+        {
+            BytesRead += read;
+            return read;
+        }
+
+        public override void Flush()
+        {
+        }
+
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+
+        public override void SetLength(long value) => throw new NotSupportedException();
+
+        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+    }
+}

@@ -1,0 +1,137 @@
+using Gantry.Proxy.Metrics;
+using Gantry.Proxy.Routing;
+using Microsoft.AspNetCore.Http;
+
+namespace Gantry.Proxy.Forwarding;
+
+/// <summary>
+/// Handles one front request: finds the route in the current snapshot, splits, picks an instance,
+/// forwards, mirrors a share without delaying the client, and records metrics at every level.
+/// </summary>
+public sealed class ProxyHandler(Func<CompiledTable> current, HttpForwarder forwarder, TimeProvider time)
+{
+    /// <summary>Bodies up to this size are buffered so that a mirrored copy can be sent; larger ones are not mirrored.</summary>
+    public const int MaxMirroredBody = 64 * 1024;
+
+    public async Task HandleAsync(HttpContext context)
+    {
+        var route = current().Find(context.Connection.LocalPort, context.Request.Host, context.Request.Path);
+        if (route is null)
+        {
+            await HttpForwarder.WriteErrorAsync(context, StatusCodes.Status404NotFound, $"no route for {context.Request.Host}{context.Request.Path}");
+            return;
+        }
+
+        var decision = route.Choose(context.Request);
+        if (decision.NewStickyCookie is { } cookie)
+        {
+            context.Response.Cookies.Append(route.Spec.Sticky!.Cookie!, cookie, new CookieOptions { HttpOnly = true, SameSite = SameSiteMode.Lax, Path = "/" });
+        }
+
+        var group = decision.Group;
+        var index = group.Balancer.Pick(group.Instances);
+        var started = time.GetTimestamp();
+        if (index < 0)
+        {
+            await HttpForwarder.WriteErrorAsync(context, StatusCodes.Status503ServiceUnavailable, $"no available instance in group '{group.Name}' of route '{route.Spec.Name}'");
+            Record(route.Metrics, group.Metrics, null, StatusCodes.Status503ServiceUnavailable, started, 0, 0);
+            return;
+        }
+
+        byte[]? buffered = null;
+        if (route.MirrorGroup is { } mirrorGroup && route.ShouldMirror(context.Request))
+        {
+            buffered = await TryBufferAsync(context.Request);
+            if (buffered is not null || !HasBody(context.Request))
+            {
+                _ = MirrorAsync(context, route, mirrorGroup, buffered);
+            }
+        }
+
+        var instance = group.Instances[index];
+        instance.RequestStarted();
+        var result = default(ForwardResult);
+        try
+        {
+            result = await forwarder.ForwardAsync(context, instance, route.Spec.Timeout, buffered);
+        }
+        finally
+        {
+            instance.RequestEnded(result.IsGatewayFailure, route.Spec.PassiveHealth);
+        }
+
+        var status = result.Outcome == ForwardOutcome.Answered ? result.Status : result.Outcome == ForwardOutcome.ClientAborted ? 499 : result.Status;
+        Record(route.Metrics, group.Metrics, group.InstanceMetrics[index], status, started, result.RequestBytes, result.ResponseBytes);
+    }
+
+    private void Record(TrafficMetrics route, TrafficMetrics group, TrafficMetrics? instance, int status, long started, long bytesIn, long bytesOut)
+    {
+        var micros = (long)(time.GetElapsedTime(started).TotalMilliseconds * 1000);
+        route.Record(status, micros, bytesIn, bytesOut);
+        group.Record(status, micros, bytesIn, bytesOut);
+        instance?.Record(status, micros, bytesIn, bytesOut);
+    }
+
+    private static bool HasBody(HttpRequest request) => request.ContentLength > 0 || request.Headers.TransferEncoding.Count > 0;
+
+    private static async Task<byte[]?> TryBufferAsync(HttpRequest request)
+    {
+        if (!HasBody(request))
+        {
+            return null;
+        }
+
+        if (request.ContentLength is not { } length || length > MaxMirroredBody)
+        {
+            return null;
+        }
+
+        var body = new byte[length];
+        await request.Body.ReadExactlyAsync(body, request.HttpContext.RequestAborted);
+        return body;
+    }
+
+    /// <summary>Sends the copy; its answer is read and discarded, its failures are recorded and never reach the client.</summary>
+    private async Task MirrorAsync(HttpContext original, CompiledRoute route, CompiledGroup group, byte[]? body)
+    {
+        var index = group.Balancer.Pick(group.Instances);
+        if (index < 0)
+        {
+            return;
+        }
+
+        var started = time.GetTimestamp();
+        var status = 0;
+        try
+        {
+            using var message = new HttpRequestMessage(HttpMethod.Parse(original.Request.Method), new Uri(group.Instances[index].Uri, original.Request.Path + original.Request.QueryString));
+            foreach (var header in original.Request.Headers)
+            {
+                if (!HopByHop.IsHopByHop(header.Key))
+                {
+                    message.Headers.TryAddWithoutValidation(header.Key, (IEnumerable<string>)header.Value!);
+                }
+            }
+
+            message.Headers.Host = original.Request.Host.Value;
+            message.Headers.TryAddWithoutValidation("X-Gantry-Mirror", "1");
+            if (body is not null)
+            {
+                message.Content = new ByteArrayContent(body);
+            }
+
+            using var cts = new CancellationTokenSource(route.Spec.Timeout);
+            using var response = await forwarder.SendRawAsync(message, cts.Token);
+            status = (int)response.StatusCode;
+            await response.Content.CopyToAsync(Stream.Null, cts.Token);
+        }
+        catch (Exception ex) when (ex is HttpRequestException or OperationCanceledException or IOException)
+        {
+            status = 0;
+        }
+
+        var micros = (long)(time.GetElapsedTime(started).TotalMilliseconds * 1000);
+        group.Metrics.Record(status, micros, body?.Length ?? 0, 0);
+        group.InstanceMetrics[index].Record(status, micros, body?.Length ?? 0, 0);
+    }
+}

@@ -1,0 +1,86 @@
+using Gantry.Core.Manifest.Values;
+using Gantry.Proxy.Routing;
+
+namespace Gantry.Proxy.Health;
+
+/// <summary>
+/// The live state of one backend instance: requests in flight, passive health, draining. It outlives
+/// routing-table swaps (config is replaced whole; this is runtime state, kept per address).
+/// </summary>
+public sealed class InstanceState : IDisposable
+{
+    private readonly TimeProvider time;
+    private readonly CancellationTokenSource drain = new();
+    private int inFlight;
+    private int consecutiveFailures;
+    private long ejectedUntil;
+    private int draining;
+
+    public InstanceState(Endpoint address, TimeProvider time)
+    {
+        Address = address;
+        this.time = time;
+        Uri = new Uri($"http://{address}/");
+        Authority = address.ToString();
+    }
+
+    public Endpoint Address { get; }
+
+    /// <summary>Base URI for requests to this instance.</summary>
+    public Uri Uri { get; }
+
+    public string Authority { get; }
+
+    public int InFlight => Volatile.Read(ref inFlight);
+
+    /// <summary>How long in-flight requests may run once the instance is removed (from its route).</summary>
+    public TimeSpan DrainTimeout { get; set; } = TimeSpan.FromSeconds(30);
+
+    public bool IsDraining => Volatile.Read(ref draining) == 1;
+
+    public bool IsEjected => time.GetTimestamp() < Volatile.Read(ref ejectedUntil);
+
+    /// <summary>May receive new requests: neither draining nor ejected.</summary>
+    public bool IsAvailable => !IsDraining && !IsEjected;
+
+    /// <summary>Cancelled when a drain times out: in-flight requests to a removed instance stop then.</summary>
+    public CancellationToken DrainToken => drain.Token;
+
+    public void RequestStarted() => Interlocked.Increment(ref inFlight);
+
+    /// <summary>Records the end of a request; <paramref name="failed"/> counts towards passive ejection.</summary>
+    public void RequestEnded(bool failed, PassiveHealthSpec health)
+    {
+        Interlocked.Decrement(ref inFlight);
+        if (failed)
+        {
+            RecordFailure(health);
+        }
+        else
+        {
+            Volatile.Write(ref consecutiveFailures, 0);
+        }
+    }
+
+    /// <summary>One more failure in a row; enough of them eject the instance for a while.</summary>
+    public void RecordFailure(PassiveHealthSpec health)
+    {
+        if (Interlocked.Increment(ref consecutiveFailures) >= health.ConsecutiveFailures)
+        {
+            Volatile.Write(ref consecutiveFailures, 0);
+            var until = time.GetTimestamp() + (long)(health.EjectFor.TotalSeconds * time.TimestampFrequency);
+            Volatile.Write(ref ejectedUntil, until);
+        }
+    }
+
+    public void Dispose() => drain.Dispose();
+
+    /// <summary>Stops new requests; cancels the in-flight ones after <paramref name="timeout"/>.</summary>
+    public void StartDraining(TimeSpan timeout)
+    {
+        if (Interlocked.Exchange(ref draining, 1) == 0)
+        {
+            drain.CancelAfter(timeout);
+        }
+    }
+}

@@ -1,0 +1,134 @@
+using System.Net;
+using Gantry.Proxy.Forwarding;
+using Gantry.Proxy.Health;
+using Gantry.Proxy.Metrics;
+using Gantry.Proxy.Routing;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Endpoint = Gantry.Core.Manifest.Values.Endpoint;
+
+namespace Gantry.Proxy.Hosting;
+
+/// <summary>Why a routing table was not applied; the previous table keeps serving.</summary>
+public sealed record ApplyResult(bool Applied, string? Error)
+{
+    public static ApplyResult Ok { get; } = new(true, null);
+}
+
+/// <summary>
+/// The built-in router: one Kestrel listener per front address, all reading one compiled snapshot that
+/// <see cref="ApplyAsync"/> replaces atomically. A change of weights is in force for the very next
+/// request; instances dropped by a change drain; a table that cannot be applied changes nothing.
+/// </summary>
+public sealed class Router : IAsyncDisposable
+{
+    private readonly TimeProvider time;
+    private readonly InstanceRegistry instances;
+    private readonly HttpForwarder forwarder;
+    private readonly ProxyHandler handler;
+    private readonly Dictionary<Endpoint, WebApplication> listeners = [];
+    private readonly SemaphoreSlim applying = new(1, 1);
+    private volatile CompiledTable current;
+
+    public Router(TimeProvider time)
+    {
+        this.time = time;
+        instances = new InstanceRegistry(time);
+        Metrics = new MetricsRegistry(time);
+        forwarder = new HttpForwarder(TimeSpan.FromSeconds(5));
+        current = CompiledTable.Build(RoutingTable.Empty, instances, Metrics);
+        handler = new ProxyHandler(() => current, forwarder, time);
+    }
+
+    public MetricsRegistry Metrics { get; }
+
+    public RoutingTable Table => current.Spec;
+
+    public CompiledTable Current => current;
+
+    /// <summary>Listens where the new table needs, swaps the snapshot, then closes listeners no longer needed.</summary>
+    public async Task<ApplyResult> ApplyAsync(RoutingTable table, CancellationToken ct)
+    {
+        await applying.WaitAsync(ct);
+        try
+        {
+            var wanted = table.Listeners.ToHashSet();
+            var started = new List<Endpoint>();
+            foreach (var address in wanted.Where(a => !listeners.ContainsKey(a)))
+            {
+                try
+                {
+                    listeners[address] = await StartListenerAsync(address, ct);
+                    started.Add(address);
+                }
+                catch (Exception ex) when (ex is IOException or InvalidOperationException or System.Net.Sockets.SocketException)
+                {
+                    // All or nothing: close what this attempt opened, keep serving the old table.
+                    foreach (var a in started)
+                    {
+                        await listeners[a].DisposeAsync();
+                        listeners.Remove(a);
+                    }
+
+                    return new ApplyResult(false, $"cannot listen on {address}: {ex.GetBaseException().Message}");
+                }
+            }
+
+            var compiled = CompiledTable.Build(table, instances, Metrics);
+            Interlocked.Exchange(ref current, compiled);
+            instances.Retire(table.Routes.SelectMany(r => r.Groups).SelectMany(g => g.Instances).ToHashSet());
+
+            foreach (var address in listeners.Keys.Where(a => !wanted.Contains(a)).ToList())
+            {
+                await listeners[address].StopAsync(ct);
+                await listeners[address].DisposeAsync();
+                listeners.Remove(address);
+            }
+
+            return ApplyResult.Ok;
+        }
+        finally
+        {
+            applying.Release();
+        }
+    }
+
+    /// <summary>The Prometheus text of every series, with percentiles over <paramref name="window"/>.</summary>
+    public string MetricsText(TimeSpan window) => PrometheusWriter.Write(Metrics, window);
+
+    private async Task<WebApplication> StartListenerAsync(Endpoint address, CancellationToken ct)
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Logging.ClearProviders();
+        builder.Services.AddSingleton(time);
+        builder.WebHost.UseKestrel(options =>
+        {
+            options.AddServerHeader = false;
+            options.Limits.MaxRequestBodySize = null;
+            options.Limits.MinRequestBodyDataRate = null;
+            options.Limits.MinResponseDataRate = null;
+            var ip = address.Host == "localhost" ? IPAddress.Loopback : IPAddress.Parse(address.Host);
+            options.Listen(ip, address.Port, listen => listen.Protocols = HttpProtocols.Http1AndHttp2);
+        });
+        var app = builder.Build();
+        app.Run(handler.HandleAsync);
+        await app.StartAsync(ct);
+        return app;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        foreach (var app in listeners.Values)
+        {
+            await app.StopAsync(CancellationToken.None);
+            await app.DisposeAsync();
+        }
+
+        listeners.Clear();
+        forwarder.Dispose();
+        applying.Dispose();
+    }
+}

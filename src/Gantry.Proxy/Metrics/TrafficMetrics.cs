@@ -1,0 +1,139 @@
+namespace Gantry.Proxy.Metrics;
+
+/// <summary>A window's summary of one series: counts, error rate and latency percentiles.</summary>
+public sealed record TrafficSnapshot(long Requests, long Errors5xx, long Errors4xx, long Failures, double P50, double P90, double P95, double P99)
+{
+    /// <summary>5xx answers and upstream failures over all requests; NaN with no requests.</summary>
+    public double ErrorRate => Requests == 0 ? double.NaN : (double)(Errors5xx + Failures) / Requests;
+}
+
+/// <summary>
+/// Counters and latencies of one series (a route, a group or an instance): totals since start for
+/// Prometheus, and per-second slots for percentiles over a sliding window of up to 60 seconds.
+/// </summary>
+public sealed class TrafficMetrics
+{
+    public const int WindowSeconds = 60;
+
+    private readonly TimeProvider time;
+    private readonly Slot[] slots = new Slot[WindowSeconds];
+    private readonly LatencyHistogram total = new();
+    private long requests;
+    private long bytesIn;
+    private long bytesOut;
+    private readonly long[] byClass = new long[6];
+    private long failures;
+
+    public TrafficMetrics(TimeProvider time)
+    {
+        this.time = time;
+        for (var i = 0; i < slots.Length; i++)
+        {
+            slots[i] = new Slot();
+        }
+    }
+
+    public long Requests => Volatile.Read(ref requests);
+
+    public long Failures => Volatile.Read(ref failures);
+
+    public long BytesIn => Volatile.Read(ref bytesIn);
+
+    public long BytesOut => Volatile.Read(ref bytesOut);
+
+    public LatencyHistogram Total => total;
+
+    /// <summary>Answers by status class: index 1 for 1xx ... 5 for 5xx.</summary>
+    public long ByClass(int statusClass) => Volatile.Read(ref byClass[statusClass]);
+
+    private long NowSecond => (long)(time.GetTimestamp() / (double)time.TimestampFrequency);
+
+    /// <summary>Records one request. <paramref name="status"/> 0 means it failed before any answer (a failure).</summary>
+    public void Record(int status, long micros, long requestBytes, long responseBytes)
+    {
+        Interlocked.Increment(ref requests);
+        Interlocked.Add(ref bytesIn, requestBytes);
+        Interlocked.Add(ref bytesOut, responseBytes);
+        if (status is >= 100 and < 600)
+        {
+            Interlocked.Increment(ref byClass[status / 100]);
+        }
+        else
+        {
+            Interlocked.Increment(ref failures);
+        }
+
+        total.Record(micros);
+        var second = NowSecond;
+        var slot = slots[(int)(second % WindowSeconds)];
+        slot.Enter(second);
+        slot.Histogram.Record(micros);
+        Interlocked.Increment(ref slot.Requests);
+        if (status >= 500 || status == 0)
+        {
+            Interlocked.Increment(ref status >= 500 ? ref slot.Errors5xx : ref slot.Failures);
+        }
+        else if (status >= 400)
+        {
+            Interlocked.Increment(ref slot.Errors4xx);
+        }
+    }
+
+    /// <summary>The last <paramref name="window"/> (1 s to 60 s), including the current second.</summary>
+    public TrafficSnapshot Read(TimeSpan window)
+    {
+        var seconds = Math.Clamp((int)Math.Ceiling(window.TotalSeconds), 1, WindowSeconds);
+        var now = NowSecond;
+        var counts = new long[LatencyHistogram.BucketCount];
+        long n = 0, e5 = 0, e4 = 0, f = 0;
+        foreach (var slot in slots)
+        {
+            var s = Volatile.Read(ref slot.Second);
+            if (s <= now && s > now - seconds)
+            {
+                slot.Histogram.AddTo(counts);
+                n += Volatile.Read(ref slot.Requests);
+                e5 += Volatile.Read(ref slot.Errors5xx);
+                e4 += Volatile.Read(ref slot.Errors4xx);
+                f += Volatile.Read(ref slot.Failures);
+            }
+        }
+
+        return new TrafficSnapshot(n, e5, e4, f,
+            LatencyHistogram.Percentile(counts, 50), LatencyHistogram.Percentile(counts, 90),
+            LatencyHistogram.Percentile(counts, 95), LatencyHistogram.Percentile(counts, 99));
+    }
+
+    private sealed class Slot
+    {
+        public readonly LatencyHistogram Histogram = new();
+        public long Second = -1;
+        public long Requests;
+        public long Errors5xx;
+        public long Errors4xx;
+        public long Failures;
+        private readonly Lock gate = new();
+
+        /// <summary>Resets the slot when it comes round to a new second.</summary>
+        public void Enter(long second)
+        {
+            if (Volatile.Read(ref Second) == second)
+            {
+                return;
+            }
+
+            lock (gate)
+            {
+                if (Second != second)
+                {
+                    Histogram.Clear();
+                    Requests = 0;
+                    Errors5xx = 0;
+                    Errors4xx = 0;
+                    Failures = 0;
+                    Volatile.Write(ref Second, second);
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,118 @@
+using System.CommandLine;
+using Gantry.Core.Manifest.Values;
+using Gantry.Proxy.Hosting;
+using Gantry.Proxy.Routing;
+
+namespace Gantry.Commands;
+
+/// <summary>
+/// <c>gantry router --config FILE</c>: the built-in router on its own, serving the routing table in
+/// FILE and reloading it when it changes; a bad edit is reported and the last good table keeps serving.
+/// </summary>
+internal static class RouterCommand
+{
+    public static Command Create(TimeProvider time)
+    {
+        var config = new Option<string>("--config", "-c") { Description = "The routing-table file (YAML or JSON).", Required = true, HelpName = "FILE" };
+        var admin = new Option<string?>("--admin") { Description = "Address for /metrics and /health, such as 127.0.0.1:9901.", HelpName = "ADDRESS" };
+        var command = new Command("router", "Run the built-in router alone from a routing-table file, reloading it on change.") { config, admin };
+        command.SetAction(async (parse, ct) =>
+        {
+            var output = parse.InvocationConfiguration.Output;
+            var error = parse.InvocationConfiguration.Error;
+            Endpoint? adminAddress = null;
+            if (parse.GetValue(admin) is { } text && Endpoint.TryParse(text, out adminAddress) is { } bad)
+            {
+                await error.WriteLineAsync($"gantry: --admin: {bad.Message}");
+                return ExitCodes.BadInput;
+            }
+
+            var path = parse.GetValue(config)!;
+            var first = RoutingTableReader.ReadFile(path);
+            if (first.Table is null)
+            {
+                await WriteAsync(error, first.Diagnostics);
+                return ExitCodes.BadInput;
+            }
+
+            await using var router = new Router(time);
+            var applied = await router.ApplyAsync(first.Table, ct);
+            if (!applied.Applied)
+            {
+                await error.WriteLineAsync($"gantry: {applied.Error}");
+                return ExitCodes.BadInput;
+            }
+
+            var adminApp = adminAddress is null ? null : await AdminServer.StartAsync(router, adminAddress, ct);
+            await output.WriteLineAsync($"gantry router: serving {Describe(first.Table)} from {path}" + (adminAddress is null ? string.Empty : $"; metrics on http://{adminAddress}/metrics"));
+            try
+            {
+                await WatchAsync(router, path, output, error, time, ct);
+            }
+            catch (OperationCanceledException) when (ct.IsCancellationRequested)
+            {
+                // Stopped by Ctrl+C or SIGTERM.
+            }
+            finally
+            {
+                if (adminApp is not null)
+                {
+                    await adminApp.DisposeAsync();
+                }
+            }
+
+            return ExitCodes.Success;
+        });
+        return command;
+    }
+
+    private static string Describe(RoutingTable table) =>
+        string.Join("; ", table.Routes.Select(r => $"{r.Name} on {r.Listen} ({string.Join(", ", r.Groups.Select(g => $"{g.Name} {g.Weight}"))})"));
+
+    private static async Task WatchAsync(Router router, string path, TextWriter output, TextWriter error, TimeProvider time, CancellationToken ct)
+    {
+        var last = Stamp(path);
+        while (!ct.IsCancellationRequested)
+        {
+            await Task.Delay(TimeSpan.FromMilliseconds(200), time, ct);
+            var stamp = Stamp(path);
+            if (stamp == last)
+            {
+                continue;
+            }
+
+            last = stamp;
+            var read = RoutingTableReader.ReadFile(path);
+            if (read.Table is null)
+            {
+                await WriteAsync(error, read.Diagnostics);
+                await error.WriteLineAsync("gantry router: the routing table has errors; still serving the last good one");
+                continue;
+            }
+
+            if (read.Table == router.Table)
+            {
+                continue;
+            }
+
+            var applied = await router.ApplyAsync(read.Table, ct);
+            await (applied.Applied
+                ? output.WriteLineAsync($"gantry router: reloaded: {Describe(read.Table)}")
+                : error.WriteLineAsync($"gantry router: not applied ({applied.Error}); still serving the last good table"));
+        }
+    }
+
+    private static (DateTime, long) Stamp(string path)
+    {
+        var info = new FileInfo(path);
+        return info.Exists ? (info.LastWriteTimeUtc, info.Length) : (DateTime.MinValue, -1);
+    }
+
+    private static async Task WriteAsync(TextWriter error, IReadOnlyList<Core.Manifest.Diagnostic> diagnostics)
+    {
+        foreach (var d in diagnostics)
+        {
+            await error.WriteLineAsync(d.ToString());
+        }
+    }
+}
