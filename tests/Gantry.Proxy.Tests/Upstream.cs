@@ -56,7 +56,7 @@ public sealed class Upstream : IAsyncDisposable
             await next(context);
         });
         app.MapGet("/who", () => Results.Text(name));
-        app.Map("/echo", async (HttpContext c) =>
+        app.Map("/echo/{**rest}", async (HttpContext c) =>
         {
             using var reader = new StreamReader(c.Request.Body);
             var body = await reader.ReadToEndAsync();
@@ -74,7 +74,7 @@ public sealed class Upstream : IAsyncDisposable
         app.MapGet("/status/{code:int}", (int code, HttpContext c) =>
         {
             c.Response.Headers["X-Upstream"] = name;
-            return Results.Text($"status {code}", statusCode: code);
+            return code is 204 or 304 ? Results.StatusCode(code) : Results.Text($"status {code}", statusCode: code);
         });
         app.MapGet("/chunked", async (HttpContext c) =>
         {

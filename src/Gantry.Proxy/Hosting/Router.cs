@@ -1,4 +1,5 @@
 using System.Net;
+using System.Security.Cryptography.X509Certificates;
 using Gantry.Proxy.Forwarding;
 using Gantry.Proxy.Health;
 using Gantry.Proxy.Metrics;
@@ -61,10 +62,10 @@ public sealed class Router : IAsyncDisposable
             {
                 try
                 {
-                    listeners[address] = await StartListenerAsync(address, ct);
+                    listeners[address] = await StartListenerAsync(address, table.Routes.First(r => r.Listen == address).Tls, ct);
                     started.Add(address);
                 }
-                catch (Exception ex) when (ex is IOException or InvalidOperationException or System.Net.Sockets.SocketException)
+                catch (Exception ex) when (ex is IOException or InvalidOperationException or System.Net.Sockets.SocketException or System.Security.Cryptography.CryptographicException)
                 {
                     // All or nothing: close what this attempt opened, keep serving the old table.
                     foreach (var a in started)
@@ -99,7 +100,7 @@ public sealed class Router : IAsyncDisposable
     /// <summary>The Prometheus text of every series, with percentiles over <paramref name="window"/>.</summary>
     public string MetricsText(TimeSpan window) => PrometheusWriter.Write(Metrics, window);
 
-    private async Task<WebApplication> StartListenerAsync(Endpoint address, CancellationToken ct)
+    private async Task<WebApplication> StartListenerAsync(Endpoint address, TlsSpec? tls, CancellationToken ct)
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
@@ -111,7 +112,15 @@ public sealed class Router : IAsyncDisposable
             options.Limits.MinRequestBodyDataRate = null;
             options.Limits.MinResponseDataRate = null;
             var ip = address.Host == "localhost" ? IPAddress.Loopback : IPAddress.Parse(address.Host);
-            options.Listen(ip, address.Port, listen => listen.Protocols = HttpProtocols.Http1AndHttp2);
+            options.Listen(ip, address.Port, listen =>
+            {
+                // HTTP/2 is negotiated by ALPN, so it needs TLS; a cleartext listener speaks HTTP/1.1.
+                listen.Protocols = tls is null ? HttpProtocols.Http1 : HttpProtocols.Http1AndHttp2;
+                if (tls is not null)
+                {
+                    listen.UseHttps(X509Certificate2.CreateFromPemFile(tls.CertificateFile, tls.KeyFile));
+                }
+            });
         });
         var app = builder.Build();
         app.Run(handler.HandleAsync);

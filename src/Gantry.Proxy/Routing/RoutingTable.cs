@@ -35,7 +35,8 @@ public sealed record RouteSpec(
     StickySpec? Sticky,
     PassiveHealthSpec PassiveHealth,
     TimeSpan Timeout,
-    TimeSpan DrainTimeout)
+    TimeSpan DrainTimeout,
+    TlsSpec? Tls = null)
 {
     public BackendGroup? FindGroup(string name) => Groups.FirstOrDefault(g => g.Name == name);
 }
@@ -54,6 +55,9 @@ public sealed record MirrorSpec(string Group, double Percent, ValueList<RouteMat
 
 /// <summary>Keeps a user on one side of the split by hashing a cookie (set by the router when absent) or a header.</summary>
 public sealed record StickySpec(string? Cookie, string? Header);
+
+/// <summary>TLS on the front listener, from PEM files; with it, clients may speak HTTP/2 (negotiated by ALPN).</summary>
+public sealed record TlsSpec(string CertificateFile, string KeyFile);
 
 /// <summary>An instance failing this many requests in a row is taken out for <see cref="EjectFor"/>.</summary>
 public sealed record PassiveHealthSpec(int ConsecutiveFailures, TimeSpan EjectFor)

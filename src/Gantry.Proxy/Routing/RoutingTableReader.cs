@@ -59,6 +59,7 @@ public static class RoutingTableReader
         }
 
         var seen = new Dictionary<(string, int, string, string), string>();
+        var tlsByListener = new Dictionary<Endpoint, TlsSpec?>();
         var routes = m.List("routes", (node, i, path) =>
         {
             var what = $"route {i + 1}";
@@ -67,6 +68,12 @@ public static class RoutingTableReader
                 return null;
             }
 
+            if (tlsByListener.TryGetValue(route.Listen, out var tls) && tls != route.Tls)
+            {
+                ctx.Error(r.Node.Start, $"route '{route.Name}' and an earlier route on {route.Listen} disagree about TLS; routes on one address share it");
+            }
+
+            tlsByListener[route.Listen] = route.Tls;
             foreach (var host in route.Hosts.DefaultIfEmpty("*"))
             {
                 var key = (route.Listen.Host.ToUpperInvariant(), route.Listen.Port, host.ToUpperInvariant(), route.PathPrefix);
@@ -164,8 +171,22 @@ public static class RoutingTableReader
             : PassiveHealthSpec.Default;
         var timeout = m.Duration("timeout") ?? TimeSpan.FromSeconds(100);
         var drain = m.Duration("drainTimeout") ?? TimeSpan.FromSeconds(30);
+        TlsSpec? tls = null;
+        if (m.Object("tls", "tls") is { } t && t.String("certificate") is { } cert && t.String("key") is { } keyFile)
+        {
+            var folder = Path.GetDirectoryName(Path.GetFullPath(ctx.Positions.File)) ?? ".";
+            tls = new TlsSpec(Path.GetFullPath(cert, folder), Path.GetFullPath(keyFile, folder));
+            foreach (var (file, field) in new[] { (tls.CertificateFile, "certificate"), (tls.KeyFile, "key") })
+            {
+                if (!File.Exists(file))
+                {
+                    ctx.Error(t.PositionOf(field), $"'{field}': no such file: {file}");
+                }
+            }
+        }
+
         return name is null || listen is null || groups.Count == 0
             ? null
-            : new RouteSpec(name, listen, hosts, prefix, [.. groups], matches, mirror, sticky, health, timeout, drain);
+            : new RouteSpec(name, listen, hosts, prefix, [.. groups], matches, mirror, sticky, health, timeout, drain, tls);
     }
 }

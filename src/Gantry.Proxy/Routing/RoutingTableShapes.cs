@@ -40,6 +40,12 @@ public static class RoutingTableShapes
         new Field("ejectFor", Duration, "How long it stays out.", Default: "10s"),
     ]);
 
+    public static readonly Shape Tls = new("tls", "TLS", "TLS on the front listener; clients may then use HTTP/2.",
+    [
+        new Field("certificate", new StringType("a PEM file"), "Certificate chain, PEM.", Required: true),
+        new Field("key", new StringType("a PEM file"), "Private key, PEM.", Required: true),
+    ]);
+
     public static readonly Shape Route = new("route", "route", "One service on a front listener.",
     [
         new Field("name", new NameType(), "The service's name, used in metrics.", Required: true),
@@ -53,6 +59,7 @@ public static class RoutingTableShapes
         new Field("passiveHealth", new ObjectType(PassiveHealth), "Passive health."),
         new Field("timeout", Duration, "Time for the upstream to answer with headers.", Default: "100s"),
         new Field("drainTimeout", Duration, "How long in-flight requests of a removed instance may run.", Default: "30s"),
+        new Field("tls", new ObjectType(Tls), "Serve the front listener over TLS (HTTP/1.1 and HTTP/2)."),
     ]);
 
     public static readonly Shape Root = new("routingTable", "routing table", "The router's routes.",
