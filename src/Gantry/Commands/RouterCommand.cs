@@ -71,10 +71,39 @@ internal static class RouterCommand
 
     private static async Task WatchAsync(Router router, string path, TextWriter output, TextWriter error, TimeProvider time, CancellationToken ct)
     {
+        // Change notifications make a reload immediate; the slow poll covers filesystems that send none.
+        var changed = new SemaphoreSlim(0);
+        var full = Path.GetFullPath(path);
+        using var watcher = new FileSystemWatcher(Path.GetDirectoryName(full)!, Path.GetFileName(full))
+        {
+            NotifyFilter = NotifyFilters.LastWrite | NotifyFilters.Size | NotifyFilters.FileName | NotifyFilters.CreationTime,
+        };
+        FileSystemEventHandler signal = (_, _) => changed.Release();
+        watcher.Changed += signal;
+        watcher.Created += signal;
+        watcher.Renamed += (_, _) => changed.Release();
+        watcher.EnableRaisingEvents = true;
         var last = Stamp(path);
         while (!ct.IsCancellationRequested)
         {
-            await Task.Delay(TimeSpan.FromMilliseconds(200), time, ct);
+            using (var tick = new CancellationTokenSource(TimeSpan.FromSeconds(1), time))
+            using (var wait = CancellationTokenSource.CreateLinkedTokenSource(ct, tick.Token))
+            {
+                try
+                {
+                    await changed.WaitAsync(wait.Token);
+                }
+                catch (OperationCanceledException) when (!ct.IsCancellationRequested)
+                {
+                    // The fallback poll.
+                }
+            }
+
+            while (changed.CurrentCount > 0)
+            {
+                await changed.WaitAsync(ct);
+            }
+
             var stamp = Stamp(path);
             if (stamp == last)
             {
@@ -102,10 +131,23 @@ internal static class RouterCommand
         }
     }
 
-    private static (DateTime, long) Stamp(string path)
+    private static (DateTime, long, int) Stamp(string path)
     {
         var info = new FileInfo(path);
-        return info.Exists ? (info.LastWriteTimeUtc, info.Length) : (DateTime.MinValue, -1);
+        if (!info.Exists)
+        {
+            return (DateTime.MinValue, -1, 0);
+        }
+
+        // Two writes within the file system's time resolution can share a timestamp and size; the content tells them apart.
+        try
+        {
+            return (info.LastWriteTimeUtc, info.Length, string.GetHashCode(File.ReadAllText(path), StringComparison.Ordinal));
+        }
+        catch (IOException)
+        {
+            return (info.LastWriteTimeUtc, info.Length, 0);
+        }
     }
 
     private static async Task WriteAsync(TextWriter error, IReadOnlyList<Core.Manifest.Diagnostic> diagnostics)
