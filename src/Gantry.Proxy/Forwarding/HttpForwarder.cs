@@ -114,7 +114,7 @@ public sealed class HttpForwarder : IDisposable
     private static HttpRequestMessage CreateRequest(HttpContext context, InstanceState instance, bool upgrade, byte[]? bufferedBody, out CountingStream? requestBody)
     {
         var request = context.Request;
-        var message = new HttpRequestMessage(HttpMethod.Parse(request.Method), new Uri(instance.Uri, request.PathBase + request.Path + request.QueryString))
+        var message = new HttpRequestMessage(HttpMethod.Parse(request.Method), new Uri(string.Concat(instance.BaseAddress, request.PathBase.ToUriComponent(), request.Path.ToUriComponent(), request.QueryString.ToUriComponent())))
         {
             Version = HttpVersion.Version11,
             VersionPolicy = HttpVersionPolicy.RequestVersionOrLower,
@@ -138,9 +138,15 @@ public sealed class HttpForwarder : IDisposable
                 continue;
             }
 
-            if (!message.Headers.TryAddWithoutValidation(header.Key, (IEnumerable<string>)header.Value!) && message.Content is not null)
+            // Single values (nearly all headers) go in as strings, without boxing the StringValues.
+            var added = header.Value.Count == 1
+                ? message.Headers.TryAddWithoutValidation(header.Key, header.Value[0])
+                : message.Headers.TryAddWithoutValidation(header.Key, (IEnumerable<string?>)header.Value);
+            if (!added && message.Content is not null)
             {
-                message.Content.Headers.TryAddWithoutValidation(header.Key, (IEnumerable<string>)header.Value!);
+                _ = header.Value.Count == 1
+                    ? message.Content.Headers.TryAddWithoutValidation(header.Key, header.Value[0])
+                    : message.Content.Headers.TryAddWithoutValidation(header.Key, (IEnumerable<string?>)header.Value);
             }
         }
 
@@ -168,18 +174,19 @@ public sealed class HttpForwarder : IDisposable
 
     private static void CopyResponseHeaders(HttpResponseMessage response, HttpResponse target)
     {
-        var connection = response.Headers.Connection.Count > 0 ? string.Join(',', response.Headers.Connection) : null;
-        foreach (var header in response.Headers)
+        // NonValidated views read the raw values without parsing them, and single values need no array.
+        var connection = response.Headers.NonValidated.TryGetValues(HeaderNames.Connection, out var c) ? c.ToString() : null;
+        foreach (var header in response.Headers.NonValidated)
         {
             if (!HopByHop.IsHopByHop(header.Key) && !HopByHop.IsListedIn(connection, header.Key))
             {
-                target.Headers[header.Key] = header.Value.ToArray();
+                target.Headers[header.Key] = header.Value.Count == 1 ? header.Value.ToString() : header.Value.ToArray();
             }
         }
 
-        foreach (var header in response.Content.Headers)
+        foreach (var header in response.Content.Headers.NonValidated)
         {
-            target.Headers[header.Key] = header.Value.ToArray();
+            target.Headers[header.Key] = header.Value.Count == 1 ? header.Value.ToString() : header.Value.ToArray();
         }
     }
 

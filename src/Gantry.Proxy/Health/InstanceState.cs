@@ -22,6 +22,7 @@ public sealed class InstanceState : IDisposable
         this.time = time;
         Uri = new Uri($"http://{address}/");
         Authority = address.ToString();
+        BaseAddress = "http://" + Authority;
     }
 
     public Endpoint Address { get; }
@@ -30,6 +31,9 @@ public sealed class InstanceState : IDisposable
     public Uri Uri { get; }
 
     public string Authority { get; }
+
+    /// <summary><c>http://HOST:PORT</c>, to which the request's path and query are appended.</summary>
+    public string BaseAddress { get; }
 
     public int InFlight => Volatile.Read(ref inFlight);
 
