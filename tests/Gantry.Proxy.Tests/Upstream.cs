@@ -159,6 +159,7 @@ public sealed class Upstream : IAsyncDisposable
 
             return Results.Empty;
         });
+        app.MapFallback(() => Results.Text($"fallback {name}", statusCode: StatusCodes.Status404NotFound));
         await app.StartAsync();
         return upstream;
     }

@@ -100,6 +100,36 @@ public sealed class RouterTests
     }
 
     [Fact(Timeout = Timeout)]
+    public async Task Find_HostAndPathPrefixRoutesOnOneListener_EachGetsItsOwn()
+    {
+        await using var shop = await Upstream.StartAsync("shop");
+        await using var api = await Upstream.StartAsync("api");
+        await using var admin = await Upstream.StartAsync("admin");
+        await using var router = await RouterFixture.StartAsync(port => Tables.Table(
+            Tables.Route(port, Tables.Group("stable", 1, shop)) with { Name = "shop" },
+            Tables.Route(port, Tables.Group("stable", 1, api)) with { Name = "api", PathPrefix = "/api" },
+            Tables.Route(port, Tables.Group("stable", 1, admin)) with { Name = "admin", Hosts = ["admin.local"] }));
+
+        async Task<string> Get(string path, string? host = null)
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Get, path);
+            if (host is not null)
+            {
+                request.Headers.Host = host;
+            }
+
+            using var response = await router.Client.SendAsync(request);
+            return await response.Content.ReadAsStringAsync();
+        }
+
+        (await Get("/home")).Should().Be("fallback shop");
+        (await Get("/api/items")).Should().Be("fallback api");
+        (await Get("/api")).Should().Be("fallback api");
+        (await Get("/apiary/x")).Should().Be("fallback shop", "a prefix matches whole path segments");
+        (await Get("/api/items", "admin.local")).Should().Be("fallback admin", "a Host match comes before path prefixes");
+    }
+
+    [Fact(Timeout = Timeout)]
     public async Task Mirror_HalfOfRequests_CopiedWhileClientSeesOnlyPrimary()
     {
         await using var stable = await Upstream.StartAsync("stable");
