@@ -169,7 +169,8 @@ public sealed class HttpForwarder : IDisposable
         return message;
     }
 
-    private static bool HasBody(HttpRequest request) =>
+    /// <summary>Whether the client sends a body: a length, chunked encoding, or an HTTP/2 stream that may carry data.</summary>
+    internal static bool HasBody(HttpRequest request) =>
         request.ContentLength > 0 || (request.ContentLength is null && request.Headers.TransferEncoding.Count > 0) || (request.ContentLength is null && request.Protocol == "HTTP/2" && request.Method is not "GET" and not "HEAD");
 
     private static void CopyResponseHeaders(HttpResponseMessage response, HttpResponse target)

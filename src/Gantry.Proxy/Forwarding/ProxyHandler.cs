@@ -42,7 +42,7 @@ public sealed class ProxyHandler(Func<CompiledTable> current, HttpForwarder forw
         if (route.MirrorGroup is { } mirrorGroup && route.ShouldMirror(context.Request))
         {
             buffered = await TryBufferAsync(context.Request);
-            if (buffered is not null || !HasBody(context.Request))
+            if (buffered is not null || !HttpForwarder.HasBody(context.Request))
             {
                 _ = MirrorAsync(context, route, mirrorGroup, buffered);
             }
@@ -72,11 +72,9 @@ public sealed class ProxyHandler(Func<CompiledTable> current, HttpForwarder forw
         instance?.Record(status, micros, bytesIn, bytesOut);
     }
 
-    private static bool HasBody(HttpRequest request) => request.ContentLength > 0 || request.Headers.TransferEncoding.Count > 0;
-
     private static async Task<byte[]?> TryBufferAsync(HttpRequest request)
     {
-        if (!HasBody(request))
+        if (!HttpForwarder.HasBody(request))
         {
             return null;
         }
