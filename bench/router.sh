@@ -121,8 +121,9 @@ targets=(direct nginx haproxy gantry)
 declare -A port_of=([direct]=$b1 [nginx]=$p_nginx [haproxy]=$p_haproxy [gantry]=$p_gantry)
 declare -A procs_of=([direct]="" [nginx]="$(nginx_pids)" [haproxy]="$(pgrep -x haproxy | tr '\n' ' ')" [gantry]="$gantry_pid")
 
-# Warm every target the same way (the JIT'd router needs its tiered compilation to settle).
-for t in "${targets[@]}"; do wrk -t$threads -c"$connections" -d10s "http://127.0.0.1:${port_of[$t]}/" >/dev/null 2>&1; done
+# Warm every target the same way: 30 s, because the JIT-compiled router keeps promoting hot methods
+# (tiered compilation with profile-guided optimisation) for about that long under load.
+for t in "${targets[@]}"; do wrk -t$threads -c"$connections" -d30s "http://127.0.0.1:${port_of[$t]}/" >/dev/null 2>&1; done
 
 # Three rounds, the targets interleaved in each, so that a slow moment of the machine hits all of them.
 echo "running: wrk -t$threads -c$connections -d${duration}s, 3 interleaved rounds, medians reported ..."
