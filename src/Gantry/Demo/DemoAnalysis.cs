@@ -20,7 +20,8 @@ internal sealed record DemoVerdict(string Metric, DemoPhase Phase, string Senten
 /// </summary>
 internal static class DemoAnalysis
 {
-    public static IEnumerable<DemoVerdict> Judge(AnalysisTemplate template, TrafficSample candidate, TrafficSample baseline)
+    /// <summary>Judges a template's metrics; <paramref name="candidate"/> and <paramref name="baseline"/> measure a builtin metric.</summary>
+    public static IEnumerable<DemoVerdict> Judge(AnalysisTemplate template, Func<BuiltinMetric, double> candidate, Func<BuiltinMetric, double> baseline)
     {
         foreach (var metric in template.Metrics)
         {
@@ -32,8 +33,8 @@ internal static class DemoAnalysis
                 continue;
             }
 
-            var value = Measure(query.Metric, candidate);
-            var base_ = Measure(query.Metric, baseline);
+            var value = candidate(query.Metric);
+            var base_ = baseline(query.Metric);
             var name = Name(query.Metric);
             var failed = metric.FailWhen is { } f && f.IsMetBy(value, base_);
             var notPassed = metric.PassWhen is { } p && !p.IsMetBy(value, base_);
@@ -54,15 +55,16 @@ internal static class DemoAnalysis
         }
     }
 
-    private static double Measure(BuiltinMetric metric, TrafficSample s) => metric switch
+    /// <summary>A builtin metric read from the router's measurements of one group over a window.</summary>
+    public static double Measure(BuiltinMetric metric, Gantry.Proxy.Metrics.TrafficSnapshot s, TimeSpan window) => metric switch
     {
         BuiltinMetric.ErrorRate => s.ErrorRate,
         BuiltinMetric.SuccessRate => 1 - s.ErrorRate,
-        BuiltinMetric.RequestRate => s.Requests,
-        BuiltinMetric.LatencyP50 => s.Percentile(50),
-        BuiltinMetric.LatencyP90 => s.Percentile(90),
-        BuiltinMetric.LatencyP95 => s.Percentile(95),
-        _ => s.Percentile(99),
+        BuiltinMetric.RequestRate => s.Requests / window.TotalSeconds,
+        BuiltinMetric.LatencyP50 => s.P50,
+        BuiltinMetric.LatencyP90 => s.P90,
+        BuiltinMetric.LatencyP95 => s.P95,
+        _ => s.P99,
     };
 
     private static string Name(BuiltinMetric metric) => metric switch

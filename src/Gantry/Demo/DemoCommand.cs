@@ -1,6 +1,9 @@
 using System.CommandLine;
 using System.Globalization;
 using Gantry.Core.Manifest;
+using Gantry.Core.Manifest.Values;
+using Gantry.Proxy.Hosting;
+using Gantry.Proxy.Routing;
 
 namespace Gantry.Demo;
 
@@ -10,7 +13,7 @@ namespace Gantry.Demo;
 /// </summary>
 internal static class DemoCommand
 {
-    private const int Requests = 1000;
+    private const int Requests = 2000;
     private const int Connections = 16;
 
     private static readonly Dictionary<string, string> BadRelease = new(StringComparer.Ordinal)
@@ -18,6 +21,7 @@ internal static class DemoCommand
         ["FAULT_ERROR_RATE"] = "0.05",
         ["FAULT_LATENCY_MS"] = "200",
         ["FAULT_LATENCY_JITTER_MS"] = "40",
+        ["FAULT_SEED"] = "7",
     };
 
     public static Command Create(TimeProvider time)
@@ -93,28 +97,77 @@ internal static class DemoCommand
             await output.WriteLineAsync(string.Create(CultureInfo.InvariantCulture, $"ready in {time.GetElapsedTime(started).TotalSeconds:0.0} s"));
         }
 
-        await output.WriteLineAsync($"  sending {Requests} requests to each, {Connections} at a time ...");
-        var baseline = await TrafficSample.CollectAsync(client, new Uri($"http://127.0.0.1:{good.Port}/api/items"), Requests, Connections, time, ct);
-        var candidate = await TrafficSample.CollectAsync(client, new Uri($"http://127.0.0.1:{bad.Port}/api/items"), Requests, Connections, time, ct);
-        await output.WriteLineAsync();
-        await output.WriteLineAsync("  version  requests  errors  error rate      p50      p90      p99");
-        foreach (var (version, sample) in new[] { ("v1", baseline), ("v2", candidate) })
+        // The built-in router at the service's front door (or a free port when that one is taken).
+        await using var router = new Router(time);
+        var listen = service.Listen;
+        RoutingTable Table(int canaryWeight) => new([new RouteSpec(
+            service.Name, listen, [], "/",
+            [
+                new BackendGroup(BackendGroup.Stable, 100 - canaryWeight, [new Endpoint("127.0.0.1", good.Port)], LoadBalancingPolicy.RoundRobin),
+                new BackendGroup("canary", canaryWeight, [new Endpoint("127.0.0.1", bad.Port)], LoadBalancingPolicy.RoundRobin),
+            ],
+            [], null, null, PassiveHealthSpec.Default, TimeSpan.FromSeconds(30), TimeSpan.FromSeconds(10))]);
+        if (!(await router.ApplyAsync(Table(0), ct)).Applied)
         {
-            await output.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,
-                $"  {version,-7}  {sample.Requests,8}  {sample.Errors,6}  {sample.ErrorRate * 100,9:0.00}%  {DemoAnalysis.Milliseconds(sample.Percentile(50)),7}  {DemoAnalysis.Milliseconds(sample.Percentile(90)),7}  {DemoAnalysis.Milliseconds(sample.Percentile(99)),7}"));
+            listen = new Endpoint("127.0.0.1", FreeLoopbackPort());
+            await output.WriteLineAsync($"  ({service.Listen} is taken; the demo's router listens on {listen} instead)");
+            var retry = await router.ApplyAsync(Table(0), ct);
+            if (!retry.Applied)
+            {
+                await error.WriteLineAsync($"gantry: {retry.Error}");
+                return ExitCodes.Failed;
+            }
         }
 
-        var failedBad = await ReportAsync(output, "v2", "v1", templates, candidate, baseline);
-        var failedGood = await ReportAsync(output, "v1", "v1", templates, baseline, baseline);
+        var front = new Uri($"http://{listen}/api/items");
+        var weight = (service.Strategy as CanaryStrategy)?.Steps.OfType<SetWeightStep>().FirstOrDefault()?.Weight ?? 10;
+        await output.WriteLineAsync($"  router on http://{listen}: stable v1 100%");
+        var warm = await TrafficSample.CollectAsync(client, front, 200, Connections, ct);
+        await router.ApplyAsync(Table(weight), ct);
+        await output.WriteLineAsync($"  setWeight {weight}: stable v1 {100 - weight}%, canary v2 {weight}%; sending {Requests} requests through the router ...");
+        var during = await TrafficSample.CollectAsync(client, front, Requests, Connections, ct);
+
+        // What the router itself measured for each group: the figures the builtin metric provider reads.
+        var window = TimeSpan.FromSeconds(60);
+        var stable = router.Metrics.For(service.Name, BackendGroup.Stable).Read(window);
+        var canary = router.Metrics.For(service.Name, "canary").Read(window);
         await output.WriteLineAsync();
-        await output.WriteLineAsync(failedBad > 0 && failedGood == 0
-            ? $"  verdict: v2 fails {failedBad} metric{(failedBad == 1 ? string.Empty : "s")} and v1 passes: a canary of v2 would be aborted, with traffic kept on v1."
-            : $"  verdict: v2 failed {failedBad} metrics and v1 failed {failedGood}: this machine may be too loaded for the demo's thresholds.");
-        await output.WriteLineAsync("  (traffic shifting and automatic rollback arrive with the router and rollout engine)");
+        await output.WriteLineAsync("  group    version  requests  errors  error rate      p50      p90      p99   (measured by the router)");
+        foreach (var (group, version, s) in new[] { ("stable", "v1", stable), ("canary", "v2", canary) })
+        {
+            await output.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,
+                $"  {group,-7}  {version,-7}  {s.Requests,8}  {s.Errors5xx + s.Failures,6}  {s.ErrorRate * 100,9:0.00}%  {DemoAnalysis.Milliseconds(s.P50),7}  {DemoAnalysis.Milliseconds(s.P90),7}  {DemoAnalysis.Milliseconds(s.P99),7}"));
+        }
+
+        double Of(BuiltinMetric m, Gantry.Proxy.Metrics.TrafficSnapshot s) => DemoAnalysis.Measure(m, s, window);
+        var failedCanary = await ReportAsync(output, "canary v2", "stable v1", templates, m => Of(m, canary), m => Of(m, stable));
+        var failedStable = await ReportAsync(output, "stable v1", "itself", templates, m => Of(m, stable), m => Of(m, stable));
+        await output.WriteLineAsync();
+        if (failedCanary == 0)
+        {
+            await output.WriteLineAsync("  verdict: v2 passed; this machine may be too loaded for the demo's thresholds.");
+            return ExitCodes.Success;
+        }
+
+        await router.ApplyAsync(Table(0), ct);
+        await output.WriteLineAsync($"  verdict: canary v2 fails {failedCanary} metric{(failedCanary == 1 ? string.Empty : "s")}{(failedStable == 0 ? " and stable v1 passes" : string.Empty)}: abort, all traffic back to stable v1.");
+        var after = await TrafficSample.CollectAsync(client, front, 500, Connections, ct);
+        await output.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,
+            $"  after the abort: {after.Requests} requests, {after.Errors} errors, served by {string.Join(", ", after.ByVersion.OrderBy(v => v.Key, StringComparer.Ordinal).Select(v => $"{v.Key} ({v.Value})"))}"));
+        await output.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,
+            $"  clients saw {warm.Errors + during.Errors + after.Errors} errors in {warm.Requests + during.Requests + after.Requests} requests: the bad release reached {weight}% of the traffic, for {Requests} requests."));
+        await output.WriteLineAsync("  (the demo drives the router by hand; the rollout engine will run the manifest's steps itself)");
         return ExitCodes.Success;
     }
 
-    private static async Task<int> ReportAsync(TextWriter output, string version, string against, List<AnalysisTemplate> templates, TrafficSample candidate, TrafficSample baseline)
+    private static int FreeLoopbackPort()
+    {
+        using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        listener.Start();
+        return ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    private static async Task<int> ReportAsync(TextWriter output, string version, string against, List<AnalysisTemplate> templates, Func<BuiltinMetric, double> candidate, Func<BuiltinMetric, double> baseline)
     {
         await output.WriteLineAsync();
         await output.WriteLineAsync($"  analysis of {version} against {against}:");
