@@ -1,0 +1,354 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net;
+using System.Net.Sockets;
+using System.Runtime.InteropServices;
+using Gantry.Core.Manifest;
+using Gantry.Core.Manifest.Values;
+
+namespace Gantry.Runtime.Process;
+
+/// <summary>
+/// One supervised instance: starts its process, probes it (startup, then readiness and liveness),
+/// restarts it with back-off when it exits or fails liveness, and stops it gracefully.
+/// The instance keeps its port across restarts, so its address never changes.
+/// </summary>
+internal sealed partial class ManagedInstance : IAsyncDisposable
+{
+    private const int LogLines = 1000;
+    private static readonly TimeSpan MaxBackOff = TimeSpan.FromSeconds(30);
+
+    private readonly InstanceSetSpec spec;
+    private readonly TimeProvider time;
+    private readonly HttpClient probes;
+    private readonly string? logFile;
+    private readonly Queue<string> log = new();
+    private readonly Lock gate = new();
+    private readonly CancellationTokenSource stopping = new();
+    private System.Diagnostics.Process? process;
+    private Task? supervisor;
+    private volatile InstancePhase phase = InstancePhase.Starting;
+    private int restarts;
+    private string? lastError;
+
+    public ManagedInstance(InstanceSetSpec spec, int index, TimeProvider time, HttpClient probes, string? logDirectory)
+    {
+        this.spec = spec;
+        this.time = time;
+        this.probes = probes;
+        Index = index;
+        Id = $"{spec.Service.Name}-{spec.Environment}-{spec.Version}-{index}";
+        Address = new Endpoint("127.0.0.1", FreeLoopbackPort());
+        logFile = logDirectory is null ? null : Path.Combine(logDirectory, Id + ".log");
+    }
+
+    public string Id { get; }
+
+    public int Index { get; }
+
+    public Endpoint Address { get; }
+
+    public InstanceStatus Status
+    {
+        get
+        {
+            lock (gate)
+            {
+                return new InstanceStatus(Id, spec.SetId, spec.Version, Address, phase, restarts, process is { HasExited: false } p ? p.Id : null, lastError);
+            }
+        }
+    }
+
+    public IReadOnlyList<string> Logs()
+    {
+        lock (gate)
+        {
+            return [.. log];
+        }
+    }
+
+    public void Start() => supervisor = Task.Run(() => SuperviseAsync(stopping.Token));
+
+    private async Task SuperviseAsync(CancellationToken ct)
+    {
+        while (!ct.IsCancellationRequested)
+        {
+            try
+            {
+                await RunOnceAsync(ct);
+            }
+            catch (OperationCanceledException) when (ct.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception ex) when (ex is InvalidOperationException or System.ComponentModel.Win32Exception or IOException)
+            {
+                Fail("could not start: " + ex.Message);
+            }
+
+            if (ct.IsCancellationRequested)
+            {
+                return;
+            }
+
+            // Crashed: wait 1 s, 2 s, 4 s ... up to 30 s, then start again.
+            var backOff = TimeSpan.FromSeconds(Math.Min(MaxBackOff.TotalSeconds, Math.Pow(2, Math.Max(0, restarts - 1))));
+            await Task.Delay(backOff, time, ct);
+            lock (gate)
+            {
+                restarts++;
+            }
+        }
+    }
+
+    /// <summary>One life of the process: start, startup probe, then readiness and liveness until it dies or is stopped.</summary>
+    private async Task RunOnceAsync(CancellationToken ct)
+    {
+        var started = StartProcess();
+        SetPhase(InstancePhase.Starting);
+        var health = spec.Service.Health;
+        if (health.Startup is { } startup && !await UntilPassesAsync(started, startup, ct))
+        {
+            Fail($"startup probe {startup.Path} did not pass");
+            await KillAsync(started);
+            return;
+        }
+
+        var readinessFailures = 0;
+        var livenessFailures = 0;
+        var nextReadiness = time.GetTimestamp();
+        var nextLiveness = time.GetTimestamp() + Ticks(health.Liveness?.InitialDelay ?? TimeSpan.Zero);
+        if (health.Readiness is null)
+        {
+            SetPhase(InstancePhase.Ready);
+        }
+        else
+        {
+            await Task.Delay(health.Readiness.InitialDelay, time, ct);
+        }
+
+        while (!ct.IsCancellationRequested)
+        {
+            if (started.HasExited)
+            {
+                Fail(string.Create(CultureInfo.InvariantCulture, $"exited with code {started.ExitCode}"));
+                return;
+            }
+
+            var now = time.GetTimestamp();
+            if (health.Readiness is { } readiness && now >= nextReadiness)
+            {
+                nextReadiness = now + Ticks(readiness.Interval);
+                if (await ProbeAsync(readiness, ct))
+                {
+                    readinessFailures = 0;
+                    SetPhase(InstancePhase.Ready);
+                }
+                else if (++readinessFailures >= readiness.FailureThreshold || phase == InstancePhase.Starting)
+                {
+                    SetPhase(InstancePhase.NotReady);
+                }
+            }
+
+            if (health.Liveness is { } liveness && now >= nextLiveness)
+            {
+                nextLiveness = now + Ticks(liveness.Interval);
+                livenessFailures = await ProbeAsync(liveness, ct) ? 0 : livenessFailures + 1;
+                if (livenessFailures >= liveness.FailureThreshold)
+                {
+                    Fail($"liveness probe {liveness.Path} failed {livenessFailures} times in a row");
+                    await KillAsync(started);
+                    return;
+                }
+            }
+
+            await Task.Delay(NextWake(health), time, ct);
+        }
+    }
+
+    private static TimeSpan NextWake(HealthSpec health)
+    {
+        var interval = new[] { health.Readiness?.Interval, health.Liveness?.Interval }.OfType<TimeSpan>().DefaultIfEmpty(TimeSpan.FromSeconds(1)).Min();
+        return TimeSpan.FromMilliseconds(Math.Min(interval.TotalMilliseconds, 250));
+    }
+
+    private long Ticks(TimeSpan span) => (long)(span.TotalSeconds * time.TimestampFrequency);
+
+    private async Task<bool> UntilPassesAsync(System.Diagnostics.Process started, ProbeSpec probe, CancellationToken ct)
+    {
+        await Task.Delay(probe.InitialDelay, time, ct);
+        for (var failures = 0; failures < probe.FailureThreshold && !started.HasExited; failures++)
+        {
+            if (await ProbeAsync(probe, ct))
+            {
+                return true;
+            }
+
+            await Task.Delay(probe.Interval, time, ct);
+        }
+
+        return false;
+    }
+
+    private async Task<bool> ProbeAsync(ProbeSpec probe, CancellationToken ct)
+    {
+        using var timeout = new CancellationTokenSource(probe.Timeout, time);
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(ct, timeout.Token);
+        try
+        {
+            using var response = await probes.GetAsync(new Uri($"http://{Address}{probe.Path}"), linked.Token);
+            return (int)response.StatusCode is >= 200 and < 400;
+        }
+        catch (Exception ex) when (ex is HttpRequestException || (ex is OperationCanceledException && !ct.IsCancellationRequested))
+        {
+            return false;
+        }
+    }
+
+    private System.Diagnostics.Process StartProcess()
+    {
+        var values = new Dictionary<string, string>(StringComparer.Ordinal)
+        {
+            ["version"] = spec.Version,
+            ["port"] = Address.Port.ToString(CultureInfo.InvariantCulture),
+            ["service"] = spec.Service.Name,
+            ["environment"] = spec.Environment,
+            ["instance"] = Id,
+        };
+        var p = spec.Service.Process;
+        var info = new ProcessStartInfo(Placeholders.Expand(p.Command, values))
+        {
+            WorkingDirectory = Path.GetFullPath(Path.Combine(spec.ManifestFolder, Placeholders.Expand(p.WorkingDir ?? ".", values))),
+            UseShellExecute = false,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            RedirectStandardInput = true,
+        };
+        foreach (var arg in p.Args)
+        {
+            info.ArgumentList.Add(Placeholders.Expand(arg, values));
+        }
+
+        foreach (var (key, value) in p.Env.Concat(spec.ExtraEnv))
+        {
+            info.Environment[key] = Placeholders.Expand(value, values);
+        }
+
+        var started = new System.Diagnostics.Process { StartInfo = info };
+        started.OutputDataReceived += (_, e) => Append(e.Data);
+        started.ErrorDataReceived += (_, e) => Append(e.Data);
+        started.Start();
+        started.StandardInput.Close();
+        started.BeginOutputReadLine();
+        started.BeginErrorReadLine();
+        lock (gate)
+        {
+            process = started;
+        }
+
+        return started;
+    }
+
+    private void Append(string? line)
+    {
+        if (line is null)
+        {
+            return;
+        }
+
+        lock (gate)
+        {
+            log.Enqueue(line);
+            while (log.Count > LogLines)
+            {
+                log.Dequeue();
+            }
+
+            if (logFile is not null)
+            {
+                File.AppendAllText(logFile, line + "\n");
+            }
+        }
+    }
+
+    private void SetPhase(InstancePhase value)
+    {
+        lock (gate)
+        {
+            phase = value;
+        }
+    }
+
+    private void Fail(string error)
+    {
+        lock (gate)
+        {
+            phase = InstancePhase.Crashed;
+            lastError = error;
+        }
+    }
+
+    /// <summary>SIGTERM, up to stopTimeout for it to exit, then SIGKILL to the whole tree.</summary>
+    private async Task KillAsync(System.Diagnostics.Process target)
+    {
+        if (target.HasExited)
+        {
+            return;
+        }
+
+        _ = SendSignal(target.Id, SigTerm);
+        using var wait = new CancellationTokenSource(spec.Service.Process.StopTimeout, time);
+        try
+        {
+            await target.WaitForExitAsync(wait.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            target.Kill(entireProcessTree: true);
+            await target.WaitForExitAsync(CancellationToken.None);
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await stopping.CancelAsync();
+        if (supervisor is not null)
+        {
+            try
+            {
+                await supervisor;
+            }
+            catch (OperationCanceledException)
+            {
+                // Stopped while waiting.
+            }
+        }
+
+        System.Diagnostics.Process? current;
+        lock (gate)
+        {
+            current = process;
+        }
+
+        if (current is not null)
+        {
+            await KillAsync(current);
+            current.Dispose();
+        }
+
+        SetPhase(InstancePhase.Stopped);
+        stopping.Dispose();
+    }
+
+    private static int FreeLoopbackPort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    private const int SigTerm = 15;
+
+    [LibraryImport("libc", EntryPoint = "kill", SetLastError = true)]
+    private static partial int SendSignal(int pid, int signal);
+}

@@ -1,0 +1,101 @@
+namespace Gantry.Runtime.Process;
+
+/// <summary>The embedded default runtime: each instance is a supervised child process on a free loopback port.</summary>
+public sealed class ProcessRuntime(TimeProvider time, string? logDirectory = null) : IRuntime
+{
+    private readonly Dictionary<string, List<ManagedInstance>> sets = new(StringComparer.Ordinal);
+    private readonly SemaphoreSlim gate = new(1, 1);
+    private readonly HttpClient probes = new(new SocketsHttpHandler { UseProxy = false, AllowAutoRedirect = false, PooledConnectionLifetime = TimeSpan.FromMinutes(1) });
+
+    public string Name => "process";
+
+    public async Task<IReadOnlyList<InstanceStatus>> EnsureAsync(InstanceSetSpec spec, CancellationToken ct)
+    {
+        if (logDirectory is not null)
+        {
+            Directory.CreateDirectory(logDirectory);
+        }
+
+        await gate.WaitAsync(ct);
+        try
+        {
+            if (!sets.TryGetValue(spec.SetId, out var instances))
+            {
+                sets[spec.SetId] = instances = [];
+            }
+
+            while (instances.Count < spec.Replicas)
+            {
+                var index = Enumerable.Range(0, instances.Count + 1).First(i => instances.TrueForAll(x => x.Index != i));
+                var instance = new ManagedInstance(spec, index, time, probes, logDirectory);
+                instance.Start();
+                instances.Add(instance);
+            }
+
+            foreach (var extra in instances.OrderByDescending(i => i.Index).Take(instances.Count - spec.Replicas).ToList())
+            {
+                instances.Remove(extra);
+                await extra.DisposeAsync();
+            }
+
+            return [.. instances.Select(i => i.Status)];
+        }
+        finally
+        {
+            gate.Release();
+        }
+    }
+
+    public async Task StopAsync(string setId, CancellationToken ct)
+    {
+        await gate.WaitAsync(ct);
+        try
+        {
+            if (sets.Remove(setId, out var instances))
+            {
+                await Task.WhenAll(instances.Select(i => i.DisposeAsync().AsTask()));
+            }
+        }
+        finally
+        {
+            gate.Release();
+        }
+    }
+
+    public IReadOnlyList<InstanceStatus> Observe()
+    {
+        gate.Wait();
+        try
+        {
+            return [.. sets.Values.SelectMany(s => s).Select(i => i.Status)];
+        }
+        finally
+        {
+            gate.Release();
+        }
+    }
+
+    public IReadOnlyList<string> Logs(string instanceId)
+    {
+        gate.Wait();
+        try
+        {
+            return sets.Values.SelectMany(s => s).FirstOrDefault(i => i.Id == instanceId)?.Logs() ?? [];
+        }
+        finally
+        {
+            gate.Release();
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        foreach (var setId in sets.Keys.ToList())
+        {
+            await StopAsync(setId, CancellationToken.None);
+        }
+
+        probes.Dispose();
+        gate.Dispose();
+    }
+}

@@ -1,0 +1,152 @@
+using System.Diagnostics;
+using Gantry.Core.Manifest;
+using Gantry.Core.Manifest.Values;
+using Gantry.Runtime.Process;
+using Gantry.Testing;
+
+namespace Gantry.Runtime.Tests.Process;
+
+/// <summary>The process runtime with real instances of the sample service, from the example manifest.</summary>
+public sealed class ProcessRuntimeTests : IAsyncLifetime
+{
+    private const int Timeout = 90_000;
+    private static readonly string ShopFolder = RepoPaths.Combine("examples", "shop");
+    private readonly ProcessRuntime runtime = new(TimeProvider.System);
+    private readonly HttpClient client = new() { Timeout = TimeSpan.FromSeconds(10) };
+
+    public Task InitializeAsync() => Task.CompletedTask;
+
+    public async Task DisposeAsync()
+    {
+        await runtime.DisposeAsync();
+        client.Dispose();
+    }
+
+    private static ServiceSpec Shop => ManifestLoader.LoadFile(Path.Combine(ShopFolder, "gantry.yaml")).Manifest!.FindService("shop")!;
+
+    private static InstanceSetSpec Set(string version, int replicas, params (string Key, string Value)[] env) =>
+        new(Shop, "test", version, replicas, ShopFolder, env.ToDictionary(e => e.Key, e => e.Value));
+
+    private async Task<IReadOnlyList<InstanceStatus>> WaitForAsync(Func<IReadOnlyList<InstanceStatus>, bool> condition, string what)
+    {
+        var watch = Stopwatch.StartNew();
+        while (watch.Elapsed < TimeSpan.FromSeconds(45))
+        {
+            var observed = runtime.Observe();
+            if (condition(observed))
+            {
+                return observed;
+            }
+
+            await Task.Delay(100);
+        }
+
+        throw new TimeoutException($"{what}; last seen: {string.Join("; ", runtime.Observe())}");
+    }
+
+    private static bool IsRunning(int pid)
+    {
+        try
+        {
+            using var p = System.Diagnostics.Process.GetProcessById(pid);
+            return !p.HasExited;
+        }
+        catch (ArgumentException)
+        {
+            return false;
+        }
+    }
+
+    [Fact(Timeout = Timeout)]
+    public async Task EnsureAsync_TwoReplicas_BecomeReadyOnTheirOwnPortsWithTheirVersion()
+    {
+        await runtime.EnsureAsync(Set("v1", 2), CancellationToken.None);
+
+        var ready = await WaitForAsync(s => s.Count == 2 && s.All(i => i.Phase == InstancePhase.Ready), "two ready instances");
+
+        ready.Select(i => i.Address.Port).Distinct().Should().HaveCount(2);
+        foreach (var instance in ready)
+        {
+            (await client.GetStringAsync(new Uri($"http://{instance.Address}/version"))).Trim().Should().Be("v1");
+        }
+    }
+
+    [Fact(Timeout = Timeout)]
+    public async Task EnsureAsync_SameSetAgain_AdoptsTheRunningProcessesAndScalesDownGracefully()
+    {
+        await runtime.EnsureAsync(Set("v1", 2), CancellationToken.None);
+        var first = await WaitForAsync(s => s.Count == 2 && s.All(i => i.Phase == InstancePhase.Ready), "two ready instances");
+
+        var again = await runtime.EnsureAsync(Set("v1", 2), CancellationToken.None);
+        again.Select(i => i.ProcessId).Should().BeEquivalentTo(first.Select(i => i.ProcessId), "ensuring what already runs changes nothing");
+
+        var down = await runtime.EnsureAsync(Set("v1", 1), CancellationToken.None);
+        down.Should().ContainSingle().Which.Id.Should().EndWith("-0");
+        var removed = first.Single(i => i.Id.EndsWith("-1", StringComparison.Ordinal));
+        IsRunning(removed.ProcessId!.Value).Should().BeFalse("the extra instance was stopped");
+    }
+
+    [Fact(Timeout = Timeout)]
+    public async Task EnsureAsync_ReadinessFails_InstanceStaysNotReady()
+    {
+        await runtime.EnsureAsync(Set("v2", 1, ("READY", "false")), CancellationToken.None);
+
+        await WaitForAsync(s => s.Single().Phase == InstancePhase.NotReady, "a not-ready instance");
+        await Task.Delay(3_000);
+
+        runtime.Observe().Single().Phase.Should().Be(InstancePhase.NotReady);
+        runtime.Observe().Single().Restarts.Should().Be(0, "failing readiness keeps it out of traffic; it does not restart it");
+    }
+
+    [Fact(Timeout = Timeout)]
+    public async Task EnsureAsync_InstanceCrashes_IsRestartedOnTheSameAddress()
+    {
+        await runtime.EnsureAsync(Set("v3", 1, ("CRASH_AFTER_REQUESTS", "3")), CancellationToken.None);
+        var before = (await WaitForAsync(s => s.Single().Phase == InstancePhase.Ready, "a ready instance")).Single();
+
+        for (var i = 0; i < 3; i++)
+        {
+            await client.GetStringAsync(new Uri($"http://{before.Address}/"));
+        }
+
+        var after = (await WaitForAsync(s => s.Single().Restarts >= 1 && s.Single().Phase == InstancePhase.Ready, "a restarted, ready instance")).Single();
+        after.Address.Should().Be(before.Address);
+        after.ProcessId.Should().NotBe(before.ProcessId);
+        after.LastError.Should().Be("exited with code 70");
+    }
+
+    [Fact(Timeout = Timeout)]
+    public async Task StopAsync_ProcessIgnoresSigterm_IsKilledAfterStopTimeout()
+    {
+        var stubborn = Shop with
+        {
+            Process = new ProcessSpec("sh", ["-c", "trap '' TERM; echo started {version} on {port}; while true; do sleep 0.1; done"], [], null, TimeSpan.FromMilliseconds(500)),
+            Health = HealthSpec.None,
+        };
+        await runtime.EnsureAsync(new InstanceSetSpec(stubborn, "test", "v9", 1, ShopFolder, new Dictionary<string, string>()), CancellationToken.None);
+        var running = (await WaitForAsync(s => s.Single() is { Phase: InstancePhase.Ready, ProcessId: not null }, "a running process")).Single();
+        await WaitForAsync(_ => runtime.Logs(running.Id).Count > 0, "its first line of output");
+        runtime.Logs(running.Id).Should().Equal($"started v9 on {running.Address.Port}");
+
+        var watch = Stopwatch.StartNew();
+        await runtime.StopAsync(running.SetId, CancellationToken.None);
+
+        watch.Elapsed.Should().BeGreaterThanOrEqualTo(TimeSpan.FromMilliseconds(450), "SIGTERM is tried first, for stopTimeout");
+        watch.Elapsed.Should().BeLessThan(TimeSpan.FromSeconds(5));
+        IsRunning(running.ProcessId!.Value).Should().BeFalse();
+        runtime.Observe().Should().BeEmpty();
+    }
+
+    [Fact(Timeout = Timeout)]
+    public async Task StopAsync_WellBehavedService_ExitsOnSigtermBeforeTheTimeout()
+    {
+        await runtime.EnsureAsync(Set("v4", 1), CancellationToken.None);
+        var ready = (await WaitForAsync(s => s.Single().Phase == InstancePhase.Ready, "a ready instance")).Single();
+
+        var watch = Stopwatch.StartNew();
+        await runtime.StopAsync(ready.SetId, CancellationToken.None);
+
+        watch.Elapsed.Should().BeLessThan(Shop.Process.StopTimeout, "ASP.NET Core shuts down on SIGTERM");
+        IsRunning(ready.ProcessId!.Value).Should().BeFalse();
+    }
+}
