@@ -4,6 +4,8 @@ using Gantry.Core.Manifest;
 using Gantry.Core.Manifest.Values;
 using Gantry.Proxy.Hosting;
 using Gantry.Proxy.Routing;
+using Gantry.Runtime;
+using Gantry.Runtime.Process;
 
 namespace Gantry.Demo;
 
@@ -80,20 +82,29 @@ internal static class DemoCommand
         {
             Timeout = TimeSpan.FromSeconds(10),
         };
-        await using var good = LocalInstance.Start(service, folder, "v1", "demo", 0, new Dictionary<string, string>());
-        await using var bad = LocalInstance.Start(service, folder, "v2", "demo", 0, BadRelease);
-        var releases = new[] { ("v1", good, "healthy"), ("v2", bad, "5% errors, +200 ms") };
-        foreach (var (version, instance, what) in releases)
+        await using var runtime = new ProcessRuntime(time);
+        await runtime.EnsureAsync(new InstanceSetSpec(service, "demo", "v1", 1, folder, new Dictionary<string, string>()), ct);
+        await runtime.EnsureAsync(new InstanceSetSpec(service, "demo", "v2", 1, folder, BadRelease), ct);
+        var instances = new Dictionary<string, InstanceStatus>(StringComparer.Ordinal);
+        foreach (var (version, what) in new[] { ("v1", "healthy"), ("v2", "5% errors, +200 ms") })
         {
             var started = time.GetTimestamp();
-            await output.WriteAsync($"  starting {service.Name} {version} ({what}) on 127.0.0.1:{instance.Port} ... ");
-            if (!await instance.WaitUntilReadyAsync(client, service.Health.Readiness, TimeSpan.FromSeconds(60), time, ct))
+            var address = runtime.Observe().Single(i => i.Version == version).Address;
+            await output.WriteAsync($"  starting {service.Name} {version} ({what}) on {address} ... ");
+            InstanceStatus? ready = null;
+            while (time.GetElapsedTime(started) < TimeSpan.FromSeconds(60) && (ready = runtime.Observe().Single(i => i.Version == version)).Phase != InstancePhase.Ready)
+            {
+                await Task.Delay(TimeSpan.FromMilliseconds(50), time, ct);
+            }
+
+            if (ready?.Phase != InstancePhase.Ready)
             {
                 await output.WriteLineAsync("not ready");
-                await error.WriteLineAsync($"gantry: {service.Name} {version} did not become ready; was the sample built? (dotnet build examples/shop)");
+                await error.WriteLineAsync($"gantry: {service.Name} {version} did not become ready ({ready?.LastError ?? ready?.Phase.ToString()}); was the sample built? (dotnet build examples/shop)");
                 return ExitCodes.Failed;
             }
 
+            instances[version] = ready;
             await output.WriteLineAsync(string.Create(CultureInfo.InvariantCulture, $"ready in {time.GetElapsedTime(started).TotalSeconds:0.0} s"));
         }
 
@@ -103,8 +114,8 @@ internal static class DemoCommand
         RoutingTable Table(int canaryWeight) => new([new RouteSpec(
             service.Name, listen, [], "/",
             [
-                new BackendGroup(BackendGroup.Stable, 100 - canaryWeight, [new Endpoint("127.0.0.1", good.Port)], LoadBalancingPolicy.RoundRobin),
-                new BackendGroup("canary", canaryWeight, [new Endpoint("127.0.0.1", bad.Port)], LoadBalancingPolicy.RoundRobin),
+                new BackendGroup(BackendGroup.Stable, 100 - canaryWeight, [instances["v1"].Address], LoadBalancingPolicy.RoundRobin),
+                new BackendGroup("canary", canaryWeight, [instances["v2"].Address], LoadBalancingPolicy.RoundRobin),
             ],
             [], null, null, PassiveHealthSpec.Default, TimeSpan.FromSeconds(30), TimeSpan.FromSeconds(10))]);
         if (!(await router.ApplyAsync(Table(0), ct)).Applied)
