@@ -1,7 +1,5 @@
 using System.Diagnostics;
 using System.Globalization;
-using System.Net;
-using System.Net.Sockets;
 using System.Runtime.InteropServices;
 using Gantry.Core.Manifest;
 using Gantry.Core.Manifest.Values;
@@ -38,7 +36,7 @@ internal sealed partial class ManagedInstance : IAsyncDisposable
         this.probes = probes;
         Index = index;
         Id = $"{spec.Service.Name}-{spec.Environment}-{spec.Version}-{index}";
-        Address = new Endpoint("127.0.0.1", FreeLoopbackPort());
+        Address = new Endpoint("127.0.0.1", LoopbackPorts.Next());
         logFile = logDirectory is null ? null : Path.Combine(logDirectory, Id + ".log");
     }
 
@@ -338,13 +336,6 @@ internal sealed partial class ManagedInstance : IAsyncDisposable
 
         SetPhase(InstancePhase.Stopped);
         stopping.Dispose();
-    }
-
-    private static int FreeLoopbackPort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 
     private const int SigTerm = 15;

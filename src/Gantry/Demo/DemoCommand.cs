@@ -120,7 +120,7 @@ internal static class DemoCommand
             [], null, null, PassiveHealthSpec.Default, TimeSpan.FromSeconds(30), TimeSpan.FromSeconds(10))]);
         if (!(await router.ApplyAsync(Table(0), ct)).Applied)
         {
-            listen = new Endpoint("127.0.0.1", FreeLoopbackPort());
+            listen = new Endpoint("127.0.0.1", LoopbackPorts.Next());
             await output.WriteLineAsync($"  ({service.Listen} is taken; the demo's router listens on {listen} instead)");
             var retry = await router.ApplyAsync(Table(0), ct);
             if (!retry.Applied)
@@ -169,13 +169,6 @@ internal static class DemoCommand
             $"  clients saw {warm.Errors + during.Errors + after.Errors} errors in {warm.Requests + during.Requests + after.Requests} requests: the bad release reached {weight}% of the traffic, for {Requests} requests."));
         await output.WriteLineAsync("  (the demo drives the router by hand; the rollout engine will run the manifest's steps itself)");
         return ExitCodes.Success;
-    }
-
-    private static int FreeLoopbackPort()
-    {
-        using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
-        listener.Start();
-        return ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
     }
 
     private static async Task<int> ReportAsync(TextWriter output, string version, string against, List<AnalysisTemplate> templates, Func<BuiltinMetric, double> candidate, Func<BuiltinMetric, double> baseline)
