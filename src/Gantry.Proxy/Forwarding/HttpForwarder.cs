@@ -43,9 +43,11 @@ public sealed class HttpForwarder : IDisposable
 {
     private const int BufferSize = 64 * 1024;
     private readonly HttpMessageInvoker client;
+    private readonly TimeProvider time;
 
-    public HttpForwarder(TimeSpan connectTimeout)
+    public HttpForwarder(TimeSpan connectTimeout, TimeProvider time)
     {
+        this.time = time;
         client = new HttpMessageInvoker(new SocketsHttpHandler
         {
             UseProxy = false,
@@ -70,7 +72,7 @@ public sealed class HttpForwarder : IDisposable
         var upgrade = context.Features.Get<IHttpUpgradeFeature>() is { IsUpgradableRequest: true } ? context.Features.Get<IHttpUpgradeFeature>() : null;
         using var message = CreateRequest(context, instance, upgrade is not null, bufferedBody, out var requestBody);
         using var cts = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted, instance.DrainToken);
-        cts.CancelAfter(timeout);
+        using var deadline = time.CreateTimer(static s => ((CancellationTokenSource)s!).Cancel(), cts, timeout, Timeout.InfiniteTimeSpan);
         HttpResponseMessage response;
         try
         {
@@ -84,7 +86,7 @@ public sealed class HttpForwarder : IDisposable
         using (response)
         {
             // Headers are in: the timeout no longer applies, the body may stream for as long as it needs.
-            cts.CancelAfter(Timeout.InfiniteTimeSpan);
+            deadline.Change(Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
             var status = (int)response.StatusCode;
             if (upgrade is not null && response.StatusCode == HttpStatusCode.SwitchingProtocols)
             {

@@ -118,7 +118,7 @@ public sealed class ProxyHandler(Func<CompiledTable> current, HttpForwarder forw
                 message.Content = new ByteArrayContent(body);
             }
 
-            using var cts = new CancellationTokenSource(route.Spec.Timeout);
+            using var cts = new CancellationTokenSource(route.Spec.Timeout, time);
             using var response = await forwarder.SendRawAsync(message, cts.Token);
             status = (int)response.StatusCode;
             await response.Content.CopyToAsync(Stream.Null, cts.Token);

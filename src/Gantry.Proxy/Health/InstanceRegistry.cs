@@ -27,7 +27,10 @@ public sealed class InstanceRegistry(TimeProvider time)
             }
 
             state.StartDraining(state.DrainTimeout);
-            if (state.InFlight == 0 && states.TryRemove(new KeyValuePair<Endpoint, InstanceState>(address, state)))
+
+            // Forgotten only once its drain is over and nothing is in flight: a request that picked it just
+            // before the swap may still read its drain token until then.
+            if (state.DrainToken.IsCancellationRequested && state.InFlight == 0 && states.TryRemove(new KeyValuePair<Endpoint, InstanceState>(address, state)))
             {
                 state.Dispose();
             }

@@ -11,6 +11,7 @@ public sealed class InstanceState : IDisposable
 {
     private readonly TimeProvider time;
     private readonly CancellationTokenSource drain = new();
+    private ITimer? drainTimer;
     private int inFlight;
     private int consecutiveFailures;
     private long ejectedUntil;
@@ -77,14 +78,18 @@ public sealed class InstanceState : IDisposable
         }
     }
 
-    public void Dispose() => drain.Dispose();
+    public void Dispose()
+    {
+        drainTimer?.Dispose();
+        drain.Dispose();
+    }
 
     /// <summary>Stops new requests; cancels the in-flight ones after <paramref name="timeout"/>.</summary>
     public void StartDraining(TimeSpan timeout)
     {
         if (Interlocked.Exchange(ref draining, 1) == 0)
         {
-            drain.CancelAfter(timeout);
+            drainTimer = time.CreateTimer(static s => ((CancellationTokenSource)s!).Cancel(), drain, timeout, Timeout.InfiniteTimeSpan);
         }
     }
 }

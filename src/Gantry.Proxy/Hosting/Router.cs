@@ -39,7 +39,7 @@ public sealed class Router : IAsyncDisposable
         this.time = time;
         instances = new InstanceRegistry(time);
         Metrics = new MetricsRegistry(time);
-        forwarder = new HttpForwarder(TimeSpan.FromSeconds(5));
+        forwarder = new HttpForwarder(TimeSpan.FromSeconds(5), time);
         current = CompiledTable.Build(RoutingTable.Empty, instances, Metrics);
         handler = new ProxyHandler(() => current, forwarder, time);
     }
@@ -53,6 +53,11 @@ public sealed class Router : IAsyncDisposable
     /// <summary>Listens where the new table needs, swaps the snapshot, then closes listeners no longer needed.</summary>
     public async Task<ApplyResult> ApplyAsync(RoutingTable table, CancellationToken ct)
     {
+        if (table.Routes.FirstOrDefault(r => r.Groups.Sum(g => (long)g.Weight) <= 0) is { } unroutable)
+        {
+            return new ApplyResult(false, $"route '{unroutable.Name}' has no group with a weight above 0: no request could be routed");
+        }
+
         await applying.WaitAsync(ct);
         try
         {

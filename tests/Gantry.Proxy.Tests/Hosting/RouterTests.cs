@@ -231,6 +231,18 @@ public sealed class RouterTests
     }
 
     [Fact(Timeout = Timeout)]
+    public async Task Apply_EveryWeightZero_RejectedAndOldTableKeepsServing()
+    {
+        await using var stable = await Upstream.StartAsync("stable");
+        await using var router = await RouterFixture.StartAsync(port => Tables.Table(Tables.Route(port, Tables.Group("stable", 1, stable))));
+
+        var result = await router.Router.ApplyAsync(Tables.Table(Tables.Route(router.Port, Tables.Group("stable", 0, stable))), CancellationToken.None);
+
+        result.Should().Be(new Gantry.Proxy.Hosting.ApplyResult(false, "route 'shop' has no group with a weight above 0: no request could be routed"));
+        (await router.GetStringAsync("/who")).Should().Be("stable");
+    }
+
+    [Fact(Timeout = Timeout)]
     public async Task Apply_InstanceRemoved_InFlightCompletesAndNewRequestsGoElsewhere()
     {
         await using var a = await Upstream.StartAsync("a");
