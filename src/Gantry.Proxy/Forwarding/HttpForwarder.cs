@@ -113,7 +113,8 @@ public sealed class HttpForwarder : IDisposable
         }
     }
 
-    private static HttpRequestMessage CreateRequest(HttpContext context, InstanceState instance, bool upgrade, byte[]? bufferedBody, out CountingStream? requestBody)
+    /// <summary>The upstream request for a client request: path, query, headers less hop-by-hop ones, X-Forwarded-*, body.</summary>
+    internal static HttpRequestMessage CreateRequest(HttpContext context, InstanceState instance, bool upgrade, byte[]? bufferedBody, out CountingStream? requestBody)
     {
         var request = context.Request;
         var message = new HttpRequestMessage(HttpMethod.Parse(request.Method), new Uri(string.Concat(instance.BaseAddress, request.PathBase.ToUriComponent(), request.Path.ToUriComponent(), request.QueryString.ToUriComponent())))
@@ -284,7 +285,7 @@ public sealed class HttpForwarder : IDisposable
     }
 
     /// <summary>Counts the bytes read from the client's request body as they stream through.</summary>
-    private sealed class CountingStream(Stream inner) : Stream
+    internal sealed class CountingStream(Stream inner) : Stream
     {
         public long BytesRead { get; private set; }
 

@@ -102,21 +102,9 @@ public sealed class ProxyHandler(Func<CompiledTable> current, HttpForwarder forw
         var status = 0;
         try
         {
-            using var message = new HttpRequestMessage(HttpMethod.Parse(original.Request.Method), new Uri(group.Instances[index].Uri, original.Request.Path + original.Request.QueryString));
-            foreach (var header in original.Request.Headers)
-            {
-                if (!HopByHop.IsHopByHop(header.Key))
-                {
-                    message.Headers.TryAddWithoutValidation(header.Key, (IEnumerable<string>)header.Value!);
-                }
-            }
-
-            message.Headers.Host = original.Request.Host.Value;
+            // Only bodiless or buffered requests are mirrored, so the copy never reads the client's stream.
+            using var message = HttpForwarder.CreateRequest(original, group.Instances[index], upgrade: false, body, out _);
             message.Headers.TryAddWithoutValidation("X-Gantry-Mirror", "1");
-            if (body is not null)
-            {
-                message.Content = new ByteArrayContent(body);
-            }
 
             using var cts = new CancellationTokenSource(route.Spec.Timeout, time);
             using var response = await forwarder.SendRawAsync(message, cts.Token);
