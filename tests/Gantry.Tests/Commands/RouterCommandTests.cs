@@ -61,6 +61,31 @@ public sealed class RouterCommandTests : IDisposable
         text.Should().Contain("# TYPE gantry_proxy_requests_total counter").And.Contain("gantry_proxy_requests_total{route=\"shop\",group=\"canary\",code=\"2xx\"}");
     }
 
+    [Fact(Timeout = 120_000)]
+    public async Task Router_Sigterm_FinishesInFlightRequestsThenExitsZero()
+    {
+        await using var slow = await ShopInstance.StartAsync(new Dictionary<string, string> { ["APP_VERSION"] = "v1", ["FAULT_LATENCY_MS"] = "2000" }, CancellationToken.None);
+        var port = FreePort.Next();
+        var path = Path.Combine(temp, "routes.yaml");
+        await File.WriteAllTextAsync(path, Table(port, slow.Port, slow.Port, 100, 0));
+        await using var router = ChildProcess.Start("dotnet", [RepoPaths.GantryDll, "router", "--config", path]);
+        using var client = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}"), Timeout = TimeSpan.FromSeconds(30) };
+        await WaitForAsync(() => router.Stdout.Contains("gantry router: serving shop", StringComparison.Ordinal), router);
+
+        var inFlight = client.GetAsync("/api/items");
+        await Task.Delay(500);
+        using (var kill = System.Diagnostics.Process.Start("kill", ["-TERM", router.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]))
+        {
+            await kill.WaitForExitAsync();
+        }
+
+        using var response = await inFlight;
+        response.StatusCode.Should().Be(System.Net.HttpStatusCode.OK, "the request in flight when SIGTERM came is answered");
+        using var exited = new CancellationTokenSource(TimeSpan.FromSeconds(20));
+        await router.WaitForExitAsync(exited.Token);
+        router.ExitCode.Should().Be(0);
+    }
+
     [Fact(Timeout = 60_000)]
     public async Task Router_InvalidConfig_ExitsTwoWithPositions()
     {
