@@ -22,6 +22,8 @@ internal sealed partial class ReadContext(DiagnosticBag diagnostics, SourceMap p
 
     public void Warning(SourcePosition at, string message) => Diagnostics.Warning(at, message);
 
+    private static readonly LocalTimePattern TimeOfDay = LocalTimePattern.CreateWithInvariantCulture("HH:mm");
+
     [GeneratedRegex("^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$", RegexOptions.CultureInvariant)]
     private static partial Regex NamePattern();
 
@@ -181,7 +183,7 @@ internal sealed partial class ReadContext(DiagnosticBag diagnostics, SourceMap p
                 Error(s.PositionOf(pe.Offset), $"{label}: {pe.Message}");
                 return null;
             case TimeOfDayType:
-                var time = LocalTimePattern.CreateWithInvariantCulture("HH:mm").Parse(s.Value);
+                var time = TimeOfDay.Parse(s.Value);
                 if (time.Success)
                 {
                     return time.Value;

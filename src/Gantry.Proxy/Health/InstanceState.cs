@@ -21,15 +21,11 @@ public sealed class InstanceState : IDisposable
     {
         Address = address;
         this.time = time;
-        Uri = new Uri($"http://{address}/");
         Authority = address.ToString();
         BaseAddress = "http://" + Authority;
     }
 
     public Endpoint Address { get; }
-
-    /// <summary>Base URI for requests to this instance.</summary>
-    public Uri Uri { get; }
 
     public string Authority { get; }
 

@@ -51,6 +51,7 @@ public sealed class CompiledRoute
         var running = 0L;
         upperBounds = [.. byLine.Select(g => (running += g.Spec.Weight) / total)];
         matches = [.. spec.Matches.Select(m => (new RequestMatcher(m.Match), groups.First(g => g.Name == m.Group)))];
+        PrefixSegments = spec.PathPrefix.TrimEnd('/');
         if (spec.Mirror is { } mirror)
         {
             MirrorGroup = groups.First(g => g.Name == mirror.Group);
@@ -66,7 +67,27 @@ public sealed class CompiledRoute
 
     public CompiledGroup? MirrorGroup { get; }
 
-    public CompiledGroup? FindGroup(string name) => Array.Find(Groups, g => g.Name == name);
+    /// <summary>The path prefix without a trailing '/': empty for the root, which matches every path.</summary>
+    public string PrefixSegments { get; }
+
+    /// <summary>Whether the route answers this Host (any, when it names none).</summary>
+    public bool AnswersHost(string host)
+    {
+        if (Spec.Hosts.Count == 0)
+        {
+            return true;
+        }
+
+        foreach (var name in Spec.Hosts)
+        {
+            if (string.Equals(name, host, StringComparison.OrdinalIgnoreCase))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
 
     /// <summary>Where a request goes: a matching header/cookie route, else its sticky point, else the next point of an even sequence.</summary>
     public SplitDecision Choose(HttpRequest request)
@@ -172,12 +193,12 @@ public sealed class CompiledTable
 
         foreach (var route in routes)
         {
-            if (route.Spec.Hosts.Count > 0 && !route.Spec.Hosts.Any(h => string.Equals(h, host.Host, StringComparison.OrdinalIgnoreCase)))
+            if (!route.AnswersHost(host.Host))
             {
                 continue;
             }
 
-            if (route.Spec.PathPrefix == "/" || path.StartsWithSegments(route.Spec.PathPrefix.TrimEnd('/'), StringComparison.Ordinal))
+            if (route.PrefixSegments.Length == 0 || path.StartsWithSegments(route.PrefixSegments, StringComparison.Ordinal))
             {
                 return route;
             }

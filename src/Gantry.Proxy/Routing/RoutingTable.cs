@@ -36,10 +36,7 @@ public sealed record RouteSpec(
     PassiveHealthSpec PassiveHealth,
     TimeSpan Timeout,
     TimeSpan DrainTimeout,
-    TlsSpec? Tls = null)
-{
-    public BackendGroup? FindGroup(string name) => Groups.FirstOrDefault(g => g.Name == name);
-}
+    TlsSpec? Tls = null);
 
 /// <summary>Instances of one role (stable, canary, preview, baseline) and the share of traffic they get.</summary>
 public sealed record BackendGroup(string Name, int Weight, ValueList<Endpoint> Instances, LoadBalancingPolicy LoadBalancing)

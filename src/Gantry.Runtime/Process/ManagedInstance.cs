@@ -19,7 +19,7 @@ internal sealed partial class ManagedInstance : IAsyncDisposable
     private readonly InstanceSetSpec spec;
     private readonly TimeProvider time;
     private readonly HttpClient probes;
-    private readonly string? logFile;
+    private readonly StreamWriter? logFile;
     private readonly Queue<string> log = new();
     private readonly Lock gate = new();
     private readonly CancellationTokenSource stopping = new();
@@ -37,7 +37,8 @@ internal sealed partial class ManagedInstance : IAsyncDisposable
         Index = index;
         Id = $"{spec.Service.Name}-{spec.Environment}-{spec.Version}-{index}";
         Address = new Endpoint("127.0.0.1", LoopbackPorts.Next());
-        logFile = logDirectory is null ? null : Path.Combine(logDirectory, Id + ".log");
+        // One file per instance, appended across restarts; opened once, flushed line by line.
+        logFile = logDirectory is null ? null : new StreamWriter(Path.Combine(logDirectory, Id + ".log"), append: true) { AutoFlush = true };
     }
 
     public string Id { get; }
@@ -262,10 +263,7 @@ internal sealed partial class ManagedInstance : IAsyncDisposable
                 log.Dequeue();
             }
 
-            if (logFile is not null)
-            {
-                File.AppendAllText(logFile, line + "\n");
-            }
+            logFile?.Write(line + "\n");
         }
     }
 
@@ -335,6 +333,11 @@ internal sealed partial class ManagedInstance : IAsyncDisposable
         }
 
         SetPhase(InstancePhase.Stopped);
+        lock (gate)
+        {
+            logFile?.Dispose();
+        }
+
         stopping.Dispose();
     }
 

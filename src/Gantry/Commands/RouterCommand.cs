@@ -72,7 +72,7 @@ internal static class RouterCommand
     private static async Task WatchAsync(Router router, string path, TextWriter output, TextWriter error, TimeProvider time, CancellationToken ct)
     {
         // Change notifications make a reload immediate; the slow poll covers filesystems that send none.
-        var changed = new SemaphoreSlim(0);
+        using var changed = new SemaphoreSlim(0);
         var full = Path.GetFullPath(path);
         using var watcher = new FileSystemWatcher(Path.GetDirectoryName(full)!, Path.GetFileName(full))
         {
@@ -83,7 +83,7 @@ internal static class RouterCommand
         watcher.Created += signal;
         watcher.Renamed += (_, _) => changed.Release();
         watcher.EnableRaisingEvents = true;
-        var last = Stamp(path);
+        var last = TryRead(path);
         while (!ct.IsCancellationRequested)
         {
             using (var tick = new CancellationTokenSource(TimeSpan.FromSeconds(1), time))
@@ -104,14 +104,15 @@ internal static class RouterCommand
                 await changed.WaitAsync(ct);
             }
 
-            var stamp = Stamp(path);
-            if (stamp == last)
+            // The content decides: two writes can share a timestamp and size, and the text is small.
+            var text = TryRead(path);
+            if (text is null || text == last)
             {
                 continue;
             }
 
-            last = stamp;
-            var read = RoutingTableReader.ReadFile(path);
+            last = text;
+            var read = RoutingTableReader.ReadText(text, path);
             if (read.Table is null)
             {
                 await WriteAsync(error, read.Diagnostics);
@@ -131,22 +132,15 @@ internal static class RouterCommand
         }
     }
 
-    private static (DateTime, long, int) Stamp(string path)
+    private static string? TryRead(string path)
     {
-        var info = new FileInfo(path);
-        if (!info.Exists)
-        {
-            return (DateTime.MinValue, -1, 0);
-        }
-
-        // Two writes within the file system's time resolution can share a timestamp and size; the content tells them apart.
         try
         {
-            return (info.LastWriteTimeUtc, info.Length, string.GetHashCode(File.ReadAllText(path), StringComparison.Ordinal));
+            return File.ReadAllText(path);
         }
-        catch (IOException)
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
-            return (info.LastWriteTimeUtc, info.Length, 0);
+            return null;
         }
     }
 

@@ -138,6 +138,38 @@ public sealed class ProcessRuntimeTests : IAsyncLifetime
     }
 
     [Fact(Timeout = Timeout)]
+    public async Task EnsureAsync_WithLogDirectory_WritesEachInstancesOutputToItsFile()
+    {
+        var folder = Directory.CreateTempSubdirectory("gantry-logs-").FullName;
+        try
+        {
+            var chatty = Shop with
+            {
+                Process = new ProcessSpec("sh", ["-c", "echo one {version}; echo two >&2; while true; do sleep 0.1; done"], [], null, TimeSpan.FromSeconds(1)),
+                Health = HealthSpec.None,
+            };
+            await using (var logged = new ProcessRuntime(TimeProvider.System, folder))
+            {
+                var status = (await logged.EnsureAsync(new InstanceSetSpec(chatty, "test", "v5", 1, ShopFolder, new Dictionary<string, string>()), CancellationToken.None)).Single();
+                var watch = Stopwatch.StartNew();
+                while (logged.Logs(status.Id).Count < 2 && watch.Elapsed < TimeSpan.FromSeconds(20))
+                {
+                    await Task.Delay(50);
+                }
+
+                logged.Logs(status.Id).Should().BeEquivalentTo("one v5", "two");
+            }
+
+            var file = Path.Combine(folder, "shop-test-v5-0.log");
+            (await File.ReadAllLinesAsync(file)).Should().BeEquivalentTo("one v5", "two");
+        }
+        finally
+        {
+            Directory.Delete(folder, recursive: true);
+        }
+    }
+
+    [Fact(Timeout = Timeout)]
     public async Task StopAsync_WellBehavedService_ExitsOnSigtermBeforeTheTimeout()
     {
         await runtime.EnsureAsync(Set("v4", 1), CancellationToken.None);
