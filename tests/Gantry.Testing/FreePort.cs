@@ -1,15 +1,9 @@
-using System.Net;
-using System.Net.Sockets;
+using Gantry.Runtime;
 
 namespace Gantry.Testing;
 
-/// <summary>Free TCP ports on loopback, asked of the operating system.</summary>
+/// <summary>Free TCP ports on loopback, below the ephemeral range (see <see cref="LoopbackPorts"/>).</summary>
 public static class FreePort
 {
-    public static int Next()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
+    public static int Next() => LoopbackPorts.Next();
 }
