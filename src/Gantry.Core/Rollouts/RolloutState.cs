@@ -1,0 +1,116 @@
+using Gantry.Core.Manifest;
+
+namespace Gantry.Core.Rollouts;
+
+/// <summary>Where a rollout is in its life. The last four are terminal.</summary>
+public enum RolloutPhase
+{
+    Pending,
+    Progressing,
+    Paused,
+    Analyzing,
+    Promoting,
+    Succeeded,
+    Aborted,
+    RolledBack,
+    Failed,
+}
+
+public enum RolloutKind
+{
+    /// <summary>A new release, moved in by the service's strategy.</summary>
+    Deploy,
+
+    /// <summary>Back to an earlier release after a success: instant when its instances still run.</summary>
+    Rollback,
+}
+
+/// <summary>Which strategy moves the release in.</summary>
+public enum StrategyKind
+{
+    Initial,
+    Rolling,
+    BlueGreen,
+    Canary,
+    Rollback,
+}
+
+/// <summary>The role of a set of instances in the traffic split.</summary>
+public enum SetRole
+{
+    /// <summary>Serves the stable share of the traffic.</summary>
+    Stable,
+
+    /// <summary>The new release: the canary share, the preview listener, or the new half of a rolling update.</summary>
+    Canary,
+
+    /// <summary>Out of traffic; kept running until <see cref="InstanceSet.RemoveAt"/> (drain, scale-down delay).</summary>
+    Retired,
+}
+
+public static class RolloutPhaseExtensions
+{
+    public static bool IsTerminal(this RolloutPhase phase) =>
+        phase is RolloutPhase.Succeeded or RolloutPhase.Aborted or RolloutPhase.RolledBack or RolloutPhase.Failed;
+}
+
+/// <summary>A version of a service: what <c>{version}</c> expands to, the variables given with <c>--set</c>, and where it came from.</summary>
+public sealed record Release(string Version, ValueList<KeyValuePair<string, string>> Variables, string? CommitSha = null, DateTimeOffset? CommitTime = null)
+{
+    public static Release Of(string version) => new(version, []);
+}
+
+/// <summary>
+/// Instances of one release that should run. Only the first <see cref="Routed"/> of them (by index) may
+/// receive traffic, so an instance is taken out of the router, drained, and only then stopped.
+/// </summary>
+public sealed record InstanceSet(Release Release, SetRole Role, int Replicas, int Routed, DateTimeOffset? RemoveAt = null)
+{
+    public string Version => Release.Version;
+}
+
+/// <summary>What the router should do: the canary's share, header routes and mirror; with <see cref="Proportional"/>, shares follow ready instances.</summary>
+public sealed record TrafficState(int CanaryWeight, ValueList<RouteMatch> HeaderRoute, int MirrorPercent, ValueList<RouteMatch> MirrorMatch, bool Preview, bool Proportional)
+{
+    public static TrafficState AllStable { get; } = new(0, [], 0, [], false, false);
+}
+
+/// <summary>An analysis the strategy waits for, identified by <see cref="Key"/> so that a retry starts a new run.</summary>
+public sealed record AnalysisRequest(string Key, ValueList<string> Templates, string Purpose);
+
+/// <summary>
+/// The durable state of a rollout: the world it wants (sets of instances and the traffic split) and where
+/// it is in its strategy. Immutable; every change is a new record with a higher <see cref="Revision"/>.
+/// </summary>
+public sealed record RolloutState(
+    string Id,
+    string Service,
+    string Environment,
+    RolloutKind Kind,
+    StrategyKind Strategy,
+    Release Release,
+    string? PreviousVersion,
+    RolloutPhase Phase,
+    int Step,
+    string Message,
+    ValueList<InstanceSet> Sets,
+    TrafficState Traffic,
+    AnalysisRequest? Analysis,
+    bool ManualPause,
+    int Attempt,
+    DateTimeOffset CreatedAt,
+    DateTimeOffset UpdatedAt,
+    DateTimeOffset LastProgressAt,
+    DateTimeOffset? StepUntil,
+    DateTimeOffset? FinishedAt,
+    long Revision,
+    bool Emergency = false,
+    string? CreatedBy = null)
+{
+    public InstanceSet? SetOf(SetRole role) => Sets.FirstOrDefault(s => s.Role == role);
+
+    public InstanceSet? SetOf(string version) => Sets.FirstOrDefault(s => s.Version == version);
+
+    /// <summary>The version serving the stable share (the new one once promoted).</summary>
+    public string? StableVersion => SetOf(SetRole.Stable)?.Version;
+}

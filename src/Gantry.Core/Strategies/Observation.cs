@@ -1,0 +1,50 @@
+using Gantry.Core.Analysis;
+using Gantry.Core.Rollouts;
+
+namespace Gantry.Core.Strategies;
+
+/// <summary>What was seen of one set of instances: how many run and how many pass their readiness probe.</summary>
+public sealed record SetHealth(int Running, int Ready, string? LastError)
+{
+    public static SetHealth None { get; } = new(0, 0, null);
+}
+
+/// <summary>The state of the analysis run a rollout asked for.</summary>
+public sealed record AnalysisStatus(string Key, AnalysisPhase Phase, string Message);
+
+/// <summary>What the reconciler observed of the world, at <see cref="Now"/>.</summary>
+public sealed record Observation(DateTimeOffset Now, IReadOnlyDictionary<string, SetHealth> Sets, AnalysisStatus? Analysis = null)
+{
+    public SetHealth Of(string version) => Sets.TryGetValue(version, out var health) ? health : SetHealth.None;
+
+    /// <summary>Ready instances of a set that may receive traffic (the first <see cref="InstanceSet.Routed"/> by index).</summary>
+    public int ReadyOf(InstanceSet set) => Math.Min(Of(set.Version).Ready, set.Replicas);
+}
+
+/// <summary>Something that happened to a rollout, worth telling a person.</summary>
+public sealed record RolloutEvent(string Type, string Message);
+
+/// <summary>A strategy's answer: the next state and what happened. <see cref="Changed"/> is false when nothing did.</summary>
+public sealed record Decision(RolloutState State, ValueList<RolloutEvent> Events)
+{
+    public bool Changed(RolloutState before) => !Events.IsEmpty || State != before;
+}
+
+public enum CommandKind
+{
+    Promote,
+    PromoteFull,
+    Pause,
+    Resume,
+    Abort,
+    Retry,
+}
+
+/// <summary>A person's command to a rollout, with who gave it and why.</summary>
+public sealed record RolloutCommand(CommandKind Kind, string By, string? Reason = null);
+
+/// <summary>Either the decision a command leads to, or why it was refused (nothing changes then).</summary>
+public sealed record CommandResult(Decision? Decision, string? Refusal)
+{
+    public static CommandResult Refuse(string why) => new(null, why);
+}

@@ -1,0 +1,144 @@
+using System.Globalization;
+using Gantry.Core.Analysis;
+using Gantry.Core.Manifest;
+using Gantry.Core.Manifest.Values;
+using Gantry.Core.Rollouts;
+
+namespace Gantry.Core.Strategies;
+
+public static partial class RolloutEngine
+{
+    /// <summary>
+    /// Canary: the step list, in order. The stable set keeps its full size all along, so an abort moves all
+    /// traffic back at once; the canary set grows with the weight (at least one instance) and takes traffic
+    /// only once enough of it is ready. After the last step the canary grows to full size and takes over.
+    /// </summary>
+    private static void NextCanary(Changes c, ServiceSpec service, Observation observed)
+    {
+        var steps = ((CanaryStrategy)service.Strategy).Steps;
+        for (var guard = 0; guard <= steps.Count + 1; guard++)
+        {
+            var step = c.State.Step;
+            if (step >= steps.Count)
+            {
+                PromoteCanary(c, service, observed);
+                return;
+            }
+
+            var label = string.Create(CultureInfo.InvariantCulture, $"step {step + 1}/{steps.Count}");
+            var canary = c.State.SetOf(SetRole.Canary)!;
+            var ready = observed.ReadyOf(canary);
+            switch (steps[step])
+            {
+                case SetWeightStep { Weight: var weight }:
+                    var need = Math.Max(1, (int)Math.Ceiling(service.Replicas * weight / 100.0));
+                    if (canary.Replicas < need)
+                    {
+                        Replace(c, canary, canary with { Replicas = need, Routed = need });
+                    }
+
+                    if (weight > 0 && ready < need)
+                    {
+                        c.Waiting(string.Create(CultureInfo.InvariantCulture, $"{label} setWeight {weight}: waiting for canary instances ({ready}/{need} ready)"));
+                        return;
+                    }
+
+                    c.State = c.State with { Traffic = c.State.Traffic with { CanaryWeight = weight }, Step = step + 1, Phase = RolloutPhase.Progressing, Message = $"{label}: canary {canary.Version} at {weight}%" };
+                    c.Event("TrafficShifted", string.Create(CultureInfo.InvariantCulture, $"{label}: canary {canary.Version} {weight}%, stable {c.State.PreviousVersion} {100 - weight}%"));
+                    break;
+                case PauseStep { Duration: null }:
+                    if (c.State.Phase != RolloutPhase.Paused)
+                    {
+                        c.State = c.State with { Phase = RolloutPhase.Paused, Message = $"{label}: paused until promoted (gantry promote {c.State.Service})" };
+                        c.Event("Paused", c.State.Message);
+                    }
+
+                    return;
+                case PauseStep { Duration: { } duration }:
+                    if (c.State.StepUntil is null)
+                    {
+                        c.State = c.State with { Phase = RolloutPhase.Paused, StepUntil = observed.Now + duration, Message = $"{label}: pause {DurationSyntax.Format(duration)}" };
+                        c.Event("Paused", c.State.Message);
+                        return;
+                    }
+
+                    if (observed.Now < c.State.StepUntil)
+                    {
+                        return;
+                    }
+
+                    c.State = c.State with { Phase = RolloutPhase.Progressing, StepUntil = null, Step = step + 1 };
+                    c.Event("Resumed", $"{label}: pause of {DurationSyntax.Format(duration)} over");
+                    break;
+                case AnalysisStep { Analysis: var analysis }:
+                    if (c.State.Phase == RolloutPhase.Paused)
+                    {
+                        // Inconclusive: a person decides (promote or abort).
+                        return;
+                    }
+
+                    if (AwaitAnalysis(c, service, observed, analysis.Templates, label) != AnalysisPhase.Successful)
+                    {
+                        return;
+                    }
+
+                    c.State = c.State with { Step = step + 1 };
+                    break;
+                case SetHeaderRouteStep { Matches: var matches }:
+                    if (!matches.IsEmpty && ready < 1)
+                    {
+                        c.Waiting($"{label} setHeaderRoute: waiting for a canary instance to be ready");
+                        return;
+                    }
+
+                    c.State = c.State with { Traffic = c.State.Traffic with { HeaderRoute = matches }, Step = step + 1 };
+                    c.Event("HeaderRouteSet", matches.IsEmpty ? $"{label}: header route removed" : $"{label}: requests matching {Show(matches)} go to canary {canary.Version}");
+                    break;
+                case SetMirrorStep mirror:
+                    if (mirror.Percent > 0 && ready < 1)
+                    {
+                        c.Waiting($"{label} setMirror: waiting for a canary instance to be ready");
+                        return;
+                    }
+
+                    c.State = c.State with { Traffic = c.State.Traffic with { MirrorPercent = mirror.Percent, MirrorMatch = mirror.Matches }, Step = step + 1 };
+                    c.Event("MirrorSet", mirror.Percent == 0 ? $"{label}: mirror removed" : string.Create(CultureInfo.InvariantCulture, $"{label}: {mirror.Percent}% of requests copied to canary {canary.Version}"));
+                    break;
+            }
+        }
+    }
+
+    /// <summary>After the last step: the canary grows to full size, and when all of it is ready takes all traffic.</summary>
+    private static void PromoteCanary(Changes c, ServiceSpec service, Observation observed)
+    {
+        var canary = c.State.SetOf(SetRole.Canary)!;
+        var n = service.Replicas;
+        if (canary.Replicas < n)
+        {
+            Replace(c, canary, canary with { Replicas = n, Routed = n });
+            canary = c.State.SetOf(SetRole.Canary)!;
+        }
+
+        if (c.State.Phase != RolloutPhase.Promoting)
+        {
+            c.State = c.State with { Phase = RolloutPhase.Promoting };
+            c.Event("Promoting", $"all steps done: scaling canary {canary.Version} to {n} before it takes all traffic");
+        }
+
+        var ready = observed.ReadyOf(canary);
+        if (ready < n)
+        {
+            c.Waiting(string.Create(CultureInfo.InvariantCulture, $"promoting: {ready}/{n} instances of {canary.Version} ready"));
+            return;
+        }
+
+        SwitchTo(c, canary, Drain);
+        Succeed(c, $"{canary.Version} promoted: it is the stable release");
+    }
+
+    private static void Replace(Changes c, InstanceSet old, InstanceSet replacement) =>
+        c.State = c.State with { Sets = [.. c.State.Sets.Select(s => s == old ? replacement : s)] };
+
+    private static string Show(ValueList<RouteMatch> matches) =>
+        string.Join(" and ", matches.Select(m => $"{m.Source.ToString().ToLowerInvariant()} {m.Name} {m.Kind.ToString().ToLowerInvariant()} '{m.Value}'"));
+}

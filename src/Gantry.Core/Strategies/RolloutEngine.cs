@@ -1,0 +1,433 @@
+using System.Globalization;
+using Gantry.Core.Analysis;
+using Gantry.Core.Manifest;
+using Gantry.Core.Rollouts;
+
+namespace Gantry.Core.Strategies;
+
+/// <summary>
+/// The rollout state machine, as pure functions: given a rollout's state and what was observed, the next
+/// state and what happened; given a command, the state it leads to or why it is refused. No I/O; time
+/// comes in with the observation. The reconciler makes the world match <see cref="RolloutState.Sets"/>
+/// and <see cref="RolloutState.Traffic"/>.
+/// </summary>
+public static partial class RolloutEngine
+{
+    /// <summary>How long an instance set taken out of traffic keeps running so in-flight requests finish.</summary>
+    public static readonly TimeSpan Drain = TimeSpan.FromSeconds(2);
+
+    /// <summary>How long an aborted set keeps running when the strategy does not say.</summary>
+    public static readonly TimeSpan DefaultAbortScaleDownDelay = TimeSpan.FromSeconds(30);
+
+    /// <summary>
+    /// A new rollout of <paramref name="release"/>, starting from the sets the previous rollout of the
+    /// service left running (<paramref name="inherited"/>). With nothing stable yet, the release starts directly.
+    /// </summary>
+    public static RolloutState Create(
+        string id, ServiceSpec service, string environment, Release release, RolloutKind kind,
+        IEnumerable<InstanceSet> inherited, DateTimeOffset now, string? createdBy = null, bool emergency = false)
+    {
+        var sets = inherited.Where(s => s.Role == SetRole.Stable || (s.Role == SetRole.Retired && (s.RemoveAt is null || s.RemoveAt > now))).ToList();
+        var stable = sets.FirstOrDefault(s => s.Role == SetRole.Stable);
+        var strategy = kind == RolloutKind.Rollback ? StrategyKind.Rollback
+            : stable is null ? StrategyKind.Initial
+            : service.Strategy switch
+            {
+                CanaryStrategy => StrategyKind.Canary,
+                BlueGreenStrategy => StrategyKind.BlueGreen,
+                _ => StrategyKind.Rolling,
+            };
+        var state = new RolloutState(
+            id, service.Name, environment, kind, strategy, release, stable?.Version,
+            RolloutPhase.Pending, 0, "created", [.. sets], TrafficState.AllStable, null, false, 1,
+            now, now, now, null, null, 0, emergency, createdBy);
+        return Begin(service, state, now);
+    }
+
+    /// <summary>Puts the new release's set in place for the strategy's first step.</summary>
+    private static RolloutState Begin(ServiceSpec service, RolloutState state, DateTimeOffset now)
+    {
+        var n = service.Replicas;
+        var reused = state.SetOf(state.Release.Version);
+        var others = state.Sets.Where(s => s.Version != state.Release.Version).ToList();
+        var stable = others.FirstOrDefault(s => s.Role == SetRole.Stable);
+        var release = reused?.Release ?? state.Release;
+        if (reused is not null && reused.Release != state.Release)
+        {
+            release = state.Release;
+        }
+
+        InstanceSet candidate;
+        var traffic = TrafficState.AllStable;
+        switch (state.Strategy)
+        {
+            case StrategyKind.Initial:
+                candidate = new InstanceSet(release, SetRole.Stable, n, n);
+                break;
+            case StrategyKind.Canary:
+                candidate = new InstanceSet(release, SetRole.Canary, 1, 1);
+                break;
+            case StrategyKind.BlueGreen:
+                candidate = new InstanceSet(release, SetRole.Canary, n, n);
+                traffic = traffic with { Preview = true };
+                break;
+            case StrategyKind.Rolling:
+                candidate = new InstanceSet(release, SetRole.Canary, 0, 0);
+                traffic = traffic with { Proportional = true };
+                if (stable is not null)
+                {
+                    // A rolling update replaces the instances the service is meant to have.
+                    others[others.IndexOf(stable)] = stable with { Replicas = n, Routed = n };
+                }
+
+                break;
+            default:
+                // Rollback: the earlier release comes back at full size (at once, when it still runs).
+                candidate = new InstanceSet(release, SetRole.Canary, n, n);
+                break;
+        }
+
+        return state with
+        {
+            Phase = RolloutPhase.Progressing,
+            Step = 0,
+            Sets = [.. others, candidate],
+            Traffic = traffic,
+            Analysis = null,
+            StepUntil = null,
+            Message = Describe(state.Strategy, state.Release.Version, state.PreviousVersion),
+            LastProgressAt = now,
+            UpdatedAt = now,
+        };
+    }
+
+    private static string Describe(StrategyKind strategy, string version, string? previous) => strategy switch
+    {
+        StrategyKind.Initial => $"first release {version}: starting it directly",
+        StrategyKind.Canary => $"canary of {version} beside stable {previous}",
+        StrategyKind.BlueGreen => $"blue-green: starting {version} beside active {previous}",
+        StrategyKind.Rolling => $"rolling update from {previous} to {version}",
+        _ => $"rolling back from {previous} to {version}",
+    };
+
+    /// <summary>The next state of a rollout given what was observed.</summary>
+    public static Decision Next(ServiceSpec service, RolloutState state, Observation observed)
+    {
+        var c = new Changes(state, observed.Now);
+        RetireExpired(c, observed);
+        if (!c.State.Phase.IsTerminal() && !c.State.ManualPause)
+        {
+            var before = c.State;
+            if (c.State.Phase is RolloutPhase.Progressing or RolloutPhase.Promoting
+                && observed.Now - c.State.LastProgressAt > service.ProgressDeadline)
+            {
+                var candidate = c.State.SetOf(c.State.Release.Version);
+                var health = candidate is null ? SetHealth.None : observed.Of(candidate.Version);
+                var why = string.Create(CultureInfo.InvariantCulture,
+                    $"no progress for {Manifest.Values.DurationSyntax.Format(service.ProgressDeadline)} (progress deadline): {c.State.Release.Version} has {health.Ready}/{candidate?.Replicas ?? 0} instances ready");
+                Stop(c, service, RolloutPhase.Failed, health.LastError is null ? why : $"{why}; last error: {health.LastError}");
+            }
+            else
+            {
+                switch (c.State.Strategy)
+                {
+                    case StrategyKind.Canary:
+                        NextCanary(c, service, observed);
+                        break;
+                    case StrategyKind.BlueGreen:
+                        NextBlueGreen(c, service, observed);
+                        break;
+                    case StrategyKind.Rolling:
+                        NextRolling(c, service, observed);
+                        break;
+                    default:
+                        NextDirect(c, service, observed);
+                        break;
+                }
+            }
+
+            if (!c.State.Phase.IsTerminal() && Progressed(before, c.State))
+            {
+                c.State = c.State with { LastProgressAt = observed.Now };
+            }
+        }
+
+        return c.Decide();
+    }
+
+    private static bool Progressed(RolloutState a, RolloutState b) =>
+        a.Step != b.Step || a.Sets != b.Sets || a.Traffic != b.Traffic || a.Phase != b.Phase;
+
+    /// <summary>Stops sets whose time is up, and takes a rolling update's aborted half out once the stable half is back.</summary>
+    private static void RetireExpired(Changes c, Observation observed)
+    {
+        var sets = c.State.Sets.ToList();
+        var stable = sets.FirstOrDefault(s => s.Role == SetRole.Stable);
+        foreach (var set in sets.ToList())
+        {
+            if (set.Role != SetRole.Retired)
+            {
+                continue;
+            }
+
+            if (set.RemoveAt is { } at && at <= observed.Now)
+            {
+                sets.Remove(set);
+                c.Event("ScaledDown", $"stopped the instances of {set.Version}");
+            }
+            else if (set.RemoveAt is null && set.Routed > 0 && (stable is null || observed.ReadyOf(stable) >= stable.Replicas))
+            {
+                sets[sets.IndexOf(set)] = set with { Routed = 0, RemoveAt = observed.Now + Drain };
+                c.Event("TrafficShifted", $"{set.Version} out of traffic: stable {stable?.Version} is fully ready");
+            }
+        }
+
+        c.State = c.State with { Sets = [.. sets] };
+    }
+
+    /// <summary>The first release, and a rollback: the new set at full size; once all are ready, it takes all traffic.</summary>
+    private static void NextDirect(Changes c, ServiceSpec service, Observation observed)
+    {
+        var set = c.State.SetOf(c.State.Release.Version)!;
+        var ready = observed.ReadyOf(set);
+        if (ready < set.Replicas)
+        {
+            c.Waiting($"waiting for {set.Version}: {ready}/{set.Replicas} instances ready");
+            return;
+        }
+
+        if (set.Role == SetRole.Stable)
+        {
+            Succeed(c, $"{set.Version} is running: {ready}/{set.Replicas} instances ready");
+            return;
+        }
+
+        SwitchTo(c, set, Drain);
+        Succeed(c, $"rolled back to {set.Version}: all traffic on it");
+    }
+
+    /// <summary>Moves all traffic to <paramref name="set"/> at once; the old stable leaves traffic and stops after <paramref name="keep"/>.</summary>
+    private static void SwitchTo(Changes c, InstanceSet set, TimeSpan? keep)
+    {
+        var sets = c.State.Sets
+            .Select(s => s.Version == set.Version ? s with { Role = SetRole.Stable, Routed = s.Replicas, RemoveAt = null }
+                : s.Role is SetRole.Stable or SetRole.Canary ? s with { Role = SetRole.Retired, Routed = 0, RemoveAt = keep is { } k ? c.Now + k : null }
+                : s)
+            .ToList();
+        c.State = c.State with { Sets = [.. sets], Traffic = TrafficState.AllStable };
+        c.Event("TrafficShifted", $"100% of traffic on {set.Version}");
+    }
+
+    private static void Succeed(Changes c, string message)
+    {
+        c.State = c.State with { Phase = RolloutPhase.Succeeded, Message = message, Analysis = null, StepUntil = null, FinishedAt = c.Now };
+        c.Event("Succeeded", message);
+    }
+
+    /// <summary>
+    /// Aborts or fails: all traffic back to the stable release at once (switching back when the new one had
+    /// already taken over), the new release's instances kept for the abort delay, then stopped.
+    /// </summary>
+    private static void Stop(Changes c, ServiceSpec service, RolloutPhase phase, string message)
+    {
+        var delay = service.Strategy is CanaryStrategy canary ? canary.AbortScaleDownDelay : DefaultAbortScaleDownDelay;
+        var version = c.State.Release.Version;
+        var sets = c.State.Sets.ToList();
+        var previous = c.State.PreviousVersion is { } p ? sets.FirstOrDefault(s => s.Version == p) : null;
+        if (c.State.Strategy == StrategyKind.Rolling && previous is not null)
+        {
+            // The old release comes back to full size; the new one keeps serving until it is ready.
+            sets[sets.IndexOf(previous)] = previous with { Role = SetRole.Stable, Replicas = service.Replicas, Routed = service.Replicas, RemoveAt = null };
+            var added = sets.First(s => s.Version == version);
+            sets[sets.IndexOf(added)] = added with { Role = SetRole.Retired, RemoveAt = null };
+        }
+        else
+        {
+            if (previous is not null && sets.Any(s => s.Version == version && s.Role == SetRole.Stable))
+            {
+                sets[sets.IndexOf(previous)] = previous with { Role = SetRole.Stable, Routed = previous.Replicas, RemoveAt = null };
+                c.Event("TrafficShifted", $"100% of traffic back on {previous.Version}");
+            }
+
+            sets = [.. sets.Select(s => s.Version == version ? s with { Role = SetRole.Retired, Routed = 0, RemoveAt = c.Now + delay } : s)];
+        }
+
+        c.State = c.State with
+        {
+            Phase = phase,
+            Message = message,
+            Sets = [.. sets],
+            Traffic = c.State.Strategy == StrategyKind.Rolling ? c.State.Traffic : TrafficState.AllStable,
+            Analysis = null,
+            StepUntil = null,
+            ManualPause = false,
+            FinishedAt = c.Now,
+        };
+        c.Event(phase == RolloutPhase.Failed ? "Failed" : "Aborted", message);
+    }
+
+    /// <summary>Applies a person's command; a command that makes no sense in the rollout's state is refused.</summary>
+    public static CommandResult Apply(ServiceSpec service, RolloutState state, RolloutCommand command, DateTimeOffset now)
+    {
+        var c = new Changes(state, now);
+        var by = command.By;
+        var reason = command.Reason is { Length: > 0 } r ? $": {r}" : string.Empty;
+        if (command.Kind == CommandKind.Retry)
+        {
+            if (state.Phase is not (RolloutPhase.Aborted or RolloutPhase.Failed))
+            {
+                return CommandResult.Refuse($"rollout {state.Id} is {state.Phase}: only an aborted or failed rollout can be retried");
+            }
+
+            c.State = Begin(service, state with { Attempt = state.Attempt + 1, FinishedAt = null, ManualPause = false }, now);
+            c.Event("Retried", $"retried by {by}: attempt {c.State.Attempt}");
+            return new CommandResult(c.Decide(), null);
+        }
+
+        if (state.Phase.IsTerminal())
+        {
+            return CommandResult.Refuse($"rollout {state.Id} has already ended ({state.Phase})");
+        }
+
+        switch (command.Kind)
+        {
+            case CommandKind.Abort:
+                Stop(c, service, RolloutPhase.Aborted, $"aborted by {by}{reason}");
+                break;
+            case CommandKind.Pause:
+                if (state.ManualPause)
+                {
+                    return CommandResult.Refuse($"rollout {state.Id} is already paused");
+                }
+
+                c.State = state with { ManualPause = true, Phase = RolloutPhase.Paused, Message = $"paused by {by}{reason}" };
+                c.Event("Paused", c.State.Message);
+                break;
+            case CommandKind.Resume:
+                if (state.ManualPause)
+                {
+                    c.State = state with { ManualPause = false, Phase = RolloutPhase.Progressing, Message = $"resumed by {by}", LastProgressAt = now };
+                    c.Event("Resumed", c.State.Message);
+                }
+                else if (state.Phase == RolloutPhase.Paused)
+                {
+                    return Promote(service, c, by, full: false);
+                }
+                else
+                {
+                    return CommandResult.Refuse($"rollout {state.Id} is not paused ({state.Phase})");
+                }
+
+                break;
+            default:
+                return Promote(service, c, by, command.Kind == CommandKind.PromoteFull);
+        }
+
+        return new CommandResult(c.Decide(), null);
+    }
+
+    private static CommandResult Promote(ServiceSpec service, Changes c, string by, bool full)
+    {
+        var state = c.State with { ManualPause = false };
+        c.State = state;
+        switch (state.Strategy)
+        {
+            case StrategyKind.Canary:
+                var steps = ((CanaryStrategy)service.Strategy).Steps.Count;
+                if (state.Step >= steps)
+                {
+                    return CommandResult.Refuse($"rollout {state.Id} is already past its last step");
+                }
+
+                var to = full ? steps : state.Step + 1;
+                c.State = state with { Step = to, Phase = RolloutPhase.Progressing, Analysis = null, StepUntil = null, LastProgressAt = c.Now };
+                c.Event("Promoted", full ? $"promoted fully by {by}: the remaining steps are skipped" : $"promoted by {by}: step {state.Step + 1} skipped");
+                break;
+            case StrategyKind.BlueGreen:
+                if (state.Step >= BlueGreenSwitch)
+                {
+                    if (state.Step == BlueGreenPostAnalysis)
+                    {
+                        c.State = state with { Analysis = null };
+                        FinishBlueGreen(c, service, $"promoted by {by}: post-promotion analysis skipped");
+                        break;
+                    }
+
+                    return CommandResult.Refuse($"rollout {state.Id} is already switching traffic");
+                }
+
+                c.State = state with { Step = BlueGreenSwitch, Phase = RolloutPhase.Promoting, Analysis = null, StepUntil = null, LastProgressAt = c.Now };
+                c.Event("Promoted", $"promoted by {by}: switching traffic to {state.Release.Version} once all its instances are ready");
+                break;
+            default:
+                return CommandResult.Refuse(state.Strategy == StrategyKind.Rolling
+                    ? $"rollout {state.Id} is a rolling update: it has no steps to promote (pause, resume or abort it)"
+                    : $"rollout {state.Id} has no steps to promote");
+        }
+
+        return new CommandResult(c.Decide(), null);
+    }
+
+    /// <summary>Waits for an analysis run; returns its phase once completed (the caller moves on), or null while it runs.</summary>
+    private static AnalysisPhase? AwaitAnalysis(Changes c, ServiceSpec service, Observation observed, ValueList<string> templates, string purpose)
+    {
+        var key = string.Create(CultureInfo.InvariantCulture, $"{c.State.Id}/{c.State.Attempt}/{c.State.Step}");
+        if (c.State.Analysis?.Key != key)
+        {
+            c.State = c.State with { Analysis = new AnalysisRequest(key, templates, purpose), Phase = RolloutPhase.Analyzing, Message = $"analysis {string.Join(", ", templates)} running ({purpose})" };
+            c.Event("AnalysisStarted", c.State.Message);
+            return null;
+        }
+
+        if (observed.Analysis is not { } status || status.Key != key || !status.Phase.IsCompleted())
+        {
+            return null;
+        }
+
+        switch (status.Phase)
+        {
+            case AnalysisPhase.Successful:
+                c.Event("AnalysisSucceeded", $"analysis {string.Join(", ", templates)} passed ({purpose}): {status.Message}");
+                c.State = c.State with { Analysis = null, Phase = RolloutPhase.Progressing };
+                break;
+            case AnalysisPhase.Inconclusive:
+                c.State = c.State with { Phase = RolloutPhase.Paused, Message = $"analysis inconclusive ({purpose}): {status.Message}; promote to go on or abort" };
+                c.Event("AnalysisInconclusive", c.State.Message);
+                break;
+            default:
+                Stop(c, service, RolloutPhase.Aborted, $"analysis {string.Join(", ", templates)} {status.Phase.ToString().ToLowerInvariant()} ({purpose}): {status.Message}");
+                break;
+        }
+
+        return status.Phase;
+    }
+
+    /// <summary>A rollout's state being changed, and the events told about it.</summary>
+    private sealed class Changes(RolloutState start, DateTimeOffset now)
+    {
+        private readonly List<RolloutEvent> events = [];
+        private readonly RolloutState original = start;
+
+        public RolloutState State { get; set; } = start;
+
+        public DateTimeOffset Now { get; } = now;
+
+        public void Event(string type, string message) => events.Add(new RolloutEvent(type, message));
+
+        /// <summary>Records what the rollout waits for, without an event (it would repeat every observation).</summary>
+        public void Waiting(string message)
+        {
+            if (State.Message != message)
+            {
+                State = State with { Message = message };
+            }
+        }
+
+        public Decision Decide()
+        {
+            var changed = State != original || events.Count > 0;
+            var next = changed ? State with { UpdatedAt = Now, Revision = original.Revision + 1 } : original;
+            return new Decision(next, [.. events]);
+        }
+    }
+}

@@ -1,0 +1,450 @@
+using Gantry.Core.Analysis;
+using Gantry.Core.Rollouts;
+using Gantry.Core.Strategies;
+
+namespace Gantry.Core.Tests.Strategies;
+
+public sealed class RolloutEngineTests
+{
+    private const string Canary = """
+        canary:
+          steps:
+            - setWeight: 20
+            - pause: { duration: 30s }
+            - analysis: { templates: [slo] }
+            - setHeaderRoute: { match: [{ header: x-canary, exact: "yes" }] }
+            - setMirror: { percent: 50 }
+            - setWeight: 50
+            - pause: {}
+          abortScaleDownDelay: 20s
+        """;
+
+    private const string BlueGreen = """
+        blueGreen:
+          previewListen: 127.0.0.1:8081
+          autoPromotion: false
+          scaleDownDelay: 60s
+          postPromotionAnalysis: { templates: [slo] }
+        """;
+
+    private const string Rolling = """
+        rolling: { maxSurge: 1, maxUnavailable: 0 }
+        """;
+
+    private static RolloutWorld Stable(string strategy, int replicas = 2, string deadline = "10m")
+    {
+        var world = new RolloutWorld(strategy, replicas, deadline);
+        world.Deploy("v1");
+        world.Settle();
+        world.State.Phase.Should().Be(RolloutPhase.Succeeded);
+        return world;
+    }
+
+    [Fact(Timeout = 10_000)]
+    public async Task Create_FirstRelease_StartsDirectlyAndSucceedsWhenReady()
+    {
+        await Task.Yield();
+        var world = new RolloutWorld(Canary);
+        world.ReadyLimit["v1"] = 0;
+        var state = world.Deploy("v1");
+        state.Strategy.Should().Be(StrategyKind.Initial);
+        state.Sets.Should().ContainSingle().Which.Should().Be(new InstanceSet(Release.Of("v1"), SetRole.Stable, 2, 2));
+
+        world.Settle().Phase.Should().Be(RolloutPhase.Progressing);
+        world.State.Message.Should().Be("waiting for v1: 0/2 instances ready");
+        world.ReadyLimit["v1"] = 2;
+        world.Settle().Phase.Should().Be(RolloutPhase.Succeeded);
+        world.State.StableVersion.Should().Be("v1");
+    }
+
+    [Fact(Timeout = 10_000)]
+    public async Task Next_CanaryThroughEveryStep_ShiftsTrafficInOrderAndPromotes()
+    {
+        await Task.Yield();
+        var world = Stable(Canary, replicas: 4);
+        world.Deploy("v2").Strategy.Should().Be(StrategyKind.Canary);
+        world.State.PreviousVersion.Should().Be("v1");
+
+        // setWeight 20 of 4 replicas: one canary instance, then 20%; pause 30s.
+        world.Settle();
+        world.State.SetOf("v2")!.Replicas.Should().Be(1);
+        world.State.SetOf("v1")!.Replicas.Should().Be(4, "the stable set keeps its full size");
+        world.State.Traffic.CanaryWeight.Should().Be(20);
+        world.State.Phase.Should().Be(RolloutPhase.Paused);
+        world.State.Step.Should().Be(1);
+
+        world.Advance(TimeSpan.FromSeconds(29)).Step.Should().Be(1);
+        world.Advance(TimeSpan.FromSeconds(1));
+        world.State.Phase.Should().Be(RolloutPhase.Analyzing);
+        world.State.Analysis!.Templates.Should().Equal("slo");
+
+        world.Analysis(AnalysisPhase.Successful);
+        world.Settle();
+        world.State.Traffic.HeaderRoute.Should().ContainSingle().Which.Name.Should().Be("x-canary");
+        world.State.Traffic.MirrorPercent.Should().Be(50);
+        world.State.Traffic.CanaryWeight.Should().Be(50);
+        world.State.SetOf("v2")!.Replicas.Should().Be(2, "50% of 4 replicas");
+        world.State.Phase.Should().Be(RolloutPhase.Paused);
+        world.State.Message.Should().Contain("paused until promoted");
+
+        world.Command(CommandKind.Promote).Refusal.Should().BeNull();
+        world.Settle();
+        world.State.Phase.Should().Be(RolloutPhase.Succeeded);
+        world.State.StableVersion.Should().Be("v2");
+        world.State.SetOf("v2")!.Replicas.Should().Be(4);
+        world.State.Traffic.Should().Be(TrafficState.AllStable);
+        world.State.SetOf("v1")!.Role.Should().Be(SetRole.Retired);
+        world.State.SetOf("v1")!.Routed.Should().Be(0);
+
+        world.Advance(RolloutEngine.Drain);
+        world.State.SetOf("v1").Should().BeNull("the old stable set stops once drained");
+        world.Events.Select(e => e.Type).Should().ContainInOrder("TrafficShifted", "Paused", "Resumed", "AnalysisStarted", "AnalysisSucceeded", "HeaderRouteSet", "MirrorSet", "TrafficShifted", "Paused", "Promoted", "Promoting", "TrafficShifted", "Succeeded", "ScaledDown");
+    }
+
+    [Fact(Timeout = 10_000)]
+    public async Task Next_CanaryNotReady_GivesItNoTrafficAndFailsAtTheDeadline()
+    {
+        await Task.Yield();
+        var world = Stable(Canary, deadline: "2m");
+        world.Deploy("v2");
+        world.NeverReady("v2");
+        world.Settle();
+        world.State.Traffic.CanaryWeight.Should().Be(0);
+        world.State.Message.Should().Contain("waiting for canary instances (0/1 ready)");
+
+        world.Advance(TimeSpan.FromSeconds(119)).Phase.Should().Be(RolloutPhase.Progressing);
+        world.Advance(TimeSpan.FromSeconds(2));
+        world.State.Phase.Should().Be(RolloutPhase.Failed);
+        world.State.Message.Should().Be("no progress for 2m (progress deadline): v2 has 0/1 instances ready; last error: readiness probe /ready failed");
+        world.State.SetOf("v2")!.Role.Should().Be(SetRole.Retired);
+        world.State.SetOf("v1")!.Role.Should().Be(SetRole.Stable);
+    }
+
+    [Fact(Timeout = 10_000)]
+    public async Task Next_PausedStep_DoesNotCountAgainstTheDeadline()
+    {
+        await Task.Yield();
+        var world = Stable(Canary.Replace("duration: 30s", "duration: 1h"), deadline: "1m");
+        world.Deploy("v2");
+        world.Settle();
+        world.Advance(TimeSpan.FromMinutes(59)).Phase.Should().Be(RolloutPhase.Paused);
+        world.Advance(TimeSpan.FromMinutes(1)).Phase.Should().Be(RolloutPhase.Analyzing);
+    }
+
+    [Theory(Timeout = 10_000)]
+    [InlineData(0)]
+    [InlineData(1)]
+    [InlineData(2)]
+    [InlineData(6)]
+    public async Task Apply_AbortAtEachStep_MovesAllTrafficToStableAtOnce(int step)
+    {
+        await Task.Yield();
+        var world = Stable(Canary);
+        world.ReadyLimit["v2"] = 0;
+        world.Deploy("v2");
+        world.Settle();
+        world.ReadyLimit.Remove("v2");
+        while (world.State.Step < step)
+        {
+            if (world.State.Analysis is not null)
+            {
+                world.Analysis(AnalysisPhase.Successful);
+            }
+            else if (world.State.Phase == RolloutPhase.Paused)
+            {
+                world.Command(CommandKind.Promote);
+            }
+
+            world.Settle();
+        }
+
+        world.State.Step.Should().Be(step);
+        world.Command(CommandKind.Abort, "users report errors").Refusal.Should().BeNull();
+        world.State.Phase.Should().Be(RolloutPhase.Aborted);
+        world.State.Message.Should().Be("aborted by alice: users report errors");
+        world.State.Traffic.Should().Be(TrafficState.AllStable);
+        world.State.SetOf("v1").Should().Be(new InstanceSet(Release.Of("v1"), SetRole.Stable, 2, 2));
+        world.State.SetOf("v2")!.Should().Match<InstanceSet>(s => s.Role == SetRole.Retired && s.Routed == 0);
+        world.Serving().Keys.Should().Equal("v1");
+
+        world.Advance(TimeSpan.FromSeconds(19)).SetOf("v2").Should().NotBeNull("abortScaleDownDelay is 20s");
+        world.Advance(TimeSpan.FromSeconds(1)).SetOf("v2").Should().BeNull();
+        world.Command(CommandKind.Abort).Refusal.Should().Be("rollout r1 has already ended (Aborted)");
+    }
+
+    [Fact(Timeout = 10_000)]
+    public async Task Next_AnalysisFails_AbortsWithTheReason()
+    {
+        await Task.Yield();
+        var world = Stable(Canary);
+        world.Deploy("v2");
+        world.Settle();
+        world.Advance(TimeSpan.FromSeconds(30));
+        world.Analysis(AnalysisPhase.Failed);
+        world.Settle();
+        world.State.Phase.Should().Be(RolloutPhase.Aborted);
+        world.State.Message.Should().Be("analysis slo failed (step 3/7): measured");
+        world.State.Traffic.CanaryWeight.Should().Be(0);
+    }
+
+    [Fact(Timeout = 10_000)]
+    public async Task Next_AnalysisInconclusive_PausesForAPerson()
+    {
+        await Task.Yield();
+        var world = Stable(Canary);
+        world.Deploy("v2");
+        world.Settle();
+        world.Advance(TimeSpan.FromSeconds(30));
+        world.Analysis(AnalysisPhase.Inconclusive);
+        world.Settle();
+        world.State.Phase.Should().Be(RolloutPhase.Paused);
+        world.State.Message.Should().StartWith("analysis inconclusive (step 3/7)");
+        world.Advance(TimeSpan.FromHours(1)).Step.Should().Be(2, "a person decides");
+
+        world.Command(CommandKind.Resume).Refusal.Should().BeNull();
+        world.Settle();
+        world.State.Step.Should().Be(6);
+        world.State.Traffic.CanaryWeight.Should().Be(50);
+    }
+
+    [Fact(Timeout = 10_000)]
+    public async Task Apply_PromoteFull_SkipsTheRemainingSteps()
+    {
+        await Task.Yield();
+        var world = Stable(Canary);
+        world.Deploy("v2");
+        world.Settle();
+        world.Command(CommandKind.PromoteFull).Refusal.Should().BeNull();
+        world.Settle().Phase.Should().Be(RolloutPhase.Succeeded);
+        world.State.StableVersion.Should().Be("v2");
+        world.Events.Should().Contain(e => e.Message == "promoted fully by alice: the remaining steps are skipped");
+    }
+
+    [Fact(Timeout = 10_000)]
+    public async Task Apply_PauseAndResume_HoldTheRolloutWhereItIs()
+    {
+        await Task.Yield();
+        var world = Stable(Canary);
+        world.Deploy("v2");
+        world.Command(CommandKind.Pause, "checking dashboards").Refusal.Should().BeNull();
+        world.Settle();
+        world.State.Traffic.CanaryWeight.Should().Be(0);
+        world.State.Phase.Should().Be(RolloutPhase.Paused);
+        world.Command(CommandKind.Pause).Refusal.Should().Be("rollout r1 is already paused");
+        world.Advance(TimeSpan.FromHours(2)).Phase.Should().Be(RolloutPhase.Paused, "a manual pause holds, and the deadline does not run");
+
+        world.Command(CommandKind.Resume).Refusal.Should().BeNull();
+        world.Settle();
+        world.State.Traffic.CanaryWeight.Should().Be(20);
+    }
+
+    [Fact(Timeout = 10_000)]
+    public async Task Apply_Retry_StartsAgainFromTheFirstStepWithANewAnalysisRun()
+    {
+        await Task.Yield();
+        var world = Stable(Canary);
+        world.Deploy("v2");
+        world.Settle();
+        world.Advance(TimeSpan.FromSeconds(30));
+        var firstKey = world.State.Analysis!.Key;
+        world.Analysis(AnalysisPhase.Failed);
+        world.Settle().Phase.Should().Be(RolloutPhase.Aborted);
+
+        world.Command(CommandKind.Retry).Refusal.Should().BeNull();
+        world.State.Attempt.Should().Be(2);
+        world.State.SetOf("v2")!.Role.Should().Be(SetRole.Canary);
+        world.Settle();
+        world.State.Traffic.CanaryWeight.Should().Be(20);
+        world.Advance(TimeSpan.FromSeconds(30));
+        world.State.Analysis!.Key.Should().NotBe(firstKey);
+        world.Command(CommandKind.Retry).Refusal.Should().Be("rollout r1 is Analyzing: only an aborted or failed rollout can be retried");
+    }
+
+    [Fact(Timeout = 10_000)]
+    public async Task Apply_PromoteRolling_IsRefusedWithTheReason()
+    {
+        await Task.Yield();
+        var world = Stable(Rolling, replicas: 3);
+        world.Deploy("v2");
+        world.Command(CommandKind.Promote).Refusal.Should().Be("rollout r1 is a rolling update: it has no steps to promote (pause, resume or abort it)");
+    }
+
+    [Fact(Timeout = 10_000)]
+    public async Task Next_BlueGreen_PreviewThenManualPromotionThenSwitchAndKeepsOldForScaleDownDelay()
+    {
+        await Task.Yield();
+        var world = Stable(BlueGreen, replicas: 3);
+        world.ReadyLimit["v2"] = 2;
+        world.Deploy("v2");
+        world.State.Traffic.Preview.Should().BeTrue();
+        world.State.SetOf("v2")!.Replicas.Should().Be(3, "blue-green starts the new set at full size");
+        world.Settle().Message.Should().Be("starting v2: 2/3 instances ready");
+
+        world.ReadyLimit.Remove("v2");
+        world.Settle().Phase.Should().Be(RolloutPhase.Paused);
+        world.State.Message.Should().Be("v2 is ready on preview: waiting for promotion (gantry promote web)");
+        world.Serving().Keys.Should().Equal("v1");
+
+        world.Command(CommandKind.Promote).Refusal.Should().BeNull();
+        world.Settle();
+        world.State.Phase.Should().Be(RolloutPhase.Analyzing, "post-promotion analysis");
+        world.State.StableVersion.Should().Be("v2");
+        world.State.Traffic.Preview.Should().BeFalse();
+        world.State.SetOf("v1")!.RemoveAt.Should().BeNull("the old set stays until post-promotion analysis ends");
+
+        world.Analysis(AnalysisPhase.Successful);
+        world.Settle().Phase.Should().Be(RolloutPhase.Succeeded);
+        world.State.SetOf("v1")!.RemoveAt.Should().Be(world.Now + TimeSpan.FromSeconds(60));
+        world.Advance(TimeSpan.FromSeconds(60)).SetOf("v1").Should().BeNull();
+    }
+
+    [Fact(Timeout = 10_000)]
+    public async Task Next_BlueGreenPostAnalysisFails_SwitchesBackToTheOldSet()
+    {
+        await Task.Yield();
+        var world = Stable(BlueGreen);
+        world.Deploy("v2");
+        world.Settle();
+        world.Command(CommandKind.Promote);
+        world.Settle();
+        world.Analysis(AnalysisPhase.Failed);
+        world.Settle();
+        world.State.Phase.Should().Be(RolloutPhase.Aborted);
+        world.State.StableVersion.Should().Be("v1");
+        world.Serving().Keys.Should().Equal("v1");
+        world.Events.Should().Contain(e => e.Message == "100% of traffic back on v1");
+    }
+
+    [Fact(Timeout = 10_000)]
+    public async Task Next_BlueGreenAutoPromotion_SwitchesAfterTheDelay()
+    {
+        await Task.Yield();
+        var world = Stable("""
+            blueGreen: { autoPromotion: true, autoPromotionSeconds: 10, scaleDownDelay: 30s }
+            """);
+        world.Deploy("v2");
+        world.Settle().Message.Should().Be("v2 is ready: promoting automatically in 10 s");
+        world.Advance(TimeSpan.FromSeconds(9)).StableVersion.Should().Be("v1");
+        world.Advance(TimeSpan.FromSeconds(1)).Phase.Should().Be(RolloutPhase.Succeeded);
+        world.State.StableVersion.Should().Be("v2");
+    }
+
+    [Fact(Timeout = 10_000)]
+    public async Task Next_BlueGreenSwitch_WaitsUntilEveryNewInstanceIsReady()
+    {
+        await Task.Yield();
+        var world = Stable(BlueGreen.Replace("      postPromotionAnalysis: { templates: [slo] }\n", string.Empty));
+        world.Deploy("v2");
+        world.Settle();
+        world.ReadyLimit["v2"] = 1;
+        world.Command(CommandKind.Promote);
+        world.Settle();
+        world.State.Phase.Should().Be(RolloutPhase.Promoting);
+        world.State.StableVersion.Should().Be("v1");
+        world.ReadyLimit.Remove("v2");
+        world.Settle().StableVersion.Should().Be("v2");
+    }
+
+    [Fact(Timeout = 10_000)]
+    public async Task Next_Rolling_NeverServesWithFewerReadyThanReplicasOrRunsMoreThanSurge()
+    {
+        await Task.Yield();
+        var world = Stable(Rolling, replicas: 3);
+        world.Deploy("v2");
+        for (var i = 0; i < 60 && world.State.Phase != RolloutPhase.Succeeded; i++)
+        {
+            world.Tick();
+            world.State.Sets.Sum(s => s.Replicas).Should().BeLessThanOrEqualTo(4, "maxSurge 1");
+            world.Serving().Values.Sum().Should().BeGreaterThanOrEqualTo(3, "maxUnavailable 0");
+            world.Advance(TimeSpan.FromSeconds(1));
+        }
+
+        world.State.Phase.Should().Be(RolloutPhase.Succeeded);
+        world.State.Sets.Should().ContainSingle().Which.Should().Be(new InstanceSet(Release.Of("v2"), SetRole.Stable, 3, 3));
+        world.Events.Count(e => e.Type == "ScaledUp").Should().Be(3, "one new instance at a time");
+    }
+
+    [Fact(Timeout = 10_000)]
+    public async Task Next_RollingWithMaxUnavailable_ReplacesInBatches()
+    {
+        await Task.Yield();
+        var world = Stable("rolling: { maxSurge: 0, maxUnavailable: 50% }", replicas: 4);
+        world.Deploy("v2");
+        for (var i = 0; i < 60 && world.State.Phase != RolloutPhase.Succeeded; i++)
+        {
+            world.Tick();
+            world.State.Sets.Sum(s => s.Replicas).Should().BeLessThanOrEqualTo(4, "maxSurge 0");
+            world.Serving().Values.Sum().Should().BeGreaterThanOrEqualTo(2, "maxUnavailable 50% of 4");
+            world.Advance(TimeSpan.FromSeconds(1));
+        }
+
+        world.State.Phase.Should().Be(RolloutPhase.Succeeded);
+    }
+
+    [Fact(Timeout = 10_000)]
+    public async Task Apply_AbortRolling_BringsTheOldReleaseBackBeforeTakingTheNewOneOut()
+    {
+        await Task.Yield();
+        var world = Stable(Rolling, replicas: 3);
+        world.Deploy("v2");
+        world.Settle();
+        world.Advance(TimeSpan.FromSeconds(2));
+        world.State.SetOf("v1")!.Replicas.Should().BeLessThan(3);
+        world.ReadyLimit["v1"] = 0;
+        world.Command(CommandKind.Abort);
+        world.State.SetOf("v1")!.Replicas.Should().Be(3);
+        world.Settle();
+        world.Serving().Should().ContainKey("v2", "the new release serves until the old one is back");
+        world.ReadyLimit.Remove("v1");
+        world.Settle();
+        world.Serving().Keys.Should().Equal("v1");
+        world.Advance(RolloutEngine.Drain).SetOf("v2").Should().BeNull();
+    }
+
+    [Fact(Timeout = 10_000)]
+    public async Task Create_RollbackWhileOldSetRuns_SwitchesAtOnce()
+    {
+        await Task.Yield();
+        var world = Stable(BlueGreen.Replace("      postPromotionAnalysis: { templates: [slo] }\n", string.Empty));
+        world.Deploy("v2");
+        world.Settle();
+        world.Command(CommandKind.Promote);
+        world.Settle().StableVersion.Should().Be("v2");
+
+        world.Advance(TimeSpan.FromSeconds(10));
+        world.Deploy("v1", RolloutKind.Rollback).Strategy.Should().Be(StrategyKind.Rollback);
+        world.Tick();
+        world.State.Phase.Should().Be(RolloutPhase.Succeeded, "the retained set is ready: one observation is enough");
+        world.State.StableVersion.Should().Be("v1");
+        world.Serving().Keys.Should().Equal("v1");
+    }
+
+    [Fact(Timeout = 10_000)]
+    public async Task Create_RollbackAfterOldSetStopped_StartsItAndSwitchesWhenReady()
+    {
+        await Task.Yield();
+        var world = Stable(Canary);
+        world.Deploy("v2");
+        world.Command(CommandKind.PromoteFull);
+        world.Settle();
+        world.Advance(TimeSpan.FromMinutes(5)).SetOf("v1").Should().BeNull();
+
+        world.ReadyLimit["v1"] = 0;
+        world.Deploy("v1", RolloutKind.Rollback);
+        world.Settle();
+        world.State.Phase.Should().Be(RolloutPhase.Progressing);
+        world.Serving().Keys.Should().Equal("v2");
+        world.ReadyLimit.Remove("v1");
+        world.Settle().Phase.Should().Be(RolloutPhase.Succeeded);
+        world.Serving().Keys.Should().Equal("v1");
+    }
+
+    [Fact(Timeout = 10_000)]
+    public async Task Next_Unchanged_KeepsTheSameRevision()
+    {
+        await Task.Yield();
+        var world = Stable(Canary);
+        var before = world.State;
+        world.Tick().Should().BeSameAs(before);
+    }
+}

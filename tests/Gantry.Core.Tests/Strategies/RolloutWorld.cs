@@ -1,0 +1,150 @@
+using Gantry.Core.Analysis;
+using Gantry.Core.Manifest;
+using Gantry.Core.Rollouts;
+using Gantry.Core.Strategies;
+
+namespace Gantry.Core.Tests.Strategies;
+
+/// <summary>
+/// A simulated world for the pure engine: instances become ready as soon as they are wanted (unless a
+/// version is told to never be ready), analysis runs end as the test says, and time moves only by hand.
+/// Every step checks the invariants a user relies on.
+/// </summary>
+internal sealed class RolloutWorld
+{
+    private readonly Dictionary<string, AnalysisPhase> analysisOutcome = [];
+    private readonly HashSet<string> neverReady = [];
+
+    public RolloutWorld(string strategyYaml, int replicas = 2, string deadline = "10m")
+    {
+        var text = $$"""
+            version: 1
+            services:
+              web:
+                process: { command: app, args: ["{port}"] }
+                listen: 127.0.0.1:8080
+                replicas: {{replicas}}
+                health: { readiness: { path: /ready } }
+                progressDeadline: {{deadline}}
+                strategy:
+            {{Indent(strategyYaml, 6)}}
+            analysis:
+              slo:
+                interval: 5s
+                metrics: [{ name: errors, provider: { builtin: { query: error_rate } }, failWhen: "> 1%" }]
+            """;
+        var loaded = ManifestLoader.LoadText(text);
+        Service = loaded.Manifest?.Services[0] ?? throw new InvalidOperationException(string.Join("\n", loaded.Diagnostics));
+    }
+
+    public ServiceSpec Service { get; }
+
+    public DateTimeOffset Now { get; private set; } = new(2026, 3, 1, 10, 0, 0, TimeSpan.Zero);
+
+    public RolloutState State { get; private set; } = null!;
+
+    public List<RolloutEvent> Events { get; } = [];
+
+    public List<RolloutState> History { get; } = [];
+
+    /// <summary>When set, an instance needs this long after being wanted to become ready.</summary>
+    public Dictionary<string, int> ReadyLimit { get; } = [];
+
+    private static string Indent(string text, int spaces) =>
+        string.Join("\n", text.Split('\n').Select(l => new string(' ', spaces) + l));
+
+    public RolloutState Deploy(string version, RolloutKind kind = RolloutKind.Deploy)
+    {
+        var inherited = State?.Sets ?? [];
+        State = RolloutEngine.Create($"r{History.Count}", Service, "production", Release.Of(version), kind, inherited, Now);
+        History.Add(State);
+        return State;
+    }
+
+    public void NeverReady(string version) => neverReady.Add(version);
+
+    public void Analysis(AnalysisPhase phase) => analysisOutcome[State.Analysis!.Key] = phase;
+
+    public Observation Observe() => new(
+        Now,
+        State.Sets.ToDictionary(s => s.Version, s =>
+        {
+            var ready = neverReady.Contains(s.Version) ? 0 : Math.Min(s.Replicas, ReadyLimit.GetValueOrDefault(s.Version, int.MaxValue));
+            return new SetHealth(s.Replicas, ready, neverReady.Contains(s.Version) ? "readiness probe /ready failed" : null);
+        }),
+        State.Analysis is { } a && analysisOutcome.TryGetValue(a.Key, out var phase) ? new AnalysisStatus(a.Key, phase, "measured") : null);
+
+    /// <summary>One reconcile: observe, decide, keep.</summary>
+    public RolloutState Tick()
+    {
+        var decision = RolloutEngine.Next(Service, State, Observe());
+        Keep(decision);
+        return State;
+    }
+
+    /// <summary>Ticks until nothing changes (at most 50 times).</summary>
+    public RolloutState Settle()
+    {
+        for (var i = 0; i < 50; i++)
+        {
+            var before = State;
+            Tick();
+            if (before == State)
+            {
+                break;
+            }
+        }
+
+        return State;
+    }
+
+    public RolloutState Advance(TimeSpan by)
+    {
+        Now += by;
+        return Settle();
+    }
+
+    public CommandResult Command(CommandKind kind, string? reason = null)
+    {
+        var result = RolloutEngine.Apply(Service, State, new RolloutCommand(kind, "alice", reason), Now);
+        if (result.Decision is { } d)
+        {
+            Keep(d);
+        }
+
+        return result;
+    }
+
+    private void Keep(Decision decision)
+    {
+        if (decision.State.Revision < State.Revision)
+        {
+            throw new InvalidOperationException("revision went backwards");
+        }
+
+        State = decision.State;
+        Events.AddRange(decision.Events);
+        CheckInvariants();
+    }
+
+    /// <summary>Ready instances serving traffic, by version, as the router would see them.</summary>
+    public Dictionary<string, int> Serving()
+    {
+        var o = Observe();
+        return TrafficGroups.Of(State, s => Math.Min(o.Of(s.Version).Ready, s.Routed))
+            .Where(g => g.Weight > 0)
+            .ToDictionary(g => g.Set.Version, g => Math.Min(o.Of(g.Set.Version).Ready, g.Set.Routed));
+    }
+
+    private void CheckInvariants()
+    {
+        foreach (var set in State.Sets)
+        {
+            set.Routed.Should().BeInRange(0, set.Replicas, $"routed instances of {set.Version} run");
+        }
+
+        State.Sets.Count(s => s.Role == SetRole.Stable).Should().BeLessThanOrEqualTo(1);
+        State.Sets.Select(s => s.Version).Should().OnlyHaveUniqueItems();
+        State.Traffic.CanaryWeight.Should().BeInRange(0, 100);
+    }
+}
