@@ -1,0 +1,53 @@
+using Gantry.Core.Strategies;
+
+namespace Gantry.Core.Rollouts;
+
+/// <summary>An event as stored: numbered globally (<see cref="Id"/>, for streams) and per rollout (<see cref="Seq"/>, gap-free).</summary>
+public sealed record StoredEvent(long Id, string RolloutId, int Seq, long Revision, DateTimeOffset Time, string Service, string Environment, string Type, string Message);
+
+/// <summary>Why a write was not made; nothing changed.</summary>
+public enum CommitOutcome
+{
+    Committed,
+
+    /// <summary>The rollout changed since it was read (another writer): read it again and decide again.</summary>
+    Conflict,
+
+    /// <summary>Another rollout of the same service and environment is still active.</summary>
+    Busy,
+}
+
+/// <summary>Which rollouts to list, newest first.</summary>
+public sealed record RolloutQuery(string? Service = null, string? Environment = null, bool ActiveOnly = false, int Limit = 50);
+
+/// <summary>
+/// Where rollouts, their events and releases are kept. Every write is one transaction: a state and the
+/// events it produced are committed together or not at all.
+/// </summary>
+public interface IRolloutStore : IAsyncDisposable
+{
+    /// <summary>The rollout's id for the next rollout of a service in an environment (for example <c>web-production-3</c>).</summary>
+    Task<string> NextIdAsync(string service, string environment, CancellationToken ct);
+
+    /// <summary>Stores a new rollout (with its release) unless another one of the service and environment is active.</summary>
+    Task<CommitOutcome> CreateAsync(RolloutState rollout, IReadOnlyList<RolloutEvent> events, CancellationToken ct);
+
+    /// <summary>Replaces a rollout's state if it is still at <paramref name="expectedRevision"/>, with its events; optionally marks another one rolled back.</summary>
+    Task<CommitOutcome> SaveAsync(RolloutState rollout, long expectedRevision, IReadOnlyList<RolloutEvent> events, CancellationToken ct);
+
+    Task<RolloutState?> GetAsync(string id, CancellationToken ct);
+
+    Task<IReadOnlyList<RolloutState>> ListAsync(RolloutQuery query, CancellationToken ct);
+
+    /// <summary>The newest rollout of every service and environment: together they say what should run.</summary>
+    Task<IReadOnlyList<RolloutState>> LatestPerTargetAsync(CancellationToken ct);
+
+    /// <summary>Events after <paramref name="afterId"/>, oldest first, optionally of one rollout.</summary>
+    Task<IReadOnlyList<StoredEvent>> EventsAsync(long afterId, string? rolloutId, int limit, CancellationToken ct);
+
+    /// <summary>The releases of a service, newest first.</summary>
+    Task<IReadOnlyList<StoredRelease>> ReleasesAsync(string service, CancellationToken ct);
+}
+
+/// <summary>A release as first deployed.</summary>
+public sealed record StoredRelease(string Service, Release Release, DateTimeOffset CreatedAt);

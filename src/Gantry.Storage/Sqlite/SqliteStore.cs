@@ -1,0 +1,265 @@
+using System.Globalization;
+using System.Text.Json;
+using Gantry.Core.Rollouts;
+using Gantry.Core.Strategies;
+using Gantry.Storage.Migrations;
+using Microsoft.Data.Sqlite;
+
+namespace Gantry.Storage.Sqlite;
+
+/// <summary>
+/// The embedded store: one SQLite file in write-ahead-log mode. A state and its events are written in one
+/// transaction; the database itself refuses a second active rollout of a service and environment.
+/// </summary>
+public sealed class SqliteStore : IRolloutStore
+{
+    private readonly string connectionString;
+    private readonly SemaphoreSlim writer = new(1, 1);
+
+    private SqliteStore(string connectionString) => this.connectionString = connectionString;
+
+    /// <summary>Opens (or creates) the database at <paramref name="path"/> and applies pending migrations.</summary>
+    public static SqliteStore Open(string path, TimeProvider time)
+    {
+        Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
+        var builder = new SqliteConnectionStringBuilder { DataSource = path, Mode = SqliteOpenMode.ReadWriteCreate, Pooling = true, DefaultTimeout = 30 };
+        var store = new SqliteStore(builder.ToString());
+        using var connection = store.Connect();
+        using (var pragma = connection.CreateCommand())
+        {
+            pragma.CommandText = "PRAGMA journal_mode = WAL;";
+            pragma.ExecuteNonQuery();
+        }
+
+        Migrator.Apply(connection, time);
+        return store;
+    }
+
+    private SqliteConnection Connect()
+    {
+        var connection = new SqliteConnection(connectionString);
+        connection.Open();
+        using var pragma = connection.CreateCommand();
+        pragma.CommandText = "PRAGMA busy_timeout = 10000; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;";
+        pragma.ExecuteNonQuery();
+        return connection;
+    }
+
+    public async Task<string> NextIdAsync(string service, string environment, CancellationToken ct)
+    {
+        await using var connection = Connect();
+        var seq = NextSeq(connection, null, service, environment);
+        return Id(service, environment, seq);
+    }
+
+    private static string Id(string service, string environment, long seq) => string.Create(CultureInfo.InvariantCulture, $"{service}-{environment}-{seq}");
+
+    private static long NextSeq(SqliteConnection connection, SqliteTransaction? transaction, string service, string environment)
+    {
+        using var command = Command(connection, transaction, "SELECT COALESCE(MAX(seq), 0) + 1 FROM rollouts WHERE service = $s AND environment = $e", ("$s", service), ("$e", environment));
+        return Convert.ToInt64(command.ExecuteScalar(), CultureInfo.InvariantCulture);
+    }
+
+    public async Task<CommitOutcome> CreateAsync(RolloutState rollout, IReadOnlyList<RolloutEvent> events, CancellationToken ct)
+    {
+        await writer.WaitAsync(ct);
+        try
+        {
+            await using var connection = Connect();
+            await using var transaction = (SqliteTransaction)await connection.BeginTransactionAsync(ct);
+            using (var busy = Command(connection, transaction, "SELECT COUNT(*) FROM rollouts WHERE service = $s AND environment = $e AND active = 1", ("$s", rollout.Service), ("$e", rollout.Environment)))
+            {
+                if (Convert.ToInt64(busy.ExecuteScalar(), CultureInfo.InvariantCulture) > 0)
+                {
+                    return CommitOutcome.Busy;
+                }
+            }
+
+            var seq = NextSeq(connection, transaction, rollout.Service, rollout.Environment);
+            using (var insert = Command(connection, transaction, """
+                INSERT INTO rollouts (id, service, environment, seq, version, kind, phase, active, revision, created_at, updated_at, state)
+                VALUES ($id, $s, $e, $seq, $v, $k, $p, $a, $r, $c, $u, $state)
+                """, Row(rollout, seq)))
+            {
+                insert.ExecuteNonQuery();
+            }
+
+            using (var release = Command(connection, transaction, "INSERT OR IGNORE INTO releases (service, version, release, created_at) VALUES ($s, $v, $rel, $c)",
+                ("$s", rollout.Service), ("$v", rollout.Release.Version), ("$rel", JsonSerializer.Serialize(rollout.Release, GantryJson.Options)), ("$c", Time(rollout.CreatedAt))))
+            {
+                release.ExecuteNonQuery();
+            }
+
+            AppendEvents(connection, transaction, rollout, events);
+            await transaction.CommitAsync(ct);
+            return CommitOutcome.Committed;
+        }
+        finally
+        {
+            writer.Release();
+        }
+    }
+
+    public async Task<CommitOutcome> SaveAsync(RolloutState rollout, long expectedRevision, IReadOnlyList<RolloutEvent> events, CancellationToken ct)
+    {
+        await writer.WaitAsync(ct);
+        try
+        {
+            await using var connection = Connect();
+            await using var transaction = (SqliteTransaction)await connection.BeginTransactionAsync(ct);
+            using (var update = Command(connection, transaction, """
+                UPDATE rollouts SET phase = $p, active = $a, revision = $r, updated_at = $u, state = $state
+                WHERE id = $id AND revision = $expected
+                """, [.. Row(rollout, 0), ("$expected", expectedRevision)]))
+            {
+                if (update.ExecuteNonQuery() != 1)
+                {
+                    return CommitOutcome.Conflict;
+                }
+            }
+
+            AppendEvents(connection, transaction, rollout, events);
+            await transaction.CommitAsync(ct);
+            return CommitOutcome.Committed;
+        }
+        catch (SqliteException ex) when (ex.SqliteErrorCode == 19)
+        {
+            // UNIQUE: a retry made this rollout active while another one of its service is.
+            return CommitOutcome.Busy;
+        }
+        finally
+        {
+            writer.Release();
+        }
+    }
+
+    private static (string, object)[] Row(RolloutState r, long seq) =>
+    [
+        ("$id", r.Id), ("$s", r.Service), ("$e", r.Environment), ("$seq", seq), ("$v", r.Release.Version), ("$k", r.Kind.ToString()),
+        ("$p", r.Phase.ToString()), ("$a", r.Phase.IsTerminal() ? 0 : 1), ("$r", r.Revision), ("$c", Time(r.CreatedAt)), ("$u", Time(r.UpdatedAt)),
+        ("$state", JsonSerializer.Serialize(r, GantryJson.Options)),
+    ];
+
+    private static void AppendEvents(SqliteConnection connection, SqliteTransaction transaction, RolloutState rollout, IReadOnlyList<RolloutEvent> events)
+    {
+        if (events.Count == 0)
+        {
+            return;
+        }
+
+        using var max = Command(connection, transaction, "SELECT COALESCE(MAX(seq), 0) FROM events WHERE rollout_id = $id", ("$id", rollout.Id));
+        var seq = Convert.ToInt32(max.ExecuteScalar(), CultureInfo.InvariantCulture);
+        using var insert = Command(connection, transaction, "INSERT INTO events (rollout_id, seq, revision, time, type, message) VALUES ($id, $seq, $r, $t, $type, $m)");
+        foreach (var e in events)
+        {
+            insert.Parameters.Clear();
+            foreach (var (name, value) in new (string, object)[] { ("$id", rollout.Id), ("$seq", ++seq), ("$r", rollout.Revision), ("$t", Time(rollout.UpdatedAt)), ("$type", e.Type), ("$m", e.Message) })
+            {
+                insert.Parameters.AddWithValue(name, value);
+            }
+
+            insert.ExecuteNonQuery();
+        }
+    }
+
+    public async Task<RolloutState?> GetAsync(string id, CancellationToken ct)
+    {
+        await using var connection = Connect();
+        using var command = Command(connection, null, "SELECT state FROM rollouts WHERE id = $id", ("$id", id));
+        return command.ExecuteScalar() is string json ? Parse(json) : null;
+    }
+
+    public async Task<IReadOnlyList<RolloutState>> ListAsync(RolloutQuery query, CancellationToken ct)
+    {
+        await using var connection = Connect();
+        using var command = Command(connection, null, """
+            SELECT state FROM rollouts
+            WHERE ($s IS NULL OR service = $s) AND ($e IS NULL OR environment = $e) AND ($active = 0 OR active = 1)
+            ORDER BY created_at DESC, seq DESC LIMIT $limit
+            """, ("$s", (object?)query.Service ?? DBNull.Value), ("$e", (object?)query.Environment ?? DBNull.Value), ("$active", query.ActiveOnly ? 1 : 0), ("$limit", query.Limit));
+        return ReadStates(command);
+    }
+
+    public async Task<IReadOnlyList<RolloutState>> LatestPerTargetAsync(CancellationToken ct)
+    {
+        await using var connection = Connect();
+        using var command = Command(connection, null, """
+            SELECT r.state FROM rollouts r
+            JOIN (SELECT service, environment, MAX(seq) AS seq FROM rollouts GROUP BY service, environment) latest
+              ON latest.service = r.service AND latest.environment = r.environment AND latest.seq = r.seq
+            ORDER BY r.service, r.environment
+            """);
+        return ReadStates(command);
+    }
+
+    public async Task<IReadOnlyList<StoredEvent>> EventsAsync(long afterId, string? rolloutId, int limit, CancellationToken ct)
+    {
+        await using var connection = Connect();
+        using var command = Command(connection, null, """
+            SELECT e.id, e.rollout_id, e.seq, e.revision, e.time, r.service, r.environment, e.type, e.message
+            FROM events e JOIN rollouts r ON r.id = e.rollout_id
+            WHERE e.id > $after AND ($r IS NULL OR e.rollout_id = $r)
+            ORDER BY e.id LIMIT $limit
+            """, ("$after", afterId), ("$r", (object?)rolloutId ?? DBNull.Value), ("$limit", limit));
+        using var reader = command.ExecuteReader();
+        var list = new List<StoredEvent>();
+        while (reader.Read())
+        {
+            list.Add(new StoredEvent(reader.GetInt64(0), reader.GetString(1), reader.GetInt32(2), reader.GetInt64(3),
+                DateTimeOffset.Parse(reader.GetString(4), CultureInfo.InvariantCulture), reader.GetString(5), reader.GetString(6), reader.GetString(7), reader.GetString(8)));
+        }
+
+        return list;
+    }
+
+    public async Task<IReadOnlyList<StoredRelease>> ReleasesAsync(string service, CancellationToken ct)
+    {
+        await using var connection = Connect();
+        using var command = Command(connection, null, "SELECT release, created_at FROM releases WHERE service = $s ORDER BY created_at DESC, rowid DESC", ("$s", service));
+        using var reader = command.ExecuteReader();
+        var list = new List<StoredRelease>();
+        while (reader.Read())
+        {
+            list.Add(new StoredRelease(service, JsonSerializer.Deserialize<Release>(reader.GetString(0), GantryJson.Options)!, DateTimeOffset.Parse(reader.GetString(1), CultureInfo.InvariantCulture)));
+        }
+
+        return list;
+    }
+
+    private static List<RolloutState> ReadStates(SqliteCommand command)
+    {
+        using var reader = command.ExecuteReader();
+        var list = new List<RolloutState>();
+        while (reader.Read())
+        {
+            list.Add(Parse(reader.GetString(0)));
+        }
+
+        return list;
+    }
+
+    private static RolloutState Parse(string json) => JsonSerializer.Deserialize<RolloutState>(json, GantryJson.Options)
+        ?? throw new InvalidDataException("a stored rollout is empty");
+
+    private static string Time(DateTimeOffset t) => t.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fffffff'Z'", CultureInfo.InvariantCulture);
+
+    private static SqliteCommand Command(SqliteConnection connection, SqliteTransaction? transaction, string sql, params (string Name, object Value)[] parameters)
+    {
+        var command = connection.CreateCommand();
+        command.Transaction = transaction;
+        command.CommandText = sql;
+        foreach (var (name, value) in parameters)
+        {
+            command.Parameters.AddWithValue(name, value);
+        }
+
+        return command;
+    }
+
+    public ValueTask DisposeAsync()
+    {
+        writer.Dispose();
+        SqliteConnection.ClearAllPools();
+        return ValueTask.CompletedTask;
+    }
+}

@@ -1,0 +1,161 @@
+using Gantry.Core.Manifest;
+using Gantry.Core.Rollouts;
+using Gantry.Core.Strategies;
+using Gantry.Storage.Migrations;
+using Gantry.Storage.Sqlite;
+using Gantry.Testing;
+using Microsoft.Data.Sqlite;
+
+namespace Gantry.Storage.Tests.Sqlite;
+
+public sealed class SqliteStoreTests : IDisposable
+{
+    private readonly string folder = Directory.CreateTempSubdirectory("gantry-store-").FullName;
+    private readonly FakeTimeProvider time = new();
+
+    private string DbPath => Path.Combine(folder, "gantry.db");
+
+    public void Dispose()
+    {
+        SqliteConnection.ClearAllPools();
+        Directory.Delete(folder, recursive: true);
+    }
+
+    private static ServiceSpec Service()
+    {
+        var loaded = ManifestLoader.LoadText("""
+            version: 1
+            services:
+              web:
+                process: { command: app }
+                listen: 127.0.0.1:8080
+                replicas: 2
+                strategy: { canary: { steps: [{ setWeight: 50 }] } }
+            """);
+        return loaded.Manifest!.Services[0];
+    }
+
+    private RolloutState NewRollout(string id, string version) =>
+        RolloutEngine.Create(id, Service(), "production", new Release(version, [new("FEATURE", "on")], "abc123", time.GetUtcNow()), RolloutKind.Deploy, [], time.GetUtcNow(), "alice");
+
+    [Fact(Timeout = 30_000)]
+    public async Task Open_NewDatabase_AppliesEveryMigrationOnceInWalMode()
+    {
+        await using (SqliteStore.Open(DbPath, time))
+        {
+        }
+
+        await using (SqliteStore.Open(DbPath, time))
+        {
+        }
+
+        await using var connection = new SqliteConnection($"Data Source={DbPath}");
+        await connection.OpenAsync();
+        await using var command = connection.CreateCommand();
+        command.CommandText = "SELECT COUNT(*) FROM schema_migrations";
+        (await command.ExecuteScalarAsync()).Should().Be((long)Migrator.All.Count);
+        command.CommandText = "PRAGMA journal_mode";
+        (await command.ExecuteScalarAsync()).Should().Be("wal");
+    }
+
+    [Fact(Timeout = 30_000)]
+    public async Task Open_DatabaseFromANewerGantry_RefusesWithTheReason()
+    {
+        await using (SqliteStore.Open(DbPath, time))
+        {
+        }
+
+        await using (var connection = new SqliteConnection($"Data Source={DbPath}"))
+        {
+            await connection.OpenAsync();
+            await using var command = connection.CreateCommand();
+            command.CommandText = "INSERT INTO schema_migrations VALUES (999, 'future', 'x')";
+            await command.ExecuteNonQueryAsync();
+        }
+
+        var open = () => SqliteStore.Open(DbPath, time);
+        open.Should().Throw<InvalidOperationException>().WithMessage("the database is at schema version 999, newer than this Gantry knows*");
+    }
+
+    [Fact(Timeout = 30_000)]
+    public async Task CreateAsync_Rollout_RoundTripsStateEventsAndRelease()
+    {
+        await using var store = SqliteStore.Open(DbPath, time);
+        var id = await store.NextIdAsync("web", "production", default);
+        id.Should().Be("web-production-1");
+        var rollout = NewRollout(id, "v1");
+        (await store.CreateAsync(rollout, [new RolloutEvent("Created", "deploy v1")], default)).Should().Be(CommitOutcome.Committed);
+
+        (await store.GetAsync(id, default)).Should().Be(rollout);
+        (await store.ListAsync(new RolloutQuery("web"), default)).Should().ContainSingle().Which.Should().Be(rollout);
+        var events = await store.EventsAsync(0, id, 100, default);
+        events.Should().ContainSingle().Which.Should().Match<StoredEvent>(e => e.Seq == 1 && e.Type == "Created" && e.Service == "web");
+        (await store.ReleasesAsync("web", default)).Should().ContainSingle().Which.Release.Should().Be(rollout.Release);
+        (await store.NextIdAsync("web", "production", default)).Should().Be("web-production-2");
+    }
+
+    [Fact(Timeout = 30_000)]
+    public async Task CreateAsync_SecondActiveRolloutOfATarget_IsRefusedAndChangesNothing()
+    {
+        await using var store = SqliteStore.Open(DbPath, time);
+        (await store.CreateAsync(NewRollout("web-production-1", "v1"), [], default)).Should().Be(CommitOutcome.Committed);
+        (await store.CreateAsync(NewRollout("web-production-2", "v2"), [new RolloutEvent("Created", "x")], default)).Should().Be(CommitOutcome.Busy);
+        (await store.ListAsync(new RolloutQuery(), default)).Should().ContainSingle();
+        (await store.EventsAsync(0, null, 100, default)).Should().BeEmpty();
+    }
+
+    [Fact(Timeout = 30_000)]
+    public async Task SaveAsync_StaleRevision_IsAConflictAndChangesNothing()
+    {
+        await using var store = SqliteStore.Open(DbPath, time);
+        var rollout = NewRollout("web-production-1", "v1");
+        await store.CreateAsync(rollout, [], default);
+        var next = rollout with { Revision = 1, Message = "one" };
+        (await store.SaveAsync(next, 0, [new RolloutEvent("A", "a")], default)).Should().Be(CommitOutcome.Committed);
+        (await store.SaveAsync(rollout with { Revision = 1, Message = "other" }, 0, [new RolloutEvent("B", "b")], default)).Should().Be(CommitOutcome.Conflict);
+        (await store.GetAsync(rollout.Id, default))!.Message.Should().Be("one");
+        (await store.EventsAsync(0, rollout.Id, 100, default)).Select(e => e.Type).Should().Equal("A");
+    }
+
+    [Fact(Timeout = 30_000)]
+    public async Task SaveAsync_ManyWriters_EventsAreNumberedWithoutGapsOrDuplicates()
+    {
+        await using var store = SqliteStore.Open(DbPath, time);
+        var rollout = NewRollout("web-production-1", "v1");
+        await store.CreateAsync(rollout, [new RolloutEvent("Created", "c")], default);
+        var committed = 0;
+        await Parallel.ForEachAsync(Enumerable.Range(0, 40), async (i, ct) =>
+        {
+            // Each writer reads, changes and saves; the losers of a race see a conflict and try again.
+            while (true)
+            {
+                var current = (await store.GetAsync(rollout.Id, ct))!;
+                var outcome = await store.SaveAsync(current with { Revision = current.Revision + 1, Message = $"w{i}" }, current.Revision, [new RolloutEvent("W", $"w{i}")], ct);
+                if (outcome == CommitOutcome.Committed)
+                {
+                    Interlocked.Increment(ref committed);
+                    return;
+                }
+            }
+        });
+
+        committed.Should().Be(40);
+        var events = await store.EventsAsync(0, rollout.Id, 1000, default);
+        events.Select(e => e.Seq).Should().Equal(Enumerable.Range(1, 41));
+        (await store.GetAsync(rollout.Id, default))!.Revision.Should().Be(40);
+    }
+
+    [Fact(Timeout = 30_000)]
+    public async Task LatestPerTargetAsync_SeveralTargets_ReturnsTheNewestOfEach()
+    {
+        await using var store = SqliteStore.Open(DbPath, time);
+        var first = NewRollout("web-production-1", "v1");
+        await store.CreateAsync(first, [], default);
+        await store.SaveAsync(first with { Phase = RolloutPhase.Succeeded, Revision = 1 }, 0, [], default);
+        await store.CreateAsync(NewRollout("web-production-2", "v2"), [], default);
+        await store.CreateAsync(NewRollout("web-staging-1", "v9") with { Environment = "staging" }, [], default);
+
+        var latest = await store.LatestPerTargetAsync(default);
+        latest.Select(r => r.Id).Should().Equal("web-production-2", "web-staging-1");
+    }
+}
