@@ -43,7 +43,8 @@ public sealed record InstanceStatus(
     InstancePhase Phase,
     int Restarts,
     int? ProcessId,
-    string? LastError);
+    string? LastError,
+    int Index = 0);
 
 /// <summary>
 /// Runs instances of service versions. Every operation is idempotent: <see cref="EnsureAsync"/> says what

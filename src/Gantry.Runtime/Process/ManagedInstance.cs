@@ -29,8 +29,11 @@ internal sealed partial class ManagedInstance : IAsyncDisposable
     private int restarts;
     private string? lastError;
 
-    public ManagedInstance(InstanceSetSpec spec, int index, TimeProvider time, HttpClient probes, string? logDirectory)
+    private readonly string? owner;
+
+    public ManagedInstance(InstanceSetSpec spec, int index, TimeProvider time, HttpClient probes, string? logDirectory, string? owner = null)
     {
+        this.owner = owner;
         this.spec = spec;
         this.time = time;
         this.probes = probes;
@@ -53,7 +56,7 @@ internal sealed partial class ManagedInstance : IAsyncDisposable
         {
             lock (gate)
             {
-                return new InstanceStatus(Id, spec.SetId, spec.Version, Address, phase, restarts, process is { HasExited: false } p ? p.Id : null, lastError);
+                return new InstanceStatus(Id, spec.SetId, spec.Version, Address, phase, restarts, process is { HasExited: false } p ? p.Id : null, lastError, Index);
             }
         }
     }
@@ -231,6 +234,12 @@ internal sealed partial class ManagedInstance : IAsyncDisposable
         foreach (var (key, value) in p.Env.Concat(spec.ExtraEnv))
         {
             info.Environment[key] = Placeholders.Expand(value, values);
+        }
+
+        if (owner is not null)
+        {
+            // Marks the process as ours, so a control plane killed without a chance to stop it can find it again.
+            info.Environment[Orphans.OwnerVariable] = owner;
         }
 
         var started = new System.Diagnostics.Process { StartInfo = info };

@@ -1,7 +1,10 @@
 namespace Gantry.Runtime.Process;
 
 /// <summary>The embedded default runtime: each instance is a supervised child process on a free loopback port.</summary>
-public sealed class ProcessRuntime(TimeProvider time, string? logDirectory = null) : IRuntime
+/// <param name="time">The clock of probes, back-off and stop timeouts.</param>
+/// <param name="logDirectory">Where each instance's output is kept in a file, if anywhere.</param>
+/// <param name="owner">When given, every instance carries it in its environment; see <see cref="Orphans"/>.</param>
+public sealed class ProcessRuntime(TimeProvider time, string? logDirectory = null, string? owner = null) : IRuntime
 {
     private readonly Dictionary<string, List<ManagedInstance>> sets = new(StringComparer.Ordinal);
     private readonly SemaphoreSlim gate = new(1, 1);
@@ -27,7 +30,7 @@ public sealed class ProcessRuntime(TimeProvider time, string? logDirectory = nul
             while (instances.Count < spec.Replicas)
             {
                 var index = Enumerable.Range(0, instances.Count + 1).First(i => instances.TrueForAll(x => x.Index != i));
-                var instance = new ManagedInstance(spec, index, time, probes, logDirectory);
+                var instance = new ManagedInstance(spec, index, time, probes, logDirectory, owner);
                 instance.Start();
                 instances.Add(instance);
             }

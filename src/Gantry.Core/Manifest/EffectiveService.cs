@@ -1,0 +1,34 @@
+namespace Gantry.Core.Manifest;
+
+/// <summary>A service as it runs in one environment: the environment's variables and overrides applied.</summary>
+public static class EffectiveService
+{
+    /// <summary>The name used when a manifest declares no environments.</summary>
+    public const string DefaultEnvironment = "default";
+
+    /// <summary>The environment a deploy goes to when none is named: the first declared, or <see cref="DefaultEnvironment"/>.</summary>
+    public static string DefaultEnvironmentOf(GantryManifest manifest) =>
+        manifest.Environments.IsEmpty ? DefaultEnvironment : manifest.Environments[0].Name;
+
+    /// <summary>Whether deploys may name <paramref name="environment"/>.</summary>
+    public static bool Knows(GantryManifest manifest, string environment) =>
+        manifest.Environments.IsEmpty ? environment == DefaultEnvironment : manifest.FindEnvironment(environment) is not null;
+
+    public static ServiceSpec For(GantryManifest manifest, ServiceSpec service, string environment)
+    {
+        if (manifest.FindEnvironment(environment) is not { } env)
+        {
+            return service;
+        }
+
+        var over = env.Overrides.FirstOrDefault(o => o.Service == service.Name);
+        var variables = env.Variables.Concat(over?.Env ?? []).ToList();
+        var merged = service.Process.Env.Where(e => variables.TrueForAll(v => v.Key != e.Key)).Concat(variables);
+        return service with
+        {
+            Replicas = over?.Replicas ?? service.Replicas,
+            Strategy = over?.Strategy ?? service.Strategy,
+            Process = service.Process with { Env = [.. merged] },
+        };
+    }
+}

@@ -1,0 +1,174 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using Gantry.Core.Manifest;
+using Gantry.Core.Rollouts;
+using Gantry.Core.Strategies;
+using Gantry.Runtime;
+using Gantry.Server.Reconciler;
+using Gantry.Server.Rollouts;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+
+namespace Gantry.Server.Api;
+
+/// <summary>A service as the API shows it: its shape and, per environment, what runs.</summary>
+public sealed record ServiceView(string Name, string Strategy, int Replicas, string Listen, IReadOnlyList<EnvironmentView> Environments);
+
+public sealed record EnvironmentView(string Name, string? Stable, string? LatestRollout, string? Phase);
+
+/// <summary>The REST API under <c>/api/v1</c>: services, releases, rollouts and their commands, the event stream. Errors are problem+json.</summary>
+public static class ApiEndpoints
+{
+    public const string UserHeader = "X-Gantry-User";
+
+    public static void Map(IEndpointRouteBuilder app, RolloutService rollouts, IRolloutStore store, IRuntime runtime, RolloutReconciler reconciler, TimeProvider time)
+    {
+        var api = app.MapGroup("/api/v1");
+
+        api.MapGet("/services", async (CancellationToken ct) =>
+        {
+            var latest = await store.LatestPerTargetAsync(ct);
+            var manifest = rollouts.Manifest;
+            var environments = manifest.Environments.IsEmpty ? [EffectiveService.DefaultEnvironment] : manifest.Environments.Select(e => e.Name).ToList();
+            return Results.Ok(manifest.Services.Select(s => new ServiceView(
+                s.Name,
+                StrategyName(s.Strategy),
+                s.Replicas,
+                s.Listen.ToString(),
+                [.. environments.Select(e => latest.FirstOrDefault(r => r.Service == s.Name && r.Environment == e) is { } r
+                    ? new EnvironmentView(e, r.StableVersion, r.Id, r.Phase.ToString())
+                    : new EnvironmentView(e, null, null, null))])).ToList());
+        }).WithName("ListServices");
+
+        api.MapGet("/services/{service}/releases", async (string service, CancellationToken ct) =>
+            rollouts.Manifest.FindService(service) is null
+                ? Problem(new Problem(404, "Unknown service", $"there is no service '{service}' in the manifest"))
+                : Results.Ok(await store.ReleasesAsync(service, ct))).WithName("ListReleases");
+
+        api.MapGet("/rollouts", async (string? service, string? environment, bool? active, int? limit, CancellationToken ct) =>
+            Results.Ok(await store.ListAsync(new RolloutQuery(service, environment, active ?? false, Math.Clamp(limit ?? 50, 1, 1000)), ct)))
+            .WithName("ListRollouts");
+
+        api.MapPost("/rollouts", async (DeployRequest request, HttpContext http, CancellationToken ct) =>
+        {
+            var result = await rollouts.DeployAsync(request, User(http), ct);
+            return result.Problem is { } p ? Problem(p) : Results.Created($"/api/v1/rollouts/{result.Value!.Id}", rollouts.View(result.Value));
+        }).WithName("CreateRollout");
+
+        api.MapGet("/rollouts/{id}", async (string id, CancellationToken ct) =>
+            await store.GetAsync(id, ct) is { } state ? Results.Ok(rollouts.View(state)) : Problem(new Problem(404, "Unknown rollout", $"there is no rollout '{id}'")))
+            .WithName("GetRollout");
+
+        api.MapGet("/rollouts/{id}/events", async (string id, CancellationToken ct) =>
+            Results.Ok(await store.EventsAsync(0, id, 10_000, ct))).WithName("GetRolloutEvents");
+
+        foreach (var (name, kind) in Commands)
+        {
+            api.MapPost($"/rollouts/{{id}}/{name}", async (string id, HttpContext http, CancellationToken ct) =>
+                Answer(await rollouts.CommandAsync(id, kind, await Body(http, ct), User(http), ct), rollouts)).WithName($"{Capital(name)}Rollout");
+
+            // The same, addressed by service (and environment): the service's newest rollout.
+            api.MapPost($"/services/{{service}}/{name}", async (string service, string? environment, HttpContext http, CancellationToken ct) =>
+            {
+                var latest = await rollouts.LatestAsync(service, environment, ct);
+                return latest.Problem is { } p ? Problem(p) : Answer(await rollouts.CommandAsync(latest.Value!.Id, kind, await Body(http, ct), User(http), ct), rollouts);
+            }).WithName($"{Capital(name)}Service");
+        }
+
+        api.MapGet("/services/{service}/rollout", async (string service, string? environment, CancellationToken ct) =>
+        {
+            var latest = await rollouts.LatestAsync(service, environment, ct);
+            return latest.Problem is { } p ? Problem(p) : Results.Ok(rollouts.View(latest.Value!));
+        }).WithName("GetServiceRollout");
+
+        api.MapPost("/services/{service}/rollback", async (string service, HttpContext http, CancellationToken ct) =>
+        {
+            var request = http.Request.ContentLength is > 0 ? await http.Request.ReadFromJsonAsync<RollbackRequest>(ct) ?? new RollbackRequest() : new RollbackRequest();
+            var result = await rollouts.RollbackAsync(service, request, User(http), ct);
+            return result.Problem is { } p ? Problem(p) : Results.Created($"/api/v1/rollouts/{result.Value!.Id}", rollouts.View(result.Value));
+        }).WithName("RollbackService");
+
+        api.MapGet("/services/{service}/logs", (string service, string? environment, string? version, int? lines) =>
+        {
+            var environmentName = environment ?? EffectiveService.DefaultEnvironmentOf(rollouts.Manifest);
+            var instances = runtime.Observe().Where(i => i.SetId.StartsWith($"{service}/{environmentName}/", StringComparison.Ordinal) && (version is null || i.Version == version)).ToList();
+            var take = Math.Clamp(lines ?? 100, 1, 1000);
+            return Results.Ok(instances.Select(i => new InstanceLogs(i.Id, i.Version, [.. runtime.Logs(i.Id).TakeLast(take)])).ToList());
+        }).WithName("GetLogs");
+
+        api.MapGet("/events", (string? rollout, long? after, HttpContext http, CancellationToken ct) => StreamAsync(http, store, reconciler, time, rollout, after, ct))
+            .WithName("StreamEvents");
+    }
+
+    private static readonly (string Name, CommandKind Kind)[] Commands =
+    [
+        ("promote", CommandKind.Promote), ("abort", CommandKind.Abort), ("pause", CommandKind.Pause),
+        ("resume", CommandKind.Resume), ("retry", CommandKind.Retry),
+    ];
+
+    private static string Capital(string s) => char.ToUpperInvariant(s[0]) + s[1..];
+
+    private static IResult Answer(Result<RolloutState> result, RolloutService rollouts) =>
+        result.Problem is { } p ? Problem(p) : Results.Ok(rollouts.View(result.Value!));
+
+    private static async Task<CommandRequest> Body(HttpContext http, CancellationToken ct) =>
+        http.Request.ContentLength is > 0 ? await http.Request.ReadFromJsonAsync<CommandRequest>(ct) ?? new CommandRequest() : new CommandRequest();
+
+    public static IResult Problem(Problem p) => Results.Problem(detail: p.Detail, statusCode: p.Status, title: p.Title);
+
+    private static string User(HttpContext http) =>
+        http.Request.Headers.TryGetValue(UserHeader, out var user) && user.ToString() is { Length: > 0 and <= 64 } name ? name : "anonymous";
+
+    private static string StrategyName(StrategySpec strategy) => strategy switch
+    {
+        CanaryStrategy => "canary",
+        BlueGreenStrategy => "blueGreen",
+        _ => "rolling",
+    };
+
+    /// <summary>Server-sent events: every stored event after <c>after</c> (or Last-Event-ID), then new ones as they are committed.</summary>
+    private static async Task StreamAsync(HttpContext http, IRolloutStore store, RolloutReconciler reconciler, TimeProvider time, string? rollout, long? after, CancellationToken ct)
+    {
+        var last = after ?? (long.TryParse(http.Request.Headers["Last-Event-ID"], NumberStyles.None, CultureInfo.InvariantCulture, out var id) ? id : 0);
+        http.Response.ContentType = "text/event-stream";
+        http.Response.Headers.CacheControl = "no-cache";
+        await http.Response.Body.FlushAsync(ct);
+        var idle = 0;
+        try
+        {
+            while (!ct.IsCancellationRequested)
+            {
+                var events = await store.EventsAsync(last, rollout, 500, ct);
+                foreach (var e in events)
+                {
+                    var data = JsonSerializer.Serialize(e, GantryJson.Options);
+                    await http.Response.WriteAsync(string.Create(CultureInfo.InvariantCulture, $"id: {e.Id}\nevent: {e.Type}\ndata: {data}\n\n"), Encoding.UTF8, ct);
+                    last = e.Id;
+                }
+
+                if (events.Count > 0)
+                {
+                    await http.Response.Body.FlushAsync(ct);
+                    idle = 0;
+                    continue;
+                }
+
+                await reconciler.Committed.WaitAsync(TimeSpan.FromSeconds(1), time, ct);
+                if (++idle >= 15)
+                {
+                    await http.Response.WriteAsync(":keep-alive\n\n", ct);
+                    await http.Response.Body.FlushAsync(ct);
+                    idle = 0;
+                }
+            }
+        }
+        catch (OperationCanceledException) when (ct.IsCancellationRequested)
+        {
+            // The client went away.
+        }
+    }
+}
+
+public sealed record InstanceLogs(string Instance, string Version, IReadOnlyList<string> Lines);

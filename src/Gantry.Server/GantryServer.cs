@@ -1,0 +1,189 @@
+using System.Globalization;
+using System.Net;
+using System.Security.Cryptography;
+using System.Text;
+using Gantry.Core.Manifest;
+using Gantry.Core.Rollouts;
+using Gantry.Proxy.Hosting;
+using Gantry.Proxy.Metrics;
+using Gantry.Runtime.Process;
+using Gantry.Server.Analysis;
+using Gantry.Server.Api;
+using Gantry.Server.Reconciler;
+using Gantry.Server.Rollouts;
+using Gantry.Storage.Sqlite;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Diagnostics;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using Endpoint = Gantry.Core.Manifest.Values.Endpoint;
+
+namespace Gantry.Server;
+
+/// <summary>Where the control plane keeps its data and where its API listens.</summary>
+public sealed record ServerOptions(string DataDirectory, Endpoint Listen)
+{
+    public static Endpoint DefaultListen { get; } = new("127.0.0.1", 7700);
+}
+
+/// <summary>
+/// The embedded control plane: the SQLite store, the process runtime, the built-in router, the reconciler
+/// and the REST API, in one process. Instances left by a server that was killed are stopped first; the
+/// reconciler then brings back what the stored rollouts want.
+/// </summary>
+public sealed class GantryServer : IAsyncDisposable
+{
+    private readonly CancellationTokenSource stopping = new();
+    private readonly FileStream dataLock;
+    private readonly SqliteStore store;
+    private readonly ProcessRuntime runtime;
+    private readonly Router router;
+    private readonly AnalysisRuns analysis;
+    private WebApplication? app;
+    private Task? loop;
+
+    private GantryServer(FileStream dataLock, SqliteStore store, ProcessRuntime runtime, Router router, AnalysisRuns analysis, RolloutReconciler reconciler, RolloutService rollouts)
+    {
+        this.dataLock = dataLock;
+        this.store = store;
+        this.runtime = runtime;
+        this.router = router;
+        this.analysis = analysis;
+        Reconciler = reconciler;
+        Rollouts = rollouts;
+    }
+
+    public RolloutReconciler Reconciler { get; }
+
+    public RolloutService Rollouts { get; }
+
+    public Router Router => router;
+
+    public IRolloutStore Store => store;
+
+    /// <summary>The API's base address, for example <c>http://127.0.0.1:7700</c>.</summary>
+    public Uri Address { get; private set; } = null!;
+
+    /// <summary>How many instances of a killed predecessor were stopped at start.</summary>
+    public int OrphansStopped { get; private set; }
+
+    /// <summary>The mark this data directory's instances carry, so that a successor can find them.</summary>
+    public static string OwnerOf(string dataDirectory) =>
+        Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(Path.GetFullPath(dataDirectory))))[..16];
+
+    public static async Task<GantryServer> StartAsync(GantryManifest manifest, string manifestFolder, ServerOptions options, TimeProvider time, ILoggerFactory? loggers, CancellationToken ct)
+    {
+        loggers ??= NullLoggerFactory.Instance;
+        Directory.CreateDirectory(options.DataDirectory);
+        FileStream dataLock;
+        try
+        {
+            dataLock = new FileStream(Path.Combine(options.DataDirectory, "server.lock"), FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
+        }
+        catch (IOException)
+        {
+            throw new InvalidOperationException($"another gantry server is using the data directory {options.DataDirectory}");
+        }
+
+        var owner = OwnerOf(options.DataDirectory);
+        var orphans = await Orphans.StopAsync(owner, TimeSpan.FromSeconds(10), time, ct);
+        var store = SqliteStore.Open(Path.Combine(options.DataDirectory, "gantry.db"), time);
+        var runtime = new ProcessRuntime(time, Path.Combine(options.DataDirectory, "logs"), owner);
+        var router = new Router(time);
+        var analysis = new AnalysisRuns(time, router.Metrics, manifest);
+        var reconciler = new RolloutReconciler(manifest, manifestFolder, store, runtime, router, analysis, time, loggers.CreateLogger<RolloutReconciler>());
+        var rollouts = new RolloutService(manifest, store, reconciler, runtime, analysis, time);
+        var server = new GantryServer(dataLock, store, runtime, router, analysis, reconciler, rollouts) { OrphansStopped = orphans };
+        try
+        {
+            await server.StartApiAsync(options.Listen, time, loggers, ct);
+        }
+        catch
+        {
+            await server.DisposeAsync();
+            throw;
+        }
+
+        server.loop = Task.Run(() => reconciler.RunAsync(server.stopping.Token), CancellationToken.None);
+        return server;
+    }
+
+    private async Task StartApiAsync(Endpoint listen, TimeProvider time, ILoggerFactory loggers, CancellationToken ct)
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Logging.ClearProviders();
+        builder.Services.AddSingleton(loggers);
+        builder.Services.AddSingleton(time);
+        builder.Services.AddProblemDetails();
+        builder.Services.AddOpenApi("v1");
+        builder.Services.ConfigureHttpJsonOptions(o => GantryJson.Configure(o.SerializerOptions));
+        builder.WebHost.UseKestrel(o =>
+        {
+            o.AddServerHeader = false;
+            o.Listen(listen.Host == "localhost" ? IPAddress.Loopback : IPAddress.Parse(listen.Host), listen.Port);
+        });
+        var web = builder.Build();
+        web.UseExceptionHandler(errors => errors.Run(async context =>
+        {
+            // Malformed requests (bad JSON, wrong types) are the client's: 400, as problem+json.
+            var error = context.Features.Get<IExceptionHandlerFeature>()?.Error;
+            var status = error is BadHttpRequestException bad ? bad.StatusCode : StatusCodes.Status500InternalServerError;
+            var detail = status == 500 ? "the server failed; see its log" : error?.GetBaseException().Message ?? "bad request";
+            await Results.Problem(detail: detail, statusCode: status, title: status == 500 ? "Server error" : "Invalid request").ExecuteAsync(context);
+        }));
+        web.UseStatusCodePages(async status =>
+        {
+            if (status.HttpContext.Response.ContentType is null)
+            {
+                await Results.Problem(statusCode: status.HttpContext.Response.StatusCode, detail: $"{status.HttpContext.Request.Method} {status.HttpContext.Request.Path} is not part of the API").ExecuteAsync(status.HttpContext);
+            }
+        });
+        web.MapOpenApi("/api/{documentName}/openapi.json");
+        web.MapGet("/health", () => Results.Text("ok\n"));
+        web.MapGet("/health/ready", () => Reconciler.Passes > 0
+            ? Results.Text("ready\n")
+            : Results.Problem(statusCode: 503, title: "Starting", detail: "the first reconcile pass has not finished"));
+        web.MapGet("/metrics", () => Results.Text(MetricsText(), PrometheusWriter.ContentType));
+        ApiEndpoints.Map(web, Rollouts, store, runtime, Reconciler, time);
+        await web.StartAsync(ct);
+        app = web;
+        Address = new Uri($"http://{listen}");
+    }
+
+    private string MetricsText()
+    {
+        var text = new StringBuilder(router.MetricsText(TimeSpan.FromSeconds(30)));
+        text.Append("# HELP gantry_rollout_info The newest rollout of each service and environment (value 1).\n# TYPE gantry_rollout_info gauge\n");
+        foreach (var t in Reconciler.Targets)
+        {
+            text.Append(CultureInfo.InvariantCulture, $"gantry_rollout_info{{service=\"{t.State.Service}\",environment=\"{t.State.Environment}\",rollout=\"{t.State.Id}\",phase=\"{t.State.Phase}\",version=\"{t.State.Release.Version}\"}} 1\n");
+        }
+
+        return text.ToString();
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await stopping.CancelAsync();
+        if (app is not null)
+        {
+            await app.StopAsync(CancellationToken.None);
+            await app.DisposeAsync();
+        }
+
+        if (loop is not null)
+        {
+            await loop;
+        }
+
+        await analysis.DisposeAsync();
+        await runtime.DisposeAsync();
+        await router.DisposeAsync();
+        await store.DisposeAsync();
+        await dataLock.DisposeAsync();
+        stopping.Dispose();
+    }
+}

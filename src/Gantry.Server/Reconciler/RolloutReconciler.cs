@@ -1,0 +1,188 @@
+using System.Collections.Concurrent;
+using Gantry.Core.Manifest;
+using Gantry.Core.Rollouts;
+using Gantry.Core.Strategies;
+using Gantry.Proxy.Hosting;
+using Gantry.Runtime;
+using Gantry.Server.Analysis;
+using Microsoft.Extensions.Logging;
+
+namespace Gantry.Server.Reconciler;
+
+/// <summary>
+/// The level-triggered loop: for the newest rollout of every service and environment, make the runtime
+/// run the sets it wants, observe them, ask the strategy what comes next, commit the new state with its
+/// events in one transaction, and give the router the traffic split that follows. Every action is
+/// idempotent, so after a crash the next pass simply continues from the last committed state.
+/// </summary>
+public sealed partial class RolloutReconciler(
+    GantryManifest manifest,
+    string manifestFolder,
+    IRolloutStore store,
+    IRuntime runtime,
+    Router router,
+    AnalysisRuns analysis,
+    TimeProvider time,
+    ILogger<RolloutReconciler> logger)
+{
+    private static readonly TimeSpan Period = TimeSpan.FromMilliseconds(250);
+    private readonly ConcurrentDictionary<string, SemaphoreSlim> locks = new(StringComparer.Ordinal);
+    private volatile IReadOnlyList<Target> targets = [];
+
+    /// <summary>Pulsed when something should be looked at now (a command, a new rollout).</summary>
+    public Signal Wake { get; } = new();
+
+    /// <summary>Pulsed after every commit: event streams read on.</summary>
+    public Signal Committed { get; } = new();
+
+    /// <summary>Completed passes; 0 until the first pass has run (the server is not ready before).</summary>
+    public long Passes => Interlocked.Read(ref passes);
+
+    private long passes;
+
+    public string? RouterError { get; private set; }
+
+    /// <summary>The targets as of the last pass.</summary>
+    public IReadOnlyList<Target> Targets => targets;
+
+    /// <summary>The lock that keeps the loop and a person's command from deciding for one target at once.</summary>
+    public SemaphoreSlim LockFor(string service, string environment) => locks.GetOrAdd($"{service}/{environment}", _ => new SemaphoreSlim(1, 1));
+
+    public async Task RunAsync(CancellationToken ct)
+    {
+        while (!ct.IsCancellationRequested)
+        {
+            try
+            {
+                await PassAsync(ct);
+            }
+            catch (Exception ex) when (!ct.IsCancellationRequested)
+            {
+                LogPassFailed(logger, ex);
+            }
+
+            Interlocked.Increment(ref passes);
+            try
+            {
+                await Wake.WaitAsync(Period, time, ct);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+        }
+    }
+
+    /// <summary>One pass over every target.</summary>
+    public async Task PassAsync(CancellationToken ct)
+    {
+        var latest = await store.LatestPerTargetAsync(ct);
+        var current = new List<Target>();
+        foreach (var stored in latest)
+        {
+            if (manifest.FindService(stored.Service) is not { } service)
+            {
+                continue;
+            }
+
+            var spec = EffectiveService.For(manifest, service, stored.Environment);
+            var gate = LockFor(stored.Service, stored.Environment);
+            await gate.WaitAsync(ct);
+            try
+            {
+                // Re-read under the lock: a command may have committed since the list was read.
+                var state = await store.GetAsync(stored.Id, ct) ?? stored;
+                current.Add(new Target(spec, await ReconcileAsync(spec, state, ct)));
+            }
+            finally
+            {
+                gate.Release();
+            }
+        }
+
+        // The default environment first, so it gets the service's listener when several share it.
+        var defaultEnvironment = EffectiveService.DefaultEnvironmentOf(manifest);
+        current = [.. current.OrderBy(t => t.State.Environment == defaultEnvironment ? 0 : 1).ThenBy(t => t.State.Service, StringComparer.Ordinal)];
+        targets = current;
+        analysis.Keep(current.Select(t => t.State.Analysis?.Key).OfType<string>().ToHashSet());
+        await ApplyRoutingAsync(current, ct);
+    }
+
+    private async Task<RolloutState> ReconcileAsync(ServiceSpec spec, RolloutState state, CancellationToken ct)
+    {
+        await EnsureInstancesAsync(spec, state, ct);
+        var instances = runtime.Observe().Where(i => i.SetId.StartsWith($"{state.Service}/{state.Environment}/", StringComparison.Ordinal)).ToList();
+        var health = instances.GroupBy(i => i.Version, StringComparer.Ordinal).ToDictionary(
+            g => g.Key,
+            g => new SetHealth(g.Count(i => i.Phase != InstancePhase.Stopped), g.Count(i => i.Phase == InstancePhase.Ready), g.Select(i => i.LastError).LastOrDefault(e => e is not null)),
+            StringComparer.Ordinal);
+        var target = new Target(spec, state);
+        var observed = new Observation(time.GetUtcNow(), health, analysis.Observe(state, target.Route, target.PreviewRoute));
+        var decision = RolloutEngine.Next(spec, state, observed);
+        if (!decision.Changed(state))
+        {
+            return state;
+        }
+
+        var outcome = await store.SaveAsync(decision.State, state.Revision, decision.Events, ct);
+        if (outcome != CommitOutcome.Committed)
+        {
+            LogNotCommitted(logger, state.Id, outcome);
+            return state;
+        }
+
+        Committed.Pulse();
+        if (decision.State.Sets != state.Sets)
+        {
+            // Sets that came or went: make the runtime follow now rather than on the next pass.
+            await EnsureInstancesAsync(spec, decision.State, ct);
+        }
+
+        return decision.State;
+    }
+
+    /// <summary>Makes the runtime run exactly the rollout's sets for this service and environment.</summary>
+    private async Task EnsureInstancesAsync(ServiceSpec spec, RolloutState state, CancellationToken ct)
+    {
+        var prefix = $"{state.Service}/{state.Environment}/";
+        foreach (var set in state.Sets)
+        {
+            var variables = set.Release.Variables.ToDictionary(v => v.Key, v => v.Value, StringComparer.Ordinal);
+            await runtime.EnsureAsync(new InstanceSetSpec(spec, state.Environment, set.Version, set.Replicas, manifestFolder, variables), ct);
+        }
+
+        var wanted = state.Sets.Select(s => prefix + s.Version).ToHashSet(StringComparer.Ordinal);
+        foreach (var setId in runtime.Observe().Select(i => i.SetId).Where(id => id.StartsWith(prefix, StringComparison.Ordinal) && !wanted.Contains(id)).Distinct().ToList())
+        {
+            await runtime.StopAsync(setId, ct);
+        }
+    }
+
+    private async Task ApplyRoutingAsync(IReadOnlyList<Target> current, CancellationToken ct)
+    {
+        var table = RoutingPlanner.Plan(current, runtime.Observe());
+        if (table == router.Table)
+        {
+            return;
+        }
+
+        var result = await router.ApplyAsync(table, ct);
+        if (result.Error != RouterError)
+        {
+            RouterError = result.Error;
+            if (result.Error is not null)
+            {
+                LogRouterError(logger, result.Error);
+            }
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "reconcile pass failed")]
+    private static partial void LogPassFailed(ILogger logger, Exception ex);
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "rollout {Id} not committed: {Outcome}")]
+    private static partial void LogNotCommitted(ILogger logger, string id, CommitOutcome outcome);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "router: {Error}")]
+    private static partial void LogRouterError(ILogger logger, string error);
+}

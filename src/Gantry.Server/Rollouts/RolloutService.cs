@@ -1,0 +1,314 @@
+using System.Globalization;
+using System.Text.RegularExpressions;
+using Gantry.Core.Manifest;
+using Gantry.Core.Rollouts;
+using Gantry.Core.Strategies;
+using Gantry.Runtime;
+using Gantry.Server.Analysis;
+using Gantry.Server.Reconciler;
+
+namespace Gantry.Server.Rollouts;
+
+/// <summary>A deploy as asked: which service, which version, where, with which variables, by whom.</summary>
+public sealed record DeployRequest(
+    string Service,
+    string Version,
+    string? Environment = null,
+    IReadOnlyDictionary<string, string>? Set = null,
+    string? CommitSha = null,
+    DateTimeOffset? CommitTime = null);
+
+/// <summary>A command to a rollout: a reason and, for promote, whether to skip every remaining step.</summary>
+public sealed record CommandRequest(string? Reason = null, bool Full = false);
+
+/// <summary>A rollback: where, and to which version (the previous release when not given).</summary>
+public sealed record RollbackRequest(string? Environment = null, string? To = null, string? Reason = null);
+
+/// <summary>An expected failure, as the API says it (RFC 7807): status, a short title, the detail.</summary>
+public sealed record Problem(int Status, string Title, string Detail);
+
+/// <summary>Either a value or a problem.</summary>
+public sealed record Result<T>(T? Value, Problem? Problem)
+{
+    public static implicit operator Result<T>(Problem problem) => new(default, problem);
+
+    public static implicit operator Result<T>(T value) => new(value, null);
+}
+
+public sealed record StepView(int Index, string Text, string Status);
+
+public sealed record TrafficView(string Version, string Role, int Weight, int Ready, int Replicas);
+
+/// <summary>A rollout with what goes with it: its steps, instances, traffic split and analysis.</summary>
+public sealed record RolloutView(
+    RolloutState Rollout,
+    IReadOnlyList<StepView> Steps,
+    IReadOnlyList<TrafficView> Traffic,
+    IReadOnlyList<InstanceStatus> Instances,
+    AnalysisRunView? Analysis);
+
+/// <summary>
+/// What people ask of rollouts (deploy, promote, abort, pause, resume, retry, rollback), checked and
+/// committed with their events; the reconciler is woken to act at once.
+/// </summary>
+public sealed partial class RolloutService(GantryManifest manifest, IRolloutStore store, RolloutReconciler reconciler, IRuntime runtime, AnalysisRuns analysis, TimeProvider time)
+{
+    [GeneratedRegex("^[A-Za-z_][A-Za-z0-9_]*$")]
+    private static partial Regex VariableName();
+
+    [GeneratedRegex(@"^[A-Za-z0-9][A-Za-z0-9._+\-]{0,127}$")]
+    private static partial Regex VersionSyntax();
+
+    public GantryManifest Manifest => manifest;
+
+    public async Task<Result<RolloutState>> DeployAsync(DeployRequest request, string by, CancellationToken ct)
+    {
+        if (Resolve(request.Service, request.Environment, out var service, out var environment) is { } problem)
+        {
+            return problem;
+        }
+
+        if (string.IsNullOrWhiteSpace(request.Version) || !VersionSyntax().IsMatch(request.Version))
+        {
+            return Bad($"version '{request.Version}' is not valid: letters, digits, '.', '_', '+' and '-', up to 128 characters");
+        }
+
+        foreach (var key in (request.Set ?? new Dictionary<string, string>()).Keys.Where(k => !VariableName().IsMatch(k)))
+        {
+            return Bad($"variable name '{key}' is not valid: letters, digits and '_', not starting with a digit");
+        }
+
+        var release = new Release(request.Version, [.. (request.Set ?? new Dictionary<string, string>()).OrderBy(kv => kv.Key, StringComparer.Ordinal)], request.CommitSha, request.CommitTime);
+        return await CreateAsync(service, environment, release, RolloutKind.Deploy, by, null, ct);
+    }
+
+    public async Task<Result<RolloutState>> RollbackAsync(string serviceName, RollbackRequest request, string by, CancellationToken ct)
+    {
+        if (Resolve(serviceName, request.Environment, out var service, out var environment) is { } problem)
+        {
+            return problem;
+        }
+
+        var history = await store.ListAsync(new RolloutQuery(service.Name, environment, Limit: 500), ct);
+        var latest = history.Count > 0 ? history[0] : null;
+        if (latest is null || latest.StableVersion is null)
+        {
+            return new Problem(409, "Nothing to roll back", $"{service.Name} has no release running in {environment}");
+        }
+
+        if (!latest.Phase.IsTerminal())
+        {
+            return new Problem(409, "Rollout in progress", $"{service.Name} in {environment} is being rolled out ({latest.Id}, {latest.Phase}): abort it instead of rolling back");
+        }
+
+        var current = latest.StableVersion;
+        Release? target;
+        if (request.To is { } to)
+        {
+            target = (await store.ReleasesAsync(service.Name, ct)).FirstOrDefault(r => r.Release.Version == to)?.Release;
+            if (target is null)
+            {
+                return new Problem(404, "Unknown release", $"{service.Name} has never been deployed at version '{to}'");
+            }
+        }
+        else
+        {
+            // The release that was stable before the current one.
+            var previous = history.Where(r => r.Phase is RolloutPhase.Succeeded or RolloutPhase.RolledBack && r.StableVersion != current)
+                .Select(r => r.SetOf(SetRole.Stable)!.Release).FirstOrDefault()
+                ?? history.Where(r => r.Phase == RolloutPhase.Succeeded && r.Release.Version == current && r.PreviousVersion is not null)
+                    .Select(r => Release.Of(r.PreviousVersion!)).FirstOrDefault();
+            if (previous is null)
+            {
+                return new Problem(409, "Nothing to roll back to", $"{service.Name} in {environment} has had only one release ({current})");
+            }
+
+            target = (await store.ReleasesAsync(service.Name, ct)).FirstOrDefault(r => r.Release.Version == previous.Version)?.Release ?? previous;
+        }
+
+        if (target.Version == current)
+        {
+            return new Problem(409, "Already running", $"{target.Version} is already the stable release of {service.Name} in {environment}");
+        }
+
+        return await CreateAsync(service, environment, target, RolloutKind.Rollback, by, request.Reason, ct);
+    }
+
+    private async Task<Result<RolloutState>> CreateAsync(ServiceSpec service, string environment, Release release, RolloutKind kind, string by, string? reason, CancellationToken ct)
+    {
+        var spec = EffectiveService.For(manifest, service, environment);
+        var gate = reconciler.LockFor(service.Name, environment);
+        await gate.WaitAsync(ct);
+        try
+        {
+            var latest = First(await store.ListAsync(new RolloutQuery(service.Name, environment, Limit: 1), ct));
+            if (latest is { Phase: var phase } && !phase.IsTerminal())
+            {
+                return Busy(latest);
+            }
+
+            if (kind == RolloutKind.Deploy && latest?.StableVersion == release.Version && latest.SetOf(release.Version)?.Release == release)
+            {
+                return new Problem(409, "Already running", $"{release.Version} is already the stable release of {service.Name} in {environment}");
+            }
+
+            var id = await store.NextIdAsync(service.Name, environment, ct);
+            var now = time.GetUtcNow();
+            var state = RolloutEngine.Create(id, spec, environment, release, kind, latest?.Sets ?? [], now, by);
+            var what = kind == RolloutKind.Rollback
+                ? $"rollback of {service.Name} in {environment} to {release.Version} by {by}{(reason is null ? string.Empty : ": " + reason)}"
+                : $"deploy of {service.Name} {release.Version} to {environment} by {by}";
+            var outcome = await store.CreateAsync(state, [new RolloutEvent("Created", $"{what} ({state.Message})")], ct);
+            if (outcome == CommitOutcome.Busy)
+            {
+                return new Problem(409, "Rollout in progress", $"another rollout of {service.Name} in {environment} started meanwhile");
+            }
+
+            if (kind == RolloutKind.Rollback && latest is not null)
+            {
+                var rolledBack = latest with { Phase = RolloutPhase.RolledBack, Message = $"rolled back to {release.Version} by {by} ({id})", Revision = latest.Revision + 1, UpdatedAt = now };
+                await store.SaveAsync(rolledBack, latest.Revision, [new RolloutEvent("RolledBack", rolledBack.Message)], ct);
+            }
+
+            reconciler.Committed.Pulse();
+            reconciler.Wake.Pulse();
+            return state;
+        }
+        finally
+        {
+            gate.Release();
+        }
+    }
+
+    private static Problem Busy(RolloutState active) =>
+        new(409, "Rollout in progress", $"{active.Service} in {active.Environment} is busy with rollout {active.Id} of {active.Release.Version} ({active.Phase}): wait for it, or abort it");
+
+    public async Task<Result<RolloutState>> CommandAsync(string rolloutId, CommandKind kind, CommandRequest request, string by, CancellationToken ct)
+    {
+        var found = await store.GetAsync(rolloutId, ct);
+        if (found is null)
+        {
+            return new Problem(404, "Unknown rollout", $"there is no rollout '{rolloutId}'");
+        }
+
+        if (manifest.FindService(found.Service) is not { } service)
+        {
+            return new Problem(409, "Unknown service", $"service '{found.Service}' is no longer in the manifest");
+        }
+
+        var spec = EffectiveService.For(manifest, service, found.Environment);
+        var gate = reconciler.LockFor(found.Service, found.Environment);
+        await gate.WaitAsync(ct);
+        try
+        {
+            var state = (await store.GetAsync(rolloutId, ct))!;
+            if (kind == CommandKind.Retry)
+            {
+                var latest = (await store.ListAsync(new RolloutQuery(state.Service, state.Environment, Limit: 1), ct))[0];
+                if (latest.Id != state.Id)
+                {
+                    return new Problem(409, "Command refused", $"rollout {state.Id} is not the newest of {state.Service} in {state.Environment} ({latest.Id} is): deploy again instead");
+                }
+            }
+
+            var kindOf = kind == CommandKind.Promote && request.Full ? CommandKind.PromoteFull : kind;
+            var result = RolloutEngine.Apply(spec, state, new RolloutCommand(kindOf, by, request.Reason), time.GetUtcNow());
+            if (result.Decision is not { } decision)
+            {
+                return new Problem(409, "Command refused", result.Refusal!);
+            }
+
+            var outcome = await store.SaveAsync(decision.State, state.Revision, decision.Events, ct);
+            if (outcome != CommitOutcome.Committed)
+            {
+                return new Problem(409, "Command refused", outcome == CommitOutcome.Busy
+                    ? $"another rollout of {state.Service} in {state.Environment} is active"
+                    : $"rollout {state.Id} changed meanwhile: try again");
+            }
+
+            reconciler.Committed.Pulse();
+            reconciler.Wake.Pulse();
+            return decision.State;
+        }
+        finally
+        {
+            gate.Release();
+        }
+    }
+
+    /// <summary>The newest rollout of a service in an environment (the default one when not named).</summary>
+    public async Task<Result<RolloutState>> LatestAsync(string serviceName, string? environmentName, CancellationToken ct)
+    {
+        if (Resolve(serviceName, environmentName, out var service, out var environment) is { } problem)
+        {
+            return problem;
+        }
+
+        var latest = First(await store.ListAsync(new RolloutQuery(service.Name, environment, Limit: 1), ct));
+        return latest is null
+            ? new Problem(404, "No rollout", $"{service.Name} has never been deployed to {environment}")
+            : latest;
+    }
+
+    public RolloutView View(RolloutState state)
+    {
+        var instances = runtime.Observe().Where(i => i.SetId.StartsWith($"{state.Service}/{state.Environment}/", StringComparison.Ordinal)).OrderBy(i => i.Version, StringComparer.Ordinal).ThenBy(i => i.Index).ToList();
+        var traffic = TrafficGroups.Of(state, set => RoutingPlanner.Serving(set, instances).Count())
+            .Select(g => new TrafficView(g.Set.Version, g.Set.Role.ToString().ToLowerInvariant(), g.Weight, RoutingPlanner.Serving(g.Set, instances).Count(), g.Set.Replicas))
+            .ToList();
+        var total = traffic.Sum(t => t.Weight);
+        if (state.Traffic.Proportional && total > 0)
+        {
+            traffic = [.. traffic.Select(t => t with { Weight = (int)Math.Round(100.0 * t.Weight / total) })];
+        }
+
+        return new RolloutView(state, Steps(state), traffic, instances, state.Analysis is { } a ? analysis.View(a.Key) : null);
+    }
+
+    private List<StepView> Steps(RolloutState state)
+    {
+        if (state.Strategy != StrategyKind.Canary || manifest.FindService(state.Service) is not { } service
+            || EffectiveService.For(manifest, service, state.Environment).Strategy is not CanaryStrategy canary)
+        {
+            return [];
+        }
+
+        return [.. canary.Steps.Select((step, i) => new StepView(i + 1, Describe(step),
+            i < state.Step || state.Phase == RolloutPhase.Succeeded ? "done" : i == state.Step && !state.Phase.IsTerminal() ? "current" : "pending"))];
+    }
+
+    public static string Describe(CanaryStep step) => step switch
+    {
+        SetWeightStep w => string.Create(CultureInfo.InvariantCulture, $"setWeight {w.Weight}"),
+        PauseStep { Duration: { } d } => $"pause {Core.Manifest.Values.DurationSyntax.Format(d)}",
+        PauseStep => "pause until promoted",
+        AnalysisStep a => $"analysis {string.Join(", ", a.Analysis.Templates)}",
+        SetHeaderRouteStep { Matches.IsEmpty: true } => "setHeaderRoute (remove)",
+        SetHeaderRouteStep h => $"setHeaderRoute {string.Join(", ", h.Matches.Select(m => m.Name))}",
+        SetMirrorStep m => string.Create(CultureInfo.InvariantCulture, $"setMirror {m.Percent}%"),
+        _ => step.GetType().Name,
+    };
+
+    private Problem? Resolve(string serviceName, string? environmentName, out ServiceSpec service, out string environment)
+    {
+        environment = environmentName ?? EffectiveService.DefaultEnvironmentOf(manifest);
+        service = manifest.FindService(serviceName)!;
+        if (service is null)
+        {
+            var known = string.Join(", ", manifest.Services.Select(s => s.Name));
+            return new Problem(404, "Unknown service", $"there is no service '{serviceName}' in the manifest (services: {known})");
+        }
+
+        if (!EffectiveService.Knows(manifest, environment))
+        {
+            var known = manifest.Environments.IsEmpty ? EffectiveService.DefaultEnvironment : string.Join(", ", manifest.Environments.Select(e => e.Name));
+            return new Problem(400, "Unknown environment", $"there is no environment '{environment}' in the manifest (environments: {known})");
+        }
+
+        return null;
+    }
+
+    private static RolloutState? First(IReadOnlyList<RolloutState> list) => list.Count > 0 ? list[0] : null;
+
+    private static Problem Bad(string detail) => new(400, "Invalid request", detail);
+}

@@ -1,0 +1,80 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+
+namespace Gantry.Testing;
+
+/// <summary>
+/// Steady client traffic against a URL, as a user would send it, on a few connections; counts answers by
+/// the X-App-Version header, and every error a client would see (non-2xx or a failed request).
+/// </summary>
+public sealed class SteadyLoad : IAsyncDisposable
+{
+    private readonly HttpClient client = new(new SocketsHttpHandler { UseProxy = false, PooledConnectionLifetime = TimeSpan.FromSeconds(30), MaxConnectionsPerServer = 8 }) { Timeout = TimeSpan.FromSeconds(10) };
+    private readonly CancellationTokenSource stop = new();
+    private readonly ConcurrentDictionary<string, long> versions = new(StringComparer.Ordinal);
+    private readonly ConcurrentQueue<string> errors = new();
+    private readonly Task[] workers;
+    private long requests;
+
+    public SteadyLoad(Uri url, int connections = 4, TimeSpan? pause = null)
+    {
+        workers = [.. Enumerable.Range(0, connections).Select(_ => Task.Run(() => RunAsync(url, pause ?? TimeSpan.FromMilliseconds(5))))];
+    }
+
+    public long Requests => Interlocked.Read(ref requests);
+
+    public IReadOnlyCollection<string> Errors => errors;
+
+    public IReadOnlyDictionary<string, long> Versions => versions;
+
+    private async Task RunAsync(Uri url, TimeSpan pause)
+    {
+        while (!stop.IsCancellationRequested)
+        {
+            try
+            {
+                using var response = await client.GetAsync(url, stop.Token);
+                var body = await response.Content.ReadAsStringAsync(stop.Token);
+                Interlocked.Increment(ref requests);
+                if (!response.IsSuccessStatusCode)
+                {
+                    errors.Enqueue($"{(int)response.StatusCode}: {body}");
+                }
+                else if (response.Headers.TryGetValues("X-App-Version", out var v))
+                {
+                    versions.AddOrUpdate(v.First(), 1, (_, n) => n + 1);
+                }
+            }
+            catch (OperationCanceledException) when (stop.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException)
+            {
+                Interlocked.Increment(ref requests);
+                errors.Enqueue(ex.GetBaseException().Message);
+            }
+
+            await Task.Delay(pause, CancellationToken.None);
+        }
+    }
+
+    /// <summary>Waits until at least <paramref name="count"/> more requests were answered.</summary>
+    public async Task WaitForRequestsAsync(long count, TimeSpan timeout)
+    {
+        var target = Requests + count;
+        var watch = Stopwatch.StartNew();
+        while (Requests < target && watch.Elapsed < timeout)
+        {
+            await Task.Delay(20);
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await stop.CancelAsync();
+        await Task.WhenAll(workers);
+        client.Dispose();
+        stop.Dispose();
+    }
+}
