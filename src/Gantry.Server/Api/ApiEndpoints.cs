@@ -85,7 +85,7 @@ public static class ApiEndpoints
 
         api.MapPost("/services/{service}/rollback", async (string service, HttpContext http, CancellationToken ct) =>
         {
-            var request = http.Request.ContentLength is > 0 ? await http.Request.ReadFromJsonAsync<RollbackRequest>(ct) ?? new RollbackRequest() : new RollbackRequest();
+            var request = http.Request.HasJsonContentType() ? await http.Request.ReadFromJsonAsync<RollbackRequest>(ct) ?? new RollbackRequest() : new RollbackRequest();
             var result = await rollouts.RollbackAsync(service, request, User(http), ct);
             return result.Problem is { } p ? Problem(p) : Results.Created($"/api/v1/rollouts/{result.Value!.Id}", rollouts.View(result.Value));
         }).WithName("RollbackService");
@@ -114,7 +114,7 @@ public static class ApiEndpoints
         result.Problem is { } p ? Problem(p) : Results.Ok(rollouts.View(result.Value!));
 
     private static async Task<CommandRequest> Body(HttpContext http, CancellationToken ct) =>
-        http.Request.ContentLength is > 0 ? await http.Request.ReadFromJsonAsync<CommandRequest>(ct) ?? new CommandRequest() : new CommandRequest();
+        http.Request.HasJsonContentType() ? await http.Request.ReadFromJsonAsync<CommandRequest>(ct) ?? new CommandRequest() : new CommandRequest();
 
     public static IResult Problem(Problem p) => Results.Problem(detail: p.Detail, statusCode: p.Status, title: p.Title);
 
