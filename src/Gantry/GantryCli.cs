@@ -21,7 +21,12 @@ public static class GantryCli
             SchemaCommand.Create(),
             DemoCommand.Create(time ?? TimeProvider.System),
             RouterCommand.Create(time ?? TimeProvider.System),
+            ServerCommand.Create(time ?? TimeProvider.System),
         };
+        foreach (var command in RolloutCommands.Create())
+        {
+            root.Subcommands.Add(command);
+        }
 
         // The default prints the entry assembly's version, which is not Gantry's when hosted elsewhere.
         foreach (var option in root.Options.OfType<VersionOption>())

@@ -1,35 +1,36 @@
 using System.CommandLine;
 using System.Globalization;
+using System.Net;
+using System.Net.Sockets;
+using System.Text.Json;
+using Gantry.Client;
 using Gantry.Core.Manifest;
 using Gantry.Core.Manifest.Values;
-using Gantry.Proxy.Hosting;
-using Gantry.Proxy.Routing;
+using Gantry.Core.Rollouts;
 using Gantry.Runtime;
-using Gantry.Runtime.Process;
+using Gantry.Server;
+using Gantry.Server.Rollouts;
 
 namespace Gantry.Demo;
 
 /// <summary>
-/// <c>gantry demo</c>: runs the example shop service twice from its manifest, a healthy v1 and a v2
-/// made bad on purpose, sends both traffic, and judges v2 against v1 with the manifest's analysis.
+/// <c>gantry demo</c>: a whole story on the embedded default, with nothing installed but .NET. A server with
+/// a temp data directory runs the sample service twice (shop: canary, cart: blue-green); steady traffic
+/// flows; v1 goes out, v2 moves through every canary step, cart v2 switches blue-green, and shop v3, made
+/// to fail 30% of its requests, is aborted by its analysis. A summary says what clients saw.
 /// </summary>
 internal static class DemoCommand
 {
-    private const int Requests = 2000;
-    private const int Connections = 16;
+    private sealed record Stage(string Service, string Version, string Strategy, RolloutPhase Expected, IReadOnlyDictionary<string, string> Set, string Why);
 
-    private static readonly Dictionary<string, string> BadRelease = new(StringComparer.Ordinal)
-    {
-        ["FAULT_ERROR_RATE"] = "0.05",
-        ["FAULT_LATENCY_MS"] = "200",
-        ["FAULT_LATENCY_JITTER_MS"] = "40",
-        ["FAULT_SEED"] = "7",
-    };
+    private sealed record StageResult(Stage Stage, RolloutPhase Phase, TimeSpan Took, TrafficReading Traffic, string Message);
+
+    private static readonly Dictionary<string, string> NoVariables = new(StringComparer.Ordinal);
 
     public static Command Create(TimeProvider time)
     {
-        var file = new Option<string?>("--file", "-f") { Description = "The manifest (default: examples/shop/gantry.yaml of this source tree).", HelpName = "FILE" };
-        var command = new Command("demo", "Run the sample shop service, a good and a bad release, and judge them with the manifest's analysis.") { file };
+        var file = new Option<string?>("--file", "-f") { Description = "The manifest (default: examples/demo/gantry.yaml of this source tree).", HelpName = "FILE" };
+        var command = new Command("demo", "Run a canary, a blue-green release and an automatic abort on the sample service, under steady traffic.") { file };
         command.SetAction((parse, ct) => RunAsync(parse.GetValue(file), parse.InvocationConfiguration.Output, parse.InvocationConfiguration.Error, time, ct));
         return command;
     }
@@ -40,7 +41,7 @@ internal static class DemoCommand
         {
             for (var dir = new DirectoryInfo(start); dir is not null; dir = dir.Parent)
             {
-                var candidate = Path.Combine(dir.FullName, "examples", "shop", ManifestLoader.DefaultFileName);
+                var candidate = Path.Combine(dir.FullName, "examples", "demo", ManifestLoader.DefaultFileName);
                 if (File.Exists(candidate))
                 {
                     return candidate;
@@ -56,7 +57,7 @@ internal static class DemoCommand
         var path = file ?? FindExample();
         if (path is null)
         {
-            await error.WriteLineAsync("gantry: the demo runs from a Gantry source tree: examples/shop/gantry.yaml not found (pass -f FILE)");
+            await error.WriteLineAsync("gantry: the demo runs from a Gantry source tree: examples/demo/gantry.yaml not found (pass -f FILE)");
             return ExitCodes.BadInput;
         }
 
@@ -71,132 +72,169 @@ internal static class DemoCommand
             return ExitCodes.BadInput;
         }
 
-        var service = manifest.Services[0];
-        var templates = TemplatesOf(service.Strategy).Select(manifest.FindAnalysis).OfType<AnalysisTemplate>().ToList();
-        await output.WriteLineAsync($"Gantry demo: {Path.GetRelativePath(Environment.CurrentDirectory, path)}");
-        await output.WriteLineAsync($"  manifest valid: service '{service.Name}', {Describe(service.Strategy)}, analysis {string.Join(", ", templates.Select(t => t.Name))}");
-        await output.WriteLineAsync();
-
-        var folder = Path.GetDirectoryName(Path.GetFullPath(path))!;
-        using var client = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = Connections, PooledConnectionLifetime = TimeSpan.FromMinutes(1) })
+        var canary = manifest.Services.FirstOrDefault(s => s.Strategy is CanaryStrategy);
+        var blueGreen = manifest.Services.FirstOrDefault(s => s.Strategy is BlueGreenStrategy);
+        if (canary is null || blueGreen is null)
         {
-            Timeout = TimeSpan.FromSeconds(10),
-        };
-        await using var runtime = new ProcessRuntime(time);
-        await runtime.EnsureAsync(new InstanceSetSpec(service, "demo", "v1", 1, folder, new Dictionary<string, string>()), ct);
-        await runtime.EnsureAsync(new InstanceSetSpec(service, "demo", "v2", 1, folder, BadRelease), ct);
-        var instances = new Dictionary<string, InstanceStatus>(StringComparer.Ordinal);
-        foreach (var (version, what) in new[] { ("v1", "healthy"), ("v2", "5% errors, +200 ms") })
-        {
-            var started = time.GetTimestamp();
-            var address = runtime.Observe().Single(i => i.Version == version).Address;
-            await output.WriteAsync($"  starting {service.Name} {version} ({what}) on {address} ... ");
-            InstanceStatus? ready = null;
-            while (time.GetElapsedTime(started) < TimeSpan.FromSeconds(60) && (ready = runtime.Observe().Single(i => i.Version == version)).Phase != InstancePhase.Ready)
-            {
-                await Task.Delay(TimeSpan.FromMilliseconds(50), time, ct);
-            }
-
-            if (ready?.Phase != InstancePhase.Ready)
-            {
-                await output.WriteLineAsync("not ready");
-                await error.WriteLineAsync($"gantry: {service.Name} {version} did not become ready ({ready?.LastError ?? ready?.Phase.ToString()}); was the sample built? (dotnet build examples/shop)");
-                return ExitCodes.Failed;
-            }
-
-            instances[version] = ready;
-            await output.WriteLineAsync(string.Create(CultureInfo.InvariantCulture, $"ready in {time.GetElapsedTime(started).TotalSeconds:0.0} s"));
+            await error.WriteLineAsync($"gantry: {path}: the demo needs a canary service and a blue-green service");
+            return ExitCodes.BadInput;
         }
 
-        // The built-in router at the service's front door (or a free port when that one is taken).
-        await using var router = new Router(time);
-        var listen = service.Listen;
-        RoutingTable Table(int canaryWeight) => new([new RouteSpec(
-            service.Name, listen, [], "/",
-            [
-                new BackendGroup(BackendGroup.Stable, 100 - canaryWeight, [instances["v1"].Address], LoadBalancingPolicy.RoundRobin),
-                new BackendGroup("canary", canaryWeight, [instances["v2"].Address], LoadBalancingPolicy.RoundRobin),
-            ],
-            [], null, null, PassiveHealthSpec.Default, TimeSpan.FromSeconds(30), TimeSpan.FromSeconds(10))]);
-        if (!(await router.ApplyAsync(Table(0), ct)).Applied)
+        manifest = await FreeListenersAsync(manifest, output);
+        canary = manifest.FindService(canary.Name)!;
+        blueGreen = manifest.FindService(blueGreen.Name)!;
+        var data = Directory.CreateTempSubdirectory("gantry-demo-").FullName;
+        var started = time.GetTimestamp();
+        await output.WriteLineAsync($"Gantry demo: {Path.GetRelativePath(Environment.CurrentDirectory, path)}, data in {data}");
+        try
         {
-            listen = new Endpoint("127.0.0.1", LoopbackPorts.Next());
-            await output.WriteLineAsync($"  ({service.Listen} is taken; the demo's router listens on {listen} instead)");
-            var retry = await router.ApplyAsync(Table(0), ct);
-            if (!retry.Applied)
+            await using var server = await GantryServer.StartAsync(manifest, Path.GetDirectoryName(Path.GetFullPath(path))!, new ServerOptions(data, new Endpoint("127.0.0.1", LoopbackPorts.Next())), time, null, ct);
+            using var api = new ApiClient(server.Address);
+            await output.WriteLineAsync($"  server on {server.Address}; {canary.Name} (canary) on http://{canary.Listen}, {blueGreen.Name} (blue-green) on http://{blueGreen.Listen}");
+
+            // Events as they happen, from the server's own stream.
+            using var streaming = CancellationTokenSource.CreateLinkedTokenSource(ct);
+            var printer = PrintEventsAsync(api, output, time, started, streaming.Token);
+
+            foreach (var first in new[] { canary, blueGreen })
             {
-                await error.WriteLineAsync($"gantry: {retry.Error}");
-                return ExitCodes.Failed;
+                var v1 = await api.PostAsync<RolloutView>("/api/v1/rollouts", new DeployRequest(first.Name, "v1"), ct);
+                if (await WaitAsync(api, v1.Rollout.Id, ct) is not { Phase: RolloutPhase.Succeeded })
+                {
+                    await error.WriteLineAsync($"gantry: {first.Name} v1 did not start; was the sample built? (dotnet build examples/shop)");
+                    return ExitCodes.Failed;
+                }
             }
-        }
 
-        var front = new Uri($"http://{listen}/api/items");
-        var weight = (service.Strategy as CanaryStrategy)?.Steps.OfType<SetWeightStep>().FirstOrDefault()?.Weight ?? 10;
-        await output.WriteLineAsync($"  router on http://{listen}: stable v1 100%");
-        var warm = await TrafficSample.CollectAsync(client, front, 200, Connections, ct);
-        await router.ApplyAsync(Table(weight), ct);
-        await output.WriteLineAsync($"  setWeight {weight}: stable v1 {100 - weight}%, canary v2 {weight}%; sending {Requests} requests through the router ...");
-        var during = await TrafficSample.CollectAsync(client, front, Requests, Connections, ct);
+            await using var shopTraffic = new TrafficGenerator(new Uri($"http://{canary.Listen}/api/items"), 4, TimeSpan.FromMilliseconds(10), time);
+            await using var cartTraffic = new TrafficGenerator(new Uri($"http://{blueGreen.Listen}/api/items"), 2, TimeSpan.FromMilliseconds(10), time);
+            await Task.Delay(TimeSpan.FromSeconds(2), time, ct);
+            var stages = new[]
+            {
+                new Stage(canary.Name, "v2", "canary", RolloutPhase.Succeeded, NoVariables, "a good release, through every canary step"),
+                new Stage(blueGreen.Name, "v2", "blue-green", RolloutPhase.Succeeded, NoVariables, "a good release, switched at once"),
+                new Stage(canary.Name, "v3", "canary", RolloutPhase.Aborted, new Dictionary<string, string>(StringComparer.Ordinal) { ["FAULT_ERROR_RATE"] = "0.3" }, "a bad release: 30% of its requests fail"),
+            };
+            var results = new List<StageResult>();
+            foreach (var stage in stages)
+            {
+                var generator = stage.Service == canary.Name ? shopTraffic : cartTraffic;
+                var before = generator.Read();
+                var at = time.GetTimestamp();
+                await output.WriteLineAsync();
+                await output.WriteLineAsync($"  deploy {stage.Service} {stage.Version} ({stage.Why})");
+                var created = await api.PostAsync<RolloutView>("/api/v1/rollouts", new DeployRequest(stage.Service, stage.Version, null, stage.Set), ct);
+                var end = await WaitAsync(api, created.Rollout.Id, ct);
+                await Task.Delay(TimeSpan.FromSeconds(1), time, ct);
+                results.Add(new StageResult(stage, end.Phase, time.GetElapsedTime(at), generator.Read().Since(before), end.Message));
+            }
 
-        // What the router itself measured for each group: the figures the builtin metric provider reads.
-        var window = TimeSpan.FromSeconds(60);
-        var stable = router.Metrics.For(service.Name, BackendGroup.Stable).Read(window);
-        var canary = router.Metrics.For(service.Name, "canary").Read(window);
-        await output.WriteLineAsync();
-        await output.WriteLineAsync("  group    version  requests  errors  error rate      p50      p90      p99   (measured by the router)");
-        foreach (var (group, version, s) in new[] { ("stable", "v1", stable), ("canary", "v2", canary) })
-        {
+            await streaming.CancelAsync();
+            await printer;
+            var total = Sum(shopTraffic.Read(), cartTraffic.Read());
+            await output.WriteLineAsync();
+            await output.WriteLineAsync("  release    strategy    outcome     took    requests  errors  served by");
+            foreach (var r in results)
+            {
+                await output.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,
+                    $"  {r.Stage.Service + " " + r.Stage.Version,-10} {r.Stage.Strategy,-11} {r.Phase,-10} {r.Took.TotalSeconds,5:0.0} s {r.Traffic.Requests,9}  {r.Traffic.Errors,6}  {string.Join(", ", r.Traffic.ByVersion.OrderBy(v => v.Key, StringComparer.Ordinal).Select(v => $"{v.Key} {v.Value}"))}"));
+            }
+
+            await output.WriteLineAsync();
             await output.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,
-                $"  {group,-7}  {version,-7}  {s.Requests,8}  {s.Errors5xx + s.Failures,6}  {s.ErrorRate * 100,9:0.00}%  {DemoAnalysis.Milliseconds(s.P50),7}  {DemoAnalysis.Milliseconds(s.P90),7}  {DemoAnalysis.Milliseconds(s.P99),7}"));
-        }
+                $"  clients sent {total.Requests} requests and saw {total.Errors} errors, all while a bad release was being tried on part of the traffic; demo took {time.GetElapsedTime(started).TotalSeconds:0} s."));
+            var wrong = results.Where(r => r.Phase != r.Stage.Expected).ToList();
+            foreach (var r in wrong)
+            {
+                await error.WriteLineAsync($"gantry: {r.Stage.Service} {r.Stage.Version} ended {r.Phase}, expected {r.Stage.Expected}: {r.Message}");
+            }
 
-        double Of(BuiltinMetric m, Gantry.Proxy.Metrics.TrafficSnapshot s) => DemoAnalysis.Measure(m, s, window);
-        var failedCanary = await ReportAsync(output, "canary v2", "stable v1", templates, m => Of(m, canary), m => Of(m, stable));
-        var failedStable = await ReportAsync(output, "stable v1", "itself", templates, m => Of(m, stable), m => Of(m, stable));
-        await output.WriteLineAsync();
-        if (failedCanary == 0)
+            return wrong.Count == 0 ? ExitCodes.Success : ExitCodes.Failed;
+        }
+        finally
         {
-            await output.WriteLineAsync("  verdict: v2 passed; this machine may be too loaded for the demo's thresholds.");
-            return ExitCodes.Success;
+            try
+            {
+                Directory.Delete(data, recursive: true);
+            }
+            catch (IOException)
+            {
+                // Best effort: a log file may still be closing.
+            }
         }
-
-        await router.ApplyAsync(Table(0), ct);
-        await output.WriteLineAsync($"  verdict: canary v2 fails {failedCanary} metric{(failedCanary == 1 ? string.Empty : "s")}{(failedStable == 0 ? " and stable v1 passes" : string.Empty)}: abort, all traffic back to stable v1.");
-        var after = await TrafficSample.CollectAsync(client, front, 500, Connections, ct);
-        await output.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,
-            $"  after the abort: {after.Requests} requests, {after.Errors} errors, served by {string.Join(", ", after.ByVersion.OrderBy(v => v.Key, StringComparer.Ordinal).Select(v => $"{v.Key} ({v.Value})"))}"));
-        await output.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,
-            $"  clients saw {warm.Errors + during.Errors + after.Errors} errors in {warm.Requests + during.Requests + after.Requests} requests: the bad release reached {weight}% of the traffic, for {Requests} requests."));
-        await output.WriteLineAsync("  (the demo drives the router by hand; the rollout engine will run the manifest's steps itself)");
-        return ExitCodes.Success;
     }
 
-    private static async Task<int> ReportAsync(TextWriter output, string version, string against, List<AnalysisTemplate> templates, Func<BuiltinMetric, double> candidate, Func<BuiltinMetric, double> baseline)
-    {
-        await output.WriteLineAsync();
-        await output.WriteLineAsync($"  analysis of {version} against {against}:");
-        var failed = 0;
-        foreach (var verdict in templates.SelectMany(t => DemoAnalysis.Judge(t, candidate, baseline)).DistinctBy(v => v.Metric))
-        {
-            failed += verdict.Phase == DemoPhase.Fail ? 1 : 0;
-            var tag = verdict.Phase switch { DemoPhase.Fail => "FAIL", DemoPhase.Pass => "pass", _ => "skip" };
-            await output.WriteLineAsync($"  {tag}  {verdict.Metric,-16} {verdict.Sentence}");
-        }
+    private static TrafficReading Sum(TrafficReading a, TrafficReading b) => new(a.Requests + b.Requests, a.Errors + b.Errors, a.ByVersion);
 
-        return failed;
+    private static async Task<RolloutState> WaitAsync(ApiClient api, string id, CancellationToken ct)
+    {
+        while (true)
+        {
+            var view = await api.GetAsync<RolloutView>($"/api/v1/rollouts/{id}", ct);
+            if (view.Rollout.Phase.IsTerminal())
+            {
+                return view.Rollout;
+            }
+
+            await Task.Delay(200, ct);
+        }
     }
 
-    private static IEnumerable<string> TemplatesOf(StrategySpec strategy) => strategy switch
+    private static async Task PrintEventsAsync(ApiClient api, TextWriter output, TimeProvider time, long started, CancellationToken ct)
     {
-        CanaryStrategy c => c.Steps.OfType<AnalysisStep>().SelectMany(s => s.Analysis.Templates).Distinct(),
-        BlueGreenStrategy b => new[] { b.PrePromotionAnalysis, b.PostPromotionAnalysis }.OfType<AnalysisRef>().SelectMany(r => r.Templates).Distinct(),
-        _ => [],
-    };
+        try
+        {
+            using var response = await api.OpenStreamAsync("/api/v1/events", ct);
+            using var reader = new StreamReader(await response.Content.ReadAsStreamAsync(ct));
+            while (await reader.ReadLineAsync(ct) is { } line)
+            {
+                if (line.StartsWith("data: ", StringComparison.Ordinal))
+                {
+                    var e = JsonSerializer.Deserialize<StoredEvent>(line["data: ".Length..], GantryJson.Options)!;
+                    await output.WriteLineAsync(string.Create(CultureInfo.InvariantCulture, $"  {time.GetElapsedTime(started).TotalSeconds,6:0.0}s  {e.Service,-5} {e.Type,-18} {e.Message}"));
+                }
+            }
+        }
+        catch (OperationCanceledException) when (ct.IsCancellationRequested)
+        {
+            // The demo is over.
+        }
+    }
 
-    private static string Describe(StrategySpec strategy) => strategy switch
+    /// <summary>Moves listeners that are taken on this machine to free loopback ports, and says so.</summary>
+    private static async Task<GantryManifest> FreeListenersAsync(GantryManifest manifest, TextWriter output)
     {
-        CanaryStrategy c => $"canary in {c.Steps.Length} steps",
-        BlueGreenStrategy => "blue-green",
-        _ => "rolling",
-    };
+        Endpoint Free(Endpoint wanted)
+        {
+            try
+            {
+                using var probe = new TcpListener(IPAddress.Parse(wanted.Host), wanted.Port);
+                probe.Start();
+                return wanted;
+            }
+            catch (SocketException)
+            {
+                return new Endpoint("127.0.0.1", LoopbackPorts.Next());
+            }
+        }
+
+        var services = new List<ServiceSpec>();
+        foreach (var s in manifest.Services)
+        {
+            var moved = s with { Listen = Free(s.Listen) };
+            if (s.Strategy is BlueGreenStrategy { PreviewListen: { } preview } bg)
+            {
+                moved = moved with { Strategy = bg with { PreviewListen = Free(preview) } };
+            }
+
+            if (moved != s)
+            {
+                await output.WriteLineAsync($"  ({s.Name}: {s.Listen} is taken here; using {moved.Listen} instead)");
+            }
+
+            services.Add(moved);
+        }
+
+        return manifest with { Services = [.. services] };
+    }
 }

@@ -7,29 +7,33 @@ namespace Gantry.Tests.Demo;
 /// <summary>The README's first command, run for real: the sample service twice, real traffic, real verdicts.</summary>
 public sealed class DemoCommandTests
 {
-    [Fact(Timeout = 120_000)]
-    public async Task Demo_FromSourceTree_FailsTheBadReleaseAndCleansUp()
+    [Fact(Timeout = 150_000)]
+    public async Task Demo_FromSourceTree_RunsCanaryBlueGreenAndAutomaticAbortThenCleansUp()
     {
-        var result = await ChildProcess.RunAsync("dotnet", [RepoPaths.GantryDll, "demo"], TimeSpan.FromSeconds(100), workingDir: RepoPaths.Root);
+        var result = await ChildProcess.RunAsync("dotnet", [RepoPaths.GantryDll, "demo"], TimeSpan.FromSeconds(120), workingDir: RepoPaths.Root);
 
-        result.ExitCode.Should().Be(0, result.Stderr);
-        result.Stdout.Should().Contain("manifest valid: service 'shop', canary in 6 steps, analysis slo, latency-vs-baseline");
-        result.Stdout.Should().Contain("setWeight 10: stable v1 90%, canary v2 10%; sending 2000 requests through the router");
-        result.Stdout.Should().MatchRegex(@"stable\s+v1\s+2000\s+0\s+0\.00%", "200 warm-up requests plus 90% of 2,000, all answered");
-        result.Stdout.Should().MatchRegex(@"canary\s+v2\s+200\s", "exactly 10% of 2,000 reached the canary");
-        result.Stdout.Should().Contain("analysis of canary v2 against stable v1:\n  FAIL  error-rate");
-        result.Stdout.Should().MatchRegex(@"FAIL  p90-vs-baseline  p90 latency \d+ ms vs baseline");
-        result.Stdout.Should().Contain("canary v2 fails 2 metrics and stable v1 passes: abort, all traffic back to stable v1.");
-        result.Stdout.Should().Contain("after the abort: 500 requests, 0 errors, served by v1 (500)");
+        result.ExitCode.Should().Be(0, result.Stdout + result.Stderr);
+        result.Stdout.Should().Contain("step 1/5: canary v2 20%, stable v1 80%");
+        result.Stdout.Should().Contain("step 3/5: canary v2 50%, stable v1 50%");
+        result.Stdout.Should().Contain("v2 promoted: it is the stable release");
+        result.Stdout.Should().Contain("v2 is active; post-promotion analysis passed");
+        result.Stdout.Should().MatchRegex(@"Aborted\s+analysis slo failed \(step 2/5\): 1 of 1 measurements failed \(limit 0\): error rate \d+\.\d+%: > 1%");
+        result.Stdout.Should().MatchRegex(@"shop v2\s+canary\s+Succeeded\s+[\d.]+ s\s+\d+\s+0  v1 \d+, v2 \d+", "the good canary costs no client errors");
+        result.Stdout.Should().MatchRegex(@"cart v2\s+blue-green\s+Succeeded\s+[\d.]+ s\s+\d+\s+0  v1 \d+, v2 \d+");
+        result.Stdout.Should().MatchRegex(@"shop v3\s+canary\s+Aborted\s+");
 
-        // Every process and listener it started is gone: nothing listens on the ports it printed.
-        var ports = Regex.Matches(result.Stdout, @"(?:on|router on http://) ?127\.0\.0\.1:(\d+)").Select(m => int.Parse(m.Groups[1].Value)).ToList();
-        ports.Should().HaveCount(3);
+        // Every listener it started is gone: the API, both services and the preview.
+        var ports = Regex.Matches(result.Stdout, @"http://127\.0\.0\.1:(\d+)").Select(m => int.Parse(m.Groups[1].Value)).Distinct().ToList();
+        ports.Should().HaveCountGreaterThanOrEqualTo(3);
         foreach (var port in ports)
         {
             using var client = new TcpClient();
             await FluentActions.Awaiting(() => client.ConnectAsync("127.0.0.1", port)).Should().ThrowAsync<SocketException>();
         }
+
+        var data = Regex.Match(result.Stdout, @"data in (\S+)").Groups[1].Value;
+        Directory.Exists(data).Should().BeFalse("the demo removes its temp data directory");
+        Gantry.Runtime.Process.Orphans.Find(Gantry.Server.GantryServer.OwnerOf(data)).Should().BeEmpty("no instance process is left running");
     }
 
     [Fact(Timeout = 60_000)]

@@ -1,0 +1,127 @@
+using System.Globalization;
+using System.Text;
+using Gantry.Core.Rollouts;
+using Gantry.Server.Rollouts;
+using Spectre.Console;
+using Spectre.Console.Rendering;
+
+namespace Gantry.Client;
+
+/// <summary>How a rollout is shown: plain text for logs and pipes, a Spectre.Console view for a terminal.</summary>
+internal static class RolloutText
+{
+    public static string Headline(RolloutState r)
+    {
+        var what = r.Strategy switch
+        {
+            StrategyKind.Initial => "first release",
+            StrategyKind.Rollback => $"rollback from {r.PreviousVersion}",
+            StrategyKind.BlueGreen => $"blue-green from {r.PreviousVersion}",
+            StrategyKind.Rolling => $"rolling from {r.PreviousVersion}",
+            _ => $"canary from {r.PreviousVersion}",
+        };
+        return $"rollout {r.Id}: {r.Service} {r.Release.Version} ({what}) in {r.Environment}: {r.Phase}";
+    }
+
+    public static string Split(RolloutView view) =>
+        view.Traffic.Count == 0 ? "no traffic" : string.Join(", ", view.Traffic.Select(t => string.Create(CultureInfo.InvariantCulture, $"{t.Version} {t.Weight}% ({t.Ready}/{t.Replicas} ready)")));
+
+    /// <summary>The whole view as plain text.</summary>
+    public static string Plain(RolloutView view)
+    {
+        var r = view.Rollout;
+        var text = new StringBuilder();
+        text.AppendLine(Headline(r));
+        text.AppendLine(CultureInfo.InvariantCulture, $"  {r.Message}");
+        if (view.Steps.Count > 0)
+        {
+            text.AppendLine("  steps:");
+            foreach (var step in view.Steps)
+            {
+                var mark = step.Status switch { "done" => "done", "current" => "  >>", _ => "    " };
+                text.AppendLine(CultureInfo.InvariantCulture, $"    {mark} {step.Index}. {step.Text}");
+            }
+        }
+
+        text.AppendLine(CultureInfo.InvariantCulture, $"  traffic: {Split(view)}");
+        if (r.Traffic.HeaderRoute.Count > 0)
+        {
+            text.AppendLine(CultureInfo.InvariantCulture, $"  header route: {string.Join(" and ", r.Traffic.HeaderRoute.Select(m => $"{m.Name} {m.Kind.ToString().ToLowerInvariant()} '{m.Value}'"))} -> {r.Release.Version}");
+        }
+
+        if (r.Traffic.MirrorPercent > 0)
+        {
+            text.AppendLine(CultureInfo.InvariantCulture, $"  mirror: {r.Traffic.MirrorPercent}% of requests copied to {r.Release.Version}");
+        }
+
+        text.AppendLine("  instances:");
+        foreach (var i in view.Instances)
+        {
+            text.AppendLine(CultureInfo.InvariantCulture, $"    {i.Id,-28} {i.Version,-10} {i.Address,-21} {i.Phase,-9} restarts {i.Restarts}{(i.LastError is null ? string.Empty : "  " + i.LastError)}");
+        }
+
+        if (view.Analysis is { } a)
+        {
+            text.AppendLine(CultureInfo.InvariantCulture, $"  analysis {string.Join(", ", a.Templates)} ({a.Purpose}): {a.Phase}: {a.Message}");
+        }
+
+        return text.ToString();
+    }
+
+    /// <summary>The view for a live terminal: steps with the current one marked, a bar for the split, instances, analysis.</summary>
+    public static IRenderable Live(RolloutView view)
+    {
+        var r = view.Rollout;
+        var color = r.Phase switch
+        {
+            RolloutPhase.Succeeded => "green",
+            RolloutPhase.Aborted or RolloutPhase.Failed or RolloutPhase.RolledBack => "red",
+            RolloutPhase.Paused => "yellow",
+            _ => "blue",
+        };
+        var rows = new List<IRenderable>
+        {
+            new Markup($"[bold]{Markup.Escape(Headline(r)[..^r.Phase.ToString().Length])}[/][{color}]{r.Phase}[/]"),
+            new Markup($"  {Markup.Escape(r.Message)}"),
+        };
+        if (view.Steps.Count > 0)
+        {
+            foreach (var step in view.Steps)
+            {
+                var (mark, style) = step.Status switch { "done" => ("✔", "green"), "current" => ("▶", "bold yellow"), _ => ("·", "grey") };
+                rows.Add(new Markup($"  [{style}]{mark} {step.Index}. {Markup.Escape(step.Text)}[/]"));
+            }
+        }
+
+        if (view.Traffic.Count > 0 && view.Traffic.Sum(t => t.Weight) > 0)
+        {
+            var chart = new BreakdownChart().Width(60).ShowPercentage();
+            var palette = new[] { Color.Blue, Color.Orange1, Color.Green, Color.Purple };
+            var n = 0;
+            foreach (var t in view.Traffic.Where(t => t.Weight > 0))
+            {
+                chart.AddItem($"{t.Version} ({t.Role})", t.Weight, palette[n++ % palette.Length]);
+            }
+
+            rows.Add(new Padder(chart, new Padding(2, 0, 0, 0)));
+        }
+
+        var table = new Table().Border(TableBorder.Simple).AddColumns("instance", "version", "address", "health", "restarts");
+        foreach (var i in view.Instances)
+        {
+            var health = i.Phase switch { Runtime.InstancePhase.Ready => "[green]Ready[/]", Runtime.InstancePhase.Crashed => "[red]Crashed[/]", _ => $"[yellow]{i.Phase}[/]" };
+            table.AddRow(Markup.Escape(i.Id), Markup.Escape(i.Version), i.Address.ToString(), health, i.Restarts.ToString(CultureInfo.InvariantCulture));
+        }
+
+        rows.Add(table);
+        if (view.Analysis is { } a)
+        {
+            rows.Add(new Markup($"  analysis {Markup.Escape(string.Join(", ", a.Templates))} ({Markup.Escape(a.Purpose)}): [bold]{a.Phase}[/] {Markup.Escape(a.Message)}"));
+        }
+
+        return new Rows(rows);
+    }
+
+    public static string Event(StoredEvent e) =>
+        string.Create(CultureInfo.InvariantCulture, $"{e.Time.UtcDateTime:yyyy-MM-ddTHH:mm:ss.fffZ} {e.RolloutId} {e.Type}: {e.Message}");
+}

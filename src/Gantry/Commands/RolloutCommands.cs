@@ -1,0 +1,306 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Text.Json;
+using Gantry.Client;
+using Gantry.Core.Rollouts;
+using Gantry.Server.Api;
+using Gantry.Server.Rollouts;
+using Spectre.Console;
+
+namespace Gantry.Commands;
+
+/// <summary>The client commands: deploy, status, promote, abort, pause, resume, retry, rollback, history, logs.</summary>
+internal static class RolloutCommands
+{
+    private static Option<string?> ServerOption() => new("--server") { Description = $"The gantry server (default: ${ApiClient.ServerVariable} or http://127.0.0.1:7700).", HelpName = "URL" };
+
+    private static Option<string?> EnvOption() => new("--env", "-e") { Description = "The environment (default: the manifest's first).", HelpName = "ENV" };
+
+    private static Argument<string> ServiceArgument() => new("service") { Description = "The service, as named in the manifest." };
+
+    public static IEnumerable<Command> Create()
+    {
+        yield return Deploy();
+        yield return Status();
+        foreach (var (name, description) in new[]
+        {
+            ("promote", "Move a rollout past its current step (--full: skip every remaining step)."),
+            ("abort", "Stop a rollout: all traffic back to the stable release at once."),
+            ("pause", "Hold a rollout where it is."),
+            ("resume", "Go on with a paused rollout."),
+            ("retry", "Start an aborted or failed rollout again from its first step."),
+        })
+        {
+            yield return Action(name, description);
+        }
+
+        yield return Rollback();
+        yield return History();
+        yield return Logs();
+    }
+
+    private static async Task<int> RunAsync(ParseResult parse, Option<string?> server, Func<ApiClient, TextWriter, Task<int>> body)
+    {
+        var error = parse.InvocationConfiguration.Error;
+        try
+        {
+            using var api = new ApiClient(ApiClient.Resolve(parse.GetValue(server)));
+            return await body(api, parse.InvocationConfiguration.Output);
+        }
+        catch (ApiException ex)
+        {
+            await error.WriteLineAsync($"gantry: {ex.Message}");
+            return ex.ExitCode;
+        }
+    }
+
+    private static string Query(string? environment) => environment is null ? string.Empty : $"?environment={Uri.EscapeDataString(environment)}";
+
+    private static Command Deploy()
+    {
+        var server = ServerOption();
+        var service = ServiceArgument();
+        var version = new Option<string>("--version", "-v") { Description = "The version to deploy: what {version} becomes in the manifest.", Required = true, HelpName = "VERSION" };
+        var env = EnvOption();
+        var set = new Option<string[]>("--set") { Description = "A variable for the release's instances, KEY=VALUE (repeatable).", HelpName = "KEY=VALUE", AllowMultipleArgumentsPerToken = false };
+        var wait = new Option<bool>("--wait", "-w") { Description = "Follow the rollout until it ends; exit 1 if it does not succeed." };
+        var output = CommonOptions.Output();
+        var command = new Command("deploy", "Roll a new version of a service out with its strategy.") { service, version, env, set, wait, output, server };
+        command.SetAction((parse, ct) => RunAsync(parse, server, async (api, writer) =>
+        {
+            var variables = new Dictionary<string, string>(StringComparer.Ordinal);
+            foreach (var pair in parse.GetValue(set) ?? [])
+            {
+                var at = pair.IndexOf('=', StringComparison.Ordinal);
+                if (at <= 0)
+                {
+                    throw new ApiException(ExitCodes.BadInput, $"--set '{pair}': expected KEY=VALUE");
+                }
+
+                variables[pair[..at]] = pair[(at + 1)..];
+            }
+
+            var view = await api.PostAsync<RolloutView>("/api/v1/rollouts", new DeployRequest(parse.GetValue(service)!, parse.GetValue(version)!, parse.GetValue(env), variables), ct);
+            if (parse.GetValue(wait))
+            {
+                return await FollowAsync(api, view.Rollout.Id, writer, parse.GetValue(output), ct);
+            }
+
+            await WriteAsync(writer, parse.GetValue(output), view, $"{RolloutText.Headline(view.Rollout)}\n  {view.Rollout.Message}\n  follow it: gantry status {view.Rollout.Service} --watch");
+            return ExitCodes.Success;
+        }));
+        return command;
+    }
+
+    private static Command Status()
+    {
+        var server = ServerOption();
+        var service = new Argument<string?>("service") { Description = "The service (all services when left out).", Arity = ArgumentArity.ZeroOrOne };
+        var env = EnvOption();
+        var watch = new Option<bool>("--watch", "-w") { Description = "Follow the service's rollout until it ends." };
+        var output = CommonOptions.Output();
+        var command = new Command("status", "Show services, or a service's newest rollout: steps, traffic split, instances, analysis.") { service, env, watch, output, server };
+        command.SetAction((parse, ct) => RunAsync(parse, server, async (api, writer) =>
+        {
+            if (parse.GetValue(service) is not { } name)
+            {
+                var services = await api.GetAsync<List<ServiceView>>("/api/v1/services", ct);
+                await WriteAsync(writer, parse.GetValue(output), services, string.Join("\n", services.SelectMany(s =>
+                    s.Environments.Select(e => $"{s.Name,-16} {e.Name,-12} {e.Stable ?? "-",-12} {(e.LatestRollout is null ? "never deployed" : $"{e.LatestRollout} {e.Phase}")}")
+                    .Prepend($"{"SERVICE",-16} {"ENV",-12} {"STABLE",-12} LATEST ROLLOUT"))));
+                return ExitCodes.Success;
+            }
+
+            var view = await api.GetAsync<RolloutView>($"/api/v1/services/{Uri.EscapeDataString(name)}/rollout{Query(parse.GetValue(env))}", ct);
+            if (parse.GetValue(watch))
+            {
+                return await FollowAsync(api, view.Rollout.Id, writer, parse.GetValue(output), ct);
+            }
+
+            await WriteAsync(writer, parse.GetValue(output), view, RolloutText.Plain(view).TrimEnd());
+            return ExitCodes.Success;
+        }));
+        return command;
+    }
+
+    private static Command Action(string name, string description)
+    {
+        var server = ServerOption();
+        var service = ServiceArgument();
+        var env = EnvOption();
+        var reason = new Option<string?>("--reason", "-m") { Description = "Why, for the record.", HelpName = "TEXT" };
+        var full = new Option<bool>("--full") { Description = "Skip every remaining step and analysis." };
+        var wait = new Option<bool>("--wait", "-w") { Description = "Follow the rollout until it ends." };
+        var output = CommonOptions.Output();
+        var command = new Command(name, description) { service, env, reason, wait, output, server };
+        if (name == "promote")
+        {
+            command.Options.Add(full);
+        }
+
+        command.SetAction((parse, ct) => RunAsync(parse, server, async (api, writer) =>
+        {
+            var view = await api.PostAsync<RolloutView>(
+                $"/api/v1/services/{Uri.EscapeDataString(parse.GetValue(service)!)}/{name}{Query(parse.GetValue(env))}",
+                new CommandRequest(parse.GetValue(reason), name == "promote" && parse.GetValue(full)), ct);
+            if (parse.GetValue(wait))
+            {
+                return await FollowAsync(api, view.Rollout.Id, writer, parse.GetValue(output), ct);
+            }
+
+            await WriteAsync(writer, parse.GetValue(output), view, $"{RolloutText.Headline(view.Rollout)}\n  {view.Rollout.Message}");
+            return ExitCodes.Success;
+        }));
+        return command;
+    }
+
+    private static Command Rollback()
+    {
+        var server = ServerOption();
+        var service = ServiceArgument();
+        var env = EnvOption();
+        var to = new Option<string?>("--to") { Description = "The version to go back to (default: the previous release).", HelpName = "VERSION" };
+        var reason = new Option<string?>("--reason", "-m") { Description = "Why, for the record.", HelpName = "TEXT" };
+        var wait = new Option<bool>("--wait", "-w") { Description = "Follow the rollback until it ends." };
+        var output = CommonOptions.Output();
+        var command = new Command("rollback", "Go back to the previous release (or --to VERSION): instant while its instances still run.") { service, env, to, reason, wait, output, server };
+        command.SetAction((parse, ct) => RunAsync(parse, server, async (api, writer) =>
+        {
+            var view = await api.PostAsync<RolloutView>(
+                $"/api/v1/services/{Uri.EscapeDataString(parse.GetValue(service)!)}/rollback",
+                new RollbackRequest(parse.GetValue(env), parse.GetValue(to), parse.GetValue(reason)), ct);
+            if (parse.GetValue(wait))
+            {
+                return await FollowAsync(api, view.Rollout.Id, writer, parse.GetValue(output), ct);
+            }
+
+            await WriteAsync(writer, parse.GetValue(output), view, $"{RolloutText.Headline(view.Rollout)}\n  {view.Rollout.Message}");
+            return ExitCodes.Success;
+        }));
+        return command;
+    }
+
+    private static Command History()
+    {
+        var server = ServerOption();
+        var service = ServiceArgument();
+        var env = EnvOption();
+        var limit = new Option<int>("--limit", "-n") { Description = "How many rollouts, newest first.", DefaultValueFactory = _ => 20 };
+        var output = CommonOptions.Output();
+        var command = new Command("history", "List a service's rollouts, newest first.") { service, env, limit, output, server };
+        command.SetAction((parse, ct) => RunAsync(parse, server, async (api, writer) =>
+        {
+            var path = $"/api/v1/rollouts?service={Uri.EscapeDataString(parse.GetValue(service)!)}&limit={parse.GetValue(limit)}"
+                + (parse.GetValue(env) is { } e ? $"&environment={Uri.EscapeDataString(e)}" : string.Empty);
+            var rollouts = await api.GetAsync<List<RolloutState>>(path, ct);
+            await WriteAsync(writer, parse.GetValue(output), rollouts, string.Join("\n", rollouts.Select(r => string.Create(CultureInfo.InvariantCulture,
+                $"{r.Id,-24} {r.Release.Version,-10} {r.Strategy,-10} {r.Phase,-11} {r.CreatedAt.UtcDateTime:yyyy-MM-dd HH:mm:ss}  {r.CreatedBy}  {r.Message}"))
+                .Prepend($"{"ROLLOUT",-24} {"VERSION",-10} {"STRATEGY",-10} {"PHASE",-11} {"CREATED (UTC)",-19}  BY  MESSAGE")));
+            return ExitCodes.Success;
+        }));
+        return command;
+    }
+
+    private static Command Logs()
+    {
+        var server = ServerOption();
+        var service = ServiceArgument();
+        var env = EnvOption();
+        var version = new Option<string?>("--version", "-v") { Description = "Only the instances of this version.", HelpName = "VERSION" };
+        var lines = new Option<int>("--lines", "-n") { Description = "How many of the last lines per instance.", DefaultValueFactory = _ => 100 };
+        var follow = new Option<bool>("--follow", "-f") { Description = "Keep printing new lines." };
+        var command = new Command("logs", "Print what a service's instances wrote to stdout and stderr.") { service, env, version, lines, follow, server };
+        command.SetAction((parse, ct) => RunAsync(parse, server, async (api, writer) =>
+        {
+            var path = $"/api/v1/services/{Uri.EscapeDataString(parse.GetValue(service)!)}/logs?lines={parse.GetValue(lines)}"
+                + (parse.GetValue(env) is { } e ? $"&environment={Uri.EscapeDataString(e)}" : string.Empty)
+                + (parse.GetValue(version) is { } v ? $"&version={Uri.EscapeDataString(v)}" : string.Empty);
+            var seen = new Dictionary<string, List<string>>(StringComparer.Ordinal);
+            do
+            {
+                foreach (var instance in await api.GetAsync<List<InstanceLogs>>(path, ct))
+                {
+                    var previous = seen.GetValueOrDefault(instance.Instance) ?? [];
+                    foreach (var line in NewLines(previous, instance.Lines))
+                    {
+                        await writer.WriteLineAsync($"{instance.Instance}: {line}");
+                    }
+
+                    seen[instance.Instance] = [.. instance.Lines];
+                }
+
+                if (parse.GetValue(follow))
+                {
+                    await Task.Delay(500, ct);
+                }
+            }
+            while (parse.GetValue(follow) && !ct.IsCancellationRequested);
+            return ExitCodes.Success;
+        }));
+        return command;
+    }
+
+    /// <summary>The lines of <paramref name="now"/> after the longest overlap with the end of <paramref name="before"/>.</summary>
+    private static IEnumerable<string> NewLines(List<string> before, IReadOnlyList<string> now)
+    {
+        for (var overlap = Math.Min(before.Count, now.Count); overlap > 0; overlap--)
+        {
+            if (before.Skip(before.Count - overlap).SequenceEqual(now.Take(overlap)))
+            {
+                return now.Skip(overlap);
+            }
+        }
+
+        return now;
+    }
+
+    private static async Task WriteAsync<T>(TextWriter writer, OutputFormat format, T value, string text) =>
+        await writer.WriteLineAsync(format == OutputFormat.Json ? JsonSerializer.Serialize(value, GantryJson.Indented) : text);
+
+    /// <summary>Follows a rollout until it ends: a live view on a terminal, timestamped event lines otherwise. Exit 0 only on success.</summary>
+    private static async Task<int> FollowAsync(ApiClient api, string id, TextWriter writer, OutputFormat format, CancellationToken ct)
+    {
+        RolloutView view;
+        if (format == OutputFormat.Text && ReferenceEquals(writer, Console.Out) && !Console.IsOutputRedirected)
+        {
+            view = await api.GetAsync<RolloutView>($"/api/v1/rollouts/{id}", ct);
+            await AnsiConsole.Live(RolloutText.Live(view)).StartAsync(async live =>
+            {
+                while (!view.Rollout.Phase.IsTerminal())
+                {
+                    await Task.Delay(300, ct);
+                    view = await api.GetAsync<RolloutView>($"/api/v1/rollouts/{id}", ct);
+                    live.UpdateTarget(RolloutText.Live(view));
+                }
+            });
+        }
+        else
+        {
+            using var response = await api.OpenStreamAsync($"/api/v1/events?rollout={Uri.EscapeDataString(id)}", ct);
+            using var reader = new StreamReader(await response.Content.ReadAsStreamAsync(ct));
+            while (await reader.ReadLineAsync(ct) is { } line)
+            {
+                if (!line.StartsWith("data: ", StringComparison.Ordinal))
+                {
+                    continue;
+                }
+
+                var e = JsonSerializer.Deserialize<StoredEvent>(line["data: ".Length..], GantryJson.Options)!;
+                if (format == OutputFormat.Text)
+                {
+                    await writer.WriteLineAsync(RolloutText.Event(e));
+                }
+
+                if (e.Type is "Succeeded" or "Aborted" or "Failed" or "RolledBack")
+                {
+                    break;
+                }
+            }
+
+            view = await api.GetAsync<RolloutView>($"/api/v1/rollouts/{id}", ct);
+        }
+
+        await WriteAsync(writer, format, view, $"{RolloutText.Headline(view.Rollout)}\n  {view.Rollout.Message}\n  traffic: {RolloutText.Split(view)}");
+        return view.Rollout.Phase == RolloutPhase.Succeeded ? ExitCodes.Success : ExitCodes.Failed;
+    }
+}

@@ -1,0 +1,81 @@
+using System.CommandLine;
+using Gantry.Core.Manifest;
+using Gantry.Core.Manifest.Values;
+using Gantry.Server;
+
+namespace Gantry.Commands;
+
+/// <summary><c>gantry server</c>: the embedded control plane (store, runtime, router, reconciler, API) for one manifest.</summary>
+internal static class ServerCommand
+{
+    /// <summary>The data directory when none is given: <c>.gantry</c> beside the manifest.</summary>
+    public static string DefaultDataDirectory(string manifestPath) => Path.Combine(Path.GetDirectoryName(Path.GetFullPath(manifestPath))!, ".gantry");
+
+    public static Command Create(TimeProvider time)
+    {
+        var file = CommonOptions.File();
+        var data = new Option<string?>("--data") { Description = "Where rollouts, events and instance logs are kept (default: .gantry beside the manifest).", HelpName = "DIR" };
+        var listen = new Option<string>("--listen") { Description = "Where the API listens.", DefaultValueFactory = _ => ServerOptions.DefaultListen.ToString(), HelpName = "ADDRESS" };
+        var command = new Command("server", "Run the control plane: rollouts, the built-in router and the REST API, for one manifest.") { file, data, listen };
+        command.SetAction(async (parse, ct) =>
+        {
+            var output = parse.InvocationConfiguration.Output;
+            var error = parse.InvocationConfiguration.Error;
+            if (Endpoint.TryParse(parse.GetValue(listen)!, out var address) is { } bad)
+            {
+                await error.WriteLineAsync($"gantry: --listen: {bad.Message}");
+                return ExitCodes.BadInput;
+            }
+
+            var path = parse.GetValue(file)!;
+            var loaded = ManifestLoader.LoadFile(path);
+            if (loaded.Manifest is not { } manifest)
+            {
+                foreach (var d in loaded.Diagnostics)
+                {
+                    await error.WriteLineAsync(d.ToString());
+                }
+
+                return ExitCodes.BadInput;
+            }
+
+            var dataDir = parse.GetValue(data) ?? DefaultDataDirectory(path);
+            GantryServer server;
+            try
+            {
+                server = await GantryServer.StartAsync(manifest, Path.GetDirectoryName(Path.GetFullPath(path))!, new ServerOptions(dataDir, address!), time, null, ct);
+            }
+            catch (Exception ex) when (ex is InvalidOperationException or IOException)
+            {
+                await error.WriteLineAsync($"gantry: {ex.GetBaseException().Message}");
+                return ExitCodes.Failed;
+            }
+
+            await using (server)
+            {
+                await output.WriteLineAsync($"gantry server: API on {server.Address}, data in {dataDir}");
+                foreach (var s in manifest.Services)
+                {
+                    await output.WriteLineAsync($"  service {s.Name}: {s.Replicas} replica(s), traffic on http://{s.Listen}");
+                }
+
+                if (server.OrphansStopped > 0)
+                {
+                    await output.WriteLineAsync($"  stopped {server.OrphansStopped} instance process(es) left by a server that did not shut down");
+                }
+
+                try
+                {
+                    await Task.Delay(Timeout.Infinite, ct);
+                }
+                catch (OperationCanceledException)
+                {
+                    await output.WriteLineAsync("gantry server: stopping instances");
+                }
+            }
+
+            return ExitCodes.Success;
+        });
+        return command;
+    }
+}
