@@ -1,4 +1,13 @@
+using System.Globalization;
 using BenchmarkDotNet.Running;
+using Gantry.Benchmarks.Rollouts;
 
 // dotnet run -c Release --project bench/Gantry.Benchmarks -- --filter '*'
+// dotnet run -c Release --project bench/Gantry.Benchmarks -- rollback [ITERATIONS]
+if (args.Length > 0 && args[0] == "rollback")
+{
+    return await RollbackBenchmark.RunAsync(args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 10);
+}
+
 BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
+return 0;

@@ -145,6 +145,34 @@ public sealed class RolloutFunctionalTests
     }
 
     [Fact(Timeout = Timeout)]
+    public async Task Rollback_CompletedBlueGreen_PutsAllTrafficOnThePreviousVersionAtOnce()
+    {
+        await using var h = await ServerHarness.StartAsync(listen => ServerHarness.ManifestText(listen, "blueGreen: { autoPromotion: true, scaleDownDelay: 10m }"));
+        await h.WaitForPhaseAsync((await h.DeployAsync("v1")).Rollout.Id, RolloutPhase.Succeeded);
+        var second = await h.DeployAsync("v2");
+        await h.WaitForPhaseAsync(second.Rollout.Id, RolloutPhase.Succeeded);
+        await using var load = new SteadyLoad(h.Front);
+        await load.WaitForRequestsAsync(50, TimeSpan.FromSeconds(20));
+
+        var rollback = await h.CommandAsync("rollback", new RollbackRequest(Reason: "bad numbers"));
+        rollback.Rollout.Kind.Should().Be(RolloutKind.Rollback);
+        rollback.Rollout.Release.Version.Should().Be("v1");
+        var done = await h.WaitForPhaseAsync(rollback.Rollout.Id, RolloutPhase.Succeeded, TimeSpan.FromSeconds(1));
+        done.Traffic.Should().ContainSingle().Which.Should().Match<TrafficView>(t => t.Version == "v1" && t.Weight == 100);
+        (await h.GetAsync(second.Rollout.Id)).Rollout.Phase.Should().Be(RolloutPhase.RolledBack);
+
+        await Task.Delay(200);
+        var v2 = load.Versions.GetValueOrDefault("v2");
+        await load.WaitForRequestsAsync(200, TimeSpan.FromSeconds(20));
+        load.Versions.GetValueOrDefault("v2").Should().Be(v2);
+        load.Errors.Should().BeEmpty();
+
+        using var again = await h.Api.PostAsJsonAsync("/api/v1/services/shop/rollback", new RollbackRequest(To: "v9"), GantryJson.Options);
+        again.StatusCode.Should().Be(System.Net.HttpStatusCode.NotFound);
+        (await again.Content.ReadAsStringAsync()).Should().Contain("shop has never been deployed at version 'v9'");
+    }
+
+    [Fact(Timeout = Timeout)]
     public async Task Deploy_WhileAnotherRolloutIsActive_IsRefusedWithProblemJson()
     {
         await using var h = await ServerHarness.StartAsync(listen => ServerHarness.ManifestText(listen, Canary));
