@@ -280,7 +280,8 @@ public static partial class RolloutEngine
             }
 
             c.State = Begin(service, state with { Attempt = state.Attempt + 1, FinishedAt = null, ManualPause = false }, now);
-            c.Event("Retried", $"retried by {by}: attempt {c.State.Attempt}");
+            c.State = c.State with { Message = $"retried by {by}: attempt {c.State.Attempt}, {c.State.Message}" };
+            c.Event("Retried", c.State.Message);
             return new CommandResult(c.Decide(), null);
         }
 
@@ -340,8 +341,9 @@ public static partial class RolloutEngine
                 }
 
                 var to = full ? steps : state.Step + 1;
-                c.State = state with { Step = to, Phase = RolloutPhase.Progressing, Analysis = null, StepUntil = null, LastProgressAt = c.Now };
-                c.Event("Promoted", full ? $"promoted fully by {by}: the remaining steps are skipped" : $"promoted by {by}: step {state.Step + 1} skipped");
+                var promoted = full ? $"promoted fully by {by}: the remaining steps are skipped" : $"promoted by {by}: step {state.Step + 1} skipped";
+                c.State = state with { Step = to, Phase = RolloutPhase.Progressing, Analysis = null, StepUntil = null, LastProgressAt = c.Now, Message = promoted };
+                c.Event("Promoted", promoted);
                 break;
             case StrategyKind.BlueGreen:
                 if (state.Step >= BlueGreenSwitch)
@@ -356,8 +358,9 @@ public static partial class RolloutEngine
                     return CommandResult.Refuse($"rollout {state.Id} is already switching traffic");
                 }
 
-                c.State = state with { Step = BlueGreenSwitch, Phase = RolloutPhase.Promoting, Analysis = null, StepUntil = null, LastProgressAt = c.Now };
-                c.Event("Promoted", $"promoted by {by}: switching traffic to {state.Release.Version} once all its instances are ready");
+                var switching = $"promoted by {by}: switching traffic to {state.Release.Version} once all its instances are ready";
+                c.State = state with { Step = BlueGreenSwitch, Phase = RolloutPhase.Promoting, Analysis = null, StepUntil = null, LastProgressAt = c.Now, Message = switching };
+                c.Event("Promoted", switching);
                 break;
             default:
                 return CommandResult.Refuse(state.Strategy == StrategyKind.Rolling

@@ -79,7 +79,7 @@ public sealed partial class RolloutService(GantryManifest manifest, IRolloutStor
         }
 
         var release = new Release(request.Version, [.. (request.Set ?? new Dictionary<string, string>()).OrderBy(kv => kv.Key, StringComparer.Ordinal)], request.CommitSha, request.CommitTime);
-        return await CreateAsync(service, environment, release, RolloutKind.Deploy, by, null, ct);
+        return await CreateAsync(service, environment, release, RolloutKind.Deploy, by, null, null, ct);
     }
 
     public async Task<Result<RolloutState>> RollbackAsync(string serviceName, RollbackRequest request, string by, CancellationToken ct)
@@ -131,10 +131,12 @@ public sealed partial class RolloutService(GantryManifest manifest, IRolloutStor
             return new Problem(409, "Already running", $"{target.Version} is already the stable release of {service.Name} in {environment}");
         }
 
-        return await CreateAsync(service, environment, target, RolloutKind.Rollback, by, request.Reason, ct);
+        // The rollout that brought the current release in is the one rolled back.
+        var replaced = history.FirstOrDefault(r => r.Phase == RolloutPhase.Succeeded && r.StableVersion == current);
+        return await CreateAsync(service, environment, target, RolloutKind.Rollback, by, request.Reason, replaced, ct);
     }
 
-    private async Task<Result<RolloutState>> CreateAsync(ServiceSpec service, string environment, Release release, RolloutKind kind, string by, string? reason, CancellationToken ct)
+    private async Task<Result<RolloutState>> CreateAsync(ServiceSpec service, string environment, Release release, RolloutKind kind, string by, string? reason, RolloutState? replaced, CancellationToken ct)
     {
         var spec = EffectiveService.For(manifest, service, environment);
         var gate = reconciler.LockFor(service.Name, environment);
@@ -164,10 +166,10 @@ public sealed partial class RolloutService(GantryManifest manifest, IRolloutStor
                 return new Problem(409, "Rollout in progress", $"another rollout of {service.Name} in {environment} started meanwhile");
             }
 
-            if (kind == RolloutKind.Rollback && latest is not null)
+            if (replaced is not null)
             {
-                var rolledBack = latest with { Phase = RolloutPhase.RolledBack, Message = $"rolled back to {release.Version} by {by} ({id})", Revision = latest.Revision + 1, UpdatedAt = now };
-                await store.SaveAsync(rolledBack, latest.Revision, [new RolloutEvent("RolledBack", rolledBack.Message)], ct);
+                var rolledBack = replaced with { Phase = RolloutPhase.RolledBack, Message = $"rolled back to {release.Version} by {by} ({id})", Revision = replaced.Revision + 1, UpdatedAt = now };
+                await store.SaveAsync(rolledBack, replaced.Revision, [new RolloutEvent("RolledBack", rolledBack.Message)], ct);
             }
 
             reconciler.Committed.Pulse();

@@ -101,7 +101,7 @@ internal sealed class ApiClient : IDisposable
 
     private ApiException Unreachable(HttpRequestException ex) =>
         new(ExitCodes.Unreachable, ex.InnerException is SocketException
-            ? $"cannot reach the gantry server at {Server} ({ex.InnerException.Message}); start it with 'gantry server', or point --server / {ServerVariable} at it"
+            ? $"cannot reach the gantry server at {Server.ToString().TrimEnd('/')} ({ex.InnerException.Message}); start it with 'gantry server', or point --server / {ServerVariable} at it"
             : $"cannot reach the gantry server at {Server}: {ex.Message}");
 
     private static string ProblemText(HttpStatusCode status, string body)

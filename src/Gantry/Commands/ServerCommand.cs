@@ -53,7 +53,7 @@ internal static class ServerCommand
 
             await using (server)
             {
-                await output.WriteLineAsync($"gantry server: API on {server.Address}, data in {dataDir}");
+                await output.WriteLineAsync($"gantry server: API on {server.Address.ToString().TrimEnd('/')}, data in {dataDir}");
                 foreach (var s in manifest.Services)
                 {
                     await output.WriteLineAsync($"  service {s.Name}: {s.Replicas} replica(s), traffic on http://{s.Listen}");

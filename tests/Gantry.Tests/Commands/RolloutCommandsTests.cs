@@ -1,0 +1,128 @@
+using System.Text.Json;
+using Gantry.Core.Manifest;
+using Gantry.Core.Manifest.Values;
+using Gantry.Core.Rollouts;
+using Gantry.Server;
+using Gantry.Testing;
+
+namespace Gantry.Tests.Commands;
+
+/// <summary>The client commands against a real embedded server running the sample service.</summary>
+public sealed class RolloutCommandsTests : IAsyncLifetime
+{
+    private readonly string folder = Directory.CreateTempSubdirectory("gantry-cli-").FullName;
+    private GantryServer server = null!;
+
+    private string Server => server.Address.ToString();
+
+    public async Task InitializeAsync()
+    {
+        var text = $$"""
+            version: 1
+            services:
+              shop:
+                process:
+                  command: dotnet
+                  args: ["{{RepoPaths.ShopDll}}", --urls, "http://127.0.0.1:{port}"]
+                  env: { APP_VERSION: "{version}" }
+                listen: 127.0.0.1:{{FreePort.Next()}}
+                health:
+                  startup: { path: /health, interval: 100ms, failureThreshold: 100 }
+                  readiness: { path: /health/ready, interval: 200ms }
+                progressDeadline: 5s
+                strategy:
+                  canary: { steps: [{ setWeight: 50 }, { pause: {} }] }
+            """;
+        var manifest = ManifestLoader.LoadText(text).Manifest!;
+        server = await GantryServer.StartAsync(manifest, folder, new ServerOptions(Path.Combine(folder, "data"), new Endpoint("127.0.0.1", FreePort.Next())), TimeProvider.System, null, CancellationToken.None);
+    }
+
+    public async Task DisposeAsync()
+    {
+        await server.DisposeAsync();
+        Directory.Delete(folder, recursive: true);
+    }
+
+    [Fact(Timeout = 120_000)]
+    public async Task Commands_DeployPromoteStatusHistory_DriveARolloutAndReportIt()
+    {
+        var (exit, output, error) = await GantryCliTests.RunAsync("deploy", "shop", "--version", "1.0", "--wait", "--server", Server);
+        exit.Should().Be(ExitCodes.Success, error);
+        output.Should().Contain("shop-default-1 Created: deploy of shop 1.0 to default").And.Contain("Succeeded: 1.0 is running: 1/1 instances ready");
+
+        (exit, output, error) = await GantryCliTests.RunAsync("deploy", "shop", "-v", "2.0", "--set", "FEATURE=on", "--server", Server);
+        exit.Should().Be(ExitCodes.Success, error);
+        output.Should().StartWith("rollout shop-default-2: shop 2.0 (canary from 1.0) in default: Progressing");
+
+        (exit, output, _) = await GantryCliTests.RunAsync("deploy", "shop", "-v", "3.0", "--server", Server);
+        exit.Should().Be(ExitCodes.BadInput);
+        error.Should().BeEmpty();
+
+        await EventuallyAsync(async () => (await GantryCliTests.RunAsync("status", "shop", "--server", Server)).Out.Contains(">> 2. pause until promoted", StringComparison.Ordinal));
+        (exit, output, _) = await GantryCliTests.RunAsync("status", "shop", "--output", "json", "--server", Server);
+        exit.Should().Be(ExitCodes.Success);
+        using (var json = JsonDocument.Parse(output))
+        {
+            json.RootElement.GetProperty("rollout").GetProperty("phase").GetString().Should().Be("paused");
+            json.RootElement.GetProperty("rollout").GetProperty("release").GetProperty("variables")[0].GetProperty("key").GetString().Should().Be("FEATURE");
+            json.RootElement.GetProperty("traffic").EnumerateArray().Select(t => t.GetProperty("weight").GetInt32()).Should().Equal(50, 50);
+        }
+
+        (exit, output, error) = await GantryCliTests.RunAsync("promote", "shop", "--wait", "--server", Server);
+        exit.Should().Be(ExitCodes.Success, error);
+        output.Should().Contain("Promoted: promoted by").And.Contain("Succeeded: 2.0 promoted: it is the stable release");
+
+        (exit, output, _) = await GantryCliTests.RunAsync("history", "shop", "--server", Server);
+        exit.Should().Be(ExitCodes.Success);
+        output.Split('\n')[1].Should().StartWith("shop-default-2           2.0        Canary     Succeeded");
+
+        (exit, output, _) = await GantryCliTests.RunAsync("status", "--server", Server);
+        output.Should().Contain("shop             default      2.0          shop-default-2 Succeeded");
+    }
+
+    [Fact(Timeout = 120_000)]
+    public async Task Deploy_WaitForAReleaseThatNeverGetsReady_ExitsOneWithTheReason()
+    {
+        (await GantryCliTests.RunAsync("deploy", "shop", "--version", "1.0", "--wait", "--server", Server)).Exit.Should().Be(ExitCodes.Success);
+        var (exit, output, _) = await GantryCliTests.RunAsync("deploy", "shop", "--version", "2.0", "--set", "READY=false", "--wait", "--server", Server);
+        exit.Should().Be(ExitCodes.Failed);
+        output.Should().Contain("rollout shop-default-2: shop 2.0 (canary from 1.0) in default: Failed\n  no progress for 5s (progress deadline): 2.0 has 0/1 instances ready");
+
+        (exit, output, _) = await GantryCliTests.RunAsync("retry", "shop", "--server", Server);
+        exit.Should().Be(ExitCodes.Success);
+        output.Should().Contain("retried by");
+    }
+
+    [Theory(Timeout = 30_000)]
+    [InlineData(new[] { "promote", "nosuch" }, ExitCodes.BadInput, "gantry: there is no service 'nosuch' in the manifest (services: shop)")]
+    [InlineData(new[] { "deploy", "shop", "--version", "bad version" }, ExitCodes.BadInput, "gantry: version 'bad version' is not valid")]
+    [InlineData(new[] { "deploy", "shop", "--version", "1", "--set", "NOEQUALS" }, ExitCodes.BadInput, "gantry: --set 'NOEQUALS': expected KEY=VALUE")]
+    [InlineData(new[] { "deploy", "shop", "--version", "1", "--env", "prod" }, ExitCodes.BadInput, "gantry: there is no environment 'prod' in the manifest (environments: default)")]
+    [InlineData(new[] { "abort", "shop" }, ExitCodes.BadInput, "gantry: shop has never been deployed to default")]
+    [InlineData(new[] { "rollback", "shop" }, ExitCodes.BadInput, "gantry: shop has no release running in default")]
+    public async Task Commands_BadInput_ExitTwoWithOneReadableLine(string[] args, int code, string message)
+    {
+        var (exit, _, error) = await GantryCliTests.RunAsync([.. args, "--server", Server]);
+        exit.Should().Be(code);
+        error.Should().StartWith(message);
+        error.TrimEnd().Split('\n').Should().ContainSingle();
+    }
+
+    [Fact(Timeout = 30_000)]
+    public async Task Status_ServerDown_ExitsThreeAndSaysHowToStartIt()
+    {
+        var (exit, _, error) = await GantryCliTests.RunAsync("status", "--server", $"127.0.0.1:{FreePort.Next()}");
+        exit.Should().Be(ExitCodes.Unreachable);
+        error.Should().Contain("cannot reach the gantry server at http://127.0.0.1:").And.Contain("start it with 'gantry server'");
+    }
+
+    private static async Task EventuallyAsync(Func<Task<bool>> condition)
+    {
+        for (var i = 0; i < 300 && !await condition(); i++)
+        {
+            await Task.Delay(100);
+        }
+
+        (await condition()).Should().BeTrue();
+    }
+}
