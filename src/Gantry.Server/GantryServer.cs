@@ -96,6 +96,7 @@ public sealed class GantryServer : IAsyncDisposable
         var analysis = new AnalysisRuns(time, router.Metrics, manifest);
         var reconciler = new RolloutReconciler(manifest, manifestFolder, store, runtime, router, analysis, time, loggers.CreateLogger<RolloutReconciler>());
         var rollouts = new RolloutService(manifest, store, reconciler, runtime, analysis, time);
+        reconciler.StartQueued = rollouts.StartQueuedAsync;
         var server = new GantryServer(dataLock, store, runtime, router, analysis, reconciler, rollouts) { OrphansStopped = orphans };
         try
         {

@@ -29,8 +29,20 @@ public interface IRolloutStore : IAsyncDisposable
     /// <summary>The rollout's id for the next rollout of a service in an environment (for example <c>web-production-3</c>).</summary>
     Task<string> NextIdAsync(string service, string environment, CancellationToken ct);
 
-    /// <summary>Stores a new rollout (with its release) unless another one of the service and environment is active.</summary>
-    Task<CommitOutcome> CreateAsync(RolloutState rollout, IReadOnlyList<RolloutEvent> events, CancellationToken ct);
+    /// <summary>
+    /// Stores a new rollout (with its release) unless another one of the service and environment is active;
+    /// when it starts a queued deploy, <paramref name="fromQueue"/> leaves the queue in the same transaction.
+    /// </summary>
+    Task<CommitOutcome> CreateAsync(RolloutState rollout, IReadOnlyList<RolloutEvent> events, CancellationToken ct, long? fromQueue = null);
+
+    /// <summary>Puts a deploy in the queue of its service and environment; returns it with its id.</summary>
+    Task<QueuedDeploy> EnqueueAsync(QueuedDeploy deploy, CancellationToken ct);
+
+    /// <summary>Takes a deploy out of the queue without starting it.</summary>
+    Task RemoveQueuedAsync(long id, CancellationToken ct);
+
+    /// <summary>The deploys waiting, oldest first, optionally of one service and environment.</summary>
+    Task<IReadOnlyList<QueuedDeploy>> QueuedAsync(string? service, string? environment, CancellationToken ct);
 
     /// <summary>Replaces a rollout's state if it is still at <paramref name="expectedRevision"/>, with its events; optionally marks another one rolled back.</summary>
     Task<CommitOutcome> SaveAsync(RolloutState rollout, long expectedRevision, IReadOnlyList<RolloutEvent> events, CancellationToken ct);
@@ -48,6 +60,9 @@ public interface IRolloutStore : IAsyncDisposable
     /// <summary>The releases of a service, newest first.</summary>
     Task<IReadOnlyList<StoredRelease>> ReleasesAsync(string service, CancellationToken ct);
 }
+
+/// <summary>A deploy waiting for the active rollout of its service and environment to end.</summary>
+public sealed record QueuedDeploy(long Id, string Service, string Environment, Release Release, string CreatedBy, DateTimeOffset CreatedAt);
 
 /// <summary>A release as first deployed.</summary>
 public sealed record StoredRelease(string Service, Release Release, DateTimeOffset CreatedAt);

@@ -54,8 +54,17 @@ public static class ApiEndpoints
         api.MapPost("/rollouts", async (DeployRequest request, HttpContext http, CancellationToken ct) =>
         {
             var result = await rollouts.DeployAsync(request, User(http), ct);
+            if (result.Problem is { Code: RolloutService.BusyCode } && request.Queue)
+            {
+                var queued = await rollouts.QueueAsync(request, User(http), ct);
+                return queued.Problem is { } q ? Problem(q) : Results.Accepted("/api/v1/queue", queued.Value);
+            }
+
             return result.Problem is { } p ? Problem(p) : Results.Created($"/api/v1/rollouts/{result.Value!.Id}", rollouts.View(result.Value));
         }).WithName("CreateRollout");
+
+        api.MapGet("/queue", async (string? service, string? environment, CancellationToken ct) =>
+            Results.Ok(await store.QueuedAsync(service, environment, ct))).WithName("ListQueue");
 
         api.MapGet("/rollouts/{id}", async (string id, CancellationToken ct) =>
             await store.GetAsync(id, ct) is { } state ? Results.Ok(rollouts.View(state)) : Problem(new Problem(404, "Unknown rollout", $"there is no rollout '{id}'")))

@@ -42,6 +42,9 @@ public sealed partial class RolloutReconciler(
 
     public string? RouterError { get; private set; }
 
+    /// <summary>Called for each target whose newest rollout has ended: starts the next queued deploy, if any.</summary>
+    public Func<string, string, CancellationToken, Task>? StartQueued { get; set; }
+
     /// <summary>The targets as of the last pass.</summary>
     public IReadOnlyList<Target> Targets => targets;
 
@@ -97,6 +100,11 @@ public sealed partial class RolloutReconciler(
             finally
             {
                 gate.Release();
+            }
+
+            if (current[^1].State.Phase.IsTerminal() && StartQueued is { } startQueued)
+            {
+                await startQueued(stored.Service, stored.Environment, ct);
             }
         }
 

@@ -16,7 +16,8 @@ public sealed record DeployRequest(
     string? Environment = null,
     IReadOnlyDictionary<string, string>? Set = null,
     string? CommitSha = null,
-    DateTimeOffset? CommitTime = null);
+    DateTimeOffset? CommitTime = null,
+    bool Queue = false);
 
 /// <summary>A command to a rollout: a reason and, for promote, whether to skip every remaining step.</summary>
 public sealed record CommandRequest(string? Reason = null, bool Full = false);
@@ -25,7 +26,7 @@ public sealed record CommandRequest(string? Reason = null, bool Full = false);
 public sealed record RollbackRequest(string? Environment = null, string? To = null, string? Reason = null);
 
 /// <summary>An expected failure, as the API says it (RFC 7807): status, a short title, the detail.</summary>
-public sealed record Problem(int Status, string Title, string Detail);
+public sealed record Problem(int Status, string Title, string Detail, string? Code = null);
 
 /// <summary>Either a value or a problem.</summary>
 public sealed record Result<T>(T? Value, Problem? Problem)
@@ -79,7 +80,39 @@ public sealed partial class RolloutService(GantryManifest manifest, IRolloutStor
         }
 
         var release = new Release(request.Version, [.. (request.Set ?? new Dictionary<string, string>()).OrderBy(kv => kv.Key, StringComparer.Ordinal)], request.CommitSha, request.CommitTime);
-        return await CreateAsync(service, environment, release, RolloutKind.Deploy, by, null, null, ct);
+        return await CreateAsync(service, environment, release, RolloutKind.Deploy, by, null, null, null, ct);
+    }
+
+    /// <summary>Queues a deploy behind the active rollout of its service and environment; it starts when that one ends.</summary>
+    public async Task<Result<QueuedDeploy>> QueueAsync(DeployRequest request, string by, CancellationToken ct)
+    {
+        if (Resolve(request.Service, request.Environment, out var service, out var environment) is { } problem)
+        {
+            return problem;
+        }
+
+        var release = new Release(request.Version, [.. (request.Set ?? new Dictionary<string, string>()).OrderBy(kv => kv.Key, StringComparer.Ordinal)], request.CommitSha, request.CommitTime);
+        var queued = await store.EnqueueAsync(new QueuedDeploy(0, service.Name, environment, release, by, time.GetUtcNow()), ct);
+        reconciler.Wake.Pulse();
+        return queued;
+    }
+
+    /// <summary>Starts the oldest queued deploy of a service and environment if nothing is active there.</summary>
+    public async Task StartQueuedAsync(string serviceName, string environment, CancellationToken ct)
+    {
+        var queued = await store.QueuedAsync(serviceName, environment, ct);
+        if (queued.Count == 0 || manifest.FindService(serviceName) is not { } service)
+        {
+            return;
+        }
+
+        var next = queued[0];
+        var result = await CreateAsync(service, environment, next.Release, RolloutKind.Deploy, next.CreatedBy, null, null, next.Id, ct);
+        if (result.Problem is { Code: not BusyCode })
+        {
+            // It can never start (its version already runs, say): drop it rather than block the queue.
+            await store.RemoveQueuedAsync(next.Id, ct);
+        }
     }
 
     public async Task<Result<RolloutState>> RollbackAsync(string serviceName, RollbackRequest request, string by, CancellationToken ct)
@@ -133,10 +166,10 @@ public sealed partial class RolloutService(GantryManifest manifest, IRolloutStor
 
         // The rollout that brought the current release in is the one rolled back.
         var replaced = history.FirstOrDefault(r => r.Phase == RolloutPhase.Succeeded && r.StableVersion == current);
-        return await CreateAsync(service, environment, target, RolloutKind.Rollback, by, request.Reason, replaced, ct);
+        return await CreateAsync(service, environment, target, RolloutKind.Rollback, by, request.Reason, replaced, null, ct);
     }
 
-    private async Task<Result<RolloutState>> CreateAsync(ServiceSpec service, string environment, Release release, RolloutKind kind, string by, string? reason, RolloutState? replaced, CancellationToken ct)
+    private async Task<Result<RolloutState>> CreateAsync(ServiceSpec service, string environment, Release release, RolloutKind kind, string by, string? reason, RolloutState? replaced, long? fromQueue, CancellationToken ct)
     {
         var spec = EffectiveService.For(manifest, service, environment);
         var gate = reconciler.LockFor(service.Name, environment);
@@ -160,10 +193,16 @@ public sealed partial class RolloutService(GantryManifest manifest, IRolloutStor
             var what = kind == RolloutKind.Rollback
                 ? $"rollback of {service.Name} in {environment} to {release.Version} by {by}{(reason is null ? string.Empty : ": " + reason)}"
                 : $"deploy of {service.Name} {release.Version} to {environment} by {by}";
-            var outcome = await store.CreateAsync(state, [new RolloutEvent("Created", $"{what} ({state.Message})")], ct);
+            var queuedNote = fromQueue is null ? string.Empty : ", from the queue";
+            var outcome = await store.CreateAsync(state, [new RolloutEvent("Created", $"{what} ({state.Message}{queuedNote})")], ct, fromQueue);
+            if (outcome == CommitOutcome.Conflict)
+            {
+                return new Problem(409, "Already started", "the queued deploy was started meanwhile", BusyCode);
+            }
+
             if (outcome == CommitOutcome.Busy)
             {
-                return new Problem(409, "Rollout in progress", $"another rollout of {service.Name} in {environment} started meanwhile");
+                return new Problem(409, "Rollout in progress", $"another rollout of {service.Name} in {environment} started meanwhile", BusyCode);
             }
 
             if (replaced is not null)
@@ -183,7 +222,9 @@ public sealed partial class RolloutService(GantryManifest manifest, IRolloutStor
     }
 
     private static Problem Busy(RolloutState active) =>
-        new(409, "Rollout in progress", $"{active.Service} in {active.Environment} is busy with rollout {active.Id} of {active.Release.Version} ({active.Phase}): wait for it, or abort it");
+        new(409, "Rollout in progress", $"{active.Service} in {active.Environment} is busy with rollout {active.Id} of {active.Release.Version} ({active.Phase}): wait for it, abort it, or deploy with --queue", BusyCode);
+
+    public const string BusyCode = "busy";
 
     public async Task<Result<RolloutState>> CommandAsync(string rolloutId, CommandKind kind, CommandRequest request, string by, CancellationToken ct)
     {

@@ -60,7 +60,7 @@ public sealed class SqliteStore : IRolloutStore
         return Convert.ToInt64(command.ExecuteScalar(), CultureInfo.InvariantCulture);
     }
 
-    public async Task<CommitOutcome> CreateAsync(RolloutState rollout, IReadOnlyList<RolloutEvent> events, CancellationToken ct)
+    public async Task<CommitOutcome> CreateAsync(RolloutState rollout, IReadOnlyList<RolloutEvent> events, CancellationToken ct, long? fromQueue = null)
     {
         await writer.WaitAsync(ct);
         try
@@ -91,6 +91,16 @@ public sealed class SqliteStore : IRolloutStore
             }
 
             AppendEvents(connection, transaction, rollout, events);
+            if (fromQueue is { } queued)
+            {
+                using var dequeue = Command(connection, transaction, "DELETE FROM queue WHERE id = $id", ("$id", queued));
+                if (dequeue.ExecuteNonQuery() != 1)
+                {
+                    // Started by someone else meanwhile: nothing happens.
+                    return CommitOutcome.Conflict;
+                }
+            }
+
             await transaction.CommitAsync(ct);
             return CommitOutcome.Committed;
         }
@@ -98,6 +108,55 @@ public sealed class SqliteStore : IRolloutStore
         {
             writer.Release();
         }
+    }
+
+    public async Task<QueuedDeploy> EnqueueAsync(QueuedDeploy deploy, CancellationToken ct)
+    {
+        await writer.WaitAsync(ct);
+        try
+        {
+            await using var connection = Connect();
+            using var insert = Command(connection, null, "INSERT INTO queue (service, environment, release, created_by, created_at) VALUES ($s, $e, $r, $b, $c) RETURNING id",
+                ("$s", deploy.Service), ("$e", deploy.Environment), ("$r", JsonSerializer.Serialize(deploy.Release, GantryJson.Options)), ("$b", deploy.CreatedBy), ("$c", Time(deploy.CreatedAt)));
+            return deploy with { Id = Convert.ToInt64(insert.ExecuteScalar(), CultureInfo.InvariantCulture) };
+        }
+        finally
+        {
+            writer.Release();
+        }
+    }
+
+    public async Task RemoveQueuedAsync(long id, CancellationToken ct)
+    {
+        await writer.WaitAsync(ct);
+        try
+        {
+            await using var connection = Connect();
+            using var delete = Command(connection, null, "DELETE FROM queue WHERE id = $id", ("$id", id));
+            delete.ExecuteNonQuery();
+        }
+        finally
+        {
+            writer.Release();
+        }
+    }
+
+    public async Task<IReadOnlyList<QueuedDeploy>> QueuedAsync(string? service, string? environment, CancellationToken ct)
+    {
+        await using var connection = Connect();
+        using var command = Command(connection, null, """
+            SELECT id, service, environment, release, created_by, created_at FROM queue
+            WHERE ($s IS NULL OR service = $s) AND ($e IS NULL OR environment = $e) ORDER BY id
+            """, ("$s", (object?)service ?? DBNull.Value), ("$e", (object?)environment ?? DBNull.Value));
+        using var reader = command.ExecuteReader();
+        var list = new List<QueuedDeploy>();
+        while (reader.Read())
+        {
+            list.Add(new QueuedDeploy(reader.GetInt64(0), reader.GetString(1), reader.GetString(2), JsonSerializer.Deserialize<Release>(reader.GetString(3), GantryJson.Options)!,
+                reader.GetString(4), DateTimeOffset.Parse(reader.GetString(5), CultureInfo.InvariantCulture)));
+        }
+
+        return list;
     }
 
     public async Task<CommitOutcome> SaveAsync(RolloutState rollout, long expectedRevision, IReadOnlyList<RolloutEvent> events, CancellationToken ct)

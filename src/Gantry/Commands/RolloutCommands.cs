@@ -64,8 +64,9 @@ internal static class RolloutCommands
         var env = EnvOption();
         var set = new Option<string[]>("--set") { Description = "A variable for the release's instances, KEY=VALUE (repeatable).", HelpName = "KEY=VALUE", AllowMultipleArgumentsPerToken = false };
         var wait = new Option<bool>("--wait", "-w") { Description = "Follow the rollout until it ends; exit 1 if it does not succeed." };
+        var queue = new Option<bool>("--queue") { Description = "If another rollout of the service is active, wait in line instead of being refused." };
         var output = CommonOptions.Output();
-        var command = new Command("deploy", "Roll a new version of a service out with its strategy.") { service, version, env, set, wait, output, server };
+        var command = new Command("deploy", "Roll a new version of a service out with its strategy.") { service, version, env, set, wait, queue, output, server };
         command.SetAction((parse, ct) => RunAsync(parse, server, async (api, writer) =>
         {
             var variables = new Dictionary<string, string>(StringComparer.Ordinal);
@@ -80,7 +81,22 @@ internal static class RolloutCommands
                 variables[pair[..at]] = pair[(at + 1)..];
             }
 
-            var view = await api.PostAsync<RolloutView>("/api/v1/rollouts", new DeployRequest(parse.GetValue(service)!, parse.GetValue(version)!, parse.GetValue(env), variables), ct);
+            var request = new DeployRequest(parse.GetValue(service)!, parse.GetValue(version)!, parse.GetValue(env), variables, Queue: parse.GetValue(queue));
+            var answer = await api.PostAsync<JsonElement>("/api/v1/rollouts", request, ct);
+            if (!answer.TryGetProperty("rollout", out _))
+            {
+                var queued = answer.Deserialize<QueuedDeploy>(GantryJson.Options)!;
+                await WriteAsync(writer, parse.GetValue(output), queued, $"{queued.Service} {queued.Release.Version} queued in {queued.Environment} (#{queued.Id}): it starts when the active rollout ends");
+                if (!parse.GetValue(wait))
+                {
+                    return ExitCodes.Success;
+                }
+
+                var started = await WaitForQueuedAsync(api, queued, ct);
+                return await FollowAsync(api, started, writer, parse.GetValue(output), ct);
+            }
+
+            var view = answer.Deserialize<RolloutView>(GantryJson.Options)!;
             if (parse.GetValue(wait))
             {
                 return await FollowAsync(api, view.Rollout.Id, writer, parse.GetValue(output), ct);
@@ -256,6 +272,20 @@ internal static class RolloutCommands
 
     private static async Task WriteAsync<T>(TextWriter writer, OutputFormat format, T value, string text) =>
         await writer.WriteLineAsync(format == OutputFormat.Json ? JsonSerializer.Serialize(value, GantryJson.Indented) : text);
+
+    /// <summary>Waits until a queued deploy has left the queue; returns the rollout it became.</summary>
+    private static async Task<string> WaitForQueuedAsync(ApiClient api, QueuedDeploy queued, CancellationToken ct)
+    {
+        var target = $"service={Uri.EscapeDataString(queued.Service)}&environment={Uri.EscapeDataString(queued.Environment)}";
+        while ((await api.GetAsync<List<QueuedDeploy>>($"/api/v1/queue?{target}", ct)).Any(q => q.Id == queued.Id))
+        {
+            await Task.Delay(300, ct);
+        }
+
+        var rollouts = await api.GetAsync<List<RolloutState>>($"/api/v1/rollouts?{target}&limit=20", ct);
+        return rollouts.FirstOrDefault(r => r.Release.Version == queued.Release.Version && r.CreatedAt >= queued.CreatedAt)?.Id
+            ?? throw new ApiException(ExitCodes.Failed, $"the queued deploy of {queued.Service} {queued.Release.Version} was dropped: its version was already running");
+    }
 
     /// <summary>Follows a rollout until it ends: a live view on a terminal, timestamped event lines otherwise. Exit 0 only on success.</summary>
     private static async Task<int> FollowAsync(ApiClient api, string id, TextWriter writer, OutputFormat format, CancellationToken ct)

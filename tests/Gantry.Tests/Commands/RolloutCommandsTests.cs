@@ -93,6 +93,23 @@ public sealed class RolloutCommandsTests : IAsyncLifetime
         output.Should().Contain("retried by");
     }
 
+    [Fact(Timeout = 120_000)]
+    public async Task Deploy_QueueWhileAnotherRolloutRuns_StartsWhenItEnds()
+    {
+        (await GantryCliTests.RunAsync("deploy", "shop", "--version", "1.0", "--wait", "--server", Server)).Exit.Should().Be(ExitCodes.Success);
+        (await GantryCliTests.RunAsync("deploy", "shop", "--version", "2.0", "--server", Server)).Exit.Should().Be(ExitCodes.Success);
+        var (exit, output, error) = await GantryCliTests.RunAsync("deploy", "shop", "--version", "3.0", "--queue", "--server", Server);
+        exit.Should().Be(ExitCodes.Success, error);
+        output.Should().StartWith("shop 3.0 queued in default (#1): it starts when the active rollout ends");
+
+        await EventuallyAsync(async () => (await GantryCliTests.RunAsync("status", "shop", "--server", Server)).Out.Contains(">> 2. pause until promoted", StringComparison.Ordinal));
+        (await GantryCliTests.RunAsync("promote", "shop", "--server", Server)).Exit.Should().Be(ExitCodes.Success);
+        await EventuallyAsync(async () => (await GantryCliTests.RunAsync("status", "shop", "--server", Server)).Out.StartsWith("rollout shop-default-3: shop 3.0 (canary from 2.0)", StringComparison.Ordinal));
+        (await GantryCliTests.RunAsync("history", "shop", "--output", "json", "--server", Server)).Out.Should().Contain("\"createdBy\"");
+        var events = await server.Store.EventsAsync(0, "shop-default-3", 10, default);
+        events[0].Message.Should().EndWith(", from the queue)");
+    }
+
     [Theory(Timeout = 30_000)]
     [InlineData(new[] { "promote", "nosuch" }, ExitCodes.BadInput, "gantry: there is no service 'nosuch' in the manifest (services: shop)")]
     [InlineData(new[] { "deploy", "shop", "--version", "bad version" }, ExitCodes.BadInput, "gantry: version 'bad version' is not valid")]
