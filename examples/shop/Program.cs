@@ -66,7 +66,9 @@ app.MapGet("/health/ready", () => settings.Ready
     ? Results.Text("ready\n")
     : Results.Text("not ready\n", statusCode: StatusCodes.Status503ServiceUnavailable));
 
-lifetime.ApplicationStopping.Register(() => Console.Out.Flush());
+lifetime.ApplicationStarted.Register(() => Console.WriteLine($"shop {settings.Version} listening on {string.Join(", ", app.Urls)}"));
+lifetime.ApplicationStopping.Register(() => Console.WriteLine($"shop {settings.Version} stopping"));
+lifetime.ApplicationStopped.Register(() => Console.Out.Flush());
 await app.RunAsync();
 return 0;
 

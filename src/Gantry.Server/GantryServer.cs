@@ -119,6 +119,7 @@ public sealed class GantryServer : IAsyncDisposable
         builder.Services.AddSingleton(loggers);
         builder.Services.AddSingleton(time);
         builder.Services.AddProblemDetails();
+        builder.Services.Configure<Microsoft.AspNetCore.Routing.RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
         builder.Services.AddOpenApi("v1");
         builder.Services.ConfigureHttpJsonOptions(o => GantryJson.Configure(o.SerializerOptions));
         builder.WebHost.UseKestrel(o =>

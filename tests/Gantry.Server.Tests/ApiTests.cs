@@ -1,0 +1,127 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text;
+using System.Text.Json;
+using Gantry.Core.Rollouts;
+using Gantry.Server.Rollouts;
+
+namespace Gantry.Server.Tests;
+
+/// <summary>The REST API's contract: problem+json for every error, the OpenAPI document, the event stream, logs.</summary>
+[Collection(ServerTests.Name)]
+public sealed class ApiTests
+{
+    private const string Canary = "canary: { steps: [{ setWeight: 50 }, { pause: {} }] }";
+
+    private static async Task<JsonElement> ProblemAsync(HttpResponseMessage response, HttpStatusCode status)
+    {
+        response.StatusCode.Should().Be(status);
+        response.Content.Headers.ContentType!.MediaType.Should().Be("application/problem+json");
+        return JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement;
+    }
+
+    [Fact(Timeout = 60_000)]
+    public async Task Api_BadRequests_AnswerProblemJsonAndChangeNothing()
+    {
+        await using var h = await ServerHarness.StartAsync(listen => ServerHarness.ManifestText(listen, Canary));
+
+        using (var malformed = await h.Api.PostAsync("/api/v1/rollouts", new StringContent("{\"service\": ", Encoding.UTF8, "application/json")))
+        {
+            (await ProblemAsync(malformed, HttpStatusCode.BadRequest)).GetProperty("title").GetString().Should().Be("Invalid request");
+        }
+
+        using (var unknownService = await h.Api.PostAsJsonAsync("/api/v1/rollouts", new DeployRequest("web", "1"), GantryJson.Options))
+        {
+            (await ProblemAsync(unknownService, HttpStatusCode.NotFound)).GetProperty("detail").GetString().Should().Be("there is no service 'web' in the manifest (services: shop)");
+        }
+
+        using (var badVersion = await h.Api.PostAsJsonAsync("/api/v1/rollouts", new DeployRequest("shop", "../../etc"), GantryJson.Options))
+        {
+            (await ProblemAsync(badVersion, HttpStatusCode.BadRequest)).GetProperty("detail").GetString().Should().StartWith("version '../../etc' is not valid");
+        }
+
+        using (var badVariable = await h.Api.PostAsJsonAsync("/api/v1/rollouts", new DeployRequest("shop", "1", Set: new Dictionary<string, string> { ["1X"] = "y" }), GantryJson.Options))
+        {
+            (await ProblemAsync(badVariable, HttpStatusCode.BadRequest)).GetProperty("detail").GetString().Should().StartWith("variable name '1X' is not valid");
+        }
+
+        using (var unknownRollout = await h.Api.PostAsync("/api/v1/rollouts/nope/promote", null))
+        {
+            (await ProblemAsync(unknownRollout, HttpStatusCode.NotFound)).GetProperty("detail").GetString().Should().Be("there is no rollout 'nope'");
+        }
+
+        using (var unknownPath = await h.Api.GetAsync("/api/v1/nothing-here"))
+        {
+            await ProblemAsync(unknownPath, HttpStatusCode.NotFound);
+        }
+
+        (await h.Server.Store.ListAsync(new RolloutQuery(), default)).Should().BeEmpty("no bad request stored anything");
+    }
+
+    [Fact(Timeout = 60_000)]
+    public async Task Api_OpenApiDocument_DescribesTheEndpoints()
+    {
+        await using var h = await ServerHarness.StartAsync(listen => ServerHarness.ManifestText(listen, Canary));
+        using var doc = JsonDocument.Parse(await h.Api.GetStringAsync("/api/v1/openapi.json"));
+        doc.RootElement.GetProperty("openapi").GetString().Should().StartWith("3.");
+        var paths = doc.RootElement.GetProperty("paths").EnumerateObject().Select(p => p.Name).ToList();
+        paths.Should().Contain(["/api/v1/rollouts", "/api/v1/rollouts/{id}", "/api/v1/rollouts/{id}/promote", "/api/v1/services/{service}/rollback", "/api/v1/events"]);
+    }
+
+    [Fact(Timeout = 90_000)]
+    public async Task Events_Stream_ReplaysThenFollowsAndResumesAfterLastEventId()
+    {
+        await using var h = await ServerHarness.StartAsync(listen => ServerHarness.ManifestText(listen, Canary));
+        var first = await h.DeployAsync("v1");
+        await h.WaitForPhaseAsync(first.Rollout.Id, RolloutPhase.Succeeded);
+
+        using var stream = await h.Api.GetAsync("/api/v1/events", HttpCompletionOption.ResponseHeadersRead);
+        stream.Content.Headers.ContentType!.MediaType.Should().Be("text/event-stream");
+        using var reader = new StreamReader(await stream.Content.ReadAsStreamAsync());
+        var seen = new List<StoredEvent>();
+        async Task ReadUntilAsync(string type)
+        {
+            while (await reader.ReadLineAsync() is { } line)
+            {
+                if (line.StartsWith("data: ", StringComparison.Ordinal))
+                {
+                    seen.Add(JsonSerializer.Deserialize<StoredEvent>(line[6..], GantryJson.Options)!);
+                    if (seen[^1].Type == type)
+                    {
+                        return;
+                    }
+                }
+            }
+        }
+
+        await ReadUntilAsync("Succeeded");
+        seen.Select(e => e.Type).Should().Equal("Created", "Succeeded");
+
+        await h.DeployAsync("v2");
+        await ReadUntilAsync("Paused");
+        seen.Select(e => e.Type).Should().Equal("Created", "Succeeded", "Created", "TrafficShifted", "Paused");
+        seen.Select(e => e.Id).Should().BeInAscendingOrder().And.OnlyHaveUniqueItems();
+
+        using var resume = new HttpRequestMessage(HttpMethod.Get, "/api/v1/events");
+        resume.Headers.Add("Last-Event-ID", seen[2].Id.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        using var resumed = await h.Api.SendAsync(resume, HttpCompletionOption.ResponseHeadersRead);
+        using var again = new StreamReader(await resumed.Content.ReadAsStreamAsync());
+        string? firstId = null;
+        while (firstId is null && await again.ReadLineAsync() is { } line)
+        {
+            firstId = line.StartsWith("id: ", StringComparison.Ordinal) ? line[4..] : null;
+        }
+
+        firstId.Should().Be(seen[3].Id.ToString(System.Globalization.CultureInfo.InvariantCulture), "the stream resumes after the last event the client saw");
+    }
+
+    [Fact(Timeout = 60_000)]
+    public async Task Logs_RunningService_ReturnsEachInstancesOutput()
+    {
+        await using var h = await ServerHarness.StartAsync(listen => ServerHarness.ManifestText(listen, Canary, replicas: 1));
+        await h.WaitForPhaseAsync((await h.DeployAsync("v1")).Rollout.Id, RolloutPhase.Succeeded);
+        var logs = await h.Api.GetFromJsonAsync<List<Api.InstanceLogs>>("/api/v1/services/shop/logs?lines=50", GantryJson.Options);
+        logs.Should().ContainSingle().Which.Should().Match<Api.InstanceLogs>(l => l.Version == "v1" && l.Lines.Any(x => x.StartsWith("shop v1 listening on http://127.0.0.1:", StringComparison.Ordinal)));
+        Directory.GetFiles(Path.Combine(h.Folder, "data", "logs")).Should().ContainSingle().Which.Should().EndWith("shop-default-v1-0.log");
+    }
+}
