@@ -42,11 +42,7 @@ public sealed class ServerHarness : IAsyncDisposable
         version: 1
         services:
           shop:
-            process:
-              command: dotnet
-              args: ["{{RepoPaths.ShopDll}}", --urls, "http://127.0.0.1:{port}"]
-              env: { APP_VERSION: "{version}" }
-              stopTimeout: 10s
+            {{SampleService.Process(4)}}
             listen: {{listen}}
             replicas: {{replicas}}
             health:

@@ -159,13 +159,7 @@ internal static class RolloutCommands
             var view = await api.PostAsync<RolloutView>(
                 $"/api/v1/services/{Uri.EscapeDataString(parse.GetValue(service)!)}/{name}{Query(parse.GetValue(env))}",
                 new CommandRequest(parse.GetValue(reason), name == "promote" && parse.GetValue(full)), ct);
-            if (parse.GetValue(wait))
-            {
-                return await FollowAsync(api, view.Rollout.Id, writer, parse.GetValue(output), ct);
-            }
-
-            await WriteAsync(writer, parse.GetValue(output), view, $"{RolloutText.Headline(view.Rollout)}\n  {view.Rollout.Message}");
-            return ExitCodes.Success;
+            return await AnswerAsync(api, view, parse.GetValue(wait), writer, parse.GetValue(output), ct);
         }));
         return command;
     }
@@ -185,13 +179,7 @@ internal static class RolloutCommands
             var view = await api.PostAsync<RolloutView>(
                 $"/api/v1/services/{Uri.EscapeDataString(parse.GetValue(service)!)}/rollback",
                 new RollbackRequest(parse.GetValue(env), parse.GetValue(to), parse.GetValue(reason)), ct);
-            if (parse.GetValue(wait))
-            {
-                return await FollowAsync(api, view.Rollout.Id, writer, parse.GetValue(output), ct);
-            }
-
-            await WriteAsync(writer, parse.GetValue(output), view, $"{RolloutText.Headline(view.Rollout)}\n  {view.Rollout.Message}");
-            return ExitCodes.Success;
+            return await AnswerAsync(api, view, parse.GetValue(wait), writer, parse.GetValue(output), ct);
         }));
         return command;
     }
@@ -272,6 +260,18 @@ internal static class RolloutCommands
 
     private static async Task WriteAsync<T>(TextWriter writer, OutputFormat format, T value, string text) =>
         await writer.WriteLineAsync(format == OutputFormat.Json ? JsonSerializer.Serialize(value, GantryJson.Indented) : text);
+
+    /// <summary>After a command: follow the rollout (<c>--wait</c>), or say where it is now.</summary>
+    private static async Task<int> AnswerAsync(ApiClient api, RolloutView view, bool wait, TextWriter writer, OutputFormat format, CancellationToken ct)
+    {
+        if (wait)
+        {
+            return await FollowAsync(api, view.Rollout.Id, writer, format, ct);
+        }
+
+        await WriteAsync(writer, format, view, $"{RolloutText.Headline(view.Rollout)}\n  {view.Rollout.Message}");
+        return ExitCodes.Success;
+    }
 
     /// <summary>Waits until a queued deploy has left the queue; returns the rollout it became.</summary>
     private static async Task<string> WaitForQueuedAsync(ApiClient api, QueuedDeploy queued, CancellationToken ct)

@@ -21,10 +21,7 @@ public sealed class RolloutCommandsTests : IAsyncLifetime
             version: 1
             services:
               shop:
-                process:
-                  command: dotnet
-                  args: ["{{RepoPaths.ShopDll}}", --urls, "http://127.0.0.1:{port}"]
-                  env: { APP_VERSION: "{version}" }
+                {{SampleService.Process(4)}}
                 listen: 127.0.0.1:{{FreePort.Next()}}
                 health:
                   startup: { path: /health, interval: 100ms, failureThreshold: 100 }

@@ -39,10 +39,7 @@ public sealed class ServerCrashTests(ITestOutputHelper log) : IDisposable
             version: 1
             services:
               shop:
-                process:
-                  command: dotnet
-                  args: ["{{RepoPaths.ShopDll}}", --urls, "http://127.0.0.1:{port}"]
-                  env: { APP_VERSION: "{version}" }
+                {{SampleService.Process(4)}}
                 listen: 127.0.0.1:{{listen}}
                 replicas: 1
                 health:
