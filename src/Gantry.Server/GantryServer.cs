@@ -94,7 +94,7 @@ public sealed class GantryServer : IAsyncDisposable
         var runtime = new ProcessRuntime(time, Path.Combine(options.DataDirectory, "logs"), owner);
         var router = new Router(time);
         var analysis = new AnalysisRuns(time, router.Metrics, manifest);
-        var reconciler = new RolloutReconciler(manifest, manifestFolder, store, runtime, router, analysis, time, loggers.CreateLogger<RolloutReconciler>());
+        var reconciler = new RolloutReconciler(manifest, manifestFolder, store, runtime, new BuiltinTrafficRouter(router), analysis, time, loggers.CreateLogger<RolloutReconciler>());
         var rollouts = new RolloutService(manifest, store, reconciler, runtime, analysis, time);
         reconciler.StartQueued = rollouts.StartQueuedAsync;
         var server = new GantryServer(dataLock, store, runtime, router, analysis, reconciler, rollouts) { OrphansStopped = orphans };

@@ -2,7 +2,7 @@ using System.Collections.Concurrent;
 using Gantry.Core.Manifest;
 using Gantry.Core.Rollouts;
 using Gantry.Core.Strategies;
-using Gantry.Proxy.Hosting;
+using Gantry.Core.Traffic;
 using Gantry.Runtime;
 using Gantry.Server.Analysis;
 using Microsoft.Extensions.Logging;
@@ -20,7 +20,7 @@ public sealed partial class RolloutReconciler(
     string manifestFolder,
     IRolloutStore store,
     IRuntime runtime,
-    Router router,
+    ITrafficRouter router,
     AnalysisRuns analysis,
     TimeProvider time,
     ILogger<RolloutReconciler> logger)
@@ -168,13 +168,13 @@ public sealed partial class RolloutReconciler(
 
     private async Task ApplyRoutingAsync(IReadOnlyList<Target> current, CancellationToken ct)
     {
-        var table = RoutingPlanner.Plan(current, runtime.Observe());
-        if (table == router.Table)
+        var routes = RoutingPlanner.Plan(current, runtime.Observe());
+        if (routes == router.Current)
         {
             return;
         }
 
-        var result = await router.ApplyAsync(table, ct);
+        var result = await router.ApplyAsync(routes, ct);
         if (result.Error != RouterError)
         {
             RouterError = result.Error;

@@ -1,7 +1,7 @@
 using Gantry.Core;
 using Gantry.Core.Manifest;
 using Gantry.Core.Rollouts;
-using Gantry.Proxy.Routing;
+using Gantry.Core.Traffic;
 using Gantry.Runtime;
 
 namespace Gantry.Server.Reconciler;
@@ -14,12 +14,9 @@ public sealed record Target(ServiceSpec Spec, RolloutState State)
     public string? PreviewRoute => Spec.Strategy is BlueGreenStrategy { PreviewListen: not null } ? Route + ".preview" : null;
 }
 
-/// <summary>Turns what the rollouts want and which instances are ready into the router's table. Groups are named after versions.</summary>
+/// <summary>Turns what the rollouts want and which instances are ready into the traffic router's routes. Backends are named after versions.</summary>
 public static class RoutingPlanner
 {
-    private static readonly TimeSpan RequestTimeout = TimeSpan.FromSeconds(30);
-    private static readonly TimeSpan DrainTimeout = TimeSpan.FromSeconds(10);
-
     public static string RouteName(string service, string environment) => $"{service}.{environment}";
 
     /// <summary>The ready instances of a set that may serve (index below <see cref="InstanceSet.Routed"/>).</summary>
@@ -30,40 +27,39 @@ public static class RoutingPlanner
     /// One route per target on the service's listener (the first target to claim a listener keeps it), and
     /// a preview route for a blue-green release while it is previewed.
     /// </summary>
-    public static RoutingTable Plan(IEnumerable<Target> targets, IReadOnlyList<InstanceStatus> instances)
+    public static ValueList<TrafficRoute> Plan(IEnumerable<Target> targets, IReadOnlyList<InstanceStatus> instances)
     {
-        var routes = new List<RouteSpec>();
+        var routes = new List<TrafficRoute>();
         var claimed = new HashSet<Core.Manifest.Values.Endpoint>();
         foreach (var target in targets)
         {
             var mine = instances.Where(i => i.SetId.StartsWith($"{target.State.Service}/{target.State.Environment}/", StringComparison.Ordinal)).ToList();
-            var groups = TrafficGroups.Of(target.State, set => Serving(set, mine).Count())
-                .Select(g => new BackendGroup(g.Set.Version, g.Weight, [.. Serving(g.Set, mine).Select(i => i.Address)], LoadBalancingPolicy.RoundRobin))
+            var backends = TrafficGroups.Of(target.State, set => Serving(set, mine).Count())
+                .Select(g => new TrafficBackend(g.Set.Version, g.Weight, [.. Serving(g.Set, mine).Select(i => i.Address)]))
                 .ToList();
-            if (groups.Count > 0 && claimed.Add(target.Spec.Listen))
+            if (backends.Count > 0 && claimed.Add(target.Spec.Listen))
             {
-                if (groups.Sum(g => g.Weight) == 0)
+                if (backends.Sum(g => g.Weight) == 0)
                 {
                     // Nothing ready yet: keep the listener, answer 503 until instances are.
-                    groups[0] = groups[0] with { Weight = 1 };
+                    backends[0] = backends[0] with { Weight = 1 };
                 }
 
                 var canary = target.State.SetOf(SetRole.Canary);
                 var traffic = target.State.Traffic;
-                ValueList<GroupMatch> matches = canary is not null && !traffic.HeaderRoute.IsEmpty ? [new GroupMatch(traffic.HeaderRoute, canary.Version)] : [];
-                var mirror = canary is not null && traffic.MirrorPercent > 0 ? new MirrorSpec(canary.Version, traffic.MirrorPercent, traffic.MirrorMatch) : null;
-                routes.Add(new RouteSpec(target.Route, target.Spec.Listen, [], "/", [.. groups], matches, mirror, null, PassiveHealthSpec.Default, RequestTimeout, DrainTimeout));
+                ValueList<TrafficHeaderRoute> headerRoutes = canary is not null && !traffic.HeaderRoute.IsEmpty ? [new TrafficHeaderRoute(traffic.HeaderRoute, canary.Version)] : [];
+                var mirror = canary is not null && traffic.MirrorPercent > 0 ? new TrafficMirror(canary.Version, traffic.MirrorPercent, traffic.MirrorMatch) : null;
+                routes.Add(new TrafficRoute(target.Route, target.Spec.Listen, [.. backends], headerRoutes, mirror));
             }
 
             if (target.State.Traffic.Preview && target.Spec.Strategy is BlueGreenStrategy { PreviewListen: { } preview }
                 && target.State.SetOf(SetRole.Canary) is { } next && claimed.Add(preview))
             {
                 var ready = Serving(next, mine).Select(i => i.Address).ToList();
-                routes.Add(new RouteSpec(target.PreviewRoute!, preview, [], "/", [new BackendGroup(next.Version, 1, [.. ready], LoadBalancingPolicy.RoundRobin)],
-                    [], null, null, PassiveHealthSpec.Default, RequestTimeout, DrainTimeout));
+                routes.Add(new TrafficRoute(target.PreviewRoute!, preview, [new TrafficBackend(next.Version, 1, [.. ready])], [], null));
             }
         }
 
-        return new RoutingTable([.. routes]);
+        return [.. routes];
     }
 }
