@@ -123,5 +123,9 @@ public sealed class ApiTests
         var logs = await h.Api.GetFromJsonAsync<List<Api.InstanceLogs>>("/api/v1/services/shop/logs?lines=50", GantryJson.Options);
         logs.Should().ContainSingle().Which.Should().Match<Api.InstanceLogs>(l => l.Version == "v1" && l.Lines.Any(x => x.StartsWith("shop v1 listening on http://127.0.0.1:", StringComparison.Ordinal)));
         Directory.GetFiles(Path.Combine(h.Folder, "data", "logs")).Should().ContainSingle().Which.Should().EndWith("shop-default-v1-0.log");
+
+        // The store keeps a record of each instance as last observed.
+        var records = await h.Api.GetFromJsonAsync<List<InstanceRecord>>("/api/v1/instances?service=shop", GantryJson.Options);
+        records.Should().ContainSingle().Which.Should().Match<InstanceRecord>(r => r.Id == "shop-default-v1-0" && r.Phase == "Ready" && r.ProcessId > 0);
     }
 }

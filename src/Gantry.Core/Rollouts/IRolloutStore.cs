@@ -57,12 +57,23 @@ public interface IRolloutStore : IAsyncDisposable
     /// <summary>Events after <paramref name="afterId"/>, oldest first, optionally of one rollout.</summary>
     Task<IReadOnlyList<StoredEvent>> EventsAsync(long afterId, string? rolloutId, int limit, CancellationToken ct);
 
+    /// <summary>Replaces the instance records of a service in an environment with what was observed now.</summary>
+    Task SaveInstancesAsync(string service, string environment, IReadOnlyList<InstanceRecord> instances, CancellationToken ct);
+
+    /// <summary>The instance records, optionally of one service and environment.</summary>
+    Task<IReadOnlyList<InstanceRecord>> InstancesAsync(string? service, string? environment, CancellationToken ct);
+
     /// <summary>The releases of a service, newest first.</summary>
     Task<IReadOnlyList<StoredRelease>> ReleasesAsync(string service, CancellationToken ct);
 }
 
 /// <summary>A deploy waiting for the active rollout of its service and environment to end.</summary>
 public sealed record QueuedDeploy(long Id, string Service, string Environment, Release Release, string CreatedBy, DateTimeOffset CreatedAt);
+
+/// <summary>An instance as last observed: where it listens, which process, its health.</summary>
+public sealed record InstanceRecord(
+    string Id, string Service, string Environment, string Version, Manifest.Values.Endpoint Address,
+    int? ProcessId, string Phase, int Restarts, string? LastError, DateTimeOffset ObservedAt);
 
 /// <summary>A release as first deployed.</summary>
 public sealed record StoredRelease(string Service, Release Release, DateTimeOffset CreatedAt);

@@ -63,6 +63,9 @@ public static class ApiEndpoints
             return result.Problem is { } p ? Problem(p) : Results.Created($"/api/v1/rollouts/{result.Value!.Id}", rollouts.View(result.Value));
         }).WithName("CreateRollout");
 
+        api.MapGet("/instances", async (string? service, string? environment, CancellationToken ct) =>
+            Results.Ok(await store.InstancesAsync(service, environment, ct))).WithName("ListInstances");
+
         api.MapGet("/queue", async (string? service, string? environment, CancellationToken ct) =>
             Results.Ok(await store.QueuedAsync(service, environment, ct))).WithName("ListQueue");
 

@@ -27,6 +27,7 @@ public sealed partial class RolloutReconciler(
 {
     private static readonly TimeSpan Period = TimeSpan.FromMilliseconds(250);
     private readonly ConcurrentDictionary<string, SemaphoreSlim> locks = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, List<InstanceRecord>> recorded = new(StringComparer.Ordinal);
     private volatile IReadOnlyList<Target> targets = [];
 
     /// <summary>Pulsed when something should be looked at now (a command, a new rollout).</summary>
@@ -124,6 +125,7 @@ public sealed partial class RolloutReconciler(
             g => g.Key,
             g => new SetHealth(g.Count(i => i.Phase != InstancePhase.Stopped), g.Count(i => i.Phase == InstancePhase.Ready), g.Select(i => i.LastError).LastOrDefault(e => e is not null)),
             StringComparer.Ordinal);
+        await RecordInstancesAsync(state, instances, ct);
         var target = new Target(spec, state);
         var observed = new Observation(time.GetUtcNow(), health, analysis.Observe(state, target.Route, target.PreviewRoute));
         var decision = RolloutEngine.Next(spec, state, observed);
@@ -147,6 +149,21 @@ public sealed partial class RolloutReconciler(
         }
 
         return decision.State;
+    }
+
+    /// <summary>Keeps the store's instance records in step with what is observed (written only when something changed).</summary>
+    private async Task RecordInstancesAsync(RolloutState state, List<InstanceStatus> instances, CancellationToken ct)
+    {
+        var now = time.GetUtcNow();
+        var records = instances.Select(i => new InstanceRecord(i.Id, state.Service, state.Environment, i.Version, i.Address, i.ProcessId, i.Phase.ToString(), i.Restarts, i.LastError, now)).ToList();
+        var key = $"{state.Service}/{state.Environment}";
+        if (recorded.TryGetValue(key, out var last) && last.Select(r => r with { ObservedAt = default }).SequenceEqual(records.Select(r => r with { ObservedAt = default })))
+        {
+            return;
+        }
+
+        await store.SaveInstancesAsync(state.Service, state.Environment, records, ct);
+        recorded[key] = records;
     }
 
     /// <summary>Makes the runtime run exactly the rollout's sets for this service and environment.</summary>

@@ -271,6 +271,49 @@ public sealed class SqliteStore : IRolloutStore
         return list;
     }
 
+    public async Task SaveInstancesAsync(string service, string environment, IReadOnlyList<InstanceRecord> instances, CancellationToken ct)
+    {
+        await writer.WaitAsync(ct);
+        try
+        {
+            await using var connection = Connect();
+            await using var transaction = (SqliteTransaction)await connection.BeginTransactionAsync(ct);
+            using (var delete = Command(connection, transaction, "DELETE FROM instances WHERE service = $s AND environment = $e", ("$s", service), ("$e", environment)))
+            {
+                delete.ExecuteNonQuery();
+            }
+
+            foreach (var i in instances)
+            {
+                using var insert = Command(connection, transaction, "INSERT INTO instances (id, service, environment, version, record, updated_at) VALUES ($id, $s, $e, $v, $r, $t)",
+                    ("$id", i.Id), ("$s", service), ("$e", environment), ("$v", i.Version), ("$r", JsonSerializer.Serialize(i, GantryJson.Options)), ("$t", Time(i.ObservedAt)));
+                insert.ExecuteNonQuery();
+            }
+
+            await transaction.CommitAsync(ct);
+        }
+        finally
+        {
+            writer.Release();
+        }
+    }
+
+    public async Task<IReadOnlyList<InstanceRecord>> InstancesAsync(string? service, string? environment, CancellationToken ct)
+    {
+        await using var connection = Connect();
+        using var command = Command(connection, null, """
+            SELECT record FROM instances WHERE ($s IS NULL OR service = $s) AND ($e IS NULL OR environment = $e) ORDER BY service, environment, id
+            """, ("$s", (object?)service ?? DBNull.Value), ("$e", (object?)environment ?? DBNull.Value));
+        using var reader = command.ExecuteReader();
+        var list = new List<InstanceRecord>();
+        while (reader.Read())
+        {
+            list.Add(JsonSerializer.Deserialize<InstanceRecord>(reader.GetString(0), GantryJson.Options)!);
+        }
+
+        return list;
+    }
+
     public async Task<IReadOnlyList<StoredRelease>> ReleasesAsync(string service, CancellationToken ct)
     {
         await using var connection = Connect();

@@ -158,4 +158,36 @@ public sealed class SqliteStoreTests : IDisposable
         var latest = await store.LatestPerTargetAsync(default);
         latest.Select(r => r.Id).Should().Equal("web-production-2", "web-staging-1");
     }
+
+    [Fact(Timeout = 30_000)]
+    public async Task SaveInstancesAsync_NewSnapshot_ReplacesTheTargetsRecordsOnly()
+    {
+        await using var store = SqliteStore.Open(DbPath, time);
+        InstanceRecord Record(string id, string service, string version) =>
+            new(id, service, "production", version, new Gantry.Core.Manifest.Values.Endpoint("127.0.0.1", 5000), 42, "Ready", 0, null, time.GetUtcNow());
+        await store.SaveInstancesAsync("web", "production", [Record("web-1", "web", "v1"), Record("web-2", "web", "v1")], default);
+        await store.SaveInstancesAsync("api", "production", [Record("api-1", "api", "v7")], default);
+
+        await store.SaveInstancesAsync("web", "production", [Record("web-3", "web", "v2")], default);
+
+        (await store.InstancesAsync("web", "production", default)).Should().Equal(Record("web-3", "web", "v2"));
+        (await store.InstancesAsync(null, null, default)).Select(r => r.Id).Should().Equal("api-1", "web-3");
+    }
+
+    [Fact(Timeout = 30_000)]
+    public async Task EnqueueAsync_QueuedDeploy_LeavesTheQueueOnlyWithTheRolloutItStarts()
+    {
+        await using var store = SqliteStore.Open(DbPath, time);
+        var queued = await store.EnqueueAsync(new QueuedDeploy(0, "web", "production", Release.Of("v2"), "alice", time.GetUtcNow()), default);
+        queued.Id.Should().BePositive();
+        (await store.QueuedAsync("web", "production", default)).Should().Equal(queued);
+
+        (await store.CreateAsync(NewRollout("web-production-1", "v2"), [], default, queued.Id)).Should().Be(CommitOutcome.Committed);
+        (await store.QueuedAsync(null, null, default)).Should().BeEmpty();
+
+        // Starting the same queued deploy twice: the second attempt changes nothing.
+        await store.SaveAsync((await store.GetAsync("web-production-1", default))! with { Phase = RolloutPhase.Succeeded, Revision = 1 }, 0, [], default);
+        (await store.CreateAsync(NewRollout("web-production-2", "v2"), [], default, queued.Id)).Should().Be(CommitOutcome.Conflict);
+        (await store.GetAsync("web-production-2", default)).Should().BeNull();
+    }
 }
