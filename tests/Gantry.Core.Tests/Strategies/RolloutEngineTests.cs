@@ -315,6 +315,52 @@ public sealed class RolloutEngineTests
         world.Events.Should().Contain(e => e.Message == "100% of traffic back on v1");
     }
 
+    [Theory(Timeout = 10_000)]
+    [InlineData("starting")]
+    [InlineData("awaiting promotion")]
+    [InlineData("post-promotion analysis")]
+    public async Task Apply_AbortBlueGreenAtEachStage_LeavesAllTrafficOnTheOldSet(string stage)
+    {
+        await Task.Yield();
+        var world = Stable(BlueGreen);
+        if (stage == "starting")
+        {
+            world.ReadyLimit["v2"] = 1;
+        }
+
+        world.Deploy("v2");
+        world.Settle();
+        if (stage == "post-promotion analysis")
+        {
+            world.Command(CommandKind.Promote);
+            world.Settle().StableVersion.Should().Be("v2");
+        }
+
+        world.Command(CommandKind.Abort).Refusal.Should().BeNull();
+        world.State.Phase.Should().Be(RolloutPhase.Aborted);
+        world.State.StableVersion.Should().Be("v1");
+        world.State.Traffic.Should().Be(TrafficState.AllStable, "the preview listener closes too");
+        world.Serving().Keys.Should().Equal("v1");
+        world.Advance(RolloutEngine.DefaultAbortScaleDownDelay).SetOf("v2").Should().BeNull();
+    }
+
+    [Fact(Timeout = 10_000)]
+    public async Task Apply_RetryFailedRolling_StartsTheReplacementAgain()
+    {
+        await Task.Yield();
+        var world = Stable(Rolling, replicas: 2, deadline: "1m");
+        world.NeverReady("v2");
+        world.Deploy("v2");
+        world.Advance(TimeSpan.FromSeconds(61));
+        world.State.Phase.Should().Be(RolloutPhase.Failed);
+        world.Settle();
+        world.Serving().Keys.Should().Equal("v1");
+
+        world.Command(CommandKind.Retry).Refusal.Should().BeNull();
+        world.Settle().Phase.Should().Be(RolloutPhase.Progressing);
+        world.State.SetOf("v1")!.Replicas.Should().Be(2);
+    }
+
     [Fact(Timeout = 10_000)]
     public async Task Next_BlueGreenAutoPromotion_SwitchesAfterTheDelay()
     {
