@@ -107,6 +107,26 @@ public sealed class RolloutCommandsTests : IAsyncLifetime
         events[0].Message.Should().EndWith(", from the queue)");
     }
 
+    [Fact(Timeout = 120_000)]
+    public async Task Deploy_WaitOnATerminal_ShowsTheLiveView()
+    {
+        // `script` gives the command a pseudo-terminal, as a person's shell would.
+        File.Exists("/usr/bin/script").Should().BeTrue("util-linux's script is part of every Debian system");
+        (await GantryCliTests.RunAsync("deploy", "shop", "--version", "1.0", "--wait", "--server", Server)).Exit.Should().Be(ExitCodes.Success);
+        var command = $"dotnet {RepoPaths.GantryDll} deploy shop --version 2.0 --wait --server {Server}";
+        var live = ChildProcess.RunAsync("script", ["-qec", command, "/dev/null"], TimeSpan.FromSeconds(60), new Dictionary<string, string> { ["COLUMNS"] = "100", ["TERM"] = "xterm-256color" });
+        await EventuallyAsync(async () => (await GantryCliTests.RunAsync("status", "shop", "--server", Server)).Out.Contains(">> 2. pause until promoted", StringComparison.Ordinal));
+        await Task.Delay(1000);
+        (await GantryCliTests.RunAsync("promote", "shop", "--server", Server)).Exit.Should().Be(ExitCodes.Success);
+
+        var result = await live;
+        result.ExitCode.Should().Be(ExitCodes.Success, result.Stdout);
+        result.Stdout.Should().Contain("\u001b[", "colours and cursor movement: a live display");
+        result.Stdout.Should().Contain("▶ 2. pause until promoted", "the current step is marked");
+        result.Stdout.Should().Contain("█", "the traffic split is drawn as a bar").And.Contain("1.0 (stable)").And.Contain("2.0 (canary)");
+        result.Stdout.Should().Contain("rollout shop-default-2: shop 2.0 (canary from 1.0) in default: Succeeded");
+    }
+
     [Theory(Timeout = 30_000)]
     [InlineData(new[] { "promote", "nosuch" }, ExitCodes.BadInput, "gantry: there is no service 'nosuch' in the manifest (services: shop)")]
     [InlineData(new[] { "deploy", "shop", "--version", "bad version" }, ExitCodes.BadInput, "gantry: version 'bad version' is not valid")]
