@@ -124,6 +124,16 @@ public sealed class ApiTests
         logs.Should().ContainSingle().Which.Should().Match<Api.InstanceLogs>(l => l.Version == "v1" && l.Lines.Any(x => x.StartsWith("shop v1 listening on http://127.0.0.1:", StringComparison.Ordinal)));
         Directory.GetFiles(Path.Combine(h.Folder, "data", "logs")).Should().ContainSingle().Which.Should().EndWith("shop-default-v1-0.log");
 
+        (await h.Api.GetStringAsync("/health/ready")).Should().Be("ready\n");
+        await using (var load = new Gantry.Testing.SteadyLoad(h.Front))
+        {
+            await load.WaitForRequestsAsync(20, TimeSpan.FromSeconds(20));
+        }
+
+        var metrics = await h.Api.GetStringAsync("/metrics");
+        metrics.Should().Contain("gantry_rollout_info{service=\"shop\",environment=\"default\",rollout=\"shop-default-1\",phase=\"Succeeded\",version=\"v1\"} 1");
+        metrics.Should().MatchRegex(@"gantry_proxy_requests_total\{route=""shop\.default"",group=""v1"".*code=""2xx""\} \d+");
+
         // The store keeps a record of each instance as last observed.
         var records = await h.Api.GetFromJsonAsync<List<InstanceRecord>>("/api/v1/instances?service=shop", GantryJson.Options);
         records.Should().ContainSingle().Which.Should().Match<InstanceRecord>(r => r.Id == "shop-default-v1-0" && r.Phase == "Ready" && r.ProcessId > 0);

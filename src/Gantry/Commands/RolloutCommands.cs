@@ -213,12 +213,19 @@ internal static class RolloutCommands
         var version = new Option<string?>("--version", "-v") { Description = "Only the instances of this version.", HelpName = "VERSION" };
         var lines = new Option<int>("--lines", "-n") { Description = "How many of the last lines per instance.", DefaultValueFactory = _ => 100 };
         var follow = new Option<bool>("--follow", "-f") { Description = "Keep printing new lines." };
-        var command = new Command("logs", "Print what a service's instances wrote to stdout and stderr.") { service, env, version, lines, follow, server };
+        var output = CommonOptions.Output();
+        var command = new Command("logs", "Print what a service's instances wrote to stdout and stderr.") { service, env, version, lines, follow, output, server };
         command.SetAction((parse, ct) => RunAsync(parse, server, async (api, writer) =>
         {
             var path = $"/api/v1/services/{Uri.EscapeDataString(parse.GetValue(service)!)}/logs?lines={parse.GetValue(lines)}"
                 + (parse.GetValue(env) is { } e ? $"&environment={Uri.EscapeDataString(e)}" : string.Empty)
                 + (parse.GetValue(version) is { } v ? $"&version={Uri.EscapeDataString(v)}" : string.Empty);
+            if (parse.GetValue(output) == OutputFormat.Json)
+            {
+                await WriteAsync(writer, OutputFormat.Json, await api.GetAsync<List<InstanceLogs>>(path, ct), string.Empty);
+                return ExitCodes.Success;
+            }
+
             var seen = new Dictionary<string, List<string>>(StringComparer.Ordinal);
             do
             {
