@@ -1,0 +1,43 @@
+using Gantry.Core.Manifest;
+
+namespace Gantry.Core.Analysis;
+
+/// <summary>Whose metric: a group of a service's instances (canary, baseline, preview) and the version it runs.</summary>
+public sealed record MetricTarget(string Service, string Environment, string Group, string Version, string Route)
+{
+    /// <summary>The values query placeholders expand to.</summary>
+    public IReadOnlyDictionary<string, string> Placeholders => new Dictionary<string, string>(StringComparer.Ordinal)
+    {
+        ["service"] = Service,
+        ["environment"] = Environment,
+        ["group"] = Group,
+        ["version"] = Version,
+    };
+}
+
+/// <summary>One query of one metric for one target, over the last <see cref="Window"/>.</summary>
+public sealed record MetricRequest(MetricQuery Query, MetricTarget Target, TimeSpan Window);
+
+/// <summary>
+/// What a provider measured: a value (and, where it has them, raw samples for the statistical judge),
+/// or the reason it could not measure. A failed query is a value with an error, never an exception.
+/// </summary>
+public sealed record MetricValue(double? Value, IReadOnlyList<double>? Samples, string? Error)
+{
+    public static MetricValue Of(double value, IReadOnlyList<double>? samples = null) => new(value, samples, null);
+
+    public static MetricValue Failed(string error) => new(null, null, error);
+
+    /// <summary>Measured, but there was nothing to measure (no requests, an empty result).</summary>
+    public static MetricValue NoData(string why) => new(null, [], why);
+
+    public bool HasValue => Value is { } v && double.IsFinite(v);
+}
+
+/// <summary>A source of measurements, chosen by name in the manifest (<c>builtin</c>, <c>prometheus</c>, <c>web</c>, <c>command</c>).</summary>
+public interface IMetricProvider
+{
+    string Name { get; }
+
+    Task<MetricValue> QueryAsync(MetricRequest request, CancellationToken ct);
+}

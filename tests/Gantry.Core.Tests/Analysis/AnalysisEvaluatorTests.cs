@@ -1,0 +1,122 @@
+using Gantry.Core.Analysis;
+using Gantry.Core.Manifest;
+using Gantry.Core.Manifest.Values;
+
+namespace Gantry.Core.Tests.Analysis;
+
+public sealed class AnalysisEvaluatorTests
+{
+    private static readonly DateTimeOffset T0 = new(2026, 3, 1, 12, 0, 0, TimeSpan.Zero);
+
+    private static Condition C(string text)
+    {
+        Condition.TryParse(text, out var c).Should().BeNull();
+        return c!;
+    }
+
+    private static MetricSpec Metric(string failWhen, string? passWhen = null, bool dryRun = false) =>
+        new("p90", new BuiltinQuery(BuiltinMetric.LatencyP90, null), passWhen is null ? C(failWhen) : null, passWhen is null ? null : C(passWhen), dryRun, null);
+
+    private static AnalysisTemplate Template(int failureLimit = 0, int inconclusiveLimit = 0, int errorLimit = 4, int? successLimit = null, int? count = 3) =>
+        new("slo", TimeSpan.FromSeconds(5), count, TimeSpan.Zero, failureLimit, inconclusiveLimit, errorLimit, successLimit, ScoreThresholds.Default, []);
+
+    private static MetricMeasurement Judge(MetricSpec spec, double? value, double? baseline = null, IReadOnlyList<MetricMeasurement>? earlier = null, DateTimeOffset? at = null) =>
+        AnalysisEvaluator.Judge(spec, value is { } v ? MetricValue.Of(v) : MetricValue.NoData("no requests"), baseline is { } b ? MetricValue.Of(b) : null, QuantityKind.Duration, earlier ?? [], at ?? T0);
+
+    [Fact(Timeout = 10_000)]
+    public async Task Judge_AbsoluteThreshold_PassesAndFailsWithASentence()
+    {
+        await Task.Yield();
+        Judge(Metric("> 200ms"), 0.150).Should().Match<MetricMeasurement>(m => m.Phase == AnalysisPhase.Successful && m.Sentence == "p90: 150 ms, fails when > 200ms");
+        Judge(Metric("> 200ms"), 0.231).Should().Match<MetricMeasurement>(m => m.Phase == AnalysisPhase.Failed && m.Sentence == "p90: 231 ms exceeds 200ms");
+        Judge(Metric("> 1%", passWhen: "< 200ms"), 0.250).Sentence.Should().Be("p90: 250 ms is not < 200ms");
+    }
+
+    [Fact(Timeout = 10_000)]
+    public async Task Judge_BaselineRelative_ComparesWithTheBaselineMeasuredTogether()
+    {
+        await Task.Yield();
+        var m = Judge(Metric("> baseline + 100ms"), 0.231, 0.118);
+        m.Phase.Should().Be(AnalysisPhase.Failed);
+        m.Sentence.Should().Be("p90: canary 231 ms vs baseline 118 ms (+113 ms) exceeds baseline + 100ms");
+        Judge(Metric("> baseline * 1.1"), 0.125, 0.118).Phase.Should().Be(AnalysisPhase.Successful);
+        Judge(Metric("> baseline * 1.1"), 0.125, null).Phase.Should().Be(AnalysisPhase.Error, "a baseline condition without a baseline measurement");
+    }
+
+    [Fact(Timeout = 10_000)]
+    public async Task Judge_NoDataAndErrors_AreInconclusiveAndError()
+    {
+        await Task.Yield();
+        Judge(Metric("> 200ms"), null).Phase.Should().Be(AnalysisPhase.Inconclusive);
+        var error = AnalysisEvaluator.Judge(Metric("> 200ms"), MetricValue.Failed("prometheus: connection refused"), null, QuantityKind.Duration, [], T0);
+        error.Should().Match<MetricMeasurement>(m => m.Phase == AnalysisPhase.Error && m.Sentence == "p90: prometheus: connection refused");
+    }
+
+    [Fact(Timeout = 10_000)]
+    public async Task Judge_SustainedCondition_FailsOnlyAfterHoldingForTheWholeDuration()
+    {
+        await Task.Yield();
+        var spec = Metric("> 2000ms for 5m");
+        var earlier = new List<MetricMeasurement>();
+        for (var minute = 0; minute < 5; minute++)
+        {
+            var m = Judge(spec, 2.5, earlier: earlier, at: T0.AddMinutes(minute));
+            m.Phase.Should().Be(AnalysisPhase.Running, $"above the threshold for {minute} min only");
+            earlier.Add(m);
+        }
+
+        earlier[^1].Sentence.Should().Be("p90: 2500 ms meets > 2s for 5m for 4m so far");
+        Judge(spec, 2.5, earlier: earlier, at: T0.AddMinutes(5)).Phase.Should().Be(AnalysisPhase.Failed);
+
+        // A dip below the threshold starts the clock again.
+        earlier.Add(Judge(spec, 1.0, earlier: earlier, at: T0.AddMinutes(5)));
+        Judge(spec, 2.5, earlier: earlier, at: T0.AddMinutes(9)).Phase.Should().Be(AnalysisPhase.Running);
+    }
+
+    [Theory(Timeout = 10_000)]
+    [InlineData(0, "F", "Failed")]
+    [InlineData(1, "F", "Running")]
+    [InlineData(1, "FF", "Failed")]
+    [InlineData(1, "FSS", "Successful")]
+    public async Task Add_FailureLimit_DecidesWhenFailuresFailTheMetric(int limit, string phases, string expected)
+    {
+        await Task.Yield();
+        var result = Feed(Template(failureLimit: limit), phases);
+        result.Phase.ToString().Should().Be(expected);
+    }
+
+    [Fact(Timeout = 10_000)]
+    public async Task Add_Limits_InconclusiveErrorsAndSuccessStreaks()
+    {
+        await Task.Yield();
+        Feed(Template(inconclusiveLimit: 1), "II").Phase.Should().Be(AnalysisPhase.Inconclusive);
+        Feed(Template(errorLimit: 2), "EEE").Phase.Should().Be(AnalysisPhase.Error);
+        Feed(Template(errorLimit: 2, count: 10), "EESEE").Phase.Should().Be(AnalysisPhase.Running, "a success breaks the error streak");
+        Feed(Template(successLimit: 2, count: null), "SS").Phase.Should().Be(AnalysisPhase.Successful);
+        Feed(Template(count: 3), "SS").Phase.Should().Be(AnalysisPhase.Running);
+        Feed(Template(count: 3), "SSS").Should().Match<MetricResult>(r => r.Phase == AnalysisPhase.Successful && r.Count == 3 && r.Successful == 3);
+    }
+
+    [Fact(Timeout = 10_000)]
+    public async Task RunPhase_WorstMetric_ExceptDryRuns()
+    {
+        await Task.Yield();
+        MetricResult R(AnalysisPhase p, bool dry = false) => MetricResult.Start(Metric("> 1ms", dryRun: dry)) with { Phase = p };
+        AnalysisEvaluator.RunPhase([R(AnalysisPhase.Successful), R(AnalysisPhase.Inconclusive), R(AnalysisPhase.Running)]).Should().Be(AnalysisPhase.Inconclusive);
+        AnalysisEvaluator.RunPhase([R(AnalysisPhase.Error), R(AnalysisPhase.Failed)]).Should().Be(AnalysisPhase.Failed);
+        AnalysisEvaluator.RunPhase([R(AnalysisPhase.Successful), R(AnalysisPhase.Failed, dry: true)]).Should().Be(AnalysisPhase.Successful);
+    }
+
+    private static MetricResult Feed(AnalysisTemplate template, string phases)
+    {
+        var result = MetricResult.Start(Metric("> 1ms"));
+        var i = 0;
+        foreach (var c in phases)
+        {
+            var phase = c switch { 'F' => AnalysisPhase.Failed, 'I' => AnalysisPhase.Inconclusive, 'E' => AnalysisPhase.Error, _ => AnalysisPhase.Successful };
+            result = AnalysisEvaluator.Add(result, new MetricMeasurement(T0.AddSeconds(i++), phase, 1, null, c.ToString()), template, template.Count ?? int.MaxValue);
+        }
+
+        return result;
+    }
+}
