@@ -15,6 +15,9 @@ public sealed class TrafficMetrics
 {
     public const int WindowSeconds = 60;
 
+    /// <summary>How many of the most recent latencies are kept as raw samples for the statistical judge.</summary>
+    public const int SampleCount = 2048;
+
     private readonly TimeProvider time;
     private readonly Slot[] slots = new Slot[WindowSeconds];
     private readonly LatencyHistogram total = new();
@@ -23,6 +26,8 @@ public sealed class TrafficMetrics
     private long bytesOut;
     private readonly long[] byClass = new long[6];
     private long failures;
+    private readonly long[] samples = new long[SampleCount];
+    private long sampleNext = -1;
 
     public TrafficMetrics(TimeProvider time)
     {
@@ -65,6 +70,10 @@ public sealed class TrafficMetrics
 
         total.Record(micros);
         var second = NowSecond;
+
+        // The second (high half) and the latency (low half) of the most recent requests, overwritten in turn.
+        var at = Interlocked.Increment(ref sampleNext) & (SampleCount - 1);
+        Volatile.Write(ref samples[at], ((second + 1) << 32) | Math.Clamp(micros, 0, uint.MaxValue));
         var slot = slots[(int)(second % WindowSeconds)];
         slot.Enter(second);
         slot.Histogram.Record(micros);
@@ -77,6 +86,25 @@ public sealed class TrafficMetrics
         {
             Interlocked.Increment(ref slot.Errors4xx);
         }
+    }
+
+    /// <summary>Raw latencies (seconds) of the most recent requests (up to <see cref="SampleCount"/>) within the last <paramref name="window"/>.</summary>
+    public IReadOnlyList<double> Samples(TimeSpan window)
+    {
+        var seconds = Math.Max(1, (long)Math.Ceiling(window.TotalSeconds));
+        var now = NowSecond;
+        var list = new List<double>();
+        for (var i = 0; i < samples.Length; i++)
+        {
+            var value = Volatile.Read(ref samples[i]);
+            var second = (value >> 32) - 1;
+            if (value != 0 && second <= now && second > now - seconds)
+            {
+                list.Add((value & uint.MaxValue) / 1_000_000.0);
+            }
+        }
+
+        return list;
     }
 
     /// <summary>The last <paramref name="window"/> (1 s to 60 s), including the current second.</summary>
