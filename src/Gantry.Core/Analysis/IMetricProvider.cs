@@ -15,8 +15,8 @@ public sealed record MetricTarget(string Service, string Environment, string Gro
     };
 }
 
-/// <summary>One query of one metric for one target, over the last <see cref="Window"/>.</summary>
-public sealed record MetricRequest(MetricQuery Query, MetricTarget Target, TimeSpan Window);
+/// <summary>One query of one metric for one target, over the last <see cref="Window"/>; <see cref="WantSamples"/> asks for raw values for the judge.</summary>
+public sealed record MetricRequest(MetricQuery Query, MetricTarget Target, TimeSpan Window, bool WantSamples = false);
 
 /// <summary>
 /// What a provider measured: a value (and, where it has them, raw samples for the statistical judge),

@@ -1,0 +1,100 @@
+using System.Globalization;
+using System.Text.Json;
+using System.Text.RegularExpressions;
+using Gantry.Core.Analysis;
+using Gantry.Core.Manifest;
+
+namespace Gantry.Server.Analysis.Providers;
+
+/// <summary>An HTTP GET answering JSON; a path such as <c>$.data.errorRate</c> or <c>$.items[0].value</c> picks the number.</summary>
+public sealed partial class WebMetricProvider(HttpClient client) : IMetricProvider
+{
+    [GeneratedRegex(@"^\$?(?:\.?(?<name>[A-Za-z_][\w-]*)|\[(?<index>\d+)\]|\['(?<quoted>[^']+)'\])")]
+    private static partial Regex Step();
+
+    public string Name => "web";
+
+    public async Task<MetricValue> QueryAsync(MetricRequest request, CancellationToken ct)
+    {
+        if (request.Query is not WebQuery query)
+        {
+            return MetricValue.Failed($"the web provider cannot run a {request.Query.Provider} query");
+        }
+
+        var url = new Uri(Placeholders.Expand(query.Url.ToString(), request.Target.Placeholders));
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        timeout.CancelAfter(query.Timeout);
+        try
+        {
+            using var message = new HttpRequestMessage(HttpMethod.Get, url);
+            foreach (var (name, value) in query.Headers)
+            {
+                message.Headers.TryAddWithoutValidation(name, Placeholders.Expand(value, request.Target.Placeholders));
+            }
+
+            using var response = await client.SendAsync(message, timeout.Token);
+            var body = await response.Content.ReadAsStringAsync(timeout.Token);
+            if (!response.IsSuccessStatusCode)
+            {
+                return MetricValue.Failed(string.Create(CultureInfo.InvariantCulture, $"GET {url} answered {(int)response.StatusCode}"));
+            }
+
+            using var doc = JsonDocument.Parse(body);
+            return Pick(doc.RootElement, query.JsonPath) is { } number
+                ? MetricValue.Of(number)
+                : MetricValue.Failed($"GET {url}: {query.JsonPath} is not a number in the answer");
+        }
+        catch (OperationCanceledException) when (!ct.IsCancellationRequested)
+        {
+            return MetricValue.Failed($"GET {url} did not answer within {query.Timeout.TotalSeconds.ToString(CultureInfo.InvariantCulture)} s");
+        }
+        catch (Exception ex) when (ex is HttpRequestException or JsonException)
+        {
+            return MetricValue.Failed($"GET {url}: {ex.Message}");
+        }
+    }
+
+    /// <summary>Follows a JSON path of names and indexes; a number, or a string holding one, is the value.</summary>
+    public static double? Pick(JsonElement root, string path)
+    {
+        var current = root;
+        var rest = path.Trim();
+        rest = rest.StartsWith('$') ? rest[1..] : rest;
+        while (rest.Length > 0)
+        {
+            var m = Step().Match(rest);
+            if (!m.Success || m.Length == 0)
+            {
+                return null;
+            }
+
+            if (m.Groups["index"].Success)
+            {
+                var index = int.Parse(m.Groups["index"].Value, CultureInfo.InvariantCulture);
+                if (current.ValueKind != JsonValueKind.Array || index >= current.GetArrayLength())
+                {
+                    return null;
+                }
+
+                current = current[index];
+            }
+            else
+            {
+                var name = m.Groups["name"].Success ? m.Groups["name"].Value : m.Groups["quoted"].Value;
+                if (current.ValueKind != JsonValueKind.Object || !current.TryGetProperty(name, out current))
+                {
+                    return null;
+                }
+            }
+
+            rest = rest[m.Length..];
+        }
+
+        return current.ValueKind switch
+        {
+            JsonValueKind.Number => current.GetDouble(),
+            JsonValueKind.String when double.TryParse(current.GetString(), NumberStyles.Float, CultureInfo.InvariantCulture, out var d) => d,
+            _ => null,
+        };
+    }
+}
