@@ -7,7 +7,9 @@ using Gantry.Core.Rollouts;
 using Gantry.Proxy.Hosting;
 using Gantry.Proxy.Metrics;
 using Gantry.Runtime.Process;
+using Gantry.Core.Analysis;
 using Gantry.Server.Analysis;
+using Gantry.Server.Analysis.Providers;
 using Gantry.Server.Api;
 using Gantry.Server.Reconciler;
 using Gantry.Server.Rollouts;
@@ -43,6 +45,7 @@ public sealed class GantryServer : IAsyncDisposable
     private readonly Router router;
     private readonly AnalysisRuns analysis;
     private WebApplication? app;
+    private HttpClient? providerHttp;
     private Task? loop;
 
     private GantryServer(FileStream dataLock, SqliteStore store, ProcessRuntime runtime, Router router, AnalysisRuns analysis, RolloutReconciler reconciler, RolloutService rollouts)
@@ -93,11 +96,19 @@ public sealed class GantryServer : IAsyncDisposable
         var store = SqliteStore.Open(Path.Combine(options.DataDirectory, "gantry.db"), time);
         var runtime = new ProcessRuntime(time, Path.Combine(options.DataDirectory, "logs"), owner);
         var router = new Router(time);
-        var analysis = new AnalysisRuns(time, router.Metrics, manifest);
+        var http = new HttpClient(new SocketsHttpHandler { UseProxy = false, PooledConnectionLifetime = TimeSpan.FromMinutes(1) });
+        var providers = new IMetricProvider[]
+        {
+            new BuiltinMetricProvider(router.Metrics),
+            new PrometheusMetricProvider(http, time),
+            new WebMetricProvider(http),
+            new CommandMetricProvider(manifestFolder),
+        }.ToDictionary(p => p.Name, StringComparer.Ordinal);
+        var analysis = new AnalysisRuns(time, providers, manifest, store);
         var reconciler = new RolloutReconciler(manifest, manifestFolder, store, runtime, new BuiltinTrafficRouter(router), analysis, time, loggers.CreateLogger<RolloutReconciler>());
         var rollouts = new RolloutService(manifest, store, reconciler, runtime, analysis, time);
         reconciler.StartQueued = rollouts.StartQueuedAsync;
-        var server = new GantryServer(dataLock, store, runtime, router, analysis, reconciler, rollouts) { OrphansStopped = orphans };
+        var server = new GantryServer(dataLock, store, runtime, router, analysis, reconciler, rollouts) { OrphansStopped = orphans, providerHttp = http };
         try
         {
             await server.StartApiAsync(options.Listen, time, loggers, ct);
@@ -182,6 +193,7 @@ public sealed class GantryServer : IAsyncDisposable
         }
 
         await analysis.DisposeAsync();
+        providerHttp?.Dispose();
         await runtime.DisposeAsync();
         await router.DisposeAsync();
         await store.DisposeAsync();

@@ -63,6 +63,12 @@ public interface IRolloutStore : IAsyncDisposable
     /// <summary>The instance records, optionally of one service and environment.</summary>
     Task<IReadOnlyList<InstanceRecord>> InstancesAsync(string? service, string? environment, CancellationToken ct);
 
+    /// <summary>Stores an analysis run as it is now (replacing its previous snapshot).</summary>
+    Task SaveAnalysisAsync(Analysis.AnalysisRunRecord run, CancellationToken ct);
+
+    /// <summary>The analysis runs of a rollout, oldest first.</summary>
+    Task<IReadOnlyList<Analysis.AnalysisRunRecord>> AnalysisAsync(string rolloutId, CancellationToken ct);
+
     /// <summary>The releases of a service, newest first.</summary>
     Task<IReadOnlyList<StoredRelease>> ReleasesAsync(string service, CancellationToken ct);
 }

@@ -1,28 +1,22 @@
 using System.Collections.Concurrent;
 using System.Globalization;
-using Gantry.Core;
 using Gantry.Core.Analysis;
+using Gantry.Core.Analysis.Judge;
 using Gantry.Core.Manifest;
+using Gantry.Core.Manifest.Values;
 using Gantry.Core.Rollouts;
 using Gantry.Core.Strategies;
-using Gantry.Proxy.Metrics;
-using Gantry.Proxy.Routing;
 
 namespace Gantry.Server.Analysis;
 
-/// <summary>One measurement of an analysis run: when, and each metric's verdict.</summary>
-public sealed record Measurement(DateTimeOffset At, IReadOnlyList<MetricVerdict> Verdicts);
-
-/// <summary>An analysis run as shown to people: its phase, why, and every measurement.</summary>
-public sealed record AnalysisRunView(string Key, ValueList<string> Templates, string Purpose, AnalysisPhase Phase, string Message, IReadOnlyList<Measurement> Measurements);
-
 /// <summary>
-/// Runs the analyses rollouts ask for, on the built-in router's own measurements: every interval the
-/// candidate's group is measured against the thresholds and against the stable group measured over the
-/// same window; failureLimit, inconclusiveLimit and consecutiveErrorLimit decide the run's phase.
-/// A run is in memory: after a restart of the control plane, the step's analysis starts over.
+/// Runs the analyses rollouts ask for. Every interval each metric is measured through its provider for the
+/// candidate (and for the stable baseline at the same time when its condition or judge needs one), judged,
+/// and added under its template's limits; the run ends as soon as its worst metric decides, or when every
+/// metric has had its count. Every measurement is stored with the rollout. A run lives in memory while it
+/// runs: after a restart of the control plane, the step's analysis starts over (its earlier record stays).
 /// </summary>
-public sealed class AnalysisRuns(TimeProvider time, MetricsRegistry metrics, GantryManifest manifest) : IAsyncDisposable
+public sealed class AnalysisRuns(TimeProvider time, IReadOnlyDictionary<string, IMetricProvider> providers, GantryManifest manifest, IRolloutStore store) : IAsyncDisposable
 {
     private readonly ConcurrentDictionary<string, Run> runs = new(StringComparer.Ordinal);
     private readonly CancellationTokenSource stopping = new();
@@ -38,19 +32,20 @@ public sealed class AnalysisRuns(TimeProvider time, MetricsRegistry metrics, Gan
         var run = runs.GetOrAdd(request.Key, _ =>
         {
             var templates = request.Templates.Select(manifest.FindAnalysis).OfType<AnalysisTemplate>().ToList();
-            var candidate = request.Purpose == "pre-promotion" && previewRoute is not null
-                ? (previewRoute, state.Release.Version)
-                : (route, state.Release.Version);
-            var baseline = (route, state.PreviousVersion ?? state.Release.Version);
-            var r = new Run(request, templates, candidate, baseline);
+            var candidateRoute = request.Purpose == "pre-promotion" && previewRoute is not null ? previewRoute : route;
+            var candidate = new MetricTarget(state.Service, state.Environment, "canary", state.Release.Version, candidateRoute);
+            var baseline = new MetricTarget(state.Service, state.Environment, "baseline", state.PreviousVersion ?? state.Release.Version, route);
+            var now = time.GetUtcNow();
+            var r = new Run(new AnalysisRunRecord(request.Key, state.Id, request.Templates, request.Purpose, AnalysisPhase.Running, "waiting for the first measurement",
+                [.. templates.SelectMany(t => t.Metrics).Select(MetricResult.Start)], [], now, now), templates, candidate, baseline);
             r.Task = Task.Run(() => RunAsync(r, stopping.Token));
             return r;
         });
-        return new AnalysisStatus(request.Key, run.Phase, run.Message);
+        var record = run.Record;
+        return new AnalysisStatus(request.Key, record.Phase, record.Message);
     }
 
-    public AnalysisRunView? View(string key) =>
-        runs.TryGetValue(key, out var r) ? new AnalysisRunView(key, r.Request.Templates, r.Request.Purpose, r.Phase, r.Message, r.Snapshot()) : null;
+    public AnalysisRunRecord? View(string key) => runs.TryGetValue(key, out var r) ? r.Record : null;
 
     /// <summary>Forgets runs no rollout asks for any more (the rollout moved on, was aborted or retried).</summary>
     public void Keep(IReadOnlySet<string> keys)
@@ -60,7 +55,6 @@ public sealed class AnalysisRuns(TimeProvider time, MetricsRegistry metrics, Gan
             if (runs.TryRemove(key, out var run))
             {
                 run.Cancel.Cancel();
-                run.Cancel.Dispose();
             }
         }
     }
@@ -71,53 +65,55 @@ public sealed class AnalysisRuns(TimeProvider time, MetricsRegistry metrics, Gan
         var ct = linked.Token;
         try
         {
-            run.Set(AnalysisPhase.Running, "waiting for the first measurement");
-            var initialDelay = run.Templates.Select(t => t.InitialDelay).DefaultIfEmpty(TimeSpan.Zero).Max();
-            var interval = run.Templates.Select(t => t.Interval).DefaultIfEmpty(TimeSpan.FromSeconds(5)).Min();
-            var count = run.Templates.Select(t => t.Count ?? 1).DefaultIfEmpty(1).Max();
-            await Task.Delay(initialDelay, time, ct);
-            int failures = 0, inconclusive = 0, consecutiveErrors = 0;
-            for (var i = 1; i <= count; i++)
+            var templates = run.Templates;
+            var byMetric = templates.SelectMany(t => t.Metrics.Select(m => (Metric: m, Template: t))).ToDictionary(x => x.Metric.Name, StringComparer.Ordinal);
+            var interval = templates.Select(t => t.Interval).DefaultIfEmpty(TimeSpan.FromSeconds(5)).Min();
+            var rounds = templates.Select(t => t.Count ?? 1).DefaultIfEmpty(1).Max();
+            await Task.Delay(templates.Select(t => t.InitialDelay).DefaultIfEmpty(TimeSpan.Zero).Max(), time, ct);
+            for (var round = 1; round <= rounds; round++)
             {
                 await Task.Delay(interval, time, ct);
-                var window = TimeSpan.FromSeconds(Math.Clamp(interval.TotalSeconds, 1, TrafficMetrics.WindowSeconds));
-                var candidate = metrics.For(run.Candidate.Route, run.Candidate.Group).Read(window);
-                var baseline = metrics.For(run.Baseline.Route, run.Baseline.Group).Read(window);
-                var verdicts = run.Templates
-                    .SelectMany(t => BuiltinJudge.Judge(t, m => BuiltinJudge.Measure(m, candidate, window), m => BuiltinJudge.Measure(m, baseline, window)))
-                    .DistinctBy(v => v.Metric)
-                    .ToList();
-                run.Add(new Measurement(time.GetUtcNow(), verdicts));
-                var counted = verdicts.Where(v => !v.DryRun).ToList();
-                failures += counted.Any(v => v.Outcome == MetricOutcome.Fail) ? 1 : 0;
-                inconclusive += counted.Any(v => v.Outcome == MetricOutcome.NoData) ? 1 : 0;
-                consecutiveErrors = counted.Any(v => v.Outcome == MetricOutcome.Error) ? consecutiveErrors + 1 : 0;
-                var failing = string.Join("; ", counted.Where(v => v.Outcome != MetricOutcome.Pass).Select(v => v.Sentence));
-                var failureLimit = run.Templates.Select(t => t.FailureLimit).DefaultIfEmpty(0).Min();
-                var inconclusiveLimit = run.Templates.Select(t => t.InconclusiveLimit).DefaultIfEmpty(0).Min();
-                var errorLimit = run.Templates.Select(t => t.ConsecutiveErrorLimit).DefaultIfEmpty(4).Min();
-                if (failures > failureLimit)
+                var window = TimeSpan.FromSeconds(Math.Clamp(interval.TotalSeconds, 1, 60));
+                var now = time.GetUtcNow();
+                var record = run.Record;
+                var metrics = record.Metrics.ToList();
+                var judged = new List<MetricJudgement>();
+                for (var i = 0; i < metrics.Count; i++)
                 {
-                    run.Set(AnalysisPhase.Failed, string.Create(CultureInfo.InvariantCulture, $"{failures} of {i} measurements failed (limit {failureLimit}): {failing}"));
-                    return;
+                    var (spec, template) = byMetric[metrics[i].Name];
+                    if (metrics[i].Phase != AnalysisPhase.Running)
+                    {
+                        continue;
+                    }
+
+                    var (measurement, judgement) = await MeasureAsync(spec, run, metrics[i], window, now, ct);
+                    metrics[i] = AnalysisEvaluator.Add(metrics[i], measurement, template, template.Count ?? 1);
+                    if (judgement is not null)
+                    {
+                        judged.Add(judgement);
+                    }
                 }
 
-                if (consecutiveErrors > errorLimit)
+                var judgements = record.Judgements.ToList();
+                if (judged.Count > 0)
                 {
-                    run.Set(AnalysisPhase.Error, string.Create(CultureInfo.InvariantCulture, $"{consecutiveErrors} measurements in a row had errors: {failing}"));
-                    return;
+                    judgements.Add(CanaryJudge.Score(judged, templates.First(t => t.Metrics.Any(m => m.Judge is not null)).Scores));
                 }
 
-                if (inconclusive > inconclusiveLimit)
+                var phase = AnalysisEvaluator.RunPhase(metrics);
+                if (phase == AnalysisPhase.Successful && judgements.Count > 0 && CanaryJudge.Final(judgements) == AnalysisPhase.Failed)
                 {
-                    run.Set(AnalysisPhase.Inconclusive, string.Create(CultureInfo.InvariantCulture, $"{inconclusive} measurement(s) without data: {failing}"));
-                    return;
+                    phase = AnalysisPhase.Failed;
                 }
 
-                run.Set(AnalysisPhase.Running, string.Create(CultureInfo.InvariantCulture, $"measurement {i}/{count}: {Summary(verdicts)}"));
+                var message = Explain(phase, metrics, judgements);
+                run.Record = record with { Phase = phase, Message = message, Metrics = [.. metrics], Judgements = [.. judgements], UpdatedAt = now };
+                await store.SaveAnalysisAsync(run.Record, CancellationToken.None);
+                if (phase != AnalysisPhase.Running)
+                {
+                    return;
+                }
             }
-
-            run.Set(AnalysisPhase.Successful, string.Create(CultureInfo.InvariantCulture, $"{count} measurement(s) passed: {Summary(run.Snapshot()[^1].Verdicts)}"));
         }
         catch (OperationCanceledException) when (ct.IsCancellationRequested)
         {
@@ -125,8 +121,59 @@ public sealed class AnalysisRuns(TimeProvider time, MetricsRegistry metrics, Gan
         }
     }
 
-    private static string Summary(IEnumerable<MetricVerdict> verdicts) =>
-        string.Join("; ", verdicts.Select(v => $"{v.Metric}: {v.Sentence}"));
+    /// <summary>One measurement of one metric: a threshold judged by the evaluator, or the statistical judge.</summary>
+    private async Task<(MetricMeasurement, MetricJudgement?)> MeasureAsync(MetricSpec spec, Run run, MetricResult so, TimeSpan window, DateTimeOffset now, CancellationToken ct)
+    {
+        if (!providers.TryGetValue(spec.Query.Provider, out var provider))
+        {
+            return (new MetricMeasurement(now, AnalysisPhase.Error, null, null, $"{spec.Name}: no {spec.Query.Provider} provider in this server"), null);
+        }
+
+        var kind = spec.Query is BuiltinQuery b ? b.ValueKind : QuantityKind.Number;
+        var needsBaseline = spec.Judge is not null || (spec.FailWhen ?? spec.PassWhen)?.UsesBaseline == true;
+        var candidateTask = provider.QueryAsync(new MetricRequest(spec.Query, run.Candidate, window, spec.Judge is not null), ct);
+        var baselineTask = needsBaseline ? provider.QueryAsync(new MetricRequest(spec.Query, run.Baseline, window, spec.Judge is not null), ct) : Task.FromResult<MetricValue>(null!);
+        var candidate = await candidateTask;
+        var baseline = needsBaseline ? await baselineTask : null;
+        if (spec.Judge is { } options)
+        {
+            var error = candidate.Samples is null ? candidate.Error : baseline?.Samples is null ? baseline?.Error : null;
+            var j = CanaryJudge.JudgeMetric(spec.Name, options, candidate.Samples, baseline?.Samples, kind, error);
+            var phase = j.Class switch
+            {
+                MetricClass.Error => AnalysisPhase.Error,
+                MetricClass.NoData when j.Failed => AnalysisPhase.Inconclusive,
+                _ when j.Failed => AnalysisPhase.Failed,
+                _ => AnalysisPhase.Successful,
+            };
+            return (new MetricMeasurement(now, phase, j.CanaryMedian, j.BaselineMedian, j.Sentence), j);
+        }
+
+        return (AnalysisEvaluator.Judge(spec, candidate, baseline, kind, so.Measurements, now), null);
+    }
+
+    /// <summary>One sentence per metric that decided (or the latest of each when all passed).</summary>
+    private static string Explain(AnalysisPhase phase, List<MetricResult> metrics, List<Judgement> judgements)
+    {
+        var deciding = metrics.Where(m => !m.DryRun && m.Phase is AnalysisPhase.Failed or AnalysisPhase.Error or AnalysisPhase.Inconclusive).ToList();
+        if (deciding.Count > 0)
+        {
+            return string.Join("; ", deciding.Select(m => m.LastSentence + m.Phase switch
+            {
+                AnalysisPhase.Failed => string.Create(CultureInfo.InvariantCulture, $" ({m.Failed} of {m.Count} measurements failed)"),
+                AnalysisPhase.Error => string.Create(CultureInfo.InvariantCulture, $" ({m.ConsecutiveErrors} measurements in a row could not be taken)"),
+                _ => string.Create(CultureInfo.InvariantCulture, $" ({m.Inconclusive} of {m.Count} measurements inconclusive)"),
+            }));
+        }
+
+        var latest = string.Join("; ", metrics.Select(m => m.LastSentence).OfType<string>());
+        var judge = judgements.Count > 0 ? $"; judge {judgements[^1].Summary}" : string.Empty;
+        return phase == AnalysisPhase.Failed && judgements.Count > 0
+            ? $"the judge failed: {string.Join(", ", judgements.Select(j => j.Outcome.ToString().ToLowerInvariant()))} ({judgements[^1].Summary}); {latest}"
+            : phase == AnalysisPhase.Successful
+                ? $"{latest}{judge}"
+                : string.Create(CultureInfo.InvariantCulture, $"measurement {metrics.Max(m => m.Count)}: {latest}{judge}");
+    }
 
     public async ValueTask DisposeAsync()
     {
@@ -135,49 +182,24 @@ public sealed class AnalysisRuns(TimeProvider time, MetricsRegistry metrics, Gan
         stopping.Dispose();
     }
 
-    private sealed class Run(AnalysisRequest request, List<AnalysisTemplate> templates, (string Route, string Group) candidate, (string Route, string Group) baseline)
+    private sealed class Run(AnalysisRunRecord record, List<AnalysisTemplate> templates, MetricTarget candidate, MetricTarget baseline)
     {
-        private readonly Lock gate = new();
-        private readonly List<Measurement> measurements = [];
+        private volatile AnalysisRunRecord current = record;
 
-        public AnalysisRequest Request { get; } = request;
+        public AnalysisRunRecord Record
+        {
+            get => current;
+            set => current = value;
+        }
 
         public List<AnalysisTemplate> Templates { get; } = templates;
 
-        public (string Route, string Group) Candidate { get; } = candidate;
+        public MetricTarget Candidate { get; } = candidate;
 
-        public (string Route, string Group) Baseline { get; } = baseline;
+        public MetricTarget Baseline { get; } = baseline;
 
         public CancellationTokenSource Cancel { get; } = new();
 
         public Task? Task { get; set; }
-
-        public AnalysisPhase Phase { get; private set; } = AnalysisPhase.Pending;
-
-        public string Message { get; private set; } = "pending";
-
-        public void Set(AnalysisPhase phase, string message)
-        {
-            lock (gate)
-            {
-                (Phase, Message) = (phase, message);
-            }
-        }
-
-        public void Add(Measurement m)
-        {
-            lock (gate)
-            {
-                measurements.Add(m);
-            }
-        }
-
-        public IReadOnlyList<Measurement> Snapshot()
-        {
-            lock (gate)
-            {
-                return [.. measurements];
-            }
-        }
     }
 }

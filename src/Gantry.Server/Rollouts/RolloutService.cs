@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.RegularExpressions;
+using Gantry.Core.Analysis;
 using Gantry.Core.Manifest;
 using Gantry.Core.Rollouts;
 using Gantry.Core.Strategies;
@@ -46,7 +47,7 @@ public sealed record RolloutView(
     IReadOnlyList<StepView> Steps,
     IReadOnlyList<TrafficView> Traffic,
     IReadOnlyList<InstanceStatus> Instances,
-    AnalysisRunView? Analysis);
+    AnalysisRunRecord? Analysis);
 
 /// <summary>
 /// What people ask of rollouts (deploy, promote, abort, pause, resume, retry, rollback), checked and

@@ -17,7 +17,7 @@ public sealed class DemoCommandTests
         result.Stdout.Should().Contain("step 3/5: canary v2 50%, stable v1 50%");
         result.Stdout.Should().Contain("v2 promoted: it is the stable release");
         result.Stdout.Should().Contain("v2 is active; post-promotion analysis passed");
-        result.Stdout.Should().MatchRegex(@"Aborted\s+analysis slo failed \(step 2/5\): 1 of 1 measurements failed \(limit 0\): error rate \d+\.\d+%: > 1%");
+        result.Stdout.Should().MatchRegex(@"Aborted\s+analysis slo failed \(step 2/5\): error-rate: \d+\.\d+% exceeds 1% \(1 of 1 measurements failed\)");
         result.Stdout.Should().MatchRegex(@"shop v2\s+canary\s+Succeeded\s+[\d.]+ s\s+\d+\s+0  v1 \d+, v2 \d+", "the good canary costs no client errors");
         result.Stdout.Should().MatchRegex(@"cart v2\s+blue-green\s+Succeeded\s+[\d.]+ s\s+\d+\s+0  v1 \d+, v2 \d+");
         result.Stdout.Should().MatchRegex(@"shop v3\s+canary\s+Aborted\s+");
