@@ -73,6 +73,11 @@ public static class ApiEndpoints
             await store.GetAsync(id, ct) is { } state ? Results.Ok(rollouts.View(state)) : Problem(new Problem(404, "Unknown rollout", $"there is no rollout '{id}'")))
             .WithName("GetRollout");
 
+        api.MapGet("/rollouts/{id}/analysis", async (string id, CancellationToken ct) =>
+            await store.GetAsync(id, ct) is null
+                ? Problem(new Problem(404, "Unknown rollout", $"there is no rollout '{id}'"))
+                : Results.Ok(await store.AnalysisAsync(id, ct))).WithName("GetRolloutAnalysis");
+
         api.MapGet("/rollouts/{id}/events", async (string id, CancellationToken ct) =>
             Results.Ok(await store.EventsAsync(0, id, 10_000, ct))).WithName("GetRolloutEvents");
 

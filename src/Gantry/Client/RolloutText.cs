@@ -122,6 +122,33 @@ internal static class RolloutText
         return new Rows(rows);
     }
 
+    /// <summary>Every analysis run of a rollout: its verdict, then each metric's measurements with their sentences.</summary>
+    public static string Analysis(IReadOnlyList<Core.Analysis.AnalysisRunRecord> runs)
+    {
+        var text = new StringBuilder();
+        foreach (var run in runs)
+        {
+            text.AppendLine(CultureInfo.InvariantCulture, $"analysis {string.Join(", ", run.Templates)} ({run.Purpose}), {run.StartedAt.UtcDateTime:yyyy-MM-dd HH:mm:ss} UTC: {run.Phase}");
+            text.AppendLine(CultureInfo.InvariantCulture, $"  {run.Message}");
+            foreach (var metric in run.Metrics)
+            {
+                text.AppendLine(CultureInfo.InvariantCulture,
+                    $"  {metric.Name}{(metric.DryRun ? " (dry run)" : string.Empty)}: {metric.Phase}, {metric.Count} measured: {metric.Successful} passed, {metric.Failed} failed, {metric.Inconclusive} inconclusive, {metric.Errors} errors");
+                foreach (var m in metric.Measurements)
+                {
+                    text.AppendLine(CultureInfo.InvariantCulture, $"    {m.At.UtcDateTime:HH:mm:ss} {m.Phase,-12} {m.Sentence}");
+                }
+            }
+
+            foreach (var (judgement, i) in run.Judgements.Select((j, i) => (j, i + 1)))
+            {
+                text.AppendLine(CultureInfo.InvariantCulture, $"  judgement {i}: {judgement.Summary}");
+            }
+        }
+
+        return text.ToString().TrimEnd();
+    }
+
     public static string Event(StoredEvent e) =>
         string.Create(CultureInfo.InvariantCulture, $"{e.Time.UtcDateTime:yyyy-MM-ddTHH:mm:ss.fffZ} {e.RolloutId} {e.Type}: {e.Message}");
 }

@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
 using Gantry.Client;
+using Gantry.Core.Analysis;
 using Gantry.Core.Rollouts;
 using Gantry.Server.Api;
 using Gantry.Server.Rollouts;
@@ -34,6 +35,7 @@ internal static class RolloutCommands
             yield return Action(name, description);
         }
 
+        yield return Analysis();
         yield return Rollback();
         yield return History();
         yield return Logs();
@@ -180,6 +182,25 @@ internal static class RolloutCommands
                 $"/api/v1/services/{Uri.EscapeDataString(parse.GetValue(service)!)}/rollback",
                 new RollbackRequest(parse.GetValue(env), parse.GetValue(to), parse.GetValue(reason)), ct);
             return await AnswerAsync(api, view, parse.GetValue(wait), writer, parse.GetValue(output), ct);
+        }));
+        return command;
+    }
+
+    private static Command Analysis()
+    {
+        var server = ServerOption();
+        var service = ServiceArgument();
+        var env = EnvOption();
+        var rollout = new Option<string?>("--rollout") { Description = "A rollout's id (default: the service's newest).", HelpName = "ID" };
+        var output = CommonOptions.Output();
+        var command = new Command("analysis", "Show the evidence behind a rollout's decisions: every measurement, condition, statistic and verdict.") { service, env, rollout, output, server };
+        command.SetAction((parse, ct) => RunAsync(parse, server, async (api, writer) =>
+        {
+            var id = parse.GetValue(rollout)
+                ?? (await api.GetAsync<RolloutView>($"/api/v1/services/{Uri.EscapeDataString(parse.GetValue(service)!)}/rollout{Query(parse.GetValue(env))}", ct)).Rollout.Id;
+            var runs = await api.GetAsync<List<AnalysisRunRecord>>($"/api/v1/rollouts/{Uri.EscapeDataString(id)}/analysis", ct);
+            await WriteAsync(writer, parse.GetValue(output), runs, runs.Count == 0 ? $"rollout {id} has run no analysis" : RolloutText.Analysis(runs));
+            return ExitCodes.Success;
         }));
         return command;
     }

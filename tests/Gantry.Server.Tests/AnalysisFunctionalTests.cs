@@ -1,0 +1,153 @@
+using System.Net.Http.Json;
+using Gantry.Core.Analysis;
+using Gantry.Core.Rollouts;
+using Gantry.Server.Rollouts;
+using Gantry.Testing;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
+
+namespace Gantry.Server.Tests;
+
+/// <summary>Analysis deciding real rollouts: builtin thresholds and judge, web and command providers, inconclusive pauses.</summary>
+[Collection(ServerTests.Name)]
+public sealed class AnalysisFunctionalTests
+{
+    private const int Timeout = 120_000;
+
+    private static string Steps(string analysisStep) => $$"""
+        canary:
+          steps:
+            - setWeight: 50
+            - {{analysisStep}}
+          abortScaleDownDelay: 2s
+        """;
+
+    private static async Task<(RolloutView End, List<AnalysisRunRecord> Runs)> DeployBadAsync(ServerHarness h, Dictionary<string, string>? faults, RolloutPhase expected)
+    {
+        await h.WaitForPhaseAsync((await h.DeployAsync("v1")).Rollout.Id, RolloutPhase.Succeeded);
+        await using var load = new SteadyLoad(h.Front);
+        var second = await h.DeployAsync("v2", faults);
+        var end = await h.WaitForPhaseAsync(second.Rollout.Id, expected);
+        var runs = (await h.Api.GetFromJsonAsync<List<AnalysisRunRecord>>($"/api/v1/rollouts/{second.Rollout.Id}/analysis", GantryJson.Options))!;
+        return (end, runs);
+    }
+
+    [Fact(Timeout = Timeout)]
+    public async Task Analysis_ErrorRateAboveThreshold_AbortsWithTheSentenceAndStoresTheEvidence()
+    {
+        await using var h = await ServerHarness.StartAsync(listen => ServerHarness.ManifestText(listen, Steps("analysis: { templates: [errors] }"), extra: """
+            analysis:
+              errors:
+                interval: 1s
+                count: 3
+                metrics:
+                  - { name: error-rate, provider: { builtin: { query: error_rate } }, failWhen: "> 5%" }
+                  - { name: p99, provider: { builtin: { query: latency_p99 } }, failWhen: "> 2s", dryRun: true }
+            """));
+        var (end, runs) = await DeployBadAsync(h, new() { ["FAULT_ERROR_RATE"] = "0.5" }, RolloutPhase.Aborted);
+
+        end.Rollout.Message.Should().MatchRegex(@"^analysis errors failed \(step 2/2\): error-rate: \d+\.\d\d% exceeds 5% \(1 of 1 measurements failed\)$");
+        var run = runs.Should().ContainSingle().Subject;
+        run.Phase.Should().Be(AnalysisPhase.Failed);
+        run.Metrics.Single(m => m.Name == "error-rate").Measurements.Should().ContainSingle().Which.Value.Should().BeGreaterThan(0.3);
+        run.Metrics.Single(m => m.Name == "p99").DryRun.Should().BeTrue();
+        end.Traffic.Should().ContainSingle().Which.Version.Should().Be("v1");
+    }
+
+    [Fact(Timeout = Timeout)]
+    public async Task Analysis_LatencyJudge_AbortsASlowerCanaryWithItsStatistics()
+    {
+        await using var h = await ServerHarness.StartAsync(listen => ServerHarness.ManifestText(listen, Steps("analysis: { templates: [judge] }"), extra: """
+            analysis:
+              judge:
+                interval: 2s
+                count: 2
+                metrics:
+                  - name: latency
+                    provider: { builtin: { query: latency } }
+                    judge: { direction: increase, confidence: 0.98, allowedIncrease: 20%, outliers: remove, mustHaveData: true }
+            """));
+        var (end, runs) = await DeployBadAsync(h, new() { ["FAULT_LATENCY_MS"] = "40" }, RolloutPhase.Aborted);
+
+        end.Rollout.Message.Should().MatchRegex(@"latency: canary median \d+ ms vs baseline [\d.]+ ms \(\+\d+ ms, 98% CI \[\d+, \d+\] ms, p = [\d.]+\): higher than the baseline by more than 20%");
+        runs.Single().Judgements.Should().NotBeEmpty();
+    }
+
+    [Fact(Timeout = Timeout)]
+    public async Task Analysis_WebAndCommandProviders_DecideFromLocalServicesAndScripts()
+    {
+        // A local metrics endpoint answering JSON: the canary's error ratio is 20%.
+        var port = FreePort.Next();
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.WebHost.UseUrls($"http://127.0.0.1:{port}");
+        await using var metrics = builder.Build();
+        metrics.MapGet("/metrics/{version}", (string version) => Results.Json(new { data = new { ratios = new[] { new { errors = version == "v2" ? 0.2 : 0.0 } } } }));
+        await metrics.StartAsync();
+
+        await using var h = await ServerHarness.StartAsync(listen => ServerHarness.ManifestText(listen, Steps("analysis: { templates: [external] }"), extra: $$"""
+            analysis:
+              external:
+                interval: 1s
+                count: 2
+                metrics:
+                  - name: script
+                    provider: { command: { args: [sh, -c, "echo checking {version} >&2; echo 0.5"] } }
+                    failWhen: "> 1"
+                  - name: exit-code
+                    provider: { command: { args: ["true"], value: exitCode } }
+                    failWhen: "!= 0"
+                  - name: web-errors
+                    provider: { web: { url: "http://127.0.0.1:{{port}}/metrics/{version}", jsonPath: "$.data.ratios[0].errors" } }
+                    failWhen: "> 0.1"
+            """));
+        var (end, runs) = await DeployBadAsync(h, null, RolloutPhase.Aborted);
+
+        end.Rollout.Message.Should().Contain("web-errors: 0.2 exceeds 0.1");
+        var run = runs.Single();
+        run.Metrics.Single(m => m.Name == "script").Measurements[0].Should().Match<MetricMeasurement>(m => m.Phase == AnalysisPhase.Successful && m.Value == 0.5);
+        run.Metrics.Single(m => m.Name == "exit-code").Measurements[0].Value.Should().Be(0);
+    }
+
+    [Fact(Timeout = Timeout)]
+    public async Task Analysis_UnreachableProvider_IsAnErrorNotAnException()
+    {
+        var port = FreePort.Next();
+        await using var h = await ServerHarness.StartAsync(listen => ServerHarness.ManifestText(listen, Steps("analysis: { templates: [down] }"), extra: $$"""
+            analysis:
+              down:
+                interval: 500ms
+                count: 5
+                consecutiveErrorLimit: 1
+                metrics:
+                  - { name: prom, provider: { prometheus: { address: "http://127.0.0.1:{{port}}", query: "up" } }, failWhen: "> 1" }
+            """));
+        var (end, runs) = await DeployBadAsync(h, null, RolloutPhase.Aborted);
+        end.Rollout.Message.Should().Contain($"analysis down error (step 2/2): prom: prometheus at http://127.0.0.1:{port}:").And.Contain("(2 measurements in a row could not be taken)");
+        runs.Single().Phase.Should().Be(AnalysisPhase.Error);
+    }
+
+    [Fact(Timeout = Timeout)]
+    public async Task Analysis_NoTrafficOnTheCanary_IsInconclusiveAndPausesForAPerson()
+    {
+        await using var h = await ServerHarness.StartAsync(listen => ServerHarness.ManifestText(listen, """
+            canary:
+              steps:
+                - analysis: { templates: [errors] }
+                - setWeight: 50
+            """, extra: """
+            analysis:
+              errors:
+                interval: 1s
+                metrics:
+                  - { name: error-rate, provider: { builtin: { query: error_rate } }, failWhen: "> 5%" }
+            """));
+        await h.WaitForPhaseAsync((await h.DeployAsync("v1")).Rollout.Id, RolloutPhase.Succeeded);
+        var second = await h.DeployAsync("v2");
+        var paused = await h.WaitForPhaseAsync(second.Rollout.Id, RolloutPhase.Paused);
+        paused.Rollout.Message.Should().StartWith("analysis inconclusive (step 1/2): error-rate: no data (no requests reached v2 in the last 1 s)");
+
+        await h.CommandAsync("promote");
+        await h.WaitForPhaseAsync(second.Rollout.Id, RolloutPhase.Succeeded);
+    }
+}
