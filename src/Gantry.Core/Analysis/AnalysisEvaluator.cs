@@ -31,6 +31,8 @@ public sealed record MetricResult(
 /// metric's conditions (absolute, relative to the baseline measured at the same time, sustained for a
 /// duration); each metric's phase follows failureLimit, inconclusiveLimit, consecutiveErrorLimit,
 /// consecutiveSuccessLimit and count; the run's phase is the worst phase of the metrics that are not dry runs.
+/// One deliberate difference from Argo: a metric whose every measurement was an error ends in Error, not
+/// Successful, when its count is reached, so a broken query can never pass a release.
 /// </summary>
 public static class AnalysisEvaluator
 {
@@ -128,6 +130,7 @@ public static class AnalysisEvaluator
             : r.ConsecutiveErrors > template.ConsecutiveErrorLimit ? AnalysisPhase.Error
             : r.Inconclusive > template.InconclusiveLimit ? AnalysisPhase.Inconclusive
             : template.ConsecutiveSuccessLimit is { } s && r.ConsecutiveSuccesses >= s ? AnalysisPhase.Successful
+            : r.Count >= count && r.Successful == 0 && r.Errors > 0 ? AnalysisPhase.Error
             : r.Count >= count ? AnalysisPhase.Successful
             : AnalysisPhase.Running;
         return r with { Phase = phase };

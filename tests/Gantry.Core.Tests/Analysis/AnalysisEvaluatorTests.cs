@@ -94,6 +94,8 @@ public sealed class AnalysisEvaluatorTests
         Feed(Template(errorLimit: 2, count: 10), "EESEE").Phase.Should().Be(AnalysisPhase.Running, "a success breaks the error streak");
         Feed(Template(successLimit: 2, count: null), "SS").Phase.Should().Be(AnalysisPhase.Successful);
         Feed(Template(count: 3), "SS").Phase.Should().Be(AnalysisPhase.Running);
+        Feed(Template(count: 2), "EE").Phase.Should().Be(AnalysisPhase.Error, "a metric that was never measured cannot pass");
+        Feed(Template(count: 2), "ES").Phase.Should().Be(AnalysisPhase.Successful);
         Feed(Template(count: 3), "SSS").Should().Match<MetricResult>(r => r.Phase == AnalysisPhase.Successful && r.Count == 3 && r.Successful == 3);
     }
 
