@@ -128,6 +128,15 @@ public sealed class AnalysisFunctionalTests
     }
 
     [Fact(Timeout = Timeout)]
+    public async Task Health_CanaryCrashingUnderTraffic_IsAbortedForFailingItsHealthChecks()
+    {
+        await using var h = await ServerHarness.StartAsync(listen => ServerHarness.ManifestText(listen, Steps("pause: {}")));
+        var (end, _) = await DeployBadAsync(h, new() { ["CRASH_AFTER_REQUESTS"] = "20" }, RolloutPhase.Aborted);
+        end.Rollout.Message.Should().StartWith("v2 failed its health checks: its instances were restarted 3 times (last: exited with code 70)");
+        end.Traffic.Should().ContainSingle().Which.Version.Should().Be("v1");
+    }
+
+    [Fact(Timeout = Timeout)]
     public async Task Analysis_NoTrafficOnTheCanary_IsInconclusiveAndPausesForAPerson()
     {
         await using var h = await ServerHarness.StartAsync(listen => ServerHarness.ManifestText(listen, """

@@ -427,7 +427,8 @@ internal sealed class ManifestReader(ReadContext ctx)
             templateRefs.Add((names[i], ctx.Positions.Find($"{m.Child("templates")}[{i}]") ?? m.Node.Start));
         }
 
-        return names.IsEmpty ? null : new AnalysisRef(names);
+        var onFailure = m.Enum<AnalysisFailureAction>("onFailure") ?? AnalysisFailureAction.Abort;
+        return names.IsEmpty ? null : new AnalysisRef(names, onFailure);
     }
 
     // ---------------------------------------------------------------- analysis

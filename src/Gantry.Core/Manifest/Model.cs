@@ -89,7 +89,17 @@ public enum MatchKind
 
 public sealed record RouteMatch(MatchSource Source, string Name, MatchKind Kind, string Value);
 
-public sealed record AnalysisRef(ValueList<string> Templates);
+/// <summary>What a failed analysis does to its rollout.</summary>
+public enum AnalysisFailureAction
+{
+    /// <summary>All traffic back to the stable release at once.</summary>
+    Abort,
+
+    /// <summary>Keep the current split and pause for a person (for releases whose changes cannot go back).</summary>
+    Hold,
+}
+
+public sealed record AnalysisRef(ValueList<string> Templates, AnalysisFailureAction OnFailure = AnalysisFailureAction.Abort);
 
 public sealed record AnalysisTemplate(
     string Name,

@@ -3,8 +3,8 @@ using Gantry.Core.Rollouts;
 
 namespace Gantry.Core.Strategies;
 
-/// <summary>What was seen of one set of instances: how many run and how many pass their readiness probe.</summary>
-public sealed record SetHealth(int Running, int Ready, string? LastError)
+/// <summary>What was seen of one set of instances: how many run, how many pass their readiness probe, how often they were restarted.</summary>
+public sealed record SetHealth(int Running, int Ready, string? LastError, int Restarts = 0)
 {
     public static SetHealth None { get; } = new(0, 0, null);
 }

@@ -44,7 +44,7 @@ public static partial class RolloutEngine
                 case BlueGreenPreAnalysis:
                     if (spec.PrePromotionAnalysis is { } pre)
                     {
-                        if (c.State.Phase == RolloutPhase.Paused || AwaitAnalysis(c, service, observed, pre.Templates, "pre-promotion") != AnalysisPhase.Successful)
+                        if (c.State.Phase == RolloutPhase.Paused || AwaitAnalysis(c, service, observed, pre, "pre-promotion") != AnalysisPhase.Successful)
                         {
                             return;
                         }
@@ -99,7 +99,7 @@ public static partial class RolloutEngine
                     c.State = c.State with { Step = BlueGreenPostAnalysis };
                     break;
                 default:
-                    if (c.State.Phase == RolloutPhase.Paused || AwaitAnalysis(c, service, observed, spec.PostPromotionAnalysis!.Templates, "post-promotion") != AnalysisPhase.Successful)
+                    if (c.State.Phase == RolloutPhase.Paused || AwaitAnalysis(c, service, observed, spec.PostPromotionAnalysis!, "post-promotion") != AnalysisPhase.Successful)
                     {
                         return;
                     }

@@ -77,7 +77,7 @@ public static partial class RolloutEngine
                         return;
                     }
 
-                    if (AwaitAnalysis(c, service, observed, analysis.Templates, label) != AnalysisPhase.Successful)
+                    if (AwaitAnalysis(c, service, observed, analysis, label) != AnalysisPhase.Successful)
                     {
                         return;
                     }

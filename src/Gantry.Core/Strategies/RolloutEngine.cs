@@ -16,6 +16,9 @@ public static partial class RolloutEngine
     /// <summary>How long an instance set taken out of traffic keeps running so in-flight requests finish.</summary>
     public static readonly TimeSpan Drain = TimeSpan.FromSeconds(2);
 
+    /// <summary>Restarts of the new release's instances (crashes, liveness failing its threshold in a row) that fail the rollout.</summary>
+    public const int HealthFailureLimit = 3;
+
     /// <summary>How long an aborted set keeps running when the strategy does not say.</summary>
     public static readonly TimeSpan DefaultAbortScaleDownDelay = TimeSpan.FromSeconds(30);
 
@@ -126,6 +129,12 @@ public static partial class RolloutEngine
                 var why = string.Create(CultureInfo.InvariantCulture,
                     $"no progress for {Manifest.Values.DurationSyntax.Format(service.ProgressDeadline)} (progress deadline): {c.State.Release.Version} has {health.Ready}/{candidate?.Replicas ?? 0} instances ready");
                 Stop(c, service, RolloutPhase.Failed, health.LastError is null ? why : $"{why}; last error: {health.LastError}");
+            }
+            else if (c.State.Strategy != StrategyKind.Initial
+                && c.State.SetOf(c.State.Release.Version) is { } fresh && observed.Of(fresh.Version) is { Restarts: >= HealthFailureLimit } sick)
+            {
+                Stop(c, service, RolloutPhase.Aborted, string.Create(CultureInfo.InvariantCulture,
+                    $"{fresh.Version} failed its health checks: its instances were restarted {sick.Restarts} times{(sick.LastError is null ? string.Empty : $" (last: {sick.LastError})")}"));
             }
             else
             {
@@ -372,8 +381,9 @@ public static partial class RolloutEngine
     }
 
     /// <summary>Waits for an analysis run; returns its phase once completed (the caller moves on), or null while it runs.</summary>
-    private static AnalysisPhase? AwaitAnalysis(Changes c, ServiceSpec service, Observation observed, ValueList<string> templates, string purpose)
+    private static AnalysisPhase? AwaitAnalysis(Changes c, ServiceSpec service, Observation observed, AnalysisRef analysis, string purpose)
     {
+        var templates = analysis.Templates;
         var key = string.Create(CultureInfo.InvariantCulture, $"{c.State.Id}/{c.State.Attempt}/{c.State.Step}");
         if (c.State.Analysis?.Key != key)
         {
@@ -398,7 +408,16 @@ public static partial class RolloutEngine
                 c.Event("AnalysisInconclusive", c.State.Message);
                 break;
             default:
-                Stop(c, service, RolloutPhase.Aborted, $"analysis {string.Join(", ", templates)} {status.Phase.ToString().ToLowerInvariant()} ({purpose}): {status.Message}");
+                var failed = $"analysis {string.Join(", ", templates)} {status.Phase.ToString().ToLowerInvariant()} ({purpose}): {status.Message}";
+                if (analysis.OnFailure == AnalysisFailureAction.Hold)
+                {
+                    // The release cannot go back: keep the split as it is and let a person decide.
+                    c.State = c.State with { Phase = RolloutPhase.Paused, Message = $"{failed}; holding the current split (onFailure: hold): promote to go on or abort" };
+                    c.Event("AnalysisFailed", c.State.Message);
+                    break;
+                }
+
+                Stop(c, service, RolloutPhase.Aborted, failed);
                 break;
         }
 

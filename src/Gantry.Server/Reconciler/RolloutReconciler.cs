@@ -123,7 +123,7 @@ public sealed partial class RolloutReconciler(
         var instances = runtime.Observe().Where(i => i.SetId.StartsWith($"{state.Service}/{state.Environment}/", StringComparison.Ordinal)).ToList();
         var health = instances.GroupBy(i => i.Version, StringComparer.Ordinal).ToDictionary(
             g => g.Key,
-            g => new SetHealth(g.Count(i => i.Phase != InstancePhase.Stopped), g.Count(i => i.Phase == InstancePhase.Ready), g.Select(i => i.LastError).LastOrDefault(e => e is not null)),
+            g => new SetHealth(g.Count(i => i.Phase != InstancePhase.Stopped), g.Count(i => i.Phase == InstancePhase.Ready), g.Select(i => i.LastError).LastOrDefault(e => e is not null), g.Sum(i => i.Restarts)),
             StringComparer.Ordinal);
         await RecordInstancesAsync(state, instances, ct);
         var target = new Target(spec, state);

@@ -188,6 +188,42 @@ public sealed class RolloutEngineTests
     }
 
     [Fact(Timeout = 10_000)]
+    public async Task Next_AnalysisFailsWithHold_KeepsTheSplitAndPausesForAPerson()
+    {
+        await Task.Yield();
+        var world = Stable(Canary.Replace("analysis: { templates: [slo] }", "analysis: { templates: [slo], onFailure: hold }"));
+        world.Deploy("v2");
+        world.Settle();
+        world.Advance(TimeSpan.FromSeconds(30));
+        world.Analysis(AnalysisPhase.Failed);
+        world.Settle();
+
+        world.State.Phase.Should().Be(RolloutPhase.Paused);
+        world.State.Message.Should().Be("analysis slo failed (step 3/7): measured; holding the current split (onFailure: hold): promote to go on or abort");
+        world.State.Traffic.CanaryWeight.Should().Be(20, "the split is kept");
+        world.Advance(TimeSpan.FromHours(1)).Phase.Should().Be(RolloutPhase.Paused);
+
+        world.Command(CommandKind.Promote).Refusal.Should().BeNull();
+        world.Settle().Step.Should().Be(6);
+    }
+
+    [Fact(Timeout = 10_000)]
+    public async Task Next_NewReleaseRestartsRepeatedly_IsAbortedForFailingItsHealthChecks()
+    {
+        await Task.Yield();
+        var world = Stable(Canary);
+        world.Deploy("v2");
+        world.Settle();
+        world.Restarts["v2"] = RolloutEngine.HealthFailureLimit - 1;
+        world.Settle().Phase.Should().NotBe(RolloutPhase.Aborted);
+        world.Restarts["v2"] = RolloutEngine.HealthFailureLimit;
+        world.Advance(TimeSpan.FromSeconds(30));
+        world.State.Phase.Should().Be(RolloutPhase.Aborted);
+        world.State.Message.Should().Be("v2 failed its health checks: its instances were restarted 3 times");
+        world.Serving().Keys.Should().Equal("v1");
+    }
+
+    [Fact(Timeout = 10_000)]
     public async Task Next_AnalysisInconclusive_PausesForAPerson()
     {
         await Task.Yield();

@@ -47,6 +47,9 @@ internal sealed class RolloutWorld
 
     public List<RolloutState> History { get; } = [];
 
+    /// <summary>Restarts seen of a version's instances.</summary>
+    public Dictionary<string, int> Restarts { get; } = [];
+
     /// <summary>When set, an instance needs this long after being wanted to become ready.</summary>
     public Dictionary<string, int> ReadyLimit { get; } = [];
 
@@ -70,7 +73,7 @@ internal sealed class RolloutWorld
         State.Sets.ToDictionary(s => s.Version, s =>
         {
             var ready = neverReady.Contains(s.Version) ? 0 : Math.Min(s.Replicas, ReadyLimit.GetValueOrDefault(s.Version, int.MaxValue));
-            return new SetHealth(s.Replicas, ready, neverReady.Contains(s.Version) ? "readiness probe /ready failed" : null);
+            return new SetHealth(s.Replicas, ready, neverReady.Contains(s.Version) ? "readiness probe /ready failed" : null, Restarts.GetValueOrDefault(s.Version));
         }),
         State.Analysis is { } a && analysisOutcome.TryGetValue(a.Key, out var phase) ? new AnalysisStatus(a.Key, phase, "measured") : null);
 

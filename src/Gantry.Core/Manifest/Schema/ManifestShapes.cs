@@ -23,7 +23,8 @@ public static class ManifestShapes
     private static EnumType Enum(params string[] values) => new([.. values]);
 
     public static readonly Shape AnalysisRef = Object("analysisRef", "analysis reference", "Runs analysis templates defined under the top-level 'analysis'.",
-        new Field("templates", new ListType(Name, 1), "Names of analysis templates to run together.", Required: true));
+        new Field("templates", new ListType(Name, 1), "Names of analysis templates to run together.", Required: true),
+        new Field("onFailure", Enum("abort", "hold"), "What a failed analysis does: abort (all traffic back to stable) or hold (keep the current split and pause for a person, for releases that cannot go back).", Default: "abort"));
 
     public static readonly Shape Probe = Object("probe", "probe", "An HTTP GET against the instance; 2xx and 3xx pass.",
         new Field("path", new StringType("a path starting with /"), "Path to request, such as /health/ready.", Required: true),
