@@ -32,18 +32,21 @@ public sealed class FaultInjector
 
     public TimeSpan Delay()
     {
-        if (settings.LatencyMs == 0 && settings.LatencyJitterMs == 0)
+        if (settings.LatencyMs == 0 && settings.LatencyJitterMs == 0 && settings.SpikeRate <= 0)
         {
             return TimeSpan.Zero;
         }
 
         int jitter;
+        bool spike;
         lock (gate)
         {
             jitter = settings.LatencyJitterMs == 0 ? 0 : random.Next(-settings.LatencyJitterMs, settings.LatencyJitterMs + 1);
+            spike = settings.SpikeRate > 0 && random.NextDouble() < settings.SpikeRate;
         }
 
-        return TimeSpan.FromMilliseconds(Math.Max(0, settings.LatencyMs + jitter));
+        // A rare large spike: a share of requests waits FAULT_SPIKE_MS more.
+        return TimeSpan.FromMilliseconds(Math.Max(0, settings.LatencyMs + jitter) + (spike ? settings.SpikeMs : 0));
     }
 
     public bool IsLastBeforeCrash(long number) => settings.CrashAfterRequests is { } n && number == n;

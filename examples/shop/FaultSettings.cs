@@ -14,7 +14,9 @@ public sealed record FaultSettings(
     int StartupDelayMs,
     bool Ready,
     long? CrashAfterRequests,
-    int? Seed)
+    int? Seed,
+    double SpikeRate = 0,
+    int SpikeMs = 0)
 {
     public static FaultSettings FromEnvironment(Func<string, string?> get)
     {
@@ -26,7 +28,9 @@ public sealed record FaultSettings(
             StartupDelayMs: (int)Number("STARTUP_DELAY_MS", 0, 0, 600_000),
             Ready: Bool("READY", true),
             CrashAfterRequests: get("CRASH_AFTER_REQUESTS") is { Length: > 0 } ? (long)Number("CRASH_AFTER_REQUESTS", 0, 1, long.MaxValue) : null,
-            Seed: get("FAULT_SEED") is { Length: > 0 } ? (int)Number("FAULT_SEED", 0, int.MinValue, int.MaxValue) : null);
+            Seed: get("FAULT_SEED") is { Length: > 0 } ? (int)Number("FAULT_SEED", 0, int.MinValue, int.MaxValue) : null,
+            SpikeRate: Number("FAULT_SPIKE_RATE", 0, 0, 1),
+            SpikeMs: (int)Number("FAULT_SPIKE_MS", 0, 0, 600_000));
 
         double Number(string name, double fallback, double min, double max)
         {

@@ -108,6 +108,22 @@ public sealed class ShopFaultTests
     }
 
     [Fact(Timeout = Timeout)]
+    public async Task Spikes_RareShare_DelaysOnlySomeRequests()
+    {
+        await using var shop = await ShopInstance.StartAsync(Env(("FAULT_SPIKE_RATE", "0.2"), ("FAULT_SPIKE_MS", "300"), ("FAULT_SEED", "3")), CancellationToken.None);
+        using var client = Client(shop);
+        var samples = new List<double>();
+        for (var i = 0; i < 40; i++)
+        {
+            samples.Add(await TimeAsync(client, "/api/items"));
+        }
+
+        var spiked = samples.Count(ms => ms >= 295);
+        spiked.Should().BeInRange(2, 20, "about a fifth of 40 requests spike");
+        Median(samples).Should().BeLessThan(100, "most requests are not delayed");
+    }
+
+    [Fact(Timeout = Timeout)]
     public async Task StartupDelay_Set_NothingListensUntilItPasses()
     {
         var watch = Stopwatch.StartNew();
