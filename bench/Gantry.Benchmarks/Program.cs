@@ -4,9 +4,15 @@ using Gantry.Benchmarks.Rollouts;
 
 // dotnet run -c Release --project bench/Gantry.Benchmarks -- --filter '*'
 // dotnet run -c Release --project bench/Gantry.Benchmarks -- rollback [ITERATIONS]
+// dotnet run -c Release --project bench/Gantry.Benchmarks -- verdicts [CANARIES_PER_MODE]
 if (args.Length > 0 && args[0] == "rollback")
 {
     return await RollbackBenchmark.RunAsync(args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 10);
+}
+
+if (args.Length > 0 && args[0] == "verdicts")
+{
+    return await VerdictBenchmark.RunAsync(args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 100);
 }
 
 BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);

@@ -585,7 +585,8 @@ internal sealed class ManifestReader(ReadContext ctx)
         m.Bool("mustHaveData") ?? true,
         m.Enum<OutlierHandling>("outliers") ?? OutlierHandling.Keep,
         m.Number("weight") ?? 1,
-        m.Bool("critical") ?? false);
+        m.Bool("critical") ?? false,
+        m.Duration("tolerance"));
 
     // ---------------------------------------------------------------- environments
 

@@ -200,7 +200,8 @@ public sealed record JudgeOptions(
     bool MustHaveData,
     OutlierHandling Outliers,
     double Weight,
-    bool Critical);
+    bool Critical,
+    TimeSpan? Tolerance = null);
 
 public sealed record EnvironmentSpec(
     string Name,

@@ -37,6 +37,20 @@ public sealed class CanaryJudgeTests
     }
 
     [Fact(Timeout = 10_000)]
+    public async Task JudgeMetric_SignificantButTinyShift_PassesWithinTheTolerance()
+    {
+        await Task.Yield();
+
+        // A cold canary: 0.45 ms against 0.30 ms is a 50% shift, significant, and meaningless.
+        var cold = Latencies(0.00045, 400, 11);
+        var warm = Latencies(0.00030, 400, 12);
+        CanaryJudge.JudgeMetric("latency", Increase, cold, warm, QuantityKind.Duration).Class.Should().Be(MetricClass.High);
+        var tolerant = CanaryJudge.JudgeMetric("latency", Increase with { Tolerance = TimeSpan.FromMilliseconds(5) }, cold, warm, QuantityKind.Duration);
+        tolerant.Class.Should().Be(MetricClass.Pass);
+        tolerant.Sentence.Should().EndWith(": no shift beyond what is allowed");
+    }
+
+    [Fact(Timeout = 10_000)]
     public async Task JudgeMetric_DecreaseWhenOnlyIncreaseMatters_IsLowButNotFailed()
     {
         await Task.Yield();

@@ -64,7 +64,7 @@ public static class CanaryJudge
         var estimate = MannWhitney.Compare(x, y, options.Confidence);
         var baseMedian = Median(y);
         var canaryMedian = Median(x);
-        var allowed = (options.AllowedIncrease?.Fraction ?? 0) * Math.Abs(baseMedian);
+        var allowed = Math.Max((options.AllowedIncrease?.Fraction ?? 0) * Math.Abs(baseMedian), options.Tolerance?.TotalSeconds ?? 0);
         var cls = estimate.Lower > allowed ? MetricClass.High
             : estimate.Upper < -allowed ? MetricClass.Low
             : MetricClass.Pass;
@@ -79,7 +79,7 @@ public static class CanaryJudge
             $"{ValueText.WithSign(estimate.Shift, kind)}, {estimate.Confidence * 100:0.#}% CI [{ValueText.Number(estimate.Lower, kind)}, {ValueText.Number(estimate.Upper, kind)}]{ValueText.Unit(kind)}, p = {estimate.PValue:0.####}");
         var verdict = cls switch
         {
-            MetricClass.Pass => options.AllowedIncrease is { } a ? $"no shift beyond {a} of the baseline" : "no significant shift",
+            MetricClass.Pass => options.AllowedIncrease is not null || options.Tolerance is not null ? "no shift beyond what is allowed" : "no significant shift",
             _ => $"{(cls == MetricClass.High ? "higher" : "lower")} than the baseline{(options.AllowedIncrease is { } a2 ? $" by more than {a2}" : string.Empty)}"
                 + (failed ? (critical ? ": critical" : string.Empty) : $" (direction {options.Direction.ToString().ToLowerInvariant()}: allowed)"),
         };

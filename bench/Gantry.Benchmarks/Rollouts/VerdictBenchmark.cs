@@ -1,0 +1,227 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net.Http.Json;
+using Gantry.Core.Manifest;
+using Gantry.Core.Manifest.Values;
+using Gantry.Core.Rollouts;
+using Gantry.Runtime;
+using Gantry.Server;
+using Gantry.Server.Rollouts;
+
+namespace Gantry.Benchmarks.Rollouts;
+
+/// <summary>
+/// How well analysis decides: many canaries of the sample service through the real router under steady
+/// load, half healthy and half bad in one of the runbooks' ways (+10% errors, +100 ms latency, rare 1 s
+/// spikes on 5% of requests), judged once with threshold rules against the baseline and once with the
+/// statistical judge. Reports detection and false-alarm rates, and the time from the bad canary receiving
+/// traffic to all traffic back on stable.
+/// Run: dotnet run -c Release --project bench/Gantry.Benchmarks -- verdicts [CANARIES_PER_MODE]
+/// </summary>
+public static class VerdictBenchmark
+{
+    private sealed record Fault(string Name, Dictionary<string, string> Env);
+
+    private sealed record Outcome(string Mode, string Fault, bool Bad, bool Aborted, double? SecondsToStable, string Message);
+
+    private static readonly Fault[] Faults =
+    [
+        new("errors +10%", new() { ["FAULT_ERROR_RATE"] = "0.10" }),
+        new("latency +100 ms", new() { ["FAULT_LATENCY_MS"] = "100" }),
+        new("spikes 1 s on 5%", new() { ["FAULT_SPIKE_RATE"] = "0.05", ["FAULT_SPIKE_MS"] = "1000" }),
+    ];
+
+    private const string Thresholds = """
+        analysis:
+          verdict:
+            interval: 1s
+            count: 3
+            metrics:
+              - { name: error-rate, provider: { builtin: { query: error_rate } }, failWhen: "> baseline + 5%" }
+              - { name: p90, provider: { builtin: { query: latency_p90 } }, failWhen: "> baseline + 50ms" }
+              - { name: p99, provider: { builtin: { query: latency_p99 } }, failWhen: "> baseline + 200ms" }
+        """;
+
+    private const string Judge = """
+        analysis:
+          verdict:
+            interval: 1s
+            count: 3
+            metrics:
+              - { name: error-rate, provider: { builtin: { query: error_rate } }, failWhen: "> baseline + 5%" }
+              - name: latency
+                provider: { builtin: { query: latency } }
+                judge: { direction: increase, confidence: 0.98, allowedIncrease: 20%, tolerance: 5ms, outliers: keep, mustHaveData: true }
+        """;
+
+    public static async Task<int> RunAsync(int perMode)
+    {
+        var shop = FindShop();
+        Console.WriteLine($"verdict benchmark: {perMode} canaries per mode, half of them bad ({string.Join(", ", Faults.Select(f => f.Name))})");
+        var outcomes = new List<Outcome>();
+        outcomes.AddRange(await RunModeAsync("thresholds", Thresholds, shop, perMode));
+        outcomes.AddRange(await RunModeAsync("judge", Judge, shop, perMode));
+
+        Console.WriteLine();
+        Console.WriteLine("| analysis | fault | canaries | aborted | time to stable: median | p90 | max |");
+        Console.WriteLine("|---|---|---:|---:|---:|---:|---:|");
+        foreach (var group in outcomes.GroupBy(o => (o.Mode, o.Fault)))
+        {
+            var times = group.Select(o => o.SecondsToStable).OfType<double>().Order().ToArray();
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"| {group.Key.Mode} | {group.Key.Fault} | {group.Count()} | {group.Count(o => o.Aborted)} | {Cell(times, 0.5)} | {Cell(times, 0.9)} | {Cell(times, 1)} |"));
+        }
+
+        Console.WriteLine();
+        foreach (var mode in outcomes.GroupBy(o => o.Mode))
+        {
+            var bad = mode.Where(o => o.Bad).ToList();
+            var good = mode.Where(o => !o.Bad).ToList();
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"{mode.Key}: detection {bad.Count(o => o.Aborted)}/{bad.Count} ({100.0 * bad.Count(o => o.Aborted) / bad.Count:0.#}%), false alarms {good.Count(o => o.Aborted)}/{good.Count} ({100.0 * good.Count(o => o.Aborted) / good.Count:0.#}%)"));
+            foreach (var alarm in good.Where(o => o.Aborted))
+            {
+                Console.WriteLine($"  false alarm: {alarm.Message}");
+            }
+
+            foreach (var miss in bad.Where(o => !o.Aborted))
+            {
+                Console.WriteLine($"  missed ({miss.Fault}): {miss.Message}");
+            }
+        }
+
+        return 0;
+    }
+
+    private static string Cell(double[] sorted, double p) =>
+        sorted.Length == 0 ? "-" : sorted[Math.Min(sorted.Length - 1, (int)Math.Ceiling(p * sorted.Length) - 1)].ToString("0.00 s", CultureInfo.InvariantCulture);
+
+    private static string FindShop()
+    {
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+        {
+            foreach (var configuration in new[] { "release", "debug" })
+            {
+                var dll = Path.Combine(dir.FullName, "artifacts", "bin", "Shop", configuration, "Shop.dll");
+                if (File.Exists(dll))
+                {
+                    return dll;
+                }
+            }
+        }
+
+        throw new FileNotFoundException("build the sample service first: dotnet build examples/shop");
+    }
+
+    private static async Task<List<Outcome>> RunModeAsync(string mode, string analysis, string shop, int count)
+    {
+        var folder = Directory.CreateTempSubdirectory("gantry-verdict-bench-").FullName;
+        var listen = new Endpoint("127.0.0.1", LoopbackPorts.Next());
+        var text = $$"""
+            version: 1
+            services:
+              shop:
+                process:
+                  command: dotnet
+                  args: ["{{shop}}", --urls, "http://127.0.0.1:{port}"]
+                  env: { APP_VERSION: "{version}" }
+                listen: {{listen}}
+                replicas: 2
+                health:
+                  startup:   { path: /health, interval: 100ms, failureThreshold: 100 }
+                  readiness: { path: /health/ready, interval: 200ms }
+                strategy:
+                  canary:
+                    steps: [{ setWeight: 50 }, { analysis: { templates: [verdict] } }]
+                    abortScaleDownDelay: 1s
+            {{analysis}}
+            """;
+        var loaded = ManifestLoader.LoadText(text);
+        var manifest = loaded.Manifest ?? throw new InvalidOperationException(string.Join("\n", loaded.Diagnostics));
+        var outcomes = new List<Outcome>();
+        await using (var server = await GantryServer.StartAsync(manifest, folder, new ServerOptions(Path.Combine(folder, "data"), new Endpoint("127.0.0.1", LoopbackPorts.Next())), TimeProvider.System, null, CancellationToken.None))
+        {
+            using var api = new HttpClient { BaseAddress = server.Address, Timeout = TimeSpan.FromSeconds(30) };
+            await DeployAsync(api, "v0", []);
+            using var stop = new CancellationTokenSource();
+            using var client = new HttpClient(new SocketsHttpHandler { UseProxy = false, MaxConnectionsPerServer = 8 }) { Timeout = TimeSpan.FromSeconds(10) };
+            var front = new Uri($"http://{listen}/api/items");
+            var load = Enumerable.Range(0, 8).Select(_ => Task.Run(async () =>
+            {
+                while (!stop.IsCancellationRequested)
+                {
+                    try
+                    {
+                        using var r = await client.GetAsync(front, stop.Token);
+                        await r.Content.LoadIntoBufferAsync(stop.Token);
+                    }
+                    catch (Exception ex) when (ex is HttpRequestException or OperationCanceledException)
+                    {
+                        // Counted by the router; the benchmark reads verdicts, not client errors.
+                    }
+                }
+            })).ToArray();
+
+            for (var i = 1; i <= count; i++)
+            {
+                var bad = i % 2 == 0;
+                var fault = bad ? Faults[(i / 2) % Faults.Length] : null;
+                var id = await DeployAsync(api, $"v{i}", fault?.Env ?? []);
+                var end = await WaitAsync(api, id);
+                var events = (await api.GetFromJsonAsync<List<StoredEvent>>($"/api/v1/rollouts/{id}/events", GantryJson.Options))!;
+                var shifted = events.FirstOrDefault(e => e.Type == "TrafficShifted" && e.Message.StartsWith("step 1/", StringComparison.Ordinal));
+                var aborted = events.FirstOrDefault(e => e.Type == "Aborted");
+                double? seconds = shifted is not null && aborted is not null ? (aborted.Time - shifted.Time).TotalSeconds : null;
+                outcomes.Add(new Outcome(mode, fault?.Name ?? "healthy", bad, end.Phase == RolloutPhase.Aborted, seconds, end.Message));
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"  {mode} {i,3} {fault?.Name ?? "healthy",-18} {end.Phase,-10} {(seconds is { } s ? $"{s:0.00} s to stable" : string.Empty)}"));
+                if (end.Phase == RolloutPhase.Aborted)
+                {
+                    // Wait for the aborted canary to stop before the next one.
+                    await Task.Delay(1500);
+                }
+            }
+
+            await stop.CancelAsync();
+            await Task.WhenAll(load);
+        }
+
+        Directory.Delete(folder, recursive: true);
+        return outcomes;
+    }
+
+    private static async Task<string> DeployAsync(HttpClient api, string version, Dictionary<string, string> env)
+    {
+        using var response = await api.PostAsJsonAsync("/api/v1/rollouts", new DeployRequest("shop", version, null, env), GantryJson.Options);
+        var body = await response.Content.ReadAsStringAsync();
+        if (!response.IsSuccessStatusCode)
+        {
+            throw new InvalidOperationException(body);
+        }
+
+        var id = System.Text.Json.JsonSerializer.Deserialize<RolloutView>(body, GantryJson.Options)!.Rollout.Id;
+        if (version == "v0")
+        {
+            await WaitAsync(api, id);
+        }
+
+        return id;
+    }
+
+    private static async Task<RolloutState> WaitAsync(HttpClient api, string id)
+    {
+        var watch = Stopwatch.StartNew();
+        while (watch.Elapsed < TimeSpan.FromMinutes(2))
+        {
+            var view = await api.GetFromJsonAsync<RolloutView>($"/api/v1/rollouts/{id}", GantryJson.Options);
+            if (view!.Rollout.Phase.IsTerminal())
+            {
+                return view.Rollout;
+            }
+
+            await Task.Delay(50);
+        }
+
+        throw new TimeoutException($"rollout {id} did not end");
+    }
+}
