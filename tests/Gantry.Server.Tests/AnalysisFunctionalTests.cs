@@ -56,6 +56,26 @@ public sealed class AnalysisFunctionalTests
     }
 
     [Fact(Timeout = Timeout)]
+    public async Task Analysis_FailingWithOnFailureHold_KeepsTheSplitAndWaitsForAPerson()
+    {
+        await using var h = await ServerHarness.StartAsync(listen => ServerHarness.ManifestText(listen, Steps("analysis: { templates: [errors], onFailure: hold }"), extra: """
+            analysis:
+              errors:
+                interval: 1s
+                metrics:
+                  - { name: error-rate, provider: { builtin: { query: error_rate } }, failWhen: "> 5%" }
+            """));
+        var (held, _) = await DeployBadAsync(h, new() { ["FAULT_ERROR_RATE"] = "0.5" }, RolloutPhase.Paused);
+        held.Rollout.Message.Should().MatchRegex(@"^analysis errors failed \(step 2/2\): error-rate: \d+\.\d\d% exceeds 5% \(1 of 1 measurements failed\); holding the current split \(onFailure: hold\): promote to go on or abort$");
+        held.Traffic.Select(t => (t.Version, t.Weight)).Should().Equal(("v1", 50), ("v2", 50));
+
+        await Task.Delay(2000);
+        (await h.GetAsync(held.Rollout.Id)).Rollout.Phase.Should().Be(RolloutPhase.Paused, "it holds until a person decides");
+        var aborted = await h.CommandAsync("abort", new CommandRequest("the migration can wait"));
+        aborted.Rollout.Phase.Should().Be(RolloutPhase.Aborted);
+    }
+
+    [Fact(Timeout = Timeout)]
     public async Task Analysis_LatencyJudge_AbortsASlowerCanaryWithItsStatistics()
     {
         await using var h = await ServerHarness.StartAsync(listen => ServerHarness.ManifestText(listen, Steps("analysis: { templates: [judge] }"), extra: """

@@ -173,6 +173,12 @@ public static class VerdictBenchmark
                 var aborted = events.FirstOrDefault(e => e.Type == "Aborted");
                 double? seconds = shifted is not null && aborted is not null ? (aborted.Time - shifted.Time).TotalSeconds : null;
                 outcomes.Add(new Outcome(mode, fault?.Name ?? "healthy", bad, end.Phase == RolloutPhase.Aborted, seconds, end.Message));
+                if (end.Phase == RolloutPhase.Paused)
+                {
+                    // Inconclusive: a person would decide; the benchmark counts it as not aborted and moves on.
+                    using var abort = await api.PostAsJsonAsync($"/api/v1/rollouts/{id}/abort", new CommandRequest("benchmark: inconclusive"), GantryJson.Options);
+                    await WaitAsync(api, id);
+                }
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                     $"  {mode} {i,3} {fault?.Name ?? "healthy",-18} {end.Phase,-10} {(seconds is { } s ? $"{s:0.00} s to stable" : string.Empty)}"));
                 if (end.Phase == RolloutPhase.Aborted)
@@ -214,7 +220,7 @@ public static class VerdictBenchmark
         while (watch.Elapsed < TimeSpan.FromMinutes(2))
         {
             var view = await api.GetFromJsonAsync<RolloutView>($"/api/v1/rollouts/{id}", GantryJson.Options);
-            if (view!.Rollout.Phase.IsTerminal())
+            if (view!.Rollout.Phase.IsTerminal() || (view.Rollout.Phase == RolloutPhase.Paused && view.Rollout.Message.StartsWith("analysis", StringComparison.Ordinal)))
             {
                 return view.Rollout;
             }

@@ -73,7 +73,8 @@ public sealed class AnalysisRuns(TimeProvider time, IReadOnlyDictionary<string, 
             for (var round = 1; round <= rounds; round++)
             {
                 await Task.Delay(interval, time, ct);
-                var window = TimeSpan.FromSeconds(Math.Clamp(interval.TotalSeconds, 1, 60));
+                // The last full interval plus the second in progress (the router counts by whole seconds).
+                var window = TimeSpan.FromSeconds(Math.Clamp(Math.Ceiling(interval.TotalSeconds) + 1, 2, 60));
                 var now = time.GetUtcNow();
                 var record = run.Record;
                 var metrics = record.Metrics.ToList();
