@@ -7,14 +7,26 @@ namespace Gantry.Runtime;
 /// <summary>
 /// Free TCP ports on 127.0.0.1 for instances. A port is chosen some time before the instance binds it,
 /// so it is taken from below the kernel's ephemeral range: ports that <c>bind(0)</c> and outgoing
-/// connections of any process draw from, and could otherwise seize in between.
+/// connections of any process draw from, and could otherwise seize in between. A chosen port can also be
+/// leased: the lease is an exclusive lock on a file named after the port, held for as long as the
+/// instance lives (across its restarts), so no other Gantry process on the machine picks the same port
+/// meanwhile; the operating system drops the lock when the process ends, even when it is killed.
 /// </summary>
 public static class LoopbackPorts
 {
     private const int Lowest = 10_000;
     private static readonly Lazy<int> EphemeralLow = new(ReadEphemeralLow);
+    private static readonly string LeaseFolder = Path.Combine(Path.GetTempPath(), "gantry-port-leases");
 
+    /// <summary>A free port that no other process has leased.</summary>
     public static int Next()
+    {
+        using var lease = Lease();
+        return lease.Port;
+    }
+
+    /// <summary>A free port, leased until the lease is disposed.</summary>
+    public static PortLease Lease()
     {
         var high = EphemeralLow.Value - 1;
         if (high - Lowest >= 1_000)
@@ -22,14 +34,46 @@ public static class LoopbackPorts
             for (var attempt = 0; attempt < 200; attempt++)
             {
                 var port = Random.Shared.Next(Lowest, high + 1);
-                if (IsFree(port))
+                if (TryLease(port) is { } lease)
                 {
-                    return port;
+                    if (IsFree(port))
+                    {
+                        return lease;
+                    }
+
+                    lease.Dispose();
                 }
             }
         }
 
-        return Bind(0);
+        var any = Bind(0);
+        return TryLease(any) ?? new PortLease(any, null);
+    }
+
+    /// <summary>Whether a Gantry process (this one included) holds a lease on <paramref name="port"/>.</summary>
+    public static bool IsLeased(int port)
+    {
+        using var lease = TryLease(port);
+        return lease is null;
+    }
+
+    private static PortLease? TryLease(int port)
+    {
+        try
+        {
+            Directory.CreateDirectory(LeaseFolder);
+            var file = new FileStream(Path.Combine(LeaseFolder, port.ToString(CultureInfo.InvariantCulture)), FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
+            return new PortLease(port, file);
+        }
+        catch (IOException)
+        {
+            return null;
+        }
+        catch (UnauthorizedAccessException)
+        {
+            // Another user's lease file: that port is someone else's.
+            return null;
+        }
     }
 
     private static bool IsFree(int port)
@@ -65,4 +109,12 @@ public static class LoopbackPorts
             return 32_768;
         }
     }
+}
+
+/// <summary>A port chosen for an instance, kept from other Gantry processes until disposed.</summary>
+public sealed class PortLease(int port, FileStream? file) : IDisposable
+{
+    public int Port { get; } = port;
+
+    public void Dispose() => file?.Dispose();
 }

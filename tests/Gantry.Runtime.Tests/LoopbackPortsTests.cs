@@ -17,4 +17,16 @@ public sealed class LoopbackPortsTests
         using var listener = new TcpListener(IPAddress.Loopback, ports[0]);
         listener.Start();
     }
+
+    [Fact(Timeout = 10_000)]
+    public async Task Lease_Held_KeepsThePortFromEveryOtherChooserUntilDisposed()
+    {
+        await Task.Yield();
+        var lease = LoopbackPorts.Lease();
+        LoopbackPorts.IsLeased(lease.Port).Should().BeTrue();
+        Enumerable.Range(0, 500).Select(_ => LoopbackPorts.Next()).Should().NotContain(lease.Port);
+
+        lease.Dispose();
+        LoopbackPorts.IsLeased(lease.Port).Should().BeFalse();
+    }
 }

@@ -30,6 +30,7 @@ internal sealed partial class ManagedInstance : IAsyncDisposable
     private string? lastError;
 
     private readonly string? owner;
+    private readonly PortLease port;
 
     public ManagedInstance(InstanceSetSpec spec, int index, TimeProvider time, HttpClient probes, string? logDirectory, string? owner = null)
     {
@@ -39,7 +40,8 @@ internal sealed partial class ManagedInstance : IAsyncDisposable
         this.probes = probes;
         Index = index;
         Id = $"{spec.Service.Name}-{spec.Environment}-{spec.Version}-{index}";
-        Address = new Endpoint("127.0.0.1", LoopbackPorts.Next());
+        port = LoopbackPorts.Lease();
+        Address = new Endpoint("127.0.0.1", port.Port);
         // One file per instance, appended across restarts; opened once, flushed line by line.
         logFile = logDirectory is null ? null : new StreamWriter(Path.Combine(logDirectory, Id + ".log"), append: true) { AutoFlush = true };
     }
@@ -346,6 +348,8 @@ internal sealed partial class ManagedInstance : IAsyncDisposable
         {
             logFile?.Dispose();
         }
+
+        port.Dispose();
 
         stopping.Dispose();
     }
