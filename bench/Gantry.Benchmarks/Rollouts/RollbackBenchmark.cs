@@ -1,11 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Net.Http.Json;
-using Gantry.Core.Manifest;
-using Gantry.Core.Manifest.Values;
 using Gantry.Core.Rollouts;
-using Gantry.Runtime;
-using Gantry.Server;
 using Gantry.Server.Rollouts;
 
 namespace Gantry.Benchmarks.Rollouts;
@@ -22,10 +18,10 @@ public static class RollbackBenchmark
 {
     public static async Task<int> RunAsync(int iterations)
     {
-        var shop = FindShop();
+        var shop = BenchServer.FindShop();
         Console.WriteLine($"rollback benchmark: {iterations} instant rollbacks (previous set retained) and {Math.Max(3, iterations / 3)} after scale-down, sample service {shop}");
-        var instant = await MeasureAsync(shop, "10m", iterations);
-        var cold = await MeasureAsync(shop, "0s", Math.Max(3, iterations / 3));
+        var instant = await MeasureAsync("10m", iterations);
+        var cold = await MeasureAsync("0s", Math.Max(3, iterations / 3));
         Console.WriteLine();
         Console.WriteLine("| rollback | n | API answer (median) | 100% on previous: median | p90 | max | requests to the rolled-back version after the switch |");
         Console.WriteLine("|---|---:|---:|---:|---:|---:|---:|");
@@ -48,56 +44,20 @@ public static class RollbackBenchmark
         return sorted[Math.Min(sorted.Length - 1, (int)Math.Ceiling(p * sorted.Length) - 1)];
     }
 
-    private static string FindShop()
+    private static async Task<List<Sample>> MeasureAsync(string scaleDownDelay, int iterations)
     {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            foreach (var configuration in new[] { "release", "debug" })
-            {
-                var dll = Path.Combine(dir.FullName, "artifacts", "bin", "Shop", configuration, "Shop.dll");
-                if (File.Exists(dll))
-                {
-                    return dll;
-                }
-            }
-        }
-
-        throw new FileNotFoundException("build the sample service first: dotnet build examples/shop");
-    }
-
-    private static async Task<List<Sample>> MeasureAsync(string shop, string scaleDownDelay, int iterations)
-    {
-        var folder = Directory.CreateTempSubdirectory("gantry-rollback-bench-").FullName;
-        var listen = new Endpoint("127.0.0.1", LoopbackPorts.Next());
-        var text = $$"""
-            version: 1
-            services:
-              shop:
-                process:
-                  command: dotnet
-                  args: ["{{shop}}", --urls, "http://127.0.0.1:{port}"]
-                  env: { APP_VERSION: "{version}" }
-                listen: {{listen}}
-                replicas: 2
-                health:
-                  startup:   { path: /health, interval: 100ms, failureThreshold: 100 }
-                  readiness: { path: /health/ready, interval: 200ms }
-                strategy:
-                  blueGreen: { autoPromotion: true, autoPromotionSeconds: 0, scaleDownDelay: {{scaleDownDelay}} }
-            """;
-        var manifest = ManifestLoader.LoadText(text).Manifest!;
         var samples = new List<Sample>();
-        await using (var server = await GantryServer.StartAsync(manifest, folder, new ServerOptions(Path.Combine(folder, "data"), new Endpoint("127.0.0.1", LoopbackPorts.Next())), TimeProvider.System, null, CancellationToken.None))
+        await using (var bench = await BenchServer.StartAsync($"blueGreen: {{ autoPromotion: true, autoPromotionSeconds: 0, scaleDownDelay: {scaleDownDelay} }}"))
         {
-            using var api = new HttpClient { BaseAddress = server.Address };
-            using var front = new HttpClient(new SocketsHttpHandler { UseProxy = false }) { BaseAddress = new Uri($"http://{listen}") };
-            await DeployAsync(api, "v0");
+            var api = bench.Api;
+            using var front = new HttpClient(new SocketsHttpHandler { UseProxy = false }) { BaseAddress = new Uri($"http://{bench.Listen}") };
+            await bench.WaitAsync(await bench.DeployAsync("v0"));
             for (var i = 1; i <= iterations; i++)
             {
                 // The stable version stays v0: each iteration deploys a new version and rolls it back.
                 var next = $"v{i}";
                 const string previous = "v0";
-                await DeployAsync(api, next);
+                await bench.WaitAsync(await bench.DeployAsync(next));
                 if (scaleDownDelay == "0s")
                 {
                     // Let the previous set stop, so the rollback must start it again.
@@ -111,7 +71,7 @@ public static class RollbackBenchmark
                 double switched;
                 while (true)
                 {
-                    var version = (await front.GetStringAsync(new Uri("/version", UriKind.Relative))).Trim();
+                    var version = await VersionAsync(front);
                     if (version == previous)
                     {
                         switched = watch.Elapsed.TotalMilliseconds;
@@ -122,42 +82,37 @@ public static class RollbackBenchmark
                 var stray = 0;
                 for (var r = 0; r < 300; r++)
                 {
-                    stray += (await front.GetStringAsync(new Uri("/version", UriKind.Relative))).Trim() == previous ? 0 : 1;
+                    stray += await VersionAsync(front) == previous ? 0 : 1;
                 }
 
                 samples.Add(new Sample(apiMs, switched, stray));
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  {(scaleDownDelay == "0s" ? "stopped " : "retained")} {next} -> {previous}: API {apiMs:0.0} ms, all traffic on {previous} after {switched:0.0} ms, {stray} stray"));
-                await WaitAsync(api, "shop");
+                await bench.WaitAsync(System.Text.Json.JsonSerializer.Deserialize<RolloutView>(await rollback.Content.ReadAsStringAsync(), GantryJson.Options)!.Rollout.Id);
             }
         }
 
-        Directory.Delete(folder, recursive: true);
         return samples;
     }
 
-    private static async Task DeployAsync(HttpClient api, string version)
+    /// <summary>The version that answered, or the error a client saw (which counts as a stray request).</summary>
+    private static async Task<string> VersionAsync(HttpClient front)
     {
-        using var response = await api.PostAsJsonAsync("/api/v1/rollouts", new DeployRequest("shop", version), GantryJson.Options);
-        response.EnsureSuccessStatusCode();
-        await WaitAsync(api, "shop");
-    }
-
-    private static async Task WaitAsync(HttpClient api, string service)
-    {
-        while (true)
+        try
         {
-            var view = await api.GetFromJsonAsync<RolloutView>($"/api/v1/services/{service}/rollout", GantryJson.Options);
-            if (view!.Rollout.Phase.IsTerminal())
+            using var response = await front.GetAsync(new Uri("/version", UriKind.Relative));
+            var body = (await response.Content.ReadAsStringAsync()).Trim();
+            if (!response.IsSuccessStatusCode)
             {
-                if (view.Rollout.Phase != RolloutPhase.Succeeded)
-                {
-                    throw new InvalidOperationException($"{view.Rollout.Id}: {view.Rollout.Phase}: {view.Rollout.Message}");
-                }
-
-                return;
+                Console.WriteLine($"    client saw {(int)response.StatusCode}: {body}");
+                return "error";
             }
 
-            await Task.Delay(50);
+            return body;
+        }
+        catch (HttpRequestException ex)
+        {
+            Console.WriteLine($"    client saw: {ex.Message}");
+            return "error";
         }
     }
 }

@@ -1,11 +1,6 @@
-using System.Diagnostics;
 using System.Globalization;
 using System.Net.Http.Json;
-using Gantry.Core.Manifest;
-using Gantry.Core.Manifest.Values;
 using Gantry.Core.Rollouts;
-using Gantry.Runtime;
-using Gantry.Server;
 using Gantry.Server.Rollouts;
 
 namespace Gantry.Benchmarks.Rollouts;
@@ -56,11 +51,10 @@ public static class VerdictBenchmark
 
     public static async Task<int> RunAsync(int perMode)
     {
-        var shop = FindShop();
         Console.WriteLine($"verdict benchmark: {perMode} canaries per mode, half of them bad ({string.Join(", ", Faults.Select(f => f.Name))})");
         var outcomes = new List<Outcome>();
-        outcomes.AddRange(await RunModeAsync("thresholds", Thresholds, shop, perMode));
-        outcomes.AddRange(await RunModeAsync("judge", Judge, shop, perMode));
+        outcomes.AddRange(await RunModeAsync("thresholds", Thresholds, perMode));
+        outcomes.AddRange(await RunModeAsync("judge", Judge, perMode));
 
         Console.WriteLine();
         Console.WriteLine("| analysis | fault | canaries | aborted | time to stable: median | p90 | max |");
@@ -96,53 +90,14 @@ public static class VerdictBenchmark
     private static string Cell(double[] sorted, double p) =>
         sorted.Length == 0 ? "-" : sorted[Math.Min(sorted.Length - 1, (int)Math.Ceiling(p * sorted.Length) - 1)].ToString("0.00 s", CultureInfo.InvariantCulture);
 
-    private static string FindShop()
+    private static async Task<List<Outcome>> RunModeAsync(string mode, string analysis, int count)
     {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            foreach (var configuration in new[] { "release", "debug" })
-            {
-                var dll = Path.Combine(dir.FullName, "artifacts", "bin", "Shop", configuration, "Shop.dll");
-                if (File.Exists(dll))
-                {
-                    return dll;
-                }
-            }
-        }
-
-        throw new FileNotFoundException("build the sample service first: dotnet build examples/shop");
-    }
-
-    private static async Task<List<Outcome>> RunModeAsync(string mode, string analysis, string shop, int count)
-    {
-        var folder = Directory.CreateTempSubdirectory("gantry-verdict-bench-").FullName;
-        var listen = new Endpoint("127.0.0.1", LoopbackPorts.Next());
-        var text = $$"""
-            version: 1
-            services:
-              shop:
-                process:
-                  command: dotnet
-                  args: ["{{shop}}", --urls, "http://127.0.0.1:{port}"]
-                  env: { APP_VERSION: "{version}" }
-                listen: {{listen}}
-                replicas: 2
-                health:
-                  startup:   { path: /health, interval: 100ms, failureThreshold: 100 }
-                  readiness: { path: /health/ready, interval: 200ms }
-                strategy:
-                  canary:
-                    steps: [{ setWeight: 50 }, { analysis: { templates: [verdict] } }]
-                    abortScaleDownDelay: 1s
-            {{analysis}}
-            """;
-        var loaded = ManifestLoader.LoadText(text);
-        var manifest = loaded.Manifest ?? throw new InvalidOperationException(string.Join("\n", loaded.Diagnostics));
         var outcomes = new List<Outcome>();
-        await using (var server = await GantryServer.StartAsync(manifest, folder, new ServerOptions(Path.Combine(folder, "data"), new Endpoint("127.0.0.1", LoopbackPorts.Next())), TimeProvider.System, null, CancellationToken.None))
+        await using (var bench = await BenchServer.StartAsync("canary: { steps: [{ setWeight: 50 }, { analysis: { templates: [verdict] } }], abortScaleDownDelay: 1s }", analysis))
         {
-            using var api = new HttpClient { BaseAddress = server.Address, Timeout = TimeSpan.FromSeconds(30) };
-            await DeployAsync(api, "v0", []);
+            var api = bench.Api;
+            var listen = bench.Listen;
+            await bench.WaitAsync(await bench.DeployAsync("v0"));
             using var stop = new CancellationTokenSource();
             using var client = new HttpClient(new SocketsHttpHandler { UseProxy = false, MaxConnectionsPerServer = 8 }) { Timeout = TimeSpan.FromSeconds(10) };
             var front = new Uri($"http://{listen}/api/items");
@@ -166,8 +121,8 @@ public static class VerdictBenchmark
             {
                 var bad = i % 2 == 0;
                 var fault = bad ? Faults[(i / 2) % Faults.Length] : null;
-                var id = await DeployAsync(api, $"v{i}", fault?.Env ?? []);
-                var end = await WaitAsync(api, id);
+                var id = await bench.DeployAsync($"v{i}", fault?.Env);
+                var end = await bench.WaitAsync(id, orAnalysisPause: true);
                 var events = (await api.GetFromJsonAsync<List<StoredEvent>>($"/api/v1/rollouts/{id}/events", GantryJson.Options))!;
                 var shifted = events.FirstOrDefault(e => e.Type == "TrafficShifted" && e.Message.StartsWith("step 1/", StringComparison.Ordinal));
                 var aborted = events.FirstOrDefault(e => e.Type == "Aborted");
@@ -177,7 +132,7 @@ public static class VerdictBenchmark
                 {
                     // Inconclusive: a person would decide; the benchmark counts it as not aborted and moves on.
                     using var abort = await api.PostAsJsonAsync($"/api/v1/rollouts/{id}/abort", new CommandRequest("benchmark: inconclusive"), GantryJson.Options);
-                    await WaitAsync(api, id);
+                    await bench.WaitAsync(id);
                 }
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                     $"  {mode} {i,3} {fault?.Name ?? "healthy",-18} {end.Phase,-10} {(seconds is { } s ? $"{s:0.00} s to stable" : string.Empty)}"));
@@ -192,42 +147,6 @@ public static class VerdictBenchmark
             await Task.WhenAll(load);
         }
 
-        Directory.Delete(folder, recursive: true);
         return outcomes;
-    }
-
-    private static async Task<string> DeployAsync(HttpClient api, string version, Dictionary<string, string> env)
-    {
-        using var response = await api.PostAsJsonAsync("/api/v1/rollouts", new DeployRequest("shop", version, null, env), GantryJson.Options);
-        var body = await response.Content.ReadAsStringAsync();
-        if (!response.IsSuccessStatusCode)
-        {
-            throw new InvalidOperationException(body);
-        }
-
-        var id = System.Text.Json.JsonSerializer.Deserialize<RolloutView>(body, GantryJson.Options)!.Rollout.Id;
-        if (version == "v0")
-        {
-            await WaitAsync(api, id);
-        }
-
-        return id;
-    }
-
-    private static async Task<RolloutState> WaitAsync(HttpClient api, string id)
-    {
-        var watch = Stopwatch.StartNew();
-        while (watch.Elapsed < TimeSpan.FromMinutes(2))
-        {
-            var view = await api.GetFromJsonAsync<RolloutView>($"/api/v1/rollouts/{id}", GantryJson.Options);
-            if (view!.Rollout.Phase.IsTerminal() || (view.Rollout.Phase == RolloutPhase.Paused && view.Rollout.Message.StartsWith("analysis", StringComparison.Ordinal)))
-            {
-                return view.Rollout;
-            }
-
-            await Task.Delay(50);
-        }
-
-        throw new TimeoutException($"rollout {id} did not end");
     }
 }
