@@ -1,14 +1,11 @@
 namespace Gantry.Core.Rollouts;
 
 /// <summary>One backend group of a rollout's traffic split: a set's instances and their weight.</summary>
-public sealed record TrafficGroup(string Name, InstanceSet Set, int Weight);
+public sealed record TrafficGroup(InstanceSet Set, int Weight);
 
 /// <summary>Turns a rollout's wanted traffic into router groups; the router, the CLI and the tests read it the same way.</summary>
 public static class TrafficGroups
 {
-    public const string Stable = "stable";
-    public const string Canary = "canary";
-
     /// <summary>
     /// The groups that should serve: the stable set with the stable share, the canary set with the canary
     /// share (present at weight 0 when header routes or the mirror need it), or, for a rolling update,
@@ -21,7 +18,7 @@ public static class TrafficGroups
         {
             foreach (var set in state.Sets.Where(s => s.Routed > 0))
             {
-                groups.Add(new TrafficGroup(set.Role == SetRole.Stable ? Stable : $"{Canary}-{set.Version}", set, readyRouted(set)));
+                groups.Add(new TrafficGroup(set, readyRouted(set)));
             }
 
             return groups;
@@ -29,13 +26,13 @@ public static class TrafficGroups
 
         if (state.SetOf(SetRole.Stable) is { } stable)
         {
-            groups.Add(new TrafficGroup(Stable, stable, 100 - state.Traffic.CanaryWeight));
+            groups.Add(new TrafficGroup(stable, 100 - state.Traffic.CanaryWeight));
         }
 
         if (state.SetOf(SetRole.Canary) is { } canary
             && (state.Traffic.CanaryWeight > 0 || !state.Traffic.HeaderRoute.IsEmpty || state.Traffic.MirrorPercent > 0))
         {
-            groups.Add(new TrafficGroup(Canary, canary, state.Traffic.CanaryWeight));
+            groups.Add(new TrafficGroup(canary, state.Traffic.CanaryWeight));
         }
 
         return groups;

@@ -51,14 +51,10 @@ public static partial class RolloutEngine
     private static RolloutState Begin(ServiceSpec service, RolloutState state, DateTimeOffset now)
     {
         var n = service.Replicas;
-        var reused = state.SetOf(state.Release.Version);
+        // A set of the release still running (aborted, retained) is taken over, with this release's variables.
         var others = state.Sets.Where(s => s.Version != state.Release.Version).ToList();
         var stable = others.FirstOrDefault(s => s.Role == SetRole.Stable);
-        var release = reused?.Release ?? state.Release;
-        if (reused is not null && reused.Release != state.Release)
-        {
-            release = state.Release;
-        }
+        var release = state.Release;
 
         InstanceSet candidate;
         var traffic = TrafficState.AllStable;

@@ -52,7 +52,7 @@ internal sealed class ApiClient : IDisposable
 
     public async Task<HttpResponseMessage> OpenStreamAsync(string path, CancellationToken ct)
     {
-        var request = new HttpRequestMessage(HttpMethod.Get, path);
+        using var request = new HttpRequestMessage(HttpMethod.Get, path);
         try
         {
             var response = await http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, ct);
