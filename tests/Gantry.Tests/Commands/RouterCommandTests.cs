@@ -69,11 +69,14 @@ public sealed class RouterCommandTests : IDisposable
         var path = Path.Combine(temp, "routes.yaml");
         await File.WriteAllTextAsync(path, Table(port, slow.Port, slow.Port, 100, 0));
         await using var router = ChildProcess.Start("dotnet", [RepoPaths.GantryDll, "router", "--config", path]);
-        using var client = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}"), Timeout = TimeSpan.FromSeconds(30) };
+        // One pooled connection, opened before the slow request, so that under a loaded machine the request
+        // is surely on the wire (not still connecting) when SIGTERM comes.
+        using var client = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = 1 }) { BaseAddress = new Uri($"http://127.0.0.1:{port}"), Timeout = TimeSpan.FromSeconds(30) };
         await WaitForAsync(() => router.Stdout.Contains("gantry router: serving shop", StringComparison.Ordinal), router);
+        (await client.GetAsync("/health")).EnsureSuccessStatusCode();
 
         var inFlight = client.GetAsync("/api/items");
-        await Task.Delay(500);
+        await Task.Delay(1000);
         using (var kill = System.Diagnostics.Process.Start("kill", ["-TERM", router.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]))
         {
             await kill.WaitForExitAsync();
