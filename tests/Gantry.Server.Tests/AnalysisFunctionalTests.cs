@@ -56,6 +56,34 @@ public sealed class AnalysisFunctionalTests
     }
 
     [Fact(Timeout = Timeout)]
+    public async Task Analysis_BackgroundErrorRate_AbortsTheCanaryWhileItWaitsAtAPause()
+    {
+        await using var h = await ServerHarness.StartAsync(listen => ServerHarness.ManifestText(listen, """
+            canary:
+              steps:
+                - setWeight: 50
+                - pause: {}
+              analysis: { templates: [errors] }
+              abortScaleDownDelay: 2s
+            """, extra: """
+            analysis:
+              errors:
+                interval: 1s
+                failureLimit: 1
+                metrics:
+                  - { name: error-rate, provider: { builtin: { query: error_rate } }, failWhen: "> 5%" }
+            """));
+        var (end, runs) = await DeployBadAsync(h, new() { ["FAULT_ERROR_RATE"] = "0.5" }, RolloutPhase.Aborted);
+
+        end.Rollout.Message.Should().MatchRegex(@"^background analysis errors failed: error-rate: \d+\.\d\d% exceeds 5% \(2 of \d+ measurements failed\)$");
+        var run = runs.Should().ContainSingle().Subject;
+        run.Purpose.Should().Be("background");
+        run.Metrics.Single().Failed.Should().Be(2, "failureLimit 1 tolerates one failed measurement");
+        end.Traffic.Should().ContainSingle().Which.Version.Should().Be("v1");
+        (await h.Api.GetFromJsonAsync<List<StoredEvent>>($"/api/v1/rollouts/{end.Rollout.Id}/events", GantryJson.Options))!.Select(e => e.Type).Should().ContainInOrder("AnalysisStarted", "TrafficShifted", "Paused", "Aborted");
+    }
+
+    [Fact(Timeout = Timeout)]
     public async Task Analysis_FailingWithOnFailureHold_KeepsTheSplitAndWaitsForAPerson()
     {
         await using var h = await ServerHarness.StartAsync(listen => ServerHarness.ManifestText(listen, Steps("analysis: { templates: [errors], onFailure: hold }"), extra: """

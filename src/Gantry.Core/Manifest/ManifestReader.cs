@@ -298,7 +298,20 @@ internal sealed class ManifestReader(ReadContext ctx)
             return result;
         });
         var abortDelay = m.Duration("abortScaleDownDelay") ?? TimeSpan.FromSeconds(30);
-        return new CanaryStrategy(steps, abortDelay);
+        AnalysisRef? background = null;
+        var startingStep = 0;
+        if (m.Object("analysis", "background analysis") is { } bg)
+        {
+            background = ReadAnalysisRef(bg);
+            startingStep = bg.Int("startingStep") ?? 0;
+            if (startingStep > 0 && startingStep >= steps.Length)
+            {
+                ctx.Error(ctx.Positions.Find(bg.Child("startingStep")) ?? bg.KeyPositionOf("startingStep"), string.Create(CultureInfo.InvariantCulture, $"'startingStep' {startingStep} is past the last step (the canary has {steps.Length} step{(steps.Length == 1 ? string.Empty : "s")}, numbered from 0)"));
+            }
+        }
+
+        var baseline = m.Enum<CanaryBaseline>("baseline") ?? CanaryBaseline.Stable;
+        return new CanaryStrategy(steps, abortDelay, background, startingStep, baseline);
     }
 
     private SetWeightStep? ReadSetWeight(MapReader step, string what, ref int current)

@@ -56,7 +56,27 @@ public sealed record BlueGreenStrategy(
     AnalysisRef? PrePromotionAnalysis,
     AnalysisRef? PostPromotionAnalysis) : StrategySpec;
 
-public sealed record CanaryStrategy(ValueList<CanaryStep> Steps, TimeSpan AbortScaleDownDelay) : StrategySpec;
+/// <summary>
+/// Canary steps. <see cref="Analysis"/> runs in the background from step <see cref="AnalysisStartingStep"/>
+/// (0 = the first) until the rollout ends; with <see cref="CanaryBaseline.Fresh"/> the comparison is made
+/// against new instances of the stable release at the canary's size and weight.
+/// </summary>
+public sealed record CanaryStrategy(
+    ValueList<CanaryStep> Steps,
+    TimeSpan AbortScaleDownDelay,
+    AnalysisRef? Analysis = null,
+    int AnalysisStartingStep = 0,
+    CanaryBaseline Baseline = CanaryBaseline.Stable) : StrategySpec;
+
+/// <summary>What the canary is compared with.</summary>
+public enum CanaryBaseline
+{
+    /// <summary>The stable set serving the rest of the traffic.</summary>
+    Stable,
+
+    /// <summary>A set of the stable release started beside the canary, at the canary's size and weight: like for like.</summary>
+    Fresh,
+}
 
 /// <summary>One ordered step of a canary.</summary>
 public abstract record CanaryStep;

@@ -75,8 +75,16 @@ public sealed record TrafficState(int CanaryWeight, ValueList<RouteMatch> Header
     public static TrafficState AllStable { get; } = new(0, [], 0, [], false, false);
 }
 
-/// <summary>An analysis the strategy waits for, identified by <see cref="Key"/> so that a retry starts a new run.</summary>
-public sealed record AnalysisRequest(string Key, ValueList<string> Templates, string Purpose);
+/// <summary>
+/// An analysis the strategy waits for, identified by <see cref="Key"/> so that a retry starts a new run.
+/// A background analysis that reached its count and passed stays <see cref="Completed"/> so it is not started again.
+/// </summary>
+public sealed record AnalysisRequest(string Key, ValueList<string> Templates, string Purpose, bool Completed = false)
+{
+    public const string BackgroundPurpose = "background";
+
+    public bool IsBackground => Purpose == BackgroundPurpose;
+}
 
 /// <summary>
 /// The durable state of a rollout: the world it wants (sets of instances and the traffic split) and where
@@ -105,7 +113,8 @@ public sealed record RolloutState(
     DateTimeOffset? FinishedAt,
     long Revision,
     bool Emergency = false,
-    string? CreatedBy = null)
+    string? CreatedBy = null,
+    AnalysisRequest? Background = null)
 {
     public InstanceSet? SetOf(SetRole role) => Sets.FirstOrDefault(s => s.Role == role);
 

@@ -13,7 +13,7 @@ public sealed record SetHealth(int Running, int Ready, string? LastError, int Re
 public sealed record AnalysisStatus(string Key, AnalysisPhase Phase, string Message);
 
 /// <summary>What the reconciler observed of the world, at <see cref="Now"/>.</summary>
-public sealed record Observation(DateTimeOffset Now, IReadOnlyDictionary<string, SetHealth> Sets, AnalysisStatus? Analysis = null)
+public sealed record Observation(DateTimeOffset Now, IReadOnlyDictionary<string, SetHealth> Sets, AnalysisStatus? Analysis = null, AnalysisStatus? Background = null)
 {
     public SetHealth Of(string version) => Sets.TryGetValue(version, out var health) ? health : SetHealth.None;
 

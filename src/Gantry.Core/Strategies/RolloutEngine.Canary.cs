@@ -15,9 +15,16 @@ public static partial class RolloutEngine
     /// </summary>
     private static void NextCanary(Changes c, ServiceSpec service, Observation observed)
     {
-        var steps = ((CanaryStrategy)service.Strategy).Steps;
+        var strategy = (CanaryStrategy)service.Strategy;
+        if (!Background(c, service, strategy, observed))
+        {
+            return;
+        }
+
+        var steps = strategy.Steps;
         for (var guard = 0; guard <= steps.Count + 1; guard++)
         {
+            StartBackground(c, strategy);
             var step = c.State.Step;
             if (step >= steps.Count)
             {
@@ -106,6 +113,70 @@ public static partial class RolloutEngine
                     break;
             }
         }
+    }
+
+    /// <summary>
+    /// The canary's background analysis: started at its starting step, it runs beside the steps until the
+    /// rollout ends, and a failure aborts (or, with onFailure: hold, pauses) the rollout whatever step it is
+    /// at. Inconclusive pauses for a person; resuming starts a new run. False when the rollout stopped or paused.
+    /// </summary>
+    private static bool Background(Changes c, ServiceSpec service, CanaryStrategy canary, Observation observed)
+    {
+        if (canary.Analysis is not { } analysis || c.State.Step < canary.AnalysisStartingStep)
+        {
+            return true;
+        }
+
+        var templates = string.Join(", ", analysis.Templates);
+        if (c.State.Background is not { } request)
+        {
+            StartBackground(c, canary);
+            return true;
+        }
+
+        if (request.Completed || observed.Background is not { } status || status.Key != request.Key || !status.Phase.IsCompleted())
+        {
+            return true;
+        }
+
+        switch (status.Phase)
+        {
+            case AnalysisPhase.Successful:
+                c.State = c.State with { Background = request with { Completed = true } };
+                c.Event("AnalysisSucceeded", $"background analysis {templates} passed: {status.Message}");
+                return true;
+            case AnalysisPhase.Inconclusive:
+                HoldForPerson(c, "AnalysisInconclusive", $"background analysis {templates} inconclusive: {status.Message}; resume to go on (a new background run starts) or abort");
+                return false;
+            default:
+                var failed = $"background analysis {templates} {status.Phase.ToString().ToLowerInvariant()}: {status.Message}";
+                if (analysis.OnFailure == AnalysisFailureAction.Hold)
+                {
+                    HoldForPerson(c, "AnalysisFailed", $"{failed}; holding the current split (onFailure: hold): resume to go on or abort");
+                    return false;
+                }
+
+                Stop(c, service, RolloutPhase.Aborted, failed);
+                return false;
+        }
+    }
+
+    /// <summary>Starts the background analysis once the rollout is at or past its starting step.</summary>
+    private static void StartBackground(Changes c, CanaryStrategy canary)
+    {
+        if (canary.Analysis is { } analysis && c.State.Background is null && c.State.Step >= canary.AnalysisStartingStep)
+        {
+            var key = string.Create(CultureInfo.InvariantCulture, $"{c.State.Id}/{c.State.Attempt}/background/{c.State.Revision}");
+            c.State = c.State with { Background = new AnalysisRequest(key, analysis.Templates, AnalysisRequest.BackgroundPurpose) };
+            c.Event("AnalysisStarted", string.Create(CultureInfo.InvariantCulture, $"background analysis {string.Join(", ", analysis.Templates)} running from step {c.State.Step + 1} until the rollout ends"));
+        }
+    }
+
+    /// <summary>Pauses until a person resumes or aborts; the split stays as it is.</summary>
+    private static void HoldForPerson(Changes c, string type, string message)
+    {
+        c.State = c.State with { ManualPause = true, Phase = RolloutPhase.Paused, Message = message, Background = null };
+        c.Event(type, message);
     }
 
     /// <summary>After the last step: the canary grows to full size, and when all of it is ready takes all traffic.</summary>

@@ -93,6 +93,7 @@ public static partial class RolloutEngine
             Sets = [.. others, candidate],
             Traffic = traffic,
             Analysis = null,
+            Background = null,
             StepUntil = null,
             Message = Describe(state.Strategy, state.Release.Version, state.PreviousVersion),
             LastProgressAt = now,
@@ -225,7 +226,7 @@ public static partial class RolloutEngine
 
     private static void Succeed(Changes c, string message)
     {
-        c.State = c.State with { Phase = RolloutPhase.Succeeded, Message = message, Analysis = null, StepUntil = null, FinishedAt = c.Now };
+        c.State = c.State with { Phase = RolloutPhase.Succeeded, Message = message, Analysis = null, Background = null, StepUntil = null, FinishedAt = c.Now };
         c.Event("Succeeded", message);
     }
 
@@ -264,6 +265,7 @@ public static partial class RolloutEngine
             Sets = [.. sets],
             Traffic = c.State.Strategy == StrategyKind.Rolling ? c.State.Traffic : TrafficState.AllStable,
             Analysis = null,
+            Background = null,
             StepUntil = null,
             ManualPause = false,
             FinishedAt = c.Now,

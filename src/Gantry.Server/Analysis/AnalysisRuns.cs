@@ -21,10 +21,13 @@ public sealed class AnalysisRuns(TimeProvider time, IReadOnlyDictionary<string, 
     private readonly ConcurrentDictionary<string, Run> runs = new(StringComparer.Ordinal);
     private readonly CancellationTokenSource stopping = new();
 
-    /// <summary>The status of the run a rollout asks for, starting it the first time.</summary>
-    public AnalysisStatus? Observe(RolloutState state, string route, string? previewRoute)
+    /// <summary>Measurements kept per metric in a background run, which may measure for hours (the counts go on).</summary>
+    public const int BackgroundMeasurementsKept = 500;
+
+    /// <summary>The status of a run a rollout asks for (its step analysis or its background analysis), starting it the first time.</summary>
+    public AnalysisStatus? Observe(AnalysisRequest? request, RolloutState state, string route, string? previewRoute)
     {
-        if (state.Analysis is not { } request)
+        if (request is null || request.Completed)
         {
             return null;
         }
@@ -37,7 +40,7 @@ public sealed class AnalysisRuns(TimeProvider time, IReadOnlyDictionary<string, 
             var baseline = new MetricTarget(state.Service, state.Environment, "baseline", state.PreviousVersion ?? state.Release.Version, route);
             var now = time.GetUtcNow();
             var r = new Run(new AnalysisRunRecord(request.Key, state.Id, request.Templates, request.Purpose, AnalysisPhase.Running, "waiting for the first measurement",
-                [.. templates.SelectMany(t => t.Metrics).Select(MetricResult.Start)], [], now, now), templates, candidate, baseline);
+                [.. templates.SelectMany(t => t.Metrics).Select(MetricResult.Start)], [], now, now), templates, candidate, baseline, request.IsBackground);
             r.Task = Task.Run(() => RunAsync(r, stopping.Token));
             return r;
         });
@@ -68,7 +71,9 @@ public sealed class AnalysisRuns(TimeProvider time, IReadOnlyDictionary<string, 
             var templates = run.Templates;
             var byMetric = templates.SelectMany(t => t.Metrics.Select(m => (Metric: m, Template: t))).ToDictionary(x => x.Metric.Name, StringComparer.Ordinal);
             var interval = templates.Select(t => t.Interval).DefaultIfEmpty(TimeSpan.FromSeconds(5)).Min();
-            var rounds = templates.Select(t => t.Count ?? 1).DefaultIfEmpty(1).Max();
+            // A step analysis measures once unless told; a background analysis until the rollout ends.
+            var unbounded = run.Background ? int.MaxValue : 1;
+            var rounds = templates.Select(t => t.Count ?? unbounded).DefaultIfEmpty(1).Max();
             await Task.Delay(templates.Select(t => t.InitialDelay).DefaultIfEmpty(TimeSpan.Zero).Max(), time, ct);
             for (var round = 1; round <= rounds; round++)
             {
@@ -88,7 +93,11 @@ public sealed class AnalysisRuns(TimeProvider time, IReadOnlyDictionary<string, 
                     }
 
                     var (measurement, judgement) = await MeasureAsync(spec, run, metrics[i], window, now, ct);
-                    metrics[i] = AnalysisEvaluator.Add(metrics[i], measurement, template, template.Count ?? 1);
+                    metrics[i] = AnalysisEvaluator.Add(metrics[i], measurement, template, template.Count ?? unbounded);
+                    if (metrics[i].Measurements.Length > BackgroundMeasurementsKept)
+                    {
+                        metrics[i] = metrics[i] with { Measurements = [.. metrics[i].Measurements.Skip(metrics[i].Measurements.Length - BackgroundMeasurementsKept)] };
+                    }
                     if (judgement is not null)
                     {
                         judged.Add(judgement);
@@ -99,11 +108,17 @@ public sealed class AnalysisRuns(TimeProvider time, IReadOnlyDictionary<string, 
                 if (judged.Count > 0)
                 {
                     judgements.Add(CanaryJudge.Score(judged, templates.First(t => t.Metrics.Any(m => m.Judge is not null)).Scores));
+                    if (judgements.Count > BackgroundMeasurementsKept)
+                    {
+                        judgements.RemoveAt(0);
+                    }
                 }
 
                 var phase = AnalysisEvaluator.RunPhase(metrics);
-                if (phase == AnalysisPhase.Successful && judgements.Count > 0 && CanaryJudge.Final(judgements) == AnalysisPhase.Failed)
+                if (phase is AnalysisPhase.Running or AnalysisPhase.Successful && judgements.Count > 0
+                    && (judgements[^1].Outcome == JudgementOutcome.Fail || (phase == AnalysisPhase.Successful && CanaryJudge.Final(judgements) == AnalysisPhase.Failed)))
                 {
+                    // Every judgement must be at least marginal, so a failing one decides at once.
                     phase = AnalysisPhase.Failed;
                 }
 
@@ -183,8 +198,10 @@ public sealed class AnalysisRuns(TimeProvider time, IReadOnlyDictionary<string, 
         stopping.Dispose();
     }
 
-    private sealed class Run(AnalysisRunRecord record, List<AnalysisTemplate> templates, MetricTarget candidate, MetricTarget baseline)
+    private sealed class Run(AnalysisRunRecord record, List<AnalysisTemplate> templates, MetricTarget candidate, MetricTarget baseline, bool background)
     {
+        public bool Background { get; } = background;
+
         private volatile AnalysisRunRecord current = record;
 
         public AnalysisRunRecord Record

@@ -113,7 +113,7 @@ public sealed partial class RolloutReconciler(
         var defaultEnvironment = EffectiveService.DefaultEnvironmentOf(manifest);
         current = [.. current.OrderBy(t => t.State.Environment == defaultEnvironment ? 0 : 1).ThenBy(t => t.State.Service, StringComparer.Ordinal)];
         targets = current;
-        analysis.Keep(current.Select(t => t.State.Analysis?.Key).OfType<string>().ToHashSet());
+        analysis.Keep(current.SelectMany(t => new[] { t.State.Analysis, t.State.Background }).Where(r => r is { Completed: false }).Select(r => r!.Key).ToHashSet());
         await ApplyRoutingAsync(current, ct);
     }
 
@@ -127,7 +127,11 @@ public sealed partial class RolloutReconciler(
             StringComparer.Ordinal);
         await RecordInstancesAsync(state, instances, ct);
         var target = new Target(spec, state);
-        var observed = new Observation(time.GetUtcNow(), health, analysis.Observe(state, target.Route, target.PreviewRoute));
+        var observed = new Observation(
+            time.GetUtcNow(),
+            health,
+            analysis.Observe(state.Analysis, state, target.Route, target.PreviewRoute),
+            analysis.Observe(state.Background, state, target.Route, target.PreviewRoute));
         var decision = RolloutEngine.Next(spec, state, observed);
         if (!decision.Changed(state))
         {

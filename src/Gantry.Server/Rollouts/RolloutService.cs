@@ -47,7 +47,8 @@ public sealed record RolloutView(
     IReadOnlyList<StepView> Steps,
     IReadOnlyList<TrafficView> Traffic,
     IReadOnlyList<InstanceStatus> Instances,
-    AnalysisRunRecord? Analysis);
+    AnalysisRunRecord? Analysis,
+    AnalysisRunRecord? Background = null);
 
 /// <summary>
 /// What people ask of rollouts (deploy, promote, abort, pause, resume, retry, rollback), checked and
@@ -306,7 +307,7 @@ public sealed partial class RolloutService(GantryManifest manifest, IRolloutStor
             traffic = [.. traffic.Select(t => t with { Weight = (int)Math.Round(100.0 * t.Weight / total) })];
         }
 
-        return new RolloutView(state, Steps(state), traffic, instances, state.Analysis is { } a ? analysis.View(a.Key) : null);
+        return new RolloutView(state, Steps(state), traffic, instances, state.Analysis is { } a ? analysis.View(a.Key) : null, state.Background is { } b ? analysis.View(b.Key) : null);
     }
 
     private List<StepView> Steps(RolloutState state)

@@ -60,7 +60,7 @@ internal static class RolloutText
             text.AppendLine(CultureInfo.InvariantCulture, $"    {i.Id,-28} {i.Version,-10} {i.Address,-21} {i.Phase,-9} restarts {i.Restarts}{(i.LastError is null ? string.Empty : "  " + i.LastError)}");
         }
 
-        if (view.Analysis is { } a)
+        foreach (var a in new[] { view.Analysis, view.Background }.OfType<Core.Analysis.AnalysisRunRecord>())
         {
             text.AppendLine(CultureInfo.InvariantCulture, $"  analysis {string.Join(", ", a.Templates)} ({a.Purpose}): {a.Phase}: {a.Message}");
         }
@@ -114,7 +114,7 @@ internal static class RolloutText
         }
 
         rows.Add(table);
-        if (view.Analysis is { } a)
+        foreach (var a in new[] { view.Analysis, view.Background }.OfType<Core.Analysis.AnalysisRunRecord>())
         {
             rows.Add(new Markup($"  analysis {Markup.Escape(string.Join(", ", a.Templates))} ({Markup.Escape(a.Purpose)}): [bold]{a.Phase}[/] {Markup.Escape(a.Message)}"));
         }

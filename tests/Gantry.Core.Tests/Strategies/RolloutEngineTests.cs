@@ -243,6 +243,93 @@ public sealed class RolloutEngineTests
         world.State.Traffic.CanaryWeight.Should().Be(50);
     }
 
+    private const string CanaryWithBackground = """
+        canary:
+          steps:
+            - setWeight: 20
+            - pause: { duration: 30s }
+            - setWeight: 50
+            - pause: {}
+          analysis: { templates: [slo], startingStep: 2 }
+        """;
+
+    [Fact(Timeout = 10_000)]
+    public async Task Next_BackgroundAnalysis_StartsAtItsStepAndAbortsWhateverStepItFailsAt()
+    {
+        await Task.Yield();
+        var world = Stable(CanaryWithBackground);
+        world.Deploy("v2");
+        world.Settle();
+        world.State.Background.Should().BeNull("it starts at step index 2");
+        world.Advance(TimeSpan.FromSeconds(30));
+        world.State.Step.Should().Be(3, "the rollout waits at the manual pause");
+        world.State.Background.Should().NotBeNull();
+        world.State.Background!.Purpose.Should().Be("background");
+        world.Events.Should().Contain(e => e.Message == "background analysis slo running from step 3 until the rollout ends");
+
+        world.Background(AnalysisPhase.Failed);
+        world.Settle();
+        world.State.Phase.Should().Be(RolloutPhase.Aborted);
+        world.State.Message.Should().Be("background analysis slo failed: measured");
+        world.State.Traffic.CanaryWeight.Should().Be(0);
+        world.State.Background.Should().BeNull();
+        world.Serving().Keys.Should().Equal("v1");
+    }
+
+    [Fact(Timeout = 10_000)]
+    public async Task Next_BackgroundAnalysisRunning_DoesNotHoldTheStepsBackAndEndsWithTheRollout()
+    {
+        await Task.Yield();
+        var world = Stable(CanaryWithBackground.Replace("startingStep: 2", "startingStep: 0"));
+        world.Deploy("v2");
+        world.Settle();
+        world.Advance(TimeSpan.FromSeconds(30));
+        world.State.Step.Should().Be(3);
+        world.State.Phase.Should().Be(RolloutPhase.Paused);
+        world.Command(CommandKind.Promote).Refusal.Should().BeNull();
+        world.Settle();
+        world.State.Phase.Should().Be(RolloutPhase.Succeeded);
+        world.State.Background.Should().BeNull("a background analysis ends with its rollout");
+    }
+
+    [Fact(Timeout = 10_000)]
+    public async Task Next_BackgroundAnalysisPassesItsCount_IsNotStartedAgain()
+    {
+        await Task.Yield();
+        var world = Stable(CanaryWithBackground.Replace("startingStep: 2", "startingStep: 0"));
+        world.Deploy("v2");
+        world.Settle();
+        var key = world.State.Background!.Key;
+        world.Background(AnalysisPhase.Successful);
+        world.Advance(TimeSpan.FromSeconds(30));
+        world.State.Background.Should().Be(new AnalysisRequest(key, ["slo"], "background", Completed: true));
+        world.Events.Count(e => e.Type == "AnalysisStarted").Should().Be(1);
+        world.Events.Should().Contain(e => e.Message == "background analysis slo passed: measured");
+    }
+
+    [Theory(Timeout = 10_000)]
+    [InlineData(AnalysisPhase.Inconclusive, "", "background analysis slo inconclusive: measured; resume to go on (a new background run starts) or abort")]
+    [InlineData(AnalysisPhase.Failed, ", onFailure: hold", "background analysis slo failed: measured; holding the current split (onFailure: hold): resume to go on or abort")]
+    public async Task Next_BackgroundAnalysisInconclusiveOrHeld_PausesWithTheSplitAndResumeStartsANewRun(AnalysisPhase outcome, string option, string message)
+    {
+        await Task.Yield();
+        var world = Stable(CanaryWithBackground.Replace("startingStep: 2", "startingStep: 1" + option));
+        world.Deploy("v2");
+        world.Settle();
+        var first = world.State.Background!.Key;
+        world.Background(outcome);
+        world.Settle();
+        world.State.Phase.Should().Be(RolloutPhase.Paused);
+        world.State.Message.Should().Be(message);
+        world.State.Traffic.CanaryWeight.Should().Be(20, "the split is kept");
+        world.Advance(TimeSpan.FromHours(1)).Step.Should().Be(1, "a person decides; even the timed pause waits");
+
+        world.Command(CommandKind.Resume).Refusal.Should().BeNull();
+        world.Settle();
+        world.State.Background!.Key.Should().NotBe(first, "resuming starts a new run");
+        world.State.Step.Should().Be(3);
+    }
+
     [Fact(Timeout = 10_000)]
     public async Task Apply_PromoteFull_SkipsTheRemainingSteps()
     {

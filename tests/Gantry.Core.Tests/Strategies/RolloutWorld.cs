@@ -68,6 +68,8 @@ internal sealed class RolloutWorld
 
     public void Analysis(AnalysisPhase phase) => analysisOutcome[State.Analysis!.Key] = phase;
 
+    public void Background(AnalysisPhase phase) => analysisOutcome[State.Background!.Key] = phase;
+
     public Observation Observe() => new(
         Now,
         State.Sets.ToDictionary(s => s.Version, s =>
@@ -75,7 +77,13 @@ internal sealed class RolloutWorld
             var ready = neverReady.Contains(s.Version) ? 0 : Math.Min(s.Replicas, ReadyLimit.GetValueOrDefault(s.Version, int.MaxValue));
             return new SetHealth(s.Replicas, ready, neverReady.Contains(s.Version) ? "readiness probe /ready failed" : null, Restarts.GetValueOrDefault(s.Version));
         }),
-        State.Analysis is { } a && analysisOutcome.TryGetValue(a.Key, out var phase) ? new AnalysisStatus(a.Key, phase, "measured") : null);
+        Status(State.Analysis),
+        Status(State.Background));
+
+    private AnalysisStatus? Status(AnalysisRequest? request) =>
+        request is { Completed: false } && analysisOutcome.TryGetValue(request.Key, out var phase) ? new AnalysisStatus(request.Key, phase, "measured")
+        : request is { Completed: false } ? new AnalysisStatus(request.Key, AnalysisPhase.Running, "measuring")
+        : null;
 
     /// <summary>One reconcile: observe, decide, keep.</summary>
     public RolloutState Tick()

@@ -81,9 +81,16 @@ public static class ManifestShapes
         new Field("setHeaderRoute", new ObjectType(HeaderRoute), "Route matching requests to the canary."),
         new Field("setMirror", new ObjectType(Mirror), "Mirror a share of requests to the canary."));
 
+    public static readonly Shape BackgroundAnalysis = Object("backgroundAnalysis", "background analysis", "Analysis that runs beside the steps until the rollout ends; a failure aborts it whatever step it is at.",
+        new Field("templates", new ListType(Name, 1), "Names of analysis templates to run together; a template without 'count' measures until the rollout ends.", Required: true),
+        new Field("onFailure", Enum("abort", "hold"), "What a failed analysis does: abort (all traffic back to stable) or hold (keep the current split and pause for a person).", Default: "abort"),
+        new Field("startingStep", new IntegerType(0, 1000), "Index of the step (0 = the first) from which the analysis runs, as in Argo Rollouts.", Default: "0"));
+
     public static readonly Shape Canary = Object("canary", "canary", "Shifts traffic to the new version step by step; the stable set stays at full size.",
         new Field("steps", new ListType(new ObjectType(CanaryStep), 1), "The ordered steps.", Required: true),
-        new Field("abortScaleDownDelay", Duration, "How long an aborted canary is kept before it is stopped.", Default: "30s"));
+        new Field("abortScaleDownDelay", Duration, "How long an aborted canary is kept before it is stopped.", Default: "30s"),
+        new Field("analysis", new ObjectType(BackgroundAnalysis), "Analysis in the background of the whole rollout."),
+        new Field("baseline", Enum("stable", "fresh"), "What analysis compares the canary with: the stable set, or a fresh set of the stable release started at the canary's size and given the same weight (like for like; weights above 50 then give the baseline the rest).", Default: "stable"));
 
     public static readonly Shape Strategy = OneOf("strategy", "strategy", "How a new release replaces the old one: exactly one of rolling, blueGreen, canary.",
         new Field("rolling", new ObjectType(Rolling), "Rolling update."),
