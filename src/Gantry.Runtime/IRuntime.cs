@@ -3,17 +3,24 @@ using Gantry.Core.Manifest.Values;
 
 namespace Gantry.Runtime;
 
-/// <summary>What should run: <see cref="Replicas"/> instances of one version of a service in one environment.</summary>
+/// <summary>
+/// What should run: <see cref="Replicas"/> instances of one version of a service in one environment. A
+/// second set of the same version (a fresh baseline) has its own <see cref="Name"/>.
+/// </summary>
 public sealed record InstanceSetSpec(
     ServiceSpec Service,
     string Environment,
     string Version,
     int Replicas,
     string ManifestFolder,
-    IReadOnlyDictionary<string, string> ExtraEnv)
+    IReadOnlyDictionary<string, string> ExtraEnv,
+    string? Name = null)
 {
-    /// <summary>Identifies the set: instances of the same service, environment and version are the same set.</summary>
-    public string SetId => $"{Service.Name}/{Environment}/{Version}";
+    /// <summary>The set's name within its service and environment: the version unless named.</summary>
+    public string Key => Name ?? Version;
+
+    /// <summary>Identifies the set: instances of the same service, environment and key are the same set.</summary>
+    public string SetId => $"{Service.Name}/{Environment}/{Key}";
 }
 
 public enum InstancePhase
@@ -44,7 +51,11 @@ public sealed record InstanceStatus(
     int Restarts,
     int? ProcessId,
     string? LastError,
-    int Index = 0);
+    int Index = 0)
+{
+    /// <summary>The set's name within its service and environment (the last part of <see cref="SetId"/>).</summary>
+    public string SetKey => SetId[(SetId.LastIndexOf('/') + 1)..];
+}
 
 /// <summary>
 /// Runs instances of service versions. Every operation is idempotent: <see cref="EnsureAsync"/> says what

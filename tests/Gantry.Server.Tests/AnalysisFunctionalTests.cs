@@ -84,6 +84,42 @@ public sealed class AnalysisFunctionalTests
     }
 
     [Fact(Timeout = Timeout)]
+    public async Task Analysis_FreshBaseline_JudgesTheCanaryAgainstNewStableInstancesWithTheSameTraffic()
+    {
+        await using var h = await ServerHarness.StartAsync(listen => ServerHarness.ManifestText(listen, """
+            canary:
+              steps:
+                - setWeight: 25
+                - analysis: { templates: [judge] }
+              baseline: fresh
+              abortScaleDownDelay: 2s
+            """, extra: """
+            analysis:
+              judge:
+                interval: 2s
+                count: 2
+                metrics:
+                  - name: latency
+                    provider: { builtin: { query: latency } }
+                    judge: { direction: increase, allowedIncrease: 50%, tolerance: 20ms, mustHaveData: true }
+            """));
+        await h.WaitForPhaseAsync((await h.DeployAsync("v1")).Rollout.Id, RolloutPhase.Succeeded);
+        await using var load = new SteadyLoad(h.Front);
+        var second = await h.DeployAsync("v2");
+        var analysing = await h.WaitAsync(second.Rollout.Id, v => v.Rollout.Phase == RolloutPhase.Analyzing);
+        analysing.Traffic.Select(t => (t.Version, t.Role, t.Weight)).Should().Equal(("v1", "stable", 50), ("v1", "baseline", 25), ("v2", "canary", 25));
+        analysing.Instances.Select(i => i.Id).Should().Contain("shop-default-v1~baseline-0");
+
+        var end = await h.WaitForPhaseAsync(second.Rollout.Id, RolloutPhase.Succeeded);
+        var run = (await h.Api.GetFromJsonAsync<List<AnalysisRunRecord>>($"/api/v1/rollouts/{end.Rollout.Id}/analysis", GantryJson.Options))!.Single();
+        run.Metrics.Single().Measurements.Should().HaveCount(2).And.OnlyContain(m => m.Baseline != null && m.Phase == AnalysisPhase.Successful);
+        var metrics = await h.Api.GetStringAsync("/metrics");
+        metrics.Should().MatchRegex("gantry_proxy_requests_total\\{route=\"shop.default\",group=\"v1~baseline\"[^}]*\\} [1-9]", "the baseline set served its share");
+        var gone = await h.WaitAsync(second.Rollout.Id, v => v.Instances.All(i => i.Version == "v2"));
+        gone.Instances.Should().HaveCount(2);
+    }
+
+    [Fact(Timeout = Timeout)]
     public async Task Analysis_FailingWithOnFailureHold_KeepsTheSplitAndWaitsForAPerson()
     {
         await using var h = await ServerHarness.StartAsync(listen => ServerHarness.ManifestText(listen, Steps("analysis: { templates: [errors], onFailure: hold }"), extra: """

@@ -14,7 +14,7 @@ public sealed class PrometheusAnalysisTests
     {
         var apiPort = FreePort.Next();
         await using var prometheus = await PrometheusServer.StartAsync(FreePort.Next(), $"127.0.0.1:{apiPort}");
-        const string ratio = """(sum(rate(gantry_proxy_requests_total{route="shop.default",group="{version}",code="5xx"}[5s])) or vector(0)) / sum(rate(gantry_proxy_requests_total{route="shop.default",group="{version}"}[5s]))""";
+        const string ratio = """(sum(rate(gantry_proxy_requests_total{route="shop.default",group="{version}",code="5xx"}[10s])) or vector(0)) / sum(rate(gantry_proxy_requests_total{route="shop.default",group="{version}"}[10s]))""";
         await using var h = await ServerHarness.StartAsync(listen => ServerHarness.ManifestText(listen, """
             canary:
               steps:
@@ -24,7 +24,7 @@ public sealed class PrometheusAnalysisTests
             """, extra: $$"""
             analysis:
               prom:
-                initialDelay: 3s
+                initialDelay: 5s
                 interval: 2s
                 count: 2
                 metrics:

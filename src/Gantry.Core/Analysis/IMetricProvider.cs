@@ -2,9 +2,15 @@ using Gantry.Core.Manifest;
 
 namespace Gantry.Core.Analysis;
 
-/// <summary>Whose metric: a group of a service's instances (canary, baseline, preview) and the version it runs.</summary>
-public sealed record MetricTarget(string Service, string Environment, string Group, string Version, string Route)
+/// <summary>
+/// Whose metric: a group of a service's instances (canary, baseline, preview), the version it runs, and the
+/// set serving it (the router's backend group: the version, or VERSION~baseline for a fresh baseline).
+/// </summary>
+public sealed record MetricTarget(string Service, string Environment, string Group, string Version, string Route, string? Set = null)
 {
+    /// <summary>The router's backend group of the target.</summary>
+    public string Backend => Set ?? Version;
+
     /// <summary>The values query placeholders expand to.</summary>
     public IReadOnlyDictionary<string, string> Placeholders => new Dictionary<string, string>(StringComparer.Ordinal)
     {
@@ -12,6 +18,7 @@ public sealed record MetricTarget(string Service, string Environment, string Gro
         ["environment"] = Environment,
         ["group"] = Group,
         ["version"] = Version,
+        ["set"] = Backend,
     };
 }
 

@@ -511,6 +511,11 @@ internal sealed class ManifestReader(ReadContext ctx)
 
         if (query is BuiltinQuery builtin)
         {
+            if (judge is not null && builtin.ValueKind != QuantityKind.Duration)
+            {
+                ctx.Error(m.KeyPositionOf("judge"), $"the judge compares latency samples: judge 'latency' (the whole distribution) or a percentile such as latency_p99, and compare {BuiltinName(builtin.Metric)} in a condition (such as failWhen: \"> baseline + 5%\")");
+            }
+
             foreach (var (key, condition) in new[] { ("failWhen", failWhen), ("passWhen", passWhen) })
             {
                 if (condition is null)

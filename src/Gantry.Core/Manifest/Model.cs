@@ -168,6 +168,16 @@ public sealed record BuiltinQuery(BuiltinMetric Metric, TimeSpan? Window) : Metr
 {
     public override string Provider => "builtin";
 
+    /// <summary>The percentile a judge on this query compares (null: the whole distribution, by rank).</summary>
+    public double? JudgedQuantile => Metric switch
+    {
+        BuiltinMetric.LatencyP50 => 0.50,
+        BuiltinMetric.LatencyP90 => 0.90,
+        BuiltinMetric.LatencyP95 => 0.95,
+        BuiltinMetric.LatencyP99 => 0.99,
+        _ => null,
+    };
+
     /// <summary>The kind of value the router measures for this metric.</summary>
     public QuantityKind ValueKind => Metric switch
     {

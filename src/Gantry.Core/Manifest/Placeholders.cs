@@ -13,7 +13,7 @@ public static partial class Placeholders
     public static readonly ImmutableArray<string> Process = ["version", "port", "service", "environment", "instance"];
 
     /// <summary>Placeholders a metric query or URL may use.</summary>
-    public static readonly ImmutableArray<string> Query = ["service", "group", "version", "environment"];
+    public static readonly ImmutableArray<string> Query = ["service", "group", "version", "environment", "set"];
 
     [GeneratedRegex(@"\{([A-Za-z_][A-Za-z0-9_.-]*)\}", RegexOptions.CultureInvariant)]
     private static partial Regex Pattern();

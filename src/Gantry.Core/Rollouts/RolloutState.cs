@@ -46,6 +46,9 @@ public enum SetRole
 
     /// <summary>Out of traffic; kept running until <see cref="InstanceSet.RemoveAt"/> (drain, scale-down delay).</summary>
     Retired,
+
+    /// <summary>A fresh set of the stable release at the canary's size and weight, the like-for-like baseline for analysis.</summary>
+    Baseline,
 }
 
 public static class RolloutPhaseExtensions
@@ -62,15 +65,22 @@ public sealed record Release(string Version, ValueList<KeyValuePair<string, stri
 
 /// <summary>
 /// Instances of one release that should run. Only the first <see cref="Routed"/> of them (by index) may
-/// receive traffic, so an instance is taken out of the router, drained, and only then stopped.
+/// receive traffic, so an instance is taken out of the router, drained, and only then stopped. A set is
+/// known by its <see cref="Key"/>: the version, or <see cref="Name"/> for a second set of a version (a fresh baseline).
 /// </summary>
-public sealed record InstanceSet(Release Release, SetRole Role, int Replicas, int Routed, DateTimeOffset? RemoveAt = null)
+public sealed record InstanceSet(Release Release, SetRole Role, int Replicas, int Routed, DateTimeOffset? RemoveAt = null, string? Name = null)
 {
     public string Version => Release.Version;
+
+    /// <summary>What the runtime, the router's backend group and observations know the set by.</summary>
+    public string Key => Name ?? Version;
+
+    /// <summary>The name of a fresh baseline set of <paramref name="version"/>; never a version (versions have no '~').</summary>
+    public static string BaselineName(string version) => $"{version}~baseline";
 }
 
 /// <summary>What the router should do: the canary's share, header routes and mirror; with <see cref="Proportional"/>, shares follow ready instances.</summary>
-public sealed record TrafficState(int CanaryWeight, ValueList<RouteMatch> HeaderRoute, int MirrorPercent, ValueList<RouteMatch> MirrorMatch, bool Preview, bool Proportional)
+public sealed record TrafficState(int CanaryWeight, ValueList<RouteMatch> HeaderRoute, int MirrorPercent, ValueList<RouteMatch> MirrorMatch, bool Preview, bool Proportional, int BaselineWeight = 0)
 {
     public static TrafficState AllStable { get; } = new(0, [], 0, [], false, false);
 }
@@ -118,7 +128,8 @@ public sealed record RolloutState(
 {
     public InstanceSet? SetOf(SetRole role) => Sets.FirstOrDefault(s => s.Role == role);
 
-    public InstanceSet? SetOf(string version) => Sets.FirstOrDefault(s => s.Version == version);
+    /// <summary>The set known by <paramref name="key"/> (a version's own set, not its fresh baseline).</summary>
+    public InstanceSet? SetOf(string key) => Sets.FirstOrDefault(s => s.Key == key);
 
     /// <summary>The version serving the stable share (the new one once promoted).</summary>
     public string? StableVersion => SetOf(SetRole.Stable)?.Version;

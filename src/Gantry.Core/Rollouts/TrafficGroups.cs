@@ -24,9 +24,16 @@ public static class TrafficGroups
             return groups;
         }
 
+        var baseline = state.SetOf(SetRole.Baseline) is { } b && state.Traffic.BaselineWeight > 0 ? b : null;
+        var baselineWeight = baseline is null ? 0 : state.Traffic.BaselineWeight;
         if (state.SetOf(SetRole.Stable) is { } stable)
         {
-            groups.Add(new TrafficGroup(stable, 100 - state.Traffic.CanaryWeight));
+            groups.Add(new TrafficGroup(stable, 100 - state.Traffic.CanaryWeight - baselineWeight));
+        }
+
+        if (baseline is not null)
+        {
+            groups.Add(new TrafficGroup(baseline, baselineWeight));
         }
 
         if (state.SetOf(SetRole.Canary) is { } canary

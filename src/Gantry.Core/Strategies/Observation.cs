@@ -12,13 +12,14 @@ public sealed record SetHealth(int Running, int Ready, string? LastError, int Re
 /// <summary>The state of the analysis run a rollout asked for.</summary>
 public sealed record AnalysisStatus(string Key, AnalysisPhase Phase, string Message);
 
-/// <summary>What the reconciler observed of the world, at <see cref="Now"/>.</summary>
+/// <summary>What the reconciler observed of the world, at <see cref="Now"/>; sets by <see cref="InstanceSet.Key"/>.</summary>
 public sealed record Observation(DateTimeOffset Now, IReadOnlyDictionary<string, SetHealth> Sets, AnalysisStatus? Analysis = null, AnalysisStatus? Background = null)
 {
-    public SetHealth Of(string version) => Sets.TryGetValue(version, out var health) ? health : SetHealth.None;
+    /// <summary>The health of the set known by <paramref name="key"/> (<see cref="InstanceSet.Key"/>).</summary>
+    public SetHealth Of(string key) => Sets.TryGetValue(key, out var health) ? health : SetHealth.None;
 
     /// <summary>Ready instances of a set that may receive traffic (the first <see cref="InstanceSet.Routed"/> by index).</summary>
-    public int ReadyOf(InstanceSet set) => Math.Min(Of(set.Version).Ready, set.Replicas);
+    public int ReadyOf(InstanceSet set) => Math.Min(Of(set.Key).Ready, set.Replicas);
 }
 
 /// <summary>Something that happened to a rollout, worth telling a person.</summary>

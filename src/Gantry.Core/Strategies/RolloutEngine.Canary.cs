@@ -44,14 +44,21 @@ public static partial class RolloutEngine
                         Replace(c, canary, canary with { Replicas = need, Routed = need });
                     }
 
-                    if (weight > 0 && ready < need)
+                    var baseline = strategy.Baseline == CanaryBaseline.Fresh && weight < 100 ? FreshBaseline(c, need) : null;
+                    var baselineReady = baseline is null ? need : observed.ReadyOf(baseline);
+                    if (weight > 0 && (ready < need || baselineReady < need))
                     {
-                        c.Waiting(string.Create(CultureInfo.InvariantCulture, $"{label} setWeight {weight}: waiting for canary instances ({ready}/{need} ready)"));
+                        c.Waiting(string.Create(CultureInfo.InvariantCulture, $"{label} setWeight {weight}: waiting for canary instances ({ready}/{need} ready)")
+                            + (baseline is null ? string.Empty : string.Create(CultureInfo.InvariantCulture, $" and baseline instances ({baselineReady}/{need} ready)")));
                         return;
                     }
 
-                    c.State = c.State with { Traffic = c.State.Traffic with { CanaryWeight = weight }, Step = step + 1, Phase = RolloutPhase.Progressing, Message = $"{label}: canary {canary.Version} at {weight}%" };
-                    c.Event("TrafficShifted", string.Create(CultureInfo.InvariantCulture, $"{label}: canary {canary.Version} {weight}%, stable {c.State.PreviousVersion} {100 - weight}%"));
+                    // A fresh baseline takes as much traffic as the canary (what is left when the canary has more than half).
+                    var baselineWeight = baseline is null ? 0 : Math.Min(weight, 100 - weight);
+                    c.State = c.State with { Traffic = c.State.Traffic with { CanaryWeight = weight, BaselineWeight = baselineWeight }, Step = step + 1, Phase = RolloutPhase.Progressing, Message = $"{label}: canary {canary.Version} at {weight}%" };
+                    c.Event("TrafficShifted", baseline is null
+                        ? string.Create(CultureInfo.InvariantCulture, $"{label}: canary {canary.Version} {weight}%, stable {c.State.PreviousVersion} {100 - weight}%")
+                        : string.Create(CultureInfo.InvariantCulture, $"{label}: canary {canary.Version} {weight}%, baseline {baseline.Key} {baselineWeight}%, stable {c.State.PreviousVersion} {100 - weight - baselineWeight}%"));
                     break;
                 case PauseStep { Duration: null }:
                     if (c.State.Phase != RolloutPhase.Paused)
@@ -205,6 +212,37 @@ public static partial class RolloutEngine
 
         SwitchTo(c, canary, Drain);
         Succeed(c, $"{canary.Version} promoted: it is the stable release");
+    }
+
+    /// <summary>
+    /// The fresh baseline for a canary of <paramref name="size"/> instances: a set of the stable release, started
+    /// (or grown) to the same size, so the canary is compared with instances as new and as loaded as itself.
+    /// </summary>
+    private static InstanceSet? FreshBaseline(Changes c, int size)
+    {
+        if (c.State.SetOf(SetRole.Stable) is not { } stable)
+        {
+            return null;
+        }
+
+        var name = InstanceSet.BaselineName(stable.Version);
+        var baseline = c.State.SetOf(name);
+        if (baseline is not { Role: SetRole.Baseline })
+        {
+            // A baseline retired by an abort and still draining is taken back rather than started twice.
+            var fresh = new InstanceSet(stable.Release, SetRole.Baseline, size, size, Name: name);
+            c.State = c.State with { Sets = [.. c.State.Sets.Where(s => s.Key != name), fresh] };
+            baseline = fresh;
+            c.Event("BaselineStarted", string.Create(CultureInfo.InvariantCulture, $"starting a fresh baseline of {stable.Version}: {size} instance{(size == 1 ? string.Empty : "s")}, like the canary"));
+        }
+        else if (baseline.Replicas < size)
+        {
+            var grown = baseline with { Replicas = size, Routed = size };
+            Replace(c, baseline, grown);
+            baseline = grown;
+        }
+
+        return baseline;
     }
 
     private static void Replace(Changes c, InstanceSet old, InstanceSet replacement) =>

@@ -41,7 +41,7 @@ public static partial class RolloutEngine
         }
 
         var freshReady = observed.ReadyOf(fresh);
-        var oldReady = old is null ? 0 : Math.Min(observed.Of(old.Version).Ready, old.Routed);
+        var oldReady = old is null ? 0 : Math.Min(observed.Of(old.Key).Ready, old.Routed);
         var removable = freshReady + oldReady - (n - unavailable);
         if (old is { Routed: > 0 } && c.State.StepUntil is null && removable > 0)
         {
@@ -55,7 +55,7 @@ public static partial class RolloutEngine
         {
             c.State = c.State with
             {
-                Sets = [.. c.State.Sets.Where(s => s != old).Select(s => s.Version == fresh.Version ? s with { Role = SetRole.Stable } : s)],
+                Sets = [.. c.State.Sets.Where(s => s != old).Select(s => s.Key == fresh.Key ? s with { Role = SetRole.Stable } : s)],
                 Traffic = TrafficState.AllStable,
             };
             Succeed(c, string.Create(CultureInfo.InvariantCulture, $"{fresh.Version} replaced {c.State.PreviousVersion}: {n}/{n} instances ready"));

@@ -52,7 +52,7 @@ public static partial class RolloutEngine
     {
         var n = service.Replicas;
         // A set of the release still running (aborted, retained) is taken over, with this release's variables.
-        var others = state.Sets.Where(s => s.Version != state.Release.Version).ToList();
+        var others = state.Sets.Where(s => s.Key != state.Release.Version).ToList();
         var stable = others.FirstOrDefault(s => s.Role == SetRole.Stable);
         var release = state.Release;
 
@@ -122,13 +122,13 @@ public static partial class RolloutEngine
                 && observed.Now - c.State.LastProgressAt > service.ProgressDeadline)
             {
                 var candidate = c.State.SetOf(c.State.Release.Version);
-                var health = candidate is null ? SetHealth.None : observed.Of(candidate.Version);
+                var health = candidate is null ? SetHealth.None : observed.Of(candidate.Key);
                 var why = string.Create(CultureInfo.InvariantCulture,
                     $"no progress for {Manifest.Values.DurationSyntax.Format(service.ProgressDeadline)} (progress deadline): {c.State.Release.Version} has {health.Ready}/{candidate?.Replicas ?? 0} instances ready");
                 Stop(c, service, RolloutPhase.Failed, health.LastError is null ? why : $"{why}; last error: {health.LastError}");
             }
             else if (c.State.Strategy != StrategyKind.Initial
-                && c.State.SetOf(c.State.Release.Version) is { } fresh && observed.Of(fresh.Version) is { Restarts: >= HealthFailureLimit } sick)
+                && c.State.SetOf(c.State.Release.Version) is { } fresh && observed.Of(fresh.Key) is { Restarts: >= HealthFailureLimit } sick)
             {
                 Stop(c, service, RolloutPhase.Aborted, string.Create(CultureInfo.InvariantCulture,
                     $"{fresh.Version} failed its health checks: its instances were restarted {sick.Restarts} times{(sick.LastError is null ? string.Empty : $" (last: {sick.LastError})")}"));
@@ -179,12 +179,12 @@ public static partial class RolloutEngine
             if (set.RemoveAt is { } at && at <= observed.Now)
             {
                 sets.Remove(set);
-                c.Event("ScaledDown", $"stopped the instances of {set.Version}");
+                c.Event("ScaledDown", $"stopped the instances of {set.Key}");
             }
             else if (set.RemoveAt is null && set.Routed > 0 && (stable is null || observed.ReadyOf(stable) >= stable.Replicas))
             {
                 sets[sets.IndexOf(set)] = set with { Routed = 0, RemoveAt = observed.Now + Drain };
-                c.Event("TrafficShifted", $"{set.Version} out of traffic: stable {stable?.Version} is fully ready");
+                c.Event("TrafficShifted", $"{set.Key} out of traffic: stable {stable?.Version} is fully ready");
             }
         }
 
@@ -216,8 +216,9 @@ public static partial class RolloutEngine
     private static void SwitchTo(Changes c, InstanceSet set, TimeSpan? keep)
     {
         var sets = c.State.Sets
-            .Select(s => s.Version == set.Version ? s with { Role = SetRole.Stable, Routed = s.Replicas, RemoveAt = null }
+            .Select(s => s.Key == set.Key ? s with { Role = SetRole.Stable, Routed = s.Replicas, RemoveAt = null }
                 : s.Role is SetRole.Stable or SetRole.Canary ? s with { Role = SetRole.Retired, Routed = 0, RemoveAt = keep is { } k ? c.Now + k : null }
+                : s.Role is SetRole.Baseline ? s with { Role = SetRole.Retired, Routed = 0, RemoveAt = c.Now + Drain }
                 : s)
             .ToList();
         c.State = c.State with { Sets = [.. sets], Traffic = TrafficState.AllStable };
@@ -239,23 +240,25 @@ public static partial class RolloutEngine
         var delay = service.Strategy is CanaryStrategy canary ? canary.AbortScaleDownDelay : DefaultAbortScaleDownDelay;
         var version = c.State.Release.Version;
         var sets = c.State.Sets.ToList();
-        var previous = c.State.PreviousVersion is { } p ? sets.FirstOrDefault(s => s.Version == p) : null;
+        var previous = c.State.PreviousVersion is { } p ? sets.FirstOrDefault(s => s.Key == p) : null;
         if (c.State.Strategy == StrategyKind.Rolling && previous is not null)
         {
             // The old release comes back to full size; the new one keeps serving until it is ready.
             sets[sets.IndexOf(previous)] = previous with { Role = SetRole.Stable, Replicas = service.Replicas, Routed = service.Replicas, RemoveAt = null };
-            var added = sets.First(s => s.Version == version);
+            var added = sets.First(s => s.Key == version);
             sets[sets.IndexOf(added)] = added with { Role = SetRole.Retired, RemoveAt = null };
         }
         else
         {
-            if (previous is not null && sets.Any(s => s.Version == version && s.Role == SetRole.Stable))
+            if (previous is not null && sets.Any(s => s.Key == version && s.Role == SetRole.Stable))
             {
                 sets[sets.IndexOf(previous)] = previous with { Role = SetRole.Stable, Routed = previous.Replicas, RemoveAt = null };
                 c.Event("TrafficShifted", $"100% of traffic back on {previous.Version}");
             }
 
-            sets = [.. sets.Select(s => s.Version == version ? s with { Role = SetRole.Retired, Routed = 0, RemoveAt = c.Now + delay } : s)];
+            sets = [.. sets.Select(s => s.Key == version ? s with { Role = SetRole.Retired, Routed = 0, RemoveAt = c.Now + delay }
+                : s.Role == SetRole.Baseline ? s with { Role = SetRole.Retired, Routed = 0, RemoveAt = c.Now + Drain }
+                : s)];
         }
 
         c.State = c.State with

@@ -39,7 +39,7 @@ internal sealed partial class ManagedInstance : IAsyncDisposable
         this.time = time;
         this.probes = probes;
         Index = index;
-        Id = $"{spec.Service.Name}-{spec.Environment}-{spec.Version}-{index}";
+        Id = $"{spec.Service.Name}-{spec.Environment}-{spec.Key}-{index}";
         port = LoopbackPorts.Lease();
         Address = new Endpoint("127.0.0.1", port.Port);
         // One file per instance, appended across restarts; opened once, flushed line by line.

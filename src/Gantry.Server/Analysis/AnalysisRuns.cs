@@ -37,16 +37,24 @@ public sealed class AnalysisRuns(TimeProvider time, IReadOnlyDictionary<string, 
             var templates = request.Templates.Select(manifest.FindAnalysis).OfType<AnalysisTemplate>().ToList();
             var candidateRoute = request.Purpose == "pre-promotion" && previewRoute is not null ? previewRoute : route;
             var candidate = new MetricTarget(state.Service, state.Environment, "canary", state.Release.Version, candidateRoute);
-            var baseline = new MetricTarget(state.Service, state.Environment, "baseline", state.PreviousVersion ?? state.Release.Version, route);
             var now = time.GetUtcNow();
             var r = new Run(new AnalysisRunRecord(request.Key, state.Id, request.Templates, request.Purpose, AnalysisPhase.Running, "waiting for the first measurement",
-                [.. templates.SelectMany(t => t.Metrics).Select(MetricResult.Start)], [], now, now), templates, candidate, baseline, request.IsBackground);
+                [.. templates.SelectMany(t => t.Metrics).Select(MetricResult.Start)], [], now, now), templates, candidate, BaselineOf(state, route), request.IsBackground);
             r.Task = Task.Run(() => RunAsync(r, stopping.Token));
             return r;
         });
+
+        // The baseline follows the rollout: a fresh baseline set, once it serves, replaces the stable one.
+        run.Baseline = BaselineOf(state, route);
         var record = run.Record;
         return new AnalysisStatus(request.Key, record.Phase, record.Message);
     }
+
+    /// <summary>What the canary is compared with: the fresh baseline set when one serves, otherwise the stable release.</summary>
+    private static MetricTarget BaselineOf(RolloutState state, string route) =>
+        state.SetOf(SetRole.Baseline) is { } fresh && state.Traffic.BaselineWeight > 0
+            ? new MetricTarget(state.Service, state.Environment, "baseline", fresh.Version, route, fresh.Key)
+            : new MetricTarget(state.Service, state.Environment, "baseline", state.PreviousVersion ?? state.Release.Version, route);
 
     public AnalysisRunRecord? View(string key) => runs.TryGetValue(key, out var r) ? r.Record : null;
 
@@ -154,7 +162,7 @@ public sealed class AnalysisRuns(TimeProvider time, IReadOnlyDictionary<string, 
         if (spec.Judge is { } options)
         {
             var error = candidate.Samples is null ? candidate.Error : baseline?.Samples is null ? baseline?.Error : null;
-            var j = CanaryJudge.JudgeMetric(spec.Name, options, candidate.Samples, baseline?.Samples, kind, error);
+            var j = CanaryJudge.JudgeMetric(spec.Name, options, candidate.Samples, baseline?.Samples, kind, error, (spec.Query as BuiltinQuery)?.JudgedQuantile);
             var phase = j.Class switch
             {
                 MetricClass.Error => AnalysisPhase.Error,
@@ -200,6 +208,8 @@ public sealed class AnalysisRuns(TimeProvider time, IReadOnlyDictionary<string, 
 
     private sealed class Run(AnalysisRunRecord record, List<AnalysisTemplate> templates, MetricTarget candidate, MetricTarget baseline, bool background)
     {
+        private volatile MetricTarget baselineTarget = baseline;
+
         public bool Background { get; } = background;
 
         private volatile AnalysisRunRecord current = record;
@@ -214,7 +224,11 @@ public sealed class AnalysisRuns(TimeProvider time, IReadOnlyDictionary<string, 
 
         public MetricTarget Candidate { get; } = candidate;
 
-        public MetricTarget Baseline { get; } = baseline;
+        public MetricTarget Baseline
+        {
+            get => baselineTarget;
+            set => baselineTarget = value;
+        }
 
         public CancellationTokenSource Cancel { get; } = new();
 

@@ -121,7 +121,7 @@ public sealed partial class RolloutReconciler(
     {
         await EnsureInstancesAsync(spec, state, ct);
         var instances = runtime.Observe().Where(i => i.SetId.StartsWith($"{state.Service}/{state.Environment}/", StringComparison.Ordinal)).ToList();
-        var health = instances.GroupBy(i => i.Version, StringComparer.Ordinal).ToDictionary(
+        var health = instances.GroupBy(i => i.SetKey, StringComparer.Ordinal).ToDictionary(
             g => g.Key,
             g => new SetHealth(g.Count(i => i.Phase != InstancePhase.Stopped), g.Count(i => i.Phase == InstancePhase.Ready), g.Select(i => i.LastError).LastOrDefault(e => e is not null), g.Sum(i => i.Restarts)),
             StringComparer.Ordinal);
@@ -177,10 +177,10 @@ public sealed partial class RolloutReconciler(
         foreach (var set in state.Sets)
         {
             var variables = set.Release.Variables.ToDictionary(v => v.Key, v => v.Value, StringComparer.Ordinal);
-            await runtime.EnsureAsync(new InstanceSetSpec(spec, state.Environment, set.Version, set.Replicas, manifestFolder, variables), ct);
+            await runtime.EnsureAsync(new InstanceSetSpec(spec, state.Environment, set.Version, set.Replicas, manifestFolder, variables, set.Name), ct);
         }
 
-        var wanted = state.Sets.Select(s => prefix + s.Version).ToHashSet(StringComparer.Ordinal);
+        var wanted = state.Sets.Select(s => prefix + s.Key).ToHashSet(StringComparer.Ordinal);
         foreach (var setId in runtime.Observe().Select(i => i.SetId).Where(id => id.StartsWith(prefix, StringComparison.Ordinal) && !wanted.Contains(id)).Distinct().ToList())
         {
             await runtime.StopAsync(setId, ct);

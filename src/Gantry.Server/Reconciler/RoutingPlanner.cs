@@ -14,14 +14,14 @@ public sealed record Target(ServiceSpec Spec, RolloutState State)
     public string? PreviewRoute => Spec.Strategy is BlueGreenStrategy { PreviewListen: not null } ? Route + ".preview" : null;
 }
 
-/// <summary>Turns what the rollouts want and which instances are ready into the traffic router's routes. Backends are named after versions.</summary>
+/// <summary>Turns what the rollouts want and which instances are ready into the traffic router's routes. Backends are named after sets (<see cref="InstanceSet.Key"/>: the version, or VERSION~baseline).</summary>
 public static class RoutingPlanner
 {
     public static string RouteName(string service, string environment) => $"{service}.{environment}";
 
     /// <summary>The ready instances of a set that may serve (index below <see cref="InstanceSet.Routed"/>).</summary>
     public static IEnumerable<InstanceStatus> Serving(InstanceSet set, IEnumerable<InstanceStatus> instances) =>
-        instances.Where(i => i.Version == set.Version && i.Phase == InstancePhase.Ready && i.Index < set.Routed).OrderBy(i => i.Index);
+        instances.Where(i => i.SetKey == set.Key && i.Phase == InstancePhase.Ready && i.Index < set.Routed).OrderBy(i => i.Index);
 
     /// <summary>
     /// One route per target on the service's listener (the first target to claim a listener keeps it), and
@@ -35,7 +35,7 @@ public static class RoutingPlanner
         {
             var mine = instances.Where(i => i.SetId.StartsWith($"{target.State.Service}/{target.State.Environment}/", StringComparison.Ordinal)).ToList();
             var backends = TrafficGroups.Of(target.State, set => Serving(set, mine).Count())
-                .Select(g => new TrafficBackend(g.Set.Version, g.Weight, [.. Serving(g.Set, mine).Select(i => i.Address)]))
+                .Select(g => new TrafficBackend(g.Set.Key, g.Weight, [.. Serving(g.Set, mine).Select(i => i.Address)]))
                 .ToList();
             if (backends.Count > 0 && claimed.Add(target.Spec.Listen))
             {

@@ -86,6 +86,41 @@ public sealed class CanaryJudgeTests
         CanaryJudge.Clean(canary, OutlierHandling.Keep).Should().HaveCount(101);
     }
 
+    /// <summary>Latencies where every twentieth request (5%) takes a whole second.</summary>
+    private static double[] Spiky(double center, int count, int seed) =>
+        [.. Latencies(center, count, seed).Select((v, i) => i % 20 == 7 ? 1.0 + v : v)];
+
+    [Fact(Timeout = 10_000)]
+    public async Task JudgeMetric_RareSpikes_PassTheMedianComparisonButFailTheP99()
+    {
+        await Task.Yield();
+        var tolerant = Increase with { Tolerance = TimeSpan.FromMilliseconds(5) };
+        var canary = Spiky(0.002, 2000, 21);
+        var baseline = Latencies(0.002, 2000, 22);
+
+        CanaryJudge.JudgeMetric("latency", tolerant, canary, baseline, QuantityKind.Duration).Class.Should().Be(MetricClass.Pass, "the median did not move");
+        var p99 = CanaryJudge.JudgeMetric("p99", tolerant, canary, baseline, QuantityKind.Duration, quantile: 0.99);
+
+        p99.Class.Should().Be(MetricClass.High);
+        p99.Failed.Should().BeTrue();
+        p99.Estimate!.Lower.Should().BeGreaterThan(0.9);
+        p99.Sentence.Should().MatchRegex(@"^p99: canary p99 100\d ms vs baseline 2\.\d ms \(\+\d+ ms, 98% CI \[\d+, \d+\] ms, p = 0\): higher than the baseline by more than 10%$");
+    }
+
+    [Fact(Timeout = 10_000)]
+    public async Task JudgeMetric_PercentileOfTheSameDistribution_PassesAndIsRepeatable()
+    {
+        await Task.Yield();
+        var tolerant = Increase with { Tolerance = TimeSpan.FromMilliseconds(5) };
+        var canary = Spiky(0.002, 2000, 23);
+        var baseline = Spiky(0.002, 2000, 24);
+
+        var first = CanaryJudge.JudgeMetric("p99", tolerant, canary, baseline, QuantityKind.Duration, quantile: 0.99);
+        first.Class.Should().Be(MetricClass.Pass, "both have the same 5% of slow requests");
+        first.Estimate!.Lower.Should().BeLessThanOrEqualTo(0).And.BeGreaterThan(-0.05);
+        CanaryJudge.JudgeMetric("p99", tolerant, canary, baseline, QuantityKind.Duration, quantile: 0.99).Should().BeEquivalentTo(first, "the bootstrap is seeded");
+    }
+
     [Fact(Timeout = 10_000)]
     public async Task JudgeMetric_CriticalIncrease_FailsTheWholeJudgement()
     {

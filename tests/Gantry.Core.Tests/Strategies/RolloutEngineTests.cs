@@ -330,6 +330,66 @@ public sealed class RolloutEngineTests
         world.State.Step.Should().Be(3);
     }
 
+    private const string CanaryWithFreshBaseline = """
+        canary:
+          steps:
+            - setWeight: 25
+            - pause: {}
+            - setWeight: 75
+            - pause: {}
+          baseline: fresh
+          abortScaleDownDelay: 20s
+        """;
+
+    [Fact(Timeout = 10_000)]
+    public async Task Next_FreshBaseline_StartsStableInstancesAtCanarySizeWithTheCanarysWeight()
+    {
+        await Task.Yield();
+        var world = Stable(CanaryWithFreshBaseline, replicas: 4);
+        world.Deploy("v2");
+        world.NeverReady("v1~baseline");
+        world.Settle();
+        world.State.Message.Should().Be("step 1/4 setWeight 25: waiting for canary instances (1/1 ready) and baseline instances (0/1 ready)");
+        world.Weights().Should().Equal(new Dictionary<string, int> { ["v1"] = 100 });
+
+        var world2 = Stable(CanaryWithFreshBaseline, replicas: 4);
+        world2.Deploy("v2");
+        world2.Settle();
+        var baseline = world2.State.SetOf("v1~baseline")!;
+        baseline.Should().Be(new InstanceSet(world2.State.SetOf("v1")!.Release, SetRole.Baseline, 1, 1, Name: "v1~baseline"));
+        world2.Weights().Should().Equal(new Dictionary<string, int> { ["v1"] = 50, ["v1~baseline"] = 25, ["v2"] = 25 });
+        world2.Events.Should().Contain(e => e.Message == "step 1/4: canary v2 25%, baseline v1~baseline 25%, stable v1 50%");
+
+        world2.Command(CommandKind.Promote);
+        world2.Settle();
+        world2.State.SetOf("v1~baseline")!.Replicas.Should().Be(3, "the baseline grows with the canary");
+        world2.Weights().Should().Equal(new Dictionary<string, int> { ["v1"] = 0, ["v1~baseline"] = 25, ["v2"] = 75 }, "above 50% the baseline gets what is left");
+
+        world2.Command(CommandKind.Promote);
+        world2.Settle();
+        world2.State.Phase.Should().Be(RolloutPhase.Succeeded);
+        world2.Serving().Keys.Should().Equal("v2");
+        world2.State.SetOf("v1~baseline")!.Role.Should().Be(SetRole.Retired);
+        world2.Advance(RolloutEngine.Drain).SetOf("v1~baseline").Should().BeNull("the baseline drains and stops with the old stable");
+    }
+
+    [Fact(Timeout = 10_000)]
+    public async Task Apply_AbortWithFreshBaseline_MovesAllTrafficToStableAndStopsTheBaselineAfterItsDrain()
+    {
+        await Task.Yield();
+        var world = Stable(CanaryWithFreshBaseline, replicas: 4);
+        world.Deploy("v2");
+        world.Settle();
+        world.Command(CommandKind.Abort).Refusal.Should().BeNull();
+        world.Weights().Should().Equal(new Dictionary<string, int> { ["v1"] = 100 });
+        world.Advance(RolloutEngine.Drain);
+        world.State.Sets.Select(s => s.Key).Should().Equal("v1", "v2");
+
+        world.Command(CommandKind.Retry).Refusal.Should().BeNull();
+        world.Settle();
+        world.Weights().Should().Equal(new Dictionary<string, int> { ["v1"] = 50, ["v1~baseline"] = 25, ["v2"] = 25 });
+    }
+
     [Fact(Timeout = 10_000)]
     public async Task Apply_PromoteFull_SkipsTheRemainingSteps()
     {

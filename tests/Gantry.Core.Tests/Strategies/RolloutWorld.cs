@@ -72,10 +72,10 @@ internal sealed class RolloutWorld
 
     public Observation Observe() => new(
         Now,
-        State.Sets.ToDictionary(s => s.Version, s =>
+        State.Sets.ToDictionary(s => s.Key, s =>
         {
-            var ready = neverReady.Contains(s.Version) ? 0 : Math.Min(s.Replicas, ReadyLimit.GetValueOrDefault(s.Version, int.MaxValue));
-            return new SetHealth(s.Replicas, ready, neverReady.Contains(s.Version) ? "readiness probe /ready failed" : null, Restarts.GetValueOrDefault(s.Version));
+            var ready = neverReady.Contains(s.Key) ? 0 : Math.Min(s.Replicas, ReadyLimit.GetValueOrDefault(s.Key, int.MaxValue));
+            return new SetHealth(s.Replicas, ready, neverReady.Contains(s.Key) ? "readiness probe /ready failed" : null, Restarts.GetValueOrDefault(s.Key));
         }),
         Status(State.Analysis),
         Status(State.Background));
@@ -138,13 +138,20 @@ internal sealed class RolloutWorld
         CheckInvariants();
     }
 
-    /// <summary>Ready instances serving traffic, by version, as the router would see them.</summary>
+    /// <summary>Ready instances serving traffic, by set (version, or VERSION~baseline), as the router would see them.</summary>
     public Dictionary<string, int> Serving()
     {
         var o = Observe();
-        return TrafficGroups.Of(State, s => Math.Min(o.Of(s.Version).Ready, s.Routed))
+        return TrafficGroups.Of(State, s => Math.Min(o.Of(s.Key).Ready, s.Routed))
             .Where(g => g.Weight > 0)
-            .ToDictionary(g => g.Set.Version, g => Math.Min(o.Of(g.Set.Version).Ready, g.Set.Routed));
+            .ToDictionary(g => g.Set.Key, g => Math.Min(o.Of(g.Set.Key).Ready, g.Set.Routed));
+    }
+
+    /// <summary>The traffic split by set, as the router would get it.</summary>
+    public Dictionary<string, int> Weights()
+    {
+        var o = Observe();
+        return TrafficGroups.Of(State, s => Math.Min(o.Of(s.Key).Ready, s.Routed)).ToDictionary(g => g.Set.Key, g => g.Weight);
     }
 
     private void CheckInvariants()
@@ -155,7 +162,9 @@ internal sealed class RolloutWorld
         }
 
         State.Sets.Count(s => s.Role == SetRole.Stable).Should().BeLessThanOrEqualTo(1);
-        State.Sets.Select(s => s.Version).Should().OnlyHaveUniqueItems();
+        State.Sets.Select(s => s.Key).Should().OnlyHaveUniqueItems();
         State.Traffic.CanaryWeight.Should().BeInRange(0, 100);
+        (State.Traffic.CanaryWeight + State.Traffic.BaselineWeight).Should().BeLessThanOrEqualTo(100);
+        TrafficGroups.Of(State, s => s.Routed).Should().OnlyContain(g => g.Weight >= 0);
     }
 }

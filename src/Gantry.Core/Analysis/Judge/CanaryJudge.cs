@@ -45,15 +45,22 @@ public sealed record Judgement(double Score, JudgementOutcome Outcome, IReadOnly
 /// </summary>
 public static class CanaryJudge
 {
-    public static MetricJudgement JudgeMetric(string metric, JudgeOptions options, IReadOnlyList<double>? canary, IReadOnlyList<double>? baseline, QuantityKind kind, string? error = null)
+    /// <summary>
+    /// Judges one metric. Without <paramref name="quantile"/> the whole distributions are compared (Mann-Whitney U,
+    /// Hodges-Lehmann shift of the median); with it, that percentile of each (bootstrap interval of the
+    /// difference), which is what sees a canary slow on a few requests in twenty. Outliers are never removed
+    /// from a percentile comparison: the tail is what it measures.
+    /// </summary>
+    public static MetricJudgement JudgeMetric(string metric, JudgeOptions options, IReadOnlyList<double>? canary, IReadOnlyList<double>? baseline, QuantityKind kind, string? error = null, double? quantile = null)
     {
         if (error is not null)
         {
             return new MetricJudgement(metric, MetricClass.Error, true, options.Critical, options.Weight, null, null, null, $"{metric}: {error}");
         }
 
-        var x = Clean(canary ?? [], options.Outliers);
-        var y = Clean(baseline ?? [], options.Outliers);
+        var outliers = quantile is null ? options.Outliers : OutlierHandling.Keep;
+        var x = Clean(canary ?? [], outliers);
+        var y = Clean(baseline ?? [], outliers);
         if (x.Count == 0 || y.Count == 0)
         {
             var which = x.Count == 0 && y.Count == 0 ? "canary and baseline" : x.Count == 0 ? "canary" : "baseline";
@@ -61,9 +68,10 @@ public static class CanaryJudge
                 $"{metric}: no data for the {which}{(options.MustHaveData ? " (mustHaveData)" : ", ignored")}");
         }
 
-        var estimate = MannWhitney.Compare(x, y, options.Confidence);
-        var baseMedian = Median(y);
-        var canaryMedian = Median(x);
+        var estimate = quantile is { } q ? QuantileShift.Compare(x, y, q, options.Confidence) : MannWhitney.Compare(x, y, options.Confidence);
+        var baseMedian = quantile is { } qb ? QuantileShift.Of([.. y.Order()], qb) : Median(y);
+        var canaryMedian = quantile is { } qc ? QuantileShift.Of([.. x.Order()], qc) : Median(x);
+        var statistic = quantile is { } qs ? string.Create(CultureInfo.InvariantCulture, $"p{qs * 100:0.#}") : "median";
         var allowed = Math.Max((options.AllowedIncrease?.Fraction ?? 0) * Math.Abs(baseMedian), options.Tolerance?.TotalSeconds ?? 0);
         var cls = estimate.Lower > allowed ? MetricClass.High
             : estimate.Upper < -allowed ? MetricClass.Low
@@ -84,7 +92,7 @@ public static class CanaryJudge
                 + (failed ? (critical ? ": critical" : string.Empty) : $" (direction {options.Direction.ToString().ToLowerInvariant()}: allowed)"),
         };
         return new MetricJudgement(metric, cls, failed, critical, options.Weight, estimate, canaryMedian, baseMedian,
-            $"{metric}: canary median {ValueText.Format(canaryMedian, kind)} vs baseline {ValueText.Format(baseMedian, kind)} ({interval}): {verdict}");
+            $"{metric}: canary {statistic} {ValueText.Format(canaryMedian, kind)} vs baseline {ValueText.Format(baseMedian, kind)} ({interval}): {verdict}");
     }
 
     /// <summary>The weighted share of metrics that passed (NoData metrics without mustHaveData do not count), and the outcome.</summary>

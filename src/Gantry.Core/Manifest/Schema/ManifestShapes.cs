@@ -109,13 +109,13 @@ public static class ManifestShapes
         new Field("query", Enum("request_rate", "error_rate", "success_rate", "latency_p50", "latency_p90", "latency_p95", "latency_p99", "latency"), "What to measure; 'latency' gives raw samples for the judge.", Required: true),
         new Field("window", Duration, "How far back to measure.", Default: "the template's interval"));
 
-    public static readonly Shape PrometheusQuery = Object("prometheusQuery", "Prometheus query", "A PromQL query over Prometheus's HTTP API; {service}, {group} and {version} are filled in.",
+    public static readonly Shape PrometheusQuery = Object("prometheusQuery", "Prometheus query", "A PromQL query over Prometheus's HTTP API; {service}, {environment}, {group} (canary or baseline), {version} and {set} (the router's backend group: the version, or VERSION~baseline for a fresh baseline) are filled in.",
         new Field("address", new UrlType(), "Base URL of the Prometheus server.", Required: true),
         new Field("query", new StringType("a PromQL query"), "The PromQL query; it must return one number.", Required: true),
         new Field("timeout", Duration, "How long a query may take.", Default: "5s"));
 
     public static readonly Shape WebQuery = Object("webQuery", "web query", "An HTTP GET returning JSON, with a path picking the value.",
-        new Field("url", new UrlType(), "URL to get; {service}, {group} and {version} are filled in.", Required: true),
+        new Field("url", new UrlType(), "URL to get; {service}, {environment}, {group}, {version} and {set} are filled in.", Required: true),
         new Field("jsonPath", new StringType("a JSON path such as $.data.value"), "Path of the number in the JSON answer, such as $.data.value.", Required: true),
         new Field("headers", new MapType(Text, Text), "Request headers."),
         new Field("timeout", Duration, "How long the request may take.", Default: "5s"));

@@ -18,12 +18,12 @@ public sealed class BuiltinMetricProvider(MetricsRegistry metrics) : IMetricProv
         }
 
         var window = query.Window ?? request.Window;
-        var series = metrics.For(request.Target.Route, request.Target.Version);
+        var series = metrics.For(request.Target.Route, request.Target.Backend);
         var snapshot = series.Read(window);
         var samples = query.Metric == BuiltinMetric.Latency || request.WantSamples ? series.Samples(window) : null;
         if (query.Metric != BuiltinMetric.RequestRate && snapshot.Requests == 0)
         {
-            return Task.FromResult(MetricValue.NoData(string.Create(CultureInfo.InvariantCulture, $"no requests reached {request.Target.Version} in the last {window.TotalSeconds:0} s")));
+            return Task.FromResult(MetricValue.NoData(string.Create(CultureInfo.InvariantCulture, $"no requests reached {request.Target.Backend} in the last {window.TotalSeconds:0} s")));
         }
 
         var value = query.Metric switch
