@@ -4,7 +4,7 @@ using Gantry.Benchmarks.Rollouts;
 
 // dotnet run -c Release --project bench/Gantry.Benchmarks -- --filter '*'
 // dotnet run -c Release --project bench/Gantry.Benchmarks -- rollback [ITERATIONS]
-// dotnet run -c Release --project bench/Gantry.Benchmarks -- verdicts [CANARIES_PER_MODE]
+// dotnet run -c Release --project bench/Gantry.Benchmarks -- verdicts [CANARIES_PER_MODE] [MODE ...]
 if (args.Length > 0 && args[0] == "rollback")
 {
     return await RollbackBenchmark.RunAsync(args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 10);
@@ -12,7 +12,7 @@ if (args.Length > 0 && args[0] == "rollback")
 
 if (args.Length > 0 && args[0] == "verdicts")
 {
-    return await VerdictBenchmark.RunAsync(args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 100);
+    return await VerdictBenchmark.RunAsync(args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 100, args.Skip(2).ToArray());
 }
 
 BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);

@@ -16,6 +16,9 @@ public static class GantryJson
         options.PropertyNamingPolicy = JsonNamingPolicy.CamelCase;
         options.DictionaryKeyPolicy = null;
         options.DefaultIgnoreCondition = JsonIgnoreCondition.Never;
+
+        // Statistics may be NaN or infinite (no U statistic for a percentile comparison, a 0/0 rate): keep them.
+        options.NumberHandling |= JsonNumberHandling.AllowNamedFloatingPointLiterals;
         options.Converters.Add(new JsonStringEnumConverter(JsonNamingPolicy.CamelCase));
         options.Converters.Add(new ValueListConverterFactory());
     }

@@ -143,6 +143,19 @@ public sealed class AnalysisRuns(TimeProvider time, IReadOnlyDictionary<string, 
         {
             // Forgotten or shutting down.
         }
+        catch (Exception ex)
+        {
+            // A fault of the run itself (not of a measurement): the rollout must not wait for it forever.
+            run.Record = run.Record with { Phase = AnalysisPhase.Error, Message = $"the analysis run failed: {ex.GetType().Name}: {ex.Message}", UpdatedAt = time.GetUtcNow() };
+            try
+            {
+                await store.SaveAnalysisAsync(run.Record, CancellationToken.None);
+            }
+            catch (Exception)
+            {
+                // Storing failed as well: the record in memory still decides the rollout.
+            }
+        }
     }
 
     /// <summary>One measurement of one metric: a threshold judged by the evaluator, or the statistical judge.</summary>

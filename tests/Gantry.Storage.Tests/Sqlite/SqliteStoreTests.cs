@@ -175,6 +175,26 @@ public sealed class SqliteStoreTests : IDisposable
     }
 
     [Fact(Timeout = 30_000)]
+    public async Task SaveAnalysisAsync_RunWithNaNAndInfiniteStatistics_RoundTrips()
+    {
+        await using var store = SqliteStore.Open(DbPath, time);
+        await store.CreateAsync(NewRollout("r1", "v1"), [], default);
+        var estimate = new Gantry.Core.Analysis.Statistics.ShiftEstimate(10, 10, double.NaN, 0, 0.5, 0.4, double.PositiveInfinity, 0.98);
+        var judged = new Gantry.Core.Analysis.Judge.MetricJudgement("p99", Gantry.Core.Analysis.Judge.MetricClass.High, true, false, 1, estimate, 1.0, 0.5, "p99: higher");
+        var judgement = new Gantry.Core.Analysis.Judge.Judgement(0, Gantry.Core.Analysis.Judge.JudgementOutcome.Fail, [judged], "score 0");
+        var measurement = new Gantry.Core.Analysis.MetricMeasurement(time.GetUtcNow(), Gantry.Core.Analysis.AnalysisPhase.Failed, double.NaN, null, "p99: higher");
+        var metric = new Gantry.Core.Analysis.MetricResult("p99", false, Gantry.Core.Analysis.AnalysisPhase.Failed, 1, 0, 1, 0, 0, 0, 0, [measurement]);
+        var run = new Gantry.Core.Analysis.AnalysisRunRecord("r1/1/1", "r1", ["judge"], "step 2/2", Gantry.Core.Analysis.AnalysisPhase.Failed, "failed", [metric], [judgement], time.GetUtcNow(), time.GetUtcNow());
+
+        await store.SaveAnalysisAsync(run, default);
+
+        var back = (await store.AnalysisAsync("r1", default)).Should().ContainSingle().Subject;
+        back.Judgements[0].Metrics[0].Estimate!.U.Should().Be(double.NaN);
+        back.Judgements[0].Metrics[0].Estimate!.Upper.Should().Be(double.PositiveInfinity);
+        back.Metrics[0].Measurements[0].Value.Should().Be(double.NaN);
+    }
+
+    [Fact(Timeout = 30_000)]
     public async Task EnqueueAsync_QueuedDeploy_LeavesTheQueueOnlyWithTheRolloutItStarts()
     {
         await using var store = SqliteStore.Open(DbPath, time);
