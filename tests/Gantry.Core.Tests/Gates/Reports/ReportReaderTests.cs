@@ -81,6 +81,32 @@ public sealed class ReportReaderTests
     }
 
     [Fact(Timeout = 10_000)]
+    public async Task TrxRead_RealDotnetTestRun_AgreesWithItsOwnCounters()
+    {
+        await Task.Yield();
+
+        // Made on this machine: `dotnet test --logger trx --collect "XPlat Code Coverage"` of a small project with
+        // one passing, one skipped, one failing assertion and one throwing test.
+        var summary = Read("dotnet-test.trx", TrxReader.Read);
+        (summary.Total, summary.Passed, summary.Failed, summary.Skipped).Should().Be((4, 1, 2, 1));
+        summary.Failures.Select(f => (f.Name, f.Suite, f.Message)).Should().BeEquivalentTo(new[]
+        {
+            ("Add_NegativePrice_Throws", (string?)"CartTests", "System.InvalidOperationException : price missing"),
+            ("Total_WithoutDiscount_IsTheSum", "CartTests", "Assert.Equal() Failure: Values differ"),
+        });
+    }
+
+    [Fact(Timeout = 10_000)]
+    public async Task CoberturaRead_RealCoverletReport_AgreesWithItsOwnTotals()
+    {
+        await Task.Yield();
+
+        // From the same run: coverlet's root says lines-covered="10" lines-valid="12" branches-covered="2" branches-valid="4".
+        var coverage = Read("coverlet.cobertura.xml", CoberturaReader.Read);
+        (coverage.LinesCovered, coverage.LinesValid, coverage.BranchesCovered, coverage.BranchesValid).Should().Be((10, 12, 2, 4));
+    }
+
+    [Fact(Timeout = 10_000)]
     public async Task Read_DotnetTrxOfThisMachine_CountsItsResults()
     {
         await Task.Yield();
