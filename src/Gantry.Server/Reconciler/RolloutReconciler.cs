@@ -60,6 +60,11 @@ public sealed partial class RolloutReconciler(
             {
                 await PassAsync(ct);
             }
+            catch (Exception) when (ct.IsCancellationRequested)
+            {
+                // Stopped in the middle of a pass (a cancelled router update, say): the next start continues from the last commit.
+                return;
+            }
             catch (Exception ex) when (!ct.IsCancellationRequested)
             {
                 LogPassFailed(logger, ex);
