@@ -15,6 +15,7 @@ internal sealed class ManifestReader(ReadContext ctx)
 
     private readonly List<(string Name, SourcePosition At)> templateRefs = [];
     private readonly List<(string Name, SourcePosition At)> serviceRefs = [];
+    private readonly List<(string Name, SourcePosition At)> gateRefs = [];
     private readonly List<(Endpoint Address, SourcePosition At, string Owner)> listens = [];
 
     public GantryManifest? Read(YamlNode? root)
@@ -40,13 +41,15 @@ internal sealed class ManifestReader(ReadContext ctx)
 
         var analysis = ReadNamed(m, "analysis", "analysis template", ManifestShapes.AnalysisTemplate, ReadTemplate);
         var environments = ReadNamed(m, "environments", "environment", ManifestShapes.Environment, ReadEnvironment);
+        var gates = ReadNamed(m, "gates", "gate", ManifestShapes.Gate, ReadGate);
 
         CheckReferences(templateRefs, analysis.Select(a => a.Name), "analysis template", "analysis");
         CheckReferences(serviceRefs, services.Select(s => s.Name), "service", "services");
+        CheckReferences(gateRefs, gates.Select(g => g.Name), "gate", "gates");
         CheckListenAddresses();
         CheckPromotions(environments);
 
-        return ctx.Diagnostics.HasErrors ? null : new GantryManifest(services, analysis, environments);
+        return ctx.Diagnostics.HasErrors ? null : new GantryManifest(services, analysis, environments, gates);
     }
 
     private ImmutableArray<T> ReadNamed<T>(MapReader m, string key, string what, Shape shape, Func<string, MapReader, SourcePosition, T?> read)
@@ -635,7 +638,114 @@ internal sealed class ManifestReader(ReadContext ctx)
             return MapReader.Open(ctx, node, ManifestShapes.Freeze, what, path, what) is { } f ? ReadFreeze(f, what) : null;
         });
         var promotion = m.Object("promotion", $"promotion of environment '{name}'") is { } p ? ReadPromotion(p) : null;
-        return new EnvironmentSpec(name, variables, overrides.ToImmutable(), approvals, windows, freezes, promotion);
+        var gate = m.String("gate");
+        if (gate is not null)
+        {
+            gateRefs.Add((gate, ctx.Positions.Find(m.Child("gate")) ?? m.PositionOf("gate")));
+        }
+
+        return new EnvironmentSpec(name, variables, overrides.ToImmutable(), approvals, windows, freezes, promotion, gate);
+    }
+
+    // ---------------------------------------------------------------- gates
+
+    /// <summary>The measures of each kind of category, and the kind of value each is.</summary>
+    private static readonly Dictionary<GateCategoryKind, Dictionary<string, QuantityKind>> Measures = new()
+    {
+        [GateCategoryKind.Tests] = new() { ["total"] = QuantityKind.Number, ["passed"] = QuantityKind.Number, ["failed"] = QuantityKind.Number, ["skipped"] = QuantityKind.Number, ["passRate"] = QuantityKind.Ratio },
+        [GateCategoryKind.Coverage] = new() { ["lines"] = QuantityKind.Ratio, ["branches"] = QuantityKind.Ratio },
+        [GateCategoryKind.Security] = new() { ["critical"] = QuantityKind.Number, ["high"] = QuantityKind.Number, ["medium"] = QuantityKind.Number, ["low"] = QuantityKind.Number, ["total"] = QuantityKind.Number },
+        [GateCategoryKind.Custom] = new() { ["value"] = QuantityKind.Number },
+    };
+
+    private GateSpec? ReadGate(string name, MapReader m, SourcePosition nameAt)
+    {
+        double pass = 90, warning = 75;
+        if (m.Object("score", $"score of gate '{name}'") is { } score)
+        {
+            pass = (score.Percent("pass")?.Fraction ?? 0.9) * 100;
+            warning = (score.Percent("warning")?.Fraction ?? 0.75) * 100;
+            if (warning > pass)
+            {
+                ctx.Error(score.PositionOf("warning"), string.Create(CultureInfo.InvariantCulture, $"'warning' ({warning:0.##}%) cannot be above 'pass' ({pass:0.##}%)"));
+            }
+        }
+
+        var categories = ImmutableArray.CreateBuilder<GateCategory>();
+        foreach (var (category, value, path) in m.Entries("categories", "category"))
+        {
+            var what = $"category '{category.Value}' of gate '{name}'";
+            if (MapReader.Open(ctx, value, ManifestShapes.GateCategory, what, path, what) is { } c && ReadGateCategory(category.Value, c, what) is { } read)
+            {
+                categories.Add(read);
+            }
+        }
+
+        if (m.Lookup("categories") is { Value: YamlMapping { Entries.Length: 0 } } empty)
+        {
+            ctx.Error(empty.Value.Start, $"gate '{name}' needs at least one category");
+        }
+
+        return new GateSpec(name, pass, warning, categories.ToImmutable());
+    }
+
+    private GateCategory? ReadGateCategory(string name, MapReader m, string what)
+    {
+        var kind = name switch
+        {
+            "tests" => GateCategoryKind.Tests,
+            "coverage" => GateCategoryKind.Coverage,
+            "security" => GateCategoryKind.Security,
+            _ => GateCategoryKind.Custom,
+        };
+        var jsonPath = m.String("jsonPath");
+        if (kind == GateCategoryKind.Custom && jsonPath is null)
+        {
+            var hint = Suggestions.Closest(name, ["tests", "coverage", "security"]);
+            ctx.Error(m.Node.Start, $"{what} is not tests, coverage or security, so it needs 'jsonPath': where its value is in the JSON file given with --json {name}=FILE"
+                + (hint is null ? string.Empty : $" (or did you mean '{hint}'?)"));
+        }
+        else if (kind != GateCategoryKind.Custom && jsonPath is not null)
+        {
+            ctx.Error(m.PositionOf("jsonPath"), $"'jsonPath' is for custom categories; {name} reads its own reports");
+        }
+
+        var measures = Measures[kind];
+        var criteria = m.List("criteria", (node, i, path) =>
+        {
+            var label = $"criterion {i + 1} of {what}";
+            if (MapReader.Open(ctx, node, ManifestShapes.GateCriterion, label, path, label) is not { } c)
+            {
+                return null;
+            }
+
+            var measure = c.String("measure");
+            if (measure is not null && !measures.ContainsKey(measure))
+            {
+                var hint = Suggestions.Closest(measure, measures.Keys);
+                ctx.Error(ctx.Positions.Find(c.Child("measure")) ?? c.PositionOf("measure"),
+                    $"unknown measure '{measure}' for {name}" + (hint is null ? $"; it has {string.Join(", ", measures.Keys)}" : $"; did you mean '{hint}'?"));
+                return null;
+            }
+
+            var failWhen = c.Condition("failWhen");
+            var warnWhen = c.Condition("warnWhen");
+            if (!c.Has("failWhen") && !c.Has("warnWhen"))
+            {
+                ctx.Error(c.Node.Start, $"{label} needs 'failWhen' or 'warnWhen'; otherwise it always passes");
+            }
+
+            foreach (var (key, condition) in new[] { ("failWhen", failWhen), ("warnWhen", warnWhen) })
+            {
+                if (kind != GateCategoryKind.Custom && measure is not null && condition?.ValueKind is { } k && k != measures[measure])
+                {
+                    ctx.Error(c.PositionOf(key), $"'{key}' compares {measure}, which is {Quantity.KindName(measures[measure])}, with {Quantity.KindName(k)} ({condition.Operand})");
+                }
+            }
+
+            return measure is null ? null : new GateCriterion(measure, failWhen, warnWhen, c.Bool("blocking") ?? false, c.Bool("key") ?? false, c.Number("weight") ?? 1);
+        });
+        return criteria.IsEmpty ? null : new GateCategory(name, kind, m.Number("weight") ?? 1, m.Bool("optional") ?? false, jsonPath, criteria);
     }
 
     private static ApprovalPolicy ReadApprovals(MapReader m) => new(

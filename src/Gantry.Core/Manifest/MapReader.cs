@@ -164,8 +164,8 @@ internal sealed partial class ReadContext(DiagnosticBag diagnostics, SourceMap p
 
                 Error(s.Start, $"{label} must be {type.Expected} (0% to 100%), got {Quote(s)}");
                 return null;
-            case ConditionType:
-                pe = Condition.TryParse(s.Value, out var condition);
+            case ConditionType or GateConditionType:
+                pe = Condition.TryParse(s.Value, out var condition, type is GateConditionType ? Values.Condition.Previous : Values.Condition.Baseline);
                 if (pe is null)
                 {
                     return condition;

@@ -7,8 +7,11 @@ namespace Gantry.Core.Manifest;
 public sealed record GantryManifest(
     ValueList<ServiceSpec> Services,
     ValueList<AnalysisTemplate> Analysis,
-    ValueList<EnvironmentSpec> Environments)
+    ValueList<EnvironmentSpec> Environments,
+    ValueList<GateSpec> Gates = default)
 {
+    public GateSpec? FindGate(string name) => Gates.FirstOrDefault(g => g.Name == name);
+
     public ServiceSpec? FindService(string name) => Services.FirstOrDefault(s => s.Name == name);
 
     public AnalysisTemplate? FindAnalysis(string name) => Analysis.FirstOrDefault(a => a.Name == name);
@@ -240,7 +243,29 @@ public sealed record EnvironmentSpec(
     ApprovalPolicy? Approvals,
     ValueList<DeploymentWindow> Windows,
     ValueList<FreezeSpec> Freezes,
-    PromotionSpec? Promotion);
+    PromotionSpec? Promotion,
+    string? Gate = null);
+
+/// <summary>What a gate category reads: test reports, coverage reports, security scans, or a number from a JSON file.</summary>
+public enum GateCategoryKind
+{
+    Tests,
+    Coverage,
+    Security,
+    Custom,
+}
+
+/// <summary>
+/// A quality gate: categories of criteria over the reports a build produced, each criterion passing, warning
+/// (scored half) or failing; blocking and key criteria that fail block the release. <see cref="PassScore"/>
+/// and <see cref="WarningScore"/> are percentages of the weighted score.
+/// </summary>
+public sealed record GateSpec(string Name, double PassScore, double WarningScore, ValueList<GateCategory> Categories);
+
+public sealed record GateCategory(string Name, GateCategoryKind Kind, double Weight, bool Optional, string? JsonPath, ValueList<GateCriterion> Criteria);
+
+/// <summary>One criterion: a measure of its category, failing when <see cref="FailWhen"/> holds, warning when <see cref="WarnWhen"/> does.</summary>
+public sealed record GateCriterion(string Measure, Condition? FailWhen, Condition? WarnWhen, bool Blocking, bool Key, double Weight);
 
 public sealed record ServiceOverride(
     string Service,

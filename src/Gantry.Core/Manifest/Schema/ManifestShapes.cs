@@ -200,19 +200,43 @@ public static class ManifestShapes
         new Field("soak", Duration, "How long it must have run there.", Default: "0s"),
         new Field("auto", Boolean, "Promote automatically when the soak ends healthy.", Default: "false"));
 
+    public static readonly Shape GateCriterion = Object("gateCriterion", "gate criterion", "A measure of its category and when it fails or warns; it passes otherwise.",
+        new Field("measure", Name, "tests: total, passed, failed, skipped, passRate; coverage: lines, branches; security: critical, high, medium, low, total; a custom category: value.", Required: true),
+        new Field("failWhen", new GateConditionType(), "The criterion fails when this holds ('> 0', '< previous - 2%' against the previous evaluation)."),
+        new Field("warnWhen", new GateConditionType(), "The criterion warns (scores half) when this holds and failWhen does not."),
+        new Field("blocking", Boolean, "A failure blocks the release (BLOCK) instead of asking for a fix (REMEDIATE).", Default: "false"),
+        new Field("key", Boolean, "A key criterion: its failure fails the whole gate (BLOCK), whatever the score.", Default: "false"),
+        new Field("weight", new NumberType(0, 1000), "Weight in its category's score.", Default: "1"));
+
+    public static readonly Shape GateCategory = Object("gateCategory", "gate category", "A group of criteria over one kind of report. 'tests', 'coverage' and 'security' read test, coverage and SARIF reports; any other name reads a number from a JSON file.",
+        new Field("weight", new NumberType(0, 1000), "Weight in the overall score.", Default: "1"),
+        new Field("optional", Boolean, "With no report, the category is left out instead of failing.", Default: "false"),
+        new Field("jsonPath", new StringType("a JSON path such as $.p95"), "For a custom category: where its value is in the JSON file given with --json NAME=FILE."),
+        new Field("criteria", new ListType(new ObjectType(GateCriterion), 1), "The criteria.", Required: true));
+
+    public static readonly Shape GateScore = Object("gateScore", "gate score", "Overall score thresholds (criteria: pass 1, warning 0.5, fail 0, weighted).",
+        new Field("pass", new PercentType(0, 100), "Score at or above which the release may deploy; under it (and at or above warning) it needs remediation.", Default: "90%"),
+        new Field("warning", new PercentType(0, 100), "Score under which the release is blocked even when no blocking criterion failed.", Default: "75%"));
+
+    public static readonly Shape Gate = Object("gate", "quality gate", "Decides DEPLOY, REMEDIATE or BLOCK from the reports a build produced.",
+        new Field("score", new ObjectType(GateScore), "Overall score thresholds."),
+        new Field("categories", new MapType(new ObjectType(GateCategory), Name), "Categories, by name.", Required: true));
+
     public static readonly Shape Environment = Object("environment", "environment", "A place releases run, with its own overrides and rules.",
         new Field("variables", new MapType(Text, EnvName), "Environment variables added to every service here."),
         new Field("overrides", new MapType(new ObjectType(ServiceOverride), Name), "Per-service changes, by service name."),
         new Field("approvals", new ObjectType(Approvals), "Approvals required to deploy here."),
         new Field("windows", new ListType(new ObjectType(Window)), "When deploys may start; none means any time."),
         new Field("freezes", new ListType(new ObjectType(Freeze)), "When deploys are refused."),
-        new Field("promotion", new ObjectType(Promotion), "Promotion rule into this environment."));
+        new Field("promotion", new ObjectType(Promotion), "Promotion rule into this environment."),
+        new Field("gate", Name, "A quality gate whose latest evaluation of the release must be DEPLOY before a rollout starts here."));
 
     public static readonly Shape Root = Object("manifest", "manifest", "A Gantry manifest (gantry.yaml).",
         new Field("version", new IntegerType(1, 1), "Manifest format version.", Default: "1"),
         new Field("services", new MapType(new ObjectType(Service), Name), "Services, by name.", Required: true),
         new Field("analysis", new MapType(new ObjectType(AnalysisTemplate), Name), "Analysis templates, by name."),
-        new Field("environments", new MapType(new ObjectType(Environment), Name), "Environments, by name, in promotion order."));
+        new Field("environments", new MapType(new ObjectType(Environment), Name), "Environments, by name, in promotion order."),
+        new Field("gates", new MapType(new ObjectType(Gate), Name), "Quality gates, by name."));
 
     /// <summary>Every shape reachable from the root, each once, in a stable order.</summary>
     public static ImmutableArray<Shape> All { get; } = Collect();

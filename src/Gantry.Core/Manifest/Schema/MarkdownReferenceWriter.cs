@@ -47,7 +47,7 @@ public static class MarkdownReferenceWriter
         PercentType => "percentage",
         WeightType => "weight (0-100 or %)",
         CountOrPercentType => "count or percentage",
-        ConditionType => "condition",
+        ConditionType or GateConditionType => "condition",
         EndpointType => "address",
         UrlType => "URL",
         TimeOfDayType => "time of day (HH:mm)",

@@ -60,6 +60,12 @@ public sealed record ConditionType : FieldType
     public override string Expected => "a condition such as '> 1%' or '> baseline + 100ms'";
 }
 
+/// <summary>A quality gate's condition: against a threshold, or against the previous evaluation (<c>&lt; previous - 2%</c>).</summary>
+public sealed record GateConditionType : FieldType
+{
+    public override string Expected => "a condition such as '> 0' or '< previous - 2%'";
+}
+
 public sealed record EndpointType : FieldType
 {
     public override string Expected => "an address such as 127.0.0.1:8080";

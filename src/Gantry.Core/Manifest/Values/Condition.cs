@@ -33,10 +33,17 @@ public enum BaselineRelation
 
 /// <summary>
 /// A typed analysis condition: <c>&gt; 1%</c>, <c>&lt;= 200ms</c>, <c>&gt; baseline * 1.1</c>,
-/// <c>&gt; baseline + 100ms</c>, optionally sustained: <c>&gt; 10% for 5m</c>.
+/// <c>&gt; baseline + 100ms</c>, optionally sustained: <c>&gt; 10% for 5m</c>. In a quality gate the
+/// reference is the previous evaluation instead: <c>&lt; previous - 2%</c>.
 /// </summary>
-public sealed record Condition(ComparisonOperator Operator, BaselineRelation Relation, Quantity Operand, TimeSpan? For)
+public sealed record Condition(ComparisonOperator Operator, BaselineRelation Relation, Quantity Operand, TimeSpan? For, string Reference = Condition.Baseline)
 {
+    /// <summary>The word naming the stable baseline in analysis conditions.</summary>
+    public const string Baseline = "baseline";
+
+    /// <summary>The word naming the previous evaluation in gate conditions.</summary>
+    public const string Previous = "previous";
+
     public bool UsesBaseline => Relation != BaselineRelation.None;
 
     /// <summary>The kind of value the condition compares against, when it says (null for <c>baseline</c> and <c>baseline * F</c>).</summary>
@@ -46,7 +53,7 @@ public sealed record Condition(ComparisonOperator Operator, BaselineRelation Rel
         _ => null,
     };
 
-    public static ParseError? TryParse(string text, out Condition? value)
+    public static ParseError? TryParse(string text, out Condition? value, string reference = Baseline)
     {
         value = null;
         var s = text;
@@ -74,7 +81,7 @@ public sealed record Condition(ComparisonOperator Operator, BaselineRelation Rel
         var rhs = s[i..rhsEnd].TrimEnd();
         if (rhs.Length == 0)
         {
-            return new ParseError(i, $"expected a value after '{OperatorText(op.Value)}', such as 1%, 200ms or baseline * 1.1");
+            return new ParseError(i, $"expected a value after '{OperatorText(op.Value)}', such as 1%, 200ms or {reference} * 1.1");
         }
 
         TimeSpan? sustained = null;
@@ -103,14 +110,14 @@ public sealed record Condition(ComparisonOperator Operator, BaselineRelation Rel
             sustained = d;
         }
 
-        if (rhs.StartsWith("baseline", StringComparison.Ordinal))
+        if (rhs.StartsWith(reference, StringComparison.Ordinal))
         {
-            var rest = rhs["baseline".Length..];
-            var restStart = i + "baseline".Length;
+            var rest = rhs[reference.Length..];
+            var restStart = i + reference.Length;
             var j = SkipSpace(rest, 0);
             if (j == rest.Length)
             {
-                value = new Condition(op.Value, BaselineRelation.Same, new Quantity(1, QuantityKind.Number), sustained);
+                value = new Condition(op.Value, BaselineRelation.Same, new Quantity(1, QuantityKind.Number), sustained, reference);
                 return null;
             }
 
@@ -123,7 +130,7 @@ public sealed record Condition(ComparisonOperator Operator, BaselineRelation Rel
             };
             if (relation is null)
             {
-                return new ParseError(restStart + j, $"after 'baseline' expected '* FACTOR', '+ AMOUNT' or '- AMOUNT', got '{rest.Trim()}'");
+                return new ParseError(restStart + j, $"after '{reference}' expected '* FACTOR', '+ AMOUNT' or '- AMOUNT', got '{rest.Trim()}'");
             }
 
             var qStart = SkipSpace(rest, j + 1);
@@ -135,15 +142,15 @@ public sealed record Condition(ComparisonOperator Operator, BaselineRelation Rel
 
             if (relation == BaselineRelation.Times && q.Kind != QuantityKind.Number)
             {
-                return new ParseError(restStart + qStart, $"'baseline * F' takes a plain factor such as 1.1, not {Quantity.KindName(q.Kind)}");
+                return new ParseError(restStart + qStart, $"'{reference} * F' takes a plain factor such as 1.1, not {Quantity.KindName(q.Kind)}");
             }
 
             if (q.Value < 0)
             {
-                return new ParseError(restStart + qStart, "the amount after baseline cannot be negative");
+                return new ParseError(restStart + qStart, $"the amount after {reference} cannot be negative");
             }
 
-            value = new Condition(op.Value, relation.Value, q, sustained);
+            value = new Condition(op.Value, relation.Value, q, sustained, reference);
             return null;
         }
 
@@ -229,10 +236,10 @@ public sealed record Condition(ComparisonOperator Operator, BaselineRelation Rel
         var rhs = Relation switch
         {
             BaselineRelation.None => Operand.ToString(),
-            BaselineRelation.Same => "baseline",
-            BaselineRelation.Times => "baseline * " + Operand,
-            BaselineRelation.Plus => "baseline + " + Operand,
-            BaselineRelation.Minus => "baseline - " + Operand,
+            BaselineRelation.Same => Reference,
+            BaselineRelation.Times => Reference + " * " + Operand,
+            BaselineRelation.Plus => Reference + " + " + Operand,
+            BaselineRelation.Minus => Reference + " - " + Operand,
             _ => "?",
         };
         var text = $"{OperatorText(Operator)} {rhs}";
