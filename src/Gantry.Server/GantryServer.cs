@@ -48,8 +48,9 @@ public sealed class GantryServer : IAsyncDisposable
     private HttpClient? providerHttp;
     private Task? loop;
 
-    private GantryServer(FileStream dataLock, SqliteStore store, ProcessRuntime runtime, Router router, AnalysisRuns analysis, RolloutReconciler reconciler, RolloutService rollouts)
+    private GantryServer(FileStream dataLock, SqliteStore store, ProcessRuntime runtime, Router router, AnalysisRuns analysis, RolloutReconciler reconciler, RolloutService rollouts, Gates.GateService gates)
     {
+        Gates = gates;
         this.dataLock = dataLock;
         this.store = store;
         this.runtime = runtime;
@@ -62,6 +63,8 @@ public sealed class GantryServer : IAsyncDisposable
     public RolloutReconciler Reconciler { get; }
 
     public RolloutService Rollouts { get; }
+
+    public Gates.GateService Gates { get; }
 
     public Router Router => router;
 
@@ -106,9 +109,10 @@ public sealed class GantryServer : IAsyncDisposable
         }.ToDictionary(p => p.Name, StringComparer.Ordinal);
         var analysis = new AnalysisRuns(time, providers, manifest, store);
         var reconciler = new RolloutReconciler(manifest, manifestFolder, store, runtime, new BuiltinTrafficRouter(router), analysis, time, loggers.CreateLogger<RolloutReconciler>());
-        var rollouts = new RolloutService(manifest, store, reconciler, runtime, analysis, time);
+        var gates = new Gates.GateService(manifest, store, time);
+        var rollouts = new RolloutService(manifest, store, reconciler, runtime, analysis, gates, time);
         reconciler.StartQueued = rollouts.StartQueuedAsync;
-        var server = new GantryServer(dataLock, store, runtime, router, analysis, reconciler, rollouts) { OrphansStopped = orphans, providerHttp = http };
+        var server = new GantryServer(dataLock, store, runtime, router, analysis, reconciler, rollouts, gates) { OrphansStopped = orphans, providerHttp = http };
         try
         {
             await server.StartApiAsync(options.Listen, time, loggers, ct);
@@ -160,7 +164,7 @@ public sealed class GantryServer : IAsyncDisposable
             ? Results.Text("ready\n")
             : Results.Problem(statusCode: 503, title: "Starting", detail: "the first reconcile pass has not finished"));
         web.MapGet("/metrics", () => Results.Text(MetricsText(), PrometheusWriter.ContentType));
-        ApiEndpoints.Map(web, Rollouts, store, runtime, Reconciler, time);
+        ApiEndpoints.Map(web, Rollouts, store, runtime, Reconciler, Gates, store, time);
         await web.StartAsync(ct);
         app = web;
         Address = new Uri($"http://{listen}");

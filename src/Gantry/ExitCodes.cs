@@ -14,4 +14,7 @@ public static class ExitCodes
 
     /// <summary>The Gantry server could not be reached.</summary>
     public const int Unreachable = 3;
+
+    /// <summary>A gate says BLOCK.</summary>
+    public const int Blocked = 4;
 }

@@ -22,6 +22,7 @@ public static class GantryCli
             DemoCommand.Create(time ?? TimeProvider.System),
             RouterCommand.Create(time ?? TimeProvider.System),
             ServerCommand.Create(time ?? TimeProvider.System),
+            GateCommand.Create(),
         };
         foreach (var command in RolloutCommands.Create())
         {

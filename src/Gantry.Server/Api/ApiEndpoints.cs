@@ -23,9 +23,20 @@ public static class ApiEndpoints
 {
     public const string UserHeader = "X-Gantry-User";
 
-    public static void Map(IEndpointRouteBuilder app, RolloutService rollouts, IRolloutStore store, IRuntime runtime, RolloutReconciler reconciler, TimeProvider time)
+    public static void Map(IEndpointRouteBuilder app, RolloutService rollouts, IRolloutStore store, IRuntime runtime, RolloutReconciler reconciler, Gates.GateService gates, Core.Gates.IGateStore gateStore, TimeProvider time)
     {
         var api = app.MapGroup("/api/v1");
+
+        api.MapPost("/gates/evaluations", async (Gates.GateEvaluationRequest request, CancellationToken ct) =>
+        {
+            var result = await gates.EvaluateAsync(request, ct);
+            return result.Problem is { } p
+                ? Problem(p)
+                : Results.Created($"/api/v1/gates/evaluations?service={Uri.EscapeDataString(request.Service)}&version={Uri.EscapeDataString(request.Version)}", result.Value);
+        }).WithName("EvaluateGate");
+
+        api.MapGet("/gates/evaluations", async (string? service, string? version, int? limit, CancellationToken ct) =>
+            Results.Ok(await gateStore.EvaluationsAsync(service, version, Math.Clamp(limit ?? 20, 1, 1000), ct))).WithName("ListGateEvaluations");
 
         api.MapGet("/services", async (CancellationToken ct) =>
         {

@@ -54,7 +54,7 @@ public sealed record RolloutView(
 /// What people ask of rollouts (deploy, promote, abort, pause, resume, retry, rollback), checked and
 /// committed with their events; the reconciler is woken to act at once.
 /// </summary>
-public sealed partial class RolloutService(GantryManifest manifest, IRolloutStore store, RolloutReconciler reconciler, IRuntime runtime, AnalysisRuns analysis, TimeProvider time)
+public sealed partial class RolloutService(GantryManifest manifest, IRolloutStore store, RolloutReconciler reconciler, IRuntime runtime, AnalysisRuns analysis, Gates.GateService gates, TimeProvider time)
 {
     [GeneratedRegex("^[A-Za-z_][A-Za-z0-9_]*$")]
     private static partial Regex VariableName();
@@ -64,6 +64,8 @@ public sealed partial class RolloutService(GantryManifest manifest, IRolloutStor
 
     public GantryManifest Manifest => manifest;
 
+    public static bool IsValidVersion(string? version) => !string.IsNullOrWhiteSpace(version) && VersionSyntax().IsMatch(version);
+
     public async Task<Result<RolloutState>> DeployAsync(DeployRequest request, string by, CancellationToken ct)
     {
         if (Resolve(request.Service, request.Environment, out var service, out var environment) is { } problem)
@@ -71,7 +73,7 @@ public sealed partial class RolloutService(GantryManifest manifest, IRolloutStor
             return problem;
         }
 
-        if (string.IsNullOrWhiteSpace(request.Version) || !VersionSyntax().IsMatch(request.Version))
+        if (!IsValidVersion(request.Version))
         {
             return Bad($"version '{request.Version}' is not valid: letters, digits, '.', '_', '+' and '-', up to 128 characters");
         }
@@ -79,6 +81,11 @@ public sealed partial class RolloutService(GantryManifest manifest, IRolloutStor
         foreach (var key in (request.Set ?? new Dictionary<string, string>()).Keys.Where(k => !VariableName().IsMatch(k)))
         {
             return Bad($"variable name '{key}' is not valid: letters, digits and '_', not starting with a digit");
+        }
+
+        if (await gates.CheckAsync(environment, service.Name, request.Version, ct) is { } refused)
+        {
+            return refused;
         }
 
         var release = new Release(request.Version, [.. (request.Set ?? new Dictionary<string, string>()).OrderBy(kv => kv.Key, StringComparer.Ordinal)], request.CommitSha, request.CommitTime);
@@ -91,6 +98,11 @@ public sealed partial class RolloutService(GantryManifest manifest, IRolloutStor
         if (Resolve(request.Service, request.Environment, out var service, out var environment) is { } problem)
         {
             return problem;
+        }
+
+        if (await gates.CheckAsync(environment, service.Name, request.Version, ct) is { } refused)
+        {
+            return refused;
         }
 
         var release = new Release(request.Version, [.. (request.Set ?? new Dictionary<string, string>()).OrderBy(kv => kv.Key, StringComparer.Ordinal)], request.CommitSha, request.CommitTime);

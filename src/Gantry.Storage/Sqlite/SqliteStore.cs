@@ -11,7 +11,7 @@ namespace Gantry.Storage.Sqlite;
 /// The embedded store: one SQLite file in write-ahead-log mode. A state and its events are written in one
 /// transaction; the database itself refuses a second active rollout of a service and environment.
 /// </summary>
-public sealed class SqliteStore : IRolloutStore
+public sealed class SqliteStore : IRolloutStore, Core.Gates.IGateStore
 {
     private readonly string connectionString;
     private readonly SemaphoreSlim writer = new(1, 1);
@@ -341,6 +341,55 @@ public sealed class SqliteStore : IRolloutStore
         while (reader.Read())
         {
             list.Add(JsonSerializer.Deserialize<Core.Analysis.AnalysisRunRecord>(reader.GetString(0), GantryJson.Options)!);
+        }
+
+        return list;
+    }
+
+    public async Task<long> SaveEvaluationAsync(Core.Gates.GateEvaluation evaluation, CancellationToken ct)
+    {
+        await writer.WaitAsync(ct);
+        try
+        {
+            await using var connection = Connect();
+            using var insert = Command(connection, null, """
+                INSERT INTO gate_evaluations (gate, service, version, decision, score, evaluation, at) VALUES ($g, $s, $v, $d, $sc, $e, $t);
+                SELECT last_insert_rowid();
+                """,
+                ("$g", evaluation.Gate), ("$s", evaluation.Service), ("$v", evaluation.Version), ("$d", evaluation.Decision.ToString()),
+                ("$sc", evaluation.Score), ("$e", JsonSerializer.Serialize(evaluation, GantryJson.Options)), ("$t", Time(evaluation.At)));
+            return (long)insert.ExecuteScalar()!;
+        }
+        finally
+        {
+            writer.Release();
+        }
+    }
+
+    public async Task<Core.Gates.GateEvaluation?> LatestEvaluationAsync(string gate, string service, string? version, CancellationToken ct)
+    {
+        await using var connection = Connect();
+        using var command = Command(connection, null, """
+            SELECT evaluation FROM gate_evaluations
+            WHERE gate = $g AND service = $s AND ($v IS NULL OR version = $v)
+            ORDER BY id DESC LIMIT 1
+            """, ("$g", gate), ("$s", service), ("$v", (object?)version ?? DBNull.Value));
+        return command.ExecuteScalar() is string json ? JsonSerializer.Deserialize<Core.Gates.GateEvaluation>(json, GantryJson.Options) : null;
+    }
+
+    public async Task<IReadOnlyList<Core.Gates.GateEvaluation>> EvaluationsAsync(string? service, string? version, int limit, CancellationToken ct)
+    {
+        await using var connection = Connect();
+        using var command = Command(connection, null, """
+            SELECT evaluation FROM gate_evaluations
+            WHERE ($s IS NULL OR service = $s) AND ($v IS NULL OR version = $v)
+            ORDER BY id DESC LIMIT $n
+            """, ("$s", (object?)service ?? DBNull.Value), ("$v", (object?)version ?? DBNull.Value), ("$n", limit));
+        using var reader = command.ExecuteReader();
+        var list = new List<Core.Gates.GateEvaluation>();
+        while (reader.Read())
+        {
+            list.Add(JsonSerializer.Deserialize<Core.Gates.GateEvaluation>(reader.GetString(0), GantryJson.Options)!);
         }
 
         return list;

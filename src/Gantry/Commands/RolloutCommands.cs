@@ -13,7 +13,7 @@ namespace Gantry.Commands;
 /// <summary>The client commands: deploy, status, promote, abort, pause, resume, retry, rollback, history, logs.</summary>
 internal static class RolloutCommands
 {
-    private static Option<string?> ServerOption() => new("--server") { Description = $"The gantry server (default: ${ApiClient.ServerVariable} or http://127.0.0.1:7700).", HelpName = "URL" };
+    internal static Option<string?> ServerOption() => new("--server") { Description = $"The gantry server (default: ${ApiClient.ServerVariable} or http://127.0.0.1:7700).", HelpName = "URL" };
 
     private static Option<string?> EnvOption() => new("--env", "-e") { Description = "The environment (default: the manifest's first).", HelpName = "ENV" };
 
@@ -41,7 +41,7 @@ internal static class RolloutCommands
         yield return Logs();
     }
 
-    private static async Task<int> RunAsync(ParseResult parse, Option<string?> server, Func<ApiClient, TextWriter, Task<int>> body)
+    internal static async Task<int> RunAsync(ParseResult parse, Option<string?> server, Func<ApiClient, TextWriter, Task<int>> body)
     {
         var error = parse.InvocationConfiguration.Error;
         try
@@ -286,7 +286,7 @@ internal static class RolloutCommands
         return now;
     }
 
-    private static async Task WriteAsync<T>(TextWriter writer, OutputFormat format, T value, string text) =>
+    internal static async Task WriteAsync<T>(TextWriter writer, OutputFormat format, T value, string text) =>
         await writer.WriteLineAsync(format == OutputFormat.Json ? JsonSerializer.Serialize(value, GantryJson.Indented) : text);
 
     /// <summary>After a command: follow the rollout (<c>--wait</c>), or say where it is now.</summary>

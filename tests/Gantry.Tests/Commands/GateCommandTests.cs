@@ -1,0 +1,177 @@
+using System.Text.Json;
+using Gantry.Core.Manifest;
+using Gantry.Core.Manifest.Values;
+using Gantry.Server;
+using Gantry.Testing;
+
+namespace Gantry.Tests.Commands;
+
+/// <summary><c>gantry gate evaluate</c> against a real embedded server, with report files on disk.</summary>
+public sealed class GateCommandTests : IAsyncLifetime
+{
+    private readonly string folder = Directory.CreateTempSubdirectory("gantry-gate-").FullName;
+    private GantryServer server = null!;
+
+    private string Server => server.Address.ToString();
+
+    public async Task InitializeAsync()
+    {
+        var text = $$"""
+            version: 1
+            services:
+              shop:
+                {{SampleService.Process(4)}}
+                listen: 127.0.0.1:{{FreePort.Next()}}
+                health:
+                  readiness: { path: /health/ready, interval: 200ms }
+            environments:
+              staging: {}
+              production: { gate: release }
+            gates:
+              release:
+                categories:
+                  tests:
+                    criteria:
+                      - { measure: failed, failWhen: "> 0", blocking: true }
+                      - { measure: total, failWhen: "== 0", key: true }
+                  coverage:
+                    criteria:
+                      - { measure: lines, warnWhen: "< 80%" }
+                      - { measure: lines, warnWhen: "< previous - 2%" }
+                  security:
+                    criteria:
+                      - { measure: critical, failWhen: "> 0", blocking: true }
+                      - { measure: high, failWhen: "> 0" }
+                  performance:
+                    optional: true
+                    jsonPath: $.latency.p95
+                    criteria:
+                      - { measure: value, failWhen: "> 200" }
+            """;
+        var manifest = ManifestLoader.LoadText(text).Manifest!;
+        server = await GantryServer.StartAsync(manifest, folder, new ServerOptions(Path.Combine(folder, "data"), new Endpoint("127.0.0.1", FreePort.Next())), TimeProvider.System, null, CancellationToken.None);
+        Directory.CreateDirectory(Path.Combine(folder, "out", "unit"));
+        Directory.CreateDirectory(Path.Combine(folder, "out", "it"));
+        await File.WriteAllTextAsync(Path.Combine(folder, "out", "unit", "TEST-cart.xml"), JUnit("cart", failed: false));
+        await File.WriteAllTextAsync(Path.Combine(folder, "out", "it", "TEST-api.xml"), JUnit("api", failed: false));
+        await File.WriteAllTextAsync(Path.Combine(folder, "failing.xml"), JUnit("api", failed: true));
+        await File.WriteAllTextAsync(Path.Combine(folder, "cov-85.xml"), Cobertura(85));
+        await File.WriteAllTextAsync(Path.Combine(folder, "cov-82.xml"), Cobertura(82));
+        await File.WriteAllTextAsync(Path.Combine(folder, "clean.sarif"), Sarif(null));
+        await File.WriteAllTextAsync(Path.Combine(folder, "high.sarif"), Sarif("7.5"));
+        await File.WriteAllTextAsync(Path.Combine(folder, "perf.json"), """{ "latency": { "p95": 180 } }""");
+        await File.WriteAllTextAsync(Path.Combine(folder, "truncated.xml"), "<testsuite name=\"x\">\n  <testcase name=\"a\">\n");
+    }
+
+    public async Task DisposeAsync()
+    {
+        await server.DisposeAsync();
+        Directory.Delete(folder, recursive: true);
+    }
+
+    private static string JUnit(string suite, bool failed) => $$"""
+        <testsuite name="{{suite}}">
+          <testcase classname="{{suite}}Tests" name="adds" time="0.5"/>
+          <testcase classname="{{suite}}Tests" name="removes" time="0.5">{{(failed ? "<failure message=\"expected 1 but was 2\"/>" : string.Empty)}}</testcase>
+        </testsuite>
+        """;
+
+    private static string Cobertura(int covered) => $$"""
+        <coverage lines-covered="{{covered}}" lines-valid="100">
+          <packages><package><classes><class filename="cart.cs"><lines>
+          {{string.Join("\n", Enumerable.Range(1, 100).Select(i => $"<line number=\"{i}\" hits=\"{(i <= covered ? 1 : 0)}\"/>"))}}
+          </lines></class></classes></package></packages>
+        </coverage>
+        """;
+
+    private static string Sarif(string? severity) => $$"""
+        { "version": "2.1.0", "runs": [ { "tool": { "driver": { "name": "scanner" } }, "results": [
+          {{(severity is null ? string.Empty : $$"""{ "ruleId": "xss", "level": "error", "message": { "text": "reflected XSS" }, "properties": { "security-severity": "{{severity}}" } }""")}}
+        ] } ] }
+        """;
+
+    private Task<(int Exit, string Out, string Err)> GateAsync(params string[] args) =>
+        GantryCliTests.RunAsync([.. new[] { "gate", "evaluate", "--release", "shop:2.0" }.Concat(args.Select(a => a.Replace("@", folder + "/", StringComparison.Ordinal))), "--server", Server]);
+
+    [Fact(Timeout = 60_000)]
+    public async Task GateEvaluate_PassingReports_DecidesDeployAndExitsZero()
+    {
+        var (exit, output, error) = await GateAsync("--junit", "@out/**/*.xml", "--coverage", "@cov-85.xml", "--sarif", "@clean.sarif", "--json", "performance=@perf.json");
+        exit.Should().Be(ExitCodes.Success, error);
+        output.Should().StartWith("shop 2.0: gate release decides DEPLOY (score 100)\n  every criterion passed; score 100\n");
+        output.Should().Contain("  tests          100  4 tests: 4 passed, 0 failed, 0 skipped, 2 s, from 2 files");
+        output.Should().Contain("    pass    performance value: 180 passes");
+    }
+
+    [Fact(Timeout = 60_000)]
+    public async Task GateEvaluate_FailedTestAndHighFinding_BlocksWithTheBlockingFailureFirstAndExitsFour()
+    {
+        var (exit, output, error) = await GateAsync("--junit", "@failing.xml", "--coverage", "@cov-85.xml", "--sarif", "@high.sarif");
+        exit.Should().Be(ExitCodes.Blocked, error);
+        var lines = output.Split('\n');
+        lines[0].Should().Be("shop 2.0: gate release decides BLOCK (score 66.7)");
+        lines[2].Should().Be("  BLOCKING  tests failed: 1 fails when > 0");
+        lines[3].Should().Be("  FAILED    security high: 1 fails when > 0");
+        output.Should().Contain("    failed  apiTests.removes: expected 1 but was 2");
+    }
+
+    [Fact(Timeout = 60_000)]
+    public async Task GateEvaluate_OnlyANonBlockingFailure_RemediatesAndExitsOne()
+    {
+        var (exit, output, error) = await GateAsync("--junit", "@out/**/*.xml", "--coverage", "@cov-85.xml", "--sarif", "@high.sarif", "--output", "json");
+        exit.Should().Be(ExitCodes.Failed, error);
+        using var json = JsonDocument.Parse(output);
+        json.RootElement.GetProperty("decision").GetString().Should().Be("remediate");
+        json.RootElement.GetProperty("reason").GetString().Should().Be("1 criterion failed: security high: 1 fails when > 0");
+    }
+
+    [Fact(Timeout = 60_000)]
+    public async Task GateEvaluate_CoverageFallingFromThePreviousEvaluation_Warns()
+    {
+        (await GateAsync("--junit", "@out/**/*.xml", "--coverage", "@cov-85.xml", "--sarif", "@clean.sarif")).Exit.Should().Be(ExitCodes.Success);
+        var (exit, output, _) = await GateAsync("--junit", "@out/**/*.xml", "--coverage", "@cov-82.xml", "--sarif", "@clean.sarif");
+        exit.Should().Be(ExitCodes.Success, "one warning keeps the score at the pass threshold");
+        output.Should().Contain("    warning coverage lines: 82.0% vs previous 85.0% (-3.0 points) warns when < previous - 2%");
+    }
+
+    [Fact(Timeout = 60_000)]
+    public async Task GateEvaluate_NoSecurityReport_FailsTheCategoryInsteadOfPassingSilently()
+    {
+        var (exit, output, _) = await GateAsync("--junit", "@out/**/*.xml", "--coverage", "@cov-85.xml");
+        exit.Should().Be(ExitCodes.Blocked);
+        output.Should().Contain("  BLOCKING  security critical: no SARIF report given (--sarif), so it cannot pass");
+    }
+
+    [Theory(Timeout = 60_000)]
+    [InlineData("--junit|@nothing/**/*.xml", "gantry: --junit '@nothing/**/*.xml': no file matches")]
+    [InlineData("--junit|@truncated.xml", "gantry: @truncated.xml:3:1: not well-formed XML: Unexpected end of file has occurred. The following elements are not closed: testcase, testsuite")]
+    [InlineData("--sarif|@missing.sarif", "gantry: --sarif @missing.sarif: no such file")]
+    [InlineData("--json|nonsense", "gantry: --json 'nonsense': expected CATEGORY=FILE")]
+    [InlineData("--gate|nope", "gantry: no gate 'nope' in the manifest; it has release")]
+    [InlineData("--json|perf=@truncated.xml", "gantry: @truncated.xml:1:1: not valid JSON")]
+    public async Task GateEvaluate_BadInput_ExitsTwoWithOneLine(string arguments, string expected)
+    {
+        var (exit, _, error) = await GateAsync(arguments.Split('|'));
+        exit.Should().Be(ExitCodes.BadInput);
+        error.Should().Be(expected.Replace("@", folder + "/", StringComparison.Ordinal) + "\n");
+    }
+
+    [Fact(Timeout = 90_000)]
+    public async Task Deploy_ToAnEnvironmentWithAGate_WaitsForADeployEvaluationOfThatRelease()
+    {
+        var (exit, _, error) = await GantryCliTests.RunAsync("deploy", "shop", "-v", "2.0", "-e", "production", "--server", Server);
+        exit.Should().Be(ExitCodes.BadInput);
+        error.Should().StartWith("gantry: production requires gate 'release' to decide DEPLOY for shop 2.0, and it was never evaluated");
+
+        (await GateAsync("--junit", "@failing.xml", "--coverage", "@cov-85.xml", "--sarif", "@clean.sarif")).Exit.Should().Be(ExitCodes.Blocked);
+        (exit, _, error) = await GantryCliTests.RunAsync("deploy", "shop", "-v", "2.0", "-e", "production", "--server", Server);
+        exit.Should().Be(ExitCodes.BadInput);
+        error.Should().Contain("its latest evaluation").And.Contain("decided BLOCK: 1 blocking criterion failed: tests failed: 1 fails when > 0");
+
+        (await GateAsync("--junit", "@out/**/*.xml", "--coverage", "@cov-85.xml", "--sarif", "@clean.sarif")).Exit.Should().Be(ExitCodes.Success);
+        (exit, _, error) = await GantryCliTests.RunAsync("deploy", "shop", "-v", "2.0", "-e", "production", "--server", Server);
+        exit.Should().Be(ExitCodes.Success, error);
+
+        (await GantryCliTests.RunAsync("deploy", "shop", "-v", "2.0", "-e", "staging", "--server", Server)).Exit.Should().Be(ExitCodes.Success, "staging has no gate");
+    }
+}
