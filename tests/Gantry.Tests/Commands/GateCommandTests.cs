@@ -9,10 +9,11 @@ namespace Gantry.Tests.Commands;
 /// <summary><c>gantry gate evaluate</c> against a real embedded server, with report files on disk.</summary>
 public sealed class GateCommandTests : IAsyncLifetime
 {
-    private readonly string folder = Directory.CreateTempSubdirectory("gantry-gate-").FullName;
-    private GantryServer server = null!;
+    private EmbeddedServer embedded = null!;
 
-    private string Server => server.Address.ToString();
+    private string Server => embedded.Address;
+
+    private string Folder => embedded.Folder;
 
     public async Task InitializeAsync()
     {
@@ -48,25 +49,23 @@ public sealed class GateCommandTests : IAsyncLifetime
                     criteria:
                       - { measure: value, failWhen: "> 200" }
             """;
-        var manifest = ManifestLoader.LoadText(text).Manifest!;
-        server = await GantryServer.StartAsync(manifest, folder, new ServerOptions(Path.Combine(folder, "data"), new Endpoint("127.0.0.1", FreePort.Next())), TimeProvider.System, null, CancellationToken.None);
-        Directory.CreateDirectory(Path.Combine(folder, "out", "unit"));
-        Directory.CreateDirectory(Path.Combine(folder, "out", "it"));
-        await File.WriteAllTextAsync(Path.Combine(folder, "out", "unit", "TEST-cart.xml"), JUnit("cart", failed: false));
-        await File.WriteAllTextAsync(Path.Combine(folder, "out", "it", "TEST-api.xml"), JUnit("api", failed: false));
-        await File.WriteAllTextAsync(Path.Combine(folder, "failing.xml"), JUnit("api", failed: true));
-        await File.WriteAllTextAsync(Path.Combine(folder, "cov-85.xml"), Cobertura(85));
-        await File.WriteAllTextAsync(Path.Combine(folder, "cov-82.xml"), Cobertura(82));
-        await File.WriteAllTextAsync(Path.Combine(folder, "clean.sarif"), Sarif(null));
-        await File.WriteAllTextAsync(Path.Combine(folder, "high.sarif"), Sarif("7.5"));
-        await File.WriteAllTextAsync(Path.Combine(folder, "perf.json"), """{ "latency": { "p95": 180 } }""");
-        await File.WriteAllTextAsync(Path.Combine(folder, "truncated.xml"), "<testsuite name=\"x\">\n  <testcase name=\"a\">\n");
+        embedded = await EmbeddedServer.StartAsync(text, "gantry-gate-");
+        Directory.CreateDirectory(Path.Combine(Folder, "out", "unit"));
+        Directory.CreateDirectory(Path.Combine(Folder, "out", "it"));
+        await File.WriteAllTextAsync(Path.Combine(Folder, "out", "unit", "TEST-cart.xml"), JUnit("cart", failed: false));
+        await File.WriteAllTextAsync(Path.Combine(Folder, "out", "it", "TEST-api.xml"), JUnit("api", failed: false));
+        await File.WriteAllTextAsync(Path.Combine(Folder, "failing.xml"), JUnit("api", failed: true));
+        await File.WriteAllTextAsync(Path.Combine(Folder, "cov-85.xml"), Cobertura(85));
+        await File.WriteAllTextAsync(Path.Combine(Folder, "cov-82.xml"), Cobertura(82));
+        await File.WriteAllTextAsync(Path.Combine(Folder, "clean.sarif"), Sarif(null));
+        await File.WriteAllTextAsync(Path.Combine(Folder, "high.sarif"), Sarif("7.5"));
+        await File.WriteAllTextAsync(Path.Combine(Folder, "perf.json"), """{ "latency": { "p95": 180 } }""");
+        await File.WriteAllTextAsync(Path.Combine(Folder, "truncated.xml"), "<testsuite name=\"x\">\n  <testcase name=\"a\">\n");
     }
 
     public async Task DisposeAsync()
     {
-        await server.DisposeAsync();
-        Directory.Delete(folder, recursive: true);
+        await embedded.DisposeAsync();
     }
 
     private static string JUnit(string suite, bool failed) => $$"""
@@ -91,7 +90,7 @@ public sealed class GateCommandTests : IAsyncLifetime
         """;
 
     private Task<(int Exit, string Out, string Err)> GateAsync(params string[] args) =>
-        GantryCliTests.RunAsync([.. new[] { "gate", "evaluate", "--release", "shop:2.0" }.Concat(args.Select(a => a.Replace("@", folder + "/", StringComparison.Ordinal))), "--server", Server]);
+        GantryCliTests.RunAsync([.. new[] { "gate", "evaluate", "--release", "shop:2.0" }.Concat(args.Select(a => a.Replace("@", Folder + "/", StringComparison.Ordinal))), "--server", Server]);
 
     [Fact(Timeout = 60_000)]
     public async Task GateEvaluate_PassingReports_DecidesDeployAndExitsZero()
@@ -153,7 +152,7 @@ public sealed class GateCommandTests : IAsyncLifetime
     {
         var (exit, _, error) = await GateAsync(arguments.Split('|'));
         exit.Should().Be(ExitCodes.BadInput);
-        error.Should().Be(expected.Replace("@", folder + "/", StringComparison.Ordinal) + "\n");
+        error.Should().Be(expected.Replace("@", Folder + "/", StringComparison.Ordinal) + "\n");
     }
 
     [Fact(Timeout = 90_000)]

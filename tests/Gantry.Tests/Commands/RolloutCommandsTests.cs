@@ -10,10 +10,9 @@ namespace Gantry.Tests.Commands;
 /// <summary>The client commands against a real embedded server running the sample service.</summary>
 public sealed class RolloutCommandsTests : IAsyncLifetime
 {
-    private readonly string folder = Directory.CreateTempSubdirectory("gantry-cli-").FullName;
-    private GantryServer server = null!;
+    private EmbeddedServer embedded = null!;
 
-    private string Server => server.Address.ToString();
+    private string Server => embedded.Address;
 
     public async Task InitializeAsync()
     {
@@ -30,14 +29,12 @@ public sealed class RolloutCommandsTests : IAsyncLifetime
                 strategy:
                   canary: { steps: [{ setWeight: 50 }, { pause: {} }] }
             """;
-        var manifest = ManifestLoader.LoadText(text).Manifest!;
-        server = await GantryServer.StartAsync(manifest, folder, new ServerOptions(Path.Combine(folder, "data"), new Endpoint("127.0.0.1", FreePort.Next())), TimeProvider.System, null, CancellationToken.None);
+        embedded = await EmbeddedServer.StartAsync(text, "gantry-cli-");
     }
 
     public async Task DisposeAsync()
     {
-        await server.DisposeAsync();
-        Directory.Delete(folder, recursive: true);
+        await embedded.DisposeAsync();
     }
 
     [Fact(Timeout = 120_000)]
@@ -103,7 +100,7 @@ public sealed class RolloutCommandsTests : IAsyncLifetime
         (await GantryCliTests.RunAsync("promote", "shop", "--server", Server)).Exit.Should().Be(ExitCodes.Success);
         await EventuallyAsync(async () => (await GantryCliTests.RunAsync("status", "shop", "--server", Server)).Out.StartsWith("rollout shop-default-3: shop 3.0 (canary from 2.0)", StringComparison.Ordinal));
         (await GantryCliTests.RunAsync("history", "shop", "--output", "json", "--server", Server)).Out.Should().Contain("\"createdBy\"");
-        var events = await server.Store.EventsAsync(0, "shop-default-3", 10, default);
+        var events = await embedded.Server.Store.EventsAsync(0, "shop-default-3", 10, default);
         events[0].Message.Should().EndWith(", from the queue)");
     }
 
