@@ -135,7 +135,9 @@ public static class GateEvaluator
             return new CriterionResult(criterion.Measure, CriterionOutcome.Fail, null, null, criterion.Blocking, criterion.Key, $"{name}: not measured ({Why(category, criterion.Measure)}), so it cannot pass");
         }
 
-        var before = previous?.Measure($"{category.Name}.{criterion.Measure}");
+        // The previous value matters (and is shown) only to a criterion that compares with it.
+        var compares = criterion.FailWhen?.UsesBaseline == true || criterion.WarnWhen?.UsesBaseline == true;
+        var before = compares ? previous?.Measure($"{category.Name}.{criterion.Measure}") : null;
         var shown = before is { } b
             ? $"{name}: {Format(value, kind)} vs previous {Format(b, kind)} ({Change(value - b, kind)})"
             : $"{name}: {Format(value, kind)}";
@@ -157,7 +159,7 @@ public static class GateEvaluator
             }
         }
 
-        var uncompared = new[] { criterion.FailWhen, criterion.WarnWhen }.Any(c => c?.UsesBaseline == true) && before is null ? " (no previous evaluation to compare with)" : string.Empty;
+        var uncompared = compares && before is null ? " (no previous evaluation to compare with)" : string.Empty;
         return new CriterionResult(criterion.Measure, CriterionOutcome.Pass, value, before, criterion.Blocking, criterion.Key, $"{shown} passes{uncompared}");
     }
 
@@ -222,7 +224,7 @@ public static class GateEvaluator
                     ["total"] = s.Findings.Length,
                 };
                 return (counts, string.Create(CultureInfo.InvariantCulture,
-                    $"{s.Findings.Length:#,0} findings: {counts["critical"]} critical, {counts["high"]} high, {counts["medium"]} medium, {counts["low"]} low{(s.Suppressed > 0 ? $" ({s.Suppressed:#,0} suppressed)" : string.Empty)}, from {Files(s.Files)}"));
+                    $"{s.Findings.Length:#,0} finding{(s.Findings.Length == 1 ? string.Empty : "s")}: {counts["critical"]} critical, {counts["high"]} high, {counts["medium"]} medium, {counts["low"]} low{(s.Suppressed > 0 ? $" ({s.Suppressed:#,0} suppressed)" : string.Empty)}, from {Files(s.Files)}"));
             case GateCategoryKind.Custom when inputs.Custom.TryGetValue(category.Name, out var custom):
                 return (new Dictionary<string, double>(StringComparer.Ordinal) { ["value"] = custom.Value },
                     string.Create(CultureInfo.InvariantCulture, $"value {custom.Value:#,0.###} ({category.JsonPath} of {custom.File})"));
