@@ -108,9 +108,10 @@ public sealed class GantryServer : IAsyncDisposable
             new CommandMetricProvider(manifestFolder),
         }.ToDictionary(p => p.Name, StringComparer.Ordinal);
         var analysis = new AnalysisRuns(time, providers, manifest, store);
-        var reconciler = new RolloutReconciler(manifest, manifestFolder, store, runtime, new BuiltinTrafficRouter(router), analysis, time, loggers.CreateLogger<RolloutReconciler>());
+        var checklists = new Checklists.ChecklistRuns(manifest, store, new Checklists.ChecklistChecks(http, manifestFolder, time), time);
+        var reconciler = new RolloutReconciler(manifest, manifestFolder, store, runtime, new BuiltinTrafficRouter(router), analysis, checklists, time, loggers.CreateLogger<RolloutReconciler>());
         var gates = new Gates.GateService(manifest, store, time);
-        var rollouts = new RolloutService(manifest, store, reconciler, runtime, analysis, gates, time);
+        var rollouts = new RolloutService(manifest, store, reconciler, runtime, analysis, gates, checklists, store, time);
         reconciler.StartQueued = rollouts.StartQueuedAsync;
         var server = new GantryServer(dataLock, store, runtime, router, analysis, reconciler, rollouts, gates) { OrphansStopped = orphans, providerHttp = http };
         try
@@ -197,6 +198,7 @@ public sealed class GantryServer : IAsyncDisposable
         }
 
         await analysis.DisposeAsync();
+        await Rollouts.Checklists.DisposeAsync();
         providerHttp?.Dispose();
         await runtime.DisposeAsync();
         await router.DisposeAsync();

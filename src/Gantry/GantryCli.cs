@@ -23,6 +23,7 @@ public static class GantryCli
             RouterCommand.Create(time ?? TimeProvider.System),
             ServerCommand.Create(time ?? TimeProvider.System),
             GateCommand.Create(),
+            ChecklistCommand.Create(),
         };
         foreach (var command in RolloutCommands.Create())
         {

@@ -644,7 +644,49 @@ internal sealed class ManifestReader(ReadContext ctx)
             gateRefs.Add((gate, ctx.Positions.Find(m.Child("gate")) ?? m.PositionOf("gate")));
         }
 
-        return new EnvironmentSpec(name, variables, overrides.ToImmutable(), approvals, windows, freezes, promotion, gate);
+        var seen = new Dictionary<string, SourcePosition>(StringComparer.Ordinal);
+        var checklist = m.List("checklist", (node, i, path) =>
+        {
+            var what = $"checklist item {i + 1} of environment '{name}'";
+            if (MapReader.Open(ctx, node, ManifestShapes.ChecklistItem, what, path, what) is not { } item)
+            {
+                return null;
+            }
+
+            var itemName = item.String("name");
+            if (itemName is not null && !seen.TryAdd(itemName, item.PositionOf("name")))
+            {
+                ctx.Error(item.PositionOf("name"), $"duplicate checklist item '{itemName}' (first defined at {seen[itemName]})");
+            }
+
+            return ReadChecklistItem(item, itemName ?? $"#{i + 1}", what);
+        });
+        return new EnvironmentSpec(name, variables, overrides.ToImmutable(), approvals, windows, freezes, promotion, gate, checklist);
+    }
+
+    private static readonly string[] CheckKinds = ["tls", "http", "tcp", "command", "disk", "signoff"];
+
+    private ChecklistItem? ReadChecklistItem(MapReader m, string name, string what)
+    {
+        var kinds = CheckKinds.Where(m.Has).ToList();
+        if (kinds.Count != 1)
+        {
+            ctx.Error(kinds.Count == 0 ? m.Node.Start : m.KeyPositionOf(kinds[1]), $"{what} needs exactly one of {string.Join(", ", CheckKinds)}" + (kinds.Count == 0 ? string.Empty : $", not {string.Join(" and ", kinds)}"));
+            return null;
+        }
+
+        var kind = kinds[0];
+        ChecklistCheck? check = m.Object(kind, $"{kind} of {what}") is not { } c ? null : kind switch
+        {
+            "tls" => c.Endpoint("address") is { } a ? new TlsCheck(a, c.String("host"), c.Int("minDays") ?? 30, c.String("ca")) : null,
+            "http" => c.Url("url") is { } u ? new HttpCheck(u) : null,
+            "tcp" => c.Endpoint("address") is { } t ? new TcpCheck(t) : null,
+            "command" => c.ScalarList<string>("args") is { IsEmpty: false } args ? new CommandCheck(args, c.Bool("shell") ?? false) : null,
+            "disk" => c.String("path") is { } p && c.Percent("minFree") is { } f ? new DiskCheck(p, f) : null,
+            _ => c.String("role") is { } r ? new SignOffCheck(r) : null,
+        };
+        var timeout = Positive(m, "timeout") ?? TimeSpan.FromSeconds(5);
+        return check is null ? null : new ChecklistItem(name, check, m.Bool("required") ?? true, timeout);
     }
 
     // ---------------------------------------------------------------- gates

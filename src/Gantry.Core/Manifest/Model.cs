@@ -244,7 +244,57 @@ public sealed record EnvironmentSpec(
     ValueList<DeploymentWindow> Windows,
     ValueList<FreezeSpec> Freezes,
     PromotionSpec? Promotion,
-    string? Gate = null);
+    string? Gate = null,
+    ValueList<ChecklistItem> Checklist = default);
+
+/// <summary>
+/// One item of an environment's pre-deployment checklist: an automated check or a person's sign-off. A
+/// rollout into the environment waits until every required item passes.
+/// </summary>
+public sealed record ChecklistItem(string Name, ChecklistCheck Check, bool Required, TimeSpan Timeout);
+
+/// <summary>What a checklist item checks.</summary>
+public abstract record ChecklistCheck
+{
+    /// <summary>The manifest's name of the kind (tls, http, tcp, command, disk, signoff).</summary>
+    public abstract string Kind { get; }
+}
+
+/// <summary>The TLS certificate served at an address is valid for the host and for more than <see cref="MinDays"/> days.</summary>
+public sealed record TlsCheck(Values.Endpoint Address, string? Host, int MinDays, string? CaFile) : ChecklistCheck
+{
+    public override string Kind => "tls";
+}
+
+/// <summary>An HTTP GET answers 2xx.</summary>
+public sealed record HttpCheck(Uri Url) : ChecklistCheck
+{
+    public override string Kind => "http";
+}
+
+/// <summary>A TCP port accepts a connection.</summary>
+public sealed record TcpCheck(Values.Endpoint Address) : ChecklistCheck
+{
+    public override string Kind => "tcp";
+}
+
+/// <summary>A program exits 0.</summary>
+public sealed record CommandCheck(ValueList<string> Args, bool Shell) : ChecklistCheck
+{
+    public override string Kind => "command";
+}
+
+/// <summary>The file system holding <see cref="Path"/> has more than <see cref="MinFree"/> free.</summary>
+public sealed record DiskCheck(string Path, Percentage MinFree) : ChecklistCheck
+{
+    public override string Kind => "disk";
+}
+
+/// <summary>A person of a role signs off.</summary>
+public sealed record SignOffCheck(string Role) : ChecklistCheck
+{
+    public override string Kind => "signoff";
+}
 
 /// <summary>What a gate category reads: test reports, coverage reports, security scans, or a number from a JSON file.</summary>
 public enum GateCategoryKind

@@ -124,7 +124,8 @@ public sealed record RolloutState(
     long Revision,
     bool Emergency = false,
     string? CreatedBy = null,
-    AnalysisRequest? Background = null)
+    AnalysisRequest? Background = null,
+    bool AwaitsChecklist = false)
 {
     public InstanceSet? SetOf(SetRole role) => Sets.FirstOrDefault(s => s.Role == role);
 

@@ -28,7 +28,7 @@ public static partial class RolloutEngine
     /// </summary>
     public static RolloutState Create(
         string id, ServiceSpec service, string environment, Release release, RolloutKind kind,
-        IEnumerable<InstanceSet> inherited, DateTimeOffset now, string? createdBy = null, bool emergency = false)
+        IEnumerable<InstanceSet> inherited, DateTimeOffset now, string? createdBy = null, bool emergency = false, bool checklist = false)
     {
         var sets = inherited.Where(s => s.Role == SetRole.Stable || (s.Role == SetRole.Retired && (s.RemoveAt is null || s.RemoveAt > now))).ToList();
         var stable = sets.FirstOrDefault(s => s.Role == SetRole.Stable);
@@ -44,7 +44,9 @@ public static partial class RolloutEngine
             id, service.Name, environment, kind, strategy, release, stable?.Version,
             RolloutPhase.Pending, 0, "created", [.. sets], TrafficState.AllStable, null, false, 1,
             now, now, now, null, null, 0, emergency, createdBy);
-        return Begin(service, state, now);
+        return checklist
+            ? state with { AwaitsChecklist = true, Message = $"waiting for the pre-deployment checklist of {environment}" }
+            : Begin(service, state, now);
     }
 
     /// <summary>Puts the new release's set in place for the strategy's first step.</summary>
@@ -115,6 +117,18 @@ public static partial class RolloutEngine
     {
         var c = new Changes(state, observed.Now);
         RetireExpired(c, observed);
+        if (c.State.Phase == RolloutPhase.Pending)
+        {
+            // Nothing moves before every required item of the environment's checklist has passed.
+            if (!observed.ChecklistPassed)
+            {
+                return c.Decide();
+            }
+
+            c.State = Begin(service, c.State, observed.Now);
+            c.Event("ChecklistPassed", $"every required item of the pre-deployment checklist passed: {c.State.Message}");
+        }
+
         if (!c.State.Phase.IsTerminal() && !c.State.ManualPause)
         {
             var before = c.State;
@@ -289,7 +303,10 @@ public static partial class RolloutEngine
                 return CommandResult.Refuse($"rollout {state.Id} is {state.Phase}: only an aborted or failed rollout can be retried");
             }
 
-            c.State = Begin(service, state with { Attempt = state.Attempt + 1, FinishedAt = null, ManualPause = false }, now);
+            var again = state with { Attempt = state.Attempt + 1, FinishedAt = null, ManualPause = false };
+            c.State = state.AwaitsChecklist
+                ? again with { Phase = RolloutPhase.Pending, Message = $"waiting for the pre-deployment checklist of {state.Environment}", Analysis = null, Background = null, StepUntil = null }
+                : Begin(service, again, now);
             c.State = c.State with { Message = $"retried by {by}: attempt {c.State.Attempt}, {c.State.Message}" };
             c.Event("Retried", c.State.Message);
             return new CommandResult(c.Decide(), null);
@@ -298,6 +315,11 @@ public static partial class RolloutEngine
         if (state.Phase.IsTerminal())
         {
             return CommandResult.Refuse($"rollout {state.Id} has already ended ({state.Phase})");
+        }
+
+        if (state.Phase == RolloutPhase.Pending && command.Kind != CommandKind.Abort)
+        {
+            return CommandResult.Refuse($"rollout {state.Id} has not started: it waits for its pre-deployment checklist (gantry checklist {state.Id}); it can only be aborted");
         }
 
         switch (command.Kind)

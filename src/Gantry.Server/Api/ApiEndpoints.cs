@@ -89,6 +89,18 @@ public static class ApiEndpoints
                 ? Problem(new Problem(404, "Unknown rollout", $"there is no rollout '{id}'"))
                 : Results.Ok(await store.AnalysisAsync(id, ct))).WithName("GetRolloutAnalysis");
 
+        api.MapGet("/rollouts/{id}/checklist", async (string id, CancellationToken ct) =>
+        {
+            var result = await rollouts.ChecklistAsync(id, ct);
+            return result.Problem is { } p ? Problem(p) : Results.Ok(result.Value);
+        }).WithName("GetRolloutChecklist");
+
+        api.MapPost("/rollouts/{id}/checklist/{item}/signoff", async (string id, string item, HttpContext http, CancellationToken ct) =>
+        {
+            var result = await rollouts.SignOffAsync(id, item, User(http), ct);
+            return result.Problem is { } p ? Problem(p) : Results.Ok(result.Value);
+        }).WithName("SignOffChecklistItem");
+
         api.MapGet("/rollouts/{id}/events", async (string id, CancellationToken ct) =>
             Results.Ok(await store.EventsAsync(0, id, 10_000, ct))).WithName("GetRolloutEvents");
 

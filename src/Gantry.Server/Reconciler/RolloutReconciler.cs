@@ -22,6 +22,7 @@ public sealed partial class RolloutReconciler(
     IRuntime runtime,
     ITrafficRouter router,
     AnalysisRuns analysis,
+    Checklists.ChecklistRuns checklists,
     TimeProvider time,
     ILogger<RolloutReconciler> logger)
 {
@@ -118,6 +119,7 @@ public sealed partial class RolloutReconciler(
         var defaultEnvironment = EffectiveService.DefaultEnvironmentOf(manifest);
         current = [.. current.OrderBy(t => t.State.Environment == defaultEnvironment ? 0 : 1).ThenBy(t => t.State.Service, StringComparer.Ordinal)];
         targets = current;
+        checklists.Keep(current.Select(t => t.State));
         analysis.Keep(current.SelectMany(t => new[] { t.State.Analysis, t.State.Background }).Where(r => r is { Completed: false }).Select(r => r!.Key).ToHashSet());
         await ApplyRoutingAsync(current, ct);
     }
@@ -136,7 +138,8 @@ public sealed partial class RolloutReconciler(
             time.GetUtcNow(),
             health,
             analysis.Observe(state.Analysis, state, target.Route, target.PreviewRoute),
-            analysis.Observe(state.Background, state, target.Route, target.PreviewRoute));
+            analysis.Observe(state.Background, state, target.Route, target.PreviewRoute),
+            checklists.Observe(state));
         var decision = RolloutEngine.Next(spec, state, observed);
         if (!decision.Changed(state))
         {

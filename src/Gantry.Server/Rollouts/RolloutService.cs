@@ -54,8 +54,10 @@ public sealed record RolloutView(
 /// What people ask of rollouts (deploy, promote, abort, pause, resume, retry, rollback), checked and
 /// committed with their events; the reconciler is woken to act at once.
 /// </summary>
-public sealed partial class RolloutService(GantryManifest manifest, IRolloutStore store, RolloutReconciler reconciler, IRuntime runtime, AnalysisRuns analysis, Gates.GateService gates, TimeProvider time)
+public sealed partial class RolloutService(GantryManifest manifest, IRolloutStore store, RolloutReconciler reconciler, IRuntime runtime, AnalysisRuns analysis, Gates.GateService gates, Checklists.ChecklistRuns checklists, Core.Checklists.IChecklistStore checklistStore, TimeProvider time)
 {
+    public Checklists.ChecklistRuns Checklists => checklists;
+
     [GeneratedRegex("^[A-Za-z_][A-Za-z0-9_]*$")]
     private static partial Regex VariableName();
 
@@ -203,7 +205,9 @@ public sealed partial class RolloutService(GantryManifest manifest, IRolloutStor
 
             var id = await store.NextIdAsync(service.Name, environment, ct);
             var now = time.GetUtcNow();
-            var state = RolloutEngine.Create(id, spec, environment, release, kind, latest?.Sets ?? [], now, by);
+            // A deploy into an environment with a checklist waits for it; a rollback (getting back to safety) does not.
+            var waits = kind == RolloutKind.Deploy && !checklists.ItemsFor(environment).IsEmpty;
+            var state = RolloutEngine.Create(id, spec, environment, release, kind, latest?.Sets ?? [], now, by, checklist: waits);
             var what = kind == RolloutKind.Rollback
                 ? $"rollback of {service.Name} in {environment} to {release.Version} by {by}{(reason is null ? string.Empty : ": " + reason)}"
                 : $"deploy of {service.Name} {release.Version} to {environment} by {by}";
@@ -291,6 +295,62 @@ public sealed partial class RolloutService(GantryManifest manifest, IRolloutStor
         {
             gate.Release();
         }
+    }
+
+    /// <summary>A rollout's checklist as last checked (its items unchecked yet when it has just been created).</summary>
+    public async Task<Result<Core.Checklists.ChecklistRecord>> ChecklistAsync(string id, CancellationToken ct)
+    {
+        if (await store.GetAsync(id, ct) is not { } state)
+        {
+            return new Problem(404, "Unknown rollout", $"there is no rollout '{id}'");
+        }
+
+        if (await checklistStore.ChecklistAsync(id, ct) is { } record)
+        {
+            return record;
+        }
+
+        var items = checklists.ItemsFor(state.Environment);
+        return state.AwaitsChecklist && !items.IsEmpty
+            ? new Core.Checklists.ChecklistRecord(id, state.Environment, [.. items.Select(i => new Core.Checklists.ChecklistItemResult(i.Name, i.Check.Kind, i.Required, false, "not checked yet", time.GetUtcNow()))], time.GetUtcNow())
+            : new Problem(404, "No checklist", $"rollout {id} did not wait for a checklist ({state.Environment} has none, or it is a rollback)");
+    }
+
+    /// <summary>A person signs off a checklist item of a waiting rollout; recorded with who and when.</summary>
+    public async Task<Result<Core.Checklists.ChecklistRecord>> SignOffAsync(string id, string item, string by, CancellationToken ct)
+    {
+        if (await store.GetAsync(id, ct) is not { } state)
+        {
+            return new Problem(404, "Unknown rollout", $"there is no rollout '{id}'");
+        }
+
+        var items = checklists.ItemsFor(state.Environment);
+        if (items.FirstOrDefault(i => i.Name == item) is not { } found)
+        {
+            return new Problem(404, "Unknown checklist item", $"the checklist of {state.Environment} has no item '{item}'" + (items.IsEmpty ? string.Empty : $"; it has {string.Join(", ", items.Select(i => i.Name))}"));
+        }
+
+        if (found.Check is not SignOffCheck)
+        {
+            return new Problem(400, "Not a sign-off", $"'{item}' is an automated {found.Check.Kind} check: it passes by itself, not by a signature");
+        }
+
+        if (!state.AwaitsChecklist || state.Phase != RolloutPhase.Pending)
+        {
+            return new Problem(409, "Not waiting", $"rollout {id} is {state.Phase}: it no longer waits for its checklist");
+        }
+
+        if (!await checklistStore.SignAsync(new Core.Checklists.SignOff(id, item, by, time.GetUtcNow()), ct))
+        {
+            var first = (await checklistStore.SignOffsAsync(id, ct)).First(s => s.Item == item);
+            return new Problem(409, "Already signed", string.Create(CultureInfo.InvariantCulture, $"'{item}' of rollout {id} was signed off by {first.By} at {first.At:yyyy-MM-dd HH:mm} UTC"));
+        }
+
+        checklists.Poke(id);
+        reconciler.Wake.Pulse();
+        var record = await checklists.CheckAsync(id, state.Environment, ct);
+        await checklistStore.SaveChecklistAsync(record, ct);
+        return record;
     }
 
     /// <summary>The newest rollout of a service in an environment (the default one when not named).</summary>

@@ -11,7 +11,7 @@ namespace Gantry.Storage.Sqlite;
 /// The embedded store: one SQLite file in write-ahead-log mode. A state and its events are written in one
 /// transaction; the database itself refuses a second active rollout of a service and environment.
 /// </summary>
-public sealed class SqliteStore : IRolloutStore, Core.Gates.IGateStore
+public sealed class SqliteStore : IRolloutStore, Core.Gates.IGateStore, Core.Checklists.IChecklistStore
 {
     private readonly string connectionString;
     private readonly SemaphoreSlim writer = new(1, 1);
@@ -341,6 +341,62 @@ public sealed class SqliteStore : IRolloutStore, Core.Gates.IGateStore
         while (reader.Read())
         {
             list.Add(JsonSerializer.Deserialize<Core.Analysis.AnalysisRunRecord>(reader.GetString(0), GantryJson.Options)!);
+        }
+
+        return list;
+    }
+
+    public async Task SaveChecklistAsync(Core.Checklists.ChecklistRecord record, CancellationToken ct)
+    {
+        await writer.WaitAsync(ct);
+        try
+        {
+            await using var connection = Connect();
+            using var upsert = Command(connection, null, """
+                INSERT INTO checklists (rollout_id, record, updated_at) VALUES ($r, $rec, $t)
+                ON CONFLICT (rollout_id) DO UPDATE SET record = excluded.record, updated_at = excluded.updated_at
+                """, ("$r", record.RolloutId), ("$rec", JsonSerializer.Serialize(record, GantryJson.Options)), ("$t", Time(record.UpdatedAt)));
+            upsert.ExecuteNonQuery();
+        }
+        finally
+        {
+            writer.Release();
+        }
+    }
+
+    public async Task<Core.Checklists.ChecklistRecord?> ChecklistAsync(string rolloutId, CancellationToken ct)
+    {
+        await using var connection = Connect();
+        using var command = Command(connection, null, "SELECT record FROM checklists WHERE rollout_id = $r", ("$r", rolloutId));
+        return command.ExecuteScalar() is string json ? JsonSerializer.Deserialize<Core.Checklists.ChecklistRecord>(json, GantryJson.Options) : null;
+    }
+
+    public async Task<bool> SignAsync(Core.Checklists.SignOff signOff, CancellationToken ct)
+    {
+        await writer.WaitAsync(ct);
+        try
+        {
+            await using var connection = Connect();
+            using var insert = Command(connection, null, """
+                INSERT INTO signoffs (rollout_id, item, signed_by, signed_at) VALUES ($r, $i, $b, $t) ON CONFLICT DO NOTHING
+                """, ("$r", signOff.RolloutId), ("$i", signOff.Item), ("$b", signOff.By), ("$t", Time(signOff.At)));
+            return insert.ExecuteNonQuery() == 1;
+        }
+        finally
+        {
+            writer.Release();
+        }
+    }
+
+    public async Task<IReadOnlyList<Core.Checklists.SignOff>> SignOffsAsync(string rolloutId, CancellationToken ct)
+    {
+        await using var connection = Connect();
+        using var command = Command(connection, null, "SELECT item, signed_by, signed_at FROM signoffs WHERE rollout_id = $r ORDER BY signed_at", ("$r", rolloutId));
+        using var reader = command.ExecuteReader();
+        var list = new List<Core.Checklists.SignOff>();
+        while (reader.Read())
+        {
+            list.Add(new Core.Checklists.SignOff(rolloutId, reader.GetString(0), reader.GetString(1), DateTimeOffset.Parse(reader.GetString(2), CultureInfo.InvariantCulture)));
         }
 
         return list;

@@ -391,6 +391,41 @@ public sealed class RolloutEngineTests
     }
 
     [Fact(Timeout = 10_000)]
+    public async Task Next_ChecklistNotPassed_StartsNothingUntilItPasses()
+    {
+        await Task.Yield();
+        var world = Stable(Canary);
+        world.Deploy("v2", checklist: true);
+        var waiting = world.Settle();
+        waiting.Phase.Should().Be(RolloutPhase.Pending);
+        waiting.Message.Should().Be("waiting for the pre-deployment checklist of production");
+        waiting.SetOf("v2").Should().BeNull("no instance of the release starts before the checklist passes");
+        world.Advance(TimeSpan.FromHours(1)).Revision.Should().Be(waiting.Revision, "waiting changes nothing and never hits the progress deadline");
+
+        world.Command(CommandKind.Promote).Refusal.Should().Be("rollout r1 has not started: it waits for its pre-deployment checklist (gantry checklist r1); it can only be aborted");
+        world.Command(CommandKind.Pause).Refusal.Should().NotBeNull();
+
+        world.ChecklistPassed = true;
+        world.Settle();
+        world.Events.Should().Contain(e => e.Type == "ChecklistPassed" && e.Message == "every required item of the pre-deployment checklist passed: canary of v2 beside stable v1");
+        world.State.Traffic.CanaryWeight.Should().Be(20);
+    }
+
+    [Fact(Timeout = 10_000)]
+    public async Task Apply_RetryOfARolloutWithAChecklist_WaitsForTheChecklistAgain()
+    {
+        await Task.Yield();
+        var world = Stable(Canary);
+        world.Deploy("v2", checklist: true);
+        world.Command(CommandKind.Abort).Refusal.Should().BeNull();
+        world.State.Phase.Should().Be(RolloutPhase.Aborted);
+        world.ChecklistPassed = false;
+        world.Command(CommandKind.Retry).Refusal.Should().BeNull();
+        world.Settle().Phase.Should().Be(RolloutPhase.Pending);
+        world.State.Attempt.Should().Be(2);
+    }
+
+    [Fact(Timeout = 10_000)]
     public async Task Apply_PromoteFull_SkipsTheRemainingSteps()
     {
         await Task.Yield();

@@ -56,10 +56,13 @@ internal sealed class RolloutWorld
     private static string Indent(string text, int spaces) =>
         string.Join("\n", text.Split('\n').Select(l => new string(' ', spaces) + l));
 
-    public RolloutState Deploy(string version, RolloutKind kind = RolloutKind.Deploy)
+    /// <summary>Whether the environment's pre-deployment checklist has passed, as the reconciler would observe it.</summary>
+    public bool ChecklistPassed { get; set; }
+
+    public RolloutState Deploy(string version, RolloutKind kind = RolloutKind.Deploy, bool checklist = false)
     {
         var inherited = State?.Sets ?? [];
-        State = RolloutEngine.Create($"r{History.Count}", Service, "production", Release.Of(version), kind, inherited, Now);
+        State = RolloutEngine.Create($"r{History.Count}", Service, "production", Release.Of(version), kind, inherited, Now, checklist: checklist);
         History.Add(State);
         return State;
     }
@@ -78,7 +81,8 @@ internal sealed class RolloutWorld
             return new SetHealth(s.Replicas, ready, neverReady.Contains(s.Key) ? "readiness probe /ready failed" : null, Restarts.GetValueOrDefault(s.Key));
         }),
         Status(State.Analysis),
-        Status(State.Background));
+        Status(State.Background),
+        ChecklistPassed);
 
     private AnalysisStatus? Status(AnalysisRequest? request) =>
         request is { Completed: false } && analysisOutcome.TryGetValue(request.Key, out var phase) ? new AnalysisStatus(request.Key, phase, "measured")

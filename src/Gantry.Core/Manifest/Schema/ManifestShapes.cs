@@ -222,6 +222,40 @@ public static class ManifestShapes
         new Field("score", new ObjectType(GateScore), "Overall score thresholds."),
         new Field("categories", new MapType(new ObjectType(GateCategory), Name), "Categories, by name.", Required: true));
 
+    public static readonly Shape TlsCheck = Object("tlsCheck", "TLS check", "Connects with TLS and checks the certificate: valid for the host, trusted, and not expiring within minDays.",
+        new Field("address", new EndpointType(), "Where the TLS server listens.", Required: true),
+        new Field("host", Text, "The name the certificate must be valid for (SNI).", Default: "the address's host"),
+        new Field("minDays", new IntegerType(0, 3650), "Days the certificate must still be valid.", Default: "30"),
+        new Field("ca", Text, "A PEM file of the CA to trust, besides the system's; relative to the manifest's folder."));
+
+    public static readonly Shape HttpCheck = Object("httpCheck", "HTTP check", "An HTTP GET that must answer 2xx.",
+        new Field("url", new UrlType(), "URL to get.", Required: true));
+
+    public static readonly Shape TcpCheck = Object("tcpCheck", "TCP check", "A TCP port that must accept a connection.",
+        new Field("address", new EndpointType(), "Host and port.", Required: true));
+
+    public static readonly Shape CommandCheck = Object("commandCheck", "command check", "A program that must exit 0.",
+        new Field("args", new ListType(Text, 1), "Program and arguments, one item each.", Required: true),
+        new Field("shell", Boolean, "Run through /bin/sh -c (the items are joined).", Default: "false"));
+
+    public static readonly Shape DiskCheck = Object("diskCheck", "disk check", "Free space on the file system holding a path.",
+        new Field("path", Text, "A path on the file system to check.", Required: true),
+        new Field("minFree", new PercentType(0, 100), "Free space it must have, as a share of its size.", Required: true));
+
+    public static readonly Shape SignOff = Object("signOff", "sign-off", "A person of a role must sign off (gantry checklist ROLLOUT --sign ITEM).",
+        new Field("role", Name, "The role that signs off.", Required: true));
+
+    public static readonly Shape ChecklistItem = Object("checklistItem", "checklist item", "One pre-deployment check: a name and exactly one of tls, http, tcp, command, disk, signoff.",
+        new Field("name", Name, "Name of the item, unique in its checklist.", Required: true),
+        new Field("tls", new ObjectType(TlsCheck), "A TLS certificate check."),
+        new Field("http", new ObjectType(HttpCheck), "An HTTP endpoint check."),
+        new Field("tcp", new ObjectType(TcpCheck), "A TCP port check."),
+        new Field("command", new ObjectType(CommandCheck), "A program check."),
+        new Field("disk", new ObjectType(DiskCheck), "A free-space check."),
+        new Field("signoff", new ObjectType(SignOff), "A manual sign-off."),
+        new Field("required", Boolean, "A rollout waits for this item; otherwise it is reported only.", Default: "true"),
+        new Field("timeout", Duration, "How long one automated check may take.", Default: "5s"));
+
     public static readonly Shape Environment = Object("environment", "environment", "A place releases run, with its own overrides and rules.",
         new Field("variables", new MapType(Text, EnvName), "Environment variables added to every service here."),
         new Field("overrides", new MapType(new ObjectType(ServiceOverride), Name), "Per-service changes, by service name."),
@@ -229,7 +263,8 @@ public static class ManifestShapes
         new Field("windows", new ListType(new ObjectType(Window)), "When deploys may start; none means any time."),
         new Field("freezes", new ListType(new ObjectType(Freeze)), "When deploys are refused."),
         new Field("promotion", new ObjectType(Promotion), "Promotion rule into this environment."),
-        new Field("gate", Name, "A quality gate whose latest evaluation of the release must be DEPLOY before a rollout starts here."));
+        new Field("gate", Name, "A quality gate whose latest evaluation of the release must be DEPLOY before a rollout starts here."),
+        new Field("checklist", new ListType(new ObjectType(ChecklistItem)), "Pre-deployment checks and sign-offs; a rollout here waits until every required one passes."));
 
     public static readonly Shape Root = Object("manifest", "manifest", "A Gantry manifest (gantry.yaml).",
         new Field("version", new IntegerType(1, 1), "Manifest format version.", Default: "1"),

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Globalization;
 using Gantry.Core.Analysis;
 using Gantry.Core.Manifest;
@@ -21,66 +20,26 @@ public sealed class CommandMetricProvider(string workingDirectory) : IMetricProv
         }
 
         var args = query.Args.Select(a => Placeholders.Expand(a, request.Target.Placeholders)).ToList();
-        var info = query.Shell
-            ? new ProcessStartInfo("/bin/sh") { ArgumentList = { "-c", string.Join(' ', args) } }
-            : new ProcessStartInfo(args[0]);
-        if (!query.Shell)
-        {
-            foreach (var a in args.Skip(1))
-            {
-                info.ArgumentList.Add(a);
-            }
-        }
-
-        info.RedirectStandardOutput = true;
-        info.RedirectStandardError = true;
-        info.UseShellExecute = false;
-        info.WorkingDirectory = workingDirectory;
-        foreach (var (key, text) in request.Target.Placeholders)
-        {
-            info.Environment["GANTRY_" + key.ToUpperInvariant()] = text;
-        }
-
+        var environment = request.Target.Placeholders.ToDictionary(p => "GANTRY_" + p.Key.ToUpperInvariant(), p => p.Value, StringComparer.Ordinal);
         var shown = string.Join(' ', args);
-        using var process = new Process { StartInfo = info };
-        try
+        var run = await Programs.ProgramRunner.RunAsync(args, query.Shell, workingDirectory, environment, query.Timeout, ct);
+        if (run.Error is { } error)
         {
-            process.Start();
-        }
-        catch (Exception ex) when (ex is System.ComponentModel.Win32Exception or InvalidOperationException)
-        {
-            return MetricValue.Failed($"{shown}: cannot start: {ex.Message}");
+            return MetricValue.Failed(error);
         }
 
-        var stdout = process.StandardOutput.ReadToEndAsync(ct);
-        var stderr = process.StandardError.ReadToEndAsync(ct);
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
-        timeout.CancelAfter(query.Timeout);
-        try
-        {
-            await process.WaitForExitAsync(timeout.Token);
-        }
-        catch (OperationCanceledException)
-        {
-            process.Kill(entireProcessTree: true);
-            await process.WaitForExitAsync(CancellationToken.None);
-            ct.ThrowIfCancellationRequested();
-            return MetricValue.Failed($"{shown} did not finish within {query.Timeout.TotalSeconds.ToString(CultureInfo.InvariantCulture)} s");
-        }
-
-        var output = await stdout;
-        var errors = await stderr;
         if (query.Value == CommandValueSource.ExitCode)
         {
-            return MetricValue.Of(process.ExitCode);
+            return MetricValue.Of(run.ExitCode);
         }
 
-        if (process.ExitCode != 0)
+        if (run.ExitCode != 0)
         {
-            var why = errors.Trim().Split('\n').LastOrDefault(l => l.Length > 0) ?? string.Empty;
-            return MetricValue.Failed(string.Create(CultureInfo.InvariantCulture, $"{shown} exited with code {process.ExitCode}{(why.Length > 0 ? ": " + why : string.Empty)}"));
+            var why = run.LastErrorLine;
+            return MetricValue.Failed(string.Create(CultureInfo.InvariantCulture, $"{shown} exited with code {run.ExitCode}{(why.Length > 0 ? ": " + why : string.Empty)}"));
         }
 
+        var output = run.Stdout;
         var last = output.Trim().Split('\n').LastOrDefault()?.Trim() ?? string.Empty;
         return double.TryParse(last, NumberStyles.Float, CultureInfo.InvariantCulture, out var value)
             ? MetricValue.Of(value)
