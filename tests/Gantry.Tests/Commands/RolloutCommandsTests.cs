@@ -147,7 +147,7 @@ public sealed class RolloutCommandsTests : IAsyncLifetime
         error.Should().Contain("cannot reach the gantry server at http://127.0.0.1:").And.Contain("start it with 'gantry server'");
     }
 
-    private static async Task EventuallyAsync(Func<Task<bool>> condition)
+    internal static async Task EventuallyAsync(Func<Task<bool>> condition)
     {
         for (var i = 0; i < 300 && !await condition(); i++)
         {
