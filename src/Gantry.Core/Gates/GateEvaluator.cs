@@ -45,8 +45,12 @@ public sealed record GateEvaluation(
     ValueList<CategoryResult> Categories,
     ValueList<KeyValuePair<string, double>> Measures,
     DateTimeOffset At,
-    string? PreviousVersion = null)
+    string? PreviousVersion = null,
+    GateOverride? Override = null)
 {
+    /// <summary>Whether the release may go where the gate is required: DEPLOY, or a REMEDIATE a person overrode.</summary>
+    public bool LetsThrough => Decision == GateDecision.Deploy || (Decision == GateDecision.Remediate && Override is not null);
+
     /// <summary>The failed criteria, blocking and key ones first.</summary>
     public IEnumerable<(string Category, CriterionResult Criterion)> Failures =>
         Categories.SelectMany(c => c.Criteria.Where(r => r.Outcome == CriterionOutcome.Fail).Select(r => (c.Name, r)))
@@ -54,6 +58,9 @@ public sealed record GateEvaluation(
 
     public double? Measure(string key) => Measures.Where(m => m.Key == key).Select(m => (double?)m.Value).FirstOrDefault();
 }
+
+/// <summary>A person's decision to let a REMEDIATE release through anyway: who, why, when. A BLOCK cannot be overridden.</summary>
+public sealed record GateOverride(string By, string Reason, DateTimeOffset At);
 
 /// <summary>The reports of one build, read, and custom values from JSON files (by category name).</summary>
 public sealed record GateInputs(TestSummary? Tests, CoverageSummary? Coverage, FindingSummary? Security, IReadOnlyDictionary<string, (double Value, string File)> Custom)

@@ -35,6 +35,12 @@ public static class ApiEndpoints
                 : Results.Created($"/api/v1/gates/evaluations?service={Uri.EscapeDataString(request.Service)}&version={Uri.EscapeDataString(request.Version)}", result.Value);
         }).WithName("EvaluateGate");
 
+        api.MapPost("/gates/overrides", async (Gates.GateOverrideRequest request, HttpContext http, CancellationToken ct) =>
+        {
+            var result = await gates.OverrideAsync(request, User(http), ct);
+            return result.Problem is { } p ? Problem(p) : Results.Ok(result.Value);
+        }).WithName("OverrideGate");
+
         api.MapGet("/gates/evaluations", async (string? service, string? version, int? limit, CancellationToken ct) =>
             Results.Ok(await gateStore.EvaluationsAsync(service, version, Math.Clamp(limit ?? 20, 1, 1000), ct))).WithName("ListGateEvaluations");
 

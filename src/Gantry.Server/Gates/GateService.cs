@@ -22,6 +22,9 @@ public sealed record GateEvaluationRequest(
     FindingSummary? Security = null,
     IReadOnlyDictionary<string, CustomDocument>? Custom = null);
 
+/// <summary>An override of a REMEDIATE: which release, which gate (the only one when not named), and why.</summary>
+public sealed record GateOverrideRequest(string Service, string Version, string? Reason, string? Gate = null);
+
 /// <summary>Evaluates gates against the manifest's policy and the previous evaluation, stores them, and says whether an environment's gate lets a release in.</summary>
 public sealed class GateService(GantryManifest manifest, IGateStore store, TimeProvider time)
 {
@@ -80,6 +83,36 @@ public sealed class GateService(GantryManifest manifest, IGateStore store, TimeP
         return evaluation;
     }
 
+    /// <summary>Lets a REMEDIATE release through, recorded with who and why. BLOCK and DEPLOY are refused (nothing to override, or not allowed).</summary>
+    public async Task<Result<GateEvaluation>> OverrideAsync(GateOverrideRequest request, string by, CancellationToken ct)
+    {
+        if (string.IsNullOrWhiteSpace(request.Reason))
+        {
+            return new Problem(400, "Invalid request", "an override needs a reason (--reason)");
+        }
+
+        var gate = request.Gate ?? (manifest.Gates.Length == 1 ? manifest.Gates[0].Name : null);
+        if (gate is null || manifest.FindGate(gate) is null)
+        {
+            return new Problem(404, "Unknown gate", gate is null ? "name the gate: the manifest has none or several" : $"no gate '{gate}' in the manifest");
+        }
+
+        var latest = await store.LatestEvaluationAsync(gate, request.Service, request.Version, ct);
+        if (latest is null)
+        {
+            return new Problem(404, "Not evaluated", $"gate '{gate}' was never evaluated for {request.Service} {request.Version}");
+        }
+
+        if (latest.Decision != GateDecision.Remediate)
+        {
+            return new Problem(409, "Cannot override", latest.Decision == GateDecision.Block
+                ? $"{request.Service} {request.Version} is blocked by gate '{gate}' ({latest.Reason}): a BLOCK cannot be overridden, only fixed"
+                : $"{request.Service} {request.Version} already passed gate '{gate}': nothing to override");
+        }
+
+        return (await store.OverrideAsync(gate, request.Service, request.Version, new GateOverride(by, request.Reason.Trim(), time.GetUtcNow()), ct))!;
+    }
+
     /// <summary>Null when the environment has no gate or the release's newest evaluation of it is DEPLOY; otherwise why not.</summary>
     public async Task<Problem?> CheckAsync(string environment, string service, string version, CancellationToken ct)
     {
@@ -94,7 +127,7 @@ public sealed class GateService(GantryManifest manifest, IGateStore store, TimeP
             return new Problem(409, "Gate not passed", $"{environment} requires gate '{gate}' to decide DEPLOY for {service} {version}, and it was never evaluated: run gantry gate evaluate --release {service}:{version} with the build's reports", "gate");
         }
 
-        return latest.Decision == GateDecision.Deploy
+        return latest.LetsThrough
             ? null
             : new Problem(409, "Gate not passed", string.Create(CultureInfo.InvariantCulture,
                 $"{environment} requires gate '{gate}' to decide DEPLOY for {service} {version}; its latest evaluation ({latest.At:yyyy-MM-dd HH:mm} UTC) decided {latest.Decision.ToString().ToUpperInvariant()}: {latest.Reason}"), "gate");

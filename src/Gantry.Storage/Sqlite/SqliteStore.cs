@@ -433,6 +433,41 @@ public sealed class SqliteStore : IRolloutStore, Core.Gates.IGateStore, Core.Che
         return command.ExecuteScalar() is string json ? JsonSerializer.Deserialize<Core.Gates.GateEvaluation>(json, GantryJson.Options) : null;
     }
 
+    public async Task<Core.Gates.GateEvaluation?> OverrideAsync(string gate, string service, string version, Core.Gates.GateOverride decision, CancellationToken ct)
+    {
+        await writer.WaitAsync(ct);
+        try
+        {
+            await using var connection = Connect();
+            using var transaction = connection.BeginTransaction();
+            using var select = Command(connection, transaction, """
+                SELECT id, evaluation FROM gate_evaluations WHERE gate = $g AND service = $s AND version = $v ORDER BY id DESC LIMIT 1
+                """, ("$g", gate), ("$s", service), ("$v", version));
+            long id;
+            Core.Gates.GateEvaluation evaluation;
+            using (var reader = select.ExecuteReader())
+            {
+                if (!reader.Read())
+                {
+                    return null;
+                }
+
+                id = reader.GetInt64(0);
+                evaluation = JsonSerializer.Deserialize<Core.Gates.GateEvaluation>(reader.GetString(1), GantryJson.Options)! with { Override = decision };
+            }
+
+            using var update = Command(connection, transaction, "UPDATE gate_evaluations SET evaluation = $e WHERE id = $id",
+                ("$e", JsonSerializer.Serialize(evaluation, GantryJson.Options)), ("$id", id));
+            update.ExecuteNonQuery();
+            transaction.Commit();
+            return evaluation;
+        }
+        finally
+        {
+            writer.Release();
+        }
+    }
+
     public async Task<IReadOnlyList<Core.Gates.GateEvaluation>> EvaluationsAsync(string? service, string? version, int limit, CancellationToken ct)
     {
         await using var connection = Connect();

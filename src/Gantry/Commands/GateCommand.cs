@@ -18,7 +18,31 @@ internal static class GateCommand
     {
         var gate = new Command("gate", "Quality gates: decide DEPLOY, REMEDIATE or BLOCK from a build's test, coverage and security reports.");
         gate.Subcommands.Add(Evaluate());
+        gate.Subcommands.Add(Override());
         return gate;
+    }
+
+    private static Command Override()
+    {
+        var server = RolloutCommands.ServerOption();
+        var release = new Option<string>("--release", "-r") { Description = "The release, SERVICE:VERSION.", Required = true, HelpName = "SERVICE:VERSION" };
+        var name = new Option<string?>("--gate", "-g") { Description = "The gate (default: the manifest's only one).", HelpName = "GATE" };
+        var reason = new Option<string>("--reason") { Description = "Why the release may go in despite the failed criteria (recorded).", Required = true, HelpName = "TEXT" };
+        var output = CommonOptions.Output();
+        var command = new Command("override", "Let a release the gate sent back for remediation through anyway, recorded with who and why (a BLOCK cannot be overridden).")
+        {
+            release, name, reason, output, server,
+        };
+        command.SetAction((parse, ct) => RolloutCommands.RunAsync(parse, server, async (api, writer) =>
+        {
+            var (service, version) = Release(parse.GetValue(release)!);
+            var evaluation = await api.PostAsync<GateEvaluation>("/api/v1/gates/overrides", new GateOverrideRequest(service, version, parse.GetValue(reason), parse.GetValue(name)), ct);
+            var o = evaluation.Override!;
+            await RolloutCommands.WriteAsync(writer, parse.GetValue(output), evaluation,
+                $"{evaluation.Service} {evaluation.Version}: the REMEDIATE of gate {evaluation.Gate} is overridden by {o.By}: {o.Reason}\n  {evaluation.Reason}");
+            return ExitCodes.Success;
+        }));
+        return command;
     }
 
     private static Command Evaluate()

@@ -156,6 +156,27 @@ public sealed class GateCommandTests : IAsyncLifetime
     }
 
     [Fact(Timeout = 90_000)]
+    public async Task GateOverride_RemediateOnly_LetsTheReleaseIntoTheGatedEnvironment()
+    {
+        (await GateAsync("--junit", "@failing.xml", "--coverage", "@cov-85.xml", "--sarif", "@clean.sarif")).Exit.Should().Be(ExitCodes.Blocked);
+        var (exit, _, error) = await GantryCliTests.RunAsync("gate", "override", "--release", "shop:2.0", "--reason", "hotfix", "--server", Server);
+        exit.Should().Be(ExitCodes.BadInput);
+        error.Should().Be("gantry: shop 2.0 is blocked by gate 'release' (1 blocking criterion failed: tests failed: 1 fails when > 0): a BLOCK cannot be overridden, only fixed\n");
+
+        (await GateAsync("--junit", "@out/**/*.xml", "--coverage", "@cov-85.xml", "--sarif", "@high.sarif")).Exit.Should().Be(ExitCodes.Failed);
+        (exit, _, error) = await GantryCliTests.RunAsync("deploy", "shop", "-v", "2.0", "-e", "production", "--server", Server);
+        exit.Should().Be(ExitCodes.BadInput);
+        error.Should().Contain("decided REMEDIATE");
+
+        string output;
+        (exit, output, error) = await GantryCliTests.RunAsync("gate", "override", "--release", "shop:2.0", "--reason", "XSS is behind the admin login; fix in 2.0.1", "--server", Server);
+        exit.Should().Be(ExitCodes.Success, error);
+        output.Should().MatchRegex(@"^shop 2\.0: the REMEDIATE of gate release is overridden by \S+: XSS is behind the admin login; fix in 2\.0\.1\n  1 criterion failed: security high: 1 fails when > 0\n$");
+        (exit, _, error) = await GantryCliTests.RunAsync("deploy", "shop", "-v", "2.0", "-e", "production", "--server", Server);
+        exit.Should().Be(ExitCodes.Success, error);
+    }
+
+    [Fact(Timeout = 90_000)]
     public async Task Deploy_ToAnEnvironmentWithAGate_WaitsForADeployEvaluationOfThatRelease()
     {
         var (exit, _, error) = await GantryCliTests.RunAsync("deploy", "shop", "-v", "2.0", "-e", "production", "--server", Server);
