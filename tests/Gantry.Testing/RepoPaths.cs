@@ -16,7 +16,8 @@ public static class RepoPaths
     /// <summary>The built gantry executable's dll.</summary>
     public static string GantryDll => Combine("artifacts", "bin", "Gantry", Configuration, "gantry.dll");
 
-    private static string Configuration =>
+    /// <summary>The configuration the tests were built in, as the artifacts folders name it (debug or release).</summary>
+    public static string Configuration =>
         AppContext.BaseDirectory.Contains($"{Path.DirectorySeparatorChar}release{Path.DirectorySeparatorChar}", StringComparison.Ordinal) ? "release" : "debug";
 
     private static string FindRoot()

@@ -6,7 +6,9 @@ namespace Gantry.Core.Gates.Reports;
 /// <summary>
 /// Reads Cobertura XML (coverlet, coverage.py, Istanbul, gcovr): every &lt;line number hits&gt; of every
 /// &lt;class filename&gt;, a line counted once per file (classes and methods repeat lines), covered when any
-/// of its entries has hits; branches from <c>condition-coverage="50% (1/2)"</c>. A report that lists no
+/// of its entries has hits; branches from <c>condition-coverage="50% (1/2)"</c>, once per class and line
+/// (a lambda's class has branches of its own on its enclosing method's line). Where the root carries the tool's
+/// own totals (<c>lines-covered</c>, <c>lines-valid</c>, <c>branches-covered</c>, <c>branches-valid</c>), they are the figures. A report that lists no
 /// lines but has the root's <c>lines-covered</c> / <c>lines-valid</c> totals is read from those.
 /// </summary>
 public static class CoberturaReader
@@ -16,8 +18,12 @@ public static class CoberturaReader
         XmlReports.Root(xml, file, "Cobertura coverage report", "coverage");
         var rootCovered = XmlReports.Number(xml, file, "lines-covered");
         var rootValid = XmlReports.Number(xml, file, "lines-valid");
-        var lines = new Dictionary<(string File, int Line), (bool Hit, int Covered, int Branches)>();
+        var rootBranchesCovered = XmlReports.Number(xml, file, "branches-covered");
+        var rootBranchesValid = XmlReports.Number(xml, file, "branches-valid");
+        var lines = new Dictionary<(string File, int Line), bool>();
+        var branches = new Dictionary<(string File, string Class, int Line), (int Covered, int Total)>();
         var current = string.Empty;
+        var currentClass = string.Empty;
         while (xml.Read())
         {
             if (xml.NodeType != XmlNodeType.Element)
@@ -28,25 +34,32 @@ public static class CoberturaReader
             if (xml.LocalName == "class")
             {
                 current = xml.GetAttribute("filename") ?? xml.GetAttribute("name") ?? string.Empty;
+                currentClass = xml.GetAttribute("name") ?? current;
             }
             else if (xml.LocalName == "line")
             {
                 var number = XmlReports.Number(xml, file, "number") ?? throw XmlReports.Error(xml, file, "a <line> without a number attribute");
                 var hits = XmlReports.Number(xml, file, "hits") ?? throw XmlReports.Error(xml, file, "a <line> without a hits attribute");
-                var (covered, branches) = Conditions(xml, file);
+                var (covered, total) = Conditions(xml, file);
                 var key = (current, (int)number);
-                lines[key] = lines.TryGetValue(key, out var seen)
-                    ? (seen.Hit || hits > 0, Math.Max(seen.Covered, covered), Math.Max(seen.Branches, branches))
-                    : (hits > 0, covered, branches);
+                lines[key] = lines.GetValueOrDefault(key) || hits > 0;
+                if (total > 0)
+                {
+                    // A class lists its methods' lines again; a lambda's class has branches of its own on the same line.
+                    var at = (current, currentClass, (int)number);
+                    var seen = branches.GetValueOrDefault(at);
+                    branches[at] = (Math.Max(seen.Covered, covered), Math.Max(seen.Total, total));
+                }
             }
         }
 
-        if (lines.Count == 0 && rootCovered is { } c && rootValid is { } v)
-        {
-            return new CoverageSummary((int)c, (int)v, 0, 0, [file]);
-        }
-
-        return new CoverageSummary(lines.Values.Count(l => l.Hit), lines.Count, lines.Values.Sum(l => l.Covered), lines.Values.Sum(l => l.Branches), [file]);
+        // The tool's own totals, where it wrote them, are what its users see (coverlet counts a few branches that
+        // no line carries); the lines themselves otherwise.
+        var (linesCovered, linesValid) = rootCovered is { } c && rootValid is { } v ? ((int)c, (int)v) : (lines.Values.Count(hit => hit), lines.Count);
+        var (branchesCovered, branchesValid) = rootBranchesCovered is { } bc && rootBranchesValid is { } bv
+            ? ((int)bc, (int)bv)
+            : (branches.Values.Sum(b => b.Covered), branches.Values.Sum(b => b.Total));
+        return new CoverageSummary(linesCovered, linesValid, branchesCovered, branchesValid, [file]);
     });
 
     private static (int Covered, int Branches) Conditions(XmlReader xml, string file)

@@ -1,0 +1,88 @@
+using System.Diagnostics;
+using System.Xml.Linq;
+using Gantry.Core.Gates.Reports;
+using Gantry.Testing;
+
+namespace Gantry.Tests.Gates;
+
+/// <summary>
+/// The readers on reports of this project's own tests, made by the real tools: `dotnet test` of the storage
+/// tests with the TRX logger and coverlet's Cobertura collector. Each reader must agree with the totals the
+/// tool itself wrote into its report.
+/// </summary>
+public sealed class OwnTestRunReportsTests : IDisposable
+{
+    private readonly string folder = Directory.CreateTempSubdirectory("gantry-own-run-").FullName;
+
+    public void Dispose() => Directory.Delete(folder, recursive: true);
+
+    [Fact(Timeout = 240_000)]
+    public async Task Readers_ReportsOfTheStorageTestsRun_AgreeWithTheToolsOwnTotals()
+    {
+        // A copy of the built tests: coverlet instruments the assemblies it covers, and the originals may be in use
+        // by the test run this test is part of.
+        var built = RepoPaths.Combine("artifacts", "bin", "Gantry.Storage.Tests", RepoPaths.Configuration);
+        File.Exists(Path.Combine(built, "Gantry.Storage.Tests.dll")).Should().BeTrue($"the storage tests are built in {built} (build the solution first)");
+        var copy = Directory.CreateDirectory(Path.Combine(folder, "tests")).FullName;
+        foreach (var file in Directory.GetFiles(built, "*", SearchOption.AllDirectories))
+        {
+            var target = Path.Combine(copy, Path.GetRelativePath(built, file));
+            Directory.CreateDirectory(Path.GetDirectoryName(target)!);
+            File.Copy(file, target);
+        }
+
+        // Run from a dll, vstest finds coverlet's collector where the package restored it (the project run would say so itself).
+        var version = System.Text.RegularExpressions.Regex.Match(File.ReadAllText(RepoPaths.Combine("Directory.Packages.props")), "\"coverlet.collector\" Version=\"([^\"]+)\"").Groups[1].Value;
+        var packages = Environment.GetEnvironmentVariable("NUGET_PACKAGES") ?? Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".nuget", "packages");
+        var collector = Directory.GetFiles(Path.Combine(packages, "coverlet.collector", version, "build"), "coverlet.collector.dll", SearchOption.AllDirectories).Should().ContainSingle().Subject;
+        var results = Path.Combine(folder, "results");
+        var info = new ProcessStartInfo("dotnet") { WorkingDirectory = copy, RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var a in new[] { "test", Path.Combine(copy, "Gantry.Storage.Tests.dll"), "--nologo", "--logger", "trx;LogFileName=storage.trx", "--collect", "XPlat Code Coverage", "--test-adapter-path", Path.GetDirectoryName(collector)!, "--results-directory", results })
+        {
+            info.ArgumentList.Add(a);
+        }
+
+        using (var run = Process.Start(info)!)
+        {
+            var output = run.StandardOutput.ReadToEndAsync();
+            var errors = run.StandardError.ReadToEndAsync();
+            await run.WaitForExitAsync();
+            run.ExitCode.Should().Be(0, $"{await output}\n{await errors}");
+        }
+
+        var trx = Path.Combine(results, "storage.trx");
+        var counters = XDocument.Load(trx).Descendants().First(e => e.Name.LocalName == "Counters");
+        await using (var stream = File.OpenRead(trx))
+        {
+            var tests = TrxReader.Read(trx, stream);
+            tests.Total.Should().Be((int)counters.Attribute("total")!).And.BeGreaterThan(5);
+            tests.Passed.Should().Be((int)counters.Attribute("passed")!);
+            tests.Failed.Should().Be((int)counters.Attribute("failed")!);
+        }
+
+        // The collector leaves the report as an attachment and a copy under In/: the same file twice.
+        var cobertura = Directory.GetFiles(results, "coverage.cobertura.xml", SearchOption.AllDirectories).Order(StringComparer.Ordinal).First();
+        var root = XDocument.Load(cobertura).Root!;
+        CoverageSummary coverage;
+        await using (var stream = File.OpenRead(cobertura))
+        {
+            coverage = CoberturaReader.Read(cobertura, stream);
+            coverage.LinesValid.Should().Be((int)root.Attribute("lines-valid")!).And.BeGreaterThan(100);
+            coverage.LinesCovered.Should().Be((int)root.Attribute("lines-covered")!);
+            coverage.BranchesValid.Should().Be((int)root.Attribute("branches-valid")!);
+            coverage.BranchesCovered.Should().Be((int)root.Attribute("branches-covered")!);
+        }
+
+        // Without the tool's totals, the reader counts the lines itself: every line agrees; coverlet's branch totals
+        // include a few branches that no line carries, so the lines' branches may only be fewer.
+        root.SetAttributeValue("lines-covered", null);
+        root.SetAttributeValue("lines-valid", null);
+        root.SetAttributeValue("branches-covered", null);
+        root.SetAttributeValue("branches-valid", null);
+        using var stripped = new MemoryStream(System.Text.Encoding.UTF8.GetBytes(root.Document!.ToString()));
+        var counted = CoberturaReader.Read(cobertura, stripped);
+        counted.LinesValid.Should().Be(coverage.LinesValid);
+        counted.LinesCovered.Should().Be(coverage.LinesCovered);
+        counted.BranchesValid.Should().BeInRange((int)(coverage.BranchesValid * 0.99), coverage.BranchesValid);
+    }
+}
