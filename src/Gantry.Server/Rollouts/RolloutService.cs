@@ -90,6 +90,11 @@ public sealed partial class RolloutService(GantryManifest manifest, IRolloutStor
             return refused;
         }
 
+        if (Calendar(environment) is { } closed)
+        {
+            return closed;
+        }
+
         var release = new Release(request.Version, [.. (request.Set ?? new Dictionary<string, string>()).OrderBy(kv => kv.Key, StringComparer.Ordinal)], request.CommitSha, request.CommitTime);
         return await CreateAsync(service, environment, release, RolloutKind.Deploy, by, null, null, null, ct);
     }
@@ -119,6 +124,12 @@ public sealed partial class RolloutService(GantryManifest manifest, IRolloutStor
         var queued = await store.QueuedAsync(serviceName, environment, ct);
         if (queued.Count == 0 || manifest.FindService(serviceName) is not { } service)
         {
+            return;
+        }
+
+        if (Calendar(environment) is not null)
+        {
+            // Queued deploys wait for the next window, or the end of the freeze.
             return;
         }
 
@@ -295,6 +306,18 @@ public sealed partial class RolloutService(GantryManifest manifest, IRolloutStor
         {
             gate.Release();
         }
+    }
+
+    /// <summary>Why a deploy into the environment may not start now (a window or a freeze, with the next allowed time), or null.</summary>
+    private Problem? Calendar(string environment)
+    {
+        if (manifest.FindEnvironment(environment) is not { } spec)
+        {
+            return null;
+        }
+
+        var verdict = Core.Policies.DeployCalendar.Check(spec, time.GetUtcNow());
+        return verdict.Allowed ? null : new Problem(409, verdict.Rule == "freeze" ? "Frozen" : "Outside the deployment windows", verdict.Message, "calendar");
     }
 
     /// <summary>A rollout's checklist as last checked (its items unchecked yet when it has just been created).</summary>
