@@ -4,7 +4,7 @@ namespace Gantry.Core.Gates;
 public interface IGateStore
 {
     /// <summary>Stores an evaluation; returns its id.</summary>
-    Task<long> SaveEvaluationAsync(GateEvaluation evaluation, CancellationToken ct);
+    Task<long> SaveEvaluationAsync(GateEvaluation evaluation, Audit.AuditContext who, CancellationToken ct);
 
     /// <summary>The newest evaluation of a gate for a service, of one version or of any.</summary>
     Task<GateEvaluation?> LatestEvaluationAsync(string gate, string service, string? version, CancellationToken ct);

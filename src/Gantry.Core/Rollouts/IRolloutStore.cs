@@ -33,7 +33,7 @@ public interface IRolloutStore : IAsyncDisposable
     /// Stores a new rollout (with its release) unless another one of the service and environment is active;
     /// when it starts a queued deploy, <paramref name="fromQueue"/> leaves the queue in the same transaction.
     /// </summary>
-    Task<CommitOutcome> CreateAsync(RolloutState rollout, IReadOnlyList<RolloutEvent> events, CancellationToken ct, long? fromQueue = null);
+    Task<CommitOutcome> CreateAsync(RolloutState rollout, IReadOnlyList<RolloutEvent> events, CancellationToken ct, long? fromQueue = null, Audit.AuditContext? who = null);
 
     /// <summary>Puts a deploy in the queue of its service and environment; returns it with its id.</summary>
     Task<QueuedDeploy> EnqueueAsync(QueuedDeploy deploy, CancellationToken ct);
@@ -45,7 +45,7 @@ public interface IRolloutStore : IAsyncDisposable
     Task<IReadOnlyList<QueuedDeploy>> QueuedAsync(string? service, string? environment, CancellationToken ct);
 
     /// <summary>Replaces a rollout's state if it is still at <paramref name="expectedRevision"/>, with its events; optionally marks another one rolled back.</summary>
-    Task<CommitOutcome> SaveAsync(RolloutState rollout, long expectedRevision, IReadOnlyList<RolloutEvent> events, CancellationToken ct);
+    Task<CommitOutcome> SaveAsync(RolloutState rollout, long expectedRevision, IReadOnlyList<RolloutEvent> events, CancellationToken ct, Audit.AuditContext? who = null);
 
     Task<RolloutState?> GetAsync(string id, CancellationToken ct);
 

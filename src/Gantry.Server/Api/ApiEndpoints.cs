@@ -27,9 +27,9 @@ public static class ApiEndpoints
     {
         var api = app.MapGroup("/api/v1");
 
-        api.MapPost("/gates/evaluations", async (Gates.GateEvaluationRequest request, CancellationToken ct) =>
+        api.MapPost("/gates/evaluations", async (Gates.GateEvaluationRequest request, HttpContext http, CancellationToken ct) =>
         {
-            var result = await gates.EvaluateAsync(request, ct);
+            var result = await gates.EvaluateAsync(request, User(http), ct);
             return result.Problem is { } p
                 ? Problem(p)
                 : Results.Created($"/api/v1/gates/evaluations?service={Uri.EscapeDataString(request.Service)}&version={Uri.EscapeDataString(request.Version)}", result.Value);

@@ -28,7 +28,7 @@ public sealed record GateOverrideRequest(string Service, string Version, string?
 /// <summary>Evaluates gates against the manifest's policy and the previous evaluation, stores them, and says whether an environment's gate lets a release in.</summary>
 public sealed class GateService(GantryManifest manifest, IGateStore store, TimeProvider time)
 {
-    public async Task<Result<GateEvaluation>> EvaluateAsync(GateEvaluationRequest request, CancellationToken ct)
+    public async Task<Result<GateEvaluation>> EvaluateAsync(GateEvaluationRequest request, string by, CancellationToken ct)
     {
         if (manifest.FindService(request.Service) is null)
         {
@@ -79,7 +79,7 @@ public sealed class GateService(GantryManifest manifest, IGateStore store, TimeP
         var previous = await store.LatestEvaluationAsync(gate.Name, request.Service, null, ct);
         var inputs = new GateInputs(request.Tests, request.Coverage, request.Security, custom);
         var evaluation = GateEvaluator.Evaluate(gate, request.Service, request.Version, inputs, previous, time.GetUtcNow());
-        await store.SaveEvaluationAsync(evaluation, ct);
+        await store.SaveEvaluationAsync(evaluation, new Core.Audit.AuditContext(by), ct);
         return evaluation;
     }
 

@@ -223,7 +223,7 @@ public sealed partial class RolloutService(GantryManifest manifest, IRolloutStor
                 ? $"rollback of {service.Name} in {environment} to {release.Version} by {by}{(reason is null ? string.Empty : ": " + reason)}"
                 : $"deploy of {service.Name} {release.Version} to {environment} by {by}";
             var queuedNote = fromQueue is null ? string.Empty : ", from the queue";
-            var outcome = await store.CreateAsync(state, [new RolloutEvent("Created", $"{what} ({state.Message}{queuedNote})")], ct, fromQueue);
+            var outcome = await store.CreateAsync(state, [new RolloutEvent("Created", $"{what} ({state.Message}{queuedNote})")], ct, fromQueue, new Core.Audit.AuditContext(by, reason));
             if (outcome == CommitOutcome.Conflict)
             {
                 return new Problem(409, "Already started", "the queued deploy was started meanwhile", BusyCode);
@@ -237,7 +237,7 @@ public sealed partial class RolloutService(GantryManifest manifest, IRolloutStor
             if (replaced is not null)
             {
                 var rolledBack = replaced with { Phase = RolloutPhase.RolledBack, Message = $"rolled back to {release.Version} by {by} ({id})", Revision = replaced.Revision + 1, UpdatedAt = now };
-                await store.SaveAsync(rolledBack, replaced.Revision, [new RolloutEvent("RolledBack", rolledBack.Message)], ct);
+                await store.SaveAsync(rolledBack, replaced.Revision, [new RolloutEvent("RolledBack", rolledBack.Message)], ct, new Core.Audit.AuditContext(by, reason));
             }
 
             reconciler.Committed.Pulse();
@@ -290,7 +290,7 @@ public sealed partial class RolloutService(GantryManifest manifest, IRolloutStor
                 return new Problem(409, "Command refused", result.Refusal!);
             }
 
-            var outcome = await store.SaveAsync(decision.State, state.Revision, decision.Events, ct);
+            var outcome = await store.SaveAsync(decision.State, state.Revision, decision.Events, ct, new Core.Audit.AuditContext(by, request.Reason));
             if (outcome != CommitOutcome.Committed)
             {
                 return new Problem(409, "Command refused", outcome == CommitOutcome.Busy

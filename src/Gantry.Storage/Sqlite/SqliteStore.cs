@@ -11,7 +11,7 @@ namespace Gantry.Storage.Sqlite;
 /// The embedded store: one SQLite file in write-ahead-log mode. A state and its events are written in one
 /// transaction; the database itself refuses a second active rollout of a service and environment.
 /// </summary>
-public sealed class SqliteStore : IRolloutStore, Core.Gates.IGateStore, Core.Checklists.IChecklistStore
+public sealed class SqliteStore : IRolloutStore, Core.Gates.IGateStore, Core.Checklists.IChecklistStore, Core.Audit.IAuditStore
 {
     private readonly string connectionString;
     private readonly SemaphoreSlim writer = new(1, 1);
@@ -60,7 +60,7 @@ public sealed class SqliteStore : IRolloutStore, Core.Gates.IGateStore, Core.Che
         return Convert.ToInt64(command.ExecuteScalar(), CultureInfo.InvariantCulture);
     }
 
-    public async Task<CommitOutcome> CreateAsync(RolloutState rollout, IReadOnlyList<RolloutEvent> events, CancellationToken ct, long? fromQueue = null)
+    public async Task<CommitOutcome> CreateAsync(RolloutState rollout, IReadOnlyList<RolloutEvent> events, CancellationToken ct, long? fromQueue = null, Core.Audit.AuditContext? who = null)
     {
         await writer.WaitAsync(ct);
         try
@@ -91,6 +91,7 @@ public sealed class SqliteStore : IRolloutStore, Core.Gates.IGateStore, Core.Che
             }
 
             AppendEvents(connection, transaction, rollout, events);
+            AuditEvents(connection, transaction, rollout, events, who ?? new Core.Audit.AuditContext(rollout.CreatedBy ?? "gantry"));
             if (fromQueue is { } queued)
             {
                 using var dequeue = Command(connection, transaction, "DELETE FROM queue WHERE id = $id", ("$id", queued));
@@ -159,7 +160,7 @@ public sealed class SqliteStore : IRolloutStore, Core.Gates.IGateStore, Core.Che
         return list;
     }
 
-    public async Task<CommitOutcome> SaveAsync(RolloutState rollout, long expectedRevision, IReadOnlyList<RolloutEvent> events, CancellationToken ct)
+    public async Task<CommitOutcome> SaveAsync(RolloutState rollout, long expectedRevision, IReadOnlyList<RolloutEvent> events, CancellationToken ct, Core.Audit.AuditContext? who = null)
     {
         await writer.WaitAsync(ct);
         try
@@ -178,6 +179,7 @@ public sealed class SqliteStore : IRolloutStore, Core.Gates.IGateStore, Core.Che
             }
 
             AppendEvents(connection, transaction, rollout, events);
+            AuditEvents(connection, transaction, rollout, events, who ?? Core.Audit.AuditContext.System);
             await transaction.CommitAsync(ct);
             return CommitOutcome.Committed;
         }
@@ -198,6 +200,85 @@ public sealed class SqliteStore : IRolloutStore, Core.Gates.IGateStore, Core.Che
         ("$p", r.Phase.ToString()), ("$a", r.Phase.IsTerminal() ? 0 : 1), ("$r", r.Revision), ("$c", Time(r.CreatedAt)), ("$u", Time(r.UpdatedAt)),
         ("$state", JsonSerializer.Serialize(r, GantryJson.Options)),
     ];
+
+    /// <summary>Each event of a rollout, in the audit trail, in the transaction that commits it.</summary>
+    private static void AuditEvents(SqliteConnection connection, SqliteTransaction transaction, RolloutState rollout, IReadOnlyList<RolloutEvent> events, Core.Audit.AuditContext who)
+    {
+        foreach (var e in events)
+        {
+            AppendAudit(connection, transaction, rollout.UpdatedAt, who, $"rollout.{e.Type}", $"{rollout.Service}/{rollout.Environment}/{rollout.Id}", e.Message);
+        }
+    }
+
+    /// <summary>Appends one event to the audit trail, chained to the recorded head, and moves the head to it.</summary>
+    private static void AppendAudit(SqliteConnection connection, SqliteTransaction? transaction, DateTimeOffset at, Core.Audit.AuditContext who, string action, string target, string detail)
+    {
+        long last = 0;
+        var previous = Core.Audit.AuditChain.Genesis;
+        using (var head = Command(connection, transaction, "SELECT seq, hash FROM audit_head WHERE id = 1"))
+        using (var reader = head.ExecuteReader())
+        {
+            if (reader.Read())
+            {
+                last = reader.GetInt64(0);
+                previous = reader.GetString(1);
+            }
+        }
+
+        var seq = last + 1;
+        var hash = Core.Audit.AuditChain.HashOf(seq, at, who.Actor, action, target, detail, who.Reason, who.Source, previous);
+        using var insert = Command(connection, transaction, """
+            INSERT INTO audit (seq, at, actor, action, target, detail, reason, source, prev_hash, hash) VALUES ($seq, $at, $actor, $action, $target, $detail, $reason, $source, $prev, $hash);
+            INSERT INTO audit_head (id, seq, hash) VALUES (1, $seq, $hash) ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash;
+            """,
+            ("$seq", seq), ("$at", Time(at)), ("$actor", who.Actor), ("$action", action), ("$target", target), ("$detail", detail),
+            ("$reason", (object?)who.Reason ?? DBNull.Value), ("$source", (object?)who.Source ?? DBNull.Value), ("$prev", previous), ("$hash", hash));
+        insert.ExecuteNonQuery();
+    }
+
+    public async Task<IReadOnlyList<Core.Audit.AuditEvent>> AuditAsync(Core.Audit.AuditQuery query, CancellationToken ct)
+    {
+        await using var connection = Connect();
+        using var command = Command(connection, null, """
+            SELECT seq, at, actor, action, target, detail, reason, source, prev_hash, hash FROM audit
+            WHERE ($target IS NULL OR target = $target OR target LIKE $prefix) AND ($since IS NULL OR at >= $since)
+            ORDER BY seq DESC LIMIT $limit
+            """,
+            ("$target", (object?)query.Target ?? DBNull.Value), ("$prefix", query.Target is null ? DBNull.Value : query.Target + "/%"),
+            ("$since", query.Since is { } since ? Time(since) : DBNull.Value), ("$limit", query.Limit));
+        var list = new List<Core.Audit.AuditEvent>();
+        using var reader = command.ExecuteReader();
+        while (reader.Read())
+        {
+            list.Add(ReadAudit(reader));
+        }
+
+        list.Reverse();
+        return list;
+    }
+
+    public async IAsyncEnumerable<Core.Audit.AuditEvent> AllAuditAsync([System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken ct)
+    {
+        await using var connection = Connect();
+        using var command = Command(connection, null, "SELECT seq, at, actor, action, target, detail, reason, source, prev_hash, hash FROM audit ORDER BY seq");
+        using var reader = command.ExecuteReader();
+        while (reader.Read())
+        {
+            ct.ThrowIfCancellationRequested();
+            yield return ReadAudit(reader);
+        }
+    }
+
+    public async Task<string?> AuditHeadAsync(CancellationToken ct)
+    {
+        await using var connection = Connect();
+        using var command = Command(connection, null, "SELECT hash FROM audit_head WHERE id = 1");
+        return command.ExecuteScalar() as string;
+    }
+
+    private static Core.Audit.AuditEvent ReadAudit(SqliteDataReader r) => new(
+        r.GetInt64(0), DateTimeOffset.Parse(r.GetString(1), CultureInfo.InvariantCulture), r.GetString(2), r.GetString(3), r.GetString(4), r.GetString(5),
+        r.IsDBNull(6) ? null : r.GetString(6), r.IsDBNull(7) ? null : r.GetString(7), r.GetString(8), r.GetString(9));
 
     private static void AppendEvents(SqliteConnection connection, SqliteTransaction transaction, RolloutState rollout, IReadOnlyList<RolloutEvent> events)
     {
@@ -377,10 +458,18 @@ public sealed class SqliteStore : IRolloutStore, Core.Gates.IGateStore, Core.Che
         try
         {
             await using var connection = Connect();
-            using var insert = Command(connection, null, """
+            using var transaction = connection.BeginTransaction();
+            using var insert = Command(connection, transaction, """
                 INSERT INTO signoffs (rollout_id, item, signed_by, signed_at) VALUES ($r, $i, $b, $t) ON CONFLICT DO NOTHING
                 """, ("$r", signOff.RolloutId), ("$i", signOff.Item), ("$b", signOff.By), ("$t", Time(signOff.At)));
-            return insert.ExecuteNonQuery() == 1;
+            if (insert.ExecuteNonQuery() != 1)
+            {
+                return false;
+            }
+
+            AppendAudit(connection, transaction, signOff.At, new Core.Audit.AuditContext(signOff.By), "checklist.signed", signOff.RolloutId, $"signed off '{signOff.Item}'");
+            transaction.Commit();
+            return true;
         }
         finally
         {
@@ -402,19 +491,24 @@ public sealed class SqliteStore : IRolloutStore, Core.Gates.IGateStore, Core.Che
         return list;
     }
 
-    public async Task<long> SaveEvaluationAsync(Core.Gates.GateEvaluation evaluation, CancellationToken ct)
+    public async Task<long> SaveEvaluationAsync(Core.Gates.GateEvaluation evaluation, Core.Audit.AuditContext who, CancellationToken ct)
     {
         await writer.WaitAsync(ct);
         try
         {
             await using var connection = Connect();
-            using var insert = Command(connection, null, """
+            using var transaction = connection.BeginTransaction();
+            AppendAudit(connection, transaction, evaluation.At, who, "gate.evaluated", $"{evaluation.Service}/{evaluation.Version}",
+                string.Create(CultureInfo.InvariantCulture, $"gate {evaluation.Gate}: {evaluation.Decision.ToString().ToUpperInvariant()} (score {evaluation.Score:0.#}): {evaluation.Reason}"));
+            using var insert = Command(connection, transaction, """
                 INSERT INTO gate_evaluations (gate, service, version, decision, score, evaluation, at) VALUES ($g, $s, $v, $d, $sc, $e, $t);
                 SELECT last_insert_rowid();
                 """,
                 ("$g", evaluation.Gate), ("$s", evaluation.Service), ("$v", evaluation.Version), ("$d", evaluation.Decision.ToString()),
                 ("$sc", evaluation.Score), ("$e", JsonSerializer.Serialize(evaluation, GantryJson.Options)), ("$t", Time(evaluation.At)));
-            return (long)insert.ExecuteScalar()!;
+            var id = (long)insert.ExecuteScalar()!;
+            transaction.Commit();
+            return id;
         }
         finally
         {
@@ -459,6 +553,8 @@ public sealed class SqliteStore : IRolloutStore, Core.Gates.IGateStore, Core.Che
             using var update = Command(connection, transaction, "UPDATE gate_evaluations SET evaluation = $e WHERE id = $id",
                 ("$e", JsonSerializer.Serialize(evaluation, GantryJson.Options)), ("$id", id));
             update.ExecuteNonQuery();
+            AppendAudit(connection, transaction, decision.At, new Core.Audit.AuditContext(decision.By, decision.Reason), "gate.overridden", $"{service}/{version}",
+                $"gate {gate}: REMEDIATE overridden ({evaluation.Reason})");
             transaction.Commit();
             return evaluation;
         }

@@ -1,0 +1,108 @@
+using System.Globalization;
+using System.Security.Cryptography;
+using System.Text;
+
+namespace Gantry.Core.Audit;
+
+/// <summary>Who caused a change, from where, and why; recorded with the change in the same transaction.</summary>
+public sealed record AuditContext(string Actor, string? Reason = null, string? Source = null)
+{
+    /// <summary>Gantry itself: the reconciler's decisions (an analysis abort, a step reached).</summary>
+    public static AuditContext System { get; } = new("gantry");
+}
+
+/// <summary>
+/// One event of the append-only audit trail: who did what to which target, when, from where, why, and the
+/// SHA-256 of the previous event, so that editing, deleting, inserting or reordering events shows.
+/// </summary>
+public sealed record AuditEvent(long Seq, DateTimeOffset At, string Actor, string Action, string Target, string Detail, string? Reason, string? Source, string PreviousHash, string Hash);
+
+/// <summary>The outcome of re-computing the chain: intact, or the first event that is not what was written.</summary>
+public sealed record AuditVerification(bool Intact, long Checked, long? FirstBad, string Message);
+
+/// <summary>A query of the audit trail.</summary>
+public sealed record AuditQuery(string? Target = null, DateTimeOffset? Since = null, int Limit = 1000);
+
+/// <summary>Where the audit trail is kept.</summary>
+public interface IAuditStore
+{
+    /// <summary>Events oldest first, optionally about one target (a rollout id, or service/environment) and since a time.</summary>
+    Task<IReadOnlyList<AuditEvent>> AuditAsync(AuditQuery query, CancellationToken ct);
+
+    /// <summary>Every event, oldest first, for export and verification.</summary>
+    IAsyncEnumerable<AuditEvent> AllAuditAsync(CancellationToken ct);
+
+    /// <summary>The hash of the newest event, as recorded beside the trail (catches events cut from its end).</summary>
+    Task<string?> AuditHeadAsync(CancellationToken ct);
+}
+
+/// <summary>The hash chain: how an event's hash is made, and how a trail is checked.</summary>
+public static class AuditChain
+{
+    /// <summary>The previous hash of the first event.</summary>
+    public static readonly string Genesis = new('0', 64);
+
+    /// <summary>SHA-256 over every field of the event, each length-prefixed so that no two events share an input.</summary>
+    public static string HashOf(long seq, DateTimeOffset at, string actor, string action, string target, string detail, string? reason, string? source, string previousHash)
+    {
+        var text = new StringBuilder();
+        foreach (var field in new[] { seq.ToString(CultureInfo.InvariantCulture), at.ToUniversalTime().ToString("O", CultureInfo.InvariantCulture), actor, action, target, detail, reason ?? "\u0000", source ?? "\u0000", previousHash })
+        {
+            text.Append(field.Length.ToString(CultureInfo.InvariantCulture)).Append(':').Append(field).Append('|');
+        }
+
+        return Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(text.ToString())));
+    }
+
+    public static string HashOf(AuditEvent e) => HashOf(e.Seq, e.At, e.Actor, e.Action, e.Target, e.Detail, e.Reason, e.Source, e.PreviousHash);
+
+    /// <summary>Re-computes the chain over the events as stored (by sequence number) and the recorded head.</summary>
+    public static async Task<AuditVerification> VerifyAsync(IAsyncEnumerable<AuditEvent> events, string? head, CancellationToken ct)
+    {
+        var previous = Genesis;
+        long? lastSeq = null;
+        long count = 0;
+        await foreach (var e in events.WithCancellation(ct))
+        {
+            count++;
+            if (lastSeq is { } last && e.Seq != last + 1)
+            {
+                return Bad(count, e.Seq, string.Create(CultureInfo.InvariantCulture, $"events {last + 1} to {e.Seq - 1} are missing: deleted from the trail"));
+            }
+
+            if (lastSeq is null && e.Seq != 1)
+            {
+                return Bad(count, e.Seq, string.Create(CultureInfo.InvariantCulture, $"the trail starts at event {e.Seq}: events 1 to {e.Seq - 1} were deleted"));
+            }
+
+            if (HashOf(e) != e.Hash)
+            {
+                return Bad(count, e.Seq, string.Create(CultureInfo.InvariantCulture, $"event {e.Seq} ({e.Action} by {e.Actor} at {e.At:yyyy-MM-dd HH:mm:ss} UTC) was edited: its content does not match its hash"));
+            }
+
+            if (e.PreviousHash != previous)
+            {
+                return Bad(count, e.Seq, string.Create(CultureInfo.InvariantCulture, $"event {e.Seq} does not follow event {e.Seq - 1}: an event was inserted, reordered or replaced there"));
+            }
+
+            previous = e.Hash;
+            lastSeq = e.Seq;
+        }
+
+        if ((head ?? Genesis) != previous)
+        {
+            return Bad(count, (lastSeq ?? 0) + 1, string.Create(CultureInfo.InvariantCulture, $"the trail ends at event {lastSeq ?? 0}, but its recorded head is another event: events were cut from its end"));
+        }
+
+        return new AuditVerification(true, count, null, string.Create(CultureInfo.InvariantCulture, $"{count} events verified: the chain is intact"));
+    }
+
+    private static AuditVerification Bad(long count, long seq, string message) => new(false, count, seq, message);
+}
+
+public static class AuditStoreExtensions
+{
+    /// <summary>Re-computes the whole stored chain and checks it against the recorded head.</summary>
+    public static async Task<AuditVerification> VerifyAuditAsync(this IAuditStore store, CancellationToken ct) =>
+        await AuditChain.VerifyAsync(store.AllAuditAsync(ct), await store.AuditHeadAsync(ct), ct);
+}
