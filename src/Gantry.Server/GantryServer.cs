@@ -165,7 +165,7 @@ public sealed class GantryServer : IAsyncDisposable
             ? Results.Text("ready\n")
             : Results.Problem(statusCode: 503, title: "Starting", detail: "the first reconcile pass has not finished"));
         web.MapGet("/metrics", () => Results.Text(MetricsText(), PrometheusWriter.ContentType));
-        ApiEndpoints.Map(web, Rollouts, store, runtime, Reconciler, Gates, store, time);
+        ApiEndpoints.Map(web, Rollouts, store, runtime, Reconciler, Gates, store, store, time);
         await web.StartAsync(ct);
         app = web;
         Address = new Uri($"http://{listen}");

@@ -24,6 +24,7 @@ public static class GantryCli
             ServerCommand.Create(time ?? TimeProvider.System),
             GateCommand.Create(),
             ChecklistCommand.Create(),
+            AuditCommand.Create(time ?? TimeProvider.System),
         };
         foreach (var command in RolloutCommands.Create())
         {

@@ -23,9 +23,25 @@ public static class ApiEndpoints
 {
     public const string UserHeader = "X-Gantry-User";
 
-    public static void Map(IEndpointRouteBuilder app, RolloutService rollouts, IRolloutStore store, IRuntime runtime, RolloutReconciler reconciler, Gates.GateService gates, Core.Gates.IGateStore gateStore, TimeProvider time)
+    public static void Map(IEndpointRouteBuilder app, RolloutService rollouts, IRolloutStore store, IRuntime runtime, RolloutReconciler reconciler, Gates.GateService gates, Core.Gates.IGateStore gateStore, Core.Audit.IAuditStore audit, TimeProvider time)
     {
         var api = app.MapGroup("/api/v1");
+
+        api.MapGet("/audit", async (string? target, DateTimeOffset? since, int? limit, CancellationToken ct) =>
+            Results.Ok(await audit.AuditAsync(new Core.Audit.AuditQuery(target, since, Math.Clamp(limit ?? 200, 1, 100_000)), ct))).WithName("ListAudit");
+
+        api.MapGet("/audit/verify", async (CancellationToken ct) =>
+            Results.Ok(await Core.Audit.AuditStoreExtensions.VerifyAuditAsync(audit, ct))).WithName("VerifyAudit");
+
+        // Every event as JSON lines, oldest first, streamed.
+        api.MapGet("/audit/export", async (HttpContext http, CancellationToken ct) =>
+        {
+            http.Response.ContentType = "application/x-ndjson";
+            await foreach (var e in audit.AllAuditAsync(ct))
+            {
+                await http.Response.WriteAsync(System.Text.Json.JsonSerializer.Serialize(e, GantryJson.Options) + "\n", ct);
+            }
+        }).WithName("ExportAudit");
 
         api.MapPost("/gates/evaluations", async (Gates.GateEvaluationRequest request, HttpContext http, CancellationToken ct) =>
         {

@@ -177,6 +177,37 @@ public sealed class GateCommandTests : IAsyncLifetime
     }
 
     [Fact(Timeout = 90_000)]
+    public async Task Audit_GateDecisions_AreListedVerifiedExportedAndTamperingIsFound()
+    {
+        (await GateAsync("--junit", "@out/**/*.xml", "--coverage", "@cov-85.xml", "--sarif", "@high.sarif")).Exit.Should().Be(ExitCodes.Failed);
+        (await GantryCliTests.RunAsync("gate", "override", "--release", "shop:2.0", "--reason", "accepted risk", "--server", Server)).Exit.Should().Be(ExitCodes.Success);
+
+        var (exit, output, error) = await GantryCliTests.RunAsync("audit", "--service", "shop", "--server", Server);
+        exit.Should().Be(ExitCodes.Success, error);
+        var lines = output.TrimEnd('\n').Split('\n');
+        lines.Should().HaveCount(2);
+        lines[0].Should().MatchRegex(@"^     1  \d{4}-\d\d-\d\d \d\d:\d\d:\d\d  \S+ +gate\.evaluated +shop/2\.0  gate release: REMEDIATE \(score 83\.3\): 1 criterion failed: security high: 1 fails when > 0$");
+        lines[1].Should().MatchRegex(@"gate\.overridden +shop/2\.0  gate release: REMEDIATE overridden \(1 criterion failed: security high: 1 fails when > 0\) \(why: accepted risk\)$");
+
+        (exit, output, _) = await GantryCliTests.RunAsync("audit", "verify", "--server", Server);
+        (exit, output).Should().Be((ExitCodes.Success, "2 events verified: the chain is intact\n"));
+        (await GantryCliTests.RunAsync("audit", "export", "--server", Server)).Out.Split('\n', StringSplitOptions.RemoveEmptyEntries).Should().HaveCount(2)
+            .And.OnlyContain(l => l.StartsWith("{\"seq\":", StringComparison.Ordinal));
+
+        using (var connection = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={Path.Combine(Folder, "data", "gantry.db")}"))
+        {
+            connection.Open();
+            using var tamper = connection.CreateCommand();
+            tamper.CommandText = "UPDATE audit SET reason = 'nobody asked' WHERE seq = 2";
+            tamper.ExecuteNonQuery();
+        }
+
+        (exit, output, _) = await GantryCliTests.RunAsync("audit", "verify", "--server", Server);
+        exit.Should().Be(ExitCodes.Failed);
+        output.Should().StartWith("audit trail broken: event 2 (gate.overridden by ");
+    }
+
+    [Fact(Timeout = 90_000)]
     public async Task Deploy_ToAnEnvironmentWithAGate_WaitsForADeployEvaluationOfThatRelease()
     {
         var (exit, _, error) = await GantryCliTests.RunAsync("deploy", "shop", "-v", "2.0", "-e", "production", "--server", Server);
