@@ -95,6 +95,11 @@ public sealed partial class RolloutService(GantryManifest manifest, IRolloutStor
             return closed;
         }
 
+        if (await PromotionAsync(environment, service.Name, request.Version, ct) is { Allowed: false } notPromoted)
+        {
+            return new Problem(409, "Not promoted", notPromoted.Message, "promotion");
+        }
+
         var release = new Release(request.Version, [.. (request.Set ?? new Dictionary<string, string>()).OrderBy(kv => kv.Key, StringComparer.Ordinal)], request.CommitSha, request.CommitTime);
         return await CreateAsync(service, environment, release, RolloutKind.Deploy, by, null, null, null, ct);
     }
@@ -112,6 +117,12 @@ public sealed partial class RolloutService(GantryManifest manifest, IRolloutStor
             return refused;
         }
 
+        // A release still soaking in the source environment may wait in the queue; one that never got there may not.
+        if (await PromotionAsync(environment, service.Name, request.Version, ct) is { Allowed: false, AllowedAt: null } notPromoted)
+        {
+            return new Problem(409, "Not promoted", notPromoted.Message, "promotion");
+        }
+
         var release = new Release(request.Version, [.. (request.Set ?? new Dictionary<string, string>()).OrderBy(kv => kv.Key, StringComparer.Ordinal)], request.CommitSha, request.CommitTime);
         var queued = await store.EnqueueAsync(new QueuedDeploy(0, service.Name, environment, release, by, time.GetUtcNow()), ct);
         reconciler.Wake.Pulse();
@@ -127,13 +138,21 @@ public sealed partial class RolloutService(GantryManifest manifest, IRolloutStor
             return;
         }
 
-        if (Calendar(environment) is not null)
+        var next = queued[0];
+        var promotion = await PromotionAsync(environment, serviceName, next.Release.Version, ct);
+        if (Calendar(environment) is not null || promotion is { Allowed: false, AllowedAt: not null })
         {
-            // Queued deploys wait for the next window, or the end of the freeze.
+            // Queued deploys wait for the next window, the end of the freeze, or the end of their soak.
             return;
         }
 
-        var next = queued[0];
+        if (promotion is { Allowed: false })
+        {
+            // Rolled back or replaced in the source environment meanwhile: it can never go in.
+            await store.RemoveQueuedAsync(next.Id, ct);
+            return;
+        }
+
         var result = await CreateAsync(service, environment, next.Release, RolloutKind.Deploy, next.CreatedBy, null, null, next.Id, ct);
         if (result.Problem is { Code: not BusyCode })
         {
@@ -306,6 +325,18 @@ public sealed partial class RolloutService(GantryManifest manifest, IRolloutStor
         {
             gate.Release();
         }
+    }
+
+    /// <summary>The environment's promotion rule for a release, from the service's history in the source environment (null without a rule).</summary>
+    private async Task<Core.Policies.PromotionVerdict?> PromotionAsync(string environment, string service, string version, CancellationToken ct)
+    {
+        if (manifest.FindEnvironment(environment)?.Promotion is not { } promotion)
+        {
+            return null;
+        }
+
+        var source = await store.ListAsync(new RolloutQuery(service, promotion.From, Limit: 1000), ct);
+        return Core.Policies.PromotionRule.Check(promotion, environment, service, version, source, time.GetUtcNow());
     }
 
     /// <summary>Why a deploy into the environment may not start now (a window or a freeze, with the next allowed time), or null.</summary>

@@ -22,6 +22,7 @@ internal static class RolloutCommands
     public static IEnumerable<Command> Create()
     {
         yield return Deploy();
+        yield return PromoteRelease();
         yield return Status();
         foreach (var (name, description) in new[]
         {
@@ -106,6 +107,24 @@ internal static class RolloutCommands
 
             await WriteAsync(writer, parse.GetValue(output), view, $"{RolloutText.Headline(view.Rollout)}\n  {view.Rollout.Message}\n  follow it: gantry status {view.Rollout.Service} --watch");
             return ExitCodes.Success;
+        }));
+        return command;
+    }
+
+    /// <summary>A release that passed an environment goes on to the next one, under that one's promotion rule (succeeded there, soaked).</summary>
+    private static Command PromoteRelease()
+    {
+        var server = ServerOption();
+        var service = ServiceArgument();
+        var version = new Argument<string>("version") { Description = "The release, as deployed before." };
+        var to = new Option<string>("--to") { Description = "The environment it goes to.", Required = true, HelpName = "ENV" };
+        var wait = new Option<bool>("--wait", "-w") { Description = "Follow the rollout until it ends; exit 1 if it does not succeed." };
+        var output = CommonOptions.Output();
+        var command = new Command("promote-release", "Deploy a release to the next environment of its promotion lifecycle (it must have succeeded and soaked in the previous one).") { service, version, to, wait, output, server };
+        command.SetAction((parse, ct) => RunAsync(parse, server, async (api, writer) =>
+        {
+            var view = await api.PostAsync<RolloutView>("/api/v1/rollouts", new DeployRequest(parse.GetValue(service)!, parse.GetValue(version)!, parse.GetValue(to)), ct);
+            return await AnswerAsync(api, view, parse.GetValue(wait), writer, parse.GetValue(output), ct);
         }));
         return command;
     }

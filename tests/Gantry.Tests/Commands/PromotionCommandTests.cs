@@ -1,0 +1,45 @@
+using Gantry.Testing;
+
+namespace Gantry.Tests.Commands;
+
+/// <summary>The promotion lifecycle against a real embedded server: production takes a release only after it succeeded and soaked in staging.</summary>
+public sealed class PromotionCommandTests : IAsyncLifetime
+{
+    private EmbeddedServer embedded = null!;
+
+    public async Task InitializeAsync() => embedded = await EmbeddedServer.StartAsync($$"""
+        version: 1
+        services:
+          shop:
+            {{SampleService.Process(4)}}
+            listen: 127.0.0.1:{{FreePort.Next()}}
+            health:
+              readiness: { path: /health/ready, interval: 200ms }
+        environments:
+          staging: {}
+          production:
+            promotion: { from: staging, soak: 3s }
+        """, "gantry-promotion-");
+
+    public async Task DisposeAsync() => await embedded.DisposeAsync();
+
+    [Fact(Timeout = 90_000)]
+    public async Task PromoteRelease_ToProduction_NeedsSuccessThenSoakInStaging()
+    {
+        var server = embedded.Address;
+        var (exit, _, error) = await GantryCliTests.RunAsync("promote-release", "shop", "1.0", "--to", "production", "--server", server);
+        exit.Should().Be(ExitCodes.BadInput);
+        error.Should().Be("gantry: shop 1.0 has not succeeded in staging: production takes releases from staging only\n");
+
+        (exit, _, error) = await GantryCliTests.RunAsync("deploy", "shop", "-v", "1.0", "-e", "staging", "--wait", "--server", server);
+        exit.Should().Be(ExitCodes.Success, error);
+        (exit, _, error) = await GantryCliTests.RunAsync("promote-release", "shop", "1.0", "--to", "production", "--server", server);
+        exit.Should().Be(ExitCodes.BadInput);
+        error.Should().MatchRegex(@"^gantry: shop 1\.0 has soaked in staging for [0-2]s of 3s: it may enter production from \d{4}-\d\d-\d\d \d\d:\d\d UTC\n$");
+
+        await Task.Delay(TimeSpan.FromSeconds(3));
+        (exit, var output, error) = await GantryCliTests.RunAsync("promote-release", "shop", "1.0", "--to", "production", "--wait", "--server", server);
+        exit.Should().Be(ExitCodes.Success, error);
+        output.Should().Contain("deploy of shop 1.0 to production");
+    }
+}
