@@ -17,4 +17,16 @@ public static class SampleService
             "  env: { APP_VERSION: \"{version}\" }",
             "  stopTimeout: 10s");
     }
+
+    /// <summary>
+    /// A whole <c>services:</c> section with the sample as service <c>shop</c> on a free loopback port, readiness
+    /// probed every 200 ms: what the CLI tests run against.
+    /// </summary>
+    public static string ShopServices() => string.Join("\n",
+        "services:",
+        "  shop:",
+        "    " + Process(4),
+        $"    listen: 127.0.0.1:{FreePort.Next()}",
+        "    health:",
+        "      readiness: { path: /health/ready, interval: 200ms }");
 }

@@ -19,12 +19,7 @@ public sealed class ChecklistCommandTests : IAsyncLifetime
         var port = ((IPEndPoint)database.LocalEndpoint).Port;
         embedded = await EmbeddedServer.StartAsync($$"""
             version: 1
-            services:
-              shop:
-                {{SampleService.Process(4)}}
-                listen: 127.0.0.1:{{FreePort.Next()}}
-                health:
-                  readiness: { path: /health/ready, interval: 200ms }
+            {{SampleService.ShopServices()}}
             environments:
               production:
                 checklist:

@@ -19,12 +19,7 @@ public sealed class GateCommandTests : IAsyncLifetime
     {
         var text = $$"""
             version: 1
-            services:
-              shop:
-                {{SampleService.Process(4)}}
-                listen: 127.0.0.1:{{FreePort.Next()}}
-                health:
-                  readiness: { path: /health/ready, interval: 200ms }
+            {{SampleService.ShopServices()}}
             environments:
               staging: {}
               production: { gate: release }
