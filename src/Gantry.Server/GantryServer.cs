@@ -111,7 +111,7 @@ public sealed class GantryServer : IAsyncDisposable
         var checklists = new Checklists.ChecklistRuns(manifest, store, new Checklists.ChecklistChecks(http, manifestFolder, time), time);
         var reconciler = new RolloutReconciler(manifest, manifestFolder, store, runtime, new BuiltinTrafficRouter(router), analysis, checklists, time, loggers.CreateLogger<RolloutReconciler>());
         var gates = new Gates.GateService(manifest, store, time);
-        var rollouts = new RolloutService(manifest, store, reconciler, runtime, analysis, gates, checklists, store, time);
+        var rollouts = new RolloutService(manifest, store, reconciler, runtime, analysis, gates, checklists, store, store, time);
         reconciler.StartQueued = rollouts.StartQueuedAsync;
         var server = new GantryServer(dataLock, store, runtime, router, analysis, reconciler, rollouts, gates) { OrphansStopped = orphans, providerHttp = http };
         try

@@ -26,7 +26,7 @@ public static class GantryCli
             ChecklistCommand.Create(),
             AuditCommand.Create(time ?? TimeProvider.System),
         };
-        foreach (var command in RolloutCommands.Create())
+        foreach (var command in RolloutCommands.Create().Concat(FreezeCommands.Create()))
         {
             root.Subcommands.Add(command);
         }

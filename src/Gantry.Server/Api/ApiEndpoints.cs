@@ -27,6 +27,29 @@ public static class ApiEndpoints
     {
         var api = app.MapGroup("/api/v1");
 
+        api.MapPost("/environments/{environment}/freeze", async (string environment, FreezeRequest request, HttpContext http, CancellationToken ct) =>
+        {
+            TimeSpan? duration = null;
+            if (request.For is { } text)
+            {
+                if (Core.Manifest.Values.DurationSyntax.TryParse(text, out var d) is { } error)
+                {
+                    return Problem(new Problem(400, "Invalid request", $"'for': {error.Message}"));
+                }
+
+                duration = d;
+            }
+
+            var result = await rollouts.FreezeAsync(environment, request.Reason, duration, User(http), ct);
+            return result.Problem is { } p ? Problem(p) : Results.Ok(result.Value);
+        }).WithName("FreezeEnvironment");
+
+        api.MapDelete("/environments/{environment}/freeze", async (string environment, HttpContext http, CancellationToken ct) =>
+        {
+            var result = await rollouts.UnfreezeAsync(environment, User(http), ct);
+            return result.Problem is { } p ? Problem(p) : Results.Ok(result.Value);
+        }).WithName("UnfreezeEnvironment");
+
         api.MapGet("/audit", async (string? target, DateTimeOffset? since, int? limit, CancellationToken ct) =>
             Results.Ok(await audit.AuditAsync(new Core.Audit.AuditQuery(target, since, Math.Clamp(limit ?? 200, 1, 100_000)), ct))).WithName("ListAudit");
 

@@ -20,6 +20,9 @@ public sealed record DeployRequest(
     DateTimeOffset? CommitTime = null,
     bool Queue = false);
 
+/// <summary>A freeze declared by hand: why, and for how long (a duration such as 2h; until lifted when absent).</summary>
+public sealed record FreezeRequest(string? Reason, string? For = null);
+
 /// <summary>A command to a rollout: a reason and, for promote, whether to skip every remaining step.</summary>
 public sealed record CommandRequest(string? Reason = null, bool Full = false);
 
@@ -54,7 +57,7 @@ public sealed record RolloutView(
 /// What people ask of rollouts (deploy, promote, abort, pause, resume, retry, rollback), checked and
 /// committed with their events; the reconciler is woken to act at once.
 /// </summary>
-public sealed partial class RolloutService(GantryManifest manifest, IRolloutStore store, RolloutReconciler reconciler, IRuntime runtime, AnalysisRuns analysis, Gates.GateService gates, Checklists.ChecklistRuns checklists, Core.Checklists.IChecklistStore checklistStore, TimeProvider time)
+public sealed partial class RolloutService(GantryManifest manifest, IRolloutStore store, RolloutReconciler reconciler, IRuntime runtime, AnalysisRuns analysis, Gates.GateService gates, Checklists.ChecklistRuns checklists, Core.Checklists.IChecklistStore checklistStore, Core.Policies.IFreezeStore freezes, TimeProvider time)
 {
     public Checklists.ChecklistRuns Checklists => checklists;
 
@@ -90,7 +93,7 @@ public sealed partial class RolloutService(GantryManifest manifest, IRolloutStor
             return refused;
         }
 
-        if (Calendar(environment) is { } closed)
+        if (await CalendarAsync(environment, ct) is { } closed)
         {
             return closed;
         }
@@ -140,7 +143,7 @@ public sealed partial class RolloutService(GantryManifest manifest, IRolloutStor
 
         var next = queued[0];
         var promotion = await PromotionAsync(environment, serviceName, next.Release.Version, ct);
-        if (Calendar(environment) is not null || promotion is { Allowed: false, AllowedAt: not null })
+        if (await CalendarAsync(environment, ct) is not null || promotion is { Allowed: false, AllowedAt: not null })
         {
             // Queued deploys wait for the next window, the end of the freeze, or the end of their soak.
             return;
@@ -339,9 +342,17 @@ public sealed partial class RolloutService(GantryManifest manifest, IRolloutStor
         return Core.Policies.PromotionRule.Check(promotion, environment, service, version, source, time.GetUtcNow());
     }
 
-    /// <summary>Why a deploy into the environment may not start now (a window or a freeze, with the next allowed time), or null.</summary>
-    private Problem? Calendar(string environment)
+    /// <summary>Why a deploy into the environment may not start now (a declared freeze, a window or a freeze, with the next allowed time), or null.</summary>
+    private async Task<Problem?> CalendarAsync(string environment, CancellationToken ct)
     {
+        var now = time.GetUtcNow();
+        if ((await freezes.FreezesAsync(environment, ct)).LastOrDefault(f => f.IsActive(now)) is { } declared)
+        {
+            var until = declared.Until is { } u ? string.Create(CultureInfo.InvariantCulture, $"until {u:yyyy-MM-dd HH:mm} UTC") : $"until lifted (gantry unfreeze {environment})";
+            return new Problem(409, "Frozen", string.Create(CultureInfo.InvariantCulture,
+                $"deploys to {environment} are frozen by {declared.By} since {declared.At:yyyy-MM-dd HH:mm} UTC ({declared.Reason}), {until}"), "calendar");
+        }
+
         if (manifest.FindEnvironment(environment) is not { } spec)
         {
             return null;
@@ -349,6 +360,36 @@ public sealed partial class RolloutService(GantryManifest manifest, IRolloutStor
 
         var verdict = Core.Policies.DeployCalendar.Check(spec, time.GetUtcNow());
         return verdict.Allowed ? null : new Problem(409, verdict.Rule == "freeze" ? "Frozen" : "Outside the deployment windows", verdict.Message, "calendar");
+    }
+
+    /// <summary>Closes an environment to deploys now, until <paramref name="duration"/> has passed or the freeze is lifted.</summary>
+    public async Task<Result<Core.Policies.DeclaredFreeze>> FreezeAsync(string environment, string? reason, TimeSpan? duration, string by, CancellationToken ct)
+    {
+        if (manifest.FindEnvironment(environment) is null && EffectiveService.DefaultEnvironmentOf(manifest) != environment)
+        {
+            return new Problem(404, "Unknown environment", $"no environment '{environment}' in the manifest");
+        }
+
+        if (string.IsNullOrWhiteSpace(reason))
+        {
+            return Bad("a freeze needs a reason (--reason)");
+        }
+
+        var now = time.GetUtcNow();
+        return await freezes.DeclareFreezeAsync(new Core.Policies.DeclaredFreeze(0, environment, reason.Trim(), by, now, duration is { } d ? now + d : null), ct);
+    }
+
+    /// <summary>Lifts the environment's declared freezes.</summary>
+    public async Task<Result<IReadOnlyList<Core.Policies.DeclaredFreeze>>> UnfreezeAsync(string environment, string by, CancellationToken ct)
+    {
+        var lifted = await freezes.LiftFreezesAsync(environment, by, time.GetUtcNow(), ct);
+        if (lifted.Count == 0)
+        {
+            return new Problem(409, "Not frozen", $"{environment} has no declared freeze to lift (freezes in the manifest are lifted by editing it)");
+        }
+
+        reconciler.Wake.Pulse();
+        return new Result<IReadOnlyList<Core.Policies.DeclaredFreeze>>(lifted, null);
     }
 
     /// <summary>A rollout's checklist as last checked (its items unchecked yet when it has just been created).</summary>

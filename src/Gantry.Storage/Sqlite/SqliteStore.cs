@@ -11,7 +11,7 @@ namespace Gantry.Storage.Sqlite;
 /// The embedded store: one SQLite file in write-ahead-log mode. A state and its events are written in one
 /// transaction; the database itself refuses a second active rollout of a service and environment.
 /// </summary>
-public sealed class SqliteStore : IRolloutStore, Core.Gates.IGateStore, Core.Checklists.IChecklistStore, Core.Audit.IAuditStore
+public sealed class SqliteStore : IRolloutStore, Core.Gates.IGateStore, Core.Checklists.IChecklistStore, Core.Audit.IAuditStore, Core.Policies.IFreezeStore
 {
     private readonly string connectionString;
     private readonly SemaphoreSlim writer = new(1, 1);
@@ -422,6 +422,76 @@ public sealed class SqliteStore : IRolloutStore, Core.Gates.IGateStore, Core.Che
         while (reader.Read())
         {
             list.Add(JsonSerializer.Deserialize<Core.Analysis.AnalysisRunRecord>(reader.GetString(0), GantryJson.Options)!);
+        }
+
+        return list;
+    }
+
+    public async Task<Core.Policies.DeclaredFreeze> DeclareFreezeAsync(Core.Policies.DeclaredFreeze freeze, CancellationToken ct)
+    {
+        await writer.WaitAsync(ct);
+        try
+        {
+            await using var connection = Connect();
+            using var transaction = connection.BeginTransaction();
+            using var insert = Command(connection, transaction, """
+                INSERT INTO declared_freezes (environment, reason, declared_by, at, until) VALUES ($e, $r, $b, $at, $until);
+                SELECT last_insert_rowid();
+                """, ("$e", freeze.Environment), ("$r", freeze.Reason), ("$b", freeze.By), ("$at", Time(freeze.At)), ("$until", freeze.Until is { } u ? Time(u) : DBNull.Value));
+            var stored = freeze with { Id = (long)insert.ExecuteScalar()! };
+            AppendAudit(connection, transaction, freeze.At, new Core.Audit.AuditContext(freeze.By, freeze.Reason), "environment.frozen", freeze.Environment,
+                freeze.Until is { } until ? $"deploys frozen until {until:yyyy-MM-dd HH:mm} UTC" : "deploys frozen until lifted");
+            transaction.Commit();
+            return stored;
+        }
+        finally
+        {
+            writer.Release();
+        }
+    }
+
+    public async Task<IReadOnlyList<Core.Policies.DeclaredFreeze>> LiftFreezesAsync(string environment, string by, DateTimeOffset at, CancellationToken ct)
+    {
+        await writer.WaitAsync(ct);
+        try
+        {
+            await using var connection = Connect();
+            using var transaction = connection.BeginTransaction();
+            var active = ReadFreezes(connection, transaction, environment).Where(f => f.IsActive(at)).ToList();
+            foreach (var freeze in active)
+            {
+                using var lift = Command(connection, transaction, "UPDATE declared_freezes SET lifted_at = $at, lifted_by = $b WHERE id = $id", ("$at", Time(at)), ("$b", by), ("$id", freeze.Id));
+                lift.ExecuteNonQuery();
+                AppendAudit(connection, transaction, at, new Core.Audit.AuditContext(by), "environment.unfrozen", environment, $"lifted the freeze of {freeze.By} ({freeze.Reason})");
+            }
+
+            transaction.Commit();
+            return [.. active.Select(f => f with { LiftedAt = at, LiftedBy = by })];
+        }
+        finally
+        {
+            writer.Release();
+        }
+    }
+
+    public async Task<IReadOnlyList<Core.Policies.DeclaredFreeze>> FreezesAsync(string? environment, CancellationToken ct)
+    {
+        await using var connection = Connect();
+        return ReadFreezes(connection, null, environment);
+    }
+
+    private static List<Core.Policies.DeclaredFreeze> ReadFreezes(SqliteConnection connection, SqliteTransaction? transaction, string? environment)
+    {
+        using var command = Command(connection, transaction, """
+            SELECT id, environment, reason, declared_by, at, until, lifted_at, lifted_by FROM declared_freezes
+            WHERE $e IS NULL OR environment = $e ORDER BY id
+            """, ("$e", (object?)environment ?? DBNull.Value));
+        using var reader = command.ExecuteReader();
+        var list = new List<Core.Policies.DeclaredFreeze>();
+        while (reader.Read())
+        {
+            DateTimeOffset? At(int i) => reader.IsDBNull(i) ? null : DateTimeOffset.Parse(reader.GetString(i), CultureInfo.InvariantCulture);
+            list.Add(new Core.Policies.DeclaredFreeze(reader.GetInt64(0), reader.GetString(1), reader.GetString(2), reader.GetString(3), At(4)!.Value, At(5), At(6), reader.IsDBNull(7) ? null : reader.GetString(7)));
         }
 
         return list;

@@ -29,4 +29,27 @@ public sealed class CalendarCommandTests : IAsyncLifetime
 
         (await GantryCliTests.RunAsync("deploy", "shop", "-v", "1.0", "-e", "staging", "--server", embedded.Address)).Exit.Should().Be(ExitCodes.Success);
     }
+
+    [Fact(Timeout = 60_000)]
+    public async Task FreezeAndUnfreeze_DuringAnIncident_CloseAndReopenTheEnvironmentWithAnAuditTrail()
+    {
+        var server = embedded.Address;
+        var (exit, output, error) = await GantryCliTests.RunAsync("freeze", "staging", "--reason", "incident 42", "--server", server);
+        exit.Should().Be(ExitCodes.Success, error);
+        output.Should().Be("staging is frozen until lifted (gantry unfreeze staging): incident 42\n");
+
+        (exit, _, error) = await GantryCliTests.RunAsync("deploy", "shop", "-v", "1.0", "-e", "staging", "--server", server);
+        exit.Should().Be(ExitCodes.BadInput);
+        error.Should().MatchRegex(@"^gantry: deploys to staging are frozen by \S+ since \d{4}-\d\d-\d\d \d\d:\d\d UTC \(incident 42\), until lifted \(gantry unfreeze staging\)\n$");
+
+        (exit, output, error) = await GantryCliTests.RunAsync("unfreeze", "staging", "--server", server);
+        exit.Should().Be(ExitCodes.Success, error);
+        output.Should().MatchRegex(@"^staging is open again: lifted \S+'s freeze \(incident 42\)\n$");
+        (await GantryCliTests.RunAsync("unfreeze", "staging", "--server", server)).Err.Should().Contain("staging has no declared freeze to lift");
+        (await GantryCliTests.RunAsync("freeze", "staging", "--reason", "x", "--for", "soon", "--server", server)).Exit.Should().Be(ExitCodes.BadInput);
+
+        (await GantryCliTests.RunAsync("deploy", "shop", "-v", "1.0", "-e", "staging", "--server", server)).Exit.Should().Be(ExitCodes.Success);
+        var audit = (await GantryCliTests.RunAsync("audit", "--service", "staging", "--server", server)).Out;
+        audit.Should().Contain("environment.frozen").And.Contain("deploys frozen until lifted (why: incident 42)").And.Contain("environment.unfrozen");
+    }
 }
