@@ -19,7 +19,7 @@ public sealed class GantryCliTests
         foreach (var command in GantryCli.Build().Subcommands)
         {
             command.Description.Should().NotBeNullOrWhiteSpace();
-            output.Should().MatchRegex($@"\n\s+{command.Name}(\s+<\w+>)?\s+{System.Text.RegularExpressions.Regex.Escape(command.Description!)}");
+            output.Should().MatchRegex($@"\n\s+{command.Name}(\s+<\w+>)*\s+{System.Text.RegularExpressions.Regex.Escape(command.Description!)}");
         }
     }
 

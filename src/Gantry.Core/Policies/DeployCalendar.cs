@@ -59,6 +59,23 @@ public static class DeployCalendar
         return ("window", $"{at.ToUniversalTime():yyyy-MM-dd HH:mm} UTC is outside the deployment windows of {environment.Name} ({string.Join("; ", environment.Windows.Select(DescribeWindow))})");
     }
 
+    /// <summary>The active freeze of the environment that holds running rollouts (<c>running: hold</c>), described, or null.</summary>
+    public static string? HoldingFreeze(EnvironmentSpec environment, DateTimeOffset now)
+    {
+        var instant = Instant.FromDateTimeOffset(now);
+        foreach (var freeze in environment.Freezes.Where(f => f.Running == FreezeRunningRollouts.Hold))
+        {
+            var date = instant.InZone(freeze.Zone).Date;
+            if (IsFrozen(freeze, date))
+            {
+                var (from, to) = FreezeSpan(freeze, date);
+                return string.Create(CultureInfo.InvariantCulture, $"the freeze of {environment.Name} from {from:yyyy-MM-dd} to {to:yyyy-MM-dd}{(freeze.Reason is { Length: > 0 } r ? $" ({r})" : string.Empty)}");
+            }
+        }
+
+        return null;
+    }
+
     public static bool InWindow(DeploymentWindow window, Instant instant)
     {
         var local = instant.InZone(window.Zone).LocalDateTime;

@@ -125,7 +125,8 @@ public sealed record RolloutState(
     bool Emergency = false,
     string? CreatedBy = null,
     AnalysisRequest? Background = null,
-    bool AwaitsChecklist = false)
+    bool AwaitsChecklist = false,
+    bool HeldByFreeze = false)
 {
     public InstanceSet? SetOf(SetRole role) => Sets.FirstOrDefault(s => s.Role == role);
 

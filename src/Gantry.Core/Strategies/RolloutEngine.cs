@@ -117,6 +117,23 @@ public static partial class RolloutEngine
     {
         var c = new Changes(state, observed.Now);
         RetireExpired(c, observed);
+        if (!c.State.Phase.IsTerminal() && c.State.Phase != RolloutPhase.Pending)
+        {
+            // A freeze with `running: hold` stops a running rollout where it is until the freeze ends.
+            if (observed.FreezeHold is { } freeze && !c.State.HeldByFreeze && !c.State.ManualPause)
+            {
+                c.State = c.State with { HeldByFreeze = true, ManualPause = true, Phase = RolloutPhase.Paused, Message = $"held where it is by {freeze}: it goes on when the freeze ends" };
+                c.Event("Paused", c.State.Message);
+                return c.Decide();
+            }
+
+            if (observed.FreezeHold is null && c.State.HeldByFreeze)
+            {
+                c.State = c.State with { HeldByFreeze = false, ManualPause = false, Phase = RolloutPhase.Progressing, LastProgressAt = observed.Now, Message = "the freeze ended: going on" };
+                c.Event("Resumed", c.State.Message);
+            }
+        }
+
         if (c.State.Phase == RolloutPhase.Pending)
         {
             // Nothing moves before every required item of the environment's checklist has passed.
@@ -315,6 +332,11 @@ public static partial class RolloutEngine
         if (state.Phase.IsTerminal())
         {
             return CommandResult.Refuse($"rollout {state.Id} has already ended ({state.Phase})");
+        }
+
+        if (state.HeldByFreeze && command.Kind != CommandKind.Abort)
+        {
+            return CommandResult.Refuse($"rollout {state.Id} is held by a freeze: it goes on when the freeze ends; it can only be aborted");
         }
 
         if (state.Phase == RolloutPhase.Pending && command.Kind != CommandKind.Abort)

@@ -139,7 +139,8 @@ public sealed partial class RolloutReconciler(
             health,
             analysis.Observe(state.Analysis, state, target.Route, target.PreviewRoute),
             analysis.Observe(state.Background, state, target.Route, target.PreviewRoute),
-            checklists.Observe(state));
+            checklists.Observe(state),
+            manifest.FindEnvironment(state.Environment) is { } environment ? Core.Policies.DeployCalendar.HoldingFreeze(environment, time.GetUtcNow()) : null);
         var decision = RolloutEngine.Next(spec, state, observed);
         if (!decision.Changed(state))
         {

@@ -169,4 +169,18 @@ public sealed class DeployCalendarTests
         verdict.Rule.Should().Be("freeze");
         verdict.NextAllowed.Should().Be(Utc("2027-01-07T15:00"), "Thursday 7 January, 10:00 EST: the 5th is still frozen");
     }
+
+    [Fact(Timeout = 10_000)]
+    public async Task HoldingFreeze_OnlyFreezesThatHoldRunningRollouts_AreReported()
+    {
+        await Task.Yield();
+        var production = Environment("""
+            freezes:
+              - { monthly: { fromDay: 28, toDay: 3 }, reason: month-end close, running: finish }
+              - { from: 2026-12-20, to: 2027-01-02, reason: holidays, running: hold }
+            """);
+        DeployCalendar.HoldingFreeze(production, Utc("2026-11-29T12:00")).Should().BeNull("month-end lets running rollouts finish");
+        DeployCalendar.HoldingFreeze(production, Utc("2026-12-24T12:00")).Should().Be("the freeze of production from 2026-12-20 to 2027-01-02 (holidays)");
+        DeployCalendar.HoldingFreeze(production, Utc("2027-01-03T12:00")).Should().BeNull();
+    }
 }

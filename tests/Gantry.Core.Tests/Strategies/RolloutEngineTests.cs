@@ -426,6 +426,29 @@ public sealed class RolloutEngineTests
     }
 
     [Fact(Timeout = 10_000)]
+    public async Task Next_FreezeThatHoldsRunningRollouts_StopsTheCanaryWhereItIsUntilTheFreezeEnds()
+    {
+        await Task.Yield();
+        var world = Stable(Canary);
+        world.Deploy("v2");
+        world.Settle();
+        world.State.Step.Should().Be(1, "at the 30 s pause");
+
+        world.FreezeHold = "the freeze of production from 2026-12-20 to 2027-01-02 (holidays)";
+        world.Advance(TimeSpan.FromHours(2));
+        world.State.Phase.Should().Be(RolloutPhase.Paused);
+        world.State.Message.Should().Be("held where it is by the freeze of production from 2026-12-20 to 2027-01-02 (holidays): it goes on when the freeze ends");
+        world.State.Step.Should().Be(1, "nothing moves during the freeze, not even a timed pause");
+        world.State.Traffic.CanaryWeight.Should().Be(20, "the split is kept");
+        world.Command(CommandKind.Resume).Refusal.Should().Be("rollout r1 is held by a freeze: it goes on when the freeze ends; it can only be aborted");
+
+        world.FreezeHold = null;
+        world.Settle();
+        world.Events.Should().Contain(e => e.Type == "Resumed" && e.Message == "the freeze ended: going on");
+        world.Advance(TimeSpan.FromSeconds(30)).Step.Should().BeGreaterThan(1);
+    }
+
+    [Fact(Timeout = 10_000)]
     public async Task Apply_PromoteFull_SkipsTheRemainingSteps()
     {
         await Task.Yield();

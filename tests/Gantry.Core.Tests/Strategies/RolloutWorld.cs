@@ -59,6 +59,9 @@ internal sealed class RolloutWorld
     /// <summary>Whether the environment's pre-deployment checklist has passed, as the reconciler would observe it.</summary>
     public bool ChecklistPassed { get; set; }
 
+    /// <summary>The freeze holding running rollouts, as the reconciler would describe it; null when none is active.</summary>
+    public string? FreezeHold { get; set; }
+
     public RolloutState Deploy(string version, RolloutKind kind = RolloutKind.Deploy, bool checklist = false)
     {
         var inherited = State?.Sets ?? [];
@@ -82,7 +85,8 @@ internal sealed class RolloutWorld
         }),
         Status(State.Analysis),
         Status(State.Background),
-        ChecklistPassed);
+        ChecklistPassed,
+        FreezeHold);
 
     private AnalysisStatus? Status(AnalysisRequest? request) =>
         request is { Completed: false } && analysisOutcome.TryGetValue(request.Key, out var phase) ? new AnalysisStatus(request.Key, phase, "measured")
