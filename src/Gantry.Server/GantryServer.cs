@@ -113,6 +113,7 @@ public sealed class GantryServer : IAsyncDisposable
         var gates = new Gates.GateService(manifest, store, time);
         var rollouts = new RolloutService(manifest, store, reconciler, runtime, analysis, gates, checklists, store, store, time);
         reconciler.StartQueued = rollouts.StartQueuedAsync;
+        reconciler.AfterPass = rollouts.AutoPromoteAsync;
         var server = new GantryServer(dataLock, store, runtime, router, analysis, reconciler, rollouts, gates) { OrphansStopped = orphans, providerHttp = http };
         try
         {

@@ -44,6 +44,9 @@ public sealed partial class RolloutReconciler(
 
     public string? RouterError { get; private set; }
 
+    /// <summary>Called after every pass: automatic promotions.</summary>
+    public Func<CancellationToken, Task>? AfterPass { get; set; }
+
     /// <summary>Called for each target whose newest rollout has ended: starts the next queued deploy, if any.</summary>
     public Func<string, string, CancellationToken, Task>? StartQueued { get; set; }
 
@@ -122,6 +125,10 @@ public sealed partial class RolloutReconciler(
         checklists.Keep(current.Select(t => t.State));
         analysis.Keep(current.SelectMany(t => new[] { t.State.Analysis, t.State.Background }).Where(r => r is { Completed: false }).Select(r => r!.Key).ToHashSet());
         await ApplyRoutingAsync(current, ct);
+        if (AfterPass is { } after)
+        {
+            await after(ct);
+        }
     }
 
     private async Task<RolloutState> ReconcileAsync(ServiceSpec spec, RolloutState state, CancellationToken ct)

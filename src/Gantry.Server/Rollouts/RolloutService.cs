@@ -330,6 +330,50 @@ public sealed partial class RolloutService(GantryManifest manifest, IRolloutStor
         }
     }
 
+    /// <summary>Who the automatic promotions are made by, in rollouts and the audit trail.</summary>
+    public const string AutoPromoter = "gantry (auto-promotion)";
+
+    private DateTimeOffset nextAutoPromotion = DateTimeOffset.MinValue;
+
+    /// <summary>
+    /// Automatic promotion (<c>promotion: { auto: true }</c>): the newest release that succeeded in the source
+    /// environment is deployed to the environment once it has soaked, unless it was already rolled out there
+    /// (whatever came of it). A deploy refused for now (a freeze, a gate, another active rollout) is tried again
+    /// later. Looked at every couple of seconds from the reconcile loop.
+    /// </summary>
+    public async Task AutoPromoteAsync(CancellationToken ct)
+    {
+        var now = time.GetUtcNow();
+        if (now < nextAutoPromotion)
+        {
+            return;
+        }
+
+        nextAutoPromotion = now + TimeSpan.FromSeconds(2);
+        foreach (var environment in manifest.Environments.Where(e => e.Promotion is { Auto: true }))
+        {
+            foreach (var service in manifest.Services)
+            {
+                var source = await store.ListAsync(new RolloutQuery(service.Name, environment.Promotion!.From, Limit: 1000), ct);
+                if (source.Where(r => r.Kind == RolloutKind.Deploy && r.Phase == RolloutPhase.Succeeded).MaxBy(r => r.CreatedAt) is not { } newest)
+                {
+                    continue;
+                }
+
+                var version = newest.Release.Version;
+                var here = await store.ListAsync(new RolloutQuery(service.Name, environment.Name, Limit: 1000), ct);
+                if (here.Any(r => r.Release.Version == version)
+                    || !Core.Policies.PromotionRule.Check(environment.Promotion, environment.Name, service.Name, version, source, now).Allowed)
+                {
+                    continue;
+                }
+
+                var release = newest.Release;
+                await DeployAsync(new DeployRequest(service.Name, version, environment.Name, release.Variables.ToDictionary(v => v.Key, v => v.Value, StringComparer.Ordinal), release.CommitSha, release.CommitTime), AutoPromoter, ct);
+            }
+        }
+    }
+
     /// <summary>The environment's promotion rule for a release, from the service's history in the source environment (null without a rule).</summary>
     private async Task<Core.Policies.PromotionVerdict?> PromotionAsync(string environment, string service, string version, CancellationToken ct)
     {

@@ -14,6 +14,8 @@ public sealed class PromotionCommandTests : IAsyncLifetime
           staging: {}
           production:
             promotion: { from: staging, soak: 3s }
+          production-eu:
+            promotion: { from: staging, soak: 3s, auto: true }
         """, "gantry-promotion-");
 
     public async Task DisposeAsync() => await embedded.DisposeAsync();
@@ -36,5 +38,10 @@ public sealed class PromotionCommandTests : IAsyncLifetime
         (exit, var output, error) = await GantryCliTests.RunAsync("promote-release", "shop", "1.0", "--to", "production", "--wait", "--server", server);
         exit.Should().Be(ExitCodes.Success, error);
         output.Should().Contain("deploy of shop 1.0 to production");
+
+        // production-eu promotes by itself once the soak is over.
+        await RolloutCommandsTests.EventuallyAsync(async () =>
+            (await embedded.Server.Store.ListAsync(new Gantry.Core.Rollouts.RolloutQuery("shop", "production-eu"), default)) is [{ Phase: Gantry.Core.Rollouts.RolloutPhase.Succeeded } only]
+            && only.CreatedBy == "gantry (auto-promotion)" && only.Release.Version == "1.0");
     }
 }
