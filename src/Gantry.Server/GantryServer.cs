@@ -184,27 +184,39 @@ public sealed class GantryServer : IAsyncDisposable
         return text.ToString();
     }
 
+    /// <summary>Stops the API and the loop, then the instances, the router and the store, even when an earlier step fails (no instance outlives its server).</summary>
     public async ValueTask DisposeAsync()
     {
         await stopping.CancelAsync();
-        if (app is not null)
+        try
         {
-            await app.StopAsync(CancellationToken.None);
-            await app.DisposeAsync();
-        }
+            if (app is not null)
+            {
+                await app.StopAsync(CancellationToken.None);
+                await app.DisposeAsync();
+            }
 
-        if (loop is not null)
+            if (loop is not null)
+            {
+                await loop;
+            }
+        }
+        finally
         {
-            await loop;
+            try
+            {
+                await analysis.DisposeAsync();
+                await Rollouts.Checklists.DisposeAsync();
+                providerHttp?.Dispose();
+            }
+            finally
+            {
+                await runtime.DisposeAsync();
+                await router.DisposeAsync();
+                await store.DisposeAsync();
+                await dataLock.DisposeAsync();
+                stopping.Dispose();
+            }
         }
-
-        await analysis.DisposeAsync();
-        await Rollouts.Checklists.DisposeAsync();
-        providerHttp?.Dispose();
-        await runtime.DisposeAsync();
-        await router.DisposeAsync();
-        await store.DisposeAsync();
-        await dataLock.DisposeAsync();
-        stopping.Dispose();
     }
 }
