@@ -15,9 +15,7 @@ public static class JUnitReader
     public static TestSummary Read(string file, Stream stream) => XmlReports.Read(file, stream, xml =>
     {
         XmlReports.Root(xml, file, "JUnit report", "testsuites", "testsuite");
-        int total = 0, passed = 0, failed = 0, errors = 0, skipped = 0, flaky = 0;
-        double seconds = 0;
-        var failures = new List<TestFailure>();
+        var tally = new TestTally(file);
         var suites = new Stack<(string? Name, int Depth)>();
         var more = true;
         while (more)
@@ -40,23 +38,7 @@ public static class JUnitReader
                     break;
                 case "testcase":
                     var (outcome, message, wasFlaky, time) = ReadCase(xml, file);
-                    total++;
-                    seconds += time;
-                    flaky += wasFlaky ? 1 : 0;
-                    switch (outcome)
-                    {
-                        case TestOutcome.Passed:
-                            passed++;
-                            break;
-                        case TestOutcome.Skipped:
-                            skipped++;
-                            break;
-                        default:
-                            failed += outcome == TestOutcome.Failed ? 1 : 0;
-                            errors += outcome == TestOutcome.Error ? 1 : 0;
-                            failures.Add(new TestFailure(message.Name, message.Suite ?? (suites.Count > 0 ? suites.Peek().Name : null), outcome, message.Text, file));
-                            break;
-                    }
+                    tally.Add(outcome, message.Name, message.Suite ?? (suites.Count > 0 ? suites.Peek().Name : null), message.Text, TimeSpan.FromSeconds(time), wasFlaky);
 
                     // ReadCase left the reader on the node after the test.
                     continue;
@@ -65,7 +47,7 @@ public static class JUnitReader
             more = xml.Read();
         }
 
-        return new TestSummary(total, passed, failed, errors, skipped, flaky, TimeSpan.FromSeconds(seconds), [.. failures], [file]);
+        return tally.Summary();
     });
 
     /// <summary>Reads one &lt;testcase&gt; and leaves the reader on the node after it.</summary>

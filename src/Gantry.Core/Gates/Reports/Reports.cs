@@ -39,6 +39,37 @@ public sealed record TestSummary(int Total, int Passed, int Failed, int Errors, 
         Duration + other.Duration, [.. Failures, .. other.Failures], [.. Files, .. other.Files]);
 }
 
+/// <summary>Counts test results as a reader meets them, keeping the failures; one tally per report file.</summary>
+internal sealed class TestTally(string file)
+{
+    private readonly List<TestFailure> failures = [];
+    private int total, passed, failed, errors, skipped, flaky;
+    private TimeSpan duration;
+
+    public void Add(TestOutcome outcome, string name, string? suite, string message, TimeSpan time, bool wasFlaky = false)
+    {
+        total++;
+        duration += time;
+        flaky += wasFlaky ? 1 : 0;
+        switch (outcome)
+        {
+            case TestOutcome.Passed:
+                passed++;
+                break;
+            case TestOutcome.Skipped:
+                skipped++;
+                break;
+            default:
+                failed += outcome == TestOutcome.Failed ? 1 : 0;
+                errors += outcome == TestOutcome.Error ? 1 : 0;
+                failures.Add(new TestFailure(name, suite, outcome, message, file));
+                break;
+        }
+    }
+
+    public TestSummary Summary() => new(total, passed, failed, errors, skipped, flaky, duration, [.. failures], [file]);
+}
+
 /// <summary>Line (and branch, where the format has them) coverage of one or more reports; a line counted once per file.</summary>
 public sealed record CoverageSummary(int LinesCovered, int LinesValid, int BranchesCovered, int BranchesValid, ValueList<string> Files)
 {

@@ -13,9 +13,7 @@ public static class TrxReader
     public static TestSummary Read(string file, Stream stream) => XmlReports.Read(file, stream, xml =>
     {
         XmlReports.Root(xml, file, "TRX report", "TestRun");
-        int total = 0, passed = 0, failed = 0, errors = 0, skipped = 0;
-        var duration = TimeSpan.Zero;
-        var failures = new List<TestFailure>();
+        var tally = new TestTally(file);
         var more = true;
         while (more)
         {
@@ -28,10 +26,8 @@ public static class TrxReader
             var name = xml.GetAttribute("testName") ?? throw XmlReports.Error(xml, file, "a <UnitTestResult> without a testName attribute");
             var outcomeText = xml.GetAttribute("outcome") ?? "NotExecuted";
             var time = xml.GetAttribute("duration");
-            if (time is { Length: > 0 })
-            {
-                duration += TimeSpan.TryParse(time, CultureInfo.InvariantCulture, out var d) ? d : throw XmlReports.Error(xml, file, $"duration=\"{time}\" of <UnitTestResult> is not a time span");
-            }
+            var duration = string.IsNullOrEmpty(time) ? TimeSpan.Zero
+                : TimeSpan.TryParse(time, CultureInfo.InvariantCulture, out var d) ? d : throw XmlReports.Error(xml, file, $"duration=\"{time}\" of <UnitTestResult> is not a time span");
 
             var outcome = outcomeText switch
             {
@@ -47,27 +43,13 @@ public static class TrxReader
                 xml.Skip();
             }
 
-            total++;
-            switch (outcome)
-            {
-                case TestOutcome.Passed:
-                    passed++;
-                    break;
-                case TestOutcome.Skipped:
-                    skipped++;
-                    break;
-                default:
-                    failed += outcome == TestOutcome.Failed ? 1 : 0;
-                    errors += outcome == TestOutcome.Error ? 1 : 0;
-                    var dot = name.LastIndexOf('.');
-                    failures.Add(new TestFailure(dot > 0 ? name[(dot + 1)..] : name, dot > 0 ? name[..dot] : null, outcome, XmlReports.FirstLine(message), file));
-                    break;
-            }
+            var dot = name.LastIndexOf('.');
+            tally.Add(outcome, dot > 0 ? name[(dot + 1)..] : name, dot > 0 ? name[..dot] : null, XmlReports.FirstLine(message), duration);
 
             more = xml.NodeType != XmlNodeType.None || xml.Read();
         }
 
-        return new TestSummary(total, passed, failed, errors, skipped, 0, duration, [.. failures], [file]);
+        return tally.Summary();
     });
 
     /// <summary>The text of Output/ErrorInfo/Message inside the current result, leaving the reader after the result.</summary>
