@@ -68,7 +68,7 @@ public sealed class GateService(GantryManifest manifest, IGateStore store, TimeP
                 return new Problem(400, "Invalid request", $"gate '{gate.Name}' has no custom category '{category}'");
             }
 
-            if (Analysis.Providers.WebMetricProvider.Pick(document.Document, path) is not { } value || !double.IsFinite(value))
+            if (Core.Manifest.Values.JsonPick.Number(document.Document, path) is not { } value || !double.IsFinite(value))
             {
                 return new Problem(400, "Invalid request", $"{category}: {path} is not a number in {document.File}");
             }

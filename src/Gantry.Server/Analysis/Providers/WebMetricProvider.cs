@@ -1,16 +1,13 @@
 using System.Globalization;
 using System.Text.Json;
-using System.Text.RegularExpressions;
 using Gantry.Core.Analysis;
 using Gantry.Core.Manifest;
 
 namespace Gantry.Server.Analysis.Providers;
 
 /// <summary>An HTTP GET answering JSON; a path such as <c>$.data.errorRate</c> or <c>$.items[0].value</c> picks the number.</summary>
-public sealed partial class WebMetricProvider(HttpClient client) : IMetricProvider
+public sealed class WebMetricProvider(HttpClient client) : IMetricProvider
 {
-    [GeneratedRegex(@"^\$?(?:\.?(?<name>[A-Za-z_][\w-]*)|\[(?<index>\d+)\]|\['(?<quoted>[^']+)'\])")]
-    private static partial Regex Step();
 
     public string Name => "web";
 
@@ -40,7 +37,7 @@ public sealed partial class WebMetricProvider(HttpClient client) : IMetricProvid
             }
 
             using var doc = JsonDocument.Parse(body);
-            return Pick(doc.RootElement, query.JsonPath) is { } number
+            return Core.Manifest.Values.JsonPick.Number(doc.RootElement, query.JsonPath) is { } number
                 ? MetricValue.Of(number)
                 : MetricValue.Failed($"GET {url}: {query.JsonPath} is not a number in the answer");
         }
@@ -52,49 +49,5 @@ public sealed partial class WebMetricProvider(HttpClient client) : IMetricProvid
         {
             return MetricValue.Failed($"GET {url}: {ex.Message}");
         }
-    }
-
-    /// <summary>Follows a JSON path of names and indexes; a number, or a string holding one, is the value.</summary>
-    public static double? Pick(JsonElement root, string path)
-    {
-        var current = root;
-        var rest = path.Trim();
-        rest = rest.StartsWith('$') ? rest[1..] : rest;
-        while (rest.Length > 0)
-        {
-            var m = Step().Match(rest);
-            if (!m.Success || m.Length == 0)
-            {
-                return null;
-            }
-
-            if (m.Groups["index"].Success)
-            {
-                var index = int.Parse(m.Groups["index"].Value, CultureInfo.InvariantCulture);
-                if (current.ValueKind != JsonValueKind.Array || index >= current.GetArrayLength())
-                {
-                    return null;
-                }
-
-                current = current[index];
-            }
-            else
-            {
-                var name = m.Groups["name"].Success ? m.Groups["name"].Value : m.Groups["quoted"].Value;
-                if (current.ValueKind != JsonValueKind.Object || !current.TryGetProperty(name, out current))
-                {
-                    return null;
-                }
-            }
-
-            rest = rest[m.Length..];
-        }
-
-        return current.ValueKind switch
-        {
-            JsonValueKind.Number => current.GetDouble(),
-            JsonValueKind.String when double.TryParse(current.GetString(), NumberStyles.Float, CultureInfo.InvariantCulture, out var d) => d,
-            _ => null,
-        };
     }
 }
