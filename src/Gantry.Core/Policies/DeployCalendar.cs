@@ -35,6 +35,10 @@ public static class DeployCalendar
         return new CalendarVerdict(false, refusal.Value.Rule, next, refusal.Value.Message + when);
     }
 
+    /// <summary>Whether a deploy may start now, without looking for the next allowed time (for checks made every pass).</summary>
+    public static bool Allows(EnvironmentSpec environment, DateTimeOffset now, IReadOnlyList<FreezeSpec>? declared = null) =>
+        Refusal(environment, now, declared) is null;
+
     /// <summary>The rule that refuses a deploy at <paramref name="at"/>, or null when it is allowed.</summary>
     private static (string Rule, string Message)? Refusal(EnvironmentSpec environment, DateTimeOffset at, IReadOnlyList<FreezeSpec>? declared)
     {

@@ -108,6 +108,7 @@ public sealed class ChecklistChecks(HttpClient http, string manifestFolder, Time
         chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
         chain.ChainPolicy.VerificationTime = now.UtcDateTime;
         var bundle = new X509Certificate2Collection();
+        using var release = new CertificatesOf(bundle);
         bundle.ImportFromPemFile(Path.GetFullPath(Path.Combine(manifestFolder, check.CaFile)));
         chain.ChainPolicy.CustomTrustStore.AddRange(bundle);
         if (chain.Build(cert))
@@ -117,6 +118,18 @@ public sealed class ChecklistChecks(HttpClient http, string manifestFolder, Time
 
         why = string.Join("; ", chain.ChainStatus.Select(s => s.StatusInformation.Trim()).Where(s => s.Length > 0).Distinct());
         return false;
+    }
+
+    /// <summary>Disposes the certificates of a collection (a collection holds them, but does not own them).</summary>
+    private sealed class CertificatesOf(X509Certificate2Collection certificates) : IDisposable
+    {
+        public void Dispose()
+        {
+            foreach (var c in certificates)
+            {
+                c.Dispose();
+            }
+        }
     }
 
     private async Task<(bool, string)> HttpAsync(HttpCheck check, CancellationToken ct)

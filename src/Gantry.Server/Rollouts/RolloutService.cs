@@ -143,7 +143,7 @@ public sealed partial class RolloutService(GantryManifest manifest, IRolloutStor
 
         var next = queued[0];
         var promotion = await PromotionAsync(environment, serviceName, next.Release.Version, ct);
-        if (await CalendarAsync(environment, ct) is not null || promotion is { Allowed: false, AllowedAt: not null })
+        if (!await CalendarAllowsAsync(environment, ct) || promotion is { Allowed: false, AllowedAt: not null })
         {
             // Queued deploys wait for the next window, the end of the freeze, or the end of their soak.
             return;
@@ -384,6 +384,14 @@ public sealed partial class RolloutService(GantryManifest manifest, IRolloutStor
 
         var source = await store.ListAsync(new RolloutQuery(service, promotion.From, Limit: 1000), ct);
         return Core.Policies.PromotionRule.Check(promotion, environment, service, version, source, time.GetUtcNow());
+    }
+
+    /// <summary>Whether a deploy into the environment may start now; cheap enough for the queue, which is looked at every pass.</summary>
+    private async Task<bool> CalendarAllowsAsync(string environment, CancellationToken ct)
+    {
+        var now = time.GetUtcNow();
+        return !(await freezes.FreezesAsync(environment, ct)).Any(f => f.IsActive(now))
+            && (manifest.FindEnvironment(environment) is not { } spec || Core.Policies.DeployCalendar.Allows(spec, now));
     }
 
     /// <summary>Why a deploy into the environment may not start now (a declared freeze, a window or a freeze, with the next allowed time), or null.</summary>

@@ -132,14 +132,14 @@ public static class ManifestShapes
         new Field("web", new ObjectType(WebQuery), "HTTP JSON."),
         new Field("command", new ObjectType(CommandQuery), "A local program."));
 
-    public static readonly Shape Judge = Object("judge", "judge", "Statistical comparison of canary and baseline samples (Mann-Whitney U).",
+    public static readonly Shape Judge = Object("judge", "judge", "Statistical comparison of canary and baseline samples: the whole distribution (Mann-Whitney U, Hodges-Lehmann interval) for 'latency' and Prometheus series, the percentile itself (bootstrap interval) for latency_p50 to latency_p99.",
         new Field("direction", Enum("increase", "decrease", "either"), "Which change is bad.", Default: "increase"),
         new Field("confidence", new NumberType(0.5, 0.9999), "Confidence of the test and of its interval.", Default: "0.98"),
         new Field("allowedIncrease", new PercentType(0, 10_000), "A change smaller than this passes even when significant."),
         new Field("criticalIncrease", new PercentType(0, 10_000), "A change larger than this fails the whole analysis."),
         new Field("tolerance", new DurationType(), "For latency: a shift smaller than this never fails, however significant (a cold canary is often a fraction of a millisecond slower)."),
         new Field("mustHaveData", Boolean, "No data is a failure rather than NoData.", Default: "true"),
-        new Field("outliers", Enum("keep", "remove"), "Remove outliers (beyond 1.5 IQR) before comparing.", Default: "keep"),
+        new Field("outliers", Enum("keep", "remove"), "Remove outliers (beyond 3 interquartile ranges) before comparing; never for a percentile.", Default: "keep"),
         new Field("weight", new NumberType(0, 1000), "Weight of this metric in the score.", Default: "1"),
         new Field("critical", Boolean, "A failure of this metric fails the analysis whatever the score.", Default: "false"));
 
