@@ -241,10 +241,10 @@ public sealed class SqliteStore : IRolloutStore, Core.Gates.IGateStore, Core.Che
         await using var connection = Connect();
         using var command = Command(connection, null, """
             SELECT seq, at, actor, action, target, detail, reason, source, prev_hash, hash FROM audit
-            WHERE ($target IS NULL OR target = $target OR target LIKE $prefix) AND ($since IS NULL OR at >= $since)
+            WHERE ($target IS NULL OR target = $target OR substr(target, 1, length($prefix)) = $prefix) AND ($since IS NULL OR at >= $since)
             ORDER BY seq DESC LIMIT $limit
             """,
-            ("$target", (object?)query.Target ?? DBNull.Value), ("$prefix", query.Target is null ? DBNull.Value : query.Target + "/%"),
+            ("$target", (object?)query.Target ?? DBNull.Value), ("$prefix", query.Target is null ? DBNull.Value : query.Target + "/"),
             ("$since", query.Since is { } since ? Time(since) : DBNull.Value), ("$limit", query.Limit));
         var list = new List<Core.Audit.AuditEvent>();
         using var reader = command.ExecuteReader();

@@ -61,6 +61,8 @@ public sealed class AuditTrailTests : IDisposable
         events.Select(e => (e.Actor, e.Action, e.Detail)).Should().Equal(("alice", "rollout.Created", "deploy of web 2.0"), ("gantry", "rollout.TrafficShifted", "100% on it"), ("gantry", "rollout.Succeeded", "done"));
         events[0].Should().Match<AuditEvent>(e => e.Reason == "release train" && e.Source == "10.0.0.7" && e.Seq == 4);
         events[1].PreviousHash.Should().Be(events[0].Hash);
+        (await store.AuditAsync(new AuditQuery("web/production"), default)).Should().HaveCount(12, "a service and environment take in their rollouts");
+        (await store.AuditAsync(new AuditQuery("w_b"), default)).Should().BeEmpty("names are matched as text, not as LIKE patterns");
         (await VerifyAsync(store)).Should().Be(new AuditVerification(true, 12, null, "12 events verified: the chain is intact"));
     }
 
