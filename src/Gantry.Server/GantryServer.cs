@@ -26,7 +26,7 @@ using Endpoint = Gantry.Core.Manifest.Values.Endpoint;
 namespace Gantry.Server;
 
 /// <summary>Where the control plane keeps its data and where its API listens.</summary>
-public sealed record ServerOptions(string DataDirectory, Endpoint Listen)
+public sealed record ServerOptions(string DataDirectory, Endpoint Listen, Access.AccessOptions? Access = null)
 {
     public static Endpoint DefaultListen { get; } = new("127.0.0.1", 7700);
 }
@@ -48,8 +48,9 @@ public sealed class GantryServer : IAsyncDisposable
     private HttpClient? providerHttp;
     private Task? loop;
 
-    private GantryServer(FileStream dataLock, SqliteStore store, ProcessRuntime runtime, Router router, AnalysisRuns analysis, RolloutReconciler reconciler, RolloutService rollouts, Gates.GateService gates)
+    private GantryServer(FileStream dataLock, SqliteStore store, ProcessRuntime runtime, Router router, AnalysisRuns analysis, RolloutReconciler reconciler, RolloutService rollouts, Gates.GateService gates, Access.TokenService tokens)
     {
+        Tokens = tokens;
         Gates = gates;
         this.dataLock = dataLock;
         this.store = store;
@@ -66,9 +67,18 @@ public sealed class GantryServer : IAsyncDisposable
 
     public Gates.GateService Gates { get; }
 
+    public Access.TokenService Tokens { get; }
+
+    /// <summary>The local admin token (also in <c>DATA/admin.token</c>, mode 0600), for the embedded server's own machine.</summary>
+    public string AdminToken { get; private set; } = string.Empty;
+
     public Router Router => router;
 
     public IRolloutStore Store => store;
+
+    /// <summary>Every endpoint the server answers, with its metadata (the roles it requires), for the authorisation matrix.</summary>
+    public IReadOnlyList<Microsoft.AspNetCore.Http.Endpoint> Endpoints =>
+        app?.Services.GetRequiredService<Microsoft.AspNetCore.Routing.EndpointDataSource>().Endpoints ?? [];
 
     /// <summary>The API's base address, for example <c>http://127.0.0.1:7700</c>.</summary>
     public Uri Address { get; private set; } = null!;
@@ -83,7 +93,15 @@ public sealed class GantryServer : IAsyncDisposable
     public static async Task<GantryServer> StartAsync(GantryManifest manifest, string manifestFolder, ServerOptions options, TimeProvider time, ILoggerFactory? loggers, CancellationToken ct)
     {
         loggers ??= NullLoggerFactory.Instance;
-        Directory.CreateDirectory(options.DataDirectory);
+        // The data directory holds the local admin token and the values of secret variables: its owner's only.
+        if (OperatingSystem.IsWindows())
+        {
+            Directory.CreateDirectory(options.DataDirectory);
+        }
+        else
+        {
+            Directory.CreateDirectory(options.DataDirectory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        }
         FileStream dataLock;
         try
         {
@@ -111,13 +129,16 @@ public sealed class GantryServer : IAsyncDisposable
         var checklists = new Checklists.ChecklistRuns(manifest, store, new Checklists.ChecklistChecks(http, manifestFolder, time), time);
         var reconciler = new RolloutReconciler(manifest, manifestFolder, store, runtime, new BuiltinTrafficRouter(router), analysis, checklists, time, loggers.CreateLogger<RolloutReconciler>());
         var gates = new Gates.GateService(manifest, store, time);
-        var rollouts = new RolloutService(manifest, store, reconciler, runtime, analysis, gates, checklists, store, store, time);
+        var rollouts = new RolloutService(manifest, store, reconciler, runtime, analysis, gates, checklists, store, store, store, time);
         reconciler.StartQueued = rollouts.StartQueuedAsync;
         reconciler.AfterPass = rollouts.AutoPromoteAsync;
-        var server = new GantryServer(dataLock, store, runtime, router, analysis, reconciler, rollouts, gates) { OrphansStopped = orphans, providerHttp = http };
+        reconciler.ObserveApproval = rollouts.ApprovalStatusAsync;
+        var tokens = new Access.TokenService(manifest, store, time);
+        var server = new GantryServer(dataLock, store, runtime, router, analysis, reconciler, rollouts, gates, tokens) { OrphansStopped = orphans, providerHttp = http };
         try
         {
-            await server.StartApiAsync(options.Listen, time, loggers, ct);
+            server.AdminToken = await tokens.EnsureLocalAdminAsync(options.DataDirectory, ct);
+            await server.StartApiAsync(options.Listen, new Access.AccessControl(store, time, options.Access ?? new Access.AccessOptions()), time, loggers, ct);
         }
         catch
         {
@@ -129,7 +150,7 @@ public sealed class GantryServer : IAsyncDisposable
         return server;
     }
 
-    private async Task StartApiAsync(Endpoint listen, TimeProvider time, ILoggerFactory loggers, CancellationToken ct)
+    private async Task StartApiAsync(Endpoint listen, Access.AccessControl access, TimeProvider time, ILoggerFactory loggers, CancellationToken ct)
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
@@ -160,13 +181,16 @@ public sealed class GantryServer : IAsyncDisposable
                 await Results.Problem(statusCode: status.HttpContext.Response.StatusCode, detail: $"{status.HttpContext.Request.Method} {status.HttpContext.Request.Path} is not part of the API").ExecuteAsync(status.HttpContext);
             }
         });
-        web.MapOpenApi("/api/{documentName}/openapi.json");
-        web.MapGet("/health", () => Results.Text("ok\n"));
+        web.UseRouting();
+        access.Use(web);
+        var open = new Access.PublicEndpoint();
+        web.MapOpenApi("/api/{documentName}/openapi.json").WithMetadata(open);
+        web.MapGet("/health", () => Results.Text("ok\n")).WithMetadata(open);
         web.MapGet("/health/ready", () => Reconciler.Passes > 0
             ? Results.Text("ready\n")
-            : Results.Problem(statusCode: 503, title: "Starting", detail: "the first reconcile pass has not finished"));
-        web.MapGet("/metrics", () => Results.Text(MetricsText(), PrometheusWriter.ContentType));
-        ApiEndpoints.Map(web, Rollouts, store, runtime, Reconciler, Gates, store, store, time);
+            : Results.Problem(statusCode: 503, title: "Starting", detail: "the first reconcile pass has not finished")).WithMetadata(open);
+        web.MapGet("/metrics", () => Results.Text(MetricsText(), PrometheusWriter.ContentType)).WithMetadata(open);
+        ApiEndpoints.Map(web, Rollouts, store, runtime, Reconciler, Gates, store, store, Tokens, time);
         await web.StartAsync(ct);
         app = web;
         Address = new Uri($"http://{listen}");

@@ -17,4 +17,7 @@ public static class ExitCodes
 
     /// <summary>A gate says BLOCK.</summary>
     public const int Blocked = 4;
+
+    /// <summary>The server refused the caller: no or a bad token (401), a missing role (403), too many failures (429).</summary>
+    public const int Denied = 5;
 }

@@ -25,10 +25,16 @@ public static class GantryCli
             GateCommand.Create(),
             ChecklistCommand.Create(),
             AuditCommand.Create(time ?? TimeProvider.System),
+            TokenCommand.Create(),
         };
-        foreach (var command in RolloutCommands.Create().Concat(FreezeCommands.Create()))
+        foreach (var command in RolloutCommands.Create().Concat(FreezeCommands.Create()).Concat(ApprovalCommands.Create()))
         {
             root.Subcommands.Add(command);
+        }
+
+        foreach (var command in All(root).Where(c => c.Options.Any(o => o.Name == "--server") && !c.Options.Any(o => o.Name == RolloutCommands.DataOptionName)))
+        {
+            command.Options.Add(RolloutCommands.DataOption());
         }
 
         // The default prints the entry assembly's version, which is not Gantry's when hosted elsewhere.
@@ -39,6 +45,8 @@ public static class GantryCli
 
         return root;
     }
+
+    private static IEnumerable<Command> All(Command command) => command.Subcommands.SelectMany(All).Prepend(command);
 
     private sealed class PrintVersion : SynchronousCommandLineAction
     {

@@ -135,7 +135,7 @@ public sealed class RolloutFunctionalTests
         await h.WaitAsync(second.Rollout.Id, v => v.Rollout.Step == 4);
         var aborted = await h.CommandAsync("abort", new CommandRequest("errors in the logs"));
         aborted.Rollout.Phase.Should().Be(RolloutPhase.Aborted);
-        aborted.Rollout.Message.Should().Be("aborted by tester: errors in the logs");
+        aborted.Rollout.Message.Should().Be("aborted by local-admin: errors in the logs");
         await Task.Delay(500);
         var v2 = load.Versions.GetValueOrDefault("v2");
         await load.WaitForRequestsAsync(200, TimeSpan.FromSeconds(20));

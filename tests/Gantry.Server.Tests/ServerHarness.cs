@@ -22,7 +22,7 @@ public sealed class ServerHarness : IAsyncDisposable
         Server = server;
         Listen = listen;
         Api = new HttpClient { BaseAddress = server.Address, Timeout = TimeSpan.FromSeconds(30) };
-        Api.DefaultRequestHeaders.Add("X-Gantry-User", "tester");
+        Api.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", server.AdminToken);
     }
 
     public string Folder { get; }
@@ -54,7 +54,7 @@ public sealed class ServerHarness : IAsyncDisposable
         {{extra}}
         """;
 
-    public static async Task<ServerHarness> StartAsync(Func<Endpoint, string> manifestText, string? dataFolder = null, int? apiPort = null)
+    public static async Task<ServerHarness> StartAsync(Func<Endpoint, string> manifestText, string? dataFolder = null, int? apiPort = null, Gantry.Server.Access.AccessOptions? access = null)
     {
         var folder = dataFolder ?? Directory.CreateTempSubdirectory("gantry-server-").FullName;
         var listen = new Endpoint("127.0.0.1", FreePort.Next());
@@ -62,7 +62,7 @@ public sealed class ServerHarness : IAsyncDisposable
         await File.WriteAllTextAsync(Path.Combine(folder, "gantry.yaml"), text);
         var loaded = ManifestLoader.LoadText(text);
         var manifest = loaded.Manifest ?? throw new InvalidOperationException(string.Join("\n", loaded.Diagnostics));
-        var server = await GantryServer.StartAsync(manifest, folder, new ServerOptions(Path.Combine(folder, "data"), new Endpoint("127.0.0.1", apiPort ?? FreePort.Next())), TimeProvider.System, null, CancellationToken.None);
+        var server = await GantryServer.StartAsync(manifest, folder, new ServerOptions(Path.Combine(folder, "data"), new Endpoint("127.0.0.1", apiPort ?? FreePort.Next()), access), TimeProvider.System, null, CancellationToken.None);
         return new ServerHarness(folder, manifest, server, listen);
     }
 

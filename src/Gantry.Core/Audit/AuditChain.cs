@@ -14,8 +14,9 @@ public sealed record AuditContext(string Actor, string? Reason = null, string? S
 /// <summary>
 /// One event of the append-only audit trail: who did what to which target, when, from where, why, and the
 /// SHA-256 of the previous event, so that editing, deleting, inserting or reordering events shows.
+/// <see cref="Approvals"/> is the approval chain behind the change: who approved the rollout it belongs to.
 /// </summary>
-public sealed record AuditEvent(long Seq, DateTimeOffset At, string Actor, string Action, string Target, string Detail, string? Reason, string? Source, string PreviousHash, string Hash);
+public sealed record AuditEvent(long Seq, DateTimeOffset At, string Actor, string Action, string Target, string Detail, string? Reason, string? Source, string PreviousHash, string Hash, string? Approvals = null);
 
 /// <summary>The outcome of re-computing the chain: intact, or the first event that is not what was written.</summary>
 public sealed record AuditVerification(bool Intact, long Checked, long? FirstBad, string Message);
@@ -42,11 +43,15 @@ public static class AuditChain
     /// <summary>The previous hash of the first event.</summary>
     public static readonly string Genesis = new('0', 64);
 
-    /// <summary>SHA-256 over every field of the event, each length-prefixed so that no two events share an input.</summary>
-    public static string HashOf(long seq, DateTimeOffset at, string actor, string action, string target, string detail, string? reason, string? source, string previousHash)
+    /// <summary>
+    /// SHA-256 over every field of the event, each length-prefixed so that no two events share an input. The
+    /// approval chain is a field only when there is one, so events written before it existed keep their hashes.
+    /// </summary>
+    public static string HashOf(long seq, DateTimeOffset at, string actor, string action, string target, string detail, string? reason, string? source, string previousHash, string? approvals = null)
     {
         var text = new StringBuilder();
-        foreach (var field in new[] { seq.ToString(CultureInfo.InvariantCulture), at.ToUniversalTime().ToString("O", CultureInfo.InvariantCulture), actor, action, target, detail, reason ?? "\u0000", source ?? "\u0000", previousHash })
+        string[] fields = [seq.ToString(CultureInfo.InvariantCulture), at.ToUniversalTime().ToString("O", CultureInfo.InvariantCulture), actor, action, target, detail, reason ?? "\u0000", source ?? "\u0000", previousHash];
+        foreach (var field in approvals is null ? fields : [.. fields, "approvals", approvals])
         {
             text.Append(field.Length.ToString(CultureInfo.InvariantCulture)).Append(':').Append(field).Append('|');
         }
@@ -54,7 +59,7 @@ public static class AuditChain
         return Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(text.ToString())));
     }
 
-    public static string HashOf(AuditEvent e) => HashOf(e.Seq, e.At, e.Actor, e.Action, e.Target, e.Detail, e.Reason, e.Source, e.PreviousHash);
+    public static string HashOf(AuditEvent e) => HashOf(e.Seq, e.At, e.Actor, e.Action, e.Target, e.Detail, e.Reason, e.Source, e.PreviousHash, e.Approvals);
 
     /// <summary>Re-computes the chain over the events as stored (by sequence number) and the recorded head.</summary>
     public static async Task<AuditVerification> VerifyAsync(IAsyncEnumerable<AuditEvent> events, string? head, CancellationToken ct)

@@ -20,7 +20,7 @@ public interface IChecklistStore
     Task<ChecklistRecord?> ChecklistAsync(string rolloutId, CancellationToken ct);
 
     /// <summary>Records a sign-off; false when the item was already signed for the rollout (the first stands).</summary>
-    Task<bool> SignAsync(SignOff signOff, CancellationToken ct);
+    Task<bool> SignAsync(SignOff signOff, CancellationToken ct, Audit.AuditContext? who = null);
 
     Task<IReadOnlyList<SignOff>> SignOffsAsync(string rolloutId, CancellationToken ct);
 }

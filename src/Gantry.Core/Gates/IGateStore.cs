@@ -10,7 +10,7 @@ public interface IGateStore
     Task<GateEvaluation?> LatestEvaluationAsync(string gate, string service, string? version, CancellationToken ct);
 
     /// <summary>Records an override on the newest evaluation of a gate for a release; returns it, or null when there is none.</summary>
-    Task<GateEvaluation?> OverrideAsync(string gate, string service, string version, GateOverride decision, CancellationToken ct);
+    Task<GateEvaluation?> OverrideAsync(string gate, string service, string version, GateOverride decision, CancellationToken ct, Audit.AuditContext? who = null);
 
     /// <summary>Evaluations newest first, optionally of one service and version.</summary>
     Task<IReadOnlyList<GateEvaluation>> EvaluationsAsync(string? service, string? version, int limit, CancellationToken ct);

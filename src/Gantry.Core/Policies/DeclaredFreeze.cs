@@ -12,10 +12,10 @@ public sealed record DeclaredFreeze(long Id, string Environment, string Reason, 
 /// <summary>Where declared freezes are kept; declaring and lifting are audited with them.</summary>
 public interface IFreezeStore
 {
-    Task<DeclaredFreeze> DeclareFreezeAsync(DeclaredFreeze freeze, CancellationToken ct);
+    Task<DeclaredFreeze> DeclareFreezeAsync(DeclaredFreeze freeze, CancellationToken ct, Audit.AuditContext? who = null);
 
     /// <summary>Lifts the active freezes of an environment; returns them (none when there were none).</summary>
-    Task<IReadOnlyList<DeclaredFreeze>> LiftFreezesAsync(string environment, string by, DateTimeOffset at, CancellationToken ct);
+    Task<IReadOnlyList<DeclaredFreeze>> LiftFreezesAsync(string environment, string by, DateTimeOffset at, CancellationToken ct, Audit.AuditContext? who = null);
 
     Task<IReadOnlyList<DeclaredFreeze>> FreezesAsync(string? environment, CancellationToken ct);
 }

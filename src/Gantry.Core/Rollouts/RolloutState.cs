@@ -6,6 +6,9 @@ namespace Gantry.Core.Rollouts;
 public enum RolloutPhase
 {
     Pending,
+
+    /// <summary>Checklist passed (or none); waits for the approvals its environment requires.</summary>
+    AwaitingApproval,
     Progressing,
     Paused,
     Analyzing,
@@ -60,7 +63,18 @@ public static class RolloutPhaseExtensions
 /// <summary>A version of a service: what <c>{version}</c> expands to, the variables given with <c>--set</c>, and where it came from.</summary>
 public sealed record Release(string Version, ValueList<KeyValuePair<string, string>> Variables, string? CommitSha = null, DateTimeOffset? CommitTime = null)
 {
+    /// <summary>What a secret variable's value is shown as.</summary>
+    public const string Hidden = "********";
+
     public static Release Of(string version) => new(version, []);
+
+    /// <summary>The names of the variables whose values are secret: passed to the instances, never shown (API, CLI, audit, logs).</summary>
+    public ValueList<string> Secret { get; init; } = [];
+
+    /// <summary>The release as it may be shown: secret values replaced by <see cref="Hidden"/>.</summary>
+    public Release Redacted() => Secret.IsEmpty
+        ? this
+        : this with { Variables = [.. Variables.Select(v => Secret.Contains(v.Key) ? new KeyValuePair<string, string>(v.Key, Hidden) : v)] };
 }
 
 /// <summary>
@@ -126,8 +140,13 @@ public sealed record RolloutState(
     string? CreatedBy = null,
     AnalysisRequest? Background = null,
     bool AwaitsChecklist = false,
-    bool HeldByFreeze = false)
+    bool HeldByFreeze = false,
+    bool AwaitsApproval = false,
+    string? EmergencyReason = null)
 {
+    /// <summary>Created, not started: waiting for its checklist or its approvals.</summary>
+    public bool IsWaiting => Phase is RolloutPhase.Pending or RolloutPhase.AwaitingApproval;
+
     public InstanceSet? SetOf(SetRole role) => Sets.FirstOrDefault(s => s.Role == role);
 
     /// <summary>The set known by <paramref name="key"/> (a version's own set, not its fresh baseline).</summary>
@@ -135,4 +154,9 @@ public sealed record RolloutState(
 
     /// <summary>The version serving the stable share (the new one once promoted).</summary>
     public string? StableVersion => SetOf(SetRole.Stable)?.Version;
+
+    /// <summary>The state as it may be shown: the values of secret variables hidden, in the release and in every set.</summary>
+    public RolloutState Redacted() => Release.Secret.IsEmpty && Sets.All(s => s.Release.Secret.IsEmpty)
+        ? this
+        : this with { Release = Release.Redacted(), Sets = [.. Sets.Select(s => s with { Release = s.Release.Redacted() })] };
 }

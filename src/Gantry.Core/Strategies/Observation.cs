@@ -13,7 +13,7 @@ public sealed record SetHealth(int Running, int Ready, string? LastError, int Re
 public sealed record AnalysisStatus(string Key, AnalysisPhase Phase, string Message);
 
 /// <summary>What the reconciler observed of the world, at <see cref="Now"/>; sets by <see cref="InstanceSet.Key"/>.</summary>
-public sealed record Observation(DateTimeOffset Now, IReadOnlyDictionary<string, SetHealth> Sets, AnalysisStatus? Analysis = null, AnalysisStatus? Background = null, bool ChecklistPassed = false, string? FreezeHold = null)
+public sealed record Observation(DateTimeOffset Now, IReadOnlyDictionary<string, SetHealth> Sets, AnalysisStatus? Analysis = null, AnalysisStatus? Background = null, bool ChecklistPassed = false, string? FreezeHold = null, Approvals.ApprovalStatus? Approval = null)
 {
     /// <summary>The health of the set known by <paramref name="key"/> (<see cref="InstanceSet.Key"/>).</summary>
     public SetHealth Of(string key) => Sets.TryGetValue(key, out var health) ? health : SetHealth.None;

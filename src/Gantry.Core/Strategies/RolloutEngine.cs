@@ -28,7 +28,7 @@ public static partial class RolloutEngine
     /// </summary>
     public static RolloutState Create(
         string id, ServiceSpec service, string environment, Release release, RolloutKind kind,
-        IEnumerable<InstanceSet> inherited, DateTimeOffset now, string? createdBy = null, bool emergency = false, bool checklist = false)
+        IEnumerable<InstanceSet> inherited, DateTimeOffset now, string? createdBy = null, bool emergency = false, bool checklist = false, bool approval = false, string? emergencyReason = null)
     {
         var sets = inherited.Where(s => s.Role == SetRole.Stable || (s.Role == SetRole.Retired && (s.RemoveAt is null || s.RemoveAt > now))).ToList();
         var stable = sets.FirstOrDefault(s => s.Role == SetRole.Stable);
@@ -43,9 +43,9 @@ public static partial class RolloutEngine
         var state = new RolloutState(
             id, service.Name, environment, kind, strategy, release, stable?.Version,
             RolloutPhase.Pending, 0, "created", [.. sets], TrafficState.AllStable, null, false, 1,
-            now, now, now, null, null, 0, emergency, createdBy);
-        return checklist
-            ? state with { AwaitsChecklist = true, Message = $"waiting for the pre-deployment checklist of {environment}" }
+            now, now, now, null, null, 0, emergency, createdBy, EmergencyReason: emergency ? emergencyReason : null);
+        return checklist ? state with { AwaitsChecklist = true, AwaitsApproval = approval, Message = $"waiting for the pre-deployment checklist of {environment}" }
+            : approval ? state with { AwaitsApproval = true, Phase = RolloutPhase.AwaitingApproval, Message = $"waiting for approval to deploy to {environment}" }
             : Begin(service, state, now);
     }
 
@@ -117,7 +117,7 @@ public static partial class RolloutEngine
     {
         var c = new Changes(state, observed.Now);
         RetireExpired(c, observed);
-        if (!c.State.Phase.IsTerminal() && c.State.Phase != RolloutPhase.Pending)
+        if (!c.State.Phase.IsTerminal() && !c.State.IsWaiting)
         {
             // A freeze with `running: hold` stops a running rollout where it is until the freeze ends.
             if (observed.FreezeHold is { } freeze && !c.State.HeldByFreeze && !c.State.ManualPause)
@@ -134,16 +134,12 @@ public static partial class RolloutEngine
             }
         }
 
-        if (c.State.Phase == RolloutPhase.Pending)
+        if (c.State.IsWaiting)
         {
-            // Nothing moves before every required item of the environment's checklist has passed.
-            if (!observed.ChecklistPassed)
+            if (!Start(c, service, observed))
             {
                 return c.Decide();
             }
-
-            c.State = Begin(service, c.State, observed.Now);
-            c.Event("ChecklistPassed", $"every required item of the pre-deployment checklist passed: {c.State.Message}");
         }
 
         if (!c.State.Phase.IsTerminal() && !c.State.ManualPause)
@@ -307,6 +303,53 @@ public static partial class RolloutEngine
         c.Event(phase == RolloutPhase.Failed ? "Failed" : "Aborted", message);
     }
 
+    /// <summary>
+    /// A rollout waiting to start: a rejection ends it; nothing moves before every required item of the
+    /// environment's checklist has passed and the approvals it requires are given. True once it has begun.
+    /// </summary>
+    private static bool Start(Changes c, ServiceSpec service, Observation observed)
+    {
+        if (c.State.AwaitsApproval && observed.Approval is { State: Approvals.ApprovalState.Rejected } rejected)
+        {
+            Stop(c, service, RolloutPhase.Aborted, $"{rejected.Message}; the rollout does not start");
+            return false;
+        }
+
+        if (c.State.AwaitsChecklist && !observed.ChecklistPassed)
+        {
+            return false;
+        }
+
+        if (c.State.AwaitsApproval)
+        {
+            if (observed.Approval is not { State: Approvals.ApprovalState.Approved } approved)
+            {
+                var waiting = observed.Approval?.Message ?? $"waiting for approval to deploy to {c.State.Environment}";
+                if (c.State.Phase != RolloutPhase.AwaitingApproval)
+                {
+                    c.State = c.State with { Phase = RolloutPhase.AwaitingApproval, Message = waiting };
+                    c.Event("AwaitingApproval", $"the pre-deployment checklist passed; {waiting}");
+                }
+
+                c.Waiting(waiting);
+
+                return false;
+            }
+
+            c.State = c.State with { AwaitsApproval = false };
+            c.Event("Approved", approved.Message);
+        }
+
+        var checklist = c.State.AwaitsChecklist;
+        c.State = Begin(service, c.State, observed.Now);
+        if (checklist)
+        {
+            c.Event("ChecklistPassed", $"every required item of the pre-deployment checklist passed: {c.State.Message}");
+        }
+
+        return true;
+    }
+
     /// <summary>Applies a person's command; a command that makes no sense in the rollout's state is refused.</summary>
     public static CommandResult Apply(ServiceSpec service, RolloutState state, RolloutCommand command, DateTimeOffset now)
     {
@@ -318,6 +361,11 @@ public static partial class RolloutEngine
             if (state.Phase is not (RolloutPhase.Aborted or RolloutPhase.Failed))
             {
                 return CommandResult.Refuse($"rollout {state.Id} is {state.Phase}: only an aborted or failed rollout can be retried");
+            }
+
+            if (state.AwaitsApproval)
+            {
+                return CommandResult.Refuse($"rollout {state.Id} never started (it was rejected, or aborted while waiting for approval): deploy the release again to ask for a new approval");
             }
 
             var again = state with { Attempt = state.Attempt + 1, FinishedAt = null, ManualPause = false };
@@ -337,6 +385,11 @@ public static partial class RolloutEngine
         if (state.HeldByFreeze && command.Kind != CommandKind.Abort)
         {
             return CommandResult.Refuse($"rollout {state.Id} is held by a freeze: it goes on when the freeze ends; it can only be aborted");
+        }
+
+        if (state.Phase == RolloutPhase.AwaitingApproval && command.Kind != CommandKind.Abort)
+        {
+            return CommandResult.Refuse($"rollout {state.Id} has not started: it waits for approval (gantry approve {state.Id}); it can only be aborted");
         }
 
         if (state.Phase == RolloutPhase.Pending && command.Kind != CommandKind.Abort)

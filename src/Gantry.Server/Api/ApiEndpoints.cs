@@ -1,10 +1,12 @@
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
+using Gantry.Core.Access;
 using Gantry.Core.Manifest;
 using Gantry.Core.Rollouts;
 using Gantry.Core.Strategies;
 using Gantry.Runtime;
+using Gantry.Server.Access;
 using Gantry.Server.Reconciler;
 using Gantry.Server.Rollouts;
 using Microsoft.AspNetCore.Builder;
@@ -21,11 +23,48 @@ public sealed record EnvironmentView(string Name, string? Stable, string? Latest
 /// <summary>The REST API under <c>/api/v1</c>: services, releases, rollouts and their commands, the event stream. Errors are problem+json.</summary>
 public static class ApiEndpoints
 {
-    public const string UserHeader = "X-Gantry-User";
-
-    public static void Map(IEndpointRouteBuilder app, RolloutService rollouts, IRolloutStore store, IRuntime runtime, RolloutReconciler reconciler, Gates.GateService gates, Core.Gates.IGateStore gateStore, Core.Audit.IAuditStore audit, TimeProvider time)
+    public static void Map(IEndpointRouteBuilder app, RolloutService rollouts, IRolloutStore store, IRuntime runtime, RolloutReconciler reconciler, Gates.GateService gates, Core.Gates.IGateStore gateStore, Core.Audit.IAuditStore audit, TokenService tokens, TimeProvider time)
     {
         var api = app.MapGroup("/api/v1");
+        var viewer = new Requires(Role.Viewer);
+        var deployer = new Requires(Role.Deployer);
+        var approver = new Requires(Role.Approver);
+        var admin = new Requires(Role.Admin);
+
+        api.MapGet("/whoami", (HttpContext http) => Results.Ok(AccessControl.CallerOf(http))).WithName("WhoAmI").WithMetadata(viewer);
+
+        api.MapPost("/tokens", async (TokenRequest request, HttpContext http, CancellationToken ct) =>
+        {
+            var result = await tokens.CreateAsync(request, AccessControl.WhoOf(http), ct);
+            return result.Problem is { } p ? Problem(p) : Results.Created($"/api/v1/tokens/{result.Value!.Token.Id}", result.Value);
+        }).WithName("CreateToken").WithMetadata(admin);
+
+        api.MapGet("/tokens", async (CancellationToken ct) => Results.Ok(await tokens.ListAsync(ct))).WithName("ListTokens").WithMetadata(admin);
+
+        api.MapDelete("/tokens/{id}", async (string id, HttpContext http, CancellationToken ct) =>
+        {
+            var result = await tokens.RevokeAsync(id, AccessControl.WhoOf(http), ct);
+            return result.Problem is { } p ? Problem(p) : Results.Ok(result.Value);
+        }).WithName("RevokeToken").WithMetadata(admin);
+
+        api.MapGet("/approvals", async (HttpContext http, CancellationToken ct) =>
+            Results.Ok(await rollouts.AwaitingApprovalAsync(AccessControl.CallerOf(http), ct))).WithName("ListAwaitingApproval").WithMetadata(viewer);
+
+        api.MapGet("/rollouts/{id}/approval", async (string id, HttpContext http, CancellationToken ct) =>
+        {
+            var result = await rollouts.ApprovalAsync(id, AccessControl.CallerOf(http), ct);
+            return result.Problem is { } p ? Problem(p) : Results.Ok(result.Value);
+        }).WithName("GetRolloutApproval").WithMetadata(viewer);
+
+        foreach (var (name, decision) in new[] { ("approve", Core.Approvals.ApprovalDecision.Approved), ("reject", Core.Approvals.ApprovalDecision.Rejected) })
+        {
+            api.MapPost($"/rollouts/{{id}}/{name}", async (string id, HttpContext http, CancellationToken ct) =>
+            {
+                var body = await Body(http, ct);
+                var result = await rollouts.DecideAsync(id, AccessControl.CallerOf(http)!, decision, body.Reason, AccessControl.WhoOf(http), ct);
+                return result.Problem is { } p ? Problem(p) : Results.Ok(result.Value);
+            }).WithName($"{Capital(name)}Rollout").WithMetadata(approver);
+        }
 
         api.MapPost("/environments/{environment}/freeze", async (string environment, FreezeRequest request, HttpContext http, CancellationToken ct) =>
         {
@@ -40,21 +79,31 @@ public static class ApiEndpoints
                 duration = d;
             }
 
-            var result = await rollouts.FreezeAsync(environment, request.Reason, duration, User(http), ct);
+            if (AccessControl.Check(http, Role.Approver, environment) is { } denied)
+            {
+                return denied;
+            }
+
+            var result = await rollouts.FreezeAsync(environment, request.Reason, duration, AccessControl.WhoOf(http), ct);
             return result.Problem is { } p ? Problem(p) : Results.Ok(result.Value);
-        }).WithName("FreezeEnvironment");
+        }).WithName("FreezeEnvironment").WithMetadata(approver);
 
         api.MapDelete("/environments/{environment}/freeze", async (string environment, HttpContext http, CancellationToken ct) =>
         {
-            var result = await rollouts.UnfreezeAsync(environment, User(http), ct);
+            if (AccessControl.Check(http, Role.Approver, environment) is { } denied)
+            {
+                return denied;
+            }
+
+            var result = await rollouts.UnfreezeAsync(environment, AccessControl.WhoOf(http), ct);
             return result.Problem is { } p ? Problem(p) : Results.Ok(result.Value);
-        }).WithName("UnfreezeEnvironment");
+        }).WithName("UnfreezeEnvironment").WithMetadata(approver);
 
         api.MapGet("/audit", async (string? target, DateTimeOffset? since, int? limit, CancellationToken ct) =>
-            Results.Ok(await audit.AuditAsync(new Core.Audit.AuditQuery(target, since, Math.Clamp(limit ?? 200, 1, 100_000)), ct))).WithName("ListAudit");
+            Results.Ok(await audit.AuditAsync(new Core.Audit.AuditQuery(target, since, Math.Clamp(limit ?? 200, 1, 100_000)), ct))).WithName("ListAudit").WithMetadata(viewer);
 
         api.MapGet("/audit/verify", async (CancellationToken ct) =>
-            Results.Ok(await Core.Audit.AuditStoreExtensions.VerifyAuditAsync(audit, ct))).WithName("VerifyAudit");
+            Results.Ok(await Core.Audit.AuditStoreExtensions.VerifyAuditAsync(audit, ct))).WithName("VerifyAudit").WithMetadata(viewer);
 
         // Every event as JSON lines, oldest first, streamed.
         api.MapGet("/audit/export", async (HttpContext http, CancellationToken ct) =>
@@ -64,24 +113,24 @@ public static class ApiEndpoints
             {
                 await http.Response.WriteAsync(System.Text.Json.JsonSerializer.Serialize(e, GantryJson.Options) + "\n", ct);
             }
-        }).WithName("ExportAudit");
+        }).WithName("ExportAudit").WithMetadata(viewer);
 
         api.MapPost("/gates/evaluations", async (Gates.GateEvaluationRequest request, HttpContext http, CancellationToken ct) =>
         {
-            var result = await gates.EvaluateAsync(request, User(http), ct);
+            var result = await gates.EvaluateAsync(request, AccessControl.WhoOf(http), ct);
             return result.Problem is { } p
                 ? Problem(p)
                 : Results.Created($"/api/v1/gates/evaluations?service={Uri.EscapeDataString(request.Service)}&version={Uri.EscapeDataString(request.Version)}", result.Value);
-        }).WithName("EvaluateGate");
+        }).WithName("EvaluateGate").WithMetadata(deployer);
 
         api.MapPost("/gates/overrides", async (Gates.GateOverrideRequest request, HttpContext http, CancellationToken ct) =>
         {
-            var result = await gates.OverrideAsync(request, User(http), ct);
+            var result = await gates.OverrideAsync(request, AccessControl.WhoOf(http), ct);
             return result.Problem is { } p ? Problem(p) : Results.Ok(result.Value);
-        }).WithName("OverrideGate");
+        }).WithName("OverrideGate").WithMetadata(approver);
 
         api.MapGet("/gates/evaluations", async (string? service, string? version, int? limit, CancellationToken ct) =>
-            Results.Ok(await gateStore.EvaluationsAsync(service, version, Math.Clamp(limit ?? 20, 1, 1000), ct))).WithName("ListGateEvaluations");
+            Results.Ok(await gateStore.EvaluationsAsync(service, version, Math.Clamp(limit ?? 20, 1, 1000), ct))).WithName("ListGateEvaluations").WithMetadata(viewer);
 
         api.MapGet("/services", async (CancellationToken ct) =>
         {
@@ -96,84 +145,108 @@ public static class ApiEndpoints
                 [.. environments.Select(e => latest.FirstOrDefault(r => r.Service == s.Name && r.Environment == e) is { } r
                     ? new EnvironmentView(e, r.StableVersion, r.Id, r.Phase.ToString())
                     : new EnvironmentView(e, null, null, null))])).ToList());
-        }).WithName("ListServices");
+        }).WithName("ListServices").WithMetadata(viewer);
 
         api.MapGet("/services/{service}/releases", async (string service, CancellationToken ct) =>
             rollouts.Manifest.FindService(service) is null
                 ? Problem(new Problem(404, "Unknown service", $"there is no service '{service}' in the manifest"))
-                : Results.Ok(await store.ReleasesAsync(service, ct))).WithName("ListReleases");
+                : Results.Ok((await store.ReleasesAsync(service, ct)).Select(r => r with { Release = r.Release.Redacted() }))).WithName("ListReleases").WithMetadata(viewer);
 
         api.MapGet("/rollouts", async (string? service, string? environment, bool? active, int? limit, CancellationToken ct) =>
-            Results.Ok(await store.ListAsync(new RolloutQuery(service, environment, active ?? false, Math.Clamp(limit ?? 50, 1, 1000)), ct)))
-            .WithName("ListRollouts");
+            Results.Ok((await store.ListAsync(new RolloutQuery(service, environment, active ?? false, Math.Clamp(limit ?? 50, 1, 1000)), ct)).Select(r => r.Redacted())))
+            .WithName("ListRollouts").WithMetadata(viewer);
 
         api.MapPost("/rollouts", async (DeployRequest request, HttpContext http, CancellationToken ct) =>
         {
-            var result = await rollouts.DeployAsync(request, User(http), ct);
+            // An emergency deploy needs the emergency role there; any other, the deployer role.
+            var environment = request.Environment ?? EffectiveService.DefaultEnvironmentOf(rollouts.Manifest);
+            if (AccessControl.Check(http, request.Emergency ? Role.Emergency : Role.Deployer, environment) is { } denied)
+            {
+                return denied;
+            }
+
+            var result = await rollouts.DeployAsync(request, AccessControl.WhoOf(http), ct);
             if (result.Problem is { Code: RolloutService.BusyCode } && request.Queue)
             {
-                var queued = await rollouts.QueueAsync(request, User(http), ct);
-                return queued.Problem is { } q ? Problem(q) : Results.Accepted("/api/v1/queue", queued.Value);
+                var queued = await rollouts.QueueAsync(request, AccessControl.WhoOf(http), ct);
+                return queued.Problem is { } q ? Problem(q) : Results.Accepted("/api/v1/queue", queued.Value! with { Release = queued.Value.Release.Redacted() });
             }
 
             return result.Problem is { } p ? Problem(p) : Results.Created($"/api/v1/rollouts/{result.Value!.Id}", rollouts.View(result.Value));
-        }).WithName("CreateRollout");
+        }).WithName("CreateRollout").WithMetadata(new Requires(Role.Deployer, Role.Emergency));
 
         api.MapGet("/instances", async (string? service, string? environment, CancellationToken ct) =>
-            Results.Ok(await store.InstancesAsync(service, environment, ct))).WithName("ListInstances");
+            Results.Ok(await store.InstancesAsync(service, environment, ct))).WithName("ListInstances").WithMetadata(viewer);
 
         api.MapGet("/queue", async (string? service, string? environment, CancellationToken ct) =>
-            Results.Ok(await store.QueuedAsync(service, environment, ct))).WithName("ListQueue");
+            Results.Ok((await store.QueuedAsync(service, environment, ct)).Select(q => q with { Release = q.Release.Redacted() }))).WithName("ListQueue").WithMetadata(viewer);
 
         api.MapGet("/rollouts/{id}", async (string id, CancellationToken ct) =>
             await store.GetAsync(id, ct) is { } state ? Results.Ok(rollouts.View(state)) : Problem(new Problem(404, "Unknown rollout", $"there is no rollout '{id}'")))
-            .WithName("GetRollout");
+            .WithName("GetRollout").WithMetadata(viewer);
 
         api.MapGet("/rollouts/{id}/analysis", async (string id, CancellationToken ct) =>
             await store.GetAsync(id, ct) is null
                 ? Problem(new Problem(404, "Unknown rollout", $"there is no rollout '{id}'"))
-                : Results.Ok(await store.AnalysisAsync(id, ct))).WithName("GetRolloutAnalysis");
+                : Results.Ok(await store.AnalysisAsync(id, ct))).WithName("GetRolloutAnalysis").WithMetadata(viewer);
 
         api.MapGet("/rollouts/{id}/checklist", async (string id, CancellationToken ct) =>
         {
             var result = await rollouts.ChecklistAsync(id, ct);
             return result.Problem is { } p ? Problem(p) : Results.Ok(result.Value);
-        }).WithName("GetRolloutChecklist");
+        }).WithName("GetRolloutChecklist").WithMetadata(viewer);
 
         api.MapPost("/rollouts/{id}/checklist/{item}/signoff", async (string id, string item, HttpContext http, CancellationToken ct) =>
         {
-            var result = await rollouts.SignOffAsync(id, item, User(http), ct);
+            if (await ScopeOfRolloutAsync(http, store, id, Role.Approver, ct) is { } denied)
+            {
+                return denied;
+            }
+
+            var result = await rollouts.SignOffAsync(id, item, AccessControl.WhoOf(http), ct);
             return result.Problem is { } p ? Problem(p) : Results.Ok(result.Value);
-        }).WithName("SignOffChecklistItem");
+        }).WithName("SignOffChecklistItem").WithMetadata(approver);
 
         api.MapGet("/rollouts/{id}/events", async (string id, CancellationToken ct) =>
-            Results.Ok(await store.EventsAsync(0, id, 10_000, ct))).WithName("GetRolloutEvents");
+            Results.Ok(await store.EventsAsync(0, id, 10_000, ct))).WithName("GetRolloutEvents").WithMetadata(viewer);
 
         foreach (var (name, kind) in Commands)
         {
             api.MapPost($"/rollouts/{{id}}/{name}", async (string id, HttpContext http, CancellationToken ct) =>
-                Answer(await rollouts.CommandAsync(id, kind, await Body(http, ct), User(http), ct), rollouts)).WithName($"{Capital(name)}Rollout");
+                await ScopeOfRolloutAsync(http, store, id, Role.Deployer, ct) is { } denied
+                    ? denied
+                    : Answer(await rollouts.CommandAsync(id, kind, await Body(http, ct), AccessControl.WhoOf(http), ct), rollouts)).WithName($"{Capital(name)}Rollout").WithMetadata(deployer);
 
             // The same, addressed by service (and environment): the service's newest rollout.
             api.MapPost($"/services/{{service}}/{name}", async (string service, string? environment, HttpContext http, CancellationToken ct) =>
             {
+                if (AccessControl.Check(http, Role.Deployer, environment ?? EffectiveService.DefaultEnvironmentOf(rollouts.Manifest)) is { } denied)
+                {
+                    return denied;
+                }
+
                 var latest = await rollouts.LatestAsync(service, environment, ct);
-                return latest.Problem is { } p ? Problem(p) : Answer(await rollouts.CommandAsync(latest.Value!.Id, kind, await Body(http, ct), User(http), ct), rollouts);
-            }).WithName($"{Capital(name)}Service");
+                return latest.Problem is { } p ? Problem(p) : Answer(await rollouts.CommandAsync(latest.Value!.Id, kind, await Body(http, ct), AccessControl.WhoOf(http), ct), rollouts);
+            }).WithName($"{Capital(name)}Service").WithMetadata(deployer);
         }
 
         api.MapGet("/services/{service}/rollout", async (string service, string? environment, CancellationToken ct) =>
         {
             var latest = await rollouts.LatestAsync(service, environment, ct);
             return latest.Problem is { } p ? Problem(p) : Results.Ok(rollouts.View(latest.Value!));
-        }).WithName("GetServiceRollout");
+        }).WithName("GetServiceRollout").WithMetadata(viewer);
 
         api.MapPost("/services/{service}/rollback", async (string service, HttpContext http, CancellationToken ct) =>
         {
             var request = http.Request.HasJsonContentType() ? await http.Request.ReadFromJsonAsync<RollbackRequest>(ct) ?? new RollbackRequest() : new RollbackRequest();
-            var result = await rollouts.RollbackAsync(service, request, User(http), ct);
+            if (AccessControl.Check(http, Role.Deployer, request.Environment ?? EffectiveService.DefaultEnvironmentOf(rollouts.Manifest)) is { } denied)
+            {
+                return denied;
+            }
+
+            var result = await rollouts.RollbackAsync(service, request, AccessControl.WhoOf(http), ct);
             return result.Problem is { } p ? Problem(p) : Results.Created($"/api/v1/rollouts/{result.Value!.Id}", rollouts.View(result.Value));
-        }).WithName("RollbackService");
+        }).WithName("RollbackService").WithMetadata(deployer);
 
         api.MapGet("/services/{service}/logs", (string service, string? environment, string? version, int? lines) =>
         {
@@ -181,10 +254,10 @@ public static class ApiEndpoints
             var instances = runtime.Observe().Where(i => i.SetId.StartsWith($"{service}/{environmentName}/", StringComparison.Ordinal) && (version is null || i.Version == version)).ToList();
             var take = Math.Clamp(lines ?? 100, 1, 1000);
             return Results.Ok(instances.Select(i => new InstanceLogs(i.Id, i.Version, [.. runtime.Logs(i.Id).TakeLast(take)])).ToList());
-        }).WithName("GetLogs");
+        }).WithName("GetLogs").WithMetadata(viewer);
 
         api.MapGet("/events", (string? rollout, long? after, HttpContext http, CancellationToken ct) => StreamAsync(http, store, reconciler, time, rollout, after, ct))
-            .WithName("StreamEvents");
+            .WithName("StreamEvents").WithMetadata(viewer);
     }
 
     private static readonly (string Name, CommandKind Kind)[] Commands =
@@ -203,8 +276,9 @@ public static class ApiEndpoints
 
     public static IResult Problem(Problem p) => Results.Problem(detail: p.Detail, statusCode: p.Status, title: p.Title);
 
-    private static string User(HttpContext http) =>
-        http.Request.Headers.TryGetValue(UserHeader, out var user) && user.ToString() is { Length: > 0 and <= 64 } name ? name : "anonymous";
+    /// <summary>The caller's right to act on a rollout, in the rollout's environment (an unknown rollout is left to the handler's 404).</summary>
+    private static async Task<IResult?> ScopeOfRolloutAsync(HttpContext http, IRolloutStore store, string id, Role role, CancellationToken ct) =>
+        await store.GetAsync(id, ct) is { } state ? AccessControl.Check(http, role, state.Environment) : null;
 
     private static string StrategyName(StrategySpec strategy) => strategy switch
     {

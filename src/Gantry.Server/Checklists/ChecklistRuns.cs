@@ -25,7 +25,7 @@ public sealed class ChecklistRuns(GantryManifest manifest, IChecklistStore store
     /// <summary>Whether a waiting rollout's checklist has passed, starting its checks the first time.</summary>
     public bool Observe(RolloutState state)
     {
-        if (state.Phase != RolloutPhase.Pending || !state.AwaitsChecklist)
+        if (!state.IsWaiting || !state.AwaitsChecklist)
         {
             return false;
         }
@@ -51,7 +51,7 @@ public sealed class ChecklistRuns(GantryManifest manifest, IChecklistStore store
     /// <summary>Stops checking for rollouts that no longer wait.</summary>
     public void Keep(IEnumerable<RolloutState> states)
     {
-        var keys = states.Where(s => s.Phase == RolloutPhase.Pending && s.AwaitsChecklist).Select(Key).ToHashSet(StringComparer.Ordinal);
+        var keys = states.Where(s => s.IsWaiting && s.AwaitsChecklist).Select(Key).ToHashSet(StringComparer.Ordinal);
         foreach (var key in runs.Keys.Where(k => !keys.Contains(k)))
         {
             if (runs.TryRemove(key, out var run))

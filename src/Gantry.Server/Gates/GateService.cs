@@ -28,7 +28,7 @@ public sealed record GateOverrideRequest(string Service, string Version, string?
 /// <summary>Evaluates gates against the manifest's policy and the previous evaluation, stores them, and says whether an environment's gate lets a release in.</summary>
 public sealed class GateService(GantryManifest manifest, IGateStore store, TimeProvider time)
 {
-    public async Task<Result<GateEvaluation>> EvaluateAsync(GateEvaluationRequest request, string by, CancellationToken ct)
+    public async Task<Result<GateEvaluation>> EvaluateAsync(GateEvaluationRequest request, Core.Audit.AuditContext who, CancellationToken ct)
     {
         if (manifest.FindService(request.Service) is null)
         {
@@ -79,12 +79,12 @@ public sealed class GateService(GantryManifest manifest, IGateStore store, TimeP
         var previous = await store.LatestEvaluationAsync(gate.Name, request.Service, null, ct);
         var inputs = new GateInputs(request.Tests, request.Coverage, request.Security, custom);
         var evaluation = GateEvaluator.Evaluate(gate, request.Service, request.Version, inputs, previous, time.GetUtcNow());
-        await store.SaveEvaluationAsync(evaluation, new Core.Audit.AuditContext(by), ct);
+        await store.SaveEvaluationAsync(evaluation, who, ct);
         return evaluation;
     }
 
     /// <summary>Lets a REMEDIATE release through, recorded with who and why. BLOCK and DEPLOY are refused (nothing to override, or not allowed).</summary>
-    public async Task<Result<GateEvaluation>> OverrideAsync(GateOverrideRequest request, string by, CancellationToken ct)
+    public async Task<Result<GateEvaluation>> OverrideAsync(GateOverrideRequest request, Core.Audit.AuditContext who, CancellationToken ct)
     {
         if (string.IsNullOrWhiteSpace(request.Reason))
         {
@@ -110,7 +110,7 @@ public sealed class GateService(GantryManifest manifest, IGateStore store, TimeP
                 : $"{request.Service} {request.Version} already passed gate '{gate}': nothing to override");
         }
 
-        return (await store.OverrideAsync(gate, request.Service, request.Version, new GateOverride(by, request.Reason.Trim(), time.GetUtcNow()), ct))!;
+        return (await store.OverrideAsync(gate, request.Service, request.Version, new GateOverride(who.Actor, request.Reason.Trim(), time.GetUtcNow()), ct, who with { Reason = request.Reason.Trim() }))!;
     }
 
     /// <summary>Null when the environment has no gate or the release's newest evaluation of it is DEPLOY; otherwise why not.</summary>

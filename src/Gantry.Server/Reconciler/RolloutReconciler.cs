@@ -50,6 +50,9 @@ public sealed partial class RolloutReconciler(
     /// <summary>Called for each target whose newest rollout has ended: starts the next queued deploy, if any.</summary>
     public Func<string, string, CancellationToken, Task>? StartQueued { get; set; }
 
+    /// <summary>Where a rollout waiting for approval stands (the approvals live outside the rollout's state).</summary>
+    public Func<RolloutState, CancellationToken, Task<Core.Approvals.ApprovalStatus?>>? ObserveApproval { get; set; }
+
     /// <summary>The targets as of the last pass.</summary>
     public IReadOnlyList<Target> Targets => targets;
 
@@ -147,7 +150,8 @@ public sealed partial class RolloutReconciler(
             analysis.Observe(state.Analysis, state, target.Route, target.PreviewRoute),
             analysis.Observe(state.Background, state, target.Route, target.PreviewRoute),
             checklists.Observe(state),
-            manifest.FindEnvironment(state.Environment) is { } environment ? Core.Policies.DeployCalendar.HoldingFreeze(environment, time.GetUtcNow()) : null);
+            manifest.FindEnvironment(state.Environment) is { } environment ? Core.Policies.DeployCalendar.HoldingFreeze(environment, time.GetUtcNow()) : null,
+            ObserveApproval is { } approval && state.AwaitsApproval && state.IsWaiting ? await approval(state, ct) : null);
         var decision = RolloutEngine.Next(spec, state, observed);
         if (!decision.Changed(state))
         {

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text.RegularExpressions;
 using Gantry.Core.Analysis;
+using Gantry.Core.Audit;
 using Gantry.Core.Manifest;
 using Gantry.Core.Rollouts;
 using Gantry.Core.Strategies;
@@ -18,7 +19,10 @@ public sealed record DeployRequest(
     IReadOnlyDictionary<string, string>? Set = null,
     string? CommitSha = null,
     DateTimeOffset? CommitTime = null,
-    bool Queue = false);
+    bool Queue = false,
+    bool Emergency = false,
+    string? Reason = null,
+    IReadOnlyList<string>? Secret = null);
 
 /// <summary>A freeze declared by hand: why, and for how long (a duration such as 2h; until lifted when absent).</summary>
 public sealed record FreezeRequest(string? Reason, string? For = null);
@@ -53,11 +57,16 @@ public sealed record RolloutView(
     AnalysisRunRecord? Analysis,
     AnalysisRunRecord? Background = null);
 
+/// <summary>A rollout's approval as shown: the rule's verdict, every decision, and whether the caller may decide (and why not).</summary>
+public sealed record ApprovalView(
+    string RolloutId, string Service, string Environment, string Version, string? RequestedBy, RolloutPhase Phase, bool Waiting,
+    Core.Approvals.ApprovalStatus? Status, IReadOnlyList<Core.Approvals.ApprovalRecord> Decisions, bool CanDecide, string? CannotDecide);
+
 /// <summary>
 /// What people ask of rollouts (deploy, promote, abort, pause, resume, retry, rollback), checked and
 /// committed with their events; the reconciler is woken to act at once.
 /// </summary>
-public sealed partial class RolloutService(GantryManifest manifest, IRolloutStore store, RolloutReconciler reconciler, IRuntime runtime, AnalysisRuns analysis, Gates.GateService gates, Checklists.ChecklistRuns checklists, Core.Checklists.IChecklistStore checklistStore, Core.Policies.IFreezeStore freezes, TimeProvider time)
+public sealed partial class RolloutService(GantryManifest manifest, IRolloutStore store, RolloutReconciler reconciler, IRuntime runtime, AnalysisRuns analysis, Gates.GateService gates, Checklists.ChecklistRuns checklists, Core.Checklists.IChecklistStore checklistStore, Core.Policies.IFreezeStore freezes, Core.Approvals.IApprovalStore approvals, TimeProvider time)
 {
     public Checklists.ChecklistRuns Checklists => checklists;
 
@@ -71,7 +80,7 @@ public sealed partial class RolloutService(GantryManifest manifest, IRolloutStor
 
     public static bool IsValidVersion(string? version) => !string.IsNullOrWhiteSpace(version) && VersionSyntax().IsMatch(version);
 
-    public async Task<Result<RolloutState>> DeployAsync(DeployRequest request, string by, CancellationToken ct)
+    public async Task<Result<RolloutState>> DeployAsync(DeployRequest request, AuditContext who, CancellationToken ct)
     {
         if (Resolve(request.Service, request.Environment, out var service, out var environment) is { } problem)
         {
@@ -93,22 +102,42 @@ public sealed partial class RolloutService(GantryManifest manifest, IRolloutStor
             return refused;
         }
 
-        if (await CalendarAsync(environment, ct) is { } closed)
+        if (request.Emergency && string.IsNullOrWhiteSpace(request.Reason))
+        {
+            return Bad("an emergency deploy needs a reason (--reason): it is recorded with the rollout and in the audit trail");
+        }
+
+        if (request.Emergency && request.Queue)
+        {
+            return Bad("an emergency deploy does not wait in the queue: abort the active rollout first");
+        }
+
+        // An emergency deploy goes past windows, freezes and soak; never past the gate, approvals or the audit.
+        if (!request.Emergency && await CalendarAsync(environment, ct) is { } closed)
         {
             return closed;
         }
 
-        if (await PromotionAsync(environment, service.Name, request.Version, ct) is { Allowed: false } notPromoted)
+        if (await PromotionAsync(environment, service.Name, request.Version, ct) is { Allowed: false } notPromoted
+            && !(request.Emergency && notPromoted.AllowedAt is not null))
         {
             return new Problem(409, "Not promoted", notPromoted.Message, "promotion");
         }
 
-        var release = new Release(request.Version, [.. (request.Set ?? new Dictionary<string, string>()).OrderBy(kv => kv.Key, StringComparer.Ordinal)], request.CommitSha, request.CommitTime);
-        return await CreateAsync(service, environment, release, RolloutKind.Deploy, by, null, null, null, ct);
+        if (UnknownSecrets(request) is { } unknown)
+        {
+            return unknown;
+        }
+
+        var release = new Release(request.Version, [.. (request.Set ?? new Dictionary<string, string>()).OrderBy(kv => kv.Key, StringComparer.Ordinal)], request.CommitSha, request.CommitTime)
+        {
+            Secret = [.. (request.Secret ?? []).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal)],
+        };
+        return await CreateAsync(service, environment, release, RolloutKind.Deploy, who, request.Emergency ? request.Reason!.Trim() : null, null, null, ct, request.Emergency);
     }
 
     /// <summary>Queues a deploy behind the active rollout of its service and environment; it starts when that one ends.</summary>
-    public async Task<Result<QueuedDeploy>> QueueAsync(DeployRequest request, string by, CancellationToken ct)
+    public async Task<Result<QueuedDeploy>> QueueAsync(DeployRequest request, AuditContext who, CancellationToken ct)
     {
         if (Resolve(request.Service, request.Environment, out var service, out var environment) is { } problem)
         {
@@ -126,8 +155,16 @@ public sealed partial class RolloutService(GantryManifest manifest, IRolloutStor
             return new Problem(409, "Not promoted", notPromoted.Message, "promotion");
         }
 
-        var release = new Release(request.Version, [.. (request.Set ?? new Dictionary<string, string>()).OrderBy(kv => kv.Key, StringComparer.Ordinal)], request.CommitSha, request.CommitTime);
-        var queued = await store.EnqueueAsync(new QueuedDeploy(0, service.Name, environment, release, by, time.GetUtcNow()), ct);
+        if (UnknownSecrets(request) is { } unknown)
+        {
+            return unknown;
+        }
+
+        var release = new Release(request.Version, [.. (request.Set ?? new Dictionary<string, string>()).OrderBy(kv => kv.Key, StringComparer.Ordinal)], request.CommitSha, request.CommitTime)
+        {
+            Secret = [.. (request.Secret ?? []).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal)],
+        };
+        var queued = await store.EnqueueAsync(new QueuedDeploy(0, service.Name, environment, release, who.Actor, time.GetUtcNow()), ct);
         reconciler.Wake.Pulse();
         return queued;
     }
@@ -156,7 +193,7 @@ public sealed partial class RolloutService(GantryManifest manifest, IRolloutStor
             return;
         }
 
-        var result = await CreateAsync(service, environment, next.Release, RolloutKind.Deploy, next.CreatedBy, null, null, next.Id, ct);
+        var result = await CreateAsync(service, environment, next.Release, RolloutKind.Deploy, new AuditContext(next.CreatedBy, Source: "the deploy queue"), null, null, next.Id, ct);
         if (result.Problem is { Code: not BusyCode })
         {
             // It can never start (its version already runs, say): drop it rather than block the queue.
@@ -164,7 +201,7 @@ public sealed partial class RolloutService(GantryManifest manifest, IRolloutStor
         }
     }
 
-    public async Task<Result<RolloutState>> RollbackAsync(string serviceName, RollbackRequest request, string by, CancellationToken ct)
+    public async Task<Result<RolloutState>> RollbackAsync(string serviceName, RollbackRequest request, AuditContext who, CancellationToken ct)
     {
         if (Resolve(serviceName, request.Environment, out var service, out var environment) is { } problem)
         {
@@ -215,11 +252,12 @@ public sealed partial class RolloutService(GantryManifest manifest, IRolloutStor
 
         // The rollout that brought the current release in is the one rolled back.
         var replaced = history.FirstOrDefault(r => r.Phase == RolloutPhase.Succeeded && r.StableVersion == current);
-        return await CreateAsync(service, environment, target, RolloutKind.Rollback, by, request.Reason, replaced, null, ct);
+        return await CreateAsync(service, environment, target, RolloutKind.Rollback, who, request.Reason, replaced, null, ct);
     }
 
-    private async Task<Result<RolloutState>> CreateAsync(ServiceSpec service, string environment, Release release, RolloutKind kind, string by, string? reason, RolloutState? replaced, long? fromQueue, CancellationToken ct)
+    private async Task<Result<RolloutState>> CreateAsync(ServiceSpec service, string environment, Release release, RolloutKind kind, AuditContext who, string? reason, RolloutState? replaced, long? fromQueue, CancellationToken ct, bool emergency = false)
     {
+        var by = who.Actor;
         var spec = EffectiveService.For(manifest, service, environment);
         var gate = reconciler.LockFor(service.Name, environment);
         await gate.WaitAsync(ct);
@@ -239,13 +277,17 @@ public sealed partial class RolloutService(GantryManifest manifest, IRolloutStor
             var id = await store.NextIdAsync(service.Name, environment, ct);
             var now = time.GetUtcNow();
             // A deploy into an environment with a checklist waits for it; a rollback (getting back to safety) does not.
+            // So do its approvals (an emergency deploy too: it goes past the calendar, not past people).
             var waits = kind == RolloutKind.Deploy && !checklists.ItemsFor(environment).IsEmpty;
-            var state = RolloutEngine.Create(id, spec, environment, release, kind, latest?.Sets ?? [], now, by, checklist: waits);
+            var approval = kind == RolloutKind.Deploy && manifest.FindEnvironment(environment)?.Approvals is not null;
+            var state = RolloutEngine.Create(id, spec, environment, release, kind, latest?.Sets ?? [], now, by, emergency, waits, approval, reason);
             var what = kind == RolloutKind.Rollback
                 ? $"rollback of {service.Name} in {environment} to {release.Version} by {by}{(reason is null ? string.Empty : ": " + reason)}"
-                : $"deploy of {service.Name} {release.Version} to {environment} by {by}";
+                : emergency
+                    ? $"EMERGENCY deploy of {service.Name} {release.Version} to {environment} by {by}: {reason} (past deployment windows, freezes and soak)"
+                    : $"deploy of {service.Name} {release.Version} to {environment} by {by}";
             var queuedNote = fromQueue is null ? string.Empty : ", from the queue";
-            var outcome = await store.CreateAsync(state, [new RolloutEvent("Created", $"{what} ({state.Message}{queuedNote})")], ct, fromQueue, new Core.Audit.AuditContext(by, reason));
+            var outcome = await store.CreateAsync(state, [new RolloutEvent("Created", $"{what} ({state.Message}{queuedNote})")], ct, fromQueue, who with { Reason = reason });
             if (outcome == CommitOutcome.Conflict)
             {
                 return new Problem(409, "Already started", "the queued deploy was started meanwhile", BusyCode);
@@ -259,7 +301,7 @@ public sealed partial class RolloutService(GantryManifest manifest, IRolloutStor
             if (replaced is not null)
             {
                 var rolledBack = replaced with { Phase = RolloutPhase.RolledBack, Message = $"rolled back to {release.Version} by {by} ({id})", Revision = replaced.Revision + 1, UpdatedAt = now };
-                await store.SaveAsync(rolledBack, replaced.Revision, [new RolloutEvent("RolledBack", rolledBack.Message)], ct, new Core.Audit.AuditContext(by, reason));
+                await store.SaveAsync(rolledBack, replaced.Revision, [new RolloutEvent("RolledBack", rolledBack.Message)], ct, who with { Reason = reason });
             }
 
             reconciler.Committed.Pulse();
@@ -277,8 +319,9 @@ public sealed partial class RolloutService(GantryManifest manifest, IRolloutStor
 
     public const string BusyCode = "busy";
 
-    public async Task<Result<RolloutState>> CommandAsync(string rolloutId, CommandKind kind, CommandRequest request, string by, CancellationToken ct)
+    public async Task<Result<RolloutState>> CommandAsync(string rolloutId, CommandKind kind, CommandRequest request, AuditContext who, CancellationToken ct)
     {
+        var by = who.Actor;
         var found = await store.GetAsync(rolloutId, ct);
         if (found is null)
         {
@@ -312,7 +355,7 @@ public sealed partial class RolloutService(GantryManifest manifest, IRolloutStor
                 return new Problem(409, "Command refused", result.Refusal!);
             }
 
-            var outcome = await store.SaveAsync(decision.State, state.Revision, decision.Events, ct, new Core.Audit.AuditContext(by, request.Reason));
+            var outcome = await store.SaveAsync(decision.State, state.Revision, decision.Events, ct, who with { Reason = request.Reason });
             if (outcome != CommitOutcome.Committed)
             {
                 return new Problem(409, "Command refused", outcome == CommitOutcome.Busy
@@ -369,7 +412,7 @@ public sealed partial class RolloutService(GantryManifest manifest, IRolloutStor
                 }
 
                 var release = newest.Release;
-                await DeployAsync(new DeployRequest(service.Name, version, environment.Name, release.Variables.ToDictionary(v => v.Key, v => v.Value, StringComparer.Ordinal), release.CommitSha, release.CommitTime), AutoPromoter, ct);
+                await DeployAsync(new DeployRequest(service.Name, version, environment.Name, release.Variables.ToDictionary(v => v.Key, v => v.Value, StringComparer.Ordinal), release.CommitSha, release.CommitTime, Secret: release.Secret), new AuditContext(AutoPromoter), ct);
             }
         }
     }
@@ -415,7 +458,7 @@ public sealed partial class RolloutService(GantryManifest manifest, IRolloutStor
     }
 
     /// <summary>Closes an environment to deploys now, until <paramref name="duration"/> has passed or the freeze is lifted.</summary>
-    public async Task<Result<Core.Policies.DeclaredFreeze>> FreezeAsync(string environment, string? reason, TimeSpan? duration, string by, CancellationToken ct)
+    public async Task<Result<Core.Policies.DeclaredFreeze>> FreezeAsync(string environment, string? reason, TimeSpan? duration, AuditContext who, CancellationToken ct)
     {
         if (manifest.FindEnvironment(environment) is null && EffectiveService.DefaultEnvironmentOf(manifest) != environment)
         {
@@ -428,13 +471,13 @@ public sealed partial class RolloutService(GantryManifest manifest, IRolloutStor
         }
 
         var now = time.GetUtcNow();
-        return await freezes.DeclareFreezeAsync(new Core.Policies.DeclaredFreeze(0, environment, reason.Trim(), by, now, duration is { } d ? now + d : null), ct);
+        return await freezes.DeclareFreezeAsync(new Core.Policies.DeclaredFreeze(0, environment, reason.Trim(), who.Actor, now, duration is { } d ? now + d : null), ct, who with { Reason = reason.Trim() });
     }
 
     /// <summary>Lifts the environment's declared freezes.</summary>
-    public async Task<Result<IReadOnlyList<Core.Policies.DeclaredFreeze>>> UnfreezeAsync(string environment, string by, CancellationToken ct)
+    public async Task<Result<IReadOnlyList<Core.Policies.DeclaredFreeze>>> UnfreezeAsync(string environment, AuditContext who, CancellationToken ct)
     {
-        var lifted = await freezes.LiftFreezesAsync(environment, by, time.GetUtcNow(), ct);
+        var lifted = await freezes.LiftFreezesAsync(environment, who.Actor, time.GetUtcNow(), ct, who);
         if (lifted.Count == 0)
         {
             return new Problem(409, "Not frozen", $"{environment} has no declared freeze to lift (freezes in the manifest are lifted by editing it)");
@@ -464,7 +507,7 @@ public sealed partial class RolloutService(GantryManifest manifest, IRolloutStor
     }
 
     /// <summary>A person signs off a checklist item of a waiting rollout; recorded with who and when.</summary>
-    public async Task<Result<Core.Checklists.ChecklistRecord>> SignOffAsync(string id, string item, string by, CancellationToken ct)
+    public async Task<Result<Core.Checklists.ChecklistRecord>> SignOffAsync(string id, string item, AuditContext who, CancellationToken ct)
     {
         if (await store.GetAsync(id, ct) is not { } state)
         {
@@ -482,12 +525,12 @@ public sealed partial class RolloutService(GantryManifest manifest, IRolloutStor
             return new Problem(400, "Not a sign-off", $"'{item}' is an automated {found.Check.Kind} check: it passes by itself, not by a signature");
         }
 
-        if (!state.AwaitsChecklist || state.Phase != RolloutPhase.Pending)
+        if (!state.AwaitsChecklist || !state.IsWaiting)
         {
             return new Problem(409, "Not waiting", $"rollout {id} is {state.Phase}: it no longer waits for its checklist");
         }
 
-        if (!await checklistStore.SignAsync(new Core.Checklists.SignOff(id, item, by, time.GetUtcNow()), ct))
+        if (!await checklistStore.SignAsync(new Core.Checklists.SignOff(id, item, who.Actor, time.GetUtcNow()), ct, who))
         {
             var first = (await checklistStore.SignOffsAsync(id, ct)).First(s => s.Item == item);
             return new Problem(409, "Already signed", string.Create(CultureInfo.InvariantCulture, $"'{item}' of rollout {id} was signed off by {first.By} at {first.At:yyyy-MM-dd HH:mm} UTC"));
@@ -498,6 +541,109 @@ public sealed partial class RolloutService(GantryManifest manifest, IRolloutStor
         var record = await checklists.CheckAsync(id, state.Environment, ct);
         await checklistStore.SaveChecklistAsync(record, ct);
         return record;
+    }
+
+    /// <summary>Where a waiting rollout's approval stands, for the reconciler's observation (null when it does not wait for one).</summary>
+    public async Task<Core.Approvals.ApprovalStatus?> ApprovalStatusAsync(RolloutState state, CancellationToken ct)
+    {
+        if (!state.AwaitsApproval || !state.IsWaiting)
+        {
+            return null;
+        }
+
+        if (manifest.FindEnvironment(state.Environment)?.Approvals is not { } policy)
+        {
+            return new Core.Approvals.ApprovalStatus(Core.Approvals.ApprovalState.Approved, 0, 0, [], $"{state.Environment} no longer requires approval");
+        }
+
+        return Core.Approvals.ApprovalRule.Evaluate(policy, state.CreatedBy, await approvals.ApprovalsAsync(state.Id, ct), time.GetUtcNow());
+    }
+
+    /// <summary>A rollout's approval: the rule's verdict and every decision so far.</summary>
+    public async Task<Result<ApprovalView>> ApprovalAsync(string id, Core.Access.Principal? caller, CancellationToken ct)
+    {
+        if (await store.GetAsync(id, ct) is not { } state)
+        {
+            return new Problem(404, "Unknown rollout", $"there is no rollout '{id}'");
+        }
+
+        return await ApprovalViewAsync(state, caller, ct);
+    }
+
+    private async Task<ApprovalView> ApprovalViewAsync(RolloutState state, Core.Access.Principal? caller, CancellationToken ct)
+    {
+        var policy = manifest.FindEnvironment(state.Environment)?.Approvals;
+        var decisions = await approvals.ApprovalsAsync(state.Id, ct);
+        var status = policy is null ? null : Core.Approvals.ApprovalRule.Evaluate(policy, state.CreatedBy, decisions, time.GetUtcNow());
+        string? refusal = null;
+        if (caller is not null)
+        {
+            refusal = !state.AwaitsApproval || !state.IsWaiting ? $"rollout {state.Id} does not wait for approval ({state.Phase})"
+                : policy is null ? $"{state.Environment} does not require approval"
+                : !caller.May(Core.Access.Role.Approver, state.Environment) ? caller.Refusal(Core.Access.Role.Approver, state.Environment)
+                : Core.Approvals.ApprovalRule.Refusal(policy, state.CreatedBy, caller.Name, caller.Groups, decisions, time.GetUtcNow());
+        }
+
+        return new ApprovalView(state.Id, state.Service, state.Environment, state.Release.Version, state.CreatedBy, state.Phase, state.AwaitsApproval && state.IsWaiting, status, decisions, caller is not null && refusal is null, refusal);
+    }
+
+    /// <summary>Rollouts waiting for approval now, each with whether <paramref name="caller"/> may approve it.</summary>
+    public async Task<IReadOnlyList<ApprovalView>> AwaitingApprovalAsync(Core.Access.Principal? caller, CancellationToken ct)
+    {
+        var list = new List<ApprovalView>();
+        foreach (var state in (await store.ListAsync(new RolloutQuery(ActiveOnly: true, Limit: 1000), ct)).Where(s => s.AwaitsApproval && s.IsWaiting))
+        {
+            list.Add(await ApprovalViewAsync(state, caller, ct));
+        }
+
+        return list;
+    }
+
+    /// <summary>
+    /// A person approves or rejects a rollout waiting for approval: they must hold the approver role for its
+    /// environment, be in a group the rule names, and (unless allowed) not be who deployed it. Recorded with the audit event.
+    /// </summary>
+    public async Task<Result<ApprovalView>> DecideAsync(string id, Core.Access.Principal caller, Core.Approvals.ApprovalDecision decision, string? comment, AuditContext who, CancellationToken ct)
+    {
+        if (await store.GetAsync(id, ct) is not { } state)
+        {
+            return new Problem(404, "Unknown rollout", $"there is no rollout '{id}'");
+        }
+
+        if (!state.AwaitsApproval || !state.IsWaiting)
+        {
+            return new Problem(409, "Not awaiting approval", state.AwaitsApproval || state.Phase.IsTerminal()
+                ? $"rollout {id} is {state.Phase}: it no longer waits for approval"
+                : $"rollout {id} does not wait for approval ({state.Environment} does not require it, or it has been approved)");
+        }
+
+        if (manifest.FindEnvironment(state.Environment)?.Approvals is not { } policy)
+        {
+            return new Problem(409, "Not awaiting approval", $"{state.Environment} no longer requires approval");
+        }
+
+        if (!caller.May(Core.Access.Role.Approver, state.Environment))
+        {
+            return new Problem(403, "Forbidden", caller.Refusal(Core.Access.Role.Approver, state.Environment));
+        }
+
+        var now = time.GetUtcNow();
+        var given = await approvals.ApprovalsAsync(id, ct);
+        if (Core.Approvals.ApprovalRule.Refusal(policy, state.CreatedBy, caller.Name, caller.Groups, given, now) is { } refused)
+        {
+            return new Problem(403, "Approval refused", refused, "approval");
+        }
+
+        if (decision == Core.Approvals.ApprovalDecision.Rejected && string.IsNullOrWhiteSpace(comment))
+        {
+            return Bad("a rejection needs a reason (--comment)");
+        }
+
+        var groups = policy.From.IsEmpty ? caller.Groups : [.. caller.Groups.Where(policy.From.Contains)];
+        var record = new Core.Approvals.ApprovalRecord(id, caller.Name, groups, decision, comment?.Trim(), now, who.Source);
+        await approvals.RecordApprovalAsync(record, who with { Reason = comment?.Trim() }, ct);
+        reconciler.Wake.Pulse();
+        return await ApprovalViewAsync(state, caller, ct);
     }
 
     /// <summary>The newest rollout of a service in an environment (the default one when not named).</summary>
@@ -526,7 +672,7 @@ public sealed partial class RolloutService(GantryManifest manifest, IRolloutStor
             traffic = [.. traffic.Select(t => t with { Weight = (int)Math.Round(100.0 * t.Weight / total) })];
         }
 
-        return new RolloutView(state, Steps(state), traffic, instances, state.Analysis is { } a ? analysis.View(a.Key) : null, state.Background is { } b ? analysis.View(b.Key) : null);
+        return new RolloutView(state.Redacted(), Steps(state), traffic, instances, state.Analysis is { } a ? analysis.View(a.Key) : null, state.Background is { } b ? analysis.View(b.Key) : null);
     }
 
     private List<StepView> Steps(RolloutState state)
@@ -552,6 +698,13 @@ public sealed partial class RolloutService(GantryManifest manifest, IRolloutStor
         SetMirrorStep m => string.Create(CultureInfo.InvariantCulture, $"setMirror {m.Percent}%"),
         _ => step.GetType().Name,
     };
+
+    /// <summary>A secret named without a value is a mistake worth refusing (its value would be missing).</summary>
+    private static Problem? UnknownSecrets(DeployRequest request)
+    {
+        var missing = (request.Secret ?? []).Where(k => request.Set is null || !request.Set.ContainsKey(k)).ToList();
+        return missing.Count == 0 ? null : Bad($"secret variable {string.Join(", ", missing)} has no value: give it with --secret KEY=VALUE");
+    }
 
     private Problem? Resolve(string serviceName, string? environmentName, out ServiceSpec service, out string environment)
     {

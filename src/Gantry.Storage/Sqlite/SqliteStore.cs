@@ -11,7 +11,7 @@ namespace Gantry.Storage.Sqlite;
 /// The embedded store: one SQLite file in write-ahead-log mode. A state and its events are written in one
 /// transaction; the database itself refuses a second active rollout of a service and environment.
 /// </summary>
-public sealed class SqliteStore : IRolloutStore, Core.Gates.IGateStore, Core.Checklists.IChecklistStore, Core.Audit.IAuditStore, Core.Policies.IFreezeStore
+public sealed partial class SqliteStore : IRolloutStore, Core.Gates.IGateStore, Core.Checklists.IChecklistStore, Core.Audit.IAuditStore, Core.Policies.IFreezeStore, Core.Access.ITokenStore, Core.Approvals.IApprovalStore
 {
     private readonly string connectionString;
     private readonly SemaphoreSlim writer = new(1, 1);
@@ -204,14 +204,27 @@ public sealed class SqliteStore : IRolloutStore, Core.Gates.IGateStore, Core.Che
     /// <summary>Each event of a rollout, in the audit trail, in the transaction that commits it.</summary>
     private static void AuditEvents(SqliteConnection connection, SqliteTransaction transaction, RolloutState rollout, IReadOnlyList<RolloutEvent> events, Core.Audit.AuditContext who)
     {
+        if (events.Count == 0)
+        {
+            return;
+        }
+
+        var chain = ApprovalChain(connection, transaction, rollout.Id);
         foreach (var e in events)
         {
-            AppendAudit(connection, transaction, rollout.UpdatedAt, who, $"rollout.{e.Type}", $"{rollout.Service}/{rollout.Environment}/{rollout.Id}", e.Message);
+            AppendAudit(connection, transaction, rollout.UpdatedAt, who, $"rollout.{e.Type}", $"{rollout.Service}/{rollout.Environment}/{rollout.Id}", e.Message, chain);
         }
     }
 
+    /// <summary>Who approved a rollout, oldest first, as one line; null when nobody did.</summary>
+    private static string? ApprovalChain(SqliteConnection connection, SqliteTransaction? transaction, string rolloutId)
+    {
+        var approvals = ReadApprovals(connection, transaction, rolloutId).Where(a => a.Decision == Core.Approvals.ApprovalDecision.Approved).ToList();
+        return approvals.Count == 0 ? null : string.Join("; ", approvals.Select(a => a.Describe()));
+    }
+
     /// <summary>Appends one event to the audit trail, chained to the recorded head, and moves the head to it.</summary>
-    private static void AppendAudit(SqliteConnection connection, SqliteTransaction? transaction, DateTimeOffset at, Core.Audit.AuditContext who, string action, string target, string detail)
+    private static void AppendAudit(SqliteConnection connection, SqliteTransaction? transaction, DateTimeOffset at, Core.Audit.AuditContext who, string action, string target, string detail, string? approvals = null)
     {
         long last = 0;
         var previous = Core.Audit.AuditChain.Genesis;
@@ -226,13 +239,13 @@ public sealed class SqliteStore : IRolloutStore, Core.Gates.IGateStore, Core.Che
         }
 
         var seq = last + 1;
-        var hash = Core.Audit.AuditChain.HashOf(seq, at, who.Actor, action, target, detail, who.Reason, who.Source, previous);
+        var hash = Core.Audit.AuditChain.HashOf(seq, at, who.Actor, action, target, detail, who.Reason, who.Source, previous, approvals);
         using var insert = Command(connection, transaction, """
-            INSERT INTO audit (seq, at, actor, action, target, detail, reason, source, prev_hash, hash) VALUES ($seq, $at, $actor, $action, $target, $detail, $reason, $source, $prev, $hash);
+            INSERT INTO audit (seq, at, actor, action, target, detail, reason, source, prev_hash, hash, approvals) VALUES ($seq, $at, $actor, $action, $target, $detail, $reason, $source, $prev, $hash, $approvals);
             INSERT INTO audit_head (id, seq, hash) VALUES (1, $seq, $hash) ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash;
             """,
             ("$seq", seq), ("$at", Time(at)), ("$actor", who.Actor), ("$action", action), ("$target", target), ("$detail", detail),
-            ("$reason", (object?)who.Reason ?? DBNull.Value), ("$source", (object?)who.Source ?? DBNull.Value), ("$prev", previous), ("$hash", hash));
+            ("$reason", (object?)who.Reason ?? DBNull.Value), ("$source", (object?)who.Source ?? DBNull.Value), ("$prev", previous), ("$hash", hash), ("$approvals", (object?)approvals ?? DBNull.Value));
         insert.ExecuteNonQuery();
     }
 
@@ -240,7 +253,7 @@ public sealed class SqliteStore : IRolloutStore, Core.Gates.IGateStore, Core.Che
     {
         await using var connection = Connect();
         using var command = Command(connection, null, """
-            SELECT seq, at, actor, action, target, detail, reason, source, prev_hash, hash FROM audit
+            SELECT seq, at, actor, action, target, detail, reason, source, prev_hash, hash, approvals FROM audit
             WHERE ($target IS NULL OR target = $target OR substr(target, 1, length($prefix)) = $prefix) AND ($since IS NULL OR at >= $since)
             ORDER BY seq DESC LIMIT $limit
             """,
@@ -260,7 +273,7 @@ public sealed class SqliteStore : IRolloutStore, Core.Gates.IGateStore, Core.Che
     public async IAsyncEnumerable<Core.Audit.AuditEvent> AllAuditAsync([System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken ct)
     {
         await using var connection = Connect();
-        using var command = Command(connection, null, "SELECT seq, at, actor, action, target, detail, reason, source, prev_hash, hash FROM audit ORDER BY seq");
+        using var command = Command(connection, null, "SELECT seq, at, actor, action, target, detail, reason, source, prev_hash, hash, approvals FROM audit ORDER BY seq");
         using var reader = command.ExecuteReader();
         while (reader.Read())
         {
@@ -278,7 +291,7 @@ public sealed class SqliteStore : IRolloutStore, Core.Gates.IGateStore, Core.Che
 
     private static Core.Audit.AuditEvent ReadAudit(SqliteDataReader r) => new(
         r.GetInt64(0), DateTimeOffset.Parse(r.GetString(1), CultureInfo.InvariantCulture), r.GetString(2), r.GetString(3), r.GetString(4), r.GetString(5),
-        r.IsDBNull(6) ? null : r.GetString(6), r.IsDBNull(7) ? null : r.GetString(7), r.GetString(8), r.GetString(9));
+        r.IsDBNull(6) ? null : r.GetString(6), r.IsDBNull(7) ? null : r.GetString(7), r.GetString(8), r.GetString(9), r.IsDBNull(10) ? null : r.GetString(10));
 
     private static void AppendEvents(SqliteConnection connection, SqliteTransaction transaction, RolloutState rollout, IReadOnlyList<RolloutEvent> events)
     {
@@ -427,7 +440,7 @@ public sealed class SqliteStore : IRolloutStore, Core.Gates.IGateStore, Core.Che
         return list;
     }
 
-    public async Task<Core.Policies.DeclaredFreeze> DeclareFreezeAsync(Core.Policies.DeclaredFreeze freeze, CancellationToken ct)
+    public async Task<Core.Policies.DeclaredFreeze> DeclareFreezeAsync(Core.Policies.DeclaredFreeze freeze, CancellationToken ct, Core.Audit.AuditContext? who = null)
     {
         await writer.WaitAsync(ct);
         try
@@ -439,7 +452,7 @@ public sealed class SqliteStore : IRolloutStore, Core.Gates.IGateStore, Core.Che
                 SELECT last_insert_rowid();
                 """, ("$e", freeze.Environment), ("$r", freeze.Reason), ("$b", freeze.By), ("$at", Time(freeze.At)), ("$until", freeze.Until is { } u ? Time(u) : DBNull.Value));
             var stored = freeze with { Id = (long)insert.ExecuteScalar()! };
-            AppendAudit(connection, transaction, freeze.At, new Core.Audit.AuditContext(freeze.By, freeze.Reason), "environment.frozen", freeze.Environment,
+            AppendAudit(connection, transaction, freeze.At, who ?? new Core.Audit.AuditContext(freeze.By, freeze.Reason), "environment.frozen", freeze.Environment,
                 freeze.Until is { } until ? $"deploys frozen until {until:yyyy-MM-dd HH:mm} UTC" : "deploys frozen until lifted");
             transaction.Commit();
             return stored;
@@ -450,7 +463,7 @@ public sealed class SqliteStore : IRolloutStore, Core.Gates.IGateStore, Core.Che
         }
     }
 
-    public async Task<IReadOnlyList<Core.Policies.DeclaredFreeze>> LiftFreezesAsync(string environment, string by, DateTimeOffset at, CancellationToken ct)
+    public async Task<IReadOnlyList<Core.Policies.DeclaredFreeze>> LiftFreezesAsync(string environment, string by, DateTimeOffset at, CancellationToken ct, Core.Audit.AuditContext? who = null)
     {
         await writer.WaitAsync(ct);
         try
@@ -462,7 +475,7 @@ public sealed class SqliteStore : IRolloutStore, Core.Gates.IGateStore, Core.Che
             {
                 using var lift = Command(connection, transaction, "UPDATE declared_freezes SET lifted_at = $at, lifted_by = $b WHERE id = $id", ("$at", Time(at)), ("$b", by), ("$id", freeze.Id));
                 lift.ExecuteNonQuery();
-                AppendAudit(connection, transaction, at, new Core.Audit.AuditContext(by), "environment.unfrozen", environment, $"lifted the freeze of {freeze.By} ({freeze.Reason})");
+                AppendAudit(connection, transaction, at, who ?? new Core.Audit.AuditContext(by), "environment.unfrozen", environment, $"lifted the freeze of {freeze.By} ({freeze.Reason})");
             }
 
             transaction.Commit();
@@ -522,7 +535,7 @@ public sealed class SqliteStore : IRolloutStore, Core.Gates.IGateStore, Core.Che
         return command.ExecuteScalar() is string json ? JsonSerializer.Deserialize<Core.Checklists.ChecklistRecord>(json, GantryJson.Options) : null;
     }
 
-    public async Task<bool> SignAsync(Core.Checklists.SignOff signOff, CancellationToken ct)
+    public async Task<bool> SignAsync(Core.Checklists.SignOff signOff, CancellationToken ct, Core.Audit.AuditContext? who = null)
     {
         await writer.WaitAsync(ct);
         try
@@ -537,7 +550,7 @@ public sealed class SqliteStore : IRolloutStore, Core.Gates.IGateStore, Core.Che
                 return false;
             }
 
-            AppendAudit(connection, transaction, signOff.At, new Core.Audit.AuditContext(signOff.By), "checklist.signed", signOff.RolloutId, $"signed off '{signOff.Item}'");
+            AppendAudit(connection, transaction, signOff.At, who ?? new Core.Audit.AuditContext(signOff.By), "checklist.signed", signOff.RolloutId, $"signed off '{signOff.Item}'");
             transaction.Commit();
             return true;
         }
@@ -597,7 +610,7 @@ public sealed class SqliteStore : IRolloutStore, Core.Gates.IGateStore, Core.Che
         return command.ExecuteScalar() is string json ? JsonSerializer.Deserialize<Core.Gates.GateEvaluation>(json, GantryJson.Options) : null;
     }
 
-    public async Task<Core.Gates.GateEvaluation?> OverrideAsync(string gate, string service, string version, Core.Gates.GateOverride decision, CancellationToken ct)
+    public async Task<Core.Gates.GateEvaluation?> OverrideAsync(string gate, string service, string version, Core.Gates.GateOverride decision, CancellationToken ct, Core.Audit.AuditContext? who = null)
     {
         await writer.WaitAsync(ct);
         try
@@ -623,7 +636,7 @@ public sealed class SqliteStore : IRolloutStore, Core.Gates.IGateStore, Core.Che
             using var update = Command(connection, transaction, "UPDATE gate_evaluations SET evaluation = $e WHERE id = $id",
                 ("$e", JsonSerializer.Serialize(evaluation, GantryJson.Options)), ("$id", id));
             update.ExecuteNonQuery();
-            AppendAudit(connection, transaction, decision.At, new Core.Audit.AuditContext(decision.By, decision.Reason), "gate.overridden", $"{service}/{version}",
+            AppendAudit(connection, transaction, decision.At, who ?? new Core.Audit.AuditContext(decision.By, decision.Reason), "gate.overridden", $"{service}/{version}",
                 $"gate {gate}: REMEDIATE overridden ({evaluation.Reason})");
             transaction.Commit();
             return evaluation;

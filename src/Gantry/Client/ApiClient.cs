@@ -19,7 +19,7 @@ internal sealed class ApiClient : IDisposable
 
     private readonly HttpClient http;
 
-    public ApiClient(Uri server, TimeSpan? timeout = null)
+    public ApiClient(Uri server, string? token, TimeSpan? timeout = null)
     {
         Server = server;
         http = new HttpClient(new SocketsHttpHandler { UseProxy = false, ConnectTimeout = TimeSpan.FromSeconds(5) })
@@ -27,15 +27,25 @@ internal sealed class ApiClient : IDisposable
             BaseAddress = server,
             Timeout = timeout ?? TimeSpan.FromSeconds(60),
         };
-        http.DefaultRequestHeaders.Add("X-Gantry-User", Environment.UserName);
+        if (token is not null)
+        {
+            http.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", token);
+        }
     }
 
     public Uri Server { get; }
 
-    /// <summary>--server, else GANTRY_SERVER, else the default local address.</summary>
-    public static Uri Resolve(string? option)
+    /// <summary>A client with the server and token the command line, the environment and the config file give.</summary>
+    public static ApiClient Connect(string? serverOption, string? dataOption)
     {
-        var text = option ?? Environment.GetEnvironmentVariable(ServerVariable) ?? $"http://{Gantry.Server.ServerOptions.DefaultListen}";
+        var credentials = Credentials.Resolve(dataOption);
+        return new ApiClient(Resolve(serverOption, credentials.Server), credentials.Token);
+    }
+
+    /// <summary>--server, else GANTRY_SERVER, else the config file's server, else the default local address.</summary>
+    public static Uri Resolve(string? option, string? configured = null)
+    {
+        var text = option ?? Environment.GetEnvironmentVariable(ServerVariable) ?? configured ?? $"http://{Gantry.Server.ServerOptions.DefaultListen}";
         if (!text.Contains("://", StringComparison.Ordinal))
         {
             text = "http://" + text;
@@ -58,6 +68,15 @@ internal sealed class ApiClient : IDisposable
         try
         {
             var response = await http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, ct);
+            if (!response.IsSuccessStatusCode)
+            {
+                using (response)
+                {
+                    var text = await response.Content.ReadAsStringAsync(ct);
+                    throw new ApiException(response.StatusCode is HttpStatusCode.Unauthorized or HttpStatusCode.Forbidden or HttpStatusCode.TooManyRequests ? ExitCodes.Denied : ExitCodes.BadInput, ProblemText(response.StatusCode, text));
+                }
+            }
+
             return response;
         }
         catch (HttpRequestException ex)
@@ -93,7 +112,7 @@ internal sealed class ApiClient : IDisposable
             var text = await response.Content.ReadAsStringAsync(ct);
             if (!response.IsSuccessStatusCode)
             {
-                throw new ApiException(ExitCodes.BadInput, ProblemText(response.StatusCode, text));
+                throw new ApiException(response.StatusCode is HttpStatusCode.Unauthorized or HttpStatusCode.Forbidden or HttpStatusCode.TooManyRequests ? ExitCodes.Denied : ExitCodes.BadInput, ProblemText(response.StatusCode, text));
             }
 
             return JsonSerializer.Deserialize<T>(text, GantryJson.Options)

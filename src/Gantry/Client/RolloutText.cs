@@ -20,7 +20,28 @@ internal static class RolloutText
             StrategyKind.Rolling => $"rolling from {r.PreviousVersion}",
             _ => $"canary from {r.PreviousVersion}",
         };
-        return $"rollout {r.Id}: {r.Service} {r.Release.Version} ({what}) in {r.Environment}: {r.Phase}";
+        return $"{(r.Emergency ? "EMERGENCY " : string.Empty)}rollout {r.Id}: {r.Service} {r.Release.Version} ({what}) in {r.Environment}: {r.Phase}"
+            + (r.Emergency ? $"\n  emergency deploy by {r.CreatedBy}: {r.EmergencyReason}" : string.Empty);
+    }
+
+    /// <summary>Where a rollout's approval stands, and what the caller can do about it.</summary>
+    public static string Approval(ApprovalView a)
+    {
+        var text = new StringBuilder();
+        text.AppendLine(CultureInfo.InvariantCulture, $"  approval: {a.Status?.Message ?? "not required"}");
+        foreach (var d in a.Decisions)
+        {
+            text.AppendLine(CultureInfo.InvariantCulture, $"    {d.Describe()}");
+        }
+
+        if (a.Waiting)
+        {
+            text.AppendLine(a.CanDecide
+                ? $"    you can approve it: gantry approve {a.RolloutId} --comment TEXT (or gantry reject {a.RolloutId} --comment TEXT)"
+                : $"    you cannot approve it: {a.CannotDecide}");
+        }
+
+        return text.ToString();
     }
 
     public static string Split(RolloutView view) =>

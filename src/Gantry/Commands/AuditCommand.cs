@@ -87,7 +87,7 @@ internal static class AuditCommand
         var text = new StringBuilder();
         foreach (var e in events)
         {
-            text.AppendLine(CultureInfo.InvariantCulture, $"{e.Seq,6}  {e.At:yyyy-MM-dd HH:mm:ss}  {e.Actor,-12} {e.Action,-24} {e.Target}  {e.Detail}{(e.Reason is { Length: > 0 } r ? $" (why: {r})" : string.Empty)}{(e.Source is { } s ? $" [from {s}]" : string.Empty)}");
+            text.AppendLine(CultureInfo.InvariantCulture, $"{e.Seq,6}  {e.At:yyyy-MM-dd HH:mm:ss}  {e.Actor,-12} {e.Action,-24} {e.Target}  {e.Detail}{(e.Reason is { Length: > 0 } r ? $" (why: {r})" : string.Empty)}{(e.Source is { } s ? $" [from {s}]" : string.Empty)}{(e.Approvals is { } chain ? $" [approvals: {chain}]" : string.Empty)}");
         }
 
         return text.ToString().TrimEnd();

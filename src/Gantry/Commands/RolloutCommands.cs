@@ -13,6 +13,11 @@ namespace Gantry.Commands;
 /// <summary>The client commands: deploy, status, promote, abort, pause, resume, retry, rollback, history, logs.</summary>
 internal static class RolloutCommands
 {
+    internal const string DataOptionName = "--data";
+
+    /// <summary>Every command that talks to a server also takes --data: the server's data directory, whose admin token it then uses.</summary>
+    internal static Option<string?> DataOption() => new(DataOptionName) { Description = "A local server's data directory: use its admin token (default: GANTRY_TOKEN, the config file, or .gantry/admin.token here).", HelpName = "DIR" };
+
     internal static Option<string?> ServerOption() => new("--server") { Description = $"The gantry server (default: ${ApiClient.ServerVariable} or http://127.0.0.1:7700).", HelpName = "URL" };
 
     private static Option<string?> EnvOption() => new("--env", "-e") { Description = "The environment (default: the manifest's first).", HelpName = "ENV" };
@@ -47,7 +52,7 @@ internal static class RolloutCommands
         var error = parse.InvocationConfiguration.Error;
         try
         {
-            using var api = new ApiClient(ApiClient.Resolve(parse.GetValue(server)));
+            using var api = ApiClient.Connect(parse.GetValue(server), parse.GetValue<string?>(DataOptionName));
             return await body(api, parse.InvocationConfiguration.Output);
         }
         catch (ApiException ex)
@@ -68,8 +73,11 @@ internal static class RolloutCommands
         var set = new Option<string[]>("--set") { Description = "A variable for the release's instances, KEY=VALUE (repeatable).", HelpName = "KEY=VALUE", AllowMultipleArgumentsPerToken = false };
         var wait = new Option<bool>("--wait", "-w") { Description = "Follow the rollout until it ends; exit 1 if it does not succeed." };
         var queue = new Option<bool>("--queue") { Description = "If another rollout of the service is active, wait in line instead of being refused." };
+        var secret = new Option<string[]>("--secret") { Description = "A secret variable, KEY=VALUE or KEY (its value from this environment's KEY); passed to the instances, never shown (repeatable).", HelpName = "KEY[=VALUE]", AllowMultipleArgumentsPerToken = false };
+        var emergency = new Option<bool>("--emergency") { Description = "Deploy past deployment windows, freezes and soak (needs the emergency role and --reason; recorded as an emergency everywhere)." };
+        var reason = new Option<string?>("--reason", "-m") { Description = "Why (required with --emergency).", HelpName = "TEXT" };
         var output = CommonOptions.Output();
-        var command = new Command("deploy", "Roll a new version of a service out with its strategy.") { service, version, env, set, wait, queue, output, server };
+        var command = new Command("deploy", "Roll a new version of a service out with its strategy.") { service, version, env, set, secret, wait, queue, emergency, reason, output, server };
         command.SetAction((parse, ct) => RunAsync(parse, server, async (api, writer) =>
         {
             var variables = new Dictionary<string, string>(StringComparer.Ordinal);
@@ -84,7 +92,23 @@ internal static class RolloutCommands
                 variables[pair[..at]] = pair[(at + 1)..];
             }
 
-            var request = new DeployRequest(parse.GetValue(service)!, parse.GetValue(version)!, parse.GetValue(env), variables, Queue: parse.GetValue(queue));
+            var secrets = new List<string>();
+            foreach (var pair in parse.GetValue(secret) ?? [])
+            {
+                var at = pair.IndexOf('=', StringComparison.Ordinal);
+                var key = at < 0 ? pair : pair[..at];
+                var value = at < 0 ? Environment.GetEnvironmentVariable(key) : pair[(at + 1)..];
+                if (key.Length == 0 || value is null)
+                {
+                    throw new ApiException(ExitCodes.BadInput, at < 0 ? $"--secret {key}: no variable {key} in this environment to take its value from" : $"--secret: expected KEY=VALUE or KEY");
+                }
+
+                variables[key] = value;
+                secrets.Add(key);
+            }
+
+            var request = new DeployRequest(parse.GetValue(service)!, parse.GetValue(version)!, parse.GetValue(env), variables, Queue: parse.GetValue(queue),
+                Emergency: parse.GetValue(emergency), Reason: parse.GetValue(reason), Secret: secrets);
             var answer = await api.PostAsync<JsonElement>("/api/v1/rollouts", request, ct);
             if (!answer.TryGetProperty("rollout", out _))
             {
@@ -142,9 +166,18 @@ internal static class RolloutCommands
             if (parse.GetValue(service) is not { } name)
             {
                 var services = await api.GetAsync<List<ServiceView>>("/api/v1/services", ct);
-                await WriteAsync(writer, parse.GetValue(output), services, string.Join("\n", services.SelectMany(s =>
-                    s.Environments.Select(e => $"{s.Name,-16} {e.Name,-12} {e.Stable ?? "-",-12} {(e.LatestRollout is null ? "never deployed" : $"{e.LatestRollout} {e.Phase}")}")
-                    .Prepend($"{"SERVICE",-16} {"ENV",-12} {"STABLE",-12} LATEST ROLLOUT"))));
+                var waiting = await api.GetAsync<List<ApprovalView>>("/api/v1/approvals", ct);
+                var table = string.Join("\n", services.SelectMany(s =>
+                    s.Environments.Select(e => $"{s.Name,-16} {e.Name,-12} {e.Stable ?? "-",-12} {(e.LatestRollout is null ? "never deployed" : $"{e.LatestRollout} {e.Phase}")}"))
+                    .Prepend($"{"SERVICE",-16} {"ENV",-12} {"STABLE",-12} LATEST ROLLOUT"));
+                if (waiting.Count > 0)
+                {
+                    table += "\n\nawaiting approval:\n" + string.Join("\n", waiting.Select(a =>
+                        $"  {a.RolloutId}: {a.Service} {a.Version} to {a.Environment}, deployed by {a.RequestedBy}: {a.Status?.Message}\n"
+                        + (a.CanDecide ? $"    you can approve it: gantry approve {a.RolloutId} --comment TEXT" : $"    you cannot approve it: {a.CannotDecide}")));
+                }
+
+                await WriteAsync(writer, parse.GetValue(output), services, table);
                 return ExitCodes.Success;
             }
 
@@ -154,7 +187,8 @@ internal static class RolloutCommands
                 return await FollowAsync(api, view.Rollout.Id, writer, parse.GetValue(output), ct);
             }
 
-            await WriteAsync(writer, parse.GetValue(output), view, RolloutText.Plain(view).TrimEnd());
+            var approval = view.Rollout.AwaitsApproval ? await api.GetAsync<ApprovalView>($"/api/v1/rollouts/{Uri.EscapeDataString(view.Rollout.Id)}/approval", ct) : null;
+            await WriteAsync(writer, parse.GetValue(output), view, (RolloutText.Plain(view) + (approval is null ? string.Empty : RolloutText.Approval(approval))).TrimEnd());
             return ExitCodes.Success;
         }));
         return command;
@@ -238,7 +272,7 @@ internal static class RolloutCommands
                 + (parse.GetValue(env) is { } e ? $"&environment={Uri.EscapeDataString(e)}" : string.Empty);
             var rollouts = await api.GetAsync<List<RolloutState>>(path, ct);
             await WriteAsync(writer, parse.GetValue(output), rollouts, string.Join("\n", rollouts.Select(r => string.Create(CultureInfo.InvariantCulture,
-                $"{r.Id,-24} {r.Release.Version,-10} {r.Strategy,-10} {r.Phase,-11} {r.CreatedAt.UtcDateTime:yyyy-MM-dd HH:mm:ss}  {r.CreatedBy}  {r.Message}"))
+                $"{r.Id,-24} {r.Release.Version,-10} {r.Strategy,-10} {r.Phase,-11} {r.CreatedAt.UtcDateTime:yyyy-MM-dd HH:mm:ss}  {r.CreatedBy}  {(r.Emergency ? $"[EMERGENCY: {r.EmergencyReason}] " : string.Empty)}{r.Message}"))
                 .Prepend($"{"ROLLOUT",-24} {"VERSION",-10} {"STRATEGY",-10} {"PHASE",-11} {"CREATED (UTC)",-19}  BY  MESSAGE")));
             return ExitCodes.Success;
         }));

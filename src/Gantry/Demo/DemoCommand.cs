@@ -89,7 +89,7 @@ internal static class DemoCommand
         try
         {
             await using var server = await GantryServer.StartAsync(manifest, Path.GetDirectoryName(Path.GetFullPath(path))!, new ServerOptions(data, new Endpoint("127.0.0.1", LoopbackPorts.Next())), time, null, ct);
-            using var api = new ApiClient(server.Address);
+            using var api = new ApiClient(server.Address, server.AdminToken);
             await output.WriteLineAsync($"  server on {server.Address}; {canary.Name} (canary) on http://{canary.Listen}, {blueGreen.Name} (blue-green) on http://{blueGreen.Listen}");
 
             // Events as they happen, from the server's own stream.

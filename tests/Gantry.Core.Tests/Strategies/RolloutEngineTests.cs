@@ -6,7 +6,7 @@ namespace Gantry.Core.Tests.Strategies;
 
 public sealed class RolloutEngineTests
 {
-    private const string Canary = """
+    internal const string Canary = """
         canary:
           steps:
             - setWeight: 20
@@ -31,7 +31,7 @@ public sealed class RolloutEngineTests
         rolling: { maxSurge: 1, maxUnavailable: 0 }
         """;
 
-    private static RolloutWorld Stable(string strategy, int replicas = 2, string deadline = "10m")
+    internal static RolloutWorld Stable(string strategy, int replicas = 2, string deadline = "10m")
     {
         var world = new RolloutWorld(strategy, replicas, deadline);
         world.Deploy("v1");

@@ -62,10 +62,13 @@ internal sealed class RolloutWorld
     /// <summary>The freeze holding running rollouts, as the reconciler would describe it; null when none is active.</summary>
     public string? FreezeHold { get; set; }
 
-    public RolloutState Deploy(string version, RolloutKind kind = RolloutKind.Deploy, bool checklist = false)
+    /// <summary>Where the rollout's approval stands, as the reconciler would observe it; null when it does not wait for one.</summary>
+    public Core.Approvals.ApprovalStatus? Approval { get; set; }
+
+    public RolloutState Deploy(string version, RolloutKind kind = RolloutKind.Deploy, bool checklist = false, bool approval = false)
     {
         var inherited = State?.Sets ?? [];
-        State = RolloutEngine.Create($"r{History.Count}", Service, "production", Release.Of(version), kind, inherited, Now, checklist: checklist);
+        State = RolloutEngine.Create($"r{History.Count}", Service, "production", Release.Of(version), kind, inherited, Now, "alice", checklist: checklist, approval: approval);
         History.Add(State);
         return State;
     }
@@ -86,7 +89,8 @@ internal sealed class RolloutWorld
         Status(State.Analysis),
         Status(State.Background),
         ChecklistPassed,
-        FreezeHold);
+        FreezeHold,
+        Approval);
 
     private AnalysisStatus? Status(AnalysisRequest? request) =>
         request is { Completed: false } && analysisOutcome.TryGetValue(request.Key, out var phase) ? new AnalysisStatus(request.Key, phase, "measured")

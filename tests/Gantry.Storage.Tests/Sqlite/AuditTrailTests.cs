@@ -71,7 +71,7 @@ public sealed class AuditTrailTests : IDisposable
     [InlineData("DELETE FROM audit WHERE seq = 6", 7, "events 6 to 6 are missing: deleted from the trail")]
     [InlineData("DELETE FROM audit WHERE seq = 1", 2, "the trail starts at event 2: events 1 to 1 were deleted")]
     [InlineData("DELETE FROM audit WHERE seq >= 11", 11, "the trail ends at event 10, but its recorded head is another event: events were cut from its end")]
-    [InlineData("INSERT INTO audit SELECT 13, at, actor, action, target, detail, reason, source, hash, hash FROM audit WHERE seq = 12", 13, "event 13 (rollout.Succeeded by gantry at 2026-01-01 00:04:00 UTC) was edited: its content does not match its hash")]
+    [InlineData("INSERT INTO audit SELECT 13, at, actor, action, target, detail, reason, source, hash, hash, approvals FROM audit WHERE seq = 12", 13, "event 13 (rollout.Succeeded by gantry at 2026-01-01 00:04:00 UTC) was edited: its content does not match its hash")]
     [InlineData("UPDATE audit SET seq = seq + 100 WHERE seq = 3; UPDATE audit SET seq = 3 WHERE seq = 4; UPDATE audit SET seq = 4 WHERE seq = 103", 3, "event 3 (rollout.Created by alice at 2026-01-01 00:01:00 UTC) was edited: its content does not match its hash")]
     public async Task VerifyAudit_RowsChangedInSqlite_FindsTheFirstBadEvent(string sql, long firstBad, string message)
     {

@@ -22,34 +22,34 @@ public sealed class CalendarCommandTests : IAsyncLifetime
     [Fact(Timeout = 60_000)]
     public async Task Deploy_DuringAFreeze_IsRefusedWithTheRuleAndNothingStarts()
     {
-        var (exit, _, error) = await GantryCliTests.RunAsync("deploy", "shop", "-v", "1.0", "-e", "production", "--server", embedded.Address);
+        var (exit, _, error) = await GantryCliTests.RunAsync("deploy", "shop", "-v", "1.0", "-e", "production", "--server", embedded.Address, "--data", embedded.Data);
         exit.Should().Be(ExitCodes.BadInput);
         error.Should().MatchRegex(@"^gantry: deploys to production are frozen from \d{4}-\d\d-\d\d to \d{4}-\d\d-\d\d UTC \(the change board meets next quarter\); no allowed time in the next 400 days\n$");
         (await embedded.Server.Store.ListAsync(new Gantry.Core.Rollouts.RolloutQuery("shop", "production"), default)).Should().BeEmpty();
 
-        (await GantryCliTests.RunAsync("deploy", "shop", "-v", "1.0", "-e", "staging", "--server", embedded.Address)).Exit.Should().Be(ExitCodes.Success);
+        (await GantryCliTests.RunAsync("deploy", "shop", "-v", "1.0", "-e", "staging", "--server", embedded.Address, "--data", embedded.Data)).Exit.Should().Be(ExitCodes.Success);
     }
 
     [Fact(Timeout = 60_000)]
     public async Task FreezeAndUnfreeze_DuringAnIncident_CloseAndReopenTheEnvironmentWithAnAuditTrail()
     {
         var server = embedded.Address;
-        var (exit, output, error) = await GantryCliTests.RunAsync("freeze", "staging", "--reason", "incident 42", "--server", server);
+        var (exit, output, error) = await GantryCliTests.RunAsync("freeze", "staging", "--reason", "incident 42", "--server", server, "--data", embedded.Data);
         exit.Should().Be(ExitCodes.Success, error);
         output.Should().Be("staging is frozen until lifted (gantry unfreeze staging): incident 42\n");
 
-        (exit, _, error) = await GantryCliTests.RunAsync("deploy", "shop", "-v", "1.0", "-e", "staging", "--server", server);
+        (exit, _, error) = await GantryCliTests.RunAsync("deploy", "shop", "-v", "1.0", "-e", "staging", "--server", server, "--data", embedded.Data);
         exit.Should().Be(ExitCodes.BadInput);
         error.Should().MatchRegex(@"^gantry: deploys to staging are frozen by \S+ since \d{4}-\d\d-\d\d \d\d:\d\d UTC \(incident 42\), until lifted \(gantry unfreeze staging\)\n$");
 
-        (exit, output, error) = await GantryCliTests.RunAsync("unfreeze", "staging", "--server", server);
+        (exit, output, error) = await GantryCliTests.RunAsync("unfreeze", "staging", "--server", server, "--data", embedded.Data);
         exit.Should().Be(ExitCodes.Success, error);
         output.Should().MatchRegex(@"^staging is open again: lifted \S+'s freeze \(incident 42\)\n$");
-        (await GantryCliTests.RunAsync("unfreeze", "staging", "--server", server)).Err.Should().Contain("staging has no declared freeze to lift");
-        (await GantryCliTests.RunAsync("freeze", "staging", "--reason", "x", "--for", "soon", "--server", server)).Exit.Should().Be(ExitCodes.BadInput);
+        (await GantryCliTests.RunAsync("unfreeze", "staging", "--server", server, "--data", embedded.Data)).Err.Should().Contain("staging has no declared freeze to lift");
+        (await GantryCliTests.RunAsync("freeze", "staging", "--reason", "x", "--for", "soon", "--server", server, "--data", embedded.Data)).Exit.Should().Be(ExitCodes.BadInput);
 
-        (await GantryCliTests.RunAsync("deploy", "shop", "-v", "1.0", "-e", "staging", "--server", server)).Exit.Should().Be(ExitCodes.Success);
-        var audit = (await GantryCliTests.RunAsync("audit", "--service", "staging", "--server", server)).Out;
+        (await GantryCliTests.RunAsync("deploy", "shop", "-v", "1.0", "-e", "staging", "--server", server, "--data", embedded.Data)).Exit.Should().Be(ExitCodes.Success);
+        var audit = (await GantryCliTests.RunAsync("audit", "--service", "staging", "--server", server, "--data", embedded.Data)).Out;
         audit.Should().Contain("environment.frozen").And.Contain("deploys frozen until lifted (why: incident 42)").And.Contain("environment.unfrozen");
     }
 }

@@ -13,6 +13,8 @@ public sealed class ChecklistCommandTests : IAsyncLifetime
 
     private string Server => embedded.Address;
 
+    private string Data => embedded.Data;
+
     public async Task InitializeAsync()
     {
         database.Start();
@@ -40,12 +42,12 @@ public sealed class ChecklistCommandTests : IAsyncLifetime
     [Fact(Timeout = 90_000)]
     public async Task Deploy_WithAChecklist_WaitsForTheSignOffThenStarts()
     {
-        var (exit, output, error) = await GantryCliTests.RunAsync("deploy", "shop", "-v", "1.0", "-e", "production", "--server", Server);
+        var (exit, output, error) = await GantryCliTests.RunAsync("deploy", "shop", "-v", "1.0", "-e", "production", "--server", Server, "--data", Data);
         exit.Should().Be(ExitCodes.Success, error);
         output.Should().Contain("Pending\n  waiting for the pre-deployment checklist of production");
 
-        await RolloutCommandsTests.EventuallyAsync(async () => (await GantryCliTests.RunAsync("checklist", "shop-production-1", "--server", Server)).Out.Contains("pass  database", StringComparison.Ordinal));
-        (exit, output, _) = await GantryCliTests.RunAsync("checklist", "shop-production-1", "--server", Server);
+        await RolloutCommandsTests.EventuallyAsync(async () => (await GantryCliTests.RunAsync("checklist", "shop-production-1", "--server", Server, "--data", Data)).Out.Contains("pass  database", StringComparison.Ordinal));
+        (exit, output, _) = await GantryCliTests.RunAsync("checklist", "shop-production-1", "--server", Server, "--data", Data);
         exit.Should().Be(ExitCodes.Success);
         output.Should().StartWith("checklist of shop-production-1 (production): waiting for qa\n");
         output.Should().MatchRegex(@"  pass  database    tcp      127\.0\.0\.1:\d+ accepts connections\n");
@@ -54,17 +56,17 @@ public sealed class ChecklistCommandTests : IAsyncLifetime
         output.Should().EndWith("  FAIL  docs        signoff  waiting for a sign-off by writers: gantry checklist shop-production-1 --sign docs (not required)\n");
         (await embedded.Server.Store.GetAsync("shop-production-1", default))!.Phase.Should().Be(RolloutPhase.Pending, "nothing starts before the sign-off");
 
-        (exit, _, error) = await GantryCliTests.RunAsync("checklist", "shop-production-1", "--sign", "database", "--server", Server);
+        (exit, _, error) = await GantryCliTests.RunAsync("checklist", "shop-production-1", "--sign", "database", "--server", Server, "--data", Data);
         exit.Should().Be(ExitCodes.BadInput);
         error.Should().Be("gantry: 'database' is an automated tcp check: it passes by itself, not by a signature\n");
 
-        (exit, output, error) = await GantryCliTests.RunAsync("checklist", "shop-production-1", "--sign", "qa", "--server", Server);
+        (exit, output, error) = await GantryCliTests.RunAsync("checklist", "shop-production-1", "--sign", "qa", "--server", Server, "--data", Data);
         exit.Should().Be(ExitCodes.Success, error);
         output.Should().StartWith("checklist of shop-production-1 (production): passed\n").And.MatchRegex(@"  pass  qa          signoff  signed off by \S+ \(role qa\)");
 
         await RolloutCommandsTests.EventuallyAsync(async () => (await embedded.Server.Store.GetAsync("shop-production-1", default))!.Phase == RolloutPhase.Succeeded);
         var events = await embedded.Server.Store.EventsAsync(0, "shop-production-1", 20, default);
         events.Select(e => e.Type).Should().ContainInOrder("Created", "ChecklistPassed", "Succeeded");
-        (await GantryCliTests.RunAsync("checklist", "shop-production-1", "--sign", "qa", "--server", Server)).Err.Should().Contain("no longer waits for its checklist");
+        (await GantryCliTests.RunAsync("checklist", "shop-production-1", "--sign", "qa", "--server", Server, "--data", Data)).Err.Should().Contain("no longer waits for its checklist");
     }
 }

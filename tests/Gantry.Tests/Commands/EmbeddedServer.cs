@@ -18,6 +18,9 @@ public sealed class EmbeddedServer : IAsyncDisposable
 
     public GantryServer Server { get; }
 
+    /// <summary>The server's data directory, for --data (the CLI then uses its admin token).</summary>
+    public string Data => Path.Combine(Folder, "data");
+
     /// <summary>The server's address, for --server.</summary>
     public string Address => Server.Address.ToString();
 

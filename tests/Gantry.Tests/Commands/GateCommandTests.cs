@@ -13,6 +13,8 @@ public sealed class GateCommandTests : IAsyncLifetime
 
     private string Server => embedded.Address;
 
+    private string Data => embedded.Data;
+
     private string Folder => embedded.Folder;
 
     public async Task InitializeAsync()
@@ -85,7 +87,7 @@ public sealed class GateCommandTests : IAsyncLifetime
         """;
 
     private Task<(int Exit, string Out, string Err)> GateAsync(params string[] args) =>
-        GantryCliTests.RunAsync([.. new[] { "gate", "evaluate", "--release", "shop:2.0" }.Concat(args.Select(a => a.Replace("@", Folder + "/", StringComparison.Ordinal))), "--server", Server]);
+        GantryCliTests.RunAsync([.. new[] { "gate", "evaluate", "--release", "shop:2.0" }.Concat(args.Select(a => a.Replace("@", Folder + "/", StringComparison.Ordinal))), "--server", Server, "--data", Data]);
 
     [Fact(Timeout = 60_000)]
     public async Task GateEvaluate_PassingReports_DecidesDeployAndExitsZero()
@@ -154,20 +156,20 @@ public sealed class GateCommandTests : IAsyncLifetime
     public async Task GateOverride_RemediateOnly_LetsTheReleaseIntoTheGatedEnvironment()
     {
         (await GateAsync("--junit", "@failing.xml", "--coverage", "@cov-85.xml", "--sarif", "@clean.sarif")).Exit.Should().Be(ExitCodes.Blocked);
-        var (exit, _, error) = await GantryCliTests.RunAsync("gate", "override", "--release", "shop:2.0", "--reason", "hotfix", "--server", Server);
+        var (exit, _, error) = await GantryCliTests.RunAsync("gate", "override", "--release", "shop:2.0", "--reason", "hotfix", "--server", Server, "--data", Data);
         exit.Should().Be(ExitCodes.BadInput);
         error.Should().Be("gantry: shop 2.0 is blocked by gate 'release' (1 blocking criterion failed: tests failed: 1 fails when > 0): a BLOCK cannot be overridden, only fixed\n");
 
         (await GateAsync("--junit", "@out/**/*.xml", "--coverage", "@cov-85.xml", "--sarif", "@high.sarif")).Exit.Should().Be(ExitCodes.Failed);
-        (exit, _, error) = await GantryCliTests.RunAsync("deploy", "shop", "-v", "2.0", "-e", "production", "--server", Server);
+        (exit, _, error) = await GantryCliTests.RunAsync("deploy", "shop", "-v", "2.0", "-e", "production", "--server", Server, "--data", Data);
         exit.Should().Be(ExitCodes.BadInput);
         error.Should().Contain("decided REMEDIATE");
 
         string output;
-        (exit, output, error) = await GantryCliTests.RunAsync("gate", "override", "--release", "shop:2.0", "--reason", "XSS is behind the admin login; fix in 2.0.1", "--server", Server);
+        (exit, output, error) = await GantryCliTests.RunAsync("gate", "override", "--release", "shop:2.0", "--reason", "XSS is behind the admin login; fix in 2.0.1", "--server", Server, "--data", Data);
         exit.Should().Be(ExitCodes.Success, error);
         output.Should().MatchRegex(@"^shop 2\.0: the REMEDIATE of gate release is overridden by \S+: XSS is behind the admin login; fix in 2\.0\.1\n  1 criterion failed: security high: 1 fails when > 0\n$");
-        (exit, _, error) = await GantryCliTests.RunAsync("deploy", "shop", "-v", "2.0", "-e", "production", "--server", Server);
+        (exit, _, error) = await GantryCliTests.RunAsync("deploy", "shop", "-v", "2.0", "-e", "production", "--server", Server, "--data", Data);
         exit.Should().Be(ExitCodes.Success, error);
     }
 
@@ -175,49 +177,49 @@ public sealed class GateCommandTests : IAsyncLifetime
     public async Task Audit_GateDecisions_AreListedVerifiedExportedAndTamperingIsFound()
     {
         (await GateAsync("--junit", "@out/**/*.xml", "--coverage", "@cov-85.xml", "--sarif", "@high.sarif")).Exit.Should().Be(ExitCodes.Failed);
-        (await GantryCliTests.RunAsync("gate", "override", "--release", "shop:2.0", "--reason", "accepted risk", "--server", Server)).Exit.Should().Be(ExitCodes.Success);
+        (await GantryCliTests.RunAsync("gate", "override", "--release", "shop:2.0", "--reason", "accepted risk", "--server", Server, "--data", Data)).Exit.Should().Be(ExitCodes.Success);
 
-        var (exit, output, error) = await GantryCliTests.RunAsync("audit", "--service", "shop", "--server", Server);
+        var (exit, output, error) = await GantryCliTests.RunAsync("audit", "--service", "shop", "--server", Server, "--data", Data);
         exit.Should().Be(ExitCodes.Success, error);
         var lines = output.TrimEnd('\n').Split('\n');
         lines.Should().HaveCount(2);
-        lines[0].Should().MatchRegex(@"^     1  \d{4}-\d\d-\d\d \d\d:\d\d:\d\d  \S+ +gate\.evaluated +shop/2\.0  gate release: REMEDIATE \(score 83\.3\): 1 criterion failed: security high: 1 fails when > 0$");
-        lines[1].Should().MatchRegex(@"gate\.overridden +shop/2\.0  gate release: REMEDIATE overridden \(1 criterion failed: security high: 1 fails when > 0\) \(why: accepted risk\)$");
+        lines[0].Should().MatchRegex(@"^     2  \d{4}-\d\d-\d\d \d\d:\d\d:\d\d  local-admin +gate\.evaluated +shop/2\.0  gate release: REMEDIATE \(score 83\.3\): 1 criterion failed: security high: 1 fails when > 0 \[from 127\.0\.0\.1, token [0-9a-f]{12}\]$", "event 1 is the local admin token's creation; each event says where the call came from");
+        lines[1].Should().MatchRegex(@"gate\.overridden +shop/2\.0  gate release: REMEDIATE overridden \(1 criterion failed: security high: 1 fails when > 0\) \(why: accepted risk\) \[from 127\.0\.0\.1, token [0-9a-f]{12}\]$");
 
-        (exit, output, _) = await GantryCliTests.RunAsync("audit", "verify", "--server", Server);
-        (exit, output).Should().Be((ExitCodes.Success, "2 events verified: the chain is intact\n"));
-        (await GantryCliTests.RunAsync("audit", "export", "--server", Server)).Out.Split('\n', StringSplitOptions.RemoveEmptyEntries).Should().HaveCount(2)
+        (exit, output, _) = await GantryCliTests.RunAsync("audit", "verify", "--server", Server, "--data", Data);
+        (exit, output).Should().Be((ExitCodes.Success, "3 events verified: the chain is intact\n"));
+        (await GantryCliTests.RunAsync("audit", "export", "--server", Server, "--data", Data)).Out.Split('\n', StringSplitOptions.RemoveEmptyEntries).Should().HaveCount(3)
             .And.OnlyContain(l => l.StartsWith("{\"seq\":", StringComparison.Ordinal));
 
         using (var connection = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={Path.Combine(Folder, "data", "gantry.db")}"))
         {
             connection.Open();
             using var tamper = connection.CreateCommand();
-            tamper.CommandText = "UPDATE audit SET reason = 'nobody asked' WHERE seq = 2";
+            tamper.CommandText = "UPDATE audit SET reason = 'nobody asked' WHERE seq = 3";
             tamper.ExecuteNonQuery();
         }
 
-        (exit, output, _) = await GantryCliTests.RunAsync("audit", "verify", "--server", Server);
+        (exit, output, _) = await GantryCliTests.RunAsync("audit", "verify", "--server", Server, "--data", Data);
         exit.Should().Be(ExitCodes.Failed);
-        output.Should().StartWith("audit trail broken: event 2 (gate.overridden by ");
+        output.Should().StartWith("audit trail broken: event 3 (gate.overridden by ");
     }
 
     [Fact(Timeout = 90_000)]
     public async Task Deploy_ToAnEnvironmentWithAGate_WaitsForADeployEvaluationOfThatRelease()
     {
-        var (exit, _, error) = await GantryCliTests.RunAsync("deploy", "shop", "-v", "2.0", "-e", "production", "--server", Server);
+        var (exit, _, error) = await GantryCliTests.RunAsync("deploy", "shop", "-v", "2.0", "-e", "production", "--server", Server, "--data", Data);
         exit.Should().Be(ExitCodes.BadInput);
         error.Should().StartWith("gantry: production requires gate 'release' to decide DEPLOY for shop 2.0, and it was never evaluated");
 
         (await GateAsync("--junit", "@failing.xml", "--coverage", "@cov-85.xml", "--sarif", "@clean.sarif")).Exit.Should().Be(ExitCodes.Blocked);
-        (exit, _, error) = await GantryCliTests.RunAsync("deploy", "shop", "-v", "2.0", "-e", "production", "--server", Server);
+        (exit, _, error) = await GantryCliTests.RunAsync("deploy", "shop", "-v", "2.0", "-e", "production", "--server", Server, "--data", Data);
         exit.Should().Be(ExitCodes.BadInput);
         error.Should().Contain("its latest evaluation").And.Contain("decided BLOCK: 1 blocking criterion failed: tests failed: 1 fails when > 0");
 
         (await GateAsync("--junit", "@out/**/*.xml", "--coverage", "@cov-85.xml", "--sarif", "@clean.sarif")).Exit.Should().Be(ExitCodes.Success);
-        (exit, _, error) = await GantryCliTests.RunAsync("deploy", "shop", "-v", "2.0", "-e", "production", "--server", Server);
+        (exit, _, error) = await GantryCliTests.RunAsync("deploy", "shop", "-v", "2.0", "-e", "production", "--server", Server, "--data", Data);
         exit.Should().Be(ExitCodes.Success, error);
 
-        (await GantryCliTests.RunAsync("deploy", "shop", "-v", "2.0", "-e", "staging", "--server", Server)).Exit.Should().Be(ExitCodes.Success, "staging has no gate");
+        (await GantryCliTests.RunAsync("deploy", "shop", "-v", "2.0", "-e", "staging", "--server", Server, "--data", Data)).Exit.Should().Be(ExitCodes.Success, "staging has no gate");
     }
 }

@@ -24,18 +24,18 @@ public sealed class PromotionCommandTests : IAsyncLifetime
     public async Task PromoteRelease_ToProduction_NeedsSuccessThenSoakInStaging()
     {
         var server = embedded.Address;
-        var (exit, _, error) = await GantryCliTests.RunAsync("promote-release", "shop", "1.0", "--to", "production", "--server", server);
+        var (exit, _, error) = await GantryCliTests.RunAsync("promote-release", "shop", "1.0", "--to", "production", "--server", server, "--data", embedded.Data);
         exit.Should().Be(ExitCodes.BadInput);
         error.Should().Be("gantry: shop 1.0 has not succeeded in staging: production takes releases from staging only\n");
 
-        (exit, _, error) = await GantryCliTests.RunAsync("deploy", "shop", "-v", "1.0", "-e", "staging", "--wait", "--server", server);
+        (exit, _, error) = await GantryCliTests.RunAsync("deploy", "shop", "-v", "1.0", "-e", "staging", "--wait", "--server", server, "--data", embedded.Data);
         exit.Should().Be(ExitCodes.Success, error);
-        (exit, _, error) = await GantryCliTests.RunAsync("promote-release", "shop", "1.0", "--to", "production", "--server", server);
+        (exit, _, error) = await GantryCliTests.RunAsync("promote-release", "shop", "1.0", "--to", "production", "--server", server, "--data", embedded.Data);
         exit.Should().Be(ExitCodes.BadInput);
         error.Should().MatchRegex(@"^gantry: shop 1\.0 has soaked in staging for [0-2]s of 3s: it may enter production from \d{4}-\d\d-\d\d \d\d:\d\d UTC\n$");
 
         await Task.Delay(TimeSpan.FromSeconds(3));
-        (exit, var output, error) = await GantryCliTests.RunAsync("promote-release", "shop", "1.0", "--to", "production", "--wait", "--server", server);
+        (exit, var output, error) = await GantryCliTests.RunAsync("promote-release", "shop", "1.0", "--to", "production", "--wait", "--server", server, "--data", embedded.Data);
         exit.Should().Be(ExitCodes.Success, error);
         output.Should().Contain("deploy of shop 1.0 to production");
 

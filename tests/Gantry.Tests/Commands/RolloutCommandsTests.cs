@@ -14,6 +14,8 @@ public sealed class RolloutCommandsTests : IAsyncLifetime
 
     private string Server => embedded.Address;
 
+    private string Data => embedded.Data;
+
     public async Task InitializeAsync()
     {
         var text = $$"""
@@ -40,20 +42,20 @@ public sealed class RolloutCommandsTests : IAsyncLifetime
     [Fact(Timeout = 120_000)]
     public async Task Commands_DeployPromoteStatusHistory_DriveARolloutAndReportIt()
     {
-        var (exit, output, error) = await GantryCliTests.RunAsync("deploy", "shop", "--version", "1.0", "--wait", "--server", Server);
+        var (exit, output, error) = await GantryCliTests.RunAsync("deploy", "shop", "--version", "1.0", "--wait", "--server", Server, "--data", Data);
         exit.Should().Be(ExitCodes.Success, error);
         output.Should().Contain("shop-default-1 Created: deploy of shop 1.0 to default").And.Contain("Succeeded: 1.0 is running: 1/1 instances ready");
 
-        (exit, output, error) = await GantryCliTests.RunAsync("deploy", "shop", "-v", "2.0", "--set", "FEATURE=on", "--server", Server);
+        (exit, output, error) = await GantryCliTests.RunAsync("deploy", "shop", "-v", "2.0", "--set", "FEATURE=on", "--server", Server, "--data", Data);
         exit.Should().Be(ExitCodes.Success, error);
         output.Should().StartWith("rollout shop-default-2: shop 2.0 (canary from 1.0) in default: Progressing");
 
-        (exit, output, _) = await GantryCliTests.RunAsync("deploy", "shop", "-v", "3.0", "--server", Server);
+        (exit, output, _) = await GantryCliTests.RunAsync("deploy", "shop", "-v", "3.0", "--server", Server, "--data", Data);
         exit.Should().Be(ExitCodes.BadInput);
         error.Should().BeEmpty();
 
-        await EventuallyAsync(async () => (await GantryCliTests.RunAsync("status", "shop", "--server", Server)).Out.Contains(">> 2. pause until promoted", StringComparison.Ordinal));
-        (exit, output, _) = await GantryCliTests.RunAsync("status", "shop", "--output", "json", "--server", Server);
+        await EventuallyAsync(async () => (await GantryCliTests.RunAsync("status", "shop", "--server", Server, "--data", Data)).Out.Contains(">> 2. pause until promoted", StringComparison.Ordinal));
+        (exit, output, _) = await GantryCliTests.RunAsync("status", "shop", "--output", "json", "--server", Server, "--data", Data);
         exit.Should().Be(ExitCodes.Success);
         using (var json = JsonDocument.Parse(output))
         {
@@ -62,27 +64,27 @@ public sealed class RolloutCommandsTests : IAsyncLifetime
             json.RootElement.GetProperty("traffic").EnumerateArray().Select(t => t.GetProperty("weight").GetInt32()).Should().Equal(50, 50);
         }
 
-        (exit, output, error) = await GantryCliTests.RunAsync("promote", "shop", "--wait", "--server", Server);
+        (exit, output, error) = await GantryCliTests.RunAsync("promote", "shop", "--wait", "--server", Server, "--data", Data);
         exit.Should().Be(ExitCodes.Success, error);
         output.Should().Contain("Promoted: promoted by").And.Contain("Succeeded: 2.0 promoted: it is the stable release");
 
-        (exit, output, _) = await GantryCliTests.RunAsync("history", "shop", "--server", Server);
+        (exit, output, _) = await GantryCliTests.RunAsync("history", "shop", "--server", Server, "--data", Data);
         exit.Should().Be(ExitCodes.Success);
         output.Split('\n')[1].Should().StartWith("shop-default-2           2.0        Canary     Succeeded");
 
-        (exit, output, _) = await GantryCliTests.RunAsync("status", "--server", Server);
+        (exit, output, _) = await GantryCliTests.RunAsync("status", "--server", Server, "--data", Data);
         output.Should().Contain("shop             default      2.0          shop-default-2 Succeeded");
     }
 
     [Fact(Timeout = 120_000)]
     public async Task Deploy_WaitForAReleaseThatNeverGetsReady_ExitsOneWithTheReason()
     {
-        (await GantryCliTests.RunAsync("deploy", "shop", "--version", "1.0", "--wait", "--server", Server)).Exit.Should().Be(ExitCodes.Success);
-        var (exit, output, _) = await GantryCliTests.RunAsync("deploy", "shop", "--version", "2.0", "--set", "READY=false", "--wait", "--server", Server);
+        (await GantryCliTests.RunAsync("deploy", "shop", "--version", "1.0", "--wait", "--server", Server, "--data", Data)).Exit.Should().Be(ExitCodes.Success);
+        var (exit, output, _) = await GantryCliTests.RunAsync("deploy", "shop", "--version", "2.0", "--set", "READY=false", "--wait", "--server", Server, "--data", Data);
         exit.Should().Be(ExitCodes.Failed);
         output.Should().Contain("rollout shop-default-2: shop 2.0 (canary from 1.0) in default: Failed\n  no progress for 5s (progress deadline): 2.0 has 0/1 instances ready");
 
-        (exit, output, _) = await GantryCliTests.RunAsync("retry", "shop", "--server", Server);
+        (exit, output, _) = await GantryCliTests.RunAsync("retry", "shop", "--server", Server, "--data", Data);
         exit.Should().Be(ExitCodes.Success);
         output.Should().Contain("retried by");
     }
@@ -90,16 +92,16 @@ public sealed class RolloutCommandsTests : IAsyncLifetime
     [Fact(Timeout = 120_000)]
     public async Task Deploy_QueueWhileAnotherRolloutRuns_StartsWhenItEnds()
     {
-        (await GantryCliTests.RunAsync("deploy", "shop", "--version", "1.0", "--wait", "--server", Server)).Exit.Should().Be(ExitCodes.Success);
-        (await GantryCliTests.RunAsync("deploy", "shop", "--version", "2.0", "--server", Server)).Exit.Should().Be(ExitCodes.Success);
-        var (exit, output, error) = await GantryCliTests.RunAsync("deploy", "shop", "--version", "3.0", "--queue", "--server", Server);
+        (await GantryCliTests.RunAsync("deploy", "shop", "--version", "1.0", "--wait", "--server", Server, "--data", Data)).Exit.Should().Be(ExitCodes.Success);
+        (await GantryCliTests.RunAsync("deploy", "shop", "--version", "2.0", "--server", Server, "--data", Data)).Exit.Should().Be(ExitCodes.Success);
+        var (exit, output, error) = await GantryCliTests.RunAsync("deploy", "shop", "--version", "3.0", "--queue", "--server", Server, "--data", Data);
         exit.Should().Be(ExitCodes.Success, error);
         output.Should().StartWith("shop 3.0 queued in default (#1): it starts when the active rollout ends");
 
-        await EventuallyAsync(async () => (await GantryCliTests.RunAsync("status", "shop", "--server", Server)).Out.Contains(">> 2. pause until promoted", StringComparison.Ordinal));
-        (await GantryCliTests.RunAsync("promote", "shop", "--server", Server)).Exit.Should().Be(ExitCodes.Success);
-        await EventuallyAsync(async () => (await GantryCliTests.RunAsync("status", "shop", "--server", Server)).Out.StartsWith("rollout shop-default-3: shop 3.0 (canary from 2.0)", StringComparison.Ordinal));
-        (await GantryCliTests.RunAsync("history", "shop", "--output", "json", "--server", Server)).Out.Should().Contain("\"createdBy\"");
+        await EventuallyAsync(async () => (await GantryCliTests.RunAsync("status", "shop", "--server", Server, "--data", Data)).Out.Contains(">> 2. pause until promoted", StringComparison.Ordinal));
+        (await GantryCliTests.RunAsync("promote", "shop", "--server", Server, "--data", Data)).Exit.Should().Be(ExitCodes.Success);
+        await EventuallyAsync(async () => (await GantryCliTests.RunAsync("status", "shop", "--server", Server, "--data", Data)).Out.StartsWith("rollout shop-default-3: shop 3.0 (canary from 2.0)", StringComparison.Ordinal));
+        (await GantryCliTests.RunAsync("history", "shop", "--output", "json", "--server", Server, "--data", Data)).Out.Should().Contain("\"createdBy\"");
         var events = await embedded.Server.Store.EventsAsync(0, "shop-default-3", 10, default);
         events[0].Message.Should().EndWith(", from the queue)");
     }
@@ -109,12 +111,12 @@ public sealed class RolloutCommandsTests : IAsyncLifetime
     {
         // `script` gives the command a pseudo-terminal, as a person's shell would.
         File.Exists("/usr/bin/script").Should().BeTrue("util-linux's script is part of every Debian system");
-        (await GantryCliTests.RunAsync("deploy", "shop", "--version", "1.0", "--wait", "--server", Server)).Exit.Should().Be(ExitCodes.Success);
-        var command = $"dotnet {RepoPaths.GantryDll} deploy shop --version 2.0 --wait --server {Server}";
+        (await GantryCliTests.RunAsync("deploy", "shop", "--version", "1.0", "--wait", "--server", Server, "--data", Data)).Exit.Should().Be(ExitCodes.Success);
+        var command = $"dotnet {RepoPaths.GantryDll} deploy shop --version 2.0 --wait --server {Server} --data {Data}";
         var live = ChildProcess.RunAsync("script", ["-qec", command, "/dev/null"], TimeSpan.FromSeconds(60), new Dictionary<string, string> { ["COLUMNS"] = "100", ["TERM"] = "xterm-256color" });
-        await EventuallyAsync(async () => (await GantryCliTests.RunAsync("status", "shop", "--server", Server)).Out.Contains(">> 2. pause until promoted", StringComparison.Ordinal));
+        await EventuallyAsync(async () => (await GantryCliTests.RunAsync("status", "shop", "--server", Server, "--data", Data)).Out.Contains(">> 2. pause until promoted", StringComparison.Ordinal));
         await Task.Delay(1000);
-        (await GantryCliTests.RunAsync("promote", "shop", "--server", Server)).Exit.Should().Be(ExitCodes.Success);
+        (await GantryCliTests.RunAsync("promote", "shop", "--server", Server, "--data", Data)).Exit.Should().Be(ExitCodes.Success);
 
         var result = await live;
         result.ExitCode.Should().Be(ExitCodes.Success, result.Stdout);
@@ -133,7 +135,7 @@ public sealed class RolloutCommandsTests : IAsyncLifetime
     [InlineData(new[] { "rollback", "shop" }, ExitCodes.BadInput, "gantry: shop has no release running in default")]
     public async Task Commands_BadInput_ExitTwoWithOneReadableLine(string[] args, int code, string message)
     {
-        var (exit, _, error) = await GantryCliTests.RunAsync([.. args, "--server", Server]);
+        var (exit, _, error) = await GantryCliTests.RunAsync([.. args, "--server", Server, "--data", Data]);
         exit.Should().Be(code);
         error.Should().StartWith(message);
         error.TrimEnd().Split('\n').Should().ContainSingle();

@@ -19,7 +19,7 @@ public sealed class ServerCrashTests(ITestOutputHelper log) : IDisposable
 {
     private const int Runs = 20;
     private readonly string folder = Directory.CreateTempSubdirectory("gantry-crash-").FullName;
-    private readonly HttpClient api = new() { Timeout = TimeSpan.FromSeconds(15), DefaultRequestHeaders = { { "X-Gantry-User", "tester" } } };
+    private readonly HttpClient api = new() { Timeout = TimeSpan.FromSeconds(15) };
 
     public void Dispose()
     {
@@ -89,7 +89,7 @@ public sealed class ServerCrashTests(ITestOutputHelper log) : IDisposable
                 var end = await WaitForAsync(id, abort ? RolloutPhase.Aborted : RolloutPhase.Succeeded);
                 if (abort)
                 {
-                    end.Rollout.Message.Should().Be("aborted by tester: crash test");
+                    end.Rollout.Message.Should().Be("aborted by local-admin: crash test");
                 }
 
                 // Settle: the aborted canary or the replaced stable set is stopped after its delay.
@@ -135,6 +135,8 @@ public sealed class ServerCrashTests(ITestOutputHelper log) : IDisposable
                 using var ready = await api.GetAsync(new Uri("/health/ready", UriKind.Relative));
                 if (ready.IsSuccessStatusCode)
                 {
+                    // The server's local admin token, made on its first start and kept across restarts.
+                    api.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", (await File.ReadAllTextAsync(Path.Combine(Data, "admin.token"))).Trim());
                     return server;
                 }
             }
