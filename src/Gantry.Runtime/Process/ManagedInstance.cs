@@ -233,6 +233,12 @@ internal sealed partial class ManagedInstance : IAsyncDisposable
             info.ArgumentList.Add(Placeholders.Expand(arg, values));
         }
 
+        // The control plane's own credentials are not the service's business.
+        foreach (var own in new[] { "GANTRY_TOKEN", "GANTRY_CONFIG" })
+        {
+            info.Environment.Remove(own);
+        }
+
         foreach (var (key, value) in p.Env.Concat(spec.ExtraEnv))
         {
             info.Environment[key] = Placeholders.Expand(value, values);

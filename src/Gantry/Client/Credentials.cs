@@ -32,7 +32,7 @@ internal sealed record Credentials(string? Token, string? Server, string Source)
         {
             string? configToken = null;
             string? configServer = null;
-            var lines = ReadSecretFile(config).Split('\n');
+            var lines = Read(config).Split('\n');
             for (var i = 0; i < lines.Length; i++)
             {
                 var line = lines[i].Trim();
@@ -55,6 +55,11 @@ internal sealed record Credentials(string? Token, string? Server, string Source)
                     default:
                         throw new ApiException(ExitCodes.BadInput, $"{config}:{i + 1}:1: unknown key '{key}' (the config file has 'token:' and 'server:')");
                 }
+            }
+
+            if (configToken is not null)
+            {
+                CheckOwnerOnly(config);
             }
 
             if (configToken is not null || configServer is not null)
@@ -82,6 +87,12 @@ internal sealed record Credentials(string? Token, string? Server, string Source)
     /// <summary>Reads a file holding a token, refusing one that others can read.</summary>
     private static string ReadSecretFile(string path)
     {
+        CheckOwnerOnly(path);
+        return Read(path);
+    }
+
+    private static void CheckOwnerOnly(string path)
+    {
         if (!OperatingSystem.IsWindows())
         {
             var mode = File.GetUnixFileMode(path);
@@ -90,7 +101,10 @@ internal sealed record Credentials(string? Token, string? Server, string Source)
                 throw new ApiException(ExitCodes.BadInput, $"{path} holds a token but others may read it (mode {Convert.ToString((int)mode, 8)}): run 'chmod 600 {path}'");
             }
         }
+    }
 
+    private static string Read(string path)
+    {
         try
         {
             return File.ReadAllText(path).Trim();
