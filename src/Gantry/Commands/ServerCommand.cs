@@ -54,6 +54,7 @@ internal static class ServerCommand
             await using (server)
             {
                 await output.WriteLineAsync($"gantry server: API on {server.Address.ToString().TrimEnd('/')}, data in {dataDir}");
+                await output.WriteLineAsync($"  local admin token in {Server.Access.TokenService.LocalAdminFile(dataDir)} (mode 0600): the gantry CLI run here or with --data {dataDir} uses it");
                 foreach (var s in manifest.Services)
                 {
                     await output.WriteLineAsync($"  service {s.Name}: {s.Replicas} replica(s), traffic on http://{s.Listen}");
