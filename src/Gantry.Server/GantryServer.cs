@@ -69,6 +69,12 @@ public sealed class GantryServer : IAsyncDisposable
 
     public Access.TokenService Tokens { get; }
 
+    public Incidents.IncidentService Incidents { get; private init; } = null!;
+
+    public Notifications.NotificationService Notifications { get; private init; } = null!;
+
+    private NotifierSet? notifierSet;
+
     /// <summary>The local admin token (also in <c>DATA/admin.token</c>, mode 0600), for the embedded server's own machine.</summary>
     public string AdminToken { get; private set; } = string.Empty;
 
@@ -131,10 +137,23 @@ public sealed class GantryServer : IAsyncDisposable
         var gates = new Gates.GateService(manifest, store, time);
         var rollouts = new RolloutService(manifest, store, reconciler, runtime, analysis, gates, checklists, store, store, store, time);
         reconciler.StartQueued = rollouts.StartQueuedAsync;
-        reconciler.AfterPass = rollouts.AutoPromoteAsync;
         reconciler.ObserveApproval = rollouts.ApprovalStatusAsync;
+        var notifiers = new NotifierSet(http, manifestFolder);
+        var notifications = new Notifications.NotificationService(manifest, store, notifiers.ByKind, time, loggers.CreateLogger<Notifications.NotificationService>());
+        var incidents = new Incidents.IncidentService(manifest, store, store, time) { Changed = notifications.IncidentAsync };
+        reconciler.OnCommitted = async (before, after, events, bySystem, token) =>
+        {
+            await incidents.ObserveAsync(before, after, events, bySystem, token);
+            await notifications.RolloutAsync(after, events, token);
+        };
+        reconciler.AfterPass = async token =>
+        {
+            await rollouts.AutoPromoteAsync(token);
+            await incidents.EscalateDueAsync(token);
+        };
         var tokens = new Access.TokenService(manifest, store, time);
-        var server = new GantryServer(dataLock, store, runtime, router, analysis, reconciler, rollouts, gates, tokens) { OrphansStopped = orphans, providerHttp = http };
+        var server = new GantryServer(dataLock, store, runtime, router, analysis, reconciler, rollouts, gates, tokens) { OrphansStopped = orphans, providerHttp = http, Incidents = incidents, Notifications = notifications, notifierSet = notifiers };
+        notifications.Start();
         try
         {
             server.AdminToken = await tokens.EnsureLocalAdminAsync(options.DataDirectory, ct);
@@ -190,7 +209,7 @@ public sealed class GantryServer : IAsyncDisposable
             ? Results.Text("ready\n")
             : Results.Problem(statusCode: 503, title: "Starting", detail: "the first reconcile pass has not finished")).WithMetadata(open);
         web.MapGet("/metrics", () => Results.Text(MetricsText(), PrometheusWriter.ContentType)).WithMetadata(open);
-        ApiEndpoints.Map(web, Rollouts, store, runtime, Reconciler, Gates, store, store, Tokens, time);
+        ApiEndpoints.Map(web, Rollouts, store, runtime, Reconciler, Gates, store, store, Tokens, Incidents, store, store, store, time);
         await web.StartAsync(ct);
         app = web;
         Address = new Uri($"http://{listen}");
@@ -231,6 +250,12 @@ public sealed class GantryServer : IAsyncDisposable
             {
                 await analysis.DisposeAsync();
                 await Rollouts.Checklists.DisposeAsync();
+                if (Notifications is not null)
+                {
+                    await Notifications.DisposeAsync();
+                }
+
+                notifierSet?.Dispose();
                 providerHttp?.Dispose();
             }
             finally
@@ -243,4 +268,19 @@ public sealed class GantryServer : IAsyncDisposable
             }
         }
     }
+}
+
+/// <summary>The notifiers of the embedded server, by kind.</summary>
+internal sealed class NotifierSet(HttpClient http, string manifestFolder) : IDisposable
+{
+    private readonly Notifications.LogNotifier log = new(manifestFolder);
+
+    public IReadOnlyDictionary<string, Core.Notifications.INotifier> ByKind => new Dictionary<string, Core.Notifications.INotifier>(StringComparer.Ordinal)
+    {
+        ["webhook"] = new Notifications.WebhookNotifier(http),
+        ["slack"] = new Notifications.SlackNotifier(http),
+        ["log"] = log,
+    };
+
+    public void Dispose() => log.Dispose();
 }

@@ -27,7 +27,7 @@ public static class GantryCli
             AuditCommand.Create(time ?? TimeProvider.System),
             TokenCommand.Create(),
         };
-        foreach (var command in RolloutCommands.Create().Concat(FreezeCommands.Create()).Concat(ApprovalCommands.Create()))
+        foreach (var command in RolloutCommands.Create().Concat(FreezeCommands.Create()).Concat(ApprovalCommands.Create()).Concat(IncidentCommands.Create()))
         {
             root.Subcommands.Add(command);
         }

@@ -16,6 +16,8 @@ internal sealed class ManifestReader(ReadContext ctx)
     private readonly List<(string Name, SourcePosition At)> templateRefs = [];
     private readonly List<(string Name, SourcePosition At)> serviceRefs = [];
     private readonly List<(string Name, SourcePosition At)> gateRefs = [];
+    private readonly List<(string Name, SourcePosition At)> receiverRefs = [];
+    private readonly List<(string Name, SourcePosition At)> environmentRefs = [];
     private readonly List<(Endpoint Address, SourcePosition At, string Owner)> listens = [];
 
     public GantryManifest? Read(YamlNode? root)
@@ -42,6 +44,9 @@ internal sealed class ManifestReader(ReadContext ctx)
         var analysis = ReadNamed(m, "analysis", "analysis template", ManifestShapes.AnalysisTemplate, ReadTemplate);
         var environments = ReadNamed(m, "environments", "environment", ManifestShapes.Environment, ReadEnvironment);
         var gates = ReadNamed(m, "gates", "gate", ManifestShapes.Gate, ReadGate);
+        var notifications = m.Object("notifications", "notifications") is { } n ? ReadNotifications(n) : null;
+        var incidents = m.Object("incidents", "incidents") is { } i ? ReadIncidents(i) : null;
+        CheckReceivers();
 
         CheckReferences(templateRefs, analysis.Select(a => a.Name), "analysis template", "analysis");
         CheckReferences(serviceRefs, services.Select(s => s.Name), "service", "services");
@@ -49,7 +54,8 @@ internal sealed class ManifestReader(ReadContext ctx)
         CheckListenAddresses();
         CheckPromotions(environments);
 
-        return ctx.Diagnostics.HasErrors ? null : new GantryManifest(services, analysis, environments, gates);
+        CheckReferences(environmentRefs, environments.Select(e => e.Name), "environment", "environments");
+        return ctx.Diagnostics.HasErrors ? null : new GantryManifest(services, analysis, environments, gates, incidents, notifications);
     }
 
     private ImmutableArray<T> ReadNamed<T>(MapReader m, string key, string what, Shape shape, Func<string, MapReader, SourcePosition, T?> read)
@@ -661,8 +667,129 @@ internal sealed class ManifestReader(ReadContext ctx)
 
             return ReadChecklistItem(item, itemName ?? $"#{i + 1}", what);
         });
-        return new EnvironmentSpec(name, variables, overrides.ToImmutable(), approvals, windows, freezes, promotion, gate, checklist);
+        return new EnvironmentSpec(name, variables, overrides.ToImmutable(), approvals, windows, freezes, promotion, gate, checklist, m.Bool("critical") ?? false);
     }
+
+    // ---------------------------------------------------------------- incidents and notifications
+
+    private IncidentPolicy ReadIncidents(MapReader m)
+    {
+        var targets = ImmutableArray.CreateBuilder<KeyValuePair<Incidents.Severity, Incidents.SeverityTargets>>();
+        foreach (var (key, value, path) in m.Entries("severities", "severity"))
+        {
+            if (!System.Enum.TryParse<Incidents.Severity>(key.Value, out var severity) || !System.Enum.IsDefined(severity) || key.Value.Length != 2)
+            {
+                ctx.Error(key.Start, $"'{key.Value}' is not a severity: P0, P1, P2 or P3");
+                continue;
+            }
+
+            var what = $"targets of {key.Value}";
+            if (MapReader.Open(ctx, value, ManifestShapes.SeverityTargets, what, path, what) is { } t)
+            {
+                var defaults = Incidents.SeverityTargets.Default(severity);
+                var respond = Positive(t, "respond") ?? defaults.Respond;
+                var resolve = Positive(t, "resolve") ?? defaults.Resolve;
+                if (resolve < respond)
+                {
+                    ctx.Error(t.PositionOf("resolve"), $"{key.Value} must be resolved no sooner than it is responded to ({DurationSyntax.Format(resolve)} < {DurationSyntax.Format(respond)})");
+                }
+
+                targets.Add(new(severity, new Incidents.SeverityTargets(respond, resolve)));
+            }
+        }
+
+        var rules = m.List("rules", (node, i, path) =>
+        {
+            var what = $"severity rule {i + 1}";
+            if (MapReader.Open(ctx, node, ManifestShapes.SeverityRule, what, path, what) is not { } r)
+            {
+                return null;
+            }
+
+            var environment = r.String("environment");
+            if (environment is not null)
+            {
+                environmentRefs.Add((environment, ctx.Positions.Find(r.Child("environment")) ?? r.PositionOf("environment")));
+            }
+
+            return r.Enum<Incidents.Severity>("severity") is { } severity
+                ? new SeverityRule(environment, r.Enum<IncidentCause>("cause"), r.Percent("trafficAbove"), severity)
+                : null;
+        });
+        var levels = m.List("escalation", (node, i, path) =>
+        {
+            var what = $"escalation level {i + 1}";
+            if (MapReader.Open(ctx, node, ManifestShapes.EscalationLevel, what, path, what) is not { } l)
+            {
+                return null;
+            }
+
+            var notify = l.ScalarList<string>("notify");
+            foreach (var (receiver, at) in notify.Select((r, j) => (r, ctx.Positions.Find(l.Child("notify") + $"[{j}]") ?? l.PositionOf("notify"))))
+            {
+                receiverRefs.Add((receiver, at));
+            }
+
+            return l.String("name") is { } name ? new EscalationLevel(name, l.Duration("after") ?? TimeSpan.Zero, notify) : null;
+        });
+        return new IncidentPolicy(targets.ToImmutable(), rules, m.Enum<Incidents.Severity>("defaultSeverity") ?? Incidents.Severity.P2, levels);
+    }
+
+    private static readonly string[] ReceiverKinds = ["webhook", "slack", "log"];
+
+    private readonly List<string> receiverNames = [];
+
+    private NotificationSpec ReadNotifications(MapReader m)
+    {
+        receiverNames.AddRange(m.Entries("receivers", "receiver").Select(e => e.Key.Value));
+        var receivers = ReadNamed<ReceiverSpec>(m, "receivers", "receiver", ManifestShapes.Receiver, (name, r, _) =>
+        {
+            var kinds = ReceiverKinds.Where(r.Has).ToList();
+            if (kinds.Count != 1)
+            {
+                ctx.Error(kinds.Count == 0 ? r.Node.Start : r.KeyPositionOf(kinds[1]), $"receiver '{name}' needs exactly one of {string.Join(", ", ReceiverKinds)}" + (kinds.Count == 0 ? string.Empty : $", not {string.Join(" and ", kinds)}"));
+                return null;
+            }
+
+            return kinds[0] switch
+            {
+                "webhook" when r.Object("webhook", $"webhook of receiver '{name}'") is { } w && w.Url("url") is { } url => new WebhookReceiverSpec(name, url, ReadStringMap(w, "headers", "header", null)),
+                "slack" when r.Object("slack", $"slack of receiver '{name}'") is { } s && s.Url("url") is { } url => new SlackReceiverSpec(name, url),
+                "log" when r.Object("log", $"log of receiver '{name}'") is { } l && l.String("path") is { } path => new LogReceiverSpec(name, path),
+                _ => null,
+            };
+        });
+        var subscriptions = m.List("subscriptions", (node, i, path) =>
+        {
+            var what = $"subscription {i + 1}";
+            if (MapReader.Open(ctx, node, ManifestShapes.Subscription, what, path, what) is not { } s)
+            {
+                return null;
+            }
+
+            var names = s.ScalarList<string>("receivers");
+            foreach (var (receiver, j) in names.Select((r, j) => (r, j)))
+            {
+                receiverRefs.Add((receiver, ctx.Positions.Find(s.Child("receivers") + $"[{j}]") ?? s.PositionOf("receivers")));
+            }
+
+            var environments = s.ScalarList<string>("environments");
+            foreach (var (environment, j) in environments.Select((e, j) => (e, j)))
+            {
+                environmentRefs.Add((environment, ctx.Positions.Find(s.Child("environments") + $"[{j}]") ?? s.PositionOf("environments")));
+            }
+
+            return new SubscriptionSpec(s.ScalarList<string>("events"), names, environments);
+        });
+        var retry = m.Object("retry", "retry of notifications");
+        return new NotificationSpec(receivers, subscriptions, retry?.Int("attempts") ?? 5,
+            (retry is null ? null : Positive(retry, "backoff")) ?? TimeSpan.FromSeconds(1),
+            (retry is null ? null : Positive(retry, "timeout")) ?? TimeSpan.FromSeconds(5));
+    }
+
+    /// <summary>Receivers named by subscriptions and escalation levels must be defined under notifications.receivers.</summary>
+    private void CheckReceivers() =>
+        CheckReferences(receiverRefs, receiverNames, "receiver", "notifications.receivers");
 
     private static readonly string[] CheckKinds = ["tls", "http", "tcp", "command", "disk", "signoff"];
 

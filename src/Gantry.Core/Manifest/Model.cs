@@ -8,8 +8,13 @@ public sealed record GantryManifest(
     ValueList<ServiceSpec> Services,
     ValueList<AnalysisTemplate> Analysis,
     ValueList<EnvironmentSpec> Environments,
-    ValueList<GateSpec> Gates = default)
+    ValueList<GateSpec> Gates = default,
+    IncidentPolicy? Incidents = null,
+    NotificationSpec? Notifications = null)
 {
+    /// <summary>The incident policy in force: the manifest's, or the defaults.</summary>
+    public IncidentPolicy IncidentPolicy => Incidents ?? IncidentPolicy.Default;
+
     public GateSpec? FindGate(string name) => Gates.FirstOrDefault(g => g.Name == name);
 
     public ServiceSpec? FindService(string name) => Services.FirstOrDefault(s => s.Name == name);
@@ -245,7 +250,49 @@ public sealed record EnvironmentSpec(
     ValueList<FreezeSpec> Freezes,
     PromotionSpec? Promotion,
     string? Gate = null,
-    ValueList<ChecklistItem> Checklist = default);
+    ValueList<ChecklistItem> Checklist = default,
+    bool Critical = false);
+
+/// <summary>What a rollout's incident is opened for.</summary>
+public enum IncidentCause
+{
+    Aborted,
+    RolledBack,
+    Failed,
+}
+
+/// <summary>A severity rule: the first whose conditions all hold gives an incident opened by a rollout its severity.</summary>
+public sealed record SeverityRule(string? Environment, IncidentCause? Cause, Values.Percentage? TrafficAbove, Incidents.Severity Severity);
+
+/// <summary>An escalation level: reached when the incident is still unacknowledged <see cref="After"/> the previous one.</summary>
+public sealed record EscalationLevel(string Name, TimeSpan After, ValueList<string> Notify);
+
+/// <summary>How incidents are graded, timed and escalated.</summary>
+public sealed record IncidentPolicy(ValueList<KeyValuePair<Incidents.Severity, Incidents.SeverityTargets>> Targets, ValueList<SeverityRule> Rules, Incidents.Severity DefaultSeverity, ValueList<EscalationLevel> Escalation)
+{
+    public static IncidentPolicy Default { get; } = new([], [], Incidents.Severity.P2, []);
+
+    public Incidents.SeverityTargets TargetsOf(Incidents.Severity severity) =>
+        Targets.FirstOrDefault(t => t.Key == severity).Value ?? Incidents.SeverityTargets.Default(severity);
+}
+
+/// <summary>Where notifications go.</summary>
+public abstract record ReceiverSpec(string Name);
+
+public sealed record WebhookReceiverSpec(string Name, Uri Url, ValueList<KeyValuePair<string, string>> Headers) : ReceiverSpec(Name);
+
+public sealed record SlackReceiverSpec(string Name, Uri Url) : ReceiverSpec(Name);
+
+public sealed record LogReceiverSpec(string Name, string Path) : ReceiverSpec(Name);
+
+/// <summary>Events (such as incident.opened) that go to receivers, optionally only for some environments.</summary>
+public sealed record SubscriptionSpec(ValueList<string> Events, ValueList<string> Receivers, ValueList<string> Environments);
+
+/// <summary>Receivers, subscriptions, and how a failing receiver is retried before the notification is dead-lettered.</summary>
+public sealed record NotificationSpec(ValueList<ReceiverSpec> Receivers, ValueList<SubscriptionSpec> Subscriptions, int Attempts, TimeSpan Backoff, TimeSpan Timeout)
+{
+    public ReceiverSpec? FindReceiver(string name) => Receivers.FirstOrDefault(r => r.Name == name);
+}
 
 /// <summary>
 /// One item of an environment's pre-deployment checklist: an automated check or a person's sign-off. A

@@ -23,13 +23,64 @@ public sealed record EnvironmentView(string Name, string? Stable, string? Latest
 /// <summary>The REST API under <c>/api/v1</c>: services, releases, rollouts and their commands, the event stream. Errors are problem+json.</summary>
 public static class ApiEndpoints
 {
-    public static void Map(IEndpointRouteBuilder app, RolloutService rollouts, IRolloutStore store, IRuntime runtime, RolloutReconciler reconciler, Gates.GateService gates, Core.Gates.IGateStore gateStore, Core.Audit.IAuditStore audit, TokenService tokens, TimeProvider time)
+    public static void Map(IEndpointRouteBuilder app, RolloutService rollouts, IRolloutStore store, IRuntime runtime, RolloutReconciler reconciler, Gates.GateService gates, Core.Gates.IGateStore gateStore, Core.Audit.IAuditStore audit, TokenService tokens, Incidents.IncidentService incidents, Core.Incidents.IIncidentStore incidentStore, Core.Dora.IDoraStore dora, Core.Notifications.IDeliveryStore deliveries, TimeProvider time)
     {
         var api = app.MapGroup("/api/v1");
         var viewer = new Requires(Role.Viewer);
         var deployer = new Requires(Role.Deployer);
         var approver = new Requires(Role.Approver);
         var admin = new Requires(Role.Admin);
+
+        var responder = new Requires(Role.Deployer, Role.Approver, Role.Emergency);
+        api.MapGet("/incidents", async (string? service, string? environment, bool? open, int? limit, CancellationToken ct) =>
+            Results.Ok(await incidentStore.IncidentsAsync(new Core.Incidents.IncidentQuery(service, environment, open ?? false, null, Math.Clamp(limit ?? 50, 1, 1000)), ct)))
+            .WithName("ListIncidents").WithMetadata(viewer);
+
+        api.MapPost("/incidents", async (Incidents.OpenIncidentRequest request, HttpContext http, CancellationToken ct) =>
+        {
+            var result = await incidents.OpenAsync(request, AccessControl.WhoOf(http), ct);
+            return result.Problem is { } p ? Problem(p) : Results.Created($"/api/v1/incidents/{result.Value!.Incident.Id}", result.Value);
+        }).WithName("OpenIncident").WithMetadata(responder);
+
+        api.MapGet("/incidents/{id}", async (string id, CancellationToken ct) =>
+            IncidentId(id) is not { } n ? Problem(UnknownIncident(id)) : Answer(await incidents.GetAsync(n, ct))).WithName("GetIncident").WithMetadata(viewer);
+
+        api.MapGet("/incidents/{id}/postmortem", async (string id, CancellationToken ct) =>
+        {
+            if (IncidentId(id) is not { } n || await incidents.GetAsync(n, ct) is not { Value: { } view })
+            {
+                return Problem(UnknownIncident(id));
+            }
+
+            return Results.Text(await Incidents.Postmortem.WriteAsync(view, store, dora, time, ct), "text/markdown; charset=utf-8");
+        }).WithName("GetPostmortem").WithMetadata(viewer);
+
+        foreach (var (name, status) in new[] { ("acknowledge", Core.Incidents.IncidentStatus.Acknowledged), ("mitigate", Core.Incidents.IncidentStatus.Mitigated), ("resolve", Core.Incidents.IncidentStatus.Resolved) })
+        {
+            api.MapPost($"/incidents/{{id}}/{name}", async (string id, HttpContext http, CancellationToken ct) =>
+                IncidentId(id) is not { } n ? Problem(UnknownIncident(id)) : Answer(await incidents.MoveAsync(n, status, (await Body(http, ct)).Reason, AccessControl.WhoOf(http), ct)))
+                .WithName($"{Capital(name)}Incident").WithMetadata(responder);
+        }
+
+        api.MapGet("/dora", async (string? service, string? environment, string? since, CancellationToken ct) =>
+        {
+            var period = TimeSpan.FromDays(90);
+            if (since is not null && Core.Manifest.Values.DurationSyntax.TryParse(since, out period) is { } error)
+            {
+                return Problem(new Problem(400, "Invalid request", $"'since': {error.Message} (for example 90d)"));
+            }
+
+            var to = time.GetUtcNow();
+            var from = to - period;
+            var (facts, restores) = await dora.DoraFactsAsync(service, environment, from, to, ct);
+            return Results.Ok(Core.Dora.DoraMetrics.Compute(service, environment, from, to, facts, restores));
+        }).WithName("GetDora").WithMetadata(viewer);
+
+        api.MapGet("/notifications", async (string? status, int? limit, CancellationToken ct) =>
+            status is not null && !Enum.TryParse<Core.Notifications.DeliveryStatus>(status, ignoreCase: true, out _)
+                ? Problem(new Problem(400, "Invalid request", $"status '{status}' is not pending, delivered or dead"))
+                : Results.Ok(await deliveries.DeliveriesAsync(status is null ? null : Enum.Parse<Core.Notifications.DeliveryStatus>(status, ignoreCase: true), Math.Clamp(limit ?? 100, 1, 1000), ct)))
+            .WithName("ListNotifications").WithMetadata(viewer);
 
         api.MapGet("/whoami", (HttpContext http) => Results.Ok(AccessControl.CallerOf(http))).WithName("WhoAmI").WithMetadata(viewer);
 
@@ -265,6 +316,13 @@ public static class ApiEndpoints
         ("promote", CommandKind.Promote), ("abort", CommandKind.Abort), ("pause", CommandKind.Pause),
         ("resume", CommandKind.Resume), ("retry", CommandKind.Retry),
     ];
+
+    private static long? IncidentId(string text) =>
+        long.TryParse(text.StartsWith("INC-", StringComparison.OrdinalIgnoreCase) ? text[4..] : text, NumberStyles.None, CultureInfo.InvariantCulture, out var id) ? id : null;
+
+    private static Problem UnknownIncident(string id) => new(404, "Unknown incident", $"there is no incident '{id}'");
+
+    private static IResult Answer<T>(Result<T> result) => result.Problem is { } p ? Problem(p) : Results.Ok(result.Value);
 
     private static string Capital(string s) => char.ToUpperInvariant(s[0]) + s[1..];
 

@@ -298,10 +298,15 @@ public sealed partial class RolloutService(GantryManifest manifest, IRolloutStor
                 return new Problem(409, "Rollout in progress", $"another rollout of {service.Name} in {environment} started meanwhile", BusyCode);
             }
 
+            await reconciler.CommittedAsync(state, state, [new RolloutEvent("Created", what)], false, ct);
             if (replaced is not null)
             {
                 var rolledBack = replaced with { Phase = RolloutPhase.RolledBack, Message = $"rolled back to {release.Version} by {by} ({id})", Revision = replaced.Revision + 1, UpdatedAt = now };
-                await store.SaveAsync(rolledBack, replaced.Revision, [new RolloutEvent("RolledBack", rolledBack.Message)], ct, who with { Reason = reason });
+                RolloutEvent[] events = [new RolloutEvent("RolledBack", rolledBack.Message)];
+                if (await store.SaveAsync(rolledBack, replaced.Revision, events, ct, who with { Reason = reason }) == CommitOutcome.Committed)
+                {
+                    await reconciler.CommittedAsync(replaced, rolledBack, events, false, ct);
+                }
             }
 
             reconciler.Committed.Pulse();
@@ -365,6 +370,7 @@ public sealed partial class RolloutService(GantryManifest manifest, IRolloutStor
 
             reconciler.Committed.Pulse();
             reconciler.Wake.Pulse();
+            await reconciler.CommittedAsync(state, decision.State, decision.Events, false, ct);
             return decision.State;
         }
         finally

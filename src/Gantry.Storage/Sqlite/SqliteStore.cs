@@ -77,8 +77,8 @@ public sealed partial class SqliteStore : IRolloutStore, Core.Gates.IGateStore, 
 
             var seq = NextSeq(connection, transaction, rollout.Service, rollout.Environment);
             using (var insert = Command(connection, transaction, """
-                INSERT INTO rollouts (id, service, environment, seq, version, kind, phase, active, revision, created_at, updated_at, state)
-                VALUES ($id, $s, $e, $seq, $v, $k, $p, $a, $r, $c, $u, $state)
+                INSERT INTO rollouts (id, service, environment, seq, version, kind, phase, active, revision, created_at, updated_at, state, created_ms, finished_ms, commit_ms)
+                VALUES ($id, $s, $e, $seq, $v, $k, $p, $a, $r, $c, $u, $state, $cms, $fms, $kms)
                 """, Row(rollout, seq)))
             {
                 insert.ExecuteNonQuery();
@@ -168,7 +168,7 @@ public sealed partial class SqliteStore : IRolloutStore, Core.Gates.IGateStore, 
             await using var connection = Connect();
             await using var transaction = (SqliteTransaction)await connection.BeginTransactionAsync(ct);
             using (var update = Command(connection, transaction, """
-                UPDATE rollouts SET phase = $p, active = $a, revision = $r, updated_at = $u, state = $state
+                UPDATE rollouts SET phase = $p, active = $a, revision = $r, updated_at = $u, state = $state, finished_ms = $fms, commit_ms = $kms
                 WHERE id = $id AND revision = $expected
                 """, [.. Row(rollout, 0), ("$expected", expectedRevision)]))
             {
@@ -199,6 +199,8 @@ public sealed partial class SqliteStore : IRolloutStore, Core.Gates.IGateStore, 
         ("$id", r.Id), ("$s", r.Service), ("$e", r.Environment), ("$seq", seq), ("$v", r.Release.Version), ("$k", r.Kind.ToString()),
         ("$p", r.Phase.ToString()), ("$a", r.Phase.IsTerminal() ? 0 : 1), ("$r", r.Revision), ("$c", Time(r.CreatedAt)), ("$u", Time(r.UpdatedAt)),
         ("$state", JsonSerializer.Serialize(r, GantryJson.Options)),
+        ("$cms", r.CreatedAt.ToUnixTimeMilliseconds()), ("$fms", r.FinishedAt is { } f ? f.ToUnixTimeMilliseconds() : DBNull.Value),
+        ("$kms", r.Release.CommitTime is { } k ? k.ToUnixTimeMilliseconds() : DBNull.Value),
     ];
 
     /// <summary>Each event of a rollout, in the audit trail, in the transaction that commits it.</summary>

@@ -58,6 +58,13 @@ internal sealed class ApiClient : IDisposable
 
     public Task<T> GetAsync<T>(string path, CancellationToken ct) => SendAsync<T>(HttpMethod.Get, path, null, ct);
 
+    /// <summary>A GET whose answer is text (Markdown, say), not JSON.</summary>
+    public async Task<string> GetTextAsync(string path, CancellationToken ct)
+    {
+        using var response = await OpenStreamAsync(path, ct);
+        return await response.Content.ReadAsStringAsync(ct);
+    }
+
     public Task<T> PostAsync<T>(string path, object body, CancellationToken ct) => SendAsync<T>(HttpMethod.Post, path, body, ct);
 
     public Task<T> DeleteAsync<T>(string path, CancellationToken ct) => SendAsync<T>(HttpMethod.Delete, path, null, ct);

@@ -67,6 +67,15 @@ public sealed class AuthorizationMatrixTests(ITestOutputHelper log)
         ["POST /api/v1/rollouts/{id}/checklist/{item}/signoff"] = ("approver", true),
         ["POST /api/v1/environments/{environment}/freeze"] = ("approver", true),
         ["DELETE /api/v1/environments/{environment}/freeze"] = ("approver", true),
+        ["GET /api/v1/incidents"] = ("viewer", false),
+        ["GET /api/v1/incidents/{id}"] = ("viewer", false),
+        ["GET /api/v1/incidents/{id}/postmortem"] = ("viewer", false),
+        ["GET /api/v1/dora"] = ("viewer", false),
+        ["GET /api/v1/notifications"] = ("viewer", false),
+        ["POST /api/v1/incidents"] = ("responder", false),
+        ["POST /api/v1/incidents/{id}/acknowledge"] = ("responder", false),
+        ["POST /api/v1/incidents/{id}/mitigate"] = ("responder", false),
+        ["POST /api/v1/incidents/{id}/resolve"] = ("responder", false),
         ["POST /api/v1/tokens"] = ("admin", false),
         ["GET /api/v1/tokens"] = ("admin", false),
         ["DELETE /api/v1/tokens/{id}"] = ("admin", false),
@@ -137,7 +146,8 @@ public sealed class AuthorizationMatrixTests(ITestOutputHelper log)
 
             foreach (var held in RoleNames.All)
             {
-                var allowed = role == Public || role == "viewer" || held == "admin" || held == role;
+                // "responder": whoever acts on incidents: a deployer, an approver or the emergency role.
+                var allowed = role == Public || role == "viewer" || held == "admin" || held == role || (role == "responder" && held is "deployer" or "approver" or "emergency");
                 var status = await CallAsync(client, route, $"Bearer {tokens[held]}", throwaway);
                 if (allowed)
                 {
@@ -238,6 +248,7 @@ public sealed class AuthorizationMatrixTests(ITestOutputHelper log)
         var path = route[(space + 1)..]
             .Replace("{documentName}", "v1", StringComparison.Ordinal)
             .Replace("/tokens/{id}", $"/tokens/{throwawayToken}", StringComparison.Ordinal)
+            .Replace("/incidents/{id}", "/incidents/INC-1", StringComparison.Ordinal)
             .Replace("{id}", "shop-staging-1", StringComparison.Ordinal)
             .Replace("{service}", "shop", StringComparison.Ordinal)
             .Replace("{environment}", "staging", StringComparison.Ordinal)
@@ -251,6 +262,7 @@ public sealed class AuthorizationMatrixTests(ITestOutputHelper log)
         {
             "/api/v1/rollouts" => """{"service":"shop","version":"v7","environment":"staging"}""",
             "/api/v1/tokens" => """{"identity":"made-by-matrix","roles":["viewer"]}""",
+            "/api/v1/incidents" => """{"title":"matrix","severity":"P3"}""",
             "/api/v1/gates/evaluations" => """{"service":"shop","version":"v7"}""",
             "/api/v1/gates/overrides" => """{"service":"shop","version":"v7","reason":"matrix"}""",
             "/api/v1/environments/staging/freeze" => """{"reason":"matrix","for":"1s"}""",

@@ -264,14 +264,68 @@ public static class ManifestShapes
         new Field("freezes", new ListType(new ObjectType(Freeze)), "When deploys are refused."),
         new Field("promotion", new ObjectType(Promotion), "Promotion rule into this environment."),
         new Field("gate", Name, "A quality gate whose latest evaluation of the release must be DEPLOY before a rollout starts here."),
-        new Field("checklist", new ListType(new ObjectType(ChecklistItem)), "Pre-deployment checks and sign-offs; a rollout here waits until every required one passes."));
+        new Field("checklist", new ListType(new ObjectType(ChecklistItem)), "Pre-deployment checks and sign-offs; a rollout here waits until every required one passes."),
+        new Field("critical", Boolean, "A rollout failing its progress deadline here opens an incident too (aborts and rollbacks always do).", Default: "false"));
+
+    public static readonly Shape SeverityTargets = Object("severityTargets", "severity targets", "How fast an incident of this severity must be acknowledged and resolved.",
+        new Field("respond", Duration, "Time to acknowledge.", Default: "P0 15m, P1 1h, P2 4h, P3 24h"),
+        new Field("resolve", Duration, "Time to resolve.", Default: "P0 1h, P1 4h, P2 24h, P3 72h"));
+
+    public static readonly Shape SeverityRule = Object("severityRule", "severity rule", "When a rollout opens an incident, the first rule that matches gives its severity.",
+        new Field("environment", Name, "Only rollouts in this environment."),
+        new Field("cause", Enum("aborted", "rolledBack", "failed"), "Only this cause: aborted by its analysis or health, rolled back, failed its progress deadline."),
+        new Field("trafficAbove", new PercentType(0, 100), "Only when more than this share of the traffic was on the new release."),
+        new Field("severity", Enum("P0", "P1", "P2", "P3"), "The severity.", Required: true));
+
+    public static readonly Shape EscalationLevel = Object("escalationLevel", "escalation level", "Who is told, and when: a level is reached when the incident is still not acknowledged 'after' the previous one.",
+        new Field("name", Name, "The level, such as on-call or team-lead.", Required: true),
+        new Field("after", Duration, "Time without acknowledgement after the previous level (or the opening, for the first).", Default: "0s"),
+        new Field("notify", new ListType(Name, 1), "Receivers told when the level is reached.", Required: true));
+
+    public static readonly Shape Incidents = Object("incidents", "incidents", "How incidents are opened, graded and escalated.",
+        new Field("severities", new MapType(new ObjectType(SeverityTargets), Enum("P0", "P1", "P2", "P3")), "Response and resolution targets, by severity."),
+        new Field("rules", new ListType(new ObjectType(SeverityRule)), "Severity of incidents opened by rollouts; the first match wins."),
+        new Field("defaultSeverity", Enum("P0", "P1", "P2", "P3"), "Severity when no rule matches.", Default: "P2"),
+        new Field("escalation", new ListType(new ObjectType(EscalationLevel)), "Escalation levels, in order."));
+
+    public static readonly Shape WebhookReceiver = Object("webhookReceiver", "webhook receiver", "POSTs the notification as JSON.",
+        new Field("url", new UrlType(), "Where to POST.", Required: true),
+        new Field("headers", new MapType(Text, Text), "Headers added to every request."));
+
+    public static readonly Shape SlackReceiver = Object("slackReceiver", "Slack-compatible receiver", "POSTs a Slack incoming-webhook message ({\"text\": ...}).",
+        new Field("url", new UrlType(), "The incoming webhook's URL.", Required: true));
+
+    public static readonly Shape LogReceiver = Object("logReceiver", "log receiver", "Appends each notification as a JSON line to a file.",
+        new Field("path", Text, "The file, relative to the manifest's folder.", Required: true));
+
+    public static readonly Shape Receiver = Object("receiver", "receiver", "Where notifications go: exactly one of webhook, slack, log.",
+        new Field("webhook", new ObjectType(WebhookReceiver), "A generic JSON webhook."),
+        new Field("slack", new ObjectType(SlackReceiver), "A Slack-compatible incoming webhook."),
+        new Field("log", new ObjectType(LogReceiver), "A JSON-lines file."));
+
+    public static readonly Shape Subscription = Object("subscription", "subscription", "Which events go to which receivers.",
+        new Field("events", new ListType(Enum("rollout.started", "rollout.paused", "rollout.awaitingApproval", "rollout.aborted", "rollout.rolledBack", "rollout.succeeded", "rollout.failed", "incident.opened", "incident.escalated", "incident.acknowledged", "incident.mitigated", "incident.resolved"), 1), "The events.", Required: true),
+        new Field("receivers", new ListType(Name, 1), "The receivers.", Required: true),
+        new Field("environments", new ListType(Name), "Only events of these environments (all when absent)."));
+
+    public static readonly Shape Retry = Object("retry", "retry", "How a notification is retried while its receiver fails.",
+        new Field("attempts", new IntegerType(1, 50), "Attempts before the notification is dead-lettered.", Default: "5"),
+        new Field("backoff", Duration, "Wait before the second attempt; doubled each time.", Default: "1s"),
+        new Field("timeout", Duration, "How long one attempt may take.", Default: "5s"));
+
+    public static readonly Shape Notifications = Object("notifications", "notifications", "Receivers, and the events each is told about.",
+        new Field("receivers", new MapType(new ObjectType(Receiver), Name), "Receivers, by name."),
+        new Field("subscriptions", new ListType(new ObjectType(Subscription)), "Which events go where."),
+        new Field("retry", new ObjectType(Retry), "Retries with back-off, then a dead letter."));
 
     public static readonly Shape Root = Object("manifest", "manifest", "A Gantry manifest (gantry.yaml).",
         new Field("version", new IntegerType(1, 1), "Manifest format version.", Default: "1"),
         new Field("services", new MapType(new ObjectType(Service), Name), "Services, by name.", Required: true),
         new Field("analysis", new MapType(new ObjectType(AnalysisTemplate), Name), "Analysis templates, by name."),
         new Field("environments", new MapType(new ObjectType(Environment), Name), "Environments, by name, in promotion order."),
-        new Field("gates", new MapType(new ObjectType(Gate), Name), "Quality gates, by name."));
+        new Field("gates", new MapType(new ObjectType(Gate), Name), "Quality gates, by name."),
+        new Field("incidents", new ObjectType(Incidents), "Incident severities, targets and escalation."),
+        new Field("notifications", new ObjectType(Notifications), "Who is told what."));
 
     /// <summary>Every shape reachable from the root, each once, in a stable order.</summary>
     public static ImmutableArray<Shape> All { get; } = Collect();

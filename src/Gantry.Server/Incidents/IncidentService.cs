@@ -1,0 +1,208 @@
+using System.Globalization;
+using Gantry.Core.Audit;
+using Gantry.Core.Incidents;
+using Gantry.Core.Manifest;
+using Gantry.Core.Rollouts;
+using Severity = Gantry.Core.Incidents.Severity;
+using Gantry.Core.Strategies;
+using Gantry.Server.Rollouts;
+
+namespace Gantry.Server.Incidents;
+
+/// <summary>An incident opened by hand.</summary>
+public sealed record OpenIncidentRequest(string? Title, string? Severity, string? Service = null, string? Environment = null, string? Release = null, string? Impact = null);
+
+/// <summary>A step of an incident's life: who says so is the caller; a note for the timeline.</summary>
+public sealed record IncidentStepRequest(string? Note = null);
+
+/// <summary>An incident as shown: the record, its timeline, and how it stands against its targets.</summary>
+public sealed record IncidentView(Incident Incident, IReadOnlyList<TimelineEntry> Timeline, string Targets, DateTimeOffset? NextEscalationAt, string? NextLevel);
+
+/// <summary>
+/// Incidents: opened by hand or by Gantry when a rollout is aborted by its analysis or health checks, rolled
+/// back, or fails its progress deadline in a critical environment; graded by the manifest's rules; moved
+/// through their life; escalated while nobody acknowledges them.
+/// </summary>
+public sealed class IncidentService(GantryManifest manifest, IIncidentStore store, IRolloutStore rollouts, TimeProvider time)
+{
+    private IncidentPolicy Policy => manifest.IncidentPolicy;
+
+    /// <summary>Called with every incident change worth telling (incident.opened, incident.escalated, ...), with the level's receivers when escalating.</summary>
+    public Func<string, Incident, IReadOnlyList<string>, CancellationToken, Task>? Changed { get; set; }
+
+    public async Task<Result<IncidentView>> OpenAsync(OpenIncidentRequest request, AuditContext who, CancellationToken ct)
+    {
+        if (string.IsNullOrWhiteSpace(request.Title))
+        {
+            return Bad("an incident needs a title (--title)");
+        }
+
+        if (!Enum.TryParse<Severity>(request.Severity, ignoreCase: false, out var severity) || !Enum.IsDefined(severity))
+        {
+            return Bad($"severity '{request.Severity}' is not one of P0, P1, P2, P3");
+        }
+
+        if (request.Service is { } s && manifest.FindService(s) is null)
+        {
+            return new Problem(404, "Unknown service", $"there is no service '{s}' in the manifest");
+        }
+
+        var environment = request.Service is null ? request.Environment : request.Environment ?? EffectiveService.DefaultEnvironmentOf(manifest);
+        string? rolloutId = null;
+        if (request.Release is { } version)
+        {
+            if (request.Service is null)
+            {
+                return Bad("a root-cause release needs its service (--service)");
+            }
+
+            // The rollout that brought the release into the environment is the change that failed.
+            var history = await rollouts.ListAsync(new RolloutQuery(request.Service, environment, Limit: 1000), ct);
+            var cause = history.FirstOrDefault(r => r.Kind == RolloutKind.Deploy && r.Release.Version == version && r.Phase is RolloutPhase.Succeeded or RolloutPhase.RolledBack);
+            if (cause is null)
+            {
+                return new Problem(404, "Unknown release", $"{request.Service} {version} was never deployed to {environment}");
+            }
+
+            rolloutId = cause.Id;
+        }
+
+        var now = time.GetUtcNow();
+        var incident = new Incident(0, request.Title.Trim(), severity, IncidentStatus.Open, request.Service, environment, rolloutId, request.Release, request.Impact, now, who.Actor);
+        var timeline = new List<TimelineEntry> { new(now, "opened", who.Actor, $"opened by {who.Actor}: {severity} {incident.Title}" + (request.Impact is { } i ? $"; impact: {i}" : string.Empty), rolloutId) };
+        if (rolloutId is not null)
+        {
+            timeline.Add(new TimelineEntry(now, "cause", who.Actor, $"root cause: {request.Service} {request.Release} (rollout {rolloutId})", rolloutId));
+        }
+
+        var opened = await store.OpenIncidentAsync(incident, timeline, who, ct);
+        await NotifyAsync("incident.opened", opened, [], ct);
+        await EscalateAsync(opened, ct);
+        return await ViewAsync(opened, ct);
+    }
+
+    /// <summary>
+    /// Looks at what a rollout commit did: an abort decided by Gantry (analysis, health), a rollback, or a
+    /// failure of the progress deadline in a critical environment opens an incident for the rollout (once).
+    /// </summary>
+    public async Task ObserveAsync(RolloutState before, RolloutState after, IReadOnlyList<RolloutEvent> events, bool bySystem, CancellationToken ct)
+    {
+        IncidentCause? cause = null;
+        RolloutEvent? what = null;
+        foreach (var e in events)
+        {
+            if (e.Type == "Aborted" && bySystem)
+            {
+                (cause, what) = (IncidentCause.Aborted, e);
+            }
+            else if (e.Type == "RolledBack")
+            {
+                (cause, what) = (IncidentCause.RolledBack, e);
+            }
+            else if (e.Type == "Failed" && manifest.FindEnvironment(after.Environment) is { Critical: true })
+            {
+                (cause, what) = (IncidentCause.Failed, e);
+            }
+        }
+
+        if (cause is not { } c || await store.IncidentOfRolloutAsync(after.Id, ct) is not null)
+        {
+            return;
+        }
+
+        var traffic = c == IncidentCause.RolledBack ? 100 : Math.Max(before.Traffic.CanaryWeight, before.Strategy is StrategyKind.Initial or StrategyKind.BlueGreen && before.Phase != RolloutPhase.Pending ? 100 : 0);
+        var severity = IncidentRules.SeverityFor(Policy, after.Environment, c, traffic);
+        var verb = c switch { IncidentCause.Aborted => "aborted", IncidentCause.RolledBack => "rolled back", _ => "failed" };
+        var now = time.GetUtcNow();
+        var incident = new Incident(0, $"{after.Service} {after.Release.Version} {verb} in {after.Environment}", severity, IncidentStatus.Open, after.Service, after.Environment, after.Id,
+            after.Release.Version, string.Create(CultureInfo.InvariantCulture, $"{traffic}% of the traffic of {after.Service} in {after.Environment} was on {after.Release.Version}"), now, "gantry");
+        var timeline = new List<TimelineEntry>
+        {
+            new(after.CreatedAt, "rollout", after.CreatedBy ?? "gantry", $"rollout {after.Id} of {after.Service} {after.Release.Version} to {after.Environment} created by {after.CreatedBy}", after.Id),
+            new(now, "verdict", "gantry", $"{what!.Type}: {what.Message}", after.Id),
+            new(now, "opened", "gantry", $"opened by Gantry: {severity} (rule for {verb} rollouts in {after.Environment}, {traffic}% of the traffic affected)", after.Id),
+        };
+        var opened = await store.OpenIncidentAsync(incident, timeline, AuditContext.System, ct);
+        await NotifyAsync("incident.opened", opened, [], ct);
+        await EscalateAsync(opened, ct);
+    }
+
+    public async Task<Result<IncidentView>> MoveAsync(long id, IncidentStatus to, string? note, AuditContext who, CancellationToken ct)
+    {
+        if (await store.IncidentAsync(id, ct) is not { } incident)
+        {
+            return new Problem(404, "Unknown incident", $"there is no incident INC-{id}");
+        }
+
+        var now = time.GetUtcNow();
+        var (moved, refusal) = IncidentRules.Move(incident, to, who.Actor, now);
+        if (moved is null)
+        {
+            return new Problem(409, "Refused", refusal!);
+        }
+
+        var verb = to.ToString().ToLowerInvariant();
+        var entry = new TimelineEntry(now, verb, who.Actor, $"{verb} by {who.Actor}" + (string.IsNullOrWhiteSpace(note) ? string.Empty : $": {note.Trim()}"));
+        if (!await store.SaveIncidentAsync(moved, incident.Revision, [entry], who with { Reason = note }, $"incident.{verb}", ct))
+        {
+            return new Problem(409, "Changed meanwhile", $"{incident.Key} changed meanwhile: try again");
+        }
+
+        await NotifyAsync($"incident.{verb}", moved, [], ct);
+        return await ViewAsync(moved, ct);
+    }
+
+    /// <summary>Escalates every open, unacknowledged incident whose next level is due (looked at every pass of the reconcile loop).</summary>
+    public async Task EscalateDueAsync(CancellationToken ct)
+    {
+        if (Policy.Escalation.IsEmpty)
+        {
+            return;
+        }
+
+        foreach (var incident in await store.IncidentsAsync(new IncidentQuery(OpenOnly: true, Limit: 1000), ct))
+        {
+            await EscalateAsync(incident, ct);
+        }
+    }
+
+    private async Task EscalateAsync(Incident incident, CancellationToken ct)
+    {
+        var now = time.GetUtcNow();
+        while (IncidentRules.DueLevel(Policy, incident, now) is { } level)
+        {
+            var spec = Policy.Escalation[level - 1];
+            var escalated = incident with { EscalationLevel = level, EscalatedAt = now, Revision = incident.Revision + 1 };
+            var text = level == 1
+                ? $"paged {spec.Name} ({string.Join(", ", spec.Notify)})"
+                : $"escalated to {spec.Name} ({string.Join(", ", spec.Notify)}): not acknowledged {Core.Manifest.Values.DurationSyntax.Format(spec.After)} after {Policy.Escalation[level - 2].Name}";
+            if (!await store.SaveIncidentAsync(escalated, incident.Revision, [new TimelineEntry(now, "escalated", "gantry", text)], AuditContext.System, "incident.escalated", ct))
+            {
+                return;
+            }
+
+            await NotifyAsync("incident.escalated", escalated, spec.Notify, ct);
+            incident = escalated;
+        }
+    }
+
+    public async Task<Result<IncidentView>> GetAsync(long id, CancellationToken ct) =>
+        await store.IncidentAsync(id, ct) is { } incident ? await ViewAsync(incident, ct) : new Problem(404, "Unknown incident", $"there is no incident INC-{id}");
+
+    public async Task<IncidentView> ViewAsync(Incident incident, CancellationToken ct)
+    {
+        var next = IncidentRules.NextEscalationAt(Policy, incident);
+        return new IncidentView(incident, await store.TimelineAsync(incident.Id, ct), IncidentRules.Targets(Policy, incident, time.GetUtcNow()), next,
+            next is null ? null : Policy.Escalation[incident.EscalationLevel].Name);
+    }
+
+    private async Task NotifyAsync(string kind, Incident incident, IReadOnlyList<string> receivers, CancellationToken ct)
+    {
+        if (Changed is { } changed)
+        {
+            await changed(kind, incident, receivers, ct);
+        }
+    }
+
+    private static Problem Bad(string detail) => new(400, "Invalid request", detail);
+}

@@ -1,0 +1,240 @@
+using System.Globalization;
+using System.Text.Json;
+using Gantry.Core.Audit;
+using Gantry.Core.Dora;
+using Gantry.Core.Incidents;
+using Gantry.Core.Notifications;
+using Gantry.Core.Rollouts;
+using Microsoft.Data.Sqlite;
+
+namespace Gantry.Storage.Sqlite;
+
+/// <summary>Incidents with their timelines, the notification outbox, and the facts of DORA metrics.</summary>
+public sealed partial class SqliteStore : IIncidentStore, IDeliveryStore, IDoraStore
+{
+    public async Task<Incident> OpenIncidentAsync(Incident incident, IReadOnlyList<TimelineEntry> timeline, AuditContext who, CancellationToken ct)
+    {
+        Incident opened = incident;
+        await WriteAsync((connection, transaction) =>
+        {
+            using (var insert = Command(connection, transaction, """
+                INSERT INTO incidents (service, environment, rollout_id, status, opened_ms, resolved_ms, revision, record)
+                VALUES ($s, $e, $r, $status, $opened, NULL, $rev, '{}') RETURNING id
+                """, ("$s", (object?)incident.Service ?? DBNull.Value), ("$e", (object?)incident.Environment ?? DBNull.Value), ("$r", (object?)incident.RolloutId ?? DBNull.Value),
+                ("$status", incident.Status.ToString()), ("$opened", incident.OpenedAt.ToUnixTimeMilliseconds()), ("$rev", incident.Revision)))
+            {
+                opened = incident with { Id = Convert.ToInt64(insert.ExecuteScalar(), CultureInfo.InvariantCulture) };
+            }
+
+            using (var record = Command(connection, transaction, "UPDATE incidents SET record = $record WHERE id = $id", ("$record", JsonSerializer.Serialize(opened, GantryJson.Options)), ("$id", opened.Id)))
+            {
+                record.ExecuteNonQuery();
+            }
+
+            AppendTimeline(connection, transaction, opened.Id, timeline);
+            AppendAudit(connection, transaction, opened.OpenedAt, who, "incident.opened", opened.Key,
+                $"{opened.Severity} {opened.Title}" + (opened.Service is null ? string.Empty : $" ({opened.Service} in {opened.Environment})"));
+            return true;
+        }, ct);
+        return opened;
+    }
+
+    public async Task<bool> SaveIncidentAsync(Incident incident, long expectedRevision, IReadOnlyList<TimelineEntry> timeline, AuditContext who, string action, CancellationToken ct)
+    {
+        var saved = false;
+        await WriteAsync((connection, transaction) =>
+        {
+            using var update = Command(connection, transaction, """
+                UPDATE incidents SET status = $status, resolved_ms = $resolved, revision = $rev, record = $record, rollout_id = $r WHERE id = $id AND revision = $expected
+                """, ("$status", incident.Status.ToString()), ("$resolved", incident.ResolvedAt is { } r ? r.ToUnixTimeMilliseconds() : DBNull.Value),
+                ("$rev", incident.Revision), ("$record", JsonSerializer.Serialize(incident, GantryJson.Options)), ("$r", (object?)incident.RolloutId ?? DBNull.Value),
+                ("$id", incident.Id), ("$expected", expectedRevision));
+            saved = update.ExecuteNonQuery() == 1;
+            if (!saved)
+            {
+                return false;
+            }
+
+            AppendTimeline(connection, transaction, incident.Id, timeline);
+            foreach (var entry in timeline)
+            {
+                AppendAudit(connection, transaction, entry.At, who, action, incident.Key, entry.Text);
+            }
+
+            return true;
+        }, ct);
+        return saved;
+    }
+
+    private static void AppendTimeline(SqliteConnection connection, SqliteTransaction transaction, long incidentId, IReadOnlyList<TimelineEntry> timeline)
+    {
+        foreach (var e in timeline)
+        {
+            using var insert = Command(connection, transaction, "INSERT INTO incident_timeline (incident_id, at, kind, by_, text, rollout_id) VALUES ($i, $at, $k, $b, $t, $r)",
+                ("$i", incidentId), ("$at", Time(e.At)), ("$k", e.Kind), ("$b", e.By), ("$t", e.Text), ("$r", (object?)e.RolloutId ?? DBNull.Value));
+            insert.ExecuteNonQuery();
+        }
+    }
+
+    public async Task<Incident?> IncidentAsync(long id, CancellationToken ct)
+    {
+        await using var connection = Connect();
+        return ReadIncidents(connection, "WHERE id = $id", ("$id", id)).FirstOrDefault();
+    }
+
+    public async Task<IReadOnlyList<Incident>> IncidentsAsync(IncidentQuery query, CancellationToken ct)
+    {
+        await using var connection = Connect();
+        return ReadIncidents(connection, """
+            WHERE ($s IS NULL OR service = $s) AND ($e IS NULL OR environment = $e) AND ($open = 0 OR status <> 'Resolved') AND ($since IS NULL OR opened_ms >= $since)
+            ORDER BY id DESC LIMIT $limit
+            """, ("$s", (object?)query.Service ?? DBNull.Value), ("$e", (object?)query.Environment ?? DBNull.Value), ("$open", query.OpenOnly ? 1 : 0),
+            ("$since", query.Since is { } since ? since.ToUnixTimeMilliseconds() : DBNull.Value), ("$limit", query.Limit));
+    }
+
+    public async Task<Incident?> IncidentOfRolloutAsync(string rolloutId, CancellationToken ct)
+    {
+        await using var connection = Connect();
+        return ReadIncidents(connection, "WHERE rollout_id = $r ORDER BY id LIMIT 1", ("$r", rolloutId)).FirstOrDefault();
+    }
+
+    public async Task<IReadOnlyList<TimelineEntry>> TimelineAsync(long id, CancellationToken ct)
+    {
+        await using var connection = Connect();
+        using var command = Command(connection, null, "SELECT at, kind, by_, text, rollout_id FROM incident_timeline WHERE incident_id = $i ORDER BY id", ("$i", id));
+        using var reader = command.ExecuteReader();
+        var list = new List<TimelineEntry>();
+        while (reader.Read())
+        {
+            list.Add(new TimelineEntry(DateTimeOffset.Parse(reader.GetString(0), CultureInfo.InvariantCulture), reader.GetString(1), reader.GetString(2), reader.GetString(3), reader.IsDBNull(4) ? null : reader.GetString(4)));
+        }
+
+        return list;
+    }
+
+    private static List<Incident> ReadIncidents(SqliteConnection connection, string where, params (string, object)[] parameters)
+    {
+        using var command = Command(connection, null, $"SELECT record FROM incidents {where}", parameters);
+        using var reader = command.ExecuteReader();
+        var list = new List<Incident>();
+        while (reader.Read())
+        {
+            list.Add(JsonSerializer.Deserialize<Incident>(reader.GetString(0), GantryJson.Options)!);
+        }
+
+        return list;
+    }
+
+    public async Task EnqueueAsync(IReadOnlyList<(string Receiver, Notification Notification)> deliveries, DateTimeOffset at, CancellationToken ct)
+    {
+        if (deliveries.Count == 0)
+        {
+            return;
+        }
+
+        await WriteAsync((connection, transaction) =>
+        {
+            foreach (var (receiver, notification) in deliveries)
+            {
+                using var insert = Command(connection, transaction, """
+                    INSERT INTO deliveries (receiver, event, payload, status, attempts, next_ms, created_at) VALUES ($r, $e, $p, 'Pending', 0, $next, $at)
+                    """, ("$r", receiver), ("$e", notification.Event), ("$p", JsonSerializer.Serialize(notification, GantryJson.Options)), ("$next", at.ToUnixTimeMilliseconds()), ("$at", Time(at)));
+                insert.ExecuteNonQuery();
+            }
+
+            return true;
+        }, ct);
+    }
+
+    public async Task<IReadOnlyList<Delivery>> DueDeliveriesAsync(DateTimeOffset now, int limit, CancellationToken ct)
+    {
+        await using var connection = Connect();
+        return ReadDeliveries(connection, "WHERE status = 'Pending' AND next_ms <= $now ORDER BY next_ms, id LIMIT $limit", ("$now", now.ToUnixTimeMilliseconds()), ("$limit", limit));
+    }
+
+    public async Task<IReadOnlyList<Delivery>> DeliveriesAsync(DeliveryStatus? status, int limit, CancellationToken ct)
+    {
+        await using var connection = Connect();
+        return ReadDeliveries(connection, "WHERE ($s IS NULL OR status = $s) ORDER BY id DESC LIMIT $limit", ("$s", (object?)status?.ToString() ?? DBNull.Value), ("$limit", limit));
+    }
+
+    public async Task DeliveredAsync(long id, int attempts, DateTimeOffset at, CancellationToken ct) =>
+        await WriteAsync((connection, transaction) =>
+        {
+            using var update = Command(connection, transaction, "UPDATE deliveries SET status = 'Delivered', attempts = $a, done_at = $at WHERE id = $id", ("$a", attempts), ("$at", Time(at)), ("$id", id));
+            return update.ExecuteNonQuery() == 1;
+        }, ct);
+
+    public async Task FailedAsync(long id, int attempts, DateTimeOffset nextAt, string reason, bool dead, DateTimeOffset at, CancellationToken ct) =>
+        await WriteAsync((connection, transaction) =>
+        {
+            using var update = Command(connection, transaction, """
+                UPDATE deliveries SET status = $s, attempts = $a, next_ms = $next, last_error = $err, done_at = $done WHERE id = $id
+                """, ("$s", dead ? "Dead" : "Pending"), ("$a", attempts), ("$next", nextAt.ToUnixTimeMilliseconds()), ("$err", reason), ("$done", dead ? Time(at) : DBNull.Value), ("$id", id));
+            return update.ExecuteNonQuery() == 1;
+        }, ct);
+
+    private static List<Delivery> ReadDeliveries(SqliteConnection connection, string where, params (string, object)[] parameters)
+    {
+        using var command = Command(connection, null, $"SELECT id, receiver, event, payload, status, attempts, next_ms, last_error, created_at, done_at FROM deliveries {where}", parameters);
+        using var reader = command.ExecuteReader();
+        var list = new List<Delivery>();
+        while (reader.Read())
+        {
+            list.Add(new Delivery(
+                reader.GetInt64(0), reader.GetString(1), reader.GetString(2), JsonSerializer.Deserialize<Notification>(reader.GetString(3), GantryJson.Options)!,
+                Enum.Parse<DeliveryStatus>(reader.GetString(4)), reader.GetInt32(5), DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(6)),
+                reader.IsDBNull(7) ? null : reader.GetString(7), DateTimeOffset.Parse(reader.GetString(8), CultureInfo.InvariantCulture), ParseTime(reader, 9)));
+        }
+
+        return list;
+    }
+
+    public async Task<(IReadOnlyList<DeploymentFact> Rollouts, IReadOnlyList<RestoreFact> Incidents)> DoraFactsAsync(string? service, string? environment, DateTimeOffset since, DateTimeOffset until, CancellationToken ct)
+    {
+        await using var connection = Connect();
+        var rollouts = new List<DeploymentFact>();
+        using (var command = Command(connection, null, """
+            SELECT r.created_ms, r.finished_ms, r.commit_ms, r.phase, EXISTS (SELECT 1 FROM incidents i WHERE i.rollout_id = r.id)
+            FROM rollouts r
+            WHERE r.created_ms >= $from AND r.created_ms < $to AND r.kind = 'Deploy' AND ($s IS NULL OR r.service = $s) AND ($e IS NULL OR r.environment = $e)
+            """, ("$from", since.ToUnixTimeMilliseconds()), ("$to", until.ToUnixTimeMilliseconds()), ("$s", (object?)service ?? DBNull.Value), ("$e", (object?)environment ?? DBNull.Value)))
+        using (var reader = command.ExecuteReader())
+        {
+            while (reader.Read())
+            {
+                rollouts.Add(new DeploymentFact(
+                    DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(0)),
+                    reader.IsDBNull(1) ? null : DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(1)),
+                    reader.IsDBNull(2) ? null : DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(2)),
+                    Phase(reader.GetString(3)),
+                    reader.GetInt64(4) != 0));
+            }
+        }
+
+        var incidents = new List<RestoreFact>();
+        using (var command = Command(connection, null, """
+            SELECT opened_ms, resolved_ms FROM incidents
+            WHERE opened_ms >= $from AND opened_ms < $to AND ($s IS NULL OR service = $s) AND ($e IS NULL OR environment = $e)
+            """, ("$from", since.ToUnixTimeMilliseconds()), ("$to", until.ToUnixTimeMilliseconds()), ("$s", (object?)service ?? DBNull.Value), ("$e", (object?)environment ?? DBNull.Value)))
+        using (var reader = command.ExecuteReader())
+        {
+            while (reader.Read())
+            {
+                incidents.Add(new RestoreFact(DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(0)), reader.IsDBNull(1) ? null : DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(1))));
+            }
+        }
+
+        return (rollouts, incidents);
+    }
+
+    /// <summary>Phase names as stored, without the cost of Enum.Parse per row.</summary>
+    private static RolloutPhase Phase(string text) => text switch
+    {
+        "Succeeded" => RolloutPhase.Succeeded,
+        "RolledBack" => RolloutPhase.RolledBack,
+        "Aborted" => RolloutPhase.Aborted,
+        "Failed" => RolloutPhase.Failed,
+        _ => Enum.Parse<RolloutPhase>(text),
+    };
+}
