@@ -54,7 +54,7 @@ public sealed class ServerHarness : IAsyncDisposable
         {{extra}}
         """;
 
-    public static async Task<ServerHarness> StartAsync(Func<Endpoint, string> manifestText, string? dataFolder = null, int? apiPort = null, Gantry.Server.Access.AccessOptions? access = null)
+    public static async Task<ServerHarness> StartAsync(Func<Endpoint, string> manifestText, string? dataFolder = null, int? apiPort = null, Gantry.Server.Access.AccessOptions? access = null, TimeProvider? time = null)
     {
         var folder = dataFolder ?? Directory.CreateTempSubdirectory("gantry-server-").FullName;
         var listen = new Endpoint("127.0.0.1", FreePort.Next());
@@ -62,7 +62,7 @@ public sealed class ServerHarness : IAsyncDisposable
         await File.WriteAllTextAsync(Path.Combine(folder, "gantry.yaml"), text);
         var loaded = ManifestLoader.LoadText(text);
         var manifest = loaded.Manifest ?? throw new InvalidOperationException(string.Join("\n", loaded.Diagnostics));
-        var server = await GantryServer.StartAsync(manifest, folder, new ServerOptions(Path.Combine(folder, "data"), new Endpoint("127.0.0.1", apiPort ?? FreePort.Next()), access), TimeProvider.System, null, CancellationToken.None);
+        var server = await GantryServer.StartAsync(manifest, folder, new ServerOptions(Path.Combine(folder, "data"), new Endpoint("127.0.0.1", apiPort ?? FreePort.Next()), access), time ?? TimeProvider.System, null, CancellationToken.None);
         return new ServerHarness(folder, manifest, server, listen);
     }
 
