@@ -5,6 +5,7 @@ using Gantry.Benchmarks.Rollouts;
 // dotnet run -c Release --project bench/Gantry.Benchmarks -- --filter '*'
 // dotnet run -c Release --project bench/Gantry.Benchmarks -- rollback [ITERATIONS]
 // dotnet run -c Release --project bench/Gantry.Benchmarks -- verdicts [CANARIES_PER_MODE] [MODE ...]
+// dotnet run -c Release --project bench/Gantry.Benchmarks -- dora-split   (time to read the facts vs to compute, 1M rollouts)
 if (args.Length > 0 && args[0] == "rollback")
 {
     return await RollbackBenchmark.RunAsync(args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 10);
@@ -13,6 +14,21 @@ if (args.Length > 0 && args[0] == "rollback")
 if (args.Length > 0 && args[0] == "verdicts")
 {
     return await VerdictBenchmark.RunAsync(args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 100, args.Skip(2).ToArray());
+}
+
+if (args.Length > 0 && args[0] == "dora-split")
+{
+    var b = new Gantry.Benchmarks.Dora.DoraBenchmarks();
+    b.Setup();
+    for (var round = 0; round < 3; round++)
+    {
+        await b.SplitAsync(Console.Out);
+    }
+
+    b.KeepCopy(Environment.GetEnvironmentVariable("GANTRY_BENCH_COPY"));
+
+    await b.Cleanup();
+    return 0;
 }
 
 BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);

@@ -3,8 +3,12 @@ using static System.FormattableString;
 
 namespace Gantry.Core.Dora;
 
-/// <summary>One deploy rollout as DORA sees it: when, its outcome, when its commit was made, and whether an incident is linked to it.</summary>
-public readonly record struct DeploymentFact(DateTimeOffset CreatedAt, DateTimeOffset? FinishedAt, DateTimeOffset? CommitTime, RolloutPhase Phase, bool Incident)
+/// <summary>
+/// One deploy rollout as DORA sees it: the week it was created in (0 for the week holding the period's start,
+/// see <see cref="DoraMetrics.WeekIndex"/>), its outcome, its lead time (commit to the end of its rollout, when
+/// both are known), and whether an incident is linked to it.
+/// </summary>
+public readonly record struct DeploymentFact(int Week, TimeSpan? LeadTime, RolloutPhase Phase, bool Incident)
 {
     /// <summary>It reached its environment (and may have been rolled back later).</summary>
     public bool Deployed => Phase is RolloutPhase.Succeeded or RolloutPhase.RolledBack;
@@ -49,54 +53,89 @@ public static class DoraMetrics
 
     public static DoraReport Compute(string? service, string? environment, DateTimeOffset from, DateTimeOffset to, IReadOnlyList<DeploymentFact> rollouts, IReadOnlyList<RestoreFact> incidents)
     {
+        // One pass over the rollouts (a million of them must take well under a second), bucketed by week.
         var days = Math.Max((to - from).TotalDays, 1e-9);
-        var ended = rollouts.Where(r => r.Phase.IsTerminal()).ToList();
-        var deployed = ended.Count(r => r.Deployed);
-        var leads = LeadHours(ended);
-        var failures = ended.Count(r => r.ChangeFailure);
-        var restores = RestoreHours(incidents);
+        var firstWeek = WeekOf(from);
+        var weekCount = Math.Max(1, (int)Math.Ceiling((to - firstWeek).TotalDays / 7));
+        var weekRollouts = new int[weekCount];
+        var weekDeployed = new int[weekCount];
+        var weekFailures = new int[weekCount];
+        var weekLeads = new List<double>?[weekCount];
+        var weekRestores = new List<double>?[weekCount];
+        var leads = new List<double>(rollouts.Count);
+        int ended = 0, deployed = 0, failures = 0;
+        for (var n = 0; n < rollouts.Count; n++)
+        {
+            var r = rollouts[n];
+            if (!r.Phase.IsTerminal())
+            {
+                continue;
+            }
 
+            var week = Math.Clamp(r.Week, 0, weekCount - 1);
+            ended++;
+            weekRollouts[week]++;
+            if (r.ChangeFailure)
+            {
+                failures++;
+                weekFailures[week]++;
+            }
+
+            if (r.Deployed)
+            {
+                deployed++;
+                weekDeployed[week]++;
+                if (r.LeadTime is { } lead)
+                {
+                    var hours = Math.Max(0, lead.TotalHours);
+                    leads.Add(hours);
+                    (weekLeads[week] ??= []).Add(hours);
+                }
+            }
+        }
+
+        var restores = new List<double>(incidents.Count);
+        foreach (var i in incidents)
+        {
+            if (i.ResolvedAt is { } resolved)
+            {
+                var hours = (resolved - i.OpenedAt).TotalHours;
+                restores.Add(hours);
+                var week = Math.Clamp((int)((i.OpenedAt - firstWeek).Ticks / TimeSpan.TicksPerDay / 7), 0, weekCount - 1);
+                (weekRestores[week] ??= []).Add(hours);
+            }
+        }
+
+        var leadArray = leads.ToArray();
+        var restoreArray = restores.ToArray();
         var perDay = deployed / days;
         var frequency = new DoraMetric(perDay, "per day", deployed, deployed == 0 ? DoraBand.Low : FrequencyBand(perDay),
             Invariant($"{deployed} deployments in {days:0.#} days: {Rate(perDay)}"));
-        var median = Median(leads);
-        var p90 = NearestRank(leads, 0.9);
-        var leadMedian = new DoraMetric(median, "hours", leads.Length, median is { } m ? LeadBand(m) : null,
-            median is { } mm ? $"median {Hours(mm)} from commit to production ({leads.Length} deployments with a commit time)" : "no deployment with a commit time");
-        var leadP90 = new DoraMetric(p90, "hours", leads.Length, p90 is { } p ? LeadBand(p) : null, p90 is { } pp ? $"90th percentile {Hours(pp)}" : "no data");
-        double? cfr = ended.Count == 0 ? null : (double)failures / ended.Count;
-        var changeFailure = new DoraMetric(cfr, "ratio", ended.Count, cfr is { } c ? FailureBand(c) : null,
-            cfr is { } cc ? Invariant($"{failures} of {ended.Count} rollouts rolled back or linked to an incident: {cc * 100:0.#}%") : "no rollout ended");
-        var ttr = Median(restores);
-        var restore = new DoraMetric(ttr, "hours", restores.Length, ttr is { } t ? RestoreBand(t) : null,
-            ttr is { } tt ? $"median {Hours(tt)} from incident opened to resolved ({restores.Length} resolved)" : "no incident resolved");
+        var median = Median(leadArray);
+        var p90 = NearestRank(leadArray, 0.9);
+        var leadMedian = new DoraMetric(median, "hours", leadArray.Length, median is { } m ? LeadBand(m) : null,
+            median is { } mm ? $"median {Hours(mm)} from commit to production ({leadArray.Length} deployments with a commit time)" : "no deployment with a commit time");
+        var leadP90 = new DoraMetric(p90, "hours", leadArray.Length, p90 is { } p ? LeadBand(p) : null, p90 is { } pp ? $"90th percentile {Hours(pp)}" : "no data");
+        double? cfr = ended == 0 ? null : (double)failures / ended;
+        var changeFailure = new DoraMetric(cfr, "ratio", ended, cfr is { } c ? FailureBand(c) : null,
+            cfr is { } cc ? Invariant($"{failures} of {ended} rollouts rolled back or linked to an incident: {cc * 100:0.#}%") : "no rollout ended");
+        var ttr = Median(restoreArray);
+        var restore = new DoraMetric(ttr, "hours", restoreArray.Length, ttr is { } t ? RestoreBand(t) : null,
+            ttr is { } tt ? $"median {Hours(tt)} from incident opened to resolved ({restoreArray.Length} resolved)" : "no incident resolved");
 
-        return new DoraReport(service, environment, from, to, frequency, leadMedian, leadP90, changeFailure, restore, Weeks(from, to, ended, incidents), BandsSource);
-    }
-
-    private static double[] LeadHours(IEnumerable<DeploymentFact> ended) =>
-        [.. ended.Where(r => r.Deployed && r.FinishedAt is not null && r.CommitTime is not null).Select(r => Math.Max(0, (r.FinishedAt!.Value - r.CommitTime!.Value).TotalHours))];
-
-    private static double[] RestoreHours(IEnumerable<RestoreFact> incidents) =>
-        [.. incidents.Where(i => i.ResolvedAt is not null).Select(i => (i.ResolvedAt!.Value - i.OpenedAt).TotalHours)];
-
-    private static List<DoraWeek> Weeks(DateTimeOffset from, DateTimeOffset to, List<DeploymentFact> ended, IReadOnlyList<RestoreFact> incidents)
-    {
-        var weeks = new List<DoraWeek>();
-        var utc = from.ToUniversalTime();
-        var start = new DateTimeOffset(utc.Date, TimeSpan.Zero).AddDays(-(((int)utc.DayOfWeek + 6) % 7));
-        var byWeek = ended.ToLookup(r => WeekOf(r.CreatedAt));
-        var incidentsByWeek = incidents.ToLookup(i => WeekOf(i.OpenedAt));
-        for (var week = start; week < to; week = week.AddDays(7))
+        var weeks = new List<DoraWeek>(weekCount);
+        for (var w = 0; w < weekCount; w++)
         {
-            var these = byWeek[week].ToList();
-            var failures = these.Count(r => r.ChangeFailure);
-            weeks.Add(new DoraWeek(week, these.Count(r => r.Deployed), these.Count, failures, these.Count == 0 ? null : (double)failures / these.Count,
-                Median(LeadHours(these)), Median(RestoreHours(incidentsByWeek[week]))));
+            weeks.Add(new DoraWeek(firstWeek.AddDays(7 * w), weekDeployed[w], weekRollouts[w], weekFailures[w],
+                weekRollouts[w] == 0 ? null : (double)weekFailures[w] / weekRollouts[w],
+                Median(weekLeads[w]?.ToArray() ?? []), Median(weekRestores[w]?.ToArray() ?? [])));
         }
 
-        return weeks;
+        return new DoraReport(service, environment, from, to, frequency, leadMedian, leadP90, changeFailure, restore, weeks, BandsSource);
     }
+
+    /// <summary>Which week of a period starting at <paramref name="from"/> holds <paramref name="at"/> (weeks start on Monday, UTC).</summary>
+    public static int WeekIndex(DateTimeOffset from, DateTimeOffset at) => (int)Math.Floor((at - WeekOf(from)).TotalDays / 7);
 
     /// <summary>The Monday 00:00 UTC that starts the week of <paramref name="at"/>.</summary>
     public static DateTimeOffset WeekOf(DateTimeOffset at)

@@ -70,6 +70,11 @@ public static class ApiEndpoints
                 return Problem(new Problem(400, "Invalid request", $"'since': {error.Message} (for example 90d)"));
             }
 
+            if (period <= TimeSpan.Zero || period > TimeSpan.FromDays(730))
+            {
+                return Problem(new Problem(400, "Invalid request", "'since' must be more than 0 and at most 730d (two years)"));
+            }
+
             var to = time.GetUtcNow();
             var from = to - period;
             var (facts, restores) = await dora.DoraFactsAsync(service, environment, from, to, ct);

@@ -2,11 +2,22 @@
 ALTER TABLE rollouts ADD COLUMN created_ms INTEGER;
 ALTER TABLE rollouts ADD COLUMN finished_ms INTEGER;
 ALTER TABLE rollouts ADD COLUMN commit_ms INTEGER;
+-- Set when an incident names the rollout as its cause: a change failure, read without a join.
+ALTER TABLE rollouts ADD COLUMN incident INTEGER NOT NULL DEFAULT 0;
+-- What DORA reads of a rollout, kept by every write of its state: its outcome (0 succeeded, 1 rolled back,
+-- 2 aborted, 3 failed, 4 still going) and its lead time in ms (commit to end; 2^52 - 1 when unknown).
+ALTER TABLE rollouts ADD COLUMN outcome INTEGER NOT NULL DEFAULT 4;
+ALTER TABLE rollouts ADD COLUMN lead_ms INTEGER NOT NULL DEFAULT 4503599627370495;
 UPDATE rollouts SET
     created_ms = CAST(ROUND((julianday(json_extract(state, '$.createdAt')) - 2440587.5) * 86400000) AS INTEGER),
     finished_ms = CAST(ROUND((julianday(json_extract(state, '$.finishedAt')) - 2440587.5) * 86400000) AS INTEGER),
     commit_ms = CAST(ROUND((julianday(json_extract(state, '$.release.commitTime')) - 2440587.5) * 86400000) AS INTEGER);
-CREATE INDEX rollouts_by_created ON rollouts (created_ms);
+UPDATE rollouts SET
+    outcome = CASE phase WHEN 'Succeeded' THEN 0 WHEN 'RolledBack' THEN 1 WHEN 'Aborted' THEN 2 WHEN 'Failed' THEN 3 ELSE 4 END,
+    lead_ms = IFNULL(MIN(MAX(finished_ms - commit_ms, 0), 4503599627370494), 4503599627370495);
+-- Covering index of what DORA metrics read: a period's rollouts come from the index alone, never from the
+-- table's rows with their (large) states.
+CREATE INDEX rollouts_dora ON rollouts (created_ms, kind, environment, service, outcome, incident, lead_ms);
 
 -- Incidents: the record as JSON, with the columns queries need; their timelines beside them.
 CREATE TABLE incidents (

@@ -77,8 +77,8 @@ public sealed partial class SqliteStore : IRolloutStore, Core.Gates.IGateStore, 
 
             var seq = NextSeq(connection, transaction, rollout.Service, rollout.Environment);
             using (var insert = Command(connection, transaction, """
-                INSERT INTO rollouts (id, service, environment, seq, version, kind, phase, active, revision, created_at, updated_at, state, created_ms, finished_ms, commit_ms)
-                VALUES ($id, $s, $e, $seq, $v, $k, $p, $a, $r, $c, $u, $state, $cms, $fms, $kms)
+                INSERT INTO rollouts (id, service, environment, seq, version, kind, phase, active, revision, created_at, updated_at, state, created_ms, finished_ms, commit_ms, outcome, lead_ms)
+                VALUES ($id, $s, $e, $seq, $v, $k, $p, $a, $r, $c, $u, $state, $cms, $fms, $kms, $outcome, $lead)
                 """, Row(rollout, seq)))
             {
                 insert.ExecuteNonQuery();
@@ -168,7 +168,7 @@ public sealed partial class SqliteStore : IRolloutStore, Core.Gates.IGateStore, 
             await using var connection = Connect();
             await using var transaction = (SqliteTransaction)await connection.BeginTransactionAsync(ct);
             using (var update = Command(connection, transaction, """
-                UPDATE rollouts SET phase = $p, active = $a, revision = $r, updated_at = $u, state = $state, finished_ms = $fms, commit_ms = $kms
+                UPDATE rollouts SET phase = $p, active = $a, revision = $r, updated_at = $u, state = $state, finished_ms = $fms, commit_ms = $kms, outcome = $outcome, lead_ms = $lead
                 WHERE id = $id AND revision = $expected
                 """, [.. Row(rollout, 0), ("$expected", expectedRevision)]))
             {
@@ -201,7 +201,22 @@ public sealed partial class SqliteStore : IRolloutStore, Core.Gates.IGateStore, 
         ("$state", JsonSerializer.Serialize(r, GantryJson.Options)),
         ("$cms", r.CreatedAt.ToUnixTimeMilliseconds()), ("$fms", r.FinishedAt is { } f ? f.ToUnixTimeMilliseconds() : DBNull.Value),
         ("$kms", r.Release.CommitTime is { } k ? k.ToUnixTimeMilliseconds() : DBNull.Value),
+        ("$outcome", Outcome(r.Phase)),
+        ("$lead", r.FinishedAt is { } end && r.Release.CommitTime is { } commit ? Math.Clamp((end - commit).Ticks / TimeSpan.TicksPerMillisecond, 0, NoLead - 1) : NoLead),
     ];
+
+    /// <summary>The lead-time bits of a packed DORA fact (52 bits of milliseconds), all set: no lead time (no commit time, or no end).</summary>
+    private const long NoLead = (1L << 52) - 1;
+
+    /// <summary>A rollout's outcome as DORA's index keeps it.</summary>
+    private static int Outcome(RolloutPhase phase) => phase switch
+    {
+        RolloutPhase.Succeeded => 0,
+        RolloutPhase.RolledBack => 1,
+        RolloutPhase.Aborted => 2,
+        RolloutPhase.Failed => 3,
+        _ => 4,
+    };
 
     /// <summary>Each event of a rollout, in the audit trail, in the transaction that commits it.</summary>
     private static void AuditEvents(SqliteConnection connection, SqliteTransaction transaction, RolloutState rollout, IReadOnlyList<RolloutEvent> events, Core.Audit.AuditContext who)

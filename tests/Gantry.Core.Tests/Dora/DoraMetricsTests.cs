@@ -29,10 +29,8 @@ public sealed class DoraMetricsTests
             var created = From.AddHours(3 * k);
             var phase = k % 10 == 5 ? RolloutPhase.Aborted : k % 25 == 3 ? RolloutPhase.Failed : k % 10 == 0 ? RolloutPhase.RolledBack : RolloutPhase.Succeeded;
             var deployed = phase is RolloutPhase.Succeeded or RolloutPhase.RolledBack;
-            var finished = created.AddMinutes(30);
-            var commit = finished.AddHours(k % 2 == 0 ? -2 : -26);
             var incident = k % 10 == 5 && k < 400;
-            rollouts.Add(new DeploymentFact(created, finished, deployed ? commit : null, phase, incident));
+            rollouts.Add(new DeploymentFact(DoraMetrics.WeekIndex(From, created), deployed ? TimeSpan.FromHours(k % 2 == 0 ? 2 : 26) : null, phase, incident));
             if (incident)
             {
                 var j = (k - 5) / 10;

@@ -72,6 +72,8 @@ public sealed class IncidentFunctionalTests
         var aborted = await h.WaitForPhaseAsync(bad.Rollout.Id, RolloutPhase.Aborted);
         var abortedAfter = watch.Elapsed;
 
+        // The incident is opened right after the abort is committed.
+        await EventuallyAsync(async () => (await h.Api.GetFromJsonAsync<List<Incident>>("/api/v1/incidents?environment=production", GantryJson.Options))!.Count > 0);
         var incidents = (await h.Api.GetFromJsonAsync<List<Incident>>("/api/v1/incidents?environment=production", GantryJson.Options))!;
         var incident = incidents.Should().ContainSingle().Subject;
         incident.Severity.Should().Be(Severity.P1, "an abort in production with 50% of the traffic on the canary is P1 by the rules");
