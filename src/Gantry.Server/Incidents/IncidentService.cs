@@ -78,7 +78,7 @@ public sealed class IncidentService(GantryManifest manifest, IIncidentStore stor
         var opened = await store.OpenIncidentAsync(incident, timeline, who, ct);
         await NotifyAsync("incident.opened", opened, [], ct);
         await EscalateAsync(opened, ct);
-        return await ViewAsync(opened, ct);
+        return await ViewAsync(await store.IncidentAsync(opened.Id, ct) ?? opened, ct);
     }
 
     /// <summary>

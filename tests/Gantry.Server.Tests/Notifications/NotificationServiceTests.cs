@@ -1,0 +1,169 @@
+using System.Collections.Concurrent;
+using System.Text.Json;
+using FluentAssertions;
+using Gantry.Core.Audit;
+using Gantry.Core.Incidents;
+using Gantry.Core.Manifest;
+using Gantry.Core.Notifications;
+using Gantry.Core.Rollouts;
+using Gantry.Server.Incidents;
+using Gantry.Server.Notifications;
+using Gantry.Storage.Sqlite;
+using Gantry.Testing;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace Gantry.Server.Tests.Notifications;
+
+/// <summary>
+/// Incidents and notifications on a fake clock over a real SQLite store: Slack-compatible and log receivers,
+/// retries with a doubling back-off then a dead letter, and escalation that survives a restart of the server.
+/// </summary>
+public sealed class NotificationServiceTests : IAsyncLifetime
+{
+    private readonly string folder = Directory.CreateTempSubdirectory("gantry-notify-").FullName;
+    private readonly ConcurrentQueue<string> slack = new();
+    private readonly FakeTimeProvider time = new(new DateTimeOffset(2026, 3, 3, 9, 0, 0, TimeSpan.Zero));
+    private readonly HttpClient http = new(new SocketsHttpHandler { UseProxy = false });
+    private WebApplication receiver = null!;
+    private int port;
+
+    public async Task InitializeAsync()
+    {
+        port = FreePort.Next();
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.WebHost.UseUrls($"http://127.0.0.1:{port}");
+        receiver = builder.Build();
+        receiver.MapPost("/slack", async (HttpContext context) =>
+        {
+            using var reader = new StreamReader(context.Request.Body);
+            slack.Enqueue(await reader.ReadToEndAsync());
+            return Results.Ok();
+        });
+        await receiver.StartAsync();
+    }
+
+    public async Task DisposeAsync()
+    {
+        await receiver.DisposeAsync();
+        http.Dispose();
+        Directory.Delete(folder, recursive: true);
+    }
+
+    private GantryManifest Manifest(int downPort) => ManifestLoader.LoadText($$"""
+        services:
+          shop: { process: { command: app, args: ["{port}"] }, listen: 127.0.0.1:8080, health: { readiness: { path: /ready } } }
+        environments:
+          production: {}
+        incidents:
+          escalation:
+            - { name: on-call, notify: [chat] }
+            - { name: team-lead, after: 15m, notify: [chat, journal] }
+            - { name: engineering-manager, after: 30m, notify: [journal] }
+        notifications:
+          receivers:
+            chat: { slack: { url: "http://127.0.0.1:{{port}}/slack" } }
+            journal: { log: { path: notifications.jsonl } }
+            down: { webhook: { url: "http://127.0.0.1:{{downPort}}/hook" } }
+          subscriptions:
+            - { events: [incident.opened, incident.resolved], receivers: [journal, down] }
+          retry: { attempts: 4, backoff: 1s, timeout: 1s }
+        """).Manifest!;
+
+    private (SqliteStore Store, IncidentService Incidents, NotificationService Notifications) Start(GantryManifest manifest)
+    {
+        var store = SqliteStore.Open(Path.Combine(folder, "gantry.db"), time);
+        var notifiers = new Dictionary<string, INotifier>(StringComparer.Ordinal)
+        {
+            ["webhook"] = new WebhookNotifier(http),
+            ["slack"] = new SlackNotifier(http),
+            ["log"] = new LogNotifier(folder),
+        };
+        var notifications = new NotificationService(manifest, store, notifiers, time, NullLogger<NotificationService>.Instance);
+        var incidents = new IncidentService(manifest, store, store, time) { Changed = notifications.IncidentAsync };
+        return (store, incidents, notifications);
+    }
+
+    [Fact(Timeout = 60_000)]
+    public async Task Escalate_NotAcknowledged_ClimbsTheLevelsOnTheClockAndSurvivesARestart()
+    {
+        var manifest = Manifest(FreePort.Next());
+        var (store, incidents, notifications) = Start(manifest);
+        var opened = await incidents.OpenAsync(new OpenIncidentRequest("checkout errors", "P1", "shop", "production", null, "card payments fail for 30% of users"), new AuditContext("alice"), default);
+        opened.Problem.Should().BeNull();
+        var id = opened.Value!.Incident.Id;
+        opened.Value.Incident.EscalationLevel.Should().Be(1, "the first level (after 0s) is paged at once");
+        opened.Value.NextLevel.Should().Be("team-lead");
+        opened.Value.NextEscalationAt.Should().Be(time.GetUtcNow().AddMinutes(15));
+
+        time.Advance(TimeSpan.FromMinutes(14));
+        await incidents.EscalateDueAsync(default);
+        (await store.IncidentAsync(id, default))!.EscalationLevel.Should().Be(1);
+
+        // The server stops and starts again: the escalation state is in the store, and the clock goes on.
+        await notifications.DisposeAsync();
+        await store.DisposeAsync();
+        (store, incidents, notifications) = Start(manifest);
+        time.Advance(TimeSpan.FromMinutes(1));
+        await incidents.EscalateDueAsync(default);
+        var incident = (await store.IncidentAsync(id, default))!;
+        incident.EscalationLevel.Should().Be(2);
+        incident.EscalatedAt.Should().Be(time.GetUtcNow());
+
+        // Acknowledged before the third level: no more escalation, whatever the clock says.
+        (await incidents.MoveAsync(id, IncidentStatus.Acknowledged, "looking", new AuditContext("bob"), default)).Problem.Should().BeNull();
+        time.Advance(TimeSpan.FromHours(2));
+        await incidents.EscalateDueAsync(default);
+        (await store.IncidentAsync(id, default))!.EscalationLevel.Should().Be(2);
+        var timeline = await store.TimelineAsync(id, default);
+        timeline.Select(e => e.Kind).Should().Equal("opened", "escalated", "escalated", "acknowledged");
+        timeline[2].Text.Should().Be("escalated to team-lead (chat, journal): not acknowledged 15m after on-call");
+
+        // Resolved: a resolution notice, and moving backwards is refused.
+        (await incidents.MoveAsync(id, IncidentStatus.Resolved, "rolled back to 1.0", new AuditContext("bob"), default)).Value!.Incident.TimeToRestore.Should().Be(TimeSpan.FromHours(2) + TimeSpan.FromMinutes(15));
+        (await incidents.MoveAsync(id, IncidentStatus.Mitigated, null, new AuditContext("bob"), default)).Problem!.Detail.Should().Be($"INC-{id} is already resolved: an incident only moves forward (open, acknowledged, mitigated, resolved)");
+
+        // Deliveries: the Slack-compatible receiver gets {"text": ...}, the log receiver JSON lines.
+        await notifications.DeliverDueAsync(default);
+        slack.Should().HaveCount(2, "the on-call page and the team-lead escalation");
+        JsonDocument.Parse(slack.First()).RootElement.GetProperty("text").GetString().Should().StartWith($"[P1] INC-{id} OPEN: checkout errors\nSeverity: P1\nStart time: 2026-03-03 09:00:00Z\nServices affected: shop (production)\nImpact: card payments fail for 30% of users\nStatus: open");
+        var lines = await File.ReadAllLinesAsync(Path.Combine(folder, "notifications.jsonl"));
+        lines.Select(l => JsonSerializer.Deserialize<Notification>(l, GantryJson.Options)!.Event).Should().Equal("incident.opened", "incident.escalated", "incident.resolved");
+        JsonSerializer.Deserialize<Notification>(lines[^1], GantryJson.Options)!.Fields["nextUpdate"].Should().Be("none: resolved");
+
+        // The receiver that is down: 4 attempts, 1 s, 2 s, 4 s apart, then a dead letter with the last error.
+        for (var attempt = 2; attempt <= 4; attempt++)
+        {
+            (await store.DeliveriesAsync(DeliveryStatus.Pending, 10, default)).Where(d => d.Receiver == "down").Should().OnlyContain(d => d.Attempts == attempt - 1);
+            time.Advance(TimeSpan.FromSeconds(1 << (attempt - 2)));
+            await notifications.DeliverDueAsync(default);
+        }
+
+        var dead = await store.DeliveriesAsync(DeliveryStatus.Dead, 10, default);
+        dead.Should().HaveCount(2).And.OnlyContain(d => d.Receiver == "down" && d.Attempts == 4 && d.LastError!.Length > 0);
+        await notifications.DisposeAsync();
+        await store.DisposeAsync();
+    }
+
+    [Fact(Timeout = 30_000)]
+    public async Task Open_WithARootCauseRelease_LinksItsRolloutSoItCountsAsAFailedChange()
+    {
+        var (store, incidents, notifications) = Start(Manifest(FreePort.Next()));
+        var service = Manifest(1).Services[0];
+        var rollout = Core.Strategies.RolloutEngine.Create("shop-production-1", service, "production", Release.Of("2.0"), RolloutKind.Deploy, [], time.GetUtcNow(), "alice")
+            with { Phase = RolloutPhase.Succeeded, FinishedAt = time.GetUtcNow() };
+        (await store.CreateAsync(rollout, [], default)).Should().Be(CommitOutcome.Committed);
+
+        var bad = await incidents.OpenAsync(new OpenIncidentRequest("slow", "P2", "shop", "production", "9.9"), new AuditContext("alice"), default);
+        bad.Problem!.Detail.Should().Be("shop 9.9 was never deployed to production");
+        var opened = await incidents.OpenAsync(new OpenIncidentRequest("slow pages", "P2", "shop", "production", "2.0"), new AuditContext("alice"), default);
+        opened.Value!.Incident.RolloutId.Should().Be("shop-production-1");
+        var (facts, _) = await store.DoraFactsAsync("shop", "production", time.GetUtcNow().AddDays(-1), time.GetUtcNow().AddDays(1), default);
+        facts.Should().ContainSingle().Which.Incident.Should().BeTrue();
+        (await incidents.OpenAsync(new OpenIncidentRequest("x", "P7"), new AuditContext("alice"), default)).Problem!.Detail.Should().Be("severity 'P7' is not one of P0, P1, P2, P3");
+        await notifications.DisposeAsync();
+        await store.DisposeAsync();
+    }
+}
