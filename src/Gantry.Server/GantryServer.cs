@@ -144,7 +144,7 @@ public sealed class GantryServer : IAsyncDisposable
         reconciler.OnCommitted = async (before, after, events, bySystem, token) =>
         {
             await incidents.ObserveAsync(before, after, events, bySystem, token);
-            await notifications.RolloutAsync(after, events, token);
+            await notifications.RolloutAsync(before, after, events, token);
         };
         reconciler.AfterPass = async token =>
         {

@@ -38,7 +38,8 @@ public sealed partial class NotificationService(GantryManifest manifest, IDelive
         _ => null,
     };
 
-    public async Task RolloutAsync(RolloutState state, IReadOnlyList<RolloutEvent> events, CancellationToken ct)
+    /// <summary>Notifications of a rollout's events; the impact is the new release's share before the change (an abort moves it to 0).</summary>
+    public async Task RolloutAsync(RolloutState before, RolloutState state, IReadOnlyList<RolloutEvent> events, CancellationToken ct)
     {
         foreach (var e in events)
         {
@@ -52,7 +53,7 @@ public sealed partial class NotificationService(GantryManifest manifest, IDelive
                 ["severity"] = null,
                 ["startTime"] = Time(state.CreatedAt),
                 ["services"] = $"{state.Service} ({state.Environment})",
-                ["impact"] = string.Create(CultureInfo.InvariantCulture, $"{state.Traffic.CanaryWeight}% of the traffic on {state.Release.Version}"),
+                ["impact"] = string.Create(CultureInfo.InvariantCulture, $"{Math.Max(before.Traffic.CanaryWeight, state.Traffic.CanaryWeight)}% of the traffic on {state.Release.Version}"),
                 ["status"] = state.Phase.ToString(),
                 ["actionsTaken"] = e.Message,
                 ["nextUpdate"] = state.Phase.IsTerminal() ? "none: the rollout has ended" : "when the rollout moves on",
