@@ -41,7 +41,12 @@ async Task<IResult> Faulty(HttpContext context, Func<IResult> answer)
     {
         context.Response.OnCompleted(() =>
         {
-            _ = Task.Run(() => Environment.Exit(70));
+            // A moment for the answer to reach the client: an exit at once resets the connection under it.
+            _ = Task.Run(async () =>
+            {
+                await Task.Delay(200);
+                Environment.Exit(70);
+            });
             return Task.CompletedTask;
         });
     }
