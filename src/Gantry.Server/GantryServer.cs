@@ -141,13 +141,12 @@ public sealed class GantryServer : IAsyncDisposable
         var notifiers = new NotifierSet(http, manifestFolder);
         var notifications = new Notifications.NotificationService(manifest, store, notifiers.ByKind, time, loggers.CreateLogger<Notifications.NotificationService>());
         var incidents = new Incidents.IncidentService(manifest, store, store, time) { Changed = notifications.IncidentAsync };
-        reconciler.OnCommitted = async (before, after, events, bySystem, token) =>
-        {
-            await incidents.ObserveAsync(before, after, events, bySystem, token);
-            await notifications.RolloutAsync(before, after, events, token);
-        };
+        var follower = new RolloutFollower(store, [incidents.ObserveAsync, notifications.RolloutAsync], loggers.CreateLogger<RolloutFollower>());
+        reconciler.OnCommitted = follower.FollowAsync;
         reconciler.AfterPass = async token =>
         {
+            // Catches up on commits not followed yet (after a crash, or a handler that failed).
+            await reconciler.CommittedAsync(token);
             await rollouts.AutoPromoteAsync(token);
             await incidents.EscalateDueAsync(token);
         };

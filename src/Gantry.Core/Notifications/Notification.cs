@@ -28,7 +28,8 @@ public interface INotifier
 /// <summary>The outbox: deliveries are written with the change that caused them, then sent, retried, or dead-lettered.</summary>
 public interface IDeliveryStore
 {
-    Task EnqueueAsync(IReadOnlyList<(string Receiver, Notification Notification)> deliveries, DateTimeOffset at, CancellationToken ct);
+    /// <summary>Queues a notification for receivers; with a <paramref name="key"/>, once per key and receiver however often it is called.</summary>
+    Task EnqueueAsync(IReadOnlyList<(string Receiver, Notification Notification)> deliveries, DateTimeOffset at, CancellationToken ct, string? key = null);
 
     Task<IReadOnlyList<Delivery>> DueDeliveriesAsync(DateTimeOffset now, int limit, CancellationToken ct);
 

@@ -5,6 +5,18 @@ namespace Gantry.Core.Rollouts;
 /// <summary>An event as stored: numbered globally (<see cref="Id"/>, for streams) and per rollout (<see cref="Seq"/>, gap-free).</summary>
 public sealed record StoredEvent(long Id, string RolloutId, int Seq, long Revision, DateTimeOffset Time, string Service, string Environment, string Type, string Message);
 
+/// <summary>
+/// An event with what its commit was: who made it (<c>null</c>: Gantry itself), the phase the rollout was left
+/// in, the release's share of the traffic then and the largest share it had had up to then.
+/// </summary>
+public sealed record CommittedEvent(StoredEvent Event, string? Actor, RolloutPhase Phase, int Share, int Peak)
+{
+    public bool BySystem => Actor is null;
+}
+
+/// <summary>A rollout's new state, the revision it replaces, and the events of the change.</summary>
+public sealed record RolloutChange(RolloutState Rollout, long ExpectedRevision, IReadOnlyList<RolloutEvent> Events);
+
 /// <summary>Why a write was not made; nothing changed.</summary>
 public enum CommitOutcome
 {
@@ -31,9 +43,10 @@ public interface IRolloutStore : IAsyncDisposable
 
     /// <summary>
     /// Stores a new rollout (with its release) unless another one of the service and environment is active;
-    /// when it starts a queued deploy, <paramref name="fromQueue"/> leaves the queue in the same transaction.
+    /// when it starts a queued deploy, <paramref name="fromQueue"/> leaves the queue in the same transaction, and
+    /// a rollback marks the rollout it replaces (<paramref name="marks"/>, if still at its expected revision) in it too.
     /// </summary>
-    Task<CommitOutcome> CreateAsync(RolloutState rollout, IReadOnlyList<RolloutEvent> events, CancellationToken ct, long? fromQueue = null, Audit.AuditContext? who = null);
+    Task<CommitOutcome> CreateAsync(RolloutState rollout, IReadOnlyList<RolloutEvent> events, CancellationToken ct, long? fromQueue = null, Audit.AuditContext? who = null, RolloutChange? marks = null);
 
     /// <summary>Puts a deploy in the queue of its service and environment; returns it with its id.</summary>
     Task<QueuedDeploy> EnqueueAsync(QueuedDeploy deploy, CancellationToken ct);
@@ -44,7 +57,7 @@ public interface IRolloutStore : IAsyncDisposable
     /// <summary>The deploys waiting, oldest first, optionally of one service and environment.</summary>
     Task<IReadOnlyList<QueuedDeploy>> QueuedAsync(string? service, string? environment, CancellationToken ct);
 
-    /// <summary>Replaces a rollout's state if it is still at <paramref name="expectedRevision"/>, with its events; optionally marks another one rolled back.</summary>
+    /// <summary>Replaces a rollout's state if it is still at <paramref name="expectedRevision"/>, with its events.</summary>
     Task<CommitOutcome> SaveAsync(RolloutState rollout, long expectedRevision, IReadOnlyList<RolloutEvent> events, CancellationToken ct, Audit.AuditContext? who = null);
 
     Task<RolloutState?> GetAsync(string id, CancellationToken ct);
@@ -56,6 +69,15 @@ public interface IRolloutStore : IAsyncDisposable
 
     /// <summary>Events after <paramref name="afterId"/>, oldest first, optionally of one rollout.</summary>
     Task<IReadOnlyList<StoredEvent>> EventsAsync(long afterId, string? rolloutId, int limit, CancellationToken ct);
+
+    /// <summary>Events after <paramref name="afterId"/> with what their commits were, oldest first (events stored before this was kept are left out).</summary>
+    Task<IReadOnlyList<CommittedEvent>> CommittedEventsAsync(long afterId, int limit, CancellationToken ct);
+
+    /// <summary>How far the follower <paramref name="name"/> has read the event log (0 when it never has).</summary>
+    Task<long> CursorAsync(string name, CancellationToken ct);
+
+    /// <summary>Records that the follower <paramref name="name"/> has dealt with every event up to <paramref name="position"/>.</summary>
+    Task MoveCursorAsync(string name, long position, CancellationToken ct);
 
     /// <summary>Replaces the instance records of a service in an environment with what was observed now.</summary>
     Task SaveInstancesAsync(string service, string environment, IReadOnlyList<InstanceRecord> instances, CancellationToken ct);

@@ -44,4 +44,15 @@ public static class TrafficGroups
 
         return groups;
     }
+
+    /// <summary>
+    /// The share of the traffic (0-100) on the rollout's own release, as its state wants it; a rolling update
+    /// counts its sets' routed instances.
+    /// </summary>
+    public static int ShareOf(RolloutState state)
+    {
+        var groups = Of(state, set => set.Routed);
+        var total = groups.Sum(g => g.Weight);
+        return total <= 0 ? 0 : (int)Math.Round(100.0 * groups.Where(g => g.Set.Version == state.Release.Version).Sum(g => g.Weight) / total, MidpointRounding.AwayFromZero);
+    }
 }

@@ -4,7 +4,6 @@ using Gantry.Core.Incidents;
 using Gantry.Core.Manifest;
 using Gantry.Core.Rollouts;
 using Severity = Gantry.Core.Incidents.Severity;
-using Gantry.Core.Strategies;
 using Gantry.Server.Rollouts;
 
 namespace Gantry.Server.Incidents;
@@ -83,15 +82,18 @@ public sealed class IncidentService(GantryManifest manifest, IIncidentStore stor
 
     /// <summary>
     /// Looks at what a rollout commit did: an abort decided by Gantry (analysis, health), a rollback, or a
-    /// failure of the progress deadline in a critical environment opens an incident for the rollout (once).
+    /// failure of the progress deadline in a critical environment opens an incident for the rollout (once). The
+    /// commit may be handed over again after a crash: an incident already open for the rollout is not opened
+    /// again, and its notification is queued once.
     /// </summary>
-    public async Task ObserveAsync(RolloutState before, RolloutState after, IReadOnlyList<RolloutEvent> events, bool bySystem, CancellationToken ct)
+    public async Task ObserveAsync(RolloutCommit commit, CancellationToken ct)
     {
+        var rollout = commit.Rollout;
         IncidentCause? cause = null;
-        RolloutEvent? what = null;
-        foreach (var e in events)
+        StoredEvent? what = null;
+        foreach (var e in commit.Events.Select(c => c.Event))
         {
-            if (e.Type == "Aborted" && bySystem)
+            if (e.Type == "Aborted" && commit.BySystem)
             {
                 (cause, what) = (IncidentCause.Aborted, e);
             }
@@ -99,30 +101,35 @@ public sealed class IncidentService(GantryManifest manifest, IIncidentStore stor
             {
                 (cause, what) = (IncidentCause.RolledBack, e);
             }
-            else if (e.Type == "Failed" && manifest.FindEnvironment(after.Environment) is { Critical: true })
+            else if (e.Type == "Failed" && manifest.FindEnvironment(rollout.Environment) is { Critical: true })
             {
                 (cause, what) = (IncidentCause.Failed, e);
             }
         }
 
-        if (cause is not { } c || await store.IncidentOfRolloutAsync(after.Id, ct) is not null)
+        if (cause is not { } c)
         {
             return;
         }
 
-        var traffic = c == IncidentCause.RolledBack ? 100 : Math.Max(before.Traffic.CanaryWeight, before.Strategy is StrategyKind.Initial or StrategyKind.BlueGreen && before.Phase != RolloutPhase.Pending ? 100 : 0);
-        var severity = IncidentRules.SeverityFor(Policy, after.Environment, c, traffic);
-        var verb = c switch { IncidentCause.Aborted => "aborted", IncidentCause.RolledBack => "rolled back", _ => "failed" };
-        var now = time.GetUtcNow();
-        var incident = new Incident(0, $"{after.Service} {after.Release.Version} {verb} in {after.Environment}", severity, IncidentStatus.Open, after.Service, after.Environment, after.Id,
-            after.Release.Version, string.Create(CultureInfo.InvariantCulture, $"{traffic}% of the traffic of {after.Service} in {after.Environment} was on {after.Release.Version}"), now, "gantry");
-        var timeline = new List<TimelineEntry>
+        if (await store.IncidentOfRolloutAsync(rollout.Id, ct) is not { } opened)
         {
-            new(after.CreatedAt, "rollout", after.CreatedBy ?? "gantry", $"rollout {after.Id} of {after.Service} {after.Release.Version} to {after.Environment} created by {after.CreatedBy}", after.Id),
-            new(now, "verdict", "gantry", $"{what!.Type}: {what.Message}", after.Id),
-            new(now, "opened", "gantry", $"opened by Gantry: {severity} (rule for {verb} rollouts in {after.Environment}, {traffic}% of the traffic affected)", after.Id),
-        };
-        var opened = await store.OpenIncidentAsync(incident, timeline, AuditContext.System, ct);
+            // The release's largest share of the traffic up to the commit: an abort has just moved it to 0.
+            var traffic = c == IncidentCause.RolledBack ? 100 : commit.Peak;
+            var severity = IncidentRules.SeverityFor(Policy, rollout.Environment, c, traffic);
+            var verb = c switch { IncidentCause.Aborted => "aborted", IncidentCause.RolledBack => "rolled back", _ => "failed" };
+            var now = time.GetUtcNow();
+            var incident = new Incident(0, $"{rollout.Service} {rollout.Release.Version} {verb} in {rollout.Environment}", severity, IncidentStatus.Open, rollout.Service, rollout.Environment, rollout.Id,
+                rollout.Release.Version, string.Create(CultureInfo.InvariantCulture, $"{traffic}% of the traffic of {rollout.Service} in {rollout.Environment} was on {rollout.Release.Version}"), now, "gantry");
+            var timeline = new List<TimelineEntry>
+            {
+                new(rollout.CreatedAt, "rollout", rollout.CreatedBy ?? "gantry", $"rollout {rollout.Id} of {rollout.Service} {rollout.Release.Version} to {rollout.Environment} created by {rollout.CreatedBy}", rollout.Id),
+                new(what!.Time, "verdict", "gantry", $"{what.Type}: {what.Message}", rollout.Id),
+                new(now, "opened", "gantry", $"opened by Gantry: {severity} (rule for {verb} rollouts in {rollout.Environment}, {traffic}% of the traffic affected)", rollout.Id),
+            };
+            opened = await store.OpenIncidentAsync(incident, timeline, AuditContext.System, ct);
+        }
+
         await NotifyAsync("incident.opened", opened, [], ct);
         await EscalateAsync(opened, ct);
     }

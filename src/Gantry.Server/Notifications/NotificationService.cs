@@ -3,7 +3,7 @@ using Gantry.Core.Incidents;
 using Gantry.Core.Manifest;
 using Gantry.Core.Notifications;
 using Gantry.Core.Rollouts;
-using Gantry.Core.Strategies;
+using Gantry.Server.Rollouts;
 using Gantry.Server.Reconciler;
 using Microsoft.Extensions.Logging;
 
@@ -26,9 +26,9 @@ public sealed partial class NotificationService(GantryManifest manifest, IDelive
     public void Start() => loop = Task.Run(() => RunAsync(stopping.Token));
 
     /// <summary>The rollout events people subscribe to, by the engine's event type.</summary>
-    public static string? RolloutEvent(RolloutEvent e, RolloutState state) => e.Type switch
+    public static string? RolloutEvent(string type, RolloutPhase phase) => type switch
     {
-        "Created" => state.Phase == RolloutPhase.AwaitingApproval ? "rollout.awaitingApproval" : "rollout.started",
+        "Created" => phase == RolloutPhase.AwaitingApproval ? "rollout.awaitingApproval" : "rollout.started",
         "AwaitingApproval" => "rollout.awaitingApproval",
         "Paused" => "rollout.paused",
         "Aborted" => "rollout.aborted",
@@ -38,12 +38,16 @@ public sealed partial class NotificationService(GantryManifest manifest, IDelive
         _ => null,
     };
 
-    /// <summary>Notifications of a rollout's events; the impact is the new release's share before the change (an abort moves it to 0).</summary>
-    public async Task RolloutAsync(RolloutState before, RolloutState state, IReadOnlyList<RolloutEvent> events, CancellationToken ct)
+    /// <summary>
+    /// Notifications of a commit's events, each queued once however often the commit is handed over; the
+    /// impact is the new release's largest share of the traffic up to the commit (an abort moves it to 0).
+    /// </summary>
+    public async Task RolloutAsync(RolloutCommit commit, CancellationToken ct)
     {
-        foreach (var e in events)
+        var state = commit.Rollout;
+        foreach (var e in commit.Events.Select(c => c.Event))
         {
-            if (RolloutEvent(e, state) is not { } kind)
+            if (RolloutEvent(e.Type, commit.Phase) is not { } kind)
             {
                 continue;
             }
@@ -53,15 +57,16 @@ public sealed partial class NotificationService(GantryManifest manifest, IDelive
                 ["severity"] = null,
                 ["startTime"] = Time(state.CreatedAt),
                 ["services"] = $"{state.Service} ({state.Environment})",
-                ["impact"] = string.Create(CultureInfo.InvariantCulture, $"{Math.Max(before.Traffic.CanaryWeight, state.Traffic.CanaryWeight)}% of the traffic on {state.Release.Version}"),
-                ["status"] = state.Phase.ToString(),
+                ["impact"] = string.Create(CultureInfo.InvariantCulture, $"{commit.Peak}% of the traffic on {state.Release.Version}"),
+                ["status"] = commit.Phase.ToString(),
                 ["actionsTaken"] = e.Message,
-                ["nextUpdate"] = state.Phase.IsTerminal() ? "none: the rollout has ended" : "when the rollout moves on",
+                ["nextUpdate"] = commit.Phase.IsTerminal() ? "none: the rollout has ended" : "when the rollout moves on",
                 ["rollout"] = state.Id,
                 ["version"] = state.Release.Version,
             };
             var title = $"{state.Service} {state.Release.Version} in {state.Environment}: {e.Type}";
-            await EnqueueAsync(kind, state.Environment, new Notification(kind, time.GetUtcNow(), title, Text(title, fields), fields), [], ct);
+            await EnqueueAsync(kind, state.Environment, new Notification(kind, e.Time, title, Text(title, fields), fields), [],
+                string.Create(CultureInfo.InvariantCulture, $"event {e.Id}"), ct);
         }
     }
 
@@ -87,7 +92,10 @@ public sealed partial class NotificationService(GantryManifest manifest, IDelive
             ["resolvedAt"] = incident.ResolvedAt is { } r ? Time(r) : null,
         };
         var title = $"[{incident.Severity}] {incident.Key} {fields["status"]!.ToUpperInvariant()}: {incident.Title}";
-        await EnqueueAsync(kind, incident.Environment, new Notification(kind, time.GetUtcNow(), title, Text(title, fields), fields), levelReceivers, ct);
+        // Opening is told once per incident (a commit handed over again after a crash opens nothing new); other
+        // changes once per revision.
+        var key = kind == "incident.opened" ? $"{kind} {incident.Key}" : string.Create(CultureInfo.InvariantCulture, $"{kind} {incident.Key} r{incident.Revision}");
+        await EnqueueAsync(kind, incident.Environment, new Notification(kind, time.GetUtcNow(), title, Text(title, fields), fields), levelReceivers, key, ct);
     }
 
     private static string Actions(string kind, Incident incident) => kind switch
@@ -112,7 +120,7 @@ public sealed partial class NotificationService(GantryManifest manifest, IDelive
         return string.Join("\n", labels.Where(l => fields.GetValueOrDefault(l.Key) is not null).Select(l => $"{l.Label}: {fields[l.Key]}").Prepend(title));
     }
 
-    private async Task EnqueueAsync(string kind, string? environment, Notification notification, IReadOnlyList<string> extra, CancellationToken ct)
+    private async Task EnqueueAsync(string kind, string? environment, Notification notification, IReadOnlyList<string> extra, string key, CancellationToken ct)
     {
         if (Spec is not { } spec)
         {
@@ -131,7 +139,7 @@ public sealed partial class NotificationService(GantryManifest manifest, IDelive
             return;
         }
 
-        await store.EnqueueAsync([.. receivers.Select(r => (r, notification))], time.GetUtcNow(), ct);
+        await store.EnqueueAsync([.. receivers.Select(r => (r, notification))], time.GetUtcNow(), ct, key);
         wake.Pulse();
     }
 

@@ -50,24 +50,24 @@ public sealed partial class RolloutReconciler(
     /// <summary>Called for each target whose newest rollout has ended: starts the next queued deploy, if any.</summary>
     public Func<string, string, CancellationToken, Task>? StartQueued { get; set; }
 
-    /// <summary>Called after every committed change of a rollout (by the loop: <c>bySystem</c>; by a person's command: not), for incidents and notifications.</summary>
-    public Func<RolloutState, RolloutState, IReadOnlyList<RolloutEvent>, bool, CancellationToken, Task>? OnCommitted { get; set; }
+    /// <summary>Called after every commit of a rollout (and after every pass, to catch up): incidents and notifications follow the event log.</summary>
+    public Func<CancellationToken, Task>? OnCommitted { get; set; }
 
     /// <summary>Runs <see cref="OnCommitted"/>; what it does never fails the rollout that was committed.</summary>
-    public async Task CommittedAsync(RolloutState before, RolloutState after, IReadOnlyList<RolloutEvent> events, bool bySystem, CancellationToken ct)
+    public async Task CommittedAsync(CancellationToken ct)
     {
-        if (OnCommitted is not { } committed || events.Count == 0)
+        if (OnCommitted is not { } committed)
         {
             return;
         }
 
         try
         {
-            await committed(before, after, events, bySystem, ct);
+            await committed(ct);
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
-            LogAfterCommitFailed(logger, after.Id, ex);
+            LogAfterCommitFailed(logger, ex);
         }
     }
 
@@ -187,7 +187,7 @@ public sealed partial class RolloutReconciler(
         }
 
         Committed.Pulse();
-        await CommittedAsync(state, decision.State, decision.Events, true, ct);
+        await CommittedAsync(ct);
         if (decision.State.Sets != state.Sets)
         {
             // Sets that came or went: make the runtime follow now rather than on the next pass.
@@ -254,8 +254,8 @@ public sealed partial class RolloutReconciler(
     [LoggerMessage(Level = LogLevel.Debug, Message = "rollout {Id} not committed: {Outcome}")]
     private static partial void LogNotCommitted(ILogger logger, string id, CommitOutcome outcome);
 
-    [LoggerMessage(Level = LogLevel.Error, Message = "incidents or notifications of rollout {Id} failed")]
-    private static partial void LogAfterCommitFailed(ILogger logger, string id, Exception ex);
+    [LoggerMessage(Level = LogLevel.Error, Message = "incidents or notifications failed")]
+    private static partial void LogAfterCommitFailed(ILogger logger, Exception ex);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "router: {Error}")]
     private static partial void LogRouterError(ILogger logger, string error);

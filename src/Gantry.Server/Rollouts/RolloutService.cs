@@ -287,7 +287,11 @@ public sealed partial class RolloutService(GantryManifest manifest, IRolloutStor
                     ? $"EMERGENCY deploy of {service.Name} {release.Version} to {environment} by {by}: {reason} (past deployment windows, freezes and soak)"
                     : $"deploy of {service.Name} {release.Version} to {environment} by {by}";
             var queuedNote = fromQueue is null ? string.Empty : ", from the queue";
-            var outcome = await store.CreateAsync(state, [new RolloutEvent("Created", $"{what} ({state.Message}{queuedNote})")], ct, fromQueue, who with { Reason = reason });
+            // A rollback marks the rollout it undoes in the same transaction: a change failure is never lost.
+            var undone = $"rolled back to {release.Version} by {by} ({id})";
+            var marks = replaced is null ? null : new RolloutChange(
+                replaced with { Phase = RolloutPhase.RolledBack, Message = undone, Revision = replaced.Revision + 1, UpdatedAt = now }, replaced.Revision, [new RolloutEvent("RolledBack", undone)]);
+            var outcome = await store.CreateAsync(state, [new RolloutEvent("Created", $"{what} ({state.Message}{queuedNote})")], ct, fromQueue, who with { Reason = reason }, marks);
             if (outcome == CommitOutcome.Conflict)
             {
                 return new Problem(409, "Already started", "the queued deploy was started meanwhile", BusyCode);
@@ -298,17 +302,7 @@ public sealed partial class RolloutService(GantryManifest manifest, IRolloutStor
                 return new Problem(409, "Rollout in progress", $"another rollout of {service.Name} in {environment} started meanwhile", BusyCode);
             }
 
-            await reconciler.CommittedAsync(state, state, [new RolloutEvent("Created", what)], false, ct);
-            if (replaced is not null)
-            {
-                var rolledBack = replaced with { Phase = RolloutPhase.RolledBack, Message = $"rolled back to {release.Version} by {by} ({id})", Revision = replaced.Revision + 1, UpdatedAt = now };
-                RolloutEvent[] events = [new RolloutEvent("RolledBack", rolledBack.Message)];
-                if (await store.SaveAsync(rolledBack, replaced.Revision, events, ct, who with { Reason = reason }) == CommitOutcome.Committed)
-                {
-                    await reconciler.CommittedAsync(replaced, rolledBack, events, false, ct);
-                }
-            }
-
+            await reconciler.CommittedAsync(ct);
             reconciler.Committed.Pulse();
             reconciler.Wake.Pulse();
             return state;
@@ -370,7 +364,7 @@ public sealed partial class RolloutService(GantryManifest manifest, IRolloutStor
 
             reconciler.Committed.Pulse();
             reconciler.Wake.Pulse();
-            await reconciler.CommittedAsync(state, decision.State, decision.Events, false, ct);
+            await reconciler.CommittedAsync(ct);
             return decision.State;
         }
         finally

@@ -137,7 +137,7 @@ public sealed partial class SqliteStore : IIncidentStore, IDeliveryStore, IDoraS
         return list;
     }
 
-    public async Task EnqueueAsync(IReadOnlyList<(string Receiver, Notification Notification)> deliveries, DateTimeOffset at, CancellationToken ct)
+    public async Task EnqueueAsync(IReadOnlyList<(string Receiver, Notification Notification)> deliveries, DateTimeOffset at, CancellationToken ct, string? key = null)
     {
         if (deliveries.Count == 0)
         {
@@ -149,8 +149,10 @@ public sealed partial class SqliteStore : IIncidentStore, IDeliveryStore, IDoraS
             foreach (var (receiver, notification) in deliveries)
             {
                 using var insert = Command(connection, transaction, """
-                    INSERT INTO deliveries (receiver, event, payload, status, attempts, next_ms, created_at) VALUES ($r, $e, $p, 'Pending', 0, $next, $at)
-                    """, ("$r", receiver), ("$e", notification.Event), ("$p", JsonSerializer.Serialize(notification, GantryJson.Options)), ("$next", at.ToUnixTimeMilliseconds()), ("$at", Time(at)));
+                    INSERT INTO deliveries (receiver, event, payload, status, attempts, next_ms, created_at, key) VALUES ($r, $e, $p, 'Pending', 0, $next, $at, $key)
+                    ON CONFLICT DO NOTHING
+                    """, ("$r", receiver), ("$e", notification.Event), ("$p", JsonSerializer.Serialize(notification, GantryJson.Options)), ("$next", at.ToUnixTimeMilliseconds()), ("$at", Time(at)),
+                    ("$key", key is null ? DBNull.Value : $"{key} {receiver}"));
                 insert.ExecuteNonQuery();
             }
 

@@ -60,7 +60,7 @@ public sealed partial class SqliteStore : IRolloutStore, Core.Gates.IGateStore, 
         return Convert.ToInt64(command.ExecuteScalar(), CultureInfo.InvariantCulture);
     }
 
-    public async Task<CommitOutcome> CreateAsync(RolloutState rollout, IReadOnlyList<RolloutEvent> events, CancellationToken ct, long? fromQueue = null, Core.Audit.AuditContext? who = null)
+    public async Task<CommitOutcome> CreateAsync(RolloutState rollout, IReadOnlyList<RolloutEvent> events, CancellationToken ct, long? fromQueue = null, Core.Audit.AuditContext? who = null, RolloutChange? marks = null)
     {
         await writer.WaitAsync(ct);
         try
@@ -90,8 +90,14 @@ public sealed partial class SqliteStore : IRolloutStore, Core.Gates.IGateStore, 
                 release.ExecuteNonQuery();
             }
 
-            AppendEvents(connection, transaction, rollout, events);
+            AppendEvents(connection, transaction, rollout, events, who?.Actor ?? rollout.CreatedBy);
             AuditEvents(connection, transaction, rollout, events, who ?? new Core.Audit.AuditContext(rollout.CreatedBy ?? "gantry"));
+            if (marks is { } change)
+            {
+                // Changed meanwhile (it cannot be, under the target's lock): left as it is.
+                Replace(connection, transaction, change.Rollout, change.ExpectedRevision, change.Events, who);
+            }
+
             if (fromQueue is { } queued)
             {
                 using var dequeue = Command(connection, transaction, "DELETE FROM queue WHERE id = $id", ("$id", queued));
@@ -167,19 +173,11 @@ public sealed partial class SqliteStore : IRolloutStore, Core.Gates.IGateStore, 
         {
             await using var connection = Connect();
             await using var transaction = (SqliteTransaction)await connection.BeginTransactionAsync(ct);
-            using (var update = Command(connection, transaction, """
-                UPDATE rollouts SET phase = $p, active = $a, revision = $r, updated_at = $u, state = $state, finished_ms = $fms, commit_ms = $kms, outcome = $outcome, lead_ms = $lead
-                WHERE id = $id AND revision = $expected
-                """, [.. Row(rollout, 0), ("$expected", expectedRevision)]))
+            if (!Replace(connection, transaction, rollout, expectedRevision, events, who))
             {
-                if (update.ExecuteNonQuery() != 1)
-                {
-                    return CommitOutcome.Conflict;
-                }
+                return CommitOutcome.Conflict;
             }
 
-            AppendEvents(connection, transaction, rollout, events);
-            AuditEvents(connection, transaction, rollout, events, who ?? Core.Audit.AuditContext.System);
             await transaction.CommitAsync(ct);
             return CommitOutcome.Committed;
         }
@@ -192,6 +190,25 @@ public sealed partial class SqliteStore : IRolloutStore, Core.Gates.IGateStore, 
         {
             writer.Release();
         }
+    }
+
+    /// <summary>A rollout's new state with its events and their audit records, if it is still at <paramref name="expectedRevision"/>; <paramref name="who"/> null: Gantry itself.</summary>
+    private static bool Replace(SqliteConnection connection, SqliteTransaction transaction, RolloutState rollout, long expectedRevision, IReadOnlyList<RolloutEvent> events, Core.Audit.AuditContext? who)
+    {
+        using (var update = Command(connection, transaction, """
+            UPDATE rollouts SET phase = $p, active = $a, revision = $r, updated_at = $u, state = $state, finished_ms = $fms, commit_ms = $kms, outcome = $outcome, lead_ms = $lead
+            WHERE id = $id AND revision = $expected
+            """, [.. Row(rollout, 0), ("$expected", expectedRevision)]))
+        {
+            if (update.ExecuteNonQuery() != 1)
+            {
+                return false;
+            }
+        }
+
+        AppendEvents(connection, transaction, rollout, events, who?.Actor);
+        AuditEvents(connection, transaction, rollout, events, who ?? Core.Audit.AuditContext.System);
+        return true;
     }
 
     private static (string, object)[] Row(RolloutState r, long seq) =>
@@ -310,20 +327,36 @@ public sealed partial class SqliteStore : IRolloutStore, Core.Gates.IGateStore, 
         r.GetInt64(0), DateTimeOffset.Parse(r.GetString(1), CultureInfo.InvariantCulture), r.GetString(2), r.GetString(3), r.GetString(4), r.GetString(5),
         r.IsDBNull(6) ? null : r.GetString(6), r.IsDBNull(7) ? null : r.GetString(7), r.GetString(8), r.GetString(9), r.IsDBNull(10) ? null : r.GetString(10));
 
-    private static void AppendEvents(SqliteConnection connection, SqliteTransaction transaction, RolloutState rollout, IReadOnlyList<RolloutEvent> events)
+    /// <summary>A commit's events, each with what the commit was (who, the phase left, the release's share and its largest share so far).</summary>
+    private static void AppendEvents(SqliteConnection connection, SqliteTransaction transaction, RolloutState rollout, IReadOnlyList<RolloutEvent> events, string? actor)
     {
         if (events.Count == 0)
         {
             return;
         }
 
-        using var max = Command(connection, transaction, "SELECT COALESCE(MAX(seq), 0) FROM events WHERE rollout_id = $id", ("$id", rollout.Id));
-        var seq = Convert.ToInt32(max.ExecuteScalar(), CultureInfo.InvariantCulture);
-        using var insert = Command(connection, transaction, "INSERT INTO events (rollout_id, seq, revision, time, type, message) VALUES ($id, $seq, $r, $t, $type, $m)");
+        using var max = Command(connection, transaction, "SELECT COALESCE(MAX(seq), 0), COALESCE(MAX(peak), 0) FROM events WHERE rollout_id = $id", ("$id", rollout.Id));
+        int seq, peak;
+        using (var last = max.ExecuteReader())
+        {
+            last.Read();
+            (seq, peak) = (last.GetInt32(0), last.GetInt32(1));
+        }
+
+        var share = TrafficGroups.ShareOf(rollout);
+        peak = Math.Max(peak, share);
+        using var insert = Command(connection, transaction, """
+            INSERT INTO events (rollout_id, seq, revision, time, type, message, actor, phase, share, peak)
+            VALUES ($id, $seq, $r, $t, $type, $m, $actor, $phase, $share, $peak)
+            """);
         foreach (var e in events)
         {
             insert.Parameters.Clear();
-            foreach (var (name, value) in new (string, object)[] { ("$id", rollout.Id), ("$seq", ++seq), ("$r", rollout.Revision), ("$t", Time(rollout.UpdatedAt)), ("$type", e.Type), ("$m", e.Message) })
+            foreach (var (name, value) in new (string, object)[]
+            {
+                ("$id", rollout.Id), ("$seq", ++seq), ("$r", rollout.Revision), ("$t", Time(rollout.UpdatedAt)), ("$type", e.Type), ("$m", e.Message),
+                ("$actor", (object?)actor ?? DBNull.Value), ("$phase", rollout.Phase.ToString()), ("$share", share), ("$peak", peak),
+            })
             {
                 insert.Parameters.AddWithValue(name, value);
             }
@@ -380,6 +413,44 @@ public sealed partial class SqliteStore : IRolloutStore, Core.Gates.IGateStore, 
         }
 
         return list;
+    }
+
+    public async Task<IReadOnlyList<CommittedEvent>> CommittedEventsAsync(long afterId, int limit, CancellationToken ct)
+    {
+        await using var connection = Connect();
+        using var command = Command(connection, null, """
+            SELECT e.id, e.rollout_id, e.seq, e.revision, e.time, r.service, r.environment, e.type, e.message, e.actor, e.phase, e.share, e.peak
+            FROM events e JOIN rollouts r ON r.id = e.rollout_id
+            WHERE e.id > $after AND e.phase IS NOT NULL
+            ORDER BY e.id LIMIT $limit
+            """, ("$after", afterId), ("$limit", limit));
+        using var reader = command.ExecuteReader();
+        var list = new List<CommittedEvent>();
+        while (reader.Read())
+        {
+            var stored = new StoredEvent(reader.GetInt64(0), reader.GetString(1), reader.GetInt32(2), reader.GetInt64(3),
+                DateTimeOffset.Parse(reader.GetString(4), CultureInfo.InvariantCulture), reader.GetString(5), reader.GetString(6), reader.GetString(7), reader.GetString(8));
+            list.Add(new CommittedEvent(stored, reader.IsDBNull(9) ? null : reader.GetString(9), Enum.Parse<RolloutPhase>(reader.GetString(10)), reader.GetInt32(11), reader.GetInt32(12)));
+        }
+
+        return list;
+    }
+
+    public async Task<long> CursorAsync(string name, CancellationToken ct)
+    {
+        await using var connection = Connect();
+        using var command = Command(connection, null, "SELECT position FROM cursors WHERE name = $n", ("$n", name));
+        return command.ExecuteScalar() is long position ? position : 0;
+    }
+
+    public async Task MoveCursorAsync(string name, long position, CancellationToken ct)
+    {
+        await WriteAsync((connection, transaction) =>
+        {
+            using var upsert = Command(connection, transaction, "INSERT INTO cursors (name, position) VALUES ($n, $p) ON CONFLICT (name) DO UPDATE SET position = MAX(position, excluded.position)", ("$n", name), ("$p", position));
+            upsert.ExecuteNonQuery();
+            return true;
+        }, ct);
     }
 
     public async Task SaveInstancesAsync(string service, string environment, IReadOnlyList<InstanceRecord> instances, CancellationToken ct)

@@ -6,8 +6,10 @@ using Gantry.Core.Incidents;
 using Gantry.Core.Manifest;
 using Gantry.Core.Notifications;
 using Gantry.Core.Rollouts;
+using Gantry.Core.Strategies;
 using Gantry.Server.Incidents;
 using Gantry.Server.Notifications;
+using Gantry.Server.Rollouts;
 using Gantry.Storage.Sqlite;
 using Gantry.Testing;
 using Microsoft.AspNetCore.Builder;
@@ -54,7 +56,7 @@ public sealed class NotificationServiceTests : IAsyncLifetime
 
     private GantryManifest Manifest(int downPort) => ManifestLoader.LoadText($$"""
         services:
-          shop: { process: { command: app, args: ["{port}"] }, listen: 127.0.0.1:8080, health: { readiness: { path: /ready } } }
+          shop: { process: { command: app, args: ["{port}"] }, listen: 127.0.0.1:8080, health: { readiness: { path: /ready } }, strategy: { canary: { steps: [ { setWeight: 40 } ] } } }
         environments:
           production: {}
         incidents:
@@ -68,7 +70,7 @@ public sealed class NotificationServiceTests : IAsyncLifetime
             journal: { log: { path: notifications.jsonl } }
             down: { webhook: { url: "http://127.0.0.1:{{downPort}}/hook" } }
           subscriptions:
-            - { events: [incident.opened, incident.resolved], receivers: [journal, down] }
+            - { events: [incident.opened, incident.resolved, rollout.aborted], receivers: [journal, down] }
           retry: { attempts: 4, backoff: 1s, timeout: 1s }
         """).Manifest!;
 
@@ -143,6 +145,66 @@ public sealed class NotificationServiceTests : IAsyncLifetime
 
         var dead = await store.DeliveriesAsync(DeliveryStatus.Dead, 10, default);
         dead.Should().HaveCount(2).And.OnlyContain(d => d.Receiver == "down" && d.Attempts == 4 && d.LastError!.Length > 0);
+        await notifications.DisposeAsync();
+        await store.DisposeAsync();
+    }
+
+    [Fact(Timeout = 30_000)]
+    public async Task Follow_CommitsMadeBeforeACrash_OpenTheirIncidentAndNotifyOnceHoweverOftenHandedOver()
+    {
+        var manifest = Manifest(FreePort.Next());
+        var (store, incidents, notifications) = Start(manifest);
+
+        // What the reconciler committed before the server died: a canary at 40%, then its abort by analysis.
+        // Nothing followed these commits.
+        var stable = new InstanceSet(Release.Of("1.0"), SetRole.Stable, 2, 2);
+        var created = Core.Strategies.RolloutEngine.Create("shop-production-2", manifest.Services[0], "production", Release.Of("2.0"), RolloutKind.Deploy, [stable], time.GetUtcNow(), "alice");
+        (await store.CreateAsync(created, [new RolloutEvent("Created", "deploy of shop 2.0 to production by alice")], default, who: new AuditContext("alice"))).Should().Be(CommitOutcome.Committed);
+        var shifted = created with { Phase = RolloutPhase.Progressing, Traffic = created.Traffic with { CanaryWeight = 40 }, Revision = 1 };
+        (await store.SaveAsync(shifted, 0, [new RolloutEvent("TrafficShifted", "canary 2.0 at 40%")], default)).Should().Be(CommitOutcome.Committed);
+        time.Advance(TimeSpan.FromSeconds(30));
+        var aborted = shifted with { Phase = RolloutPhase.Aborted, Traffic = TrafficState.AllStable, Revision = 2, UpdatedAt = time.GetUtcNow(), FinishedAt = time.GetUtcNow() };
+        (await store.SaveAsync(aborted, 1, [new RolloutEvent("Aborted", "analysis errors failed: error-rate 31% exceeds 5%")], default)).Should().Be(CommitOutcome.Committed);
+
+        var log = await store.CommittedEventsAsync(0, 10, default);
+        log.Select(e => (e.Event.Type, e.Actor, e.Phase, e.Share, e.Peak)).Should().Equal(
+            ("Created", "alice", RolloutPhase.Progressing, 0, 0),
+            ("TrafficShifted", null, RolloutPhase.Progressing, 40, 40),
+            ("Aborted", null, RolloutPhase.Aborted, 0, 40));
+
+        // The server starts again: its first pass follows the log from where it stopped.
+        await notifications.DisposeAsync();
+        await store.DisposeAsync();
+        (store, incidents, notifications) = Start(manifest);
+        var attempts = 0;
+        using var follower = new RolloutFollower(store, [(_, _) => ++attempts == 1 ? throw new IOException("disk full") : Task.CompletedTask, incidents.ObserveAsync, notifications.RolloutAsync], NullLogger<RolloutFollower>.Instance);
+        await follower.FollowAsync(default);
+        (await store.CursorAsync(RolloutFollower.Name, default)).Should().Be(0, "a handler failed on the first commit: nothing is skipped");
+        (await store.IncidentsAsync(new IncidentQuery(), default)).Should().BeEmpty();
+
+        await follower.FollowAsync(default);
+        (await store.CursorAsync(RolloutFollower.Name, default)).Should().Be(log[^1].Event.Id);
+        var incident = (await store.IncidentsAsync(new IncidentQuery(), default)).Should().ContainSingle().Subject;
+        (incident.RolloutId, incident.Severity, incident.CauseVersion, incident.Impact).Should().Be(("shop-production-2", Core.Incidents.Severity.P2, "2.0", "40% of the traffic of shop in production was on 2.0"));
+        (await store.TimelineAsync(incident.Id, default)).Select(e => e.Kind).Should().Equal("rollout", "verdict", "opened", "escalated");
+
+        // A crash after the effects but before the cursor moved: the same commits are handed over again.
+        await using (var connection = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={Path.Combine(folder, "gantry.db")}"))
+        {
+            await connection.OpenAsync();
+            await using var rewind = connection.CreateCommand();
+            rewind.CommandText = "UPDATE cursors SET position = 0";
+            (await rewind.ExecuteNonQueryAsync()).Should().Be(1);
+        }
+
+        await follower.FollowAsync(default);
+        (await store.IncidentsAsync(new IncidentQuery(), default)).Should().ContainSingle();
+        (await store.TimelineAsync(incident.Id, default)).Should().HaveCount(4);
+        var queued = await store.DeliveriesAsync(null, 20, default);
+        queued.Select(d => $"{d.Event} {d.Receiver}").Order(StringComparer.Ordinal).Should().Equal(
+            "incident.escalated chat", "incident.opened down", "incident.opened journal", "rollout.aborted down", "rollout.aborted journal");
+        var notice = queued.First(d => d.Event == "rollout.aborted").Notification;
+        (notice.Fields["impact"], notice.Fields["status"], notice.Fields["nextUpdate"]).Should().Be(("40% of the traffic on 2.0", "Aborted", "none: the rollout has ended"));
         await notifications.DisposeAsync();
         await store.DisposeAsync();
     }

@@ -210,4 +210,25 @@ public sealed class SqliteStoreTests : IDisposable
         (await store.CreateAsync(NewRollout("web-production-2", "v2"), [], default, queued.Id)).Should().Be(CommitOutcome.Conflict);
         (await store.GetAsync("web-production-2", default)).Should().BeNull();
     }
+
+    [Fact(Timeout = 30_000)]
+    public async Task CreateAsync_RollbackMarkingTheRolloutItUndoes_CommitsBothOrNeither()
+    {
+        await using var store = SqliteStore.Open(DbPath, time);
+        var deployed = NewRollout("web-production-1", "v1") with { Phase = RolloutPhase.Succeeded };
+        await store.CreateAsync(deployed, [new RolloutEvent("Created", "deploy")], default);
+        var undone = new RolloutChange(deployed with { Phase = RolloutPhase.RolledBack, Revision = 1 }, 0, [new RolloutEvent("RolledBack", "rolled back to v0 by bob")]);
+
+        // Refused (another rollout is active): the rollout to undo is left as it was.
+        var other = NewRollout("web-production-2", "v2");
+        await store.CreateAsync(other, [], default);
+        (await store.CreateAsync(NewRollout("web-production-3", "v0"), [], default, marks: undone)).Should().Be(CommitOutcome.Busy);
+        (await store.GetAsync("web-production-1", default))!.Phase.Should().Be(RolloutPhase.Succeeded);
+
+        await store.SaveAsync(other with { Phase = RolloutPhase.Aborted, Revision = 1 }, 0, [], default);
+        (await store.CreateAsync(NewRollout("web-production-3", "v0"), [new RolloutEvent("Created", "rollback")], default, who: new Core.Audit.AuditContext("bob"), marks: undone)).Should().Be(CommitOutcome.Committed);
+        (await store.GetAsync("web-production-1", default))!.Phase.Should().Be(RolloutPhase.RolledBack);
+        var log = await store.CommittedEventsAsync(0, 10, default);
+        log.Select(e => (e.Event.RolloutId, e.Event.Type, e.Actor)).Should().Equal(("web-production-1", "Created", "alice"), ("web-production-3", "Created", "bob"), ("web-production-1", "RolledBack", "bob"));
+    }
 }
