@@ -53,7 +53,7 @@ public sealed class IncidentFunctionalTests
             down: { webhook: { url: "http://127.0.0.1:{{downPort}}/gantry" } }
           subscriptions:
             - { events: [incident.opened, incident.resolved, rollout.aborted], receivers: [hook, down] }
-          retry: { attempts: 3, backoff: 200ms, timeout: 2s }
+          retry: { attempts: 3, backoff: 200ms, timeout: 10s }
         """);
 
     [Fact(Timeout = 180_000)]

@@ -71,7 +71,7 @@ public sealed class NotificationServiceTests : IAsyncLifetime
             down: { webhook: { url: "http://127.0.0.1:{{downPort}}/hook" } }
           subscriptions:
             - { events: [incident.opened, incident.resolved, rollout.aborted], receivers: [journal, down] }
-          retry: { attempts: 4, backoff: 1s, timeout: 1s }
+          retry: { attempts: 4, backoff: 1s, timeout: 10s }
         """).Manifest!;
 
     private (SqliteStore Store, IncidentService Incidents, NotificationService Notifications) Start(GantryManifest manifest)
