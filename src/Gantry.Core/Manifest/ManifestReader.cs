@@ -677,12 +677,8 @@ internal sealed class ManifestReader(ReadContext ctx)
         var targets = ImmutableArray.CreateBuilder<KeyValuePair<Incidents.Severity, Incidents.SeverityTargets>>();
         foreach (var (key, value, path) in m.Entries("severities", "severity"))
         {
-            if (!System.Enum.TryParse<Incidents.Severity>(key.Value, out var severity) || !System.Enum.IsDefined(severity) || key.Value.Length != 2)
-            {
-                ctx.Error(key.Start, $"'{key.Value}' is not a severity: P0, P1, P2 or P3");
-                continue;
-            }
-
+            // The key is one of P0-P3 (checked against the shape).
+            var severity = System.Enum.Parse<Incidents.Severity>(key.Value);
             var what = $"targets of {key.Value}";
             if (MapReader.Open(ctx, value, ManifestShapes.SeverityTargets, what, path, what) is { } t)
             {
@@ -784,7 +780,8 @@ internal sealed class ManifestReader(ReadContext ctx)
         var retry = m.Object("retry", "retry of notifications");
         return new NotificationSpec(receivers, subscriptions, retry?.Int("attempts") ?? 5,
             (retry is null ? null : Positive(retry, "backoff")) ?? TimeSpan.FromSeconds(1),
-            (retry is null ? null : Positive(retry, "timeout")) ?? TimeSpan.FromSeconds(5));
+            (retry is null ? null : Positive(retry, "timeout")) ?? TimeSpan.FromSeconds(5),
+            ReadStringMap(m, "templates", "template", Placeholders.Notification));
     }
 
     /// <summary>Receivers named by subscriptions and escalation levels must be defined under notifications.receivers.</summary>

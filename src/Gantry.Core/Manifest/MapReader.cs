@@ -271,6 +271,16 @@ internal sealed partial class ReadContext(DiagnosticBag diagnostics, SourceMap p
 
                 Error(key.Start, $"'{Truncate(key.Value)}' is not a valid variable name (letters, digits and '_', not starting with a digit)");
                 return false;
+            case EnumType known:
+                if (known.Values.Contains(key.Value))
+                {
+                    return true;
+                }
+
+                // Two characters are too few to guess from ('P5' is no more 'P0' than 'P3').
+                var hint = key.Value.Length > 2 ? Suggestions.Closest(key.Value, known.Values) : null;
+                Error(key.Start, $"'{Truncate(key.Value)}' is not a {what}: {string.Join(", ", known.Values)}" + (hint is null ? string.Empty : $"; did you mean '{hint}'?"));
+                return false;
             default:
                 return true;
         }

@@ -288,10 +288,13 @@ public sealed record LogReceiverSpec(string Name, string Path) : ReceiverSpec(Na
 /// <summary>Events (such as incident.opened) that go to receivers, optionally only for some environments.</summary>
 public sealed record SubscriptionSpec(ValueList<string> Events, ValueList<string> Receivers, ValueList<string> Environments);
 
-/// <summary>Receivers, subscriptions, and how a failing receiver is retried before the notification is dead-lettered.</summary>
-public sealed record NotificationSpec(ValueList<ReceiverSpec> Receivers, ValueList<SubscriptionSpec> Subscriptions, int Attempts, TimeSpan Backoff, TimeSpan Timeout)
+/// <summary>Receivers, subscriptions, how a failing receiver is retried before the notification is dead-lettered, and message templates by event.</summary>
+public sealed record NotificationSpec(ValueList<ReceiverSpec> Receivers, ValueList<SubscriptionSpec> Subscriptions, int Attempts, TimeSpan Backoff, TimeSpan Timeout, ValueList<KeyValuePair<string, string>> Templates)
 {
     public ReceiverSpec? FindReceiver(string name) => Receivers.FirstOrDefault(r => r.Name == name);
+
+    /// <summary>The manifest's message text for an event, if it has one.</summary>
+    public string? TemplateFor(string kind) => Templates.FirstOrDefault(t => t.Key == kind).Value;
 }
 
 /// <summary>

@@ -15,6 +15,10 @@ public static partial class Placeholders
     /// <summary>Placeholders a metric query or URL may use.</summary>
     public static readonly ImmutableArray<string> Query = ["service", "group", "version", "environment", "set"];
 
+    /// <summary>Placeholders a notification template may use: the message's fields, its title and event, and the default text.</summary>
+    public static readonly ImmutableArray<string> Notification =
+        ["title", "event", "text", "severity", "startTime", "services", "impact", "status", "actionsTaken", "nextUpdate", "incident", "rollout", "version", "rootCause", "escalationLevel", "resolvedAt"];
+
     [GeneratedRegex(@"\{([A-Za-z_][A-Za-z0-9_.-]*)\}", RegexOptions.CultureInvariant)]
     private static partial Regex Pattern();
 

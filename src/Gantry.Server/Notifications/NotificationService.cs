@@ -65,7 +65,7 @@ public sealed partial class NotificationService(GantryManifest manifest, IDelive
                 ["version"] = state.Release.Version,
             };
             var title = $"{state.Service} {state.Release.Version} in {state.Environment}: {e.Type}";
-            await EnqueueAsync(kind, state.Environment, new Notification(kind, e.Time, title, Text(title, fields), fields), [],
+            await EnqueueAsync(kind, state.Environment, new Notification(kind, e.Time, title, Text(kind, title, fields), fields), [],
                 string.Create(CultureInfo.InvariantCulture, $"event {e.Id}"), ct);
         }
     }
@@ -95,7 +95,7 @@ public sealed partial class NotificationService(GantryManifest manifest, IDelive
         // Opening is told once per incident (a commit handed over again after a crash opens nothing new); other
         // changes once per revision.
         var key = kind == "incident.opened" ? $"{kind} {incident.Key}" : string.Create(CultureInfo.InvariantCulture, $"{kind} {incident.Key} r{incident.Revision}");
-        await EnqueueAsync(kind, incident.Environment, new Notification(kind, time.GetUtcNow(), title, Text(title, fields), fields), levelReceivers, key, ct);
+        await EnqueueAsync(kind, incident.Environment, new Notification(kind, time.GetUtcNow(), title, Text(kind, title, fields), fields), levelReceivers, key, ct);
     }
 
     private static string Actions(string kind, Incident incident) => kind switch
@@ -109,8 +109,29 @@ public sealed partial class NotificationService(GantryManifest manifest, IDelive
         _ => kind,
     };
 
+    /// <summary>The manifest's template for the event with its placeholders filled in, or else the runbook's message.</summary>
+    private string Text(string kind, string title, Dictionary<string, string?> fields)
+    {
+        var standard = StandardText(title, fields);
+        if (Spec?.TemplateFor(kind) is not { } template)
+        {
+            return standard;
+        }
+
+        var values = fields.ToDictionary(f => f.Key, f => f.Value ?? "-", StringComparer.Ordinal);
+        values["title"] = title;
+        values["event"] = kind;
+        values["text"] = standard;
+        foreach (var name in Placeholders.Notification.Where(n => !values.ContainsKey(n)))
+        {
+            values[name] = "-";
+        }
+
+        return Placeholders.Expand(template, values).TrimEnd('\n');
+    }
+
     /// <summary>The runbook's message: title, then one line per field that has a value.</summary>
-    private static string Text(string title, Dictionary<string, string?> fields)
+    private static string StandardText(string title, Dictionary<string, string?> fields)
     {
         var labels = new (string Key, string Label)[]
         {

@@ -72,6 +72,10 @@ public sealed class NotificationServiceTests : IAsyncLifetime
           subscriptions:
             - { events: [incident.opened, incident.resolved, rollout.aborted], receivers: [journal, down] }
           retry: { attempts: 4, backoff: 1s, timeout: 10s }
+          templates:
+            rollout.aborted: |
+              :x: {title}
+              {impact}, {status}; severity {severity}
         """).Manifest!;
 
     private (SqliteStore Store, IncidentService Incidents, NotificationService Notifications) Start(GantryManifest manifest)
@@ -205,6 +209,8 @@ public sealed class NotificationServiceTests : IAsyncLifetime
             "incident.escalated chat", "incident.opened down", "incident.opened journal", "rollout.aborted down", "rollout.aborted journal");
         var notice = queued.First(d => d.Event == "rollout.aborted").Notification;
         (notice.Fields["impact"], notice.Fields["status"], notice.Fields["nextUpdate"]).Should().Be(("40% of the traffic on 2.0", "Aborted", "none: the rollout has ended"));
+        notice.Text.Should().Be(":x: shop 2.0 in production: Aborted\n40% of the traffic on 2.0, Aborted; severity -", "the manifest's template, a field without a value as '-'");
+        queued.First(d => d.Event == "incident.opened").Notification.Text.Should().StartWith($"[P2] {incident.Key} OPEN: shop 2.0 aborted in production\nSeverity: P2\n", "no template: the runbook's text");
         await notifications.DisposeAsync();
         await store.DisposeAsync();
     }

@@ -303,8 +303,10 @@ public static class ManifestShapes
         new Field("slack", new ObjectType(SlackReceiver), "A Slack-compatible incoming webhook."),
         new Field("log", new ObjectType(LogReceiver), "A JSON-lines file."));
 
+    private static readonly EnumType NotificationEvent = Enum("rollout.started", "rollout.paused", "rollout.awaitingApproval", "rollout.aborted", "rollout.rolledBack", "rollout.succeeded", "rollout.failed", "incident.opened", "incident.escalated", "incident.acknowledged", "incident.mitigated", "incident.resolved");
+
     public static readonly Shape Subscription = Object("subscription", "subscription", "Which events go to which receivers.",
-        new Field("events", new ListType(Enum("rollout.started", "rollout.paused", "rollout.awaitingApproval", "rollout.aborted", "rollout.rolledBack", "rollout.succeeded", "rollout.failed", "incident.opened", "incident.escalated", "incident.acknowledged", "incident.mitigated", "incident.resolved"), 1), "The events.", Required: true),
+        new Field("events", new ListType(NotificationEvent, 1), "The events.", Required: true),
         new Field("receivers", new ListType(Name, 1), "The receivers.", Required: true),
         new Field("environments", new ListType(Name), "Only events of these environments (all when absent)."));
 
@@ -316,7 +318,8 @@ public static class ManifestShapes
     public static readonly Shape Notifications = Object("notifications", "notifications", "Receivers, and the events each is told about.",
         new Field("receivers", new MapType(new ObjectType(Receiver), Name), "Receivers, by name."),
         new Field("subscriptions", new ListType(new ObjectType(Subscription)), "Which events go where."),
-        new Field("retry", new ObjectType(Retry), "Retries with back-off, then a dead letter."));
+        new Field("retry", new ObjectType(Retry), "Retries with back-off, then a dead letter."),
+        new Field("templates", new MapType(Text, NotificationEvent), "The message text of an event, with {field} placeholders ({title}, {severity}, {startTime}, {services}, {impact}, {status}, {actionsTaken}, {nextUpdate}, {incident}, {rollout}, {version}, {rootCause}, {escalationLevel}, {resolvedAt}, {event}, and {text}: the default text); a field without a value shows as '-'."));
 
     public static readonly Shape Root = Object("manifest", "manifest", "A Gantry manifest (gantry.yaml).",
         new Field("version", new IntegerType(1, 1), "Manifest format version.", Default: "1"),
