@@ -140,7 +140,7 @@ public sealed class GantryServer : IAsyncDisposable
         reconciler.ObserveApproval = rollouts.ApprovalStatusAsync;
         var notifiers = new NotifierSet(http, manifestFolder);
         var notifications = new Notifications.NotificationService(manifest, store, notifiers.ByKind, time, loggers.CreateLogger<Notifications.NotificationService>());
-        var incidents = new Incidents.IncidentService(manifest, store, store, time) { Changed = notifications.IncidentAsync };
+        var incidents = new Incidents.IncidentService(manifest, store, store, time) { Notify = notifications.ForIncident, Queued = notifications.Queued };
         var follower = new RolloutFollower(store, [incidents.ObserveAsync, notifications.RolloutAsync], loggers.CreateLogger<RolloutFollower>());
         reconciler.OnCommitted = follower.FollowAsync;
         reconciler.AfterPass = async token =>

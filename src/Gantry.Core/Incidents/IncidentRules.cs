@@ -91,11 +91,11 @@ public sealed record IncidentQuery(string? Service = null, string? Environment =
 /// <summary>Where incidents and their timelines are kept; every change is audited in its transaction.</summary>
 public interface IIncidentStore
 {
-    /// <summary>Opens an incident (its id assigned) with the first entries of its timeline.</summary>
-    Task<Incident> OpenIncidentAsync(Incident incident, IReadOnlyList<TimelineEntry> timeline, Audit.AuditContext who, CancellationToken ct);
+    /// <summary>Opens an incident (its id assigned) with the first entries of its timeline, and the notification <paramref name="notify"/> makes of it, in one transaction.</summary>
+    Task<Incident> OpenIncidentAsync(Incident incident, IReadOnlyList<TimelineEntry> timeline, Audit.AuditContext who, CancellationToken ct, Func<Incident, Notifications.Outbox?>? notify = null);
 
-    /// <summary>Saves a changed incident if nobody changed it meanwhile; false on a conflict.</summary>
-    Task<bool> SaveIncidentAsync(Incident incident, long expectedRevision, IReadOnlyList<TimelineEntry> timeline, Audit.AuditContext who, string action, CancellationToken ct);
+    /// <summary>Saves a changed incident, with its notification, if nobody changed it meanwhile; false on a conflict.</summary>
+    Task<bool> SaveIncidentAsync(Incident incident, long expectedRevision, IReadOnlyList<TimelineEntry> timeline, Audit.AuditContext who, string action, CancellationToken ct, Notifications.Outbox? notify = null);
 
     Task<Incident?> IncidentAsync(long id, CancellationToken ct);
 

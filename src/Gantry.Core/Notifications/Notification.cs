@@ -25,11 +25,17 @@ public interface INotifier
     Task SendAsync(Manifest.ReceiverSpec receiver, Notification notification, CancellationToken ct);
 }
 
+/// <summary>
+/// A notification to queue for its receivers, written in the transaction of the change it tells of where the
+/// store can; once per <see cref="Key"/> and receiver, however often it is queued.
+/// </summary>
+public sealed record Outbox(Notification Notification, IReadOnlyList<string> Receivers, string Key, DateTimeOffset At);
+
 /// <summary>The outbox: deliveries are written with the change that caused them, then sent, retried, or dead-lettered.</summary>
 public interface IDeliveryStore
 {
-    /// <summary>Queues a notification for receivers; with a <paramref name="key"/>, once per key and receiver however often it is called.</summary>
-    Task EnqueueAsync(IReadOnlyList<(string Receiver, Notification Notification)> deliveries, DateTimeOffset at, CancellationToken ct, string? key = null);
+    /// <summary>Queues a notification for its receivers (once per key and receiver).</summary>
+    Task EnqueueAsync(Outbox outbox, CancellationToken ct);
 
     Task<IReadOnlyList<Delivery>> DueDeliveriesAsync(DateTimeOffset now, int limit, CancellationToken ct);
 

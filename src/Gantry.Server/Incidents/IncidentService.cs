@@ -2,6 +2,7 @@ using System.Globalization;
 using Gantry.Core.Audit;
 using Gantry.Core.Incidents;
 using Gantry.Core.Manifest;
+using Gantry.Core.Notifications;
 using Gantry.Core.Rollouts;
 using Severity = Gantry.Core.Incidents.Severity;
 using Gantry.Server.Rollouts;
@@ -26,8 +27,14 @@ public sealed class IncidentService(GantryManifest manifest, IIncidentStore stor
 {
     private IncidentPolicy Policy => manifest.IncidentPolicy;
 
-    /// <summary>Called with every incident change worth telling (incident.opened, incident.escalated, ...), with the level's receivers when escalating.</summary>
-    public Func<string, Incident, IReadOnlyList<string>, CancellationToken, Task>? Changed { get; set; }
+    /// <summary>
+    /// Makes the notification of an incident change worth telling (incident.opened, incident.escalated, ...; with the
+    /// level's receivers when escalating), written in the change's transaction so that a crash cannot lose it.
+    /// </summary>
+    public Func<string, Incident, IReadOnlyList<string>, Outbox?>? Notify { get; set; }
+
+    /// <summary>Called after a change whose notification was queued.</summary>
+    public Action? Queued { get; set; }
 
     public async Task<Result<IncidentView>> OpenAsync(OpenIncidentRequest request, AuditContext who, CancellationToken ct)
     {
@@ -74,8 +81,8 @@ public sealed class IncidentService(GantryManifest manifest, IIncidentStore stor
             timeline.Add(new TimelineEntry(now, "cause", who.Actor, $"root cause: {request.Service} {request.Release} (rollout {rolloutId})", rolloutId));
         }
 
-        var opened = await store.OpenIncidentAsync(incident, timeline, who, ct);
-        await NotifyAsync("incident.opened", opened, [], ct);
+        var opened = await store.OpenIncidentAsync(incident, timeline, who, ct, i => Notice("incident.opened", i, []));
+        Queued?.Invoke();
         await EscalateAsync(opened, ct);
         return await ViewAsync(await store.IncidentAsync(opened.Id, ct) ?? opened, ct);
     }
@@ -112,7 +119,8 @@ public sealed class IncidentService(GantryManifest manifest, IIncidentStore stor
             return;
         }
 
-        if (await store.IncidentOfRolloutAsync(rollout.Id, ct) is not { } opened)
+        // Handed over again after a crash: the incident, its notification and its first page were stored together.
+        if (await store.IncidentOfRolloutAsync(rollout.Id, ct) is null)
         {
             // The release's largest share of the traffic up to the commit: an abort has just moved it to 0.
             var traffic = c == IncidentCause.RolledBack ? 100 : commit.Peak;
@@ -127,11 +135,10 @@ public sealed class IncidentService(GantryManifest manifest, IIncidentStore stor
                 new(what!.Time, "verdict", "gantry", $"{what.Type}: {what.Message}", rollout.Id),
                 new(now, "opened", "gantry", $"opened by Gantry: {severity} (rule for {verb} rollouts in {rollout.Environment}, {traffic}% of the traffic affected)", rollout.Id),
             };
-            opened = await store.OpenIncidentAsync(incident, timeline, AuditContext.System, ct);
+            var opened = await store.OpenIncidentAsync(incident, timeline, AuditContext.System, ct, i => Notice("incident.opened", i, []));
+            Queued?.Invoke();
+            await EscalateAsync(opened, ct);
         }
-
-        await NotifyAsync("incident.opened", opened, [], ct);
-        await EscalateAsync(opened, ct);
     }
 
     public async Task<Result<IncidentView>> MoveAsync(long id, IncidentStatus to, string? note, AuditContext who, CancellationToken ct)
@@ -150,12 +157,12 @@ public sealed class IncidentService(GantryManifest manifest, IIncidentStore stor
 
         var verb = to.ToString().ToLowerInvariant();
         var entry = new TimelineEntry(now, verb, who.Actor, $"{verb} by {who.Actor}" + (string.IsNullOrWhiteSpace(note) ? string.Empty : $": {note.Trim()}"));
-        if (!await store.SaveIncidentAsync(moved, incident.Revision, [entry], who with { Reason = note }, $"incident.{verb}", ct))
+        if (!await store.SaveIncidentAsync(moved, incident.Revision, [entry], who with { Reason = note }, $"incident.{verb}", ct, Notice($"incident.{verb}", moved, [])))
         {
             return new Problem(409, "Changed meanwhile", $"{incident.Key} changed meanwhile: try again");
         }
 
-        await NotifyAsync($"incident.{verb}", moved, [], ct);
+        Queued?.Invoke();
         return await ViewAsync(moved, ct);
     }
 
@@ -183,12 +190,13 @@ public sealed class IncidentService(GantryManifest manifest, IIncidentStore stor
             var text = level == 1
                 ? $"paged {spec.Name} ({string.Join(", ", spec.Notify)})"
                 : $"escalated to {spec.Name} ({string.Join(", ", spec.Notify)}): not acknowledged {Core.Manifest.Values.DurationSyntax.Format(spec.After)} after {Policy.Escalation[level - 2].Name}";
-            if (!await store.SaveIncidentAsync(escalated, incident.Revision, [new TimelineEntry(now, "escalated", "gantry", text)], AuditContext.System, "incident.escalated", ct))
+            if (!await store.SaveIncidentAsync(escalated, incident.Revision, [new TimelineEntry(now, "escalated", "gantry", text)], AuditContext.System, "incident.escalated", ct,
+                Notice("incident.escalated", escalated, spec.Notify)))
             {
                 return;
             }
 
-            await NotifyAsync("incident.escalated", escalated, spec.Notify, ct);
+            Queued?.Invoke();
             incident = escalated;
         }
     }
@@ -203,13 +211,7 @@ public sealed class IncidentService(GantryManifest manifest, IIncidentStore stor
             next is null ? null : Policy.Escalation[incident.EscalationLevel].Name);
     }
 
-    private async Task NotifyAsync(string kind, Incident incident, IReadOnlyList<string> receivers, CancellationToken ct)
-    {
-        if (Changed is { } changed)
-        {
-            await changed(kind, incident, receivers, ct);
-        }
-    }
+    private Outbox? Notice(string kind, Incident incident, IReadOnlyList<string> receivers) => Notify?.Invoke(kind, incident, receivers);
 
     private static Problem Bad(string detail) => new(400, "Invalid request", detail);
 }

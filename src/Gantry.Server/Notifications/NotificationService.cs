@@ -65,12 +65,22 @@ public sealed partial class NotificationService(GantryManifest manifest, IDelive
                 ["version"] = state.Release.Version,
             };
             var title = $"{state.Service} {state.Release.Version} in {state.Environment}: {e.Type}";
-            await EnqueueAsync(kind, state.Environment, new Notification(kind, e.Time, title, Text(kind, title, fields), fields), [],
-                string.Create(CultureInfo.InvariantCulture, $"event {e.Id}"), ct);
+            if (Prepare(kind, state.Environment, new Notification(kind, e.Time, title, Text(kind, title, fields), fields), [], string.Create(CultureInfo.InvariantCulture, $"event {e.Id}")) is { } outbox)
+            {
+                await store.EnqueueAsync(outbox, ct);
+                Queued();
+            }
         }
     }
 
-    public async Task IncidentAsync(string kind, Incident incident, IReadOnlyList<string> levelReceivers, CancellationToken ct)
+    /// <summary>Wakes the delivery loop: something was queued.</summary>
+    public void Queued() => wake.Pulse();
+
+    /// <summary>
+    /// The notification of an incident change (incident.opened, incident.escalated, ...) for its subscribers and
+    /// the receivers of an escalation level, to be written with the change; null when nobody is to be told.
+    /// </summary>
+    public Outbox? ForIncident(string kind, Incident incident, IReadOnlyList<string> levelReceivers)
     {
         var policy = manifest.IncidentPolicy;
         var next = incident.Status == IncidentStatus.Resolved ? "none: resolved"
@@ -92,10 +102,8 @@ public sealed partial class NotificationService(GantryManifest manifest, IDelive
             ["resolvedAt"] = incident.ResolvedAt is { } r ? Time(r) : null,
         };
         var title = $"[{incident.Severity}] {incident.Key} {fields["status"]!.ToUpperInvariant()}: {incident.Title}";
-        // Opening is told once per incident (a commit handed over again after a crash opens nothing new); other
-        // changes once per revision.
-        var key = kind == "incident.opened" ? $"{kind} {incident.Key}" : string.Create(CultureInfo.InvariantCulture, $"{kind} {incident.Key} r{incident.Revision}");
-        await EnqueueAsync(kind, incident.Environment, new Notification(kind, time.GetUtcNow(), title, Text(kind, title, fields), fields), levelReceivers, key, ct);
+        return Prepare(kind, incident.Environment, new Notification(kind, time.GetUtcNow(), title, Text(kind, title, fields), fields), levelReceivers,
+            string.Create(CultureInfo.InvariantCulture, $"{kind} {incident.Key} r{incident.Revision}"));
     }
 
     private static string Actions(string kind, Incident incident) => kind switch
@@ -141,11 +149,11 @@ public sealed partial class NotificationService(GantryManifest manifest, IDelive
         return string.Join("\n", labels.Where(l => fields.GetValueOrDefault(l.Key) is not null).Select(l => $"{l.Label}: {fields[l.Key]}").Prepend(title));
     }
 
-    private async Task EnqueueAsync(string kind, string? environment, Notification notification, IReadOnlyList<string> extra, string key, CancellationToken ct)
+    private Outbox? Prepare(string kind, string? environment, Notification notification, IReadOnlyList<string> extra, string key)
     {
         if (Spec is not { } spec)
         {
-            return;
+            return null;
         }
 
         var receivers = spec.Subscriptions
@@ -155,13 +163,7 @@ public sealed partial class NotificationService(GantryManifest manifest, IDelive
             .Distinct(StringComparer.Ordinal)
             .Where(r => spec.FindReceiver(r) is not null)
             .ToList();
-        if (receivers.Count == 0)
-        {
-            return;
-        }
-
-        await store.EnqueueAsync([.. receivers.Select(r => (r, notification))], time.GetUtcNow(), ct, key);
-        wake.Pulse();
+        return receivers.Count == 0 ? null : new Outbox(notification, receivers, key, time.GetUtcNow());
     }
 
     private async Task RunAsync(CancellationToken ct)

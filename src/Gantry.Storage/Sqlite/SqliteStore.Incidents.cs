@@ -12,7 +12,7 @@ namespace Gantry.Storage.Sqlite;
 /// <summary>Incidents with their timelines, the notification outbox, and the facts of DORA metrics.</summary>
 public sealed partial class SqliteStore : IIncidentStore, IDeliveryStore, IDoraStore
 {
-    public async Task<Incident> OpenIncidentAsync(Incident incident, IReadOnlyList<TimelineEntry> timeline, AuditContext who, CancellationToken ct)
+    public async Task<Incident> OpenIncidentAsync(Incident incident, IReadOnlyList<TimelineEntry> timeline, AuditContext who, CancellationToken ct, Func<Incident, Outbox?>? notify = null)
     {
         Incident opened = incident;
         await WriteAsync((connection, transaction) =>
@@ -35,12 +35,13 @@ public sealed partial class SqliteStore : IIncidentStore, IDeliveryStore, IDoraS
             AppendTimeline(connection, transaction, opened.Id, timeline);
             AppendAudit(connection, transaction, opened.OpenedAt, who, "incident.opened", opened.Key,
                 $"{opened.Severity} {opened.Title}" + (opened.Service is null ? string.Empty : $" ({opened.Service} in {opened.Environment})"));
+            InsertDeliveries(connection, transaction, notify?.Invoke(opened));
             return true;
         }, ct);
         return opened;
     }
 
-    public async Task<bool> SaveIncidentAsync(Incident incident, long expectedRevision, IReadOnlyList<TimelineEntry> timeline, AuditContext who, string action, CancellationToken ct)
+    public async Task<bool> SaveIncidentAsync(Incident incident, long expectedRevision, IReadOnlyList<TimelineEntry> timeline, AuditContext who, string action, CancellationToken ct, Outbox? notify = null)
     {
         var saved = false;
         await WriteAsync((connection, transaction) =>
@@ -63,6 +64,7 @@ public sealed partial class SqliteStore : IIncidentStore, IDeliveryStore, IDoraS
                 AppendAudit(connection, transaction, entry.At, who, action, incident.Key, entry.Text);
             }
 
+            InsertDeliveries(connection, transaction, notify);
             return true;
         }, ct);
         return saved;
@@ -137,27 +139,30 @@ public sealed partial class SqliteStore : IIncidentStore, IDeliveryStore, IDoraS
         return list;
     }
 
-    public async Task EnqueueAsync(IReadOnlyList<(string Receiver, Notification Notification)> deliveries, DateTimeOffset at, CancellationToken ct, string? key = null)
+    public async Task EnqueueAsync(Outbox outbox, CancellationToken ct) => await WriteAsync((connection, transaction) =>
     {
-        if (deliveries.Count == 0)
+        InsertDeliveries(connection, transaction, outbox);
+        return true;
+    }, ct);
+
+    /// <summary>A notification's deliveries, one per receiver, in the caller's transaction; a key and receiver already queued are left as they are.</summary>
+    private static void InsertDeliveries(SqliteConnection connection, SqliteTransaction transaction, Outbox? outbox)
+    {
+        if (outbox is null)
         {
             return;
         }
 
-        await WriteAsync((connection, transaction) =>
+        var payload = JsonSerializer.Serialize(outbox.Notification, GantryJson.Options);
+        foreach (var receiver in outbox.Receivers)
         {
-            foreach (var (receiver, notification) in deliveries)
-            {
-                using var insert = Command(connection, transaction, """
-                    INSERT INTO deliveries (receiver, event, payload, status, attempts, next_ms, created_at, key) VALUES ($r, $e, $p, 'Pending', 0, $next, $at, $key)
-                    ON CONFLICT DO NOTHING
-                    """, ("$r", receiver), ("$e", notification.Event), ("$p", JsonSerializer.Serialize(notification, GantryJson.Options)), ("$next", at.ToUnixTimeMilliseconds()), ("$at", Time(at)),
-                    ("$key", key is null ? DBNull.Value : $"{key} {receiver}"));
-                insert.ExecuteNonQuery();
-            }
-
-            return true;
-        }, ct);
+            using var insert = Command(connection, transaction, """
+                INSERT INTO deliveries (receiver, event, payload, status, attempts, next_ms, created_at, key) VALUES ($r, $e, $p, 'Pending', 0, $next, $at, $key)
+                ON CONFLICT DO NOTHING
+                """, ("$r", receiver), ("$e", outbox.Notification.Event), ("$p", payload), ("$next", outbox.At.ToUnixTimeMilliseconds()), ("$at", Time(outbox.At)),
+                ("$key", $"{outbox.Key} {receiver}"));
+            insert.ExecuteNonQuery();
+        }
     }
 
     public async Task<IReadOnlyList<Delivery>> DueDeliveriesAsync(DateTimeOffset now, int limit, CancellationToken ct)

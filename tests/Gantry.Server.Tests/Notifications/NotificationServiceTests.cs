@@ -88,7 +88,7 @@ public sealed class NotificationServiceTests : IAsyncLifetime
             ["log"] = new LogNotifier(folder),
         };
         var notifications = new NotificationService(manifest, store, notifiers, time, NullLogger<NotificationService>.Instance);
-        var incidents = new IncidentService(manifest, store, store, time) { Changed = notifications.IncidentAsync };
+        var incidents = new IncidentService(manifest, store, store, time) { Notify = notifications.ForIncident, Queued = notifications.Queued };
         return (store, incidents, notifications);
     }
 

@@ -231,4 +231,28 @@ public sealed class SqliteStoreTests : IDisposable
         var log = await store.CommittedEventsAsync(0, 10, default);
         log.Select(e => (e.Event.RolloutId, e.Event.Type, e.Actor)).Should().Equal(("web-production-1", "Created", "alice"), ("web-production-3", "Created", "bob"), ("web-production-1", "RolledBack", "bob"));
     }
+
+    [Fact(Timeout = 30_000)]
+    public async Task SaveIncidentAsync_WithItsNotification_QueuesItOnlyWhenTheChangeCommits()
+    {
+        await using var store = SqliteStore.Open(DbPath, time);
+        static Core.Notifications.Outbox Notice(Core.Incidents.Incident i, string kind, DateTimeOffset at) =>
+            new(new Core.Notifications.Notification(kind, at, $"{i.Key} {kind}", "text", new Dictionary<string, string?>()), ["pager", "chat"], $"{kind} {i.Key} r{i.Revision}", at);
+
+        var opened = await store.OpenIncidentAsync(new Core.Incidents.Incident(0, "checkout errors", Core.Incidents.Severity.P1, Core.Incidents.IncidentStatus.Open, "web", "production", null, null, null, time.GetUtcNow(), "alice"),
+            [], new Core.Audit.AuditContext("alice"), default, i => Notice(i, "incident.opened", time.GetUtcNow()));
+        (await store.DeliveriesAsync(null, 10, default)).Select(d => (d.Event, d.Receiver, d.Notification.Title)).Should().BeEquivalentTo(new[]
+        {
+            ("incident.opened", "pager", $"{opened.Key} incident.opened"), ("incident.opened", "chat", $"{opened.Key} incident.opened"),
+        });
+
+        // A stale revision: neither the change nor its notification.
+        var escalated = opened with { EscalationLevel = 1, Revision = 2 };
+        (await store.SaveIncidentAsync(escalated, 7, [], Core.Audit.AuditContext.System, "incident.escalated", default, Notice(escalated, "incident.escalated", time.GetUtcNow()))).Should().BeFalse();
+        (await store.DeliveriesAsync(null, 10, default)).Should().HaveCount(2);
+
+        (await store.SaveIncidentAsync(escalated, 1, [], Core.Audit.AuditContext.System, "incident.escalated", default, Notice(escalated, "incident.escalated", time.GetUtcNow()))).Should().BeTrue();
+        await store.EnqueueAsync(Notice(escalated, "incident.escalated", time.GetUtcNow()), default);
+        (await store.DeliveriesAsync(null, 10, default)).Where(d => d.Event == "incident.escalated").Should().HaveCount(2, "queued with the change, once per receiver however often queued");
+    }
 }
