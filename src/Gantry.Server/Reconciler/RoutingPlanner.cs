@@ -25,7 +25,8 @@ public static class RoutingPlanner
 
     /// <summary>
     /// One route per target on the service's listener (the first target to claim a listener keeps it), and
-    /// a preview route for a blue-green release while it is previewed.
+    /// a preview route for a blue-green release while it is previewed. A group with no ready instance serves
+    /// no share while another group has ready instances.
     /// </summary>
     public static ValueList<TrafficRoute> Plan(IEnumerable<Target> targets, IReadOnlyList<InstanceStatus> instances)
     {
@@ -37,6 +38,14 @@ public static class RoutingPlanner
             var backends = TrafficGroups.Of(target.State, set => Serving(set, mine).Count())
                 .Select(g => new TrafficBackend(g.Set.Key, g.Weight, [.. Serving(g.Set, mine).Select(i => i.Address)]))
                 .ToList();
+            if (backends.Any(b => b.Weight > 0 && b.Instances.Count > 0))
+            {
+                // A group left with no ready instance (all failing readiness for a moment, or crashed) gives its share
+                // to the groups that have some, in proportion, rather than failing its requests; the rollout's
+                // health rules still judge the set.
+                backends = [.. backends.Select(b => b.Instances.Count == 0 ? b with { Weight = 0 } : b)];
+            }
+
             if (backends.Count > 0 && claimed.Add(target.Spec.Listen))
             {
                 if (backends.Sum(g => g.Weight) == 0)
