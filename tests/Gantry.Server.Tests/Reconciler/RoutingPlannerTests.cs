@@ -24,38 +24,18 @@ public sealed class RoutingPlannerTests
     private static InstanceStatus Instance(string version, int index, InstancePhase phase) =>
         new($"shop-default-{version}-{index}", $"shop/default/{version}", version, new Endpoint("127.0.0.1", 20_000 + (version == "v1" ? 0 : 10) + index), phase, 0, 100 + index, null, index);
 
-    private static IEnumerable<(string, int, int)> Plan(Target target, params InstanceStatus[] instances) =>
-        RoutingPlanner.Plan([target], instances).Single().Backends.Select(b => (b.Name, b.Weight, b.Instances.Count));
-
-    [Fact(Timeout = 5_000)]
-    public async Task Plan_EveryGroupReady_SplitsByTheRolloutsWeights()
+    /// <summary>Two stable v1 instances and one v2 canary at 20%: the groups' weights and ready instances.</summary>
+    [Theory(Timeout = 5_000)]
+    [InlineData(InstancePhase.Ready, InstancePhase.Ready, InstancePhase.Ready, 80, 2, 20, 1)]
+    [InlineData(InstancePhase.NotReady, InstancePhase.NotReady, InstancePhase.Ready, 0, 0, 20, 1)] // stable not ready: its share goes to the canary
+    [InlineData(InstancePhase.Ready, InstancePhase.NotReady, InstancePhase.Crashed, 80, 1, 0, 0)] // canary crashed: its share goes to stable
+    [InlineData(InstancePhase.Starting, InstancePhase.Starting, InstancePhase.Starting, 80, 0, 20, 0)] // nothing ready: the listener stays and answers 503
+    public async Task Plan_GroupsWithAndWithoutReadyInstances_ShareOnlyWhereInstancesAreReady(
+        InstancePhase stable0, InstancePhase stable1, InstancePhase canary, int stableWeight, int stableReady, int canaryWeight, int canaryReady)
     {
         await Task.Yield();
-        Plan(Canary(20), Instance("v1", 0, InstancePhase.Ready), Instance("v1", 1, InstancePhase.Ready), Instance("v2", 0, InstancePhase.Ready))
-            .Should().Equal(("v1", 80, 2), ("v2", 20, 1));
-    }
-
-    [Fact(Timeout = 5_000)]
-    public async Task Plan_StableGroupWithNoReadyInstance_GivesItsShareToTheCanary()
-    {
-        await Task.Yield();
-        Plan(Canary(20), Instance("v1", 0, InstancePhase.NotReady), Instance("v1", 1, InstancePhase.NotReady), Instance("v2", 0, InstancePhase.Ready))
-            .Should().Equal(("v1", 0, 0), ("v2", 20, 1));
-    }
-
-    [Fact(Timeout = 5_000)]
-    public async Task Plan_CanaryCrashed_ItsShareGoesToStable()
-    {
-        await Task.Yield();
-        Plan(Canary(20), Instance("v1", 0, InstancePhase.Ready), Instance("v1", 1, InstancePhase.NotReady), Instance("v2", 0, InstancePhase.Crashed))
-            .Should().Equal(("v1", 80, 1), ("v2", 0, 0));
-    }
-
-    [Fact(Timeout = 5_000)]
-    public async Task Plan_NothingReady_KeepsTheListenerAndAnswers503()
-    {
-        await Task.Yield();
-        Plan(Canary(20), Instance("v1", 0, InstancePhase.Starting), Instance("v2", 0, InstancePhase.Starting))
-            .Should().Equal(("v1", 80, 0), ("v2", 20, 0));
+        RoutingPlanner.Plan([Canary(20)], [Instance("v1", 0, stable0), Instance("v1", 1, stable1), Instance("v2", 0, canary)])
+            .Single().Backends.Select(b => (b.Name, b.Weight, b.Instances.Count))
+            .Should().Equal(("v1", stableWeight, stableReady), ("v2", canaryWeight, canaryReady));
     }
 }
