@@ -121,7 +121,7 @@ public sealed class GantryServer : IAsyncDisposable
         var owner = OwnerOf(options.DataDirectory);
         var orphans = await Orphans.StopAsync(owner, TimeSpan.FromSeconds(10), time, ct);
         var store = SqliteStore.Open(Path.Combine(options.DataDirectory, "gantry.db"), time);
-        var runtime = new ProcessRuntime(time, Path.Combine(options.DataDirectory, "logs"), owner);
+        var runtime = new ProcessRuntime(time, Path.Combine(options.DataDirectory, "logs"), owner, InstanceIsolation.ForServer(options.DataDirectory));
         var router = new Router(time);
         var http = new HttpClient(new SocketsHttpHandler { UseProxy = false, PooledConnectionLifetime = TimeSpan.FromMinutes(1) });
         var providers = new IMetricProvider[]

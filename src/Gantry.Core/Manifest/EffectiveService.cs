@@ -27,6 +27,7 @@ public static class EffectiveService
         return service with
         {
             Replicas = over?.Replicas ?? service.Replicas,
+            Listen = over?.Listen ?? service.Listen,
             Strategy = over?.Strategy ?? service.Strategy,
             Process = service.Process with { Env = [.. merged] },
         };

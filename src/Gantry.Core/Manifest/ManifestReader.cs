@@ -91,6 +91,7 @@ internal sealed class ManifestReader(ReadContext ctx)
             ? m.Object("strategy", $"strategy of service '{name}'") is { } s ? ReadStrategy(s, name) : null
             : RollingStrategy.Default;
         var deadline = Positive(m, "progressDeadline") ?? DefaultProgressDeadline;
+        var allow = m.Object("variables", $"variables of service '{name}'") is { } v ? ReadAllowedVariables(v) : [];
 
         if (m.Has("process") && ctx.Positions.Find(m.Child("health") + ".readiness") is null)
         {
@@ -99,8 +100,26 @@ internal sealed class ManifestReader(ReadContext ctx)
 
         return process is null || listen is null || strategy is null
             ? null
-            : new ServiceSpec(name, process, listen, replicas, health, strategy, deadline);
+            : new ServiceSpec(name, process, listen, replicas, health, strategy, deadline, allow);
     }
+
+    /// <summary>The names (or 'PREFIX*') a deploy may set although they are loader, runtime or shell hooks.</summary>
+    private ImmutableArray<string> ReadAllowedVariables(MapReader m) => m.List("allow", (node, i, _) =>
+    {
+        if (ctx.ReadScalar(new StringType(), node, $"item {i + 1} of 'allow'") is not string text)
+        {
+            return null;
+        }
+
+        var bare = text.EndsWith('*') ? text[..^1] : text;
+        if (bare.Length == 0 || !bare.All(c => char.IsAsciiLetterOrDigit(c) || c == '_') || char.IsAsciiDigit(bare[0]))
+        {
+            ctx.Error(node.Start, $"item {i + 1} of 'allow' must be a variable name (letters, digits, '_') or a prefix ending in '*', got '{text}'");
+            return null;
+        }
+
+        return text;
+    });
 
     private ProcessSpec? ReadProcess(MapReader m)
     {
@@ -128,6 +147,14 @@ internal sealed class ManifestReader(ReadContext ctx)
         }
 
         var stopTimeout = Positive(m, "stopTimeout") ?? TimeSpan.FromSeconds(10);
+        var runAs = m.String("runAs");
+        if (runAs is not null && (runAs == "root" || runAs == "0" || runAs.Length == 0 || !runAs.All(c => char.IsAsciiLetterOrDigit(c) || c is '_' or '-' or '.')))
+        {
+            ctx.Error(m.Lookup("runAs")!.Value.Start, runAs is "root" or "0"
+                ? "'runAs' may not be root: instances never run with the control plane's privileges"
+                : $"'runAs' must be a user name (letters, digits, '_', '-', '.'), got '{runAs}'");
+        }
+
         if (command is null)
         {
             return null;
@@ -138,7 +165,7 @@ internal sealed class ManifestReader(ReadContext ctx)
             ctx.Warning(m.Node.Start, "the process is never told its port: pass {port} in 'args' or 'env' (for example --urls http://127.0.0.1:{port})");
         }
 
-        return new ProcessSpec(command, args, env, workingDir, stopTimeout);
+        return new ProcessSpec(command, args, env, workingDir, stopTimeout, runAs);
     }
 
     private ImmutableArray<KeyValuePair<string, string>> ReadStringMap(MapReader m, string key, string keyWhat, ImmutableArray<string>? placeholders)
@@ -628,7 +655,13 @@ internal sealed class ManifestReader(ReadContext ctx)
             if (MapReader.Open(ctx, value, ManifestShapes.ServiceOverride, what, path, what) is { } o)
             {
                 var strategy = o.Object("strategy", $"strategy of {what}") is { } s ? ReadStrategy(s, service.Value) : null;
-                overrides.Add(new ServiceOverride(service.Value, o.Int("replicas"), ReadStringMap(o, "env", "environment variable", Placeholders.Process), strategy));
+                var listen = o.Endpoint("listen");
+                if (listen is not null)
+                {
+                    listens.Add((listen, o.PositionOf("listen"), $"service '{service.Value}' in environment '{name}'"));
+                }
+
+                overrides.Add(new ServiceOverride(service.Value, o.Int("replicas"), ReadStringMap(o, "env", "environment variable", Placeholders.Process), strategy, listen));
             }
         }
 

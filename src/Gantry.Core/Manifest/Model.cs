@@ -31,7 +31,8 @@ public sealed record ServiceSpec(
     int Replicas,
     HealthSpec Health,
     StrategySpec Strategy,
-    TimeSpan ProgressDeadline);
+    TimeSpan ProgressDeadline,
+    ValueList<string> AllowVariables = default);
 
 /// <summary>How to run one instance as a local process. Texts may hold placeholders such as {version} and {port}.</summary>
 public sealed record ProcessSpec(
@@ -39,7 +40,8 @@ public sealed record ProcessSpec(
     ValueList<string> Args,
     ValueList<KeyValuePair<string, string>> Env,
     string? WorkingDir,
-    TimeSpan StopTimeout);
+    TimeSpan StopTimeout,
+    string? RunAs = null);
 
 public sealed record HealthSpec(ProbeSpec? Readiness, ProbeSpec? Liveness, ProbeSpec? Startup)
 {
@@ -371,7 +373,8 @@ public sealed record ServiceOverride(
     string Service,
     int? Replicas,
     ValueList<KeyValuePair<string, string>> Env,
-    StrategySpec? Strategy);
+    StrategySpec? Strategy,
+    Values.Endpoint? Listen = null);
 
 public sealed record ApprovalPolicy(int Required, ValueList<string> From, bool NoSelfApproval, TimeSpan? Expiry);
 

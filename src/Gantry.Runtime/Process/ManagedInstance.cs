@@ -30,11 +30,13 @@ internal sealed partial class ManagedInstance : IAsyncDisposable
     private string? lastError;
 
     private readonly string? owner;
+    private readonly InstanceIsolation isolation;
     private readonly PortLease port;
 
-    public ManagedInstance(InstanceSetSpec spec, int index, TimeProvider time, HttpClient probes, string? logDirectory, string? owner = null)
+    public ManagedInstance(InstanceSetSpec spec, int index, TimeProvider time, HttpClient probes, string? logDirectory, string? owner = null, InstanceIsolation? isolation = null)
     {
         this.owner = owner;
+        this.isolation = isolation ?? InstanceIsolation.None;
         this.spec = spec;
         this.time = time;
         this.probes = probes;
@@ -108,7 +110,7 @@ internal sealed partial class ManagedInstance : IAsyncDisposable
     /// <summary>One life of the process: start, startup probe, then readiness and liveness until it dies or is stopped.</summary>
     private async Task RunOnceAsync(CancellationToken ct)
     {
-        var started = StartProcess();
+        var started = await StartProcessAsync(ct);
         SetPhase(InstancePhase.Starting);
         var health = spec.Service.Health;
         if (health.Startup is { } startup && !await UntilPassesAsync(started, startup, ct))
@@ -209,7 +211,7 @@ internal sealed partial class ManagedInstance : IAsyncDisposable
         }
     }
 
-    private System.Diagnostics.Process StartProcess()
+    private async Task<System.Diagnostics.Process> StartProcessAsync(CancellationToken ct)
     {
         var values = new Dictionary<string, string>(StringComparer.Ordinal)
         {
@@ -220,23 +222,54 @@ internal sealed partial class ManagedInstance : IAsyncDisposable
             ["instance"] = Id,
         };
         var p = spec.Service.Process;
-        var info = new ProcessStartInfo(Placeholders.Expand(p.Command, values))
+        var workingDirectory = Path.GetFullPath(Path.Combine(spec.ManifestFolder, Placeholders.Expand(p.WorkingDir ?? ".", values)));
+        if (isolation.Refusal(workingDirectory) is { } refused)
         {
-            WorkingDirectory = Path.GetFullPath(Path.Combine(spec.ManifestFolder, Placeholders.Expand(p.WorkingDir ?? ".", values))),
+            throw new InvalidOperationException(refused);
+        }
+
+        // A root server never runs an instance as root: the service's runAs user, or the dedicated one.
+        var runAs = InstanceIsolation.IsRoot ? p.RunAs ?? isolation.DefaultUser : null;
+        if (p.RunAs is not null && !InstanceIsolation.IsRoot && p.RunAs != Environment.UserName)
+        {
+            throw new InvalidOperationException($"runAs {p.RunAs}: the server runs as {Environment.UserName}, not root, so it cannot start instances as another user");
+        }
+
+        var user = runAs is null ? null : await UserAccount.ResolveAsync(runAs, ct);
+        var command = Placeholders.Expand(p.Command, values);
+        var info = new ProcessStartInfo(user is null ? command : "setpriv")
+        {
+            WorkingDirectory = workingDirectory,
             UseShellExecute = false,
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             RedirectStandardInput = true,
         };
+        if (user is not null)
+        {
+            foreach (var arg in new[] { $"--reuid={user.Uid}", $"--regid={user.Gid}", "--clear-groups", "--no-new-privs", "--", command })
+            {
+                info.ArgumentList.Add(arg);
+            }
+        }
+
         foreach (var arg in p.Args)
         {
             info.ArgumentList.Add(Placeholders.Expand(arg, values));
         }
 
-        // The control plane's own credentials are not the service's business.
-        foreach (var own in new[] { "GANTRY_TOKEN", "GANTRY_CONFIG" })
+        // Instances do not inherit the control plane's environment (its tokens, cloud credentials): a safe
+        // list, then what the manifest and the deploy give.
+        var inherited = new Dictionary<string, string?>(StringComparer.Ordinal);
+        foreach (System.Collections.DictionaryEntry e in Environment.GetEnvironmentVariables())
         {
-            info.Environment.Remove(own);
+            inherited[(string)e.Key] = e.Value as string;
+        }
+
+        info.Environment.Clear();
+        foreach (var (key, value) in InstanceIsolation.BaseEnvironment(inherited, user))
+        {
+            info.Environment[key] = value;
         }
 
         foreach (var (key, value) in p.Env.Concat(spec.ExtraEnv))

@@ -4,7 +4,8 @@ namespace Gantry.Runtime.Process;
 /// <param name="time">The clock of probes, back-off and stop timeouts.</param>
 /// <param name="logDirectory">Where each instance's output is kept in a file, if anywhere.</param>
 /// <param name="owner">When given, every instance carries it in its environment; see <see cref="Orphans"/>.</param>
-public sealed class ProcessRuntime(TimeProvider time, string? logDirectory = null, string? owner = null) : IRuntime
+/// <param name="isolation">Who instances run as and which folders they may not work in (none by default).</param>
+public sealed class ProcessRuntime(TimeProvider time, string? logDirectory = null, string? owner = null, InstanceIsolation? isolation = null) : IRuntime
 {
     private readonly Dictionary<string, List<ManagedInstance>> sets = new(StringComparer.Ordinal);
     private readonly SemaphoreSlim gate = new(1, 1);
@@ -30,7 +31,7 @@ public sealed class ProcessRuntime(TimeProvider time, string? logDirectory = nul
             while (instances.Count < spec.Replicas)
             {
                 var index = Enumerable.Range(0, instances.Count + 1).First(i => instances.TrueForAll(x => x.Index != i));
-                var instance = new ManagedInstance(spec, index, time, probes, logDirectory, owner);
+                var instance = new ManagedInstance(spec, index, time, probes, logDirectory, owner, isolation);
                 instance.Start();
                 instances.Add(instance);
             }

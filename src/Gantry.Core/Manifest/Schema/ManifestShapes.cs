@@ -43,7 +43,11 @@ public static class ManifestShapes
         new Field("args", new ListType(Text), "Arguments, one list item each (no shell)."),
         new Field("env", new MapType(Text, EnvName), "Environment variables added to the instance's environment."),
         new Field("workingDir", Text, "Working directory; relative paths are relative to the manifest's folder.", Default: "the manifest's folder"),
-        new Field("stopTimeout", Duration, "Time between SIGTERM and killing the process tree.", Default: "10s"));
+        new Field("stopTimeout", Duration, "Time between SIGTERM and killing the process tree.", Default: "10s"),
+        new Field("runAs", new StringType("a user name"), "The user instances run as when the server runs as root (never root itself).", Default: "gantry-instance, created when missing"));
+
+    public static readonly Shape Variables = Object("variables", "variables", "What deploys may set on instances with --set and --secret.",
+        new Field("allow", new ListType(new StringType("a variable name, or a prefix ending in *")), "Loader, runtime and shell variables (LD_*, DOTNET_*, PATH, ...) that deploys may set after all; refused otherwise."));
 
     public static readonly Shape Rolling = Object("rolling", "rolling update", "Replaces instances in batches, each new one health-gated before an old one stops.",
         new Field("maxSurge", new CountOrPercentType(), "Instances allowed above the desired count during the update.", Default: "1"),
@@ -103,7 +107,8 @@ public static class ManifestShapes
         new Field("replicas", new IntegerType(1, 100), "Instances of the stable version.", Default: "1"),
         new Field("health", new ObjectType(Health), "Readiness, liveness and startup probes."),
         new Field("strategy", new ObjectType(Strategy), "How releases are rolled out.", Default: "rolling with maxSurge 1, maxUnavailable 0"),
-        new Field("progressDeadline", Duration, "A rollout that makes no progress for this long fails.", Default: "10m"));
+        new Field("progressDeadline", Duration, "A rollout that makes no progress for this long fails.", Default: "10m"),
+        new Field("variables", new ObjectType(Variables), "What deploys may set on instances."));
 
     public static readonly Shape BuiltinQuery = Object("builtinQuery", "builtin query", "The router's own measurements of the group under analysis.",
         new Field("query", Enum("request_rate", "error_rate", "success_rate", "latency_p50", "latency_p90", "latency_p95", "latency_p99", "latency"), "What to measure; 'latency' gives raw samples for the judge.", Required: true),
@@ -169,7 +174,8 @@ public static class ManifestShapes
     public static readonly Shape ServiceOverride = Object("serviceOverride", "service override", "Changes to a service in one environment.",
         new Field("replicas", new IntegerType(1, 100), "Instances in this environment."),
         new Field("env", new MapType(Text, EnvName), "Environment variables added or replaced."),
-        new Field("strategy", new ObjectType(Strategy), "Strategy in this environment."));
+        new Field("strategy", new ObjectType(Strategy), "Strategy in this environment."),
+        new Field("listen", new EndpointType(), "This environment's own front door for the service (environments on one host cannot share one)."));
 
     public static readonly Shape Approvals = Object("approvals", "approvals", "Approvals a rollout needs before it starts.",
         new Field("required", new IntegerType(1, 20), "How many approvals.", Default: "1"),
