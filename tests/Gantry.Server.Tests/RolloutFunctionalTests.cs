@@ -168,8 +168,8 @@ public sealed class RolloutFunctionalTests
         load.Errors.Should().BeEmpty();
 
         using var again = await h.Api.PostAsJsonAsync("/api/v1/services/shop/rollback", new RollbackRequest(To: "v9"), GantryJson.Options);
-        again.StatusCode.Should().Be(System.Net.HttpStatusCode.NotFound);
-        (await again.Content.ReadAsStringAsync()).Should().Contain("shop has never been deployed at version 'v9'");
+        again.StatusCode.Should().Be(System.Net.HttpStatusCode.Conflict);
+        (await again.Content.ReadAsStringAsync()).Should().Contain("shop v9 never ran as the stable release in default: a rollback only goes back to a release that did");
     }
 
     [Fact(Timeout = Timeout)]

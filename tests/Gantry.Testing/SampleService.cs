@@ -29,4 +29,7 @@ public static class SampleService
         $"    listen: 127.0.0.1:{FreePort.Next()}",
         "    health:",
         "      readiness: { path: /health/ready, interval: 200ms }");
+
+    /// <summary>An environment's own front door for the sample: <c>overrides: { shop: { listen: 127.0.0.1:PORT } }</c> on a free port, for inline YAML.</summary>
+    public static string OwnListen() => $"overrides: {{ shop: {{ listen: 127.0.0.1:{FreePort.Next()} }} }}";
 }

@@ -21,6 +21,9 @@ public enum Role
 
     /// <summary>Everything, and manages tokens.</summary>
     Admin,
+
+    /// <summary>Posts gate evaluations: a build pipeline's identity, so that the subject of a gate cannot grade itself.</summary>
+    Ci,
 }
 
 /// <summary>
@@ -45,8 +48,19 @@ public static class RoleNames
 {
     public static string Of(Role role) => role.ToString().ToLowerInvariant();
 
-    public static Role? Parse(string text) =>
-        Enum.TryParse<Role>(text, ignoreCase: true, out var role) && Enum.IsDefined(role) && !text.Any(char.IsDigit) ? role : null;
+    /// <summary>One role by its name; anything else (numbers, lists such as "deployer,approver") is not a role.</summary>
+    public static Role? Parse(string text)
+    {
+        foreach (var role in Enum.GetValues<Role>())
+        {
+            if (string.Equals(Of(role), text.Trim(), StringComparison.OrdinalIgnoreCase))
+            {
+                return role;
+            }
+        }
+
+        return null;
+    }
 
     public static IReadOnlyList<string> All { get; } = [.. Enum.GetValues<Role>().Select(Of)];
 }

@@ -46,7 +46,8 @@ public sealed record GateEvaluation(
     ValueList<KeyValuePair<string, double>> Measures,
     DateTimeOffset At,
     string? PreviousVersion = null,
-    GateOverride? Override = null)
+    GateOverride? Override = null,
+    string? By = null)
 {
     /// <summary>Whether the release may go where the gate is required: DEPLOY, or a REMEDIATE a person overrode.</summary>
     public bool LetsThrough => Decision == GateDecision.Deploy || (Decision == GateDecision.Remediate && Override is not null);

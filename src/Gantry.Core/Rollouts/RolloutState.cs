@@ -75,6 +75,23 @@ public sealed record Release(string Version, ValueList<KeyValuePair<string, stri
     public Release Redacted() => Secret.IsEmpty
         ? this
         : this with { Variables = [.. Variables.Select(v => Secret.Contains(v.Key) ? new KeyValuePair<string, string>(v.Key, Hidden) : v)] };
+
+    /// <summary>
+    /// Whether instances of both releases would run the same way: the same version, the same variables and the
+    /// same secret names. Secret values are not compared, so no answer ever depends on them.
+    /// </summary>
+    public bool SameConfiguration(Release other) => Version == other.Version && Identity == other.Identity;
+
+    /// <summary>What identifies the configuration: version, visible variables, secret names (never their values).</summary>
+    public string Identity => string.Join('\n', new[] { Version }
+        .Concat(Variables.Where(v => !Secret.Contains(v.Key)).OrderBy(v => v.Key, StringComparer.Ordinal).Select(v => $"{v.Key}={v.Value}"))
+        .Concat(Secret.Order(StringComparer.Ordinal).Select(k => $"{k}=<secret>")));
+
+    /// <summary>
+    /// The name of a set of this release beside another set of the same version with other variables, like a
+    /// pod-template hash: the version and 8 hex digits of the SHA-256 of <see cref="Identity"/>.
+    /// </summary>
+    public string ConfigurationKey => $"{Version}~{Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(Identity)))[..8]}";
 }
 
 /// <summary>
@@ -142,8 +159,16 @@ public sealed record RolloutState(
     bool AwaitsChecklist = false,
     bool HeldByFreeze = false,
     bool AwaitsApproval = false,
-    string? EmergencyReason = null)
+    string? EmergencyReason = null,
+    string? ReleaseKey = null,
+    string? PreviousKey = null)
 {
+    /// <summary>The key of the new release's set: its version, or a configuration key when a set of that version with other variables exists.</summary>
+    public string NewKey => ReleaseKey ?? Release.Version;
+
+    /// <summary>The key of the set that was stable when the rollout was created.</summary>
+    public string? PriorKey => PreviousKey ?? PreviousVersion;
+
     /// <summary>Created, not started: waiting for its checklist or its approvals.</summary>
     public bool IsWaiting => Phase is RolloutPhase.Pending or RolloutPhase.AwaitingApproval;
 

@@ -53,6 +53,6 @@ public static class TrafficGroups
     {
         var groups = Of(state, set => set.Routed);
         var total = groups.Sum(g => g.Weight);
-        return total <= 0 ? 0 : (int)Math.Round(100.0 * groups.Where(g => g.Set.Version == state.Release.Version).Sum(g => g.Weight) / total, MidpointRounding.AwayFromZero);
+        return total <= 0 ? 0 : (int)Math.Round(100.0 * groups.Where(g => g.Set.Key == state.NewKey).Sum(g => g.Weight) / total, MidpointRounding.AwayFromZero);
     }
 }

@@ -22,7 +22,7 @@ public static partial class RolloutEngine
     private static void NextBlueGreen(Changes c, ServiceSpec service, Observation observed)
     {
         var spec = (BlueGreenStrategy)service.Strategy;
-        var candidate = c.State.SetOf(c.State.Release.Version)!;
+        var candidate = c.State.SetOf(c.State.NewKey)!;
         var n = service.Replicas;
         var ready = observed.ReadyOf(candidate);
         for (var guard = 0; guard < 6; guard++)

@@ -22,7 +22,7 @@ public static partial class RolloutEngine
             surge = 1;
         }
 
-        var fresh = c.State.SetOf(c.State.Release.Version)!;
+        var fresh = c.State.SetOf(c.State.NewKey)!;
         var old = c.State.SetOf(SetRole.Stable);
 
         // An old instance that left traffic has drained: stop it.

@@ -43,10 +43,26 @@ public static partial class RolloutEngine
         var state = new RolloutState(
             id, service.Name, environment, kind, strategy, release, stable?.Version,
             RolloutPhase.Pending, 0, "created", [.. sets], TrafficState.AllStable, null, false, 1,
-            now, now, now, null, null, 0, emergency, createdBy, EmergencyReason: emergency ? emergencyReason : null);
+            now, now, now, null, null, 0, emergency, createdBy, EmergencyReason: emergency ? emergencyReason : null,
+            ReleaseKey: KeyFor(release, sets), PreviousKey: stable?.Key);
         return checklist ? state with { AwaitsChecklist = true, AwaitsApproval = approval, Message = $"waiting for the pre-deployment checklist of {environment}" }
             : approval ? state with { AwaitsApproval = true, Phase = RolloutPhase.AwaitingApproval, Message = $"waiting for approval to deploy to {environment}" }
             : Begin(service, state, now);
+    }
+
+    /// <summary>
+    /// The key of the new release's set. A retained set of exactly this configuration is taken over; beside a set
+    /// of the same version with other variables (the stable one, say), the set gets a configuration key, so that
+    /// aborting or rejecting the rollout never touches the other set.
+    /// </summary>
+    private static string? KeyFor(Release release, IReadOnlyList<InstanceSet> sets)
+    {
+        if (sets.FirstOrDefault(s => s.Role is SetRole.Retired or SetRole.Canary && s.Release.SameConfiguration(release)) is { } same)
+        {
+            return same.Key == release.Version ? null : same.Key;
+        }
+
+        return sets.Any(s => s.Version == release.Version) ? release.ConfigurationKey : null;
     }
 
     /// <summary>Puts the new release's set in place for the strategy's first step.</summary>
@@ -54,7 +70,8 @@ public static partial class RolloutEngine
     {
         var n = service.Replicas;
         // A set of the release still running (aborted, retained) is taken over, with this release's variables.
-        var others = state.Sets.Where(s => s.Key != state.Release.Version).ToList();
+        var others = state.Sets.Where(s => s.Key != state.NewKey).ToList();
+        var name = state.NewKey == state.Release.Version ? null : state.NewKey;
         var stable = others.FirstOrDefault(s => s.Role == SetRole.Stable);
         var release = state.Release;
 
@@ -63,17 +80,17 @@ public static partial class RolloutEngine
         switch (state.Strategy)
         {
             case StrategyKind.Initial:
-                candidate = new InstanceSet(release, SetRole.Stable, n, n);
+                candidate = new InstanceSet(release, SetRole.Stable, n, n, Name: name);
                 break;
             case StrategyKind.Canary:
-                candidate = new InstanceSet(release, SetRole.Canary, 1, 1);
+                candidate = new InstanceSet(release, SetRole.Canary, 1, 1, Name: name);
                 break;
             case StrategyKind.BlueGreen:
-                candidate = new InstanceSet(release, SetRole.Canary, n, n);
+                candidate = new InstanceSet(release, SetRole.Canary, n, n, Name: name);
                 traffic = traffic with { Preview = true };
                 break;
             case StrategyKind.Rolling:
-                candidate = new InstanceSet(release, SetRole.Canary, 0, 0);
+                candidate = new InstanceSet(release, SetRole.Canary, 0, 0, Name: name);
                 traffic = traffic with { Proportional = true };
                 if (stable is not null)
                 {
@@ -84,7 +101,7 @@ public static partial class RolloutEngine
                 break;
             default:
                 // Rollback: the earlier release comes back at full size (at once, when it still runs).
-                candidate = new InstanceSet(release, SetRole.Canary, n, n);
+                candidate = new InstanceSet(release, SetRole.Canary, n, n, Name: name);
                 break;
         }
 
@@ -148,14 +165,14 @@ public static partial class RolloutEngine
             if (c.State.Phase is RolloutPhase.Progressing or RolloutPhase.Promoting
                 && observed.Now - c.State.LastProgressAt > service.ProgressDeadline)
             {
-                var candidate = c.State.SetOf(c.State.Release.Version);
+                var candidate = c.State.SetOf(c.State.NewKey);
                 var health = candidate is null ? SetHealth.None : observed.Of(candidate.Key);
                 var why = string.Create(CultureInfo.InvariantCulture,
                     $"no progress for {Manifest.Values.DurationSyntax.Format(service.ProgressDeadline)} (progress deadline): {c.State.Release.Version} has {health.Ready}/{candidate?.Replicas ?? 0} instances ready");
                 Stop(c, service, RolloutPhase.Failed, health.LastError is null ? why : $"{why}; last error: {health.LastError}");
             }
             else if (c.State.Strategy != StrategyKind.Initial
-                && c.State.SetOf(c.State.Release.Version) is { } fresh && observed.Of(fresh.Key) is { Restarts: >= HealthFailureLimit } sick)
+                && c.State.SetOf(c.State.NewKey) is { } fresh && observed.Of(fresh.Key) is { Restarts: >= HealthFailureLimit } sick)
             {
                 Stop(c, service, RolloutPhase.Aborted, string.Create(CultureInfo.InvariantCulture,
                     $"{fresh.Version} failed its health checks: its instances were restarted {sick.Restarts} times{(sick.LastError is null ? string.Empty : $" (last: {sick.LastError})")}"));
@@ -221,7 +238,7 @@ public static partial class RolloutEngine
     /// <summary>The first release, and a rollback: the new set at full size; once all are ready, it takes all traffic.</summary>
     private static void NextDirect(Changes c, ServiceSpec service, Observation observed)
     {
-        var set = c.State.SetOf(c.State.Release.Version)!;
+        var set = c.State.SetOf(c.State.NewKey)!;
         var ready = observed.ReadyOf(set);
         if (ready < set.Replicas)
         {
@@ -265,9 +282,9 @@ public static partial class RolloutEngine
     private static void Stop(Changes c, ServiceSpec service, RolloutPhase phase, string message)
     {
         var delay = service.Strategy is CanaryStrategy canary ? canary.AbortScaleDownDelay : DefaultAbortScaleDownDelay;
-        var version = c.State.Release.Version;
+        var version = c.State.NewKey;
         var sets = c.State.Sets.ToList();
-        var previous = c.State.PreviousVersion is { } p ? sets.FirstOrDefault(s => s.Key == p) : null;
+        var previous = c.State.PriorKey is { } p ? sets.FirstOrDefault(s => s.Key == p) : null;
         if (c.State.Strategy == StrategyKind.Rolling && previous is not null)
         {
             // The old release comes back to full size; the new one keeps serving until it is ready.

@@ -9,7 +9,14 @@ internal static class HopByHop
         "TE", "Trailer", "Transfer-Encoding", "Upgrade", "Host",
     };
 
+    /// <summary>Headers a client may not set for the upstream: the router writes them itself (or not at all).</summary>
+    public static IReadOnlyList<string> Replaced { get; } = ["Forwarded", "X-Real-IP", "X-Gantry-Mirror"];
+
     public static bool IsHopByHop(string name) => Names.Contains(name);
+
+    /// <summary>True when the Upgrade header asks for cleartext HTTP/2 (h2c).</summary>
+    public static bool IsH2c(Microsoft.Extensions.Primitives.StringValues upgrade) =>
+        upgrade.Any(v => v is not null && v.Split(',', StringSplitOptions.TrimEntries).Any(t => t.StartsWith("h2c", StringComparison.OrdinalIgnoreCase)));
 
     /// <summary>True when the Connection header names <paramref name="name"/> as hop-by-hop too.</summary>
     public static bool IsListedIn(string? connection, string name)

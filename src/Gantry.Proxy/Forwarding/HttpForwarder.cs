@@ -25,6 +25,9 @@ public enum ForwardOutcome
 
     /// <summary>The instance was drained and its in-flight request cancelled.</summary>
     Drained,
+
+    /// <summary>The client sent a malformed body (400) or sent it too slowly (408): nothing the instance did.</summary>
+    ClientError,
 }
 
 /// <summary>The outcome, the status the client saw, and the bytes each way.</summary>
@@ -32,7 +35,10 @@ public readonly record struct ForwardResult(ForwardOutcome Outcome, int Status, 
 {
     /// <summary>Counts towards passive ejection: the instance could not serve the request.</summary>
     public bool IsGatewayFailure => Outcome is ForwardOutcome.UpstreamFailed or ForwardOutcome.UpstreamTimedOut
-        || Status is StatusCodes.Status502BadGateway or StatusCodes.Status503ServiceUnavailable or StatusCodes.Status504GatewayTimeout;
+        || (Outcome == ForwardOutcome.Answered && Status is StatusCodes.Status502BadGateway or StatusCodes.Status503ServiceUnavailable or StatusCodes.Status504GatewayTimeout);
+
+    /// <summary>The client's doing (a bad or slow body, going away): it says nothing of the instance's health either way.</summary>
+    public bool IsClientFault => Outcome is ForwardOutcome.ClientError or ForwardOutcome.ClientAborted;
 }
 
 /// <summary>
@@ -69,7 +75,8 @@ public sealed class HttpForwarder : IDisposable
     public async Task<ForwardResult> ForwardAsync(HttpContext context, InstanceState instance, TimeSpan timeout, byte[]? bufferedBody)
     {
         var request = context.Request;
-        var upgrade = context.Features.Get<IHttpUpgradeFeature>() is { IsUpgradableRequest: true } ? context.Features.Get<IHttpUpgradeFeature>() : null;
+        // h2c upgrades are never tunnelled (a way past the router's own rules, as request smugglers use it): such a request goes on as plain HTTP/1.1.
+        var upgrade = context.Features.Get<IHttpUpgradeFeature>() is { IsUpgradableRequest: true } feature && !HopByHop.IsH2c(request.Headers.Upgrade) ? feature : null;
         using var message = CreateRequest(context, instance, upgrade is not null, bufferedBody, out var requestBody);
         using var cts = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted, instance.DrainToken);
         using var deadline = time.CreateTimer(static s => ((CancellationTokenSource)s!).Cancel(), cts, timeout, Timeout.InfiniteTimeSpan);
@@ -159,9 +166,16 @@ public sealed class HttpForwarder : IDisposable
             message.Headers.TryAddWithoutValidation(HeaderNames.Upgrade, (IEnumerable<string>)request.Headers.Upgrade!);
         }
 
-        // The upstream sees the Host the client asked for, and where the request came from.
+        // The upstream sees the Host the client asked for, and where the request came from. What a client says of
+        // itself (Forwarded, X-Real-IP) or of the router (X-Gantry-Mirror) is replaced, never passed on.
         message.Headers.Host = request.Host.Value;
         var clientIp = context.Connection.RemoteIpAddress?.ToString();
+        foreach (var spoofable in HopByHop.Replaced)
+        {
+            message.Headers.Remove(spoofable);
+        }
+
+        message.Headers.TryAddWithoutValidation("X-Real-IP", clientIp);
         var forwardedFor = request.Headers["X-Forwarded-For"].ToString();
         message.Headers.Remove("X-Forwarded-For");
         message.Headers.TryAddWithoutValidation("X-Forwarded-For", string.IsNullOrEmpty(forwardedFor) ? clientIp : $"{forwardedFor}, {clientIp}");
@@ -250,6 +264,14 @@ public sealed class HttpForwarder : IDisposable
             return new ForwardResult(ForwardOutcome.ClientAborted, 499, read, 0);
         }
 
+        // A malformed or too slow request body is the client's fault, as nginx, HAProxy and Envoy see it: answered
+        // 400 or 408, never counted against the instance or in its error rate.
+        if (ClientFault(ex, body) is { } fault)
+        {
+            await WriteErrorAsync(context, fault.Status, fault.Message);
+            return new ForwardResult(ForwardOutcome.ClientError, fault.Status, read, 0);
+        }
+
         if (instance.DrainToken.IsCancellationRequested)
         {
             await WriteErrorAsync(context, StatusCodes.Status502BadGateway, $"upstream {instance.Authority} was removed and drained before it answered");
@@ -269,6 +291,29 @@ public sealed class HttpForwarder : IDisposable
         return new ForwardResult(ForwardOutcome.UpstreamFailed, StatusCodes.Status502BadGateway, read, 0);
     }
 
+    /// <summary>The client's part in a failed forward: a body Kestrel found malformed, or a body still awaited from the client when time ran out.</summary>
+    internal static (int Status, string Message)? ClientFault(Exception ex, CountingStream? body)
+    {
+        for (var e = (Exception?)ex; e is not null; e = e.InnerException)
+        {
+            if (e is ClientBodyException { InnerException: not BadHttpRequestException } unreadable)
+            {
+                return (StatusCodes.Status400BadRequest, "malformed request body: " + unreadable.InnerException!.Message);
+            }
+
+            if (e is BadHttpRequestException bad)
+            {
+                return bad.StatusCode == StatusCodes.Status408RequestTimeout
+                    ? (StatusCodes.Status408RequestTimeout, "the request body did not arrive in time")
+                    : (bad.StatusCode is >= 400 and < 500 ? bad.StatusCode : StatusCodes.Status400BadRequest, "malformed request body: " + bad.Message);
+            }
+        }
+
+        return ex is OperationCanceledException && body is { WaitingOnClient: true }
+            ? (StatusCodes.Status408RequestTimeout, "the request body did not arrive in time")
+            : null;
+    }
+
     /// <summary>A short plain-text answer that names the cause.</summary>
     public static async Task WriteErrorAsync(HttpContext context, int status, string message)
     {
@@ -284,10 +329,18 @@ public sealed class HttpForwarder : IDisposable
         await context.Response.WriteAsync(message + "\n", context.RequestAborted);
     }
 
+    /// <summary>The client's request body could not be read (malformed framing, a broken upload).</summary>
+    internal sealed class ClientBodyException(Exception inner) : IOException(inner.Message, inner);
+
     /// <summary>Counts the bytes read from the client's request body as they stream through.</summary>
     internal sealed class CountingStream(Stream inner) : Stream
     {
+        private int waiting;
+
         public long BytesRead { get; private set; }
+
+        /// <summary>A read from the client started and has not returned data (or the end) yet.</summary>
+        public bool WaitingOnClient => Volatile.Read(ref waiting) == 1;
 
         public override bool CanRead => true;
 
@@ -299,16 +352,33 @@ public sealed class HttpForwarder : IDisposable
 
         public override long Position { get => BytesRead; set => throw new NotSupportedException(); }
 
-        public override int Read(byte[] buffer, int offset, int count) => Count(inner.Read(buffer, offset, count));
+        public override int Read(byte[] buffer, int offset, int count)
+        {
+            Volatile.Write(ref waiting, 1);
+            return Count(inner.Read(buffer, offset, count));
+        }
 
-        public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default) =>
-            Count(await inner.ReadAsync(buffer, cancellationToken));
+        public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
+        {
+            // Left set when the read fails: the client was still owed when the request ended.
+            Volatile.Write(ref waiting, 1);
+            try
+            {
+                return Count(await inner.ReadAsync(buffer, cancellationToken));
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException)
+            {
+                // Whatever breaks while reading the client's body is the client's doing, whichever type says so.
+                throw new ClientBodyException(ex);
+            }
+        }
 
         public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
             ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
 
         private int Count(int read)
         {
+            Volatile.Write(ref waiting, 0);
             BytesRead += read;
             return read;
         }

@@ -57,7 +57,7 @@ public sealed class ProxyHandler(Func<CompiledTable> current, HttpForwarder forw
         }
         finally
         {
-            instance.RequestEnded(result.IsGatewayFailure, route.Spec.PassiveHealth);
+            instance.RequestEnded(result.IsClientFault ? null : result.IsGatewayFailure, route.Spec.PassiveHealth);
         }
 
         var status = result.Outcome == ForwardOutcome.Answered ? result.Status : result.Outcome == ForwardOutcome.ClientAborted ? 499 : result.Status;

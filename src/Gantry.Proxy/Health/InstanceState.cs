@@ -49,15 +49,18 @@ public sealed class InstanceState : IDisposable
 
     public void RequestStarted() => Interlocked.Increment(ref inFlight);
 
-    /// <summary>Records the end of a request; <paramref name="failed"/> counts towards passive ejection.</summary>
-    public void RequestEnded(bool failed, PassiveHealthSpec health)
+    /// <summary>
+    /// Records the end of a request; <paramref name="failed"/> counts towards passive ejection, a success resets the
+    /// count, and null (the client's fault) leaves it as it is.
+    /// </summary>
+    public void RequestEnded(bool? failed, PassiveHealthSpec health)
     {
         Interlocked.Decrement(ref inFlight);
-        if (failed)
+        if (failed == true)
         {
             RecordFailure(health);
         }
-        else
+        else if (failed == false)
         {
             Volatile.Write(ref consecutiveFailures, 0);
         }

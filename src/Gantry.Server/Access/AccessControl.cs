@@ -16,21 +16,28 @@ public sealed record Requires(params Role[] AnyOf)
 /// <summary>Endpoint metadata: answered without a token (health, metrics, the API's own description).</summary>
 public sealed record PublicEndpoint;
 
-/// <summary>How many failed authentications one address may make in a window before it is refused for the rest of it.</summary>
-public sealed record AccessOptions(int FailureLimit = 10, TimeSpan? Window = null)
+/// <summary>
+/// How many failed authentications one address (<see cref="FailureLimit"/>) and all addresses together
+/// (<see cref="GlobalFailureLimit"/>) may make in a window before callers without a valid token get 429 for the rest of it.
+/// </summary>
+public sealed record AccessOptions(int FailureLimit = 10, TimeSpan? Window = null, int GlobalFailureLimit = 300)
 {
     public TimeSpan FailureWindow => Window ?? TimeSpan.FromMinutes(1);
 }
 
 /// <summary>
 /// Every API call is authenticated by a bearer token and authorised by the roles its endpoint requires; the
-/// caller is kept for the handlers (<see cref="CallerOf"/>) and the audit (<see cref="WhoOf"/>). Failed
-/// authentications are audited and counted per address: past the limit, the address gets 429 until the window passes.
+/// caller is kept for the handlers (<see cref="CallerOf"/>) and the audit (<see cref="WhoOf"/>). A valid token
+/// is always accepted; failed authentications are counted per address and overall, and past either limit callers
+/// without a valid token get 429 until the window passes. The audit gets the first failure of an address in a
+/// window and its lockout, each with how many failures it stands for, not one event per failure.
 /// </summary>
 public sealed class AccessControl(ITokenStore tokens, TimeProvider time, AccessOptions options)
 {
     private static readonly object CallerKey = new();
+    private const string Everyone = "*";
     private readonly ConcurrentDictionary<string, Queue<DateTimeOffset>> failures = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, int> unrecorded = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, DateTimeOffset> lastTouched = new(StringComparer.Ordinal);
 
     public static Principal? CallerOf(HttpContext http) => http.Items.TryGetValue(CallerKey, out var p) ? p as Principal : null;
@@ -93,25 +100,25 @@ public sealed class AccessControl(ITokenStore tokens, TimeProvider time, AccessO
     {
         var now = time.GetUtcNow();
         var address = http.Connection.RemoteIpAddress?.ToString() ?? "unknown";
-        if (LockedUntil(address, now) is { } until)
-        {
-            http.Response.Headers.RetryAfter = Math.Max(1, (int)Math.Ceiling((until - now).TotalSeconds)).ToString(CultureInfo.InvariantCulture);
-            return (null, Results.Problem(
-                detail: $"too many failed authentications from {address}: try again after {until.UtcDateTime:HH:mm:ss} UTC",
-                statusCode: StatusCodes.Status429TooManyRequests, title: "Too many failed authentications"));
-        }
-
         var header = http.Request.Headers.Authorization.ToString();
         string? presented = header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase) ? header["Bearer ".Length..].Trim() : null;
+        var id = presented is null ? null : TokenSecret.IdOf(presented);
+
+        // A token that cannot be valid is refused before any lookup while the address (or everyone) is locked out;
+        // one that may be valid is always looked at, so a valid token behind a busy address is never refused.
+        if (id is null && (LockedUntil(address, options.FailureLimit, now) ?? LockedUntil(Everyone, options.GlobalFailureLimit, now)) is { } until)
+        {
+            return (null, TooMany(http, address, until, now));
+        }
+
         string? failure;
-        Principal? caller = null;
         if (presented is null)
         {
             failure = header.Length == 0
                 ? "no token: send 'Authorization: Bearer TOKEN' (the CLI reads GANTRY_TOKEN, its config file, or the server's data directory)"
                 : "the Authorization header is not 'Bearer TOKEN'";
         }
-        else if (TokenSecret.IdOf(presented) is not { } id || await tokens.TokenAsync(id, http.RequestAborted) is not { } token || !TokenSecret.Matches(presented, token.Hash))
+        else if (id is null || await tokens.TokenAsync(id, http.RequestAborted) is not { } token || !TokenSecret.Matches(presented, token.Hash))
         {
             failure = "the token is not valid";
         }
@@ -125,37 +132,78 @@ public sealed class AccessControl(ITokenStore tokens, TimeProvider time, AccessO
         }
         else
         {
-            failure = null;
-            caller = token.Principal;
             await TouchAsync(token, now, http.RequestAborted);
+            return (token.Principal, null);
         }
 
-        if (caller is not null)
+        if ((LockedUntil(address, options.FailureLimit, now) ?? LockedUntil(Everyone, options.GlobalFailureLimit, now)) is { } locked)
         {
-            return (caller, null);
+            unrecorded.AddOrUpdate(address, 1, (_, n) => n + 1);
+            return (null, TooMany(http, address, locked, now));
         }
 
-        var locked = Fail(address, now);
-        await tokens.AuditAsync(now, new AuditContext("anonymous", null, SourceOf(http, null)), locked ? "auth.locked" : "auth.failed", "api",
-            $"{http.Request.Method} {http.Request.Path} with {TokenSecret.Describe(presented)}: {failure}" + (locked ? string.Create(CultureInfo.InvariantCulture, $"; {options.FailureLimit} failures: {address} is refused until the window passes") : string.Empty),
-            CancellationToken.None);
+        var count = Fail(address, now);
+        var everyone = Fail(Everyone, now);
+        var reached = count == options.FailureLimit || everyone == options.GlobalFailureLimit;
+        if (count == 1 || reached)
+        {
+            // The first failure of an address in a window, and the one that locks it (or everyone) out, are audited;
+            // the ones between and after are counted into the next record.
+            var skipped = unrecorded.TryRemove(address, out var n) ? n : 0;
+            var more = skipped == 0 ? string.Empty : string.Create(CultureInfo.InvariantCulture, $" (and {skipped} more failure{(skipped == 1 ? string.Empty : "s")} from {address} not recorded one by one)");
+            var lockout = !reached ? string.Empty
+                : count == options.FailureLimit
+                    ? string.Create(CultureInfo.InvariantCulture, $"; {options.FailureLimit} failures: {address} is refused until the window passes (valid tokens are still accepted)")
+                    : string.Create(CultureInfo.InvariantCulture, $"; {options.GlobalFailureLimit} failures from all addresses: callers without a valid token are refused until the window passes");
+            await tokens.AuditAsync(now, new AuditContext("anonymous", null, SourceOf(http, null)), reached ? "auth.locked" : "auth.failed", "api",
+                $"{http.Request.Method} {http.Request.Path} with {TokenSecret.Describe(presented)}: {failure}{more}{lockout}", CancellationToken.None);
+        }
+        else
+        {
+            unrecorded.AddOrUpdate(address, 1, (_, k) => k + 1);
+        }
+
         http.Response.Headers.WWWAuthenticate = "Bearer realm=\"gantry\"";
         return (null, Results.Problem(detail: failure, statusCode: StatusCodes.Status401Unauthorized, title: "Not authenticated"));
     }
 
-    /// <summary>Records a failure; true when it is the one that reaches the limit.</summary>
-    private bool Fail(string address, DateTimeOffset now)
+    private static IResult TooMany(HttpContext http, string address, DateTimeOffset until, DateTimeOffset now)
     {
-        var queue = failures.GetOrAdd(address, _ => new Queue<DateTimeOffset>());
+        http.Response.Headers.RetryAfter = Math.Max(1, (int)Math.Ceiling((until - now).TotalSeconds)).ToString(CultureInfo.InvariantCulture);
+        return Results.Problem(
+            detail: $"too many failed authentications from {address} (or from everyone): try again after {until.UtcDateTime:HH:mm:ss} UTC, or present a valid token",
+            statusCode: StatusCodes.Status429TooManyRequests, title: "Too many failed authentications");
+    }
+
+    /// <summary>Records a failure of a key (an address, or everyone); how many it has in the window now.</summary>
+    private int Fail(string key, DateTimeOffset now)
+    {
+        if (failures.Count > 10_000)
+        {
+            // Many addresses over time: forget the ones whose window has passed.
+            foreach (var (old, q) in failures)
+            {
+                lock (q)
+                {
+                    Trim(q, now);
+                    if (q.Count == 0)
+                    {
+                        failures.TryRemove(old, out _);
+                    }
+                }
+            }
+        }
+
+        var queue = failures.GetOrAdd(key, _ => new Queue<DateTimeOffset>());
         lock (queue)
         {
             Trim(queue, now);
             queue.Enqueue(now);
-            return queue.Count == options.FailureLimit;
+            return queue.Count;
         }
     }
 
-    private DateTimeOffset? LockedUntil(string address, DateTimeOffset now)
+    private DateTimeOffset? LockedUntil(string address, int limit, DateTimeOffset now)
     {
         if (!failures.TryGetValue(address, out var queue))
         {
@@ -165,7 +213,7 @@ public sealed class AccessControl(ITokenStore tokens, TimeProvider time, AccessO
         lock (queue)
         {
             Trim(queue, now);
-            return queue.Count >= options.FailureLimit ? queue.Peek() + options.FailureWindow : null;
+            return queue.Count >= limit ? queue.Peek() + options.FailureWindow : null;
         }
     }
 

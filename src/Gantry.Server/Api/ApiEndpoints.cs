@@ -21,7 +21,7 @@ public sealed record ServiceView(string Name, string Strategy, int Replicas, str
 public sealed record EnvironmentView(string Name, string? Stable, string? LatestRollout, string? Phase);
 
 /// <summary>The REST API under <c>/api/v1</c>: services, releases, rollouts and their commands, the event stream. Errors are problem+json.</summary>
-public static class ApiEndpoints
+public static partial class ApiEndpoints
 {
     public static void Map(IEndpointRouteBuilder app, RolloutService rollouts, IRolloutStore store, IRuntime runtime, RolloutReconciler reconciler, Gates.GateService gates, Core.Gates.IGateStore gateStore, Core.Audit.IAuditStore audit, TokenService tokens, Incidents.IncidentService incidents, Core.Incidents.IIncidentStore incidentStore, Core.Dora.IDoraStore dora, Core.Notifications.IDeliveryStore deliveries, TimeProvider time)
     {
@@ -30,163 +30,8 @@ public static class ApiEndpoints
         var deployer = new Requires(Role.Deployer);
         var approver = new Requires(Role.Approver);
         var admin = new Requires(Role.Admin);
-
-        var responder = new Requires(Role.Deployer, Role.Approver, Role.Emergency);
-        api.MapGet("/incidents", async (string? service, string? environment, bool? open, int? limit, CancellationToken ct) =>
-            Results.Ok(await incidentStore.IncidentsAsync(new Core.Incidents.IncidentQuery(service, environment, open ?? false, null, Math.Clamp(limit ?? 50, 1, 1000)), ct)))
-            .WithName("ListIncidents").WithMetadata(viewer);
-
-        api.MapPost("/incidents", async (Incidents.OpenIncidentRequest request, HttpContext http, CancellationToken ct) =>
-        {
-            var result = await incidents.OpenAsync(request, AccessControl.WhoOf(http), ct);
-            return result.Problem is { } p ? Problem(p) : Results.Created($"/api/v1/incidents/{result.Value!.Incident.Id}", result.Value);
-        }).WithName("OpenIncident").WithMetadata(responder);
-
-        api.MapGet("/incidents/{id}", async (string id, CancellationToken ct) =>
-            IncidentId(id) is not { } n ? Problem(UnknownIncident(id)) : Answer(await incidents.GetAsync(n, ct))).WithName("GetIncident").WithMetadata(viewer);
-
-        api.MapGet("/incidents/{id}/postmortem", async (string id, CancellationToken ct) =>
-        {
-            if (IncidentId(id) is not { } n || await incidents.GetAsync(n, ct) is not { Value: { } view })
-            {
-                return Problem(UnknownIncident(id));
-            }
-
-            return Results.Text(await Incidents.Postmortem.WriteAsync(view, store, dora, time, ct), "text/markdown; charset=utf-8");
-        }).WithName("GetPostmortem").WithMetadata(viewer);
-
-        foreach (var (name, status) in new[] { ("acknowledge", Core.Incidents.IncidentStatus.Acknowledged), ("mitigate", Core.Incidents.IncidentStatus.Mitigated), ("resolve", Core.Incidents.IncidentStatus.Resolved) })
-        {
-            api.MapPost($"/incidents/{{id}}/{name}", async (string id, HttpContext http, CancellationToken ct) =>
-                IncidentId(id) is not { } n ? Problem(UnknownIncident(id)) : Answer(await incidents.MoveAsync(n, status, (await Body(http, ct)).Reason, AccessControl.WhoOf(http), ct)))
-                .WithName($"{Capital(name)}Incident").WithMetadata(responder);
-        }
-
-        api.MapGet("/dora", async (string? service, string? environment, string? since, CancellationToken ct) =>
-        {
-            var period = TimeSpan.FromDays(90);
-            if (since is not null && Core.Manifest.Values.DurationSyntax.TryParse(since, out period) is { } error)
-            {
-                return Problem(new Problem(400, "Invalid request", $"'since': {error.Message} (for example 90d)"));
-            }
-
-            if (period <= TimeSpan.Zero || period > TimeSpan.FromDays(730))
-            {
-                return Problem(new Problem(400, "Invalid request", "'since' must be more than 0 and at most 730d (two years)"));
-            }
-
-            var to = time.GetUtcNow();
-            var from = to - period;
-            var (facts, restores) = await dora.DoraFactsAsync(service, environment, from, to, ct);
-            return Results.Ok(Core.Dora.DoraMetrics.Compute(service, environment, from, to, facts, restores));
-        }).WithName("GetDora").WithMetadata(viewer);
-
-        api.MapGet("/notifications", async (string? status, int? limit, CancellationToken ct) =>
-            status is not null && !Enum.TryParse<Core.Notifications.DeliveryStatus>(status, ignoreCase: true, out _)
-                ? Problem(new Problem(400, "Invalid request", $"status '{status}' is not pending, delivered or dead"))
-                : Results.Ok(await deliveries.DeliveriesAsync(status is null ? null : Enum.Parse<Core.Notifications.DeliveryStatus>(status, ignoreCase: true), Math.Clamp(limit ?? 100, 1, 1000), ct)))
-            .WithName("ListNotifications").WithMetadata(viewer);
-
-        api.MapGet("/whoami", (HttpContext http) => Results.Ok(AccessControl.CallerOf(http))).WithName("WhoAmI").WithMetadata(viewer);
-
-        api.MapPost("/tokens", async (TokenRequest request, HttpContext http, CancellationToken ct) =>
-        {
-            var result = await tokens.CreateAsync(request, AccessControl.WhoOf(http), ct);
-            return result.Problem is { } p ? Problem(p) : Results.Created($"/api/v1/tokens/{result.Value!.Token.Id}", result.Value);
-        }).WithName("CreateToken").WithMetadata(admin);
-
-        api.MapGet("/tokens", async (CancellationToken ct) => Results.Ok(await tokens.ListAsync(ct))).WithName("ListTokens").WithMetadata(admin);
-
-        api.MapDelete("/tokens/{id}", async (string id, HttpContext http, CancellationToken ct) =>
-        {
-            var result = await tokens.RevokeAsync(id, AccessControl.WhoOf(http), ct);
-            return result.Problem is { } p ? Problem(p) : Results.Ok(result.Value);
-        }).WithName("RevokeToken").WithMetadata(admin);
-
-        api.MapGet("/approvals", async (HttpContext http, CancellationToken ct) =>
-            Results.Ok(await rollouts.AwaitingApprovalAsync(AccessControl.CallerOf(http), ct))).WithName("ListAwaitingApproval").WithMetadata(viewer);
-
-        api.MapGet("/rollouts/{id}/approval", async (string id, HttpContext http, CancellationToken ct) =>
-        {
-            var result = await rollouts.ApprovalAsync(id, AccessControl.CallerOf(http), ct);
-            return result.Problem is { } p ? Problem(p) : Results.Ok(result.Value);
-        }).WithName("GetRolloutApproval").WithMetadata(viewer);
-
-        foreach (var (name, decision) in new[] { ("approve", Core.Approvals.ApprovalDecision.Approved), ("reject", Core.Approvals.ApprovalDecision.Rejected) })
-        {
-            api.MapPost($"/rollouts/{{id}}/{name}", async (string id, HttpContext http, CancellationToken ct) =>
-            {
-                var body = await Body(http, ct);
-                var result = await rollouts.DecideAsync(id, AccessControl.CallerOf(http)!, decision, body.Reason, AccessControl.WhoOf(http), ct);
-                return result.Problem is { } p ? Problem(p) : Results.Ok(result.Value);
-            }).WithName($"{Capital(name)}Rollout").WithMetadata(approver);
-        }
-
-        api.MapPost("/environments/{environment}/freeze", async (string environment, FreezeRequest request, HttpContext http, CancellationToken ct) =>
-        {
-            TimeSpan? duration = null;
-            if (request.For is { } text)
-            {
-                if (Core.Manifest.Values.DurationSyntax.TryParse(text, out var d) is { } error)
-                {
-                    return Problem(new Problem(400, "Invalid request", $"'for': {error.Message}"));
-                }
-
-                duration = d;
-            }
-
-            if (AccessControl.Check(http, Role.Approver, environment) is { } denied)
-            {
-                return denied;
-            }
-
-            var result = await rollouts.FreezeAsync(environment, request.Reason, duration, AccessControl.WhoOf(http), ct);
-            return result.Problem is { } p ? Problem(p) : Results.Ok(result.Value);
-        }).WithName("FreezeEnvironment").WithMetadata(approver);
-
-        api.MapDelete("/environments/{environment}/freeze", async (string environment, HttpContext http, CancellationToken ct) =>
-        {
-            if (AccessControl.Check(http, Role.Approver, environment) is { } denied)
-            {
-                return denied;
-            }
-
-            var result = await rollouts.UnfreezeAsync(environment, AccessControl.WhoOf(http), ct);
-            return result.Problem is { } p ? Problem(p) : Results.Ok(result.Value);
-        }).WithName("UnfreezeEnvironment").WithMetadata(approver);
-
-        api.MapGet("/audit", async (string? target, DateTimeOffset? since, int? limit, CancellationToken ct) =>
-            Results.Ok(await audit.AuditAsync(new Core.Audit.AuditQuery(target, since, Math.Clamp(limit ?? 200, 1, 100_000)), ct))).WithName("ListAudit").WithMetadata(viewer);
-
-        api.MapGet("/audit/verify", async (CancellationToken ct) =>
-            Results.Ok(await Core.Audit.AuditStoreExtensions.VerifyAuditAsync(audit, ct))).WithName("VerifyAudit").WithMetadata(viewer);
-
-        // Every event as JSON lines, oldest first, streamed.
-        api.MapGet("/audit/export", async (HttpContext http, CancellationToken ct) =>
-        {
-            http.Response.ContentType = "application/x-ndjson";
-            await foreach (var e in audit.AllAuditAsync(ct))
-            {
-                await http.Response.WriteAsync(System.Text.Json.JsonSerializer.Serialize(e, GantryJson.Options) + "\n", ct);
-            }
-        }).WithName("ExportAudit").WithMetadata(viewer);
-
-        api.MapPost("/gates/evaluations", async (Gates.GateEvaluationRequest request, HttpContext http, CancellationToken ct) =>
-        {
-            var result = await gates.EvaluateAsync(request, AccessControl.WhoOf(http), ct);
-            return result.Problem is { } p
-                ? Problem(p)
-                : Results.Created($"/api/v1/gates/evaluations?service={Uri.EscapeDataString(request.Service)}&version={Uri.EscapeDataString(request.Version)}", result.Value);
-        }).WithName("EvaluateGate").WithMetadata(deployer);
-
-        api.MapPost("/gates/overrides", async (Gates.GateOverrideRequest request, HttpContext http, CancellationToken ct) =>
-        {
-            var result = await gates.OverrideAsync(request, AccessControl.WhoOf(http), ct);
-            return result.Problem is { } p ? Problem(p) : Results.Ok(result.Value);
-        }).WithName("OverrideGate").WithMetadata(approver);
-
-        api.MapGet("/gates/evaluations", async (string? service, string? version, int? limit, CancellationToken ct) =>
-            Results.Ok(await gateStore.EvaluationsAsync(service, version, Math.Clamp(limit ?? 20, 1, 1000), ct))).WithName("ListGateEvaluations").WithMetadata(viewer);
+        MapIncidents(api, store, incidents, incidentStore, dora, deliveries, time);
+        MapGovernance(api, rollouts, gates, gateStore, audit, tokens);
 
         api.MapGet("/services", async (CancellationToken ct) =>
         {
@@ -259,7 +104,7 @@ public static class ApiEndpoints
                 return denied;
             }
 
-            var result = await rollouts.SignOffAsync(id, item, AccessControl.WhoOf(http), ct);
+            var result = await rollouts.SignOffAsync(id, item, AccessControl.WhoOf(http), ct, AccessControl.CallerOf(http));
             return result.Problem is { } p ? Problem(p) : Results.Ok(result.Value);
         }).WithName("SignOffChecklistItem").WithMetadata(approver);
 
@@ -337,7 +182,8 @@ public static class ApiEndpoints
     private static async Task<CommandRequest> Body(HttpContext http, CancellationToken ct) =>
         http.Request.HasJsonContentType() ? await http.Request.ReadFromJsonAsync<CommandRequest>(ct) ?? new CommandRequest() : new CommandRequest();
 
-    public static IResult Problem(Problem p) => Results.Problem(detail: p.Detail, statusCode: p.Status, title: p.Title);
+    public static IResult Problem(Problem p) => Results.Problem(detail: p.Detail, statusCode: p.Status, title: p.Title,
+        extensions: p.Code is null ? null : new Dictionary<string, object?>(StringComparer.Ordinal) { ["code"] = p.Code });
 
     /// <summary>The caller's right to act on a rollout, in the rollout's environment (an unknown rollout is left to the handler's 404).</summary>
     private static async Task<IResult?> ScopeOfRolloutAsync(HttpContext http, IRolloutStore store, string id, Role role, CancellationToken ct) =>

@@ -78,7 +78,7 @@ public sealed class GateService(GantryManifest manifest, IGateStore store, TimeP
 
         var previous = await store.LatestEvaluationAsync(gate.Name, request.Service, null, ct);
         var inputs = new GateInputs(request.Tests, request.Coverage, request.Security, custom);
-        var evaluation = GateEvaluator.Evaluate(gate, request.Service, request.Version, inputs, previous, time.GetUtcNow());
+        var evaluation = GateEvaluator.Evaluate(gate, request.Service, request.Version, inputs, previous, time.GetUtcNow()) with { By = who.Actor };
         await store.SaveEvaluationAsync(evaluation, who, ct);
         return evaluation;
     }
@@ -130,6 +130,6 @@ public sealed class GateService(GantryManifest manifest, IGateStore store, TimeP
         return latest.LetsThrough
             ? null
             : new Problem(409, "Gate not passed", string.Create(CultureInfo.InvariantCulture,
-                $"{environment} requires gate '{gate}' to decide DEPLOY for {service} {version}; its latest evaluation ({latest.At:yyyy-MM-dd HH:mm} UTC) decided {latest.Decision.ToString().ToUpperInvariant()}: {latest.Reason}"), "gate");
+                $"{environment} requires gate '{gate}' to decide DEPLOY for {service} {version}; its latest evaluation ({latest.At:yyyy-MM-dd HH:mm} UTC{(latest.By is null ? string.Empty : ", posted by " + latest.By)}) decided {latest.Decision.ToString().ToUpperInvariant()}: {latest.Reason}"), "gate");
     }
 }

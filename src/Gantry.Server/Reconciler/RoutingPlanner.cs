@@ -56,8 +56,8 @@ public static class RoutingPlanner
 
                 var canary = target.State.SetOf(SetRole.Canary);
                 var traffic = target.State.Traffic;
-                ValueList<TrafficHeaderRoute> headerRoutes = canary is not null && !traffic.HeaderRoute.IsEmpty ? [new TrafficHeaderRoute(traffic.HeaderRoute, canary.Version)] : [];
-                var mirror = canary is not null && traffic.MirrorPercent > 0 ? new TrafficMirror(canary.Version, traffic.MirrorPercent, traffic.MirrorMatch) : null;
+                ValueList<TrafficHeaderRoute> headerRoutes = canary is not null && !traffic.HeaderRoute.IsEmpty ? [new TrafficHeaderRoute(traffic.HeaderRoute, canary.Key)] : [];
+                var mirror = canary is not null && traffic.MirrorPercent > 0 ? new TrafficMirror(canary.Key, traffic.MirrorPercent, traffic.MirrorMatch) : null;
                 routes.Add(new TrafficRoute(target.Route, target.Spec.Listen, [.. backends], headerRoutes, mirror));
             }
 
@@ -65,7 +65,7 @@ public static class RoutingPlanner
                 && target.State.SetOf(SetRole.Canary) is { } next && claimed.Add(preview))
             {
                 var ready = Serving(next, mine).Select(i => i.Address).ToList();
-                routes.Add(new TrafficRoute(target.PreviewRoute!, preview, [new TrafficBackend(next.Version, 1, [.. ready])], [], null));
+                routes.Add(new TrafficRoute(target.PreviewRoute!, preview, [new TrafficBackend(next.Key, 1, [.. ready])], [], null));
             }
         }
 

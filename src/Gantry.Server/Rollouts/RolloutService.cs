@@ -92,9 +92,9 @@ public sealed partial class RolloutService(GantryManifest manifest, IRolloutStor
             return Bad($"version '{request.Version}' is not valid: letters, digits, '.', '_', '+' and '-', up to 128 characters");
         }
 
-        foreach (var key in (request.Set ?? new Dictionary<string, string>()).Keys.Where(k => !VariableName().IsMatch(k)))
+        if (CheckVariables(request, service) is { } invalid)
         {
-            return Bad($"variable name '{key}' is not valid: letters, digits and '_', not starting with a digit");
+            return invalid;
         }
 
         if (await gates.CheckAsync(environment, service.Name, request.Version, ct) is { } refused)
@@ -142,6 +142,16 @@ public sealed partial class RolloutService(GantryManifest manifest, IRolloutStor
         if (Resolve(request.Service, request.Environment, out var service, out var environment) is { } problem)
         {
             return problem;
+        }
+
+        if (!IsValidVersion(request.Version))
+        {
+            return Bad($"version '{request.Version}' is not valid: letters, digits, '.', '_', '+' and '-', up to 128 characters");
+        }
+
+        if (CheckVariables(request, service) is { } invalid)
+        {
+            return invalid;
         }
 
         if (await gates.CheckAsync(environment, service.Name, request.Version, ct) is { } refused)
@@ -220,38 +230,36 @@ public sealed partial class RolloutService(GantryManifest manifest, IRolloutStor
             return new Problem(409, "Rollout in progress", $"{service.Name} in {environment} is being rolled out ({latest.Id}, {latest.Phase}): abort it instead of rolling back");
         }
 
-        var current = latest.StableVersion;
+        // A rollback goes back only to a release that ran as stable here, with the variables it ran with here;
+        // anything else is a deploy, with its gate, approvals, windows and soak.
+        var current = latest.SetOf(SetRole.Stable)!.Release;
+        var wereStable = history.Where(r => r.Phase is RolloutPhase.Succeeded or RolloutPhase.RolledBack).Select(r => r.Release).ToList();
         Release? target;
         if (request.To is { } to)
         {
-            target = (await store.ReleasesAsync(service.Name, ct)).FirstOrDefault(r => r.Release.Version == to)?.Release;
+            target = wereStable.FirstOrDefault(r => r.Version == to);
             if (target is null)
             {
-                return new Problem(404, "Unknown release", $"{service.Name} has never been deployed at version '{to}'");
+                return new Problem(409, "Not a rollback target", $"{service.Name} {to} never ran as the stable release in {environment}: a rollback only goes back to a release that did. "
+                    + $"To run {to} there, deploy it (gantry deploy {service.Name} -v {to} -e {environment}): it then passes the gate, approvals, windows and soak", "rollback-target");
             }
         }
         else
         {
-            // The release that was stable before the current one.
-            var previous = history.Where(r => r.Phase is RolloutPhase.Succeeded or RolloutPhase.RolledBack && r.StableVersion != current)
-                .Select(r => r.SetOf(SetRole.Stable)!.Release).FirstOrDefault()
-                ?? history.Where(r => r.Phase == RolloutPhase.Succeeded && r.Release.Version == current && r.PreviousVersion is not null)
-                    .Select(r => Release.Of(r.PreviousVersion!)).FirstOrDefault();
-            if (previous is null)
+            target = wereStable.FirstOrDefault(r => !r.SameConfiguration(current));
+            if (target is null)
             {
-                return new Problem(409, "Nothing to roll back to", $"{service.Name} in {environment} has had only one release ({current})");
+                return new Problem(409, "Nothing to roll back to", $"{service.Name} in {environment} has had only one release ({current.Version})");
             }
-
-            target = (await store.ReleasesAsync(service.Name, ct)).FirstOrDefault(r => r.Release.Version == previous.Version)?.Release ?? previous;
         }
 
-        if (target.Version == current)
+        if (target.SameConfiguration(current))
         {
             return new Problem(409, "Already running", $"{target.Version} is already the stable release of {service.Name} in {environment}");
         }
 
         // The rollout that brought the current release in is the one rolled back.
-        var replaced = history.FirstOrDefault(r => r.Phase == RolloutPhase.Succeeded && r.StableVersion == current);
+        var replaced = history.FirstOrDefault(r => r.Phase == RolloutPhase.Succeeded && r.Release.SameConfiguration(current));
         return await CreateAsync(service, environment, target, RolloutKind.Rollback, who, request.Reason, replaced, null, ct);
     }
 
@@ -269,9 +277,16 @@ public sealed partial class RolloutService(GantryManifest manifest, IRolloutStor
                 return Busy(latest);
             }
 
-            if (kind == RolloutKind.Deploy && latest?.StableVersion == release.Version && latest.SetOf(release.Version)?.Release == release)
+            // Secret values are not compared: whether a guessed value is the one running is never revealed.
+            if (kind == RolloutKind.Deploy && latest?.SetOf(SetRole.Stable) is { } stable && stable.Release.SameConfiguration(release))
             {
-                return new Problem(409, "Already running", $"{release.Version} is already the stable release of {service.Name} in {environment}");
+                return new Problem(409, "Already running", $"{release.Version} is already the stable release of {service.Name} in {environment} with these variables"
+                    + (release.Secret.IsEmpty ? string.Empty : " (secret values are not compared: to change only a secret's value, deploy it with a new version or another variable)"), "already-running");
+            }
+
+            if (await SharedFrontDoorAsync(spec, environment, ct) is { } shared)
+            {
+                return shared;
             }
 
             var id = await store.NextIdAsync(service.Name, environment, ct);
@@ -311,6 +326,29 @@ public sealed partial class RolloutService(GantryManifest manifest, IRolloutStor
         {
             gate.Release();
         }
+    }
+
+    /// <summary>
+    /// Environments on one host never share a front door silently: a service whose listener already serves
+    /// another environment (or service) is refused, with how to give it its own.
+    /// </summary>
+    private async Task<Problem?> SharedFrontDoorAsync(ServiceSpec spec, string environment, CancellationToken ct)
+    {
+        foreach (var other in await store.LatestPerTargetAsync(ct))
+        {
+            if ((other.Service == spec.Name && other.Environment == environment) || other.StableVersion is null || manifest.FindService(other.Service) is not { } otherService)
+            {
+                continue;
+            }
+
+            if (EffectiveService.For(manifest, otherService, other.Environment).Listen == spec.Listen)
+            {
+                return new Problem(409, "Front door in use", $"{spec.Listen} is the front door of {other.Service} in {other.Environment}, which runs {other.StableVersion}: "
+                    + $"{spec.Name} in {environment} would share it. Give {environment} its own with environments.{environment}.overrides.{spec.Name}.listen in the manifest", "shared-listen");
+            }
+        }
+
+        return null;
     }
 
     private static Problem Busy(RolloutState active) =>
@@ -507,7 +545,7 @@ public sealed partial class RolloutService(GantryManifest manifest, IRolloutStor
     }
 
     /// <summary>A person signs off a checklist item of a waiting rollout; recorded with who and when.</summary>
-    public async Task<Result<Core.Checklists.ChecklistRecord>> SignOffAsync(string id, string item, AuditContext who, CancellationToken ct)
+    public async Task<Result<Core.Checklists.ChecklistRecord>> SignOffAsync(string id, string item, AuditContext who, CancellationToken ct, Core.Access.Principal? caller = null)
     {
         if (await store.GetAsync(id, ct) is not { } state)
         {
@@ -528,6 +566,12 @@ public sealed partial class RolloutService(GantryManifest manifest, IRolloutStor
         if (!state.AwaitsChecklist || !state.IsWaiting)
         {
             return new Problem(409, "Not waiting", $"rollout {id} is {state.Phase}: it no longer waits for its checklist");
+        }
+
+        // The item names who signs it (a group), and nobody signs off their own rollout.
+        if (caller is not null && Core.Checklists.SignOffRule.Refusal(((SignOffCheck)found.Check).Role, item, state.CreatedBy, caller.Name, caller.Groups) is { } refused)
+        {
+            return new Problem(403, "Sign-off refused", refused, "signoff");
         }
 
         if (!await checklistStore.SignAsync(new Core.Checklists.SignOff(id, item, who.Actor, time.GetUtcNow()), ct, who))
@@ -698,6 +742,25 @@ public sealed partial class RolloutService(GantryManifest manifest, IRolloutStor
         SetMirrorStep m => string.Create(CultureInfo.InvariantCulture, $"setMirror {m.Percent}%"),
         _ => step.GetType().Name,
     };
+
+    /// <summary>
+    /// The deploy's variables: valid names, no loader or runtime hooks unless the service allows them, no control
+    /// characters, bounded sizes (413 past them); and a reason of bounded length.
+    /// </summary>
+    private static Problem? CheckVariables(DeployRequest request, ServiceSpec service)
+    {
+        foreach (var key in (request.Set ?? new Dictionary<string, string>()).Keys.Where(k => !VariableName().IsMatch(k)))
+        {
+            return Bad($"variable name '{(key.Length > 64 ? key[..64] + "..." : key)}' is not valid: letters, digits and '_', not starting with a digit");
+        }
+
+        if (DeployVariables.Check(request.Set, service.AllowVariables) is { } refused)
+        {
+            return refused.TooLarge ? new Problem(413, "Too large", refused.Message, "too-large") : new Problem(400, "Invalid request", refused.Message, "variable");
+        }
+
+        return DeployVariables.CheckReason(request.Reason) is { } longReason ? new Problem(413, "Too large", longReason, "too-large") : null;
+    }
 
     /// <summary>A secret named without a value is a mistake worth refusing (its value would be missing).</summary>
     private static Problem? UnknownSecrets(DeployRequest request)

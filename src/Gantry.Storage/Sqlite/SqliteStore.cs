@@ -638,7 +638,14 @@ public sealed partial class SqliteStore : IRolloutStore, Core.Gates.IGateStore, 
                 return false;
             }
 
-            AppendAudit(connection, transaction, signOff.At, who ?? new Core.Audit.AuditContext(signOff.By), "checklist.signed", signOff.RolloutId, $"signed off '{signOff.Item}'");
+            // Known by service/environment/rollout like the rollout's own events, so gantry audit --service --env finds it.
+            string target;
+            using (var rollout = Command(connection, transaction, "SELECT service || '/' || environment || '/' || id FROM rollouts WHERE id = $id", ("$id", signOff.RolloutId)))
+            {
+                target = rollout.ExecuteScalar() as string ?? signOff.RolloutId;
+            }
+
+            AppendAudit(connection, transaction, signOff.At, who ?? new Core.Audit.AuditContext(signOff.By), "checklist.signed", target, $"signed off '{signOff.Item}'");
             transaction.Commit();
             return true;
         }

@@ -70,6 +70,11 @@ public sealed class IdentityTests
     [InlineData("Approver", Role.Approver)]
     [InlineData("root", null)]
     [InlineData("1", null)]
+    [InlineData("deployer,approver", null)]
+    [InlineData("deployer, approver", null)]
+    [InlineData("viewer,deployer", null)]
+    [InlineData("Deployer|Approver", null)]
+    [InlineData("-1", null)]
     public async Task Parse_RoleName_KnownOnly(string text, Role? expected)
     {
         await Task.Yield();

@@ -60,7 +60,7 @@ public sealed class AuthorizationMatrixTests(ITestOutputHelper log)
         ["POST /api/v1/services/{service}/resume"] = ("deployer", true),
         ["POST /api/v1/services/{service}/retry"] = ("deployer", true),
         ["POST /api/v1/services/{service}/rollback"] = ("deployer", true),
-        ["POST /api/v1/gates/evaluations"] = ("deployer", false),
+        ["POST /api/v1/gates/evaluations"] = ("ci", false),
         ["POST /api/v1/gates/overrides"] = ("approver", false),
         ["POST /api/v1/rollouts/{id}/approve"] = ("approver", true),
         ["POST /api/v1/rollouts/{id}/reject"] = ("approver", true),
@@ -81,17 +81,18 @@ public sealed class AuthorizationMatrixTests(ITestOutputHelper log)
         ["DELETE /api/v1/tokens/{id}"] = ("admin", false),
     };
 
-    private static string Manifest(Endpoint listen) => ServerHarness.ManifestText(listen, "rolling: { maxSurge: 1, maxUnavailable: 0 }", replicas: 1, extra: """
+    internal static string Manifest(Endpoint listen) => ServerHarness.ManifestText(listen, "rolling: { maxSurge: 1, maxUnavailable: 0 }", replicas: 1, extra: $$"""
         environments:
           staging: {}
           production:
             approvals: { required: 1, from: [sre] }
+            {{Gantry.Testing.SampleService.OwnListen()}}
         """);
 
     [Fact(Timeout = 240_000)]
     public async Task Api_EveryEndpointWithEveryKindOfCaller_AnswersAsTheMatrixSays()
     {
-        await using var h = await ServerHarness.StartAsync(Manifest, access: new AccessOptions(FailureLimit: 100_000));
+        await using var h = await ServerHarness.StartAsync(Manifest, access: new AccessOptions(FailureLimit: 100_000, GlobalFailureLimit: 1_000_000));
         var routes = h.Server.Endpoints.OfType<RouteEndpoint>()
             .SelectMany(e => (e.Metadata.GetMetadata<Microsoft.AspNetCore.Routing.HttpMethodMetadata>()?.HttpMethods ?? ["GET"]).Select(m => $"{m} /{e.RoutePattern.RawText!.TrimStart('/')}"))
             .ToHashSet(StringComparer.Ordinal);
@@ -146,8 +147,8 @@ public sealed class AuthorizationMatrixTests(ITestOutputHelper log)
 
             foreach (var held in RoleNames.All)
             {
-                // "responder": whoever acts on incidents: a deployer, an approver or the emergency role.
-                var allowed = role == Public || role == "viewer" || held == "admin" || held == role || (role == "responder" && held is "deployer" or "approver" or "emergency");
+                // "responder": whoever acts on incidents: a deployer or an approver (the emergency role deploys, nothing else).
+                var allowed = role == Public || role == "viewer" || held == "admin" || held == role || (role == "responder" && held is "deployer" or "approver");
                 var status = await CallAsync(client, route, $"Bearer {tokens[held]}", throwaway);
                 if (allowed)
                 {
@@ -196,9 +197,9 @@ public sealed class AuthorizationMatrixTests(ITestOutputHelper log)
 
         // Failed authentications are in the audit trail, from where they came, and no secret is anywhere in it.
         var audit = await store.AsAudit().AuditAsync(new AuditQuery("api", null, 100_000), default);
-        audit.Where(e => e.Action == "auth.failed").Should().HaveCountGreaterThan(100);
+        // Hundreds of failures from one address make one record per window, not one each.
+        audit.Where(e => e.Action == "auth.failed").Should().HaveCountGreaterThan(0).And.HaveCountLessThan(10);
         audit.Should().OnlyContain(e => e.Source == "127.0.0.1");
-        audit.Should().Contain(e => e.Detail.Contains($"with token {expired.Id}: token {expired.Id} expired at", StringComparison.Ordinal));
         var everything = string.Join("\n", (await store.AsAudit().AuditAsync(new AuditQuery(null, null, 100_000), default)).Select(e => e.ToString()));
         foreach (var secret in tokens.Values.Append(expired.Text).Append(revoked))
         {
@@ -206,31 +207,6 @@ public sealed class AuthorizationMatrixTests(ITestOutputHelper log)
         }
 
         log.WriteLine($"{checkedCalls} calls checked against the matrix ({Matrix.Count} endpoints)");
-    }
-
-    [Fact(Timeout = 120_000)]
-    public async Task Authenticate_TooManyFailuresFromAnAddress_RefusedWith429AndAudited()
-    {
-        await using var h = await ServerHarness.StartAsync(Manifest, access: new AccessOptions(FailureLimit: 3, Window: TimeSpan.FromMinutes(5)));
-        using var client = new HttpClient { BaseAddress = h.Server.Address, Timeout = TimeSpan.FromSeconds(30) };
-        for (var i = 0; i < 3; i++)
-        {
-            (await SendAsync(client, HttpMethod.Get, "/api/v1/services", "Bearer nonsense", null)).Should().Be(HttpStatusCode.Unauthorized);
-        }
-
-        using (var request = new HttpRequestMessage(HttpMethod.Get, "/api/v1/services"))
-        {
-            request.Headers.Authorization = AuthenticationHeaderValue.Parse($"Bearer {h.Server.AdminToken}");
-            using var response = await client.SendAsync(request);
-            response.StatusCode.Should().Be(HttpStatusCode.TooManyRequests, "the address is refused for the rest of the window, whatever it presents");
-            response.Headers.RetryAfter!.Delta.Should().BeGreaterThan(TimeSpan.FromMinutes(4));
-            response.Content.Headers.ContentType!.MediaType.Should().Be("application/problem+json");
-        }
-
-        var audit = await ((ITokenStore)h.Server.Store).AsAudit().AuditAsync(new AuditQuery("api", null, 100), default);
-        audit.Select(e => e.Action).Should().Equal("auth.failed", "auth.failed", "auth.locked");
-        audit[^1].Detail.Should().EndWith("3 failures: 127.0.0.1 is refused until the window passes");
-        (await ((ITokenStore)h.Server.Store).AsAudit().VerifyAuditAsync(default)).Intact.Should().BeTrue();
     }
 
     private static async Task<string> CreateAsync(ServerHarness h, string identity, string[] roles, string[] environments)

@@ -13,6 +13,7 @@ public sealed class CalendarCommandTests : IAsyncLifetime
         environments:
           staging: {}
           production:
+            {{SampleService.OwnListen()}}
             freezes:
               - { monthly: { fromDay: 1, toDay: 31 }, reason: the change board meets next quarter }
         """, "gantry-calendar-");

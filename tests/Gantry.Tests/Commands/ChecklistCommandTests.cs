@@ -60,13 +60,29 @@ public sealed class ChecklistCommandTests : IAsyncLifetime
         exit.Should().Be(ExitCodes.BadInput);
         error.Should().Be("gantry: 'database' is an automated tcp check: it passes by itself, not by a signature\n");
 
-        (exit, output, error) = await GantryCliTests.RunAsync("checklist", "shop-production-1", "--sign", "qa", "--server", Server, "--data", Data);
+        // Only a member of the group the item names signs it, and never the rollout's own deployer.
+        (exit, _, error) = await GantryCliTests.RunAsync("checklist", "shop-production-1", "--sign", "qa", "--server", Server, "--data", Data);
+        (exit, error).Should().Be((ExitCodes.Denied, "gantry: local-admin deployed this rollout: 'qa' must be signed off by someone else in qa\n"));
+        var writer = await TokenAsync("wendy", "writers");
+        (exit, _, error) = await TokenEnvironment.RunAsAsync(writer, "checklist", "shop-production-1", "--sign", "qa", "--server", Server);
+        (exit, error).Should().Be((ExitCodes.Denied, "gantry: 'qa' is signed off by qa; wendy is not in that group (groups: writers)\n"));
+        var tester = await TokenAsync("quinn", "qa");
+        (exit, output, error) = await TokenEnvironment.RunAsAsync(tester, "checklist", "shop-production-1", "--sign", "qa", "--server", Server);
         exit.Should().Be(ExitCodes.Success, error);
+        output.Should().Contain("signed off by quinn");
+        (await ((Gantry.Core.Audit.IAuditStore)embedded.Server.Store).AuditAsync(new Gantry.Core.Audit.AuditQuery("shop/production", null, 100), default))
+            .Should().Contain(e => e.Action == "checklist.signed" && e.Actor == "quinn", "a sign-off is found with the rollout's service and environment");
         output.Should().StartWith("checklist of shop-production-1 (production): passed\n").And.MatchRegex(@"  pass  qa          signoff  signed off by \S+ \(role qa\)");
 
         await RolloutCommandsTests.EventuallyAsync(async () => (await embedded.Server.Store.GetAsync("shop-production-1", default))!.Phase == RolloutPhase.Succeeded);
         var events = await embedded.Server.Store.EventsAsync(0, "shop-production-1", 20, default);
         events.Select(e => e.Type).Should().ContainInOrder("Created", "ChecklistPassed", "Succeeded");
         (await GantryCliTests.RunAsync("checklist", "shop-production-1", "--sign", "qa", "--server", Server, "--data", Data)).Err.Should().Contain("no longer waits for its checklist");
+    }
+
+    private async Task<string> TokenAsync(string name, string group)
+    {
+        var created = await embedded.Server.Tokens.CreateAsync(new Gantry.Server.Access.TokenRequest(name, ["approver"], [group], ["production"]), new Gantry.Core.Audit.AuditContext("test"), default);
+        return created.Value!.Secret;
     }
 }

@@ -24,7 +24,7 @@ public sealed class GateCommandTests : IAsyncLifetime
             {{SampleService.ShopServices()}}
             environments:
               staging: {}
-              production: { gate: release }
+              production: { gate: release, {{SampleService.OwnListen()}} }
             gates:
               release:
                 categories:

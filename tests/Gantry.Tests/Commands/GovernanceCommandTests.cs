@@ -13,7 +13,6 @@ namespace Gantry.Tests.Commands;
 /// </summary>
 public sealed class GovernanceCommandTests : IAsyncLifetime
 {
-    private static readonly SemaphoreSlim Environment = new(1, 1);
     private EmbeddedServer embedded = null!;
     private readonly Dictionary<string, string> tokens = new(StringComparer.Ordinal);
 
@@ -26,8 +25,10 @@ public sealed class GovernanceCommandTests : IAsyncLifetime
               staging: {}
               production:
                 approvals: { required: 2, from: [sre, leads], noSelfApproval: true, expiry: 1h }
+                {{SampleService.OwnListen()}}
               eu:
                 promotion: { from: staging, soak: 1h }
+                {{SampleService.OwnListen()}}
             """, "gantry-governance-");
         foreach (var (name, roles, groups) in new (string, string[], string[])[]
         {
@@ -47,20 +48,9 @@ public sealed class GovernanceCommandTests : IAsyncLifetime
     public async Task DisposeAsync() => await embedded.DisposeAsync();
 
     /// <summary>Runs the CLI as <paramref name="who"/>: the token from GANTRY_TOKEN, as a person's shell would give it.</summary>
-    private async Task<(int Exit, string Out, string Err)> AsAsync(string who, params string[] args)
-    {
-        await Environment.WaitAsync();
-        try
-        {
-            System.Environment.SetEnvironmentVariable("GANTRY_TOKEN", tokens[who]);
-            return await GantryCliTests.RunAsync([.. args, "--server", embedded.Address]);
-        }
-        finally
-        {
-            System.Environment.SetEnvironmentVariable("GANTRY_TOKEN", null);
-            Environment.Release();
-        }
-    }
+    private Task<(int Exit, string Out, string Err)> AsAsync(string who, params string[] args) =>
+        TokenEnvironment.RunAsAsync(tokens[who], [.. args, "--server", embedded.Address]);
+
 
     private Task<(int Exit, string Out, string Err)> AdminAsync(params string[] args) => GantryCliTests.RunAsync([.. args, "--server", embedded.Address, "--data", embedded.Data]);
 
@@ -163,15 +153,15 @@ public sealed class GovernanceCommandTests : IAsyncLifetime
     [Fact(Timeout = 120_000)]
     public async Task Deploy_SecretVariable_ReachesTheInstancesButNeverTheApiTheCliOrTheAudit()
     {
-        System.Environment.SetEnvironmentVariable("GANTRY_TEST_API_KEY", "from-the-shell-7f3a");
+        System.Environment.SetEnvironmentVariable("PAYMENT_TEST_API_KEY", "from-the-shell-7f3a");
         try
         {
-            var (exit, _, error) = await AdminAsync("deploy", "shop", "-v", "1.0", "-e", "staging", "--set", "COLOR=blue", "--secret", "DB_PASSWORD=hunter2-9c1e", "--secret", "GANTRY_TEST_API_KEY", "--wait");
+            var (exit, _, error) = await AdminAsync("deploy", "shop", "-v", "1.0", "-e", "staging", "--set", "COLOR=blue", "--secret", "DB_PASSWORD=hunter2-9c1e", "--secret", "PAYMENT_TEST_API_KEY", "--wait");
             exit.Should().Be(ExitCodes.Success, error);
         }
         finally
         {
-            System.Environment.SetEnvironmentVariable("GANTRY_TEST_API_KEY", null);
+            System.Environment.SetEnvironmentVariable("PAYMENT_TEST_API_KEY", null);
         }
 
         var shown = string.Join("\n",
@@ -184,7 +174,7 @@ public sealed class GovernanceCommandTests : IAsyncLifetime
 
         var instance = embedded.Server.Rollouts.View(await RolloutAsync("shop-staging-1")).Instances.Single();
         var environ = await File.ReadAllTextAsync($"/proc/{instance.ProcessId}/environ");
-        environ.Split('\0').Should().Contain(["DB_PASSWORD=hunter2-9c1e", "GANTRY_TEST_API_KEY=from-the-shell-7f3a", "COLOR=blue"]);
+        environ.Split('\0').Should().Contain(["DB_PASSWORD=hunter2-9c1e", "PAYMENT_TEST_API_KEY=from-the-shell-7f3a", "COLOR=blue"]);
     }
 
     [Fact(Timeout = 120_000)]
@@ -217,7 +207,7 @@ public sealed class GovernanceCommandTests : IAsyncLifetime
         error.Should().MatchRegex($@"^gantry: token {secret[7..19]} was revoked at \d{{4}}-\d\d-\d\d \d\d:\d\d UTC\n$");
 
         (exit, _, error) = await AdminAsync("token", "create", "--name", "x", "--role", "root");
-        (exit, error).Should().Be((ExitCodes.BadInput, "gantry: unknown role 'root': roles are viewer, deployer, approver, emergency, admin\n"));
+        (exit, error).Should().Be((ExitCodes.BadInput, "gantry: unknown role 'root': roles are viewer, deployer, approver, emergency, admin, ci\n"));
         (exit, _, error) = await AdminAsync("token", "create", "--name", "x", "--role", "viewer", "--env", "moon");
         (exit, error).Should().Be((ExitCodes.BadInput, "gantry: no environment 'moon' in the manifest (it has staging, production, eu)\n"));
     }
@@ -232,7 +222,7 @@ public sealed class GovernanceCommandTests : IAsyncLifetime
         var config = Path.Combine(embedded.Folder, "config");
         await File.WriteAllTextAsync(config, $"# gantry CLI\nserver: {embedded.Address}\ntoken: {tokens["vic"]}\n");
         File.SetUnixFileMode(config, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.OtherRead);
-        await Environment.WaitAsync();
+        await TokenEnvironment.Turn.WaitAsync();
         try
         {
             System.Environment.SetEnvironmentVariable("GANTRY_CONFIG", config);
@@ -251,7 +241,7 @@ public sealed class GovernanceCommandTests : IAsyncLifetime
         finally
         {
             System.Environment.SetEnvironmentVariable("GANTRY_CONFIG", null);
-            Environment.Release();
+            TokenEnvironment.Turn.Release();
         }
 
         await File.WriteAllTextAsync(Path.Combine(embedded.Folder, "empty-config"), string.Empty);
@@ -261,7 +251,7 @@ public sealed class GovernanceCommandTests : IAsyncLifetime
 
     private async Task<(int, string, string)> WithoutCredentialsAsync(string emptyConfig, params string[] args)
     {
-        await Environment.WaitAsync();
+        await TokenEnvironment.Turn.WaitAsync();
         try
         {
             System.Environment.SetEnvironmentVariable("GANTRY_CONFIG", emptyConfig);
@@ -270,7 +260,7 @@ public sealed class GovernanceCommandTests : IAsyncLifetime
         finally
         {
             System.Environment.SetEnvironmentVariable("GANTRY_CONFIG", null);
-            Environment.Release();
+            TokenEnvironment.Turn.Release();
         }
     }
 }

@@ -14,8 +14,10 @@ public sealed class PromotionCommandTests : IAsyncLifetime
           staging: {}
           production:
             promotion: { from: staging, soak: 3s }
+            {{SampleService.OwnListen()}}
           production-eu:
             promotion: { from: staging, soak: 3s, auto: true }
+            {{SampleService.OwnListen()}}
         """, "gantry-promotion-");
 
     public async Task DisposeAsync() => await embedded.DisposeAsync();
