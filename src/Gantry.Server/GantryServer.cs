@@ -181,6 +181,8 @@ public sealed class GantryServer : IAsyncDisposable
         builder.WebHost.UseKestrel(o =>
         {
             o.AddServerHeader = false;
+            // The largest legitimate call (a deploy with 200 variables of 16 KiB at most, or a gate evaluation) fits in 1 MiB.
+            o.Limits.MaxRequestBodySize = 1024 * 1024;
             o.Listen(listen.Host == "localhost" ? IPAddress.Loopback : IPAddress.Parse(listen.Host), listen.Port);
         });
         var web = builder.Build();

@@ -21,7 +21,7 @@ public static partial class ApiEndpoints
 
         api.MapPost("/incidents", async (Incidents.OpenIncidentRequest request, HttpContext http, CancellationToken ct) =>
         {
-            if (Responder(http, request.Environment) is { } denied)
+            if (Responder(http, incidents.EnvironmentOf(request)) is { } denied)
             {
                 return denied;
             }

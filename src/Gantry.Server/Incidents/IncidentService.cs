@@ -43,6 +43,11 @@ public sealed class IncidentService(GantryManifest manifest, IIncidentStore stor
             return Bad("an incident needs a title (--title)");
         }
 
+        if ((Rollouts.RolloutService.TooLong(request.Title, "title") ?? Rollouts.RolloutService.TooLong(request.Impact, "impact")) is { } tooLong)
+        {
+            return tooLong;
+        }
+
         if (!Enum.TryParse<Severity>(request.Severity, ignoreCase: false, out var severity) || !Enum.IsDefined(severity))
         {
             return Bad($"severity '{request.Severity}' is not one of P0, P1, P2, P3");
@@ -53,7 +58,7 @@ public sealed class IncidentService(GantryManifest manifest, IIncidentStore stor
             return new Problem(404, "Unknown service", $"there is no service '{s}' in the manifest");
         }
 
-        var environment = request.Service is null ? request.Environment : request.Environment ?? EffectiveService.DefaultEnvironmentOf(manifest);
+        var environment = EnvironmentOf(request);
         string? rolloutId = null;
         if (request.Release is { } version)
         {
@@ -141,8 +146,17 @@ public sealed class IncidentService(GantryManifest manifest, IIncidentStore stor
         }
     }
 
+    /// <summary>The environment an incident opened with <paramref name="request"/> is about: the one named, or the service's default one.</summary>
+    public string? EnvironmentOf(OpenIncidentRequest request) =>
+        request.Service is null ? request.Environment : request.Environment ?? EffectiveService.DefaultEnvironmentOf(manifest);
+
     public async Task<Result<IncidentView>> MoveAsync(long id, IncidentStatus to, string? note, AuditContext who, CancellationToken ct)
     {
+        if (Rollouts.RolloutService.TooLong(note, "note") is { } tooLong)
+        {
+            return tooLong;
+        }
+
         if (await store.IncidentAsync(id, ct) is not { } incident)
         {
             return new Problem(404, "Unknown incident", $"there is no incident INC-{id}");

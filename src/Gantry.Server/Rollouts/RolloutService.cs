@@ -213,6 +213,11 @@ public sealed partial class RolloutService(GantryManifest manifest, IRolloutStor
 
     public async Task<Result<RolloutState>> RollbackAsync(string serviceName, RollbackRequest request, AuditContext who, CancellationToken ct)
     {
+        if (TooLong(request.Reason) is { } tooLong)
+        {
+            return tooLong;
+        }
+
         if (Resolve(serviceName, request.Environment, out var service, out var environment) is { } problem)
         {
             return problem;
@@ -358,6 +363,11 @@ public sealed partial class RolloutService(GantryManifest manifest, IRolloutStor
 
     public async Task<Result<RolloutState>> CommandAsync(string rolloutId, CommandKind kind, CommandRequest request, AuditContext who, CancellationToken ct)
     {
+        if (TooLong(request.Reason) is { } tooLong)
+        {
+            return tooLong;
+        }
+
         var by = who.Actor;
         var found = await store.GetAsync(rolloutId, ct);
         if (found is null)
@@ -508,6 +518,11 @@ public sealed partial class RolloutService(GantryManifest manifest, IRolloutStor
             return Bad("a freeze needs a reason (--reason)");
         }
 
+        if (TooLong(reason) is { } tooLong)
+        {
+            return tooLong;
+        }
+
         var now = time.GetUtcNow();
         return await freezes.DeclareFreezeAsync(new Core.Policies.DeclaredFreeze(0, environment, reason.Trim(), who.Actor, now, duration is { } d ? now + d : null), ct, who with { Reason = reason.Trim() });
     }
@@ -649,6 +664,11 @@ public sealed partial class RolloutService(GantryManifest manifest, IRolloutStor
     /// </summary>
     public async Task<Result<ApprovalView>> DecideAsync(string id, Core.Access.Principal caller, Core.Approvals.ApprovalDecision decision, string? comment, AuditContext who, CancellationToken ct)
     {
+        if (TooLong(comment, "comment") is { } tooLong)
+        {
+            return tooLong;
+        }
+
         if (await store.GetAsync(id, ct) is not { } state)
         {
             return new Problem(404, "Unknown rollout", $"there is no rollout '{id}'");
@@ -791,4 +811,8 @@ public sealed partial class RolloutService(GantryManifest manifest, IRolloutStor
     private static RolloutState? First(IReadOnlyList<RolloutState> list) => list.Count > 0 ? list[0] : null;
 
     private static Problem Bad(string detail) => new(400, "Invalid request", detail);
+
+    /// <summary>A reason, comment or note beyond the limit: 413, nothing stored.</summary>
+    public static Problem? TooLong(string? text, string what = "reason") =>
+        DeployVariables.CheckReason(text, what) is { } message ? new Problem(413, "Too large", message, "too-large") : null;
 }

@@ -65,10 +65,13 @@ internal sealed class RolloutWorld
     /// <summary>Where the rollout's approval stands, as the reconciler would observe it; null when it does not wait for one.</summary>
     public Core.Approvals.ApprovalStatus? Approval { get; set; }
 
-    public RolloutState Deploy(string version, RolloutKind kind = RolloutKind.Deploy, bool checklist = false, bool approval = false)
+    public RolloutState Deploy(string version, RolloutKind kind = RolloutKind.Deploy, bool checklist = false, bool approval = false) =>
+        Deploy(Release.Of(version), kind, checklist, approval);
+
+    public RolloutState Deploy(Release release, RolloutKind kind = RolloutKind.Deploy, bool checklist = false, bool approval = false)
     {
         var inherited = State?.Sets ?? [];
-        State = RolloutEngine.Create($"r{History.Count}", Service, "production", Release.Of(version), kind, inherited, Now, "alice", checklist: checklist, approval: approval);
+        State = RolloutEngine.Create($"r{History.Count}", Service, "production", release, kind, inherited, Now, "alice", checklist: checklist, approval: approval);
         History.Add(State);
         return State;
     }
