@@ -107,6 +107,12 @@ public sealed class GantryServer : IAsyncDisposable
         else
         {
             Directory.CreateDirectory(options.DataDirectory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+            var mode = File.GetUnixFileMode(options.DataDirectory);
+            if ((mode & (UnixFileMode.GroupRead | UnixFileMode.GroupWrite | UnixFileMode.GroupExecute | UnixFileMode.OtherRead | UnixFileMode.OtherWrite | UnixFileMode.OtherExecute)) != 0)
+            {
+                throw new InvalidOperationException(string.Create(CultureInfo.InvariantCulture,
+                    $"the data directory {options.DataDirectory} is open to other users (mode {Convert.ToString((int)mode, 8)}): it holds the admin token, the secret key and the database. Run 'chmod 700 {options.DataDirectory}'"));
+            }
         }
         FileStream dataLock;
         try
@@ -120,7 +126,7 @@ public sealed class GantryServer : IAsyncDisposable
 
         var owner = OwnerOf(options.DataDirectory);
         var orphans = await Orphans.StopAsync(owner, TimeSpan.FromSeconds(10), time, ct);
-        var store = SqliteStore.Open(Path.Combine(options.DataDirectory, "gantry.db"), time);
+        var store = SqliteStore.Open(Path.Combine(options.DataDirectory, "gantry.db"), time, Storage.Secrets.SecretBox.ForDataDirectory(options.DataDirectory));
         var runtime = new ProcessRuntime(time, Path.Combine(options.DataDirectory, "logs"), owner, InstanceIsolation.ForServer(options.DataDirectory));
         var router = new Router(time);
         var http = new HttpClient(new SocketsHttpHandler { UseProxy = false, PooledConnectionLifetime = TimeSpan.FromMinutes(1) });

@@ -16,14 +16,25 @@ public sealed partial class SqliteStore : IRolloutStore, Core.Gates.IGateStore, 
     private readonly string connectionString;
     private readonly SemaphoreSlim writer = new(1, 1);
 
-    private SqliteStore(string connectionString) => this.connectionString = connectionString;
+    /// <summary>How states, releases and queued deploys are written: secret values sealed when the store has a key.</summary>
+    private readonly JsonSerializerOptions json;
 
-    /// <summary>Opens (or creates) the database at <paramref name="path"/> and applies pending migrations.</summary>
-    public static SqliteStore Open(string path, TimeProvider time)
+    private SqliteStore(string connectionString, Secrets.SecretBox? secrets)
+    {
+        this.connectionString = connectionString;
+        json = secrets is null ? GantryJson.Options : Secrets.SealedReleaseConverter.Options(secrets);
+    }
+
+    /// <summary>
+    /// Opens (or creates) the database at <paramref name="path"/> and applies pending migrations. The file and its
+    /// write-ahead log are its owner's only (0600); with <paramref name="secrets"/>, secret values are encrypted at rest.
+    /// </summary>
+    public static SqliteStore Open(string path, TimeProvider time, Secrets.SecretBox? secrets = null)
     {
         Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
+        OwnerOnly(path);
         var builder = new SqliteConnectionStringBuilder { DataSource = path, Mode = SqliteOpenMode.ReadWriteCreate, Pooling = true, DefaultTimeout = 30 };
-        var store = new SqliteStore(builder.ToString());
+        var store = new SqliteStore(builder.ToString(), secrets);
         using var connection = store.Connect();
         using (var pragma = connection.CreateCommand())
         {
@@ -85,7 +96,7 @@ public sealed partial class SqliteStore : IRolloutStore, Core.Gates.IGateStore, 
             }
 
             using (var release = Command(connection, transaction, "INSERT OR IGNORE INTO releases (service, version, release, created_at) VALUES ($s, $v, $rel, $c)",
-                ("$s", rollout.Service), ("$v", rollout.Release.Version), ("$rel", JsonSerializer.Serialize(rollout.Release, GantryJson.Options)), ("$c", Time(rollout.CreatedAt))))
+                ("$s", rollout.Service), ("$v", rollout.Release.Version), ("$rel", JsonSerializer.Serialize(rollout.Release, json)), ("$c", Time(rollout.CreatedAt))))
             {
                 release.ExecuteNonQuery();
             }
@@ -124,7 +135,7 @@ public sealed partial class SqliteStore : IRolloutStore, Core.Gates.IGateStore, 
         {
             await using var connection = Connect();
             using var insert = Command(connection, null, "INSERT INTO queue (service, environment, release, created_by, created_at) VALUES ($s, $e, $r, $b, $c) RETURNING id",
-                ("$s", deploy.Service), ("$e", deploy.Environment), ("$r", JsonSerializer.Serialize(deploy.Release, GantryJson.Options)), ("$b", deploy.CreatedBy), ("$c", Time(deploy.CreatedAt)));
+                ("$s", deploy.Service), ("$e", deploy.Environment), ("$r", JsonSerializer.Serialize(deploy.Release, json)), ("$b", deploy.CreatedBy), ("$c", Time(deploy.CreatedAt)));
             return deploy with { Id = Convert.ToInt64(insert.ExecuteScalar(), CultureInfo.InvariantCulture) };
         }
         finally
@@ -159,7 +170,7 @@ public sealed partial class SqliteStore : IRolloutStore, Core.Gates.IGateStore, 
         var list = new List<QueuedDeploy>();
         while (reader.Read())
         {
-            list.Add(new QueuedDeploy(reader.GetInt64(0), reader.GetString(1), reader.GetString(2), JsonSerializer.Deserialize<Release>(reader.GetString(3), GantryJson.Options)!,
+            list.Add(new QueuedDeploy(reader.GetInt64(0), reader.GetString(1), reader.GetString(2), JsonSerializer.Deserialize<Release>(reader.GetString(3), json)!,
                 reader.GetString(4), DateTimeOffset.Parse(reader.GetString(5), CultureInfo.InvariantCulture)));
         }
 
@@ -193,7 +204,7 @@ public sealed partial class SqliteStore : IRolloutStore, Core.Gates.IGateStore, 
     }
 
     /// <summary>A rollout's new state with its events and their audit records, if it is still at <paramref name="expectedRevision"/>; <paramref name="who"/> null: Gantry itself.</summary>
-    private static bool Replace(SqliteConnection connection, SqliteTransaction transaction, RolloutState rollout, long expectedRevision, IReadOnlyList<RolloutEvent> events, Core.Audit.AuditContext? who)
+    private bool Replace(SqliteConnection connection, SqliteTransaction transaction, RolloutState rollout, long expectedRevision, IReadOnlyList<RolloutEvent> events, Core.Audit.AuditContext? who)
     {
         using (var update = Command(connection, transaction, """
             UPDATE rollouts SET phase = $p, active = $a, revision = $r, updated_at = $u, state = $state, finished_ms = $fms, commit_ms = $kms, outcome = $outcome, lead_ms = $lead
@@ -211,11 +222,11 @@ public sealed partial class SqliteStore : IRolloutStore, Core.Gates.IGateStore, 
         return true;
     }
 
-    private static (string, object)[] Row(RolloutState r, long seq) =>
+    private (string, object)[] Row(RolloutState r, long seq) =>
     [
         ("$id", r.Id), ("$s", r.Service), ("$e", r.Environment), ("$seq", seq), ("$v", r.Release.Version), ("$k", r.Kind.ToString()),
         ("$p", r.Phase.ToString()), ("$a", r.Phase.IsTerminal() ? 0 : 1), ("$r", r.Revision), ("$c", Time(r.CreatedAt)), ("$u", Time(r.UpdatedAt)),
-        ("$state", JsonSerializer.Serialize(r, GantryJson.Options)),
+        ("$state", JsonSerializer.Serialize(r, json)),
         ("$cms", r.CreatedAt.ToUnixTimeMilliseconds()), ("$fms", r.FinishedAt is { } f ? f.ToUnixTimeMilliseconds() : DBNull.Value),
         ("$kms", r.Release.CommitTime is { } k ? k.ToUnixTimeMilliseconds() : DBNull.Value),
         ("$outcome", Outcome(r.Phase)),
@@ -468,7 +479,7 @@ public sealed partial class SqliteStore : IRolloutStore, Core.Gates.IGateStore, 
             foreach (var i in instances)
             {
                 using var insert = Command(connection, transaction, "INSERT INTO instances (id, service, environment, version, record, updated_at) VALUES ($id, $s, $e, $v, $r, $t)",
-                    ("$id", i.Id), ("$s", service), ("$e", environment), ("$v", i.Version), ("$r", JsonSerializer.Serialize(i, GantryJson.Options)), ("$t", Time(i.ObservedAt)));
+                    ("$id", i.Id), ("$s", service), ("$e", environment), ("$v", i.Version), ("$r", JsonSerializer.Serialize(i, json)), ("$t", Time(i.ObservedAt)));
                 insert.ExecuteNonQuery();
             }
 
@@ -490,7 +501,7 @@ public sealed partial class SqliteStore : IRolloutStore, Core.Gates.IGateStore, 
         var list = new List<InstanceRecord>();
         while (reader.Read())
         {
-            list.Add(JsonSerializer.Deserialize<InstanceRecord>(reader.GetString(0), GantryJson.Options)!);
+            list.Add(JsonSerializer.Deserialize<InstanceRecord>(reader.GetString(0), json)!);
         }
 
         return list;
@@ -505,7 +516,7 @@ public sealed partial class SqliteStore : IRolloutStore, Core.Gates.IGateStore, 
             using var upsert = Command(connection, null, """
                 INSERT INTO analysis_runs (key, rollout_id, record, updated_at) VALUES ($k, $r, $rec, $t)
                 ON CONFLICT (key) DO UPDATE SET record = excluded.record, updated_at = excluded.updated_at
-                """, ("$k", run.Key), ("$r", run.RolloutId), ("$rec", JsonSerializer.Serialize(run, GantryJson.Options)), ("$t", Time(run.UpdatedAt)));
+                """, ("$k", run.Key), ("$r", run.RolloutId), ("$rec", JsonSerializer.Serialize(run, json)), ("$t", Time(run.UpdatedAt)));
             upsert.ExecuteNonQuery();
         }
         finally
@@ -522,7 +533,7 @@ public sealed partial class SqliteStore : IRolloutStore, Core.Gates.IGateStore, 
         var list = new List<Core.Analysis.AnalysisRunRecord>();
         while (reader.Read())
         {
-            list.Add(JsonSerializer.Deserialize<Core.Analysis.AnalysisRunRecord>(reader.GetString(0), GantryJson.Options)!);
+            list.Add(JsonSerializer.Deserialize<Core.Analysis.AnalysisRunRecord>(reader.GetString(0), json)!);
         }
 
         return list;
@@ -607,7 +618,7 @@ public sealed partial class SqliteStore : IRolloutStore, Core.Gates.IGateStore, 
             using var upsert = Command(connection, null, """
                 INSERT INTO checklists (rollout_id, record, updated_at) VALUES ($r, $rec, $t)
                 ON CONFLICT (rollout_id) DO UPDATE SET record = excluded.record, updated_at = excluded.updated_at
-                """, ("$r", record.RolloutId), ("$rec", JsonSerializer.Serialize(record, GantryJson.Options)), ("$t", Time(record.UpdatedAt)));
+                """, ("$r", record.RolloutId), ("$rec", JsonSerializer.Serialize(record, json)), ("$t", Time(record.UpdatedAt)));
             upsert.ExecuteNonQuery();
         }
         finally
@@ -620,7 +631,7 @@ public sealed partial class SqliteStore : IRolloutStore, Core.Gates.IGateStore, 
     {
         await using var connection = Connect();
         using var command = Command(connection, null, "SELECT record FROM checklists WHERE rollout_id = $r", ("$r", rolloutId));
-        return command.ExecuteScalar() is string json ? JsonSerializer.Deserialize<Core.Checklists.ChecklistRecord>(json, GantryJson.Options) : null;
+        return command.ExecuteScalar() is string text ? JsonSerializer.Deserialize<Core.Checklists.ChecklistRecord>(text, json) : null;
     }
 
     public async Task<bool> SignAsync(Core.Checklists.SignOff signOff, CancellationToken ct, Core.Audit.AuditContext? who = null)
@@ -683,7 +694,7 @@ public sealed partial class SqliteStore : IRolloutStore, Core.Gates.IGateStore, 
                 SELECT last_insert_rowid();
                 """,
                 ("$g", evaluation.Gate), ("$s", evaluation.Service), ("$v", evaluation.Version), ("$d", evaluation.Decision.ToString()),
-                ("$sc", evaluation.Score), ("$e", JsonSerializer.Serialize(evaluation, GantryJson.Options)), ("$t", Time(evaluation.At)));
+                ("$sc", evaluation.Score), ("$e", JsonSerializer.Serialize(evaluation, json)), ("$t", Time(evaluation.At)));
             var id = (long)insert.ExecuteScalar()!;
             transaction.Commit();
             return id;
@@ -702,7 +713,7 @@ public sealed partial class SqliteStore : IRolloutStore, Core.Gates.IGateStore, 
             WHERE gate = $g AND service = $s AND ($v IS NULL OR version = $v)
             ORDER BY id DESC LIMIT 1
             """, ("$g", gate), ("$s", service), ("$v", (object?)version ?? DBNull.Value));
-        return command.ExecuteScalar() is string json ? JsonSerializer.Deserialize<Core.Gates.GateEvaluation>(json, GantryJson.Options) : null;
+        return command.ExecuteScalar() is string text ? JsonSerializer.Deserialize<Core.Gates.GateEvaluation>(text, json) : null;
     }
 
     public async Task<Core.Gates.GateEvaluation?> OverrideAsync(string gate, string service, string version, Core.Gates.GateOverride decision, CancellationToken ct, Core.Audit.AuditContext? who = null)
@@ -725,11 +736,11 @@ public sealed partial class SqliteStore : IRolloutStore, Core.Gates.IGateStore, 
                 }
 
                 id = reader.GetInt64(0);
-                evaluation = JsonSerializer.Deserialize<Core.Gates.GateEvaluation>(reader.GetString(1), GantryJson.Options)! with { Override = decision };
+                evaluation = JsonSerializer.Deserialize<Core.Gates.GateEvaluation>(reader.GetString(1), json)! with { Override = decision };
             }
 
             using var update = Command(connection, transaction, "UPDATE gate_evaluations SET evaluation = $e WHERE id = $id",
-                ("$e", JsonSerializer.Serialize(evaluation, GantryJson.Options)), ("$id", id));
+                ("$e", JsonSerializer.Serialize(evaluation, json)), ("$id", id));
             update.ExecuteNonQuery();
             AppendAudit(connection, transaction, decision.At, who ?? new Core.Audit.AuditContext(decision.By, decision.Reason), "gate.overridden", $"{service}/{version}",
                 $"gate {gate}: REMEDIATE overridden ({evaluation.Reason})");
@@ -754,7 +765,7 @@ public sealed partial class SqliteStore : IRolloutStore, Core.Gates.IGateStore, 
         var list = new List<Core.Gates.GateEvaluation>();
         while (reader.Read())
         {
-            list.Add(JsonSerializer.Deserialize<Core.Gates.GateEvaluation>(reader.GetString(0), GantryJson.Options)!);
+            list.Add(JsonSerializer.Deserialize<Core.Gates.GateEvaluation>(reader.GetString(0), json)!);
         }
 
         return list;
@@ -768,13 +779,13 @@ public sealed partial class SqliteStore : IRolloutStore, Core.Gates.IGateStore, 
         var list = new List<StoredRelease>();
         while (reader.Read())
         {
-            list.Add(new StoredRelease(service, JsonSerializer.Deserialize<Release>(reader.GetString(0), GantryJson.Options)!, DateTimeOffset.Parse(reader.GetString(1), CultureInfo.InvariantCulture)));
+            list.Add(new StoredRelease(service, JsonSerializer.Deserialize<Release>(reader.GetString(0), json)!, DateTimeOffset.Parse(reader.GetString(1), CultureInfo.InvariantCulture)));
         }
 
         return list;
     }
 
-    private static List<RolloutState> ReadStates(SqliteCommand command)
+    private List<RolloutState> ReadStates(SqliteCommand command)
     {
         using var reader = command.ExecuteReader();
         var list = new List<RolloutState>();
@@ -786,7 +797,7 @@ public sealed partial class SqliteStore : IRolloutStore, Core.Gates.IGateStore, 
         return list;
     }
 
-    private static RolloutState Parse(string json) => JsonSerializer.Deserialize<RolloutState>(json, GantryJson.Options)
+    private RolloutState Parse(string text) => JsonSerializer.Deserialize<RolloutState>(text, json)
         ?? throw new InvalidDataException("a stored rollout is empty");
 
     private static string Time(DateTimeOffset t) => t.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fffffff'Z'", CultureInfo.InvariantCulture);
