@@ -51,8 +51,11 @@ public interface IRolloutStore : IAsyncDisposable
     /// <summary>Puts a deploy in the queue of its service and environment; returns it with its id.</summary>
     Task<QueuedDeploy> EnqueueAsync(QueuedDeploy deploy, CancellationToken ct);
 
-    /// <summary>Takes a deploy out of the queue without starting it.</summary>
-    Task RemoveQueuedAsync(long id, CancellationToken ct);
+    /// <summary>
+    /// Takes a deploy out of the queue without starting it; with <paramref name="who"/>, audited (cancelled by a
+    /// person, or dropped by Gantry with <paramref name="why"/>) in the same transaction. False when it was not queued.
+    /// </summary>
+    Task<bool> RemoveQueuedAsync(long id, CancellationToken ct, Audit.AuditContext? who = null, string? why = null);
 
     /// <summary>The deploys waiting, oldest first, optionally of one service and environment.</summary>
     Task<IReadOnlyList<QueuedDeploy>> QueuedAsync(string? service, string? environment, CancellationToken ct);

@@ -82,6 +82,25 @@ public static partial class ApiEndpoints
         api.MapGet("/queue", async (string? service, string? environment, CancellationToken ct) =>
             Results.Ok((await store.QueuedAsync(service, environment, ct)).Select(q => q with { Release = q.Release.Redacted() }))).WithName("ListQueue").WithMetadata(viewer);
 
+        api.MapDelete("/queue/{id}", async (string id, string? reason, HttpContext http, CancellationToken ct) =>
+        {
+            var found = long.TryParse(id.TrimStart('#'), NumberStyles.None, CultureInfo.InvariantCulture, out var number)
+                ? await rollouts.QueuedAsync(number, ct)
+                : new Problem(404, "Not queued", $"'{id}' is not a queued deploy's number");
+            if (found.Value is not { } queued)
+            {
+                return Problem(found.Problem!);
+            }
+
+            if (AccessControl.Check(http, Role.Deployer, queued.Environment) is { } denied)
+            {
+                return denied;
+            }
+
+            var result = await rollouts.CancelQueuedAsync(number, reason, AccessControl.WhoOf(http), ct);
+            return result.Problem is { } p ? Problem(p) : Results.Ok(result.Value);
+        }).WithName("CancelQueuedDeploy").WithMetadata(deployer);
+
         api.MapGet("/rollouts/{id}", async (string id, CancellationToken ct) =>
             await store.GetAsync(id, ct) is { } state ? Results.Ok(rollouts.View(state)) : Problem(new Problem(404, "Unknown rollout", $"there is no rollout '{id}'")))
             .WithName("GetRollout").WithMetadata(viewer);

@@ -136,81 +136,6 @@ public sealed partial class RolloutService(GantryManifest manifest, IRolloutStor
         return await CreateAsync(service, environment, release, RolloutKind.Deploy, who, request.Emergency ? request.Reason!.Trim() : null, null, null, ct, request.Emergency);
     }
 
-    /// <summary>Queues a deploy behind the active rollout of its service and environment; it starts when that one ends.</summary>
-    public async Task<Result<QueuedDeploy>> QueueAsync(DeployRequest request, AuditContext who, CancellationToken ct)
-    {
-        if (Resolve(request.Service, request.Environment, out var service, out var environment) is { } problem)
-        {
-            return problem;
-        }
-
-        if (!IsValidVersion(request.Version))
-        {
-            return Bad($"version '{request.Version}' is not valid: letters, digits, '.', '_', '+' and '-', up to 128 characters");
-        }
-
-        if (CheckVariables(request, service) is { } invalid)
-        {
-            return invalid;
-        }
-
-        if (await gates.CheckAsync(environment, service.Name, request.Version, ct) is { } refused)
-        {
-            return refused;
-        }
-
-        // A release still soaking in the source environment may wait in the queue; one that never got there may not.
-        if (await PromotionAsync(environment, service.Name, request.Version, ct) is { Allowed: false, AllowedAt: null } notPromoted)
-        {
-            return new Problem(409, "Not promoted", notPromoted.Message, "promotion");
-        }
-
-        if (UnknownSecrets(request) is { } unknown)
-        {
-            return unknown;
-        }
-
-        var release = new Release(request.Version, [.. (request.Set ?? new Dictionary<string, string>()).OrderBy(kv => kv.Key, StringComparer.Ordinal)], request.CommitSha, request.CommitTime)
-        {
-            Secret = [.. (request.Secret ?? []).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal)],
-        };
-        var queued = await store.EnqueueAsync(new QueuedDeploy(0, service.Name, environment, release, who.Actor, time.GetUtcNow()), ct);
-        reconciler.Wake.Pulse();
-        return queued;
-    }
-
-    /// <summary>Starts the oldest queued deploy of a service and environment if nothing is active there.</summary>
-    public async Task StartQueuedAsync(string serviceName, string environment, CancellationToken ct)
-    {
-        var queued = await store.QueuedAsync(serviceName, environment, ct);
-        if (queued.Count == 0 || manifest.FindService(serviceName) is not { } service)
-        {
-            return;
-        }
-
-        var next = queued[0];
-        var promotion = await PromotionAsync(environment, serviceName, next.Release.Version, ct);
-        if (!await CalendarAllowsAsync(environment, ct) || promotion is { Allowed: false, AllowedAt: not null })
-        {
-            // Queued deploys wait for the next window, the end of the freeze, or the end of their soak.
-            return;
-        }
-
-        if (promotion is { Allowed: false })
-        {
-            // Rolled back or replaced in the source environment meanwhile: it can never go in.
-            await store.RemoveQueuedAsync(next.Id, ct);
-            return;
-        }
-
-        var result = await CreateAsync(service, environment, next.Release, RolloutKind.Deploy, new AuditContext(next.CreatedBy, Source: "the deploy queue"), null, null, next.Id, ct);
-        if (result.Problem is { Code: not BusyCode })
-        {
-            // It can never start (its version already runs, say): drop it rather than block the queue.
-            await store.RemoveQueuedAsync(next.Id, ct);
-        }
-    }
-
     public async Task<Result<RolloutState>> RollbackAsync(string serviceName, RollbackRequest request, AuditContext who, CancellationToken ct)
     {
         if (TooLong(request.Reason) is { } tooLong)
@@ -331,29 +256,6 @@ public sealed partial class RolloutService(GantryManifest manifest, IRolloutStor
         {
             gate.Release();
         }
-    }
-
-    /// <summary>
-    /// Environments on one host never share a front door silently: a service whose listener already serves
-    /// another environment (or service) is refused, with how to give it its own.
-    /// </summary>
-    private async Task<Problem?> SharedFrontDoorAsync(ServiceSpec spec, string environment, CancellationToken ct)
-    {
-        foreach (var other in await store.LatestPerTargetAsync(ct))
-        {
-            if ((other.Service == spec.Name && other.Environment == environment) || other.StableVersion is null || manifest.FindService(other.Service) is not { } otherService)
-            {
-                continue;
-            }
-
-            if (EffectiveService.For(manifest, otherService, other.Environment).Listen == spec.Listen)
-            {
-                return new Problem(409, "Front door in use", $"{spec.Listen} is the front door of {other.Service} in {other.Environment}, which runs {other.StableVersion}: "
-                    + $"{spec.Name} in {environment} would share it. Give {environment} its own with environments.{environment}.overrides.{spec.Name}.listen in the manifest", "shared-listen");
-            }
-        }
-
-        return null;
     }
 
     private static Problem Busy(RolloutState active) =>
@@ -762,25 +664,6 @@ public sealed partial class RolloutService(GantryManifest manifest, IRolloutStor
         SetMirrorStep m => string.Create(CultureInfo.InvariantCulture, $"setMirror {m.Percent}%"),
         _ => step.GetType().Name,
     };
-
-    /// <summary>
-    /// The deploy's variables: valid names, no loader or runtime hooks unless the service allows them, no control
-    /// characters, bounded sizes (413 past them); and a reason of bounded length.
-    /// </summary>
-    private static Problem? CheckVariables(DeployRequest request, ServiceSpec service)
-    {
-        foreach (var key in (request.Set ?? new Dictionary<string, string>()).Keys.Where(k => !VariableName().IsMatch(k)))
-        {
-            return Bad($"variable name '{(key.Length > 64 ? key[..64] + "..." : key)}' is not valid: letters, digits and '_', not starting with a digit");
-        }
-
-        if (DeployVariables.Check(request.Set, service.AllowVariables) is { } refused)
-        {
-            return refused.TooLarge ? new Problem(413, "Too large", refused.Message, "too-large") : new Problem(400, "Invalid request", refused.Message, "variable");
-        }
-
-        return DeployVariables.CheckReason(request.Reason) is { } longReason ? new Problem(413, "Too large", longReason, "too-large") : null;
-    }
 
     /// <summary>A secret named without a value is a mistake worth refusing (its value would be missing).</summary>
     private static Problem? UnknownSecrets(DeployRequest request)

@@ -19,9 +19,12 @@ public sealed partial class SqliteStore : IRolloutStore, Core.Gates.IGateStore, 
     /// <summary>How states, releases and queued deploys are written: secret values sealed when the store has a key.</summary>
     private readonly JsonSerializerOptions json;
 
-    private SqliteStore(string connectionString, Secrets.SecretBox? secrets)
+    private readonly TimeProvider time;
+
+    private SqliteStore(string connectionString, Secrets.SecretBox? secrets, TimeProvider time)
     {
         this.connectionString = connectionString;
+        this.time = time;
         json = secrets is null ? GantryJson.Options : Secrets.SealedReleaseConverter.Options(secrets);
     }
 
@@ -34,7 +37,7 @@ public sealed partial class SqliteStore : IRolloutStore, Core.Gates.IGateStore, 
         Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
         OwnerOnly(path);
         var builder = new SqliteConnectionStringBuilder { DataSource = path, Mode = SqliteOpenMode.ReadWriteCreate, Pooling = true, DefaultTimeout = 30 };
-        var store = new SqliteStore(builder.ToString(), secrets);
+        var store = new SqliteStore(builder.ToString(), secrets, time);
         using var connection = store.Connect();
         using (var pragma = connection.CreateCommand())
         {
@@ -144,14 +147,33 @@ public sealed partial class SqliteStore : IRolloutStore, Core.Gates.IGateStore, 
         }
     }
 
-    public async Task RemoveQueuedAsync(long id, CancellationToken ct)
+    public async Task<bool> RemoveQueuedAsync(long id, CancellationToken ct, Core.Audit.AuditContext? who = null, string? why = null)
     {
         await writer.WaitAsync(ct);
         try
         {
             await using var connection = Connect();
-            using var delete = Command(connection, null, "DELETE FROM queue WHERE id = $id", ("$id", id));
-            delete.ExecuteNonQuery();
+            using var transaction = connection.BeginTransaction();
+            using var delete = Command(connection, transaction, "DELETE FROM queue WHERE id = $id RETURNING service, environment, release", ("$id", id));
+            using (var reader = delete.ExecuteReader())
+            {
+                if (!reader.Read())
+                {
+                    return false;
+                }
+
+                if (who is not null)
+                {
+                    var version = JsonSerializer.Deserialize<Release>(reader.GetString(2), json)!.Version;
+                    var (service, environment) = (reader.GetString(0), reader.GetString(1));
+                    reader.Close();
+                    AppendAudit(connection, transaction, time.GetUtcNow(), who, "queue.removed", $"{service}/{environment}/queue-{id}",
+                        string.Create(CultureInfo.InvariantCulture, $"queued deploy #{id} of {service} {version} to {environment} removed: {why ?? "cancelled by " + who.Actor}"));
+                }
+            }
+
+            transaction.Commit();
+            return true;
         }
         finally
         {

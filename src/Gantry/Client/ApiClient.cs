@@ -122,7 +122,7 @@ internal sealed class ApiClient : IDisposable
                 throw new ApiException(response.StatusCode is HttpStatusCode.Unauthorized or HttpStatusCode.Forbidden or HttpStatusCode.TooManyRequests ? ExitCodes.Denied : ExitCodes.BadInput, ProblemText(response.StatusCode, text));
             }
 
-            return JsonSerializer.Deserialize<T>(text, GantryJson.Options)
+            return JsonSerializer.Deserialize<T>(TerminalText.EscapeJson(text), GantryJson.Options)
                 ?? throw new ApiException(ExitCodes.Failed, $"the server answered {path} with nothing");
         }
     }
@@ -139,7 +139,7 @@ internal sealed class ApiClient : IDisposable
             using var doc = JsonDocument.Parse(body);
             if (doc.RootElement.TryGetProperty("detail", out var detail) && detail.GetString() is { Length: > 0 } text)
             {
-                return text;
+                return TerminalText.Escape(text);
             }
 
             if (doc.RootElement.TryGetProperty("title", out var title))

@@ -396,7 +396,7 @@ internal static class RolloutCommands
                     continue;
                 }
 
-                var e = JsonSerializer.Deserialize<StoredEvent>(line["data: ".Length..], GantryJson.Options)!;
+                var e = JsonSerializer.Deserialize<StoredEvent>(TerminalText.EscapeJson(line["data: ".Length..]), GantryJson.Options)!;
                 if (format == OutputFormat.Text)
                 {
                     await writer.WriteLineAsync(RolloutText.Event(e));

@@ -77,6 +77,7 @@ public sealed class AuthorizationMatrixTests(ITestOutputHelper log)
         ["POST /api/v1/incidents/{id}/mitigate"] = ("responder", false),
         ["POST /api/v1/incidents/{id}/resolve"] = ("responder", false),
         ["POST /api/v1/tokens"] = ("admin", false),
+        ["DELETE /api/v1/queue/{id}"] = ("deployer", false),
         ["GET /api/v1/tokens"] = ("admin", false),
         ["DELETE /api/v1/tokens/{id}"] = ("admin", false),
     };
@@ -109,6 +110,7 @@ public sealed class AuthorizationMatrixTests(ITestOutputHelper log)
         }
 
         tokens["deployer@staging"] = await CreateAsync(h, "staging-deployer", ["deployer"], ["staging"]);
+        tokens["approver@staging"] = await CreateAsync(h, "approver-staging", ["approver"], ["staging"]);
         var expired = TokenSecret.New();
         await store.CreateTokenAsync(new ApiToken(expired.Id, "old", [Role.Admin], [], [], TokenSecret.Hash(expired.Text), DateTimeOffset.UtcNow.AddDays(-10), "test", DateTimeOffset.UtcNow.AddMinutes(-1)), new AuditContext("test"), default);
         var revoked = await CreateAsync(h, "gone", ["admin"], []);
@@ -171,6 +173,36 @@ public sealed class AuthorizationMatrixTests(ITestOutputHelper log)
         (await SendAsync(client, HttpMethod.Post, "/api/v1/services/shop/abort?environment=staging", scoped, "{}")).Should().NotBe(HttpStatusCode.Forbidden, "allowed in staging").And.NotBe(HttpStatusCode.Unauthorized);
         (await SendAsync(client, HttpMethod.Post, "/api/v1/rollouts/shop-staging-1/abort", scoped, "{}")).Should().Be(HttpStatusCode.Conflict, "allowed in staging: refused only because that rollout has ended");
         (await SendAsync(client, HttpMethod.Post, "/api/v1/environments/staging/freeze", scoped, """{"reason":"x"}""")).Should().Be(HttpStatusCode.Forbidden, "freezing needs the approver role");
+
+        // Every endpoint that acts in an environment checks the scope there: a production rollout awaiting approval, and one queued behind it.
+        var admin = $"Bearer {tokens["admin"]}";
+        (await SendAsync(client, HttpMethod.Post, "/api/v1/rollouts", admin, """{"service":"shop","version":"v20","environment":"production"}""")).Should().Be(HttpStatusCode.Created);
+        (await SendAsync(client, HttpMethod.Post, "/api/v1/rollouts", admin, """{"service":"shop","version":"v21","environment":"production","queue":true}""")).Should().Be(HttpStatusCode.Accepted);
+        var queuedId = (await h.Server.Store.QueuedAsync("shop", "production", default)).Single().Id;
+        (await SendAsync(client, HttpMethod.Post, "/api/v1/incidents", admin, """{"title":"prod down","severity":"P1","service":"shop","environment":"production"}""")).Should().Be(HttpStatusCode.Created);
+        var stagingApprover = $"Bearer {tokens["approver@staging"]}";
+        var incident = (await ((Gantry.Core.Incidents.IIncidentStore)h.Server.Store).IncidentsAsync(new Gantry.Core.Incidents.IncidentQuery("shop", "production", false, null, 10), default)).Single().Key;
+        var outOfScope = new (HttpMethod Method, string Path, string Token, string? Body)[]
+        {
+            (HttpMethod.Post, "/api/v1/rollouts/shop-production-1/approve", stagingApprover, "{}"),
+            (HttpMethod.Post, "/api/v1/rollouts/shop-production-1/reject", stagingApprover, """{"reason":"no"}"""),
+            (HttpMethod.Post, "/api/v1/rollouts/shop-production-1/checklist/qa/signoff", stagingApprover, "{}"),
+            (HttpMethod.Post, "/api/v1/environments/production/freeze", stagingApprover, """{"reason":"x"}"""),
+            (HttpMethod.Delete, "/api/v1/environments/production/freeze", stagingApprover, null),
+            (HttpMethod.Post, "/api/v1/rollouts/shop-production-1/abort", scoped, "{}"),
+            (HttpMethod.Post, "/api/v1/rollouts/shop-production-1/promote", scoped, "{}"),
+            (HttpMethod.Post, "/api/v1/services/shop/pause?environment=production", scoped, "{}"),
+            (HttpMethod.Delete, $"/api/v1/queue/{queuedId}", scoped, null),
+            (HttpMethod.Post, "/api/v1/incidents", scoped, """{"title":"x","severity":"P3","service":"shop","environment":"production"}"""),
+            (HttpMethod.Post, $"/api/v1/incidents/{incident}/acknowledge", scoped, "{}"),
+            (HttpMethod.Post, $"/api/v1/incidents/{incident}/resolve", stagingApprover, "{}"),
+        };
+        foreach (var (method, path, token, body) in outOfScope)
+        {
+            (await SendAsync(client, method, path, token, body)).Should().Be(HttpStatusCode.Forbidden, $"{method} {path} is in production, outside the token's staging scope");
+        }
+
+        (await h.Server.Store.QueuedAsync("shop", "production", default)).Should().ContainSingle("nothing out of scope changed anything");
 
         // An emergency deploy needs the emergency role; the deployer role is not enough, and the reverse holds too.
         const string Emergency = """{"service":"shop","version":"v8","environment":"staging","emergency":true,"reason":"INC-1"}""";

@@ -240,4 +240,50 @@ public sealed class DeploySafetyTests
         using var deployed = await PostAsync(h, "/api/v1/rollouts", new DeployRequest("shop", "v2", "production"), deployer);
         deployed.StatusCode.Should().Be(HttpStatusCode.Created, await deployed.Content.ReadAsStringAsync());
     }
+
+    [Fact(Timeout = Timeout)]
+    public async Task Queue_ADeployWhoseGateTurnedToBlockWhileItWaited_IsDroppedWithTheReasonAudited()
+    {
+        await using var h = await ServerHarness.StartAsync(listen => Manifest(listen, FreePort.Next()));
+        var ci = await TokenAsync(h, "build-bot", ["ci"], []);
+        Gates.GateEvaluationRequest Evaluation(string version, int failed) =>
+            new("shop", version, Tests: new Gantry.Core.Gates.Reports.TestSummary(10, 10 - failed, failed, 0, 0, 0, TimeSpan.FromSeconds(1), [], ["junit.xml"]));
+        foreach (var version in new[] { "v1", "v2", "v3" })
+        {
+            (await PostAsync(h, "/api/v1/gates/evaluations", Evaluation(version, 0), ci)).StatusCode.Should().Be(HttpStatusCode.Created);
+        }
+
+        (await PostAsync(h, "/api/v1/rollouts", new DeployRequest("shop", "v1", "production"))).StatusCode.Should().Be(HttpStatusCode.Created);
+        await h.WaitForPhaseAsync("shop-production-1", RolloutPhase.Succeeded);
+        (await PostAsync(h, "/api/v1/rollouts", new DeployRequest("shop", "v2", "production"))).StatusCode.Should().Be(HttpStatusCode.Created);
+        await h.WaitForPhaseAsync("shop-production-2", RolloutPhase.Paused);
+        (await PostAsync(h, "/api/v1/rollouts", new DeployRequest("shop", "v3", "production", Queue: true))).StatusCode.Should().Be(HttpStatusCode.Accepted);
+
+        (await PostAsync(h, "/api/v1/gates/evaluations", Evaluation("v3", 2), ci)).StatusCode.Should().Be(HttpStatusCode.Created);
+        (await PostAsync(h, "/api/v1/rollouts/shop-production-2/abort", new CommandRequest("not v2"))).StatusCode.Should().Be(HttpStatusCode.OK);
+        await h.WaitForPhaseAsync("shop-production-2", RolloutPhase.Aborted);
+
+        var removed = await EventuallyAsync(async () => (await ((IAuditStore)h.Server.Store).AuditAsync(new AuditQuery("shop/production", null, 100), default)).FirstOrDefault(e => e.Action == "queue.removed"));
+        removed.Actor.Should().Be(RolloutService.QueueActor);
+        removed.Detail.Should().Contain("queued deploy #1 of shop v3 to production removed: production requires gate 'release' to decide DEPLOY for shop v3").And.Contain("posted by build-bot) decided BLOCK");
+        (await h.Server.Store.QueuedAsync("shop", "production", default)).Should().BeEmpty();
+        (await h.Server.Store.ListAsync(new RolloutQuery("shop", "production"), default)).Should().NotContain(r => r.Release.Version == "v3");
+    }
+
+    private static async Task<T> EventuallyAsync<T>(Func<Task<T?>> probe)
+        where T : class
+    {
+        var watch = System.Diagnostics.Stopwatch.StartNew();
+        while (watch.Elapsed < TimeSpan.FromSeconds(30))
+        {
+            if (await probe() is { } found)
+            {
+                return found;
+            }
+
+            await Task.Delay(100);
+        }
+
+        throw new TimeoutException("never happened");
+    }
 }
