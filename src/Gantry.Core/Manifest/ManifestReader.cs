@@ -180,6 +180,19 @@ internal sealed class ManifestReader(ReadContext ctx)
                     CheckPlaceholders(v, allowed, $"'{k.Value}'");
                 }
 
+                // An HTTP header's name is a token and its value one line: a line break would send a header of its own.
+                if (key == "headers" && (k.Value.Length == 0 || !k.Value.All(c => char.IsAsciiLetterOrDigit(c) || "!#$%&'*+-.^_`|~".Contains(c))))
+                {
+                    ctx.Error(k.Start, $"header name '{k.Value}' is not valid: letters, digits and !#$%&'*+-.^_`|~ only");
+                    continue;
+                }
+
+                if (key == "headers" && s.Any(c => char.IsControl(c) && c != '\t'))
+                {
+                    ctx.Error(v.Start, $"the value of header '{k.Value}' holds a control character (U+{(int)s.First(c => char.IsControl(c) && c != '\t'):X4}): a line break would send a header of its own");
+                    continue;
+                }
+
                 result.Add(new(k.Value, s));
             }
         }

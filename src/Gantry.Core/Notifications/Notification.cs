@@ -5,7 +5,14 @@ namespace Gantry.Core.Notifications;
 /// runbook's message, and its fields (severity, start time, services affected, impact, status, actions taken,
 /// next update, links), which a receiver gets as JSON.
 /// </summary>
-public sealed record Notification(string Event, DateTimeOffset At, string Title, string Text, IReadOnlyDictionary<string, string?> Fields);
+public sealed record Notification(string Event, DateTimeOffset At, string Title, string Text, IReadOnlyDictionary<string, string?> Fields, string? SlackText = null)
+{
+    /// <summary>
+    /// Text for a Slack-compatible receiver: '&amp;', '&lt;' and '&gt;' escaped as Slack asks, so that user text (a title,
+    /// a reason) can never become a mention such as &lt;!channel&gt; or a disguised link.
+    /// </summary>
+    public static string SlackEscape(string text) => text.Replace("&", "&amp;", StringComparison.Ordinal).Replace("<", "&lt;", StringComparison.Ordinal).Replace(">", "&gt;", StringComparison.Ordinal);
+}
 
 public enum DeliveryStatus
 {

@@ -65,7 +65,7 @@ public sealed partial class NotificationService(GantryManifest manifest, IDelive
                 ["version"] = state.Release.Version,
             };
             var title = $"{state.Service} {state.Release.Version} in {state.Environment}: {e.Type}";
-            if (Prepare(kind, state.Environment, new Notification(kind, e.Time, title, Text(kind, title, fields), fields), [], string.Create(CultureInfo.InvariantCulture, $"event {e.Id}")) is { } outbox)
+            if (Prepare(kind, state.Environment, new Notification(kind, e.Time, title, Text(kind, title, fields, v => v), fields, Text(kind, title, fields, Notification.SlackEscape)), [], string.Create(CultureInfo.InvariantCulture, $"event {e.Id}")) is { } outbox)
             {
                 await store.EnqueueAsync(outbox, ct);
                 Queued();
@@ -102,7 +102,7 @@ public sealed partial class NotificationService(GantryManifest manifest, IDelive
             ["resolvedAt"] = incident.ResolvedAt is { } r ? Time(r) : null,
         };
         var title = $"[{incident.Severity}] {incident.Key} {fields["status"]!.ToUpperInvariant()}: {incident.Title}";
-        return Prepare(kind, incident.Environment, new Notification(kind, time.GetUtcNow(), title, Text(kind, title, fields), fields), levelReceivers,
+        return Prepare(kind, incident.Environment, new Notification(kind, time.GetUtcNow(), title, Text(kind, title, fields, v => v), fields, Text(kind, title, fields, Notification.SlackEscape)), levelReceivers,
             string.Create(CultureInfo.InvariantCulture, $"{kind} {incident.Key} r{incident.Revision}"));
     }
 
@@ -117,9 +117,14 @@ public sealed partial class NotificationService(GantryManifest manifest, IDelive
         _ => kind,
     };
 
-    /// <summary>The manifest's template for the event with its placeholders filled in, or else the runbook's message.</summary>
-    private string Text(string kind, string title, Dictionary<string, string?> fields)
+    /// <summary>
+    /// The manifest's template for the event with its placeholders filled in, or else the runbook's message; every
+    /// value (not the template's own text) passed through <paramref name="escape"/> for the receiver it is meant for.
+    /// </summary>
+    private string Text(string kind, string title, Dictionary<string, string?> fields, Func<string, string> escape)
     {
+        title = escape(title);
+        fields = fields.ToDictionary(f => f.Key, f => f.Value is null ? null : escape(f.Value), StringComparer.Ordinal);
         var standard = StandardText(title, fields);
         if (Spec?.TemplateFor(kind) is not { } template)
         {

@@ -37,7 +37,7 @@ public sealed class SlackNotifier(HttpClient http) : INotifier
     public async Task SendAsync(ReceiverSpec receiver, Notification notification, CancellationToken ct)
     {
         var spec = (SlackReceiverSpec)receiver;
-        using var content = new StringContent(JsonSerializer.Serialize(new { text = notification.Text }), Encoding.UTF8, "application/json");
+        using var content = new StringContent(JsonSerializer.Serialize(new { text = notification.SlackText ?? Notification.SlackEscape(notification.Text) }), Encoding.UTF8, "application/json");
         using var response = await http.PostAsync(spec.Url, content, ct);
         if (!response.IsSuccessStatusCode)
         {

@@ -54,7 +54,9 @@ public sealed class NotificationServiceTests : IAsyncLifetime
         Directory.Delete(folder, recursive: true);
     }
 
-    private GantryManifest Manifest(int downPort) => ManifestLoader.LoadText($$"""
+    private GantryManifest Manifest(int downPort) => ManifestLoader.LoadText(ManifestText(downPort)).Manifest!;
+
+    private string ManifestText(int downPort) => $$"""
         services:
           shop: { process: { command: app, args: ["{port}"] }, listen: 127.0.0.1:8080, health: { readiness: { path: /ready } }, strategy: { canary: { steps: [ { setWeight: 40 } ] } } }
         environments:
@@ -76,7 +78,24 @@ public sealed class NotificationServiceTests : IAsyncLifetime
             rollout.aborted: |
               :x: {title}
               {impact}, {status}; severity {severity}
-        """).Manifest!;
+        """;
+
+    [Fact(Timeout = 60_000)]
+    public async Task Slack_UserTextIsEscaped_TheTemplatesOwnMarkupIsNot()
+    {
+        var text = ManifestText(FreePort.Next()).Replace("  templates:\n", "  templates:\n    incident.escalated: \"<@U024BE7LH> {title} ({impact})\"\n", StringComparison.Ordinal);
+        var (store, incidents, notifications) = Start(ManifestLoader.LoadText(text).Manifest!);
+        var opened = await incidents.OpenAsync(new OpenIncidentRequest("<!channel> pay <http://evil.example|click here> & more", "P1", "shop", "production", null, "<!here> 5%"), new AuditContext("mallory"), default);
+        opened.Problem.Should().BeNull();
+        await notifications.DeliverDueAsync(default);
+
+        var sent = JsonDocument.Parse(slack.Single()).RootElement.GetProperty("text").GetString();
+        sent.Should().StartWith("<@U024BE7LH> ", "the template's own mention stays a mention")
+            .And.Contain("&lt;!channel&gt; pay &lt;http://evil.example|click here&gt; &amp; more").And.EndWith("(&lt;!here&gt; 5%)");
+        sent.Should().NotContain("<!channel>").And.NotContain("<!here>").And.NotContain("<http");
+        await notifications.DisposeAsync();
+        await store.DisposeAsync();
+    }
 
     private (SqliteStore Store, IncidentService Incidents, NotificationService Notifications) Start(GantryManifest manifest)
     {
