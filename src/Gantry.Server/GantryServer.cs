@@ -25,18 +25,36 @@ using Endpoint = Gantry.Core.Manifest.Values.Endpoint;
 
 namespace Gantry.Server;
 
-/// <summary>Where the control plane keeps its data and where its API listens.</summary>
-public sealed record ServerOptions(string DataDirectory, Endpoint Listen, Access.AccessOptions? Access = null)
+/// <summary>
+/// Where the control plane keeps its data and where its API listens: with <see cref="Tls"/> over HTTPS; the
+/// metrics and the API's own description answered without a token when <see cref="PublicMetrics"/> says so
+/// (by default only on a loopback address).
+/// </summary>
+public sealed record ServerOptions(string DataDirectory, Endpoint Listen, Access.AccessOptions? Access = null, ApiTls? Tls = null, bool? PublicMetrics = null)
 {
     public static Endpoint DefaultListen { get; } = new("127.0.0.1", 7700);
+
+    /// <summary>Whether the API listens on a loopback address only.</summary>
+    public bool IsLoopback => Listen.Host == "localhost" || (IPAddress.TryParse(Listen.Host, out var ip) && IPAddress.IsLoopback(ip));
+
+    /// <summary>/metrics and /api/v1/openapi.json without a token: as asked, else only on loopback.</summary>
+    public bool MetricsArePublic => PublicMetrics ?? IsLoopback;
+
+    /// <summary>Why this setup deserves a warning (an API reachable from the network without TLS), or null.</summary>
+    public string? Warning => IsLoopback || Tls is not null
+        ? null
+        : $"the API listens on {Listen} without TLS: tokens and secrets cross the network in clear; give --tls-cert and --tls-key, or listen on 127.0.0.1 behind a TLS proxy";
 }
+
+/// <summary>The API's certificate and private key, as PEM files.</summary>
+public sealed record ApiTls(string CertificateFile, string KeyFile);
 
 /// <summary>
 /// The embedded control plane: the SQLite store, the process runtime, the built-in router, the reconciler
 /// and the REST API, in one process. Instances left by a server that was killed are stopped first; the
 /// reconciler then brings back what the stored rollouts want.
 /// </summary>
-public sealed class GantryServer : IAsyncDisposable
+public sealed partial class GantryServer : IAsyncDisposable
 {
     private readonly CancellationTokenSource stopping = new();
     private readonly FileStream dataLock;
@@ -162,7 +180,7 @@ public sealed class GantryServer : IAsyncDisposable
         try
         {
             server.AdminToken = await tokens.EnsureLocalAdminAsync(options.DataDirectory, ct);
-            await server.StartApiAsync(options.Listen, new Access.AccessControl(store, time, options.Access ?? new Access.AccessOptions()), time, loggers, ct);
+            await server.StartApiAsync(options, new Access.AccessControl(store, time, options.Access ?? new Access.AccessOptions()), time, loggers, ct);
         }
         catch
         {
@@ -174,8 +192,11 @@ public sealed class GantryServer : IAsyncDisposable
         return server;
     }
 
-    private async Task StartApiAsync(Endpoint listen, Access.AccessControl access, TimeProvider time, ILoggerFactory loggers, CancellationToken ct)
+    private async Task StartApiAsync(ServerOptions options, Access.AccessControl access, TimeProvider time, ILoggerFactory loggers, CancellationToken ct)
     {
+        var listen = options.Listen;
+        var log = loggers.CreateLogger<GantryServer>();
+        var certificate = options.Tls is { } tls ? LoadCertificate(tls) : null;
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
         builder.Services.AddSingleton(loggers);
@@ -189,7 +210,13 @@ public sealed class GantryServer : IAsyncDisposable
             o.AddServerHeader = false;
             // The largest legitimate call (a deploy with 200 variables of 16 KiB at most, or a gate evaluation) fits in 1 MiB.
             o.Limits.MaxRequestBodySize = 1024 * 1024;
-            o.Listen(listen.Host == "localhost" ? IPAddress.Loopback : IPAddress.Parse(listen.Host), listen.Port);
+            o.Listen(listen.Host == "localhost" ? IPAddress.Loopback : IPAddress.Parse(listen.Host), listen.Port, l =>
+            {
+                if (certificate is not null)
+                {
+                    l.UseHttps(certificate);
+                }
+            });
         });
         var web = builder.Build();
         web.UseExceptionHandler(errors => errors.Run(async context =>
@@ -197,7 +224,13 @@ public sealed class GantryServer : IAsyncDisposable
             // Malformed requests (bad JSON, wrong types) are the client's: 400, as problem+json.
             var error = context.Features.Get<IExceptionHandlerFeature>()?.Error;
             var status = error is BadHttpRequestException bad ? bad.StatusCode : StatusCodes.Status500InternalServerError;
-            var detail = status == 500 ? "the server failed; see its log" : error?.GetBaseException().Message ?? "bad request";
+            var id = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(4));
+            if (status == 500)
+            {
+                RequestFailed(log, context.Request.Method, context.Request.Path, id, error);
+            }
+
+            var detail = status == 500 ? $"the server failed (error {id}); its log has the details" : error?.GetBaseException().Message ?? "bad request";
             await Results.Problem(detail: detail, statusCode: status, title: status == 500 ? "Server error" : "Invalid request").ExecuteAsync(context);
         }));
         web.UseStatusCodePages(async status =>
@@ -210,17 +243,46 @@ public sealed class GantryServer : IAsyncDisposable
         web.UseRouting();
         access.Use(web);
         var open = new Access.PublicEndpoint();
-        web.MapOpenApi("/api/{documentName}/openapi.json").WithMetadata(open);
+        object described = options.MetricsArePublic ? open : new Access.Requires(Core.Access.Role.Viewer);
+        web.MapOpenApi("/api/{documentName}/openapi.json").WithMetadata(described);
         web.MapGet("/health", () => Results.Text("ok\n")).WithMetadata(open);
         web.MapGet("/health/ready", () => Reconciler.Passes > 0
             ? Results.Text("ready\n")
             : Results.Problem(statusCode: 503, title: "Starting", detail: "the first reconcile pass has not finished")).WithMetadata(open);
-        web.MapGet("/metrics", () => Results.Text(MetricsText(), PrometheusWriter.ContentType)).WithMetadata(open);
+        web.MapGet("/metrics", () => Results.Text(MetricsText(), PrometheusWriter.ContentType)).WithMetadata(described);
         ApiEndpoints.Map(web, Rollouts, store, runtime, Reconciler, Gates, store, store, Tokens, Incidents, store, store, store, time);
         await web.StartAsync(ct);
         app = web;
-        Address = new Uri($"http://{listen}");
+        Address = new Uri($"{(certificate is null ? "http" : "https")}://{listen}");
+        ApiStarted(log, Address, options.MetricsArePublic);
+        if (options.Warning is { } warning)
+        {
+            Insecure(log, warning);
+        }
     }
+
+    private static System.Security.Cryptography.X509Certificates.X509Certificate2 LoadCertificate(ApiTls tls)
+    {
+        try
+        {
+            using var pem = System.Security.Cryptography.X509Certificates.X509Certificate2.CreateFromPemFile(tls.CertificateFile, tls.KeyFile);
+            // Kestrel needs the key in a form the platform can use: export and import once.
+            return System.Security.Cryptography.X509Certificates.X509CertificateLoader.LoadPkcs12(pem.Export(System.Security.Cryptography.X509Certificates.X509ContentType.Pkcs12), null);
+        }
+        catch (Exception ex) when (ex is CryptographicException or IOException)
+        {
+            throw new InvalidOperationException($"the TLS certificate {tls.CertificateFile} with key {tls.KeyFile} could not be loaded: {ex.Message}", ex);
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "{Method} {Path} failed (error {ErrorId})")]
+    private static partial void RequestFailed(ILogger logger, string method, string path, string errorId, Exception? exception);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "API listening on {Address} (metrics and API description public: {Public})")]
+    private static partial void ApiStarted(ILogger logger, Uri address, bool @public);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "{Warning}")]
+    private static partial void Insecure(ILogger logger, string warning);
 
     private string MetricsText()
     {

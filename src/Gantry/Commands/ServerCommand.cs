@@ -2,6 +2,8 @@ using System.CommandLine;
 using Gantry.Core.Manifest;
 using Gantry.Core.Manifest.Values;
 using Gantry.Server;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 
 namespace Gantry.Commands;
 
@@ -16,7 +18,10 @@ internal static class ServerCommand
         var file = CommonOptions.File();
         var data = new Option<string?>("--data") { Description = "Where rollouts, events and instance logs are kept (default: .gantry beside the manifest).", HelpName = "DIR" };
         var listen = new Option<string>("--listen") { Description = "Where the API listens.", DefaultValueFactory = _ => ServerOptions.DefaultListen.ToString(), HelpName = "ADDRESS" };
-        var command = new Command("server", "Run the control plane: rollouts, the built-in router and the REST API, for one manifest.") { file, data, listen };
+        var tlsCert = new Option<string?>("--tls-cert") { Description = "The API's certificate (PEM): serve HTTPS. Needs --tls-key.", HelpName = "FILE" };
+        var tlsKey = new Option<string?>("--tls-key") { Description = "The private key of --tls-cert (PEM).", HelpName = "FILE" };
+        var publicMetrics = new Option<bool?>("--public-metrics") { Description = "Answer /metrics and the API description without a token (default: only when listening on loopback).", HelpName = "true|false" };
+        var command = new Command("server", "Run the control plane: rollouts, the built-in router and the REST API, for one manifest.") { file, data, listen, tlsCert, tlsKey, publicMetrics };
         command.SetAction(async (parse, ct) =>
         {
             var output = parse.InvocationConfiguration.Output;
@@ -39,11 +44,20 @@ internal static class ServerCommand
                 return ExitCodes.BadInput;
             }
 
+            if (parse.GetValue(tlsCert) is null != parse.GetValue(tlsKey) is null)
+            {
+                await error.WriteLineAsync("gantry: --tls-cert and --tls-key go together");
+                return ExitCodes.BadInput;
+            }
+
             var dataDir = parse.GetValue(data) ?? DefaultDataDirectory(path);
+            var tls = parse.GetValue(tlsCert) is { } cert ? new ApiTls(cert, parse.GetValue(tlsKey)!) : null;
+            var options = new ServerOptions(dataDir, address!, Tls: tls, PublicMetrics: parse.GetValue(publicMetrics));
+            using var loggers = ServerLogging.Create(dataDir, time);
             GantryServer server;
             try
             {
-                server = await GantryServer.StartAsync(manifest, Path.GetDirectoryName(Path.GetFullPath(path))!, new ServerOptions(dataDir, address!), time, null, ct);
+                server = await GantryServer.StartAsync(manifest, Path.GetDirectoryName(Path.GetFullPath(path))!, options, time, loggers, ct);
             }
             catch (Exception ex) when (ex is InvalidOperationException or IOException)
             {
@@ -53,6 +67,11 @@ internal static class ServerCommand
 
             await using (server)
             {
+                if (options.Warning is { } warning)
+                {
+                    await error.WriteLineAsync($"gantry: warning: {warning}");
+                }
+
                 await output.WriteLineAsync($"gantry server: API on {server.Address.ToString().TrimEnd('/')}, data in {dataDir}");
                 await output.WriteLineAsync($"  local admin token in {Server.Access.TokenService.LocalAdminFile(dataDir)} (mode 0600): the gantry CLI run here or with --data {dataDir} uses it");
                 foreach (var s in manifest.Services)
@@ -78,5 +97,30 @@ internal static class ServerCommand
             return ExitCodes.Success;
         });
         return command;
+    }
+}
+
+/// <summary>The server's logs: JSON lines to standard error and to DATA/logs/server.log (0600).</summary>
+internal static class ServerLogging
+{
+    public static Microsoft.Extensions.Logging.ILoggerFactory Create(string dataDirectory, TimeProvider time)
+    {
+        if (OperatingSystem.IsWindows())
+        {
+            Directory.CreateDirectory(dataDirectory);
+        }
+        else
+        {
+            // Made as the server makes it: its owner's only.
+            Directory.CreateDirectory(dataDirectory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        }
+
+        return Microsoft.Extensions.Logging.LoggerFactory.Create(b =>
+        {
+            b.SetMinimumLevel(Microsoft.Extensions.Logging.LogLevel.Information);
+            b.AddJsonConsole(o => o.UseUtcTimestamp = true);
+            b.Services.Configure<Microsoft.Extensions.Logging.Console.ConsoleLoggerOptions>(o => o.LogToStandardErrorThreshold = Microsoft.Extensions.Logging.LogLevel.Trace);
+            b.AddProvider(new Server.Logging.JsonFileLoggerProvider(Path.Combine(dataDirectory, "logs", "server.log"), time));
+        });
     }
 }
