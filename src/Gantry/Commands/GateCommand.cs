@@ -240,6 +240,11 @@ internal static class GateCommand
             }
         }
 
+        if (e.By is not null)
+        {
+            text.AppendLine(CultureInfo.InvariantCulture, $"  posted by {e.By} at {e.At:yyyy-MM-dd HH:mm} UTC");
+        }
+
         return text.ToString().TrimEnd();
     }
 }

@@ -85,6 +85,12 @@ public sealed class DeploySafetyTests
             (await ProblemAsync(longReason, HttpStatusCode.RequestEntityTooLarge)).GetProperty("detail").GetString().Should().Be("the reason is 5000 characters long: at most 2000");
         }
 
+        using (var body = new StringContent("{\"service\":\"shop\",\"version\":\"v1\",\"set\":{\"A\":\"" + new string('x', 2 * 1024 * 1024) + "\"}}", System.Text.Encoding.UTF8, "application/json"))
+        using (var megabytes = await h.Api.PostAsync("/api/v1/rollouts", body))
+        {
+            (await ProblemAsync(megabytes, HttpStatusCode.RequestEntityTooLarge)).GetProperty("status").GetInt32().Should().Be(413, "a body over 1 MiB is refused before it is read");
+        }
+
         (await h.Server.Store.ListAsync(new RolloutQuery(), default)).Should().BeEmpty("no refused deploy stored anything");
 
         // The manifest allows one runtime variable by name: that one goes through.
