@@ -6,6 +6,19 @@ namespace Gantry.Server.Rollouts;
 /// <summary>What a request must satisfy before anything is stored: variables, sizes, a front door of its own.</summary>
 public sealed partial class RolloutService
 {
+    /// <summary>A deploy's service and environment known, its version valid, its variables allowed: the first problem, or null.</summary>
+    private Problem? CheckRequest(DeployRequest request, out ServiceSpec service, out string environment)
+    {
+        if (Resolve(request.Service, request.Environment, out service, out environment) is { } problem)
+        {
+            return problem;
+        }
+
+        return !IsValidVersion(request.Version)
+            ? Bad($"version '{request.Version}' is not valid: letters, digits, '.', '_', '+' and '-', up to 128 characters")
+            : CheckVariables(request, service);
+    }
+
     /// <summary>
     /// The deploy's variables: valid names, no loader or runtime hooks unless the service allows them, no control
     /// characters, bounded sizes (413 past them); and a reason of bounded length.

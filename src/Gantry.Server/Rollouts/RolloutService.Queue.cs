@@ -10,19 +10,9 @@ public sealed partial class RolloutService
     /// <summary>Queues a deploy behind the active rollout of its service and environment; it starts when that one ends.</summary>
     public async Task<Result<QueuedDeploy>> QueueAsync(DeployRequest request, AuditContext who, CancellationToken ct)
     {
-        if (Resolve(request.Service, request.Environment, out var service, out var environment) is { } problem)
+        if (CheckRequest(request, out var service, out var environment) is { } problem)
         {
             return problem;
-        }
-
-        if (!IsValidVersion(request.Version))
-        {
-            return Bad($"version '{request.Version}' is not valid: letters, digits, '.', '_', '+' and '-', up to 128 characters");
-        }
-
-        if (CheckVariables(request, service) is { } invalid)
-        {
-            return invalid;
         }
 
         if (await gates.CheckAsync(environment, service.Name, request.Version, ct) is { } refused)

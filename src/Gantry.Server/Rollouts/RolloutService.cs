@@ -82,19 +82,9 @@ public sealed partial class RolloutService(GantryManifest manifest, IRolloutStor
 
     public async Task<Result<RolloutState>> DeployAsync(DeployRequest request, AuditContext who, CancellationToken ct)
     {
-        if (Resolve(request.Service, request.Environment, out var service, out var environment) is { } problem)
+        if (CheckRequest(request, out var service, out var environment) is { } problem)
         {
             return problem;
-        }
-
-        if (!IsValidVersion(request.Version))
-        {
-            return Bad($"version '{request.Version}' is not valid: letters, digits, '.', '_', '+' and '-', up to 128 characters");
-        }
-
-        if (CheckVariables(request, service) is { } invalid)
-        {
-            return invalid;
         }
 
         if (await gates.CheckAsync(environment, service.Name, request.Version, ct) is { } refused)
