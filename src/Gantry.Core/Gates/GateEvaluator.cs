@@ -53,12 +53,18 @@ public sealed record GateEvaluation(
     public bool LetsThrough => Decision == GateDecision.Deploy || (Decision == GateDecision.Remediate && Override is not null);
 
     /// <summary>The failed criteria, blocking and key ones first.</summary>
-    public IEnumerable<(string Category, CriterionResult Criterion)> Failures =>
-        Categories.SelectMany(c => c.Criteria.Where(r => r.Outcome == CriterionOutcome.Fail).Select(r => (c.Name, r)))
-            .OrderBy(f => f.Item2.Blocking || f.Item2.Key ? 0 : 1);
+    public IReadOnlyList<FailedCriterion> Failures =>
+        [.. Categories.SelectMany(c => c.Criteria.Where(r => r.Outcome == CriterionOutcome.Fail).Select(r => new FailedCriterion(c.Name, r)))
+            .OrderBy(f => f.Criterion.Blocking || f.Criterion.Key ? 0 : 1)];
+
+    /// <summary>The tests that failed or erred (the first <see cref="GateEvaluator.KeptFailures"/>), each with its suite, name, message and report file.</summary>
+    public ValueList<TestFailure> FailedTests { get; init; } = [];
 
     public double? Measure(string key) => Measures.Where(m => m.Key == key).Select(m => (double?)m.Value).FirstOrDefault();
 }
+
+/// <summary>A criterion that failed, with its category.</summary>
+public sealed record FailedCriterion(string Category, CriterionResult Criterion);
 
 /// <summary>A person's decision to let a REMEDIATE release through anyway: who, why, when. A BLOCK cannot be overridden.</summary>
 public sealed record GateOverride(string By, string Reason, DateTimeOffset At);
@@ -77,6 +83,9 @@ public sealed record GateInputs(TestSummary? Tests, CoverageSummary? Coverage, F
 /// </summary>
 public static class GateEvaluator
 {
+    /// <summary>How many failed tests an evaluation keeps to show.</summary>
+    public const int KeptFailures = 100;
+
     public static GateEvaluation Evaluate(GateSpec gate, string service, string version, GateInputs inputs, GateEvaluation? previous, DateTimeOffset now)
     {
         var categories = new List<CategoryResult>();
@@ -122,7 +131,10 @@ public static class GateEvaluator
                     : overall < gate.PassScore
                         ? (GateDecision.Remediate, string.Create(CultureInfo.InvariantCulture, $"score {overall:0.#} is under the pass threshold {gate.PassScore:0.#}"))
                         : (GateDecision.Deploy, string.Create(CultureInfo.InvariantCulture, $"every criterion passed{(categories.Any(c => c.Criteria.Any(r => r.Outcome == CriterionOutcome.Warning)) ? " or warned" : string.Empty)}; score {overall:0.#}"));
-        return new GateEvaluation(gate.Name, service, version, decision, overall, reason, [.. categories], [.. measures], now, previous?.Version);
+        return new GateEvaluation(gate.Name, service, version, decision, overall, reason, [.. categories], [.. measures], now, previous?.Version)
+        {
+            FailedTests = [.. (inputs.Tests?.Failures ?? []).Take(KeptFailures)],
+        };
     }
 
     private static double Points(CriterionOutcome outcome) => outcome switch
@@ -221,7 +233,7 @@ public static class GateEvaluator
                 }
 
                 return (coverage, string.Create(CultureInfo.InvariantCulture,
-                    $"lines {c.LinePercent:0.0#}% ({c.LinesCovered:#,0}/{c.LinesValid:#,0}){(c.BranchPercent is { } bp ? $", branches {bp:0.0#}% ({c.BranchesCovered:#,0}/{c.BranchesValid:#,0})" : string.Empty)}, from {Files(c.Files)}"));
+                    $"lines {c.LinePercent:0.0#}% ({c.LinesCovered:#,0}/{c.LinesValid:#,0}){(c.BranchPercent is { } bp ? $", branches {bp:0.0#}% ({c.BranchesCovered:#,0}/{c.BranchesValid:#,0})" : string.Empty)}{(c.SourceFiles > 0 ? $", {c.SourceFiles:#,0} source file{(c.SourceFiles == 1 ? string.Empty : "s")}" : string.Empty)}, from {Files(c.Files)}"));
             case GateCategoryKind.Security when inputs.Security is { } s:
                 var counts = new Dictionary<string, double>(StringComparer.Ordinal)
                 {

@@ -154,9 +154,10 @@ internal static class GateCommand
             return null;
         }
 
-        // Cobertura is XML; anything else is read as an LCOV tracefile. Lines are counted once per source file across reports.
-        var all = files.Select(f => IsXml(f) ? Read(f, CoberturaReader.Read) : Read(f, LcovReader.Read)).ToList();
-        return new CoverageSummary(all.Sum(c => c.LinesCovered), all.Sum(c => c.LinesValid), all.Sum(c => c.BranchesCovered), all.Sum(c => c.BranchesValid), [.. files]);
+        // Cobertura is XML; anything else is read as an LCOV tracefile. Lines are merged by source file and line across
+        // every report and format: a line counts once, covered when any report covers it.
+        var all = files.Select(f => IsXml(f) ? Read(f, CoberturaReader.ReadData) : Read(f, LcovReader.ReadData)).ToList();
+        return CoverageData.Merge(all).Summary(files);
     }
 
     private static bool IsXml(string file)

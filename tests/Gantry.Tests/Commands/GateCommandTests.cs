@@ -58,6 +58,17 @@ public sealed class GateCommandTests : IAsyncLifetime
         await File.WriteAllTextAsync(Path.Combine(Folder, "high.sarif"), Sarif("7.5"));
         await File.WriteAllTextAsync(Path.Combine(Folder, "perf.json"), """{ "latency": { "p95": 180 } }""");
         await File.WriteAllTextAsync(Path.Combine(Folder, "truncated.xml"), "<testsuite name=\"x\">\n  <testcase name=\"a\">\n");
+
+        // The same run of the same C code, as gcovr writes Cobertura (DOCTYPE line included) and as lcov writes a tracefile.
+        await File.WriteAllTextAsync(Path.Combine(Folder, "gcovr.xml"), """
+            <?xml version='1.0' encoding='UTF-8'?>
+            <!DOCTYPE coverage SYSTEM 'http://cobertura.sourceforge.net/xml/coverage-04.dtd'>
+            <coverage line-rate="0.75" lines-covered="6" lines-valid="8" version="gcovr 5.2"><sources><source>/build/src</source></sources><packages><package name=""><classes>
+            <class name="calc_c" filename="calc.c"><methods/><lines><line number="1" hits="2" branch="false"/><line number="2" hits="2" branch="false"/><line number="3" hits="1" branch="false"/><line number="4" hits="1" branch="false"/><line number="5" hits="0" branch="false"/><line number="6" hits="1" branch="false"/><line number="8" hits="0" branch="false"/></lines></class>
+            <class name="main_c" filename="main.c"><methods/><lines><line number="2" hits="1" branch="false"/></lines></class>
+            </classes></package></packages></coverage>
+            """);
+        await File.WriteAllTextAsync(Path.Combine(Folder, "lcov.info"), "TN:\nSF:/build/src/main.c\nDA:2,1\nend_of_record\nTN:\nSF:/build/src/calc.c\nDA:1,2\nDA:2,2\nDA:3,1\nDA:4,1\nDA:5,0\nDA:6,1\nDA:8,0\nend_of_record\n");
     }
 
     public async Task DisposeAsync()
@@ -140,7 +151,7 @@ public sealed class GateCommandTests : IAsyncLifetime
 
     [Theory(Timeout = 60_000)]
     [InlineData("--junit|@nothing/**/*.xml", "gantry: --junit '@nothing/**/*.xml': no file matches")]
-    [InlineData("--junit|@truncated.xml", "gantry: @truncated.xml:3:1: not well-formed XML: Unexpected end of file has occurred. The following elements are not closed: testcase, testsuite")]
+    [InlineData("--junit|@truncated.xml", "gantry: @truncated.xml:3:1: truncated: the file ends before </testcase> (still open: <testcase>, <testsuite>)")]
     [InlineData("--sarif|@missing.sarif", "gantry: --sarif @missing.sarif: no such file")]
     [InlineData("--json|nonsense", "gantry: --json 'nonsense': expected CATEGORY=FILE")]
     [InlineData("--gate|nope", "gantry: no gate 'nope' in the manifest; it has release")]
@@ -221,5 +232,27 @@ public sealed class GateCommandTests : IAsyncLifetime
         exit.Should().Be(ExitCodes.Success, error);
 
         (await GantryCliTests.RunAsync("deploy", "shop", "-v", "2.0", "-e", "staging", "--server", Server, "--data", Data)).Exit.Should().Be(ExitCodes.Success, "staging has no gate");
+    }
+
+    [Fact(Timeout = 60_000)]
+    public async Task GateEvaluate_CoberturaWithADoctypeAndTheSameCodesLcov_GiveTheToolsOwnFiguresMergedOnce()
+    {
+        const string Figures = "lines 75.0% (6/8), 2 source files";
+        (await GateAsync("--junit", "@out/**/*.xml", "--coverage", "@gcovr.xml", "--sarif", "@clean.sarif")).Out.Should().Contain($"coverage        75  {Figures}, from {Folder}/gcovr.xml");
+        (await GateAsync("--junit", "@out/**/*.xml", "--coverage", "@lcov.info", "--sarif", "@clean.sarif")).Out.Should().Contain($"{Figures}, from {Folder}/lcov.info");
+        (await GateAsync("--junit", "@out/**/*.xml", "--coverage", "@gcovr.xml", "@lcov.info", "@lcov.info", "--sarif", "@clean.sarif")).Out.Should().Contain($"{Figures}, from 3 files", "two formats and a copy of one run are one set of lines");
+    }
+
+    [Fact(Timeout = 60_000)]
+    public async Task GateEvaluate_JsonOutput_ListsEveryFailureWithItsDetails()
+    {
+        var (exit, output, error) = await GateAsync("--junit", "@failing.xml", "--coverage", "@cov-85.xml", "--sarif", "@high.sarif", "--output", "json");
+        exit.Should().Be(ExitCodes.Blocked, error);
+        using var json = JsonDocument.Parse(output);
+        json.RootElement.GetProperty("failures").EnumerateArray().Select(f => (f.GetProperty("category").GetString(), f.GetProperty("criterion").GetProperty("sentence").GetString()))
+            .Should().Equal(("tests", "tests failed: 1 fails when > 0"), ("security", "security high: 1 fails when > 0"));
+        var test = json.RootElement.GetProperty("failedTests").EnumerateArray().Single();
+        (test.GetProperty("suite").GetString(), test.GetProperty("name").GetString(), test.GetProperty("message").GetString(), test.GetProperty("file").GetString())
+            .Should().Be(("apiTests", "removes", "expected 1 but was 2", $"{Folder}/failing.xml"));
     }
 }

@@ -4,26 +4,29 @@ using System.Xml;
 namespace Gantry.Core.Gates.Reports;
 
 /// <summary>
-/// Reads Cobertura XML (coverlet, coverage.py, Istanbul, gcovr): every &lt;line number hits&gt; of every
-/// &lt;class filename&gt;, a line counted once per file (classes and methods repeat lines), covered when any
-/// of its entries has hits; branches from <c>condition-coverage="50% (1/2)"</c>, once per class and line
-/// (a lambda's class has branches of its own on its enclosing method's line). Where the root carries the tool's
-/// own totals (<c>lines-covered</c>, <c>lines-valid</c>, <c>branches-covered</c>, <c>branches-valid</c>), they are the figures. A report that lists no
-/// lines but has the root's <c>lines-covered</c> / <c>lines-valid</c> totals is read from those.
+/// Reads Cobertura XML (coverlet, dotnet-coverage, coverage.py, Istanbul, gcovr, the reference Cobertura):
+/// every &lt;line number hits&gt; of every &lt;class filename&gt;, as <see cref="CoverageData"/>: a line counted
+/// once per file (classes and methods repeat lines, and dotnet-coverage's own totals count a line once per
+/// method), covered when any of its entries has hits; branches from <c>condition-coverage="50% (1/2)"</c>, once
+/// per class and line (a lambda's class has branches of its own on its enclosing method's line). Relative
+/// filenames are joined to the report's first &lt;source&gt;. The root's totals are used only by a report that
+/// lists no lines at all.
 /// </summary>
 public static class CoberturaReader
 {
-    public static CoverageSummary Read(string file, Stream stream) => XmlReports.Read(file, stream, xml =>
+    public static CoverageSummary Read(string file, Stream stream) => ReadData(file, stream).Summary([file]);
+
+    public static CoverageData ReadData(string file, Stream stream) => XmlReports.Read(file, stream, xml =>
     {
         XmlReports.Root(xml, file, "Cobertura coverage report", "coverage");
         var rootCovered = XmlReports.Number(xml, file, "lines-covered");
         var rootValid = XmlReports.Number(xml, file, "lines-valid");
-        var rootBranchesCovered = XmlReports.Number(xml, file, "branches-covered");
-        var rootBranchesValid = XmlReports.Number(xml, file, "branches-valid");
-        var lines = new Dictionary<(string File, int Line), bool>();
+        var data = new CoverageData();
         var branches = new Dictionary<(string File, string Class, int Line), (int Covered, int Total)>();
+        string? source = null;
         var current = string.Empty;
         var currentClass = string.Empty;
+        var anyLine = false;
         while (xml.Read())
         {
             if (xml.NodeType != XmlNodeType.Element)
@@ -31,9 +34,19 @@ public static class CoberturaReader
                 continue;
             }
 
-            if (xml.LocalName == "class")
+            if (xml.LocalName == "source" && source is null && !xml.IsEmptyElement)
             {
-                current = xml.GetAttribute("filename") ?? xml.GetAttribute("name") ?? string.Empty;
+                source = CoverageData.Normalize(xml.ReadElementContentAsString()).TrimEnd('/');
+            }
+            else if (xml.LocalName == "class")
+            {
+                var name = xml.GetAttribute("filename") ?? xml.GetAttribute("name") ?? string.Empty;
+                current = CoverageData.Normalize(name);
+                if (source is { Length: > 0 } root && !current.StartsWith('/') && !(current.Length > 1 && current[1] == ':'))
+                {
+                    current = CoverageData.Normalize(root + "/" + current);
+                }
+
                 currentClass = xml.GetAttribute("name") ?? current;
             }
             else if (xml.LocalName == "line")
@@ -41,11 +54,10 @@ public static class CoberturaReader
                 var number = XmlReports.Number(xml, file, "number") ?? throw XmlReports.Error(xml, file, "a <line> without a number attribute");
                 var hits = XmlReports.Number(xml, file, "hits") ?? throw XmlReports.Error(xml, file, "a <line> without a hits attribute");
                 var (covered, total) = Conditions(xml, file);
-                var key = (current, (int)number);
-                lines[key] = lines.GetValueOrDefault(key) || hits > 0;
+                anyLine = true;
+                data.Line(current, (int)number, hits > 0);
                 if (total > 0)
                 {
-                    // A class lists its methods' lines again; a lambda's class has branches of its own on the same line.
                     var at = (current, currentClass, (int)number);
                     var seen = branches.GetValueOrDefault(at);
                     branches[at] = (Math.Max(seen.Covered, covered), Math.Max(seen.Total, total));
@@ -53,13 +65,17 @@ public static class CoberturaReader
             }
         }
 
-        // The tool's own totals, where it wrote them, are what its users see (coverlet counts a few branches that
-        // no line carries); the lines themselves otherwise.
-        var (linesCovered, linesValid) = rootCovered is { } c && rootValid is { } v ? ((int)c, (int)v) : (lines.Values.Count(hit => hit), lines.Count);
-        var (branchesCovered, branchesValid) = rootBranchesCovered is { } bc && rootBranchesValid is { } bv
-            ? ((int)bc, (int)bv)
-            : (branches.Values.Sum(b => b.Covered), branches.Values.Sum(b => b.Total));
-        return new CoverageSummary(linesCovered, linesValid, branchesCovered, branchesValid, [file]);
+        foreach (var line in branches.GroupBy(b => (b.Key.File, b.Key.Line)))
+        {
+            data.Branches(line.Key.File, line.Key.Line, line.Sum(b => b.Value.Covered), line.Sum(b => b.Value.Total));
+        }
+
+        if (!anyLine && rootCovered is { } c && rootValid is { } v)
+        {
+            data.Totals((int)c, (int)v);
+        }
+
+        return data;
     });
 
     private static (int Covered, int Branches) Conditions(XmlReader xml, string file)
@@ -91,11 +107,13 @@ public static class CoberturaReader
 /// </summary>
 public static class LcovReader
 {
-    public static CoverageSummary Read(string file, Stream stream)
+    public static CoverageSummary Read(string file, Stream stream) => ReadData(file, stream).Summary([file]);
+
+    public static CoverageData ReadData(string file, Stream stream)
     {
         using var text = new StreamReader(stream, leaveOpen: true);
-        var lines = new Dictionary<(string File, int Line), bool>();
-        var branches = new Dictionary<(string File, string Branch), bool>();
+        var data = new CoverageData();
+        var branches = new Dictionary<(string File, int Line, string Branch), bool>();
         string? source = null;
         var sourceLine = 0;
         var number = 0;
@@ -140,23 +158,23 @@ public static class LcovReader
                         throw new ReportException(file, number, colon + 2, source is null ? "DA: outside an SF: record" : $"expected DA:<line>,<hits>, got DA:{value}");
                     }
 
-                    lines[(source, at)] = lines.GetValueOrDefault((source, at)) || hits > 0;
+                    data.Line(source, at, hits > 0);
                     break;
                 case "BRDA":
                     var parts = value.Split(',');
-                    if (source is null || parts.Length != 4)
+                    if (source is null || parts.Length != 4 || !int.TryParse(parts[0], NumberStyles.None, CultureInfo.InvariantCulture, out var branchLine))
                     {
                         throw new ReportException(file, number, colon + 2, source is null ? "BRDA: outside an SF: record" : $"expected BRDA:<line>,<block>,<branch>,<taken>, got BRDA:{value}");
                     }
 
-                    var key = (source, $"{parts[0]},{parts[1]},{parts[2]}");
+                    var key = (source, branchLine, $"{parts[1]},{parts[2]}");
                     branches[key] = branches.GetValueOrDefault(key) || (parts[3] != "-" && parts[3] != "0");
                     break;
                 case "FN" or "FNDA" or "FNF" or "FNH" or "LF" or "LH" or "BRF" or "BRH" or "VER" or "FNL" or "FNA":
                     // Totals and functions: the lines and branches themselves are counted.
                     break;
                 default:
-                    throw new ReportException(file, number, 1, $"not an LCOV line: '{(line.Length > 40 ? line[..40] + "..." : line)}'");
+                    throw new ReportException(file, number, 1, NotLcov(line, any: number > 1));
             }
         }
 
@@ -170,6 +188,28 @@ public static class LcovReader
             throw new ReportException(file, number + 1, 1, $"truncated: the record of {source} (line {sourceLine}) has no end_of_record");
         }
 
-        return new CoverageSummary(lines.Values.Count(h => h), lines.Count, branches.Values.Count(t => t), branches.Count, [file]);
+        foreach (var line in branches.GroupBy(b => (b.Key.File, b.Key.Line)))
+        {
+            data.Branches(line.Key.File, line.Key.Line, line.Count(b => b.Value), line.Count());
+        }
+
+        return data;
+    }
+
+    /// <summary>Why a line is not LCOV, in words: the file is another format altogether, or one line is off.</summary>
+    private static string NotLcov(string line, bool any)
+    {
+        var start = line.TrimStart('\uFEFF', ' ', '\t');
+        if (!any && (start.StartsWith('{') || start.StartsWith('[')))
+        {
+            return "this is JSON, not a coverage report Gantry reads: give Cobertura XML or an LCOV tracefile (coverage.py: 'coverage xml' or 'coverage lcov'; Istanbul, nyc, jest, c8: the 'cobertura' or 'lcov' reporter)";
+        }
+
+        if (!any && start.StartsWith('<'))
+        {
+            return "this is XML but not Cobertura: give Cobertura XML (a <coverage> root) or an LCOV tracefile";
+        }
+
+        return $"not an LCOV line: '{(line.Length > 40 ? line[..40] + "..." : line)}' (LCOV lines start with SF:, DA:, BRDA:, FN:, LF:, LH: or end_of_record)";
     }
 }

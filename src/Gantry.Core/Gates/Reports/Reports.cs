@@ -73,6 +73,12 @@ internal sealed class TestTally(string file)
 /// <summary>Line (and branch, where the format has them) coverage of one or more reports; a line counted once per file.</summary>
 public sealed record CoverageSummary(int LinesCovered, int LinesValid, int BranchesCovered, int BranchesValid, ValueList<string> Files)
 {
+    /// <summary>How many source files the lines are in.</summary>
+    public int SourceFiles { get; init; }
+
+    /// <summary>How many reports were merged.</summary>
+    public int Reports { get; init; }
+
     /// <summary>Covered lines as a percentage (0 to 100); 0 when no lines were found.</summary>
     public double LinePercent => LinesValid == 0 ? 0 : 100.0 * LinesCovered / LinesValid;
 
