@@ -196,6 +196,34 @@ public sealed class AnalysisFunctionalTests
         run.Metrics.Single(m => m.Name == "exit-code").Measurements[0].Value.Should().Be(0);
     }
 
+    // Argo Rollouts analysis/analysis_test.go (errors are retried, not counted): a step analysis of count 1 whose
+    // first query fails goes on to its one real measurement instead of aborting the rollout.
+    [Fact(Timeout = Timeout)]
+    public async Task Analysis_TransientQueryError_IsRetriedNotAnAbort()
+    {
+        var port = FreePort.Next();
+        var calls = 0;
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.WebHost.UseUrls($"http://127.0.0.1:{port}");
+        await using var metrics = builder.Build();
+        metrics.MapGet("/errors", () => Interlocked.Increment(ref calls) == 1 ? Results.StatusCode(503) : Results.Json(new { value = 0.01 }));
+        await metrics.StartAsync();
+
+        await using var h = await ServerHarness.StartAsync(listen => ServerHarness.ManifestText(listen, Steps("analysis: { templates: [flaky] }"), extra: $$"""
+            analysis:
+              flaky:
+                interval: 500ms
+                metrics:
+                  - { name: errors, provider: { web: { url: "http://127.0.0.1:{{port}}/errors", jsonPath: "$.value" } }, failWhen: "> 5%" }
+            """));
+        var (end, runs) = await DeployBadAsync(h, null, RolloutPhase.Succeeded);
+
+        var metric = runs.Single().Metrics.Single();
+        (metric.Phase, metric.Count, metric.Errors).Should().Be((AnalysisPhase.Successful, 1, 1), "the error was retried and not counted");
+        metric.Measurements.Select(m => m.Phase).Should().Equal(AnalysisPhase.Error, AnalysisPhase.Successful);
+        end.Rollout.Phase.Should().Be(RolloutPhase.Succeeded);
+    }
+
     [Fact(Timeout = Timeout)]
     public async Task Analysis_UnreachableProvider_IsAnErrorNotAnException()
     {

@@ -31,8 +31,10 @@ public sealed record MetricResult(
 /// metric's conditions (absolute, relative to the baseline measured at the same time, sustained for a
 /// duration); each metric's phase follows failureLimit, inconclusiveLimit, consecutiveErrorLimit,
 /// consecutiveSuccessLimit and count; the run's phase is the worst phase of the metrics that are not dry runs.
-/// One deliberate difference from Argo: a metric whose every measurement was an error ends in Error, not
-/// Successful, when its count is reached, so a broken query can never pass a release.
+/// As in Argo, an Error measurement is not evidence: it does not count towards <c>count</c> (it is retried), and only
+/// more than <c>consecutiveErrorLimit</c> errors in a row end the metric in Error. A value meeting neither
+/// <c>failWhen</c> nor <c>passWhen</c> (both given) is Inconclusive; +Inf is a value (a histogram quantile past its
+/// largest bucket), NaN is no data.
 /// </summary>
 public static class AnalysisEvaluator
 {
@@ -72,6 +74,12 @@ public static class AnalysisEvaluator
             ? $"{name}: canary {ValueText.Format(value, kind)} vs baseline {ValueText.Format(bv, kind)} ({ValueText.WithSign(value - bv, kind)})"
             : $"{name}: {ValueText.Format(value, kind)}";
         var failing = spec.FailWhen is { } f ? f.IsMetBy(value, b) : !spec.PassWhen!.IsMetBy(value, b);
+        if (!failing && spec.FailWhen is not null && spec.PassWhen is { } pass && !pass.IsMetBy(value, b))
+        {
+            // Argo's band between the two conditions: neither failing nor passing is for a person to judge.
+            return new MetricMeasurement(now, AnalysisPhase.Inconclusive, value, b, $"{shown} meets neither failWhen {spec.FailWhen} nor passWhen {pass}");
+        }
+
         var rule = spec.FailWhen is not null ? $"{spec.FailWhen}" : $"not {spec.PassWhen}";
         if (failing && condition.For is { } sustained)
         {
@@ -115,33 +123,48 @@ public static class AnalysisEvaluator
     /// <summary>Adds a measurement to a metric and decides its phase under the template's limits.</summary>
     public static MetricResult Add(MetricResult metric, MetricMeasurement m, AnalysisTemplate template, int count)
     {
+        var error = m.Phase == AnalysisPhase.Error;
         var r = metric with
         {
-            Count = metric.Count + 1,
+            // An error is not evidence: it is not counted towards count, and leaves the success streak as it was.
+            Count = metric.Count + (error ? 0 : 1),
             Successful = metric.Successful + (m.Phase == AnalysisPhase.Successful ? 1 : 0),
             Failed = metric.Failed + (m.Phase == AnalysisPhase.Failed ? 1 : 0),
             Inconclusive = metric.Inconclusive + (m.Phase == AnalysisPhase.Inconclusive ? 1 : 0),
-            Errors = metric.Errors + (m.Phase == AnalysisPhase.Error ? 1 : 0),
-            ConsecutiveErrors = m.Phase == AnalysisPhase.Error ? metric.ConsecutiveErrors + 1 : 0,
-            ConsecutiveSuccesses = m.Phase == AnalysisPhase.Successful ? metric.ConsecutiveSuccesses + 1 : 0,
+            Errors = metric.Errors + (error ? 1 : 0),
+            ConsecutiveErrors = error ? metric.ConsecutiveErrors + 1 : 0,
+            ConsecutiveSuccesses = m.Phase == AnalysisPhase.Successful ? metric.ConsecutiveSuccesses + 1 : error ? metric.ConsecutiveSuccesses : 0,
             Measurements = [.. metric.Measurements, m],
         };
-        var phase = r.Failed > template.FailureLimit ? AnalysisPhase.Failed
-            : r.ConsecutiveErrors > template.ConsecutiveErrorLimit ? AnalysisPhase.Error
+        var streak = template.ConsecutiveSuccessLimit;
+        var phase = template.FailureLimit >= 0 && r.Failed > template.FailureLimit ? AnalysisPhase.Failed
             : r.Inconclusive > template.InconclusiveLimit ? AnalysisPhase.Inconclusive
-            : template.ConsecutiveSuccessLimit is { } s && r.ConsecutiveSuccesses >= s ? AnalysisPhase.Successful
-            : r.Count >= count && r.Successful == 0 && r.Errors > 0 ? AnalysisPhase.Error
+            : r.ConsecutiveErrors > template.ConsecutiveErrorLimit ? AnalysisPhase.Error
+            : streak is { } s && r.ConsecutiveSuccesses >= s ? AnalysisPhase.Successful
+            : r.Count >= count && streak is not null ? (template.FailureLimit < 0 ? AnalysisPhase.Failed : AnalysisPhase.Inconclusive)
             : r.Count >= count ? AnalysisPhase.Successful
             : AnalysisPhase.Running;
         return r with { Phase = phase };
     }
 
-    /// <summary>The run's phase: the worst phase of its metrics (dry-run metrics never count).</summary>
+    /// <summary>
+    /// The run's phase: the worst phase of its metrics (dry-run metrics never count). A metric that failed, erred or is
+    /// inconclusive decides at once; otherwise the run goes on while any metric, dry-run ones included, still measures.
+    /// </summary>
     public static AnalysisPhase RunPhase(IEnumerable<MetricResult> metrics)
     {
-        var counted = metrics.Where(m => !m.DryRun).Select(m => m.Phase).ToList();
-        return counted.Count == 0 ? AnalysisPhase.Successful : counted.MaxBy(Severity);
+        var all = metrics.ToList();
+        var counted = all.Where(m => !m.DryRun).Select(m => m.Phase).ToList();
+        var worst = counted.Count == 0 ? AnalysisPhase.Successful : counted.MaxBy(Severity);
+        return Severity(worst) > Severity(AnalysisPhase.Running) ? worst
+            : all.Any(m => m.Phase is AnalysisPhase.Running or AnalysisPhase.Pending) ? AnalysisPhase.Running
+            : worst;
     }
+
+    /// <summary>A metric still measuring when its run ended (another metric decided it): Successful, as Argo ends it.</summary>
+    public static MetricResult Terminated(MetricResult metric) => metric.Phase is AnalysisPhase.Running or AnalysisPhase.Pending
+        ? metric with { Phase = AnalysisPhase.Successful }
+        : metric;
 
     /// <summary>Successful &lt; Pending &lt; Running &lt; Inconclusive &lt; Error &lt; Failed.</summary>
     public static int Severity(AnalysisPhase phase) => phase switch

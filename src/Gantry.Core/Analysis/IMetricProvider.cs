@@ -38,7 +38,8 @@ public sealed record MetricValue(double? Value, IReadOnlyList<double>? Samples, 
     /// <summary>Measured, but there was nothing to measure (no requests, an empty result).</summary>
     public static MetricValue NoData(string why) => new(null, [], why);
 
-    public bool HasValue => Value is { } v && double.IsFinite(v);
+    /// <summary>A number was measured: +Inf and -Inf are values (a quantile past the largest bucket); NaN is no data.</summary>
+    public bool HasValue => Value is { } v && !double.IsNaN(v);
 }
 
 /// <summary>A source of measurements, chosen by name in the manifest (<c>builtin</c>, <c>prometheus</c>, <c>web</c>, <c>command</c>).</summary>

@@ -6,7 +6,7 @@ namespace Gantry.Core.Analysis;
 /// <summary>Measured values as people read them: ratios as percentages, durations (seconds) in milliseconds.</summary>
 public static class ValueText
 {
-    public static string Format(double value, QuantityKind kind) => kind switch
+    public static string Format(double value, QuantityKind kind) => double.IsInfinity(value) ? (value > 0 ? "+Inf" : "-Inf") : kind switch
     {
         QuantityKind.Ratio => (value * 100).ToString("0.00", CultureInfo.InvariantCulture) + "%",
         QuantityKind.Duration => Milliseconds(value),

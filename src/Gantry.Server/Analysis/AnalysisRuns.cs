@@ -70,6 +70,9 @@ public sealed class AnalysisRuns(TimeProvider time, IReadOnlyDictionary<string, 
         }
     }
 
+    /// <summary>How soon a query that erred is tried again (Argo's default error retry interval).</summary>
+    public static readonly TimeSpan ErrorRetry = TimeSpan.FromSeconds(10);
+
     private async Task RunAsync(Run run, CancellationToken stop)
     {
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(stop, run.Cancel.Token);
@@ -81,11 +84,15 @@ public sealed class AnalysisRuns(TimeProvider time, IReadOnlyDictionary<string, 
             var interval = templates.Select(t => t.Interval).DefaultIfEmpty(TimeSpan.FromSeconds(5)).Min();
             // A step analysis measures once unless told; a background analysis until the rollout ends.
             var unbounded = run.Background ? int.MaxValue : 1;
-            var rounds = templates.Select(t => t.Count ?? unbounded).DefaultIfEmpty(1).Max();
             await Task.Delay(templates.Select(t => t.InitialDelay).DefaultIfEmpty(TimeSpan.Zero).Max(), time, ct);
-            for (var round = 1; round <= rounds; round++)
+
+            // Every metric ends by itself (its count of measurements that are evidence, or its error limit): the
+            // loop goes on until the run has a phase. After an error the query is tried again sooner, as Argo does.
+            var wait = interval;
+            while (true)
             {
-                await Task.Delay(interval, time, ct);
+                await Task.Delay(wait, time, ct);
+                wait = interval;
                 // The last full interval plus the second in progress (the router counts by whole seconds).
                 var window = TimeSpan.FromSeconds(Math.Clamp(Math.Ceiling(interval.TotalSeconds) + 1, 2, 60));
                 var now = time.GetUtcNow();
@@ -102,6 +109,11 @@ public sealed class AnalysisRuns(TimeProvider time, IReadOnlyDictionary<string, 
 
                     var (measurement, judgement) = await MeasureAsync(spec, run, metrics[i], window, now, ct);
                     metrics[i] = AnalysisEvaluator.Add(metrics[i], measurement, template, template.Count ?? unbounded);
+                    if (measurement.Phase == AnalysisPhase.Error && interval > ErrorRetry)
+                    {
+                        wait = ErrorRetry;
+                    }
+
                     if (metrics[i].Measurements.Length > BackgroundMeasurementsKept)
                     {
                         metrics[i] = metrics[i] with { Measurements = [.. metrics[i].Measurements.Skip(metrics[i].Measurements.Length - BackgroundMeasurementsKept)] };
@@ -128,6 +140,11 @@ public sealed class AnalysisRuns(TimeProvider time, IReadOnlyDictionary<string, 
                 {
                     // Every judgement must be at least marginal, so a failing one decides at once.
                     phase = AnalysisPhase.Failed;
+                }
+
+                if (phase != AnalysisPhase.Running)
+                {
+                    metrics = [.. metrics.Select(AnalysisEvaluator.Terminated)];
                 }
 
                 var message = Explain(phase, metrics, judgements);

@@ -94,8 +94,9 @@ public sealed class AnalysisEvaluatorTests
         Feed(Template(errorLimit: 2, count: 10), "EESEE").Phase.Should().Be(AnalysisPhase.Running, "a success breaks the error streak");
         Feed(Template(successLimit: 2, count: null), "SS").Phase.Should().Be(AnalysisPhase.Successful);
         Feed(Template(count: 3), "SS").Phase.Should().Be(AnalysisPhase.Running);
-        Feed(Template(count: 2), "EE").Phase.Should().Be(AnalysisPhase.Error, "a metric that was never measured cannot pass");
-        Feed(Template(count: 2), "ES").Phase.Should().Be(AnalysisPhase.Successful);
+        Feed(Template(count: 2), "EE").Phase.Should().Be(AnalysisPhase.Running, "errors are not evidence: nothing counted yet, retried");
+        Feed(Template(count: 2), "ES").Phase.Should().Be(AnalysisPhase.Running, "one measurement counted of two");
+        Feed(Template(count: 2), "ESS").Should().Match<MetricResult>(r => r.Phase == AnalysisPhase.Successful && r.Count == 2 && r.Errors == 1);
         Feed(Template(count: 3), "SSS").Should().Match<MetricResult>(r => r.Phase == AnalysisPhase.Successful && r.Count == 3 && r.Successful == 3);
     }
 
@@ -107,6 +108,7 @@ public sealed class AnalysisEvaluatorTests
         AnalysisEvaluator.RunPhase([R(AnalysisPhase.Successful), R(AnalysisPhase.Inconclusive), R(AnalysisPhase.Running)]).Should().Be(AnalysisPhase.Inconclusive);
         AnalysisEvaluator.RunPhase([R(AnalysisPhase.Error), R(AnalysisPhase.Failed)]).Should().Be(AnalysisPhase.Failed);
         AnalysisEvaluator.RunPhase([R(AnalysisPhase.Successful), R(AnalysisPhase.Failed, dry: true)]).Should().Be(AnalysisPhase.Successful);
+        AnalysisEvaluator.RunPhase([R(AnalysisPhase.Successful), R(AnalysisPhase.Running, dry: true)]).Should().Be(AnalysisPhase.Running, "a dry-run metric measures its full count");
     }
 
     private static MetricResult Feed(AnalysisTemplate template, string phases)

@@ -99,7 +99,17 @@ public sealed class SecretsAtRestTests : IDisposable
         {
             await store.CreateAsync(Rollout("web-production-1", "v1"), [], default);
             File.GetUnixFileMode(DbPath).Should().Be(UnixFileMode.UserRead | UnixFileMode.UserWrite, "a database that pre-existed as 0644 is made 0600");
-            File.GetUnixFileMode(DbPath + "-wal").Should().Be(UnixFileMode.UserRead | UnixFileMode.UserWrite);
+
+            // A connection of our own keeps the write-ahead log in place while it is looked at (pools are cleared by other tests).
+            await using var held = new SqliteConnection($"Data Source={DbPath};Pooling=False");
+            await held.OpenAsync();
+            await using (var write = held.CreateCommand())
+            {
+                write.CommandText = "CREATE TABLE IF NOT EXISTS scratch (x INTEGER); INSERT INTO scratch VALUES (1);";
+                await write.ExecuteNonQueryAsync();
+            }
+
+            File.GetUnixFileMode(DbPath + "-wal").Should().Be(UnixFileMode.UserRead | UnixFileMode.UserWrite, "SQLite gives its log the database's mode");
         }
 
         var key = Path.Combine(folder, SecretBox.KeyFile);

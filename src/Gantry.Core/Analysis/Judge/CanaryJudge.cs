@@ -63,9 +63,11 @@ public static class CanaryJudge
         var y = Clean(baseline ?? [], outliers);
         if (x.Count == 0 || y.Count == 0)
         {
+            // As in Kayenta, a critical metric without data fails the canary, whatever mustHaveData says.
             var which = x.Count == 0 && y.Count == 0 ? "canary and baseline" : x.Count == 0 ? "canary" : "baseline";
-            return new MetricJudgement(metric, MetricClass.NoData, options.MustHaveData, options.MustHaveData && options.Critical, options.Weight, null, null, null,
-                $"{metric}: no data for the {which}{(options.MustHaveData ? " (mustHaveData)" : ", ignored")}");
+            var failedNoData = options.MustHaveData || options.Critical;
+            return new MetricJudgement(metric, MetricClass.NoData, failedNoData, options.Critical, options.Weight, null, null, null,
+                $"{metric}: no data for the {which}{(options.Critical ? " (critical: no data fails the canary)" : options.MustHaveData ? " (mustHaveData)" : ", ignored")}");
         }
 
         var estimate = quantile is { } q ? QuantileShift.Compare(x, y, q, options.Confidence) : MannWhitney.Compare(x, y, options.Confidence);
@@ -76,6 +78,17 @@ public static class CanaryJudge
         var cls = estimate.Lower > allowed ? MetricClass.High
             : estimate.Upper < -allowed ? MetricClass.Low
             : MetricClass.Pass;
+
+        // Mostly tied series (zero-inflated: most requests 0 errors on both sides) give a degenerate interval, [0, 0],
+        // while the rank test sees the difference: the class then follows the test and the direction of the ranks,
+        // when the means differ by more than allowed.
+        var tied = quantile is null && cls == MetricClass.Pass && estimate.Lower == estimate.Upper && estimate.PValue < 1 - options.Confidence
+            && Math.Abs(x.Average() - y.Average()) > allowed;
+        if (tied)
+        {
+            cls = estimate.U > estimate.CanaryCount * (double)estimate.BaselineCount / 2 ? MetricClass.High : MetricClass.Low;
+        }
+
         var failed = cls switch
         {
             MetricClass.High => options.Direction != JudgeDirection.Decrease,
@@ -85,7 +98,7 @@ public static class CanaryJudge
         var critical = failed && (options.Critical || (options.CriticalIncrease is { } c && Math.Abs(estimate.Shift) > c.Fraction * Math.Abs(baseMedian)));
         var interval = string.Create(CultureInfo.InvariantCulture,
             $"{ValueText.WithSign(estimate.Shift, kind)}, {estimate.Confidence * 100:0.#}% CI [{ValueText.Number(estimate.Lower, kind)}, {ValueText.Number(estimate.Upper, kind)}]{ValueText.Unit(kind)}, p = {estimate.PValue:0.####}");
-        var verdict = cls switch
+        var verdict = (tied ? "the interval is degenerate (most values tie), the rank test decides: " : string.Empty) + cls switch
         {
             MetricClass.Pass => options.AllowedIncrease is not null || options.Tolerance is not null ? "no shift beyond what is allowed" : "no significant shift",
             _ => $"{(cls == MetricClass.High ? "higher" : "lower")} than the baseline{(options.AllowedIncrease is { } a2 ? $" by more than {a2}" : string.Empty)}"
@@ -100,13 +113,16 @@ public static class CanaryJudge
     {
         var counted = metrics.Where(m => m.Class != MetricClass.NoData || m.Failed).ToList();
         var total = counted.Sum(m => m.Weight);
-        var score = total <= 0 ? 100 : 100 * counted.Where(m => !m.Failed).Sum(m => m.Weight) / total;
+
+        // No metric with data is no evidence: a score of 0, never a pass (as Kayenta's scorer).
+        var score = total <= 0 ? 0 : 100 * counted.Where(m => !m.Failed).Sum(m => m.Weight) / total;
         var critical = metrics.FirstOrDefault(m => m.CriticalFailure);
         var outcome = critical is not null || score < thresholds.Marginal ? JudgementOutcome.Fail
             : score < thresholds.Pass ? JudgementOutcome.Marginal
             : JudgementOutcome.Pass;
         var summary = string.Create(CultureInfo.InvariantCulture, $"score {score:0.#} (pass {thresholds.Pass:0.#}, marginal {thresholds.Marginal:0.#}): {outcome.ToString().ToLowerInvariant()}")
-            + (critical is null ? string.Empty : $"; critical metric {critical.Metric} failed");
+            + (total <= 0 ? "; no metric had data" : string.Empty)
+            + (critical is null ? string.Empty : $"; critical metric {critical.Metric} {(critical.Class == MetricClass.NoData ? "had no data" : "failed")}");
         return new Judgement(score, outcome, metrics, summary);
     }
 

@@ -85,10 +85,12 @@ public static class MannWhitney
         Array.Sort(differences);
         var m = differences.Length;
         var shift = m % 2 == 1 ? differences[m / 2] : (differences[(m / 2) - 1] + differences[m / 2]) / 2;
+        // The interval runs from the c-th to the (m + 1 - c)-th ordered difference, c counted from 1 (as R's wilcox.test
+        // and Kayenta take it); at least the extremes.
         var zc = Normal.InvCDF(0, 1, 1 - ((1 - confidence) / 2));
         var c = (int)Math.Floor(mean - (zc * Math.Sqrt(n1 * (double)n2 * (n + 1) / 12)));
-        c = Math.Clamp(c, 0, (m - 1) / 2);
-        return new ShiftEstimate(n1, n2, u, p, shift, differences[c], differences[m - 1 - c], confidence);
+        c = Math.Clamp(c, 1, (m + 1) / 2);
+        return new ShiftEstimate(n1, n2, u, p, shift, differences[c - 1], differences[m - c], confidence);
     }
 
     private static double[] Thin(IReadOnlyList<double> values)

@@ -164,10 +164,10 @@ public static class ManifestShapes
         new Field("interval", Duration, "Time between measurements.", Default: "10s"),
         new Field("count", new IntegerType(1, 100_000), "Number of measurements; unlimited in background analysis."),
         new Field("initialDelay", Duration, "Wait before the first measurement.", Default: "0s"),
-        new Field("failureLimit", new IntegerType(0, 100_000), "Failed measurements tolerated before the run fails.", Default: "0"),
+        new Field("failureLimit", new IntegerType(-1, 100_000), "Failed measurements tolerated before the run fails; -1: failures alone never fail it (with consecutiveSuccessLimit: a streak is required).", Default: "0"),
         new Field("inconclusiveLimit", new IntegerType(0, 100_000), "Inconclusive measurements tolerated before the run is inconclusive.", Default: "0"),
         new Field("consecutiveErrorLimit", new IntegerType(0, 100_000), "Consecutive query errors tolerated before the run errors.", Default: "4"),
-        new Field("consecutiveSuccessLimit", new IntegerType(1, 100_000), "Consecutive successes after which the run succeeds early."),
+        new Field("consecutiveSuccessLimit", new IntegerType(1, 100_000), "Consecutive successes the metric needs: reached, it succeeds (early); not reached by count, it is Inconclusive (Failed with failureLimit -1)."),
         new Field("scores", new ObjectType(Scores), "Score thresholds for judged metrics."),
         new Field("metrics", new ListType(new ObjectType(Metric), 1), "The metrics.", Required: true));
 

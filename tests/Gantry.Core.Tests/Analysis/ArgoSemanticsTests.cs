@@ -1,0 +1,112 @@
+using Gantry.Core.Analysis;
+using Gantry.Core.Manifest;
+using Gantry.Core.Manifest.Values;
+
+namespace Gantry.Core.Tests.Analysis;
+
+/// <summary>
+/// Cases from Argo Rollouts' own tests (argoproj/argo-rollouts: analysis/analysis_test.go,
+/// utils/evaluate/evaluate_test.go, metricproviders/prometheus/prometheus_test.go) and its documented table of
+/// limits, run through Gantry's evaluator: the same measurements give the same phases.
+/// </summary>
+public sealed class ArgoSemanticsTests
+{
+    private static readonly DateTimeOffset T0 = new(2026, 3, 1, 12, 0, 0, TimeSpan.Zero);
+
+    private static Condition C(string text)
+    {
+        Condition.TryParse(text, out var c).Should().BeNull();
+        return c!;
+    }
+
+    private static MetricSpec Metric(string? failWhen, string? passWhen = null, bool dryRun = false) =>
+        new("m", new BuiltinQuery(BuiltinMetric.LatencyP90, null), failWhen is null ? null : C(failWhen), passWhen is null ? null : C(passWhen), dryRun, null);
+
+    private static AnalysisTemplate Template(int failureLimit = 0, int inconclusiveLimit = 0, int errorLimit = 4, int? successLimit = null, int? count = 3) =>
+        new("t", TimeSpan.FromSeconds(5), count, TimeSpan.Zero, failureLimit, inconclusiveLimit, errorLimit, successLimit, ScoreThresholds.Default, []);
+
+    private static MetricResult Feed(AnalysisTemplate template, string phases, bool dryRun = false)
+    {
+        var result = MetricResult.Start(Metric("> 1ms", dryRun: dryRun));
+        var i = 0;
+        foreach (var c in phases)
+        {
+            var phase = c switch { 'F' => AnalysisPhase.Failed, 'I' => AnalysisPhase.Inconclusive, 'E' => AnalysisPhase.Error, _ => AnalysisPhase.Successful };
+            result = AnalysisEvaluator.Add(result, new MetricMeasurement(T0.AddSeconds(i++), phase, 1, null, c.ToString()), template, template.Count ?? int.MaxValue);
+        }
+
+        return result;
+    }
+
+    // analysis/analysis_test.go, TestRunMeasurementsResetConsecutiveErrorCounter and the error handling of runMeasurements:
+    // an Error is not counted; consecutiveErrorLimit + 1 errors in a row end the metric in Error.
+    [Theory(Timeout = 10_000)]
+    [InlineData("SEE", 3, 4, "Running", 1)]
+    [InlineData("SEESS", 3, 4, "Successful", 3)]
+    [InlineData("EEEEE", 3, 4, "Error", 0)]
+    [InlineData("EEEE", 3, 4, "Running", 0)]
+    [InlineData("EESEE", 10, 2, "Running", 1)]
+    [InlineData("E", 1, 0, "Error", 0)]
+    [InlineData("ES", 1, 4, "Successful", 1)]
+    public async Task Errors_AreNotEvidence_OnlyAStreakPastTheLimitEndsInError(string phases, int count, int errorLimit, string expected, int counted)
+    {
+        await Task.Yield();
+        var result = Feed(Template(count: count, errorLimit: errorLimit), phases);
+        (result.Phase.ToString(), result.Count).Should().Be((expected, counted));
+    }
+
+    // docs/features/analysis.md, consecutiveSuccessLimit: a requirement, met early or missed at count.
+    [Theory(Timeout = 10_000)]
+    [InlineData("SS", 5, 0, 2, "Successful")]
+    [InlineData("SFSSS", 5, 1, 3, "Successful")]
+    [InlineData("SFSFS", 5, 2, 2, "Inconclusive")]
+    [InlineData("FFFFS", 5, -1, 2, "Failed")]
+    [InlineData("FFFSS", 5, -1, 2, "Successful")]
+    [InlineData("FFFFFFFF", null, -1, 3, "Running")]
+    public async Task ConsecutiveSuccessLimit_IsARequirement(string phases, int? count, int failureLimit, int streak, string expected)
+    {
+        await Task.Yield();
+        Feed(Template(count: count, failureLimit: failureLimit, successLimit: streak), phases).Phase.ToString().Should().Be(expected);
+    }
+
+    // utils/evaluate/evaluate_test.go, TestEvaluateResultWithSuccessAndFailure: between the two conditions is Inconclusive.
+    [Theory(Timeout = 10_000)]
+    [InlineData(0.100, "Successful")]
+    [InlineData(0.300, "Inconclusive")]
+    [InlineData(0.600, "Failed")]
+    public async Task FailWhenAndPassWhen_TheBandBetweenIsInconclusive(double seconds, string expected)
+    {
+        await Task.Yield();
+        var m = AnalysisEvaluator.Judge(Metric("> 500ms", "< 200ms"), MetricValue.Of(seconds), null, QuantityKind.Duration, [], T0);
+        m.Phase.ToString().Should().Be(expected);
+        if (expected == "Inconclusive")
+        {
+            m.Sentence.Should().Be("m: 300 ms meets neither failWhen > 500ms nor passWhen < 200ms");
+        }
+    }
+
+    // metricproviders/prometheus/prometheus_test.go, TestRunSuccessfulEvaluationWithInfResult (+Inf) and NaN results.
+    [Fact(Timeout = 10_000)]
+    public async Task Infinity_IsAValue_NaN_IsNoData()
+    {
+        await Task.Yield();
+        var inf = AnalysisEvaluator.Judge(Metric("> 500ms"), MetricValue.Of(double.PositiveInfinity), null, QuantityKind.Duration, [], T0);
+        (inf.Phase, inf.Sentence).Should().Be((AnalysisPhase.Failed, "m: +Inf exceeds 500ms"));
+        AnalysisEvaluator.Judge(Metric(null, ">= 99%"), MetricValue.Of(double.PositiveInfinity), null, QuantityKind.Ratio, [], T0).Phase.Should().Be(AnalysisPhase.Successful);
+        AnalysisEvaluator.Judge(Metric("> 500ms"), MetricValue.Of(double.NaN), null, QuantityKind.Duration, [], T0).Phase.Should().Be(AnalysisPhase.Inconclusive, "NaN (0/0: no requests) is no data");
+    }
+
+    // analysis/analysis_test.go, TestAssessRunStatusWithDryRun...: dry-run metrics measure their full count, never decide.
+    [Fact(Timeout = 10_000)]
+    public async Task DryRun_MeasuresItsFullCount_AndNeverDecides()
+    {
+        await Task.Yield();
+        var template = Template(count: 3);
+        AnalysisEvaluator.RunPhase([Feed(template, "S", dryRun: true)]).Should().Be(AnalysisPhase.Running, "a template of dry-run metrics is a trial: it measures on");
+        AnalysisEvaluator.RunPhase([Feed(template, "SSS", dryRun: true)]).Should().Be(AnalysisPhase.Successful);
+        AnalysisEvaluator.RunPhase([Feed(template, "F", dryRun: true)]).Should().Be(AnalysisPhase.Successful, "a dry-run metric that failed never decides");
+        AnalysisEvaluator.RunPhase([Feed(template, "SSS"), Feed(template, "SS", dryRun: true)]).Should().Be(AnalysisPhase.Running);
+        AnalysisEvaluator.RunPhase([Feed(template, "F"), Feed(template, "S", dryRun: true)]).Should().Be(AnalysisPhase.Failed, "a real failure decides at once");
+        AnalysisEvaluator.Terminated(Feed(template, "S", dryRun: true)).Phase.Should().Be(AnalysisPhase.Successful, "a metric cut off by the run's end is not left Running");
+    }
+}
