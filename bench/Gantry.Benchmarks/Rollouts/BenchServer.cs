@@ -19,6 +19,7 @@ public sealed class BenchServer : IAsyncDisposable
         Server = server;
         Listen = listen;
         Api = new HttpClient { BaseAddress = server.Address, Timeout = TimeSpan.FromSeconds(30) };
+        Api.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", server.AdminToken);
     }
 
     public GantryServer Server { get; }
