@@ -116,14 +116,26 @@ public sealed record UserAccount(string Name, int Uid, int Gid, string Home)
                 return raced;
             }
 
-            using var add = System.Diagnostics.Process.Start(new System.Diagnostics.ProcessStartInfo("useradd", ["--system", "--no-create-home", "--home-dir", "/nonexistent", "--shell", "/usr/sbin/nologin", name])
+            // Another server (or test run) may be creating it at the same moment and hold the passwd lock: try a few times.
+            var error = string.Empty;
+            for (var attempt = 0; attempt < 5; attempt++)
             {
-                RedirectStandardError = true,
-                RedirectStandardOutput = true,
-            })!;
-            var error = await add.StandardError.ReadToEndAsync(ct);
-            await add.WaitForExitAsync(ct);
-            return Find(name) ?? throw new InvalidOperationException($"could not create the user {name} that instances run as: {error.Trim()}");
+                using var add = System.Diagnostics.Process.Start(new System.Diagnostics.ProcessStartInfo("useradd", ["--system", "--no-create-home", "--home-dir", "/nonexistent", "--shell", "/usr/sbin/nologin", name])
+                {
+                    RedirectStandardError = true,
+                    RedirectStandardOutput = true,
+                })!;
+                error = await add.StandardError.ReadToEndAsync(ct);
+                await add.WaitForExitAsync(ct);
+                if (Find(name) is { } created)
+                {
+                    return created;
+                }
+
+                await Task.Delay(TimeSpan.FromMilliseconds(200 * (attempt + 1)), ct);
+            }
+
+            throw new InvalidOperationException($"could not create the user {name} that instances run as: {error.Trim()}");
         }
         finally
         {
