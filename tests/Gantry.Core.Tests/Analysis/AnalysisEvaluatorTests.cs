@@ -1,24 +1,14 @@
 using Gantry.Core.Analysis;
 using Gantry.Core.Manifest;
 using Gantry.Core.Manifest.Values;
+using static Gantry.Core.Tests.Analysis.AnalysisSamples;
 
 namespace Gantry.Core.Tests.Analysis;
 
 public sealed class AnalysisEvaluatorTests
 {
-    private static readonly DateTimeOffset T0 = new(2026, 3, 1, 12, 0, 0, TimeSpan.Zero);
-
-    private static Condition C(string text)
-    {
-        Condition.TryParse(text, out var c).Should().BeNull();
-        return c!;
-    }
-
     private static MetricSpec Metric(string failWhen, string? passWhen = null, bool dryRun = false) =>
-        new("p90", new BuiltinQuery(BuiltinMetric.LatencyP90, null), passWhen is null ? C(failWhen) : null, passWhen is null ? null : C(passWhen), dryRun, null);
-
-    private static AnalysisTemplate Template(int failureLimit = 0, int inconclusiveLimit = 0, int errorLimit = 4, int? successLimit = null, int? count = 3) =>
-        new("slo", TimeSpan.FromSeconds(5), count, TimeSpan.Zero, failureLimit, inconclusiveLimit, errorLimit, successLimit, ScoreThresholds.Default, []);
+        AnalysisSamples.Metric(passWhen is null ? failWhen : null, passWhen, dryRun);
 
     private static MetricMeasurement Judge(MetricSpec spec, double? value, double? baseline = null, IReadOnlyList<MetricMeasurement>? earlier = null, DateTimeOffset? at = null) =>
         AnalysisEvaluator.Judge(spec, value is { } v ? MetricValue.Of(v) : MetricValue.NoData("no requests"), baseline is { } b ? MetricValue.Of(b) : null, QuantityKind.Duration, earlier ?? [], at ?? T0);
@@ -109,18 +99,5 @@ public sealed class AnalysisEvaluatorTests
         AnalysisEvaluator.RunPhase([R(AnalysisPhase.Error), R(AnalysisPhase.Failed)]).Should().Be(AnalysisPhase.Failed);
         AnalysisEvaluator.RunPhase([R(AnalysisPhase.Successful), R(AnalysisPhase.Failed, dry: true)]).Should().Be(AnalysisPhase.Successful);
         AnalysisEvaluator.RunPhase([R(AnalysisPhase.Successful), R(AnalysisPhase.Running, dry: true)]).Should().Be(AnalysisPhase.Running, "a dry-run metric measures its full count");
-    }
-
-    private static MetricResult Feed(AnalysisTemplate template, string phases)
-    {
-        var result = MetricResult.Start(Metric("> 1ms"));
-        var i = 0;
-        foreach (var c in phases)
-        {
-            var phase = c switch { 'F' => AnalysisPhase.Failed, 'I' => AnalysisPhase.Inconclusive, 'E' => AnalysisPhase.Error, _ => AnalysisPhase.Successful };
-            result = AnalysisEvaluator.Add(result, new MetricMeasurement(T0.AddSeconds(i++), phase, 1, null, c.ToString()), template, template.Count ?? int.MaxValue);
-        }
-
-        return result;
     }
 }

@@ -1,6 +1,7 @@
 using Gantry.Core.Analysis;
 using Gantry.Core.Manifest;
 using Gantry.Core.Manifest.Values;
+using static Gantry.Core.Tests.Analysis.AnalysisSamples;
 
 namespace Gantry.Core.Tests.Analysis;
 
@@ -11,33 +12,6 @@ namespace Gantry.Core.Tests.Analysis;
 /// </summary>
 public sealed class ArgoSemanticsTests
 {
-    private static readonly DateTimeOffset T0 = new(2026, 3, 1, 12, 0, 0, TimeSpan.Zero);
-
-    private static Condition C(string text)
-    {
-        Condition.TryParse(text, out var c).Should().BeNull();
-        return c!;
-    }
-
-    private static MetricSpec Metric(string? failWhen, string? passWhen = null, bool dryRun = false) =>
-        new("m", new BuiltinQuery(BuiltinMetric.LatencyP90, null), failWhen is null ? null : C(failWhen), passWhen is null ? null : C(passWhen), dryRun, null);
-
-    private static AnalysisTemplate Template(int failureLimit = 0, int inconclusiveLimit = 0, int errorLimit = 4, int? successLimit = null, int? count = 3) =>
-        new("t", TimeSpan.FromSeconds(5), count, TimeSpan.Zero, failureLimit, inconclusiveLimit, errorLimit, successLimit, ScoreThresholds.Default, []);
-
-    private static MetricResult Feed(AnalysisTemplate template, string phases, bool dryRun = false)
-    {
-        var result = MetricResult.Start(Metric("> 1ms", dryRun: dryRun));
-        var i = 0;
-        foreach (var c in phases)
-        {
-            var phase = c switch { 'F' => AnalysisPhase.Failed, 'I' => AnalysisPhase.Inconclusive, 'E' => AnalysisPhase.Error, _ => AnalysisPhase.Successful };
-            result = AnalysisEvaluator.Add(result, new MetricMeasurement(T0.AddSeconds(i++), phase, 1, null, c.ToString()), template, template.Count ?? int.MaxValue);
-        }
-
-        return result;
-    }
-
     // analysis/analysis_test.go, TestRunMeasurementsResetConsecutiveErrorCounter and the error handling of runMeasurements:
     // an Error is not counted; consecutiveErrorLimit + 1 errors in a row end the metric in Error.
     [Theory(Timeout = 10_000)]
@@ -77,7 +51,7 @@ public sealed class ArgoSemanticsTests
     public async Task FailWhenAndPassWhen_TheBandBetweenIsInconclusive(double seconds, string expected)
     {
         await Task.Yield();
-        var m = AnalysisEvaluator.Judge(Metric("> 500ms", "< 200ms"), MetricValue.Of(seconds), null, QuantityKind.Duration, [], T0);
+        var m = AnalysisEvaluator.Judge(Metric("> 500ms", "< 200ms", name: "m"), MetricValue.Of(seconds), null, QuantityKind.Duration, [], T0);
         m.Phase.ToString().Should().Be(expected);
         if (expected == "Inconclusive")
         {
@@ -90,10 +64,10 @@ public sealed class ArgoSemanticsTests
     public async Task Infinity_IsAValue_NaN_IsNoData()
     {
         await Task.Yield();
-        var inf = AnalysisEvaluator.Judge(Metric("> 500ms"), MetricValue.Of(double.PositiveInfinity), null, QuantityKind.Duration, [], T0);
+        var inf = AnalysisEvaluator.Judge(Metric("> 500ms", name: "m"), MetricValue.Of(double.PositiveInfinity), null, QuantityKind.Duration, [], T0);
         (inf.Phase, inf.Sentence).Should().Be((AnalysisPhase.Failed, "m: +Inf exceeds 500ms"));
-        AnalysisEvaluator.Judge(Metric(null, ">= 99%"), MetricValue.Of(double.PositiveInfinity), null, QuantityKind.Ratio, [], T0).Phase.Should().Be(AnalysisPhase.Successful);
-        AnalysisEvaluator.Judge(Metric("> 500ms"), MetricValue.Of(double.NaN), null, QuantityKind.Duration, [], T0).Phase.Should().Be(AnalysisPhase.Inconclusive, "NaN (0/0: no requests) is no data");
+        AnalysisEvaluator.Judge(Metric(null, ">= 99%", name: "m"), MetricValue.Of(double.PositiveInfinity), null, QuantityKind.Ratio, [], T0).Phase.Should().Be(AnalysisPhase.Successful);
+        AnalysisEvaluator.Judge(Metric("> 500ms", name: "m"), MetricValue.Of(double.NaN), null, QuantityKind.Duration, [], T0).Phase.Should().Be(AnalysisPhase.Inconclusive, "NaN (0/0: no requests) is no data");
     }
 
     // analysis/analysis_test.go, TestAssessRunStatusWithDryRun...: dry-run metrics measure their full count, never decide.
