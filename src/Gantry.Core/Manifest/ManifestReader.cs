@@ -52,6 +52,7 @@ internal sealed class ManifestReader(ReadContext ctx)
         CheckReferences(serviceRefs, services.Select(s => s.Name), "service", "services");
         CheckReferences(gateRefs, gates.Select(g => g.Name), "gate", "gates");
         CheckListenAddresses();
+        CheckSharedFrontDoors(services, environments);
         CheckPromotions(environments);
 
         CheckReferences(environmentRefs, environments.Select(e => e.Name), "environment", "environments");
@@ -1052,6 +1053,20 @@ internal sealed class ManifestReader(ReadContext ctx)
             if (first.Owner is not null)
             {
                 ctx.Error(listens[i].At, $"{listens[i].Address} is already the address of {first.Owner} (at {first.At})");
+            }
+        }
+    }
+
+    /// <summary>Environments on one host cannot share a service's front door: said at validation, refused at deploy.</summary>
+    private void CheckSharedFrontDoors(ImmutableArray<ServiceSpec> services, ImmutableArray<EnvironmentSpec> environments)
+    {
+        foreach (var service in services)
+        {
+            var sharing = environments.Where(e => e.Overrides.FirstOrDefault(o => o.Service == service.Name)?.Listen is null).Select(e => e.Name).ToList();
+            if (sharing.Count > 1 && listens.FirstOrDefault(l => l.Owner == $"service '{service.Name}'") is { Owner: not null } at)
+            {
+                ctx.Warning(at.At, $"service '{service.Name}' has the front door {service.Listen} in {string.Join(", ", sharing)}: environments on one host cannot share it, "
+                    + $"so a deploy to a second one is refused; give each its own with environments.ENV.overrides.{service.Name}.listen");
             }
         }
     }
