@@ -118,7 +118,11 @@ internal static class ServerLogging
         return Microsoft.Extensions.Logging.LoggerFactory.Create(b =>
         {
             b.SetMinimumLevel(Microsoft.Extensions.Logging.LogLevel.Information);
-            b.AddJsonConsole(o => o.UseUtcTimestamp = true);
+            b.AddJsonConsole(o =>
+            {
+                o.UseUtcTimestamp = true;
+                o.TimestampFormat = "yyyy-MM-dd'T'HH:mm:ss.fff'Z'";
+            });
             b.Services.Configure<Microsoft.Extensions.Logging.Console.ConsoleLoggerOptions>(o => o.LogToStandardErrorThreshold = Microsoft.Extensions.Logging.LogLevel.Trace);
             b.AddProvider(new Server.Logging.JsonFileLoggerProvider(Path.Combine(dataDirectory, "logs", "server.log"), time));
         });
