@@ -189,6 +189,7 @@ public sealed class AccessControl(ITokenStore tokens, TimeProvider time, AccessO
                     if (q.Count == 0)
                     {
                         failures.TryRemove(old, out _);
+                        unrecorded.TryRemove(old, out _);
                     }
                 }
             }
