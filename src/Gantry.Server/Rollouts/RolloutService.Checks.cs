@@ -6,6 +6,13 @@ namespace Gantry.Server.Rollouts;
 /// <summary>What a request must satisfy before anything is stored: variables, sizes, a front door of its own.</summary>
 public sealed partial class RolloutService
 {
+    /// <summary>The release a deploy asks for: its variables in name order, its secret names once each.</summary>
+    private static Release ReleaseOf(DeployRequest request) =>
+        new(request.Version, [.. (request.Set ?? new Dictionary<string, string>()).OrderBy(kv => kv.Key, StringComparer.Ordinal)], request.CommitSha, request.CommitTime)
+        {
+            Secret = [.. (request.Secret ?? []).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal)],
+        };
+
     /// <summary>A deploy's service and environment known, its version valid, its variables allowed: the first problem, or null.</summary>
     private Problem? CheckRequest(DeployRequest request, out ServiceSpec service, out string environment)
     {

@@ -31,10 +31,7 @@ public sealed partial class RolloutService
             return unknown;
         }
 
-        var release = new Release(request.Version, [.. (request.Set ?? new Dictionary<string, string>()).OrderBy(kv => kv.Key, StringComparer.Ordinal)], request.CommitSha, request.CommitTime)
-        {
-            Secret = [.. (request.Secret ?? []).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal)],
-        };
+        var release = ReleaseOf(request);
         if ((await store.QueuedAsync(service.Name, environment, ct)).Count >= MaxQueued)
         {
             return new Problem(409, "Queue full", string.Create(CultureInfo.InvariantCulture,

@@ -119,10 +119,7 @@ public sealed partial class RolloutService(GantryManifest manifest, IRolloutStor
             return unknown;
         }
 
-        var release = new Release(request.Version, [.. (request.Set ?? new Dictionary<string, string>()).OrderBy(kv => kv.Key, StringComparer.Ordinal)], request.CommitSha, request.CommitTime)
-        {
-            Secret = [.. (request.Secret ?? []).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal)],
-        };
+        var release = ReleaseOf(request);
         return await CreateAsync(service, environment, release, RolloutKind.Deploy, who, request.Emergency ? request.Reason!.Trim() : null, null, null, ct, request.Emergency);
     }
 

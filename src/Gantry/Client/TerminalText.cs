@@ -51,6 +51,7 @@ internal static class TerminalText
         return node is null ? json : Walk(node)?.ToJsonString() ?? json;
     }
 
+    /// <summary>Escapes every string value in place: containers are walked, only string leaves are replaced.</summary>
     private static JsonNode? Walk(JsonNode node)
     {
         switch (node)
@@ -58,9 +59,13 @@ internal static class TerminalText
             case JsonObject obj:
                 foreach (var (key, value) in obj.ToList())
                 {
-                    if (value is not null)
+                    if (value is JsonValue leaf && leaf.TryGetValue<string>(out var text))
                     {
-                        obj[key] = Walk(value.DeepClone());
+                        obj[key] = JsonValue.Create(Escape(text));
+                    }
+                    else if (value is not null)
+                    {
+                        Walk(value);
                     }
                 }
 
@@ -68,9 +73,13 @@ internal static class TerminalText
             case JsonArray array:
                 for (var i = 0; i < array.Count; i++)
                 {
-                    if (array[i] is { } item)
+                    if (array[i] is JsonValue leaf && leaf.TryGetValue<string>(out var text))
                     {
-                        array[i] = Walk(item.DeepClone());
+                        array[i] = JsonValue.Create(Escape(text));
+                    }
+                    else if (array[i] is { } item)
+                    {
+                        Walk(item);
                     }
                 }
 
