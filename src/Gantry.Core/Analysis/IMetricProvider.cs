@@ -22,14 +22,22 @@ public sealed record MetricTarget(string Service, string Environment, string Gro
     };
 }
 
-/// <summary>One query of one metric for one target, over the last <see cref="Window"/>; <see cref="WantSamples"/> asks for raw values for the judge.</summary>
-public sealed record MetricRequest(MetricQuery Query, MetricTarget Target, TimeSpan Window, bool WantSamples = false);
+/// <summary>
+/// One query of one metric for one target, over the last <see cref="Window"/>; <see cref="WantSamples"/> asks for raw
+/// values for the judge. <see cref="Incremental"/> asks for only what is new since the position <see cref="After"/>
+/// that the previous answer gave (the whole window the first time), so that a sequential judge never sees a
+/// request twice.
+/// </summary>
+public sealed record MetricRequest(MetricQuery Query, MetricTarget Target, TimeSpan Window, bool WantSamples = false, bool Incremental = false, long? After = null);
+
+/// <summary>Requests and errors counted by a provider: what the sequential judge of error rates needs.</summary>
+public sealed record MetricCounts(long Trials, long Events);
 
 /// <summary>
-/// What a provider measured: a value (and, where it has them, raw samples for the statistical judge),
-/// or the reason it could not measure. A failed query is a value with an error, never an exception.
+/// What a provider measured: a value (and, where it has them, raw samples and counts for the statistical judge,
+/// and for an incremental request the position to ask from next time), or the reason it could not measure. A failed query is a value with an error, never an exception.
 /// </summary>
-public sealed record MetricValue(double? Value, IReadOnlyList<double>? Samples, string? Error)
+public sealed record MetricValue(double? Value, IReadOnlyList<double>? Samples, string? Error, MetricCounts? Counts = null, long? Through = null)
 {
     public static MetricValue Of(double value, IReadOnlyList<double>? samples = null) => new(value, samples, null);
 

@@ -241,7 +241,19 @@ public sealed record JudgeOptions(
     OutlierHandling Outliers,
     double Weight,
     bool Critical,
-    TimeSpan? Tolerance = null);
+    TimeSpan? Tolerance = null,
+    JudgeMethod Method = JudgeMethod.Fixed,
+    double Alpha = 0.05);
+
+/// <summary>How the judge decides: a fixed-horizon test at each look, or an anytime-valid sequential test.</summary>
+public enum JudgeMethod
+{
+    /// <summary>Mann-Whitney U or a percentile bootstrap on each look's window: valid for one look, not for many.</summary>
+    Fixed,
+
+    /// <summary>Time-uniform bands and e-values over everything seen so far: the false-alarm rate holds at every look.</summary>
+    Sequential,
+}
 
 public sealed record EnvironmentSpec(
     string Name,

@@ -1,0 +1,196 @@
+using Gantry.Core.Manifest;
+
+namespace Gantry.Core.Analysis.Sequential;
+
+/// <summary>What a sequential test can say at a look.</summary>
+public enum SequentialOutcome
+{
+    /// <summary>Too little data to detect anything yet: not evidence either way.</summary>
+    Waiting,
+
+    /// <summary>No evidence of a change beyond the allowance so far.</summary>
+    NoEvidence,
+
+    /// <summary>The canary is higher (slower, more errors) beyond the allowance.</summary>
+    Higher,
+
+    /// <summary>The canary is lower beyond the allowance.</summary>
+    Lower,
+}
+
+/// <summary>
+/// Where two distributions were told apart: at <see cref="Level"/>, the canary's quantile is beyond
+/// <see cref="CanaryBound"/> and the baseline's within <see cref="BaselineBound"/> (for Higher: canary at least,
+/// baseline at most; for Lower the other way round).
+/// </summary>
+public sealed record DistributionEvidence(SequentialOutcome Outcome, double Level, double CanaryBound, double BaselineBound, double CanaryWidth, double BaselineWidth);
+
+/// <summary>What is allowed before a change counts: a relative increase and an absolute floor (seconds).</summary>
+public sealed record Allowance(double Fraction, double Floor)
+{
+    public static readonly Allowance None = new(0, 0);
+
+    /// <summary>How far above <paramref name="value"/> still counts as the same.</summary>
+    public double Above(double value) => double.IsPositiveInfinity(value) ? double.PositiveInfinity : Math.Max(Fraction * value, Floor);
+}
+
+/// <summary>
+/// The anytime-valid two-sample test of latency distributions (Lindon, Sanden and Shirikian, KDD 2022): a
+/// time-uniform band around each side's distribution function (<see cref="TimeUniformBand"/>, alpha / 2 each),
+/// and a verdict as soon as the bands cannot both hold unless the canary is worse by more than the allowance,
+/// either anywhere in the distribution or at one quantile. Both bands hold at every look with probability
+/// 1 - alpha, so a healthy canary is falsely called worse with probability at most alpha over the whole rollout,
+/// however often it is looked at.
+/// </summary>
+public static class DistributionTest
+{
+    /// <summary>Tests canary against baseline; <paramref name="quantile"/> restricts the test to that quantile.</summary>
+    public static DistributionEvidence Compare(LatencySketch canary, LatencySketch baseline, double alpha, JudgeDirection direction, Allowance allowance, double? quantile = null)
+    {
+        var wc = TimeUniformBand.Width(canary.Count, alpha / 2);
+        var wb = TimeUniformBand.Width(baseline.Count, alpha / 2);
+        var waiting = new DistributionEvidence(SequentialOutcome.Waiting, quantile ?? 0.5, double.NaN, double.NaN, wc, wb);
+        if (canary.Count == 0 || baseline.Count == 0)
+        {
+            return waiting;
+        }
+
+        var c = canary.Cumulative();
+        var b = baseline.Cumulative();
+        DistributionEvidence? found = null;
+        if (direction != JudgeDirection.Decrease)
+        {
+            found = quantile is { } q ? AtQuantile(c, canary.Count, b, baseline.Count, q, Spent(alpha, direction), allowance, SequentialOutcome.Higher)
+                : Anywhere(c, canary.Count, wc, b, baseline.Count, wb, allowance, SequentialOutcome.Higher);
+        }
+
+        if (found is null && direction != JudgeDirection.Increase)
+        {
+            found = quantile is { } q ? AtQuantile(b, baseline.Count, c, canary.Count, q, Spent(alpha, direction), allowance, SequentialOutcome.Lower)
+                : Anywhere(b, baseline.Count, wb, c, canary.Count, wc, allowance, SequentialOutcome.Lower);
+        }
+
+        if (found is not null)
+        {
+            return quantile is null ? found with { CanaryWidth = wc, BaselineWidth = wb } : found;
+        }
+
+        // A look counts as evidence once the median could be told apart, that is once both bands are narrower than a half.
+        return wc < 0.5 && wb < 0.5 ? waiting with { Outcome = SequentialOutcome.NoEvidence } : waiting;
+    }
+
+    /// <summary>What each one-sided quantile bound may spend: two bounds per direction tested.</summary>
+    public static double Spent(double alpha, JudgeDirection direction) => direction == JudgeDirection.Either ? alpha / 4 : alpha / 2;
+
+    /// <summary>
+    /// The largest gap, over the low side's bucket edges x, between the low side's distribution function at x (at
+    /// least F(x) - w) and the high side's at x plus the allowance (at most F(x + a) + w): a positive gap means the
+    /// high side's quantile at that level is beyond x + a while the low side's is within x.
+    /// </summary>
+    private static DistributionEvidence? Anywhere(long[] high, long nh, double wh, long[] low, long nl, double wl, Allowance allowance, SequentialOutcome outcome)
+    {
+        var best = 0.0;
+        DistributionEvidence? found = null;
+        for (var j = 0; j < low.Length - 1; j++)
+        {
+            var x = LatencySketch.UpperEdge(j);
+            var lowAtLeast = (low[j] / (double)nl) - wl;
+            if (lowAtLeast <= 0)
+            {
+                continue;
+            }
+
+            var k = LatencySketch.IndexOf(x + allowance.Above(x));
+            var highAtMost = (high[k] / (double)nh) + wh;
+            var gap = lowAtLeast - highAtMost;
+            if (gap > best)
+            {
+                best = gap;
+                var (hb, lb) = (LatencySketch.UpperEdge(k), x);
+                found = outcome == SequentialOutcome.Higher
+                    ? new DistributionEvidence(outcome, lowAtLeast, hb, lb, 0, 0)
+                    : new DistributionEvidence(outcome, lowAtLeast, lb, hb, 0, 0);
+            }
+        }
+
+        return found;
+    }
+
+    /// <summary>
+    /// One quantile (<see cref="QuantileBand"/>, alpha spent over the bounds used): the high side's quantile is above
+    /// the last edge where its share is surely below q, the low side's at most the first edge where its share is surely
+    /// above q; apart by more than the allowance.
+    /// </summary>
+    private static DistributionEvidence? AtQuantile(long[] high, long nh, long[] low, long nl, double q, double alpha, Allowance allowance, SequentialOutcome outcome)
+    {
+        var highBelow = QuantileBand.Below(nh, q, alpha);
+        var lowAbove = QuantileBand.Above(nl, q, alpha);
+        if (double.IsNaN(highBelow) || double.IsNaN(lowAbove))
+        {
+            return null;
+        }
+
+        var highAbove = -1;
+        for (var j = 0; j < high.Length - 1 && high[j] / (double)nh < highBelow; j++)
+        {
+            highAbove = j;
+        }
+
+        var lowWithin = -1;
+        for (var j = 0; j < low.Length - 1; j++)
+        {
+            if (low[j] / (double)nl > lowAbove)
+            {
+                lowWithin = j;
+                break;
+            }
+        }
+
+        if (highAbove < 0 || lowWithin < 0)
+        {
+            return null;
+        }
+
+        var above = LatencySketch.UpperEdge(highAbove);
+        var within = LatencySketch.UpperEdge(lowWithin);
+        if (above < within + allowance.Above(within))
+        {
+            return null;
+        }
+
+        var (highWidth, lowWidth) = (q - highBelow, lowAbove - q);
+        return outcome == SequentialOutcome.Higher
+            ? new DistributionEvidence(outcome, q, above, within, highWidth, lowWidth)
+            : new DistributionEvidence(outcome, q, within, above, lowWidth, highWidth);
+    }
+
+    /// <summary>
+    /// The smallest relative increase of the canary's <paramref name="level"/> quantile that these sample sizes
+    /// would detect, if the canary were the baseline scaled (null: not yet at any size of increase).
+    /// </summary>
+    public static double? DetectableIncrease(LatencySketch baseline, long canaryCount, double alpha, Allowance allowance, double level, bool atThatQuantile = false)
+    {
+        if (baseline.Count == 0 || canaryCount == 0)
+        {
+            return null;
+        }
+
+        var (below, above) = atThatQuantile
+            ? (QuantileBand.Below(canaryCount, level, alpha / 2), QuantileBand.Above(baseline.Count, level, alpha / 2))
+            : (level - TimeUniformBand.Width(canaryCount, alpha / 2), level + TimeUniformBand.Width(baseline.Count, alpha / 2));
+        if (!(above < 1) || !(below > 0))
+        {
+            return null;
+        }
+
+        var b = baseline.Cumulative();
+        var upper = LatencySketch.UpperEdge(LatencySketch.IndexAtLevel(b, baseline.Count, above));
+        var lower = LatencySketch.UpperEdge(LatencySketch.IndexAtLevel(b, baseline.Count, below));
+        if (!double.IsFinite(upper) || lower <= 0)
+        {
+            return null;
+        }
+
+        return ((upper + allowance.Above(upper)) / lower) - 1;
+    }
+}
