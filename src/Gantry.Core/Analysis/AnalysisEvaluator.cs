@@ -124,16 +124,19 @@ public static class AnalysisEvaluator
     public static MetricResult Add(MetricResult metric, MetricMeasurement m, AnalysisTemplate template, int count)
     {
         var error = m.Phase == AnalysisPhase.Error;
+
+        // A sequential judge still waiting for data (Pending) has measured nothing: not counted, streaks as they were.
+        var waiting = m.Phase == AnalysisPhase.Pending;
         var r = metric with
         {
             // An error is not evidence: it is not counted towards count, and leaves the success streak as it was.
-            Count = metric.Count + (error ? 0 : 1),
+            Count = metric.Count + (error || waiting ? 0 : 1),
             Successful = metric.Successful + (m.Phase == AnalysisPhase.Successful ? 1 : 0),
             Failed = metric.Failed + (m.Phase == AnalysisPhase.Failed ? 1 : 0),
             Inconclusive = metric.Inconclusive + (m.Phase == AnalysisPhase.Inconclusive ? 1 : 0),
             Errors = metric.Errors + (error ? 1 : 0),
-            ConsecutiveErrors = error ? metric.ConsecutiveErrors + 1 : 0,
-            ConsecutiveSuccesses = m.Phase == AnalysisPhase.Successful ? metric.ConsecutiveSuccesses + 1 : error ? metric.ConsecutiveSuccesses : 0,
+            ConsecutiveErrors = error ? metric.ConsecutiveErrors + 1 : waiting ? metric.ConsecutiveErrors : 0,
+            ConsecutiveSuccesses = m.Phase == AnalysisPhase.Successful ? metric.ConsecutiveSuccesses + 1 : error || waiting ? metric.ConsecutiveSuccesses : 0,
             Measurements = [.. metric.Measurements, m],
         };
         var streak = template.ConsecutiveSuccessLimit;

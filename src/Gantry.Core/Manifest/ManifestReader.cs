@@ -9,7 +9,7 @@ using NodaTime;
 namespace Gantry.Core.Manifest;
 
 /// <summary>Turns a YAML tree into a <see cref="GantryManifest"/>, reporting every problem with its position.</summary>
-internal sealed class ManifestReader(ReadContext ctx)
+internal sealed partial class ManifestReader(ReadContext ctx)
 {
     private static readonly TimeSpan DefaultProgressDeadline = TimeSpan.FromMinutes(10);
 
@@ -49,6 +49,7 @@ internal sealed class ManifestReader(ReadContext ctx)
         CheckReceivers();
 
         CheckReferences(templateRefs, analysis.Select(a => a.Name), "analysis template", "analysis");
+        CheckLikeForLike(analysis);
         CheckReferences(serviceRefs, services.Select(s => s.Name), "service", "services");
         CheckReferences(gateRefs, gates.Select(g => g.Name), "gate", "gates");
         CheckListenAddresses();
@@ -316,6 +317,7 @@ internal sealed class ManifestReader(ReadContext ctx)
 
     private CanaryStrategy? ReadCanary(MapReader m)
     {
+        var firstRef = templateRefs.Count;
         var weight = 0;
         (int Step, SourcePosition At)? completedAt = null;
         var steps = m.List("steps", (node, i, path) =>
@@ -361,7 +363,9 @@ internal sealed class ManifestReader(ReadContext ctx)
         }
 
         var baseline = m.Enum<CanaryBaseline>("baseline") ?? CanaryBaseline.Stable;
-        return new CanaryStrategy(steps, abortDelay, background, startingStep, baseline);
+        var strategy = new CanaryStrategy(steps, abortDelay, background, startingStep, baseline);
+        NoteComparisons(strategy, firstRef);
+        return strategy;
     }
 
     private SetWeightStep? ReadSetWeight(MapReader step, string what, ref int current)
@@ -559,12 +563,9 @@ internal sealed class ManifestReader(ReadContext ctx)
             ctx.Error(m.Node.Start, $"metric '{name}' needs 'failWhen', 'passWhen' or 'judge'; otherwise it can never fail");
         }
 
+        CheckJudgedQuery(m, query, judge);
         if (query is BuiltinQuery builtin)
         {
-            if (judge is not null && builtin.ValueKind != QuantityKind.Duration)
-            {
-                ctx.Error(m.KeyPositionOf("judge"), $"the judge compares latency samples: judge 'latency' (the whole distribution) or a percentile such as latency_p99, and compare {BuiltinName(builtin.Metric)} in a condition (such as failWhen: \"> baseline + 5%\")");
-            }
 
             foreach (var (key, condition) in new[] { ("failWhen", failWhen), ("passWhen", passWhen) })
             {
@@ -644,17 +645,6 @@ internal sealed class ManifestReader(ReadContext ctx)
                 return null;
         }
     }
-
-    private static JudgeOptions ReadJudge(MapReader m) => new(
-        m.Enum<JudgeDirection>("direction") ?? JudgeDirection.Increase,
-        m.Number("confidence") ?? 0.98,
-        m.Percent("allowedIncrease"),
-        m.Percent("criticalIncrease"),
-        m.Bool("mustHaveData") ?? true,
-        m.Enum<OutlierHandling>("outliers") ?? OutlierHandling.Keep,
-        m.Number("weight") ?? 1,
-        m.Bool("critical") ?? false,
-        m.Duration("tolerance"));
 
     // ---------------------------------------------------------------- environments
 

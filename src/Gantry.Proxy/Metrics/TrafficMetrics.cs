@@ -107,17 +107,45 @@ public sealed class TrafficMetrics
         return list;
     }
 
+    /// <summary>The last whole second: what an incremental reader may take without missing requests still to come in it.</summary>
+    public long CompletedSecond => NowSecond - 1;
+
+    /// <summary>Raw latencies (seconds) of the kept requests in the seconds after <paramref name="after"/> up to <paramref name="through"/>.</summary>
+    public IReadOnlyList<double> SamplesBetween(long after, long through)
+    {
+        var list = new List<double>();
+        for (var i = 0; i < samples.Length; i++)
+        {
+            var value = Volatile.Read(ref samples[i]);
+            var second = (value >> 32) - 1;
+            if (value != 0 && second > after && second <= through)
+            {
+                list.Add((value & uint.MaxValue) / 1_000_000.0);
+            }
+        }
+
+        return list;
+    }
+
+    /// <summary>Counts and percentiles of the seconds after <paramref name="after"/> up to <paramref name="through"/> (at most the last 60).</summary>
+    public TrafficSnapshot ReadBetween(long after, long through) => Read(Math.Max(after, NowSecond - WindowSeconds), through);
+
     /// <summary>The last <paramref name="window"/> (1 s to 60 s), including the current second.</summary>
     public TrafficSnapshot Read(TimeSpan window)
     {
         var seconds = Math.Clamp((int)Math.Ceiling(window.TotalSeconds), 1, WindowSeconds);
         var now = NowSecond;
+        return Read(now - seconds, now);
+    }
+
+    private TrafficSnapshot Read(long after, long through)
+    {
         var counts = new long[LatencyHistogram.BucketCount];
         long n = 0, e5 = 0, e4 = 0, f = 0;
         foreach (var slot in slots)
         {
             var s = Volatile.Read(ref slot.Second);
-            if (s <= now && s > now - seconds)
+            if (s <= through && s > after)
             {
                 slot.Histogram.AddTo(counts);
                 n += Volatile.Read(ref slot.Requests);

@@ -183,6 +183,11 @@ public sealed class AnalysisRuns(TimeProvider time, IReadOnlyDictionary<string, 
             return (new MetricMeasurement(now, AnalysisPhase.Error, null, null, $"{spec.Name}: no {spec.Query.Provider} provider in this server"), null);
         }
 
+        if (spec.Judge is { Method: JudgeMethod.Sequential } sequential && spec.Query is BuiltinQuery judged)
+        {
+            return await LookAsync(provider, spec, judged, sequential, run, window, now, ct);
+        }
+
         var kind = spec.Query is BuiltinQuery b ? b.ValueKind : QuantityKind.Number;
         var needsBaseline = spec.Judge is not null || (spec.FailWhen ?? spec.PassWhen)?.UsesBaseline == true;
         var candidateTask = provider.QueryAsync(new MetricRequest(spec.Query, run.Candidate, window, spec.Judge is not null), ct);
@@ -204,6 +209,29 @@ public sealed class AnalysisRuns(TimeProvider time, IReadOnlyDictionary<string, 
         }
 
         return (AnalysisEvaluator.Judge(spec, candidate, baseline, kind, so.Measurements, now), null);
+    }
+
+    /// <summary>
+    /// One look of a sequential judge: only the requests since its previous look, added to everything it has seen. Too
+    /// little data is a wait (a Pending measurement, not counted), never a failure; a verdict, once reached, holds.
+    /// </summary>
+    private static async Task<(MetricMeasurement, MetricJudgement?)> LookAsync(IMetricProvider provider, MetricSpec spec, BuiltinQuery query, JudgeOptions options, Run run, TimeSpan window, DateTimeOffset now, CancellationToken ct)
+    {
+        var baselineTarget = run.Baseline;
+        var state = run.Sequential.TryGetValue(spec.Name, out var s) ? s : SequentialState.Start(baselineTarget.Backend, SequentialJudge.CountDirection(options, query.Metric));
+        var fresh = state.BaselineSet != baselineTarget.Backend;
+        var candidate = provider.QueryAsync(new MetricRequest(spec.Query, run.Candidate, window, true, true, fresh ? null : state.CanaryAfter), ct);
+        var baseline = provider.QueryAsync(new MetricRequest(spec.Query, baselineTarget, window, true, true, fresh ? null : state.BaselineAfter), ct);
+        var (next, j) = SequentialJudge.Look(state, spec.Name, options, query.Metric, await candidate, await baseline, baselineTarget.Backend);
+        run.Sequential[spec.Name] = next;
+        var phase = j.Class switch
+        {
+            MetricClass.Error => AnalysisPhase.Error,
+            MetricClass.NoData => AnalysisPhase.Pending,
+            _ when j.Failed => AnalysisPhase.Failed,
+            _ => AnalysisPhase.Successful,
+        };
+        return (new MetricMeasurement(now, phase, j.CanaryMedian, j.BaselineMedian, j.Sentence), phase == AnalysisPhase.Pending ? null : j);
     }
 
     /// <summary>One sentence per metric that decided (or the latest of each when all passed).</summary>
@@ -261,6 +289,9 @@ public sealed class AnalysisRuns(TimeProvider time, IReadOnlyDictionary<string, 
         }
 
         public CancellationTokenSource Cancel { get; } = new();
+
+        /// <summary>What each sequential judge has seen so far (used only by the run's own loop).</summary>
+        public Dictionary<string, SequentialState> Sequential { get; } = new(StringComparer.Ordinal);
 
         public Task? Task { get; set; }
     }

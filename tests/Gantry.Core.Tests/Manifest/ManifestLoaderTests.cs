@@ -55,7 +55,10 @@ public sealed class ManifestLoaderTests : IDisposable
         var baseline = result.Manifest.FindAnalysis("latency-vs-baseline")!;
         baseline.Metrics[0].FailWhen.Should().Be(new Condition(ComparisonOperator.GreaterThan, BaselineRelation.Plus, new Quantity(0.1, QuantityKind.Duration), null));
         baseline.Metrics[1].Judge!.AllowedIncrease.Should().Be(new Percentage(10));
-        baseline.Metrics[1].Judge!.Outliers.Should().Be(OutlierHandling.Remove);
+        baseline.Metrics[1].Judge!.Method.Should().Be(JudgeMethod.Sequential);
+        baseline.Metrics[1].Judge!.Tolerance.Should().Be(TimeSpan.FromMilliseconds(5));
+        baseline.Metrics[2].Judge!.Alpha.Should().Be(0.05);
+        canary.Baseline.Should().Be(CanaryBaseline.Fresh);
 
         var production = result.Manifest.FindEnvironment("production")!;
         production.Promotion.Should().Be(new PromotionSpec("staging", TimeSpan.FromHours(1), false));

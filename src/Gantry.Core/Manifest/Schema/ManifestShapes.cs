@@ -137,14 +137,16 @@ public static class ManifestShapes
         new Field("web", new ObjectType(WebQuery), "HTTP JSON."),
         new Field("command", new ObjectType(CommandQuery), "A local program."));
 
-    public static readonly Shape Judge = Object("judge", "judge", "Statistical comparison of canary and baseline samples: the whole distribution (Mann-Whitney U, Hodges-Lehmann interval) for 'latency' and Prometheus series, the percentile itself (bootstrap interval) for latency_p50 to latency_p99.",
+    public static readonly Shape Judge = Object("judge", "judge", "Statistical comparison of canary and baseline. method fixed: each look's samples on their own, the whole distribution (Mann-Whitney U, Hodges-Lehmann interval) for 'latency' and Prometheus series, the percentile itself (bootstrap interval) for latency_p50 to latency_p99. method sequential: everything seen so far, with time-uniform bands for latencies and e-values for error_rate and success_rate counts, so that a healthy canary fails with probability at most alpha however often it is looked at.",
+        new Field("method", Enum("fixed", "sequential"), "fixed: a fixed-horizon test at every look (false alarms add up over looks); sequential: anytime-valid.", Default: "fixed"),
+        new Field("alpha", new NumberType(0.0001, 0.5), "For method sequential: the probability of failing a healthy canary over the whole rollout.", Default: "0.05"),
         new Field("direction", Enum("increase", "decrease", "either"), "Which change is bad.", Default: "increase"),
-        new Field("confidence", new NumberType(0.5, 0.9999), "Confidence of the test and of its interval.", Default: "0.98"),
-        new Field("allowedIncrease", new PercentType(0, 10_000), "A change smaller than this passes even when significant."),
+        new Field("confidence", new NumberType(0.5, 0.9999), "For method fixed: confidence of the test and of its interval.", Default: "0.98"),
+        new Field("allowedIncrease", new PercentType(0, 10_000), "A change smaller than this passes even when significant (for error counts: a rate ratio, such as 20% for 1.2 times the baseline's)."),
         new Field("criticalIncrease", new PercentType(0, 10_000), "A change larger than this fails the whole analysis."),
         new Field("tolerance", new DurationType(), "For latency: a shift smaller than this never fails, however significant (a cold canary is often a fraction of a millisecond slower)."),
         new Field("mustHaveData", Boolean, "No data is a failure rather than NoData.", Default: "true"),
-        new Field("outliers", Enum("keep", "remove"), "Remove outliers (beyond 3 interquartile ranges) before comparing; never for a percentile.", Default: "keep"),
+        new Field("outliers", Enum("keep", "remove"), "For method fixed: remove outliers (beyond 3 interquartile ranges) before comparing; never for a percentile.", Default: "keep"),
         new Field("weight", new NumberType(0, 1000), "Weight of this metric in the score.", Default: "1"),
         new Field("critical", Boolean, "A failure of this metric fails the analysis whatever the score.", Default: "false"));
 

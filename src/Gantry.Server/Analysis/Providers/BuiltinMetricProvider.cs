@@ -19,6 +19,11 @@ public sealed class BuiltinMetricProvider(MetricsRegistry metrics) : IMetricProv
 
         var window = query.Window ?? request.Window;
         var series = metrics.For(request.Target.Route, request.Target.Backend);
+        if (request.Incremental)
+        {
+            return Task.FromResult(Incremental(query, request, series, window));
+        }
+
         var snapshot = series.Read(window);
         var samples = query.Metric == BuiltinMetric.Latency || request.WantSamples ? series.Samples(window) : null;
         if (query.Metric != BuiltinMetric.RequestRate && snapshot.Requests == 0)
@@ -38,5 +43,30 @@ public sealed class BuiltinMetricProvider(MetricsRegistry metrics) : IMetricProv
             _ => samples is { Count: > 0 } ? Core.Analysis.Judge.CanaryJudge.Median(samples) : double.NaN,
         };
         return Task.FromResult(MetricValue.Of(value, samples));
+    }
+
+    /// <summary>
+    /// Only the whole seconds since the previous answer (the window the first time): every request once, for the
+    /// sequential judge. Latencies as samples, and the requests with their errors (5xx and failures) as counts.
+    /// </summary>
+    private static MetricValue Incremental(BuiltinQuery query, MetricRequest request, Proxy.Metrics.TrafficMetrics series, TimeSpan window)
+    {
+        var through = series.CompletedSecond;
+        var after = request.After ?? through - (long)Math.Max(1, Math.Ceiling(window.TotalSeconds));
+        if (after >= through)
+        {
+            return new MetricValue(null, [], null, new MetricCounts(0, 0), after);
+        }
+
+        var snapshot = series.ReadBetween(after, through);
+        var counts = new MetricCounts(snapshot.Requests, snapshot.Errors5xx + snapshot.Failures);
+        var samples = query.ValueKind == Core.Manifest.Values.QuantityKind.Duration ? series.SamplesBetween(after, through) : [];
+        var value = query.Metric switch
+        {
+            BuiltinMetric.ErrorRate => snapshot.ErrorRate,
+            BuiltinMetric.SuccessRate => 1 - snapshot.ErrorRate,
+            _ => samples.Count > 0 ? Core.Analysis.Judge.CanaryJudge.Median(samples) : double.NaN,
+        };
+        return new MetricValue(value, samples, null, counts, through);
     }
 }
