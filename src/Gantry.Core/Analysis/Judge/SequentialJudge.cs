@@ -113,8 +113,8 @@ public static class SequentialJudge
             var higher = counts.Leaning(direction, allowed) == SequentialOutcome.Higher;
             var ratio = higher ? counts.CanaryRate / counts.BaselineRate : counts.BaselineRate / counts.CanaryRate;
             var critical = options.Critical || (options.CriticalIncrease is { } c && (double.IsNaN(ratio) || ratio - 1 > c.Fraction));
-            var worse = higher == (query != BuiltinMetric.SuccessRate);
-            return (state, new MetricJudgement(metric, worse ? MetricClass.High : MetricClass.Low, true, critical, options.Weight, null, counts.CanaryRate, counts.BaselineRate,
+            var valueHigher = higher == (query != BuiltinMetric.SuccessRate);
+            return (state, new MetricJudgement(metric, valueHigher ? MetricClass.High : MetricClass.Low, true, critical, options.Weight, null, counts.CanaryRate, counts.BaselineRate,
                 $"{metric}: {rates}: {evalue}: the canary fails {(higher ? "more" : "less")} often{(allowed > 0 ? $" by more than {options.AllowedIncrease}" : string.Empty)}{(critical ? ": critical" : string.Empty)}"));
         }
 

@@ -1,0 +1,124 @@
+using Gantry.Core.Analysis;
+using Gantry.Core.Analysis.Judge;
+using Gantry.Core.Manifest;
+using Gantry.Core.Manifest.Values;
+using static Gantry.Core.Tests.Analysis.Sequential.SequentialSamples;
+
+namespace Gantry.Core.Tests.Analysis.Sequential;
+
+public sealed class SequentialJudgeTests
+{
+    private static readonly JudgeOptions Options = new(JudgeDirection.Increase, 0.98, null, null, true, OutlierHandling.Keep, 1, false, null, JudgeMethod.Sequential, 0.05);
+
+    private static MetricValue Samples(double[] values, long through) => new(values.Length > 0 ? values.Average() : null, values, null, new MetricCounts(values.Length, 0), through);
+
+    private static MetricValue Counts(long requests, long errors, long through) => new(requests == 0 ? null : errors / (double)requests, [], null, new MetricCounts(requests, errors), through);
+
+    [Fact(Timeout = 10_000)]
+    public async Task Look_WithTooFewRequests_WaitsAndSaysWhatItNeeds()
+    {
+        await Task.Yield();
+        var random = new Random(1);
+        var state = SequentialState.Start("v1", JudgeDirection.Increase);
+        var (next, j) = SequentialJudge.Look(state, "latency", Options, BuiltinMetric.Latency, Samples(Latencies(random, 5), 10), Samples(Latencies(random, 5), 10), "v1");
+        j.Class.Should().Be(MetricClass.NoData);
+        j.Failed.Should().BeFalse("too little data is a wait, not a failure");
+        j.Sentence.Should().Be($"latency: waiting for data: 5 canary and 5 baseline requests so far; nothing can be told apart before about {SequentialJudge.MinimumSamples(0.05)} on each side");
+        SequentialJudge.MinimumSamples(0.05).Should().BeInRange(15, 40);
+        next.CanaryAfter.Should().Be(10, "the next look asks only for what came after");
+        next.Canary.Count.Should().Be(5);
+    }
+
+    [Fact(Timeout = 10_000)]
+    public async Task Look_HealthyCanary_HasNoEvidenceAndSaysWhatWouldHaveBeenDetected()
+    {
+        await Task.Yield();
+        var random = new Random(2);
+        var state = SequentialState.Start("v1", JudgeDirection.Increase);
+        MetricJudgement j = null!;
+        for (var look = 1; look <= 5; look++)
+        {
+            (state, j) = SequentialJudge.Look(state, "latency", Options, BuiltinMetric.Latency, Samples(Latencies(random, 400), look), Samples(Latencies(random, 400), look), "v1");
+        }
+
+        j.Class.Should().Be(MetricClass.Pass);
+        j.Failed.Should().BeFalse();
+        j.Sentence.Should().MatchRegex(@"^latency: canary median [\d.]+ ms vs baseline [\d.]+ ms: no evidence of a change \(anytime-valid at alpha 5%, after 2,000 canary and 2,000 baseline requests\); an increase of more than \d+% at median, more than \d+% at p90 would have been detected; p99 needs more requests$");
+    }
+
+    [Fact(Timeout = 10_000)]
+    public async Task Look_SlowerCanary_FailsWithItsEvidence_AndTheVerdictHolds()
+    {
+        await Task.Yield();
+        var random = new Random(3);
+        var options = Options with { Tolerance = TimeSpan.FromMilliseconds(1) };
+        var state = SequentialState.Start("v1", JudgeDirection.Increase);
+        (state, var j) = SequentialJudge.Look(state, "latency", options, BuiltinMetric.Latency, Samples(Latencies(random, 300, scale: 2), 1), Samples(Latencies(random, 300), 1), "v1");
+        for (var look = 2; look <= 20 && !j.Failed; look++)
+        {
+            (state, j) = SequentialJudge.Look(state, "latency", options, BuiltinMetric.Latency, Samples(Latencies(random, 300, scale: 2), look), Samples(Latencies(random, 300), look), "v1");
+        }
+
+        j.Class.Should().Be(MetricClass.High);
+        j.Failed.Should().BeTrue();
+        j.Sentence.Should().MatchRegex(@"^latency: canary slower by more than 1ms: its p\d+ is above [\d.]+ ms where the baseline's is at most [\d.]+ ms \(time-uniform bands [\d.]+ and [\d.]+ points wide after [\d,]+ canary and [\d,]+ baseline requests; false alarms at most 5% over the rollout\)$");
+        var (after, again) = SequentialJudge.Look(state, "latency", options, BuiltinMetric.Latency, Samples(Latencies(random, 300), 99), Samples(Latencies(random, 300), 99), "v1");
+        again.Should().BeSameAs(j, "a verdict, once reached, holds");
+        after.Verdict.Should().BeSameAs(j);
+    }
+
+    [Fact(Timeout = 10_000)]
+    public async Task Look_ErrorCounts_FailOnTheEValue_AndSuccessRateCountsTheSameErrors()
+    {
+        await Task.Yield();
+        var state = SequentialState.Start("v1", JudgeDirection.Increase);
+        var (_, j) = SequentialJudge.Look(state, "errors", Options, BuiltinMetric.ErrorRate, Counts(1_000, 60, 5), Counts(1_000, 10, 5), "v1");
+        j.Class.Should().Be(MetricClass.High);
+        j.Failed.Should().BeTrue();
+        j.Sentence.Should().MatchRegex(@"^errors: canary error rate 6\.00% \(60 of 1,000\) vs baseline 1\.00% \(10 of 1,000\): e-value [\d.e+]+ >= 20 = 1/alpha: the canary fails more often$");
+
+        var success = Options with { Direction = JudgeDirection.Decrease };
+        var (_, s) = SequentialJudge.Look(SequentialState.Start("v1", SequentialJudge.CountDirection(success, BuiltinMetric.SuccessRate)), "success", success, BuiltinMetric.SuccessRate, Counts(1_000, 60, 5), Counts(1_000, 10, 5), "v1");
+        s.Failed.Should().BeTrue("a success rate that must not decrease is an error rate that must not increase");
+        s.Class.Should().Be(MetricClass.Low, "the class describes the metric: its success rate is lower");
+
+        var (_, calm) = SequentialJudge.Look(state, "errors", Options, BuiltinMetric.ErrorRate, Counts(1_000, 11, 5), Counts(1_000, 10, 5), "v1");
+        calm.Failed.Should().BeFalse();
+        calm.Sentence.Should().MatchRegex(@": no evidence of a change; a canary error rate of [\d.]+% or more would have been detected$");
+        var (_, none) = SequentialJudge.Look(state, "errors", Options, BuiltinMetric.ErrorRate, Counts(3, 0, 5), Counts(3, 0, 5), "v1");
+        none.Class.Should().Be(MetricClass.NoData);
+    }
+
+    [Fact(Timeout = 10_000)]
+    public async Task Look_ANewBaselineSet_StartsTheEvidenceAgain_AndAFailedQueryIsAnError()
+    {
+        await Task.Yield();
+        var random = new Random(4);
+        var state = SequentialState.Start("v1", JudgeDirection.Increase);
+        (state, _) = SequentialJudge.Look(state, "latency", Options, BuiltinMetric.Latency, Samples(Latencies(random, 500), 1), Samples(Latencies(random, 500), 1), "v1");
+        state.Baseline.Count.Should().Be(500);
+        (state, var j) = SequentialJudge.Look(state, "latency", Options, BuiltinMetric.Latency, Samples(Latencies(random, 500), 2), Samples(Latencies(random, 500), 2), "v1~baseline");
+        state.Baseline.Count.Should().Be(500, "the stable set's requests are not the fresh baseline's");
+        state.Restarts.Should().Be(1);
+        j.Sentence.Should().EndWith("(evidence restarted when the baseline changed)");
+
+        var (_, error) = SequentialJudge.Look(state, "latency", Options, BuiltinMetric.Latency, MetricValue.Failed("router unreachable"), Samples([], 3), "v1~baseline");
+        error.Class.Should().Be(MetricClass.Error);
+        error.Sentence.Should().Be("latency: router unreachable");
+    }
+
+    [Fact(Timeout = 10_000)]
+    public async Task Evaluator_APendingMeasurement_IsNotCounted()
+    {
+        await Task.Yield();
+        var template = AnalysisSamples.Template(count: 2);
+        var metric = MetricResult.Start(AnalysisSamples.Metric("> 1ms"));
+        metric = AnalysisEvaluator.Add(metric, new MetricMeasurement(AnalysisSamples.T0, AnalysisPhase.Successful, 1, 1, "ok"), template, 2);
+        metric = AnalysisEvaluator.Add(metric, new MetricMeasurement(AnalysisSamples.T0, AnalysisPhase.Pending, null, null, "waiting"), template, 2);
+        metric.Count.Should().Be(1);
+        metric.ConsecutiveSuccesses.Should().Be(1);
+        metric.Phase.Should().Be(AnalysisPhase.Running, "waiting is not a measurement");
+        metric = AnalysisEvaluator.Add(metric, new MetricMeasurement(AnalysisSamples.T0, AnalysisPhase.Successful, 1, 1, "ok"), template, 2);
+        metric.Phase.Should().Be(AnalysisPhase.Successful);
+    }
+}
