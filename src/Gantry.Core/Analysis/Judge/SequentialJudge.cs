@@ -76,12 +76,13 @@ public static class SequentialJudge
             case SequentialOutcome.NoEvidence:
                 var detectable = (quantile is { } q ? [q] : ReportedLevels)
                     .Select(p => (p, Increase: DistributionTest.DetectableIncrease(state.Baseline, state.Canary.Count, options.Alpha, allowance, p, quantile is not null))).ToList();
-                var could = detectable.Where(d => d.Increase is not null).Select(d => string.Create(CultureInfo.InvariantCulture, $"more than {d.Increase!.Value * 100:0}% at {Statistic(d.p)}")).ToList();
+                var could = detectable.Where(d => d.Increase is not null)
+                    .Select(d => $"{Statistic(d.p)} above {Ms(state.Baseline.Quantile(d.p) * (1 + d.Increase!.Value))}").ToList();
                 var not = detectable.Where(d => d.Increase is null).Select(d => Statistic(d.p)).ToList();
                 return (state, new MetricJudgement(metric, MetricClass.Pass, false, false, options.Weight, null, Finite(cm), Finite(bm),
-                    $"{metric}: canary {statistic} {Ms(cm)} vs baseline {Ms(bm)}: no evidence of a change (anytime-valid at alpha {alpha}, after {seen})"
-                    + (could.Count > 0 ? $"; an increase of {string.Join(", ", could)} would have been detected" : string.Empty)
-                    + (not.Count > 0 ? $"; {string.Join(", ", not)} need{(not.Count == 1 ? "s" : string.Empty)} more requests" : string.Empty) + restart));
+                    $"{metric}: canary {statistic} {Ms(cm)} vs baseline {Ms(bm)} after {seen}: no evidence of a change (anytime-valid at alpha {alpha})"
+                    + (could.Count > 0 ? $"; a canary {string.Join(" or ", could)} would have been detected" : string.Empty)
+                    + (not.Count > 0 ? $"; {string.Join(" and ", not)} need{(not.Count == 1 ? "s" : string.Empty)} more requests" : string.Empty) + restart));
             default:
                 var higher = evidence.Outcome == SequentialOutcome.Higher;
                 var at = Statistic(Math.Round(evidence.Level, 2));
@@ -121,8 +122,11 @@ public static class SequentialJudge
         var detectable = counts.DetectableCanaryRate(options.Alpha, allowed);
         if (detectable is null)
         {
+            var why = counts.CanaryTrials == 0 || counts.BaselineTrials == 0
+                ? string.Create(CultureInfo.InvariantCulture, $"{Requests(counts.CanaryTrials)} canary and {Requests(counts.BaselineTrials)} baseline requests so far")
+                : $"{rates}; not even every canary request failing would be evidence yet";
             return (state, new MetricJudgement(metric, MetricClass.NoData, false, false, options.Weight, null, Finite(counts.CanaryRate), Finite(counts.BaselineRate),
-                $"{metric}: waiting for data: {rates}; not even every canary request failing would be evidence yet"));
+                $"{metric}: waiting for data: {why}"));
         }
 
         return (state, new MetricJudgement(metric, MetricClass.Pass, false, false, options.Weight, null, counts.CanaryRate, counts.BaselineRate,
