@@ -13,7 +13,7 @@ namespace Gantry.Core.Analysis.Judge;
 /// most alpha over the whole rollout, however long it runs; too little data is a wait, not a failure, and each
 /// sentence says what could have been detected so far.
 /// </summary>
-public static class SequentialJudge
+public static partial class SequentialJudge
 {
     /// <summary>The quantiles whose detectable increase a look reports when the whole distribution is judged.</summary>
     private static readonly double[] ReportedLevels = [0.5, 0.9, 0.99];
@@ -41,9 +41,9 @@ public static class SequentialJudge
         }
 
         state = state with { CanaryAfter = canary!.Through ?? state.CanaryAfter, BaselineAfter = baseline!.Through ?? state.BaselineAfter };
-        var (next, judgement) = query is BuiltinMetric.ErrorRate or BuiltinMetric.SuccessRate
-            ? Counts(state, metric, options, query, canary, baseline)
-            : Latencies(state, metric, options, query, canary, baseline);
+        var (next, judgement) = query is BuiltinMetric.ErrorRate or BuiltinMetric.SuccessRate ? Counts(state, metric, options, query, canary, baseline)
+            : new BuiltinQuery(query, null).JudgedQuantile is { } quantile ? Tail(state, metric, options, quantile, canary, baseline)
+            : Latencies(state, metric, options, canary, baseline);
         return (judgement.Failed ? next with { Verdict = judgement } : next, judgement);
     }
 
@@ -55,17 +55,15 @@ public static class SequentialJudge
         _ => JudgeDirection.Either,
     };
 
-    private static (SequentialState, MetricJudgement) Latencies(SequentialState state, string metric, JudgeOptions options, BuiltinMetric query, MetricValue canary, MetricValue baseline)
+    private static (SequentialState, MetricJudgement) Latencies(SequentialState state, string metric, JudgeOptions options, MetricValue canary, MetricValue baseline)
     {
         state = state with { Canary = state.Canary.Add(canary.Samples ?? []), Baseline = state.Baseline.Add(baseline.Samples ?? []) };
-        var quantile = new BuiltinQuery(query, null).JudgedQuantile;
-        var allowance = new Allowance(options.AllowedIncrease?.Fraction ?? 0, options.Tolerance?.TotalSeconds ?? 0);
-        var evidence = DistributionTest.Compare(state.Canary, state.Baseline, options.Alpha, options.Direction, allowance, quantile);
-        var level = quantile ?? 0.5;
-        var cm = state.Canary.Quantile(level);
-        var bm = state.Baseline.Quantile(level);
-        var seen = string.Create(CultureInfo.InvariantCulture, $"{Requests(state.Canary.Count)} canary and {Requests(state.Baseline.Count)} baseline requests");
-        var statistic = Statistic(level);
+        var allowance = AllowanceOf(options);
+        var evidence = DistributionTest.Compare(state.Canary, state.Baseline, options.Alpha, options.Direction, allowance);
+        var cm = state.Canary.Quantile(0.5);
+        var bm = state.Baseline.Quantile(0.5);
+        var seen = Seen(state);
+        var statistic = Statistic(0.5);
         var alpha = Percent(options.Alpha);
         var restart = state.Restarts > 0 ? " (evidence restarted when the baseline changed)" : string.Empty;
         switch (evidence.Outcome)
@@ -74,8 +72,7 @@ public static class SequentialJudge
                 return (state, new MetricJudgement(metric, MetricClass.NoData, false, false, options.Weight, null, Finite(cm), Finite(bm),
                     $"{metric}: waiting for data: {seen} so far; nothing can be told apart before about {Requests(MinimumSamples(options.Alpha))} on each side{restart}"));
             case SequentialOutcome.NoEvidence:
-                var detectable = (quantile is { } q ? [q] : ReportedLevels)
-                    .Select(p => (p, Increase: DistributionTest.DetectableIncrease(state.Baseline, state.Canary.Count, options.Alpha, allowance, p, quantile is not null))).ToList();
+                var detectable = ReportedLevels.Select(p => (p, Increase: DistributionTest.DetectableIncrease(state.Baseline, state.Canary.Count, options.Alpha, allowance, p))).ToList();
                 var could = detectable.Where(d => d.Increase is not null)
                     .Select(d => $"{Statistic(d.p)} above {Ms(state.Baseline.Quantile(d.p) * (1 + d.Increase!.Value))}").ToList();
                 var not = detectable.Where(d => d.Increase is null).Select(d => Statistic(d.p)).ToList();
@@ -88,9 +85,7 @@ public static class SequentialJudge
                 var at = Statistic(Math.Round(evidence.Level, 2));
                 var ratio = higher ? evidence.CanaryBound / evidence.BaselineBound : evidence.BaselineBound / evidence.CanaryBound;
                 var critical = options.Critical || (options.CriticalIncrease is { } c && ratio - 1 > c.Fraction);
-                var allowed = options.AllowedIncrease is not null || options.Tolerance is not null
-                    ? $" by more than {string.Join(" and ", new[] { options.AllowedIncrease?.ToString(), options.Tolerance is { } t ? DurationSyntax.Format(t) : null }.OfType<string>())}"
-                    : string.Empty;
+                var allowed = Allowed(options);
                 return (state, new MetricJudgement(metric, higher ? MetricClass.High : MetricClass.Low, true, critical, options.Weight, null, Finite(cm), Finite(bm),
                     string.Create(CultureInfo.InvariantCulture,
                         $"{metric}: canary {(higher ? "slower" : "faster")}{allowed}: its {at} is {(higher ? "above" : "at most")} {Ms(evidence.CanaryBound)} where the baseline's is {(higher ? "at most" : "above")} {Ms(evidence.BaselineBound)} (time-uniform bands {evidence.CanaryWidth * 100:0.##} and {evidence.BaselineWidth * 100:0.##} points wide after {seen}; false alarms at most {alpha} over the rollout){(critical ? ": critical" : string.Empty)}")));
@@ -132,6 +127,15 @@ public static class SequentialJudge
         return (state, new MetricJudgement(metric, MetricClass.Pass, false, false, options.Weight, null, counts.CanaryRate, counts.BaselineRate,
             $"{metric}: {rates}: {evalue}: no evidence of a change; a canary error rate of {Rate(detectable.Value)} or more would have been detected"));
     }
+
+    private static Allowance AllowanceOf(JudgeOptions options) => new(options.AllowedIncrease?.Fraction ?? 0, options.Tolerance?.TotalSeconds ?? 0);
+
+    private static string Allowed(JudgeOptions options) => options.AllowedIncrease is not null || options.Tolerance is not null
+        ? $" by more than {string.Join(" and ", new[] { options.AllowedIncrease?.ToString(), options.Tolerance is { } t ? DurationSyntax.Format(t) : null }.OfType<string>())}"
+        : string.Empty;
+
+    private static string Seen(SequentialState state) =>
+        string.Create(CultureInfo.InvariantCulture, $"{Requests(state.Canary.Count)} canary and {Requests(state.Baseline.Count)} baseline requests");
 
     /// <summary>How many samples each side needs before its band is narrower than a half (before the median can be told apart).</summary>
     public static long MinimumSamples(double alpha)

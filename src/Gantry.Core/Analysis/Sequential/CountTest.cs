@@ -38,15 +38,23 @@ public sealed record CountEvidence(ImmutableArray<double> LogRatios, long Canary
     }
 
     /// <summary>The evidence after one more look.</summary>
-    public CountEvidence Add(CountBatch batch, JudgeDirection direction, double allowed)
+    public CountEvidence Add(CountBatch batch, JudgeDirection direction, double allowed) => Add(batch, batch, direction, allowed);
+
+    /// <summary>
+    /// The evidence after one more look whose counts depend on the direction tested (<paramref name="up"/> for the
+    /// alternatives of a higher canary rate, <paramref name="down"/> for a lower one); the totals follow <paramref name="up"/>
+    /// unless only a decrease is tested.
+    /// </summary>
+    public CountEvidence Add(CountBatch up, CountBatch down, JudgeDirection direction, double allowed)
     {
         var ratios = Ratios(direction, allowed);
         var logs = LogRatios.ToBuilder();
         for (var i = 0; i < ratios.Length; i++)
         {
-            logs[i] += LogRatio(batch, ratios[i].Alternative, ratios[i].Null);
+            logs[i] += LogRatio(ratios[i].Alternative > 1 ? up : down, ratios[i].Alternative, ratios[i].Null);
         }
 
+        var batch = direction == JudgeDirection.Decrease ? down : up;
         return new CountEvidence(logs.MoveToImmutable(), CanaryTrials + batch.CanaryTrials, CanaryEvents + batch.CanaryEvents,
             BaselineTrials + batch.BaselineTrials, BaselineEvents + batch.BaselineEvents);
     }

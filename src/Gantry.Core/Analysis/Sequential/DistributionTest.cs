@@ -37,19 +37,19 @@ public sealed record Allowance(double Fraction, double Floor)
 /// <summary>
 /// The anytime-valid two-sample test of latency distributions (Lindon, Sanden and Shirikian, KDD 2022): a
 /// time-uniform band around each side's distribution function (<see cref="TimeUniformBand"/>, alpha / 2 each),
-/// and a verdict as soon as the bands cannot both hold unless the canary is worse by more than the allowance,
-/// either anywhere in the distribution or at one quantile. Both bands hold at every look with probability
+/// and a verdict as soon as the bands cannot both hold unless the canary is worse by more than the allowance
+/// somewhere in the distribution. Both bands hold at every look with probability
 /// 1 - alpha, so a healthy canary is falsely called worse with probability at most alpha over the whole rollout,
 /// however often it is looked at.
 /// </summary>
 public static class DistributionTest
 {
-    /// <summary>Tests canary against baseline; <paramref name="quantile"/> restricts the test to that quantile.</summary>
-    public static DistributionEvidence Compare(LatencySketch canary, LatencySketch baseline, double alpha, JudgeDirection direction, Allowance allowance, double? quantile = null)
+    /// <summary>Tests canary against baseline anywhere in their distributions.</summary>
+    public static DistributionEvidence Compare(LatencySketch canary, LatencySketch baseline, double alpha, JudgeDirection direction, Allowance allowance)
     {
         var wc = TimeUniformBand.Width(canary.Count, alpha / 2);
         var wb = TimeUniformBand.Width(baseline.Count, alpha / 2);
-        var waiting = new DistributionEvidence(SequentialOutcome.Waiting, quantile ?? 0.5, double.NaN, double.NaN, wc, wb);
+        var waiting = new DistributionEvidence(SequentialOutcome.Waiting, 0.5, double.NaN, double.NaN, wc, wb);
         if (canary.Count == 0 || baseline.Count == 0)
         {
             return waiting;
@@ -60,27 +60,23 @@ public static class DistributionTest
         DistributionEvidence? found = null;
         if (direction != JudgeDirection.Decrease)
         {
-            found = quantile is { } q ? AtQuantile(c, canary.Count, b, baseline.Count, q, Spent(alpha, direction), allowance, SequentialOutcome.Higher)
-                : Anywhere(c, canary.Count, wc, b, baseline.Count, wb, allowance, SequentialOutcome.Higher);
+            found = Anywhere(c, canary.Count, wc, b, baseline.Count, wb, allowance, SequentialOutcome.Higher);
         }
 
         if (found is null && direction != JudgeDirection.Increase)
         {
-            found = quantile is { } q ? AtQuantile(b, baseline.Count, c, canary.Count, q, Spent(alpha, direction), allowance, SequentialOutcome.Lower)
-                : Anywhere(b, baseline.Count, wb, c, canary.Count, wc, allowance, SequentialOutcome.Lower);
+            found = Anywhere(b, baseline.Count, wb, c, canary.Count, wc, allowance, SequentialOutcome.Lower);
         }
 
         if (found is not null)
         {
-            return quantile is null ? found with { CanaryWidth = wc, BaselineWidth = wb } : found;
+            return found with { CanaryWidth = wc, BaselineWidth = wb };
         }
 
         // A look counts as evidence once the median could be told apart, that is once both bands are narrower than a half.
         return wc < 0.5 && wb < 0.5 ? waiting with { Outcome = SequentialOutcome.NoEvidence } : waiting;
     }
 
-    /// <summary>What each one-sided quantile bound may spend: two bounds per direction tested.</summary>
-    public static double Spent(double alpha, JudgeDirection direction) => direction == JudgeDirection.Either ? alpha / 4 : alpha / 2;
 
     /// <summary>
     /// The largest gap, over the low side's bucket edges x, between the low side's distribution function at x (at
@@ -117,67 +113,17 @@ public static class DistributionTest
     }
 
     /// <summary>
-    /// One quantile (<see cref="QuantileBand"/>, alpha spent over the bounds used): the high side's quantile is above
-    /// the last edge where its share is surely below q, the low side's at most the first edge where its share is surely
-    /// above q; apart by more than the allowance.
-    /// </summary>
-    private static DistributionEvidence? AtQuantile(long[] high, long nh, long[] low, long nl, double q, double alpha, Allowance allowance, SequentialOutcome outcome)
-    {
-        var highBelow = QuantileBand.Below(nh, q, alpha);
-        var lowAbove = QuantileBand.Above(nl, q, alpha);
-        if (double.IsNaN(highBelow) || double.IsNaN(lowAbove))
-        {
-            return null;
-        }
-
-        var highAbove = -1;
-        for (var j = 0; j < high.Length - 1 && high[j] / (double)nh < highBelow; j++)
-        {
-            highAbove = j;
-        }
-
-        var lowWithin = -1;
-        for (var j = 0; j < low.Length - 1; j++)
-        {
-            if (low[j] / (double)nl > lowAbove)
-            {
-                lowWithin = j;
-                break;
-            }
-        }
-
-        if (highAbove < 0 || lowWithin < 0)
-        {
-            return null;
-        }
-
-        var above = LatencySketch.UpperEdge(highAbove);
-        var within = LatencySketch.UpperEdge(lowWithin);
-        if (above < within + allowance.Above(within))
-        {
-            return null;
-        }
-
-        var (highWidth, lowWidth) = (q - highBelow, lowAbove - q);
-        return outcome == SequentialOutcome.Higher
-            ? new DistributionEvidence(outcome, q, above, within, highWidth, lowWidth)
-            : new DistributionEvidence(outcome, q, within, above, lowWidth, highWidth);
-    }
-
-    /// <summary>
     /// The smallest relative increase of the canary's <paramref name="level"/> quantile that these sample sizes
     /// would detect, if the canary were the baseline scaled (null: not yet at any size of increase).
     /// </summary>
-    public static double? DetectableIncrease(LatencySketch baseline, long canaryCount, double alpha, Allowance allowance, double level, bool atThatQuantile = false)
+    public static double? DetectableIncrease(LatencySketch baseline, long canaryCount, double alpha, Allowance allowance, double level)
     {
         if (baseline.Count == 0 || canaryCount == 0)
         {
             return null;
         }
 
-        var (below, above) = atThatQuantile
-            ? (QuantileBand.Below(canaryCount, level, alpha / 2), QuantileBand.Above(baseline.Count, level, alpha / 2))
-            : (level - TimeUniformBand.Width(canaryCount, alpha / 2), level + TimeUniformBand.Width(baseline.Count, alpha / 2));
+        var (below, above) = (level - TimeUniformBand.Width(canaryCount, alpha / 2), level + TimeUniformBand.Width(baseline.Count, alpha / 2));
         if (!(above < 1) || !(below > 0))
         {
             return null;

@@ -89,6 +89,56 @@ public sealed class SequentialJudgeTests
         none.Class.Should().Be(MetricClass.NoData);
     }
 
+    [Fact(Timeout = 30_000)]
+    public async Task Look_AtP99_CountsTheTailBeyondTheBaselinesRunningP99_AndSeesWhatTheMedianDoesNot()
+    {
+        await Task.Yield();
+        var random = new Random(5);
+        var options = Options with { AllowedIncrease = new Percentage(50), Tolerance = TimeSpan.FromMilliseconds(50) };
+        // 3% of the canary's requests take 1 s more: the median is unchanged, p99 is not.
+        double[] Spiky(int n) => [.. Latencies(random, n).Select(v => random.NextDouble() < 0.03 ? v + 1 : v)];
+        var tail = SequentialState.Start("v1", JudgeDirection.Increase);
+        var median = SequentialState.Start("v1", JudgeDirection.Increase);
+        MetricJudgement p99 = null!, p50 = null!;
+        for (var look = 1; look <= 10; look++)
+        {
+            var (c, b) = (Samples(Spiky(500), look), Samples(Latencies(random, 500), look));
+            (tail, p99) = SequentialJudge.Look(tail, "p99", options, BuiltinMetric.LatencyP99, c, b, "v1");
+            (median, p50) = SequentialJudge.Look(median, "p50", options, BuiltinMetric.LatencyP50, c, b, "v1");
+        }
+
+        p99.Failed.Should().BeTrue();
+        p99.Class.Should().Be(MetricClass.High);
+        p99.Sentence.Should().MatchRegex(@"^p99: canary p99 [\d.]+ ms vs baseline [\d.]+ ms: [\d.]+% of the canary's requests \([\d,]+ of [\d,]+\) were beyond the baseline's running p99 plus the allowance, against [\d.]+% of the baseline's \([\d,]+ of [\d,]+\): e-value [\d.e+]+ >= 20 = 1/alpha: the canary's p99 is higher by more than 50% and 50ms$");
+        (tail.Counts.BaselineTrials % 500).Should().Be(250, "a look counts against the percentile of the looks before it; in the first, half the baseline sets it");
+        p50.Failed.Should().BeFalse();
+        p50.Sentence.Should().MatchRegex(@"^p50: canary median [\d.]+ ms vs baseline [\d.]+ ms after 5,000 canary and 5,000 baseline requests: no evidence of a change \(e-value [\d.]+ < 20 = 1/alpha\); a canary median above [\d.]+ ms would have been detected$");
+    }
+
+    [Fact(Timeout = 60_000)]
+    public async Task Look_AtP99_AaRuns_RarelyCrossOneOverAlpha()
+    {
+        await Task.Yield();
+        // 100 healthy canaries, 300 looks of 100 requests a side, no allowance: the tail test's false alarms stay within alpha.
+        var random = new Random(21);
+        var falseAlarms = 0;
+        for (var run = 0; run < 100; run++)
+        {
+            var state = SequentialState.Start("v1", JudgeDirection.Either);
+            for (var look = 1; look <= 300; look++)
+            {
+                (state, var j) = SequentialJudge.Look(state, "p99", Options with { Direction = JudgeDirection.Either }, BuiltinMetric.LatencyP99, Samples(Latencies(random, 100), look), Samples(Latencies(random, 100), look), "v1");
+                if (j.Failed)
+                {
+                    falseAlarms++;
+                    break;
+                }
+            }
+        }
+
+        falseAlarms.Should().BeLessThanOrEqualTo(5);
+    }
+
     [Fact(Timeout = 10_000)]
     public async Task Look_ANewBaselineSet_StartsTheEvidenceAgain_AndAFailedQueryIsAnError()
     {
