@@ -6,6 +6,7 @@ using Gantry.Benchmarks.Rollouts;
 // dotnet run -c Release --project bench/Gantry.Benchmarks -- rollback [ITERATIONS]
 // dotnet run -c Release --project bench/Gantry.Benchmarks -- verdicts [CANARIES_PER_MODE] [MODE ...]
 // dotnet run -c Release --project bench/Gantry.Benchmarks -- verdicts-sim [AA_RUNS] [CANARIES_PER_FAULT]
+// dotnet run -c Release --project bench/Gantry.Benchmarks -- verdicts-example [RUNS]   (wrk, examples/shop/gantry.yaml)
 // dotnet run -c Release --project bench/Gantry.Benchmarks -- dora-split   (time to read the facts vs to compute, 1M rollouts)
 if (args.Length > 0 && args[0] == "rollback")
 {
@@ -21,6 +22,11 @@ if (args.Length > 0 && args[0] == "verdicts-sim")
 {
     return Gantry.Benchmarks.Verdicts.VerdictSimulation.Run(
         args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 100, args.Length > 2 ? int.Parse(args[2], CultureInfo.InvariantCulture) : 20);
+}
+
+if (args.Length > 0 && args[0] == "verdicts-example")
+{
+    return await Gantry.Benchmarks.Verdicts.ExampleVerdicts.RunAsync(args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 20);
 }
 
 if (args.Length > 0 && args[0] == "dora-split")

@@ -75,10 +75,25 @@ public sealed class BenchServer : IAsyncDisposable
         return new BenchServer(folder, server, listen);
     }
 
+    /// <summary>A server for a manifest file as a user has it (its paths relative to its folder), serving <paramref name="service"/> in <paramref name="environment"/>.</summary>
+    public static async Task<BenchServer> StartFileAsync(string path, string service, string environment)
+    {
+        var folder = Directory.CreateTempSubdirectory("gantry-bench-").FullName;
+        var loaded = ManifestLoader.LoadFile(path);
+        var manifest = loaded.Manifest ?? throw new InvalidOperationException(string.Join("\n", loaded.Diagnostics));
+        var spec = manifest.FindService(service) ?? throw new InvalidOperationException($"no service {service} in {path}");
+        var listen = manifest.FindEnvironment(environment)?.Overrides.FirstOrDefault(o => o.Service == service)?.Listen ?? spec.Listen;
+        var server = await GantryServer.StartAsync(manifest, Path.GetDirectoryName(Path.GetFullPath(path))!, new ServerOptions(Path.Combine(folder, "data"), new Endpoint("127.0.0.1", LoopbackPorts.Next())), TimeProvider.System, null, CancellationToken.None);
+        return new BenchServer(folder, server, listen) { Environment = environment };
+    }
+
+    /// <summary>The environment deployed to (the manifest's default when null).</summary>
+    public string? Environment { get; private init; }
+
     /// <summary>Deploys a version; returns its rollout id.</summary>
     public async Task<string> DeployAsync(string version, Dictionary<string, string>? env = null)
     {
-        using var response = await Api.PostAsJsonAsync("/api/v1/rollouts", new DeployRequest("shop", version, null, env), GantryJson.Options);
+        using var response = await Api.PostAsJsonAsync("/api/v1/rollouts", new DeployRequest("shop", version, Environment, env), GantryJson.Options);
         var body = await response.Content.ReadAsStringAsync();
         return response.IsSuccessStatusCode
             ? System.Text.Json.JsonSerializer.Deserialize<RolloutView>(body, GantryJson.Options)!.Rollout.Id
@@ -86,10 +101,10 @@ public sealed class BenchServer : IAsyncDisposable
     }
 
     /// <summary>Waits until the rollout ends, or pauses on an analysis (when <paramref name="orAnalysisPause"/>).</summary>
-    public async Task<RolloutState> WaitAsync(string id, bool orAnalysisPause = false)
+    public async Task<RolloutState> WaitAsync(string id, bool orAnalysisPause = false, TimeSpan? timeout = null)
     {
         var watch = System.Diagnostics.Stopwatch.StartNew();
-        while (watch.Elapsed < TimeSpan.FromMinutes(2))
+        while (watch.Elapsed < (timeout ?? TimeSpan.FromMinutes(2)))
         {
             var view = await Api.GetFromJsonAsync<RolloutView>($"/api/v1/rollouts/{id}", GantryJson.Options);
             var r = view!.Rollout;

@@ -11,7 +11,7 @@ namespace Gantry.Benchmarks.Rollouts;
 /// spikes on 5% of requests), judged once with threshold rules against the baseline and once with the
 /// statistical judge. Reports detection and false-alarm rates, and the time from the bad canary receiving
 /// traffic to all traffic back on stable.
-/// Run: dotnet run -c Release --project bench/Gantry.Benchmarks -- verdicts [CANARIES_PER_MODE] [MODE ...] (modes: thresholds, judge, judge-2s; thresholds and judge by default)
+/// Run: dotnet run -c Release --project bench/Gantry.Benchmarks -- verdicts [CANARIES_PER_MODE] [MODE ...] (modes: thresholds, judge, judge-2s, sequential; all but judge-2s by default)
 /// </summary>
 public static class VerdictBenchmark
 {
@@ -52,14 +52,32 @@ public static class VerdictBenchmark
                 judge: { direction: increase, confidence: 0.98, allowedIncrease: 50%, tolerance: 50ms, mustHaveData: true }
         """;
 
+    private const string Sequential = """
+        analysis:
+          verdict:
+            interval: 1s
+            count: 3
+            metrics:
+              - name: error-rate
+                provider: { builtin: { query: error_rate } }
+                judge: { method: sequential, alpha: 0.05 }
+              - name: latency
+                provider: { builtin: { query: latency } }
+                judge: { method: sequential, alpha: 0.05, tolerance: 5ms }
+              - name: p99
+                provider: { builtin: { query: latency_p99 } }
+                judge: { method: sequential, alpha: 0.05, tolerance: 5ms }
+        """;
+
     public static async Task<int> RunAsync(int perMode, IReadOnlyList<string> modes)
     {
         Console.WriteLine($"verdict benchmark: {perMode} canaries per mode, half of them bad ({string.Join(", ", Faults.Select(f => f.Name))})");
         var outcomes = new List<Outcome>();
         // judge-2s: the judge measuring every 2 s, longer than the 1 s spikes, so the first window holds finished ones.
-        foreach (var (mode, analysis) in new[] { ("thresholds", Thresholds), ("judge", Judge), ("judge-2s", Judge.Replace("interval: 1s", "interval: 2s", StringComparison.Ordinal)) })
+        // sequential: the anytime-valid judge on errors, latency and p99, against a fresh baseline of the canary's size.
+        foreach (var (mode, analysis) in new[] { ("thresholds", Thresholds), ("judge", Judge), ("judge-2s", Judge.Replace("interval: 1s", "interval: 2s", StringComparison.Ordinal)), ("sequential", Sequential) })
         {
-            if (modes.Count == 0 ? mode != "judge-2s" : modes.Contains(mode))
+            if (modes.Count == 0 ? mode is not "judge-2s" : modes.Contains(mode))
             {
                 outcomes.AddRange(await RunModeAsync(mode, analysis, perMode));
             }
@@ -102,7 +120,8 @@ public static class VerdictBenchmark
     private static async Task<List<Outcome>> RunModeAsync(string mode, string analysis, int count)
     {
         var outcomes = new List<Outcome>();
-        await using (var bench = await BenchServer.StartAsync("canary: { steps: [{ setWeight: 50 }, { analysis: { templates: [verdict] } }], abortScaleDownDelay: 1s }", analysis))
+        var baseline = mode == "sequential" ? "baseline: fresh, " : string.Empty;
+        await using (var bench = await BenchServer.StartAsync($"canary: {{ {baseline}steps: [{{ setWeight: 50 }}, {{ analysis: {{ templates: [verdict] }} }}], abortScaleDownDelay: 1s }}", analysis))
         {
             var api = bench.Api;
             var listen = bench.Listen;
