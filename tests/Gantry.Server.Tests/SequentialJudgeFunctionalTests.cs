@@ -90,4 +90,19 @@ public sealed class SequentialJudgeFunctionalTests
         end.Rollout.Message.Should().MatchRegex(@"errors: canary error rate \d+\.\d\d% \([\d,]+ of [\d,]+\) vs baseline 0\.00% \(0 of [\d,]+\): e-value [\d.e+]+ >= 20 = 1/alpha: the canary fails more often");
         end.Traffic.Should().ContainSingle().Which.Version.Should().Be("v1");
     }
+
+    [Fact(Timeout = Timeout)]
+    public async Task Sequential_AfterAnAbortedCanary_TheNextCanaryGetsAFreshBaselineAgainAndPasses()
+    {
+        await using var h = await ServerHarness.StartAsync(Manifest);
+        await h.WaitForPhaseAsync((await h.DeployAsync("v1")).Rollout.Id, RolloutPhase.Succeeded);
+        await using var load = new SteadyLoad(h.Front);
+        var bad = await h.DeployAsync("v2", new() { ["FAULT_ERROR_RATE"] = "0.3" });
+        await h.WaitForPhaseAsync(bad.Rollout.Id, RolloutPhase.Aborted);
+        await Task.Delay(1500);
+
+        var next = await h.DeployAsync("v3");
+        var end = await h.WaitForPhaseAsync(next.Rollout.Id, RolloutPhase.Succeeded);
+        end.Traffic.Should().ContainSingle().Which.Version.Should().Be("v3");
+    }
 }

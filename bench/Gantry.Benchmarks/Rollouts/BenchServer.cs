@@ -104,10 +104,11 @@ public sealed class BenchServer : IAsyncDisposable
     public async Task<RolloutState> WaitAsync(string id, bool orAnalysisPause = false, TimeSpan? timeout = null)
     {
         var watch = System.Diagnostics.Stopwatch.StartNew();
+        RolloutState? r = null;
         while (watch.Elapsed < (timeout ?? TimeSpan.FromMinutes(2)))
         {
             var view = await Api.GetFromJsonAsync<RolloutView>($"/api/v1/rollouts/{id}", GantryJson.Options);
-            var r = view!.Rollout;
+            r = view!.Rollout;
             if (r.Phase.IsTerminal() || (orAnalysisPause && r.Phase == RolloutPhase.Paused && r.Message.StartsWith("analysis", StringComparison.Ordinal)))
             {
                 return r;
@@ -116,7 +117,8 @@ public sealed class BenchServer : IAsyncDisposable
             await Task.Delay(50);
         }
 
-        throw new TimeoutException($"rollout {id} did not end");
+        var analysis = await Api.GetStringAsync($"/api/v1/rollouts/{id}/analysis");
+        throw new TimeoutException($"rollout {id} did not end: {r?.Phase}: {r?.Message}\n{analysis}");
     }
 
     public async ValueTask DisposeAsync()

@@ -34,4 +34,53 @@ public sealed class TrafficMetricsTests
         samples.Should().HaveCount(TrafficMetrics.SampleCount);
         samples.Min().Should().BeApproximately(501 / 1e6, 1e-12);
     }
+
+    [Fact(Timeout = 10_000)]
+    public async Task SamplesAfter_GivesEachKeptRequestOnce_EvenWithinTheCurrentSecondOfABusySeries()
+    {
+        await Task.Yield();
+        var metrics = new TrafficMetrics(new FakeTimeProvider());
+        metrics.SampleSequence.Should().Be(-1);
+        for (var i = 1; i <= 3; i++)
+        {
+            metrics.Record(200, i * 1000, 0, 0);
+        }
+
+        metrics.SamplesAfter(-1, out var first).Should().BeEquivalentTo([0.001, 0.002, 0.003]);
+        first.Should().Be(2);
+        metrics.SamplesAfter(first, out var same).Should().BeEmpty("nothing new");
+        same.Should().Be(first);
+
+        // Busier than the ring: only the most recent are still there, none of them twice.
+        for (var i = 1; i <= TrafficMetrics.SampleCount + 100; i++)
+        {
+            metrics.Record(200, 10_000 + i, 0, 0);
+        }
+
+        var busy = metrics.SamplesAfter(first, out var next);
+        busy.Should().HaveCount(TrafficMetrics.SampleCount).And.OnlyHaveUniqueItems();
+        busy.Min().Should().BeApproximately((10_000 + 101) / 1e6, 1e-12);
+        next.Should().Be(first + TrafficMetrics.SampleCount + 100);
+        metrics.Record(200, 5_000, 0, 0);
+        metrics.SamplesAfter(next, out _).Should().Equal(0.005);
+    }
+
+    [Fact(Timeout = 10_000)]
+    public async Task ReadBetween_CountsOnlyTheWholeSecondsAfterTheCursor()
+    {
+        await Task.Yield();
+        var time = new FakeTimeProvider();
+        var metrics = new TrafficMetrics(time);
+        metrics.Record(200, 1_000, 0, 0);
+        metrics.Record(500, 1_000, 0, 0);
+        time.Advance(TimeSpan.FromSeconds(1));
+        var cursor = metrics.CompletedSecond;
+        metrics.ReadBetween(cursor - 1, cursor).Requests.Should().Be(2);
+        metrics.Record(500, 1_000, 0, 0);
+        metrics.ReadBetween(cursor, metrics.CompletedSecond).Requests.Should().Be(0, "the current second is not complete");
+        time.Advance(TimeSpan.FromSeconds(1));
+        var read = metrics.ReadBetween(cursor, metrics.CompletedSecond);
+        read.Requests.Should().Be(1);
+        read.Errors5xx.Should().Be(1);
+    }
 }

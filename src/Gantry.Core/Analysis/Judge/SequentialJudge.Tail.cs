@@ -56,7 +56,7 @@ public static partial class SequentialJudge
             var tail = string.Create(CultureInfo.InvariantCulture,
                 $"{Rate(counts.CanaryRate)} of the canary's requests ({counts.CanaryEvents:N0} of {counts.CanaryTrials:N0}) were beyond the baseline's running {statistic}{(allowance.Fraction > 0 || allowance.Floor > 0 ? " plus the allowance" : string.Empty)}, against {Rate(counts.BaselineRate)} of the baseline's ({counts.BaselineEvents:N0} of {counts.BaselineTrials:N0})");
             return (state, new MetricJudgement(metric, higher ? MetricClass.High : MetricClass.Low, true, critical, options.Weight, null, Finite(cq), Finite(bq),
-                $"{metric}: canary {statistic} {Ms(cq)} vs baseline {Ms(bq)}: {tail}: {evalue}: the canary's {statistic} is {(higher ? "higher" : "lower")}{Allowed(options)}{(critical ? ": critical" : string.Empty)}"));
+                $"{metric}: canary {statistic} {Ms(cq)} vs baseline {Ms(bq)}: {tail}: {evalue}: the canary's {statistic} is {(higher ? "higher" : "lower")}{Allowed(options)}{Bounds(state, q, options.Alpha, statistic)}{(critical ? ": critical" : string.Empty)}"));
         }
 
         // What would have been detected: a canary beyond the threshold at rate r* is the baseline scaled by m with
@@ -71,5 +71,13 @@ public static partial class SequentialJudge
 
         return (state, new MetricJudgement(metric, MetricClass.Pass, false, false, options.Weight, null, Finite(cq), Finite(bq),
             $"{metric}: canary {statistic} {Ms(cq)} vs baseline {Ms(bq)} after {seen}: no evidence of a change ({evalue}); a canary {statistic} above {Ms(scaled)} would have been detected"));
+    }
+
+    /// <summary>The percentiles' own time-uniform bounds, where there are enough requests for them ("" otherwise).</summary>
+    private static string Bounds(SequentialState state, double q, double alpha, string statistic)
+    {
+        var canary = QuantileBand.LowerBound(state.Canary, q, alpha / 2);
+        var baseline = QuantileBand.UpperBound(state.Baseline, q, alpha / 2);
+        return canary is { } c && baseline is { } b ? $" (time-uniform bounds: canary {statistic} above {Ms(c)}, baseline {statistic} at most {Ms(b)})" : string.Empty;
     }
 }

@@ -60,4 +60,44 @@ public static class QuantileBand
 
         return edge;
     }
+
+    /// <summary>A value the sketch's p-quantile is surely above (null while the band cannot say).</summary>
+    public static double? LowerBound(LatencySketch sketch, double p, double alpha)
+    {
+        var below = Below(sketch.Count, p, alpha);
+        if (double.IsNaN(below))
+        {
+            return null;
+        }
+
+        var cumulative = sketch.Cumulative();
+        int? last = null;
+        for (var j = 0; j < cumulative.Length - 1 && cumulative[j] / (double)sketch.Count < below; j++)
+        {
+            last = j;
+        }
+
+        return last is { } k ? LatencySketch.UpperEdge(k) : null;
+    }
+
+    /// <summary>A value the sketch's p-quantile is surely at most (null while the band cannot say).</summary>
+    public static double? UpperBound(LatencySketch sketch, double p, double alpha)
+    {
+        var above = Above(sketch.Count, p, alpha);
+        if (double.IsNaN(above))
+        {
+            return null;
+        }
+
+        var cumulative = sketch.Cumulative();
+        for (var j = 0; j < cumulative.Length - 1; j++)
+        {
+            if (cumulative[j] / (double)sketch.Count > above)
+            {
+                return LatencySketch.UpperEdge(j);
+            }
+        }
+
+        return null;
+    }
 }

@@ -46,27 +46,38 @@ public sealed class BuiltinMetricProvider(MetricsRegistry metrics) : IMetricProv
     }
 
     /// <summary>
-    /// Only the whole seconds since the previous answer (the window the first time): every request once, for the
-    /// sequential judge. Latencies as samples, and the requests with their errors (5xx and failures) as counts.
+    /// Only what is new since the previous answer, for the sequential judge: for latencies, the kept samples numbered
+    /// after the cursor (the window's samples the first time); for error and success rates, the requests and errors
+    /// (5xx and failures) of the whole seconds after the cursor (the window the first time).
     /// </summary>
     private static MetricValue Incremental(BuiltinQuery query, MetricRequest request, Proxy.Metrics.TrafficMetrics series, TimeSpan window)
     {
-        var through = series.CompletedSecond;
-        var after = request.After ?? through - (long)Math.Max(1, Math.Ceiling(window.TotalSeconds));
-        if (after >= through)
+        if (query.ValueKind == Core.Manifest.Values.QuantityKind.Duration)
         {
-            return new MetricValue(null, [], null, new MetricCounts(0, 0), after);
+            long through;
+            IReadOnlyList<double> samples;
+            if (request.After is { } after)
+            {
+                samples = series.SamplesAfter(after, out through);
+            }
+            else
+            {
+                through = series.SampleSequence;
+                samples = series.Samples(window);
+            }
+
+            return new MetricValue(samples.Count > 0 ? Core.Analysis.Judge.CanaryJudge.Median(samples) : double.NaN, samples, null, new MetricCounts(samples.Count, 0), through);
         }
 
-        var snapshot = series.ReadBetween(after, through);
-        var counts = new MetricCounts(snapshot.Requests, snapshot.Errors5xx + snapshot.Failures);
-        var samples = query.ValueKind == Core.Manifest.Values.QuantityKind.Duration ? series.SamplesBetween(after, through) : [];
-        var value = query.Metric switch
+        var last = series.CompletedSecond;
+        var from = request.After ?? last - (long)Math.Max(1, Math.Ceiling(window.TotalSeconds));
+        if (from >= last)
         {
-            BuiltinMetric.ErrorRate => snapshot.ErrorRate,
-            BuiltinMetric.SuccessRate => 1 - snapshot.ErrorRate,
-            _ => samples.Count > 0 ? Core.Analysis.Judge.CanaryJudge.Median(samples) : double.NaN,
-        };
-        return new MetricValue(value, samples, null, counts, through);
+            return new MetricValue(null, [], null, new MetricCounts(0, 0), from);
+        }
+
+        var snapshot = series.ReadBetween(from, last);
+        var value = query.Metric == BuiltinMetric.SuccessRate ? 1 - snapshot.ErrorRate : snapshot.ErrorRate;
+        return new MetricValue(value, [], null, new MetricCounts(snapshot.Requests, snapshot.Errors5xx + snapshot.Failures), last);
     }
 }

@@ -100,4 +100,17 @@ public sealed class TimeUniformBandTests
 
         (violated / 400.0).Should().BeLessThanOrEqualTo(alpha);
     }
+
+    [Fact(Timeout = 10_000)]
+    public async Task QuantileBand_BoundsOfASketch_BracketItsTrueQuantile()
+    {
+        await Task.Yield();
+        // 20,000 values 1..20,000 ms in order of size: p99 is 19.8 s; the bounds hold it between them.
+        var sketch = LatencySketch.Empty.Add(Enumerable.Range(1, 20_000).Select(v => v / 1000.0));
+        var low = QuantileBand.LowerBound(sketch, 0.99, 0.025);
+        var high = QuantileBand.UpperBound(sketch, 0.99, 0.025);
+        low.Should().BeInRange(19.0, 19.8);
+        high.Should().BeInRange(19.8, 20.0);
+        QuantileBand.UpperBound(LatencySketch.Empty.Add([0.1, 0.2]), 0.99, 0.025).Should().BeNull("two values cannot bound p99");
+    }
 }
