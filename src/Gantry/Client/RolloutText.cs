@@ -45,7 +45,8 @@ internal static class RolloutText
     }
 
     public static string Split(RolloutView view) =>
-        view.Traffic.Count == 0 ? "no traffic" : string.Join(", ", view.Traffic.Select(t => string.Create(CultureInfo.InvariantCulture, $"{t.Version} {t.Weight}% ({t.Ready}/{t.Replicas} ready)")));
+        view.Traffic.Count == 0 ? "no traffic" : string.Join(", ", view.Traffic.Select(t => string.Create(CultureInfo.InvariantCulture,
+            $"{t.Version}{(t.Role == "baseline" ? "~baseline" : string.Empty)} {t.Weight}% ({t.Ready}/{t.Replicas} ready)")));
 
     /// <summary>The whole view as plain text.</summary>
     public static string Plain(RolloutView view)
@@ -76,9 +77,10 @@ internal static class RolloutText
         }
 
         text.AppendLine("  instances:");
+        var width = view.Instances.Select(i => i.Id.Length).DefaultIfEmpty(0).Max();
         foreach (var i in view.Instances)
         {
-            text.AppendLine(CultureInfo.InvariantCulture, $"    {i.Id,-28} {i.Version,-10} {i.Address,-21} {i.Phase,-9} restarts {i.Restarts}{(i.LastError is null ? string.Empty : "  " + i.LastError)}");
+            text.AppendLine(CultureInfo.InvariantCulture, $"    {i.Id.PadRight(Math.Max(28, width))} {i.Version,-10} {i.Address,-21} {i.Phase,-9} restarts {i.Restarts}{(i.LastError is null ? string.Empty : "  " + i.LastError)}");
         }
 
         foreach (var a in new[] { view.Analysis, view.Background }.OfType<Core.Analysis.AnalysisRunRecord>())
