@@ -19,6 +19,7 @@ public sealed class TrafficMetrics
     public const int SampleCount = 2048;
 
     private readonly TimeProvider time;
+    private readonly long origin;
     private readonly Slot[] slots = new Slot[WindowSeconds];
     private readonly LatencyHistogram total = new();
     private long requests;
@@ -33,6 +34,10 @@ public sealed class TrafficMetrics
     public TrafficMetrics(TimeProvider time)
     {
         this.time = time;
+
+        // Seconds count from the series' creation: they fit in the 31 bits a kept sample has for them, whatever
+        // the clock's timestamps start from (a fake clock's may be ticks since year 1).
+        origin = time.GetTimestamp();
         for (var i = 0; i < slots.Length; i++)
         {
             slots[i] = new Slot();
@@ -54,7 +59,7 @@ public sealed class TrafficMetrics
     /// <summary>Answers by status class: index 1 for 1xx ... 5 for 5xx.</summary>
     public long ByClass(int statusClass) => Volatile.Read(ref byClass[statusClass]);
 
-    private long NowSecond => (long)(time.GetTimestamp() / (double)time.TimestampFrequency);
+    private long NowSecond => (long)((time.GetTimestamp() - origin) / (double)time.TimestampFrequency);
 
     /// <summary>Records one request. <paramref name="status"/> 0 means it failed before any answer (a failure).</summary>
     public void Record(int status, long micros, long requestBytes, long responseBytes)

@@ -13,7 +13,7 @@ public sealed class InstanceRegistryTests
     public async Task Retire_IdleInstance_StaysReadableUntilItsDrainIsOver()
     {
         await Task.Yield();
-        var time = new FakeTimeProvider();
+        var time = new FakeTimeProvider(TestClock.Start);
         var registry = new InstanceRegistry(time);
         var a = registry.Get(A, TimeSpan.FromSeconds(5));
         registry.Get(B, TimeSpan.FromSeconds(5));
@@ -30,7 +30,7 @@ public sealed class InstanceRegistryTests
     public async Task Retire_DrainTimeoutPasses_CancelsInFlightThenForgetsTheInstance()
     {
         await Task.Yield();
-        var time = new FakeTimeProvider();
+        var time = new FakeTimeProvider(TestClock.Start);
         var registry = new InstanceRegistry(time);
         var a = registry.Get(A, TimeSpan.FromSeconds(5));
         a.RequestStarted();
@@ -52,7 +52,7 @@ public sealed class InstanceRegistryTests
     public async Task Get_AfterRetire_GivesAFreshInstanceAndKeepsLiveOnes()
     {
         await Task.Yield();
-        var time = new FakeTimeProvider();
+        var time = new FakeTimeProvider(TestClock.Start);
         var registry = new InstanceRegistry(time);
         var a = registry.Get(A, TimeSpan.FromSeconds(5));
         var b = registry.Get(B, TimeSpan.FromSeconds(5));

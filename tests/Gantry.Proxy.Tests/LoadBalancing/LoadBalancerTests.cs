@@ -15,7 +15,7 @@ public sealed class LoadBalancerTests
     public async Task RoundRobin_ThreeInstances_EachGetsATurnAndUnavailableAreSkipped()
     {
         await Task.Yield();
-        var time = new FakeTimeProvider();
+        var time = new FakeTimeProvider(TestClock.Start);
         var instances = Instances(time, 3);
         var balancer = new RoundRobinBalancer();
 
@@ -28,7 +28,7 @@ public sealed class LoadBalancerTests
     public async Task LeastRequests_BusyInstance_IsAvoided()
     {
         await Task.Yield();
-        var time = new FakeTimeProvider();
+        var time = new FakeTimeProvider(TestClock.Start);
         var instances = Instances(time, 3);
         instances[0].RequestStarted();
         instances[0].RequestStarted();
@@ -41,7 +41,7 @@ public sealed class LoadBalancerTests
     public async Task PowerOfTwo_OneAvailable_IsAlwaysFound()
     {
         await Task.Yield();
-        var time = new FakeTimeProvider();
+        var time = new FakeTimeProvider(TestClock.Start);
         var instances = Instances(time, 4);
         foreach (var i in new[] { 0, 1, 3 })
         {
@@ -57,7 +57,7 @@ public sealed class LoadBalancerTests
     public async Task PassiveHealth_ConsecutiveFailures_EjectUntilBackOffPasses()
     {
         await Task.Yield();
-        var time = new FakeTimeProvider();
+        var time = new FakeTimeProvider(TestClock.Start);
         var instance = Instances(time, 1)[0];
         var health = new PassiveHealthSpec(3, TimeSpan.FromSeconds(10));
 

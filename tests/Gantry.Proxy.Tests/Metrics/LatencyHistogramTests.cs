@@ -11,7 +11,7 @@ public sealed class LatencyHistogramTests
         await Task.Yield();
         var random = new Random(11);
         var samples = Enumerable.Range(0, 50_000).Select(_ => (long)Math.Exp(7 + (1.2 * Normal(random)))).ToArray();
-        var time = new FakeTimeProvider();
+        var time = new FakeTimeProvider(TestClock.Start);
         var metrics = new TrafficMetrics(time);
         foreach (var s in samples)
         {
@@ -33,7 +33,7 @@ public sealed class LatencyHistogramTests
     public async Task Read_Window_ForgetsSecondsThatHavePassed()
     {
         await Task.Yield();
-        var time = new FakeTimeProvider();
+        var time = new FakeTimeProvider(TestClock.Start);
         var metrics = new TrafficMetrics(time);
         metrics.Record(500, 1_000, 0, 0);
         time.Advance(TimeSpan.FromSeconds(10));

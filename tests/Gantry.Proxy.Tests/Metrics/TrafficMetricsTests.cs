@@ -9,7 +9,7 @@ public sealed class TrafficMetricsTests
     public async Task Samples_Window_ReturnsOnlyRecentLatenciesInSeconds()
     {
         await Task.Yield();
-        var time = new FakeTimeProvider();
+        var time = new FakeTimeProvider(TestClock.Start);
         var metrics = new TrafficMetrics(time);
         metrics.Record(200, 1_000, 0, 0);
         metrics.Record(200, 2_000, 0, 0);
@@ -24,7 +24,7 @@ public sealed class TrafficMetricsTests
     public async Task Samples_MoreThanTheRing_KeepsTheMostRecent()
     {
         await Task.Yield();
-        var metrics = new TrafficMetrics(new FakeTimeProvider());
+        var metrics = new TrafficMetrics(new FakeTimeProvider(TestClock.Start));
         for (var i = 1; i <= TrafficMetrics.SampleCount + 500; i++)
         {
             metrics.Record(200, i, 0, 0);
@@ -39,7 +39,7 @@ public sealed class TrafficMetricsTests
     public async Task SamplesAfter_GivesEachKeptRequestOnce_EvenWithinTheCurrentSecondOfABusySeries()
     {
         await Task.Yield();
-        var metrics = new TrafficMetrics(new FakeTimeProvider());
+        var metrics = new TrafficMetrics(new FakeTimeProvider(TestClock.Start));
         metrics.SampleSequence.Should().Be(-1);
         for (var i = 1; i <= 3; i++)
         {
@@ -69,7 +69,7 @@ public sealed class TrafficMetricsTests
     public async Task ReadBetween_CountsOnlyTheWholeSecondsAfterTheCursor()
     {
         await Task.Yield();
-        var time = new FakeTimeProvider();
+        var time = new FakeTimeProvider(TestClock.Start);
         var metrics = new TrafficMetrics(time);
         metrics.Record(200, 1_000, 0, 0);
         metrics.Record(500, 1_000, 0, 0);

@@ -13,7 +13,7 @@ public sealed class CompiledRouteTests
 
     private static CompiledRoute Compile(RouteSpec route)
     {
-        var time = new FakeTimeProvider();
+        var time = new FakeTimeProvider(TestClock.Start);
         return CompiledTable.Build(new RoutingTable([route]), new InstanceRegistry(time), new MetricsRegistry(time)).Routes.Single();
     }
 

@@ -12,7 +12,7 @@ namespace Gantry.Storage.Tests.Sqlite;
 public sealed class AuditTrailTests : IDisposable
 {
     private readonly string folder = Directory.CreateTempSubdirectory("gantry-audit-").FullName;
-    private readonly FakeTimeProvider time = new();
+    private readonly FakeTimeProvider time = new(TestClock.Start);
 
     private string DbPath => Path.Combine(folder, "gantry.db");
 

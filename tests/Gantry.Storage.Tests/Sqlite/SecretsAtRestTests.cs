@@ -14,7 +14,7 @@ public sealed class SecretsAtRestTests : IDisposable
 {
     private const string Password = "hunter2-at-rest-5d1c";
     private readonly string folder = Directory.CreateTempSubdirectory("gantry-secrets-").FullName;
-    private readonly FakeTimeProvider time = new();
+    private readonly FakeTimeProvider time = new(TestClock.Start);
 
     private string DbPath => Path.Combine(folder, "gantry.db");
 

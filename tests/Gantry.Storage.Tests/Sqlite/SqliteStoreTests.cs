@@ -11,7 +11,7 @@ namespace Gantry.Storage.Tests.Sqlite;
 public sealed class SqliteStoreTests : IDisposable
 {
     private readonly string folder = Directory.CreateTempSubdirectory("gantry-store-").FullName;
-    private readonly FakeTimeProvider time = new();
+    private readonly FakeTimeProvider time = new(TestClock.Start);
 
     private string DbPath => Path.Combine(folder, "gantry.db");
 
