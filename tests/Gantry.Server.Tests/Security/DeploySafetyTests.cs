@@ -85,8 +85,14 @@ public sealed class DeploySafetyTests
             (await ProblemAsync(longReason, HttpStatusCode.RequestEntityTooLarge)).GetProperty("detail").GetString().Should().Be("the reason is 5000 characters long: at most 2000");
         }
 
-        using (var body = new StringContent("{\"service\":\"shop\",\"version\":\"v1\",\"set\":{\"A\":\"" + new string('x', 2 * 1024 * 1024) + "\"}}", System.Text.Encoding.UTF8, "application/json"))
-        using (var megabytes = await h.Api.PostAsync("/api/v1/rollouts", body))
+        // Expect: 100-continue, so that the client waits for the answer before sending 2 MiB the server will not read
+        // (otherwise the server may close the connection while the body is still being written: a broken pipe).
+        using (var oversized = new HttpRequestMessage(HttpMethod.Post, "/api/v1/rollouts")
+        {
+            Content = new StringContent("{\"service\":\"shop\",\"version\":\"v1\",\"set\":{\"A\":\"" + new string('x', 2 * 1024 * 1024) + "\"}}", System.Text.Encoding.UTF8, "application/json"),
+            Headers = { ExpectContinue = true },
+        })
+        using (var megabytes = await h.Api.SendAsync(oversized))
         {
             (await ProblemAsync(megabytes, HttpStatusCode.RequestEntityTooLarge)).GetProperty("status").GetInt32().Should().Be(413, "a body over 1 MiB is refused before it is read");
         }
