@@ -23,7 +23,7 @@ public sealed record Observation(DateTimeOffset Now, IReadOnlyDictionary<string,
 }
 
 /// <summary>Something that happened to a rollout, worth telling a person.</summary>
-public sealed record RolloutEvent(string Type, string Message);
+public sealed record RolloutEvent(RolloutEventType Type, string Message);
 
 /// <summary>A strategy's answer: the next state and what happened. <see cref="Changed"/> is false when nothing did.</summary>
 public sealed record Decision(RolloutState State, ValueList<RolloutEvent> Events)

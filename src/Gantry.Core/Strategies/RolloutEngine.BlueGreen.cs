@@ -37,7 +37,7 @@ public static partial class RolloutEngine
                     }
 
                     c.State = c.State with { Step = BlueGreenPreAnalysis };
-                    c.Event("PreviewReady", spec.PreviewListen is { } preview
+                    c.Event(RolloutEventType.PreviewReady, spec.PreviewListen is { } preview
                         ? $"{candidate.Version} ready ({n}/{n}), served on the preview listener {preview}"
                         : $"{candidate.Version} ready ({n}/{n})");
                     break;
@@ -58,7 +58,7 @@ public static partial class RolloutEngine
                         if (c.State.Phase != RolloutPhase.Paused)
                         {
                             c.State = c.State with { Phase = RolloutPhase.Paused, Message = $"{candidate.Version} is ready on preview: waiting for promotion (gantry promote {c.State.Service})" };
-                            c.Event("Paused", c.State.Message);
+                            c.Event(RolloutEventType.Paused, c.State.Message);
                         }
 
                         return;

@@ -56,7 +56,7 @@ public static partial class RolloutEngine
                     // A fresh baseline takes as much traffic as the canary (what is left when the canary has more than half).
                     var baselineWeight = baseline is null ? 0 : Math.Min(weight, 100 - weight);
                     c.State = c.State with { Traffic = c.State.Traffic with { CanaryWeight = weight, BaselineWeight = baselineWeight }, Step = step + 1, Phase = RolloutPhase.Progressing, Message = $"{label}: canary {canary.Version} at {weight}%" };
-                    c.Event("TrafficShifted", baseline is null
+                    c.Event(RolloutEventType.TrafficShifted, baseline is null
                         ? string.Create(CultureInfo.InvariantCulture, $"{label}: canary {canary.Version} {weight}%, stable {c.State.PreviousVersion} {100 - weight}%")
                         : string.Create(CultureInfo.InvariantCulture, $"{label}: canary {canary.Version} {weight}%, baseline {baseline.Key} {baselineWeight}%, stable {c.State.PreviousVersion} {100 - weight - baselineWeight}%"));
                     break;
@@ -64,7 +64,7 @@ public static partial class RolloutEngine
                     if (c.State.Phase != RolloutPhase.Paused)
                     {
                         c.State = c.State with { Phase = RolloutPhase.Paused, Message = $"{label}: paused until promoted (gantry promote {c.State.Service})" };
-                        c.Event("Paused", c.State.Message);
+                        c.Event(RolloutEventType.Paused, c.State.Message);
                     }
 
                     return;
@@ -72,7 +72,7 @@ public static partial class RolloutEngine
                     if (c.State.StepUntil is null)
                     {
                         c.State = c.State with { Phase = RolloutPhase.Paused, StepUntil = observed.Now + duration, Message = $"{label}: pause {DurationSyntax.Format(duration)}" };
-                        c.Event("Paused", c.State.Message);
+                        c.Event(RolloutEventType.Paused, c.State.Message);
                         return;
                     }
 
@@ -82,7 +82,7 @@ public static partial class RolloutEngine
                     }
 
                     c.State = c.State with { Phase = RolloutPhase.Progressing, StepUntil = null, Step = step + 1 };
-                    c.Event("Resumed", $"{label}: pause of {DurationSyntax.Format(duration)} over");
+                    c.Event(RolloutEventType.Resumed, $"{label}: pause of {DurationSyntax.Format(duration)} over");
                     break;
                 case AnalysisStep { Analysis: var analysis }:
                     if (c.State.Phase == RolloutPhase.Paused)
@@ -106,7 +106,7 @@ public static partial class RolloutEngine
                     }
 
                     c.State = c.State with { Traffic = c.State.Traffic with { HeaderRoute = matches }, Step = step + 1 };
-                    c.Event("HeaderRouteSet", matches.IsEmpty ? $"{label}: header route removed" : $"{label}: requests matching {Show(matches)} go to canary {canary.Version}");
+                    c.Event(RolloutEventType.HeaderRouteSet, matches.IsEmpty ? $"{label}: header route removed" : $"{label}: requests matching {Show(matches)} go to canary {canary.Version}");
                     break;
                 case SetMirrorStep mirror:
                     if (mirror.Percent > 0 && ready < 1)
@@ -116,7 +116,7 @@ public static partial class RolloutEngine
                     }
 
                     c.State = c.State with { Traffic = c.State.Traffic with { MirrorPercent = mirror.Percent, MirrorMatch = mirror.Matches }, Step = step + 1 };
-                    c.Event("MirrorSet", mirror.Percent == 0 ? $"{label}: mirror removed" : string.Create(CultureInfo.InvariantCulture, $"{label}: {mirror.Percent}% of requests copied to canary {canary.Version}"));
+                    c.Event(RolloutEventType.MirrorSet, mirror.Percent == 0 ? $"{label}: mirror removed" : string.Create(CultureInfo.InvariantCulture, $"{label}: {mirror.Percent}% of requests copied to canary {canary.Version}"));
                     break;
             }
         }
@@ -150,16 +150,16 @@ public static partial class RolloutEngine
         {
             case AnalysisPhase.Successful:
                 c.State = c.State with { Background = request with { Completed = true } };
-                c.Event("AnalysisSucceeded", $"background analysis {templates} passed: {status.Message}");
+                c.Event(RolloutEventType.AnalysisSucceeded, $"background analysis {templates} passed: {status.Message}");
                 return true;
             case AnalysisPhase.Inconclusive:
-                HoldForPerson(c, "AnalysisInconclusive", $"background analysis {templates} inconclusive: {status.Message}; resume to go on (a new background run starts) or abort");
+                HoldForPerson(c, RolloutEventType.AnalysisInconclusive, $"background analysis {templates} inconclusive: {status.Message}; resume to go on (a new background run starts) or abort");
                 return false;
             default:
                 var failed = $"background analysis {templates} {status.Phase.ToString().ToLowerInvariant()}: {status.Message}";
                 if (analysis.OnFailure == AnalysisFailureAction.Hold)
                 {
-                    HoldForPerson(c, "AnalysisFailed", $"{failed}; holding the current split (onFailure: hold): resume to go on or abort");
+                    HoldForPerson(c, RolloutEventType.AnalysisFailed, $"{failed}; holding the current split (onFailure: hold): resume to go on or abort");
                     return false;
                 }
 
@@ -175,12 +175,12 @@ public static partial class RolloutEngine
         {
             var key = string.Create(CultureInfo.InvariantCulture, $"{c.State.Id}/{c.State.Attempt}/background/{c.State.Revision}");
             c.State = c.State with { Background = new AnalysisRequest(key, analysis.Templates, AnalysisRequest.BackgroundPurpose) };
-            c.Event("AnalysisStarted", string.Create(CultureInfo.InvariantCulture, $"background analysis {string.Join(", ", analysis.Templates)} running from step {c.State.Step + 1} until the rollout ends"));
+            c.Event(RolloutEventType.AnalysisStarted, string.Create(CultureInfo.InvariantCulture, $"background analysis {string.Join(", ", analysis.Templates)} running from step {c.State.Step + 1} until the rollout ends"));
         }
     }
 
     /// <summary>Pauses until a person resumes or aborts; the split stays as it is.</summary>
-    private static void HoldForPerson(Changes c, string type, string message)
+    private static void HoldForPerson(Changes c, RolloutEventType type, string message)
     {
         c.State = c.State with { ManualPause = true, Phase = RolloutPhase.Paused, Message = message, Background = null };
         c.Event(type, message);
@@ -200,7 +200,7 @@ public static partial class RolloutEngine
         if (c.State.Phase != RolloutPhase.Promoting)
         {
             c.State = c.State with { Phase = RolloutPhase.Promoting };
-            c.Event("Promoting", $"all steps done: scaling canary {canary.Version} to {n} before it takes all traffic");
+            c.Event(RolloutEventType.Promoting, $"all steps done: scaling canary {canary.Version} to {n} before it takes all traffic");
         }
 
         var ready = observed.ReadyOf(canary);
@@ -233,7 +233,7 @@ public static partial class RolloutEngine
             var fresh = new InstanceSet(stable.Release, SetRole.Baseline, size, size, Name: name);
             c.State = c.State with { Sets = [.. c.State.Sets.Where(s => s.Key != name), fresh] };
             baseline = fresh;
-            c.Event("BaselineStarted", string.Create(CultureInfo.InvariantCulture, $"starting a fresh baseline of {stable.Version}: {size} instance{(size == 1 ? string.Empty : "s")}, like the canary"));
+            c.Event(RolloutEventType.BaselineStarted, string.Create(CultureInfo.InvariantCulture, $"starting a fresh baseline of {stable.Version}: {size} instance{(size == 1 ? string.Empty : "s")}, like the canary"));
         }
         else if (baseline.Replicas < size)
         {

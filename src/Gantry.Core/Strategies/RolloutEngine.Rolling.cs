@@ -37,7 +37,7 @@ public static partial class RolloutEngine
         if (wanted > fresh.Replicas)
         {
             Replace(c, fresh, fresh = fresh with { Replicas = wanted, Routed = wanted });
-            c.Event("ScaledUp", string.Create(CultureInfo.InvariantCulture, $"{fresh.Version}: {wanted}/{n} instances"));
+            c.Event(RolloutEventType.ScaledUp, string.Create(CultureInfo.InvariantCulture, $"{fresh.Version}: {wanted}/{n} instances"));
         }
 
         var freshReady = observed.ReadyOf(fresh);
@@ -48,7 +48,7 @@ public static partial class RolloutEngine
             var leaving = Math.Min(removable, old.Routed);
             Replace(c, old, old = old with { Routed = old.Routed - leaving });
             c.State = c.State with { StepUntil = observed.Now + Drain };
-            c.Event("TrafficShifted", string.Create(CultureInfo.InvariantCulture, $"{leaving} instance(s) of {old.Version} out of traffic ({freshReady}/{n} of {fresh.Version} ready)"));
+            c.Event(RolloutEventType.TrafficShifted, string.Create(CultureInfo.InvariantCulture, $"{leaving} instance(s) of {old.Version} out of traffic ({freshReady}/{n} of {fresh.Version} ready)"));
         }
 
         if (freshReady >= n && (old is null || old.Replicas == 0))

@@ -140,14 +140,14 @@ public static partial class RolloutEngine
             if (observed.FreezeHold is { } freeze && !c.State.HeldByFreeze && !c.State.ManualPause)
             {
                 c.State = c.State with { HeldByFreeze = true, ManualPause = true, Phase = RolloutPhase.Paused, Message = $"held where it is by {freeze}: it goes on when the freeze ends" };
-                c.Event("Paused", c.State.Message);
+                c.Event(RolloutEventType.Paused, c.State.Message);
                 return c.Decide();
             }
 
             if (observed.FreezeHold is null && c.State.HeldByFreeze)
             {
                 c.State = c.State with { HeldByFreeze = false, ManualPause = false, Phase = RolloutPhase.Progressing, LastProgressAt = observed.Now, Message = "the freeze ended: going on" };
-                c.Event("Resumed", c.State.Message);
+                c.Event(RolloutEventType.Resumed, c.State.Message);
             }
         }
 
@@ -223,12 +223,12 @@ public static partial class RolloutEngine
             if (set.RemoveAt is { } at && at <= observed.Now)
             {
                 sets.Remove(set);
-                c.Event("ScaledDown", $"stopped the instances of {set.Key}");
+                c.Event(RolloutEventType.ScaledDown, $"stopped the instances of {set.Key}");
             }
             else if (set.RemoveAt is null && set.Routed > 0 && (stable is null || observed.ReadyOf(stable) >= stable.Replicas))
             {
                 sets[sets.IndexOf(set)] = set with { Routed = 0, RemoveAt = observed.Now + Drain };
-                c.Event("TrafficShifted", $"{set.Key} out of traffic: stable {stable?.Version} is fully ready");
+                c.Event(RolloutEventType.TrafficShifted, $"{set.Key} out of traffic: stable {stable?.Version} is fully ready");
             }
         }
 
@@ -266,13 +266,13 @@ public static partial class RolloutEngine
                 : s)
             .ToList();
         c.State = c.State with { Sets = [.. sets], Traffic = TrafficState.AllStable };
-        c.Event("TrafficShifted", $"100% of traffic on {set.Version}");
+        c.Event(RolloutEventType.TrafficShifted, $"100% of traffic on {set.Version}");
     }
 
     private static void Succeed(Changes c, string message)
     {
         c.State = c.State with { Phase = RolloutPhase.Succeeded, Message = message, Analysis = null, Background = null, StepUntil = null, FinishedAt = c.Now };
-        c.Event("Succeeded", message);
+        c.Event(RolloutEventType.Succeeded, message);
     }
 
     /// <summary>
@@ -297,7 +297,7 @@ public static partial class RolloutEngine
             if (previous is not null && sets.Any(s => s.Key == version && s.Role == SetRole.Stable))
             {
                 sets[sets.IndexOf(previous)] = previous with { Role = SetRole.Stable, Routed = previous.Replicas, RemoveAt = null };
-                c.Event("TrafficShifted", $"100% of traffic back on {previous.Version}");
+                c.Event(RolloutEventType.TrafficShifted, $"100% of traffic back on {previous.Version}");
             }
 
             sets = [.. sets.Select(s => s.Key == version ? s with { Role = SetRole.Retired, Routed = 0, RemoveAt = c.Now + delay }
@@ -317,7 +317,7 @@ public static partial class RolloutEngine
             ManualPause = false,
             FinishedAt = c.Now,
         };
-        c.Event(phase == RolloutPhase.Failed ? "Failed" : "Aborted", message);
+        c.Event(phase == RolloutPhase.Failed ? RolloutEventType.Failed : RolloutEventType.Aborted, message);
     }
 
     /// <summary>
@@ -345,7 +345,7 @@ public static partial class RolloutEngine
                 if (c.State.Phase != RolloutPhase.AwaitingApproval)
                 {
                     c.State = c.State with { Phase = RolloutPhase.AwaitingApproval, Message = waiting };
-                    c.Event("AwaitingApproval", $"the pre-deployment checklist passed; {waiting}");
+                    c.Event(RolloutEventType.AwaitingApproval, $"the pre-deployment checklist passed; {waiting}");
                 }
 
                 c.Waiting(waiting);
@@ -354,14 +354,14 @@ public static partial class RolloutEngine
             }
 
             c.State = c.State with { AwaitsApproval = false };
-            c.Event("Approved", approved.Message);
+            c.Event(RolloutEventType.Approved, approved.Message);
         }
 
         var checklist = c.State.AwaitsChecklist;
         c.State = Begin(service, c.State, observed.Now);
         if (checklist)
         {
-            c.Event("ChecklistPassed", $"every required item of the pre-deployment checklist passed: {c.State.Message}");
+            c.Event(RolloutEventType.ChecklistPassed, $"every required item of the pre-deployment checklist passed: {c.State.Message}");
         }
 
         return true;
@@ -390,7 +390,7 @@ public static partial class RolloutEngine
                 ? again with { Phase = RolloutPhase.Pending, Message = $"waiting for the pre-deployment checklist of {state.Environment}", Analysis = null, Background = null, StepUntil = null }
                 : Begin(service, again, now);
             c.State = c.State with { Message = $"retried by {by}: attempt {c.State.Attempt}, {c.State.Message}" };
-            c.Event("Retried", c.State.Message);
+            c.Event(RolloutEventType.Retried, c.State.Message);
             return new CommandResult(c.Decide(), null);
         }
 
@@ -426,13 +426,13 @@ public static partial class RolloutEngine
                 }
 
                 c.State = state with { ManualPause = true, Phase = RolloutPhase.Paused, Message = $"paused by {by}{reason}" };
-                c.Event("Paused", c.State.Message);
+                c.Event(RolloutEventType.Paused, c.State.Message);
                 break;
             case CommandKind.Resume:
                 if (state.ManualPause)
                 {
                     c.State = state with { ManualPause = false, Phase = RolloutPhase.Progressing, Message = $"resumed by {by}", LastProgressAt = now };
-                    c.Event("Resumed", c.State.Message);
+                    c.Event(RolloutEventType.Resumed, c.State.Message);
                 }
                 else if (state.Phase == RolloutPhase.Paused)
                 {
@@ -467,7 +467,7 @@ public static partial class RolloutEngine
                 var to = full ? steps : state.Step + 1;
                 var promoted = full ? $"promoted fully by {by}: the remaining steps are skipped" : $"promoted by {by}: step {state.Step + 1} skipped";
                 c.State = state with { Step = to, Phase = RolloutPhase.Progressing, Analysis = null, StepUntil = null, LastProgressAt = c.Now, Message = promoted };
-                c.Event("Promoted", promoted);
+                c.Event(RolloutEventType.Promoted, promoted);
                 break;
             case StrategyKind.BlueGreen:
                 if (state.Step >= BlueGreenSwitch)
@@ -484,7 +484,7 @@ public static partial class RolloutEngine
 
                 var switching = $"promoted by {by}: switching traffic to {state.Release.Version} once all its instances are ready";
                 c.State = state with { Step = BlueGreenSwitch, Phase = RolloutPhase.Promoting, Analysis = null, StepUntil = null, LastProgressAt = c.Now, Message = switching };
-                c.Event("Promoted", switching);
+                c.Event(RolloutEventType.Promoted, switching);
                 break;
             default:
                 return CommandResult.Refuse(state.Strategy == StrategyKind.Rolling
@@ -503,7 +503,7 @@ public static partial class RolloutEngine
         if (c.State.Analysis?.Key != key)
         {
             c.State = c.State with { Analysis = new AnalysisRequest(key, templates, purpose), Phase = RolloutPhase.Analyzing, Message = $"analysis {string.Join(", ", templates)} running ({purpose})" };
-            c.Event("AnalysisStarted", c.State.Message);
+            c.Event(RolloutEventType.AnalysisStarted, c.State.Message);
             return null;
         }
 
@@ -515,12 +515,12 @@ public static partial class RolloutEngine
         switch (status.Phase)
         {
             case AnalysisPhase.Successful:
-                c.Event("AnalysisSucceeded", $"analysis {string.Join(", ", templates)} passed ({purpose}): {status.Message}");
+                c.Event(RolloutEventType.AnalysisSucceeded, $"analysis {string.Join(", ", templates)} passed ({purpose}): {status.Message}");
                 c.State = c.State with { Analysis = null, Phase = RolloutPhase.Progressing };
                 break;
             case AnalysisPhase.Inconclusive:
                 c.State = c.State with { Phase = RolloutPhase.Paused, Message = $"analysis inconclusive ({purpose}): {status.Message}; promote to go on or abort" };
-                c.Event("AnalysisInconclusive", c.State.Message);
+                c.Event(RolloutEventType.AnalysisInconclusive, c.State.Message);
                 break;
             default:
                 var failed = $"analysis {string.Join(", ", templates)} {status.Phase.ToString().ToLowerInvariant()} ({purpose}): {status.Message}";
@@ -528,7 +528,7 @@ public static partial class RolloutEngine
                 {
                     // The release cannot go back: keep the split as it is and let a person decide.
                     c.State = c.State with { Phase = RolloutPhase.Paused, Message = $"{failed}; holding the current split (onFailure: hold): promote to go on or abort" };
-                    c.Event("AnalysisFailed", c.State.Message);
+                    c.Event(RolloutEventType.AnalysisFailed, c.State.Message);
                     break;
                 }
 
@@ -549,7 +549,7 @@ public static partial class RolloutEngine
 
         public DateTimeOffset Now { get; } = now;
 
-        public void Event(string type, string message) => events.Add(new RolloutEvent(type, message));
+        public void Event(RolloutEventType type, string message) => events.Add(new RolloutEvent(type, message));
 
         /// <summary>Records what the rollout waits for, without an event (it would repeat every observation).</summary>
         public void Waiting(string message)

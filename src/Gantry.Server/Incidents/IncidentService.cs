@@ -105,15 +105,15 @@ public sealed class IncidentService(GantryManifest manifest, IIncidentStore stor
         StoredEvent? what = null;
         foreach (var e in commit.Events.Select(c => c.Event))
         {
-            if (e.Type == "Aborted" && commit.BySystem)
+            if (e.Is(RolloutEventType.Aborted) && commit.BySystem)
             {
                 (cause, what) = (IncidentCause.Aborted, e);
             }
-            else if (e.Type == "RolledBack")
+            else if (e.Is(RolloutEventType.RolledBack))
             {
                 (cause, what) = (IncidentCause.RolledBack, e);
             }
-            else if (e.Type == "Failed" && manifest.FindEnvironment(rollout.Environment) is { Critical: true })
+            else if (e.Is(RolloutEventType.Failed) && manifest.FindEnvironment(rollout.Environment) is { Critical: true })
             {
                 (cause, what) = (IncidentCause.Failed, e);
             }

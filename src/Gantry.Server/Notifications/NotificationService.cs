@@ -26,15 +26,15 @@ public sealed partial class NotificationService(GantryManifest manifest, IDelive
     public void Start() => loop = Task.Run(() => RunAsync(stopping.Token));
 
     /// <summary>The rollout events people subscribe to, by the engine's event type.</summary>
-    public static string? RolloutEvent(string type, RolloutPhase phase) => type switch
+    public static string? RolloutEvent(string type, RolloutPhase phase) => RolloutEventTypes.Parse(type) switch
     {
-        "Created" => phase == RolloutPhase.AwaitingApproval ? "rollout.awaitingApproval" : "rollout.started",
-        "AwaitingApproval" => "rollout.awaitingApproval",
-        "Paused" => "rollout.paused",
-        "Aborted" => "rollout.aborted",
-        "RolledBack" => "rollout.rolledBack",
-        "Succeeded" => "rollout.succeeded",
-        "Failed" => "rollout.failed",
+        RolloutEventType.Created => phase == RolloutPhase.AwaitingApproval ? "rollout.awaitingApproval" : "rollout.started",
+        RolloutEventType.AwaitingApproval => "rollout.awaitingApproval",
+        RolloutEventType.Paused => "rollout.paused",
+        RolloutEventType.Aborted => "rollout.aborted",
+        RolloutEventType.RolledBack => "rollout.rolledBack",
+        RolloutEventType.Succeeded => "rollout.succeeded",
+        RolloutEventType.Failed => "rollout.failed",
         _ => null,
     };
 

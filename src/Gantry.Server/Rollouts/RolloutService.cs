@@ -222,8 +222,8 @@ public sealed partial class RolloutService(GantryManifest manifest, IRolloutStor
             // A rollback marks the rollout it undoes in the same transaction: a change failure is never lost.
             var undone = $"rolled back to {release.Version} by {by} ({id})";
             var marks = replaced is null ? null : new RolloutChange(
-                replaced with { Phase = RolloutPhase.RolledBack, Message = undone, Revision = replaced.Revision + 1, UpdatedAt = now }, replaced.Revision, [new RolloutEvent("RolledBack", undone)]);
-            var outcome = await store.CreateAsync(state, [new RolloutEvent("Created", $"{what} ({state.Message}{queuedNote})")], ct, fromQueue, who with { Reason = reason }, marks);
+                replaced with { Phase = RolloutPhase.RolledBack, Message = undone, Revision = replaced.Revision + 1, UpdatedAt = now }, replaced.Revision, [new RolloutEvent(RolloutEventType.RolledBack, undone)]);
+            var outcome = await store.CreateAsync(state, [new RolloutEvent(RolloutEventType.Created, $"{what} ({state.Message}{queuedNote})")], ct, fromQueue, who with { Reason = reason }, marks);
             if (outcome == CommitOutcome.Conflict)
             {
                 return new Problem(409, "Already started", "the queued deploy was started meanwhile", BusyCode);

@@ -387,7 +387,7 @@ public sealed partial class SqliteStore : IRolloutStore, Core.Gates.IGateStore, 
             insert.Parameters.Clear();
             foreach (var (name, value) in new (string, object)[]
             {
-                ("$id", rollout.Id), ("$seq", ++seq), ("$r", rollout.Revision), ("$t", Time(rollout.UpdatedAt)), ("$type", e.Type), ("$m", e.Message),
+                ("$id", rollout.Id), ("$seq", ++seq), ("$r", rollout.Revision), ("$t", Time(rollout.UpdatedAt)), ("$type", e.Type.ToString()), ("$m", e.Message),
                 ("$actor", (object?)actor ?? DBNull.Value), ("$phase", rollout.Phase.ToString()), ("$share", share), ("$peak", peak),
             })
             {

@@ -300,7 +300,7 @@ internal static partial class RolloutCommands
                     await writer.WriteLineAsync(RolloutText.Event(e));
                 }
 
-                if (e.Type is "Succeeded" or "Aborted" or "Failed" or "RolledBack")
+                if (RolloutEventTypes.Parse(e.Type)?.EndsRollout() == true)
                 {
                     break;
                 }

@@ -33,7 +33,7 @@ public sealed class RolloutEngineApprovalTests
 
         world.Approval = Approved;
         world.Settle();
-        world.Events.Should().Contain(e => e.Type == "Approved" && e.Message == Approved.Message);
+        world.Events.Should().Contain(e => e.Type == RolloutEventType.Approved && e.Message == Approved.Message);
         world.State.AwaitsApproval.Should().BeFalse();
         world.State.Traffic.CanaryWeight.Should().Be(20);
     }
@@ -66,11 +66,11 @@ public sealed class RolloutEngineApprovalTests
         world.ChecklistPassed = true;
         world.Settle();
         world.State.Phase.Should().Be(RolloutPhase.AwaitingApproval);
-        world.Events.Should().Contain(e => e.Type == "AwaitingApproval" && e.Message == "the pre-deployment checklist passed; waiting for approval: 1 of 2 from a member of sre, not alice");
+        world.Events.Should().Contain(e => e.Type == RolloutEventType.AwaitingApproval && e.Message == "the pre-deployment checklist passed; waiting for approval: 1 of 2 from a member of sre, not alice");
 
         world.Approval = Approved;
         world.Settle();
-        world.Events.Select(e => e.Type).Should().ContainInOrder("AwaitingApproval", "Approved", "ChecklistPassed");
+        world.Events.Select(e => e.Type.ToString()).Should().ContainInOrder("AwaitingApproval", "Approved", "ChecklistPassed");
         world.State.Traffic.CanaryWeight.Should().Be(20);
     }
 

@@ -98,7 +98,7 @@ public sealed class RolloutEngineTests
 
         world.Advance(RolloutEngine.Drain);
         world.State.SetOf("v1").Should().BeNull("the old stable set stops once drained");
-        world.Events.Select(e => e.Type).Should().ContainInOrder("TrafficShifted", "Paused", "Resumed", "AnalysisStarted", "AnalysisSucceeded", "HeaderRouteSet", "MirrorSet", "TrafficShifted", "Paused", "Promoted", "Promoting", "TrafficShifted", "Succeeded", "ScaledDown");
+        world.Events.Select(e => e.Type.ToString()).Should().ContainInOrder("TrafficShifted", "Paused", "Resumed", "AnalysisStarted", "AnalysisSucceeded", "HeaderRouteSet", "MirrorSet", "TrafficShifted", "Paused", "Promoted", "Promoting", "TrafficShifted", "Succeeded", "ScaledDown");
     }
 
     [Fact(Timeout = 10_000)]
@@ -303,7 +303,7 @@ public sealed class RolloutEngineTests
         world.Background(AnalysisPhase.Successful);
         world.Advance(TimeSpan.FromSeconds(30));
         world.State.Background.Should().Be(new AnalysisRequest(key, ["slo"], "background", Completed: true));
-        world.Events.Count(e => e.Type == "AnalysisStarted").Should().Be(1);
+        world.Events.Count(e => e.Type == RolloutEventType.AnalysisStarted).Should().Be(1);
         world.Events.Should().Contain(e => e.Message == "background analysis slo passed: measured");
     }
 
@@ -407,7 +407,7 @@ public sealed class RolloutEngineTests
 
         world.ChecklistPassed = true;
         world.Settle();
-        world.Events.Should().Contain(e => e.Type == "ChecklistPassed" && e.Message == "every required item of the pre-deployment checklist passed: canary of v2 beside stable v1");
+        world.Events.Should().Contain(e => e.Type == RolloutEventType.ChecklistPassed && e.Message == "every required item of the pre-deployment checklist passed: canary of v2 beside stable v1");
         world.State.Traffic.CanaryWeight.Should().Be(20);
     }
 
@@ -444,7 +444,7 @@ public sealed class RolloutEngineTests
 
         world.FreezeHold = null;
         world.Settle();
-        world.Events.Should().Contain(e => e.Type == "Resumed" && e.Message == "the freeze ended: going on");
+        world.Events.Should().Contain(e => e.Type == RolloutEventType.Resumed && e.Message == "the freeze ended: going on");
         world.Advance(TimeSpan.FromSeconds(30)).Step.Should().BeGreaterThan(1);
     }
 
@@ -648,7 +648,7 @@ public sealed class RolloutEngineTests
 
         world.State.Phase.Should().Be(RolloutPhase.Succeeded);
         world.State.Sets.Should().ContainSingle().Which.Should().Be(new InstanceSet(Release.Of("v2"), SetRole.Stable, 3, 3));
-        world.Events.Count(e => e.Type == "ScaledUp").Should().Be(3, "one new instance at a time");
+        world.Events.Count(e => e.Type == RolloutEventType.ScaledUp).Should().Be(3, "one new instance at a time");
     }
 
     [Fact(Timeout = 10_000)]

@@ -182,12 +182,12 @@ public sealed class NotificationServiceTests : IAsyncLifetime
         // Nothing followed these commits.
         var stable = new InstanceSet(Release.Of("1.0"), SetRole.Stable, 2, 2);
         var created = Core.Strategies.RolloutEngine.Create("shop-production-2", manifest.Services[0], "production", Release.Of("2.0"), RolloutKind.Deploy, [stable], time.GetUtcNow(), "alice");
-        (await store.CreateAsync(created, [new RolloutEvent("Created", "deploy of shop 2.0 to production by alice")], default, who: new AuditContext("alice"))).Should().Be(CommitOutcome.Committed);
+        (await store.CreateAsync(created, [new RolloutEvent(RolloutEventType.Created, "deploy of shop 2.0 to production by alice")], default, who: new AuditContext("alice"))).Should().Be(CommitOutcome.Committed);
         var shifted = created with { Phase = RolloutPhase.Progressing, Traffic = created.Traffic with { CanaryWeight = 40 }, Revision = 1 };
-        (await store.SaveAsync(shifted, 0, [new RolloutEvent("TrafficShifted", "canary 2.0 at 40%")], default)).Should().Be(CommitOutcome.Committed);
+        (await store.SaveAsync(shifted, 0, [new RolloutEvent(RolloutEventType.TrafficShifted, "canary 2.0 at 40%")], default)).Should().Be(CommitOutcome.Committed);
         time.Advance(TimeSpan.FromSeconds(30));
         var aborted = shifted with { Phase = RolloutPhase.Aborted, Traffic = TrafficState.AllStable, Revision = 2, UpdatedAt = time.GetUtcNow(), FinishedAt = time.GetUtcNow() };
-        (await store.SaveAsync(aborted, 1, [new RolloutEvent("Aborted", "analysis errors failed: error-rate 31% exceeds 5%")], default)).Should().Be(CommitOutcome.Committed);
+        (await store.SaveAsync(aborted, 1, [new RolloutEvent(RolloutEventType.Aborted, "analysis errors failed: error-rate 31% exceeds 5%")], default)).Should().Be(CommitOutcome.Committed);
 
         var log = await store.CommittedEventsAsync(0, 10, default);
         log.Select(e => (e.Event.Type, e.Actor, e.Phase, e.Share, e.Peak)).Should().Equal(

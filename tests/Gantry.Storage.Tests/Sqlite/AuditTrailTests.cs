@@ -33,10 +33,10 @@ public sealed class AuditTrailTests : IDisposable
         for (var i = 1; i <= 4; i++)
         {
             var state = RolloutEngine.Create($"web-production-{i}", service, "production", Release.Of($"{i}.0"), RolloutKind.Deploy, [], time.GetUtcNow(), "alice");
-            (await store.CreateAsync(state, [new RolloutEvent("Created", $"deploy of web {i}.0")], default, who: new AuditContext("alice", "release train", "10.0.0.7"))).Should().Be(CommitOutcome.Committed);
+            (await store.CreateAsync(state, [new RolloutEvent(RolloutEventType.Created, $"deploy of web {i}.0")], default, who: new AuditContext("alice", "release train", "10.0.0.7"))).Should().Be(CommitOutcome.Committed);
             time.Advance(TimeSpan.FromMinutes(1));
             var done = state with { Phase = RolloutPhase.Succeeded, Revision = state.Revision + 1, UpdatedAt = time.GetUtcNow(), FinishedAt = time.GetUtcNow() };
-            (await store.SaveAsync(done, state.Revision, [new RolloutEvent("TrafficShifted", "100% on it"), new RolloutEvent("Succeeded", "done")], default)).Should().Be(CommitOutcome.Committed);
+            (await store.SaveAsync(done, state.Revision, [new RolloutEvent(RolloutEventType.TrafficShifted, "100% on it"), new RolloutEvent(RolloutEventType.Succeeded, "done")], default)).Should().Be(CommitOutcome.Committed);
         }
 
         return store;

@@ -65,7 +65,7 @@ public sealed class SecretsAtRestTests : IDisposable
         var box = SecretBox.ForDataDirectory(folder);
         await using (var store = SqliteStore.Open(DbPath, time, box))
         {
-            (await store.CreateAsync(Rollout("web-production-1", "v1"), [new RolloutEvent("Created", "deploy")], default)).Should().Be(CommitOutcome.Committed);
+            (await store.CreateAsync(Rollout("web-production-1", "v1"), [new RolloutEvent(RolloutEventType.Created, "deploy")], default)).Should().Be(CommitOutcome.Committed);
             await store.EnqueueAsync(new QueuedDeploy(0, "web", "production", Rollout("x", "v2").Release, "alice", time.GetUtcNow()), default);
 
             (await store.GetAsync("web-production-1", default))!.Release.Variables.Should().Contain(new KeyValuePair<string, string>("DB_PASSWORD", Password));

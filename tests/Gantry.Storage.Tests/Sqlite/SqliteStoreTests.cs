@@ -84,7 +84,7 @@ public sealed class SqliteStoreTests : IDisposable
         var id = await store.NextIdAsync("web", "production", default);
         id.Should().Be("web-production-1");
         var rollout = NewRollout(id, "v1");
-        (await store.CreateAsync(rollout, [new RolloutEvent("Created", "deploy v1")], default)).Should().Be(CommitOutcome.Committed);
+        (await store.CreateAsync(rollout, [new RolloutEvent(RolloutEventType.Created, "deploy v1")], default)).Should().Be(CommitOutcome.Committed);
 
         (await store.GetAsync(id, default)).Should().Be(rollout);
         (await store.ListAsync(new RolloutQuery("web"), default)).Should().ContainSingle().Which.Should().Be(rollout);
@@ -99,7 +99,7 @@ public sealed class SqliteStoreTests : IDisposable
     {
         await using var store = SqliteStore.Open(DbPath, time);
         (await store.CreateAsync(NewRollout("web-production-1", "v1"), [], default)).Should().Be(CommitOutcome.Committed);
-        (await store.CreateAsync(NewRollout("web-production-2", "v2"), [new RolloutEvent("Created", "x")], default)).Should().Be(CommitOutcome.Busy);
+        (await store.CreateAsync(NewRollout("web-production-2", "v2"), [new RolloutEvent(RolloutEventType.Created, "x")], default)).Should().Be(CommitOutcome.Busy);
         (await store.ListAsync(new RolloutQuery(), default)).Should().ContainSingle();
         (await store.EventsAsync(0, null, 100, default)).Should().BeEmpty();
     }
@@ -111,10 +111,10 @@ public sealed class SqliteStoreTests : IDisposable
         var rollout = NewRollout("web-production-1", "v1");
         await store.CreateAsync(rollout, [], default);
         var next = rollout with { Revision = 1, Message = "one" };
-        (await store.SaveAsync(next, 0, [new RolloutEvent("A", "a")], default)).Should().Be(CommitOutcome.Committed);
-        (await store.SaveAsync(rollout with { Revision = 1, Message = "other" }, 0, [new RolloutEvent("B", "b")], default)).Should().Be(CommitOutcome.Conflict);
+        (await store.SaveAsync(next, 0, [new RolloutEvent(RolloutEventType.TrafficShifted, "a")], default)).Should().Be(CommitOutcome.Committed);
+        (await store.SaveAsync(rollout with { Revision = 1, Message = "other" }, 0, [new RolloutEvent(RolloutEventType.Paused, "b")], default)).Should().Be(CommitOutcome.Conflict);
         (await store.GetAsync(rollout.Id, default))!.Message.Should().Be("one");
-        (await store.EventsAsync(0, rollout.Id, 100, default)).Select(e => e.Type).Should().Equal("A");
+        (await store.EventsAsync(0, rollout.Id, 100, default)).Select(e => e.Type).Should().Equal("TrafficShifted");
     }
 
     [Fact(Timeout = 30_000)]
@@ -122,7 +122,7 @@ public sealed class SqliteStoreTests : IDisposable
     {
         await using var store = SqliteStore.Open(DbPath, time);
         var rollout = NewRollout("web-production-1", "v1");
-        await store.CreateAsync(rollout, [new RolloutEvent("Created", "c")], default);
+        await store.CreateAsync(rollout, [new RolloutEvent(RolloutEventType.Created, "c")], default);
         var committed = 0;
         await Parallel.ForEachAsync(Enumerable.Range(0, 40), async (i, ct) =>
         {
@@ -130,7 +130,7 @@ public sealed class SqliteStoreTests : IDisposable
             while (true)
             {
                 var current = (await store.GetAsync(rollout.Id, ct))!;
-                var outcome = await store.SaveAsync(current with { Revision = current.Revision + 1, Message = $"w{i}" }, current.Revision, [new RolloutEvent("W", $"w{i}")], ct);
+                var outcome = await store.SaveAsync(current with { Revision = current.Revision + 1, Message = $"w{i}" }, current.Revision, [new RolloutEvent(RolloutEventType.Resumed, $"w{i}")], ct);
                 if (outcome == CommitOutcome.Committed)
                 {
                     Interlocked.Increment(ref committed);
@@ -216,8 +216,8 @@ public sealed class SqliteStoreTests : IDisposable
     {
         await using var store = SqliteStore.Open(DbPath, time);
         var deployed = NewRollout("web-production-1", "v1") with { Phase = RolloutPhase.Succeeded };
-        await store.CreateAsync(deployed, [new RolloutEvent("Created", "deploy")], default);
-        var undone = new RolloutChange(deployed with { Phase = RolloutPhase.RolledBack, Revision = 1 }, 0, [new RolloutEvent("RolledBack", "rolled back to v0 by bob")]);
+        await store.CreateAsync(deployed, [new RolloutEvent(RolloutEventType.Created, "deploy")], default);
+        var undone = new RolloutChange(deployed with { Phase = RolloutPhase.RolledBack, Revision = 1 }, 0, [new RolloutEvent(RolloutEventType.RolledBack, "rolled back to v0 by bob")]);
 
         // Refused (another rollout is active): the rollout to undo is left as it was.
         var other = NewRollout("web-production-2", "v2");
@@ -226,7 +226,7 @@ public sealed class SqliteStoreTests : IDisposable
         (await store.GetAsync("web-production-1", default))!.Phase.Should().Be(RolloutPhase.Succeeded);
 
         await store.SaveAsync(other with { Phase = RolloutPhase.Aborted, Revision = 1 }, 0, [], default);
-        (await store.CreateAsync(NewRollout("web-production-3", "v0"), [new RolloutEvent("Created", "rollback")], default, who: new Core.Audit.AuditContext("bob"), marks: undone)).Should().Be(CommitOutcome.Committed);
+        (await store.CreateAsync(NewRollout("web-production-3", "v0"), [new RolloutEvent(RolloutEventType.Created, "rollback")], default, who: new Core.Audit.AuditContext("bob"), marks: undone)).Should().Be(CommitOutcome.Committed);
         (await store.GetAsync("web-production-1", default))!.Phase.Should().Be(RolloutPhase.RolledBack);
         var log = await store.CommittedEventsAsync(0, 10, default);
         log.Select(e => (e.Event.RolloutId, e.Event.Type, e.Actor)).Should().Equal(("web-production-1", "Created", "alice"), ("web-production-3", "Created", "bob"), ("web-production-1", "RolledBack", "bob"));
