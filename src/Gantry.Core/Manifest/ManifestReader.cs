@@ -91,6 +91,7 @@ internal sealed partial class ManifestReader(ReadContext ctx)
             : RollingStrategy.Default;
         var deadline = Positive(m, "progressDeadline") ?? DefaultProgressDeadline;
         var allow = m.Object("variables", $"variables of service '{name}'") is { } v ? ReadAllowedVariables(v) : [];
+        var sticky = m.Object("sticky", $"stickiness of service '{name}'") is { } st ? new StickySpec(st.String("cookie"), st.String("header")) : null;
 
         if (m.Has("process") && ctx.Positions.Find(m.Child("health") + ".readiness") is null)
         {
@@ -99,7 +100,7 @@ internal sealed partial class ManifestReader(ReadContext ctx)
 
         return process is null || listen is null || strategy is null
             ? null
-            : new ServiceSpec(name, process, listen, replicas, health, strategy, deadline, allow);
+            : new ServiceSpec(name, process, listen, replicas, health, strategy, deadline, allow, sticky);
     }
 
     /// <summary>The names (or 'PREFIX*') a deploy may set although they are loader, runtime or shell hooks.</summary>

@@ -32,7 +32,14 @@ public sealed record ServiceSpec(
     HealthSpec Health,
     StrategySpec Strategy,
     TimeSpan ProgressDeadline,
-    ValueList<string> AllowVariables = default);
+    ValueList<string> AllowVariables = default,
+    StickySpec? Sticky = null);
+
+/// <summary>
+/// Keeps a user on one side of a split: the router hashes the cookie (set on the first answer when missing) or
+/// the header to a point, so a user who saw the canary keeps seeing it while its weight grows.
+/// </summary>
+public sealed record StickySpec(string? Cookie, string? Header);
 
 /// <summary>How to run one instance as a local process. Texts may hold placeholders such as {version} and {port}.</summary>
 public sealed record ProcessSpec(

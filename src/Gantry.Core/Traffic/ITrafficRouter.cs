@@ -12,8 +12,8 @@ public sealed record TrafficHeaderRoute(ValueList<RouteMatch> Match, string Back
 /// <summary>A share of (matching) requests copied to <see cref="Backend"/>; the copies' answers are discarded.</summary>
 public sealed record TrafficMirror(string Backend, int Percent, ValueList<RouteMatch> Match);
 
-/// <summary>What one service's front door should do: weighted backends, header routes, a mirror.</summary>
-public sealed record TrafficRoute(string Name, Endpoint Listen, ValueList<TrafficBackend> Backends, ValueList<TrafficHeaderRoute> HeaderRoutes, TrafficMirror? Mirror);
+/// <summary>What one service's front door should do: weighted backends, header routes, a mirror, and what keeps a user on one side.</summary>
+public sealed record TrafficRoute(string Name, Endpoint Listen, ValueList<TrafficBackend> Backends, ValueList<TrafficHeaderRoute> HeaderRoutes, TrafficMirror? Mirror, StickySpec? Sticky = null);
 
 /// <summary>Whether a router took a set of routes; when not, it keeps serving the previous ones.</summary>
 public sealed record TrafficApplyResult(bool Applied, string? Error);

@@ -26,7 +26,7 @@ public sealed class BuiltinTrafficRouter(Router router) : ITrafficRouter
             [.. r.Backends.Select(b => new BackendGroup(b.Name, b.Weight, b.Instances, LoadBalancingPolicy.RoundRobin))],
             [.. r.HeaderRoutes.Select(h => new GroupMatch(h.Match, h.Backend))],
             r.Mirror is { } m ? new MirrorSpec(m.Backend, m.Percent, m.Match) : null,
-            null, PassiveHealthSpec.Default, RequestTimeout, DrainTimeout))]);
+            r.Sticky is { } sticky ? new Routing.StickySpec(sticky.Cookie, sticky.Header) : null, PassiveHealthSpec.Default, RequestTimeout, DrainTimeout))]);
         var result = await router.ApplyAsync(table, ct);
         if (result.Applied)
         {

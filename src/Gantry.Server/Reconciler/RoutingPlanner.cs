@@ -58,7 +58,7 @@ public static class RoutingPlanner
                 var traffic = target.State.Traffic;
                 ValueList<TrafficHeaderRoute> headerRoutes = canary is not null && !traffic.HeaderRoute.IsEmpty ? [new TrafficHeaderRoute(traffic.HeaderRoute, canary.Key)] : [];
                 var mirror = canary is not null && traffic.MirrorPercent > 0 ? new TrafficMirror(canary.Key, traffic.MirrorPercent, traffic.MirrorMatch) : null;
-                routes.Add(new TrafficRoute(target.Route, target.Spec.Listen, [.. backends], headerRoutes, mirror));
+                routes.Add(new TrafficRoute(target.Route, target.Spec.Listen, [.. backends], headerRoutes, mirror, target.Spec.Sticky));
             }
 
             if (target.State.Traffic.Preview && target.Spec.Strategy is BlueGreenStrategy { PreviewListen: { } preview }

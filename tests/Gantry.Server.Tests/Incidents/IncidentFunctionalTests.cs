@@ -88,7 +88,9 @@ public sealed class IncidentFunctionalTests
         view.NextLevel.Should().Be("team-lead");
 
         // The receiver got the initial notification with the runbook's fields, once per event.
-        await EventuallyAsync(() => received.Any(r => r.Notification.Event == "incident.opened") && received.Any(r => r.Notification.Event == "incident.escalated"));
+        // The rollout's own notification is queued after the incident's: wait for it too.
+        await EventuallyAsync(() => received.Any(r => r.Notification.Event == "incident.opened") && received.Any(r => r.Notification.Event == "incident.escalated")
+            && received.Any(r => r.Notification.Event == "rollout.aborted"));
         var opened = received.Single(r => r.Notification.Event == "incident.opened");
         opened.Team.Should().Be("shop");
         opened.Notification.Fields["severity"].Should().Be("P1");
@@ -99,7 +101,7 @@ public sealed class IncidentFunctionalTests
         opened.Notification.Fields["startTime"].Should().MatchRegex(@"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\dZ$");
         opened.Notification.Fields["nextUpdate"].Should().Contain("unless acknowledged");
         opened.Notification.Text.Should().StartWith($"[P1] INC-{incident.Id} OPEN: shop v2 aborted in production\nSeverity: P1\nStart time: ");
-        received.Should().Contain(r => r.Notification.Event == "rollout.aborted");
+        received.Should().ContainSingle(r => r.Notification.Event == "rollout.aborted");
 
         // Nobody acknowledges: ten minutes later (the clock jumps) it escalates to the team lead.
         time.Advance(TimeSpan.FromMinutes(11));

@@ -101,6 +101,10 @@ public static class ManifestShapes
         new Field("blueGreen", new ObjectType(BlueGreen), "Blue-green switch."),
         new Field("canary", new ObjectType(Canary), "Canary with steps."));
 
+    public static readonly Shape Sticky = OneOf("sticky", "stickiness", "Which request value keeps a user on one side of the split: exactly one of cookie and header.",
+        new Field("cookie", new StringType("a cookie name"), "A cookie the router sets on a user's first answer and hashes afterwards."),
+        new Field("header", new StringType("a header name"), "A header the client sends (a user or session id) that the router hashes."));
+
     public static readonly Shape Service = Object("service", "service", "A deployable unit: how to run an instance, where its traffic arrives, how it is checked and rolled out.",
         new Field("process", new ObjectType(Process), "Run instances as local processes.", Required: true),
         new Field("listen", new EndpointType(), "The router's front door for this service.", Required: true),
@@ -108,7 +112,8 @@ public static class ManifestShapes
         new Field("health", new ObjectType(Health), "Readiness, liveness and startup probes."),
         new Field("strategy", new ObjectType(Strategy), "How releases are rolled out.", Default: "rolling with maxSurge 1, maxUnavailable 0"),
         new Field("progressDeadline", Duration, "A rollout that makes no progress for this long fails.", Default: "10m"),
-        new Field("variables", new ObjectType(Variables), "What deploys may set on instances."));
+        new Field("variables", new ObjectType(Variables), "What deploys may set on instances."),
+        new Field("sticky", new ObjectType(Sticky), "Keep each user on one side of a canary's split while its weight grows."));
 
     public static readonly Shape BuiltinQuery = Object("builtinQuery", "builtin query", "The router's own measurements of the group under analysis.",
         new Field("query", Enum("request_rate", "error_rate", "success_rate", "latency_p50", "latency_p90", "latency_p95", "latency_p99", "latency"), "What to measure; 'latency' gives raw samples for the judge.", Required: true),
