@@ -3,6 +3,7 @@ using System.Net.Http.Json;
 using Gantry.Core.Manifest;
 using Gantry.Core.Manifest.Values;
 using Gantry.Core.Rollouts;
+using Gantry.Core.Runtime;
 using Gantry.Runtime;
 using Gantry.Server.Rollouts;
 using Gantry.Testing;

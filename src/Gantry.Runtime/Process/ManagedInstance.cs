@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Runtime.InteropServices;
 using Gantry.Core.Manifest;
 using Gantry.Core.Manifest.Values;
+using Gantry.Core.Runtime;
 
 namespace Gantry.Runtime.Process;
 

@@ -1,3 +1,5 @@
+using Gantry.Core.Runtime;
+
 namespace Gantry.Runtime.Process;
 
 /// <summary>The embedded default runtime: each instance is a supervised child process on a free loopback port.</summary>

@@ -1,11 +1,11 @@
 using System.Globalization;
-using System.Text;
 using System.Text.Json;
+using System.Text;
 using Gantry.Core.Access;
 using Gantry.Core.Manifest;
 using Gantry.Core.Rollouts;
+using Gantry.Core.Runtime;
 using Gantry.Core.Strategies;
-using Gantry.Runtime;
 using Gantry.Server.Access;
 using Gantry.Server.Reconciler;
 using Gantry.Server.Rollouts;

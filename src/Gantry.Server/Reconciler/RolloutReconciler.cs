@@ -1,9 +1,9 @@
 using System.Collections.Concurrent;
 using Gantry.Core.Manifest;
 using Gantry.Core.Rollouts;
+using Gantry.Core.Runtime;
 using Gantry.Core.Strategies;
 using Gantry.Core.Traffic;
-using Gantry.Runtime;
 using Gantry.Server.Analysis;
 using Microsoft.Extensions.Logging;
 

@@ -1,8 +1,8 @@
 using Gantry.Core;
 using Gantry.Core.Manifest;
 using Gantry.Core.Rollouts;
+using Gantry.Core.Runtime;
 using Gantry.Core.Traffic;
-using Gantry.Runtime;
 
 namespace Gantry.Server.Reconciler;
 

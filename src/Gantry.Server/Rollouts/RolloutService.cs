@@ -4,8 +4,8 @@ using Gantry.Core.Analysis;
 using Gantry.Core.Audit;
 using Gantry.Core.Manifest;
 using Gantry.Core.Rollouts;
+using Gantry.Core.Runtime;
 using Gantry.Core.Strategies;
-using Gantry.Runtime;
 using Gantry.Server.Analysis;
 using Gantry.Server.Reconciler;
 

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Gantry.Core.Manifest;
+using Gantry.Core.Runtime;
 using Gantry.Runtime.Process;
 using Gantry.Testing;
 

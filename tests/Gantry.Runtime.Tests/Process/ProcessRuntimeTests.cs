@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using Gantry.Core.Manifest;
 using Gantry.Core.Manifest.Values;
+using Gantry.Core.Runtime;
 using Gantry.Runtime.Process;
 using Gantry.Testing;
 

@@ -1,6 +1,7 @@
 using Gantry.Core.Manifest;
 using Gantry.Core.Manifest.Values;
 using Gantry.Core.Rollouts;
+using Gantry.Core.Runtime;
 using Gantry.Core.Strategies;
 using Gantry.Runtime;
 using Gantry.Server.Reconciler;

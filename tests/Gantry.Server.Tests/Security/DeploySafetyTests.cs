@@ -1,9 +1,9 @@
-using System.Net;
 using System.Net.Http.Json;
+using System.Net;
 using System.Text.Json;
 using Gantry.Core.Audit;
-using Gantry.Core.Manifest.Values;
 using Gantry.Core.Gates;
+using Gantry.Core.Manifest.Values;
 using Gantry.Core.Rollouts;
 using Gantry.Server.Access;
 using Gantry.Server.Rollouts;
@@ -125,13 +125,13 @@ public sealed class DeploySafetyTests
         await load.WaitForRequestsAsync(50, TimeSpan.FromSeconds(20));
         var green = await PostAsync(h, "/api/v1/rollouts", new DeployRequest("shop", "v1", Set: new Dictionary<string, string> { ["COLOR"] = "green", ["DB"] = "s3cret" }, Secret: ["DB"]));
         green.StatusCode.Should().Be(HttpStatusCode.Created, await green.Content.ReadAsStringAsync());
-        var canary = await h.WaitAsync("shop-default-2", v => v.Rollout.Phase == RolloutPhase.Paused && v.Instances.Count(i => i.Phase == Runtime.InstancePhase.Ready) == 2);
+        var canary = await h.WaitAsync("shop-default-2", v => v.Rollout.Phase == RolloutPhase.Paused && v.Instances.Count(i => i.Phase == Core.Runtime.InstancePhase.Ready) == 2);
         canary.Instances.Select(i => i.SetKey).Should().BeEquivalentTo(["v1", canary.Rollout.NewKey], "the new configuration runs beside the stable set, not in its place");
 
         await h.CommandAsync("abort", new CommandRequest("wrong colour"));
         var aborted = await h.WaitAsync("shop-default-2", v => v.Rollout.Phase == RolloutPhase.Aborted && v.Instances.Count == 1);
         aborted.Instances.Single().SetKey.Should().Be("v1");
-        aborted.Instances.Single().Phase.Should().Be(Runtime.InstancePhase.Ready);
+        aborted.Instances.Single().Phase.Should().Be(Core.Runtime.InstancePhase.Ready);
         var environ = await File.ReadAllTextAsync($"/proc/{aborted.Instances.Single().ProcessId}/environ");
         environ.Split('\0').Should().Contain("COLOR=blue", "the stable set is the one that ran before");
         await load.WaitForRequestsAsync(100, TimeSpan.FromSeconds(20));

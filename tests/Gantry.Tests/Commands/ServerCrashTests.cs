@@ -94,7 +94,7 @@ public sealed class ServerCrashTests(ITestOutputHelper log) : IDisposable
 
                 // Settle: the aborted canary or the replaced stable set is stopped after its delay.
                 var stable = abort ? $"v{run - 1}" : $"v{run}";
-                var settled = await WaitForViewAsync(id, v => v.Instances.Count == 1 && v.Instances.All(i => i.Version == stable && i.Phase == Runtime.InstancePhase.Ready));
+                var settled = await WaitForViewAsync(id, v => v.Instances.Count == 1 && v.Instances.All(i => i.Version == stable && i.Phase == Core.Runtime.InstancePhase.Ready));
                 Orphans.Find(GantryServer.OwnerOf(Data)).Should().BeEquivalentTo(settled.Instances.Select(i => i.ProcessId!.Value), "only the live server's own instance runs");
                 await CheckEventsAsync(id, abort);
             }

@@ -1,7 +1,7 @@
 using Gantry.Core.Manifest;
 using Gantry.Core.Manifest.Values;
 
-namespace Gantry.Runtime;
+namespace Gantry.Core.Runtime;
 
 /// <summary>
 /// What should run: <see cref="Replicas"/> instances of one version of a service in one environment. A
