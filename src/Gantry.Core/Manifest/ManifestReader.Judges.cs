@@ -25,6 +25,11 @@ internal sealed partial class ManifestReader
             ctx.Error(m.KeyPositionOf("outliers"), "the sequential judge keeps every request: its bands hold whatever the tails look like");
         }
 
+        if (method == JudgeMethod.Sequential && m.Has("mustHaveData"))
+        {
+            ctx.Error(m.KeyPositionOf("mustHaveData"), "the sequential judge waits while data is short (its measurements are Pending, not counted); 'mustHaveData' is the fixed judge's");
+        }
+
         return new JudgeOptions(
             m.Enum<JudgeDirection>("direction") ?? JudgeDirection.Increase,
             m.Number("confidence") ?? 0.98,

@@ -120,17 +120,16 @@ public sealed class TrafficMetrics
     /// <summary>The last whole second: what an incremental reader may take without missing requests still to come in it.</summary>
     public long CompletedSecond => NowSecond - 1;
 
-    /// <summary>The number of the latest sample kept (-1 before any).</summary>
-    public long SampleSequence => Volatile.Read(ref sampleNext);
-
     /// <summary>
     /// Raw latencies (seconds) of the samples numbered after <paramref name="after"/> that are still kept (the last
     /// <see cref="SampleCount"/>), and the number to ask after next time: each request at most once, however busy
-    /// the series (at 10,000 requests a second the kept samples span a fifth of a second).
+    /// the series (at 10,000 requests a second the kept samples span a fifth of a second). <paramref name="within"/>
+    /// keeps only the samples of that last stretch of time (a first read, with nothing to ask after).
     /// </summary>
-    public IReadOnlyList<double> SamplesAfter(long after, out long through)
+    public IReadOnlyList<double> SamplesAfter(long after, out long through, TimeSpan? within = null)
     {
         through = Volatile.Read(ref sampleNext);
+        var since = within is { } w ? NowSecond - Math.Max(1, (long)Math.Ceiling(w.TotalSeconds)) : long.MinValue;
         var list = new List<double>();
         for (var i = 0; i < samples.Length; i++)
         {
@@ -138,7 +137,7 @@ public sealed class TrafficMetrics
             if (sequence > after && sequence <= through)
             {
                 var value = Volatile.Read(ref samples[i]);
-                if (Volatile.Read(ref sampleSequence[i]) == sequence)
+                if (Volatile.Read(ref sampleSequence[i]) == sequence && (value >> 32) - 1 > since)
                 {
                     list.Add((value & uint.MaxValue) / 1_000_000.0);
                 }

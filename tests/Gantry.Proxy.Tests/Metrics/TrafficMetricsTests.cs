@@ -40,7 +40,8 @@ public sealed class TrafficMetricsTests
     {
         await Task.Yield();
         var metrics = new TrafficMetrics(new FakeTimeProvider(TestClock.Start));
-        metrics.SampleSequence.Should().Be(-1);
+        metrics.SamplesAfter(-1, out var none).Should().BeEmpty();
+        none.Should().Be(-1, "nothing kept yet");
         for (var i = 1; i <= 3; i++)
         {
             metrics.Record(200, i * 1000, 0, 0);
@@ -82,5 +83,20 @@ public sealed class TrafficMetricsTests
         var read = metrics.ReadBetween(cursor, metrics.CompletedSecond);
         read.Requests.Should().Be(1);
         read.Errors5xx.Should().Be(1);
+    }
+
+    [Fact(Timeout = 10_000)]
+    public async Task SamplesAfter_Within_TakesOnlyTheWindowTheFirstTime_AndItsCursorNeverRepeatsOne()
+    {
+        await Task.Yield();
+        var time = new FakeTimeProvider(TestClock.Start);
+        var metrics = new TrafficMetrics(time);
+        metrics.Record(200, 1_000, 0, 0);
+        time.Advance(TimeSpan.FromSeconds(10));
+        metrics.Record(200, 2_000, 0, 0);
+
+        metrics.SamplesAfter(-1, out var cursor, TimeSpan.FromSeconds(3)).Should().Equal(0.002);
+        metrics.Record(200, 3_000, 0, 0);
+        metrics.SamplesAfter(cursor, out _).Should().Equal(0.003);
     }
 }

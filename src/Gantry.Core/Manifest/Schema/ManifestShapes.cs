@@ -150,7 +150,7 @@ public static class ManifestShapes
         new Field("allowedIncrease", new PercentType(0, 10_000), "A change smaller than this passes even when significant (for error counts: a rate ratio, such as 20% for 1.2 times the baseline's)."),
         new Field("criticalIncrease", new PercentType(0, 10_000), "A change larger than this fails the whole analysis."),
         new Field("tolerance", new DurationType(), "For latency: a shift smaller than this never fails, however significant (a cold canary is often a fraction of a millisecond slower)."),
-        new Field("mustHaveData", Boolean, "No data is a failure rather than NoData.", Default: "true"),
+        new Field("mustHaveData", Boolean, "For method fixed: no data is a failure rather than NoData (the sequential judge waits instead).", Default: "true"),
         new Field("outliers", Enum("keep", "remove"), "For method fixed: remove outliers (beyond 3 interquartile ranges) before comparing; never for a percentile.", Default: "keep"),
         new Field("weight", new NumberType(0, 1000), "Weight of this metric in the score.", Default: "1"),
         new Field("critical", Boolean, "A failure of this metric fails the analysis whatever the score.", Default: "false"));

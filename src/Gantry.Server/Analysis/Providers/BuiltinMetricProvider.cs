@@ -54,18 +54,8 @@ public sealed class BuiltinMetricProvider(MetricsRegistry metrics) : IMetricProv
     {
         if (query.ValueKind == Core.Manifest.Values.QuantityKind.Duration)
         {
-            long through;
-            IReadOnlyList<double> samples;
-            if (request.After is { } after)
-            {
-                samples = series.SamplesAfter(after, out through);
-            }
-            else
-            {
-                through = series.SampleSequence;
-                samples = series.Samples(window);
-            }
-
+            // The first time, the window's samples; then those numbered after the cursor: never one twice.
+            var samples = request.After is { } after ? series.SamplesAfter(after, out var through) : series.SamplesAfter(-1, out through, window);
             return new MetricValue(samples.Count > 0 ? Core.Analysis.Judge.CanaryJudge.Median(samples) : double.NaN, samples, null, new MetricCounts(samples.Count, 0), through);
         }
 
