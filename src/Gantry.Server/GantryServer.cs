@@ -146,6 +146,14 @@ public sealed partial class GantryServer : IAsyncDisposable
         var orphans = await Orphans.StopAsync(owner, TimeSpan.FromSeconds(10), time, ct);
         var store = SqliteStore.Open(Path.Combine(options.DataDirectory, "gantry.db"), time, Storage.Secrets.SecretBox.ForDataDirectory(options.DataDirectory));
         var runtime = new ProcessRuntime(time, Path.Combine(options.DataDirectory, "logs"), owner, InstanceIsolation.ForServer(options.DataDirectory));
+        if (Core.Runtime.RuntimeFit.Problems(runtime, manifest.Services) is [var problem, ..])
+        {
+            await runtime.DisposeAsync();
+            await store.DisposeAsync();
+            await dataLock.DisposeAsync();
+            throw new InvalidOperationException(problem);
+        }
+
         var router = new Router(time);
         var http = new HttpClient(new SocketsHttpHandler { UseProxy = false, PooledConnectionLifetime = TimeSpan.FromMinutes(1) });
         var providers = new IMetricProvider[]

@@ -23,13 +23,13 @@ public static class EffectiveService
 
         var over = env.Overrides.FirstOrDefault(o => o.Service == service.Name);
         var variables = env.Variables.Concat(over?.Env ?? []).ToList();
-        var merged = service.Process.Env.Where(e => variables.TrueForAll(v => v.Key != e.Key)).Concat(variables);
+        var merged = service.Runtime.Env.Where(e => variables.TrueForAll(v => v.Key != e.Key)).Concat(variables);
         return service with
         {
             Replicas = over?.Replicas ?? service.Replicas,
             Listen = over?.Listen ?? service.Listen,
             Strategy = over?.Strategy ?? service.Strategy,
-            Process = service.Process with { Env = [.. merged] },
+            Runtime = service.Runtime with { Env = [.. merged] },
         };
     }
 }

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text;
 using Gantry.Core.Manifest.Yaml;
+using Gantry.Core.Traffic;
 
 namespace Gantry.Core.Manifest;
 
@@ -25,25 +26,28 @@ public static class ManifestLoader
 
     public const string DefaultFileName = "gantry.yaml";
 
-    /// <summary>Loads a file. <paramref name="consumed"/>, when given, collects "shape.key" for every key the reader asked for.</summary>
-    public static ManifestLoadResult LoadFile(string path, ISet<string>? consumed = null)
+    /// <summary>
+    /// Loads a file. <paramref name="consumed"/>, when given, collects "shape.key" for every key the reader asked for;
+    /// <paramref name="router"/> is what the configured traffic router can do (steps that need more are refused).
+    /// </summary>
+    public static ManifestLoadResult LoadFile(string path, ISet<string>? consumed = null, RouterCapabilities router = RouterCapability.Builtin)
     {
         var bag = new DiagnosticBag(path);
         var text = ReadGuarded(path, bag);
-        return text is null ? Fail(bag) : Load(text, bag, consumed);
+        return text is null ? Fail(bag) : Load(text, bag, consumed, router);
     }
 
-    public static ManifestLoadResult LoadText(string text, string file = DefaultFileName, ISet<string>? consumed = null) =>
-        Load(text, new DiagnosticBag(file), consumed);
+    public static ManifestLoadResult LoadText(string text, string file = DefaultFileName, ISet<string>? consumed = null, RouterCapabilities router = RouterCapability.Builtin) =>
+        Load(text, new DiagnosticBag(file), consumed, router);
 
-    private static ManifestLoadResult Load(string text, DiagnosticBag bag, ISet<string>? consumed)
+    private static ManifestLoadResult Load(string text, DiagnosticBag bag, ISet<string>? consumed, RouterCapabilities router)
     {
         var positions = new SourceMap(bag.File);
         var root = YamlTreeReader.Read(text, bag);
         GantryManifest? manifest = null;
         if (!bag.HasErrors)
         {
-            manifest = new ManifestReader(new ReadContext(bag, positions, consumed)).Read(root);
+            manifest = new ManifestReader(new ReadContext(bag, positions, consumed) { Router = router }).Read(root);
         }
 
         return new ManifestLoadResult(bag.HasErrors ? null : manifest, bag.ToSortedList(), positions);

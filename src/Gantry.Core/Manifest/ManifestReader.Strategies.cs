@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Text.RegularExpressions;
 using Gantry.Core.Manifest.Schema;
 using Gantry.Core.Manifest.Yaml;
+using Gantry.Core.Traffic;
 
 namespace Gantry.Core.Manifest;
 
@@ -80,6 +81,7 @@ internal sealed partial class ManifestReader
                 "setMirror" => step.Object("setMirror", $"setMirror of {what}") is { } mi && mi.Weight("percent") is { } pct ? new SetMirrorStep(pct, ReadMatches(mi)) : null,
                 _ => null,
             };
+            CheckRouterCan(result, step, what);
             if (result is SetWeightStep { Weight: 100 } && completedAt is null)
             {
                 completedAt = (i + 1, node.Start);
@@ -104,6 +106,31 @@ internal sealed partial class ManifestReader
         var strategy = new CanaryStrategy(steps, abortDelay, background, startingStep, baseline);
         NoteComparisons(strategy, firstRef);
         return strategy;
+    }
+
+    /// <summary>Refuses a step the configured traffic router cannot carry out, at the step's key.</summary>
+    private void CheckRouterCan(CanaryStep? step, MapReader m, string what)
+    {
+        var (key, needs) = step switch
+        {
+            SetWeightStep { Weight: > 0 and < 100 } => ("setWeight", RouterCapabilities.Weights),
+            SetHeaderRouteStep h => ("setHeaderRoute", h.Matches.Aggregate(RouterCapabilities.None, (all, match) => all | RouterCapability.For(match))),
+            SetMirrorStep { Percent: > 0 } => ("setMirror", RouterCapabilities.Mirroring),
+            _ => (string.Empty, RouterCapabilities.None),
+        };
+        if (needs != RouterCapabilities.None)
+        {
+            RequireRouter(needs, m.KeyPositionOf(key), what);
+        }
+    }
+
+    /// <summary>An error for every capability in <paramref name="needs"/> the configured router lacks.</summary>
+    private void RequireRouter(RouterCapabilities needs, SourcePosition at, string what)
+    {
+        foreach (var capability in Enum.GetValues<RouterCapabilities>().Where(c => c != RouterCapabilities.None && needs.HasFlag(c) && !ctx.Router.HasFlag(c)))
+        {
+            ctx.Error(at, $"{what} needs {RouterCapability.Describe(capability)}, which the configured traffic router cannot do");
+        }
     }
 
     private SetWeightStep? ReadSetWeight(MapReader step, string what, ref int current)

@@ -92,6 +92,11 @@ internal sealed partial class ManifestReader(ReadContext ctx)
         var deadline = Positive(m, "progressDeadline") ?? DefaultProgressDeadline;
         var allow = m.Object("variables", $"variables of service '{name}'") is { } v ? ReadAllowedVariables(v) : [];
         var sticky = m.Object("sticky", $"stickiness of service '{name}'") is { } st ? new StickySpec(st.String("cookie"), st.String("header")) : null;
+        if (sticky is not null)
+        {
+            RequireRouter(Traffic.RouterCapabilities.Stickiness, m.KeyPositionOf("sticky"), $"'sticky' of service '{name}'");
+        }
+
 
         if (m.Has("process") && ctx.Positions.Find(m.Child("health") + ".readiness") is null)
         {
@@ -100,7 +105,7 @@ internal sealed partial class ManifestReader(ReadContext ctx)
 
         return process is null || listen is null || strategy is null
             ? null
-            : new ServiceSpec(name, process, listen, replicas, health, strategy, deadline, allow, sticky);
+            : new ServiceSpec(name, process, listen, replicas, health, strategy, deadline, Positive(m, "drain") ?? ServiceSpec.DefaultDrain, allow, sticky);
     }
 
     /// <summary>The names (or 'PREFIX*') a deploy may set although they are loader, runtime or shell hooks.</summary>
@@ -146,7 +151,7 @@ internal sealed partial class ManifestReader(ReadContext ctx)
             CheckPlaceholders(m.Lookup("workingDir")!.Value, Placeholders.Process, "'workingDir'");
         }
 
-        var stopTimeout = Positive(m, "stopTimeout") ?? TimeSpan.FromSeconds(10);
+        var stopTimeout = Positive(m, "stopTimeout") ?? ProcessSpec.DefaultStopTimeout;
         var runAs = m.String("runAs");
         if (runAs is not null && (runAs == "root" || runAs == "0" || runAs.Length == 0 || !runAs.All(c => char.IsAsciiLetterOrDigit(c) || c is '_' or '-' or '.')))
         {

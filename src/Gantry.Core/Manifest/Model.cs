@@ -24,16 +24,45 @@ public sealed record GantryManifest(
     public EnvironmentSpec? FindEnvironment(string name) => Environments.FirstOrDefault(e => e.Name == name);
 }
 
+/// <summary>
+/// A deployable unit. <see cref="Runtime"/> is the runtime-specific section (how one instance runs: a process
+/// today); <see cref="Drain"/> is the one drain setting: how long a set taken out of traffic keeps running before
+/// it is stopped. The router lets requests already in an instance finish until it is gone (<see cref="RouterDrain"/>).
+/// </summary>
 public sealed record ServiceSpec(
     string Name,
-    ProcessSpec Process,
+    RuntimeSpec Runtime,
     Endpoint Listen,
     int Replicas,
     HealthSpec Health,
     StrategySpec Strategy,
     TimeSpan ProgressDeadline,
+    TimeSpan Drain,
     ValueList<string> AllowVariables = default,
-    StickySpec? Sticky = null);
+    StickySpec? Sticky = null)
+{
+    /// <summary>The drain when the manifest does not give one.</summary>
+    public static readonly TimeSpan DefaultDrain = TimeSpan.FromSeconds(2);
+
+    /// <summary>How long a router waits for requests in an instance that left its route, when nothing says: the default drain and stop timeout.</summary>
+    public static readonly TimeSpan DefaultRouterDrain = DefaultDrain + ProcessSpec.DefaultStopTimeout;
+
+    /// <summary>How long the router waits for requests in an instance out of traffic: its drain, then its graceful stop.</summary>
+    public TimeSpan RouterDrain => Drain + Runtime.StopTimeout;
+}
+
+/// <summary>How one instance of a service runs, for one kind of runtime (<see cref="Kind"/>): the service's runtime section.</summary>
+public abstract record RuntimeSpec
+{
+    /// <summary>The runtime that runs this section, as the manifest names it (the section's key).</summary>
+    public abstract string Kind { get; }
+
+    /// <summary>Environment variables given to every instance.</summary>
+    public abstract ValueList<KeyValuePair<string, string>> Env { get; init; }
+
+    /// <summary>Time between asking an instance to stop and killing it.</summary>
+    public abstract TimeSpan StopTimeout { get; init; }
+}
 
 /// <summary>
 /// Keeps a user on one side of a split: the router hashes the cookie (set on the first answer when missing) or
@@ -48,7 +77,18 @@ public sealed record ProcessSpec(
     ValueList<KeyValuePair<string, string>> Env,
     string? WorkingDir,
     TimeSpan StopTimeout,
-    string? RunAs = null);
+    string? RunAs = null) : RuntimeSpec
+{
+    public const string RuntimeKind = "process";
+
+    public static readonly TimeSpan DefaultStopTimeout = TimeSpan.FromSeconds(10);
+
+    public override string Kind => RuntimeKind;
+
+    public override ValueList<KeyValuePair<string, string>> Env { get; init; } = Env;
+
+    public override TimeSpan StopTimeout { get; init; } = StopTimeout;
+}
 
 public sealed record HealthSpec(ProbeSpec? Readiness, ProbeSpec? Liveness, ProbeSpec? Startup)
 {

@@ -15,6 +15,9 @@ internal sealed partial class ReadContext(DiagnosticBag diagnostics, SourceMap p
 
     public SourceMap Positions { get; } = positions;
 
+    /// <summary>What the configured traffic router can do.</summary>
+    public Traffic.RouterCapabilities Router { get; init; } = Traffic.RouterCapability.Builtin;
+
     public void Consumed(Shape shape, string key) => consumed?.Add(shape.Name + "." + key);
 
     public void Error(SourcePosition at, string message) => Diagnostics.Error(at, message);

@@ -166,6 +166,9 @@ public sealed record RolloutState(
     /// <summary>The key of the new release's set: its version, or a configuration key when a set of that version with other variables exists.</summary>
     public string NewKey => ReleaseKey ?? Release.Version;
 
+    /// <summary>The service and environment this rollout is for.</summary>
+    public Runtime.TargetId Target => new(Service, Environment);
+
     /// <summary>The key of the set that was stable when the rollout was created.</summary>
     public string? PriorKey => PreviousKey ?? PreviousVersion;
 

@@ -20,7 +20,7 @@ public sealed record InstanceSetSpec(
     public string Key => Name ?? Version;
 
     /// <summary>Identifies the set: instances of the same service, environment and key are the same set.</summary>
-    public string SetId => $"{Service.Name}/{Environment}/{Key}";
+    public InstanceSetId SetId => new(Service.Name, Environment, Key);
 }
 
 public enum InstancePhase
@@ -44,7 +44,7 @@ public enum InstancePhase
 /// <summary>What is observed of one instance.</summary>
 public sealed record InstanceStatus(
     string Id,
-    string SetId,
+    InstanceSetId SetId,
     string Version,
     Endpoint Address,
     InstancePhase Phase,
@@ -53,8 +53,8 @@ public sealed record InstanceStatus(
     string? LastError,
     int Index = 0)
 {
-    /// <summary>The set's name within its service and environment (the last part of <see cref="SetId"/>).</summary>
-    public string SetKey => SetId[(SetId.LastIndexOf('/') + 1)..];
+    /// <summary>The set's name within its service and environment.</summary>
+    public string SetKey => SetId.Key;
 }
 
 /// <summary>
@@ -63,17 +63,49 @@ public sealed record InstanceStatus(
 /// </summary>
 public interface IRuntime : IAsyncDisposable
 {
+    /// <summary>The runtime's name: the key of the service section it runs (<see cref="RuntimeSpec.Kind"/>).</summary>
     string Name { get; }
+
+    /// <summary>What this runtime can do beyond starting, stopping and observing instances.</summary>
+    RuntimeCapabilities Capabilities { get; }
 
     /// <summary>Makes exactly <see cref="InstanceSetSpec.Replicas"/> instances of the set run (starting or stopping some).</summary>
     Task<IReadOnlyList<InstanceStatus>> EnsureAsync(InstanceSetSpec spec, CancellationToken ct);
 
     /// <summary>Stops every instance of a set, gracefully.</summary>
-    Task StopAsync(string setId, CancellationToken ct);
+    Task StopAsync(InstanceSetId setId, CancellationToken ct);
 
     /// <summary>The instances of every set, as last observed.</summary>
     IReadOnlyList<InstanceStatus> Observe();
 
     /// <summary>The last lines an instance wrote to stdout and stderr.</summary>
     IReadOnlyList<string> Logs(string instanceId);
+}
+
+/// <summary>What a runtime can do beyond running instances of its own kind of service section.</summary>
+[Flags]
+public enum RuntimeCapabilities
+{
+    None = 0,
+
+    /// <summary>Instances keep running when the control plane stops, and a new control plane adopts them.</summary>
+    Adoption = 1,
+
+    /// <summary>Instances run as an unprivileged user of their own, apart from the control plane's files.</summary>
+    UserIsolation = 2,
+
+    /// <summary>The last lines an instance wrote can be read (<see cref="IRuntime.Logs"/>).</summary>
+    Logs = 4,
+
+    /// <summary>Instances run on more than one machine.</summary>
+    MultiHost = 8,
+}
+
+/// <summary>Checks that a runtime can run the services of a manifest.</summary>
+public static class RuntimeFit
+{
+    /// <summary>One line per service whose runtime section this runtime cannot run; empty when all fit.</summary>
+    public static IReadOnlyList<string> Problems(IRuntime runtime, IEnumerable<ServiceSpec> services) =>
+        [.. services.Where(s => s.Runtime.Kind != runtime.Name)
+            .Select(s => $"service '{s.Name}' has a '{s.Runtime.Kind}' section, but the runtime in use is '{runtime.Name}'")];
 }

@@ -12,9 +12,15 @@ public sealed record SetHealth(int Running, int Ready, string? LastError, int Re
 /// <summary>The state of the analysis run a rollout asked for.</summary>
 public sealed record AnalysisStatus(string Key, AnalysisPhase Phase, string Message);
 
-/// <summary>What the reconciler observed of the world, at <see cref="Now"/>; sets by <see cref="InstanceSet.Key"/>.</summary>
-public sealed record Observation(DateTimeOffset Now, IReadOnlyDictionary<string, SetHealth> Sets, AnalysisStatus? Analysis = null, AnalysisStatus? Background = null, bool ChecklistPassed = false, string? FreezeHold = null, Approvals.ApprovalStatus? Approval = null)
+/// <summary>
+/// What the reconciler observed of the world, at <see cref="Now"/>; sets by <see cref="InstanceSet.Key"/>.
+/// <see cref="Routed"/> is the rollout's traffic whose split the router reported in force (null: none verified yet).
+/// </summary>
+public sealed record Observation(DateTimeOffset Now, IReadOnlyDictionary<string, SetHealth> Sets, AnalysisStatus? Analysis = null, AnalysisStatus? Background = null, bool ChecklistPassed = false, TrafficState? Routed = null, string? FreezeHold = null, Approvals.ApprovalStatus? Approval = null)
 {
+    /// <summary>Whether the router verified <paramref name="traffic"/> in force.</summary>
+    public bool InForce(TrafficState traffic) => Routed == traffic;
+
     /// <summary>The health of the set known by <paramref name="key"/> (<see cref="InstanceSet.Key"/>).</summary>
     public SetHealth Of(string key) => Sets.TryGetValue(key, out var health) ? health : SetHealth.None;
 

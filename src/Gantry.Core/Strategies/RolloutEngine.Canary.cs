@@ -55,10 +55,20 @@ public static partial class RolloutEngine
 
                     // A fresh baseline takes as much traffic as the canary (what is left when the canary has more than half).
                     var baselineWeight = baseline is null ? 0 : Math.Min(weight, 100 - weight);
-                    c.State = c.State with { Traffic = c.State.Traffic with { CanaryWeight = weight, BaselineWeight = baselineWeight }, Step = step + 1, Phase = RolloutPhase.Progressing, Message = $"{label}: canary {canary.Version} at {weight}%" };
-                    c.Event(RolloutEventType.TrafficShifted, baseline is null
-                        ? string.Create(CultureInfo.InvariantCulture, $"{label}: canary {canary.Version} {weight}%, stable {c.State.PreviousVersion} {100 - weight}%")
-                        : string.Create(CultureInfo.InvariantCulture, $"{label}: canary {canary.Version} {weight}%, baseline {baseline.Key} {baselineWeight}%, stable {c.State.PreviousVersion} {100 - weight - baselineWeight}%"));
+                    if (c.State.Traffic.CanaryWeight != weight || c.State.Traffic.BaselineWeight != baselineWeight)
+                    {
+                        c.State = c.State with { Traffic = c.State.Traffic with { CanaryWeight = weight, BaselineWeight = baselineWeight }, Phase = RolloutPhase.Progressing, Message = $"{label}: canary {canary.Version} at {weight}%, waiting for the router to confirm" };
+                        c.Event(RolloutEventType.TrafficShifted, baseline is null
+                            ? string.Create(CultureInfo.InvariantCulture, $"{label}: canary {canary.Version} {weight}%, stable {c.State.PreviousVersion} {100 - weight}%")
+                            : string.Create(CultureInfo.InvariantCulture, $"{label}: canary {canary.Version} {weight}%, baseline {baseline.Key} {baselineWeight}%, stable {c.State.PreviousVersion} {100 - weight - baselineWeight}%"));
+                    }
+
+                    if (!Verified(c, observed, $"{label} setWeight {weight}"))
+                    {
+                        return;
+                    }
+
+                    c.State = c.State with { Step = step + 1, Phase = RolloutPhase.Progressing, Message = $"{label}: canary {canary.Version} at {weight}%" };
                     break;
                 case PauseStep { Duration: null }:
                     if (c.State.Phase != RolloutPhase.Paused)
@@ -105,8 +115,18 @@ public static partial class RolloutEngine
                         return;
                     }
 
-                    c.State = c.State with { Traffic = c.State.Traffic with { HeaderRoute = matches }, Step = step + 1 };
-                    c.Event(RolloutEventType.HeaderRouteSet, matches.IsEmpty ? $"{label}: header route removed" : $"{label}: requests matching {Show(matches)} go to canary {canary.Version}");
+                    if (c.State.Traffic.HeaderRoute != matches)
+                    {
+                        c.State = c.State with { Traffic = c.State.Traffic with { HeaderRoute = matches } };
+                        c.Event(RolloutEventType.HeaderRouteSet, matches.IsEmpty ? $"{label}: header route removed" : $"{label}: requests matching {Show(matches)} go to canary {canary.Version}");
+                    }
+
+                    if (!Verified(c, observed, $"{label} setHeaderRoute"))
+                    {
+                        return;
+                    }
+
+                    c.State = c.State with { Step = step + 1 };
                     break;
                 case SetMirrorStep mirror:
                     if (mirror.Percent > 0 && ready < 1)
@@ -115,8 +135,18 @@ public static partial class RolloutEngine
                         return;
                     }
 
-                    c.State = c.State with { Traffic = c.State.Traffic with { MirrorPercent = mirror.Percent, MirrorMatch = mirror.Matches }, Step = step + 1 };
-                    c.Event(RolloutEventType.MirrorSet, mirror.Percent == 0 ? $"{label}: mirror removed" : string.Create(CultureInfo.InvariantCulture, $"{label}: {mirror.Percent}% of requests copied to canary {canary.Version}"));
+                    if (c.State.Traffic.MirrorPercent != mirror.Percent || c.State.Traffic.MirrorMatch != mirror.Matches)
+                    {
+                        c.State = c.State with { Traffic = c.State.Traffic with { MirrorPercent = mirror.Percent, MirrorMatch = mirror.Matches } };
+                        c.Event(RolloutEventType.MirrorSet, mirror.Percent == 0 ? $"{label}: mirror removed" : string.Create(CultureInfo.InvariantCulture, $"{label}: {mirror.Percent}% of requests copied to canary {canary.Version}"));
+                    }
+
+                    if (!Verified(c, observed, $"{label} setMirror"))
+                    {
+                        return;
+                    }
+
+                    c.State = c.State with { Step = step + 1 };
                     break;
             }
         }
@@ -179,6 +209,21 @@ public static partial class RolloutEngine
         }
     }
 
+    /// <summary>
+    /// Set, then verify: a traffic step is done only once the router reports its split in force, so the steps
+    /// after it (a pause, an analysis) measure the split they were written for.
+    /// </summary>
+    private static bool Verified(Changes c, Observation observed, string step)
+    {
+        if (observed.InForce(c.State.Traffic))
+        {
+            return true;
+        }
+
+        c.Waiting($"{step}: waiting for the router to confirm the split is in force");
+        return false;
+    }
+
     /// <summary>Pauses until a person resumes or aborts; the split stays as it is.</summary>
     private static void HoldForPerson(Changes c, RolloutEventType type, string message)
     {
@@ -210,7 +255,7 @@ public static partial class RolloutEngine
             return;
         }
 
-        SwitchTo(c, canary, Drain);
+        SwitchTo(c, canary, c.Drain);
         Succeed(c, $"{canary.Version} promoted: it is the stable release");
     }
 

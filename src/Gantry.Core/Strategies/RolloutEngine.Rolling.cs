@@ -47,7 +47,7 @@ public static partial class RolloutEngine
         {
             var leaving = Math.Min(removable, old.Routed);
             Replace(c, old, old = old with { Routed = old.Routed - leaving });
-            c.State = c.State with { StepUntil = observed.Now + Drain };
+            c.State = c.State with { StepUntil = observed.Now + c.Drain };
             c.Event(RolloutEventType.TrafficShifted, string.Create(CultureInfo.InvariantCulture, $"{leaving} instance(s) of {old.Version} out of traffic ({freshReady}/{n} of {fresh.Version} ready)"));
         }
 

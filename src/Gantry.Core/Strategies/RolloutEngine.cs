@@ -13,9 +13,6 @@ namespace Gantry.Core.Strategies;
 /// </summary>
 public static partial class RolloutEngine
 {
-    /// <summary>How long an instance set taken out of traffic keeps running so in-flight requests finish.</summary>
-    public static readonly TimeSpan Drain = TimeSpan.FromSeconds(2);
-
     /// <summary>Restarts of the new release's instances (crashes, liveness failing its threshold in a row) that fail the rollout.</summary>
     public const int HealthFailureLimit = 3;
 
@@ -132,7 +129,7 @@ public static partial class RolloutEngine
     /// <summary>The next state of a rollout given what was observed.</summary>
     public static Decision Next(ServiceSpec service, RolloutState state, Observation observed)
     {
-        var c = new Changes(state, observed.Now);
+        var c = new Changes(state, observed.Now, service.Drain);
         RetireExpired(c, observed);
         if (!c.State.Phase.IsTerminal() && !c.State.IsWaiting)
         {
@@ -227,7 +224,7 @@ public static partial class RolloutEngine
             }
             else if (set.RemoveAt is null && set.Routed > 0 && (stable is null || observed.ReadyOf(stable) >= stable.Replicas))
             {
-                sets[sets.IndexOf(set)] = set with { Routed = 0, RemoveAt = observed.Now + Drain };
+                sets[sets.IndexOf(set)] = set with { Routed = 0, RemoveAt = observed.Now + c.Drain };
                 c.Event(RolloutEventType.TrafficShifted, $"{set.Key} out of traffic: stable {stable?.Version} is fully ready");
             }
         }
@@ -252,7 +249,7 @@ public static partial class RolloutEngine
             return;
         }
 
-        SwitchTo(c, set, Drain);
+        SwitchTo(c, set, c.Drain);
         Succeed(c, $"rolled back to {set.Version}: all traffic on it");
     }
 
@@ -262,7 +259,7 @@ public static partial class RolloutEngine
         var sets = c.State.Sets
             .Select(s => s.Key == set.Key ? s with { Role = SetRole.Stable, Routed = s.Replicas, RemoveAt = null }
                 : s.Role is SetRole.Stable or SetRole.Canary ? s with { Role = SetRole.Retired, Routed = 0, RemoveAt = keep is { } k ? c.Now + k : null }
-                : s.Role is SetRole.Baseline ? s with { Role = SetRole.Retired, Routed = 0, RemoveAt = c.Now + Drain }
+                : s.Role is SetRole.Baseline ? s with { Role = SetRole.Retired, Routed = 0, RemoveAt = c.Now + c.Drain }
                 : s)
             .ToList();
         c.State = c.State with { Sets = [.. sets], Traffic = TrafficState.AllStable };
@@ -301,7 +298,7 @@ public static partial class RolloutEngine
             }
 
             sets = [.. sets.Select(s => s.Key == version ? s with { Role = SetRole.Retired, Routed = 0, RemoveAt = c.Now + delay }
-                : s.Role == SetRole.Baseline ? s with { Role = SetRole.Retired, Routed = 0, RemoveAt = c.Now + Drain }
+                : s.Role == SetRole.Baseline ? s with { Role = SetRole.Retired, Routed = 0, RemoveAt = c.Now + c.Drain }
                 : s)];
         }
 
@@ -370,7 +367,7 @@ public static partial class RolloutEngine
     /// <summary>Applies a person's command; a command that makes no sense in the rollout's state is refused.</summary>
     public static CommandResult Apply(ServiceSpec service, RolloutState state, RolloutCommand command, DateTimeOffset now)
     {
-        var c = new Changes(state, now);
+        var c = new Changes(state, now, service.Drain);
         var by = command.By;
         var reason = command.Reason is { Length: > 0 } r ? $": {r}" : string.Empty;
         if (command.Kind == CommandKind.Retry)
@@ -540,8 +537,11 @@ public static partial class RolloutEngine
     }
 
     /// <summary>A rollout's state being changed, and the events told about it.</summary>
-    private sealed class Changes(RolloutState start, DateTimeOffset now)
+    private sealed class Changes(RolloutState start, DateTimeOffset now, TimeSpan drain)
     {
+        /// <summary>How long a set taken out of traffic keeps running (the service's drain).</summary>
+        public TimeSpan Drain { get; } = drain;
+
         private readonly List<RolloutEvent> events = [];
         private readonly RolloutState original = start;
 

@@ -12,23 +12,38 @@ public sealed record TrafficHeaderRoute(ValueList<RouteMatch> Match, string Back
 /// <summary>A share of (matching) requests copied to <see cref="Backend"/>; the copies' answers are discarded.</summary>
 public sealed record TrafficMirror(string Backend, int Percent, ValueList<RouteMatch> Match);
 
-/// <summary>What one service's front door should do: weighted backends, header routes, a mirror, and what keeps a user on one side.</summary>
-public sealed record TrafficRoute(string Name, Endpoint Listen, ValueList<TrafficBackend> Backends, ValueList<TrafficHeaderRoute> HeaderRoutes, TrafficMirror? Mirror, StickySpec? Sticky = null);
+/// <summary>
+/// What one service's front door should do: weighted backends, header routes, a mirror, what keeps a user on one
+/// side, and how long requests in an instance that left the route may take to finish (<see cref="ServiceSpec.RouterDrain"/>).
+/// </summary>
+public sealed record TrafficRoute(string Name, Endpoint Listen, ValueList<TrafficBackend> Backends, ValueList<TrafficHeaderRoute> HeaderRoutes, TrafficMirror? Mirror, StickySpec? Sticky, TimeSpan Drain)
+{
+    /// <summary>
+    /// The route without its instance addresses: the split a rollout asks for. A router whose route in force has
+    /// the same split has verified the rollout's traffic, whichever instances it currently lists.
+    /// </summary>
+    public TrafficRoute Split() => this with { Backends = [.. Backends.Select(b => b with { Instances = [] })] };
+}
 
 /// <summary>Whether a router took a set of routes; when not, it keeps serving the previous ones.</summary>
 public sealed record TrafficApplyResult(bool Applied, string? Error);
 
 /// <summary>
 /// Moves traffic: the seam between the rollout engine and whatever routes requests (the built-in router
-/// now; nginx or a Kubernetes Gateway later). Applying is all or nothing and idempotent: the same routes
-/// twice change nothing; routes not given any more are removed.
+/// now; a router process, nginx or a Kubernetes Gateway later). Applying is all or nothing and idempotent:
+/// the same routes twice change nothing; routes not given any more are removed. Applying is not being in
+/// force: a router may take a table and put it in force later, so the engine moves on only once
+/// <see cref="InForceAsync"/> reads back the split it asked for (set, then verify).
 /// </summary>
 public interface ITrafficRouter
 {
     string Name { get; }
 
-    /// <summary>The routes in force.</summary>
-    ValueList<TrafficRoute> Current { get; }
+    /// <summary>What this router can do; <c>gantry validate</c> refuses steps that need more.</summary>
+    RouterCapabilities Capabilities { get; }
 
     Task<TrafficApplyResult> ApplyAsync(ValueList<TrafficRoute> routes, CancellationToken ct);
+
+    /// <summary>The routes the router reports in force now (read back, not what was last applied).</summary>
+    ValueTask<ValueList<TrafficRoute>> InForceAsync(CancellationToken ct);
 }

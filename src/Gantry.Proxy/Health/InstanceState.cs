@@ -35,7 +35,7 @@ public sealed class InstanceState : IDisposable
     public int InFlight => Volatile.Read(ref inFlight);
 
     /// <summary>How long in-flight requests may run once the instance is removed (from its route).</summary>
-    public TimeSpan DrainTimeout { get; set; } = TimeSpan.FromSeconds(30);
+    public TimeSpan DrainTimeout { get; set; } = Core.Manifest.ServiceSpec.DefaultRouterDrain;
 
     public bool IsDraining => Volatile.Read(ref draining) == 1;
 

@@ -8,11 +8,15 @@ namespace Gantry.Proxy.Hosting;
 public sealed class BuiltinTrafficRouter(Router router) : ITrafficRouter
 {
     private static readonly TimeSpan RequestTimeout = TimeSpan.FromSeconds(30);
-    private static readonly TimeSpan DrainTimeout = TimeSpan.FromSeconds(10);
 
     public string Name => "builtin";
 
+    public RouterCapabilities Capabilities => RouterCapability.Builtin;
+
+    /// <summary>The routes last applied: in force from the next request on, so reading back is reading this.</summary>
     public ValueList<TrafficRoute> Current { get; private set; } = [];
+
+    public ValueTask<ValueList<TrafficRoute>> InForceAsync(CancellationToken ct) => ValueTask.FromResult(Current);
 
     public async Task<TrafficApplyResult> ApplyAsync(ValueList<TrafficRoute> routes, CancellationToken ct)
     {
@@ -26,7 +30,7 @@ public sealed class BuiltinTrafficRouter(Router router) : ITrafficRouter
             [.. r.Backends.Select(b => new BackendGroup(b.Name, b.Weight, b.Instances, LoadBalancingPolicy.RoundRobin))],
             [.. r.HeaderRoutes.Select(h => new GroupMatch(h.Match, h.Backend))],
             r.Mirror is { } m ? new MirrorSpec(m.Backend, m.Percent, m.Match) : null,
-            r.Sticky is { } sticky ? new Routing.StickySpec(sticky.Cookie, sticky.Header) : null, PassiveHealthSpec.Default, RequestTimeout, DrainTimeout))]);
+            r.Sticky is { } sticky ? new Routing.StickySpec(sticky.Cookie, sticky.Header) : null, PassiveHealthSpec.Default, RequestTimeout, r.Drain))]);
         var result = await router.ApplyAsync(table, ct);
         if (result.Applied)
         {

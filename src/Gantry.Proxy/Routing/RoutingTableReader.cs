@@ -170,7 +170,7 @@ public static class RoutingTableReader
             ? new PassiveHealthSpec(h.Int("consecutiveFailures") ?? PassiveHealthSpec.Default.ConsecutiveFailures, h.Duration("ejectFor") ?? PassiveHealthSpec.Default.EjectFor)
             : PassiveHealthSpec.Default;
         var timeout = m.Duration("timeout") ?? TimeSpan.FromSeconds(100);
-        var drain = m.Duration("drainTimeout") ?? TimeSpan.FromSeconds(30);
+        var drain = m.Duration("drainTimeout") ?? Core.Manifest.ServiceSpec.DefaultRouterDrain;
         TlsSpec? tls = null;
         if (m.Object("tls", "tls") is { } t && t.String("certificate") is { } cert && t.String("key") is { } keyFile)
         {

@@ -58,7 +58,7 @@ public static class RoutingTableShapes
         new Field("sticky", new ObjectType(Sticky), "Stickiness."),
         new Field("passiveHealth", new ObjectType(PassiveHealth), "Passive health."),
         new Field("timeout", Duration, "Time for the upstream to answer with headers.", Default: "100s"),
-        new Field("drainTimeout", Duration, "How long in-flight requests of a removed instance may run.", Default: "30s"),
+        new Field("drainTimeout", Duration, "How long in-flight requests of a removed instance may run.", Default: "12s (a service's default drain, 2s, plus its default stop timeout, 10s)"),
         new Field("tls", new ObjectType(Tls), "Serve the front listener over TLS (HTTP/1.1 and HTTP/2)."),
     ]);
 

@@ -222,7 +222,7 @@ internal sealed partial class ManagedInstance : IAsyncDisposable
             ["environment"] = spec.Environment,
             ["instance"] = Id,
         };
-        var p = spec.Service.Process;
+        var p = (ProcessSpec)spec.Service.Runtime;
         var workingDirectory = Path.GetFullPath(Path.Combine(spec.ManifestFolder, Placeholders.Expand(p.WorkingDir ?? ".", values)));
         if (isolation.Refusal(workingDirectory) is { } refused)
         {
@@ -344,7 +344,7 @@ internal sealed partial class ManagedInstance : IAsyncDisposable
         }
 
         _ = SendSignal(target.Id, SigTerm);
-        using var wait = new CancellationTokenSource(spec.Service.Process.StopTimeout, time);
+        using var wait = new CancellationTokenSource(spec.Service.Runtime.StopTimeout, time);
         try
         {
             await target.WaitForExitAsync(wait.Token);

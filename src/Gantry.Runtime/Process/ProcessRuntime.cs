@@ -9,11 +9,14 @@ namespace Gantry.Runtime.Process;
 /// <param name="isolation">Who instances run as and which folders they may not work in (none by default).</param>
 public sealed class ProcessRuntime(TimeProvider time, string? logDirectory = null, string? owner = null, InstanceIsolation? isolation = null) : IRuntime
 {
-    private readonly Dictionary<string, List<ManagedInstance>> sets = new(StringComparer.Ordinal);
+    private readonly Dictionary<InstanceSetId, List<ManagedInstance>> sets = [];
     private readonly SemaphoreSlim gate = new(1, 1);
     private readonly HttpClient probes = new(new SocketsHttpHandler { UseProxy = false, AllowAutoRedirect = false, PooledConnectionLifetime = TimeSpan.FromMinutes(1) });
 
-    public string Name => "process";
+    public string Name => Core.Manifest.ProcessSpec.RuntimeKind;
+
+    /// <summary>Child processes of the server, stopped with it (adoption is the data-plane issue's work); isolated when the server runs as root.</summary>
+    public RuntimeCapabilities Capabilities => RuntimeCapabilities.Logs | (isolation is { DefaultUser: not null } ? RuntimeCapabilities.UserIsolation : RuntimeCapabilities.None);
 
     public async Task<IReadOnlyList<InstanceStatus>> EnsureAsync(InstanceSetSpec spec, CancellationToken ct)
     {
@@ -52,7 +55,7 @@ public sealed class ProcessRuntime(TimeProvider time, string? logDirectory = nul
         }
     }
 
-    public async Task StopAsync(string setId, CancellationToken ct)
+    public async Task StopAsync(InstanceSetId setId, CancellationToken ct)
     {
         await gate.WaitAsync(ct);
         try

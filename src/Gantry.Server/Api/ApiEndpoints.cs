@@ -171,7 +171,7 @@ public static partial class ApiEndpoints
         api.MapGet("/services/{service}/logs", (string service, string? environment, string? version, int? lines) =>
         {
             var environmentName = environment ?? EffectiveService.DefaultEnvironmentOf(rollouts.Manifest);
-            var instances = runtime.Observe().Where(i => i.SetId.StartsWith($"{service}/{environmentName}/", StringComparison.Ordinal) && (version is null || i.Version == version)).ToList();
+            var instances = runtime.Observe().Where(i => i.SetId.BelongsTo(new TargetId(service, environmentName)) && (version is null || i.Version == version)).ToList();
             var take = Math.Clamp(lines ?? 100, 1, 1000);
             return Results.Ok(instances.Select(i => new InstanceLogs(i.Id, i.Version, [.. runtime.Logs(i.Id).TakeLast(take)])).ToList());
         }).WithName("GetLogs").WithMetadata(viewer);

@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using Gantry.Core;
 using Gantry.Core.Manifest;
 using Gantry.Core.Rollouts;
 using Gantry.Core.Runtime;
@@ -27,8 +28,11 @@ public sealed partial class RolloutReconciler(
     ILogger<RolloutReconciler> logger)
 {
     private static readonly TimeSpan Period = TimeSpan.FromMilliseconds(250);
-    private readonly ConcurrentDictionary<string, SemaphoreSlim> locks = new(StringComparer.Ordinal);
-    private readonly Dictionary<string, List<InstanceRecord>> recorded = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<TargetId, SemaphoreSlim> locks = new();
+    private readonly Dictionary<TargetId, List<InstanceRecord>> recorded = [];
+    private readonly ConcurrentDictionary<TargetId, TrafficState> verified = new();
+    private IReadOnlyList<(TargetId Key, TrafficState Traffic, TrafficRoute? Split)> planned = [];
+    private ValueList<TrafficRoute> applied = [];
     private volatile IReadOnlyList<Target> targets = [];
 
     /// <summary>Pulsed when something should be looked at now (a command, a new rollout).</summary>
@@ -78,7 +82,7 @@ public sealed partial class RolloutReconciler(
     public IReadOnlyList<Target> Targets => targets;
 
     /// <summary>The lock that keeps the loop and a person's command from deciding for one target at once.</summary>
-    public SemaphoreSlim LockFor(string service, string environment) => locks.GetOrAdd($"{service}/{environment}", _ => new SemaphoreSlim(1, 1));
+    public SemaphoreSlim LockFor(string service, string environment) => locks.GetOrAdd(new TargetId(service, environment), _ => new SemaphoreSlim(1, 1));
 
     public async Task RunAsync(CancellationToken ct)
     {
@@ -114,6 +118,7 @@ public sealed partial class RolloutReconciler(
     public async Task PassAsync(CancellationToken ct)
     {
         var latest = await store.LatestPerTargetAsync(ct);
+        await VerifyAsync(ct);
         var current = new List<Target>();
         foreach (var stored in latest)
         {
@@ -158,7 +163,7 @@ public sealed partial class RolloutReconciler(
     private async Task<RolloutState> ReconcileAsync(ServiceSpec spec, RolloutState state, CancellationToken ct)
     {
         await EnsureInstancesAsync(spec, state, ct);
-        var instances = runtime.Observe().Where(i => i.SetId.StartsWith($"{state.Service}/{state.Environment}/", StringComparison.Ordinal)).ToList();
+        var instances = runtime.Observe().Where(i => i.SetId.BelongsTo(state.Target)).ToList();
         var health = instances.GroupBy(i => i.SetKey, StringComparer.Ordinal).ToDictionary(
             g => g.Key,
             g => new SetHealth(g.Count(i => i.Phase != InstancePhase.Stopped), g.Count(i => i.Phase == InstancePhase.Ready), g.Select(i => i.LastError).LastOrDefault(e => e is not null), g.Sum(i => i.Restarts)),
@@ -171,6 +176,7 @@ public sealed partial class RolloutReconciler(
             analysis.Observe(state.Analysis, state, target.Route, target.PreviewRoute),
             analysis.Observe(state.Background, state, target.Route, target.PreviewRoute),
             checklists.Observe(state),
+            verified.GetValueOrDefault(state.Target),
             manifest.FindEnvironment(state.Environment) is { } environment ? Core.Policies.DeployCalendar.HoldingFreeze(environment, time.GetUtcNow()) : null,
             ObserveApproval is { } approval && state.AwaitsApproval && state.IsWaiting ? await approval(state, ct) : null);
         var decision = RolloutEngine.Next(spec, state, observed);
@@ -202,7 +208,7 @@ public sealed partial class RolloutReconciler(
     {
         var now = time.GetUtcNow();
         var records = instances.Select(i => new InstanceRecord(i.Id, state.Service, state.Environment, i.Version, i.Address, i.ProcessId, i.Phase.ToString(), i.Restarts, i.LastError, now)).ToList();
-        var key = $"{state.Service}/{state.Environment}";
+        var key = state.Target;
         if (recorded.TryGetValue(key, out var last) && last.Select(r => r with { ObservedAt = default }).SequenceEqual(records.Select(r => r with { ObservedAt = default })))
         {
             return;
@@ -215,15 +221,14 @@ public sealed partial class RolloutReconciler(
     /// <summary>Makes the runtime run exactly the rollout's sets for this service and environment.</summary>
     private async Task EnsureInstancesAsync(ServiceSpec spec, RolloutState state, CancellationToken ct)
     {
-        var prefix = $"{state.Service}/{state.Environment}/";
         foreach (var set in state.Sets)
         {
             var variables = set.Release.Variables.ToDictionary(v => v.Key, v => v.Value, StringComparer.Ordinal);
             await runtime.EnsureAsync(new InstanceSetSpec(spec, state.Environment, set.Version, set.Replicas, manifestFolder, variables, set.Name), ct);
         }
 
-        var wanted = state.Sets.Select(s => prefix + s.Key).ToHashSet(StringComparer.Ordinal);
-        foreach (var setId in runtime.Observe().Select(i => i.SetId).Where(id => id.StartsWith(prefix, StringComparison.Ordinal) && !wanted.Contains(id)).Distinct().ToList())
+        var wanted = state.Sets.Select(s => state.Target.Set(s.Key)).ToHashSet();
+        foreach (var setId in runtime.Observe().Select(i => i.SetId).Where(id => id.BelongsTo(state.Target) && !wanted.Contains(id)).Distinct().ToList())
         {
             await runtime.StopAsync(setId, ct);
         }
@@ -232,20 +237,52 @@ public sealed partial class RolloutReconciler(
     private async Task ApplyRoutingAsync(IReadOnlyList<Target> current, CancellationToken ct)
     {
         var routes = RoutingPlanner.Plan(current, runtime.Observe());
-        if (routes == router.Current)
+        var byName = routes.ToDictionary(r => r.Name, StringComparer.Ordinal);
+        planned = [.. current.Select(t => (t.State.Target, t.State.Traffic, byName.GetValueOrDefault(t.Route)?.Split()))];
+        if (routes != applied)
         {
-            return;
-        }
-
-        var result = await router.ApplyAsync(routes, ct);
-        if (result.Error != RouterError)
-        {
-            RouterError = result.Error;
-            if (result.Error is not null)
+            var result = await router.ApplyAsync(routes, ct);
+            if (result.Applied)
             {
-                LogRouterError(logger, result.Error);
+                applied = routes;
+            }
+
+            if (result.Error != RouterError)
+            {
+                RouterError = result.Error;
+                if (result.Error is not null)
+                {
+                    LogRouterError(logger, result.Error);
+                }
             }
         }
+
+        if (await VerifyAsync(ct))
+        {
+            // A split newly in force: the rollouts waiting for it go on now rather than on the next tick.
+            Wake.Pulse();
+        }
+    }
+
+    /// <summary>
+    /// Reads back what the router has in force and notes, per target, the traffic whose split it verified (set,
+    /// then verify). A target with no route of its own (no listener, or one another environment holds) has
+    /// nothing to wait for. True when a target's verified traffic changed.
+    /// </summary>
+    private async Task<bool> VerifyAsync(CancellationToken ct)
+    {
+        var inForce = (await router.InForceAsync(ct)).ToDictionary(r => r.Name, r => r.Split(), StringComparer.Ordinal);
+        var changed = false;
+        foreach (var (key, traffic, split) in planned)
+        {
+            if ((split is null || (inForce.TryGetValue(split.Name, out var route) && route == split)) && verified.GetValueOrDefault(key) != traffic)
+            {
+                verified[key] = traffic;
+                changed = true;
+            }
+        }
+
+        return changed;
     }
 
     [LoggerMessage(Level = LogLevel.Error, Message = "reconcile pass failed")]

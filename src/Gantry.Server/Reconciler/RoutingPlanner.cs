@@ -34,7 +34,7 @@ public static class RoutingPlanner
         var claimed = new HashSet<Core.Manifest.Values.Endpoint>();
         foreach (var target in targets)
         {
-            var mine = instances.Where(i => i.SetId.StartsWith($"{target.State.Service}/{target.State.Environment}/", StringComparison.Ordinal)).ToList();
+            var mine = instances.Where(i => i.SetId.BelongsTo(target.State.Target)).ToList();
             var backends = TrafficGroups.Of(target.State, set => Serving(set, mine).Count())
                 .Select(g => new TrafficBackend(g.Set.Key, g.Weight, [.. Serving(g.Set, mine).Select(i => i.Address)]))
                 .ToList();
@@ -58,14 +58,14 @@ public static class RoutingPlanner
                 var traffic = target.State.Traffic;
                 ValueList<TrafficHeaderRoute> headerRoutes = canary is not null && !traffic.HeaderRoute.IsEmpty ? [new TrafficHeaderRoute(traffic.HeaderRoute, canary.Key)] : [];
                 var mirror = canary is not null && traffic.MirrorPercent > 0 ? new TrafficMirror(canary.Key, traffic.MirrorPercent, traffic.MirrorMatch) : null;
-                routes.Add(new TrafficRoute(target.Route, target.Spec.Listen, [.. backends], headerRoutes, mirror, target.Spec.Sticky));
+                routes.Add(new TrafficRoute(target.Route, target.Spec.Listen, [.. backends], headerRoutes, mirror, target.Spec.Sticky, target.Spec.RouterDrain));
             }
 
             if (target.State.Traffic.Preview && target.Spec.Strategy is BlueGreenStrategy { PreviewListen: { } preview }
                 && target.State.SetOf(SetRole.Canary) is { } next && claimed.Add(preview))
             {
                 var ready = Serving(next, mine).Select(i => i.Address).ToList();
-                routes.Add(new TrafficRoute(target.PreviewRoute!, preview, [new TrafficBackend(next.Key, 1, [.. ready])], [], null));
+                routes.Add(new TrafficRoute(target.PreviewRoute!, preview, [new TrafficBackend(next.Key, 1, [.. ready])], [], null, null, target.Spec.RouterDrain));
             }
         }
 

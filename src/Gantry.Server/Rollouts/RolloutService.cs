@@ -615,7 +615,7 @@ public sealed partial class RolloutService(GantryManifest manifest, IRolloutStor
 
     public RolloutView View(RolloutState state)
     {
-        var instances = runtime.Observe().Where(i => i.SetId.StartsWith($"{state.Service}/{state.Environment}/", StringComparison.Ordinal)).OrderBy(i => i.Version, StringComparer.Ordinal).ThenBy(i => i.Index).ToList();
+        var instances = runtime.Observe().Where(i => i.SetId.BelongsTo(state.Target)).OrderBy(i => i.Version, StringComparer.Ordinal).ThenBy(i => i.Index).ToList();
         var traffic = TrafficGroups.Of(state, set => RoutingPlanner.Serving(set, instances).Count())
             .Select(g => new TrafficView(g.Set.Version, g.Set.Role.ToString().ToLowerInvariant(), g.Weight, RoutingPlanner.Serving(g.Set, instances).Count(), g.Set.Replicas))
             .ToList();

@@ -31,8 +31,8 @@ public sealed class ManifestLoaderTests : IDisposable
         shop.Listen.Should().Be(new Endpoint("127.0.0.1", 8080));
         shop.Replicas.Should().Be(2);
         shop.ProgressDeadline.Should().Be(TimeSpan.FromMinutes(5));
-        shop.Process.Command.Should().Be("dotnet");
-        shop.Process.Env.Should().ContainSingle().Which.Should().Be(new KeyValuePair<string, string>("APP_VERSION", "{version}"));
+        shop.Runtime.Should().BeOfType<ProcessSpec>().Which.Command.Should().Be("dotnet");
+        shop.Runtime.Env.Should().ContainSingle().Which.Should().Be(new KeyValuePair<string, string>("APP_VERSION", "{version}"));
         shop.Health.Startup!.Interval.Should().Be(TimeSpan.FromMilliseconds(500));
         shop.Health.Readiness.Should().Be(new ProbeSpec("/health/ready", TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(1), 3, TimeSpan.Zero));
 

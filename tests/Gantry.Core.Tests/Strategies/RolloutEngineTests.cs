@@ -1,4 +1,5 @@
 using Gantry.Core.Analysis;
+using Gantry.Core.Manifest;
 using Gantry.Core.Rollouts;
 using Gantry.Core.Strategies;
 
@@ -96,7 +97,7 @@ public sealed class RolloutEngineTests
         world.State.SetOf("v1")!.Role.Should().Be(SetRole.Retired);
         world.State.SetOf("v1")!.Routed.Should().Be(0);
 
-        world.Advance(RolloutEngine.Drain);
+        world.Advance(ServiceSpec.DefaultDrain);
         world.State.SetOf("v1").Should().BeNull("the old stable set stops once drained");
         world.Events.Select(e => e.Type.ToString()).Should().ContainInOrder("TrafficShifted", "Paused", "Resumed", "AnalysisStarted", "AnalysisSucceeded", "HeaderRouteSet", "MirrorSet", "TrafficShifted", "Paused", "Promoted", "Promoting", "TrafficShifted", "Succeeded", "ScaledDown");
     }
@@ -370,7 +371,7 @@ public sealed class RolloutEngineTests
         world2.State.Phase.Should().Be(RolloutPhase.Succeeded);
         world2.Serving().Keys.Should().Equal("v2");
         world2.State.SetOf("v1~baseline")!.Role.Should().Be(SetRole.Retired);
-        world2.Advance(RolloutEngine.Drain).SetOf("v1~baseline").Should().BeNull("the baseline drains and stops with the old stable");
+        world2.Advance(ServiceSpec.DefaultDrain).SetOf("v1~baseline").Should().BeNull("the baseline drains and stops with the old stable");
     }
 
     [Fact(Timeout = 10_000)]
@@ -382,7 +383,7 @@ public sealed class RolloutEngineTests
         world.Settle();
         world.Command(CommandKind.Abort).Refusal.Should().BeNull();
         world.Weights().Should().Equal(new Dictionary<string, int> { ["v1"] = 100 });
-        world.Advance(RolloutEngine.Drain);
+        world.Advance(ServiceSpec.DefaultDrain);
         world.State.Sets.Select(s => s.Key).Should().Equal("v1", "v2");
 
         world.Command(CommandKind.Retry).Refusal.Should().BeNull();
@@ -685,7 +686,7 @@ public sealed class RolloutEngineTests
         world.ReadyLimit.Remove("v1");
         world.Settle();
         world.Serving().Keys.Should().Equal("v1");
-        world.Advance(RolloutEngine.Drain).SetOf("v2").Should().BeNull();
+        world.Advance(ServiceSpec.DefaultDrain).SetOf("v2").Should().BeNull();
     }
 
     [Fact(Timeout = 10_000)]

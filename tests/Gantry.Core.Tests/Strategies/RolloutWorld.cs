@@ -65,6 +65,14 @@ internal sealed class RolloutWorld
     /// <summary>Where the rollout's approval stands, as the reconciler would observe it; null when it does not wait for one.</summary>
     public Core.Approvals.ApprovalStatus? Approval { get; set; }
 
+    /// <summary>The rollout traffic the router has in force; it follows every decision unless <see cref="RouterLate"/>.</summary>
+    public TrafficState? RouterInForce { get; set; }
+
+    /// <summary>When set, the router takes tables but puts none in force until <see cref="RouterCatchesUp"/>.</summary>
+    public bool RouterLate { get; set; }
+
+    public void RouterCatchesUp() => RouterInForce = State.Traffic;
+
     public RolloutState Deploy(string version, RolloutKind kind = RolloutKind.Deploy, bool checklist = false, bool approval = false) =>
         Deploy(Release.Of(version), kind, checklist, approval);
 
@@ -73,6 +81,11 @@ internal sealed class RolloutWorld
         var inherited = State?.Sets ?? [];
         State = RolloutEngine.Create($"r{History.Count}", Service, "production", release, kind, inherited, Now, "alice", checklist: checklist, approval: approval);
         History.Add(State);
+        if (!RouterLate)
+        {
+            RouterInForce = State.Traffic;
+        }
+
         return State;
     }
 
@@ -92,6 +105,7 @@ internal sealed class RolloutWorld
         Status(State.Analysis),
         Status(State.Background),
         ChecklistPassed,
+        RouterInForce,
         FreezeHold,
         Approval);
 
@@ -150,6 +164,11 @@ internal sealed class RolloutWorld
 
         State = decision.State;
         Events.AddRange(decision.Events);
+        if (!RouterLate)
+        {
+            RouterInForce = State.Traffic;
+        }
+
         CheckInvariants();
     }
 

@@ -12,7 +12,9 @@ public sealed class BuiltinTrafficRouterTests
         "shop.default", new Endpoint("127.0.0.1", port),
         [new TrafficBackend("v1", stable, [new Endpoint("127.0.0.1", 5001)]), new TrafficBackend("v2", canary, [new Endpoint("127.0.0.1", 5002)])],
         [new TrafficHeaderRoute([new RouteMatch(MatchSource.Header, "x-canary", MatchKind.Exact, "1")], "v2")],
-        new TrafficMirror("v2", 5, []));
+        new TrafficMirror("v2", 5, []),
+        null,
+        ServiceSpec.DefaultRouterDrain);
 
     [Fact(Timeout = 30_000)]
     public async Task ApplyAsync_Routes_BecomeTheRoutersTable()

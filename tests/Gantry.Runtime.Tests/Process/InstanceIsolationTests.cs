@@ -83,7 +83,7 @@ public sealed class InstanceIsolationTests : IAsyncLifetime
     [Fact(Timeout = 90_000)]
     public async Task Instance_RunAsRootOrAMissingUser_IsRefused()
     {
-        var missing = Shop with { Process = Shop.Process with { RunAs = "no-such-user-7c1" } };
+        var missing = Shop with { Runtime = ((ProcessSpec)Shop.Runtime) with { RunAs = "no-such-user-7c1" } };
         await runtime.EnsureAsync(new InstanceSetSpec(missing, "test", "1.0", 1, ShopFolder, new Dictionary<string, string>()), default);
         var crashed = await WaitForAsync(i => i.Phase == InstancePhase.Crashed);
         crashed.LastError.Should().Contain(InstanceIsolation.IsRoot ? "runAs user 'no-such-user-7c1' does not exist" : "cannot start instances as another user");

@@ -121,7 +121,7 @@ public sealed class ProcessRuntimeTests : IAsyncLifetime
     {
         var stubborn = Shop with
         {
-            Process = new ProcessSpec("sh", ["-c", "trap '' TERM; echo started {version} on {port}; while true; do sleep 0.1; done"], [], null, TimeSpan.FromMilliseconds(500)),
+            Runtime = new ProcessSpec("sh", ["-c", "trap '' TERM; echo started {version} on {port}; while true; do sleep 0.1; done"], [], null, TimeSpan.FromMilliseconds(500)),
             Health = HealthSpec.None,
         };
         await runtime.EnsureAsync(new InstanceSetSpec(stubborn, "test", "v9", 1, ShopFolder, new Dictionary<string, string>()), CancellationToken.None);
@@ -146,7 +146,7 @@ public sealed class ProcessRuntimeTests : IAsyncLifetime
         {
             var chatty = Shop with
             {
-                Process = new ProcessSpec("sh", ["-c", "echo one {version}; echo two >&2; while true; do sleep 0.1; done"], [], null, TimeSpan.FromSeconds(1)),
+                Runtime = new ProcessSpec("sh", ["-c", "echo one {version}; echo two >&2; while true; do sleep 0.1; done"], [], null, TimeSpan.FromSeconds(1)),
                 Health = HealthSpec.None,
             };
             await using (var logged = new ProcessRuntime(TimeProvider.System, folder))
@@ -179,7 +179,7 @@ public sealed class ProcessRuntimeTests : IAsyncLifetime
         var watch = Stopwatch.StartNew();
         await runtime.StopAsync(ready.SetId, CancellationToken.None);
 
-        watch.Elapsed.Should().BeLessThan(Shop.Process.StopTimeout, "ASP.NET Core shuts down on SIGTERM");
+        watch.Elapsed.Should().BeLessThan(Shop.Runtime.StopTimeout, "ASP.NET Core shuts down on SIGTERM");
         IsRunning(ready.ProcessId!.Value).Should().BeFalse();
     }
 }

@@ -106,12 +106,13 @@ public static class ManifestShapes
         new Field("header", new StringType("a header name"), "A header the client sends (a user or session id) that the router hashes."));
 
     public static readonly Shape Service = Object("service", "service", "A deployable unit: how to run an instance, where its traffic arrives, how it is checked and rolled out.",
-        new Field("process", new ObjectType(Process), "Run instances as local processes.", Required: true),
+        new Field("process", new ObjectType(Process), "The runtime section: run instances as local processes (the process runtime).", Required: true),
         new Field("listen", new EndpointType(), "The router's front door for this service.", Required: true),
         new Field("replicas", new IntegerType(1, 100), "Instances of the stable version.", Default: "1"),
         new Field("health", new ObjectType(Health), "Readiness, liveness and startup probes."),
         new Field("strategy", new ObjectType(Strategy), "How releases are rolled out.", Default: "rolling with maxSurge 1, maxUnavailable 0"),
         new Field("progressDeadline", Duration, "A rollout that makes no progress for this long fails.", Default: "10m"),
+        new Field("drain", Duration, "How long instances taken out of traffic keep running before they are stopped; the router lets their requests finish until they are gone (drain plus the runtime's stop timeout).", Default: "2s"),
         new Field("variables", new ObjectType(Variables), "What deploys may set on instances."),
         new Field("sticky", new ObjectType(Sticky), "Keep each user on one side of a canary's split while its weight grows."));
 

@@ -1,0 +1,90 @@
+using Gantry.Core.Manifest;
+using Gantry.Core.Rollouts;
+using Gantry.Core.Traffic;
+
+namespace Gantry.Core.Tests.Strategies;
+
+/// <summary>Set, then verify: a traffic step is done only when the router reports its split in force.</summary>
+public sealed class SetThenVerifyTests
+{
+    [Fact(Timeout = 10_000)]
+    public async Task SetWeight_RouterLate_StaysAtTheStepUntilTheSplitIsInForce()
+    {
+        await Task.Yield();
+        var world = RolloutEngineTests.Stable(RolloutEngineTests.Canary);
+        world.RouterLate = true;
+        world.Deploy("v2");
+
+        // However often the engine looks and however long it waits, step 1 stays unfinished.
+        world.Settle();
+        world.Advance(TimeSpan.FromMinutes(2));
+        world.State.Traffic.CanaryWeight.Should().Be(20, "the weight is set at once");
+        world.State.Step.Should().Be(0, "the router has not confirmed the split");
+        world.State.Phase.Should().Be(RolloutPhase.Progressing);
+        world.State.Message.Should().Be("step 1/7 setWeight 20: waiting for the router to confirm the split is in force");
+        world.State.StepUntil.Should().BeNull("the pause after it has not started");
+
+        world.RouterCatchesUp();
+        world.Settle();
+        world.State.Step.Should().Be(1);
+        world.State.Phase.Should().Be(RolloutPhase.Paused, "the 30s pause starts only now");
+        world.State.StepUntil.Should().Be(world.Now + TimeSpan.FromSeconds(30));
+    }
+
+    [Fact(Timeout = 10_000)]
+    public async Task HeaderRouteAndMirror_AreVerifiedLikeWeights()
+    {
+        await Task.Yield();
+        var world = RolloutEngineTests.Stable(RolloutEngineTests.Canary);
+        world.Deploy("v2");
+        world.Settle();
+        world.Advance(TimeSpan.FromSeconds(31));
+        world.Analysis(Core.Analysis.AnalysisPhase.Successful);
+        world.RouterLate = true;
+        world.Settle();
+        world.State.Step.Should().Be(3, "step 4 (setHeaderRoute) waits for the router");
+        world.State.Traffic.HeaderRoute.Should().ContainSingle();
+
+        world.RouterCatchesUp();
+        world.Settle();
+        world.State.Step.Should().Be(4, "step 5 (setMirror) waits for the router in turn");
+        world.State.Traffic.MirrorPercent.Should().Be(50);
+
+        world.RouterCatchesUp();
+        world.Settle();
+        world.State.Step.Should().Be(5);
+        world.State.Traffic.CanaryWeight.Should().Be(50);
+    }
+
+    [Fact(Timeout = 10_000)]
+    public async Task Validate_RouterWithoutHeaderRouting_RefusesSetHeaderRouteAtItsPosition()
+    {
+        await Task.Yield();
+        const string text = """
+            version: 1
+            services:
+              web:
+                process: { command: app, args: ["{port}"] }
+                listen: 127.0.0.1:8080
+                health: { readiness: { path: /ready } }
+                sticky: { cookie: user }
+                strategy:
+                  canary:
+                    steps:
+                      - setWeight: 20
+                      - setHeaderRoute: { match: [{ header: x-canary, exact: "yes" }] }
+                      - setMirror: { percent: 10 }
+            """;
+        ManifestLoader.LoadText(text).Succeeded.Should().BeTrue("the builtin router can do all of it");
+
+        var loaded = ManifestLoader.LoadText(text, router: RouterCapabilities.Weights);
+        loaded.Succeeded.Should().BeFalse();
+        loaded.Diagnostics.Select(d => d.ToString()).Should().Equal(
+            "gantry.yaml:7:5: error: 'sticky' of service 'web' needs sticky sessions, which the configured traffic router cannot do",
+            "gantry.yaml:12:13: error: canary step 2 needs header routing, which the configured traffic router cannot do",
+            "gantry.yaml:13:13: error: canary step 3 needs mirroring, which the configured traffic router cannot do");
+
+        ManifestLoader.LoadText(text.Replace("header: x-canary", "cookie: canary", StringComparison.Ordinal), router: RouterCapability.Builtin & ~RouterCapabilities.CookieRoutes)
+            .Diagnostics.Should().ContainSingle(d => d.ToString() == "gantry.yaml:12:13: error: canary step 2 needs cookie routing, which the configured traffic router cannot do");
+    }
+}
