@@ -2,14 +2,11 @@ using System.Globalization;
 using System.Net;
 using System.Security.Cryptography;
 using System.Text;
+using Gantry.Api;
 using Gantry.Core.Manifest;
 using Gantry.Core.Rollouts;
 using Gantry.Proxy.Hosting;
-using Gantry.Proxy.Metrics;
 using Gantry.Runtime.Process;
-using Gantry.Core.Analysis;
-using Gantry.Server.Analysis;
-using Gantry.Server.Analysis.Providers;
 using Gantry.Server.Api;
 using Gantry.Server.Reconciler;
 using Gantry.Server.Rollouts;
@@ -51,54 +48,44 @@ public sealed record ApiTls(string CertificateFile, string KeyFile);
 
 /// <summary>
 /// The embedded control plane: the SQLite store, the process runtime, the built-in router, the reconciler
-/// and the REST API, in one process. Instances left by a server that was killed are stopped first; the
-/// reconciler then brings back what the stored rollouts want.
+/// and the REST API, in one process, composed on the generic host (<see cref="Hosting.ServerComposition"/>).
+/// Instances left by a server that was killed are stopped first; the reconciler then brings back what the
+/// stored rollouts want.
 /// </summary>
 public sealed partial class GantryServer : IAsyncDisposable
 {
-    private readonly CancellationTokenSource stopping = new();
     private readonly FileStream dataLock;
-    private readonly SqliteStore store;
-    private readonly ProcessRuntime runtime;
-    private readonly Router router;
-    private readonly AnalysisRuns analysis;
+    private readonly Hosting.ControlPlaneParts parts;
     private WebApplication? app;
-    private HttpClient? providerHttp;
-    private Task? loop;
 
-    private GantryServer(FileStream dataLock, SqliteStore store, ProcessRuntime runtime, Router router, AnalysisRuns analysis, RolloutReconciler reconciler, RolloutService rollouts, Gates.GateService gates, Access.TokenService tokens)
+    private GantryServer(FileStream dataLock, Hosting.ControlPlaneParts parts)
     {
-        Tokens = tokens;
-        Gates = gates;
         this.dataLock = dataLock;
-        this.store = store;
-        this.runtime = runtime;
-        this.router = router;
-        this.analysis = analysis;
-        Reconciler = reconciler;
-        Rollouts = rollouts;
+        this.parts = parts;
     }
 
-    public RolloutReconciler Reconciler { get; }
+    private IServiceProvider Services => app?.Services ?? throw new InvalidOperationException("the server has not started");
 
-    public RolloutService Rollouts { get; }
+    public RolloutReconciler Reconciler => Services.GetRequiredService<RolloutReconciler>();
 
-    public Gates.GateService Gates { get; }
+    /// <summary>Rollouts as the API shows them.</summary>
+    public RolloutViews Views => Services.GetRequiredService<RolloutViews>();
 
-    public Access.TokenService Tokens { get; }
+    public Gates.GateService Gates => Services.GetRequiredService<Gates.GateService>();
 
-    public Incidents.IncidentService Incidents { get; private init; } = null!;
+    public Access.TokenService Tokens => Services.GetRequiredService<Access.TokenService>();
 
-    public Notifications.NotificationService Notifications { get; private init; } = null!;
+    public Incidents.IncidentService Incidents => Services.GetRequiredService<Incidents.IncidentService>();
 
-    private NotifierSet? notifierSet;
+    public Notifications.NotificationService Notifications => Services.GetRequiredService<Notifications.NotificationService>();
 
     /// <summary>The local admin token (also in <c>DATA/admin.token</c>, mode 0600), for the embedded server's own machine.</summary>
     public string AdminToken { get; private set; } = string.Empty;
 
-    public Router Router => router;
+    public Router Router => parts.Router;
 
-    public IRolloutStore Store => store;
+    /// <summary>The store, behind every repository interface.</summary>
+    public SqliteStore Store => parts.Store;
 
     /// <summary>Every endpoint the server answers, with its metadata (the roles it requires), for the authorisation matrix.</summary>
     public IReadOnlyList<Microsoft.AspNetCore.Http.Endpoint> Endpoints =>
@@ -114,81 +101,29 @@ public sealed partial class GantryServer : IAsyncDisposable
     public static string OwnerOf(string dataDirectory) =>
         Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(Path.GetFullPath(dataDirectory))))[..16];
 
-    public static async Task<GantryServer> StartAsync(GantryManifest manifest, string manifestFolder, ServerOptions options, TimeProvider time, ILoggerFactory? loggers, CancellationToken ct)
+    /// <summary>
+    /// Opens the data directory, stops a killed predecessor's instances, and starts the host: the loops and the API.
+    /// <paramref name="configure"/> may replace registered services (a test's traffic router, say) before the host is built.
+    /// </summary>
+    public static async Task<GantryServer> StartAsync(GantryManifest manifest, string manifestFolder, ServerOptions options, TimeProvider time, ILoggerFactory? loggers, CancellationToken ct, Action<IServiceCollection>? configure = null)
     {
         loggers ??= NullLoggerFactory.Instance;
-        // The data directory holds the local admin token and the values of secret variables: its owner's only.
-        if (OperatingSystem.IsWindows())
-        {
-            Directory.CreateDirectory(options.DataDirectory);
-        }
-        else
-        {
-            Directory.CreateDirectory(options.DataDirectory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
-            var mode = File.GetUnixFileMode(options.DataDirectory);
-            if ((mode & (UnixFileMode.GroupRead | UnixFileMode.GroupWrite | UnixFileMode.GroupExecute | UnixFileMode.OtherRead | UnixFileMode.OtherWrite | UnixFileMode.OtherExecute)) != 0)
-            {
-                throw new InvalidOperationException(string.Create(CultureInfo.InvariantCulture,
-                    $"the data directory {options.DataDirectory} is open to other users (mode {Convert.ToString((int)mode, 8)}): it holds the admin token, the secret key and the database. Run 'chmod 700 {options.DataDirectory}'"));
-            }
-        }
-        FileStream dataLock;
-        try
-        {
-            dataLock = new FileStream(Path.Combine(options.DataDirectory, "server.lock"), FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
-        }
-        catch (IOException)
-        {
-            throw new InvalidOperationException($"another gantry server is using the data directory {options.DataDirectory}");
-        }
-
+        var dataLock = OpenDataDirectory(options.DataDirectory);
         var owner = OwnerOf(options.DataDirectory);
         var orphans = await Orphans.StopAsync(owner, TimeSpan.FromSeconds(10), time, ct);
         var store = SqliteStore.Open(Path.Combine(options.DataDirectory, "gantry.db"), time, Storage.Secrets.SecretBox.ForDataDirectory(options.DataDirectory));
         var runtime = new ProcessRuntime(time, Path.Combine(options.DataDirectory, "logs"), owner, InstanceIsolation.ForServer(options.DataDirectory));
-        if (Core.Runtime.RuntimeFit.Problems(runtime, manifest.Services) is [var problem, ..])
-        {
-            await runtime.DisposeAsync();
-            await store.DisposeAsync();
-            await dataLock.DisposeAsync();
-            throw new InvalidOperationException(problem);
-        }
-
-        var router = new Router(time);
         var http = new HttpClient(new SocketsHttpHandler { UseProxy = false, PooledConnectionLifetime = TimeSpan.FromMinutes(1) });
-        var providers = new IMetricProvider[]
-        {
-            new BuiltinMetricProvider(router.Metrics),
-            new PrometheusMetricProvider(http, time),
-            new WebMetricProvider(http),
-            new CommandMetricProvider(manifestFolder),
-        }.ToDictionary(p => p.Name, StringComparer.Ordinal);
-        var analysis = new AnalysisRuns(time, providers, manifest, store);
-        var checklists = new Checklists.ChecklistRuns(manifest, store, new Checklists.ChecklistChecks(http, manifestFolder, time), time);
-        var reconciler = new RolloutReconciler(manifest, manifestFolder, store, runtime, new BuiltinTrafficRouter(router), analysis, checklists, time, loggers.CreateLogger<RolloutReconciler>());
-        var gates = new Gates.GateService(manifest, store, time);
-        var rollouts = new RolloutService(manifest, store, reconciler, runtime, analysis, gates, checklists, store, store, store, time);
-        reconciler.StartQueued = rollouts.StartQueuedAsync;
-        reconciler.ObserveApproval = rollouts.ApprovalStatusAsync;
-        var notifiers = new NotifierSet(http, manifestFolder);
-        var notifications = new Notifications.NotificationService(manifest, store, notifiers.ByKind, time, loggers.CreateLogger<Notifications.NotificationService>());
-        var incidents = new Incidents.IncidentService(manifest, store, store, time) { Notify = notifications.ForIncident, Queued = notifications.Queued };
-        var follower = new RolloutFollower(store, [incidents.ObserveAsync, notifications.RolloutAsync], loggers.CreateLogger<RolloutFollower>());
-        reconciler.OnCommitted = follower.FollowAsync;
-        reconciler.AfterPass = async token =>
-        {
-            // Catches up on commits not followed yet (after a crash, or a handler that failed).
-            await reconciler.CommittedAsync(token);
-            await rollouts.AutoPromoteAsync(token);
-            await incidents.EscalateDueAsync(token);
-        };
-        var tokens = new Access.TokenService(manifest, store, time);
-        var server = new GantryServer(dataLock, store, runtime, router, analysis, reconciler, rollouts, gates, tokens) { OrphansStopped = orphans, providerHttp = http, Incidents = incidents, Notifications = notifications, notifierSet = notifiers };
-        notifications.Start();
+        var parts = new Hosting.ControlPlaneParts(manifest, manifestFolder, store, runtime, new Router(time), http, new Notifications.NotifierSet(http, manifestFolder));
+        var server = new GantryServer(dataLock, parts) { OrphansStopped = orphans };
         try
         {
-            server.AdminToken = await tokens.EnsureLocalAdminAsync(options.DataDirectory, ct);
-            await server.StartApiAsync(options, new Access.AccessControl(store, time, options.Access ?? new Access.AccessOptions()), time, loggers, ct);
+            if (Core.Runtime.RuntimeFit.Problems(runtime, manifest.Services) is [var problem, ..])
+            {
+                throw new InvalidOperationException(problem);
+            }
+
+            await server.StartHostAsync(options, time, loggers, configure, ct);
         }
         catch
         {
@@ -196,11 +131,38 @@ public sealed partial class GantryServer : IAsyncDisposable
             throw;
         }
 
-        server.loop = Task.Run(() => reconciler.RunAsync(server.stopping.Token), CancellationToken.None);
         return server;
     }
 
-    private async Task StartApiAsync(ServerOptions options, Access.AccessControl access, TimeProvider time, ILoggerFactory loggers, CancellationToken ct)
+    /// <summary>The data directory holds the local admin token and the values of secret variables: its owner's only, and one server's at a time.</summary>
+    private static FileStream OpenDataDirectory(string directory)
+    {
+        if (OperatingSystem.IsWindows())
+        {
+            Directory.CreateDirectory(directory);
+        }
+        else
+        {
+            Directory.CreateDirectory(directory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+            var mode = File.GetUnixFileMode(directory);
+            if ((mode & (UnixFileMode.GroupRead | UnixFileMode.GroupWrite | UnixFileMode.GroupExecute | UnixFileMode.OtherRead | UnixFileMode.OtherWrite | UnixFileMode.OtherExecute)) != 0)
+            {
+                throw new InvalidOperationException(string.Create(CultureInfo.InvariantCulture,
+                    $"the data directory {directory} is open to other users (mode {Convert.ToString((int)mode, 8)}): it holds the admin token, the secret key and the database. Run 'chmod 700 {directory}'"));
+            }
+        }
+
+        try
+        {
+            return new FileStream(Path.Combine(directory, "server.lock"), FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
+        }
+        catch (IOException)
+        {
+            throw new InvalidOperationException($"another gantry server is using the data directory {directory}");
+        }
+    }
+
+    private async Task StartHostAsync(ServerOptions options, TimeProvider time, ILoggerFactory loggers, Action<IServiceCollection>? configure, CancellationToken ct)
     {
         var listen = options.Listen;
         var log = loggers.CreateLogger<GantryServer>();
@@ -209,6 +171,8 @@ public sealed partial class GantryServer : IAsyncDisposable
         builder.Logging.ClearProviders();
         builder.Services.AddSingleton(loggers);
         builder.Services.AddSingleton(time);
+        Hosting.ServerComposition.AddGantryControlPlane(builder.Services, parts, options.Access ?? new Access.AccessOptions());
+        configure?.Invoke(builder.Services);
         builder.Services.AddProblemDetails();
         builder.Services.Configure<Microsoft.AspNetCore.Routing.RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
         builder.Services.AddOpenApi("v1");
@@ -227,6 +191,24 @@ public sealed partial class GantryServer : IAsyncDisposable
             });
         });
         var web = builder.Build();
+        app = web;
+        UseProblems(web, log);
+        web.UseRouting();
+        web.Services.GetRequiredService<Access.AccessControl>().Use(web);
+        ApiEndpoints.Map(web, options.MetricsArePublic, MetricsText);
+        AdminToken = await Tokens.EnsureLocalAdminAsync(options.DataDirectory, ct);
+        await web.StartAsync(ct);
+        Address = new Uri($"{(certificate is null ? "http" : "https")}://{listen}");
+        ApiStarted(log, Address, options.MetricsArePublic);
+        if (options.Warning is { } warning)
+        {
+            Insecure(log, warning);
+        }
+    }
+
+    /// <summary>Every error the HTTP layer raises (malformed requests, unknown paths, failures) as problem+json with a catalog code.</summary>
+    private static void UseProblems(WebApplication web, ILogger log)
+    {
         web.UseExceptionHandler(errors => errors.Run(async context =>
         {
             // Malformed requests (bad JSON, wrong types) are the client's: 400, as problem+json.
@@ -239,34 +221,23 @@ public sealed partial class GantryServer : IAsyncDisposable
             }
 
             var detail = status == 500 ? $"the server failed (error {id}); its log has the details" : error?.GetBaseException().Message ?? "bad request";
-            await Results.Problem(detail: detail, statusCode: status, title: status == 500 ? "Server error" : "Invalid request").ExecuteAsync(context);
+            var problem = status switch
+            {
+                400 => ProblemCodes.InvalidRequest.With(detail),
+                _ => ProblemCodes.ForStatus(status).With(detail, status),
+            };
+            await ProblemResults.For(problem).ExecuteAsync(context);
         }));
         web.UseStatusCodePages(async status =>
         {
             if (status.HttpContext.Response.ContentType is null)
             {
-                await Results.Problem(statusCode: status.HttpContext.Response.StatusCode, detail: $"{status.HttpContext.Request.Method} {status.HttpContext.Request.Path} is not part of the API").ExecuteAsync(status.HttpContext);
+                var code = status.HttpContext.Response.StatusCode;
+                await ProblemResults.For(ProblemCodes.ForStatus(code).With(code == 405
+                    ? $"{status.HttpContext.Request.Method} is not allowed on {status.HttpContext.Request.Path}"
+                    : $"{status.HttpContext.Request.Method} {status.HttpContext.Request.Path} is not part of the API", code)).ExecuteAsync(status.HttpContext);
             }
         });
-        web.UseRouting();
-        access.Use(web);
-        var open = new Access.PublicEndpoint();
-        object described = options.MetricsArePublic ? open : new Access.Requires(Core.Access.Role.Viewer);
-        web.MapOpenApi("/api/{documentName}/openapi.json").WithMetadata(described);
-        web.MapGet("/health", () => Results.Text("ok\n")).WithMetadata(open);
-        web.MapGet("/health/ready", () => Reconciler.Passes > 0
-            ? Results.Text("ready\n")
-            : Results.Problem(statusCode: 503, title: "Starting", detail: "the first reconcile pass has not finished")).WithMetadata(open);
-        web.MapGet("/metrics", () => Results.Text(MetricsText(), PrometheusWriter.ContentType)).WithMetadata(described);
-        ApiEndpoints.Map(web, Rollouts, store, runtime, Reconciler, Gates, store, store, Tokens, Incidents, store, store, store, time);
-        await web.StartAsync(ct);
-        app = web;
-        Address = new Uri($"{(certificate is null ? "http" : "https")}://{listen}");
-        ApiStarted(log, Address, options.MetricsArePublic);
-        if (options.Warning is { } warning)
-        {
-            Insecure(log, warning);
-        }
     }
 
     private static System.Security.Cryptography.X509Certificates.X509Certificate2 LoadCertificate(ApiTls tls)
@@ -294,7 +265,7 @@ public sealed partial class GantryServer : IAsyncDisposable
 
     private string MetricsText()
     {
-        var text = new StringBuilder(router.MetricsText(TimeSpan.FromSeconds(30)));
+        var text = new StringBuilder(parts.Router.MetricsText(TimeSpan.FromSeconds(30)));
         text.Append("# HELP gantry_rollout_info The newest rollout of each service and environment (value 1).\n# TYPE gantry_rollout_info gauge\n");
         foreach (var t in Reconciler.Targets)
         {
@@ -304,10 +275,9 @@ public sealed partial class GantryServer : IAsyncDisposable
         return text.ToString();
     }
 
-    /// <summary>Stops the API and the loop, then the instances, the router and the store, even when an earlier step fails (no instance outlives its server).</summary>
+    /// <summary>Stops the host (the API and the loops), then the instances, the router and the store, even when an earlier step fails (no instance outlives its server).</summary>
     public async ValueTask DisposeAsync()
     {
-        await stopping.CancelAsync();
         try
         {
             if (app is not null)
@@ -315,49 +285,21 @@ public sealed partial class GantryServer : IAsyncDisposable
                 await app.StopAsync(CancellationToken.None);
                 await app.DisposeAsync();
             }
-
-            if (loop is not null)
-            {
-                await loop;
-            }
         }
         finally
         {
             try
             {
-                await analysis.DisposeAsync();
-                await Rollouts.Checklists.DisposeAsync();
-                if (Notifications is not null)
-                {
-                    await Notifications.DisposeAsync();
-                }
-
-                notifierSet?.Dispose();
-                providerHttp?.Dispose();
+                parts.Notifiers.Dispose();
+                parts.Http.Dispose();
             }
             finally
             {
-                await runtime.DisposeAsync();
-                await router.DisposeAsync();
-                await store.DisposeAsync();
+                await parts.Runtime.DisposeAsync();
+                await parts.Router.DisposeAsync();
+                await parts.Store.DisposeAsync();
                 await dataLock.DisposeAsync();
-                stopping.Dispose();
             }
         }
     }
-}
-
-/// <summary>The notifiers of the embedded server, by kind.</summary>
-internal sealed class NotifierSet(HttpClient http, string manifestFolder) : IDisposable
-{
-    private readonly Notifications.LogNotifier log = new(manifestFolder);
-
-    public IReadOnlyDictionary<string, Core.Notifications.INotifier> ByKind => new Dictionary<string, Core.Notifications.INotifier>(StringComparer.Ordinal)
-    {
-        ["webhook"] = new Notifications.WebhookNotifier(http),
-        ["slack"] = new Notifications.SlackNotifier(http),
-        ["log"] = log,
-    };
-
-    public void Dispose() => log.Dispose();
 }

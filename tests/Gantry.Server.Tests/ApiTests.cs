@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
+using Gantry.Api;
 using Gantry.Core.Rollouts;
 using Gantry.Server.Rollouts;
 
@@ -120,8 +121,8 @@ public sealed class ApiTests
     {
         await using var h = await ServerHarness.StartAsync(listen => ServerHarness.ManifestText(listen, Canary, replicas: 1));
         await h.WaitForPhaseAsync((await h.DeployAsync("v1")).Rollout.Id, RolloutPhase.Succeeded);
-        var logs = await h.Api.GetFromJsonAsync<List<Api.InstanceLogs>>("/api/v1/services/shop/logs?lines=50", GantryJson.Options);
-        logs.Should().ContainSingle().Which.Should().Match<Api.InstanceLogs>(l => l.Version == "v1" && l.Lines.Any(x => x.StartsWith("shop v1 listening on http://127.0.0.1:", StringComparison.Ordinal)));
+        var logs = await h.Api.GetFromJsonAsync<List<InstanceLogs>>("/api/v1/services/shop/logs?lines=50", GantryJson.Options);
+        logs.Should().ContainSingle().Which.Should().Match<InstanceLogs>(l => l.Version == "v1" && l.Lines.Any(x => x.StartsWith("shop v1 listening on http://127.0.0.1:", StringComparison.Ordinal)));
         Directory.GetFiles(Path.Combine(h.Folder, "data", "logs")).Should().ContainSingle().Which.Should().EndWith("shop-default-v1-0.log");
 
         (await h.Api.GetStringAsync("/health/ready")).Should().Be("ready\n");

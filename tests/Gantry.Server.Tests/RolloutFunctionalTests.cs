@@ -1,4 +1,5 @@
 using System.Net.Http.Json;
+using Gantry.Api;
 using Gantry.Core.Rollouts;
 using Gantry.Server.Rollouts;
 using Gantry.Testing;

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Net.Http.Json;
+using Gantry.Api;
 using Gantry.Core.Manifest;
 using Gantry.Core.Manifest.Values;
 using Gantry.Core.Rollouts;
@@ -55,7 +56,7 @@ public sealed class ServerHarness : IAsyncDisposable
         {{extra}}
         """;
 
-    public static async Task<ServerHarness> StartAsync(Func<Endpoint, string> manifestText, string? dataFolder = null, int? apiPort = null, Gantry.Server.Access.AccessOptions? access = null, TimeProvider? time = null)
+    public static async Task<ServerHarness> StartAsync(Func<Endpoint, string> manifestText, string? dataFolder = null, int? apiPort = null, Gantry.Server.Access.AccessOptions? access = null, TimeProvider? time = null, Action<Microsoft.Extensions.DependencyInjection.IServiceCollection>? configure = null)
     {
         var folder = dataFolder ?? Directory.CreateTempSubdirectory("gantry-server-").FullName;
         var listen = new Endpoint("127.0.0.1", FreePort.Next());
@@ -63,7 +64,7 @@ public sealed class ServerHarness : IAsyncDisposable
         await File.WriteAllTextAsync(Path.Combine(folder, "gantry.yaml"), text);
         var loaded = ManifestLoader.LoadText(text);
         var manifest = loaded.Manifest ?? throw new InvalidOperationException(string.Join("\n", loaded.Diagnostics));
-        var server = await GantryServer.StartAsync(manifest, folder, new ServerOptions(Path.Combine(folder, "data"), new Endpoint("127.0.0.1", apiPort ?? FreePort.Next()), access), time ?? TimeProvider.System, null, CancellationToken.None);
+        var server = await GantryServer.StartAsync(manifest, folder, new ServerOptions(Path.Combine(folder, "data"), new Endpoint("127.0.0.1", apiPort ?? FreePort.Next()), access), time ?? TimeProvider.System, null, CancellationToken.None, configure);
         return new ServerHarness(folder, manifest, server, listen);
     }
 
@@ -109,7 +110,7 @@ public sealed class ServerHarness : IAsyncDisposable
     public Task<RolloutView> WaitForPhaseAsync(string id, RolloutPhase phase, TimeSpan? timeout = null) =>
         WaitAsync(id, v => v.Rollout.Phase == phase, timeout);
 
-    public IReadOnlyList<InstanceStatus> Instances => Server.Reconciler.Targets.Count == 0 ? [] : Server.Rollouts.View(Server.Reconciler.Targets[0].State).Instances;
+    public IReadOnlyList<InstanceStatus> Instances => Server.Reconciler.Targets.Count == 0 ? [] : Server.Views.View(Server.Reconciler.Targets[0].State).Instances;
 
     public async ValueTask DisposeAsync()
     {

@@ -1,10 +1,10 @@
 using System.Net.Http.Json;
+using Gantry.Api;
 using Gantry.Core.Manifest;
 using Gantry.Core.Manifest.Values;
 using Gantry.Core.Rollouts;
 using Gantry.Runtime;
 using Gantry.Server;
-using Gantry.Server.Rollouts;
 
 namespace Gantry.Benchmarks.Rollouts;
 

@@ -1,8 +1,8 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Net.Http.Json;
+using Gantry.Api;
 using Gantry.Core.Rollouts;
-using Gantry.Server.Rollouts;
 
 namespace Gantry.Benchmarks.Rollouts;
 

@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Net.Http.Json;
+using Gantry.Api;
 using Gantry.Core.Rollouts;
-using Gantry.Server.Rollouts;
 
 namespace Gantry.Benchmarks.Rollouts;
 

@@ -17,6 +17,24 @@ public readonly record struct DeploymentFact(int Week, TimeSpan? LeadTime, Rollo
     public bool ChangeFailure => Phase == RolloutPhase.RolledBack || Incident;
 }
 
+/// <summary>The DORA facts of a rollout as a store indexes them when it is written.</summary>
+public static class DeploymentFacts
+{
+    /// <summary>The lead time: from the release's commit to the end of its rollout, when both are known (never negative).</summary>
+    public static TimeSpan? LeadTimeOf(RolloutState rollout) =>
+        rollout.FinishedAt is { } end && rollout.Release.CommitTime is { } commit ? (end > commit ? end - commit : TimeSpan.Zero) : null;
+
+    /// <summary>A rollout's outcome in a stable order, for an index: succeeded, rolled back, aborted, failed, still running.</summary>
+    public static int OutcomeOf(RolloutPhase phase) => phase switch
+    {
+        RolloutPhase.Succeeded => 0,
+        RolloutPhase.RolledBack => 1,
+        RolloutPhase.Aborted => 2,
+        RolloutPhase.Failed => 3,
+        _ => 4,
+    };
+}
+
 /// <summary>One incident as DORA sees it: opened and (when it was) resolved.</summary>
 public readonly record struct RestoreFact(DateTimeOffset OpenedAt, DateTimeOffset? ResolvedAt);
 

@@ -33,7 +33,7 @@ public enum CommitOutcome
 public sealed record RolloutQuery(string? Service = null, string? Environment = null, bool ActiveOnly = false, int Limit = 50);
 
 /// <summary>
-/// Where rollouts, their events and releases are kept. Every write is one transaction: a state and the
+/// Where rollouts, their events, the followers' cursors and the observed instances are kept. Every write is one transaction: a state and the
 /// events it produced are committed together or not at all.
 /// </summary>
 public interface IRolloutStore : IAsyncDisposable
@@ -47,18 +47,6 @@ public interface IRolloutStore : IAsyncDisposable
     /// a rollback marks the rollout it replaces (<paramref name="marks"/>, if still at its expected revision) in it too.
     /// </summary>
     Task<CommitOutcome> CreateAsync(RolloutState rollout, IReadOnlyList<RolloutEvent> events, CancellationToken ct, long? fromQueue = null, Audit.AuditContext? who = null, RolloutChange? marks = null);
-
-    /// <summary>Puts a deploy in the queue of its service and environment; returns it with its id.</summary>
-    Task<QueuedDeploy> EnqueueAsync(QueuedDeploy deploy, CancellationToken ct);
-
-    /// <summary>
-    /// Takes a deploy out of the queue without starting it; with <paramref name="who"/>, audited (cancelled by a
-    /// person, or dropped by Gantry with <paramref name="why"/>) in the same transaction. False when it was not queued.
-    /// </summary>
-    Task<bool> RemoveQueuedAsync(long id, CancellationToken ct, Audit.AuditContext? who = null, string? why = null);
-
-    /// <summary>The deploys waiting, oldest first, optionally of one service and environment.</summary>
-    Task<IReadOnlyList<QueuedDeploy>> QueuedAsync(string? service, string? environment, CancellationToken ct);
 
     /// <summary>Replaces a rollout's state if it is still at <paramref name="expectedRevision"/>, with its events.</summary>
     Task<CommitOutcome> SaveAsync(RolloutState rollout, long expectedRevision, IReadOnlyList<RolloutEvent> events, CancellationToken ct, Audit.AuditContext? who = null);
@@ -87,16 +75,27 @@ public interface IRolloutStore : IAsyncDisposable
 
     /// <summary>The instance records, optionally of one service and environment.</summary>
     Task<IReadOnlyList<InstanceRecord>> InstancesAsync(string? service, string? environment, CancellationToken ct);
+}
 
-    /// <summary>Stores an analysis run as it is now (replacing its previous snapshot).</summary>
-    Task SaveAnalysisAsync(Analysis.AnalysisRunRecord run, CancellationToken ct);
+/// <summary>Releases and the deploy queue: what was deployed of a service, and the deploys waiting behind an active rollout.</summary>
+public interface IReleaseStore
+{
+    /// <summary>Puts a deploy in the queue of its service and environment; returns it with its id.</summary>
+    Task<QueuedDeploy> EnqueueAsync(QueuedDeploy deploy, CancellationToken ct);
 
-    /// <summary>The analysis runs of a rollout, oldest first.</summary>
-    Task<IReadOnlyList<Analysis.AnalysisRunRecord>> AnalysisAsync(string rolloutId, CancellationToken ct);
+    /// <summary>
+    /// Takes a deploy out of the queue without starting it; with <paramref name="who"/>, audited (cancelled by a
+    /// person, or dropped by Gantry with <paramref name="why"/>) in the same transaction. False when it was not queued.
+    /// </summary>
+    Task<bool> RemoveQueuedAsync(long id, CancellationToken ct, Audit.AuditContext? who = null, string? why = null);
+
+    /// <summary>The deploys waiting, oldest first, optionally of one service and environment.</summary>
+    Task<IReadOnlyList<QueuedDeploy>> QueuedAsync(string? service, string? environment, CancellationToken ct);
 
     /// <summary>The releases of a service, newest first.</summary>
     Task<IReadOnlyList<StoredRelease>> ReleasesAsync(string service, CancellationToken ct);
 }
+
 
 /// <summary>A deploy waiting for the active rollout of its service and environment to end.</summary>
 public sealed record QueuedDeploy(long Id, string Service, string Environment, Release Release, string CreatedBy, DateTimeOffset CreatedAt);

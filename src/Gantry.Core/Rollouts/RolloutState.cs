@@ -130,6 +130,9 @@ public sealed record AnalysisRequest(string Key, ValueList<string> Templates, st
 /// <summary>
 /// The durable state of a rollout: the world it wants (sets of instances and the traffic split) and where
 /// it is in its strategy. Immutable; every change is a new record with a higher <see cref="Revision"/>.
+/// <see cref="Waits"/> says why it does not move on by itself (named reasons, none when it moves);
+/// <see cref="ChecklistGated"/> that it started behind its environment's checklist (a retry waits for it again);
+/// <see cref="Stage"/> where a blue-green rollout is.
 /// </summary>
 public sealed record RolloutState(
     string Id,
@@ -145,7 +148,7 @@ public sealed record RolloutState(
     ValueList<InstanceSet> Sets,
     TrafficState Traffic,
     AnalysisRequest? Analysis,
-    bool ManualPause,
+    ValueList<WaitReason> Waits,
     int Attempt,
     DateTimeOffset CreatedAt,
     DateTimeOffset UpdatedAt,
@@ -156,13 +159,27 @@ public sealed record RolloutState(
     bool Emergency = false,
     string? CreatedBy = null,
     AnalysisRequest? Background = null,
-    bool AwaitsChecklist = false,
-    bool HeldByFreeze = false,
-    bool AwaitsApproval = false,
+    bool ChecklistGated = false,
     string? EmergencyReason = null,
     string? ReleaseKey = null,
-    string? PreviousKey = null)
+    string? PreviousKey = null,
+    BlueGreenStage? Stage = null)
 {
+    /// <summary>Whether the rollout waits for <paramref name="reason"/>.</summary>
+    public bool WaitsFor(WaitReason reason) => Waits.Contains(reason);
+
+    /// <summary>Not started: the environment's checklist has not passed yet.</summary>
+    public bool AwaitsChecklist => WaitsFor(WaitReason.AwaitingChecklist);
+
+    /// <summary>Not started: the approvals are not given yet.</summary>
+    public bool AwaitsApproval => WaitsFor(WaitReason.AwaitingApproval);
+
+    /// <summary>Held where it is by a freeze.</summary>
+    public bool HeldByFreeze => WaitsFor(WaitReason.HeldByFreeze);
+
+    /// <summary>Held where it is until a person (or the end of a freeze) lets it go on: the split stays as it is.</summary>
+    public bool IsHeld => Waits.Any(WaitReasons.IsHold);
+
     /// <summary>The key of the new release's set: its version, or a configuration key when a set of that version with other variables exists.</summary>
     public string NewKey => ReleaseKey ?? Release.Version;
 

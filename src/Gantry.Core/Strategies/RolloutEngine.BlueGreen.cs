@@ -7,12 +7,6 @@ namespace Gantry.Core.Strategies;
 
 public static partial class RolloutEngine
 {
-    private const int BlueGreenPreview = 0;
-    private const int BlueGreenPreAnalysis = 1;
-    private const int BlueGreenAwaitPromotion = 2;
-    private const int BlueGreenSwitch = 3;
-    private const int BlueGreenPostAnalysis = 4;
-
     /// <summary>
     /// Blue-green: the new set starts at full size beside the active one and is served on the preview
     /// listener; optional pre-promotion analysis; promotion (automatic or by a person) switches all traffic
@@ -27,21 +21,21 @@ public static partial class RolloutEngine
         var ready = observed.ReadyOf(candidate);
         for (var guard = 0; guard < 6; guard++)
         {
-            switch (c.State.Step)
+            switch (c.State.Stage ?? BlueGreenStage.Preview)
             {
-                case BlueGreenPreview:
+                case BlueGreenStage.Preview:
                     if (ready < n)
                     {
                         c.Waiting(string.Create(CultureInfo.InvariantCulture, $"starting {candidate.Version}: {ready}/{n} instances ready"));
                         return;
                     }
 
-                    c.State = c.State with { Step = BlueGreenPreAnalysis };
+                    c.State = c.State with { Stage = BlueGreenStage.PrePromotionAnalysis };
                     c.Event(RolloutEventType.PreviewReady, spec.PreviewListen is { } preview
                         ? $"{candidate.Version} ready ({n}/{n}), served on the preview listener {preview}"
                         : $"{candidate.Version} ready ({n}/{n})");
                     break;
-                case BlueGreenPreAnalysis:
+                case BlueGreenStage.PrePromotionAnalysis:
                     if (spec.PrePromotionAnalysis is { } pre)
                     {
                         if (c.State.Phase == RolloutPhase.Paused || AwaitAnalysis(c, service, observed, pre, "pre-promotion") != AnalysisPhase.Successful)
@@ -50,14 +44,14 @@ public static partial class RolloutEngine
                         }
                     }
 
-                    c.State = c.State with { Step = BlueGreenAwaitPromotion };
+                    c.State = c.State with { Stage = BlueGreenStage.AwaitingPromotion };
                     break;
-                case BlueGreenAwaitPromotion:
+                case BlueGreenStage.AwaitingPromotion:
                     if (!spec.AutoPromotion)
                     {
                         if (c.State.Phase != RolloutPhase.Paused)
                         {
-                            c.State = c.State with { Phase = RolloutPhase.Paused, Message = $"{candidate.Version} is ready on preview: waiting for promotion (gantry promote {c.State.Service})" };
+                            c.State = c.State with { Phase = RolloutPhase.Paused, Waits = c.State.Waits.With(WaitReason.AwaitingPromotion), Message = $"{candidate.Version} is ready on preview: waiting for promotion (gantry promote {c.State.Service})" };
                             c.Event(RolloutEventType.Paused, c.State.Message);
                         }
 
@@ -78,9 +72,9 @@ public static partial class RolloutEngine
                         }
                     }
 
-                    c.State = c.State with { Step = BlueGreenSwitch, StepUntil = null, Phase = RolloutPhase.Promoting };
+                    c.State = c.State with { Stage = BlueGreenStage.Switching, StepUntil = null, Phase = RolloutPhase.Promoting };
                     break;
-                case BlueGreenSwitch:
+                case BlueGreenStage.Switching:
                     // Health-gate, swap, drain: only a fully ready set takes the traffic.
                     if (ready < n)
                     {
@@ -96,7 +90,7 @@ public static partial class RolloutEngine
                         return;
                     }
 
-                    c.State = c.State with { Step = BlueGreenPostAnalysis };
+                    c.State = c.State with { Stage = BlueGreenStage.PostPromotionAnalysis };
                     break;
                 default:
                     if (c.State.Phase == RolloutPhase.Paused || AwaitAnalysis(c, service, observed, spec.PostPromotionAnalysis!, "post-promotion") != AnalysisPhase.Successful)

@@ -73,7 +73,7 @@ public static partial class RolloutEngine
                 case PauseStep { Duration: null }:
                     if (c.State.Phase != RolloutPhase.Paused)
                     {
-                        c.State = c.State with { Phase = RolloutPhase.Paused, Message = $"{label}: paused until promoted (gantry promote {c.State.Service})" };
+                        c.State = c.State with { Phase = RolloutPhase.Paused, Waits = c.State.Waits.With(WaitReason.AwaitingPromotion), Message = $"{label}: paused until promoted (gantry promote {c.State.Service})" };
                         c.Event(RolloutEventType.Paused, c.State.Message);
                     }
 
@@ -227,7 +227,8 @@ public static partial class RolloutEngine
     /// <summary>Pauses until a person resumes or aborts; the split stays as it is.</summary>
     private static void HoldForPerson(Changes c, RolloutEventType type, string message)
     {
-        c.State = c.State with { ManualPause = true, Phase = RolloutPhase.Paused, Message = message, Background = null };
+        var reason = type == RolloutEventType.AnalysisInconclusive ? WaitReason.InconclusiveAnalysis : WaitReason.FailedAnalysisHeld;
+        c.State = c.State with { Waits = c.State.Waits.With(reason), Phase = RolloutPhase.Paused, Message = message, Background = null };
         c.Event(type, message);
     }
 

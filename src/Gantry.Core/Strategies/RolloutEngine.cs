@@ -39,11 +39,12 @@ public static partial class RolloutEngine
             };
         var state = new RolloutState(
             id, service.Name, environment, kind, strategy, release, stable?.Version,
-            RolloutPhase.Pending, 0, "created", [.. sets], TrafficState.AllStable, null, false, 1,
+            RolloutPhase.Pending, 0, "created", [.. sets], TrafficState.AllStable, null, [], 1,
             now, now, now, null, null, 0, emergency, createdBy, EmergencyReason: emergency ? emergencyReason : null,
             ReleaseKey: KeyFor(release, sets), PreviousKey: stable?.Key);
-        return checklist ? state with { AwaitsChecklist = true, AwaitsApproval = approval, Message = $"waiting for the pre-deployment checklist of {environment}" }
-            : approval ? state with { AwaitsApproval = true, Phase = RolloutPhase.AwaitingApproval, Message = $"waiting for approval to deploy to {environment}" }
+        ValueList<WaitReason> gates = [.. new[] { (checklist, WaitReason.AwaitingChecklist), (approval, WaitReason.AwaitingApproval) }.Where(g => g.Item1).Select(g => g.Item2)];
+        return checklist ? state with { Waits = gates, ChecklistGated = true, Message = $"waiting for the pre-deployment checklist of {environment}" }
+            : approval ? state with { Waits = gates, Phase = RolloutPhase.AwaitingApproval, Message = $"waiting for approval to deploy to {environment}" }
             : Begin(service, state, now);
     }
 
@@ -106,6 +107,7 @@ public static partial class RolloutEngine
         {
             Phase = RolloutPhase.Progressing,
             Step = 0,
+            Stage = state.Strategy == StrategyKind.BlueGreen ? BlueGreenStage.Preview : null,
             Sets = [.. others, candidate],
             Traffic = traffic,
             Analysis = null,
@@ -134,16 +136,16 @@ public static partial class RolloutEngine
         if (!c.State.Phase.IsTerminal() && !c.State.IsWaiting)
         {
             // A freeze with `running: hold` stops a running rollout where it is until the freeze ends.
-            if (observed.FreezeHold is { } freeze && !c.State.HeldByFreeze && !c.State.ManualPause)
+            if (observed.FreezeHold is { } freeze && !c.State.IsHeld)
             {
-                c.State = c.State with { HeldByFreeze = true, ManualPause = true, Phase = RolloutPhase.Paused, Message = $"held where it is by {freeze}: it goes on when the freeze ends" };
+                c.State = c.State with { Waits = c.State.Waits.With(WaitReason.HeldByFreeze), Phase = RolloutPhase.Paused, Message = $"held where it is by {freeze}: it goes on when the freeze ends" };
                 c.Event(RolloutEventType.Paused, c.State.Message);
                 return c.Decide();
             }
 
             if (observed.FreezeHold is null && c.State.HeldByFreeze)
             {
-                c.State = c.State with { HeldByFreeze = false, ManualPause = false, Phase = RolloutPhase.Progressing, LastProgressAt = observed.Now, Message = "the freeze ended: going on" };
+                c.State = c.State with { Waits = c.State.Waits.Without(WaitReason.HeldByFreeze), Phase = RolloutPhase.Progressing, LastProgressAt = observed.Now, Message = "the freeze ended: going on" };
                 c.Event(RolloutEventType.Resumed, c.State.Message);
             }
         }
@@ -156,7 +158,7 @@ public static partial class RolloutEngine
             }
         }
 
-        if (!c.State.Phase.IsTerminal() && !c.State.ManualPause)
+        if (!c.State.Phase.IsTerminal() && !c.State.IsHeld)
         {
             var before = c.State;
             if (c.State.Phase is RolloutPhase.Progressing or RolloutPhase.Promoting
@@ -311,7 +313,7 @@ public static partial class RolloutEngine
             Analysis = null,
             Background = null,
             StepUntil = null,
-            ManualPause = false,
+            Waits = c.State.Waits.OnlyStartGates(),
             FinishedAt = c.Now,
         };
         c.Event(phase == RolloutPhase.Failed ? RolloutEventType.Failed : RolloutEventType.Aborted, message);
@@ -350,12 +352,12 @@ public static partial class RolloutEngine
                 return false;
             }
 
-            c.State = c.State with { AwaitsApproval = false };
+            c.State = c.State with { Waits = c.State.Waits.Without(WaitReason.AwaitingApproval) };
             c.Event(RolloutEventType.Approved, approved.Message);
         }
 
         var checklist = c.State.AwaitsChecklist;
-        c.State = Begin(service, c.State, observed.Now);
+        c.State = Begin(service, c.State with { Waits = c.State.Waits.Without(WaitReason.AwaitingChecklist) }, observed.Now);
         if (checklist)
         {
             c.Event(RolloutEventType.ChecklistPassed, $"every required item of the pre-deployment checklist passed: {c.State.Message}");
@@ -382,9 +384,9 @@ public static partial class RolloutEngine
                 return CommandResult.Refuse($"rollout {state.Id} never started (it was rejected, or aborted while waiting for approval): deploy the release again to ask for a new approval");
             }
 
-            var again = state with { Attempt = state.Attempt + 1, FinishedAt = null, ManualPause = false };
-            c.State = state.AwaitsChecklist
-                ? again with { Phase = RolloutPhase.Pending, Message = $"waiting for the pre-deployment checklist of {state.Environment}", Analysis = null, Background = null, StepUntil = null }
+            var again = state with { Attempt = state.Attempt + 1, FinishedAt = null, Waits = state.Waits.WithoutHolds() };
+            c.State = state.ChecklistGated
+                ? again with { Waits = again.Waits.With(WaitReason.AwaitingChecklist), Phase = RolloutPhase.Pending, Message = $"waiting for the pre-deployment checklist of {state.Environment}", Analysis = null, Background = null, StepUntil = null }
                 : Begin(service, again, now);
             c.State = c.State with { Message = $"retried by {by}: attempt {c.State.Attempt}, {c.State.Message}" };
             c.Event(RolloutEventType.Retried, c.State.Message);
@@ -417,18 +419,18 @@ public static partial class RolloutEngine
                 Stop(c, service, RolloutPhase.Aborted, $"aborted by {by}{reason}");
                 break;
             case CommandKind.Pause:
-                if (state.ManualPause)
+                if (state.IsHeld)
                 {
                     return CommandResult.Refuse($"rollout {state.Id} is already paused");
                 }
 
-                c.State = state with { ManualPause = true, Phase = RolloutPhase.Paused, Message = $"paused by {by}{reason}" };
+                c.State = state with { Waits = state.Waits.With(WaitReason.PausedByPerson), Phase = RolloutPhase.Paused, Message = $"paused by {by}{reason}" };
                 c.Event(RolloutEventType.Paused, c.State.Message);
                 break;
             case CommandKind.Resume:
-                if (state.ManualPause)
+                if (state.IsHeld)
                 {
-                    c.State = state with { ManualPause = false, Phase = RolloutPhase.Progressing, Message = $"resumed by {by}", LastProgressAt = now };
+                    c.State = state with { Waits = state.Waits.WithoutHolds(), Phase = RolloutPhase.Progressing, Message = $"resumed by {by}", LastProgressAt = now };
                     c.Event(RolloutEventType.Resumed, c.State.Message);
                 }
                 else if (state.Phase == RolloutPhase.Paused)
@@ -450,7 +452,7 @@ public static partial class RolloutEngine
 
     private static CommandResult Promote(ServiceSpec service, Changes c, string by, bool full)
     {
-        var state = c.State with { ManualPause = false };
+        var state = c.State with { Waits = c.State.Waits.WithoutHolds().Without(WaitReason.AwaitingPromotion) };
         c.State = state;
         switch (state.Strategy)
         {
@@ -467,9 +469,9 @@ public static partial class RolloutEngine
                 c.Event(RolloutEventType.Promoted, promoted);
                 break;
             case StrategyKind.BlueGreen:
-                if (state.Step >= BlueGreenSwitch)
+                if (state.Stage >= BlueGreenStage.Switching)
                 {
-                    if (state.Step == BlueGreenPostAnalysis)
+                    if (state.Stage == BlueGreenStage.PostPromotionAnalysis)
                     {
                         c.State = state with { Analysis = null };
                         FinishBlueGreen(c, service, $"promoted by {by}: post-promotion analysis skipped");
@@ -480,7 +482,7 @@ public static partial class RolloutEngine
                 }
 
                 var switching = $"promoted by {by}: switching traffic to {state.Release.Version} once all its instances are ready";
-                c.State = state with { Step = BlueGreenSwitch, Phase = RolloutPhase.Promoting, Analysis = null, StepUntil = null, LastProgressAt = c.Now, Message = switching };
+                c.State = state with { Stage = BlueGreenStage.Switching, Phase = RolloutPhase.Promoting, Analysis = null, StepUntil = null, LastProgressAt = c.Now, Message = switching };
                 c.Event(RolloutEventType.Promoted, switching);
                 break;
             default:
@@ -516,7 +518,7 @@ public static partial class RolloutEngine
                 c.State = c.State with { Analysis = null, Phase = RolloutPhase.Progressing };
                 break;
             case AnalysisPhase.Inconclusive:
-                c.State = c.State with { Phase = RolloutPhase.Paused, Message = $"analysis inconclusive ({purpose}): {status.Message}; promote to go on or abort" };
+                c.State = c.State with { Phase = RolloutPhase.Paused, Waits = c.State.Waits.With(WaitReason.AwaitingPromotion), Message = $"analysis inconclusive ({purpose}): {status.Message}; promote to go on or abort" };
                 c.Event(RolloutEventType.AnalysisInconclusive, c.State.Message);
                 break;
             default:
@@ -524,7 +526,7 @@ public static partial class RolloutEngine
                 if (analysis.OnFailure == AnalysisFailureAction.Hold)
                 {
                     // The release cannot go back: keep the split as it is and let a person decide.
-                    c.State = c.State with { Phase = RolloutPhase.Paused, Message = $"{failed}; holding the current split (onFailure: hold): promote to go on or abort" };
+                    c.State = c.State with { Phase = RolloutPhase.Paused, Waits = c.State.Waits.With(WaitReason.AwaitingPromotion), Message = $"{failed}; holding the current split (onFailure: hold): promote to go on or abort" };
                     c.Event(RolloutEventType.AnalysisFailed, c.State.Message);
                     break;
                 }

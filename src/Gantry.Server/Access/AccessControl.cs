@@ -53,6 +53,9 @@ public sealed class AccessControl(ITokenStore tokens, TimeProvider time, AccessO
         return tokenId is null ? address : $"{address}, token {tokenId}";
     }
 
+    /// <summary>The routing's own endpoints for a path that exists with other methods or content types: answered 405 or 415 to an authenticated caller.</summary>
+    private static readonly HashSet<string> RoutingRefusals = new(StringComparer.Ordinal) { "405 HTTP Method Not Supported", "415 HTTP Unsupported Media Type" };
+
     public void Use(WebApplication app) => app.Use(async (http, next) =>
     {
         var endpoint = http.GetEndpoint();
@@ -70,7 +73,7 @@ public sealed class AccessControl(ITokenStore tokens, TimeProvider time, AccessO
         }
 
         http.Items[CallerKey] = caller;
-        if (endpoint is null)
+        if (endpoint is null || RoutingRefusals.Contains(endpoint.DisplayName ?? string.Empty))
         {
             await next(http);
             return;
@@ -89,10 +92,10 @@ public sealed class AccessControl(ITokenStore tokens, TimeProvider time, AccessO
         await next(http);
     });
 
-    public static IResult Forbidden(string detail) => Results.Problem(detail: detail, statusCode: StatusCodes.Status403Forbidden, title: "Forbidden");
+    public static Microsoft.AspNetCore.Http.HttpResults.ProblemHttpResult Forbidden(string detail) => Api.ProblemResults.For(Gantry.Api.ProblemCodes.Forbidden, detail);
 
     /// <summary>A handler's check once the environment is known: null when the caller may act with <paramref name="role"/> there.</summary>
-    public static IResult? Check(HttpContext http, Role role, string? environment) =>
+    public static Microsoft.AspNetCore.Http.HttpResults.ProblemHttpResult? Check(HttpContext http, Role role, string? environment) =>
         CallerOf(http) is { } caller && caller.May(role, environment) ? null
         : Forbidden(CallerOf(http)?.Refusal(role, environment) ?? "not authenticated");
 
@@ -164,15 +167,14 @@ public sealed class AccessControl(ITokenStore tokens, TimeProvider time, AccessO
         }
 
         http.Response.Headers.WWWAuthenticate = "Bearer realm=\"gantry\"";
-        return (null, Results.Problem(detail: failure, statusCode: StatusCodes.Status401Unauthorized, title: "Not authenticated"));
+        return (null, Api.ProblemResults.For(Gantry.Api.ProblemCodes.NotAuthenticated, failure));
     }
 
-    private static IResult TooMany(HttpContext http, string address, DateTimeOffset until, DateTimeOffset now)
+    private static Microsoft.AspNetCore.Http.HttpResults.ProblemHttpResult TooMany(HttpContext http, string address, DateTimeOffset until, DateTimeOffset now)
     {
         http.Response.Headers.RetryAfter = Math.Max(1, (int)Math.Ceiling((until - now).TotalSeconds)).ToString(CultureInfo.InvariantCulture);
-        return Results.Problem(
-            detail: $"too many failed authentications from {address} (or from everyone): try again after {until.UtcDateTime:HH:mm:ss} UTC, or present a valid token",
-            statusCode: StatusCodes.Status429TooManyRequests, title: "Too many failed authentications");
+        return Api.ProblemResults.For(Gantry.Api.ProblemCodes.LockedOut,
+            $"too many failed authentications from {address} (or from everyone): try again after {until.UtcDateTime:HH:mm:ss} UTC, or present a valid token");
     }
 
     /// <summary>Records a failure of a key (an address, or everyone); how many it has in the window now.</summary>

@@ -1,16 +1,11 @@
 using System.Text.RegularExpressions;
+using Gantry.Api;
 using Gantry.Core.Access;
 using Gantry.Core.Audit;
 using Gantry.Core.Manifest;
 using Gantry.Server.Rollouts;
 
 namespace Gantry.Server.Access;
-
-/// <summary>A token as asked for: whose, which roles, groups and environments, and how long it lives (a duration such as 90d, or "never").</summary>
-public sealed record TokenRequest(string? Identity, IReadOnlyList<string>? Roles, IReadOnlyList<string>? Groups = null, IReadOnlyList<string>? Environments = null, string? Expires = null);
-
-/// <summary>A new token: the record, and the secret, shown this once.</summary>
-public sealed record CreatedToken(TokenView Token, string Secret);
 
 /// <summary>Creates, lists and revokes tokens; each change is audited, the secret never is.</summary>
 public sealed partial class TokenService(GantryManifest manifest, ITokenStore store, TimeProvider time)
@@ -55,7 +50,7 @@ public sealed partial class TokenService(GantryManifest manifest, ITokenStore st
         var known = manifest.Environments.IsEmpty ? [EffectiveService.DefaultEnvironment] : manifest.Environments.Select(e => e.Name).ToList();
         foreach (var environment in (request.Environments ?? []).Where(e => !known.Contains(e)))
         {
-            return new Problem(400, "Invalid request", $"no environment '{environment}' in the manifest (it has {string.Join(", ", known)})");
+            return ProblemCodes.InvalidRequest.With($"no environment '{environment}' in the manifest (it has {string.Join(", ", known)})");
         }
 
         var now = time.GetUtcNow();
@@ -96,12 +91,12 @@ public sealed partial class TokenService(GantryManifest manifest, ITokenStore st
     {
         if (await store.TokenAsync(id, ct) is not { } token)
         {
-            return new Problem(404, "Unknown token", $"there is no token '{id}'");
+            return ProblemCodes.UnknownToken.With($"there is no token '{id}'");
         }
 
         if (token.RevokedAt is not null)
         {
-            return new Problem(409, "Already revoked", $"token {id} ({token.Identity}) is already revoked");
+            return ProblemCodes.AlreadyRevoked.With($"token {id} ({token.Identity}) is already revoked");
         }
 
         var revoked = await store.RevokeTokenAsync(id, time.GetUtcNow(), who, ct);
@@ -151,5 +146,5 @@ public sealed partial class TokenService(GantryManifest manifest, ITokenStore st
 
     public static string LocalAdminFile(string dataDirectory) => Path.Combine(dataDirectory, "admin.token");
 
-    private static Problem Bad(string detail) => new(400, "Invalid request", detail);
+    private static Problem Bad(string detail) => ProblemCodes.InvalidRequest.With(detail);
 }

@@ -16,7 +16,7 @@ namespace Gantry.Server.Analysis;
 /// metric has had its count. Every measurement is stored with the rollout. A run lives in memory while it
 /// runs: after a restart of the control plane, the step's analysis starts over (its earlier record stays).
 /// </summary>
-public sealed class AnalysisRuns(TimeProvider time, IReadOnlyDictionary<string, IMetricProvider> providers, GantryManifest manifest, IRolloutStore store) : IAsyncDisposable
+public sealed class AnalysisRuns(TimeProvider time, IReadOnlyDictionary<string, IMetricProvider> providers, GantryManifest manifest, IAnalysisStore store) : IAsyncDisposable
 {
     private readonly ConcurrentDictionary<string, Run> runs = new(StringComparer.Ordinal);
     private readonly CancellationTokenSource stopping = new();

@@ -1,29 +1,10 @@
 using System.Globalization;
+using Gantry.Api;
 using Gantry.Core.Gates;
-using Gantry.Core.Gates.Reports;
 using Gantry.Core.Manifest;
 using Gantry.Server.Rollouts;
 
 namespace Gantry.Server.Gates;
-
-/// <summary>A custom category's JSON file, as read by the client; the gate's jsonPath picks the value.</summary>
-public sealed record CustomDocument(string File, System.Text.Json.JsonElement Document);
-
-/// <summary>
-/// A request to evaluate a gate for a release, with the reports the client read (tests from JUnit or TRX,
-/// coverage from Cobertura or LCOV, findings from SARIF, custom values from JSON files by category).
-/// </summary>
-public sealed record GateEvaluationRequest(
-    string Service,
-    string Version,
-    string? Gate = null,
-    TestSummary? Tests = null,
-    CoverageSummary? Coverage = null,
-    FindingSummary? Security = null,
-    IReadOnlyDictionary<string, CustomDocument>? Custom = null);
-
-/// <summary>An override of a REMEDIATE: which release, which gate (the only one when not named), and why.</summary>
-public sealed record GateOverrideRequest(string Service, string Version, string? Reason, string? Gate = null);
 
 /// <summary>Evaluates gates against the manifest's policy and the previous evaluation, stores them, and says whether an environment's gate lets a release in.</summary>
 public sealed class GateService(GantryManifest manifest, IGateStore store, TimeProvider time)
@@ -32,12 +13,12 @@ public sealed class GateService(GantryManifest manifest, IGateStore store, TimeP
     {
         if (manifest.FindService(request.Service) is null)
         {
-            return new Problem(404, "Unknown service", $"no service '{request.Service}' in the manifest");
+            return ProblemCodes.UnknownService.With($"no service '{request.Service}' in the manifest");
         }
 
-        if (!RolloutService.IsValidVersion(request.Version))
+        if (!Rollouts.DeployService.IsValidVersion(request.Version))
         {
-            return new Problem(400, "Invalid request", $"version '{request.Version}' is not valid: letters, digits, '.', '_', '+' and '-', up to 128 characters");
+            return ProblemCodes.InvalidRequest.With($"version '{request.Version}' is not valid: letters, digits, '.', '_', '+' and '-', up to 128 characters");
         }
 
         GateSpec? gate;
@@ -46,7 +27,7 @@ public sealed class GateService(GantryManifest manifest, IGateStore store, TimeP
             gate = manifest.FindGate(name);
             if (gate is null)
             {
-                return new Problem(404, "Unknown gate", $"no gate '{name}' in the manifest" + (manifest.Gates.IsEmpty ? "; define one under 'gates'" : $"; it has {string.Join(", ", manifest.Gates.Select(g => g.Name))}"));
+                return ProblemCodes.UnknownGate.With($"no gate '{name}' in the manifest" + (manifest.Gates.IsEmpty ? "; define one under 'gates'" : $"; it has {string.Join(", ", manifest.Gates.Select(g => g.Name))}"));
             }
         }
         else if (manifest.Gates.Length == 1)
@@ -55,7 +36,7 @@ public sealed class GateService(GantryManifest manifest, IGateStore store, TimeP
         }
         else
         {
-            return new Problem(400, "Which gate?", manifest.Gates.IsEmpty
+            return ProblemCodes.GateNotNamed.With(manifest.Gates.IsEmpty
                 ? "the manifest defines no gate; add one under 'gates'"
                 : $"the manifest defines several gates ({string.Join(", ", manifest.Gates.Select(g => g.Name))}): name one");
         }
@@ -65,12 +46,12 @@ public sealed class GateService(GantryManifest manifest, IGateStore store, TimeP
         {
             if (gate.Categories.FirstOrDefault(c => c.Name == category && c.Kind == GateCategoryKind.Custom) is not { JsonPath: { } path })
             {
-                return new Problem(400, "Invalid request", $"gate '{gate.Name}' has no custom category '{category}'");
+                return ProblemCodes.InvalidRequest.With($"gate '{gate.Name}' has no custom category '{category}'");
             }
 
             if (Core.Manifest.Values.JsonPick.Number(document.Document, path) is not { } value || !double.IsFinite(value))
             {
-                return new Problem(400, "Invalid request", $"{category}: {path} is not a number in {document.File}");
+                return ProblemCodes.InvalidRequest.With($"{category}: {path} is not a number in {document.File}");
             }
 
             custom[category] = (value, document.File);
@@ -88,24 +69,24 @@ public sealed class GateService(GantryManifest manifest, IGateStore store, TimeP
     {
         if (string.IsNullOrWhiteSpace(request.Reason))
         {
-            return new Problem(400, "Invalid request", "an override needs a reason (--reason)");
+            return ProblemCodes.InvalidRequest.With("an override needs a reason (--reason)");
         }
 
         var gate = request.Gate ?? (manifest.Gates.Length == 1 ? manifest.Gates[0].Name : null);
         if (gate is null || manifest.FindGate(gate) is null)
         {
-            return new Problem(404, "Unknown gate", gate is null ? "name the gate: the manifest has none or several" : $"no gate '{gate}' in the manifest");
+            return ProblemCodes.UnknownGate.With(gate is null ? "name the gate: the manifest has none or several" : $"no gate '{gate}' in the manifest");
         }
 
         var latest = await store.LatestEvaluationAsync(gate, request.Service, request.Version, ct);
         if (latest is null)
         {
-            return new Problem(404, "Not evaluated", $"gate '{gate}' was never evaluated for {request.Service} {request.Version}");
+            return ProblemCodes.NotEvaluated.With($"gate '{gate}' was never evaluated for {request.Service} {request.Version}");
         }
 
         if (latest.Decision != GateDecision.Remediate)
         {
-            return new Problem(409, "Cannot override", latest.Decision == GateDecision.Block
+            return ProblemCodes.CannotOverride.With(latest.Decision == GateDecision.Block
                 ? $"{request.Service} {request.Version} is blocked by gate '{gate}' ({latest.Reason}): a BLOCK cannot be overridden, only fixed"
                 : $"{request.Service} {request.Version} already passed gate '{gate}': nothing to override");
         }
@@ -124,12 +105,12 @@ public sealed class GateService(GantryManifest manifest, IGateStore store, TimeP
         var latest = await store.LatestEvaluationAsync(gate, service, version, ct);
         if (latest is null)
         {
-            return new Problem(409, "Gate not passed", $"{environment} requires gate '{gate}' to decide DEPLOY for {service} {version}, and it was never evaluated: run gantry gate evaluate --release {service}:{version} with the build's reports", "gate");
+            return ProblemCodes.GateNotPassed.With($"{environment} requires gate '{gate}' to decide DEPLOY for {service} {version}, and it was never evaluated: run gantry gate evaluate --release {service}:{version} with the build's reports");
         }
 
         return latest.LetsThrough
             ? null
-            : new Problem(409, "Gate not passed", string.Create(CultureInfo.InvariantCulture,
-                $"{environment} requires gate '{gate}' to decide DEPLOY for {service} {version}; its latest evaluation ({latest.At:yyyy-MM-dd HH:mm} UTC{(latest.By is null ? string.Empty : ", posted by " + latest.By)}) decided {latest.Decision.ToString().ToUpperInvariant()}: {latest.Reason}"), "gate");
+            : ProblemCodes.GateNotPassed.With(string.Create(CultureInfo.InvariantCulture,
+                $"{environment} requires gate '{gate}' to decide DEPLOY for {service} {version}; its latest evaluation ({latest.At:yyyy-MM-dd HH:mm} UTC{(latest.By is null ? string.Empty : ", posted by " + latest.By)}) decided {latest.Decision.ToString().ToUpperInvariant()}: {latest.Reason}"));
     }
 }

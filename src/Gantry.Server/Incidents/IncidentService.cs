@@ -1,4 +1,5 @@
 using System.Globalization;
+using Gantry.Api;
 using Gantry.Core.Audit;
 using Gantry.Core.Incidents;
 using Gantry.Core.Manifest;
@@ -9,32 +10,16 @@ using Gantry.Server.Rollouts;
 
 namespace Gantry.Server.Incidents;
 
-/// <summary>An incident opened by hand.</summary>
-public sealed record OpenIncidentRequest(string? Title, string? Severity, string? Service = null, string? Environment = null, string? Release = null, string? Impact = null);
-
-/// <summary>A step of an incident's life: who says so is the caller; a note for the timeline.</summary>
-public sealed record IncidentStepRequest(string? Note = null);
-
-/// <summary>An incident as shown: the record, its timeline, and how it stands against its targets.</summary>
-public sealed record IncidentView(Incident Incident, IReadOnlyList<TimelineEntry> Timeline, string Targets, DateTimeOffset? NextEscalationAt, string? NextLevel);
-
 /// <summary>
 /// Incidents: opened by hand or by Gantry when a rollout is aborted by its analysis or health checks, rolled
 /// back, or fails its progress deadline in a critical environment; graded by the manifest's rules; moved
 /// through their life; escalated while nobody acknowledges them.
 /// </summary>
-public sealed class IncidentService(GantryManifest manifest, IIncidentStore store, IRolloutStore rollouts, TimeProvider time)
+public sealed class IncidentService(GantryManifest manifest, IIncidentStore store, IRolloutStore rollouts, TimeProvider time, IIncidentNotifier? notifier = null) : ICommitHandler
 {
     private IncidentPolicy Policy => manifest.IncidentPolicy;
 
-    /// <summary>
-    /// Makes the notification of an incident change worth telling (incident.opened, incident.escalated, ...; with the
-    /// level's receivers when escalating), written in the change's transaction so that a crash cannot lose it.
-    /// </summary>
-    public Func<string, Incident, IReadOnlyList<string>, Outbox?>? Notify { get; set; }
-
-    /// <summary>Called after a change whose notification was queued.</summary>
-    public Action? Queued { get; set; }
+    Task ICommitHandler.HandleAsync(RolloutCommit commit, CancellationToken ct) => ObserveAsync(commit, ct);
 
     public async Task<Result<IncidentView>> OpenAsync(OpenIncidentRequest request, AuditContext who, CancellationToken ct)
     {
@@ -43,7 +28,7 @@ public sealed class IncidentService(GantryManifest manifest, IIncidentStore stor
             return Bad("an incident needs a title (--title)");
         }
 
-        if ((Rollouts.RolloutService.TooLong(request.Title, "title") ?? Rollouts.RolloutService.TooLong(request.Impact, "impact")) is { } tooLong)
+        if ((Rollouts.Requests.TooLong(request.Title, "title") ?? Rollouts.Requests.TooLong(request.Impact, "impact")) is { } tooLong)
         {
             return tooLong;
         }
@@ -55,7 +40,7 @@ public sealed class IncidentService(GantryManifest manifest, IIncidentStore stor
 
         if (request.Service is { } s && manifest.FindService(s) is null)
         {
-            return new Problem(404, "Unknown service", $"there is no service '{s}' in the manifest");
+            return ProblemCodes.UnknownService.With($"there is no service '{s}' in the manifest");
         }
 
         var environment = EnvironmentOf(request);
@@ -72,7 +57,7 @@ public sealed class IncidentService(GantryManifest manifest, IIncidentStore stor
             var cause = history.FirstOrDefault(r => r.Kind == RolloutKind.Deploy && r.Release.Version == version && r.Phase is RolloutPhase.Succeeded or RolloutPhase.RolledBack);
             if (cause is null)
             {
-                return new Problem(404, "Unknown release", $"{request.Service} {version} was never deployed to {environment}");
+                return ProblemCodes.UnknownRelease.With($"{request.Service} {version} was never deployed to {environment}");
             }
 
             rolloutId = cause.Id;
@@ -87,7 +72,7 @@ public sealed class IncidentService(GantryManifest manifest, IIncidentStore stor
         }
 
         var opened = await store.OpenIncidentAsync(incident, timeline, who, ct, i => Notice("incident.opened", i, []));
-        Queued?.Invoke();
+        notifier?.Queued();
         await EscalateAsync(opened, ct);
         return await ViewAsync(await store.IncidentAsync(opened.Id, ct) ?? opened, ct);
     }
@@ -141,7 +126,7 @@ public sealed class IncidentService(GantryManifest manifest, IIncidentStore stor
                 new(now, "opened", "gantry", $"opened by Gantry: {severity} (rule for {verb} rollouts in {rollout.Environment}, {traffic}% of the traffic affected)", rollout.Id),
             };
             var opened = await store.OpenIncidentAsync(incident, timeline, AuditContext.System, ct, i => Notice("incident.opened", i, []));
-            Queued?.Invoke();
+            notifier?.Queued();
             await EscalateAsync(opened, ct);
         }
     }
@@ -152,31 +137,31 @@ public sealed class IncidentService(GantryManifest manifest, IIncidentStore stor
 
     public async Task<Result<IncidentView>> MoveAsync(long id, IncidentStatus to, string? note, AuditContext who, CancellationToken ct)
     {
-        if (Rollouts.RolloutService.TooLong(note, "note") is { } tooLong)
+        if (Rollouts.Requests.TooLong(note, "note") is { } tooLong)
         {
             return tooLong;
         }
 
         if (await store.IncidentAsync(id, ct) is not { } incident)
         {
-            return new Problem(404, "Unknown incident", $"there is no incident INC-{id}");
+            return ProblemCodes.UnknownIncident.With($"there is no incident INC-{id}");
         }
 
         var now = time.GetUtcNow();
         var (moved, refusal) = IncidentRules.Move(incident, to, who.Actor, now);
         if (moved is null)
         {
-            return new Problem(409, "Refused", refusal!);
+            return ProblemCodes.IncidentRefused.With(refusal!);
         }
 
         var verb = to.ToString().ToLowerInvariant();
         var entry = new TimelineEntry(now, verb, who.Actor, $"{verb} by {who.Actor}" + (string.IsNullOrWhiteSpace(note) ? string.Empty : $": {note.Trim()}"));
         if (!await store.SaveIncidentAsync(moved, incident.Revision, [entry], who with { Reason = note }, $"incident.{verb}", ct, Notice($"incident.{verb}", moved, [])))
         {
-            return new Problem(409, "Changed meanwhile", $"{incident.Key} changed meanwhile: try again");
+            return ProblemCodes.ChangedMeanwhile.With($"{incident.Key} changed meanwhile: try again");
         }
 
-        Queued?.Invoke();
+        notifier?.Queued();
         return await ViewAsync(moved, ct);
     }
 
@@ -210,13 +195,13 @@ public sealed class IncidentService(GantryManifest manifest, IIncidentStore stor
                 return;
             }
 
-            Queued?.Invoke();
+            notifier?.Queued();
             incident = escalated;
         }
     }
 
     public async Task<Result<IncidentView>> GetAsync(long id, CancellationToken ct) =>
-        await store.IncidentAsync(id, ct) is { } incident ? await ViewAsync(incident, ct) : new Problem(404, "Unknown incident", $"there is no incident INC-{id}");
+        await store.IncidentAsync(id, ct) is { } incident ? await ViewAsync(incident, ct) : ProblemCodes.UnknownIncident.With($"there is no incident INC-{id}");
 
     public async Task<IncidentView> ViewAsync(Incident incident, CancellationToken ct)
     {
@@ -225,7 +210,7 @@ public sealed class IncidentService(GantryManifest manifest, IIncidentStore stor
             next is null ? null : Policy.Escalation[incident.EscalationLevel].Name);
     }
 
-    private Outbox? Notice(string kind, Incident incident, IReadOnlyList<string> receivers) => Notify?.Invoke(kind, incident, receivers);
+    private Outbox? Notice(string kind, Incident incident, IReadOnlyList<string> receivers) => notifier?.ForIncident(kind, incident, receivers);
 
-    private static Problem Bad(string detail) => new(400, "Invalid request", detail);
+    private static Problem Bad(string detail) => ProblemCodes.InvalidRequest.With(detail);
 }

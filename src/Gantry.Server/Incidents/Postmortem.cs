@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using Gantry.Api;
 using Gantry.Core.Dora;
 using Gantry.Core.Rollouts;
 
@@ -11,7 +12,7 @@ namespace Gantry.Server.Incidents;
 /// </summary>
 public static class Postmortem
 {
-    public static async Task<string> WriteAsync(IncidentView view, IRolloutStore rollouts, IDoraStore dora, TimeProvider time, CancellationToken ct)
+    public static async Task<string> WriteAsync(IncidentView view, IRolloutStore rollouts, Core.Analysis.IAnalysisStore analysis, IDoraStore dora, TimeProvider time, CancellationToken ct)
     {
         var i = view.Incident;
         var md = new StringBuilder();
@@ -49,7 +50,7 @@ public static class Postmortem
             md.AppendLine("## The rollout and its verdict");
             md.AppendLine();
             md.AppendLine(CultureInfo.InvariantCulture, $"Rollout {rollout.Id}: {rollout.Service} {rollout.Release.Version} ({rollout.Strategy}) to {rollout.Environment}, created {Time(rollout.CreatedAt)} by {rollout.CreatedBy}, ended {rollout.Phase}: {rollout.Message}");
-            var runs = await rollouts.AnalysisAsync(id, ct);
+            var runs = await analysis.AnalysisAsync(id, ct);
             foreach (var run in runs)
             {
                 md.AppendLine();

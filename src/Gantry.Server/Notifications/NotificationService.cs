@@ -3,6 +3,7 @@ using Gantry.Core.Incidents;
 using Gantry.Core.Manifest;
 using Gantry.Core.Notifications;
 using Gantry.Core.Rollouts;
+using Gantry.Server.Incidents;
 using Gantry.Server.Rollouts;
 using Gantry.Server.Reconciler;
 using Microsoft.Extensions.Logging;
@@ -15,7 +16,8 @@ namespace Gantry.Server.Notifications;
 /// each failed attempt is retried after a doubling back-off, and after the last one the delivery is dead-lettered.
 /// Nothing here ever waits for a receiver on a rollout's path.
 /// </summary>
-public sealed partial class NotificationService(GantryManifest manifest, IDeliveryStore store, IReadOnlyDictionary<string, INotifier> notifiers, TimeProvider time, ILogger<NotificationService> logger) : IAsyncDisposable
+public sealed partial class NotificationService(GantryManifest manifest, IDeliveryStore store, IReadOnlyDictionary<string, INotifier> notifiers, TimeProvider time, ILogger<NotificationService> logger)
+    : IAsyncDisposable, Microsoft.Extensions.Hosting.IHostedService, ICommitHandler, IIncidentNotifier
 {
     private readonly CancellationTokenSource stopping = new();
     private readonly Signal wake = new();
@@ -24,6 +26,16 @@ public sealed partial class NotificationService(GantryManifest manifest, IDelive
     private NotificationSpec? Spec => manifest.Notifications;
 
     public void Start() => loop = Task.Run(() => RunAsync(stopping.Token));
+
+    Task Microsoft.Extensions.Hosting.IHostedService.StartAsync(CancellationToken cancellationToken)
+    {
+        Start();
+        return Task.CompletedTask;
+    }
+
+    async Task Microsoft.Extensions.Hosting.IHostedService.StopAsync(CancellationToken cancellationToken) => await DisposeAsync();
+
+    Task ICommitHandler.HandleAsync(RolloutCommit commit, CancellationToken ct) => RolloutAsync(commit, ct);
 
     /// <summary>The rollout events people subscribe to, by the engine's event type.</summary>
     public static string? RolloutEvent(string type, RolloutPhase phase) => RolloutEventTypes.Parse(type) switch
@@ -238,12 +250,15 @@ public sealed partial class NotificationService(GantryManifest manifest, IDelive
 
     public async ValueTask DisposeAsync()
     {
+        if (stopping.IsCancellationRequested)
+        {
+            return;
+        }
+
         await stopping.CancelAsync();
         if (loop is not null)
         {
             await loop;
         }
-
-        stopping.Dispose();
     }
 }

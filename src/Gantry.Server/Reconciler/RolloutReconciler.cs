@@ -17,29 +17,24 @@ namespace Gantry.Server.Reconciler;
 /// idempotent, so after a crash the next pass simply continues from the last committed state.
 /// </summary>
 public sealed partial class RolloutReconciler(
-    GantryManifest manifest,
-    string manifestFolder,
+    ManifestContext manifestContext,
     IRolloutStore store,
-    IRuntime runtime,
-    ITrafficRouter router,
-    AnalysisRuns analysis,
-    Checklists.ChecklistRuns checklists,
+    DataPlane dataPlane,
+    RolloutObservers observers,
+    ReconcilerSignals signals,
     TimeProvider time,
     ILogger<RolloutReconciler> logger)
 {
     private static readonly TimeSpan Period = TimeSpan.FromMilliseconds(250);
-    private readonly ConcurrentDictionary<TargetId, SemaphoreSlim> locks = new();
+    private readonly GantryManifest manifest = manifestContext.Manifest;
+    private readonly IRuntime runtime = dataPlane.Runtime;
+    private readonly ITrafficRouter router = dataPlane.Router;
+    private readonly AnalysisRuns analysis = observers.Analysis;
     private readonly Dictionary<TargetId, List<InstanceRecord>> recorded = [];
     private readonly ConcurrentDictionary<TargetId, TrafficState> verified = new();
     private IReadOnlyList<(TargetId Key, TrafficState Traffic, TrafficRoute? Split)> planned = [];
     private ValueList<TrafficRoute> applied = [];
     private volatile IReadOnlyList<Target> targets = [];
-
-    /// <summary>Pulsed when something should be looked at now (a command, a new rollout).</summary>
-    public Signal Wake { get; } = new();
-
-    /// <summary>Pulsed after every commit: event streams read on.</summary>
-    public Signal Committed { get; } = new();
 
     /// <summary>Completed passes; 0 until the first pass has run (the server is not ready before).</summary>
     public long Passes => Interlocked.Read(ref passes);
@@ -48,41 +43,8 @@ public sealed partial class RolloutReconciler(
 
     public string? RouterError { get; private set; }
 
-    /// <summary>Called after every pass: automatic promotions.</summary>
-    public Func<CancellationToken, Task>? AfterPass { get; set; }
-
-    /// <summary>Called for each target whose newest rollout has ended: starts the next queued deploy, if any.</summary>
-    public Func<string, string, CancellationToken, Task>? StartQueued { get; set; }
-
-    /// <summary>Called after every commit of a rollout (and after every pass, to catch up): incidents and notifications follow the event log.</summary>
-    public Func<CancellationToken, Task>? OnCommitted { get; set; }
-
-    /// <summary>Runs <see cref="OnCommitted"/>; what it does never fails the rollout that was committed.</summary>
-    public async Task CommittedAsync(CancellationToken ct)
-    {
-        if (OnCommitted is not { } committed)
-        {
-            return;
-        }
-
-        try
-        {
-            await committed(ct);
-        }
-        catch (Exception ex) when (ex is not OperationCanceledException)
-        {
-            LogAfterCommitFailed(logger, ex);
-        }
-    }
-
-    /// <summary>Where a rollout waiting for approval stands (the approvals live outside the rollout's state).</summary>
-    public Func<RolloutState, CancellationToken, Task<Core.Approvals.ApprovalStatus?>>? ObserveApproval { get; set; }
-
     /// <summary>The targets as of the last pass.</summary>
     public IReadOnlyList<Target> Targets => targets;
-
-    /// <summary>The lock that keeps the loop and a person's command from deciding for one target at once.</summary>
-    public SemaphoreSlim LockFor(string service, string environment) => locks.GetOrAdd(new TargetId(service, environment), _ => new SemaphoreSlim(1, 1));
 
     public async Task RunAsync(CancellationToken ct)
     {
@@ -103,9 +65,10 @@ public sealed partial class RolloutReconciler(
             }
 
             Interlocked.Increment(ref passes);
+            signals.Passed.Pulse();
             try
             {
-                await Wake.WaitAsync(Period, time, ct);
+                await signals.Wake.WaitAsync(Period, time, ct);
             }
             catch (OperationCanceledException)
             {
@@ -128,7 +91,7 @@ public sealed partial class RolloutReconciler(
             }
 
             var spec = EffectiveService.For(manifest, service, stored.Environment);
-            var gate = LockFor(stored.Service, stored.Environment);
+            var gate = signals.LockFor(stored.Target);
             await gate.WaitAsync(ct);
             try
             {
@@ -140,24 +103,15 @@ public sealed partial class RolloutReconciler(
             {
                 gate.Release();
             }
-
-            if (current[^1].State.Phase.IsTerminal() && StartQueued is { } startQueued)
-            {
-                await startQueued(stored.Service, stored.Environment, ct);
-            }
         }
 
         // The default environment first, so it gets the service's listener when several share it.
         var defaultEnvironment = EffectiveService.DefaultEnvironmentOf(manifest);
         current = [.. current.OrderBy(t => t.State.Environment == defaultEnvironment ? 0 : 1).ThenBy(t => t.State.Service, StringComparer.Ordinal)];
         targets = current;
-        checklists.Keep(current.Select(t => t.State));
+        observers.Checklists.Keep(current.Select(t => t.State));
         analysis.Keep(current.SelectMany(t => new[] { t.State.Analysis, t.State.Background }).Where(r => r is { Completed: false }).Select(r => r!.Key).ToHashSet());
         await ApplyRoutingAsync(current, ct);
-        if (AfterPass is { } after)
-        {
-            await after(ct);
-        }
     }
 
     private async Task<RolloutState> ReconcileAsync(ServiceSpec spec, RolloutState state, CancellationToken ct)
@@ -175,10 +129,10 @@ public sealed partial class RolloutReconciler(
             health,
             analysis.Observe(state.Analysis, state, target.Route, target.PreviewRoute),
             analysis.Observe(state.Background, state, target.Route, target.PreviewRoute),
-            checklists.Observe(state),
+            observers.Checklists.Observe(state),
             verified.GetValueOrDefault(state.Target),
             manifest.FindEnvironment(state.Environment) is { } environment ? Core.Policies.DeployCalendar.HoldingFreeze(environment, time.GetUtcNow()) : null,
-            ObserveApproval is { } approval && state.AwaitsApproval && state.IsWaiting ? await approval(state, ct) : null);
+            state.AwaitsApproval && state.IsWaiting ? await observers.Approvals.StatusAsync(state, ct) : null);
         var decision = RolloutEngine.Next(spec, state, observed);
         if (!decision.Changed(state))
         {
@@ -192,8 +146,7 @@ public sealed partial class RolloutReconciler(
             return state;
         }
 
-        Committed.Pulse();
-        await CommittedAsync(ct);
+        signals.Committed.Pulse();
         if (decision.State.Sets != state.Sets)
         {
             // Sets that came or went: make the runtime follow now rather than on the next pass.
@@ -224,7 +177,7 @@ public sealed partial class RolloutReconciler(
         foreach (var set in state.Sets)
         {
             var variables = set.Release.Variables.ToDictionary(v => v.Key, v => v.Value, StringComparer.Ordinal);
-            await runtime.EnsureAsync(new InstanceSetSpec(spec, state.Environment, set.Version, set.Replicas, manifestFolder, variables, set.Name), ct);
+            await runtime.EnsureAsync(new InstanceSetSpec(spec, state.Environment, set.Version, set.Replicas, manifestContext.Folder, variables, set.Name), ct);
         }
 
         var wanted = state.Sets.Select(s => state.Target.Set(s.Key)).ToHashSet();
@@ -260,7 +213,7 @@ public sealed partial class RolloutReconciler(
         if (await VerifyAsync(ct))
         {
             // A split newly in force: the rollouts waiting for it go on now rather than on the next tick.
-            Wake.Pulse();
+            signals.Wake.Pulse();
         }
     }
 
@@ -291,9 +244,15 @@ public sealed partial class RolloutReconciler(
     [LoggerMessage(Level = LogLevel.Debug, Message = "rollout {Id} not committed: {Outcome}")]
     private static partial void LogNotCommitted(ILogger logger, string id, CommitOutcome outcome);
 
-    [LoggerMessage(Level = LogLevel.Error, Message = "incidents or notifications failed")]
-    private static partial void LogAfterCommitFailed(ILogger logger, Exception ex);
-
     [LoggerMessage(Level = LogLevel.Error, Message = "router: {Error}")]
     private static partial void LogRouterError(ILogger logger, string error);
 }
+
+/// <summary>The loaded manifest and the folder it was read from (relative paths in it are relative to that folder).</summary>
+public sealed record ManifestContext(GantryManifest Manifest, string Folder);
+
+/// <summary>The data plane the reconciler drives: the runtime that runs instances and the router that moves traffic.</summary>
+public sealed record DataPlane(IRuntime Runtime, ITrafficRouter Router);
+
+/// <summary>What the reconciler observes besides instances: analysis runs, checklist runs and approvals.</summary>
+public sealed record RolloutObservers(AnalysisRuns Analysis, Checklists.ChecklistRuns Checklists, IApprovalSource Approvals);

@@ -17,13 +17,19 @@ public sealed record RolloutCommit(RolloutState Rollout, IReadOnlyList<Committed
     public bool BySystem => Events[0].BySystem;
 }
 
+/// <summary>Something that follows rollout commits (incidents, notifications); handed each commit at least once, so it must be idempotent.</summary>
+public interface ICommitHandler
+{
+    Task HandleAsync(RolloutCommit commit, CancellationToken ct);
+}
+
 /// <summary>
 /// Follows the rollout event log for what comes after a commit (incidents, notifications): reads the events
 /// after its cursor, hands each commit to each of <paramref name="handlers"/> in turn, then moves the cursor. A crash between a
 /// commit and its handling loses nothing: the next run (at the latest the first pass after a restart) hands it
 /// over again, so handlers must be idempotent. A handler that fails stops the run there; the commit is handed over again on the next run.
 /// </summary>
-public sealed partial class RolloutFollower(IRolloutStore store, IReadOnlyList<Func<RolloutCommit, CancellationToken, Task>> handlers, ILogger<RolloutFollower> logger) : IDisposable
+public sealed partial class RolloutFollower(IRolloutStore store, IEnumerable<ICommitHandler> handlers, ILogger<RolloutFollower> logger) : IDisposable
 {
     /// <summary>The cursor's name in the store.</summary>
     public const string Name = "rollout-events";
@@ -55,9 +61,9 @@ public sealed partial class RolloutFollower(IRolloutStore store, IReadOnlyList<F
                         try
                         {
                             var commit = new RolloutCommit(rollout, events.Skip(i).Take(end - i).ToList());
-                            foreach (var handle in handlers)
+                            foreach (var handler in handlers)
                             {
-                                await handle(commit, ct);
+                                await handler.HandleAsync(commit, ct);
                             }
                         }
                         catch (Exception ex) when (ex is not OperationCanceledException)

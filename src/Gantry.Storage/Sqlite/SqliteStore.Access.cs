@@ -23,17 +23,9 @@ public sealed partial class SqliteStore
                 ("$id", token.Id), ("$identity", token.Identity), ("$roles", Json(token.Roles)), ("$groups", Json(token.Groups)), ("$envs", Json(token.Environments)),
                 ("$hash", token.Hash), ("$at", Time(token.CreatedAt)), ("$by", token.CreatedBy), ("$expires", token.ExpiresAt is { } e ? Time(e) : DBNull.Value));
             insert.ExecuteNonQuery();
-            AppendAudit(connection, transaction, token.CreatedAt, who, "token.created", $"token/{token.Id}", Describe(token));
+            AppendAudit(connection, transaction, token.CreatedAt, who, AuditEntries.TokenCreated(token));
             return true;
         }, ct);
-    }
-
-    private static string Describe(ApiToken token)
-    {
-        var groups = token.Groups.IsEmpty ? string.Empty : $"; groups {string.Join(", ", token.Groups)}";
-        var environments = token.Environments.IsEmpty ? "; every environment" : $"; environments {string.Join(", ", token.Environments)}";
-        var expiry = token.ExpiresAt is { } e ? string.Create(CultureInfo.InvariantCulture, $"; expires {e.UtcDateTime:yyyy-MM-dd HH:mm}Z") : "; no expiry";
-        return $"token {token.Id} for {token.Identity}: roles {string.Join(", ", token.Roles.Select(RoleNames.Of))}{groups}{environments}{expiry}";
     }
 
     public async Task<ApiToken?> TokenAsync(string id, CancellationToken ct)
@@ -58,7 +50,7 @@ public sealed partial class SqliteStore
             revoked = update.ExecuteNonQuery() == 1;
             if (revoked)
             {
-                AppendAudit(connection, transaction, at, who, "token.revoked", $"token/{id}", $"revoked token {id}");
+                AppendAudit(connection, transaction, at, who, AuditEntries.TokenRevoked(id));
             }
 
             return revoked;
@@ -80,7 +72,7 @@ public sealed partial class SqliteStore
     {
         await WriteAsync((connection, transaction) =>
         {
-            AppendAudit(connection, transaction, at, who, action, target, detail);
+            AppendAudit(connection, transaction, at, who, new AuditEntry(action, target, detail));
             return true;
         }, ct);
     }
@@ -101,8 +93,7 @@ public sealed partial class SqliteStore
                 target = rollout.ExecuteScalar() as string ?? approval.RolloutId;
             }
 
-            var action = approval.Decision == ApprovalDecision.Approved ? "rollout.approved" : "rollout.rejected";
-            AppendAudit(connection, transaction, approval.At, who, action, target, approval.Describe(), ApprovalChain(connection, transaction, approval.RolloutId));
+            AppendAudit(connection, transaction, approval.At, who, AuditEntries.Approval(approval, target), ApprovalChain(connection, transaction, approval.RolloutId));
             return true;
         }, ct);
     }

@@ -33,8 +33,7 @@ public sealed partial class SqliteStore : IIncidentStore, IDeliveryStore, IDoraS
 
             MarkCause(connection, transaction, opened.RolloutId);
             AppendTimeline(connection, transaction, opened.Id, timeline);
-            AppendAudit(connection, transaction, opened.OpenedAt, who, "incident.opened", opened.Key,
-                $"{opened.Severity} {opened.Title}" + (opened.Service is null ? string.Empty : $" ({opened.Service} in {opened.Environment})"));
+            AppendAudit(connection, transaction, opened.OpenedAt, who, AuditEntries.IncidentOpened(opened));
             InsertDeliveries(connection, transaction, notify?.Invoke(opened));
             return true;
         }, ct);
@@ -61,7 +60,7 @@ public sealed partial class SqliteStore : IIncidentStore, IDeliveryStore, IDoraS
             AppendTimeline(connection, transaction, incident.Id, timeline);
             foreach (var entry in timeline)
             {
-                AppendAudit(connection, transaction, entry.At, who, action, incident.Key, entry.Text);
+                AppendAudit(connection, transaction, entry.At, who, AuditEntries.IncidentStep(action, incident, entry));
             }
 
             InsertDeliveries(connection, transaction, notify);

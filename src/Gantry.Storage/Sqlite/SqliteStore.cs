@@ -11,7 +11,7 @@ namespace Gantry.Storage.Sqlite;
 /// The embedded store: one SQLite file in write-ahead-log mode. A state and its events are written in one
 /// transaction; the database itself refuses a second active rollout of a service and environment.
 /// </summary>
-public sealed partial class SqliteStore : IRolloutStore, Core.Gates.IGateStore, Core.Checklists.IChecklistStore, Core.Audit.IAuditStore, Core.Policies.IFreezeStore, Core.Access.ITokenStore, Core.Approvals.IApprovalStore
+public sealed partial class SqliteStore : IRolloutStore, IReleaseStore, Core.Analysis.IAnalysisStore, Core.Gates.IGateStore, Core.Checklists.IChecklistStore, Core.Audit.IAuditStore, Core.Policies.IFreezeStore, Core.Access.ITokenStore, Core.Approvals.IApprovalStore
 {
     private readonly string connectionString;
     private readonly SemaphoreSlim writer = new(1, 1);
@@ -167,8 +167,7 @@ public sealed partial class SqliteStore : IRolloutStore, Core.Gates.IGateStore, 
                     var version = JsonSerializer.Deserialize<Release>(reader.GetString(2), json)!.Version;
                     var (service, environment) = (reader.GetString(0), reader.GetString(1));
                     reader.Close();
-                    AppendAudit(connection, transaction, time.GetUtcNow(), who, "queue.removed", $"{service}/{environment}/queue-{id}",
-                        string.Create(CultureInfo.InvariantCulture, $"queued deploy #{id} of {service} {version} to {environment} removed: {why ?? "cancelled by " + who.Actor}"));
+                    AppendAudit(connection, transaction, time.GetUtcNow(), who, Core.Audit.AuditEntries.QueueRemoved(id, service, environment, version, why, who.Actor));
                 }
             }
 
@@ -251,22 +250,12 @@ public sealed partial class SqliteStore : IRolloutStore, Core.Gates.IGateStore, 
         ("$state", JsonSerializer.Serialize(r, json)),
         ("$cms", r.CreatedAt.ToUnixTimeMilliseconds()), ("$fms", r.FinishedAt is { } f ? f.ToUnixTimeMilliseconds() : DBNull.Value),
         ("$kms", r.Release.CommitTime is { } k ? k.ToUnixTimeMilliseconds() : DBNull.Value),
-        ("$outcome", Outcome(r.Phase)),
-        ("$lead", r.FinishedAt is { } end && r.Release.CommitTime is { } commit ? Math.Clamp((end - commit).Ticks / TimeSpan.TicksPerMillisecond, 0, NoLead - 1) : NoLead),
+        ("$outcome", Core.Dora.DeploymentFacts.OutcomeOf(r.Phase)),
+        ("$lead", Core.Dora.DeploymentFacts.LeadTimeOf(r) is { } lead ? Math.Min(lead.Ticks / TimeSpan.TicksPerMillisecond, NoLead - 1) : NoLead),
     ];
 
     /// <summary>The lead-time bits of a packed DORA fact (52 bits of milliseconds), all set: no lead time (no commit time, or no end).</summary>
     private const long NoLead = (1L << 52) - 1;
-
-    /// <summary>A rollout's outcome as DORA's index keeps it.</summary>
-    private static int Outcome(RolloutPhase phase) => phase switch
-    {
-        RolloutPhase.Succeeded => 0,
-        RolloutPhase.RolledBack => 1,
-        RolloutPhase.Aborted => 2,
-        RolloutPhase.Failed => 3,
-        _ => 4,
-    };
 
     /// <summary>Each event of a rollout, in the audit trail, in the transaction that commits it.</summary>
     private static void AuditEvents(SqliteConnection connection, SqliteTransaction transaction, RolloutState rollout, IReadOnlyList<RolloutEvent> events, Core.Audit.AuditContext who)
@@ -279,7 +268,7 @@ public sealed partial class SqliteStore : IRolloutStore, Core.Gates.IGateStore, 
         var chain = ApprovalChain(connection, transaction, rollout.Id);
         foreach (var e in events)
         {
-            AppendAudit(connection, transaction, rollout.UpdatedAt, who, $"rollout.{e.Type}", $"{rollout.Service}/{rollout.Environment}/{rollout.Id}", e.Message, chain);
+            AppendAudit(connection, transaction, rollout.UpdatedAt, who, Core.Audit.AuditEntries.RolloutEvent(rollout, e), chain);
         }
     }
 
@@ -291,7 +280,7 @@ public sealed partial class SqliteStore : IRolloutStore, Core.Gates.IGateStore, 
     }
 
     /// <summary>Appends one event to the audit trail, chained to the recorded head, and moves the head to it.</summary>
-    private static void AppendAudit(SqliteConnection connection, SqliteTransaction? transaction, DateTimeOffset at, Core.Audit.AuditContext who, string action, string target, string detail, string? approvals = null)
+    private static void AppendAudit(SqliteConnection connection, SqliteTransaction? transaction, DateTimeOffset at, Core.Audit.AuditContext who, Core.Audit.AuditEntry entry, string? approvals = null)
     {
         long last = 0;
         var previous = Core.Audit.AuditChain.Genesis;
@@ -306,6 +295,7 @@ public sealed partial class SqliteStore : IRolloutStore, Core.Gates.IGateStore, 
         }
 
         var seq = last + 1;
+        var (action, target, detail) = entry;
         var hash = Core.Audit.AuditChain.HashOf(seq, at, who.Actor, action, target, detail, who.Reason, who.Source, previous, approvals);
         using var insert = Command(connection, transaction, """
             INSERT INTO audit (seq, at, actor, action, target, detail, reason, source, prev_hash, hash, approvals) VALUES ($seq, $at, $actor, $action, $target, $detail, $reason, $source, $prev, $hash, $approvals);
@@ -573,8 +563,7 @@ public sealed partial class SqliteStore : IRolloutStore, Core.Gates.IGateStore, 
                 SELECT last_insert_rowid();
                 """, ("$e", freeze.Environment), ("$r", freeze.Reason), ("$b", freeze.By), ("$at", Time(freeze.At)), ("$until", freeze.Until is { } u ? Time(u) : DBNull.Value));
             var stored = freeze with { Id = (long)insert.ExecuteScalar()! };
-            AppendAudit(connection, transaction, freeze.At, who ?? new Core.Audit.AuditContext(freeze.By, freeze.Reason), "environment.frozen", freeze.Environment,
-                freeze.Until is { } until ? $"deploys frozen until {until:yyyy-MM-dd HH:mm} UTC" : "deploys frozen until lifted");
+            AppendAudit(connection, transaction, freeze.At, who ?? new Core.Audit.AuditContext(freeze.By, freeze.Reason), Core.Audit.AuditEntries.Frozen(freeze));
             transaction.Commit();
             return stored;
         }
@@ -596,7 +585,7 @@ public sealed partial class SqliteStore : IRolloutStore, Core.Gates.IGateStore, 
             {
                 using var lift = Command(connection, transaction, "UPDATE declared_freezes SET lifted_at = $at, lifted_by = $b WHERE id = $id", ("$at", Time(at)), ("$b", by), ("$id", freeze.Id));
                 lift.ExecuteNonQuery();
-                AppendAudit(connection, transaction, at, who ?? new Core.Audit.AuditContext(by), "environment.unfrozen", environment, $"lifted the freeze of {freeze.By} ({freeze.Reason})");
+                AppendAudit(connection, transaction, at, who ?? new Core.Audit.AuditContext(by), Core.Audit.AuditEntries.Unfrozen(freeze));
             }
 
             transaction.Commit();
@@ -678,7 +667,7 @@ public sealed partial class SqliteStore : IRolloutStore, Core.Gates.IGateStore, 
                 target = rollout.ExecuteScalar() as string ?? signOff.RolloutId;
             }
 
-            AppendAudit(connection, transaction, signOff.At, who ?? new Core.Audit.AuditContext(signOff.By), "checklist.signed", target, $"signed off '{signOff.Item}'");
+            AppendAudit(connection, transaction, signOff.At, who ?? new Core.Audit.AuditContext(signOff.By), Core.Audit.AuditEntries.SignedOff(signOff, target));
             transaction.Commit();
             return true;
         }
@@ -709,8 +698,7 @@ public sealed partial class SqliteStore : IRolloutStore, Core.Gates.IGateStore, 
         {
             await using var connection = Connect();
             using var transaction = connection.BeginTransaction();
-            AppendAudit(connection, transaction, evaluation.At, who, "gate.evaluated", $"{evaluation.Service}/{evaluation.Version}",
-                string.Create(CultureInfo.InvariantCulture, $"gate {evaluation.Gate}: {evaluation.Decision.ToString().ToUpperInvariant()} (score {evaluation.Score:0.#}): {evaluation.Reason}"));
+            AppendAudit(connection, transaction, evaluation.At, who, Core.Audit.AuditEntries.GateEvaluated(evaluation));
             using var insert = Command(connection, transaction, """
                 INSERT INTO gate_evaluations (gate, service, version, decision, score, evaluation, at) VALUES ($g, $s, $v, $d, $sc, $e, $t);
                 SELECT last_insert_rowid();
@@ -764,8 +752,7 @@ public sealed partial class SqliteStore : IRolloutStore, Core.Gates.IGateStore, 
             using var update = Command(connection, transaction, "UPDATE gate_evaluations SET evaluation = $e WHERE id = $id",
                 ("$e", JsonSerializer.Serialize(evaluation, json)), ("$id", id));
             update.ExecuteNonQuery();
-            AppendAudit(connection, transaction, decision.At, who ?? new Core.Audit.AuditContext(decision.By, decision.Reason), "gate.overridden", $"{service}/{version}",
-                $"gate {gate}: REMEDIATE overridden ({evaluation.Reason})");
+            AppendAudit(connection, transaction, decision.At, who ?? new Core.Audit.AuditContext(decision.By, decision.Reason), Core.Audit.AuditEntries.GateOverridden(service, version, gate, evaluation.Reason));
             transaction.Commit();
             return evaluation;
         }

@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Text;
+using Gantry.Api;
 using Gantry.Core.Rollouts;
-using Gantry.Server.Rollouts;
 using Spectre.Console;
 using Spectre.Console.Rendering;
 
@@ -44,6 +44,20 @@ internal static class RolloutText
         return text.ToString();
     }
 
+    /// <summary>A wait reason as a person reads it.</summary>
+    public static string Wait(WaitReason reason) => reason switch
+    {
+        WaitReason.PausedByPerson => "a person to resume it (paused)",
+        WaitReason.HeldByFreeze => "the end of the freeze",
+        WaitReason.AwaitingChecklist => "its pre-deployment checklist",
+        WaitReason.AwaitingApproval => "approval",
+        WaitReason.InconclusiveAnalysis => "a person (analysis inconclusive: resume or abort)",
+        WaitReason.FailedAnalysisHeld => "a person (analysis failed, held: resume or abort)",
+        _ => "promotion (gantry promote)",
+    };
+
+    private static string Words(string name) => string.Concat(name.Select((ch, i) => i > 0 && char.IsUpper(ch) ? " " + char.ToLowerInvariant(ch) : char.ToLowerInvariant(ch).ToString()));
+
     public static string Split(RolloutView view) =>
         view.Traffic.Count == 0 ? "no traffic" : string.Join(", ", view.Traffic.Select(t => string.Create(CultureInfo.InvariantCulture,
             $"{t.Version}{(t.Role == "baseline" ? "~baseline" : string.Empty)} {t.Weight}% ({t.Ready}/{t.Replicas} ready)")));
@@ -55,6 +69,16 @@ internal static class RolloutText
         var text = new StringBuilder();
         text.AppendLine(Headline(r));
         text.AppendLine(CultureInfo.InvariantCulture, $"  {r.Message}");
+        if (!r.Waits.IsEmpty && !r.Phase.IsTerminal())
+        {
+            text.AppendLine(CultureInfo.InvariantCulture, $"  waits for: {string.Join(", ", r.Waits.Select(Wait))}");
+        }
+
+        if (r.Stage is { } stage && !r.Phase.IsTerminal())
+        {
+            text.AppendLine(CultureInfo.InvariantCulture, $"  stage: {Words(stage.ToString())}");
+        }
+
         if (view.Steps.Count > 0)
         {
             text.AppendLine("  steps:");

@@ -1,6 +1,6 @@
 using System.CommandLine;
+using Gantry.Api;
 using Gantry.Client;
-using Gantry.Server.Rollouts;
 
 namespace Gantry.Commands;
 
@@ -24,7 +24,7 @@ internal static class ApprovalCommands
         command.SetAction((parse, ct) => RolloutCommands.RunAsync(parse, server, async (api, writer) =>
         {
             var id = parse.GetValue(rollout)!;
-            var view = await api.PostAsync<ApprovalView>($"/api/v1/rollouts/{Uri.EscapeDataString(id)}/{name}", new CommandRequest(parse.GetValue(comment)), ct);
+            var view = await api.DecideAsync(id, name, new CommandRequest(parse.GetValue(comment)), ct);
             var verb = name == "approve" ? "approved" : "rejected";
             await RolloutCommands.WriteAsync(writer, parse.GetValue(output), view, $"{verb} rollout {id} ({view.Service} {view.Version} to {view.Environment})\n{RolloutText.Approval(view).TrimEnd()}");
             return ExitCodes.Success;
@@ -39,7 +39,7 @@ internal static class ApprovalCommands
         var command = new Command("approvals", "List the rollouts waiting for approval, and whether you can approve each.") { output, server };
         command.SetAction((parse, ct) => RolloutCommands.RunAsync(parse, server, async (api, writer) =>
         {
-            var waiting = await api.GetAsync<List<ApprovalView>>("/api/v1/approvals", ct);
+            var waiting = await api.ApprovalsAsync(ct);
             await RolloutCommands.WriteAsync(writer, parse.GetValue(output), waiting, waiting.Count == 0
                 ? "no rollout is waiting for approval"
                 : string.Join("\n", waiting.Select(a => $"{a.RolloutId}: {a.Service} {a.Version} to {a.Environment}, deployed by {a.RequestedBy}\n{RolloutText.Approval(a).TrimEnd()}")));

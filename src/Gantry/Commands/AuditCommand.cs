@@ -20,12 +20,8 @@ internal static class AuditCommand
         var command = new Command("audit", "The audit trail: who did what, when, from where and why, oldest first.") { service, env, since, limit, output, server };
         command.SetAction((parse, ct) => RolloutCommands.RunAsync(parse, server, async (api, writer) =>
         {
-            var query = new List<string> { $"limit={parse.GetValue(limit).ToString(CultureInfo.InvariantCulture)}" };
-            if (parse.GetValue(service) is { } s)
-            {
-                query.Add("target=" + Uri.EscapeDataString(parse.GetValue(env) is { } e ? $"{s}/{e}" : s));
-            }
-
+            var target = parse.GetValue(service) is { } s ? (parse.GetValue(env) is { } e ? $"{s}/{e}" : s) : null;
+            DateTimeOffset? from = null;
             if (parse.GetValue(since) is { } text)
             {
                 if (DurationSyntax.TryParse(text, out var span) is { } error)
@@ -33,10 +29,10 @@ internal static class AuditCommand
                     throw new Client.ApiException(ExitCodes.BadInput, $"--since '{text}': {error.Message}");
                 }
 
-                query.Add("since=" + Uri.EscapeDataString((time.GetUtcNow() - span).ToString("O", CultureInfo.InvariantCulture)));
+                from = time.GetUtcNow() - span;
             }
 
-            var events = await api.GetAsync<List<AuditEvent>>($"/api/v1/audit?{string.Join('&', query)}", ct);
+            var events = await api.AuditAsync(target, from, parse.GetValue(limit), ct);
             await RolloutCommands.WriteAsync(writer, parse.GetValue(output), events, Text(events));
             return ExitCodes.Success;
         }));
@@ -52,7 +48,7 @@ internal static class AuditCommand
         var command = new Command("verify", "Re-compute the audit trail's hash chain; exit 1 and name the first event that was edited, deleted, inserted or reordered.") { output, server };
         command.SetAction((parse, ct) => RolloutCommands.RunAsync(parse, server, async (api, writer) =>
         {
-            var verdict = await api.GetAsync<AuditVerification>("/api/v1/audit/verify", ct);
+            var verdict = await api.VerifyAuditAsync(ct);
             await RolloutCommands.WriteAsync(writer, parse.GetValue(output), verdict, verdict.Intact ? verdict.Message : $"audit trail broken: {verdict.Message}");
             return verdict.Intact ? ExitCodes.Success : ExitCodes.Failed;
         }));
@@ -65,8 +61,7 @@ internal static class AuditCommand
         var command = new Command("export", "Write every audit event as a JSON line, oldest first.") { server };
         command.SetAction((parse, ct) => RolloutCommands.RunAsync(parse, server, async (api, writer) =>
         {
-            using var response = await api.OpenStreamAsync("/api/v1/audit/export", ct);
-            using var reader = new StreamReader(await response.Content.ReadAsStreamAsync(ct));
+            using var reader = new StreamReader(await api.ExportAuditAsync(ct));
             while (await reader.ReadLineAsync(ct) is { } line)
             {
                 await writer.WriteLineAsync(line);

@@ -2,7 +2,6 @@ using System.CommandLine;
 using System.Globalization;
 using System.Text;
 using Gantry.Core.Checklists;
-using Gantry.Server.Rollouts;
 
 namespace Gantry.Commands;
 
@@ -18,10 +17,10 @@ internal static class ChecklistCommand
         var command = new Command("checklist", "Show a rollout's pre-deployment checklist: every check and sign-off, and what the rollout waits for.") { rollout, sign, output, server };
         command.SetAction((parse, ct) => RolloutCommands.RunAsync(parse, server, async (api, writer) =>
         {
-            var id = Uri.EscapeDataString(parse.GetValue(rollout)!);
+            var id = parse.GetValue(rollout)!;
             var record = parse.GetValue(sign) is { } item
-                ? await api.PostAsync<ChecklistRecord>($"/api/v1/rollouts/{id}/checklist/{Uri.EscapeDataString(item)}/signoff", new CommandRequest(), ct)
-                : await api.GetAsync<ChecklistRecord>($"/api/v1/rollouts/{id}/checklist", ct);
+                ? await api.SignOffAsync(id, item, ct)
+                : await api.ChecklistAsync(id, ct);
             await RolloutCommands.WriteAsync(writer, parse.GetValue(output), record, Text(record));
             return ExitCodes.Success;
         }));

@@ -1,7 +1,6 @@
 using System.CommandLine;
 using System.Globalization;
-using Gantry.Core.Policies;
-using Gantry.Server.Rollouts;
+using Gantry.Api;
 
 namespace Gantry.Commands;
 
@@ -25,7 +24,7 @@ internal static class FreezeCommands
         command.SetAction((parse, ct) => RolloutCommands.RunAsync(parse, server, async (api, writer) =>
         {
             var name = parse.GetValue(env)!;
-            var freeze = await api.PostAsync<DeclaredFreeze>($"/api/v1/environments/{Uri.EscapeDataString(name)}/freeze", new FreezeRequest(parse.GetValue(reason), parse.GetValue(duration)), ct);
+            var freeze = await api.FreezeAsync(name, new FreezeRequest(parse.GetValue(reason), parse.GetValue(duration)), ct);
             var until = freeze.Until is { } u ? string.Create(CultureInfo.InvariantCulture, $"until {u:yyyy-MM-dd HH:mm} UTC") : $"until lifted (gantry unfreeze {name})";
             await RolloutCommands.WriteAsync(writer, parse.GetValue(output), freeze, $"{name} is frozen {until}: {freeze.Reason}");
             return ExitCodes.Success;
@@ -42,7 +41,7 @@ internal static class FreezeCommands
         command.SetAction((parse, ct) => RolloutCommands.RunAsync(parse, server, async (api, writer) =>
         {
             var name = parse.GetValue(env)!;
-            var lifted = await api.DeleteAsync<List<DeclaredFreeze>>($"/api/v1/environments/{Uri.EscapeDataString(name)}/freeze", ct);
+            var lifted = await api.UnfreezeAsync(name, ct);
             await RolloutCommands.WriteAsync(writer, parse.GetValue(output), lifted, $"{name} is open again: lifted {string.Join("; ", lifted.Select(f => $"{f.By}'s freeze ({f.Reason})"))}");
             return ExitCodes.Success;
         }));

@@ -2,10 +2,10 @@ using System.CommandLine;
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
+using Gantry.Api;
 using Gantry.Client;
 using Gantry.Core.Gates;
 using Gantry.Core.Gates.Reports;
-using Gantry.Server.Gates;
 using Microsoft.Extensions.FileSystemGlobbing;
 using Microsoft.Extensions.FileSystemGlobbing.Abstractions;
 
@@ -36,7 +36,7 @@ internal static class GateCommand
         command.SetAction((parse, ct) => RolloutCommands.RunAsync(parse, server, async (api, writer) =>
         {
             var (service, version) = Release(parse.GetValue(release)!);
-            var evaluation = await api.PostAsync<GateEvaluation>("/api/v1/gates/overrides", new GateOverrideRequest(service, version, parse.GetValue(reason), parse.GetValue(name)), ct);
+            var evaluation = await api.OverrideGateAsync(new GateOverrideRequest(service, version, parse.GetValue(reason), parse.GetValue(name)), ct);
             var o = evaluation.Override!;
             await RolloutCommands.WriteAsync(writer, parse.GetValue(output), evaluation,
                 $"{evaluation.Service} {evaluation.Version}: the REMEDIATE of gate {evaluation.Gate} is overridden by {o.By}: {o.Reason}\n  {evaluation.Reason}");
@@ -80,7 +80,7 @@ internal static class GateCommand
                 throw new ApiException(ExitCodes.BadInput, ex.Message);
             }
 
-            var evaluation = await api.PostAsync<GateEvaluation>("/api/v1/gates/evaluations", request, ct);
+            var evaluation = await api.EvaluateGateAsync(request, ct);
             await RolloutCommands.WriteAsync(writer, parse.GetValue(output), evaluation, Text(evaluation, request.Tests));
             return evaluation.Decision switch
             {

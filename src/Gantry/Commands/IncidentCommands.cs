@@ -1,11 +1,8 @@
 using System.CommandLine;
 using System.Globalization;
 using System.Text;
+using Gantry.Api;
 using Gantry.Core.Dora;
-using Gantry.Core.Incidents;
-using Gantry.Core.Notifications;
-using Gantry.Server.Incidents;
-using Gantry.Server.Rollouts;
 
 namespace Gantry.Commands;
 
@@ -44,7 +41,7 @@ internal static class IncidentCommands
         var command = new Command("open", "Open an incident by hand.") { title, severity, service, env, release, impact, output, server };
         command.SetAction((parse, ct) => RolloutCommands.RunAsync(parse, server, async (api, writer) =>
         {
-            var view = await api.PostAsync<IncidentView>("/api/v1/incidents", new OpenIncidentRequest(parse.GetValue(title), parse.GetValue(severity), parse.GetValue(service), parse.GetValue(env), parse.GetValue(release), parse.GetValue(impact)), ct);
+            var view = await api.OpenIncidentAsync(new OpenIncidentRequest(parse.GetValue(title), parse.GetValue(severity), parse.GetValue(service), parse.GetValue(env), parse.GetValue(release), parse.GetValue(impact)), ct);
             await RolloutCommands.WriteAsync(writer, parse.GetValue(output), view, Text(view));
             return ExitCodes.Success;
         }));
@@ -61,23 +58,7 @@ internal static class IncidentCommands
         var command = new Command("list", "List incidents, newest first.") { service, env, open, output, server };
         command.SetAction((parse, ct) => RolloutCommands.RunAsync(parse, server, async (api, writer) =>
         {
-            var query = new List<string>();
-            if (parse.GetValue(service) is { } s)
-            {
-                query.Add("service=" + Uri.EscapeDataString(s));
-            }
-
-            if (parse.GetValue(env) is { } e)
-            {
-                query.Add("environment=" + Uri.EscapeDataString(e));
-            }
-
-            if (parse.GetValue(open))
-            {
-                query.Add("open=true");
-            }
-
-            var incidents = await api.GetAsync<List<Incident>>("/api/v1/incidents" + (query.Count == 0 ? string.Empty : "?" + string.Join("&", query)), ct);
+            var incidents = await api.IncidentsAsync(parse.GetValue(service), parse.GetValue(env), parse.GetValue(open), ct);
             await RolloutCommands.WriteAsync(writer, parse.GetValue(output), incidents, string.Join("\n", incidents.Select(i => string.Create(CultureInfo.InvariantCulture,
                 $"{i.Key,-8} {i.Severity,-3} {i.Status.ToString().ToLowerInvariant(),-12} {i.OpenedAt.UtcDateTime:yyyy-MM-dd HH:mm}  {(i.Service is null ? "-" : $"{i.Service}/{i.Environment}"),-20} {i.Title}"))
                 .Prepend($"{"ID",-8} {"SEV",-3} {"STATUS",-12} {"OPENED (UTC)",-16}  {"SERVICE",-20} TITLE")));
@@ -94,7 +75,7 @@ internal static class IncidentCommands
         var command = new Command("show", "Show an incident: its state, targets, escalation and timeline.") { id, output, server };
         command.SetAction((parse, ct) => RolloutCommands.RunAsync(parse, server, async (api, writer) =>
         {
-            var view = await api.GetAsync<IncidentView>($"/api/v1/incidents/{Uri.EscapeDataString(parse.GetValue(id)!)}", ct);
+            var view = await api.IncidentAsync(parse.GetValue(id)!, ct);
             await RolloutCommands.WriteAsync(writer, parse.GetValue(output), view, Text(view));
             return ExitCodes.Success;
         }));
@@ -110,7 +91,7 @@ internal static class IncidentCommands
         var command = new Command(name, description) { id, note, output, server };
         command.SetAction((parse, ct) => RolloutCommands.RunAsync(parse, server, async (api, writer) =>
         {
-            var view = await api.PostAsync<IncidentView>($"/api/v1/incidents/{Uri.EscapeDataString(parse.GetValue(id)!)}/{path}", new CommandRequest(parse.GetValue(note)), ct);
+            var view = await api.MoveIncidentAsync(parse.GetValue(id)!, path, new CommandRequest(parse.GetValue(note)), ct);
             await RolloutCommands.WriteAsync(writer, parse.GetValue(output), view, Text(view));
             return ExitCodes.Success;
         }));
@@ -159,10 +140,7 @@ internal static class IncidentCommands
         var command = new Command("dora", "DORA's four keys from Gantry's own records: deployment frequency, lead time, change failure rate, time to restore, with bands and a weekly trend.") { service, env, since, output, server };
         command.SetAction((parse, ct) => RolloutCommands.RunAsync(parse, server, async (api, writer) =>
         {
-            var query = $"?since={Uri.EscapeDataString(parse.GetValue(since)!)}"
-                + (parse.GetValue(service) is { } s ? $"&service={Uri.EscapeDataString(s)}" : string.Empty)
-                + (parse.GetValue(env) is { } e ? $"&environment={Uri.EscapeDataString(e)}" : string.Empty);
-            var report = await api.GetAsync<DoraReport>("/api/v1/dora" + query, ct);
+            var report = await api.DoraAsync(parse.GetValue(service), parse.GetValue(env), parse.GetValue(since)!, ct);
             await RolloutCommands.WriteAsync(writer, parse.GetValue(output), report, DoraText(report));
             return ExitCodes.Success;
         }));
@@ -197,7 +175,7 @@ internal static class IncidentCommands
         var command = new Command("postmortem", "Write a Markdown post-mortem skeleton of an incident: timeline, verdict evidence and metrics filled in.") { id, file, server };
         command.SetAction((parse, ct) => RolloutCommands.RunAsync(parse, server, async (api, writer) =>
         {
-            var markdown = await api.GetTextAsync($"/api/v1/incidents/{Uri.EscapeDataString(parse.GetValue(id)!)}/postmortem", ct);
+            var markdown = await api.PostmortemAsync(parse.GetValue(id)!, ct);
             if (parse.GetValue(file) is { } path)
             {
                 await File.WriteAllTextAsync(path, markdown, ct);
@@ -221,7 +199,7 @@ internal static class IncidentCommands
         var command = new Command("notifications", "List notifications sent, waiting, or dead-lettered, newest first.") { dead, output, server };
         command.SetAction((parse, ct) => RolloutCommands.RunAsync(parse, server, async (api, writer) =>
         {
-            var deliveries = await api.GetAsync<List<Delivery>>("/api/v1/notifications" + (parse.GetValue(dead) ? "?status=dead" : string.Empty), ct);
+            var deliveries = await api.DeliveriesAsync(parse.GetValue(dead), ct);
             await RolloutCommands.WriteAsync(writer, parse.GetValue(output), deliveries, string.Join("\n", deliveries.Select(d => string.Create(CultureInfo.InvariantCulture,
                 $"{d.Id,6}  {d.CreatedAt.UtcDateTime:yyyy-MM-dd HH:mm:ss}  {d.Receiver,-12} {d.Event,-24} {d.Status.ToString().ToLowerInvariant(),-9} attempts {d.Attempts}{(d.LastError is null ? string.Empty : $"  last error: {d.LastError}")}"))
                 .Prepend($"{"ID",6}  {"CREATED (UTC)",-19}  {"RECEIVER",-12} {"EVENT",-24} {"STATUS",-9} ATTEMPTS")));

@@ -1,6 +1,5 @@
 using System.CommandLine;
 using System.Globalization;
-using Gantry.Core.Rollouts;
 
 namespace Gantry.Commands;
 
@@ -16,9 +15,7 @@ internal static class QueueCommands
         var command = new Command("queue", "List the deploys waiting behind an active rollout (deploy --queue), oldest first.") { service, env, output, server, Cancel() };
         command.SetAction((parse, ct) => RolloutCommands.RunAsync(parse, server, async (api, writer) =>
         {
-            var query = string.Join('&', new[] { ("service", parse.GetValue(service)), ("environment", parse.GetValue(env)) }
-                .Where(q => q.Item2 is not null).Select(q => $"{q.Item1}={Uri.EscapeDataString(q.Item2!)}"));
-            var queued = await api.GetAsync<List<QueuedDeploy>>("/api/v1/queue" + (query.Length == 0 ? string.Empty : "?" + query), ct);
+            var queued = await api.QueueAsync(parse.GetValue(service), parse.GetValue(env), ct);
             var lines = queued.Count == 0
                 ? "nothing waits in the queue"
                 : string.Join('\n', queued.Select(q => string.Create(CultureInfo.InvariantCulture,
@@ -40,8 +37,7 @@ internal static class QueueCommands
         {
             var number = parse.GetValue(id);
             var reasonText = parse.GetValue(reason);
-            var cancelled = await api.DeleteAsync<QueuedDeploy>(string.Create(CultureInfo.InvariantCulture, $"/api/v1/queue/{number}")
-                + (reasonText is null ? string.Empty : "?reason=" + Uri.EscapeDataString(reasonText)), ct);
+            var cancelled = await api.CancelQueuedAsync(number, reasonText, ct);
             await RolloutCommands.WriteAsync(writer, parse.GetValue(output), cancelled,
                 string.Create(CultureInfo.InvariantCulture, $"cancelled #{cancelled.Id}: {cancelled.Service} {cancelled.Release.Version} to {cancelled.Environment} will not start"));
             return ExitCodes.Success;

@@ -1,10 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
+using Gantry.Api;
 using Gantry.Client;
-using Gantry.Core.Analysis;
-using Gantry.Core.Rollouts;
-using Gantry.Server.Api;
-using Gantry.Server.Rollouts;
 using Spectre.Console;
 
 namespace Gantry.Commands;
@@ -23,8 +20,8 @@ internal static partial class RolloutCommands
         command.SetAction((parse, ct) => RunAsync(parse, server, async (api, writer) =>
         {
             var id = parse.GetValue(rollout)
-                ?? (await api.GetAsync<RolloutView>($"/api/v1/services/{Uri.EscapeDataString(parse.GetValue(service)!)}/rollout{Query(parse.GetValue(env))}", ct)).Rollout.Id;
-            var runs = await api.GetAsync<List<AnalysisRunRecord>>($"/api/v1/rollouts/{Uri.EscapeDataString(id)}/analysis", ct);
+                ?? (await api.ServiceRolloutAsync(parse.GetValue(service)!, parse.GetValue(env), ct)).Rollout.Id;
+            var runs = await api.AnalysisAsync(id, ct);
             await WriteAsync(writer, parse.GetValue(output), runs, runs.Count == 0 ? $"rollout {id} has run no analysis" : RolloutText.Analysis(runs));
             return ExitCodes.Success;
         }));
@@ -41,9 +38,7 @@ internal static partial class RolloutCommands
         var command = new Command("history", "List a service's rollouts, newest first.") { service, env, limit, output, server };
         command.SetAction((parse, ct) => RunAsync(parse, server, async (api, writer) =>
         {
-            var path = $"/api/v1/rollouts?service={Uri.EscapeDataString(parse.GetValue(service)!)}&limit={parse.GetValue(limit)}"
-                + (parse.GetValue(env) is { } e ? $"&environment={Uri.EscapeDataString(e)}" : string.Empty);
-            var rollouts = await api.GetAsync<List<RolloutState>>(path, ct);
+            var rollouts = await api.RolloutsAsync(parse.GetValue(service)!, parse.GetValue(env), parse.GetValue(limit), ct);
             await WriteAsync(writer, parse.GetValue(output), rollouts, string.Join("\n", rollouts.Select(r => string.Create(CultureInfo.InvariantCulture,
                 $"{r.Id,-24} {r.Release.Version,-10} {r.Strategy,-10} {r.Phase,-11} {r.CreatedAt.UtcDateTime:yyyy-MM-dd HH:mm:ss}  {r.CreatedBy}  {(r.Emergency ? $"[EMERGENCY: {r.EmergencyReason}] " : string.Empty)}{r.Message}"))
                 .Prepend($"{"ROLLOUT",-24} {"VERSION",-10} {"STRATEGY",-10} {"PHASE",-11} {"CREATED (UTC)",-19}  BY  MESSAGE")));
@@ -64,19 +59,17 @@ internal static partial class RolloutCommands
         var command = new Command("logs", "Print what a service's instances wrote to stdout and stderr.") { service, env, version, lines, follow, output, server };
         command.SetAction((parse, ct) => RunAsync(parse, server, async (api, writer) =>
         {
-            var path = $"/api/v1/services/{Uri.EscapeDataString(parse.GetValue(service)!)}/logs?lines={parse.GetValue(lines)}"
-                + (parse.GetValue(env) is { } e ? $"&environment={Uri.EscapeDataString(e)}" : string.Empty)
-                + (parse.GetValue(version) is { } v ? $"&version={Uri.EscapeDataString(v)}" : string.Empty);
+            Task<List<InstanceLogs>> ReadAsync() => api.LogsAsync(parse.GetValue(service)!, parse.GetValue(env), parse.GetValue(version), parse.GetValue(lines), ct);
             if (parse.GetValue(output) == OutputFormat.Json)
             {
-                await WriteAsync(writer, OutputFormat.Json, await api.GetAsync<List<InstanceLogs>>(path, ct), string.Empty);
+                await WriteAsync(writer, OutputFormat.Json, await ReadAsync(), string.Empty);
                 return ExitCodes.Success;
             }
 
             var seen = new Dictionary<string, List<string>>(StringComparer.Ordinal);
             do
             {
-                foreach (var instance in await api.GetAsync<List<InstanceLogs>>(path, ct))
+                foreach (var instance in await ReadAsync())
                 {
                     var previous = seen.GetValueOrDefault(instance.Instance) ?? [];
                     foreach (var line in NewLines(previous, instance.Lines))

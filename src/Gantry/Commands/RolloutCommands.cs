@@ -1,9 +1,8 @@
 using System.CommandLine;
 using System.Text.Json;
+using Gantry.Api;
 using Gantry.Client;
 using Gantry.Core.Rollouts;
-using Gantry.Server.Api;
-using Gantry.Server.Rollouts;
 using Spectre.Console;
 
 namespace Gantry.Commands;
@@ -45,13 +44,20 @@ internal static partial class RolloutCommands
         yield return Logs();
     }
 
-    internal static async Task<int> RunAsync(ParseResult parse, Option<string?> server, Func<ApiClient, TextWriter, Task<int>> body)
+    internal static async Task<int> RunAsync(ParseResult parse, Option<string?> server, Func<GantryClient, TextWriter, Task<int>> body)
     {
         var error = parse.InvocationConfiguration.Error;
         try
         {
-            using var api = ApiClient.Connect(parse.GetValue(server), parse.GetValue<string?>(DataOptionName));
-            return await body(api, parse.InvocationConfiguration.Output);
+            try
+            {
+                using var api = ApiClient.Connect(parse.GetValue(server), parse.GetValue<string?>(DataOptionName));
+                return await body(api, parse.InvocationConfiguration.Output);
+            }
+            catch (ApiCallException ex)
+            {
+                throw ApiClient.Explain(ex);
+            }
         }
         catch (ApiException ex)
         {
@@ -59,8 +65,6 @@ internal static partial class RolloutCommands
             return ex.ExitCode;
         }
     }
-
-    private static string Query(string? environment) => environment is null ? string.Empty : $"?environment={Uri.EscapeDataString(environment)}";
 
     private static Command Deploy()
     {
@@ -107,10 +111,9 @@ internal static partial class RolloutCommands
 
             var request = new DeployRequest(parse.GetValue(service)!, parse.GetValue(version)!, parse.GetValue(env), variables, Queue: parse.GetValue(queue),
                 Emergency: parse.GetValue(emergency), Reason: parse.GetValue(reason), Secret: secrets);
-            var answer = await api.PostAsync<JsonElement>("/api/v1/rollouts", request, ct);
-            if (!answer.TryGetProperty("rollout", out _))
+            var answer = await api.DeployAsync(request, ct);
+            if (answer.Queued is { } queued)
             {
-                var queued = answer.Deserialize<QueuedDeploy>(GantryJson.Options)!;
                 await WriteAsync(writer, parse.GetValue(output), queued, $"{queued.Service} {queued.Release.Version} queued in {queued.Environment} (#{queued.Id}): it starts when the active rollout ends");
                 if (!parse.GetValue(wait))
                 {
@@ -121,7 +124,7 @@ internal static partial class RolloutCommands
                 return await FollowAsync(api, started, writer, parse.GetValue(output), ct);
             }
 
-            var view = answer.Deserialize<RolloutView>(GantryJson.Options)!;
+            var view = answer.Rollout!;
             if (parse.GetValue(wait))
             {
                 return await FollowAsync(api, view.Rollout.Id, writer, parse.GetValue(output), ct);
@@ -145,7 +148,7 @@ internal static partial class RolloutCommands
         var command = new Command("promote-release", "Deploy a release to the next environment of its promotion lifecycle (it must have succeeded and soaked in the previous one).") { service, version, to, wait, output, server };
         command.SetAction((parse, ct) => RunAsync(parse, server, async (api, writer) =>
         {
-            var view = await api.PostAsync<RolloutView>("/api/v1/rollouts", new DeployRequest(parse.GetValue(service)!, parse.GetValue(version)!, parse.GetValue(to)), ct);
+            var view = await api.StartAsync(new DeployRequest(parse.GetValue(service)!, parse.GetValue(version)!, parse.GetValue(to)), ct);
             return await AnswerAsync(api, view, parse.GetValue(wait), writer, parse.GetValue(output), ct);
         }));
         return command;
@@ -163,8 +166,8 @@ internal static partial class RolloutCommands
         {
             if (parse.GetValue(service) is not { } name)
             {
-                var services = await api.GetAsync<List<ServiceView>>("/api/v1/services", ct);
-                var waiting = await api.GetAsync<List<ApprovalView>>("/api/v1/approvals", ct);
+                var services = await api.ServicesAsync(ct);
+                var waiting = await api.ApprovalsAsync(ct);
                 var table = string.Join("\n", services.SelectMany(s =>
                     s.Environments.Select(e => $"{s.Name,-16} {e.Name,-12} {e.Stable ?? "-",-12} {(e.LatestRollout is null ? "never deployed" : $"{e.LatestRollout} {e.Phase}")}"))
                     .Prepend($"{"SERVICE",-16} {"ENV",-12} {"STABLE",-12} LATEST ROLLOUT"));
@@ -179,13 +182,13 @@ internal static partial class RolloutCommands
                 return ExitCodes.Success;
             }
 
-            var view = await api.GetAsync<RolloutView>($"/api/v1/services/{Uri.EscapeDataString(name)}/rollout{Query(parse.GetValue(env))}", ct);
+            var view = await api.ServiceRolloutAsync(name, parse.GetValue(env), ct);
             if (parse.GetValue(watch))
             {
                 return await FollowAsync(api, view.Rollout.Id, writer, parse.GetValue(output), ct);
             }
 
-            var approval = view.Rollout.AwaitsApproval ? await api.GetAsync<ApprovalView>($"/api/v1/rollouts/{Uri.EscapeDataString(view.Rollout.Id)}/approval", ct) : null;
+            var approval = view.Rollout.AwaitsApproval ? await api.ApprovalAsync(view.Rollout.Id, ct) : null;
             await WriteAsync(writer, parse.GetValue(output), view, (RolloutText.Plain(view) + (approval is null ? string.Empty : RolloutText.Approval(approval))).TrimEnd());
             return ExitCodes.Success;
         }));
@@ -209,9 +212,7 @@ internal static partial class RolloutCommands
 
         command.SetAction((parse, ct) => RunAsync(parse, server, async (api, writer) =>
         {
-            var view = await api.PostAsync<RolloutView>(
-                $"/api/v1/services/{Uri.EscapeDataString(parse.GetValue(service)!)}/{name}{Query(parse.GetValue(env))}",
-                new CommandRequest(parse.GetValue(reason), name == "promote" && parse.GetValue(full)), ct);
+            var view = await api.CommandAsync(parse.GetValue(service)!, name, parse.GetValue(env), new CommandRequest(parse.GetValue(reason), name == "promote" && parse.GetValue(full)), ct);
             return await AnswerAsync(api, view, parse.GetValue(wait), writer, parse.GetValue(output), ct);
         }));
         return command;
@@ -229,9 +230,7 @@ internal static partial class RolloutCommands
         var command = new Command("rollback", "Go back to the previous release (or --to VERSION): instant while its instances still run.") { service, env, to, reason, wait, output, server };
         command.SetAction((parse, ct) => RunAsync(parse, server, async (api, writer) =>
         {
-            var view = await api.PostAsync<RolloutView>(
-                $"/api/v1/services/{Uri.EscapeDataString(parse.GetValue(service)!)}/rollback",
-                new RollbackRequest(parse.GetValue(env), parse.GetValue(to), parse.GetValue(reason)), ct);
+            var view = await api.RollbackAsync(parse.GetValue(service)!, new RollbackRequest(parse.GetValue(env), parse.GetValue(to), parse.GetValue(reason)), ct);
             return await AnswerAsync(api, view, parse.GetValue(wait), writer, parse.GetValue(output), ct);
         }));
         return command;
@@ -241,7 +240,7 @@ internal static partial class RolloutCommands
         await writer.WriteLineAsync(format == OutputFormat.Json ? JsonSerializer.Serialize(value, GantryJson.Indented) : text);
 
     /// <summary>After a command: follow the rollout (<c>--wait</c>), or say where it is now.</summary>
-    private static async Task<int> AnswerAsync(ApiClient api, RolloutView view, bool wait, TextWriter writer, OutputFormat format, CancellationToken ct)
+    private static async Task<int> AnswerAsync(GantryClient api, RolloutView view, bool wait, TextWriter writer, OutputFormat format, CancellationToken ct)
     {
         if (wait)
         {
@@ -253,48 +252,39 @@ internal static partial class RolloutCommands
     }
 
     /// <summary>Waits until a queued deploy has left the queue; returns the rollout it became.</summary>
-    private static async Task<string> WaitForQueuedAsync(ApiClient api, QueuedDeploy queued, CancellationToken ct)
+    private static async Task<string> WaitForQueuedAsync(GantryClient api, QueuedDeploy queued, CancellationToken ct)
     {
-        var target = $"service={Uri.EscapeDataString(queued.Service)}&environment={Uri.EscapeDataString(queued.Environment)}";
-        while ((await api.GetAsync<List<QueuedDeploy>>($"/api/v1/queue?{target}", ct)).Any(q => q.Id == queued.Id))
+        while ((await api.QueueAsync(queued.Service, queued.Environment, ct)).Any(q => q.Id == queued.Id))
         {
             await Task.Delay(300, ct);
         }
 
-        var rollouts = await api.GetAsync<List<RolloutState>>($"/api/v1/rollouts?{target}&limit=20", ct);
+        var rollouts = await api.RolloutsAsync(queued.Service, queued.Environment, 20, ct);
         return rollouts.FirstOrDefault(r => r.Release.Version == queued.Release.Version && r.CreatedAt >= queued.CreatedAt)?.Id
             ?? throw new ApiException(ExitCodes.Failed, $"the queued deploy of {queued.Service} {queued.Release.Version} was dropped: its version was already running");
     }
 
     /// <summary>Follows a rollout until it ends: a live view on a terminal, timestamped event lines otherwise. Exit 0 only on success.</summary>
-    private static async Task<int> FollowAsync(ApiClient api, string id, TextWriter writer, OutputFormat format, CancellationToken ct)
+    private static async Task<int> FollowAsync(GantryClient api, string id, TextWriter writer, OutputFormat format, CancellationToken ct)
     {
         RolloutView view;
         if (format == OutputFormat.Text && ReferenceEquals(writer, Console.Out) && !Console.IsOutputRedirected)
         {
-            view = await api.GetAsync<RolloutView>($"/api/v1/rollouts/{id}", ct);
+            view = await api.RolloutAsync(id, ct);
             await AnsiConsole.Live(RolloutText.Live(view)).StartAsync(async live =>
             {
                 while (!view.Rollout.Phase.IsTerminal())
                 {
                     await Task.Delay(300, ct);
-                    view = await api.GetAsync<RolloutView>($"/api/v1/rollouts/{id}", ct);
+                    view = await api.RolloutAsync(id, ct);
                     live.UpdateTarget(RolloutText.Live(view));
                 }
             });
         }
         else
         {
-            using var response = await api.OpenStreamAsync($"/api/v1/events?rollout={Uri.EscapeDataString(id)}", ct);
-            using var reader = new StreamReader(await response.Content.ReadAsStreamAsync(ct));
-            while (await reader.ReadLineAsync(ct) is { } line)
+            await foreach (var e in api.EventsAsync(id, ct))
             {
-                if (!line.StartsWith("data: ", StringComparison.Ordinal))
-                {
-                    continue;
-                }
-
-                var e = JsonSerializer.Deserialize<StoredEvent>(TerminalText.EscapeJson(line["data: ".Length..]), GantryJson.Options)!;
                 if (format == OutputFormat.Text)
                 {
                     await writer.WriteLineAsync(RolloutText.Event(e));
@@ -306,7 +296,7 @@ internal static partial class RolloutCommands
                 }
             }
 
-            view = await api.GetAsync<RolloutView>($"/api/v1/rollouts/{id}", ct);
+            view = await api.RolloutAsync(id, ct);
         }
 
         await WriteAsync(writer, format, view, $"{RolloutText.Headline(view.Rollout)}\n  {view.Rollout.Message}\n  traffic: {RolloutText.Split(view)}");

@@ -1,7 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
+using Gantry.Api;
 using Gantry.Core.Access;
-using Gantry.Server.Access;
 
 namespace Gantry.Commands;
 
@@ -30,7 +30,7 @@ internal static class TokenCommand
         var command = new Command("create", "Create a token; its secret is shown once.") { identity, roles, groups, envs, expires, output, server };
         command.SetAction((parse, ct) => RolloutCommands.RunAsync(parse, server, async (api, writer) =>
         {
-            var created = await api.PostAsync<CreatedToken>("/api/v1/tokens", new TokenRequest(parse.GetValue(identity), parse.GetValue(roles), parse.GetValue(groups), parse.GetValue(envs), parse.GetValue(expires)), ct);
+            var created = await api.CreateTokenAsync(new TokenRequest(parse.GetValue(identity), parse.GetValue(roles), parse.GetValue(groups), parse.GetValue(envs), parse.GetValue(expires)), ct);
             await RolloutCommands.WriteAsync(writer, parse.GetValue(output), created,
                 $"token {created.Token.Id} for {created.Token.Identity} ({Describe(created.Token)})\n{created.Secret}\nthis secret is shown once: store it now (GANTRY_TOKEN, or 'token: ...' in a config file with mode 0600)");
             return ExitCodes.Success;
@@ -45,7 +45,7 @@ internal static class TokenCommand
         var command = new Command("list", "List tokens (never their secrets).") { output, server };
         command.SetAction((parse, ct) => RolloutCommands.RunAsync(parse, server, async (api, writer) =>
         {
-            var tokens = await api.GetAsync<List<TokenView>>("/api/v1/tokens", ct);
+            var tokens = await api.TokensAsync(ct);
             await RolloutCommands.WriteAsync(writer, parse.GetValue(output), tokens, string.Join("\n", tokens.Select(t => string.Create(CultureInfo.InvariantCulture,
                 $"{t.Id,-13} {t.Identity,-16} {t.Status,-8} {Describe(t)}"))
                 .Prepend($"{"ID",-13} {"IDENTITY",-16} {"STATUS",-8} ROLES, GROUPS, ENVIRONMENTS, EXPIRY")));
@@ -62,7 +62,7 @@ internal static class TokenCommand
         var command = new Command("revoke", "Revoke a token at once.") { id, output, server };
         command.SetAction((parse, ct) => RolloutCommands.RunAsync(parse, server, async (api, writer) =>
         {
-            var token = await api.DeleteAsync<TokenView>($"/api/v1/tokens/{Uri.EscapeDataString(parse.GetValue(id)!)}", ct);
+            var token = await api.RevokeTokenAsync(parse.GetValue(id)!, ct);
             await RolloutCommands.WriteAsync(writer, parse.GetValue(output), token, $"revoked token {token.Id} of {token.Identity}");
             return ExitCodes.Success;
         }));
@@ -76,7 +76,7 @@ internal static class TokenCommand
         var command = new Command("whoami", "Show the identity, roles, groups and environments of the token in use.") { output, server };
         command.SetAction((parse, ct) => RolloutCommands.RunAsync(parse, server, async (api, writer) =>
         {
-            var me = await api.GetAsync<Principal>("/api/v1/whoami", ct);
+            var me = await api.WhoAmIAsync(ct);
             await RolloutCommands.WriteAsync(writer, parse.GetValue(output), me,
                 $"{me.Name} (token {me.TokenId}): roles {string.Join(", ", me.Roles.Select(RoleNames.Of))}; groups {(me.Groups.IsEmpty ? "none" : string.Join(", ", me.Groups))}; environments {(me.Environments.IsEmpty ? "all" : string.Join(", ", me.Environments))}");
             return ExitCodes.Success;

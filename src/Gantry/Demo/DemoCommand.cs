@@ -2,14 +2,13 @@ using System.CommandLine;
 using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
-using System.Text.Json;
+using Gantry.Api;
 using Gantry.Client;
 using Gantry.Core.Manifest;
 using Gantry.Core.Manifest.Values;
 using Gantry.Core.Rollouts;
 using Gantry.Runtime;
 using Gantry.Server;
-using Gantry.Server.Rollouts;
 
 namespace Gantry.Demo;
 
@@ -89,7 +88,7 @@ internal static class DemoCommand
         try
         {
             await using var server = await GantryServer.StartAsync(manifest, Path.GetDirectoryName(Path.GetFullPath(path))!, new ServerOptions(data, new Endpoint("127.0.0.1", LoopbackPorts.Next())), time, null, ct);
-            using var api = new ApiClient(server.Address, server.AdminToken);
+            using var api = ApiClient.For(server.Address, server.AdminToken);
             await output.WriteLineAsync($"  server on {server.Address}; {canary.Name} (canary) on http://{canary.Listen}, {blueGreen.Name} (blue-green) on http://{blueGreen.Listen}");
 
             // Events as they happen, from the server's own stream.
@@ -98,7 +97,7 @@ internal static class DemoCommand
 
             foreach (var first in new[] { canary, blueGreen })
             {
-                var v1 = await api.PostAsync<RolloutView>("/api/v1/rollouts", new DeployRequest(first.Name, "v1"), ct);
+                var v1 = await api.StartAsync(new DeployRequest(first.Name, "v1"), ct);
                 if (await WaitAsync(api, v1.Rollout.Id, ct) is not { Phase: RolloutPhase.Succeeded })
                 {
                     await error.WriteLineAsync($"gantry: {first.Name} v1 did not start; was the sample built? (dotnet build examples/shop)");
@@ -123,7 +122,7 @@ internal static class DemoCommand
                 var at = time.GetTimestamp();
                 await output.WriteLineAsync();
                 await output.WriteLineAsync($"  deploy {stage.Service} {stage.Version} ({stage.Why})");
-                var created = await api.PostAsync<RolloutView>("/api/v1/rollouts", new DeployRequest(stage.Service, stage.Version, null, stage.Set), ct);
+                var created = await api.StartAsync(new DeployRequest(stage.Service, stage.Version, null, stage.Set), ct);
                 var end = await WaitAsync(api, created.Rollout.Id, ct);
                 await Task.Delay(TimeSpan.FromSeconds(1), time, ct);
                 results.Add(new StageResult(stage, end.Phase, time.GetElapsedTime(at), generator.Read().Since(before), end.Message));
@@ -166,11 +165,11 @@ internal static class DemoCommand
 
     private static TrafficReading Sum(TrafficReading a, TrafficReading b) => new(a.Requests + b.Requests, a.Errors + b.Errors, a.ByVersion);
 
-    private static async Task<RolloutState> WaitAsync(ApiClient api, string id, CancellationToken ct)
+    private static async Task<RolloutState> WaitAsync(GantryClient api, string id, CancellationToken ct)
     {
         while (true)
         {
-            var view = await api.GetAsync<RolloutView>($"/api/v1/rollouts/{id}", ct);
+            var view = await api.RolloutAsync(id, ct);
             if (view.Rollout.Phase.IsTerminal())
             {
                 return view.Rollout;
@@ -180,19 +179,13 @@ internal static class DemoCommand
         }
     }
 
-    private static async Task PrintEventsAsync(ApiClient api, TextWriter output, TimeProvider time, long started, CancellationToken ct)
+    private static async Task PrintEventsAsync(GantryClient api, TextWriter output, TimeProvider time, long started, CancellationToken ct)
     {
         try
         {
-            using var response = await api.OpenStreamAsync("/api/v1/events", ct);
-            using var reader = new StreamReader(await response.Content.ReadAsStreamAsync(ct));
-            while (await reader.ReadLineAsync(ct) is { } line)
+            await foreach (var e in api.EventsAsync(null, ct))
             {
-                if (line.StartsWith("data: ", StringComparison.Ordinal))
-                {
-                    var e = JsonSerializer.Deserialize<StoredEvent>(line["data: ".Length..], GantryJson.Options)!;
-                    await output.WriteLineAsync(string.Create(CultureInfo.InvariantCulture, $"  {time.GetElapsedTime(started).TotalSeconds,6:0.0}s  {e.Service,-5} {e.Type,-18} {e.Message}"));
-                }
+                await output.WriteLineAsync(string.Create(CultureInfo.InvariantCulture, $"  {time.GetElapsedTime(started).TotalSeconds,6:0.0}s  {e.Service,-5} {e.Type,-18} {e.Message}"));
             }
         }
         catch (OperationCanceledException) when (ct.IsCancellationRequested)

@@ -8,7 +8,7 @@ public sealed class TrafficGroupsTests
 
     private static RolloutState State(TrafficState traffic, params InstanceSet[] sets) => new(
         "shop-production-2", "shop", "production", RolloutKind.Deploy, StrategyKind.Canary, Release.Of("2.0"), "1.0", RolloutPhase.Progressing, 1, "",
-        [.. sets], traffic, null, false, 1, Now, Now, Now, null, null, 1);
+        [.. sets], traffic, null, [], 1, Now, Now, Now, null, null, 1);
 
     private static InstanceSet Set(string version, SetRole role, int replicas, int routed) => new(Release.Of(version), role, replicas, routed);
 

@@ -3,6 +3,7 @@ using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Text;
 using FluentAssertions;
+using Gantry.Api;
 using Gantry.Core.Access;
 using Gantry.Core.Audit;
 using Gantry.Core.Manifest.Values;
@@ -102,7 +103,7 @@ public sealed class AuthorizationMatrixTests(ITestOutputHelper log)
         (await h.DeployAsync("v1")).Rollout.Id.Should().Be("shop-staging-1");
         await h.WaitAsync("shop-staging-1", v => v.Rollout.Phase == RolloutPhase.Succeeded);
 
-        var store = (ITokenStore)h.Server.Store;
+        var store = h.Server.Store;
         var tokens = new Dictionary<string, string>(StringComparer.Ordinal);
         foreach (var role in RoleNames.All)
         {

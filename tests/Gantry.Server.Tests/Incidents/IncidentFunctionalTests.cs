@@ -3,6 +3,7 @@ using System.Diagnostics;
 using System.Net.Http.Json;
 using System.Text.Json;
 using FluentAssertions;
+using Gantry.Api;
 using Gantry.Core.Dora;
 using Gantry.Core.Incidents;
 using Gantry.Core.Notifications;

@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Text.Json;
 using FluentAssertions;
+using Gantry.Api;
 using Gantry.Core.Audit;
 using Gantry.Core.Incidents;
 using Gantry.Core.Manifest;
@@ -107,7 +108,7 @@ public sealed class NotificationServiceTests : IAsyncLifetime
             ["log"] = new LogNotifier(folder),
         };
         var notifications = new NotificationService(manifest, store, notifiers, time, NullLogger<NotificationService>.Instance);
-        var incidents = new IncidentService(manifest, store, store, time) { Notify = notifications.ForIncident, Queued = notifications.Queued };
+        var incidents = new IncidentService(manifest, store, store, time, notifications);
         return (store, incidents, notifications);
     }
 
@@ -199,8 +200,7 @@ public sealed class NotificationServiceTests : IAsyncLifetime
         await notifications.DisposeAsync();
         await store.DisposeAsync();
         (store, incidents, notifications) = Start(manifest);
-        var attempts = 0;
-        using var follower = new RolloutFollower(store, [(_, _) => ++attempts == 1 ? throw new IOException("disk full") : Task.CompletedTask, incidents.ObserveAsync, notifications.RolloutAsync], NullLogger<RolloutFollower>.Instance);
+        using var follower = new RolloutFollower(store, [new FailsOnce(), incidents, notifications], NullLogger<RolloutFollower>.Instance);
         await follower.FollowAsync(default);
         (await store.CursorAsync(RolloutFollower.Name, default)).Should().Be(0, "a handler failed on the first commit: nothing is skipped");
         (await store.IncidentsAsync(new IncidentQuery(), default)).Should().BeEmpty();
@@ -252,5 +252,13 @@ public sealed class NotificationServiceTests : IAsyncLifetime
         (await incidents.OpenAsync(new OpenIncidentRequest("x", "P7"), new AuditContext("alice"), default)).Problem!.Detail.Should().Be("severity 'P7' is not one of P0, P1, P2, P3");
         await notifications.DisposeAsync();
         await store.DisposeAsync();
+    }
+
+    /// <summary>A handler that fails on the first commit it is handed (a full disk, say), then succeeds.</summary>
+    private sealed class FailsOnce : ICommitHandler
+    {
+        private int attempts;
+
+        public Task HandleAsync(RolloutCommit commit, CancellationToken ct) => ++attempts == 1 ? throw new IOException("disk full") : Task.CompletedTask;
     }
 }

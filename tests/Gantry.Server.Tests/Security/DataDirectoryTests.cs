@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Http.Json;
+using Gantry.Api;
 using Gantry.Core.Rollouts;
 using Gantry.Server.Rollouts;
 

@@ -1,6 +1,7 @@
 using System.Net.Http.Json;
 using System.Net;
 using System.Text.Json;
+using Gantry.Api;
 using Gantry.Core.Audit;
 using Gantry.Core.Gates;
 using Gantry.Core.Manifest.Values;
@@ -66,7 +67,7 @@ public sealed class DeploySafetyTests
         {
             using var refused = await PostAsync(h, "/api/v1/rollouts", new DeployRequest("shop", "v1", "development", new Dictionary<string, string> { [name] = value }));
             var problem = await ProblemAsync(refused, HttpStatusCode.BadRequest);
-            problem.GetProperty("code").GetString().Should().Be("variable");
+            problem.GetProperty("code").GetString().Should().Be("invalid-variable");
             problem.GetProperty("detail").GetString().Should().StartWith($"variable {name} may not be set by a deploy");
         }
 
@@ -169,7 +170,7 @@ public sealed class DeploySafetyTests
         using (var elsewhere = await PostAsync(h, "/api/v1/services/shop/rollback", new RollbackRequest("production", "v9", "incident")))
         {
             var problem = await ProblemAsync(elsewhere, HttpStatusCode.Conflict);
-            problem.GetProperty("code").GetString().Should().Be("rollback-target");
+            problem.GetProperty("code").GetString().Should().Be("not-a-rollback-target");
             problem.GetProperty("detail").GetString().Should().StartWith("shop v9 never ran as the stable release in production");
         }
 
@@ -192,7 +193,7 @@ public sealed class DeploySafetyTests
 
         using var shared = await PostAsync(h, "/api/v1/rollouts", new DeployRequest("shop", "v1", "production"));
         var problem = await ProblemAsync(shared, HttpStatusCode.Conflict);
-        problem.GetProperty("code").GetString().Should().Be("shared-listen");
+        problem.GetProperty("code").GetString().Should().Be("front-door-in-use");
         problem.GetProperty("detail").GetString().Should().Be($"{h.Listen} is the front door of shop in development, which runs v1: shop in production would share it. "
             + "Give production its own with environments.production.overrides.shop.listen in the manifest");
         (await h.Server.Store.ListAsync(new RolloutQuery("shop", "production"), default)).Should().BeEmpty();
@@ -208,7 +209,7 @@ public sealed class DeploySafetyTests
         var ci = await TokenAsync(h, "build-bot", ["ci"], []);
         var emergency = await TokenAsync(h, "erin", ["emergency"], []);
 
-        using (var opened = await PostAsync(h, "/api/v1/incidents", new Gantry.Server.Incidents.OpenIncidentRequest("checkout down", "P0", "shop", "production")))
+        using (var opened = await PostAsync(h, "/api/v1/incidents", new OpenIncidentRequest("checkout down", "P0", "shop", "production")))
         {
             opened.StatusCode.Should().Be(HttpStatusCode.Created);
         }
@@ -218,23 +219,23 @@ public sealed class DeploySafetyTests
             (await ProblemAsync(resolve, HttpStatusCode.Forbidden)).GetProperty("detail").GetString().Should().Be("dev-deployer may act on incidents only in development, not in production");
         }
 
-        using (var open = await PostAsync(h, "/api/v1/incidents", new Gantry.Server.Incidents.OpenIncidentRequest("x", "P3", "shop", "production"), devDeployer))
+        using (var open = await PostAsync(h, "/api/v1/incidents", new OpenIncidentRequest("x", "P3", "shop", "production"), devDeployer))
         {
             open.StatusCode.Should().Be(HttpStatusCode.Forbidden);
         }
 
-        using (var byEmergency = await PostAsync(h, "/api/v1/incidents", new Gantry.Server.Incidents.OpenIncidentRequest("x", "P3", "shop", "development"), emergency))
+        using (var byEmergency = await PostAsync(h, "/api/v1/incidents", new OpenIncidentRequest("x", "P3", "shop", "development"), emergency))
         {
             byEmergency.StatusCode.Should().Be(HttpStatusCode.Forbidden, "the emergency role deploys in an emergency and does nothing else");
         }
 
-        using (var overridden = await PostAsync(h, "/api/v1/gates/overrides", new Gates.GateOverrideRequest("shop", "v2", "trust me"), devApprover))
+        using (var overridden = await PostAsync(h, "/api/v1/gates/overrides", new GateOverrideRequest("shop", "v2", "trust me"), devApprover))
         {
             (await ProblemAsync(overridden, HttpStatusCode.Forbidden)).GetProperty("detail").GetString().Should().Be("dev-approver may act as approver only in development, not in production");
         }
 
         // The subject of a gate cannot grade itself: evaluations come from the ci role, and a BLOCK stays until it posts again.
-        var failing = new Gates.GateEvaluationRequest("shop", "v2", Tests: new Gantry.Core.Gates.Reports.TestSummary(10, 9, 1, 0, 0, 0, TimeSpan.FromSeconds(3), [], ["junit.xml"]));
+        var failing = new GateEvaluationRequest("shop", "v2", Tests: new Gantry.Core.Gates.Reports.TestSummary(10, 9, 1, 0, 0, 0, TimeSpan.FromSeconds(3), [], ["junit.xml"]));
         var clean = failing with { Tests = new Gantry.Core.Gates.Reports.TestSummary(10, 10, 0, 0, 0, 0, TimeSpan.FromSeconds(3), [], ["junit.xml"]) };
         (await PostAsync(h, "/api/v1/gates/evaluations", failing, ci)).StatusCode.Should().Be(HttpStatusCode.Created);
         using (var madeUp = await PostAsync(h, "/api/v1/gates/evaluations", clean, deployer))
@@ -258,7 +259,7 @@ public sealed class DeploySafetyTests
     {
         await using var h = await ServerHarness.StartAsync(listen => Manifest(listen, FreePort.Next()));
         var ci = await TokenAsync(h, "build-bot", ["ci"], []);
-        Gates.GateEvaluationRequest Evaluation(string version, int failed) =>
+        GateEvaluationRequest Evaluation(string version, int failed) =>
             new("shop", version, Tests: new Gantry.Core.Gates.Reports.TestSummary(10, 10 - failed, failed, 0, 0, 0, TimeSpan.FromSeconds(1), [], ["junit.xml"]));
         foreach (var version in new[] { "v1", "v2", "v3" })
         {
@@ -276,7 +277,7 @@ public sealed class DeploySafetyTests
         await h.WaitForPhaseAsync("shop-production-2", RolloutPhase.Aborted);
 
         var removed = await EventuallyAsync(async () => (await ((IAuditStore)h.Server.Store).AuditAsync(new AuditQuery("shop/production", null, 100), default)).FirstOrDefault(e => e.Action == "queue.removed"));
-        removed.Actor.Should().Be(RolloutService.QueueActor);
+        removed.Actor.Should().Be(DeployService.QueueActor);
         removed.Detail.Should().Contain("queued deploy #1 of shop v3 to production removed: production requires gate 'release' to decide DEPLOY for shop v3").And.Contain("posted by build-bot) decided BLOCK");
         (await h.Server.Store.QueuedAsync("shop", "production", default)).Should().BeEmpty();
         (await h.Server.Store.ListAsync(new RolloutQuery("shop", "production"), default)).Should().NotContain(r => r.Release.Version == "v3");

@@ -25,7 +25,7 @@ public sealed class CalendarCommandTests : IAsyncLifetime
     {
         var (exit, _, error) = await GantryCliTests.RunAsync("deploy", "shop", "-v", "1.0", "-e", "production", "--server", embedded.Address, "--data", embedded.Data);
         exit.Should().Be(ExitCodes.BadInput);
-        error.Should().MatchRegex(@"^gantry: deploys to production are frozen from \d{4}-\d\d-\d\d to \d{4}-\d\d-\d\d UTC \(the change board meets next quarter\); no allowed time in the next 400 days\n$");
+        error.Should().MatchRegex(@"^gantry: deploys to production are frozen from \d{4}-\d\d-\d\d to \d{4}-\d\d-\d\d UTC \(the change board meets next quarter\); no allowed time in the next 400 days \[frozen\]\n$");
         (await embedded.Server.Store.ListAsync(new Gantry.Core.Rollouts.RolloutQuery("shop", "production"), default)).Should().BeEmpty();
 
         (await GantryCliTests.RunAsync("deploy", "shop", "-v", "1.0", "-e", "staging", "--server", embedded.Address, "--data", embedded.Data)).Exit.Should().Be(ExitCodes.Success);
@@ -41,7 +41,7 @@ public sealed class CalendarCommandTests : IAsyncLifetime
 
         (exit, _, error) = await GantryCliTests.RunAsync("deploy", "shop", "-v", "1.0", "-e", "staging", "--server", server, "--data", embedded.Data);
         exit.Should().Be(ExitCodes.BadInput);
-        error.Should().MatchRegex(@"^gantry: deploys to staging are frozen by \S+ since \d{4}-\d\d-\d\d \d\d:\d\d UTC \(incident 42\), until lifted \(gantry unfreeze staging\)\n$");
+        error.Should().MatchRegex(@"^gantry: deploys to staging are frozen by \S+ since \d{4}-\d\d-\d\d \d\d:\d\d UTC \(incident 42\), until lifted \(gantry unfreeze staging\) \[frozen\]\n$");
 
         (exit, output, error) = await GantryCliTests.RunAsync("unfreeze", "staging", "--server", server, "--data", embedded.Data);
         exit.Should().Be(ExitCodes.Success, error);

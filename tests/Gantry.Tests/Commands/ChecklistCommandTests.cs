@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Sockets;
+using Gantry.Api;
 using Gantry.Core.Rollouts;
 using Gantry.Testing;
 
@@ -58,14 +59,14 @@ public sealed class ChecklistCommandTests : IAsyncLifetime
 
         (exit, _, error) = await GantryCliTests.RunAsync("checklist", "shop-production-1", "--sign", "database", "--server", Server, "--data", Data);
         exit.Should().Be(ExitCodes.BadInput);
-        error.Should().Be("gantry: 'database' is an automated tcp check: it passes by itself, not by a signature\n");
+        error.Should().Be("gantry: 'database' is an automated tcp check: it passes by itself, not by a signature [not-a-signoff]\n");
 
         // Only a member of the group the item names signs it, and never the rollout's own deployer.
         (exit, _, error) = await GantryCliTests.RunAsync("checklist", "shop-production-1", "--sign", "qa", "--server", Server, "--data", Data);
-        (exit, error).Should().Be((ExitCodes.Denied, "gantry: local-admin deployed this rollout: 'qa' must be signed off by someone else in qa\n"));
+        (exit, error).Should().Be((ExitCodes.Denied, "gantry: local-admin deployed this rollout: 'qa' must be signed off by someone else in qa [signoff-refused]\n"));
         var writer = await TokenAsync("wendy", "writers");
         (exit, _, error) = await TokenEnvironment.RunAsAsync(writer, "checklist", "shop-production-1", "--sign", "qa", "--server", Server);
-        (exit, error).Should().Be((ExitCodes.Denied, "gantry: 'qa' is signed off by qa; wendy is not in that group (groups: writers)\n"));
+        (exit, error).Should().Be((ExitCodes.Denied, "gantry: 'qa' is signed off by qa; wendy is not in that group (groups: writers) [signoff-refused]\n"));
         var tester = await TokenAsync("quinn", "qa");
         (exit, output, error) = await TokenEnvironment.RunAsAsync(tester, "checklist", "shop-production-1", "--sign", "qa", "--server", Server);
         exit.Should().Be(ExitCodes.Success, error);
@@ -82,7 +83,7 @@ public sealed class ChecklistCommandTests : IAsyncLifetime
 
     private async Task<string> TokenAsync(string name, string group)
     {
-        var created = await embedded.Server.Tokens.CreateAsync(new Gantry.Server.Access.TokenRequest(name, ["approver"], [group], ["production"]), new Gantry.Core.Audit.AuditContext("test"), default);
+        var created = await embedded.Server.Tokens.CreateAsync(new TokenRequest(name, ["approver"], [group], ["production"]), new Gantry.Core.Audit.AuditContext("test"), default);
         return created.Value!.Secret;
     }
 }

@@ -154,7 +154,7 @@ public sealed class GateCommandTests : IAsyncLifetime
     [InlineData("--junit|@truncated.xml", "gantry: @truncated.xml:3:1: truncated: the file ends before </testcase> (still open: <testcase>, <testsuite>)")]
     [InlineData("--sarif|@missing.sarif", "gantry: --sarif @missing.sarif: no such file")]
     [InlineData("--json|nonsense", "gantry: --json 'nonsense': expected CATEGORY=FILE")]
-    [InlineData("--gate|nope", "gantry: no gate 'nope' in the manifest; it has release")]
+    [InlineData("--gate|nope", "gantry: no gate 'nope' in the manifest; it has release [unknown-gate]")]
     [InlineData("--json|perf=@truncated.xml", "gantry: @truncated.xml:1:1: not valid JSON")]
     public async Task GateEvaluate_BadInput_ExitsTwoWithOneLine(string arguments, string expected)
     {
@@ -169,7 +169,7 @@ public sealed class GateCommandTests : IAsyncLifetime
         (await GateAsync("--junit", "@failing.xml", "--coverage", "@cov-85.xml", "--sarif", "@clean.sarif")).Exit.Should().Be(ExitCodes.Blocked);
         var (exit, _, error) = await GantryCliTests.RunAsync("gate", "override", "--release", "shop:2.0", "--reason", "hotfix", "--server", Server, "--data", Data);
         exit.Should().Be(ExitCodes.BadInput);
-        error.Should().Be("gantry: shop 2.0 is blocked by gate 'release' (1 blocking criterion failed: tests failed: 1 fails when > 0): a BLOCK cannot be overridden, only fixed\n");
+        error.Should().Be("gantry: shop 2.0 is blocked by gate 'release' (1 blocking criterion failed: tests failed: 1 fails when > 0): a BLOCK cannot be overridden, only fixed [cannot-override]\n");
 
         (await GateAsync("--junit", "@out/**/*.xml", "--coverage", "@cov-85.xml", "--sarif", "@high.sarif")).Exit.Should().Be(ExitCodes.Failed);
         (exit, _, error) = await GantryCliTests.RunAsync("deploy", "shop", "-v", "2.0", "-e", "production", "--server", Server, "--data", Data);

@@ -1,4 +1,5 @@
 using FluentAssertions;
+using Gantry.Api;
 using Gantry.Core.Audit;
 using Gantry.Core.Rollouts;
 using Gantry.Server.Access;
@@ -73,17 +74,17 @@ public sealed class GovernanceCommandTests : IAsyncLifetime
             .And.Contain("you cannot approve it: dave is not in a group that may approve here (sre, leads); dave is in qa");
 
         (exit, _, error) = await AsAsync("alice", "approve", "shop-production-1");
-        (exit, error).Should().Be((ExitCodes.Denied, "gantry: alice deployed this rollout and cannot approve it (self-approval is not allowed here)\n"));
+        (exit, error).Should().Be((ExitCodes.Denied, "gantry: alice deployed this rollout and cannot approve it (self-approval is not allowed here) [approval-refused]\n"));
         (exit, _, error) = await AsAsync("dave", "approve", "shop-production-1");
-        (exit, error).Should().Be((ExitCodes.Denied, "gantry: dave is not in a group that may approve here (sre, leads); dave is in qa\n"));
+        (exit, error).Should().Be((ExitCodes.Denied, "gantry: dave is not in a group that may approve here (sre, leads); dave is in qa [approval-refused]\n"));
         (exit, _, error) = await AsAsync("vic", "approve", "shop-production-1");
-        (exit, error).Should().Be((ExitCodes.Denied, "gantry: POST /api/v1/rollouts/shop-production-1/approve needs the approver role; vic holds viewer\n"));
+        (exit, error).Should().Be((ExitCodes.Denied, "gantry: POST /api/v1/rollouts/shop-production-1/approve needs the approver role; vic holds viewer [forbidden]\n"));
 
         (exit, output, error) = await AsAsync("bob", "approve", "shop-production-1", "--comment", "runbook checked");
         exit.Should().Be(ExitCodes.Success, error);
         output.Should().StartWith("approved rollout shop-production-1 (shop 1.0 to production)\n  approval: waiting for approval: 1 of 2");
         (exit, _, error) = await AsAsync("bob", "approve", "shop-production-1");
-        (exit, error).Should().Be((ExitCodes.Denied, "gantry: bob has already approved this rollout\n"));
+        (exit, error).Should().Be((ExitCodes.Denied, "gantry: bob has already approved this rollout [approval-refused]\n"));
         (await RolloutAsync("shop-production-1")).Phase.Should().Be(RolloutPhase.AwaitingApproval);
 
         (exit, output, error) = await AsAsync("carol", "approve", "shop-production-1", "-m", "go");
@@ -113,7 +114,7 @@ public sealed class GovernanceCommandTests : IAsyncLifetime
         (await RolloutAsync("shop-production-1")).Message.Should().MatchRegex(@"^rejected by carol \(leads\) at [^:]+:\d\d:\d\dZ: not during the sale; the rollout does not start$");
 
         (exit, _, error) = await AsAsync("alice", "retry", "shop", "-e", "production");
-        (exit, error).Should().Be((ExitCodes.BadInput, "gantry: rollout shop-production-1 never started (it was rejected, or aborted while waiting for approval): deploy the release again to ask for a new approval\n"));
+        (exit, error).Should().Be((ExitCodes.BadInput, "gantry: rollout shop-production-1 never started (it was rejected, or aborted while waiting for approval): deploy the release again to ask for a new approval [command-refused]\n"));
     }
 
     [Fact(Timeout = 120_000)]
@@ -125,9 +126,9 @@ public sealed class GovernanceCommandTests : IAsyncLifetime
         error.Should().StartWith("gantry: deploys to staging are frozen by local-admin");
 
         (exit, _, error) = await AsAsync("alice", "deploy", "shop", "-v", "1.0", "-e", "staging", "--emergency", "--reason", "INC-7 hotfix");
-        (exit, error).Should().Be((ExitCodes.Denied, "gantry: alice does not hold the emergency role (holds deployer, approver)\n"));
+        (exit, error).Should().Be((ExitCodes.Denied, "gantry: alice does not hold the emergency role (holds deployer, approver) [forbidden]\n"));
         (exit, _, error) = await AsAsync("erin", "deploy", "shop", "-v", "1.0", "-e", "staging", "--emergency");
-        (exit, error).Should().Be((ExitCodes.BadInput, "gantry: an emergency deploy needs a reason (--reason): it is recorded with the rollout and in the audit trail\n"));
+        (exit, error).Should().Be((ExitCodes.BadInput, "gantry: an emergency deploy needs a reason (--reason): it is recorded with the rollout and in the audit trail [invalid-request]\n"));
         (exit, _, error) = await AsAsync("erin", "deploy", "shop", "-v", "1.0", "-e", "staging");
         exit.Should().Be(ExitCodes.Denied, "the emergency role allows emergency deploys only");
 
@@ -172,7 +173,7 @@ public sealed class GovernanceCommandTests : IAsyncLifetime
         shown.Should().Contain("\"COLOR\"").And.Contain("blue").And.Contain("DB_PASSWORD").And.Contain("********");
         shown.Should().NotContain("hunter2-9c1e").And.NotContain("from-the-shell-7f3a");
 
-        var instance = embedded.Server.Rollouts.View(await RolloutAsync("shop-staging-1")).Instances.Single();
+        var instance = embedded.Server.Views.View(await RolloutAsync("shop-staging-1")).Instances.Single();
         var environ = await File.ReadAllTextAsync($"/proc/{instance.ProcessId}/environ");
         environ.Split('\0').Should().Contain(["DB_PASSWORD=hunter2-9c1e", "PAYMENT_TEST_API_KEY=from-the-shell-7f3a", "COLOR=blue"]);
     }
@@ -191,9 +192,9 @@ public sealed class GovernanceCommandTests : IAsyncLifetime
         (exit, output, _) = await AsAsync("ci-bot", "token", "whoami");
         (exit, output).Should().Be((ExitCodes.Success, $"ci-bot (token {secret[7..19]}): roles deployer; groups none; environments staging\n"));
         (exit, _, error) = await AsAsync("ci-bot", "token", "list");
-        (exit, error).Should().Be((ExitCodes.Denied, "gantry: GET /api/v1/tokens needs the admin role; ci-bot holds deployer\n"));
+        (exit, error).Should().Be((ExitCodes.Denied, "gantry: GET /api/v1/tokens needs the admin role; ci-bot holds deployer [forbidden]\n"));
         (exit, _, error) = await AsAsync("ci-bot", "deploy", "shop", "-v", "1.0", "-e", "production");
-        (exit, error).Should().Be((ExitCodes.Denied, "gantry: ci-bot may act as deployer only in staging, not in production\n"));
+        (exit, error).Should().Be((ExitCodes.Denied, "gantry: ci-bot may act as deployer only in staging, not in production [forbidden]\n"));
 
         (exit, output, _) = await AdminAsync("token", "list");
         exit.Should().Be(ExitCodes.Success);
@@ -204,12 +205,12 @@ public sealed class GovernanceCommandTests : IAsyncLifetime
         (exit, output).Should().Be((ExitCodes.Success, $"revoked token {secret[7..19]} of ci-bot\n"));
         (exit, _, error) = await AsAsync("ci-bot", "token", "whoami");
         exit.Should().Be(ExitCodes.Denied);
-        error.Should().MatchRegex($@"^gantry: token {secret[7..19]} was revoked at \d{{4}}-\d\d-\d\d \d\d:\d\d UTC\n$");
+        error.Should().MatchRegex($@"^gantry: token {secret[7..19]} was revoked at \d{{4}}-\d\d-\d\d \d\d:\d\d UTC \[not-authenticated\]\n$");
 
         (exit, _, error) = await AdminAsync("token", "create", "--name", "x", "--role", "root");
-        (exit, error).Should().Be((ExitCodes.BadInput, "gantry: unknown role 'root': roles are viewer, deployer, approver, emergency, admin, ci\n"));
+        (exit, error).Should().Be((ExitCodes.BadInput, "gantry: unknown role 'root': roles are viewer, deployer, approver, emergency, admin, ci [invalid-request]\n"));
         (exit, _, error) = await AdminAsync("token", "create", "--name", "x", "--role", "viewer", "--env", "moon");
-        (exit, error).Should().Be((ExitCodes.BadInput, "gantry: no environment 'moon' in the manifest (it has staging, production, eu)\n"));
+        (exit, error).Should().Be((ExitCodes.BadInput, "gantry: no environment 'moon' in the manifest (it has staging, production, eu) [invalid-request]\n"));
     }
 
     [System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
@@ -246,7 +247,7 @@ public sealed class GovernanceCommandTests : IAsyncLifetime
 
         await File.WriteAllTextAsync(Path.Combine(embedded.Folder, "empty-config"), string.Empty);
         var (code, _, message) = await WithoutCredentialsAsync(Path.Combine(embedded.Folder, "empty-config"), "status");
-        (code, message).Should().Be((ExitCodes.Denied, "gantry: no token: send 'Authorization: Bearer TOKEN' (the CLI reads GANTRY_TOKEN, its config file, or the server's data directory)\n"));
+        (code, message).Should().Be((ExitCodes.Denied, "gantry: no token: send 'Authorization: Bearer TOKEN' (the CLI reads GANTRY_TOKEN, its config file, or the server's data directory) [not-authenticated]\n"));
     }
 
     private async Task<(int, string, string)> WithoutCredentialsAsync(string emptyConfig, params string[] args)

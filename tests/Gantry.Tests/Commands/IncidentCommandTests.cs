@@ -39,7 +39,7 @@ public sealed class IncidentCommandTests : IAsyncLifetime
         output.Should().Contain("escalates to team-lead at ").And.Contain("opened by local-admin: P2 checkout slow; impact: p99 above 2 s for EU users").And.Contain("paged on-call (journal)");
 
         (exit, _, error) = await RunAsync("incident", "open", "--title", "x", "--severity", "P9");
-        (exit, error).Should().Be((ExitCodes.BadInput, "gantry: severity 'P9' is not one of P0, P1, P2, P3\n"));
+        (exit, error).Should().Be((ExitCodes.BadInput, "gantry: severity 'P9' is not one of P0, P1, P2, P3 [invalid-request]\n"));
 
         (exit, output, _) = await RunAsync("incident", "ack", "INC-1", "-m", "on it");
         exit.Should().Be(ExitCodes.Success);
@@ -47,7 +47,7 @@ public sealed class IncidentCommandTests : IAsyncLifetime
         (exit, output, _) = await RunAsync("incident", "resolve", "1", "--note", "cache warmed");
         output.Should().Contain("INC-1 [P2] resolved").And.Contain("resolved by local-admin: cache warmed");
         (exit, _, error) = await RunAsync("incident", "ack", "INC-1");
-        (exit, error).Should().Be((ExitCodes.BadInput, "gantry: INC-1 is already resolved: an incident only moves forward (open, acknowledged, mitigated, resolved)\n"));
+        (exit, error).Should().Be((ExitCodes.BadInput, "gantry: INC-1 is already resolved: an incident only moves forward (open, acknowledged, mitigated, resolved) [incident-refused]\n"));
 
         (exit, output, _) = await RunAsync("incident", "list");
         output.Should().MatchRegex(@"^ID +SEV STATUS +OPENED \(UTC\) +SERVICE +TITLE\nINC-1 +P2 +resolved +\d{4}-\d\d-\d\d \d\d:\d\d  shop/production +checkout slow\n$");
@@ -60,7 +60,7 @@ public sealed class IncidentCommandTests : IAsyncLifetime
             .And.Contain("time to restore       Elite   median")
             .And.Contain("bands: 2023 Accelerate State of DevOps Report (DORA)");
         (exit, _, error) = await RunAsync("dora", "--since", "1000d");
-        (exit, error).Should().Be((ExitCodes.BadInput, "gantry: 'since' must be more than 0 and at most 730d (two years)\n"));
+        (exit, error).Should().Be((ExitCodes.BadInput, "gantry: 'since' must be more than 0 and at most 730d (two years) [invalid-request]\n"));
 
         var file = Path.Combine(embedded.Folder, "INC-1.md");
         (exit, output, _) = await RunAsync("postmortem", "INC-1", "-o", file);

@@ -28,13 +28,13 @@ public sealed class PromotionCommandTests : IAsyncLifetime
         var server = embedded.Address;
         var (exit, _, error) = await GantryCliTests.RunAsync("promote-release", "shop", "1.0", "--to", "production", "--server", server, "--data", embedded.Data);
         exit.Should().Be(ExitCodes.BadInput);
-        error.Should().Be("gantry: shop 1.0 has not succeeded in staging: production takes releases from staging only\n");
+        error.Should().Be("gantry: shop 1.0 has not succeeded in staging: production takes releases from staging only [not-promoted]\n");
 
         (exit, _, error) = await GantryCliTests.RunAsync("deploy", "shop", "-v", "1.0", "-e", "staging", "--wait", "--server", server, "--data", embedded.Data);
         exit.Should().Be(ExitCodes.Success, error);
         (exit, _, error) = await GantryCliTests.RunAsync("promote-release", "shop", "1.0", "--to", "production", "--server", server, "--data", embedded.Data);
         exit.Should().Be(ExitCodes.BadInput);
-        error.Should().MatchRegex(@"^gantry: shop 1\.0 has soaked in staging for [0-2]s of 3s: it may enter production from \d{4}-\d\d-\d\d \d\d:\d\d UTC\n$");
+        error.Should().MatchRegex(@"^gantry: shop 1\.0 has soaked in staging for [0-2]s of 3s: it may enter production from \d{4}-\d\d-\d\d \d\d:\d\d UTC \[not-promoted\]\n$");
 
         await Task.Delay(TimeSpan.FromSeconds(3));
         (exit, var output, error) = await GantryCliTests.RunAsync("promote-release", "shop", "1.0", "--to", "production", "--wait", "--server", server, "--data", embedded.Data);

@@ -41,7 +41,7 @@ public sealed class QueueAndOutputTests : IAsyncLifetime
         (exit, output).Should().Be((ExitCodes.Success, "cancelled #1: shop 3.0 to default will not start\n"), error);
         (await RunAsync("queue", "shop")).Out.Should().StartWith("#2  shop 4.0");
         (exit, _, error) = await RunAsync("queue", "cancel", "1");
-        (exit, error).Should().Be((ExitCodes.BadInput, "gantry: no deploy #1 waits in the queue (it started, was cancelled, or never was)\n"));
+        (exit, error).Should().Be((ExitCodes.BadInput, "gantry: no deploy #1 waits in the queue (it started, was cancelled, or never was) [not-queued]\n"));
         (await RunAsync("audit", "--service", "shop")).Out.Should().Contain("queue.removed").And.Contain("queued deploy #1 of shop 3.0 to default removed: cancelled by local-admin: superseded by 4.0");
 
         for (var v = 5; v < 14; v++)
@@ -50,7 +50,7 @@ public sealed class QueueAndOutputTests : IAsyncLifetime
         }
 
         (exit, _, error) = await RunAsync("deploy", "shop", "-v", "14.0", "--queue");
-        (exit, error).Should().Be((ExitCodes.BadInput, "gantry: 10 deploys of shop already wait in default: cancel one (gantry queue cancel ID) or wait\n"));
+        (exit, error).Should().Be((ExitCodes.BadInput, "gantry: 10 deploys of shop already wait in default: cancel one (gantry queue cancel ID) or wait [queue-full]\n"));
     }
 
     [Fact(Timeout = 120_000)]

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Net.Http.Json;
+using Gantry.Api;
 using Gantry.Core.Rollouts;
 using Gantry.Runtime.Process;
 using Gantry.Server;

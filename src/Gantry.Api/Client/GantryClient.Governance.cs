@@ -1,0 +1,53 @@
+using System.Globalization;
+using Gantry.Core.Access;
+using Gantry.Core.Audit;
+using Gantry.Core.Checklists;
+using Gantry.Core.Gates;
+using Gantry.Core.Policies;
+using static Gantry.Api.ApiRoutes;
+
+namespace Gantry.Api;
+
+/// <summary>Identity and tokens, approvals, checklists, freezes, the audit trail and gates.</summary>
+public sealed partial class GantryClient
+{
+    public Task<Principal> WhoAmIAsync(CancellationToken ct) => GetAsync<Principal>(Fill(WhoAmI), ct);
+
+    public Task<CreatedToken> CreateTokenAsync(TokenRequest request, CancellationToken ct) => PostAsync<CreatedToken>(Fill(Tokens), request, ct);
+
+    public Task<List<TokenView>> TokensAsync(CancellationToken ct) => GetAsync<List<TokenView>>(Fill(Tokens), ct);
+
+    public Task<TokenView> RevokeTokenAsync(string id, CancellationToken ct) => DeleteAsync<TokenView>(Fill(Token, [id]), ct);
+
+    /// <summary>The rollouts waiting for approval, with whether the caller may decide each.</summary>
+    public Task<List<ApprovalView>> ApprovalsAsync(CancellationToken ct) => GetAsync<List<ApprovalView>>(Fill(Approvals), ct);
+
+    public Task<ApprovalView> ApprovalAsync(string rolloutId, CancellationToken ct) => GetAsync<ApprovalView>(Fill(RolloutApproval, [rolloutId]), ct);
+
+    /// <summary>Approves or rejects (one of <see cref="ApiRoutes.ApprovalDecisions"/>) a rollout waiting for approval.</summary>
+    public Task<ApprovalView> DecideAsync(string rolloutId, string decision, CommandRequest request, CancellationToken ct) =>
+        PostAsync<ApprovalView>(Fill(RolloutCommand, [rolloutId, Known(decision, ApprovalDecisions)]), request, ct);
+
+    public Task<ChecklistRecord> ChecklistAsync(string rolloutId, CancellationToken ct) => GetAsync<ChecklistRecord>(Fill(RolloutChecklist, [rolloutId]), ct);
+
+    public Task<ChecklistRecord> SignOffAsync(string rolloutId, string item, CancellationToken ct) =>
+        PostAsync<ChecklistRecord>(Fill(RolloutSignOff, [rolloutId, item]), new CommandRequest(), ct);
+
+    public Task<DeclaredFreeze> FreezeAsync(string environment, FreezeRequest request, CancellationToken ct) =>
+        PostAsync<DeclaredFreeze>(Fill(EnvironmentFreeze, [environment]), request, ct);
+
+    public Task<List<DeclaredFreeze>> UnfreezeAsync(string environment, CancellationToken ct) => DeleteAsync<List<DeclaredFreeze>>(Fill(EnvironmentFreeze, [environment]), ct);
+
+    /// <summary>Audit records, newest last: of one target (service, or service/environment) when given, from <paramref name="since"/> on.</summary>
+    public Task<List<AuditEvent>> AuditAsync(string? target, DateTimeOffset? since, int limit, CancellationToken ct) =>
+        GetAsync<List<AuditEvent>>(Fill(ApiRoutes.Audit, ("limit", limit.ToString(CultureInfo.InvariantCulture)), ("target", target), ("since", since?.ToString("O", CultureInfo.InvariantCulture))), ct);
+
+    public Task<AuditVerification> VerifyAuditAsync(CancellationToken ct) => GetAsync<AuditVerification>(Fill(AuditVerify), ct);
+
+    /// <summary>Every audit record as JSON lines, oldest first, as a stream to copy.</summary>
+    public Task<Stream> ExportAuditAsync(CancellationToken ct) => OpenAsync(Fill(AuditExport), ct);
+
+    public Task<GateEvaluation> EvaluateGateAsync(GateEvaluationRequest request, CancellationToken ct) => PostAsync<GateEvaluation>(Fill(GateEvaluations), request, ct);
+
+    public Task<GateEvaluation> OverrideGateAsync(GateOverrideRequest request, CancellationToken ct) => PostAsync<GateEvaluation>(Fill(GateOverrides), request, ct);
+}

@@ -1,0 +1,62 @@
+using System.Globalization;
+using Gantry.Core.Access;
+using Gantry.Core.Approvals;
+using Gantry.Core.Checklists;
+using Gantry.Core.Gates;
+using Gantry.Core.Incidents;
+using Gantry.Core.Policies;
+using Gantry.Core.Rollouts;
+using Gantry.Core.Strategies;
+
+namespace Gantry.Core.Audit;
+
+/// <summary>What one audit record says: the action, what it acted on, and a sentence for a person.</summary>
+public sealed record AuditEntry(string Action, string Target, string Detail);
+
+/// <summary>
+/// How each change is written in the audit trail, the same whichever store keeps it: the action's name, the
+/// target (service/environment/rollout for what belongs to a rollout, so an audit of a service finds it) and the detail.
+/// </summary>
+public static class AuditEntries
+{
+    /// <summary>Where a rollout's records are filed.</summary>
+    public static string TargetOf(RolloutState rollout) => $"{rollout.Service}/{rollout.Environment}/{rollout.Id}";
+
+    public static AuditEntry RolloutEvent(RolloutState rollout, RolloutEvent e) => new($"rollout.{e.Type}", TargetOf(rollout), e.Message);
+
+    public static AuditEntry QueueRemoved(long id, string service, string environment, string version, string? why, string actor) =>
+        new("queue.removed", string.Create(CultureInfo.InvariantCulture, $"{service}/{environment}/queue-{id}"),
+            string.Create(CultureInfo.InvariantCulture, $"queued deploy #{id} of {service} {version} to {environment} removed: {why ?? "cancelled by " + actor}"));
+
+    public static AuditEntry TokenCreated(ApiToken token)
+    {
+        var groups = token.Groups.IsEmpty ? string.Empty : $"; groups {string.Join(", ", token.Groups)}";
+        var environments = token.Environments.IsEmpty ? "; every environment" : $"; environments {string.Join(", ", token.Environments)}";
+        var expiry = token.ExpiresAt is { } e ? string.Create(CultureInfo.InvariantCulture, $"; expires {e.UtcDateTime:yyyy-MM-dd HH:mm}Z") : "; no expiry";
+        return new("token.created", $"token/{token.Id}", $"token {token.Id} for {token.Identity}: roles {string.Join(", ", token.Roles.Select(RoleNames.Of))}{groups}{environments}{expiry}");
+    }
+
+    public static AuditEntry TokenRevoked(string id) => new("token.revoked", $"token/{id}", $"revoked token {id}");
+
+    /// <summary>An approval or a rejection, filed with the rollout (<paramref name="target"/> as <see cref="TargetOf"/> gives it, or the rollout's id).</summary>
+    public static AuditEntry Approval(ApprovalRecord approval, string target) =>
+        new(approval.Decision == ApprovalDecision.Approved ? "rollout.approved" : "rollout.rejected", target, approval.Describe());
+
+    public static AuditEntry SignedOff(SignOff signOff, string target) => new("checklist.signed", target, $"signed off '{signOff.Item}'");
+
+    public static AuditEntry Frozen(DeclaredFreeze freeze) => new("environment.frozen", freeze.Environment,
+        freeze.Until is { } until ? string.Create(CultureInfo.InvariantCulture, $"deploys frozen until {until:yyyy-MM-dd HH:mm} UTC") : "deploys frozen until lifted");
+
+    public static AuditEntry Unfrozen(DeclaredFreeze freeze) => new("environment.unfrozen", freeze.Environment, $"lifted the freeze of {freeze.By} ({freeze.Reason})");
+
+    public static AuditEntry GateEvaluated(GateEvaluation evaluation) => new("gate.evaluated", $"{evaluation.Service}/{evaluation.Version}",
+        string.Create(CultureInfo.InvariantCulture, $"gate {evaluation.Gate}: {evaluation.Decision.ToString().ToUpperInvariant()} (score {evaluation.Score:0.#}): {evaluation.Reason}"));
+
+    public static AuditEntry GateOverridden(string service, string version, string gate, string reason) =>
+        new("gate.overridden", $"{service}/{version}", $"gate {gate}: REMEDIATE overridden ({reason})");
+
+    public static AuditEntry IncidentOpened(Incident opened) => new("incident.opened", opened.Key,
+        $"{opened.Severity} {opened.Title}" + (opened.Service is null ? string.Empty : $" ({opened.Service} in {opened.Environment})"));
+
+    public static AuditEntry IncidentStep(string action, Incident incident, TimelineEntry entry) => new(action, incident.Key, entry.Text);
+}

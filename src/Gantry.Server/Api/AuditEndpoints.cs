@@ -1,0 +1,37 @@
+using System.Text.Json;
+using Gantry.Api;
+using Gantry.Core.Access;
+using Gantry.Core.Audit;
+using Gantry.Core.Rollouts;
+using Gantry.Server.Access;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+
+namespace Gantry.Server.Api;
+
+/// <summary>The audit trail: records, verification of the hash chain, and the export as JSON lines.</summary>
+public static class AuditEndpoints
+{
+    public const string ExportContentType = "application/x-ndjson";
+
+    public static void Map(RouteGroupBuilder api)
+    {
+        var viewer = new Requires(Role.Viewer);
+        api.MapGet(ApiRoutes.Audit, async (string? target, DateTimeOffset? since, int? limit, IAuditStore audit, CancellationToken ct) =>
+            TypedResults.Ok((await audit.AuditAsync(new AuditQuery(target, since, Math.Clamp(limit ?? 200, 1, 100_000)), ct)).ToList())).WithName("ListAudit").WithMetadata(viewer);
+
+        api.MapGet(ApiRoutes.AuditVerify, async (IAuditStore audit, CancellationToken ct) =>
+            TypedResults.Ok(await audit.VerifyAuditAsync(ct))).WithName("VerifyAudit").WithMetadata(viewer);
+
+        // Every event as JSON lines, oldest first, streamed.
+        api.MapGet(ApiRoutes.AuditExport, async (HttpContext http, IAuditStore audit, CancellationToken ct) =>
+        {
+            http.Response.ContentType = ExportContentType;
+            await foreach (var e in audit.AllAuditAsync(ct))
+            {
+                await http.Response.WriteAsync(JsonSerializer.Serialize(e, GantryJson.Options) + "\n", ct);
+            }
+        }).WithName("ExportAudit").WithMetadata(viewer).Produces<AuditEvent>(StatusCodes.Status200OK, ExportContentType);
+    }
+}

@@ -1,0 +1,57 @@
+using Gantry.Api;
+using Gantry.Core.Access;
+using Gantry.Core.Manifest;
+using Gantry.Core.Rollouts;
+using Gantry.Core.Runtime;
+using Gantry.Server.Access;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Routing;
+
+namespace Gantry.Server.Api;
+
+/// <summary>Services and releases: what the manifest declares, what runs where, the releases deployed, instances and their logs.</summary>
+public static class ServiceEndpoints
+{
+    public static void Map(RouteGroupBuilder api)
+    {
+        var viewer = new Requires(Role.Viewer);
+        api.MapGet(ApiRoutes.Services, async (GantryManifest manifest, IRolloutStore store, CancellationToken ct) =>
+        {
+            var latest = await store.LatestPerTargetAsync(ct);
+            var environments = manifest.Environments.IsEmpty ? [EffectiveService.DefaultEnvironment] : manifest.Environments.Select(e => e.Name).ToList();
+            return TypedResults.Ok(manifest.Services.Select(s => new ServiceView(
+                s.Name,
+                StrategyName(s.Strategy),
+                s.Replicas,
+                s.Listen.ToString(),
+                [.. environments.Select(e => latest.FirstOrDefault(r => r.Service == s.Name && r.Environment == e) is { } r
+                    ? new EnvironmentView(e, r.StableVersion, r.Id, r.Phase.ToString())
+                    : new EnvironmentView(e, null, null, null))])).ToList());
+        }).WithName("ListServices").WithMetadata(viewer);
+
+        api.MapGet(ApiRoutes.ServiceReleases, async Task<Results<Ok<List<StoredRelease>>, ProblemHttpResult>> (string service, GantryManifest manifest, IReleaseStore store, CancellationToken ct) =>
+            manifest.FindService(service) is null
+                ? ProblemResults.For(ProblemCodes.UnknownService, $"there is no service '{service}' in the manifest")
+                : TypedResults.Ok((await store.ReleasesAsync(service, ct)).Select(r => r with { Release = r.Release.Redacted() }).ToList())).WithName("ListReleases").WithMetadata(viewer);
+
+        api.MapGet(ApiRoutes.Instances, async (string? service, string? environment, IRolloutStore store, CancellationToken ct) =>
+            TypedResults.Ok(await store.InstancesAsync(service, environment, ct))).WithName("ListInstances").WithMetadata(viewer);
+
+        api.MapGet(ApiRoutes.ServiceLogs, (string service, string? environment, string? version, int? lines, GantryManifest manifest, IRuntime runtime) =>
+        {
+            var target = new TargetId(service, ApiEndpoints.EnvironmentOr(manifest, environment));
+            var instances = runtime.Observe().Where(i => i.SetId.BelongsTo(target) && (version is null || i.Version == version)).ToList();
+            var take = Math.Clamp(lines ?? 100, 1, 1000);
+            return TypedResults.Ok(instances.Select(i => new InstanceLogs(i.Id, i.Version, [.. runtime.Logs(i.Id).TakeLast(take)])).ToList());
+        }).WithName("GetLogs").WithMetadata(viewer);
+    }
+
+    private static string StrategyName(StrategySpec strategy) => strategy switch
+    {
+        CanaryStrategy => "canary",
+        BlueGreenStrategy => "blueGreen",
+        _ => "rolling",
+    };
+}

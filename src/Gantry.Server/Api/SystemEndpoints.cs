@@ -1,0 +1,78 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using Gantry.Api;
+using Gantry.Core.Access;
+using Gantry.Core.Rollouts;
+using Gantry.Proxy.Metrics;
+using Gantry.Server.Access;
+using Gantry.Server.Reconciler;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.HttpResults;
+
+namespace Gantry.Server.Api;
+
+/// <summary>The server itself: liveness and readiness, Prometheus metrics, the API's OpenAPI description, and the event stream.</summary>
+public static class SystemEndpoints
+{
+    public const string EventStreamContentType = "text/event-stream";
+
+    public static void Map(WebApplication web, bool describedInPublic, Func<string> metricsText)
+    {
+        var open = new PublicEndpoint();
+        object described = describedInPublic ? open : new Requires(Role.Viewer);
+        web.MapOpenApi("/api/{documentName}/openapi.json").WithMetadata(described);
+        web.MapGet("/health", () => TypedResults.Text("ok\n")).WithMetadata(open).ExcludeFromDescription();
+        web.MapGet("/health/ready", Results<ContentHttpResult, ProblemHttpResult> (RolloutReconciler reconciler) => reconciler.Passes > 0
+            ? TypedResults.Text("ready\n")
+            : ProblemResults.For(ProblemCodes.Starting, "the first reconcile pass has not finished")).WithMetadata(open).ExcludeFromDescription();
+        web.MapGet("/metrics", () => TypedResults.Text(metricsText(), PrometheusWriter.ContentType)).WithMetadata(described).ExcludeFromDescription();
+
+        web.MapGet(ApiRoutes.Base + ApiRoutes.Events, (string? rollout, long? after, HttpContext http, IRolloutStore store, ReconcilerSignals signals, TimeProvider time, CancellationToken ct) =>
+            StreamAsync(http, store, signals, time, rollout, after, ct))
+            .WithName("StreamEvents").WithMetadata(new Requires(Role.Viewer)).Produces<StoredEvent>(StatusCodes.Status200OK, EventStreamContentType);
+    }
+
+    /// <summary>Server-sent events: every stored event after <c>after</c> (or Last-Event-ID), then new ones as they are committed.</summary>
+    private static async Task StreamAsync(HttpContext http, IRolloutStore store, ReconcilerSignals signals, TimeProvider time, string? rollout, long? after, CancellationToken ct)
+    {
+        var last = after ?? (long.TryParse(http.Request.Headers["Last-Event-ID"], NumberStyles.None, CultureInfo.InvariantCulture, out var id) ? id : 0);
+        http.Response.ContentType = EventStreamContentType;
+        http.Response.Headers.CacheControl = "no-cache";
+        await http.Response.Body.FlushAsync(ct);
+        var idle = 0;
+        try
+        {
+            while (!ct.IsCancellationRequested)
+            {
+                var events = await store.EventsAsync(last, rollout, 500, ct);
+                foreach (var e in events)
+                {
+                    var data = JsonSerializer.Serialize(e, GantryJson.Options);
+                    await http.Response.WriteAsync(string.Create(CultureInfo.InvariantCulture, $"id: {e.Id}\nevent: {e.Type}\ndata: {data}\n\n"), Encoding.UTF8, ct);
+                    last = e.Id;
+                }
+
+                if (events.Count > 0)
+                {
+                    await http.Response.Body.FlushAsync(ct);
+                    idle = 0;
+                    continue;
+                }
+
+                await signals.Committed.WaitAsync(TimeSpan.FromSeconds(1), time, ct);
+                if (++idle >= 15)
+                {
+                    await http.Response.WriteAsync(":keep-alive\n\n", ct);
+                    await http.Response.Body.FlushAsync(ct);
+                    idle = 0;
+                }
+            }
+        }
+        catch (OperationCanceledException) when (ct.IsCancellationRequested)
+        {
+            // The client went away.
+        }
+    }
+}

@@ -1,0 +1,109 @@
+using Gantry.Api;
+using Gantry.Core.Audit;
+using Gantry.Core.Manifest;
+using Gantry.Core.Rollouts;
+using Gantry.Server.Incidents;
+using Gantry.Server.Reconciler;
+using Gantry.Server.Rollouts;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+
+namespace Gantry.Server.Hosting;
+
+/// <summary>Runs the reconcile loop for as long as the server runs.</summary>
+public sealed class ReconcilerLoop(RolloutReconciler reconciler) : BackgroundService
+{
+    protected override Task ExecuteAsync(CancellationToken stoppingToken) => reconciler.RunAsync(stoppingToken);
+}
+
+/// <summary>Hands every commit to incidents and notifications (<see cref="RolloutFollower"/>) as soon as it is made, and catches up after each pass.</summary>
+public sealed class CommitFollowing(RolloutFollower follower, ReconcilerSignals signals, TimeProvider time, ILogger<CommitFollowing> logger) : BackgroundService
+{
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            try
+            {
+                await follower.FollowAsync(stoppingToken);
+                await signals.Committed.WaitAsync(TimeSpan.FromMilliseconds(500), time, stoppingToken);
+            }
+            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception ex)
+            {
+                AfterPassServiceLog.Failed(logger, nameof(CommitFollowing), ex);
+                await Task.Delay(TimeSpan.FromMilliseconds(500), time, stoppingToken);
+            }
+        }
+    }
+}
+
+/// <summary>Starts the oldest queued deploy of every target whose newest rollout has ended.</summary>
+public sealed class QueueStarter(RolloutReconciler reconciler, DeployService deploys, ReconcilerSignals signals, TimeProvider time, ILogger<QueueStarter> logger)
+    : AfterPassService(signals, time, logger)
+{
+    protected override async Task RunOnceAsync(CancellationToken ct)
+    {
+        foreach (var target in reconciler.Targets.Where(t => t.State.Phase.IsTerminal()))
+        {
+            await deploys.StartQueuedAsync(target.State.Service, target.State.Environment, ct);
+        }
+    }
+}
+
+/// <summary>Escalates incidents nobody acknowledged in time.</summary>
+public sealed class Escalation(IncidentService incidents, ReconcilerSignals signals, TimeProvider time, ILogger<Escalation> logger)
+    : AfterPassService(signals, time, logger)
+{
+    protected override Task RunOnceAsync(CancellationToken ct) => incidents.EscalateDueAsync(ct);
+}
+
+/// <summary>
+/// Automatic promotion (<c>promotion: { auto: true }</c>): the newest release that succeeded in the source
+/// environment is deployed to the environment once it has soaked, unless it was already rolled out there
+/// (whatever came of it). A deploy refused for now (a freeze, a gate, another active rollout) is tried again later.
+/// </summary>
+public sealed class AutoPromotion(GantryManifest manifest, IRolloutStore store, DeployService deploys, ReconcilerSignals signals, TimeProvider time, ILogger<AutoPromotion> logger)
+    : AfterPassService(signals, time, logger)
+{
+    /// <summary>Who the automatic promotions are made by, in rollouts and the audit trail.</summary>
+    public const string Actor = "gantry (auto-promotion)";
+
+    protected override TimeSpan Period => TimeSpan.FromSeconds(2);
+
+    protected override async Task RunOnceAsync(CancellationToken ct)
+    {
+        var now = Now;
+        foreach (var environment in manifest.Environments.Where(e => e.Promotion is { Auto: true }))
+        {
+            foreach (var service in manifest.Services)
+            {
+                var source = await store.ListAsync(new RolloutQuery(service.Name, environment.Promotion!.From, Limit: 1000), ct);
+                if (source.Where(r => r.Kind == RolloutKind.Deploy && r.Phase == RolloutPhase.Succeeded).MaxBy(r => r.CreatedAt) is not { } newest)
+                {
+                    continue;
+                }
+
+                var version = newest.Release.Version;
+                var here = await store.ListAsync(new RolloutQuery(service.Name, environment.Name, Limit: 1000), ct);
+                if (here.Any(r => r.Release.Version == version)
+                    || !Core.Policies.PromotionRule.Check(environment.Promotion, environment.Name, service.Name, version, source, now).Allowed)
+                {
+                    continue;
+                }
+
+                var release = newest.Release;
+                await deploys.DeployAsync(new DeployRequest(service.Name, version, environment.Name, release.Variables.ToDictionary(v => v.Key, v => v.Value, StringComparer.Ordinal), release.CommitSha, release.CommitTime, Secret: release.Secret), new AuditContext(Actor), ct);
+            }
+        }
+    }
+}
+
+internal static partial class AfterPassServiceLog
+{
+    [LoggerMessage(Level = LogLevel.Error, Message = "{Service} failed; it runs again shortly")]
+    public static partial void Failed(ILogger logger, string service, Exception ex);
+}

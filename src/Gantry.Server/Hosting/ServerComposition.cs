@@ -1,0 +1,105 @@
+using Gantry.Core.Analysis;
+using Gantry.Core.Manifest;
+using Gantry.Core.Rollouts;
+using Gantry.Core.Runtime;
+using Gantry.Core.Traffic;
+using Gantry.Proxy.Hosting;
+using Gantry.Server.Analysis;
+using Gantry.Server.Analysis.Providers;
+using Gantry.Server.Checklists;
+using Gantry.Server.Incidents;
+using Gantry.Server.Notifications;
+using Gantry.Server.Reconciler;
+using Gantry.Server.Rollouts;
+using Gantry.Storage.Sqlite;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+
+namespace Gantry.Server.Hosting;
+
+/// <summary>
+/// The parts of the control plane whose lifetime the server manages itself (opened before the host, closed after
+/// it, in a fixed order): the store, the runtime, the built-in router, the HTTP client of providers and notifiers.
+/// </summary>
+public sealed record ControlPlaneParts(GantryManifest Manifest, string ManifestFolder, SqliteStore Store, IRuntime Runtime, Proxy.Hosting.Router Router, HttpClient Http, NotifierSet Notifiers);
+
+/// <summary>
+/// The one composition root: every service of the control plane, registered once, collaborating through
+/// interfaces; the loops around the rollout (reconciler, commit following, notification outbox, queued deploys,
+/// automatic promotion, escalation) are hosted services of the generic host.
+/// </summary>
+public static class ServerComposition
+{
+    public static IServiceCollection AddGantryControlPlane(this IServiceCollection services, ControlPlaneParts parts, Access.AccessOptions access)
+    {
+        services.AddSingleton(parts.Manifest);
+        services.AddSingleton(new ManifestContext(parts.Manifest, parts.ManifestFolder));
+        AddStore(services, parts.Store);
+        services.AddSingleton(parts.Runtime);
+        services.AddSingleton(parts.Router);
+        services.TryAddSingleton<ITrafficRouter>(sp => new BuiltinTrafficRouter(sp.GetRequiredService<Proxy.Hosting.Router>()));
+        services.AddSingleton(sp => new DataPlane(sp.GetRequiredService<IRuntime>(), sp.GetRequiredService<ITrafficRouter>()));
+        services.AddSingleton<IReadOnlyDictionary<string, IMetricProvider>>(sp => new IMetricProvider[]
+        {
+            new BuiltinMetricProvider(parts.Router.Metrics),
+            new PrometheusMetricProvider(parts.Http, sp.GetRequiredService<TimeProvider>()),
+            new WebMetricProvider(parts.Http),
+            new CommandMetricProvider(parts.ManifestFolder),
+        }.ToDictionary(p => p.Name, StringComparer.Ordinal));
+        services.AddSingleton(sp => new AnalysisRuns(sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<IReadOnlyDictionary<string, IMetricProvider>>(), parts.Manifest, parts.Store));
+        services.AddSingleton(sp => new ChecklistChecks(parts.Http, parts.ManifestFolder, sp.GetRequiredService<TimeProvider>()));
+        services.AddSingleton<ChecklistRuns>();
+        services.AddSingleton(parts.Notifiers.ByKind);
+
+        services.AddSingleton<ReconcilerSignals>();
+        services.AddSingleton<ApprovalService>();
+        services.AddSingleton<IApprovalSource>(sp => sp.GetRequiredService<ApprovalService>());
+        services.AddSingleton(sp => new RolloutObservers(sp.GetRequiredService<AnalysisRuns>(), sp.GetRequiredService<ChecklistRuns>(), sp.GetRequiredService<IApprovalSource>()));
+        services.AddSingleton<RolloutReconciler>();
+
+        services.AddSingleton<Gates.GateService>();
+        services.AddSingleton<AdmissionGate>();
+        services.AddSingleton<RolloutCreator>();
+        services.AddSingleton<DeployService>();
+        services.AddSingleton<CommandService>();
+        services.AddSingleton<ChecklistService>();
+        services.AddSingleton<FreezeService>();
+        services.AddSingleton<RolloutViews>();
+        services.AddSingleton<Access.TokenService>();
+        services.AddSingleton(sp => new Access.AccessControl(parts.Store, sp.GetRequiredService<TimeProvider>(), access));
+
+        services.AddSingleton<NotificationService>();
+        services.AddSingleton<IIncidentNotifier>(sp => sp.GetRequiredService<NotificationService>());
+        services.AddSingleton<IncidentService>();
+        // Incidents first: the notification of an incident is written with it; then the rollout's own notifications.
+        services.AddSingleton<ICommitHandler>(sp => sp.GetRequiredService<IncidentService>());
+        services.AddSingleton<ICommitHandler>(sp => sp.GetRequiredService<NotificationService>());
+        services.AddSingleton<RolloutFollower>();
+
+        services.AddHostedService(sp => sp.GetRequiredService<NotificationService>());
+        services.AddHostedService<ReconcilerLoop>();
+        services.AddHostedService<CommitFollowing>();
+        services.AddHostedService<QueueStarter>();
+        services.AddHostedService<AutoPromotion>();
+        services.AddHostedService<Escalation>();
+        return services;
+    }
+
+    /// <summary>The store is one object behind every repository interface.</summary>
+    private static void AddStore(IServiceCollection services, SqliteStore store)
+    {
+        services.AddSingleton(store);
+        services.AddSingleton<IRolloutStore>(store);
+        services.AddSingleton<IReleaseStore>(store);
+        services.AddSingleton<Core.Analysis.IAnalysisStore>(store);
+        services.AddSingleton<Core.Gates.IGateStore>(store);
+        services.AddSingleton<Core.Checklists.IChecklistStore>(store);
+        services.AddSingleton<Core.Audit.IAuditStore>(store);
+        services.AddSingleton<Core.Policies.IFreezeStore>(store);
+        services.AddSingleton<Core.Access.ITokenStore>(store);
+        services.AddSingleton<Core.Approvals.IApprovalStore>(store);
+        services.AddSingleton<Core.Incidents.IIncidentStore>(store);
+        services.AddSingleton<Core.Dora.IDoraStore>(store);
+        services.AddSingleton<Core.Notifications.IDeliveryStore>(store);
+    }
+}

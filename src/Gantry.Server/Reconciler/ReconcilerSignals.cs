@@ -1,0 +1,32 @@
+using System.Collections.Concurrent;
+using Gantry.Core.Runtime;
+
+namespace Gantry.Server.Reconciler;
+
+/// <summary>
+/// What the reconciler and the services around it share: the per-target locks that keep the loop and a
+/// person's command from deciding for one target at once, and the signals that wake whoever waits.
+/// </summary>
+public sealed class ReconcilerSignals
+{
+    private readonly ConcurrentDictionary<TargetId, SemaphoreSlim> locks = new();
+
+    /// <summary>Pulsed when something should be looked at now (a command, a new rollout).</summary>
+    public Signal Wake { get; } = new();
+
+    /// <summary>Pulsed after every commit of a rollout: event streams and the commit followers read on.</summary>
+    public Signal Committed { get; } = new();
+
+    /// <summary>Pulsed after every reconcile pass: queued deploys, automatic promotion and escalation look again.</summary>
+    public Signal Passed { get; } = new();
+
+    /// <summary>The lock of one service in one environment.</summary>
+    public SemaphoreSlim LockFor(TargetId target) => locks.GetOrAdd(target, _ => new SemaphoreSlim(1, 1));
+
+    /// <summary>After a commit outside the loop: followers read on and the loop looks now.</summary>
+    public void AfterCommit()
+    {
+        Committed.Pulse();
+        Wake.Pulse();
+    }
+}
