@@ -1,0 +1,96 @@
+using System.Diagnostics;
+using System.Globalization;
+using Gantry.Core.Manifest;
+
+namespace Gantry.Runtime.Process;
+
+/// <summary>Starting the instance's process: its command, arguments and environment with placeholders filled in, as its user, with its output kept.</summary>
+internal sealed partial class ManagedInstance
+{
+    private async Task<System.Diagnostics.Process> StartProcessAsync(CancellationToken ct)
+    {
+        var values = new Dictionary<string, string>(StringComparer.Ordinal)
+        {
+            ["version"] = spec.Version,
+            ["port"] = Address.Port.ToString(CultureInfo.InvariantCulture),
+            ["service"] = spec.Service.Name,
+            ["environment"] = spec.Environment,
+            ["instance"] = Id,
+        };
+        var p = (ProcessSpec)spec.Service.Runtime;
+        var workingDirectory = Path.GetFullPath(Path.Combine(spec.ManifestFolder, Placeholders.Expand(p.WorkingDir ?? ".", values)));
+        if (isolation.Refusal(workingDirectory) is { } refused)
+        {
+            throw new InvalidOperationException(refused);
+        }
+
+        // A root server never runs an instance as root: the service's runAs user, or the dedicated one.
+        var runAs = InstanceIsolation.IsRoot ? p.RunAs ?? isolation.DefaultUser : null;
+        if (p.RunAs is not null && !InstanceIsolation.IsRoot && p.RunAs != Environment.UserName)
+        {
+            throw new InvalidOperationException($"runAs {p.RunAs}: the server runs as {Environment.UserName}, not root, so it cannot start instances as another user");
+        }
+
+        var user = runAs is null ? null : await UserAccount.ResolveAsync(runAs, ct);
+        var command = Placeholders.Expand(p.Command, values);
+        var info = new ProcessStartInfo(user is null ? command : "setpriv")
+        {
+            WorkingDirectory = workingDirectory,
+            UseShellExecute = false,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            RedirectStandardInput = true,
+        };
+        if (user is not null)
+        {
+            foreach (var arg in new[] { $"--reuid={user.Uid}", $"--regid={user.Gid}", "--clear-groups", "--no-new-privs", "--", command })
+            {
+                info.ArgumentList.Add(arg);
+            }
+        }
+
+        foreach (var arg in p.Args)
+        {
+            info.ArgumentList.Add(Placeholders.Expand(arg, values));
+        }
+
+        // Instances do not inherit the control plane's environment (its tokens, cloud credentials): a safe
+        // list, then what the manifest and the deploy give.
+        var inherited = new Dictionary<string, string?>(StringComparer.Ordinal);
+        foreach (System.Collections.DictionaryEntry e in Environment.GetEnvironmentVariables())
+        {
+            inherited[(string)e.Key] = e.Value as string;
+        }
+
+        info.Environment.Clear();
+        foreach (var (key, value) in InstanceIsolation.BaseEnvironment(inherited, user))
+        {
+            info.Environment[key] = value;
+        }
+
+        foreach (var (key, value) in p.Env.Concat(spec.ExtraEnv))
+        {
+            info.Environment[key] = Placeholders.Expand(value, values);
+        }
+
+        if (owner is not null)
+        {
+            // Marks the process as ours, so a control plane killed without a chance to stop it can find it again.
+            info.Environment[Orphans.OwnerVariable] = owner;
+        }
+
+        var started = new System.Diagnostics.Process { StartInfo = info };
+        started.OutputDataReceived += (_, e) => Append(e.Data);
+        started.ErrorDataReceived += (_, e) => Append(e.Data);
+        started.Start();
+        started.StandardInput.Close();
+        started.BeginOutputReadLine();
+        started.BeginErrorReadLine();
+        lock (gate)
+        {
+            process = started;
+        }
+
+        return started;
+    }
+}
