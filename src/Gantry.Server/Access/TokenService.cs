@@ -1,8 +1,6 @@
 using System.Text.RegularExpressions;
-using Gantry.Api;
 using Gantry.Core.Access;
 using Gantry.Core.Audit;
-using Gantry.Core.Manifest;
 using Gantry.Server.Rollouts;
 
 namespace Gantry.Server.Access;

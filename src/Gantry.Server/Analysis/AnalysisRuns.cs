@@ -2,9 +2,7 @@ using System.Collections.Concurrent;
 using System.Globalization;
 using Gantry.Core.Analysis;
 using Gantry.Core.Analysis.Judge;
-using Gantry.Core.Manifest;
 using Gantry.Core.Manifest.Values;
-using Gantry.Core.Rollouts;
 using Gantry.Core.Strategies;
 
 namespace Gantry.Server.Analysis;

@@ -1,9 +1,6 @@
-using Gantry.Api;
-using Gantry.Core.Manifest;
 using Gantry.Server.Rollouts;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
-using Microsoft.AspNetCore.Http.HttpResults;
 
 namespace Gantry.Server.Api;
 

@@ -1,12 +1,9 @@
 using System.Text.Json;
-using Gantry.Api;
 using Gantry.Core.Access;
 using Gantry.Core.Audit;
-using Gantry.Core.Rollouts;
 using Gantry.Server.Access;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
-using Microsoft.AspNetCore.Routing;
 
 namespace Gantry.Server.Api;
 

@@ -1,13 +1,9 @@
-using Gantry.Api;
 using Gantry.Core.Access;
 using Gantry.Core.Gates;
-using Gantry.Core.Manifest;
 using Gantry.Server.Access;
 using Gantry.Server.Gates;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
-using Microsoft.AspNetCore.Http.HttpResults;
-using Microsoft.AspNetCore.Routing;
 
 namespace Gantry.Server.Api;
 

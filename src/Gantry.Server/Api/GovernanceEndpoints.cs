@@ -1,16 +1,12 @@
-using Gantry.Api;
 using Gantry.Core.Access;
 using Gantry.Core.Approvals;
 using Gantry.Core.Checklists;
 using Gantry.Core.Manifest.Values;
 using Gantry.Core.Policies;
-using Gantry.Core.Rollouts;
 using Gantry.Server.Access;
 using Gantry.Server.Rollouts;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
-using Microsoft.AspNetCore.Http.HttpResults;
-using Microsoft.AspNetCore.Routing;
 
 namespace Gantry.Server.Api;
 

@@ -1,17 +1,13 @@
 using System.Globalization;
-using Gantry.Api;
 using Gantry.Core.Access;
 using Gantry.Core.Dora;
 using Gantry.Core.Incidents;
 using Gantry.Core.Manifest.Values;
 using Gantry.Core.Notifications;
-using Gantry.Core.Rollouts;
 using Gantry.Server.Access;
 using Gantry.Server.Incidents;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
-using Microsoft.AspNetCore.Http.HttpResults;
-using Microsoft.AspNetCore.Routing;
 
 namespace Gantry.Server.Api;
 

@@ -1,6 +1,4 @@
-using Gantry.Api;
 using Microsoft.AspNetCore.Http;
-using Microsoft.AspNetCore.Http.HttpResults;
 
 namespace Gantry.Server.Api;
 

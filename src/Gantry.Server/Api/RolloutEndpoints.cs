@@ -1,16 +1,11 @@
 using System.Globalization;
-using Gantry.Api;
 using Gantry.Core.Access;
 using Gantry.Core.Analysis;
-using Gantry.Core.Manifest;
-using Gantry.Core.Rollouts;
 using Gantry.Core.Strategies;
 using Gantry.Server.Access;
 using Gantry.Server.Rollouts;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
-using Microsoft.AspNetCore.Http.HttpResults;
-using Microsoft.AspNetCore.Routing;
 
 namespace Gantry.Server.Api;
 

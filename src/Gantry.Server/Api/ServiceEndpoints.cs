@@ -1,13 +1,8 @@
-using Gantry.Api;
 using Gantry.Core.Access;
-using Gantry.Core.Manifest;
-using Gantry.Core.Rollouts;
 using Gantry.Core.Runtime;
 using Gantry.Server.Access;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
-using Microsoft.AspNetCore.Http.HttpResults;
-using Microsoft.AspNetCore.Routing;
 
 namespace Gantry.Server.Api;
 

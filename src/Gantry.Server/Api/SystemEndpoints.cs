@@ -1,15 +1,12 @@
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
-using Gantry.Api;
 using Gantry.Core.Access;
-using Gantry.Core.Rollouts;
 using Gantry.Proxy.Metrics;
 using Gantry.Server.Access;
 using Gantry.Server.Reconciler;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
-using Microsoft.AspNetCore.Http.HttpResults;
 
 namespace Gantry.Server.Api;
 

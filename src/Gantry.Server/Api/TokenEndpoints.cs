@@ -1,10 +1,7 @@
-using Gantry.Api;
 using Gantry.Core.Access;
 using Gantry.Server.Access;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
-using Microsoft.AspNetCore.Http.HttpResults;
-using Microsoft.AspNetCore.Routing;
 
 namespace Gantry.Server.Api;
 

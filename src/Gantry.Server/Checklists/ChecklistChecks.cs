@@ -2,7 +2,6 @@ using System.Globalization;
 using System.Net.Security;
 using System.Net.Sockets;
 using System.Security.Cryptography.X509Certificates;
-using Gantry.Core.Manifest;
 using Gantry.Server.Programs;
 
 namespace Gantry.Server.Checklists;

@@ -1,8 +1,6 @@
 using System.Collections.Concurrent;
 using Gantry.Core;
 using Gantry.Core.Checklists;
-using Gantry.Core.Manifest;
-using Gantry.Core.Rollouts;
 
 namespace Gantry.Server.Checklists;
 

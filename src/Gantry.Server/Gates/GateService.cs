@@ -1,7 +1,5 @@
 using System.Globalization;
-using Gantry.Api;
 using Gantry.Core.Gates;
-using Gantry.Core.Manifest;
 using Gantry.Server.Rollouts;
 
 namespace Gantry.Server.Gates;

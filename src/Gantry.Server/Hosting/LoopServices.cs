@@ -1,7 +1,4 @@
-using Gantry.Api;
 using Gantry.Core.Audit;
-using Gantry.Core.Manifest;
-using Gantry.Core.Rollouts;
 using Gantry.Server.Incidents;
 using Gantry.Server.Reconciler;
 using Gantry.Server.Rollouts;

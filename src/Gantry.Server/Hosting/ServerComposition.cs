@@ -1,6 +1,4 @@
 using Gantry.Core.Analysis;
-using Gantry.Core.Manifest;
-using Gantry.Core.Rollouts;
 using Gantry.Core.Runtime;
 using Gantry.Core.Traffic;
 using Gantry.Proxy.Hosting;

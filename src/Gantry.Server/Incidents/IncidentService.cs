@@ -1,10 +1,7 @@
 using System.Globalization;
-using Gantry.Api;
 using Gantry.Core.Audit;
 using Gantry.Core.Incidents;
-using Gantry.Core.Manifest;
 using Gantry.Core.Notifications;
-using Gantry.Core.Rollouts;
 using Severity = Gantry.Core.Incidents.Severity;
 using Gantry.Server.Rollouts;
 

@@ -1,8 +1,6 @@
 using System.Globalization;
 using System.Text;
-using Gantry.Api;
 using Gantry.Core.Dora;
-using Gantry.Core.Rollouts;
 
 namespace Gantry.Server.Incidents;
 

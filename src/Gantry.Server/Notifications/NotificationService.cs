@@ -1,8 +1,6 @@
 using System.Globalization;
 using Gantry.Core.Incidents;
-using Gantry.Core.Manifest;
 using Gantry.Core.Notifications;
-using Gantry.Core.Rollouts;
 using Gantry.Server.Incidents;
 using Gantry.Server.Rollouts;
 using Gantry.Server.Reconciler;

@@ -1,9 +1,7 @@
 using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
-using Gantry.Core.Manifest;
 using Gantry.Core.Notifications;
-using Gantry.Core.Rollouts;
 
 namespace Gantry.Server.Notifications;
 

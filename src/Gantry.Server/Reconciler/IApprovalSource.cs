@@ -1,5 +1,4 @@
 using Gantry.Core.Approvals;
-using Gantry.Core.Rollouts;
 
 namespace Gantry.Server.Reconciler;
 

@@ -1,7 +1,5 @@
 using System.Collections.Concurrent;
 using Gantry.Core;
-using Gantry.Core.Manifest;
-using Gantry.Core.Rollouts;
 using Gantry.Core.Runtime;
 using Gantry.Core.Strategies;
 using Gantry.Core.Traffic;

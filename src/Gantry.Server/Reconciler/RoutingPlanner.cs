@@ -1,6 +1,4 @@
 using Gantry.Core;
-using Gantry.Core.Manifest;
-using Gantry.Core.Rollouts;
 using Gantry.Core.Runtime;
 using Gantry.Core.Traffic;
 

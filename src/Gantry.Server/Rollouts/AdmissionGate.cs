@@ -1,9 +1,6 @@
-using Gantry.Api;
 using Gantry.Core.Access;
 using Gantry.Core.Admission;
-using Gantry.Core.Manifest;
 using Gantry.Core.Policies;
-using Gantry.Core.Rollouts;
 
 namespace Gantry.Server.Rollouts;
 

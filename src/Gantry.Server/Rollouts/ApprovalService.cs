@@ -1,9 +1,6 @@
-using Gantry.Api;
 using Gantry.Core.Access;
 using Gantry.Core.Approvals;
 using Gantry.Core.Audit;
-using Gantry.Core.Manifest;
-using Gantry.Core.Rollouts;
 using Gantry.Server.Reconciler;
 
 namespace Gantry.Server.Rollouts;

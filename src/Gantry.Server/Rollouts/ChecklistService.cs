@@ -1,10 +1,7 @@
 using System.Globalization;
-using Gantry.Api;
 using Gantry.Core.Access;
 using Gantry.Core.Audit;
 using Gantry.Core.Checklists;
-using Gantry.Core.Manifest;
-using Gantry.Core.Rollouts;
 using Gantry.Server.Checklists;
 using Gantry.Server.Reconciler;
 

@@ -1,8 +1,5 @@
-using Gantry.Api;
 using Gantry.Core.Admission;
 using Gantry.Core.Audit;
-using Gantry.Core.Manifest;
-using Gantry.Core.Rollouts;
 using Gantry.Core.Strategies;
 using Gantry.Server.Reconciler;
 

@@ -1,6 +1,3 @@
-using Gantry.Api;
-using Gantry.Core.Manifest;
-using Gantry.Core.Rollouts;
 
 namespace Gantry.Server.Rollouts;
 

@@ -1,10 +1,7 @@
 using System.Globalization;
 using System.Text.RegularExpressions;
-using Gantry.Api;
 using Gantry.Core.Access;
 using Gantry.Core.Audit;
-using Gantry.Core.Manifest;
-using Gantry.Core.Rollouts;
 using Gantry.Server.Reconciler;
 
 namespace Gantry.Server.Rollouts;

@@ -1,6 +1,4 @@
-using Gantry.Api;
 using Gantry.Core.Audit;
-using Gantry.Core.Manifest;
 using Gantry.Core.Policies;
 using Gantry.Server.Reconciler;
 

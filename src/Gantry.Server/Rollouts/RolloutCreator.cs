@@ -1,7 +1,4 @@
-using Gantry.Api;
 using Gantry.Core.Audit;
-using Gantry.Core.Manifest;
-using Gantry.Core.Rollouts;
 using Gantry.Core.Strategies;
 using Gantry.Server.Reconciler;
 

@@ -1,4 +1,3 @@
-using Gantry.Core.Rollouts;
 using Microsoft.Extensions.Logging;
 
 namespace Gantry.Server.Rollouts;

@@ -1,7 +1,4 @@
 using System.Globalization;
-using Gantry.Api;
-using Gantry.Core.Manifest;
-using Gantry.Core.Rollouts;
 using Gantry.Core.Runtime;
 using Gantry.Server.Analysis;
 using Gantry.Server.Reconciler;

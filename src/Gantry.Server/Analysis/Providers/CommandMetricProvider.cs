@@ -1,6 +1,5 @@
 using System.Globalization;
 using Gantry.Core.Analysis;
-using Gantry.Core.Manifest;
 
 namespace Gantry.Server.Analysis.Providers;
 

@@ -1,7 +1,6 @@
 using System.Globalization;
 using System.Text.Json;
 using Gantry.Core.Analysis;
-using Gantry.Core.Manifest;
 
 namespace Gantry.Server.Analysis.Providers;
 
