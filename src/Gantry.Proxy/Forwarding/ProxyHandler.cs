@@ -13,6 +13,20 @@ public sealed class ProxyHandler(Func<CompiledTable> current, HttpForwarder forw
     /// <summary>Bodies up to this size are buffered so that a mirrored copy can be sent; larger ones are not mirrored.</summary>
     public const int MaxMirroredBody = 64 * 1024;
 
+    /// <summary>The first other group of the route with a share of the traffic and an available instance, and that instance; (the group, -1) when none has one.</summary>
+    private static (CompiledGroup Group, int Index) Fallback(CompiledRoute route, CompiledGroup empty)
+    {
+        foreach (var other in route.Groups)
+        {
+            if (!ReferenceEquals(other, empty) && other.Spec.Weight > 0 && other.Balancer.Pick(other.Instances) is var index and >= 0)
+            {
+                return (other, index);
+            }
+        }
+
+        return (empty, -1);
+    }
+
     public async Task HandleAsync(HttpContext context)
     {
         var route = current().Find(context.Connection.LocalPort, context.Request.Host, context.Request.Path);
@@ -31,6 +45,13 @@ public sealed class ProxyHandler(Func<CompiledTable> current, HttpForwarder forw
         var group = decision.Group;
         var index = group.Balancer.Pick(group.Instances);
         var started = time.GetTimestamp();
+        if (index < 0)
+        {
+            // Its group has no available instance (all ejected or draining for a moment): another group serves
+            // the request rather than a 503, as a group without ready instances gives its share to the others.
+            (group, index) = Fallback(route, group);
+        }
+
         if (index < 0)
         {
             await HttpForwarder.WriteErrorAsync(context, StatusCodes.Status503ServiceUnavailable, $"no available instance in group '{group.Name}' of route '{route.Spec.Name}'");

@@ -9,7 +9,7 @@ namespace Gantry.Server.Checklists;
 /// every couple of seconds (or at once after a sign-off), sign-offs are read from the store, and the result
 /// of every item is stored with the rollout. The rollout starts once every required item has passed.
 /// </summary>
-public sealed class ChecklistRuns(GantryManifest manifest, IChecklistStore store, ChecklistChecks checks, TimeProvider time) : IAsyncDisposable
+public sealed class ChecklistRuns(GantryManifest manifest, IChecklistStore store, ChecklistChecks checks, TimeProvider time) : IAsyncDisposable, Microsoft.Extensions.Hosting.IHostedService
 {
     /// <summary>Time between two rounds of automated checks of a waiting rollout.</summary>
     public static readonly TimeSpan Interval = TimeSpan.FromSeconds(2);
@@ -106,11 +106,21 @@ public sealed class ChecklistRuns(GantryManifest manifest, IChecklistStore store
         }
     }
 
+    /// <summary>Runs start when a waiting rollout is first observed; nothing to do when the host starts.</summary>
+    public Task StartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    /// <summary>The host stops: every run ends before the store closes.</summary>
+    public async Task StopAsync(CancellationToken cancellationToken) => await DisposeAsync();
+
     public async ValueTask DisposeAsync()
     {
+        if (stopping.IsCancellationRequested)
+        {
+            return;
+        }
+
         await stopping.CancelAsync();
         await Task.WhenAll(runs.Values.Select(r => r.Task ?? Task.CompletedTask));
-        stopping.Dispose();
     }
 
     private sealed class Run(string rolloutId, string environment)

@@ -75,6 +75,7 @@ public static class ServerComposition
         services.AddSingleton<RolloutFollower>();
 
         services.AddHostedService(sp => sp.GetRequiredService<NotificationService>());
+        services.AddHostedService(sp => sp.GetRequiredService<ChecklistRuns>());
         services.AddHostedService<ReconcilerLoop>();
         services.AddHostedService<CommitFollowing>();
         services.AddHostedService<QueueStarter>();

@@ -22,6 +22,14 @@ public static class RoutingPlanner
         instances.Where(i => i.SetKey == set.Key && i.Phase == InstancePhase.Ready && i.Index < set.Routed).OrderBy(i => i.Index);
 
     /// <summary>
+    /// When no instance of a target passes its readiness probe (probes timing out on a starved machine, say), the
+    /// running ones that have passed startup are routed to rather than none: a request that may succeed beats a
+    /// certain 503 (Envoy's panic routing). Instances still starting, crashed or stopped never are.
+    /// </summary>
+    public static IEnumerable<InstanceStatus> Panic(InstanceSet set, IEnumerable<InstanceStatus> instances) =>
+        instances.Where(i => i.SetKey == set.Key && i.Phase == InstancePhase.NotReady && i.Index < set.Routed).OrderBy(i => i.Index);
+
+    /// <summary>
     /// One route per target on the service's listener (the first target to claim a listener keeps it), and
     /// a preview route for a blue-green release while it is previewed. A group with no ready instance serves
     /// no share while another group has ready instances.
@@ -33,8 +41,9 @@ public static class RoutingPlanner
         foreach (var target in targets)
         {
             var mine = instances.Where(i => i.SetId.BelongsTo(target.State.Target)).ToList();
-            var backends = TrafficGroups.Of(target.State, set => Serving(set, mine).Count())
-                .Select(g => new TrafficBackend(g.Set.Key, g.Weight, [.. Serving(g.Set, mine).Select(i => i.Address)]))
+            var serving = target.State.Sets.Any(set => Serving(set, mine).Any()) ? (Func<InstanceSet, IEnumerable<InstanceStatus>>)(set => Serving(set, mine)) : set => Panic(set, mine);
+            var backends = TrafficGroups.Of(target.State, set => serving(set).Count())
+                .Select(g => new TrafficBackend(g.Set.Key, g.Weight, [.. serving(g.Set).Select(i => i.Address)]))
                 .ToList();
             if (backends.Any(b => b.Weight > 0 && b.Instances.Count > 0))
             {

@@ -6,9 +6,8 @@ namespace Gantry.Core.Tests.Access;
 public sealed class IdentityTests
 {
     [Fact(Timeout = 5_000)]
-    public async Task New_Token_HasAnIdAndMatchesOnlyItsOwnHash()
+    public void New_Token_HasAnIdAndMatchesOnlyItsOwnHash()
     {
-        await Task.Yield();
         var (id, text) = TokenSecret.New();
         text.Should().StartWith($"gantry_{id}_");
         TokenSecret.IdOf(text).Should().Be(id);
@@ -26,26 +25,23 @@ public sealed class IdentityTests
     [InlineData("gantry_ABCDEF123456_aaaaaaaaaaaaaaaaaaaaaaaaa")]
     [InlineData("gantry_abc_aaaaaaaaaaaaaaaaaaaaaaaaaaaa")]
     [InlineData("gantry_0123456789ab_short")]
-    public async Task IdOf_NotAToken_Null(string text)
+    public void IdOf_NotAToken_Null(string text)
     {
-        await Task.Yield();
         TokenSecret.IdOf(text).Should().BeNull();
         TokenSecret.Describe(text).Should().Be("a malformed token");
     }
 
     [Fact(Timeout = 5_000)]
-    public async Task Describe_Token_ShowsTheIdNeverTheSecret()
+    public void Describe_Token_ShowsTheIdNeverTheSecret()
     {
-        await Task.Yield();
         var (id, text) = TokenSecret.New();
         TokenSecret.Describe(text).Should().Be($"token {id}");
         TokenSecret.Describe(null).Should().Be("no token");
     }
 
     [Fact(Timeout = 5_000)]
-    public async Task May_RolesAndEnvironmentScopes_AsIntended()
+    public void May_RolesAndEnvironmentScopes_AsIntended()
     {
-        await Task.Yield();
         var deployer = new Principal("alice", [Role.Deployer], [], ["staging"], "t1");
         deployer.May(Role.Viewer, "production").Should().BeTrue("every identity may read");
         deployer.May(Role.Deployer, "staging").Should().BeTrue();
@@ -75,9 +71,8 @@ public sealed class IdentityTests
     [InlineData("viewer,deployer", null)]
     [InlineData("Deployer|Approver", null)]
     [InlineData("-1", null)]
-    public async Task Parse_RoleName_KnownOnly(string text, Role? expected)
+    public void Parse_RoleName_KnownOnly(string text, Role? expected)
     {
-        await Task.Yield();
         RoleNames.Parse(text).Should().Be(expected);
     }
 }

@@ -36,16 +36,14 @@ public sealed class AdmissionRulesTests
         new("web", "production", "2.0", now, Production, declared ?? [], staging ?? [InStaging("2.0", RolloutPhase.Succeeded, now.AddHours(-2))]);
 
     [Fact(Timeout = 10_000)]
-    public async Task Decide_AllRulesMet_AdmitsAndWaitsForChecklistAndApprovals()
+    public void Decide_AllRulesMet_AdmitsAndWaitsForChecklistAndApprovals()
     {
-        await Task.Yield();
         AdmissionRules.Decide(Ask(Monday)).Should().Be(new AdmissionDecision(null, "admitted", AwaitsChecklist: true, AwaitsApproval: true));
     }
 
     [Fact(Timeout = 10_000)]
-    public async Task Decide_OutsideTheWindow_RefusesWithTheNextOpening()
+    public void Decide_OutsideTheWindow_RefusesWithTheNextOpening()
     {
-        await Task.Yield();
         var decision = AdmissionRules.Decide(Ask(Monday.AddHours(10)));
         decision.Refusal.Should().Be(AdmissionRule.Window);
         decision.NextAllowedAt.Should().Be(new DateTimeOffset(2026, 11, 3, 8, 0, 0, TimeSpan.Zero));
@@ -53,9 +51,8 @@ public sealed class AdmissionRulesTests
     }
 
     [Fact(Timeout = 10_000)]
-    public async Task Decide_ManifestFreeze_RefusesUntilItEnds()
+    public void Decide_ManifestFreeze_RefusesUntilItEnds()
     {
-        await Task.Yield();
         var christmas = new DateTimeOffset(2026, 12, 24, 10, 0, 0, TimeSpan.Zero);
         var decision = AdmissionRules.Decide(Ask(christmas));
         decision.Refusal.Should().Be(AdmissionRule.Freeze);
@@ -64,9 +61,8 @@ public sealed class AdmissionRulesTests
     }
 
     [Fact(Timeout = 10_000)]
-    public async Task Decide_DeclaredFreeze_RefusesWithWhoAndWhyBeforeTheManifestsRules()
+    public void Decide_DeclaredFreeze_RefusesWithWhoAndWhyBeforeTheManifestsRules()
     {
-        await Task.Yield();
         var declared = new DeclaredFreeze(1, "production", "incident 42", "alice", Monday.AddHours(-1), Monday.AddHours(3), null, null);
         AdmissionRules.Decide(Ask(Monday, declared: [declared])).Should().Be(new AdmissionDecision(AdmissionRule.DeclaredFreeze,
             "deploys to production are frozen by alice since 2026-11-02 08:00 UTC (incident 42), until 2026-11-02 12:00 UTC", Monday.AddHours(3)));
@@ -74,9 +70,8 @@ public sealed class AdmissionRulesTests
     }
 
     [Fact(Timeout = 10_000)]
-    public async Task Decide_NotSoakedYet_RefusesForNowAndAnEmergencyGoesPast()
+    public void Decide_NotSoakedYet_RefusesForNowAndAnEmergencyGoesPast()
     {
-        await Task.Yield();
         var fresh = Ask(Monday, [InStaging("2.0", RolloutPhase.Succeeded, Monday.AddMinutes(-20))]);
         var decision = AdmissionRules.Decide(fresh);
         decision.Should().Be(new AdmissionDecision(AdmissionRule.Promotion, "web 2.0 has soaked in staging for 20m of 1h: it may enter production from 2026-11-02 09:40 UTC", Monday.AddMinutes(40)));
@@ -89,9 +84,8 @@ public sealed class AdmissionRulesTests
     }
 
     [Fact(Timeout = 10_000)]
-    public async Task Decide_NeverSucceededUpstream_RefusesEvenAnEmergency()
+    public void Decide_NeverSucceededUpstream_RefusesEvenAnEmergency()
     {
-        await Task.Yield();
         var failed = Ask(Monday, [InStaging("2.0", RolloutPhase.Aborted, Monday.AddHours(-2))]) with { Emergency = true, Reason = "now" };
         var decision = AdmissionRules.Decide(failed);
         decision.Refusal.Should().Be(AdmissionRule.Promotion);
@@ -99,9 +93,8 @@ public sealed class AdmissionRulesTests
     }
 
     [Fact(Timeout = 10_000)]
-    public async Task Decide_EmergencyRules_NeedAReasonTheRoleAndNoQueue()
+    public void Decide_EmergencyRules_NeedAReasonTheRoleAndNoQueue()
     {
-        await Task.Yield();
         var nightly = Ask(Monday.AddHours(12)) with { Emergency = true };
         AdmissionRules.Decide(nightly).Refusal.Should().Be(AdmissionRule.EmergencyNeedsReason);
         AdmissionRules.Decide(nightly with { Reason = "outage", Queue = true }).Refusal.Should().Be(AdmissionRule.EmergencyNotQueued);
@@ -112,17 +105,15 @@ public sealed class AdmissionRulesTests
     }
 
     [Fact(Timeout = 10_000)]
-    public async Task Decide_GateRefusal_ComesFirst()
+    public void Decide_GateRefusal_ComesFirst()
     {
-        await Task.Yield();
         AdmissionRules.Decide(Ask(Monday.AddHours(12)) with { GateRefusal = "gate 'release' decided BLOCK" })
             .Should().Be(new AdmissionDecision(AdmissionRule.Gate, "gate 'release' decided BLOCK"));
     }
 
     [Fact(Timeout = 10_000)]
-    public async Task Decide_EnvironmentWithoutRules_AdmitsWithoutWaiting()
+    public void Decide_EnvironmentWithoutRules_AdmitsWithoutWaiting()
     {
-        await Task.Yield();
         AdmissionRules.Decide(new AdmissionRequest("web", "staging", "2.0", Monday.AddHours(12), Manifest.FindEnvironment("staging"), [], []))
             .Should().Be(new AdmissionDecision(null, "admitted"));
     }

@@ -28,9 +28,8 @@ public sealed class RollbackTargetTests
     }
 
     [Fact(Timeout = 10_000)]
-    public async Task Choose_Default_GoesToThePreviousStableReleaseAndUndoesTheCurrentOne()
+    public void Choose_Default_GoesToThePreviousStableReleaseAndUndoesTheCurrentOne()
     {
-        await Task.Yield();
         var history = new[] { Ran(3, "3.0"), Ran(2, "2.0", RolloutPhase.Aborted) with { Sets = [new InstanceSet(Release.Of("1.0"), SetRole.Stable, 1, 1)] }, Ran(1, "1.0") };
         var choice = RollbackTarget.Choose("web", "default", history, null);
         choice.Target.Should().Be(Release.Of("1.0"), "2.0 was aborted and never ran as the stable release");
@@ -38,9 +37,8 @@ public sealed class RollbackTargetTests
     }
 
     [Fact(Timeout = 10_000)]
-    public async Task Choose_Refusals_SayWhy()
+    public void Choose_Refusals_SayWhy()
     {
-        await Task.Yield();
         RollbackTarget.Choose("web", "default", [], null).Refusal.Should().Be(RollbackRefusal.NothingRunning);
         RollbackTarget.Choose("web", "default", [Ran(2, "2.0", RolloutPhase.Progressing), Ran(1, "1.0")], null).Refusal.Should().Be(RollbackRefusal.InProgress);
         RollbackTarget.Choose("web", "default", [Ran(1, "1.0")], null).Should().Be(new RollbackChoice(null, null, RollbackRefusal.NothingToRollBackTo, "web in default has had only one release (1.0)"));
@@ -49,9 +47,8 @@ public sealed class RollbackTargetTests
     }
 
     [Fact(Timeout = 10_000)]
-    public async Task Choose_SameVersionOtherVariables_GoesBackToTheVariablesItRanWith()
+    public void Choose_SameVersionOtherVariables_GoesBackToTheVariablesItRanWith()
     {
-        await Task.Yield();
         var before = new Release("2.0", [new("LOG", "info")], null, null);
         var now = new Release("2.0", [new("LOG", "debug")], null, null);
         var choice = RollbackTarget.Choose("web", "default", [Ran(2, "2.0", release: now), Ran(1, "2.0", release: before)], null);

@@ -14,18 +14,16 @@ public sealed class AnalysisEvaluatorTests
         AnalysisEvaluator.Judge(spec, value is { } v ? MetricValue.Of(v) : MetricValue.NoData("no requests"), baseline is { } b ? MetricValue.Of(b) : null, QuantityKind.Duration, earlier ?? [], at ?? T0);
 
     [Fact(Timeout = 10_000)]
-    public async Task Judge_AbsoluteThreshold_PassesAndFailsWithASentence()
+    public void Judge_AbsoluteThreshold_PassesAndFailsWithASentence()
     {
-        await Task.Yield();
         Judge(Metric("> 200ms"), 0.150).Should().Match<MetricMeasurement>(m => m.Phase == AnalysisPhase.Successful && m.Sentence == "p90: 150 ms, fails when > 200ms");
         Judge(Metric("> 200ms"), 0.231).Should().Match<MetricMeasurement>(m => m.Phase == AnalysisPhase.Failed && m.Sentence == "p90: 231 ms exceeds 200ms");
         Judge(Metric("> 1%", passWhen: "< 200ms"), 0.250).Sentence.Should().Be("p90: 250 ms is not < 200ms");
     }
 
     [Fact(Timeout = 10_000)]
-    public async Task Judge_BaselineRelative_ComparesWithTheBaselineMeasuredTogether()
+    public void Judge_BaselineRelative_ComparesWithTheBaselineMeasuredTogether()
     {
-        await Task.Yield();
         var m = Judge(Metric("> baseline + 100ms"), 0.231, 0.118);
         m.Phase.Should().Be(AnalysisPhase.Failed);
         m.Sentence.Should().Be("p90: canary 231 ms vs baseline 118 ms (+113 ms) exceeds baseline + 100ms");
@@ -34,18 +32,16 @@ public sealed class AnalysisEvaluatorTests
     }
 
     [Fact(Timeout = 10_000)]
-    public async Task Judge_NoDataAndErrors_AreInconclusiveAndError()
+    public void Judge_NoDataAndErrors_AreInconclusiveAndError()
     {
-        await Task.Yield();
         Judge(Metric("> 200ms"), null).Phase.Should().Be(AnalysisPhase.Inconclusive);
         var error = AnalysisEvaluator.Judge(Metric("> 200ms"), MetricValue.Failed("prometheus: connection refused"), null, QuantityKind.Duration, [], T0);
         error.Should().Match<MetricMeasurement>(m => m.Phase == AnalysisPhase.Error && m.Sentence == "p90: prometheus: connection refused");
     }
 
     [Fact(Timeout = 10_000)]
-    public async Task Judge_SustainedCondition_FailsOnlyAfterHoldingForTheWholeDuration()
+    public void Judge_SustainedCondition_FailsOnlyAfterHoldingForTheWholeDuration()
     {
-        await Task.Yield();
         var spec = Metric("> 2000ms for 5m");
         var earlier = new List<MetricMeasurement>();
         for (var minute = 0; minute < 5; minute++)
@@ -68,17 +64,15 @@ public sealed class AnalysisEvaluatorTests
     [InlineData(1, "F", "Running")]
     [InlineData(1, "FF", "Failed")]
     [InlineData(1, "FSS", "Successful")]
-    public async Task Add_FailureLimit_DecidesWhenFailuresFailTheMetric(int limit, string phases, string expected)
+    public void Add_FailureLimit_DecidesWhenFailuresFailTheMetric(int limit, string phases, string expected)
     {
-        await Task.Yield();
         var result = Feed(Template(failureLimit: limit), phases);
         result.Phase.ToString().Should().Be(expected);
     }
 
     [Fact(Timeout = 10_000)]
-    public async Task Add_Limits_InconclusiveErrorsAndSuccessStreaks()
+    public void Add_Limits_InconclusiveErrorsAndSuccessStreaks()
     {
-        await Task.Yield();
         Feed(Template(inconclusiveLimit: 1), "II").Phase.Should().Be(AnalysisPhase.Inconclusive);
         Feed(Template(errorLimit: 2), "EEE").Phase.Should().Be(AnalysisPhase.Error);
         Feed(Template(errorLimit: 2, count: 10), "EESEE").Phase.Should().Be(AnalysisPhase.Running, "a success breaks the error streak");
@@ -91,9 +85,8 @@ public sealed class AnalysisEvaluatorTests
     }
 
     [Fact(Timeout = 10_000)]
-    public async Task RunPhase_WorstMetric_ExceptDryRuns()
+    public void RunPhase_WorstMetric_ExceptDryRuns()
     {
-        await Task.Yield();
         MetricResult R(AnalysisPhase p, bool dry = false) => MetricResult.Start(Metric("> 1ms", dryRun: dry)) with { Phase = p };
         AnalysisEvaluator.RunPhase([R(AnalysisPhase.Successful), R(AnalysisPhase.Inconclusive), R(AnalysisPhase.Running)]).Should().Be(AnalysisPhase.Inconclusive);
         AnalysisEvaluator.RunPhase([R(AnalysisPhase.Error), R(AnalysisPhase.Failed)]).Should().Be(AnalysisPhase.Failed);

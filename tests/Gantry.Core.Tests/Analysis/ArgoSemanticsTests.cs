@@ -22,9 +22,8 @@ public sealed class ArgoSemanticsTests
     [InlineData("EESEE", 10, 2, "Running", 1)]
     [InlineData("E", 1, 0, "Error", 0)]
     [InlineData("ES", 1, 4, "Successful", 1)]
-    public async Task Errors_AreNotEvidence_OnlyAStreakPastTheLimitEndsInError(string phases, int count, int errorLimit, string expected, int counted)
+    public void Errors_AreNotEvidence_OnlyAStreakPastTheLimitEndsInError(string phases, int count, int errorLimit, string expected, int counted)
     {
-        await Task.Yield();
         var result = Feed(Template(count: count, errorLimit: errorLimit), phases);
         (result.Phase.ToString(), result.Count).Should().Be((expected, counted));
     }
@@ -37,9 +36,8 @@ public sealed class ArgoSemanticsTests
     [InlineData("FFFFS", 5, -1, 2, "Failed")]
     [InlineData("FFFSS", 5, -1, 2, "Successful")]
     [InlineData("FFFFFFFF", null, -1, 3, "Running")]
-    public async Task ConsecutiveSuccessLimit_IsARequirement(string phases, int? count, int failureLimit, int streak, string expected)
+    public void ConsecutiveSuccessLimit_IsARequirement(string phases, int? count, int failureLimit, int streak, string expected)
     {
-        await Task.Yield();
         Feed(Template(count: count, failureLimit: failureLimit, successLimit: streak), phases).Phase.ToString().Should().Be(expected);
     }
 
@@ -48,9 +46,8 @@ public sealed class ArgoSemanticsTests
     [InlineData(0.100, "Successful")]
     [InlineData(0.300, "Inconclusive")]
     [InlineData(0.600, "Failed")]
-    public async Task FailWhenAndPassWhen_TheBandBetweenIsInconclusive(double seconds, string expected)
+    public void FailWhenAndPassWhen_TheBandBetweenIsInconclusive(double seconds, string expected)
     {
-        await Task.Yield();
         var m = AnalysisEvaluator.Judge(Metric("> 500ms", "< 200ms", name: "m"), MetricValue.Of(seconds), null, QuantityKind.Duration, [], T0);
         m.Phase.ToString().Should().Be(expected);
         if (expected == "Inconclusive")
@@ -61,9 +58,8 @@ public sealed class ArgoSemanticsTests
 
     // metricproviders/prometheus/prometheus_test.go, TestRunSuccessfulEvaluationWithInfResult (+Inf) and NaN results.
     [Fact(Timeout = 10_000)]
-    public async Task Infinity_IsAValue_NaN_IsNoData()
+    public void Infinity_IsAValue_NaN_IsNoData()
     {
-        await Task.Yield();
         var inf = AnalysisEvaluator.Judge(Metric("> 500ms", name: "m"), MetricValue.Of(double.PositiveInfinity), null, QuantityKind.Duration, [], T0);
         (inf.Phase, inf.Sentence).Should().Be((AnalysisPhase.Failed, "m: +Inf exceeds 500ms"));
         AnalysisEvaluator.Judge(Metric(null, ">= 99%", name: "m"), MetricValue.Of(double.PositiveInfinity), null, QuantityKind.Ratio, [], T0).Phase.Should().Be(AnalysisPhase.Successful);
@@ -72,9 +68,8 @@ public sealed class ArgoSemanticsTests
 
     // analysis/analysis_test.go, TestAssessRunStatusWithDryRun...: dry-run metrics measure their full count, never decide.
     [Fact(Timeout = 10_000)]
-    public async Task DryRun_MeasuresItsFullCount_AndNeverDecides()
+    public void DryRun_MeasuresItsFullCount_AndNeverDecides()
     {
-        await Task.Yield();
         var template = Template(count: 3);
         AnalysisEvaluator.RunPhase([Feed(template, "S", dryRun: true)]).Should().Be(AnalysisPhase.Running, "a template of dry-run metrics is a trial: it measures on");
         AnalysisEvaluator.RunPhase([Feed(template, "SSS", dryRun: true)]).Should().Be(AnalysisPhase.Successful);

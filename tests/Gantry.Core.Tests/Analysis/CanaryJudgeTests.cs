@@ -16,9 +16,8 @@ public sealed class CanaryJudgeTests
     }
 
     [Fact(Timeout = 10_000)]
-    public async Task JudgeMetric_LatencyUpByAThird_IsHighWithItsEvidence()
+    public void JudgeMetric_LatencyUpByAThird_IsHighWithItsEvidence()
     {
-        await Task.Yield();
         var j = CanaryJudge.JudgeMetric("latency", Increase, Latencies(0.160, 300, 1), Latencies(0.120, 300, 2), QuantityKind.Duration);
 
         j.Class.Should().Be(MetricClass.High);
@@ -28,19 +27,16 @@ public sealed class CanaryJudgeTests
     }
 
     [Fact(Timeout = 10_000)]
-    public async Task JudgeMetric_ShiftWithinAllowedIncrease_Passes()
+    public void JudgeMetric_ShiftWithinAllowedIncrease_Passes()
     {
-        await Task.Yield();
         var j = CanaryJudge.JudgeMetric("latency", Increase, Latencies(0.125, 300, 3), Latencies(0.120, 300, 4), QuantityKind.Duration);
         j.Class.Should().Be(MetricClass.Pass, "a 4% shift is inside the allowed 10%");
         j.Failed.Should().BeFalse();
     }
 
     [Fact(Timeout = 10_000)]
-    public async Task JudgeMetric_SignificantButTinyShift_PassesWithinTheTolerance()
+    public void JudgeMetric_SignificantButTinyShift_PassesWithinTheTolerance()
     {
-        await Task.Yield();
-
         // A cold canary: 0.45 ms against 0.30 ms is a 50% shift, significant, and meaningless.
         var cold = Latencies(0.00045, 400, 11);
         var warm = Latencies(0.00030, 400, 12);
@@ -51,9 +47,8 @@ public sealed class CanaryJudgeTests
     }
 
     [Fact(Timeout = 10_000)]
-    public async Task JudgeMetric_DecreaseWhenOnlyIncreaseMatters_IsLowButNotFailed()
+    public void JudgeMetric_DecreaseWhenOnlyIncreaseMatters_IsLowButNotFailed()
     {
-        await Task.Yield();
         var j = CanaryJudge.JudgeMetric("latency", Increase, Latencies(0.060, 300, 5), Latencies(0.120, 300, 6), QuantityKind.Duration);
         j.Class.Should().Be(MetricClass.Low);
         j.Failed.Should().BeFalse();
@@ -64,9 +59,8 @@ public sealed class CanaryJudgeTests
     }
 
     [Fact(Timeout = 10_000)]
-    public async Task JudgeMetric_NoData_IsIgnoredUnlessMustHaveData()
+    public void JudgeMetric_NoData_IsIgnoredUnlessMustHaveData()
     {
-        await Task.Yield();
         var ignored = CanaryJudge.JudgeMetric("latency", Increase, [], Latencies(0.1, 10, 1), QuantityKind.Duration);
         ignored.Class.Should().Be(MetricClass.NoData);
         ignored.Failed.Should().BeFalse();
@@ -78,9 +72,8 @@ public sealed class CanaryJudgeTests
     }
 
     [Fact(Timeout = 10_000)]
-    public async Task JudgeMetric_OutliersRemoved_OneHugeSpikeDoesNotDecide()
+    public void JudgeMetric_OutliersRemoved_OneHugeSpikeDoesNotDecide()
     {
-        await Task.Yield();
         var canary = Latencies(0.120, 100, 7).Append(30.0).ToArray();
         CanaryJudge.Clean(canary, OutlierHandling.Remove).Should().HaveCount(100);
         CanaryJudge.Clean(canary, OutlierHandling.Keep).Should().HaveCount(101);
@@ -91,9 +84,8 @@ public sealed class CanaryJudgeTests
         [.. Latencies(center, count, seed).Select((v, i) => i % 20 == 7 ? 1.0 + v : v)];
 
     [Fact(Timeout = 10_000)]
-    public async Task JudgeMetric_RareSpikes_PassTheMedianComparisonButFailTheP99()
+    public void JudgeMetric_RareSpikes_PassTheMedianComparisonButFailTheP99()
     {
-        await Task.Yield();
         var tolerant = Increase with { Tolerance = TimeSpan.FromMilliseconds(5) };
         var canary = Spiky(0.002, 2000, 21);
         var baseline = Latencies(0.002, 2000, 22);
@@ -108,9 +100,8 @@ public sealed class CanaryJudgeTests
     }
 
     [Fact(Timeout = 10_000)]
-    public async Task JudgeMetric_PercentileOfTheSameDistribution_PassesAndIsRepeatable()
+    public void JudgeMetric_PercentileOfTheSameDistribution_PassesAndIsRepeatable()
     {
-        await Task.Yield();
         var tolerant = Increase with { Tolerance = TimeSpan.FromMilliseconds(5) };
         var canary = Spiky(0.002, 2000, 23);
         var baseline = Spiky(0.002, 2000, 24);
@@ -122,9 +113,8 @@ public sealed class CanaryJudgeTests
     }
 
     [Fact(Timeout = 10_000)]
-    public async Task JudgeMetric_CriticalIncrease_FailsTheWholeJudgement()
+    public void JudgeMetric_CriticalIncrease_FailsTheWholeJudgement()
     {
-        await Task.Yield();
         var critical = Increase with { CriticalIncrease = new Percentage(50) };
         var high = CanaryJudge.JudgeMetric("latency", critical, Latencies(0.240, 200, 8), Latencies(0.120, 200, 9), QuantityKind.Duration);
         high.CriticalFailure.Should().BeTrue();
@@ -138,9 +128,8 @@ public sealed class CanaryJudgeTests
     }
 
     [Fact(Timeout = 10_000)]
-    public async Task Score_WeightsAndThresholds_GivePassMarginalFail()
+    public void Score_WeightsAndThresholds_GivePassMarginalFail()
     {
-        await Task.Yield();
         MetricJudgement M(string name, bool failed, double weight, MetricClass cls = MetricClass.Pass) => new(name, failed ? MetricClass.High : cls, failed, false, weight, null, null, null, name);
 
         CanaryJudge.Score([M("a", false, 3), M("b", false, 1)], ScoreThresholds.Default).Outcome.Should().Be(JudgementOutcome.Pass);
@@ -150,9 +139,8 @@ public sealed class CanaryJudgeTests
     }
 
     [Fact(Timeout = 10_000)]
-    public async Task Final_LastMustPassEarlierAtLeastMarginal()
+    public void Final_LastMustPassEarlierAtLeastMarginal()
     {
-        await Task.Yield();
         Judgement J(JudgementOutcome o) => new(0, o, [], string.Empty);
         CanaryJudge.Final([J(JudgementOutcome.Marginal), J(JudgementOutcome.Pass)]).Should().Be(AnalysisPhase.Successful);
         CanaryJudge.Final([J(JudgementOutcome.Pass), J(JudgementOutcome.Marginal)]).Should().Be(AnalysisPhase.Failed);

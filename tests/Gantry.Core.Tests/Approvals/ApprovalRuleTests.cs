@@ -14,9 +14,8 @@ public sealed class ApprovalRuleTests
     private static ApprovalRecord Approve(string by, string group, TimeSpan ago) => new("r1", by, [group], ApprovalDecision.Approved, null, Now - ago);
 
     [Fact(Timeout = 5_000)]
-    public async Task Evaluate_FewerApprovalsThanRequired_Waits()
+    public void Evaluate_FewerApprovalsThanRequired_Waits()
     {
-        await Task.Yield();
         var status = ApprovalRule.Evaluate(TwoFromSreOrLeads, "alice", [Approve("bob", "sre", TimeSpan.FromMinutes(5))], Now);
         status.State.Should().Be(ApprovalState.Waiting);
         status.Counted.Should().Be(1);
@@ -24,9 +23,8 @@ public sealed class ApprovalRuleTests
     }
 
     [Fact(Timeout = 5_000)]
-    public async Task Evaluate_EnoughDistinctApprovers_Approved()
+    public void Evaluate_EnoughDistinctApprovers_Approved()
     {
-        await Task.Yield();
         var status = ApprovalRule.Evaluate(TwoFromSreOrLeads, "alice", [Approve("bob", "sre", TimeSpan.FromMinutes(5)), Approve("carol", "leads", TimeSpan.FromMinutes(1))], Now);
         status.State.Should().Be(ApprovalState.Approved);
         status.Valid.Select(a => a.By).Should().Equal("bob", "carol");
@@ -34,44 +32,39 @@ public sealed class ApprovalRuleTests
     }
 
     [Fact(Timeout = 5_000)]
-    public async Task Evaluate_SamePersonTwice_CountsOnce()
+    public void Evaluate_SamePersonTwice_CountsOnce()
     {
-        await Task.Yield();
         ApprovalRule.Evaluate(TwoFromSreOrLeads, "alice", [Approve("bob", "sre", TimeSpan.FromMinutes(5)), Approve("bob", "sre", TimeSpan.FromMinutes(1))], Now)
             .Counted.Should().Be(1);
     }
 
     [Fact(Timeout = 5_000)]
-    public async Task Evaluate_ApprovalFromAnotherGroup_DoesNotCount()
+    public void Evaluate_ApprovalFromAnotherGroup_DoesNotCount()
     {
-        await Task.Yield();
         var status = ApprovalRule.Evaluate(TwoFromSreOrLeads, "alice", [Approve("bob", "sre", TimeSpan.FromMinutes(5)), Approve("dave", "qa", TimeSpan.FromMinutes(1))], Now);
         status.State.Should().Be(ApprovalState.Waiting);
         status.Counted.Should().Be(1);
     }
 
     [Fact(Timeout = 5_000)]
-    public async Task Evaluate_SelfApproval_NeverCountsEvenIfRecorded()
+    public void Evaluate_SelfApproval_NeverCountsEvenIfRecorded()
     {
-        await Task.Yield();
         var status = ApprovalRule.Evaluate(TwoFromSreOrLeads, "alice", [Approve("alice", "sre", TimeSpan.FromMinutes(5)), Approve("bob", "sre", TimeSpan.FromMinutes(1))], Now);
         status.Counted.Should().Be(1);
         status.State.Should().Be(ApprovalState.Waiting);
     }
 
     [Fact(Timeout = 5_000)]
-    public async Task Evaluate_SelfApprovalAllowedByPolicy_Counts()
+    public void Evaluate_SelfApprovalAllowedByPolicy_Counts()
     {
-        await Task.Yield();
         var policy = TwoFromSreOrLeads with { NoSelfApproval = false, Required = 1 };
         ApprovalRule.Evaluate(policy, "alice", [Approve("alice", "sre", TimeSpan.FromMinutes(5))], Now).State.Should().Be(ApprovalState.Approved);
         ApprovalRule.Refusal(policy, "alice", "alice", ["sre"], [], Now).Should().BeNull();
     }
 
     [Fact(Timeout = 5_000)]
-    public async Task Evaluate_ApprovalOlderThanExpiry_NoLongerCounts()
+    public void Evaluate_ApprovalOlderThanExpiry_NoLongerCounts()
     {
-        await Task.Yield();
         var status = ApprovalRule.Evaluate(TwoFromSreOrLeads, "alice", [Approve("bob", "sre", TimeSpan.FromHours(4)), Approve("carol", "leads", TimeSpan.FromHours(1))], Now);
         status.State.Should().Be(ApprovalState.Waiting);
         status.Counted.Should().Be(1);
@@ -81,9 +74,8 @@ public sealed class ApprovalRuleTests
     }
 
     [Fact(Timeout = 5_000)]
-    public async Task Evaluate_AnyRejection_Rejected()
+    public void Evaluate_AnyRejection_Rejected()
     {
-        await Task.Yield();
         var rejected = new ApprovalRecord("r1", "carol", ["leads"], ApprovalDecision.Rejected, "not during the sale", Now);
         var status = ApprovalRule.Evaluate(TwoFromSreOrLeads, "alice", [Approve("bob", "sre", TimeSpan.FromMinutes(5)), rejected], Now);
         status.State.Should().Be(ApprovalState.Rejected);
@@ -96,17 +88,15 @@ public sealed class ApprovalRuleTests
     [InlineData("erin", "", "erin is not in a group that may approve here (sre, leads)")]
     [InlineData("bob", "sre", "bob has already approved this rollout")]
     [InlineData("carol", "leads", null)]
-    public async Task Refusal_WhoMayApprove_Explained(string by, string group, string? expected)
+    public void Refusal_WhoMayApprove_Explained(string by, string group, string? expected)
     {
-        await Task.Yield();
         string[] groups = group.Length == 0 ? [] : [group];
         ApprovalRule.Refusal(TwoFromSreOrLeads, "alice", by, groups, [Approve("bob", "sre", TimeSpan.FromMinutes(5))], Now).Should().Be(expected);
     }
 
     [Fact(Timeout = 5_000)]
-    public async Task Refusal_NoGroupsNamed_AnyApproverMay()
+    public void Refusal_NoGroupsNamed_AnyApproverMay()
     {
-        await Task.Yield();
         var policy = new ApprovalPolicy(1, [], true, null);
         ApprovalRule.Refusal(policy, "alice", "erin", [], [], Now).Should().BeNull();
         ApprovalRule.Evaluate(policy, "alice", [new ApprovalRecord("r1", "erin", [], ApprovalDecision.Approved, null, Now - TimeSpan.FromDays(30))], Now)

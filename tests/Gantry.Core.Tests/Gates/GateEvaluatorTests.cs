@@ -53,9 +53,8 @@ public sealed class GateEvaluatorTests
         new(tests, coverage, security, p95 is { } v ? new Dictionary<string, (double, string)> { ["performance"] = (v, "perf.json") } : new Dictionary<string, (double, string)>());
 
     [Fact(Timeout = 10_000)]
-    public async Task Evaluate_EverythingPasses_Deploys()
+    public void Evaluate_EverythingPasses_Deploys()
     {
-        await Task.Yield();
         var e = GateEvaluator.Evaluate(Gate(), "web", "2.0", Inputs(Tests(120), Coverage(850), Findings(FindingSeverity.Low), 150), null, Now);
         e.Decision.Should().Be(GateDecision.Deploy);
         e.Score.Should().Be(100);
@@ -66,9 +65,8 @@ public sealed class GateEvaluatorTests
     }
 
     [Fact(Timeout = 10_000)]
-    public async Task Evaluate_AFailedTest_BlocksAndSaysWhichCriterion()
+    public void Evaluate_AFailedTest_BlocksAndSaysWhichCriterion()
     {
-        await Task.Yield();
         var e = GateEvaluator.Evaluate(Gate(), "web", "2.0", Inputs(Tests(119, 1), Coverage(850), Findings(), null), null, Now);
         e.Decision.Should().Be(GateDecision.Block);
         e.Reason.Should().Be("1 blocking criterion failed: tests failed: 1 fails when > 0");
@@ -76,9 +74,8 @@ public sealed class GateEvaluatorTests
     }
 
     [Fact(Timeout = 10_000)]
-    public async Task Evaluate_OnlyANonBlockingFailure_AsksForRemediation()
+    public void Evaluate_OnlyANonBlockingFailure_AsksForRemediation()
     {
-        await Task.Yield();
         var e = GateEvaluator.Evaluate(Gate(), "web", "2.0", Inputs(Tests(120), Coverage(850), Findings(FindingSeverity.High), null), null, Now);
         e.Decision.Should().Be(GateDecision.Remediate);
         e.Reason.Should().Be("1 criterion failed: security high: 1 fails when > 0");
@@ -86,9 +83,8 @@ public sealed class GateEvaluatorTests
     }
 
     [Fact(Timeout = 10_000)]
-    public async Task Evaluate_CoverageUnder80_WarnsAndStillDeploysAboveThePassScore()
+    public void Evaluate_CoverageUnder80_WarnsAndStillDeploysAboveThePassScore()
     {
-        await Task.Yield();
         var e = GateEvaluator.Evaluate(Gate(), "web", "2.0", Inputs(Tests(120), Coverage(760), Findings(), null), null, Now);
         e.Categories.Single(c => c.Name == "coverage").Criteria[0].Should().Match<CriterionResult>(r => r.Outcome == CriterionOutcome.Warning && r.Sentence == "coverage lines: 76.0% warns when < 80%");
         e.Score.Should().BeApproximately(100 * (2 + 0.75 + 1) / 4.0, 1e-9, "tests weigh 2; coverage scores 75 with one of two criteria warning");
@@ -97,9 +93,8 @@ public sealed class GateEvaluatorTests
     }
 
     [Fact(Timeout = 10_000)]
-    public async Task Evaluate_CoverageFallingMoreThanTwoPointsFromThePrevious_Warns()
+    public void Evaluate_CoverageFallingMoreThanTwoPointsFromThePrevious_Warns()
     {
-        await Task.Yield();
         var previous = GateEvaluator.Evaluate(Gate(), "web", "1.9", Inputs(Tests(120), Coverage(900), Findings(), null), null, Now.AddDays(-1));
         var e = GateEvaluator.Evaluate(Gate(), "web", "2.0", Inputs(Tests(120), Coverage(870), Findings(), null), previous, Now);
         var criterion = e.Categories.Single(c => c.Name == "coverage").Criteria[1];
@@ -112,9 +107,8 @@ public sealed class GateEvaluatorTests
     }
 
     [Fact(Timeout = 10_000)]
-    public async Task Evaluate_MissingReport_FailsItsCategoryAndOptionalOnesAreLeftOut()
+    public void Evaluate_MissingReport_FailsItsCategoryAndOptionalOnesAreLeftOut()
     {
-        await Task.Yield();
         var e = GateEvaluator.Evaluate(Gate(), "web", "2.0", Inputs(Tests(120), Coverage(850), null, null), null, Now);
         e.Decision.Should().Be(GateDecision.Block, "no SARIF report means the critical-findings criterion cannot pass");
         var security = e.Categories.Single(c => c.Name == "security");
@@ -127,18 +121,16 @@ public sealed class GateEvaluatorTests
     }
 
     [Fact(Timeout = 10_000)]
-    public async Task Evaluate_KeyCriterionFails_BlocksWhateverTheScore()
+    public void Evaluate_KeyCriterionFails_BlocksWhateverTheScore()
     {
-        await Task.Yield();
         var e = GateEvaluator.Evaluate(Gate(), "web", "2.0", Inputs(Tests(0), Coverage(850), Findings(), null), null, Now);
         e.Decision.Should().Be(GateDecision.Block);
         e.Reason.Should().Be("1 blocking criterion failed: tests total: 0 fails when == 0");
     }
 
     [Fact(Timeout = 10_000)]
-    public async Task Evaluate_ScoreUnderTheThresholds_RemediatesThenBlocks()
+    public void Evaluate_ScoreUnderTheThresholds_RemediatesThenBlocks()
     {
-        await Task.Yield();
         var text = """
             version: 1
             services:
@@ -159,9 +151,8 @@ public sealed class GateEvaluatorTests
     }
 
     [Fact(Timeout = 10_000)]
-    public async Task Evaluate_CustomJsonValue_IsJudgedLikeAnyMeasure()
+    public void Evaluate_CustomJsonValue_IsJudgedLikeAnyMeasure()
     {
-        await Task.Yield();
         var e = GateEvaluator.Evaluate(Gate(), "web", "2.0", Inputs(Tests(120), Coverage(850), Findings(), 250), null, Now);
         e.Decision.Should().Be(GateDecision.Remediate);
         e.Categories.Single(c => c.Name == "performance").Figures.Should().Be("value 250 ($.p95 of perf.json)");

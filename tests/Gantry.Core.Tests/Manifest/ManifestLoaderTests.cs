@@ -21,9 +21,8 @@ public sealed class ManifestLoaderTests : IDisposable
     }
 
     [Fact(Timeout = 10_000)]
-    public async Task LoadFile_ShopExample_ReadsTypedValues()
+    public void LoadFile_ShopExample_ReadsTypedValues()
     {
-        await Task.Yield();
         var result = ManifestLoader.LoadFile(RepoPaths.Combine("examples", "shop", "gantry.yaml"));
 
         result.Diagnostics.Should().BeEmpty();
@@ -73,9 +72,8 @@ public sealed class ManifestLoaderTests : IDisposable
     [Theory(Timeout = 10_000)]
     [InlineData("blue-green.yaml")]
     [InlineData("rolling.yaml")]
-    public async Task LoadFile_StrategyExamples_AreValidWithTheirStrategy(string file)
+    public void LoadFile_StrategyExamples_AreValidWithTheirStrategy(string file)
     {
-        await Task.Yield();
         var result = ManifestLoader.LoadFile(RepoPaths.Combine("examples", "strategies", file));
 
         result.Diagnostics.Should().BeEmpty();
@@ -94,9 +92,8 @@ public sealed class ManifestLoaderTests : IDisposable
     }
 
     [Fact(Timeout = 10_000)]
-    public async Task LoadText_MergeKeyFromExtensionField_ExplicitKeysWin()
+    public void LoadText_MergeKeyFromExtensionField_ExplicitKeysWin()
     {
-        await Task.Yield();
         var result = ManifestLoader.LoadText("""
             x-defaults: &defaults
               replicas: 3
@@ -116,9 +113,8 @@ public sealed class ManifestLoaderTests : IDisposable
     }
 
     [Fact(Timeout = 10_000)]
-    public async Task LoadFile_SameTextTwice_GivesEqualManifests()
+    public void LoadFile_SameTextTwice_GivesEqualManifests()
     {
-        await Task.Yield();
         var path = RepoPaths.Combine("examples", "shop", "gantry.yaml");
 
         var first = ManifestLoader.LoadFile(path).Manifest;
@@ -130,9 +126,8 @@ public sealed class ManifestLoaderTests : IDisposable
     }
 
     [Fact(Timeout = 10_000)]
-    public async Task LoadText_NoStrategy_DefaultsToRollingOneAtATime()
+    public void LoadText_NoStrategy_DefaultsToRollingOneAtATime()
     {
-        await Task.Yield();
         var result = ManifestLoader.LoadText("services:\n  shop:\n    process: { command: app, args: [\"{port}\"] }\n    listen: 127.0.0.1:8080\n    health: { readiness: { path: /ready } }\n");
 
         result.Manifest!.Services.Single().Strategy.Should().Be(RollingStrategy.Default);
@@ -141,9 +136,8 @@ public sealed class ManifestLoaderTests : IDisposable
     }
 
     [Fact(Timeout = 10_000)]
-    public async Task LoadText_WarningsOnly_StillGivesAManifest()
+    public void LoadText_WarningsOnly_StillGivesAManifest()
     {
-        await Task.Yield();
         var result = ManifestLoader.LoadText("services:\n  shop:\n    process: { command: app }\n    listen: 127.0.0.1:8080\n");
 
         result.Succeeded.Should().BeTrue();
@@ -166,9 +160,8 @@ public sealed class ManifestLoaderTests : IDisposable
 
     [Theory(Timeout = 10_000)]
     [MemberData(nameof(BadFiles))]
-    public async Task LoadFile_BadFile_GivesOneClearErrorWithinASecond(string what, Func<ManifestLoaderTests, string> make, string expected)
+    public void LoadFile_BadFile_GivesOneClearErrorWithinASecond(string what, Func<ManifestLoaderTests, string> make, string expected)
     {
-        await Task.Yield();
         var path = make(this);
         var watch = Stopwatch.StartNew();
 

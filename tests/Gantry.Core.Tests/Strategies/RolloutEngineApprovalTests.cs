@@ -13,9 +13,8 @@ public sealed class RolloutEngineApprovalTests
     private static readonly ApprovalStatus Approved = new(ApprovalState.Approved, 2, 2, [], "approved: approved by bob (sre); approved by carol (sre)");
 
     [Fact(Timeout = 10_000)]
-    public async Task Next_ApprovalRequired_WaitsInAwaitingApprovalUntilApproved()
+    public void Next_ApprovalRequired_WaitsInAwaitingApprovalUntilApproved()
     {
-        await Task.Yield();
         var world = RolloutEngineTests.Stable(RolloutEngineTests.Canary);
         world.Deploy("v2", approval: true);
         world.Approval = Waiting(0);
@@ -39,9 +38,8 @@ public sealed class RolloutEngineApprovalTests
     }
 
     [Fact(Timeout = 10_000)]
-    public async Task Next_Rejected_AbortsWithoutStartingAndCannotBeRetried()
+    public void Next_Rejected_AbortsWithoutStartingAndCannotBeRetried()
     {
-        await Task.Yield();
         var world = RolloutEngineTests.Stable(RolloutEngineTests.Canary);
         world.Deploy("v2", approval: true);
         world.Approval = new ApprovalStatus(ApprovalState.Rejected, 0, 2, [], "rejected by bob (sre) at 2026-03-03 10:00:00Z: not during the sale");
@@ -54,9 +52,8 @@ public sealed class RolloutEngineApprovalTests
     }
 
     [Fact(Timeout = 10_000)]
-    public async Task Next_ChecklistAndApproval_WaitsForTheChecklistFirstThenTheApproval()
+    public void Next_ChecklistAndApproval_WaitsForTheChecklistFirstThenTheApproval()
     {
-        await Task.Yield();
         var world = RolloutEngineTests.Stable(RolloutEngineTests.Canary);
         world.Deploy("v2", checklist: true, approval: true);
         world.Approval = Approved;
@@ -75,9 +72,8 @@ public sealed class RolloutEngineApprovalTests
     }
 
     [Fact(Timeout = 10_000)]
-    public async Task Apply_AbortWhileAwaitingApproval_EndsTheRollout()
+    public void Apply_AbortWhileAwaitingApproval_EndsTheRollout()
     {
-        await Task.Yield();
         var world = RolloutEngineTests.Stable(RolloutEngineTests.Canary);
         world.Deploy("v2", approval: true);
         world.Approval = Waiting(0);
@@ -87,9 +83,8 @@ public sealed class RolloutEngineApprovalTests
     }
 
     [Fact(Timeout = 10_000)]
-    public async Task Create_EmergencyDeploy_IsMarkedWithItsReason()
+    public void Create_EmergencyDeploy_IsMarkedWithItsReason()
     {
-        await Task.Yield();
         var world = RolloutEngineTests.Stable(RolloutEngineTests.Canary);
         var state = RolloutEngine.Create("r9", world.Service, "production", Release.Of("v2"), RolloutKind.Deploy, world.State.Sets, world.Now, "erin", emergency: true, emergencyReason: "INC-42 payments down");
         state.Emergency.Should().BeTrue();

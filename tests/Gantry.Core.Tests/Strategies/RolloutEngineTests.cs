@@ -42,9 +42,8 @@ public sealed class RolloutEngineTests
     }
 
     [Fact(Timeout = 10_000)]
-    public async Task Create_FirstRelease_StartsDirectlyAndSucceedsWhenReady()
+    public void Create_FirstRelease_StartsDirectlyAndSucceedsWhenReady()
     {
-        await Task.Yield();
         var world = new RolloutWorld(Canary);
         world.ReadyLimit["v1"] = 0;
         var state = world.Deploy("v1");
@@ -59,9 +58,8 @@ public sealed class RolloutEngineTests
     }
 
     [Fact(Timeout = 10_000)]
-    public async Task Next_CanaryThroughEveryStep_ShiftsTrafficInOrderAndPromotes()
+    public void Next_CanaryThroughEveryStep_ShiftsTrafficInOrderAndPromotes()
     {
-        await Task.Yield();
         var world = Stable(Canary, replicas: 4);
         world.Deploy("v2").Strategy.Should().Be(StrategyKind.Canary);
         world.State.PreviousVersion.Should().Be("v1");
@@ -103,9 +101,8 @@ public sealed class RolloutEngineTests
     }
 
     [Fact(Timeout = 10_000)]
-    public async Task Next_CanaryNotReady_GivesItNoTrafficAndFailsAtTheDeadline()
+    public void Next_CanaryNotReady_GivesItNoTrafficAndFailsAtTheDeadline()
     {
-        await Task.Yield();
         var world = Stable(Canary, deadline: "2m");
         world.Deploy("v2");
         world.NeverReady("v2");
@@ -122,9 +119,8 @@ public sealed class RolloutEngineTests
     }
 
     [Fact(Timeout = 10_000)]
-    public async Task Next_PausedStep_DoesNotCountAgainstTheDeadline()
+    public void Next_PausedStep_DoesNotCountAgainstTheDeadline()
     {
-        await Task.Yield();
         var world = Stable(Canary.Replace("duration: 30s", "duration: 1h"), deadline: "1m");
         world.Deploy("v2");
         world.Settle();
@@ -137,9 +133,8 @@ public sealed class RolloutEngineTests
     [InlineData(1)]
     [InlineData(2)]
     [InlineData(6)]
-    public async Task Apply_AbortAtEachStep_MovesAllTrafficToStableAtOnce(int step)
+    public void Apply_AbortAtEachStep_MovesAllTrafficToStableAtOnce(int step)
     {
-        await Task.Yield();
         var world = Stable(Canary);
         world.ReadyLimit["v2"] = 0;
         world.Deploy("v2");
@@ -174,9 +169,8 @@ public sealed class RolloutEngineTests
     }
 
     [Fact(Timeout = 10_000)]
-    public async Task Next_AnalysisFails_AbortsWithTheReason()
+    public void Next_AnalysisFails_AbortsWithTheReason()
     {
-        await Task.Yield();
         var world = Stable(Canary);
         world.Deploy("v2");
         world.Settle();
@@ -189,9 +183,8 @@ public sealed class RolloutEngineTests
     }
 
     [Fact(Timeout = 10_000)]
-    public async Task Next_AnalysisFailsWithHold_KeepsTheSplitAndPausesForAPerson()
+    public void Next_AnalysisFailsWithHold_KeepsTheSplitAndPausesForAPerson()
     {
-        await Task.Yield();
         var world = Stable(Canary.Replace("analysis: { templates: [slo] }", "analysis: { templates: [slo], onFailure: hold }"));
         world.Deploy("v2");
         world.Settle();
@@ -209,9 +202,8 @@ public sealed class RolloutEngineTests
     }
 
     [Fact(Timeout = 10_000)]
-    public async Task Next_NewReleaseRestartsRepeatedly_IsAbortedForFailingItsHealthChecks()
+    public void Next_NewReleaseRestartsRepeatedly_IsAbortedForFailingItsHealthChecks()
     {
-        await Task.Yield();
         var world = Stable(Canary);
         world.Deploy("v2");
         world.Settle();
@@ -225,9 +217,8 @@ public sealed class RolloutEngineTests
     }
 
     [Fact(Timeout = 10_000)]
-    public async Task Next_AnalysisInconclusive_PausesForAPerson()
+    public void Next_AnalysisInconclusive_PausesForAPerson()
     {
-        await Task.Yield();
         var world = Stable(Canary);
         world.Deploy("v2");
         world.Settle();
@@ -255,9 +246,8 @@ public sealed class RolloutEngineTests
         """;
 
     [Fact(Timeout = 10_000)]
-    public async Task Next_BackgroundAnalysis_StartsAtItsStepAndAbortsWhateverStepItFailsAt()
+    public void Next_BackgroundAnalysis_StartsAtItsStepAndAbortsWhateverStepItFailsAt()
     {
-        await Task.Yield();
         var world = Stable(CanaryWithBackground);
         world.Deploy("v2");
         world.Settle();
@@ -278,9 +268,8 @@ public sealed class RolloutEngineTests
     }
 
     [Fact(Timeout = 10_000)]
-    public async Task Next_BackgroundAnalysisRunning_DoesNotHoldTheStepsBackAndEndsWithTheRollout()
+    public void Next_BackgroundAnalysisRunning_DoesNotHoldTheStepsBackAndEndsWithTheRollout()
     {
-        await Task.Yield();
         var world = Stable(CanaryWithBackground.Replace("startingStep: 2", "startingStep: 0"));
         world.Deploy("v2");
         world.Settle();
@@ -294,9 +283,8 @@ public sealed class RolloutEngineTests
     }
 
     [Fact(Timeout = 10_000)]
-    public async Task Next_BackgroundAnalysisPassesItsCount_IsNotStartedAgain()
+    public void Next_BackgroundAnalysisPassesItsCount_IsNotStartedAgain()
     {
-        await Task.Yield();
         var world = Stable(CanaryWithBackground.Replace("startingStep: 2", "startingStep: 0"));
         world.Deploy("v2");
         world.Settle();
@@ -311,9 +299,8 @@ public sealed class RolloutEngineTests
     [Theory(Timeout = 10_000)]
     [InlineData(AnalysisPhase.Inconclusive, "", "background analysis slo inconclusive: measured; resume to go on (a new background run starts) or abort")]
     [InlineData(AnalysisPhase.Failed, ", onFailure: hold", "background analysis slo failed: measured; holding the current split (onFailure: hold): resume to go on or abort")]
-    public async Task Next_BackgroundAnalysisInconclusiveOrHeld_PausesWithTheSplitAndResumeStartsANewRun(AnalysisPhase outcome, string option, string message)
+    public void Next_BackgroundAnalysisInconclusiveOrHeld_PausesWithTheSplitAndResumeStartsANewRun(AnalysisPhase outcome, string option, string message)
     {
-        await Task.Yield();
         var world = Stable(CanaryWithBackground.Replace("startingStep: 2", "startingStep: 1" + option));
         world.Deploy("v2");
         world.Settle();
@@ -343,9 +330,8 @@ public sealed class RolloutEngineTests
         """;
 
     [Fact(Timeout = 10_000)]
-    public async Task Next_FreshBaseline_StartsStableInstancesAtCanarySizeWithTheCanarysWeight()
+    public void Next_FreshBaseline_StartsStableInstancesAtCanarySizeWithTheCanarysWeight()
     {
-        await Task.Yield();
         var world = Stable(CanaryWithFreshBaseline, replicas: 4);
         world.Deploy("v2");
         world.NeverReady("v1~baseline");
@@ -375,9 +361,8 @@ public sealed class RolloutEngineTests
     }
 
     [Fact(Timeout = 10_000)]
-    public async Task Apply_AbortWithFreshBaseline_MovesAllTrafficToStableAndStopsTheBaselineAfterItsDrain()
+    public void Apply_AbortWithFreshBaseline_MovesAllTrafficToStableAndStopsTheBaselineAfterItsDrain()
     {
-        await Task.Yield();
         var world = Stable(CanaryWithFreshBaseline, replicas: 4);
         world.Deploy("v2");
         world.Settle();
@@ -392,9 +377,8 @@ public sealed class RolloutEngineTests
     }
 
     [Fact(Timeout = 10_000)]
-    public async Task Next_ChecklistNotPassed_StartsNothingUntilItPasses()
+    public void Next_ChecklistNotPassed_StartsNothingUntilItPasses()
     {
-        await Task.Yield();
         var world = Stable(Canary);
         world.Deploy("v2", checklist: true);
         var waiting = world.Settle();
@@ -413,9 +397,8 @@ public sealed class RolloutEngineTests
     }
 
     [Fact(Timeout = 10_000)]
-    public async Task Apply_RetryOfARolloutWithAChecklist_WaitsForTheChecklistAgain()
+    public void Apply_RetryOfARolloutWithAChecklist_WaitsForTheChecklistAgain()
     {
-        await Task.Yield();
         var world = Stable(Canary);
         world.Deploy("v2", checklist: true);
         world.Command(CommandKind.Abort).Refusal.Should().BeNull();
@@ -427,9 +410,8 @@ public sealed class RolloutEngineTests
     }
 
     [Fact(Timeout = 10_000)]
-    public async Task Next_FreezeThatHoldsRunningRollouts_StopsTheCanaryWhereItIsUntilTheFreezeEnds()
+    public void Next_FreezeThatHoldsRunningRollouts_StopsTheCanaryWhereItIsUntilTheFreezeEnds()
     {
-        await Task.Yield();
         var world = Stable(Canary);
         world.Deploy("v2");
         world.Settle();
@@ -450,9 +432,8 @@ public sealed class RolloutEngineTests
     }
 
     [Fact(Timeout = 10_000)]
-    public async Task Apply_PromoteFull_SkipsTheRemainingSteps()
+    public void Apply_PromoteFull_SkipsTheRemainingSteps()
     {
-        await Task.Yield();
         var world = Stable(Canary);
         world.Deploy("v2");
         world.Settle();
@@ -463,9 +444,8 @@ public sealed class RolloutEngineTests
     }
 
     [Fact(Timeout = 10_000)]
-    public async Task Apply_PauseAndResume_HoldTheRolloutWhereItIs()
+    public void Apply_PauseAndResume_HoldTheRolloutWhereItIs()
     {
-        await Task.Yield();
         var world = Stable(Canary);
         world.Deploy("v2");
         world.Command(CommandKind.Pause, "checking dashboards").Refusal.Should().BeNull();
@@ -481,9 +461,8 @@ public sealed class RolloutEngineTests
     }
 
     [Fact(Timeout = 10_000)]
-    public async Task Apply_Retry_StartsAgainFromTheFirstStepWithANewAnalysisRun()
+    public void Apply_Retry_StartsAgainFromTheFirstStepWithANewAnalysisRun()
     {
-        await Task.Yield();
         var world = Stable(Canary);
         world.Deploy("v2");
         world.Settle();
@@ -503,18 +482,16 @@ public sealed class RolloutEngineTests
     }
 
     [Fact(Timeout = 10_000)]
-    public async Task Apply_PromoteRolling_IsRefusedWithTheReason()
+    public void Apply_PromoteRolling_IsRefusedWithTheReason()
     {
-        await Task.Yield();
         var world = Stable(Rolling, replicas: 3);
         world.Deploy("v2");
         world.Command(CommandKind.Promote).Refusal.Should().Be("rollout r1 is a rolling update: it has no steps to promote (pause, resume or abort it)");
     }
 
     [Fact(Timeout = 10_000)]
-    public async Task Next_BlueGreen_PreviewThenManualPromotionThenSwitchAndKeepsOldForScaleDownDelay()
+    public void Next_BlueGreen_PreviewThenManualPromotionThenSwitchAndKeepsOldForScaleDownDelay()
     {
-        await Task.Yield();
         var world = Stable(BlueGreen, replicas: 3);
         world.ReadyLimit["v2"] = 2;
         world.Deploy("v2");
@@ -541,9 +518,8 @@ public sealed class RolloutEngineTests
     }
 
     [Fact(Timeout = 10_000)]
-    public async Task Next_BlueGreenPostAnalysisFails_SwitchesBackToTheOldSet()
+    public void Next_BlueGreenPostAnalysisFails_SwitchesBackToTheOldSet()
     {
-        await Task.Yield();
         var world = Stable(BlueGreen);
         world.Deploy("v2");
         world.Settle();
@@ -561,9 +537,8 @@ public sealed class RolloutEngineTests
     [InlineData("starting")]
     [InlineData("awaiting promotion")]
     [InlineData("post-promotion analysis")]
-    public async Task Apply_AbortBlueGreenAtEachStage_LeavesAllTrafficOnTheOldSet(string stage)
+    public void Apply_AbortBlueGreenAtEachStage_LeavesAllTrafficOnTheOldSet(string stage)
     {
-        await Task.Yield();
         var world = Stable(BlueGreen);
         if (stage == "starting")
         {
@@ -587,9 +562,8 @@ public sealed class RolloutEngineTests
     }
 
     [Fact(Timeout = 10_000)]
-    public async Task Apply_RetryFailedRolling_StartsTheReplacementAgain()
+    public void Apply_RetryFailedRolling_StartsTheReplacementAgain()
     {
-        await Task.Yield();
         var world = Stable(Rolling, replicas: 2, deadline: "1m");
         world.NeverReady("v2");
         world.Deploy("v2");
@@ -604,9 +578,8 @@ public sealed class RolloutEngineTests
     }
 
     [Fact(Timeout = 10_000)]
-    public async Task Next_BlueGreenAutoPromotion_SwitchesAfterTheDelay()
+    public void Next_BlueGreenAutoPromotion_SwitchesAfterTheDelay()
     {
-        await Task.Yield();
         var world = Stable("""
             blueGreen: { autoPromotion: true, autoPromotionSeconds: 10, scaleDownDelay: 30s }
             """);
@@ -618,9 +591,8 @@ public sealed class RolloutEngineTests
     }
 
     [Fact(Timeout = 10_000)]
-    public async Task Next_BlueGreenSwitch_WaitsUntilEveryNewInstanceIsReady()
+    public void Next_BlueGreenSwitch_WaitsUntilEveryNewInstanceIsReady()
     {
-        await Task.Yield();
         var world = Stable(BlueGreen.Replace("      postPromotionAnalysis: { templates: [slo] }\n", string.Empty));
         world.Deploy("v2");
         world.Settle();
@@ -634,9 +606,8 @@ public sealed class RolloutEngineTests
     }
 
     [Fact(Timeout = 10_000)]
-    public async Task Next_Rolling_NeverServesWithFewerReadyThanReplicasOrRunsMoreThanSurge()
+    public void Next_Rolling_NeverServesWithFewerReadyThanReplicasOrRunsMoreThanSurge()
     {
-        await Task.Yield();
         var world = Stable(Rolling, replicas: 3);
         world.Deploy("v2");
         for (var i = 0; i < 60 && world.State.Phase != RolloutPhase.Succeeded; i++)
@@ -653,9 +624,8 @@ public sealed class RolloutEngineTests
     }
 
     [Fact(Timeout = 10_000)]
-    public async Task Next_RollingWithMaxUnavailable_ReplacesInBatches()
+    public void Next_RollingWithMaxUnavailable_ReplacesInBatches()
     {
-        await Task.Yield();
         var world = Stable("rolling: { maxSurge: 0, maxUnavailable: 50% }", replicas: 4);
         world.Deploy("v2");
         for (var i = 0; i < 60 && world.State.Phase != RolloutPhase.Succeeded; i++)
@@ -670,9 +640,8 @@ public sealed class RolloutEngineTests
     }
 
     [Fact(Timeout = 10_000)]
-    public async Task Apply_AbortRolling_BringsTheOldReleaseBackBeforeTakingTheNewOneOut()
+    public void Apply_AbortRolling_BringsTheOldReleaseBackBeforeTakingTheNewOneOut()
     {
-        await Task.Yield();
         var world = Stable(Rolling, replicas: 3);
         world.Deploy("v2");
         world.Settle();
@@ -690,9 +659,8 @@ public sealed class RolloutEngineTests
     }
 
     [Fact(Timeout = 10_000)]
-    public async Task Create_RollbackWhileOldSetRuns_SwitchesAtOnce()
+    public void Create_RollbackWhileOldSetRuns_SwitchesAtOnce()
     {
-        await Task.Yield();
         var world = Stable(BlueGreen.Replace("      postPromotionAnalysis: { templates: [slo] }\n", string.Empty));
         world.Deploy("v2");
         world.Settle();
@@ -708,9 +676,8 @@ public sealed class RolloutEngineTests
     }
 
     [Fact(Timeout = 10_000)]
-    public async Task Create_RollbackAfterOldSetStopped_StartsItAndSwitchesWhenReady()
+    public void Create_RollbackAfterOldSetStopped_StartsItAndSwitchesWhenReady()
     {
-        await Task.Yield();
         var world = Stable(Canary);
         world.Deploy("v2");
         world.Command(CommandKind.PromoteFull);
@@ -728,9 +695,8 @@ public sealed class RolloutEngineTests
     }
 
     [Fact(Timeout = 10_000)]
-    public async Task Next_Unchanged_KeepsTheSameRevision()
+    public void Next_Unchanged_KeepsTheSameRevision()
     {
-        await Task.Yield();
         var world = Stable(Canary);
         var before = world.State;
         world.Tick().Should().BeSameAs(before);

@@ -19,9 +19,8 @@ public sealed class SameVersionTests
     [InlineData(RolloutEngineTests.Canary)]
     [InlineData(BlueGreen)]
     [InlineData(Rolling)]
-    public async Task Abort_SameVersionOtherVariables_LeavesTheStableSetServing(string strategy)
+    public void Abort_SameVersionOtherVariables_LeavesTheStableSetServing(string strategy)
     {
-        await Task.Yield();
         var world = RolloutEngineTests.Stable(strategy);
         var before = world.State.Sets;
         var state = world.Deploy(Green);
@@ -44,9 +43,8 @@ public sealed class SameVersionTests
     }
 
     [Fact(Timeout = 10_000)]
-    public async Task Reject_SameVersionAwaitingApproval_ChangesNoSet()
+    public void Reject_SameVersionAwaitingApproval_ChangesNoSet()
     {
-        await Task.Yield();
         var world = RolloutEngineTests.Stable(RolloutEngineTests.Canary);
         var before = world.State.Sets;
         world.Deploy(Green, approval: true).Phase.Should().Be(RolloutPhase.AwaitingApproval);
@@ -59,9 +57,8 @@ public sealed class SameVersionTests
     }
 
     [Fact(Timeout = 10_000)]
-    public async Task Identity_IgnoresSecretValuesAndCommitData_ButNotVariables()
+    public void Identity_IgnoresSecretValuesAndCommitData_ButNotVariables()
     {
-        await Task.Yield();
         var a = new Release("v1", [new("DB", "one"), new("COLOR", "blue")], "abc") { Secret = ["DB"] };
         var b = new Release("v1", [new("COLOR", "blue"), new("DB", "two")], "def") { Secret = ["DB"] };
         a.SameConfiguration(b).Should().BeTrue("secret values are never compared, so no answer reveals them");

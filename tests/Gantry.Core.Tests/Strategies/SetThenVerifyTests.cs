@@ -8,9 +8,8 @@ namespace Gantry.Core.Tests.Strategies;
 public sealed class SetThenVerifyTests
 {
     [Fact(Timeout = 10_000)]
-    public async Task SetWeight_RouterLate_StaysAtTheStepUntilTheSplitIsInForce()
+    public void SetWeight_RouterLate_StaysAtTheStepUntilTheSplitIsInForce()
     {
-        await Task.Yield();
         var world = RolloutEngineTests.Stable(RolloutEngineTests.Canary);
         world.RouterLate = true;
         world.Deploy("v2");
@@ -32,9 +31,8 @@ public sealed class SetThenVerifyTests
     }
 
     [Fact(Timeout = 10_000)]
-    public async Task HeaderRouteAndMirror_AreVerifiedLikeWeights()
+    public void HeaderRouteAndMirror_AreVerifiedLikeWeights()
     {
-        await Task.Yield();
         var world = RolloutEngineTests.Stable(RolloutEngineTests.Canary);
         world.Deploy("v2");
         world.Settle();
@@ -57,9 +55,8 @@ public sealed class SetThenVerifyTests
     }
 
     [Fact(Timeout = 10_000)]
-    public async Task Validate_RouterWithoutHeaderRouting_RefusesSetHeaderRouteAtItsPosition()
+    public void Validate_RouterWithoutHeaderRouting_RefusesSetHeaderRouteAtItsPosition()
     {
-        await Task.Yield();
         const string text = """
             version: 1
             services:

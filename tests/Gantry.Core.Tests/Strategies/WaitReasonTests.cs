@@ -18,9 +18,8 @@ public sealed class WaitReasonTests
         """;
 
     [Fact(Timeout = 10_000)]
-    public async Task Waits_ThroughACanary_NameEachReasonAndClearIt()
+    public void Waits_ThroughACanary_NameEachReasonAndClearIt()
     {
-        await Task.Yield();
         var world = RolloutEngineTests.Stable(Canary);
         world.Deploy("v2");
         world.Settle();
@@ -54,9 +53,8 @@ public sealed class WaitReasonTests
     }
 
     [Fact(Timeout = 10_000)]
-    public async Task Waits_ChecklistAndApproval_GateTheStartAndARetryWaitsForTheChecklistAgain()
+    public void Waits_ChecklistAndApproval_GateTheStartAndARetryWaitsForTheChecklistAgain()
     {
-        await Task.Yield();
         var world = RolloutEngineTests.Stable(Canary);
         world.Deploy("v2", checklist: true, approval: true);
         world.State.Waits.Should().Equal(WaitReason.AwaitingChecklist, WaitReason.AwaitingApproval);

@@ -298,6 +298,28 @@ public sealed class RouterTests
     }
 
     [Fact(Timeout = Timeout)]
+    public async Task PassiveHealth_GroupWithEveryInstanceEjected_ItsShareGoesToTheOtherGroupRatherThanA503()
+    {
+        await using var canary = await Upstream.StartAsync("canary");
+        var dead = new Endpoint("127.0.0.1", FreePort.Next());
+        await using var router = await RouterFixture.StartAsync(port => Tables.Table(Tables.Route(port, Tables.Group("stable", 50, dead), Tables.Group("canary", 50, canary)) with
+        {
+            PassiveHealth = new PassiveHealthSpec(2, TimeSpan.FromMinutes(1)),
+        }));
+
+        var statuses = new List<HttpStatusCode>();
+        for (var i = 0; i < 60; i++)
+        {
+            using var response = await router.Client.GetAsync("/who");
+            statuses.Add(response.StatusCode);
+        }
+
+        statuses.Count(s => s == HttpStatusCode.BadGateway).Should().Be(2, "two failures in a row eject the dead instance");
+        statuses.Should().NotContain(HttpStatusCode.ServiceUnavailable, "the ejected group's requests are served by the other group");
+        statuses.Skip(10).Should().OnlyContain(s => s == HttpStatusCode.OK);
+    }
+
+    [Fact(Timeout = Timeout)]
     public async Task Metrics_AfterTraffic_ParsePrometheusTextAndCountEveryLevel()
     {
         await using var stable = await Upstream.StartAsync("stable");

@@ -13,13 +13,13 @@ public sealed class InstanceIsolationTests : IAsyncLifetime
     private readonly string data = Directory.CreateTempSubdirectory("gantry-isolation-").FullName;
     private ProcessRuntime runtime = null!;
 
-    public Task InitializeAsync()
+    public ValueTask InitializeAsync()
     {
         runtime = new ProcessRuntime(TimeProvider.System, null, null, InstanceIsolation.ForServer(data));
-        return Task.CompletedTask;
+        return ValueTask.CompletedTask;
     }
 
-    public async Task DisposeAsync()
+    public async ValueTask DisposeAsync()
     {
         await runtime.DisposeAsync();
         Directory.Delete(data, recursive: true);

@@ -15,9 +15,9 @@ public sealed class ProcessRuntimeTests : IAsyncLifetime
     private readonly ProcessRuntime runtime = new(TimeProvider.System);
     private readonly HttpClient client = new() { Timeout = TimeSpan.FromSeconds(10) };
 
-    public Task InitializeAsync() => Task.CompletedTask;
+    public ValueTask InitializeAsync() => ValueTask.CompletedTask;
 
-    public async Task DisposeAsync()
+    public async ValueTask DisposeAsync()
     {
         await runtime.DisposeAsync();
         client.Dispose();

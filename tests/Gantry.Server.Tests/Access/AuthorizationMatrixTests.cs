@@ -10,7 +10,6 @@ using Gantry.Core.Manifest.Values;
 using Gantry.Core.Rollouts;
 using Gantry.Server.Access;
 using Microsoft.AspNetCore.Routing;
-using Xunit.Abstractions;
 
 namespace Gantry.Server.Tests.Access;
 

@@ -33,7 +33,7 @@ public sealed class NotificationServiceTests : IAsyncLifetime
     private WebApplication receiver = null!;
     private int port;
 
-    public async Task InitializeAsync()
+    public async ValueTask InitializeAsync()
     {
         port = FreePort.Next();
         var builder = WebApplication.CreateSlimBuilder();
@@ -48,7 +48,7 @@ public sealed class NotificationServiceTests : IAsyncLifetime
         await receiver.StartAsync();
     }
 
-    public async Task DisposeAsync()
+    public async ValueTask DisposeAsync()
     {
         await receiver.DisposeAsync();
         http.Dispose();

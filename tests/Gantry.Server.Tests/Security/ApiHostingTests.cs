@@ -20,13 +20,13 @@ public sealed class ApiHostingTests : IAsyncLifetime
 {
     private readonly string folder = Directory.CreateTempSubdirectory("gantry-hosting-").FullName;
 
-    public Task InitializeAsync() => Task.CompletedTask;
+    public ValueTask InitializeAsync() => ValueTask.CompletedTask;
 
-    public Task DisposeAsync()
+    public ValueTask DisposeAsync()
     {
         Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
         Directory.Delete(folder, recursive: true);
-        return Task.CompletedTask;
+        return ValueTask.CompletedTask;
     }
 
     private static GantryManifest Manifest() => ManifestLoader.LoadText(ServerHarness.ManifestText(new Endpoint("127.0.0.1", FreePort.Next()), "rolling: {}", replicas: 1)).Manifest!;

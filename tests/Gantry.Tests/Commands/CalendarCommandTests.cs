@@ -7,7 +7,7 @@ public sealed class CalendarCommandTests : IAsyncLifetime
 {
     private EmbeddedServer embedded = null!;
 
-    public async Task InitializeAsync() => embedded = await EmbeddedServer.StartAsync($$"""
+    public async ValueTask InitializeAsync() => embedded = await EmbeddedServer.StartAsync($$"""
         version: 1
         {{SampleService.ShopServices()}}
         environments:
@@ -18,7 +18,7 @@ public sealed class CalendarCommandTests : IAsyncLifetime
               - { monthly: { fromDay: 1, toDay: 31 }, reason: the change board meets next quarter }
         """, "gantry-calendar-");
 
-    public async Task DisposeAsync() => await embedded.DisposeAsync();
+    public async ValueTask DisposeAsync() => await embedded.DisposeAsync();
 
     [Fact(Timeout = 60_000)]
     public async Task Deploy_DuringAFreeze_IsRefusedWithTheRuleAndNothingStarts()

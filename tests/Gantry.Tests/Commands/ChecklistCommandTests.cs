@@ -16,7 +16,7 @@ public sealed class ChecklistCommandTests : IAsyncLifetime
 
     private string Data => embedded.Data;
 
-    public async Task InitializeAsync()
+    public async ValueTask InitializeAsync()
     {
         database.Start();
         var port = ((IPEndPoint)database.LocalEndpoint).Port;
@@ -33,7 +33,7 @@ public sealed class ChecklistCommandTests : IAsyncLifetime
             """, "gantry-checklist-");
     }
 
-    public async Task DisposeAsync()
+    public async ValueTask DisposeAsync()
     {
         await embedded.DisposeAsync();
         database.Stop();

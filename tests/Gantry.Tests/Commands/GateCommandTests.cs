@@ -17,7 +17,7 @@ public sealed class GateCommandTests : IAsyncLifetime
 
     private string Folder => embedded.Folder;
 
-    public async Task InitializeAsync()
+    public async ValueTask InitializeAsync()
     {
         var text = $$"""
             version: 1
@@ -71,7 +71,7 @@ public sealed class GateCommandTests : IAsyncLifetime
         await File.WriteAllTextAsync(Path.Combine(Folder, "lcov.info"), "TN:\nSF:/build/src/main.c\nDA:2,1\nend_of_record\nTN:\nSF:/build/src/calc.c\nDA:1,2\nDA:2,2\nDA:3,1\nDA:4,1\nDA:5,0\nDA:6,1\nDA:8,0\nend_of_record\n");
     }
 
-    public async Task DisposeAsync()
+    public async ValueTask DisposeAsync()
     {
         await embedded.DisposeAsync();
     }

@@ -17,7 +17,7 @@ public sealed class GovernanceCommandTests : IAsyncLifetime
     private EmbeddedServer embedded = null!;
     private readonly Dictionary<string, string> tokens = new(StringComparer.Ordinal);
 
-    public async Task InitializeAsync()
+    public async ValueTask InitializeAsync()
     {
         embedded = await EmbeddedServer.StartAsync($$"""
             version: 1
@@ -46,7 +46,7 @@ public sealed class GovernanceCommandTests : IAsyncLifetime
         }
     }
 
-    public async Task DisposeAsync() => await embedded.DisposeAsync();
+    public async ValueTask DisposeAsync() => await embedded.DisposeAsync();
 
     /// <summary>Runs the CLI as <paramref name="who"/>: the token from GANTRY_TOKEN, as a person's shell would give it.</summary>
     private Task<(int Exit, string Out, string Err)> AsAsync(string who, params string[] args) =>

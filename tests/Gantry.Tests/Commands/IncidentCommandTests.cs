@@ -8,7 +8,7 @@ public sealed class IncidentCommandTests : IAsyncLifetime
 {
     private EmbeddedServer embedded = null!;
 
-    public async Task InitializeAsync() => embedded = await EmbeddedServer.StartAsync($$"""
+    public async ValueTask InitializeAsync() => embedded = await EmbeddedServer.StartAsync($$"""
         version: 1
         {{SampleService.ShopServices()}}
         environments:
@@ -24,7 +24,7 @@ public sealed class IncidentCommandTests : IAsyncLifetime
             - { events: [incident.opened, incident.resolved, rollout.succeeded], receivers: [journal] }
         """, "gantry-incidents-");
 
-    public async Task DisposeAsync() => await embedded.DisposeAsync();
+    public async ValueTask DisposeAsync() => await embedded.DisposeAsync();
 
     private Task<(int Exit, string Out, string Err)> RunAsync(params string[] args) => GantryCliTests.RunAsync([.. args, "--server", embedded.Address, "--data", embedded.Data]);
 

@@ -7,7 +7,7 @@ public sealed class PromotionCommandTests : IAsyncLifetime
 {
     private EmbeddedServer embedded = null!;
 
-    public async Task InitializeAsync() => embedded = await EmbeddedServer.StartAsync($$"""
+    public async ValueTask InitializeAsync() => embedded = await EmbeddedServer.StartAsync($$"""
         version: 1
         {{SampleService.ShopServices()}}
         environments:
@@ -20,7 +20,7 @@ public sealed class PromotionCommandTests : IAsyncLifetime
             {{SampleService.OwnListen()}}
         """, "gantry-promotion-");
 
-    public async Task DisposeAsync() => await embedded.DisposeAsync();
+    public async ValueTask DisposeAsync() => await embedded.DisposeAsync();
 
     [Fact(Timeout = 90_000)]
     public async Task PromoteRelease_ToProduction_NeedsSuccessThenSoakInStaging()

@@ -7,7 +7,7 @@ public sealed class QueueAndOutputTests : IAsyncLifetime
 {
     private EmbeddedServer embedded = null!;
 
-    public async Task InitializeAsync() => embedded = await EmbeddedServer.StartAsync($$"""
+    public async ValueTask InitializeAsync() => embedded = await EmbeddedServer.StartAsync($$"""
         version: 1
         services:
           shop:
@@ -19,7 +19,7 @@ public sealed class QueueAndOutputTests : IAsyncLifetime
               canary: { steps: [{ setWeight: 50 }, { pause: {} }] }
         """, "gantry-queue-");
 
-    public async Task DisposeAsync() => await embedded.DisposeAsync();
+    public async ValueTask DisposeAsync() => await embedded.DisposeAsync();
 
     private Task<(int Exit, string Out, string Err)> RunAsync(params string[] args) =>
         GantryCliTests.RunAsync([.. args, "--server", embedded.Address, "--data", embedded.Data]);

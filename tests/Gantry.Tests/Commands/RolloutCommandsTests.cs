@@ -16,7 +16,7 @@ public sealed class RolloutCommandsTests : IAsyncLifetime
 
     private string Data => embedded.Data;
 
-    public async Task InitializeAsync()
+    public async ValueTask InitializeAsync()
     {
         var text = $$"""
             version: 1
@@ -34,7 +34,7 @@ public sealed class RolloutCommandsTests : IAsyncLifetime
         embedded = await EmbeddedServer.StartAsync(text, "gantry-cli-");
     }
 
-    public async Task DisposeAsync()
+    public async ValueTask DisposeAsync()
     {
         await embedded.DisposeAsync();
     }

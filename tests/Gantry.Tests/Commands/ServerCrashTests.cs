@@ -7,7 +7,6 @@ using Gantry.Runtime.Process;
 using Gantry.Server;
 using Gantry.Server.Rollouts;
 using Gantry.Testing;
-using Xunit.Abstractions;
 
 namespace Gantry.Tests.Commands;
 

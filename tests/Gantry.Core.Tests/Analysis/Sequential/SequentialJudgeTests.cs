@@ -15,9 +15,8 @@ public sealed class SequentialJudgeTests
     private static MetricValue Counts(long requests, long errors, long through) => new(requests == 0 ? null : errors / (double)requests, [], null, new MetricCounts(requests, errors), through);
 
     [Fact(Timeout = 10_000)]
-    public async Task Look_WithTooFewRequests_WaitsAndSaysWhatItNeeds()
+    public void Look_WithTooFewRequests_WaitsAndSaysWhatItNeeds()
     {
-        await Task.Yield();
         var random = new Random(1);
         var state = SequentialState.Start("v1", JudgeDirection.Increase);
         var (next, j) = SequentialJudge.Look(state, "latency", Options, BuiltinMetric.Latency, Samples(Latencies(random, 5), 10), Samples(Latencies(random, 5), 10), "v1");
@@ -30,9 +29,8 @@ public sealed class SequentialJudgeTests
     }
 
     [Fact(Timeout = 10_000)]
-    public async Task Look_HealthyCanary_HasNoEvidenceAndSaysWhatWouldHaveBeenDetected()
+    public void Look_HealthyCanary_HasNoEvidenceAndSaysWhatWouldHaveBeenDetected()
     {
-        await Task.Yield();
         var random = new Random(2);
         var state = SequentialState.Start("v1", JudgeDirection.Increase);
         MetricJudgement j = null!;
@@ -47,9 +45,8 @@ public sealed class SequentialJudgeTests
     }
 
     [Fact(Timeout = 10_000)]
-    public async Task Look_SlowerCanary_FailsWithItsEvidence_AndTheVerdictHolds()
+    public void Look_SlowerCanary_FailsWithItsEvidence_AndTheVerdictHolds()
     {
-        await Task.Yield();
         var random = new Random(3);
         var options = Options with { Tolerance = TimeSpan.FromMilliseconds(1) };
         var state = SequentialState.Start("v1", JudgeDirection.Increase);
@@ -68,9 +65,8 @@ public sealed class SequentialJudgeTests
     }
 
     [Fact(Timeout = 10_000)]
-    public async Task Look_ErrorCounts_FailOnTheEValue_AndSuccessRateCountsTheSameErrors()
+    public void Look_ErrorCounts_FailOnTheEValue_AndSuccessRateCountsTheSameErrors()
     {
-        await Task.Yield();
         var state = SequentialState.Start("v1", JudgeDirection.Increase);
         var (_, j) = SequentialJudge.Look(state, "errors", Options, BuiltinMetric.ErrorRate, Counts(1_000, 60, 5), Counts(1_000, 10, 5), "v1");
         j.Class.Should().Be(MetricClass.High);
@@ -90,9 +86,8 @@ public sealed class SequentialJudgeTests
     }
 
     [Fact(Timeout = 30_000)]
-    public async Task Look_AtP99_CountsTheTailBeyondTheBaselinesRunningP99_AndSeesWhatTheMedianDoesNot()
+    public void Look_AtP99_CountsTheTailBeyondTheBaselinesRunningP99_AndSeesWhatTheMedianDoesNot()
     {
-        await Task.Yield();
         var random = new Random(5);
         var options = Options with { AllowedIncrease = new Percentage(50), Tolerance = TimeSpan.FromMilliseconds(50) };
         // 3% of the canary's requests take 1 s more: the median is unchanged, p99 is not.
@@ -116,9 +111,8 @@ public sealed class SequentialJudgeTests
     }
 
     [Fact(Timeout = 60_000)]
-    public async Task Look_AtP99_AaRuns_RarelyCrossOneOverAlpha()
+    public void Look_AtP99_AaRuns_RarelyCrossOneOverAlpha()
     {
-        await Task.Yield();
         // 100 healthy canaries, 300 looks of 100 requests a side, no allowance: the tail test's false alarms stay within alpha.
         var random = new Random(21);
         var falseAlarms = 0;
@@ -140,9 +134,8 @@ public sealed class SequentialJudgeTests
     }
 
     [Fact(Timeout = 10_000)]
-    public async Task Look_ANewBaselineSet_StartsTheEvidenceAgain_AndAFailedQueryIsAnError()
+    public void Look_ANewBaselineSet_StartsTheEvidenceAgain_AndAFailedQueryIsAnError()
     {
-        await Task.Yield();
         var random = new Random(4);
         var state = SequentialState.Start("v1", JudgeDirection.Increase);
         (state, _) = SequentialJudge.Look(state, "latency", Options, BuiltinMetric.Latency, Samples(Latencies(random, 500), 1), Samples(Latencies(random, 500), 1), "v1");
@@ -158,9 +151,8 @@ public sealed class SequentialJudgeTests
     }
 
     [Fact(Timeout = 10_000)]
-    public async Task Evaluator_APendingMeasurement_IsNotCounted()
+    public void Evaluator_APendingMeasurement_IsNotCounted()
     {
-        await Task.Yield();
         var template = AnalysisSamples.Template(count: 2);
         var metric = MetricResult.Start(AnalysisSamples.Metric("> 1ms"));
         metric = AnalysisEvaluator.Add(metric, new MetricMeasurement(AnalysisSamples.T0, AnalysisPhase.Successful, 1, 1, "ok"), template, 2);

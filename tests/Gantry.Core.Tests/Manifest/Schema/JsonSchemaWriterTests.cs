@@ -53,9 +53,8 @@ public sealed class JsonSchemaWriterTests
     }
 
     [Fact(Timeout = 10_000)]
-    public async Task LoadFile_CompleteManifest_ReaderAsksForEveryDeclaredKey()
+    public void LoadFile_CompleteManifest_ReaderAsksForEveryDeclaredKey()
     {
-        await Task.Yield();
         var consumed = new HashSet<string>(StringComparer.Ordinal);
 
         var result = ManifestLoader.LoadFile(Path.Combine(AppContext.BaseDirectory, "Manifest", "Complete", "everything.yaml"), consumed);
@@ -67,9 +66,8 @@ public sealed class JsonSchemaWriterTests
     }
 
     [Fact(Timeout = 10_000)]
-    public async Task LoadFile_CompleteManifest_UsesEveryDeclaredKeyInItsText()
+    public void LoadFile_CompleteManifest_UsesEveryDeclaredKeyInItsText()
     {
-        await Task.Yield();
         var result = ManifestLoader.LoadFile(Path.Combine(AppContext.BaseDirectory, "Manifest", "Complete", "everything.yaml"));
 
         // Positions are recorded for every key present, so every schema key appears in some path.

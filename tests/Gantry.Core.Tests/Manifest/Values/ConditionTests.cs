@@ -15,9 +15,8 @@ public sealed class ConditionTests
     [InlineData("> baseline * 1.1", ComparisonOperator.GreaterThan, BaselineRelation.Times, 1.1, QuantityKind.Number)]
     [InlineData("> baseline + 100ms", ComparisonOperator.GreaterThan, BaselineRelation.Plus, 0.1, QuantityKind.Duration)]
     [InlineData("< baseline - 5%", ComparisonOperator.LessThan, BaselineRelation.Minus, 0.05, QuantityKind.Ratio)]
-    public async Task TryParse_ConditionForms_GiveTypedCondition(string text, ComparisonOperator op, BaselineRelation relation, double value, QuantityKind kind)
+    public void TryParse_ConditionForms_GiveTypedCondition(string text, ComparisonOperator op, BaselineRelation relation, double value, QuantityKind kind)
     {
-        await Task.Yield();
         Condition.TryParse(text, out var condition).Should().BeNull();
         condition!.Operator.Should().Be(op);
         condition.Relation.Should().Be(relation);
@@ -27,9 +26,8 @@ public sealed class ConditionTests
     }
 
     [Fact(Timeout = 5_000)]
-    public async Task TryParse_Sustained_KeepsTheDuration()
+    public void TryParse_Sustained_KeepsTheDuration()
     {
-        await Task.Yield();
         Condition.TryParse("> 10% for 5m", out var condition).Should().BeNull();
         condition.Should().Be(new Condition(ComparisonOperator.GreaterThan, BaselineRelation.None, new Quantity(0.1, QuantityKind.Ratio), TimeSpan.FromMinutes(5)));
         condition!.ToString().Should().Be("> 10% for 5m");
@@ -44,9 +42,8 @@ public sealed class ConditionTests
     [InlineData("> 1% for", 8, "after 'for' expected how long the condition must hold, such as 5m")]
     [InlineData("> 1% for 0s", 9, "the time after 'for' must be longer than 0s")]
     [InlineData("> 1% for 5", 10, "after 'for': the duration '5' needs a unit: ms, s, m, h or d (e.g. 5s)")]
-    public async Task TryParse_Invalid_ReportsOffsetAndMessage(string text, int offset, string message)
+    public void TryParse_Invalid_ReportsOffsetAndMessage(string text, int offset, string message)
     {
-        await Task.Yield();
         Condition.TryParse(text, out _).Should().Be(new ParseError(offset, message));
     }
 
@@ -59,17 +56,15 @@ public sealed class ConditionTests
     [InlineData("> baseline + 100ms", 0.231, 0.118, true)]
     [InlineData("> baseline + 100ms", 0.2, 0.118, false)]
     [InlineData("< baseline - 5%", 0.9, 0.99, true)]
-    public async Task IsMetBy_Measurement_ComparesAgainstThresholdOrBaseline(string text, double measured, double? baseline, bool expected)
+    public void IsMetBy_Measurement_ComparesAgainstThresholdOrBaseline(string text, double measured, double? baseline, bool expected)
     {
-        await Task.Yield();
         Condition.TryParse(text, out var condition).Should().BeNull();
         condition!.IsMetBy(measured, baseline).Should().Be(expected);
     }
 
     [Fact(Timeout = 5_000)]
-    public async Task IsMetBy_BaselineConditionWithoutBaseline_Throws()
+    public void IsMetBy_BaselineConditionWithoutBaseline_Throws()
     {
-        await Task.Yield();
         Condition.TryParse("> baseline", out var condition);
         condition!.Invoking(c => c.IsMetBy(1)).Should().Throw<InvalidOperationException>();
     }

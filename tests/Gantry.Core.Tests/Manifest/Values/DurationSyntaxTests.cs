@@ -14,9 +14,8 @@ public sealed class DurationSyntaxTests
     [InlineData("2d", 172_800_000)]
     [InlineData("0s", 0)]
     [InlineData(" 10s ", 10_000)]
-    public async Task TryParse_ValidDuration_GivesMilliseconds(string text, double ms)
+    public void TryParse_ValidDuration_GivesMilliseconds(string text, double ms)
     {
-        await Task.Yield();
         DurationSyntax.TryParse(text, out var value).Should().BeNull();
         value.TotalMilliseconds.Should().Be(ms);
     }
@@ -29,9 +28,8 @@ public sealed class DurationSyntaxTests
     [InlineData("1h30", 4, "the duration '1h30' needs a unit: ms, s, m, h or d (e.g. 1h30s)")]
     [InlineData("s", 0, "expected a duration such as 30s, 500ms or 5m, got 's'")]
     [InlineData("1..2s", 0, "expected a duration such as 30s, 500ms or 5m, got '1..2s'")]
-    public async Task TryParse_InvalidDuration_ReportsOffsetAndMessage(string text, int offset, string message)
+    public void TryParse_InvalidDuration_ReportsOffsetAndMessage(string text, int offset, string message)
     {
-        await Task.Yield();
         DurationSyntax.TryParse(text, out _).Should().Be(new ParseError(offset, message));
     }
 
@@ -40,9 +38,8 @@ public sealed class DurationSyntaxTests
     [InlineData(250, "250ms")]
     [InlineData(90_000, "1m30s")]
     [InlineData(5_400_000, "1h30m")]
-    public async Task Format_Duration_IsShortestManifestForm(double ms, string expected)
+    public void Format_Duration_IsShortestManifestForm(double ms, string expected)
     {
-        await Task.Yield();
         DurationSyntax.Format(TimeSpan.FromMilliseconds(ms)).Should().Be(expected);
     }
 }

@@ -9,9 +9,8 @@ public sealed class EndpointTests
     [InlineData("localhost:1", "localhost", 1)]
     [InlineData("[::1]:65535", "::1", 65535)]
     [InlineData("my-host.internal:443", "my-host.internal", 443)]
-    public async Task TryParse_Valid_GivesHostAndPort(string text, string host, int port)
+    public void TryParse_Valid_GivesHostAndPort(string text, string host, int port)
     {
-        await Task.Yield();
         Endpoint.TryParse(text, out var endpoint).Should().BeNull();
         endpoint.Should().Be(new Endpoint(host, port));
         endpoint!.ToString().Should().Be(text);
@@ -25,9 +24,8 @@ public sealed class EndpointTests
     [InlineData("[zz]:80", 1)]
     [InlineData("::1:80", 0)]
     [InlineData("bad_host:80", 0)]
-    public async Task TryParse_Invalid_ReportsWhere(string text, int offset)
+    public void TryParse_Invalid_ReportsWhere(string text, int offset)
     {
-        await Task.Yield();
         Endpoint.TryParse(text, out var endpoint)!.Offset.Should().Be(offset);
         endpoint.Should().BeNull();
     }
@@ -36,9 +34,8 @@ public sealed class EndpointTests
     [InlineData(1, 10, true, 1)]
     [InlineData(25, 10, true, 3)]
     [InlineData(25, 10, false, 2)]
-    public async Task CountOrPercent_Resolve_RoundsLikeKubernetes(int value, int total, bool roundUp, int expected)
+    public void CountOrPercent_Resolve_RoundsLikeKubernetes(int value, int total, bool roundUp, int expected)
     {
-        await Task.Yield();
         var quantity = value == 1 ? CountOrPercent.FromCount(1) : CountOrPercent.FromShare(new Percentage(value));
         quantity.Resolve(total, roundUp).Should().Be(expected);
     }

@@ -13,9 +13,8 @@ public sealed class YamlTreeReaderTests
     }
 
     [Fact(Timeout = 5_000)]
-    public async Task Read_NestedDocument_KeepsOneBasedPositionsAndStyles()
+    public void Read_NestedDocument_KeepsOneBasedPositionsAndStyles()
     {
-        await Task.Yield();
         var (root, diagnostics) = Read("a: 1\nb:\n  - x\n  - 'y'\n");
 
         diagnostics.Should().BeEmpty();
@@ -27,9 +26,8 @@ public sealed class YamlTreeReaderTests
     }
 
     [Fact(Timeout = 5_000)]
-    public async Task Read_MergeKeys_ExplicitKeysWinAndEarlierMergesWinOverLater()
+    public void Read_MergeKeys_ExplicitKeysWinAndEarlierMergesWinOverLater()
     {
-        await Task.Yield();
         var (root, diagnostics) = Read("x: &x { a: 1, b: 1 }\ny: &y { b: 2, c: 2 }\nz:\n  <<: [*x, *y]\n  a: 3\n");
 
         diagnostics.Should().BeEmpty();
@@ -38,9 +36,8 @@ public sealed class YamlTreeReaderTests
     }
 
     [Fact(Timeout = 5_000)]
-    public async Task Read_UndefinedAlias_IsAnError()
+    public void Read_UndefinedAlias_IsAnError()
     {
-        await Task.Yield();
         var (root, diagnostics) = Read("a: *nothing\n");
 
         root.Should().BeNull();
@@ -48,18 +45,16 @@ public sealed class YamlTreeReaderTests
     }
 
     [Fact(Timeout = 5_000)]
-    public async Task Read_CustomTag_IsRefused()
+    public void Read_CustomTag_IsRefused()
     {
-        await Task.Yield();
         var (_, diagnostics) = Read("a: !secret value\n");
 
         diagnostics.Should().ContainSingle().Which.Message.Should().Be("invalid YAML: the YAML tag '!secret' is not supported in a manifest");
     }
 
     [Fact(Timeout = 5_000)]
-    public async Task Read_AliasesWithinBudget_AreSharedNotCopied()
+    public void Read_AliasesWithinBudget_AreSharedNotCopied()
     {
-        await Task.Yield();
         var (root, diagnostics) = Read("a: &a [1, 2, 3]\nb: *a\nc: *a\n");
 
         diagnostics.Should().BeEmpty();
@@ -68,9 +63,8 @@ public sealed class YamlTreeReaderTests
     }
 
     [Fact(Timeout = 5_000)]
-    public async Task PositionOf_QuotedScalar_CountsTheQuote()
+    public void PositionOf_QuotedScalar_CountsTheQuote()
     {
-        await Task.Yield();
         var plain = new YamlScalar("abc", ScalarStyle.Plain, new SourcePosition(3, 10));
         var quoted = plain with { Style = ScalarStyle.DoubleQuoted };
         var block = plain with { Style = ScalarStyle.Block };
