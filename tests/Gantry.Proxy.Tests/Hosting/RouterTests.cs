@@ -286,12 +286,7 @@ public sealed class RouterTests
             PassiveHealth = new PassiveHealthSpec(2, TimeSpan.FromMinutes(1)),
         }));
 
-        var statuses = new List<HttpStatusCode>();
-        for (var i = 0; i < 60; i++)
-        {
-            using var response = await router.Client.GetAsync("/who");
-            statuses.Add(response.StatusCode);
-        }
+        var statuses = await StatusesAsync(router, 60);
 
         statuses.Count(s => s == HttpStatusCode.BadGateway).Should().Be(2, "two failures in a row eject the dead instance");
         statuses.Skip(10).Should().OnlyContain(s => s == HttpStatusCode.OK);
@@ -307,16 +302,24 @@ public sealed class RouterTests
             PassiveHealth = new PassiveHealthSpec(2, TimeSpan.FromMinutes(1)),
         }));
 
+        var statuses = await StatusesAsync(router, 60);
+
+        statuses.Count(s => s == HttpStatusCode.BadGateway).Should().Be(2, "two failures in a row eject the dead instance");
+        statuses.Should().NotContain(HttpStatusCode.ServiceUnavailable, "the ejected group's requests are served by the other group");
+        statuses.Skip(10).Should().OnlyContain(s => s == HttpStatusCode.OK);
+    }
+
+    /// <summary>The statuses of <paramref name="count"/> requests, one after the other.</summary>
+    private static async Task<List<HttpStatusCode>> StatusesAsync(RouterFixture router, int count)
+    {
         var statuses = new List<HttpStatusCode>();
-        for (var i = 0; i < 60; i++)
+        for (var i = 0; i < count; i++)
         {
             using var response = await router.Client.GetAsync("/who");
             statuses.Add(response.StatusCode);
         }
 
-        statuses.Count(s => s == HttpStatusCode.BadGateway).Should().Be(2, "two failures in a row eject the dead instance");
-        statuses.Should().NotContain(HttpStatusCode.ServiceUnavailable, "the ejected group's requests are served by the other group");
-        statuses.Skip(10).Should().OnlyContain(s => s == HttpStatusCode.OK);
+        return statuses;
     }
 
     [Fact(Timeout = Timeout)]
