@@ -15,6 +15,7 @@ public static class ApiRoutes
     public const string ServiceCommand = "/services/{service}/{command}";
     public const string ServiceRollback = "/services/{service}/rollback";
     public const string ServiceLogs = "/services/{service}/logs";
+    public const string ServiceMaintenance = "/services/{service}/maintenance";
     public const string Rollouts = "/rollouts";
     public const string Rollout = "/rollouts/{id}";
     public const string RolloutCommand = "/rollouts/{id}/{command}";

@@ -27,7 +27,7 @@ public static class GantryCli
             AuditCommand.Create(time ?? TimeProvider.System),
             TokenCommand.Create(),
         };
-        foreach (var command in RolloutCommands.Create().Concat(FreezeCommands.Create()).Concat(ApprovalCommands.Create()).Concat(IncidentCommands.Create()).Append(QueueCommands.Create()))
+        foreach (var command in RolloutCommands.Create().Concat(FreezeCommands.Create()).Concat(ApprovalCommands.Create()).Concat(IncidentCommands.Create()).Append(QueueCommands.Create()).Append(MaintenanceCommand.Create()))
         {
             root.Subcommands.Add(command);
         }

@@ -4,6 +4,7 @@ using Gantry.Core.Audit;
 using Gantry.Core.Checklists;
 using Gantry.Core.Gates;
 using Gantry.Core.Policies;
+using Gantry.Core.Traffic;
 using static Gantry.Api.ApiRoutes;
 
 namespace Gantry.Api;
@@ -46,6 +47,13 @@ public sealed partial class GantryClient
 
     /// <summary>Every audit record as JSON lines, oldest first, as a stream to copy.</summary>
     public Task<Stream> ExportAuditAsync(CancellationToken ct) => OpenAsync(Fill(AuditExport), ct);
+
+    /// <summary>Turns maintenance on for a service: its router answers 503 with the message until it is turned off.</summary>
+    public Task<Maintenance> MaintenanceOnAsync(string service, MaintenanceRequest request, CancellationToken ct) =>
+        PutAsync<Maintenance>(Fill(ServiceMaintenance, [service]), request, ct);
+
+    public Task<Maintenance> MaintenanceOffAsync(string service, string? environment, CancellationToken ct) =>
+        DeleteAsync<Maintenance>(Fill(ServiceMaintenance, [service], ("environment", environment)), ct);
 
     public Task<GateEvaluation> EvaluateGateAsync(GateEvaluationRequest request, CancellationToken ct) => PostAsync<GateEvaluation>(Fill(GateEvaluations), request, ct);
 

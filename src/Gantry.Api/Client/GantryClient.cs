@@ -39,6 +39,8 @@ public sealed partial class GantryClient : IDisposable
 
     private Task<T> DeleteAsync<T>(string path, CancellationToken ct) => SendAsync<T>(HttpMethod.Delete, path, null, ct);
 
+    private Task<T> PutAsync<T>(string path, object body, CancellationToken ct) => SendAsync<T>(HttpMethod.Put, path, body, ct);
+
     private async Task<T> SendAsync<T>(HttpMethod method, string path, object? body, CancellationToken ct)
     {
         using var response = await CallAsync(method, path, body, HttpCompletionOption.ResponseContentRead, ct);

@@ -16,3 +16,6 @@ public sealed record TokenRequest(string? Identity, IReadOnlyList<string>? Roles
 
 /// <summary>A new token: the record, and the secret, shown this once.</summary>
 public sealed record CreatedToken(TokenView Token, string Secret);
+
+/// <summary>Maintenance on for a service: where (the default environment when not given), and what clients are told.</summary>
+public sealed record MaintenanceRequest(string? Environment = null, string? Message = null);

@@ -58,5 +58,9 @@ public static class AuditEntries
     public static AuditEntry IncidentOpened(Incident opened) => new("incident.opened", opened.Key,
         $"{opened.Severity} {opened.Title}" + (opened.Service is null ? string.Empty : $" ({opened.Service} in {opened.Environment})"));
 
+    public static AuditEntry MaintenanceOn(Traffic.Maintenance m) => new("maintenance.on", $"{m.Service}/{m.Environment}", $"maintenance on: {m.Message}");
+
+    public static AuditEntry MaintenanceOff(Traffic.Maintenance m) => new("maintenance.off", $"{m.Service}/{m.Environment}", $"maintenance off (on since {m.Since.UtcDateTime:yyyy-MM-dd HH:mm} UTC, by {m.By})");
+
     public static AuditEntry IncidentStep(string action, Incident incident, TimelineEntry entry) => new(action, incident.Key, entry.Text);
 }

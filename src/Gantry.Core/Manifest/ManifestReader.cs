@@ -97,6 +97,13 @@ internal sealed partial class ManifestReader(ReadContext ctx)
             RequireRouter(Traffic.RouterCapabilities.Stickiness, m.KeyPositionOf("sticky"), $"'sticky' of service '{name}'");
         }
 
+        RateLimit? rateLimit = null;
+        if (m.Object("rateLimit", $"rate limit of service '{name}'") is { } rl && rl.Int("requestsPerSecond") is { } rate)
+        {
+            rateLimit = new RateLimit(rate, rl.Int("burst") ?? rate);
+            RequireRouter(Traffic.RouterCapabilities.RateLimits, m.KeyPositionOf("rateLimit"), $"'rateLimit' of service '{name}'");
+        }
+
 
         if (m.Has("process") && ctx.Positions.Find(m.Child("health") + ".readiness") is null)
         {
@@ -105,7 +112,7 @@ internal sealed partial class ManifestReader(ReadContext ctx)
 
         return process is null || listen is null || strategy is null
             ? null
-            : new ServiceSpec(name, process, listen, replicas, health, strategy, deadline, Positive(m, "drain") ?? ServiceSpec.DefaultDrain, allow, sticky);
+            : new ServiceSpec(name, process, listen, replicas, health, strategy, deadline, Positive(m, "drain") ?? ServiceSpec.DefaultDrain, allow, sticky, rateLimit);
     }
 
     /// <summary>The names (or 'PREFIX*') a deploy may set although they are loader, runtime or shell hooks.</summary>

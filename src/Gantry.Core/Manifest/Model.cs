@@ -39,7 +39,8 @@ public sealed record ServiceSpec(
     TimeSpan ProgressDeadline,
     TimeSpan Drain,
     ValueList<string> AllowVariables = default,
-    StickySpec? Sticky = null)
+    StickySpec? Sticky = null,
+    RateLimit? RateLimit = null)
 {
     /// <summary>The drain when the manifest does not give one.</summary>
     public static readonly TimeSpan DefaultDrain = TimeSpan.FromSeconds(2);
@@ -69,6 +70,9 @@ public abstract record RuntimeSpec
 /// the header to a point, so a user who saw the canary keeps seeing it while its weight grows.
 /// </summary>
 public sealed record StickySpec(string? Cookie, string? Header);
+
+/// <summary>Requests per second each client address may send to a service's front door, with bursts up to <see cref="Burst"/>.</summary>
+public sealed record RateLimit(int RequestsPerSecond, int Burst);
 
 /// <summary>How to run one instance as a local process. Texts may hold placeholders such as {version} and {port}.</summary>
 public sealed record ProcessSpec(

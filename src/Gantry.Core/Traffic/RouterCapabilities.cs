@@ -25,13 +25,16 @@ public enum RouterCapabilities
 
     /// <summary>Answers 503 with a message while a service is in maintenance.</summary>
     Maintenance = 32,
+
+    /// <summary>Limits each client address's requests to a service (429 with Retry-After past the limit).</summary>
+    RateLimits = 64,
 }
 
 /// <summary>The capabilities of the routers Gantry ships, and the words validate uses for them.</summary>
 public static class RouterCapability
 {
-    /// <summary>Gantry's own router: every capability but maintenance (not built yet).</summary>
-    public const RouterCapabilities Builtin = RouterCapabilities.Weights | RouterCapabilities.HeaderRoutes | RouterCapabilities.CookieRoutes | RouterCapabilities.Mirroring | RouterCapabilities.Stickiness;
+    /// <summary>Gantry's own router: every capability.</summary>
+    public const RouterCapabilities Builtin = RouterCapabilities.Weights | RouterCapabilities.HeaderRoutes | RouterCapabilities.CookieRoutes | RouterCapabilities.Mirroring | RouterCapabilities.Stickiness | RouterCapabilities.Maintenance | RouterCapabilities.RateLimits;
 
     /// <summary>The capability a route match needs.</summary>
     public static RouterCapabilities For(RouteMatch match) => match.Source == MatchSource.Cookie ? RouterCapabilities.CookieRoutes : RouterCapabilities.HeaderRoutes;
@@ -44,6 +47,7 @@ public static class RouterCapability
         RouterCapabilities.Mirroring => "mirroring",
         RouterCapabilities.Stickiness => "sticky sessions",
         RouterCapabilities.Maintenance => "maintenance mode",
+        RouterCapabilities.RateLimits => "rate limits",
         _ => capability.ToString(),
     };
 }

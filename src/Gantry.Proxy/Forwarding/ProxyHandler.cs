@@ -27,12 +27,59 @@ public sealed class ProxyHandler(Func<CompiledTable> current, HttpForwarder forw
         return (empty, -1);
     }
 
+    /// <summary>The maintenance answer: 503, Retry-After, and the message as JSON or as a small HTML page, as the client accepts.</summary>
+    private static async Task MaintenanceAsync(HttpContext context, MaintenanceSpec maintenance)
+    {
+        context.Response.StatusCode = StatusCodes.Status503ServiceUnavailable;
+        context.Response.Headers.RetryAfter = maintenance.RetryAfterSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        context.Response.Headers.CacheControl = "no-store";
+        var accept = context.Request.Headers.Accept.ToString();
+        if (accept.Contains("html", StringComparison.OrdinalIgnoreCase))
+        {
+            context.Response.ContentType = "text/html; charset=utf-8";
+            var text = System.Net.WebUtility.HtmlEncode(maintenance.Message);
+            await context.Response.WriteAsync($"<!doctype html><html><head><meta charset=\"utf-8\"><title>Maintenance</title></head><body><h1>Maintenance</h1><p>{text}</p></body></html>\n", context.RequestAborted);
+            return;
+        }
+
+        context.Response.ContentType = "application/json";
+        await context.Response.WriteAsync(System.Text.Json.JsonSerializer.Serialize(new { status = 503, maintenance = true, message = maintenance.Message }) + "\n", context.RequestAborted);
+    }
+
+    /// <summary>Takes a token of the client's bucket; over its limit, answers 429 with when to try again.</summary>
+    private static bool Admit(HttpContext context, System.Threading.RateLimiting.PartitionedRateLimiter<System.Net.IPAddress> limiter)
+    {
+        using var lease = limiter.AttemptAcquire(context.Connection.RemoteIpAddress ?? System.Net.IPAddress.None);
+        if (lease.IsAcquired)
+        {
+            return true;
+        }
+
+        var wait = lease.TryGetMetadata(System.Threading.RateLimiting.MetadataName.RetryAfter, out var retryAfter) ? retryAfter : TimeSpan.FromSeconds(1);
+        context.Response.StatusCode = StatusCodes.Status429TooManyRequests;
+        context.Response.Headers.RetryAfter = Math.Max(1, (int)Math.Ceiling(wait.TotalSeconds)).ToString(System.Globalization.CultureInfo.InvariantCulture);
+        return false;
+    }
+
     public async Task HandleAsync(HttpContext context)
     {
         var route = current().Find(context.Connection.LocalPort, context.Request.Host, context.Request.Path);
         if (route is null)
         {
             await HttpForwarder.WriteErrorAsync(context, StatusCodes.Status404NotFound, $"no route for {context.Request.Host}{context.Request.Path}");
+            return;
+        }
+
+        if (route.Spec.Maintenance is { } maintenance)
+        {
+            await MaintenanceAsync(context, maintenance);
+            Record(route.Metrics, route.Metrics, null, StatusCodes.Status503ServiceUnavailable, time.GetTimestamp(), 0, 0, groupToo: false);
+            return;
+        }
+
+        if (route.RateLimiter is { } limiter && !Admit(context, limiter))
+        {
+            Record(route.Metrics, route.Metrics, null, StatusCodes.Status429TooManyRequests, time.GetTimestamp(), 0, 0, groupToo: false);
             return;
         }
 
@@ -85,11 +132,15 @@ public sealed class ProxyHandler(Func<CompiledTable> current, HttpForwarder forw
         Record(route.Metrics, group.Metrics, group.InstanceMetrics[index], status, started, result.RequestBytes, result.ResponseBytes);
     }
 
-    private void Record(TrafficMetrics route, TrafficMetrics group, TrafficMetrics? instance, int status, long started, long bytesIn, long bytesOut)
+    private void Record(TrafficMetrics route, TrafficMetrics group, TrafficMetrics? instance, int status, long started, long bytesIn, long bytesOut, bool groupToo = true)
     {
         var micros = (long)(time.GetElapsedTime(started).TotalMilliseconds * 1000);
         route.Record(status, micros, bytesIn, bytesOut);
-        group.Record(status, micros, bytesIn, bytesOut);
+        if (groupToo)
+        {
+            group.Record(status, micros, bytesIn, bytesOut);
+        }
+
         instance?.Record(status, micros, bytesIn, bytesOut);
     }
 

@@ -30,7 +30,8 @@ public sealed class BuiltinTrafficRouter(Router router) : ITrafficRouter
             [.. r.Backends.Select(b => new BackendGroup(b.Name, b.Weight, b.Instances, LoadBalancingPolicy.RoundRobin))],
             [.. r.HeaderRoutes.Select(h => new GroupMatch(h.Match, h.Backend))],
             r.Mirror is { } m ? new MirrorSpec(m.Backend, m.Percent, m.Match) : null,
-            r.Sticky is { } sticky ? new Routing.StickySpec(sticky.Cookie, sticky.Header) : null, PassiveHealthSpec.Default, RequestTimeout, r.Drain))]);
+            r.Sticky is { } sticky ? new Routing.StickySpec(sticky.Cookie, sticky.Header) : null, PassiveHealthSpec.Default, RequestTimeout, r.Drain, RateLimit: r.RateLimit is { } limit ? new RateLimitSpec(limit.RequestsPerSecond, limit.Burst) : null,
+            Maintenance: r.Maintenance is { } message ? new MaintenanceSpec(message, Core.Traffic.Maintenance.RetryAfterSeconds) : null))]);
         var result = await router.ApplyAsync(table, ct);
         if (result.Applied)
         {

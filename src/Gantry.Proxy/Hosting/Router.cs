@@ -32,6 +32,7 @@ public sealed class Router : IAsyncDisposable
     private readonly ProxyHandler handler;
     private readonly Dictionary<Endpoint, WebApplication> listeners = [];
     private readonly SemaphoreSlim applying = new(1, 1);
+    private readonly RateLimiting.ClientRateLimits limits = new();
     private volatile CompiledTable current;
 
     public Router(TimeProvider time)
@@ -83,7 +84,7 @@ public sealed class Router : IAsyncDisposable
                 }
             }
 
-            var compiled = CompiledTable.Build(table, instances, Metrics);
+            var compiled = CompiledTable.Build(table, instances, Metrics, limits);
             Interlocked.Exchange(ref current, compiled);
             instances.Retire(table.Routes.SelectMany(r => r.Groups).SelectMany(g => g.Instances).ToHashSet());
 
@@ -143,6 +144,7 @@ public sealed class Router : IAsyncDisposable
 
         listeners.Clear();
         forwarder.Dispose();
+        limits.Dispose();
         applying.Dispose();
     }
 }

@@ -41,9 +41,10 @@ public sealed class CompiledRoute
     private readonly RequestMatcher? mirrorMatcher;
     private long sequence;
 
-    internal CompiledRoute(RouteSpec spec, CompiledGroup[] groups, TrafficMetrics metrics)
+    internal CompiledRoute(RouteSpec spec, CompiledGroup[] groups, TrafficMetrics metrics, System.Threading.RateLimiting.PartitionedRateLimiter<System.Net.IPAddress>? rateLimiter = null)
     {
         Spec = spec;
+        RateLimiter = rateLimiter;
         Groups = groups;
         Metrics = metrics;
         byLine = [.. groups.Where(g => g.Spec.Weight > 0).OrderBy(g => g.Name == BackendGroup.Stable ? 1 : 0)];
@@ -60,6 +61,9 @@ public sealed class CompiledRoute
     }
 
     public RouteSpec Spec { get; }
+
+    /// <summary>The route's per-client limit, when it has one.</summary>
+    public System.Threading.RateLimiting.PartitionedRateLimiter<System.Net.IPAddress>? RateLimiter { get; }
 
     public CompiledGroup[] Groups { get; }
 
@@ -164,7 +168,7 @@ public sealed class CompiledTable
     public IEnumerable<CompiledRoute> Routes => byPort.Values.SelectMany(r => r);
 
     /// <summary>Builds the table, reusing instance states and metrics that already exist.</summary>
-    public static CompiledTable Build(RoutingTable spec, InstanceRegistry instances, MetricsRegistry metrics)
+    public static CompiledTable Build(RoutingTable spec, InstanceRegistry instances, MetricsRegistry metrics, RateLimiting.ClientRateLimits? limits = null)
     {
         var byPort = spec.Routes
             .Select(route => new CompiledRoute(
@@ -175,7 +179,8 @@ public sealed class CompiledTable
                     LoadBalancers.Create(g.LoadBalancing),
                     metrics.For(route.Name, g.Name),
                     [.. g.Instances.Select(i => metrics.For(route.Name, g.Name, i))]))],
-                metrics.For(route.Name, null)))
+                metrics.For(route.Name, null),
+                limits?.For(route)))
             .GroupBy(r => r.Spec.Listen.Port)
             .ToDictionary(
                 g => g.Key,

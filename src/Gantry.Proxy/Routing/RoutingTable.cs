@@ -36,7 +36,9 @@ public sealed record RouteSpec(
     PassiveHealthSpec PassiveHealth,
     TimeSpan Timeout,
     TimeSpan DrainTimeout,
-    TlsSpec? Tls = null);
+    TlsSpec? Tls = null,
+    RateLimitSpec? RateLimit = null,
+    MaintenanceSpec? Maintenance = null);
 
 /// <summary>Instances of one role (stable, canary, preview, baseline) and the share of traffic they get.</summary>
 public sealed record BackendGroup(string Name, int Weight, ValueList<Endpoint> Instances, LoadBalancingPolicy LoadBalancing)
@@ -52,6 +54,12 @@ public sealed record MirrorSpec(string Group, double Percent, ValueList<RouteMat
 
 /// <summary>Keeps a user on one side of the split by hashing a cookie (set by the router when absent) or a header.</summary>
 public sealed record StickySpec(string? Cookie, string? Header);
+
+/// <summary>While set, the route answers every request 503 with Retry-After and <see cref="Message"/> (HTML or JSON as the client accepts), without its instances.</summary>
+public sealed record MaintenanceSpec(string Message, int RetryAfterSeconds);
+
+/// <summary>Requests per second each client address may send to the route, with bursts up to <see cref="Burst"/>; past it, 429 with Retry-After.</summary>
+public sealed record RateLimitSpec(int RequestsPerSecond, int Burst);
 
 /// <summary>TLS on the front listener, from PEM files; with it, clients may speak HTTP/2 (negotiated by ALPN).</summary>
 public sealed record TlsSpec(string CertificateFile, string KeyFile);

@@ -187,6 +187,7 @@ public static class RoutingTableReader
 
         return name is null || listen is null || groups.Count == 0
             ? null
-            : new RouteSpec(name, listen, hosts, prefix, [.. groups], matches, mirror, sticky, health, timeout, drain, tls);
+            : new RouteSpec(name, listen, hosts, prefix, [.. groups], matches, mirror, sticky, health, timeout, drain, tls,
+                m.Object("rateLimit", "rate limit") is { } rl && rl.Int("requestsPerSecond") is { } rate ? new RateLimitSpec(rate, rl.Int("burst") ?? rate) : null);
     }
 }

@@ -3,6 +3,7 @@ using Gantry.Core.Approvals;
 using Gantry.Core.Checklists;
 using Gantry.Core.Manifest.Values;
 using Gantry.Core.Policies;
+using Gantry.Core.Traffic;
 using Gantry.Server.Access;
 using Gantry.Server.Rollouts;
 using Microsoft.AspNetCore.Builder;
@@ -55,6 +56,16 @@ public static class GovernanceEndpoints
                 ? denied
                 : ApiEndpoints.Answer(await freezes.FreezeAsync(environment, request.Reason, duration, AccessControl.WhoOf(http), ct));
         }).WithName("FreezeEnvironment").WithMetadata(approver);
+
+        api.MapPut(ApiRoutes.ServiceMaintenance, async Task<Results<Ok<Maintenance>, ProblemHttpResult>> (string service, MaintenanceRequest request, HttpContext http, GantryManifest manifest, MaintenanceService maintenance, CancellationToken ct) =>
+            AccessControl.Check(http, Role.Deployer, ApiEndpoints.EnvironmentOr(manifest, request.Environment)) is { } denied
+                ? denied
+                : ApiEndpoints.Answer(await maintenance.OnAsync(service, request, AccessControl.WhoOf(http), ct))).WithName("MaintenanceOn").WithMetadata(new Requires(Role.Deployer));
+
+        api.MapDelete(ApiRoutes.ServiceMaintenance, async Task<Results<Ok<Maintenance>, ProblemHttpResult>> (string service, string? environment, HttpContext http, GantryManifest manifest, MaintenanceService maintenance, CancellationToken ct) =>
+            AccessControl.Check(http, Role.Deployer, ApiEndpoints.EnvironmentOr(manifest, environment)) is { } denied
+                ? denied
+                : ApiEndpoints.Answer(await maintenance.OffAsync(service, environment, AccessControl.WhoOf(http), ct))).WithName("MaintenanceOff").WithMetadata(new Requires(Role.Deployer));
 
         api.MapDelete(ApiRoutes.EnvironmentFreeze, async Task<Results<Ok<IReadOnlyList<DeclaredFreeze>>, ProblemHttpResult>> (string environment, HttpContext http, FreezeService freezes, CancellationToken ct) =>
             AccessControl.Check(http, Role.Approver, environment) is { } denied

@@ -36,7 +36,7 @@ public static class ServerComposition
         services.AddSingleton(parts.Runtime);
         services.AddSingleton(parts.Router);
         services.TryAddSingleton<ITrafficRouter>(sp => new BuiltinTrafficRouter(sp.GetRequiredService<Proxy.Hosting.Router>()));
-        services.AddSingleton(sp => new DataPlane(sp.GetRequiredService<IRuntime>(), sp.GetRequiredService<ITrafficRouter>()));
+        services.AddSingleton(sp => new DataPlane(sp.GetRequiredService<IRuntime>(), sp.GetRequiredService<ITrafficRouter>(), sp.GetRequiredService<IMaintenanceStore>()));
         services.AddSingleton<IReadOnlyDictionary<string, IMetricProvider>>(sp => new IMetricProvider[]
         {
             new BuiltinMetricProvider(parts.Router.Metrics),
@@ -62,6 +62,7 @@ public static class ServerComposition
         services.AddSingleton<CommandService>();
         services.AddSingleton<ChecklistService>();
         services.AddSingleton<FreezeService>();
+        services.AddSingleton<MaintenanceService>();
         services.AddSingleton<RolloutViews>();
         services.AddSingleton<Access.TokenService>();
         services.AddSingleton(sp => new Access.AccessControl(parts.Store, sp.GetRequiredService<TimeProvider>(), access));
@@ -100,5 +101,6 @@ public static class ServerComposition
         services.AddSingleton<Core.Incidents.IIncidentStore>(store);
         services.AddSingleton<Core.Dora.IDoraStore>(store);
         services.AddSingleton<Core.Notifications.IDeliveryStore>(store);
+        services.AddSingleton<IMaintenanceStore>(store);
     }
 }

@@ -84,4 +84,22 @@ public sealed class SetThenVerifyTests
         ManifestLoader.LoadText(text.Replace("header: x-canary", "cookie: canary", StringComparison.Ordinal), router: RouterCapability.Builtin & ~RouterCapabilities.CookieRoutes)
             .Diagnostics.Should().ContainSingle(d => d.ToString() == "gantry.yaml:12:13: error: canary step 2 needs cookie routing, which the configured traffic router cannot do");
     }
+
+    [Fact(Timeout = 10_000)]
+    public void Validate_RouterWithoutRateLimits_RefusesTheServicesRateLimitAtItsKey()
+    {
+        const string text = """
+            version: 1
+            services:
+              web:
+                process: { command: app, args: ["{port}"] }
+                listen: 127.0.0.1:8080
+                health: { readiness: { path: /ready } }
+                rateLimit: { requestsPerSecond: 50 }
+            """;
+        var builtin = ManifestLoader.LoadText(text);
+        builtin.Manifest!.Services[0].RateLimit.Should().Be(new RateLimit(50, 50), "the burst is the rate when not given");
+        ManifestLoader.LoadText(text, router: RouterCapability.Builtin & ~RouterCapabilities.RateLimits).Diagnostics.Select(d => d.ToString())
+            .Should().Equal("gantry.yaml:7:5: error: 'rateLimit' of service 'web' needs rate limits, which the configured traffic router cannot do");
+    }
 }

@@ -54,6 +54,8 @@ public sealed class AuthorizationMatrixTests(ITestOutputHelper log)
         ["POST /api/v1/rollouts/{id}/pause"] = ("deployer", true),
         ["POST /api/v1/rollouts/{id}/resume"] = ("deployer", true),
         ["POST /api/v1/rollouts/{id}/retry"] = ("deployer", true),
+        ["PUT /api/v1/services/{service}/maintenance"] = ("deployer", true),
+        ["DELETE /api/v1/services/{service}/maintenance"] = ("deployer", true),
         ["POST /api/v1/services/{service}/promote"] = ("deployer", true),
         ["POST /api/v1/services/{service}/abort"] = ("deployer", true),
         ["POST /api/v1/services/{service}/pause"] = ("deployer", true),
@@ -261,12 +263,12 @@ public sealed class AuthorizationMatrixTests(ITestOutputHelper log)
             .Replace("{service}", "shop", StringComparison.Ordinal)
             .Replace("{environment}", "staging", StringComparison.Ordinal)
             .Replace("{item}", "ops-signoff", StringComparison.Ordinal);
-        if (path.StartsWith("/api/v1/services/shop/", StringComparison.Ordinal) && method == HttpMethod.Post && !path.EndsWith("/rollback", StringComparison.Ordinal))
+        if (path.StartsWith("/api/v1/services/shop/", StringComparison.Ordinal) && (method == HttpMethod.Post || method == HttpMethod.Delete) && !path.EndsWith("/rollback", StringComparison.Ordinal))
         {
             path += "?environment=staging";
         }
 
-        var body = method == HttpMethod.Post ? path switch
+        var body = method == HttpMethod.Put ? """{"environment":"staging","message":"matrix"}""" : method == HttpMethod.Post ? path switch
         {
             "/api/v1/rollouts" => """{"service":"shop","version":"v7","environment":"staging"}""",
             "/api/v1/tokens" => """{"identity":"made-by-matrix","roles":["viewer"]}""",

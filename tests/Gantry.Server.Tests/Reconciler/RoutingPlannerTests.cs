@@ -50,5 +50,8 @@ public sealed class RoutingPlannerTests
         var slow = Canary(20, ", stopTimeout: 20s");
         slow = slow with { Spec = slow.Spec with { Drain = TimeSpan.FromSeconds(5) } };
         RoutingPlanner.Plan([slow], ready).Single().Drain.Should().Be(TimeSpan.FromSeconds(25));
+
+        var limited = slow with { Spec = slow.Spec with { RateLimit = new RateLimit(20, 40) } };
+        RoutingPlanner.Plan([limited], ready).Single().RateLimit.Should().Be(new RateLimit(20, 40), "the service's rate limit reaches its route");
     }
 }

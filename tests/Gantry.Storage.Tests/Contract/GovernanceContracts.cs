@@ -103,3 +103,23 @@ public abstract class GateStoreContract<TStore> : StoreContract<TStore>
         (await store.OverrideAsync("release", "web", "3.0", new GateOverride("alice", "x", Time.GetUtcNow()), default)).Should().BeNull("there is nothing to override");
     }
 }
+
+/// <summary>Maintenance switches: on (or a new message), off once, each audited.</summary>
+public abstract class MaintenanceStoreContract<TStore> : StoreContract<TStore>
+    where TStore : Core.Traffic.IMaintenanceStore, IAuditStore, IAsyncDisposable
+{
+    [Fact(Timeout = 30_000)]
+    public async Task SetMaintenanceAsync_ThenClear_IsListedWhileOnAndAudited()
+    {
+        await using var store = Open();
+        var on = new Core.Traffic.Maintenance("web", "production", "upgrading", "alice", Time.GetUtcNow());
+        await store.SetMaintenanceAsync(on, new AuditContext("alice"), default);
+        await store.SetMaintenanceAsync(on with { Message = "upgrading, back at 10:00" }, new AuditContext("alice"), default);
+        (await store.MaintenanceAsync(default)).Should().ContainSingle().Which.Message.Should().Be("upgrading, back at 10:00");
+
+        (await store.ClearMaintenanceAsync("web", "production", Time.GetUtcNow(), new AuditContext("bob"), default))!.By.Should().Be("alice");
+        (await store.ClearMaintenanceAsync("web", "production", Time.GetUtcNow(), new AuditContext("bob"), default)).Should().BeNull("it is off already");
+        (await store.MaintenanceAsync(default)).Should().BeEmpty();
+        (await store.AuditAsync(new AuditQuery("web/production"), default)).Select(e => (e.Action, e.Actor)).Should().Equal(("maintenance.on", "alice"), ("maintenance.on", "alice"), ("maintenance.off", "bob"));
+    }
+}

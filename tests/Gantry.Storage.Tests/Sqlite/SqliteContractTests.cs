@@ -98,3 +98,12 @@ public sealed class SqliteDoraStoreTests : DoraStoreContract<SqliteStore>, IDisp
 
     public void Dispose() => scratch.Dispose();
 }
+
+public sealed class SqliteMaintenanceStoreTests : MaintenanceStoreContract<SqliteStore>, IDisposable
+{
+    private readonly SqliteScratch scratch = new();
+
+    protected override SqliteStore Open() => scratch.Open(Time);
+
+    public void Dispose() => scratch.Dispose();
+}

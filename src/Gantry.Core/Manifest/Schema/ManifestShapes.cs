@@ -105,6 +105,10 @@ public static class ManifestShapes
         new Field("cookie", new StringType("a cookie name"), "A cookie the router sets on a user's first answer and hashes afterwards."),
         new Field("header", new StringType("a header name"), "A header the client sends (a user or session id) that the router hashes."));
 
+    public static readonly Shape RateLimit = Object("rateLimit", "rate limit", "Requests per second each client address may send to the service's front door; past it, 429 with Retry-After.",
+        new Field("requestsPerSecond", new IntegerType(1, 1_000_000), "Sustained requests per second per client address.", Required: true),
+        new Field("burst", new IntegerType(1, 1_000_000), "Requests a client may send at once before the rate applies.", Default: "requestsPerSecond"));
+
     public static readonly Shape Service = Object("service", "service", "A deployable unit: how to run an instance, where its traffic arrives, how it is checked and rolled out.",
         new Field("process", new ObjectType(Process), "The runtime section: run instances as local processes (the process runtime).", Required: true),
         new Field("listen", new EndpointType(), "The router's front door for this service.", Required: true),
@@ -114,7 +118,8 @@ public static class ManifestShapes
         new Field("progressDeadline", Duration, "A rollout that makes no progress for this long fails.", Default: "10m"),
         new Field("drain", Duration, "How long instances taken out of traffic keep running before they are stopped; the router lets their requests finish until they are gone (drain plus the runtime's stop timeout).", Default: "2s"),
         new Field("variables", new ObjectType(Variables), "What deploys may set on instances."),
-        new Field("sticky", new ObjectType(Sticky), "Keep each user on one side of a canary's split while its weight grows."));
+        new Field("sticky", new ObjectType(Sticky), "Keep each user on one side of a canary's split while its weight grows."),
+        new Field("rateLimit", new ObjectType(RateLimit), "Limit each client address's requests at the router."));
 
     public static readonly Shape BuiltinQuery = Object("builtinQuery", "builtin query", "The router's own measurements of the group under analysis.",
         new Field("query", Enum("request_rate", "error_rate", "success_rate", "latency_p50", "latency_p90", "latency_p95", "latency_p99", "latency"), "What to measure; 'latency' gives raw samples for the judge.", Required: true),
