@@ -5,12 +5,19 @@ using Microsoft.Extensions.Logging;
 namespace Gantry.Server.Hosting;
 
 /// <summary>
-/// A hosted service that works after reconcile passes: woken by <see cref="ReconcilerSignals.Passed"/> (and at
-/// least every <see cref="Period"/>), it runs <see cref="RunOnceAsync"/>; a failure is logged and tried again next time.
+/// A hosted service that works after reconcile passes: woken by <see cref="Wake"/> (the end of a pass unless
+/// it says otherwise, and at least every <see cref="Period"/>), it runs <see cref="RunOnceAsync"/>, then rests
+/// <see cref="MinInterval"/>; a failure is logged and tried again next time.
 /// </summary>
 public abstract partial class AfterPassService(ReconcilerSignals signals, TimeProvider time, ILogger logger) : BackgroundService
 {
     protected virtual TimeSpan Period => TimeSpan.FromSeconds(1);
+
+    /// <summary>The least time between two runs, however often passes end (zero: after every pass).</summary>
+    protected virtual TimeSpan MinInterval => TimeSpan.Zero;
+
+    /// <summary>What wakes the service.</summary>
+    protected virtual Signal Wake => signals.Passed;
 
     /// <summary>The time now, on the server's clock.</summary>
     protected DateTimeOffset Now => time.GetUtcNow();
@@ -23,8 +30,12 @@ public abstract partial class AfterPassService(ReconcilerSignals signals, TimePr
         {
             try
             {
-                await signals.Passed.WaitAsync(Period, time, stoppingToken);
+                await Wake.WaitAsync(Period, time, stoppingToken);
                 await RunOnceAsync(stoppingToken);
+                if (MinInterval > TimeSpan.Zero)
+                {
+                    await Task.Delay(MinInterval, time, stoppingToken);
+                }
             }
             catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
             {
@@ -37,6 +48,6 @@ public abstract partial class AfterPassService(ReconcilerSignals signals, TimePr
         }
     }
 
-    [LoggerMessage(Level = LogLevel.Error, Message = "{Service} failed; it runs again after the next pass")]
+    [LoggerMessage(Level = LogLevel.Error, Message = "{Service} failed; it runs again shortly")]
     private static partial void LogFailed(ILogger logger, string service, Exception ex);
 }

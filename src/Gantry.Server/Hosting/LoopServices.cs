@@ -13,29 +13,17 @@ public sealed class ReconcilerLoop(RolloutReconciler reconciler) : BackgroundSer
     protected override Task ExecuteAsync(CancellationToken stoppingToken) => reconciler.RunAsync(stoppingToken);
 }
 
-/// <summary>Hands every commit to incidents and notifications (<see cref="RolloutFollower"/>) as soon as it is made, and catches up after each pass.</summary>
-public sealed class CommitFollowing(RolloutFollower follower, ReconcilerSignals signals, TimeProvider time, ILogger<CommitFollowing> logger) : BackgroundService
+/// <summary>Hands every commit to incidents and notifications (<see cref="RolloutFollower"/>) as soon as it is made, and catches up at least twice a second.</summary>
+public sealed class CommitFollowing(RolloutFollower follower, ReconcilerSignals signals, TimeProvider time, ILogger<CommitFollowing> logger)
+    : AfterPassService(signals, time, logger)
 {
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
-    {
-        while (!stoppingToken.IsCancellationRequested)
-        {
-            try
-            {
-                await follower.FollowAsync(stoppingToken);
-                await signals.Committed.WaitAsync(TimeSpan.FromMilliseconds(500), time, stoppingToken);
-            }
-            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
-            {
-                return;
-            }
-            catch (Exception ex)
-            {
-                AfterPassServiceLog.Failed(logger, nameof(CommitFollowing), ex);
-                await Task.Delay(TimeSpan.FromMilliseconds(500), time, stoppingToken);
-            }
-        }
-    }
+    private readonly ReconcilerSignals signals = signals;
+
+    protected override Signal Wake => signals.Committed;
+
+    protected override TimeSpan Period => TimeSpan.FromMilliseconds(500);
+
+    protected override Task RunOnceAsync(CancellationToken ct) => follower.FollowAsync(ct);
 }
 
 /// <summary>Starts the oldest queued deploy of every target whose newest rollout has ended.</summary>
@@ -71,6 +59,9 @@ public sealed class AutoPromotion(GantryManifest manifest, IRolloutStore store, 
 
     protected override TimeSpan Period => TimeSpan.FromSeconds(2);
 
+    /// <summary>It reads the history of every promoted service and environment: every couple of seconds is enough.</summary>
+    protected override TimeSpan MinInterval => TimeSpan.FromSeconds(2);
+
     protected override async Task RunOnceAsync(CancellationToken ct)
     {
         var now = Now;
@@ -97,10 +88,4 @@ public sealed class AutoPromotion(GantryManifest manifest, IRolloutStore store, 
             }
         }
     }
-}
-
-internal static partial class AfterPassServiceLog
-{
-    [LoggerMessage(Level = LogLevel.Error, Message = "{Service} failed; it runs again shortly")]
-    public static partial void Failed(ILogger logger, string service, Exception ex);
 }

@@ -54,16 +54,20 @@ public sealed class SetThenVerifyTests
         world.State.Traffic.CanaryWeight.Should().Be(50);
     }
 
-    [Fact(Timeout = 10_000)]
-    public void Validate_RouterWithoutHeaderRouting_RefusesSetHeaderRouteAtItsPosition()
-    {
-        const string text = """
+    /// <summary>A manifest of one service, web, with <paramref name="keys"/> (indented as its keys) added.</summary>
+    private static string Web(string keys) => """
             version: 1
             services:
               web:
                 process: { command: app, args: ["{port}"] }
                 listen: 127.0.0.1:8080
                 health: { readiness: { path: /ready } }
+            """ + "\n" + keys;
+
+    [Fact(Timeout = 10_000)]
+    public void Validate_RouterWithoutHeaderRouting_RefusesSetHeaderRouteAtItsPosition()
+    {
+        var text = Web("""
                 sticky: { cookie: user }
                 strategy:
                   canary:
@@ -71,7 +75,7 @@ public sealed class SetThenVerifyTests
                       - setWeight: 20
                       - setHeaderRoute: { match: [{ header: x-canary, exact: "yes" }] }
                       - setMirror: { percent: 10 }
-            """;
+            """);
         ManifestLoader.LoadText(text).Succeeded.Should().BeTrue("the builtin router can do all of it");
 
         var loaded = ManifestLoader.LoadText(text, router: RouterCapabilities.Weights);
@@ -88,15 +92,9 @@ public sealed class SetThenVerifyTests
     [Fact(Timeout = 10_000)]
     public void Validate_RouterWithoutRateLimits_RefusesTheServicesRateLimitAtItsKey()
     {
-        const string text = """
-            version: 1
-            services:
-              web:
-                process: { command: app, args: ["{port}"] }
-                listen: 127.0.0.1:8080
-                health: { readiness: { path: /ready } }
+        var text = Web("""
                 rateLimit: { requestsPerSecond: 50 }
-            """;
+            """);
         var builtin = ManifestLoader.LoadText(text);
         builtin.Manifest!.Services[0].RateLimit.Should().Be(new RateLimit(50, 50), "the burst is the rate when not given");
         ManifestLoader.LoadText(text, router: RouterCapability.Builtin & ~RouterCapabilities.RateLimits).Diagnostics.Select(d => d.ToString())

@@ -9,7 +9,9 @@ public sealed class SqliteScratch : IDisposable
 {
     private readonly string folder = Directory.CreateTempSubdirectory("gantry-contract-").FullName;
 
-    public SqliteStore Open(TimeProvider time) => SqliteStore.Open(Path.Combine(folder, "gantry.db"), time);
+    public string DbPath => Path.Combine(folder, "gantry.db");
+
+    public SqliteStore Open(TimeProvider time) => SqliteStore.Open(DbPath, time);
 
     public void Dispose()
     {

@@ -11,16 +11,12 @@ namespace Gantry.Storage.Tests.Sqlite;
 /// <summary>States stored by a Gantry that kept waits as booleans and blue-green progress as step numbers come back as named reasons and stages.</summary>
 public sealed class WaitReasonMigrationTests : IDisposable
 {
-    private readonly string folder = Directory.CreateTempSubdirectory("gantry-migration-").FullName;
+    private readonly SqliteScratch scratch = new();
     private readonly FakeTimeProvider time = new(TestClock.Start);
 
-    private string DbPath => Path.Combine(folder, "gantry.db");
+    private string DbPath => scratch.DbPath;
 
-    public void Dispose()
-    {
-        SqliteConnection.ClearAllPools();
-        Directory.Delete(folder, recursive: true);
-    }
+    public void Dispose() => scratch.Dispose();
 
     private static ServiceSpec Service(string strategy) => ManifestLoader.LoadText($$"""
         version: 1
@@ -50,7 +46,7 @@ public sealed class WaitReasonMigrationTests : IDisposable
             json["awaitsApproval"] = awaitsApproval;
         });
 
-        await using var store = SqliteStore.Open(DbPath, time);
+        await using var store = scratch.Open(time);
         var state = (await store.GetAsync(old, default))!;
         string.Join(",", state.Waits.Select(w => GantryJsonName(w))).Should().Be(expected);
         state.ChecklistGated.Should().Be(awaitsChecklist);
@@ -67,7 +63,7 @@ public sealed class WaitReasonMigrationTests : IDisposable
     public async Task Open_BlueGreenStepNumber_BecomesItsNamedStage(int step, BlueGreenStage stage)
     {
         var old = await StoreOldAsync("cart", json => json["step"] = step);
-        await using var store = SqliteStore.Open(DbPath, time);
+        await using var store = scratch.Open(time);
         var state = (await store.GetAsync(old, default))!;
         state.Stage.Should().Be(stage);
         state.Step.Should().Be(0);
@@ -81,7 +77,7 @@ public sealed class WaitReasonMigrationTests : IDisposable
         var spec = Service(service);
         var stable = RolloutEngine.Create($"{service}-production-1", spec, "production", Release.Of("1.0"), RolloutKind.Deploy, [], time.GetUtcNow(), "alice");
         var state = RolloutEngine.Create($"{service}-production-2", spec, "production", Release.Of("2.0"), RolloutKind.Deploy, [.. stable.Sets.Select(s => s with { Role = SetRole.Stable })], time.GetUtcNow(), "alice");
-        await using (var store = SqliteStore.Open(DbPath, time))
+        await using (var store = scratch.Open(time))
         {
             (await store.CreateAsync(state, [new RolloutEvent(RolloutEventType.Created, "created")], default)).Should().Be(CommitOutcome.Committed);
         }
