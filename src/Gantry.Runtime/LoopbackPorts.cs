@@ -50,6 +50,9 @@ public static class LoopbackPorts
         return TryLease(any) ?? new PortLease(any, null);
     }
 
+    /// <summary>A lease on a port an adopted instance already listens on (unleased when another process holds the lease).</summary>
+    public static PortLease Claim(int port) => TryLease(port) ?? new PortLease(port, null);
+
     /// <summary>Whether a Gantry process (this one included) holds a lease on <paramref name="port"/>.</summary>
     public static bool IsLeased(int port)
     {

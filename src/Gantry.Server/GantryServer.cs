@@ -24,7 +24,10 @@ namespace Gantry.Server;
 /// metrics and the API's own description answered without a token when <see cref="PublicMetrics"/> says so
 /// (by default only on a loopback address).
 /// </summary>
-public sealed record ServerOptions(string DataDirectory, Endpoint Listen, Access.AccessOptions? Access = null, ApiTls? Tls = null, bool? PublicMetrics = null)
+/// With <see cref="RouterProcess"/> the data plane outlives the server: the router is a process of its own and the
+/// instances are adopted by the next server on this data directory; without it (tests, the demo) both live and die
+/// with the server.
+public sealed record ServerOptions(string DataDirectory, Endpoint Listen, Access.AccessOptions? Access = null, ApiTls? Tls = null, bool? PublicMetrics = null, Routers.RouterLaunch? RouterProcess = null)
 {
     public static Endpoint DefaultListen { get; } = new("127.0.0.1", 7700);
 
@@ -79,7 +82,8 @@ public sealed partial class GantryServer : IAsyncDisposable
     /// <summary>The local admin token (also in <c>DATA/admin.token</c>, mode 0600), for the embedded server's own machine.</summary>
     public string AdminToken { get; private set; } = string.Empty;
 
-    public Router Router => parts.Router;
+    /// <summary>The router the reconciler drives: in this process, or a <see cref="Routers.RouterProcess"/>.</summary>
+    public Core.Traffic.ITrafficRouter Router => parts.Router.Traffic;
 
     /// <summary>The store, behind every repository interface.</summary>
     public SqliteStore Store => parts.Store;
@@ -107,11 +111,15 @@ public sealed partial class GantryServer : IAsyncDisposable
         loggers ??= NullLoggerFactory.Instance;
         var dataLock = OpenDataDirectory(options.DataDirectory);
         var owner = OwnerOf(options.DataDirectory);
-        var orphans = await Orphans.StopAsync(owner, TimeSpan.FromSeconds(10), time, ct);
+        // A detached data plane: the instances a predecessor left running are adopted; anything else it marked is stopped.
+        var records = options.RouterProcess is null ? null : Path.Combine(options.DataDirectory, "instances");
+        var adoptable = records is null ? [] : AdoptionRecord.Living(records, owner);
+        var orphans = await Orphans.StopAsync(owner, TimeSpan.FromSeconds(10), time, ct, adoptable.Select(r => r.Pid).ToHashSet());
         var store = SqliteStore.Open(Path.Combine(options.DataDirectory, "gantry.db"), time, Storage.Secrets.SecretBox.ForDataDirectory(options.DataDirectory));
-        var runtime = new ProcessRuntime(time, Path.Combine(options.DataDirectory, "logs"), owner, InstanceIsolation.ForServer(options.DataDirectory));
+        var runtime = new ProcessRuntime(time, Path.Combine(options.DataDirectory, "logs"), owner, InstanceIsolation.ForServer(options.DataDirectory), records, adoptable);
         var http = new HttpClient(new SocketsHttpHandler { UseProxy = false, PooledConnectionLifetime = TimeSpan.FromMinutes(1) });
-        var parts = new Hosting.ControlPlaneParts(manifest, manifestFolder, store, runtime, new Router(time), http, new Notifications.NotifierSet(http, manifestFolder));
+        var router = await StartRouterAsync(options, store, time, loggers, ct);
+        var parts = new Hosting.ControlPlaneParts(manifest, manifestFolder, store, runtime, router, http, new Notifications.NotifierSet(http, manifestFolder));
         var server = new GantryServer(dataLock, parts) { OrphansStopped = orphans };
         try
         {
@@ -129,6 +137,39 @@ public sealed partial class GantryServer : IAsyncDisposable
         }
 
         return server;
+    }
+
+    /// <summary>The router in this process, or the data directory's router process (found running, or started).</summary>
+    private static async Task<Hosting.RouterParts> StartRouterAsync(ServerOptions options, SqliteStore store, TimeProvider time, ILoggerFactory loggers, CancellationToken ct)
+    {
+        if (options.RouterProcess is { } launch)
+        {
+            var process = new Routers.RouterProcess(new Proxy.Control.RouterFiles(options.DataDirectory), launch, store, time, loggers.CreateLogger<Routers.RouterProcess>());
+            try
+            {
+                await process.StartAsync(ct);
+            }
+            catch
+            {
+                await process.DisposeAsync();
+                throw;
+            }
+
+            return new Hosting.RouterParts(process, process, process);
+        }
+
+        var router = new Router(time);
+        var control = new Proxy.Control.RouterControl(router);
+        return new Hosting.RouterParts(new BuiltinTrafficRouter(control), new Proxy.Metrics.Measurements(router.Metrics), new EmbeddedRouter(router, control));
+    }
+
+    private sealed class EmbeddedRouter(Router router, Proxy.Control.RouterControl control) : IAsyncDisposable
+    {
+        public async ValueTask DisposeAsync()
+        {
+            await router.DisposeAsync();
+            control.Dispose();
+        }
     }
 
     /// <summary>The data directory holds the local admin token and the values of secret variables: its owner's only, and one server's at a time.</summary>
@@ -192,7 +233,7 @@ public sealed partial class GantryServer : IAsyncDisposable
         UseProblems(web, log);
         web.UseRouting();
         web.Services.GetRequiredService<Access.AccessControl>().Use(web);
-        ApiEndpoints.Map(web, options.MetricsArePublic, MetricsText);
+        ApiEndpoints.Map(web, options.MetricsArePublic, MetricsTextAsync);
         AdminToken = await Tokens.EnsureLocalAdminAsync(options.DataDirectory, ct);
         await web.StartAsync(ct);
         Address = new Uri($"{(certificate is null ? "http" : "https")}://{listen}");
@@ -260,9 +301,9 @@ public sealed partial class GantryServer : IAsyncDisposable
     [LoggerMessage(Level = LogLevel.Warning, Message = "{Warning}")]
     private static partial void Insecure(ILogger logger, string warning);
 
-    private string MetricsText()
+    private async Task<string> MetricsTextAsync(CancellationToken ct)
     {
-        var text = new StringBuilder(parts.Router.MetricsText(TimeSpan.FromSeconds(30)));
+        var text = new StringBuilder(await parts.Router.Metrics.TextAsync(TimeSpan.FromSeconds(30), ct));
         text.Append("# HELP gantry_rollout_info The newest rollout of each service and environment (value 1).\n# TYPE gantry_rollout_info gauge\n");
         foreach (var t in Reconciler.Targets)
         {
@@ -293,7 +334,7 @@ public sealed partial class GantryServer : IAsyncDisposable
             finally
             {
                 await parts.Runtime.DisposeAsync();
-                await parts.Router.DisposeAsync();
+                await parts.Router.Owner.DisposeAsync();
                 await parts.Store.DisposeAsync();
                 await dataLock.DisposeAsync();
             }

@@ -22,6 +22,7 @@ public static class GantryCli
             DemoCommand.Create(time ?? TimeProvider.System),
             RouterCommand.Create(time ?? TimeProvider.System),
             ServerCommand.Create(time ?? TimeProvider.System),
+            DownCommand.Create(time ?? TimeProvider.System),
             GateCommand.Create(),
             ChecklistCommand.Create(),
             AuditCommand.Create(time ?? TimeProvider.System),

@@ -35,6 +35,9 @@ public interface IAuditStore
 
     /// <summary>The hash of the newest event, as recorded beside the trail (catches events cut from its end).</summary>
     Task<string?> AuditHeadAsync(CancellationToken ct);
+
+    /// <summary>Records what Gantry observed and did outside any stored change (a router restarted, instances of a removed service stopped).</summary>
+    Task RecordAsync(AuditEntry entry, DateTimeOffset at, AuditContext who, CancellationToken ct);
 }
 
 /// <summary>The hash chain: how an event's hash is made, and how a trail is checked.</summary>

@@ -36,6 +36,16 @@ public static class AuditEntries
         return new("token.created", $"token/{token.Id}", $"token {token.Id} for {token.Identity}: roles {string.Join(", ", token.Roles.Select(RoleNames.Of))}{groups}{environments}{expiry}");
     }
 
+    /// <summary>The router process was found dead and started again, serving its last table after <paramref name="gap"/>.</summary>
+    public static AuditEntry RouterRestarted(int? oldPid, int newPid, TimeSpan gap, long tableVersion) =>
+        new("router.restarted", "router", string.Create(CultureInfo.InvariantCulture,
+            $"the router{(oldPid is { } p ? $" (pid {p})" : string.Empty)} stopped; pid {newPid} serves table version {tableVersion} again after {gap.TotalMilliseconds:0} ms"));
+
+    /// <summary>Instances no rollout wants any more (their service left the manifest) were drained and stopped.</summary>
+    public static AuditEntry OrphansStopped(string service, string environment, string set, int instances) =>
+        new("instances.orphaned", $"{service}/{environment}", string.Create(CultureInfo.InvariantCulture,
+            $"{instances} instance(s) of {service} {set} in {environment}, which no rollout wants, drained and stopped"));
+
     public static AuditEntry TokenRevoked(string id) => new("token.revoked", $"token/{id}", $"revoked token {id}");
 
     /// <summary>An approval or a rejection, filed with the rollout (<paramref name="target"/> as <see cref="TargetOf"/> gives it, or the rollout's id).</summary>

@@ -35,9 +35,10 @@ public sealed class Router : IAsyncDisposable
     private readonly RateLimiting.ClientRateLimits limits = new();
     private volatile CompiledTable current;
 
-    public Router(TimeProvider time)
+    public Router(TimeProvider time, ListenerSockets? sockets = null)
     {
         this.time = time;
+        Sockets = sockets ?? new ListenerSockets();
         instances = new InstanceRegistry(time);
         Metrics = new MetricsRegistry(time);
         forwarder = new HttpForwarder(TimeSpan.FromSeconds(5), time);
@@ -46,6 +47,9 @@ public sealed class Router : IAsyncDisposable
     }
 
     public MetricsRegistry Metrics { get; }
+
+    /// <summary>The listening sockets, which a successor process can inherit.</summary>
+    public ListenerSockets Sockets { get; }
 
     public RoutingTable Table => current.Spec;
 
@@ -84,6 +88,7 @@ public sealed class Router : IAsyncDisposable
                 }
             }
 
+            Sockets.CloseUnused();
             var compiled = CompiledTable.Build(table, instances, Metrics, limits);
             Interlocked.Exchange(ref current, compiled);
             instances.Retire(table.Routes.SelectMany(r => r.Groups).SelectMany(g => g.Instances).ToHashSet());
@@ -111,6 +116,7 @@ public sealed class Router : IAsyncDisposable
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
         builder.Services.AddSingleton(time);
+        builder.Services.AddSingleton<Microsoft.AspNetCore.Connections.IConnectionListenerFactory>(new SharedSocketTransport(Sockets, address));
         builder.WebHost.UseKestrel(options =>
         {
             options.AddServerHeader = false;
@@ -132,6 +138,21 @@ public sealed class Router : IAsyncDisposable
         app.Run(handler.HandleAsync);
         await app.StartAsync(ct);
         return app;
+    }
+
+    /// <summary>Stops accepting on every listener and waits up to <paramref name="drain"/> for the requests in progress (a successor accepts meanwhile).</summary>
+    public async Task StopListeningAsync(TimeSpan drain)
+    {
+        using var timeout = new CancellationTokenSource(drain, time);
+        await applying.WaitAsync(CancellationToken.None);
+        try
+        {
+            await Task.WhenAll(listeners.Values.Select(app => app.StopAsync(timeout.Token)));
+        }
+        finally
+        {
+            applying.Release();
+        }
     }
 
     public async ValueTask DisposeAsync()

@@ -7,7 +7,7 @@ namespace Gantry.Runtime.Process;
 /// <summary>Starting the instance's process: its command, arguments and environment with placeholders filled in, as its user, with its output kept.</summary>
 internal sealed partial class ManagedInstance
 {
-    private async Task<System.Diagnostics.Process> StartProcessAsync(CancellationToken ct)
+    private async Task<InstanceProcess> StartProcessAsync(CancellationToken ct)
     {
         var values = new Dictionary<string, string>(StringComparer.Ordinal)
         {
@@ -19,13 +19,13 @@ internal sealed partial class ManagedInstance
         };
         var p = (ProcessSpec)spec.Service.Runtime;
         var workingDirectory = Path.GetFullPath(Path.Combine(spec.ManifestFolder, Placeholders.Expand(p.WorkingDir ?? ".", values)));
-        if (isolation.Refusal(workingDirectory) is { } refused)
+        if (options.Isolation.Refusal(workingDirectory) is { } refused)
         {
             throw new InvalidOperationException(refused);
         }
 
         // A root server never runs an instance as root: the service's runAs user, or the dedicated one.
-        var runAs = InstanceIsolation.IsRoot ? p.RunAs ?? isolation.DefaultUser : null;
+        var runAs = InstanceIsolation.IsRoot ? p.RunAs ?? options.Isolation.DefaultUser : null;
         if (p.RunAs is not null && !InstanceIsolation.IsRoot && p.RunAs != Environment.UserName)
         {
             throw new InvalidOperationException($"runAs {p.RunAs}: the server runs as {Environment.UserName}, not root, so it cannot start instances as another user");
@@ -37,9 +37,6 @@ internal sealed partial class ManagedInstance
         {
             WorkingDirectory = workingDirectory,
             UseShellExecute = false,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            RedirectStandardInput = true,
         };
         if (user is not null)
         {
@@ -73,12 +70,32 @@ internal sealed partial class ManagedInstance
             info.Environment[key] = Placeholders.Expand(value, values);
         }
 
-        if (owner is not null)
+        if (options.Owner is not null)
         {
             // Marks the process as ours, so a control plane killed without a chance to stop it can find it again.
-            info.Environment[Orphans.OwnerVariable] = owner;
+            info.Environment[Orphans.OwnerVariable] = options.Owner;
         }
 
+        var started = options.Detached ? StartDetached(info) : StartChild(info);
+        lock (gate)
+        {
+            process = started;
+        }
+
+        if (options.RecordFolder is { } records)
+        {
+            new AdoptionRecord(Id, spec.Service.Name, spec.Environment, spec.Key, spec.Version, Index, Address.Port, started.Id, started.StartTime, restarts).Save(records);
+        }
+
+        return started;
+    }
+
+    /// <summary>A child whose output this process reads: it ends with this process.</summary>
+    private InstanceProcess StartChild(ProcessStartInfo info)
+    {
+        info.RedirectStandardOutput = true;
+        info.RedirectStandardError = true;
+        info.RedirectStandardInput = true;
         var started = new System.Diagnostics.Process { StartInfo = info };
         started.OutputDataReceived += (_, e) => Append(e.Data);
         started.ErrorDataReceived += (_, e) => Append(e.Data);
@@ -86,11 +103,20 @@ internal sealed partial class ManagedInstance
         started.StandardInput.Close();
         started.BeginOutputReadLine();
         started.BeginErrorReadLine();
-        lock (gate)
+        return new InstanceProcess(started, detached: false);
+    }
+
+    /// <summary>A process in a session of its own writing to its log file: it outlives this process.</summary>
+    private InstanceProcess StartDetached(ProcessStartInfo info)
+    {
+        var detached = Core.Runtime.DetachedProcess.Info(info.FileName, info.ArgumentList, LogPath!);
+        detached.WorkingDirectory = info.WorkingDirectory;
+        detached.Environment.Clear();
+        foreach (var (key, value) in info.Environment)
         {
-            process = started;
+            detached.Environment[key] = value;
         }
 
-        return started;
+        return new InstanceProcess(System.Diagnostics.Process.Start(detached) ?? throw new InvalidOperationException("the process did not start"), detached: true);
     }
 }

@@ -1,5 +1,3 @@
-using System.Globalization;
-using System.Runtime.InteropServices;
 using Gantry.Core.Manifest;
 using Gantry.Core.Manifest.Values;
 using Gantry.Core.Runtime;
@@ -23,30 +21,39 @@ internal sealed partial class ManagedInstance : IAsyncDisposable
     private readonly Queue<string> log = new();
     private readonly Lock gate = new();
     private readonly CancellationTokenSource stopping = new();
-    private System.Diagnostics.Process? process;
+    private readonly InstanceOptions options;
+    private readonly PortLease port;
+    private InstanceProcess? process;
+    private InstanceProcess? adopted;
     private Task? supervisor;
     private volatile InstancePhase phase = InstancePhase.Starting;
     private int restarts;
     private string? lastError;
 
-    private readonly string? owner;
-    private readonly InstanceIsolation isolation;
-    private readonly PortLease port;
-
-    public ManagedInstance(InstanceSetSpec spec, int index, TimeProvider time, HttpClient probes, string? logDirectory, string? owner = null, InstanceIsolation? isolation = null)
+    /// <summary>A new instance of the set, or (with <paramref name="record"/>) one a previous control plane started, taken back as it runs.</summary>
+    public ManagedInstance(InstanceSetSpec spec, int index, InstanceOptions options, AdoptionRecord? record = null)
     {
-        this.owner = owner;
-        this.isolation = isolation ?? InstanceIsolation.None;
+        this.options = options;
         this.spec = spec;
-        this.time = time;
-        this.probes = probes;
-        Index = index;
-        Id = $"{spec.Service.Name}-{spec.Environment}-{spec.Key}-{index}";
-        port = LoopbackPorts.Lease();
+        time = options.Time;
+        probes = options.Probes;
+        Index = record?.Index ?? index;
+        Id = $"{spec.Service.Name}-{spec.Environment}-{spec.Key}-{Index}";
+        port = record is null ? LoopbackPorts.Lease() : LoopbackPorts.Claim(record.Port);
         Address = new Endpoint("127.0.0.1", port.Port);
-        // One file per instance, appended across restarts; opened once, flushed line by line.
-        logFile = logDirectory is null ? null : new StreamWriter(Path.Combine(logDirectory, Id + ".log"), append: true) { AutoFlush = true };
+        if (record is not null)
+        {
+            adopted = InstanceProcess.Adopt(record);
+            process = adopted;
+            restarts = record.Restarts;
+        }
+
+        // One file per instance, appended across restarts. A detached instance writes it itself (its output must not
+        // depend on a pipe to this process); otherwise it is opened once here and flushed line by line.
+        logFile = options.LogDirectory is null || options.Detached ? null : new StreamWriter(LogPath!, append: true) { AutoFlush = true };
     }
+
+    private string? LogPath => options.LogDirectory is null ? null : Path.Combine(options.LogDirectory, Id + ".log");
 
     public string Id { get; }
 
@@ -67,10 +74,22 @@ internal sealed partial class ManagedInstance : IAsyncDisposable
 
     public IReadOnlyList<string> Logs()
     {
+        if (options.Detached && LogPath is { } path)
+        {
+            return LogTail.Read(path, LogLines);
+        }
+
         lock (gate)
         {
             return [.. log];
         }
+    }
+
+    /// <summary>An adopted instance: one readiness probe now, so that the first table of a restarted control plane routes to it only if it serves.</summary>
+    public async Task CheckAdoptedAsync(CancellationToken ct)
+    {
+        var ready = spec.Service.Health.Readiness is not { } readiness || await ProbeAsync(readiness, ct);
+        SetPhase(adopted is { HasExited: false } && ready ? InstancePhase.Ready : InstancePhase.NotReady);
     }
 
     public void Start() => supervisor = Task.Run(() => SuperviseAsync(stopping.Token));
@@ -107,13 +126,19 @@ internal sealed partial class ManagedInstance : IAsyncDisposable
         }
     }
 
-    /// <summary>One life of the process: start, startup probe, then readiness and liveness until it dies or is stopped.</summary>
+    /// <summary>One life of the process: start (or the adopted process), startup probe, then readiness and liveness until it dies or is stopped.</summary>
     private async Task RunOnceAsync(CancellationToken ct)
     {
-        var started = await StartProcessAsync(ct);
-        SetPhase(InstancePhase.Starting);
+        var taken = adopted;
+        adopted = null;
+        var started = taken ?? await StartProcessAsync(ct);
         var health = spec.Service.Health;
-        if (health.Startup is { } startup && !await UntilPassesAsync(started, startup, ct))
+        if (taken is null)
+        {
+            SetPhase(InstancePhase.Starting);
+        }
+
+        if (taken is null && health.Startup is { } startup && !await UntilPassesAsync(started, startup, ct))
         {
             Fail($"startup probe {startup.Path} did not pass");
             await KillAsync(started);
@@ -128,7 +153,7 @@ internal sealed partial class ManagedInstance : IAsyncDisposable
         {
             SetPhase(InstancePhase.Ready);
         }
-        else
+        else if (taken is null)
         {
             await Task.Delay(health.Readiness.InitialDelay, time, ct);
         }
@@ -137,7 +162,7 @@ internal sealed partial class ManagedInstance : IAsyncDisposable
         {
             if (started.HasExited)
             {
-                Fail(string.Create(CultureInfo.InvariantCulture, $"exited with code {started.ExitCode}"));
+                Fail(started.Exit);
                 return;
             }
 
@@ -180,7 +205,7 @@ internal sealed partial class ManagedInstance : IAsyncDisposable
 
     private long Ticks(TimeSpan span) => (long)(span.TotalSeconds * time.TimestampFrequency);
 
-    private async Task<bool> UntilPassesAsync(System.Diagnostics.Process started, ProbeSpec probe, CancellationToken ct)
+    private async Task<bool> UntilPassesAsync(InstanceProcess started, ProbeSpec probe, CancellationToken ct)
     {
         await Task.Delay(probe.InitialDelay, time, ct);
         for (var failures = 0; failures < probe.FailureThreshold && !started.HasExited; failures++)
@@ -248,23 +273,53 @@ internal sealed partial class ManagedInstance : IAsyncDisposable
     }
 
     /// <summary>SIGTERM, up to stopTimeout for it to exit, then SIGKILL to the whole tree.</summary>
-    private async Task KillAsync(System.Diagnostics.Process target)
+    private async Task KillAsync(InstanceProcess target)
     {
         if (target.HasExited)
         {
             return;
         }
 
-        _ = SendSignal(target.Id, SigTerm);
+        target.Signal(SigTerm);
         using var wait = new CancellationTokenSource(spec.Service.Runtime.StopTimeout, time);
         try
         {
-            await target.WaitForExitAsync(wait.Token);
+            await target.WaitForExitAsync(time, wait.Token);
         }
         catch (OperationCanceledException)
         {
-            target.Kill(entireProcessTree: true);
-            await target.WaitForExitAsync(CancellationToken.None);
+            target.KillTree();
+            using var gone = new CancellationTokenSource(TimeSpan.FromSeconds(5), time);
+            await target.WaitForExitAsync(time, gone.Token);
+        }
+    }
+
+    /// <summary>Stops supervising and leaves the process running for the next control plane to adopt (its record stays).</summary>
+    public async ValueTask ReleaseAsync()
+    {
+        await StopSupervisingAsync();
+        lock (gate)
+        {
+            process?.Dispose();
+        }
+
+        port.Dispose();
+        stopping.Dispose();
+    }
+
+    private async Task StopSupervisingAsync()
+    {
+        await stopping.CancelAsync();
+        if (supervisor is not null)
+        {
+            try
+            {
+                await supervisor;
+            }
+            catch (OperationCanceledException)
+            {
+                // Stopped while waiting.
+            }
         }
     }
 
@@ -283,7 +338,7 @@ internal sealed partial class ManagedInstance : IAsyncDisposable
             }
         }
 
-        System.Diagnostics.Process? current;
+        InstanceProcess? current;
         lock (gate)
         {
             current = process;
@@ -293,6 +348,11 @@ internal sealed partial class ManagedInstance : IAsyncDisposable
         {
             await KillAsync(current);
             current.Dispose();
+        }
+
+        if (options.RecordFolder is { } records)
+        {
+            File.Delete(AdoptionRecord.PathOf(records, Id));
         }
 
         SetPhase(InstancePhase.Stopped);
@@ -307,7 +367,13 @@ internal sealed partial class ManagedInstance : IAsyncDisposable
     }
 
     private const int SigTerm = 15;
+}
 
-    [LibraryImport("libc", EntryPoint = "kill", SetLastError = true)]
-    private static partial int SendSignal(int pid, int signal);
+/// <summary>
+/// What every instance of a runtime shares: the clock, the probe client, where logs go, the owner's mark, isolation,
+/// and, for a detached data plane, where instance records are kept so that the next control plane adopts them.
+/// </summary>
+internal sealed record InstanceOptions(TimeProvider Time, HttpClient Probes, string? LogDirectory, string? Owner, InstanceIsolation Isolation, string? RecordFolder)
+{
+    public bool Detached => RecordFolder is not null && LogDirectory is not null;
 }

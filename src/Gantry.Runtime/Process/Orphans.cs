@@ -49,10 +49,13 @@ public static partial class Orphans
         return found;
     }
 
-    /// <summary>Stops every process marked with <paramref name="owner"/>: SIGTERM, up to <paramref name="grace"/>, then SIGKILL. Returns how many.</summary>
-    public static async Task<int> StopAsync(string owner, TimeSpan grace, TimeProvider time, CancellationToken ct)
+    /// <summary>
+    /// Stops every process marked with <paramref name="owner"/> except those in the sessions of <paramref name="adopted"/>
+    /// instances (an instance and whatever it started): SIGTERM, up to <paramref name="grace"/>, then SIGKILL. Returns how many.
+    /// </summary>
+    public static async Task<int> StopAsync(string owner, TimeSpan grace, TimeProvider time, CancellationToken ct, IReadOnlySet<int>? adopted = null)
     {
-        var pids = Find(owner);
+        var pids = Find(owner).Where(pid => adopted is null || !(ProcessStat.Session(pid) is { } session && adopted.Contains(session))).ToList();
         foreach (var pid in pids)
         {
             _ = Kill(pid, 15);
@@ -72,20 +75,11 @@ public static partial class Orphans
         return pids.Count;
     }
 
-    private static bool Alive(int pid)
-    {
-        // A zombie (exited, not yet reaped by its parent) is not running.
-        try
-        {
-            var stat = File.ReadAllText($"/proc/{pid}/stat");
-            var state = stat[(stat.LastIndexOf(')') + 2)..];
-            return !state.StartsWith('Z');
-        }
-        catch (IOException)
-        {
-            return false;
-        }
-    }
+    /// <summary>Sends <paramref name="signal"/> (15: SIGTERM) to <paramref name="pid"/>; false when there is no such process.</summary>
+    public static bool Signal(int pid, int signal) => Kill(pid, signal) == 0;
+
+    // A zombie (exited, not yet reaped by its parent) is not running.
+    private static bool Alive(int pid) => ProcessStat.IsAlive(pid);
 
     [LibraryImport("libc", EntryPoint = "kill", SetLastError = true)]
     private static partial int Kill(int pid, int signal);

@@ -11,7 +11,7 @@ namespace Gantry.Server.Api;
 /// </summary>
 public static class ApiEndpoints
 {
-    public static void Map(WebApplication web, bool describedInPublic, Func<string> metricsText)
+    public static void Map(WebApplication web, bool describedInPublic, Func<CancellationToken, Task<string>> metricsText)
     {
         SystemEndpoints.Map(web, describedInPublic, metricsText);
         var api = web.MapGroup(ApiRoutes.Base);

@@ -15,7 +15,7 @@ public static class SystemEndpoints
 {
     public const string EventStreamContentType = "text/event-stream";
 
-    public static void Map(WebApplication web, bool describedInPublic, Func<string> metricsText)
+    public static void Map(WebApplication web, bool describedInPublic, Func<CancellationToken, Task<string>> metricsText)
     {
         var open = new PublicEndpoint();
         object described = describedInPublic ? open : new Requires(Role.Viewer);
@@ -24,7 +24,7 @@ public static class SystemEndpoints
         web.MapGet("/health/ready", Results<ContentHttpResult, ProblemHttpResult> (RolloutReconciler reconciler) => reconciler.Passes > 0
             ? TypedResults.Text("ready\n")
             : ProblemResults.For(ProblemCodes.Starting, "the first reconcile pass has not finished")).WithMetadata(open).ExcludeFromDescription();
-        web.MapGet("/metrics", () => TypedResults.Text(metricsText(), PrometheusWriter.ContentType)).WithMetadata(described).ExcludeFromDescription();
+        web.MapGet("/metrics", async (CancellationToken ct) => TypedResults.Text(await metricsText(ct), PrometheusWriter.ContentType)).WithMetadata(described).ExcludeFromDescription();
 
         web.MapGet(ApiRoutes.Base + ApiRoutes.Events, (string? rollout, long? after, HttpContext http, IRolloutStore store, ReconcilerSignals signals, TimeProvider time, CancellationToken ct) =>
             StreamAsync(http, store, signals, time, rollout, after, ct))

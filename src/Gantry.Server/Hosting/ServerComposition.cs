@@ -1,7 +1,6 @@
 using Gantry.Core.Analysis;
 using Gantry.Core.Runtime;
 using Gantry.Core.Traffic;
-using Gantry.Proxy.Hosting;
 using Gantry.Server.Analysis;
 using Gantry.Server.Analysis.Providers;
 using Gantry.Server.Checklists;
@@ -17,9 +16,13 @@ namespace Gantry.Server.Hosting;
 
 /// <summary>
 /// The parts of the control plane whose lifetime the server manages itself (opened before the host, closed after
-/// it, in a fixed order): the store, the runtime, the built-in router, the HTTP client of providers and notifiers.
+/// it, in a fixed order): the store, the runtime, the router (in this process or its own) with its measurements, the
+/// HTTP client of providers and notifiers.
 /// </summary>
-public sealed record ControlPlaneParts(GantryManifest Manifest, string ManifestFolder, SqliteStore Store, IRuntime Runtime, Proxy.Hosting.Router Router, HttpClient Http, NotifierSet Notifiers);
+public sealed record ControlPlaneParts(GantryManifest Manifest, string ManifestFolder, SqliteStore Store, IRuntime Runtime, RouterParts Router, HttpClient Http, NotifierSet Notifiers);
+
+/// <summary>The router the control plane drives, its measurements, and what to dispose when the control plane stops.</summary>
+public sealed record RouterParts(ITrafficRouter Traffic, Proxy.Metrics.IRouterMetrics Metrics, IAsyncDisposable Owner);
 
 /// <summary>
 /// The one composition root: every service of the control plane, registered once, collaborating through
@@ -34,8 +37,7 @@ public static class ServerComposition
         services.AddSingleton(new ManifestContext(parts.Manifest, parts.ManifestFolder));
         AddStore(services, parts.Store);
         services.AddSingleton(parts.Runtime);
-        services.AddSingleton(parts.Router);
-        services.TryAddSingleton<ITrafficRouter>(sp => new BuiltinTrafficRouter(sp.GetRequiredService<Proxy.Hosting.Router>()));
+        services.TryAddSingleton(parts.Router.Traffic);
         services.AddSingleton(sp => new DataPlane(sp.GetRequiredService<IRuntime>(), sp.GetRequiredService<ITrafficRouter>(), sp.GetRequiredService<IMaintenanceStore>()));
         services.AddSingleton<IReadOnlyDictionary<string, IMetricProvider>>(sp => new IMetricProvider[]
         {
@@ -82,6 +84,7 @@ public static class ServerComposition
         services.AddHostedService<QueueStarter>();
         services.AddHostedService<AutoPromotion>();
         services.AddHostedService<Escalation>();
+        services.AddHostedService<OrphanSweeper>();
         return services;
     }
 

@@ -8,6 +8,13 @@ namespace Gantry.Storage.Sqlite;
 /// <summary>The audit trail: appended in the transaction of each change, hash-chained, read back.</summary>
 public sealed partial class SqliteStore
 {
+    public async Task RecordAsync(Core.Audit.AuditEntry entry, DateTimeOffset at, Core.Audit.AuditContext who, CancellationToken ct) =>
+        await WriteAsync((connection, transaction) =>
+        {
+            AppendAudit(connection, transaction, at, who, entry);
+            return true;
+        }, ct);
+
     /// <summary>Each event of a rollout, in the audit trail, in the transaction that commits it.</summary>
     private static void AuditEvents(SqliteConnection connection, SqliteTransaction transaction, RolloutState rollout, IReadOnlyList<RolloutEvent> events, Core.Audit.AuditContext who)
     {

@@ -13,13 +13,26 @@ internal static class RouterCommand
 {
     public static Command Create(TimeProvider time)
     {
-        var config = new Option<string>("--config", "-c") { Description = "The routing-table file (YAML or JSON).", Required = true, HelpName = "FILE" };
+        var config = new Option<string?>("--config", "-c") { Description = "The routing-table file (YAML or JSON).", HelpName = "FILE" };
         var admin = new Option<string?>("--admin") { Description = "Address for /metrics and /health, such as 127.0.0.1:9901.", HelpName = "ADDRESS" };
-        var command = new Command("router", "Run the built-in router alone from a routing-table file, reloading it on change.") { config, admin };
+        var data = new Option<string?>("--data") { Description = "Serve a control plane's data directory: tables come over the admin API (what gantry server starts).", HelpName = "DIR" };
+        var upgrade = new Option<bool>("--upgrade") { Description = "With --data: replace the running router by this executable without dropping a request." };
+        var command = new Command("router", "Run the built-in router: for a control plane's data directory (--data), or alone from a routing-table file (--config), reloading it on change.") { config, admin, data, upgrade };
         command.SetAction(async (parse, ct) =>
         {
             var output = parse.InvocationConfiguration.Output;
             var error = parse.InvocationConfiguration.Error;
+            if (parse.GetValue(data) is { } dataDirectory)
+            {
+                return parse.GetValue(config) is null
+                    ? await ManagedRouter.RunAsync(new Proxy.Control.RouterFiles(dataDirectory), parse.GetValue(upgrade), time, output, error, ct)
+                    : await Refuse(error, "--config and --data are two ways to run the router: give one");
+            }
+
+            if (parse.GetValue(config) is null || parse.GetValue(upgrade))
+            {
+                return await Refuse(error, parse.GetValue(upgrade) ? "--upgrade needs --data DIR" : "give --data DIR (a control plane's router) or --config FILE (a routing-table file)");
+            }
             Endpoint? adminAddress = null;
             if (parse.GetValue(admin) is { } text && Endpoint.TryParse(text, out adminAddress) is { } bad)
             {
@@ -64,6 +77,12 @@ internal static class RouterCommand
             return ExitCodes.Success;
         });
         return command;
+    }
+
+    private static async Task<int> Refuse(TextWriter error, string message)
+    {
+        await error.WriteLineAsync($"gantry: {message}");
+        return ExitCodes.BadInput;
     }
 
     private static string Describe(RoutingTable table) =>

@@ -21,7 +21,14 @@ internal static class ServerCommand
         var tlsCert = new Option<string?>("--tls-cert") { Description = "The API's certificate (PEM): serve HTTPS. Needs --tls-key.", HelpName = "FILE" };
         var tlsKey = new Option<string?>("--tls-key") { Description = "The private key of --tls-cert (PEM).", HelpName = "FILE" };
         var publicMetrics = new Option<bool?>("--public-metrics") { Description = "Answer /metrics and the API description without a token (default: only when listening on loopback).", HelpName = "true|false" };
-        var command = new Command("server", "Run the control plane: rollouts, the built-in router and the REST API, for one manifest.") { file, data, listen, tlsCert, tlsKey, publicMetrics };
+        var dataPlane = new Option<string>("--data-plane")
+        {
+            Description = "detached: the router runs as its own process and instances outlive the server, which adopts them when it starts again ('gantry down' stops them); attached: both stop with the server.",
+            DefaultValueFactory = _ => "detached",
+            HelpName = "detached|attached",
+        };
+        dataPlane.AcceptOnlyFromAmong("detached", "attached");
+        var command = new Command("server", "Run the control plane: rollouts, the built-in router and the REST API, for one manifest.") { file, data, listen, tlsCert, tlsKey, publicMetrics, dataPlane };
         command.SetAction(async (parse, ct) =>
         {
             var output = parse.InvocationConfiguration.Output;
@@ -52,7 +59,10 @@ internal static class ServerCommand
 
             var dataDir = parse.GetValue(data) ?? DefaultDataDirectory(path);
             var tls = parse.GetValue(tlsCert) is { } cert ? new ApiTls(cert, parse.GetValue(tlsKey)!) : null;
-            var options = new ServerOptions(dataDir, address!, Tls: tls, PublicMetrics: parse.GetValue(publicMetrics));
+            var detached = parse.GetValue(dataPlane) == "detached";
+            var router = detached ? GantryLaunch.Self() : null;
+            var options = new ServerOptions(dataDir, address!, Tls: tls, PublicMetrics: parse.GetValue(publicMetrics),
+                RouterProcess: router is null ? null : new Server.Routers.RouterLaunch(router.FileName, router.RouterArguments(dataDir)));
             using var loggers = ServerLogging.Create(dataDir, time);
             GantryServer server;
             try
@@ -84,13 +94,18 @@ internal static class ServerCommand
                     await output.WriteLineAsync($"  stopped {server.OrphansStopped} instance process(es) left by a server that did not shut down");
                 }
 
+                if (server.Router is Server.Routers.RouterProcess process)
+                {
+                    await output.WriteLineAsync($"  data plane detached: router pid {process.Pid} (log {new Proxy.Control.RouterFiles(dataDir).LogFile}); instances outlive this server, 'gantry down --data {dataDir}' stops them");
+                }
+
                 try
                 {
                     await Task.Delay(Timeout.Infinite, ct);
                 }
                 catch (OperationCanceledException)
                 {
-                    await output.WriteLineAsync("gantry server: stopping instances");
+                    await output.WriteLineAsync(detached ? "gantry server: stopping; the router and the instances keep serving" : "gantry server: stopping instances");
                 }
             }
 

@@ -74,6 +74,20 @@ public abstract class AuditStoreContract<TStore> : StoreContract<TStore>
         (await store.AuditAsync(new AuditQuery("w_b"), default)).Should().BeEmpty("names are matched as text, not as patterns");
         (await store.VerifyAuditAsync(default)).Should().Be(new AuditVerification(true, 3, null, "3 events verified: the chain is intact"));
     }
+
+    [Fact(Timeout = 30_000)]
+    public async Task RecordAsync_DataPlaneObservations_JoinTheChain()
+    {
+        await using var store = Open();
+        await store.CreateAsync(NewRollout("web-production-1", "v1"), [new RolloutEvent(RolloutEventType.Created, "deploy of web v1")], default);
+        await store.RecordAsync(AuditEntries.RouterRestarted(41, 42, TimeSpan.FromMilliseconds(350), 7), Time.GetUtcNow(), AuditContext.System, default);
+        await store.RecordAsync(AuditEntries.OrphansStopped("old", "production", "1.0", 2), Time.GetUtcNow(), AuditContext.System, default);
+
+        var router = await store.AuditAsync(new AuditQuery("router"), default);
+        router.Should().ContainSingle().Which.Detail.Should().Be("the router (pid 41) stopped; pid 42 serves table version 7 again after 350 ms");
+        (await store.AuditAsync(new AuditQuery("old/production"), default)).Should().ContainSingle().Which.Action.Should().Be("instances.orphaned");
+        (await store.VerifyAuditAsync(default)).Intact.Should().BeTrue();
+    }
 }
 
 /// <summary>DORA facts: a rollout's outcome and lead time as it ends, incidents' restore times, within a period.</summary>

@@ -1,0 +1,90 @@
+using System.Globalization;
+using System.Security.Cryptography;
+using System.Text;
+using Gantry.Core.Rollouts;
+using Gantry.Proxy.Metrics;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+
+namespace Gantry.Proxy.Control;
+
+/// <summary>What a router process says about itself.</summary>
+public sealed record RouterStatus(int Pid, string Version, long TableVersion, DateTimeOffset Started, int Listeners);
+
+/// <summary>Asks a router to hand its listeners to a new process started with this command (an upgrade).</summary>
+public sealed record HandoverRequest(string FileName, IReadOnlyList<string> Arguments);
+
+/// <summary>The process that took over, or why none did (then the old one keeps serving).</summary>
+public sealed record HandoverAnswer(bool HandedOver, int? Pid, string? Error);
+
+/// <summary>The admin API's paths.</summary>
+public static class RouterAdminRoutes
+{
+    public const string Status = "/v1/status";
+    public const string Table = "/v1/table";
+    public const string Measure = "/v1/measure";
+    public const string Metrics = "/v1/metrics";
+    public const string Handover = "/v1/handover";
+}
+
+/// <summary>
+/// A router process's admin API, on a unix socket only its owner can open, every call with the router's own bearer
+/// token: status, the table (read it back; put a new version, all or nothing), measurements for the control plane's
+/// analysis (raw latency samples included), Prometheus text, and handing the listeners over to a successor.
+/// </summary>
+public static class RouterAdmin
+{
+    public static async Task<WebApplication> StartAsync(RouterControl control, RouterFiles files, string token, Func<HandoverRequest, CancellationToken, Task<HandoverAnswer>> handover, TimeProvider time, CancellationToken ct)
+    {
+        var started = time.GetUtcNow();
+        var measurements = new Measurements(control.Router.Metrics);
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Logging.ClearProviders();
+        builder.Services.ConfigureHttpJsonOptions(o => GantryJson.Configure(o.SerializerOptions));
+        var socket = files.Socket;
+        if (File.Exists(socket))
+        {
+            // A predecessor's socket file: the successor takes the name, the predecessor keeps its open connections.
+            File.Delete(socket);
+        }
+
+        builder.WebHost.UseKestrel(o => o.ListenUnixSocket(socket));
+        var app = builder.Build();
+        var expected = Encoding.UTF8.GetBytes("Bearer " + token);
+        app.Use(async (context, next) =>
+        {
+            var given = Encoding.UTF8.GetBytes(context.Request.Headers.Authorization.ToString());
+            if (!CryptographicOperations.FixedTimeEquals(given, expected))
+            {
+                context.Response.StatusCode = StatusCodes.Status401Unauthorized;
+                return;
+            }
+
+            await next(context);
+        });
+        app.MapGet(RouterAdminRoutes.Status, () => new RouterStatus(Environment.ProcessId, typeof(RouterAdmin).Assembly.GetName().Version?.ToString(3) ?? "0", control.Current.Version, started, control.Current.Routes.Select(r => r.Listen).Distinct().Count()));
+        app.MapGet(RouterAdminRoutes.Table, () => control.Current);
+        app.MapPut(RouterAdminRoutes.Table, async (RouteTable table, CancellationToken token) =>
+        {
+            var answer = await control.ApplyAsync(table, token);
+            return answer.Applied ? Results.Ok(answer) : Results.UnprocessableEntity(answer);
+        });
+        app.MapPost(RouterAdminRoutes.Measure, (MeasureRequest request) => measurements.Measure(request));
+        app.MapGet(RouterAdminRoutes.Metrics, (HttpContext c) =>
+        {
+            var window = TimeSpan.FromSeconds(int.TryParse(c.Request.Query["window"], NumberStyles.None, CultureInfo.InvariantCulture, out var s) ? Math.Clamp(s, 1, TrafficMetrics.WindowSeconds) : 30);
+            return Results.Text(PrometheusWriter.Write(control.Router.Metrics, window), PrometheusWriter.ContentType);
+        });
+        app.MapPost(RouterAdminRoutes.Handover, (HandoverRequest request, CancellationToken token) => handover(request, token));
+        await app.StartAsync(ct);
+        if (!OperatingSystem.IsWindows())
+        {
+            File.SetUnixFileMode(socket, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        }
+
+        return app;
+    }
+}

@@ -1,0 +1,105 @@
+using System.Text.Json;
+using Gantry.Core;
+using Gantry.Core.Rollouts;
+using Gantry.Core.Traffic;
+using Gantry.Proxy.Hosting;
+using Gantry.Proxy.Routing;
+
+namespace Gantry.Proxy.Control;
+
+/// <summary>A numbered set of routes: what the control plane gives a router, and what the router reads back.</summary>
+public sealed record RouteTable(long Version, ValueList<TrafficRoute> Routes)
+{
+    public static RouteTable Empty { get; } = new(0, []);
+}
+
+/// <summary>Whether a router took a table; when not, why, and the version it keeps serving.</summary>
+public sealed record TableAnswer(bool Applied, string? Error, long Version);
+
+/// <summary>
+/// The routes in force in one <see cref="Router"/>, numbered: applied all or nothing, never an older version over a
+/// newer one, and, when <see cref="StateFile"/> is given, written to disk once in force so that a router started
+/// again (after a crash, or to upgrade) serves the last table at once, before any control plane speaks to it.
+/// </summary>
+public sealed class RouterControl(Router router, string? stateFile = null) : IDisposable
+{
+    private static readonly TimeSpan RequestTimeout = TimeSpan.FromSeconds(30);
+    private readonly SemaphoreSlim gate = new(1, 1);
+    private volatile RouteTable current = RouteTable.Empty;
+
+    public Router Router => router;
+
+    public string? StateFile => stateFile;
+
+    /// <summary>The table in force.</summary>
+    public RouteTable Current => current;
+
+    /// <summary>Serves the table a previous router left in <see cref="StateFile"/>, if any; false with the reason when it could not.</summary>
+    public async Task<TableAnswer> RestoreAsync(CancellationToken ct)
+    {
+        if (stateFile is null || !File.Exists(stateFile))
+        {
+            return new TableAnswer(true, null, 0);
+        }
+
+        RouteTable? saved;
+        try
+        {
+            saved = JsonSerializer.Deserialize<RouteTable>(await File.ReadAllTextAsync(stateFile, ct), GantryJson.Options);
+        }
+        catch (JsonException ex)
+        {
+            return new TableAnswer(false, $"{stateFile}: {ex.Message}", 0);
+        }
+
+        return saved is null ? new TableAnswer(true, null, 0) : await ApplyAsync(saved, ct);
+    }
+
+    /// <summary>Puts <paramref name="table"/> in force unless a newer one already is (the same version again changes nothing).</summary>
+    public async Task<TableAnswer> ApplyAsync(RouteTable table, CancellationToken ct)
+    {
+        await gate.WaitAsync(ct);
+        try
+        {
+            if (table.Version < current.Version)
+            {
+                return new TableAnswer(false, $"table version {table.Version} is older than version {current.Version} in force", current.Version);
+            }
+
+            if (table.Routes != current.Routes || current.Version == 0)
+            {
+                var result = await router.ApplyAsync(ToTable(table.Routes), ct);
+                if (!result.Applied)
+                {
+                    return new TableAnswer(false, result.Error, current.Version);
+                }
+            }
+
+            current = table;
+            if (stateFile is not null)
+            {
+                var temporary = stateFile + ".tmp";
+                await File.WriteAllTextAsync(temporary, JsonSerializer.Serialize(table, GantryJson.Options), ct);
+                File.Move(temporary, stateFile, overwrite: true);
+            }
+
+            return new TableAnswer(true, null, table.Version);
+        }
+        finally
+        {
+            gate.Release();
+        }
+    }
+
+    public void Dispose() => gate.Dispose();
+
+    /// <summary>The router's own table for a control plane's routes.</summary>
+    public static RoutingTable ToTable(ValueList<TrafficRoute> routes) => new([.. routes.Select(r => new RouteSpec(
+        r.Name, r.Listen, [], "/",
+        [.. r.Backends.Select(b => new BackendGroup(b.Name, b.Weight, b.Instances, LoadBalancingPolicy.RoundRobin))],
+        [.. r.HeaderRoutes.Select(h => new GroupMatch(h.Match, h.Backend))],
+        r.Mirror is { } m ? new MirrorSpec(m.Backend, m.Percent, m.Match) : null,
+        r.Sticky is { } sticky ? new Routing.StickySpec(sticky.Cookie, sticky.Header) : null, PassiveHealthSpec.Default, RequestTimeout, r.Drain,
+        RateLimit: r.RateLimit is { } limit ? new RateLimitSpec(limit.RequestsPerSecond, limit.Burst) : null,
+        Maintenance: r.Maintenance is { } message ? new MaintenanceSpec(message, Core.Traffic.Maintenance.RetryAfterSeconds) : null))]);
+}

@@ -1,0 +1,81 @@
+using System.Globalization;
+using System.Runtime.InteropServices;
+
+namespace Gantry.Runtime.Process;
+
+/// <summary>
+/// An instance's process: a child this control plane started, or one a predecessor started and this one adopted
+/// (known by pid and start time only). Detached instances lead a session of their own, so stopping one reaches
+/// everything it started.
+/// </summary>
+internal sealed partial class InstanceProcess : IDisposable
+{
+    private static readonly TimeSpan Poll = TimeSpan.FromMilliseconds(100);
+    private readonly System.Diagnostics.Process? child;
+    private readonly long? startTime;
+    private readonly bool detached;
+
+    public InstanceProcess(System.Diagnostics.Process child, bool detached)
+    {
+        this.child = child;
+        this.detached = detached;
+        Id = child.Id;
+        startTime = ProcessStat.StartTime(Id);
+    }
+
+    private InstanceProcess(int pid, long startTime)
+    {
+        Id = pid;
+        this.startTime = startTime;
+        detached = true;
+    }
+
+    public static InstanceProcess Adopt(AdoptionRecord record) => new(record.Pid, record.StartTime);
+
+    public int Id { get; }
+
+    /// <summary>When the process started (ticks after boot), as recorded for adoption.</summary>
+    public long StartTime => startTime ?? 0;
+
+    public bool Adopted => child is null;
+
+    public bool HasExited => child?.HasExited ?? !(ProcessStat.IsAlive(Id) && ProcessStat.StartTime(Id) == startTime);
+
+    /// <summary>How it ended, as far as this control plane can know (an adopted process's exit code is its predecessor's to read).</summary>
+    public string Exit => child is { HasExited: true } ? string.Create(CultureInfo.InvariantCulture, $"exited with code {child.ExitCode}") : "exited";
+
+    public async Task WaitForExitAsync(TimeProvider time, CancellationToken ct)
+    {
+        if (child is not null)
+        {
+            await child.WaitForExitAsync(ct);
+            return;
+        }
+
+        while (!HasExited)
+        {
+            await Task.Delay(Poll, time, ct);
+        }
+    }
+
+    public void Signal(int signal) => _ = SendSignal(Id, signal);
+
+    /// <summary>SIGKILL to the process and, when detached, to its whole session's process group.</summary>
+    public void KillTree()
+    {
+        if (detached)
+        {
+            _ = SendSignal(-Id, 9);
+            _ = SendSignal(Id, 9);
+        }
+        else
+        {
+            child?.Kill(entireProcessTree: true);
+        }
+    }
+
+    public void Dispose() => child?.Dispose();
+
+    [LibraryImport("libc", EntryPoint = "kill", SetLastError = true)]
+    private static partial int SendSignal(int pid, int signal);
+}

@@ -1,0 +1,235 @@
+using Gantry.Core.Audit;
+using Gantry.Core.Runtime;
+using Gantry.Core.Traffic;
+using Gantry.Proxy.Control;
+using Gantry.Proxy.Metrics;
+using Microsoft.Extensions.Logging;
+
+namespace Gantry.Server.Routers;
+
+/// <summary>How to start <c>gantry router --data DIR</c>: the executable and its arguments.</summary>
+public sealed record RouterLaunch(string FileName, IReadOnlyList<string> Arguments);
+
+/// <summary>
+/// The router as a process of its own (<c>gantry router --data DIR</c>), seen from the control plane: found again
+/// through its pid file when it already runs, started detached when not, given numbered tables over its admin API and
+/// read back; watched every 100 ms and started again when it dies, the gap recorded in the audit trail. It serves its
+/// last table on its own, so the control plane may stop, crash or be upgraded without a request failing.
+/// </summary>
+public sealed partial class RouterProcess(RouterFiles files, RouterLaunch launch, IAuditStore audit, TimeProvider time, ILogger<RouterProcess> log)
+    : ITrafficRouter, IRouterMetrics, IAsyncDisposable
+{
+    private static readonly TimeSpan Watch = TimeSpan.FromMilliseconds(100);
+    private static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(15);
+    private readonly CancellationTokenSource stopping = new();
+    private readonly SemaphoreSlim applying = new(1, 1);
+    private RouterAdminClient? client;
+    private RouteTable applied = RouteTable.Empty;
+    private Task? watching;
+
+    public string Name => "builtin";
+
+    public RouterCapabilities Capabilities => RouterCapability.Builtin;
+
+    /// <summary>The router's pid as last seen.</summary>
+    public int? Pid { get; private set; }
+
+    /// <summary>How many times the router was found dead and started again.</summary>
+    public int Restarts { get; private set; }
+
+    private RouterAdminClient Client => client ?? throw new InvalidOperationException("the router process has not been started");
+
+    /// <summary>Finds the running router or starts one, and watches it from now on.</summary>
+    public async Task StartAsync(CancellationToken ct)
+    {
+        client = new RouterAdminClient(files, files.EnsureToken());
+        if (files.LivePid() is { } pid && await StatusAsync(ct) is { } status)
+        {
+            Pid = pid;
+            applied = await Client.TableAsync(ct);
+            LogFound(log, pid, status.TableVersion);
+        }
+        else
+        {
+            var started = await LaunchAsync(ct);
+            LogStarted(log, started.Pid, started.TableVersion);
+        }
+
+        watching = Task.Run(() => WatchAsync(stopping.Token), CancellationToken.None);
+    }
+
+    public async Task<TrafficApplyResult> ApplyAsync(Core.ValueList<TrafficRoute> routes, CancellationToken ct)
+    {
+        await applying.WaitAsync(ct);
+        try
+        {
+            if (routes == applied.Routes && applied.Version > 0)
+            {
+                return new TrafficApplyResult(true, null);
+            }
+
+            var table = new RouteTable(applied.Version + 1, routes);
+            var answer = await Client.ApplyAsync(table, ct);
+            if (answer.Applied)
+            {
+                applied = table;
+            }
+            else if (answer.Version > applied.Version)
+            {
+                // Someone put a newer table in force (another control plane on this data directory): number after it.
+                applied = applied with { Version = answer.Version };
+            }
+
+            return new TrafficApplyResult(answer.Applied, answer.Error);
+        }
+        catch (Exception ex) when (ex is HttpRequestException or IOException || (ex is OperationCanceledException && !ct.IsCancellationRequested))
+        {
+            return new TrafficApplyResult(false, $"the router process did not answer: {ex.GetBaseException().Message}");
+        }
+        finally
+        {
+            applying.Release();
+        }
+    }
+
+    public async ValueTask<Core.ValueList<TrafficRoute>> InForceAsync(CancellationToken ct)
+    {
+        try
+        {
+            return (await Client.TableAsync(ct)).Routes;
+        }
+        catch (Exception ex) when (ex is HttpRequestException or IOException || (ex is OperationCanceledException && !ct.IsCancellationRequested))
+        {
+            // Unknown is not verified: nothing is read back while the router is away.
+            return [];
+        }
+    }
+
+    public Task<Core.Analysis.MetricValue> MeasureAsync(MeasureRequest request, CancellationToken ct) => Client.MeasureAsync(request, ct);
+
+    public Task<string> TextAsync(TimeSpan window, CancellationToken ct) => Client.TextAsync(window, ct);
+
+    private async Task<RouterStatus?> StatusAsync(CancellationToken ct)
+    {
+        try
+        {
+            return await Client.StatusAsync(ct);
+        }
+        catch (Exception ex) when (ex is HttpRequestException or IOException || (ex is OperationCanceledException && !ct.IsCancellationRequested))
+        {
+            return null;
+        }
+    }
+
+    /// <summary>Starts the router detached (it outlives this process) and waits until its admin API answers.</summary>
+    private async Task<RouterStatus> LaunchAsync(CancellationToken ct)
+    {
+        var info = DetachedProcess.Info(launch.FileName, launch.Arguments, files.LogFile);
+        using var process = System.Diagnostics.Process.Start(info) ?? throw new InvalidOperationException("the router process did not start");
+        var begun = time.GetTimestamp();
+        while (time.GetElapsedTime(begun) < StartTimeout)
+        {
+            if (files.LivePid() == process.Id && await StatusAsync(ct) is { } status)
+            {
+                Pid = process.Id;
+                return status;
+            }
+
+            if (process.HasExited)
+            {
+                throw new InvalidOperationException($"the router process exited with code {process.ExitCode}: {Tail(files.LogFile)}");
+            }
+
+            await Task.Delay(TimeSpan.FromMilliseconds(10), time, ct);
+        }
+
+        throw new InvalidOperationException($"the router process did not answer within {StartTimeout.TotalSeconds:0} s: {Tail(files.LogFile)}");
+    }
+
+    /// <summary>
+    /// Every 100 ms: is the router in the pid file alive? A successor after an upgrade is simply followed; a router
+    /// that died is started again, and given the last table this control plane applied if it serves an older one.
+    /// </summary>
+    private async Task WatchAsync(CancellationToken ct)
+    {
+        while (!ct.IsCancellationRequested)
+        {
+            try
+            {
+                await Task.Delay(Watch, time, ct);
+                if (files.LivePid() is { } pid)
+                {
+                    Pid = pid;
+                    continue;
+                }
+
+                var lost = time.GetTimestamp();
+                var old = Pid;
+                var status = await LaunchAsync(ct);
+                await applying.WaitAsync(ct);
+                try
+                {
+                    if (status.TableVersion < applied.Version)
+                    {
+                        await Client.ApplyAsync(applied, ct);
+                    }
+                }
+                finally
+                {
+                    applying.Release();
+                }
+
+                var gap = time.GetElapsedTime(lost) + Watch;
+                Restarts++;
+                LogRestarted(log, old, status.Pid, gap.TotalMilliseconds);
+                await audit.RecordAsync(AuditEntries.RouterRestarted(old, status.Pid, gap, Math.Max(status.TableVersion, applied.Version)), time.GetUtcNow(), AuditContext.System, ct);
+            }
+            catch (OperationCanceledException) when (ct.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception ex) when (ex is InvalidOperationException or HttpRequestException or IOException or System.ComponentModel.Win32Exception)
+            {
+                LogRestartFailed(log, ex);
+            }
+        }
+    }
+
+    private static string Tail(string logFile)
+    {
+        try
+        {
+            return string.Join(" | ", File.ReadLines(logFile).TakeLast(3));
+        }
+        catch (IOException)
+        {
+            return "no log";
+        }
+    }
+
+    /// <summary>Stops watching; the router keeps serving (it belongs to the host, not to this control plane).</summary>
+    public async ValueTask DisposeAsync()
+    {
+        await stopping.CancelAsync();
+        if (watching is not null)
+        {
+            await watching;
+        }
+
+        client?.Dispose();
+        stopping.Dispose();
+        applying.Dispose();
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "router process pid {Pid} found serving table version {Version}")]
+    private static partial void LogFound(ILogger logger, int pid, long version);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "router process pid {Pid} started, serving table version {Version}")]
+    private static partial void LogStarted(ILogger logger, int pid, long version);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "router process {OldPid} died; pid {Pid} serves again after {GapMs} ms")]
+    private static partial void LogRestarted(ILogger logger, int? oldPid, int pid, double gapMs);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "router process could not be started again")]
+    private static partial void LogRestartFailed(ILogger logger, Exception ex);
+}
