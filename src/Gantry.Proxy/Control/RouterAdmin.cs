@@ -44,14 +44,12 @@ public static class RouterAdmin
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
         builder.Services.ConfigureHttpJsonOptions(o => GantryJson.Configure(o.SerializerOptions));
+        // Bound under a name of its own, then renamed over the well-known one: a predecessor (an upgrade) keeps its
+        // open connections, new ones reach this process, and a predecessor that stops removes only its own name.
         var socket = files.Socket;
-        if (File.Exists(socket))
-        {
-            // A predecessor's socket file: the successor takes the name, the predecessor keeps its open connections.
-            File.Delete(socket);
-        }
-
-        builder.WebHost.UseKestrel(o => o.ListenUnixSocket(socket));
+        var own = string.Create(CultureInfo.InvariantCulture, $"{socket}.{Environment.ProcessId}");
+        File.Delete(own);
+        builder.WebHost.UseKestrel(o => o.ListenUnixSocket(own));
         var app = builder.Build();
         var expected = Encoding.UTF8.GetBytes("Bearer " + token);
         app.Use(async (context, next) =>
@@ -82,9 +80,10 @@ public static class RouterAdmin
         await app.StartAsync(ct);
         if (!OperatingSystem.IsWindows())
         {
-            File.SetUnixFileMode(socket, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+            File.SetUnixFileMode(own, UnixFileMode.UserRead | UnixFileMode.UserWrite);
         }
 
+        File.Move(own, socket, overwrite: true);
         return app;
     }
 }

@@ -19,13 +19,14 @@ public sealed class RouterAdminClient : IRouterMetrics, IDisposable
         var handler = new SocketsHttpHandler
         {
             UseProxy = false,
-            ConnectCallback = async (_, ct) =>
+            ConnectCallback = (_, _) =>
             {
                 var s = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
                 try
                 {
-                    await s.ConnectAsync(new UnixDomainSocketEndPoint(socket), ct);
-                    return new NetworkStream(s, ownsSocket: true);
+                    // A local connect completes at once; the asynchronous one failed with EADDRNOTAVAIL in some processes.
+                    s.Connect(new UnixDomainSocketEndPoint(socket));
+                    return ValueTask.FromResult<Stream>(new NetworkStream(s, ownsSocket: true));
                 }
                 catch
                 {

@@ -12,20 +12,16 @@ namespace Gantry.Tests.Commands;
 
 /// <summary>
 /// <c>gantry server</c> killed with SIGKILL at random points of canaries, and started again on the same
-/// data: every rollout ends as it should, no instance of a killed server is left running, and every
+/// data: every rollout ends as it should, the instances a killed server left are adopted or stopped (none is left
+/// behind), and every
 /// rollout's events are numbered without gaps, with no step recorded twice.
 /// </summary>
 public sealed class ServerCrashTests(ITestOutputHelper log) : IDisposable
 {
     private const int Runs = 20;
     private readonly string folder = Directory.CreateTempSubdirectory("gantry-crash-").FullName;
-    private readonly HttpClient api = new() { Timeout = TimeSpan.FromSeconds(15) };
 
-    public void Dispose()
-    {
-        api.Dispose();
-        Directory.Delete(folder, recursive: true);
-    }
+    public void Dispose() => Directory.Delete(folder, recursive: true);
 
     private string Data => Path.Combine(folder, "data");
 
@@ -51,22 +47,22 @@ public sealed class ServerCrashTests(ITestOutputHelper log) : IDisposable
                     steps: [{ setWeight: 30 }, { pause: { duration: 1s } }, { setWeight: 60 }, { pause: { duration: 1s } }]
                     abortScaleDownDelay: 1s
             """);
-        api.BaseAddress = new Uri($"http://127.0.0.1:{apiPort}");
         var random = new Random(20261122);
-        var server = await StartServerAsync(manifest, apiPort);
-        try
+        var server = new ServerProcess(Data, apiPort);
+        await using (server)
         {
-            await WaitForAsync(await DeployAsync("v0"), RolloutPhase.Succeeded);
+            await server.StartAsync(manifest);
+            await server.WaitForAsync(await server.DeployAsync("v0"), RolloutPhase.Succeeded);
             for (var run = 1; run <= Runs; run++)
             {
                 var abort = run % 2 == 0;
-                var id = await DeployAsync($"v{run}");
+                var id = await server.DeployAsync($"v{run}");
                 var killAfter = TimeSpan.FromMilliseconds(random.Next(0, 3500));
                 var abortAfter = TimeSpan.FromMilliseconds(random.Next(0, (int)killAfter.TotalMilliseconds + 1));
                 if (abort)
                 {
                     await Task.Delay(abortAfter);
-                    using var response = await api.PostAsJsonAsync($"/api/v1/rollouts/{id}/abort", new CommandRequest("crash test"), GantryJson.Options);
+                    using var response = await server.Api.PostAsJsonAsync($"/api/v1/rollouts/{id}/abort", new CommandRequest("crash test"), GantryJson.Options);
                     response.IsSuccessStatusCode.Should().BeTrue(await response.Content.ReadAsStringAsync());
                     await Task.Delay(killAfter - abortAfter);
                 }
@@ -75,45 +71,45 @@ public sealed class ServerCrashTests(ITestOutputHelper log) : IDisposable
                     await Task.Delay(killAfter);
                 }
 
-                using (var kill = Process.Start("kill", ["-KILL", server.Id.ToString(CultureInfo.InvariantCulture)]))
-                {
-                    await kill.WaitForExitAsync();
-                }
-
-                await server.WaitForExitAsync(CancellationToken.None);
-                await server.DisposeAsync();
+                await server.StopAsync(kill: true);
                 log.WriteLine($"run {run}: {(abort ? $"abort at {abortAfter.TotalMilliseconds} ms, " : string.Empty)}SIGKILL at {killAfter.TotalMilliseconds} ms");
 
-                server = await StartServerAsync(manifest, apiPort);
-                server.Stdout.Should().NotContain("error");
-                var end = await WaitForAsync(id, abort ? RolloutPhase.Aborted : RolloutPhase.Succeeded);
+                await server.StartAsync(manifest);
+                server.Process!.Stdout.Should().NotContain("error");
+                var end = await server.WaitForAsync(id, abort ? RolloutPhase.Aborted : RolloutPhase.Succeeded);
                 if (abort)
                 {
                     end.Rollout.Message.Should().Be("aborted by local-admin: crash test");
                 }
 
-                // Settle: the aborted canary or the replaced stable set is stopped after its delay.
+                // Settle: the aborted canary or the replaced stable set is stopped after its delay; what a killed server
+                // left running was adopted or stopped, never left behind.
                 var stable = abort ? $"v{run - 1}" : $"v{run}";
-                var settled = await WaitForViewAsync(id, v => v.Instances.Count == 1 && v.Instances.All(i => i.Version == stable && i.Phase == Core.Runtime.InstancePhase.Ready));
-                Orphans.Find(GantryServer.OwnerOf(Data)).Should().BeEquivalentTo(settled.Instances.Select(i => i.ProcessId!.Value), "only the live server's own instance runs");
-                await CheckEventsAsync(id, abort);
-            }
-        }
-        finally
-        {
-            using (var term = Process.Start("kill", ["-TERM", server.Id.ToString(CultureInfo.InvariantCulture)]))
-            {
-                await term.WaitForExitAsync();
+                var settled = await server.WaitForViewAsync(id, v => v.Instances.Count == 1 && v.Instances.All(i => i.Version == stable && i.Phase == Core.Runtime.InstancePhase.Ready));
+                await EventuallyOnlyAsync(settled.Instances.Select(i => i.ProcessId!.Value).ToList());
+                await CheckEventsAsync(server.Api, id, abort);
             }
 
-            await server.WaitForExitAsync(CancellationToken.None);
-            await server.DisposeAsync();
+            await server.StopAsync(kill: false);
+            Orphans.Find(GantryServer.OwnerOf(Data)).Should().HaveCount(1, "a server stopped with SIGTERM leaves its data plane serving");
         }
 
-        Orphans.Find(GantryServer.OwnerOf(Data)).Should().BeEmpty("a server stopped with SIGTERM stops its instances");
+        Orphans.Find(GantryServer.OwnerOf(Data)).Should().BeEmpty("gantry down stops the instances a server left");
     }
 
-    private async Task CheckEventsAsync(string id, bool aborted)
+    /// <summary>The marked processes are the live server's own instances (an instance being stopped may take a moment to go).</summary>
+    private async Task EventuallyOnlyAsync(IReadOnlyList<int> pids)
+    {
+        var watch = Stopwatch.StartNew();
+        while (Orphans.Find(GantryServer.OwnerOf(Data)).Except(pids).Any() && watch.Elapsed < TimeSpan.FromSeconds(15))
+        {
+            await Task.Delay(100);
+        }
+
+        Orphans.Find(GantryServer.OwnerOf(Data)).Should().BeEquivalentTo(pids, "only the live server's own instance runs");
+    }
+
+    private static async Task CheckEventsAsync(HttpClient api, string id, bool aborted)
     {
         var events = (await api.GetFromJsonAsync<List<StoredEvent>>($"/api/v1/rollouts/{id}/events", GantryJson.Options))!;
         events.Select(e => e.Seq).Should().Equal(Enumerable.Range(1, events.Count), "events are numbered without gaps");
@@ -122,61 +118,5 @@ public sealed class ServerCrashTests(ITestOutputHelper log) : IDisposable
         events.Last().Type.Should().Be("ScaledDown", string.Join("\n", events.Select(e => $"{e.Seq} {e.Type} {e.Message}")));
         events.Where(e => e.Message.StartsWith("step ", StringComparison.Ordinal)).GroupBy(e => e.Type + e.Message)
             .Should().NotContain(g => g.Count() > 1, "no step is recorded twice");
-    }
-
-    private async Task<ChildProcess> StartServerAsync(string manifest, int apiPort)
-    {
-        var server = ChildProcess.Start("dotnet", [RepoPaths.GantryDll, "server", "-f", manifest, "--data", Data, "--listen", $"127.0.0.1:{apiPort}"]);
-        var watch = Stopwatch.StartNew();
-        while (watch.Elapsed < TimeSpan.FromSeconds(30))
-        {
-            try
-            {
-                using var ready = await api.GetAsync(new Uri("/health/ready", UriKind.Relative));
-                if (ready.IsSuccessStatusCode)
-                {
-                    // The server's local admin token, made on its first start and kept across restarts.
-                    api.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", (await File.ReadAllTextAsync(Path.Combine(Data, "admin.token"))).Trim());
-                    return server;
-                }
-            }
-            catch (HttpRequestException)
-            {
-                // Not listening yet.
-            }
-
-            server.HasExited.Should().BeFalse(server.Stderr);
-            await Task.Delay(50);
-        }
-
-        throw new TimeoutException("the server did not become ready: " + server.Stderr);
-    }
-
-    private async Task<string> DeployAsync(string version)
-    {
-        using var response = await api.PostAsJsonAsync("/api/v1/rollouts", new DeployRequest("shop", version), GantryJson.Options);
-        var body = await response.Content.ReadAsStringAsync();
-        response.IsSuccessStatusCode.Should().BeTrue(body);
-        return System.Text.Json.JsonSerializer.Deserialize<RolloutView>(body, GantryJson.Options)!.Rollout.Id;
-    }
-
-    private Task<RolloutView> WaitForAsync(string id, RolloutPhase phase) => WaitForViewAsync(id, v => v.Rollout.Phase == phase);
-
-    private async Task<RolloutView> WaitForViewAsync(string id, Func<RolloutView, bool> until)
-    {
-        var watch = Stopwatch.StartNew();
-        RolloutView? view = null;
-        while (watch.Elapsed < TimeSpan.FromSeconds(60))
-        {
-            view = await api.GetFromJsonAsync<RolloutView>($"/api/v1/rollouts/{id}", GantryJson.Options);
-            if (until(view!))
-            {
-                return view!;
-            }
-
-            await Task.Delay(100);
-        }
-
-        throw new TimeoutException($"rollout {id}: {view?.Rollout.Phase}: {view?.Rollout.Message}; instances {string.Join("; ", view?.Instances ?? [])}");
     }
 }

@@ -1,0 +1,104 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net.Http.Json;
+using Gantry.Api;
+using Gantry.Core.Rollouts;
+using Gantry.Testing;
+
+namespace Gantry.Tests.Commands;
+
+/// <summary>
+/// <c>gantry server</c> as a real process on a data directory, with an API client holding its local admin token:
+/// started, killed with SIGKILL or stopped with SIGTERM, started again; disposing stops the server and runs
+/// <c>gantry down</c>, so no router or instance outlives the test.
+/// </summary>
+internal sealed class ServerProcess(string data, int apiPort) : IAsyncDisposable
+{
+    public HttpClient Api { get; } = new() { BaseAddress = new Uri($"http://127.0.0.1:{apiPort}"), Timeout = TimeSpan.FromSeconds(15) };
+
+    public string Data => data;
+
+    public ChildProcess? Process { get; private set; }
+
+    public async Task StartAsync(string manifest, params string[] extra)
+    {
+        var server = ChildProcess.Start("dotnet", [RepoPaths.GantryDll, "server", "-f", manifest, "--data", data, "--listen", $"127.0.0.1:{apiPort}", .. extra]);
+        Process = server;
+        var watch = Stopwatch.StartNew();
+        while (watch.Elapsed < TimeSpan.FromSeconds(30))
+        {
+            try
+            {
+                using var ready = await Api.GetAsync(new Uri("/health/ready", UriKind.Relative));
+                if (ready.IsSuccessStatusCode)
+                {
+                    // The server's local admin token, made on its first start and kept across restarts.
+                    Api.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", (await File.ReadAllTextAsync(Path.Combine(data, "admin.token"))).Trim());
+                    return;
+                }
+            }
+            catch (HttpRequestException)
+            {
+                // Not listening yet.
+            }
+
+            server.HasExited.Should().BeFalse(server.Stderr);
+            await Task.Delay(50);
+        }
+
+        throw new TimeoutException("the server did not become ready: " + server.Stderr);
+    }
+
+    /// <summary>SIGKILL (no chance to clean up) or SIGTERM, and waits for the process to end.</summary>
+    public async Task StopAsync(bool kill)
+    {
+        if (Process is not { } server)
+        {
+            return;
+        }
+
+        using (var signal = System.Diagnostics.Process.Start("kill", [kill ? "-KILL" : "-TERM", server.Id.ToString(CultureInfo.InvariantCulture)]))
+        {
+            await signal.WaitForExitAsync();
+        }
+
+        await server.WaitForExitAsync(CancellationToken.None);
+        await server.DisposeAsync();
+        Process = null;
+    }
+
+    public async Task<string> DeployAsync(string version)
+    {
+        using var response = await Api.PostAsJsonAsync("/api/v1/rollouts", new DeployRequest("shop", version), GantryJson.Options);
+        var body = await response.Content.ReadAsStringAsync();
+        response.IsSuccessStatusCode.Should().BeTrue(body);
+        return System.Text.Json.JsonSerializer.Deserialize<RolloutView>(body, GantryJson.Options)!.Rollout.Id;
+    }
+
+    public async Task<RolloutView> WaitForViewAsync(string id, Func<RolloutView, bool> until, TimeSpan? timeout = null)
+    {
+        var watch = Stopwatch.StartNew();
+        RolloutView? view = null;
+        while (watch.Elapsed < (timeout ?? TimeSpan.FromSeconds(60)))
+        {
+            view = await Api.GetFromJsonAsync<RolloutView>($"/api/v1/rollouts/{id}", GantryJson.Options);
+            if (until(view!))
+            {
+                return view!;
+            }
+
+            await Task.Delay(100);
+        }
+
+        throw new TimeoutException($"rollout {id}: {view?.Rollout.Phase}: {view?.Rollout.Message}; instances {string.Join("; ", view?.Instances ?? [])}");
+    }
+
+    public Task<RolloutView> WaitForAsync(string id, RolloutPhase phase) => WaitForViewAsync(id, v => v.Rollout.Phase == phase);
+
+    public async ValueTask DisposeAsync()
+    {
+        await StopAsync(kill: false);
+        await ChildProcess.RunAsync("dotnet", [RepoPaths.GantryDll, "down", "--data", data], TimeSpan.FromSeconds(60));
+        Api.Dispose();
+    }
+}
