@@ -37,6 +37,7 @@ public static class ServerComposition
         services.AddSingleton(new ManifestContext(parts.Manifest, parts.ManifestFolder));
         AddStore(services, parts.Store);
         services.AddSingleton(parts.Runtime);
+        services.AddSingleton(parts.Router);
         services.TryAddSingleton(parts.Router.Traffic);
         services.AddSingleton(sp => new DataPlane(sp.GetRequiredService<IRuntime>(), sp.GetRequiredService<ITrafficRouter>(), sp.GetRequiredService<IMaintenanceStore>()));
         services.AddSingleton<IReadOnlyDictionary<string, IMetricProvider>>(sp => new IMetricProvider[]

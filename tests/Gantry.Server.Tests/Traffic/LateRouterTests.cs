@@ -25,7 +25,7 @@ public sealed class LateRouterTests
         LateRouter? late = null;
         await using var h = await ServerHarness.StartAsync(
             listen => ServerHarness.ManifestText(listen, Canary),
-            configure: services => services.AddSingleton<ITrafficRouter>(sp => late = new LateRouter(new BuiltinTrafficRouter(sp.GetRequiredService<Router>()))));
+            configure: services => services.AddSingleton<ITrafficRouter>(sp => late = new LateRouter(sp.GetRequiredService<Hosting.RouterParts>().Traffic)));
         var first = await h.DeployAsync("v1");
         await h.WaitForPhaseAsync(first.Rollout.Id, RolloutPhase.Succeeded);
 

@@ -1,0 +1,87 @@
+using System.Net;
+using Gantry.Core.Manifest;
+using Gantry.Core.Manifest.Values;
+using Gantry.Core.Traffic;
+using Gantry.Proxy.Control;
+using Gantry.Proxy.Hosting;
+using Gantry.Proxy.Metrics;
+using Gantry.Testing;
+
+namespace Gantry.Proxy.Tests.Control;
+
+/// <summary>The router process's table and admin API: numbered tables, a table served again after a restart, a token on every call.</summary>
+[System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
+public sealed class RouterControlTests : IDisposable
+{
+    private readonly string data = Directory.CreateTempSubdirectory("gantry-router-control-").FullName;
+
+    public void Dispose() => Directory.Delete(data, recursive: true);
+
+    private static TrafficRoute Route(int port, int stable, int canary) => new(
+        "shop.default", new Endpoint("127.0.0.1", port),
+        [new TrafficBackend("v1", stable, [new Endpoint("127.0.0.1", 5001)]), new TrafficBackend("v2", canary, [new Endpoint("127.0.0.1", 5002)])],
+        [], null, null, ServiceSpec.DefaultRouterDrain, new RateLimit(100, 20), "back soon");
+
+    [Fact(Timeout = 30_000)]
+    public async Task ApplyAsync_AnOlderVersion_IsRefusedAndTheNewerKeepsServing()
+    {
+        await using var router = new Router(TimeProvider.System);
+        using var control = new RouterControl(router);
+        var port = FreePort.Next();
+
+        (await control.ApplyAsync(new RouteTable(5, [Route(port, 50, 50)]), default)).Should().Be(new TableAnswer(true, null, 5));
+        var stale = await control.ApplyAsync(new RouteTable(4, [Route(port, 100, 0)]), default);
+
+        stale.Applied.Should().BeFalse();
+        stale.Error.Should().Be("table version 4 is older than version 5 in force");
+        control.Current.Version.Should().Be(5);
+        router.Table.Routes.Single().Groups.Select(g => g.Weight).Should().Equal(50, 50);
+    }
+
+    [Fact(Timeout = 30_000)]
+    public async Task RestoreAsync_ANewRouterOnTheSameFolder_ServesTheLastTableInForce()
+    {
+        var files = new RouterFiles(data);
+        files.EnsureToken();
+        var port = FreePort.Next();
+        var table = new RouteTable(3, [Route(port, 90, 10)]);
+        await using (var first = new Router(TimeProvider.System))
+        using (var control = new RouterControl(first, files.StateFile))
+        {
+            await control.ApplyAsync(table, default);
+        }
+
+        await using var second = new Router(TimeProvider.System);
+        using var restored = new RouterControl(second, files.StateFile);
+        (await restored.RestoreAsync(default)).Applied.Should().BeTrue();
+
+        restored.Current.Should().Be(table, "every field of every route survives the file: maintenance and rate limit included");
+        second.Table.Routes.Single().Listen.Port.Should().Be(port);
+    }
+
+    [Fact(Timeout = 30_000)]
+    public async Task AdminApi_WithTheToken_AppliesReadsBackAndMeasures_WithoutIt_Refuses()
+    {
+        var files = new RouterFiles(data);
+        var token = files.EnsureToken();
+        await using var router = new Router(TimeProvider.System);
+        using var control = new RouterControl(router, files.StateFile);
+        await using var admin = await RouterAdmin.StartAsync(control, files, token, (_, _) => Task.FromResult(new HandoverAnswer(false, null, "not here")), TimeProvider.System, default);
+        using var client = new RouterAdminClient(files, token);
+        var table = new RouteTable(1, [Route(FreePort.Next(), 80, 20)]);
+
+        (await client.ApplyAsync(table, default)).Applied.Should().BeTrue();
+        (await client.TableAsync(default)).Should().Be(table);
+        (await client.StatusAsync(default)).TableVersion.Should().Be(1);
+        var measured = await client.MeasureAsync(new MeasureRequest("shop.default", "v2", BuiltinMetric.ErrorRate, TimeSpan.FromSeconds(30)), default);
+        measured.Error.Should().Be("no requests reached v2 in the last 30 s");
+        measured.Value.Should().BeNull();
+        (await client.TextAsync(TimeSpan.FromSeconds(10), default)).Should().StartWith("# HELP");
+
+        using var stranger = new RouterAdminClient(files, "not-the-token");
+        var refused = async () => await stranger.TableAsync(default);
+        (await refused.Should().ThrowAsync<HttpRequestException>()).Which.StatusCode.Should().Be(HttpStatusCode.Unauthorized);
+        File.GetUnixFileMode(files.Socket).Should().Be(UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        File.GetUnixFileMode(files.TokenFile).Should().Be(UnixFileMode.UserRead | UnixFileMode.UserWrite);
+    }
+}
