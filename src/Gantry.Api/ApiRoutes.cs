@@ -16,6 +16,7 @@ public static class ApiRoutes
     public const string ServiceRollback = "/services/{service}/rollback";
     public const string ServiceLogs = "/services/{service}/logs";
     public const string ServiceMaintenance = "/services/{service}/maintenance";
+    public const string ServicePause = "/services/{service}/pause";
     public const string Rollouts = "/rollouts";
     public const string Rollout = "/rollouts/{id}";
     public const string RolloutCommand = "/rollouts/{id}/{command}";

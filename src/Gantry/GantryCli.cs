@@ -28,7 +28,7 @@ public static class GantryCli
             AuditCommand.Create(time ?? TimeProvider.System),
             TokenCommand.Create(),
         };
-        foreach (var command in RolloutCommands.Create().Concat(FreezeCommands.Create()).Concat(ApprovalCommands.Create()).Concat(IncidentCommands.Create()).Append(QueueCommands.Create()).Append(MaintenanceCommand.Create()))
+        foreach (var command in RolloutCommands.Create().Concat(FreezeCommands.Create()).Concat(ApprovalCommands.Create()).Concat(IncidentCommands.Create()).Append(QueueCommands.Create()).Append(MaintenanceCommand.Create()).Append(TrafficCommand.Create()))
         {
             root.Subcommands.Add(command);
         }

@@ -55,6 +55,13 @@ public sealed partial class GantryClient
     public Task<Maintenance> MaintenanceOffAsync(string service, string? environment, CancellationToken ct) =>
         DeleteAsync<Maintenance>(Fill(ServiceMaintenance, [service], ("environment", environment)), ct);
 
+    /// <summary>Holds new requests to a service in its router (each up to the request's limit) until resumed.</summary>
+    public Task<TrafficPause> PauseAsync(string service, PauseRequest request, CancellationToken ct) =>
+        PutAsync<TrafficPause>(Fill(ServicePause, [service]), request, ct);
+
+    public Task<TrafficPause> ResumeAsync(string service, string? environment, CancellationToken ct) =>
+        DeleteAsync<TrafficPause>(Fill(ServicePause, [service], ("environment", environment)), ct);
+
     public Task<GateEvaluation> EvaluateGateAsync(GateEvaluationRequest request, CancellationToken ct) => PostAsync<GateEvaluation>(Fill(GateEvaluations), request, ct);
 
     public Task<GateEvaluation> OverrideGateAsync(GateOverrideRequest request, CancellationToken ct) => PostAsync<GateEvaluation>(Fill(GateOverrides), request, ct);

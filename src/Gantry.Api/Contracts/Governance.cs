@@ -19,3 +19,6 @@ public sealed record CreatedToken(TokenView Token, string Secret);
 
 /// <summary>Maintenance on for a service: where (the default environment when not given), and what clients are told.</summary>
 public sealed record MaintenanceRequest(string? Environment = null, string? Message = null);
+
+/// <summary>Requests to a service paused: where (the default environment when not given), and how long each may be held (a duration such as 30s; 30s when not given).</summary>
+public sealed record PauseRequest(string? Environment = null, string? MaxWait = null);

@@ -42,7 +42,7 @@ public sealed record RolloutView(
 public sealed record ServiceView(string Name, string Strategy, int Replicas, string Listen, IReadOnlyList<EnvironmentView> Environments);
 
 /// <summary>What runs of a service in one environment: the stable release and the newest rollout.</summary>
-public sealed record EnvironmentView(string Name, string? Stable, string? LatestRollout, string? Phase, string? Maintenance = null);
+public sealed record EnvironmentView(string Name, string? Stable, string? LatestRollout, string? Phase, string? Maintenance = null, TimeSpan? Paused = null);
 
 /// <summary>The last lines an instance wrote.</summary>
 public sealed record InstanceLogs(string Instance, string Version, IReadOnlyList<string> Lines);

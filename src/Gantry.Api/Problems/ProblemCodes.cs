@@ -61,6 +61,7 @@ public static class ProblemCodes
     public static readonly ProblemCode AlreadySigned = new("already-signed", 409, "Already signed", "The checklist item was signed off already.");
     public static readonly ProblemCode NotFrozen = new("not-frozen", 409, "Not frozen", "The environment has no declared freeze to lift.");
     public static readonly ProblemCode NotInMaintenance = new("not-in-maintenance", 409, "Not in maintenance", "The service is not in maintenance in that environment.");
+    public static readonly ProblemCode NotPaused = new("not-paused", 409, "Not paused", "The service's requests are not paused in that environment.");
 
     // Gates, incidents, tokens.
     public static readonly ProblemCode GateNotNamed = new("gate-not-named", 400, "Which gate?", "The manifest has several gates (or none): name one.");

@@ -72,5 +72,11 @@ public static class AuditEntries
 
     public static AuditEntry MaintenanceOff(Traffic.Maintenance m) => new("maintenance.off", $"{m.Service}/{m.Environment}", $"maintenance off (on since {m.Since.UtcDateTime:yyyy-MM-dd HH:mm} UTC, by {m.By})");
 
+    public static AuditEntry TrafficPaused(Traffic.TrafficPause p) =>
+        new("traffic.paused", $"{p.Service}/{p.Environment}", string.Create(CultureInfo.InvariantCulture, $"new requests held, each up to {p.MaxWait.TotalSeconds:0.###} s"));
+
+    public static AuditEntry TrafficResumed(Traffic.TrafficPause p) =>
+        new("traffic.resumed", $"{p.Service}/{p.Environment}", $"held requests released (paused since {p.Since.UtcDateTime:yyyy-MM-dd HH:mm} UTC, by {p.By})");
+
     public static AuditEntry IncidentStep(string action, Incident incident, TimelineEntry entry) => new(action, incident.Key, entry.Text);
 }

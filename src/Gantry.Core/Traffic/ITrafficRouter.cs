@@ -15,9 +15,10 @@ public sealed record TrafficMirror(string Backend, int Percent, ValueList<RouteM
 /// <summary>
 /// What one service's front door should do: weighted backends, header routes, a mirror, what keeps a user on one
 /// side, how long requests in an instance that left the route may take to finish (<see cref="ServiceSpec.RouterDrain"/>),
-/// how many requests a second each client may send, and, while the service is in maintenance, the message clients get instead.
+/// how many requests a second each client may send, while the service is in maintenance the message clients get instead, and
+/// while its requests are paused how long each may be held.
 /// </summary>
-public sealed record TrafficRoute(string Name, Endpoint Listen, ValueList<TrafficBackend> Backends, ValueList<TrafficHeaderRoute> HeaderRoutes, TrafficMirror? Mirror, StickySpec? Sticky, TimeSpan Drain, RateLimit? RateLimit = null, string? Maintenance = null)
+public sealed record TrafficRoute(string Name, Endpoint Listen, ValueList<TrafficBackend> Backends, ValueList<TrafficHeaderRoute> HeaderRoutes, TrafficMirror? Mirror, StickySpec? Sticky, TimeSpan Drain, RateLimit? RateLimit = null, string? Maintenance = null, TimeSpan? Pause = null)
 {
     /// <summary>
     /// The route without its instance addresses: the split a rollout asks for. A router whose route in force has

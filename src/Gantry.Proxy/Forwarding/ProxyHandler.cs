@@ -8,8 +8,10 @@ namespace Gantry.Proxy.Forwarding;
 /// Handles one front request: finds the route in the current snapshot, splits, picks an instance,
 /// forwards, mirrors a share without delaying the client, and records metrics at every level.
 /// </summary>
-public sealed class ProxyHandler(Func<CompiledTable> current, HttpForwarder forwarder, TimeProvider time)
+public sealed class ProxyHandler(Func<CompiledTable> current, HttpForwarder forwarder, TimeProvider time, TableSwaps? swaps = null)
 {
+    private readonly TableSwaps swaps = swaps ?? new TableSwaps();
+
     /// <summary>Bodies up to this size are buffered so that a mirrored copy can be sent; larger ones are not mirrored.</summary>
     public const int MaxMirroredBody = 64 * 1024;
 
@@ -68,6 +70,22 @@ public sealed class ProxyHandler(Func<CompiledTable> current, HttpForwarder forw
         {
             await HttpForwarder.WriteErrorAsync(context, StatusCodes.Status404NotFound, $"no route for {context.Request.Host}{context.Request.Path}");
             return;
+        }
+
+        if (route.Spec.Pause is not null)
+        {
+            var held = time.GetTimestamp();
+            route = await RequestHold.HoldAsync(context, route, current, swaps, time);
+            if (route is null)
+            {
+                var answered = current().Find(context.Connection.LocalPort, context.Request.Host, context.Request.Path);
+                if (answered is not null && context.Response.HasStarted)
+                {
+                    Record(answered.Metrics, answered.Metrics, null, StatusCodes.Status503ServiceUnavailable, held, 0, 0, groupToo: false);
+                }
+
+                return;
+            }
         }
 
         if (route.Spec.Maintenance is { } maintenance)

@@ -33,6 +33,7 @@ public sealed class Router : IAsyncDisposable
     private readonly Dictionary<Endpoint, WebApplication> listeners = [];
     private readonly SemaphoreSlim applying = new(1, 1);
     private readonly RateLimiting.ClientRateLimits limits = new();
+    private readonly TableSwaps swaps = new();
     private volatile CompiledTable current;
 
     public Router(TimeProvider time, ListenerSockets? sockets = null)
@@ -43,7 +44,7 @@ public sealed class Router : IAsyncDisposable
         Metrics = new MetricsRegistry(time);
         forwarder = new HttpForwarder(TimeSpan.FromSeconds(5), time);
         current = CompiledTable.Build(RoutingTable.Empty, instances, Metrics);
-        handler = new ProxyHandler(() => current, forwarder, time);
+        handler = new ProxyHandler(() => current, forwarder, time, swaps);
     }
 
     public MetricsRegistry Metrics { get; }
@@ -91,6 +92,7 @@ public sealed class Router : IAsyncDisposable
             Sockets.CloseUnused();
             var compiled = CompiledTable.Build(table, instances, Metrics, limits);
             Interlocked.Exchange(ref current, compiled);
+            swaps.Swapped();
             instances.Retire(table.Routes.SelectMany(r => r.Groups).SelectMany(g => g.Instances).ToHashSet());
 
             foreach (var address in listeners.Keys.Where(a => !wanted.Contains(a)).ToList())

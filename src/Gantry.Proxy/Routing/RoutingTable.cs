@@ -38,7 +38,8 @@ public sealed record RouteSpec(
     TimeSpan DrainTimeout,
     TlsSpec? Tls = null,
     RateLimitSpec? RateLimit = null,
-    MaintenanceSpec? Maintenance = null);
+    MaintenanceSpec? Maintenance = null,
+    PauseSpec? Pause = null);
 
 /// <summary>Instances of one role (stable, canary, preview, baseline) and the share of traffic they get.</summary>
 public sealed record BackendGroup(string Name, int Weight, ValueList<Endpoint> Instances, LoadBalancingPolicy LoadBalancing)
@@ -57,6 +58,9 @@ public sealed record StickySpec(string? Cookie, string? Header);
 
 /// <summary>While set, the route answers every request 503 with Retry-After and <see cref="Message"/> (HTML or JSON as the client accepts), without its instances.</summary>
 public sealed record MaintenanceSpec(string Message, int RetryAfterSeconds);
+
+/// <summary>While set, new requests wait (each up to <see cref="MaxWait"/>) for a table without the pause; at the limit, 503 with Retry-After.</summary>
+public sealed record PauseSpec(TimeSpan MaxWait, int RetryAfterSeconds);
 
 /// <summary>Requests per second each client address may send to the route, with bursts up to <see cref="Burst"/>; past it, 429 with Retry-After.</summary>
 public sealed record RateLimitSpec(int RequestsPerSecond, int Burst);

@@ -67,6 +67,16 @@ public static class GovernanceEndpoints
                 ? denied
                 : ApiEndpoints.Answer(await maintenance.OffAsync(service, environment, AccessControl.WhoOf(http), ct))).WithName("MaintenanceOff").WithMetadata(new Requires(Role.Deployer));
 
+        api.MapPut(ApiRoutes.ServicePause, async Task<Results<Ok<TrafficPause>, ProblemHttpResult>> (string service, PauseRequest request, HttpContext http, GantryManifest manifest, MaintenanceService switches, CancellationToken ct) =>
+            AccessControl.Check(http, Role.Deployer, ApiEndpoints.EnvironmentOr(manifest, request.Environment)) is { } denied
+                ? denied
+                : ApiEndpoints.Answer(await switches.PauseAsync(service, request, AccessControl.WhoOf(http), ct))).WithName("PauseTraffic").WithMetadata(new Requires(Role.Deployer));
+
+        api.MapDelete(ApiRoutes.ServicePause, async Task<Results<Ok<TrafficPause>, ProblemHttpResult>> (string service, string? environment, HttpContext http, GantryManifest manifest, MaintenanceService switches, CancellationToken ct) =>
+            AccessControl.Check(http, Role.Deployer, ApiEndpoints.EnvironmentOr(manifest, environment)) is { } denied
+                ? denied
+                : ApiEndpoints.Answer(await switches.ResumeAsync(service, environment, AccessControl.WhoOf(http), ct))).WithName("ResumeTraffic").WithMetadata(new Requires(Role.Deployer));
+
         api.MapDelete(ApiRoutes.EnvironmentFreeze, async Task<Results<Ok<IReadOnlyList<DeclaredFreeze>>, ProblemHttpResult>> (string environment, HttpContext http, FreezeService freezes, CancellationToken ct) =>
             AccessControl.Check(http, Role.Approver, environment) is { } denied
                 ? denied

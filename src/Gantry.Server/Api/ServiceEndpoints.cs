@@ -15,8 +15,7 @@ public static class ServiceEndpoints
         api.MapGet(ApiRoutes.Services, async (GantryManifest manifest, IRolloutStore store, Core.Traffic.IMaintenanceStore switches, CancellationToken ct) =>
         {
             var latest = await store.LatestPerTargetAsync(ct);
-            var maintenance = await switches.MaintenanceAsync(ct);
-            string? Down(string service, string environment) => maintenance.FirstOrDefault(m => m.Service == service && m.Environment == environment)?.Message;
+            var traffic = await Core.Traffic.TrafficSwitches.ReadAsync(switches, ct);
             var environments = manifest.Environments.IsEmpty ? [EffectiveService.DefaultEnvironment] : manifest.Environments.Select(e => e.Name).ToList();
             return TypedResults.Ok(manifest.Services.Select(s => new ServiceView(
                 s.Name,
@@ -24,8 +23,8 @@ public static class ServiceEndpoints
                 s.Replicas,
                 s.Listen.ToString(),
                 [.. environments.Select(e => latest.FirstOrDefault(r => r.Service == s.Name && r.Environment == e) is { } r
-                    ? new EnvironmentView(e, r.StableVersion, r.Id, r.Phase.ToString(), Down(s.Name, e))
-                    : new EnvironmentView(e, null, null, null, Down(s.Name, e)))])).ToList());
+                    ? new EnvironmentView(e, r.StableVersion, r.Id, r.Phase.ToString(), traffic.MessageFor(s.Name, e), traffic.PauseFor(s.Name, e))
+                    : new EnvironmentView(e, null, null, null, traffic.MessageFor(s.Name, e), traffic.PauseFor(s.Name, e)))])).ToList());
         }).WithName("ListServices").WithMetadata(viewer);
 
         api.MapGet(ApiRoutes.ServiceReleases, async Task<Results<Ok<List<StoredRelease>>, ProblemHttpResult>> (string service, GantryManifest manifest, IReleaseStore store, CancellationToken ct) =>

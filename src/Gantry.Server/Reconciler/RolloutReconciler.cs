@@ -187,8 +187,8 @@ public sealed partial class RolloutReconciler(
 
     private async Task ApplyRoutingAsync(IReadOnlyList<Target> current, CancellationToken ct)
     {
-        var maintenance = dataPlane.Maintenance is { } switches ? await switches.MaintenanceAsync(ct) : [];
-        var routes = RoutingPlanner.Plan(current, runtime.Observe(), maintenance);
+        var switches = dataPlane.Maintenance is { } store ? await TrafficSwitches.ReadAsync(store, ct) : TrafficSwitches.None;
+        var routes = RoutingPlanner.Plan(current, runtime.Observe(), switches);
         var byName = routes.ToDictionary(r => r.Name, StringComparer.Ordinal);
         planned = [.. current.Select(t => (t.State.Target, t.State.Traffic, byName.GetValueOrDefault(t.Route)?.Split()))];
         if (routes != applied)
@@ -250,7 +250,7 @@ public sealed partial class RolloutReconciler(
 /// <summary>The loaded manifest and the folder it was read from (relative paths in it are relative to that folder).</summary>
 public sealed record ManifestContext(GantryManifest Manifest, string Folder);
 
-/// <summary>The data plane the reconciler drives: the runtime that runs instances, the router that moves traffic, and the maintenance switches the router answers with.</summary>
+/// <summary>The data plane the reconciler drives: the runtime that runs instances, the router that moves traffic, and the traffic switches (maintenance, pauses) the router answers with.</summary>
 public sealed record DataPlane(IRuntime Runtime, ITrafficRouter Router, IMaintenanceStore? Maintenance = null);
 
 /// <summary>What the reconciler observes besides instances: analysis runs, checklist runs and approvals.</summary>

@@ -170,7 +170,8 @@ internal static partial class RolloutCommands
                 var waiting = await api.ApprovalsAsync(ct);
                 var table = string.Join("\n", services.SelectMany(s =>
                     s.Environments.Select(e => $"{s.Name,-16} {e.Name,-12} {e.Stable ?? "-",-12} {(e.LatestRollout is null ? "never deployed" : $"{e.LatestRollout} {e.Phase}")}"
-                        + (e.Maintenance is { } down ? $"  IN MAINTENANCE: {down}" : string.Empty)))
+                        + (e.Maintenance is { } down ? $"  IN MAINTENANCE: {down}" : string.Empty)
+                        + (e.Paused is { } held ? string.Create(System.Globalization.CultureInfo.InvariantCulture, $"  REQUESTS PAUSED (each held up to {held.TotalSeconds:0.###} s)") : string.Empty)))
                     .Prepend($"{"SERVICE",-16} {"ENV",-12} {"STABLE",-12} LATEST ROLLOUT"));
                 if (waiting.Count > 0)
                 {

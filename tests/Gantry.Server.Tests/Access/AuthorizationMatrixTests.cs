@@ -56,6 +56,8 @@ public sealed class AuthorizationMatrixTests(ITestOutputHelper log)
         ["POST /api/v1/rollouts/{id}/retry"] = ("deployer", true),
         ["PUT /api/v1/services/{service}/maintenance"] = ("deployer", true),
         ["DELETE /api/v1/services/{service}/maintenance"] = ("deployer", true),
+        ["PUT /api/v1/services/{service}/pause"] = ("deployer", true),
+        ["DELETE /api/v1/services/{service}/pause"] = ("deployer", true),
         ["POST /api/v1/services/{service}/promote"] = ("deployer", true),
         ["POST /api/v1/services/{service}/abort"] = ("deployer", true),
         ["POST /api/v1/services/{service}/pause"] = ("deployer", true),

@@ -122,4 +122,20 @@ public abstract class MaintenanceStoreContract<TStore> : StoreContract<TStore>
         (await store.MaintenanceAsync(default)).Should().BeEmpty();
         (await store.AuditAsync(new AuditQuery("web/production"), default)).Select(e => (e.Action, e.Actor)).Should().Equal(("maintenance.on", "alice"), ("maintenance.on", "alice"), ("maintenance.off", "bob"));
     }
+
+    [Fact(Timeout = 30_000)]
+    public async Task PauseAsync_ThenResume_IsListedWhilePausedAndAudited()
+    {
+        await using var store = Open();
+        var pause = new Core.Traffic.TrafficPause("web", "production", TimeSpan.FromSeconds(30), "alice", Time.GetUtcNow());
+        await store.PauseAsync(pause, new AuditContext("alice"), default);
+        await store.PauseAsync(pause with { MaxWait = TimeSpan.FromMilliseconds(2500) }, new AuditContext("alice"), default);
+        (await store.PausesAsync(default)).Should().ContainSingle().Which.MaxWait.Should().Be(TimeSpan.FromMilliseconds(2500));
+
+        (await store.ResumeAsync("web", "production", Time.GetUtcNow(), new AuditContext("bob"), default))!.By.Should().Be("alice");
+        (await store.ResumeAsync("web", "production", Time.GetUtcNow(), new AuditContext("bob"), default)).Should().BeNull("it is resumed already");
+        (await store.PausesAsync(default)).Should().BeEmpty();
+        (await store.AuditAsync(new AuditQuery("web/production"), default)).Select(e => (e.Action, e.Detail)).Should().Equal(
+            ("traffic.paused", "new requests held, each up to 30 s"), ("traffic.paused", "new requests held, each up to 2.5 s"), ("traffic.resumed", $"held requests released (paused since {pause.Since.UtcDateTime:yyyy-MM-dd HH:mm} UTC, by alice)"));
+    }
 }
