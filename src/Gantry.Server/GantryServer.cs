@@ -128,6 +128,14 @@ public sealed partial class GantryServer : IAsyncDisposable
                 throw new InvalidOperationException(problem);
             }
 
+            foreach (var (service, tls) in manifest.Services.Where(s => s.Tls is not null).Select(s => (s.Name, s.Tls!.In(manifestFolder))))
+            {
+                if (new[] { tls.CertificateFile, tls.KeyFile }.FirstOrDefault(f => !File.Exists(f)) is { } missing)
+                {
+                    throw new InvalidOperationException($"service '{service}': the TLS file {missing} does not exist");
+                }
+            }
+
             await server.StartHostAsync(options, time, loggers, configure, ct);
         }
         catch

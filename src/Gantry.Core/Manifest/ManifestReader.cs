@@ -105,6 +105,14 @@ internal sealed partial class ManifestReader(ReadContext ctx)
         }
 
 
+        var tls = m.Object("tls", $"TLS of service '{name}'") is { } t && t.String("certificate") is { } certificate && t.String("key") is { } key ? new ServiceTls(certificate, key) : null;
+        if (m.SchemeOf("listen") is { } scheme && (scheme == "https") != m.Has("tls"))
+        {
+            ctx.Error(m.PositionOf("listen"), scheme == "https"
+                ? $"service '{name}' listens on https:// but has no 'tls' with its certificate and key"
+                : $"service '{name}' listens on http:// but has 'tls': write https://, or drop the scheme");
+        }
+
         if (m.Has("process") && ctx.Positions.Find(m.Child("health") + ".readiness") is null)
         {
             ctx.Warning(nameAt, $"service '{name}' has no readiness probe: its instances get traffic as soon as their process starts");
@@ -112,7 +120,7 @@ internal sealed partial class ManifestReader(ReadContext ctx)
 
         return process is null || listen is null || strategy is null
             ? null
-            : new ServiceSpec(name, process, listen, replicas, health, strategy, deadline, Positive(m, "drain") ?? ServiceSpec.DefaultDrain, allow, sticky, rateLimit);
+            : new ServiceSpec(name, process, listen, replicas, health, strategy, deadline, Positive(m, "drain") ?? ServiceSpec.DefaultDrain, allow, sticky, rateLimit, tls);
     }
 
     /// <summary>The names (or 'PREFIX*') a deploy may set although they are loader, runtime or shell hooks.</summary>

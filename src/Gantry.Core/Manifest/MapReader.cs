@@ -121,6 +121,9 @@ internal sealed class MapReader
 
     public Endpoint? Endpoint(string key) => Reference<Endpoint>(key);
 
+    /// <summary>The scheme written in front of an address (<c>https</c>, <c>http</c>), or null.</summary>
+    public string? SchemeOf(string key) => Lookup(key)?.Value is YamlScalar s ? EndpointType.SchemeOf(s.Value).Scheme : null;
+
     public Condition? Condition(string key) => Reference<Condition>(key);
 
     public DateTimeZone? Zone(string key) => Reference<DateTimeZone>(key);

@@ -40,7 +40,8 @@ public sealed record ServiceSpec(
     TimeSpan Drain,
     ValueList<string> AllowVariables = default,
     StickySpec? Sticky = null,
-    RateLimit? RateLimit = null)
+    RateLimit? RateLimit = null,
+    ServiceTls? Tls = null)
 {
     /// <summary>The drain when the manifest does not give one.</summary>
     public static readonly TimeSpan DefaultDrain = TimeSpan.FromSeconds(2);
@@ -73,6 +74,13 @@ public sealed record StickySpec(string? Cookie, string? Header);
 
 /// <summary>Requests per second each client address may send to a service's front door, with bursts up to <see cref="Burst"/>.</summary>
 public sealed record RateLimit(int RequestsPerSecond, int Burst);
+
+/// <summary>The PEM files of a service's front-door certificate and key, as written (relative to the manifest's folder).</summary>
+public sealed record ServiceTls(string CertificateFile, string KeyFile)
+{
+    /// <summary>The files' full paths, for a manifest read from <paramref name="folder"/>.</summary>
+    public ServiceTls In(string folder) => new(Path.GetFullPath(Path.Combine(folder, CertificateFile)), Path.GetFullPath(Path.Combine(folder, KeyFile)));
+}
 
 /// <summary>How to run one instance as a local process. Texts may hold placeholders such as {version} and {port}.</summary>
 public sealed record ProcessSpec(

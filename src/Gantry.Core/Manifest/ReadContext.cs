@@ -175,14 +175,15 @@ internal sealed partial class ReadContext(DiagnosticBag diagnostics, SourceMap p
 
                 Error(s.PositionOf(pe.Offset), $"{label}: {pe.Message}");
                 return null;
-            case EndpointType:
-                pe = Endpoint.TryParse(s.Value, out var endpoint);
+            case EndpointType endpointType:
+                var (scheme, skip) = endpointType.Schemes ? EndpointType.SchemeOf(s.Value) : (null, 0);
+                pe = Endpoint.TryParse(s.Value[skip..], out var endpoint);
                 if (pe is null)
                 {
                     return endpoint;
                 }
 
-                Error(s.PositionOf(pe.Offset), $"{label}: {pe.Message}");
+                Error(s.PositionOf(pe.Offset + skip), $"{label}: {pe.Message}");
                 return null;
             case TimeOfDayType:
                 var time = TimeOfDay.Parse(s.Value);

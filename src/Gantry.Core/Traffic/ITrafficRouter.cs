@@ -18,7 +18,7 @@ public sealed record TrafficMirror(string Backend, int Percent, ValueList<RouteM
 /// how many requests a second each client may send, while the service is in maintenance the message clients get instead, and
 /// while its requests are paused how long each may be held.
 /// </summary>
-public sealed record TrafficRoute(string Name, Endpoint Listen, ValueList<TrafficBackend> Backends, ValueList<TrafficHeaderRoute> HeaderRoutes, TrafficMirror? Mirror, StickySpec? Sticky, TimeSpan Drain, RateLimit? RateLimit = null, string? Maintenance = null, TimeSpan? Pause = null)
+public sealed record TrafficRoute(string Name, Endpoint Listen, ValueList<TrafficBackend> Backends, ValueList<TrafficHeaderRoute> HeaderRoutes, TrafficMirror? Mirror, StickySpec? Sticky, TimeSpan Drain, RateLimit? RateLimit = null, string? Maintenance = null, TimeSpan? Pause = null, ServiceTls? Tls = null)
 {
     /// <summary>
     /// The route without its instance addresses: the split a rollout asks for. A router whose route in force has

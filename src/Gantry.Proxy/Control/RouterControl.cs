@@ -102,5 +102,6 @@ public sealed class RouterControl(Router router, string? stateFile = null) : IDi
         r.Sticky is { } sticky ? new Routing.StickySpec(sticky.Cookie, sticky.Header) : null, PassiveHealthSpec.Default, RequestTimeout, r.Drain,
         RateLimit: r.RateLimit is { } limit ? new RateLimitSpec(limit.RequestsPerSecond, limit.Burst) : null,
         Maintenance: r.Maintenance is { } message ? new MaintenanceSpec(message, Core.Traffic.Maintenance.RetryAfterSeconds) : null,
-        Pause: r.Pause is { } hold ? new PauseSpec(hold, TrafficPause.RetryAfterSeconds) : null))]);
+        Pause: r.Pause is { } hold ? new PauseSpec(hold, TrafficPause.RetryAfterSeconds) : null,
+        Tls: r.Tls is { } tls ? new TlsSpec(tls.CertificateFile, tls.KeyFile) : null))]);
 }

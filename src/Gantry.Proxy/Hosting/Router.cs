@@ -1,5 +1,4 @@
 using System.Net;
-using System.Security.Cryptography.X509Certificates;
 using Gantry.Proxy.Forwarding;
 using Gantry.Proxy.Health;
 using Gantry.Proxy.Metrics;
@@ -31,6 +30,7 @@ public sealed class Router : IAsyncDisposable
     private readonly HttpForwarder forwarder;
     private readonly ProxyHandler handler;
     private readonly Dictionary<Endpoint, WebApplication> listeners = [];
+    private readonly Dictionary<Endpoint, ReloadingCertificate> certificates = [];
     private readonly SemaphoreSlim applying = new(1, 1);
     private readonly RateLimiting.ClientRateLimits limits = new();
     private readonly TableSwaps swaps = new();
@@ -69,11 +69,16 @@ public sealed class Router : IAsyncDisposable
         {
             var wanted = table.Listeners.ToHashSet();
             var started = new List<Endpoint>();
+            if (await ChangeSchemesAsync(table, ct) is { } refused)
+            {
+                return refused;
+            }
+
             foreach (var address in wanted.Where(a => !listeners.ContainsKey(a)))
             {
                 try
                 {
-                    listeners[address] = await StartListenerAsync(address, table.Routes.First(r => r.Listen == address).Tls, ct);
+                    listeners[address] = await StartListenerAsync(address, TlsOf(table, address), ct);
                     started.Add(address);
                 }
                 catch (Exception ex) when (ex is IOException or InvalidOperationException or System.Net.Sockets.SocketException or System.Security.Cryptography.CryptographicException)
@@ -83,6 +88,7 @@ public sealed class Router : IAsyncDisposable
                     {
                         await listeners[a].DisposeAsync();
                         listeners.Remove(a);
+                        DropCertificate(a);
                     }
 
                     return new ApplyResult(false, $"cannot listen on {address}: {ex.GetBaseException().Message}");
@@ -100,6 +106,7 @@ public sealed class Router : IAsyncDisposable
                 await listeners[address].StopAsync(ct);
                 await listeners[address].DisposeAsync();
                 listeners.Remove(address);
+                DropCertificate(address);
             }
 
             return ApplyResult.Ok;
@@ -113,8 +120,57 @@ public sealed class Router : IAsyncDisposable
     /// <summary>The Prometheus text of every series, with percentiles over <paramref name="window"/>.</summary>
     public string MetricsText(TimeSpan window) => PrometheusWriter.Write(Metrics, window);
 
+    private static TlsSpec? TlsOf(RoutingTable table, Endpoint address) => table.Routes.First(r => r.Listen == address).Tls;
+
+    /// <summary>
+    /// Listeners that stay: new certificate files are loaded now (a pair that does not load refuses the table); a listener
+    /// changing between HTTP and HTTPS is stopped here and started again with the new scheme below.
+    /// </summary>
+    private async Task<ApplyResult?> ChangeSchemesAsync(RoutingTable table, CancellationToken ct)
+    {
+        foreach (var address in listeners.Keys.Where(a => table.Listeners.Contains(a)).ToList())
+        {
+            var tls = TlsOf(table, address);
+            if (tls is not null && certificates.TryGetValue(address, out var certificate))
+            {
+                try
+                {
+                    certificate.Use(tls);
+                }
+                catch (Exception ex) when (ex is IOException or System.Security.Cryptography.CryptographicException or ArgumentException)
+                {
+                    return new ApplyResult(false, $"cannot load the certificate of {address}: {ex.GetBaseException().Message}");
+                }
+            }
+            else if (tls is not null || certificates.ContainsKey(address))
+            {
+                await listeners[address].StopAsync(ct);
+                await listeners[address].DisposeAsync();
+                listeners.Remove(address);
+                DropCertificate(address);
+            }
+        }
+
+        return null;
+    }
+
+    private void DropCertificate(Endpoint address)
+    {
+        if (certificates.Remove(address, out var certificate))
+        {
+            certificate.Dispose();
+        }
+    }
+
     private async Task<WebApplication> StartListenerAsync(Endpoint address, TlsSpec? tls, CancellationToken ct)
     {
+        ReloadingCertificate? certificate = null;
+        if (tls is not null)
+        {
+            certificate = new ReloadingCertificate(time);
+            certificate.Use(tls);
+        }
+
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
         builder.Services.AddSingleton(time);
@@ -130,15 +186,20 @@ public sealed class Router : IAsyncDisposable
             {
                 // HTTP/2 is negotiated by ALPN, so it needs TLS; a cleartext listener speaks HTTP/1.1.
                 listen.Protocols = tls is null ? HttpProtocols.Http1 : HttpProtocols.Http1AndHttp2;
-                if (tls is not null)
+                if (certificate is not null)
                 {
-                    listen.UseHttps(X509Certificate2.CreateFromPemFile(tls.CertificateFile, tls.KeyFile));
+                    listen.UseHttps(https => https.ServerCertificateSelector = (_, _) => certificate.Current);
                 }
             });
         });
         var app = builder.Build();
         app.Run(handler.HandleAsync);
         await app.StartAsync(ct);
+        if (certificate is not null)
+        {
+            certificates[address] = certificate;
+        }
+
         return app;
     }
 
@@ -166,6 +227,11 @@ public sealed class Router : IAsyncDisposable
         }
 
         listeners.Clear();
+        foreach (var certificate in certificates.Values)
+        {
+            certificate.Dispose();
+        }
+
         forwarder.Dispose();
         limits.Dispose();
         applying.Dispose();

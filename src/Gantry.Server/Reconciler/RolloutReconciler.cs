@@ -188,7 +188,7 @@ public sealed partial class RolloutReconciler(
     private async Task ApplyRoutingAsync(IReadOnlyList<Target> current, CancellationToken ct)
     {
         var switches = dataPlane.Maintenance is { } store ? await TrafficSwitches.ReadAsync(store, ct) : TrafficSwitches.None;
-        var routes = RoutingPlanner.Plan(current, runtime.Observe(), switches);
+        var routes = RoutingPlanner.Plan(current, runtime.Observe(), switches, manifestContext.Folder);
         var byName = routes.ToDictionary(r => r.Name, StringComparer.Ordinal);
         planned = [.. current.Select(t => (t.State.Target, t.State.Traffic, byName.GetValueOrDefault(t.Route)?.Split()))];
         if (routes != applied)

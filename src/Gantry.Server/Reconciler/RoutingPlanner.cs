@@ -34,7 +34,7 @@ public static class RoutingPlanner
     /// a preview route for a blue-green release while it is previewed. A group with no ready instance serves
     /// no share while another group has ready instances.
     /// </summary>
-    public static ValueList<TrafficRoute> Plan(IEnumerable<Target> targets, IReadOnlyList<InstanceStatus> instances, TrafficSwitches? switches = null)
+    public static ValueList<TrafficRoute> Plan(IEnumerable<Target> targets, IReadOnlyList<InstanceStatus> instances, TrafficSwitches? switches = null, string manifestFolder = ".")
     {
         var routes = new List<TrafficRoute>();
         var claimed = new HashSet<Core.Manifest.Values.Endpoint>();
@@ -67,7 +67,7 @@ public static class RoutingPlanner
                 var mirror = canary is not null && traffic.MirrorPercent > 0 ? new TrafficMirror(canary.Key, traffic.MirrorPercent, traffic.MirrorMatch) : null;
                 var (service, environment) = (target.State.Service, target.State.Environment);
                 routes.Add(new TrafficRoute(target.Route, target.Spec.Listen, [.. backends], headerRoutes, mirror, target.Spec.Sticky, target.Spec.RouterDrain, target.Spec.RateLimit,
-                    switches?.MessageFor(service, environment), switches?.PauseFor(service, environment)));
+                    switches?.MessageFor(service, environment), switches?.PauseFor(service, environment), target.Spec.Tls?.In(manifestFolder)));
             }
 
             if (target.State.Traffic.Preview && target.Spec.Strategy is BlueGreenStrategy { PreviewListen: { } preview }

@@ -86,7 +86,7 @@ internal static class ServerCommand
                 await output.WriteLineAsync($"  local admin token in {Server.Access.TokenService.LocalAdminFile(dataDir)} (mode 0600): the gantry CLI run here or with --data {dataDir} uses it");
                 foreach (var s in manifest.Services)
                 {
-                    await output.WriteLineAsync($"  service {s.Name}: {s.Replicas} replica(s), traffic on http://{s.Listen}");
+                    await output.WriteLineAsync($"  service {s.Name}: {s.Replicas} replica(s), traffic on {(s.Tls is null ? "http" : "https")}://{s.Listen}");
                 }
 
                 if (server.OrphansStopped > 0)

@@ -172,6 +172,7 @@ public static class JsonSchemaWriter
         DurationType => "^([0-9]+(\\.[0-9]+)?(ms|s|m|h|d))+$",
         PercentType => "^[0-9]+(\\.[0-9]+)?%$",
         ConditionType or GateConditionType => "^\\s*(>=|<=|==|!=|>|<)\\s*\\S",
+        EndpointType { Schemes: true } => "^(https?://)?(\\[[0-9A-Fa-f:.]+\\]|[A-Za-z0-9.-]+):[0-9]{1,5}$",
         EndpointType => "^(\\[[0-9A-Fa-f:.]+\\]|[A-Za-z0-9.-]+):[0-9]{1,5}$",
         TimeOfDayType => "^([01][0-9]|2[0-3]):[0-5][0-9]$",
         DateType => "^[0-9]{4}-[0-9]{2}-[0-9]{2}$",

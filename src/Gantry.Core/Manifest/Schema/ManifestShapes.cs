@@ -109,9 +109,13 @@ public static class ManifestShapes
         new Field("requestsPerSecond", new IntegerType(1, 1_000_000), "Sustained requests per second per client address.", Required: true),
         new Field("burst", new IntegerType(1, 1_000_000), "Requests a client may send at once before the rate applies.", Default: "requestsPerSecond"));
 
+    public static readonly Shape ServiceTls = Object("serviceTls", "TLS", "PEM files of the front door's certificate (with its chain) and private key, relative to the manifest; a change of either file is picked up for new connections without dropping open ones.",
+        new Field("certificate", new StringType("a PEM file"), "The certificate, followed by its intermediates.", Required: true),
+        new Field("key", new StringType("a PEM file"), "The private key.", Required: true));
+
     public static readonly Shape Service = Object("service", "service", "A deployable unit: how to run an instance, where its traffic arrives, how it is checked and rolled out.",
         new Field("process", new ObjectType(Process), "The runtime section: run instances as local processes (the process runtime).", Required: true),
-        new Field("listen", new EndpointType(), "The router's front door for this service.", Required: true),
+        new Field("listen", new EndpointType(Schemes: true), "The router's front door for this service; https://ADDRESS serves it over TLS (needs 'tls').", Required: true),
         new Field("replicas", new IntegerType(1, 100), "Instances of the stable version.", Default: "1"),
         new Field("health", new ObjectType(Health), "Readiness, liveness and startup probes."),
         new Field("strategy", new ObjectType(Strategy), "How releases are rolled out.", Default: "rolling with maxSurge 1, maxUnavailable 0"),
@@ -119,7 +123,8 @@ public static class ManifestShapes
         new Field("drain", Duration, "How long instances taken out of traffic keep running before they are stopped; the router lets their requests finish until they are gone (drain plus the runtime's stop timeout).", Default: "2s"),
         new Field("variables", new ObjectType(Variables), "What deploys may set on instances."),
         new Field("sticky", new ObjectType(Sticky), "Keep each user on one side of a canary's split while its weight grows."),
-        new Field("rateLimit", new ObjectType(RateLimit), "Limit each client address's requests at the router."));
+        new Field("rateLimit", new ObjectType(RateLimit), "Limit each client address's requests at the router."),
+        new Field("tls", new ObjectType(ServiceTls), "The front door's certificate: clients speak HTTPS, and HTTP/2 where they offer it."));
 
     public static readonly Shape BuiltinQuery = Object("builtinQuery", "builtin query", "The router's own measurements of the group under analysis.",
         new Field("query", Enum("request_rate", "error_rate", "success_rate", "latency_p50", "latency_p90", "latency_p95", "latency_p99", "latency"), "What to measure; 'latency' gives raw samples for the judge.", Required: true),

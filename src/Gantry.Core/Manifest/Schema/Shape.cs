@@ -66,9 +66,16 @@ public sealed record GateConditionType : FieldType
     public override string Expected => "a condition such as '> 0' or '< previous - 2%'";
 }
 
-public sealed record EndpointType : FieldType
+/// <summary>An address; with <see cref="Schemes"/>, optionally written with <c>http://</c> or <c>https://</c> in front (a front door).</summary>
+public sealed record EndpointType(bool Schemes = false) : FieldType
 {
-    public override string Expected => "an address such as 127.0.0.1:8080";
+    public override string Expected => Schemes ? "an address such as 127.0.0.1:8080 or https://127.0.0.1:8443" : "an address such as 127.0.0.1:8080";
+
+    /// <summary>The scheme written in front of an address, if any, and where the address itself starts.</summary>
+    public static (string? Scheme, int Offset) SchemeOf(string text) =>
+        text.StartsWith("https://", StringComparison.OrdinalIgnoreCase) ? ("https", 8)
+        : text.StartsWith("http://", StringComparison.OrdinalIgnoreCase) ? ("http", 7)
+        : (null, 0);
 }
 
 public sealed record UrlType : FieldType
