@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Gantry's built-in router against nginx, haproxy and a direct connection, in one run.
+# Gantry's built-in router against nginx, haproxy and a direct connection, in one run: forwarding on
+# YARP (the default) and on the hand-written forwarder it replaced (GANTRY_FORWARDER=handwritten).
 # Each target serves the same 90/10 split between two instances of the sample service (Release
 # builds) and is driven by wrk with the same threads, connections and duration, after a warm-up.
 # Prints requests/s, p50, p99, CPU time per request of the proxy, errors, and Gantry's ratios to
@@ -38,7 +39,7 @@ APP_VERSION=v1 dotnet "$shop" --urls "http://127.0.0.1:$b1" >/dev/null 2>&1 & pi
 APP_VERSION=v2 dotnet "$shop" --urls "http://127.0.0.1:$b2" >/dev/null 2>&1 & pids+=($!)
 wait_port "$b1"; wait_port "$b2"
 
-p_nginx=$(free_port); p_haproxy=$(free_port); p_gantry=$(free_port)
+p_nginx=$(free_port); p_haproxy=$(free_port); p_gantry=$(free_port); p_handwritten=$(free_port)
 cat > "$work/nginx.conf" <<NGINX
 worker_processes 2;
 daemon off;
@@ -77,19 +78,22 @@ HAPROXY
 haproxy -f "$work/haproxy.cfg" -db >/dev/null 2>&1 & pids+=($!)
 
 table() {
-  cat > "$work/routes.yaml.tmp" <<ROUTES
+  local file=${3:-routes.yaml} port=${4:-$p_gantry}
+  cat > "$work/$file.tmp" <<ROUTES
 routes:
   - name: shop
-    listen: 127.0.0.1:$p_gantry
+    listen: 127.0.0.1:$port
     groups:
       stable: { weight: $1, instances: [127.0.0.1:$b1] }
       canary: { weight: $2, instances: [127.0.0.1:$b2] }
 ROUTES
-  mv "$work/routes.yaml.tmp" "$work/routes.yaml"
+  mv "$work/$file.tmp" "$work/$file"
 }
 table 90 10
-DOTNET_TieredPGO=1 dotnet "$gantry" router --config "$work/routes.yaml" >"$work/gantry.out" 2>&1 & gantry_pid=$!; pids+=($gantry_pid)
-wait_port "$p_nginx"; wait_port "$p_haproxy"; wait_port "$p_gantry"
+table 90 10 handwritten.yaml "$p_handwritten"
+dotnet "$gantry" router --config "$work/routes.yaml" >"$work/gantry.out" 2>&1 & gantry_pid=$!; pids+=($gantry_pid)
+GANTRY_FORWARDER=handwritten dotnet "$gantry" router --config "$work/handwritten.yaml" >"$work/handwritten.out" 2>&1 & handwritten_pid=$!; pids+=($handwritten_pid)
+wait_port "$p_nginx"; wait_port "$p_haproxy"; wait_port "$p_gantry"; wait_port "$p_handwritten"
 
 # CPU seconds (user + system) used so far by a process and its threads, from /proc.
 cpu() { awk -v hz="$(getconf CLK_TCK)" '{ print ($14 + $15) / hz }' "/proc/$1/stat"; }
@@ -117,9 +121,9 @@ to_us() { # wrk prints 1.23ms / 456.00us / 1.2s
   echo "$1" | awk '/us$/ { sub("us",""); print $1; next } /ms$/ { sub("ms",""); print $1 * 1000; next } /s$/ { sub("s",""); print $1 * 1000000 }'
 }
 
-targets=(direct nginx haproxy gantry)
-declare -A port_of=([direct]=$b1 [nginx]=$p_nginx [haproxy]=$p_haproxy [gantry]=$p_gantry)
-declare -A procs_of=([direct]="" [nginx]="$(nginx_pids)" [haproxy]="$(pgrep -x haproxy | tr '\n' ' ')" [gantry]="$gantry_pid")
+targets=(direct nginx haproxy gantry handwritten)
+declare -A port_of=([direct]=$b1 [nginx]=$p_nginx [haproxy]=$p_haproxy [gantry]=$p_gantry [handwritten]=$p_handwritten)
+declare -A procs_of=([direct]="" [nginx]="$(nginx_pids)" [haproxy]="$(pgrep -x haproxy | tr '\n' ' ')" [gantry]="$gantry_pid" [handwritten]="$handwritten_pid")
 
 # Warm every target the same way: 30 s, because the JIT-compiled router keeps promoting hot methods
 # (tiered compilation with profile-guided optimisation) for about that long under load.
@@ -151,6 +155,12 @@ printf '\ngantry / nginx: throughput %.2fx, p99 %.2fx, CPU per request %.2fx\n' 
 printf 'gantry / haproxy: throughput %.2fx, p99 %.2fx\n' \
   "$(echo "${rps[gantry]} / ${rps[haproxy]}" | bc -l)" \
   "$(echo "${p99[gantry]} / ${p99[haproxy]}" | bc -l)"
+printf 'YARP / hand-written forwarder: throughput %.2fx, p99 %.2fx, CPU per request %.2fx\n' \
+  "$(echo "${rps[gantry]} / ${rps[handwritten]}" | bc -l)" \
+  "$(echo "${p99[gantry]} / ${p99[handwritten]}" | bc -l)" \
+  "$(echo "${cpureq[gantry]} / ${cpureq[handwritten]}" | bc -l)"
+printf 'latency the router adds to a direct connection under this load: p50 +%s, p99 +%s\n' \
+  "$(fmt_us "$(echo "${p50[gantry]} - ${p50[direct]}" | bc -l)")" "$(fmt_us "$(echo "${p99[gantry]} - ${p99[direct]}" | bc -l)")"
 
 # 100 weight changes under full load: every one by rewriting the routing-table file.
 echo

@@ -1,6 +1,14 @@
 using System.Runtime.InteropServices;
 using Gantry;
 
+// The router runs socket continuations on the event-loop threads rather than handing each to the thread pool: its
+// request handling never blocks, and the hand-offs were a quarter of its CPU (bench/README.md). Set before any socket
+// exists, where the runtime reads it; a value the user set wins.
+if (args is ["router", ..] && Environment.GetEnvironmentVariable("DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS") is null)
+{
+    Environment.SetEnvironmentVariable("DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS", "1");
+}
+
 using var cancel = new CancellationTokenSource();
 Console.CancelKeyPress += (_, e) =>
 {

@@ -45,7 +45,7 @@ public readonly record struct ForwardResult(ForwardOutcome Outcome, int Status, 
 /// Forwards one request to one instance over pooled HTTP/1.1 keep-alive connections, streaming bodies
 /// both ways, and answers upstream failures itself with 502 or 504 and a one-line plain body.
 /// </summary>
-public sealed class HttpForwarder : IDisposable
+public sealed class HttpForwarder : IForwarder
 {
     private const int BufferSize = 64 * 1024;
     private readonly HttpMessageInvoker client;

@@ -8,7 +8,7 @@ namespace Gantry.Proxy.Forwarding;
 /// Handles one front request: finds the route in the current snapshot, splits, picks an instance,
 /// forwards, mirrors a share without delaying the client, and records metrics at every level.
 /// </summary>
-public sealed class ProxyHandler(Func<CompiledTable> current, HttpForwarder forwarder, TimeProvider time, TableSwaps? swaps = null)
+public sealed class ProxyHandler(Func<CompiledTable> current, IForwarder forwarder, TimeProvider time, TableSwaps? swaps = null)
 {
     private readonly TableSwaps swaps = swaps ?? new TableSwaps();
 

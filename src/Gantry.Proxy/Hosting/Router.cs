@@ -27,7 +27,7 @@ public sealed class Router : IAsyncDisposable
 {
     private readonly TimeProvider time;
     private readonly InstanceRegistry instances;
-    private readonly HttpForwarder forwarder;
+    private readonly IForwarder forwarder;
     private readonly ProxyHandler handler;
     private readonly Dictionary<Endpoint, WebApplication> listeners = [];
     private readonly Dictionary<Endpoint, ReloadingCertificate> certificates = [];
@@ -42,7 +42,10 @@ public sealed class Router : IAsyncDisposable
         Sockets = sockets ?? new ListenerSockets();
         instances = new InstanceRegistry(time);
         Metrics = new MetricsRegistry(time);
-        forwarder = new HttpForwarder(TimeSpan.FromSeconds(5), time);
+        // YARP's forwarder; the hand-written one stays for comparison (GANTRY_FORWARDER=handwritten, bench/router.sh).
+        forwarder = Environment.GetEnvironmentVariable("GANTRY_FORWARDER") == "handwritten"
+            ? new HttpForwarder(TimeSpan.FromSeconds(5), time)
+            : new YarpForwarder(TimeSpan.FromSeconds(5));
         current = CompiledTable.Build(RoutingTable.Empty, instances, Metrics);
         handler = new ProxyHandler(() => current, forwarder, time, swaps);
     }
