@@ -37,8 +37,13 @@ public static class RouterAdminRoutes
 /// </summary>
 public static class RouterAdmin
 {
-    public static async Task<WebApplication> StartAsync(RouterControl control, RouterFiles files, string token, Func<HandoverRequest, CancellationToken, Task<HandoverAnswer>> handover, TimeProvider time, CancellationToken ct)
+    /// <summary>The version a router reports: its Gantry's; a control plane of another version upgrades it.</summary>
+    public static string Version { get; } = (typeof(RouterAdmin).Assembly.GetCustomAttributes(typeof(System.Reflection.AssemblyInformationalVersionAttribute), false)
+        .OfType<System.Reflection.AssemblyInformationalVersionAttribute>().FirstOrDefault()?.InformationalVersion ?? "0.0.0").Split('+')[0];
+
+    public static async Task<WebApplication> StartAsync(RouterControl control, RouterFiles files, string token, Func<HandoverRequest, CancellationToken, Task<HandoverAnswer>> handover, TimeProvider time, CancellationToken ct, string? version = null)
     {
+        var reported = version ?? Version;
         var started = time.GetUtcNow();
         var measurements = new Measurements(control.Router.Metrics);
         var builder = WebApplication.CreateSlimBuilder();
@@ -63,7 +68,7 @@ public static class RouterAdmin
 
             await next(context);
         });
-        app.MapGet(RouterAdminRoutes.Status, () => new RouterStatus(Environment.ProcessId, typeof(RouterAdmin).Assembly.GetName().Version?.ToString(3) ?? "0", control.Current.Version, started, control.Current.Routes.Select(r => r.Listen).Distinct().Count()));
+        app.MapGet(RouterAdminRoutes.Status, () => new RouterStatus(Environment.ProcessId, reported, control.Current.Version, started, control.Current.Routes.Select(r => r.Listen).Distinct().Count()));
         app.MapGet(RouterAdminRoutes.Table, () => control.Current);
         app.MapPut(RouterAdminRoutes.Table, async (RouteTable table, CancellationToken token) =>
         {

@@ -26,7 +26,12 @@ internal sealed class SharedSocketTransport(ListenerSockets sockets, Endpoint ad
 
     private sealed class Listener(Socket socket, ListenerSockets sockets, Endpoint address) : IConnectionListener
     {
-        private readonly SocketConnectionContextFactory connections = new(new SocketConnectionFactoryOptions(), NullLogger.Instance);
+        // With inline socket completions (gantry router sets them), Kestrel runs each connection's reads on the event
+        // loop too, rather than handing them to its I/O queues: no thread hop between the socket and the request.
+        private readonly SocketConnectionContextFactory connections = new(new SocketConnectionFactoryOptions
+        {
+            UnsafePreferInlineScheduling = Environment.GetEnvironmentVariable("DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS") == "1",
+        }, NullLogger.Instance);
         private readonly CancellationTokenSource unbound = new();
 
         public EndPoint EndPoint => socket.LocalEndPoint!;

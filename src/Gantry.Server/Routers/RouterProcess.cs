@@ -48,6 +48,13 @@ public sealed partial class RouterProcess(RouterFiles files, RouterLaunch launch
             Pid = pid;
             applied = await Client.TableAsync(ct);
             LogFound(log, pid, status.TableVersion);
+            if (status.Version != RouterAdmin.Version)
+            {
+                // A router of another Gantry version: hand its listeners to one of this version, without a gap.
+                var answer = await Client.HandoverAsync(new HandoverRequest(launch.FileName, launch.Arguments), ct);
+                LogUpgraded(log, status.Version, RouterAdmin.Version, answer.Pid, answer.Error);
+                Pid = answer.Pid ?? Pid;
+            }
         }
         else
         {
@@ -223,6 +230,9 @@ public sealed partial class RouterProcess(RouterFiles files, RouterLaunch launch
 
     [LoggerMessage(Level = LogLevel.Information, Message = "router process pid {Pid} found serving table version {Version}")]
     private static partial void LogFound(ILogger logger, int pid, long version);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "router of version {Old} upgraded to {New}: pid {Pid} serves ({Error})")]
+    private static partial void LogUpgraded(ILogger logger, string old, string @new, int? pid, string? error);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "router process pid {Pid} started, serving table version {Version}")]
     private static partial void LogStarted(ILogger logger, int pid, long version);

@@ -1,0 +1,71 @@
+using Gantry.Core.Audit;
+using Gantry.Proxy.Control;
+using Gantry.Proxy.Hosting;
+using Gantry.Server.Routers;
+using Gantry.Storage.Sqlite;
+using Gantry.Testing;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace Gantry.Server.Tests.Routers;
+
+/// <summary>The control plane's side of the router process, against a real admin API on its unix socket.</summary>
+public sealed class RouterProcessTests : IDisposable
+{
+    private readonly string data = Directory.CreateTempSubdirectory("gantry-router-process-").FullName;
+
+    public void Dispose() => Directory.Delete(data, recursive: true);
+
+    [Fact(Timeout = 60_000)]
+    public async Task StartAsync_ARouterOfAnotherVersion_IsAskedToHandOverToThisOne()
+    {
+        var files = new RouterFiles(data);
+        var token = files.EnsureToken();
+        await using var router = new Router(TimeProvider.System);
+        using var control = new RouterControl(router, files.StateFile);
+        HandoverRequest? asked = null;
+        await using var admin = await RouterAdmin.StartAsync(control, files, token, (request, _) =>
+        {
+            asked = request;
+            return Task.FromResult(new HandoverAnswer(true, Environment.ProcessId, null));
+        }, TimeProvider.System, default, version: "0.0.1-old");
+        files.WritePid(Environment.ProcessId);
+        await using var store = SqliteStore.Open(Path.Combine(data, "gantry.db"), TimeProvider.System, null);
+        var launch = new RouterLaunch("/usr/bin/gantry", ["router", "--data", data]);
+
+        await using var process = new RouterProcess(files, launch, store, TimeProvider.System, NullLogger<RouterProcess>.Instance);
+        await process.StartAsync(default);
+
+        asked.Should().NotBeNull("a router of another version is replaced");
+        asked!.FileName.Should().Be("/usr/bin/gantry");
+        asked.Arguments.Should().Equal("router", "--data", data);
+        process.Pid.Should().Be(Environment.ProcessId);
+    }
+
+    [Fact(Timeout = 60_000)]
+    public async Task StartAsync_ARouterOfThisVersion_IsKeptAndItsTableReadBack()
+    {
+        var files = new RouterFiles(data);
+        var token = files.EnsureToken();
+        await using var router = new Router(TimeProvider.System);
+        using var control = new RouterControl(router, files.StateFile);
+        var handovers = 0;
+        await using var admin = await RouterAdmin.StartAsync(control, files, token, (_, _) =>
+        {
+            handovers++;
+            return Task.FromResult(new HandoverAnswer(false, null, "not expected"));
+        }, TimeProvider.System, default);
+        files.WritePid(Environment.ProcessId);
+        await using var store = SqliteStore.Open(Path.Combine(data, "gantry.db"), TimeProvider.System, null);
+        await using var process = new RouterProcess(files, new RouterLaunch("/bin/false", []), store, TimeProvider.System, NullLogger<RouterProcess>.Instance);
+
+        await process.StartAsync(default);
+        var route = new Core.Traffic.TrafficRoute("shop.default", new Core.Manifest.Values.Endpoint("127.0.0.1", FreePort.Next()),
+            [new Core.Traffic.TrafficBackend("v1", 1, [new Core.Manifest.Values.Endpoint("127.0.0.1", 5001)])], [], null, null, TimeSpan.FromSeconds(2));
+        (await process.ApplyAsync([route], default)).Applied.Should().BeTrue();
+
+        handovers.Should().Be(0);
+        (await process.InForceAsync(default)).Should().Equal(route);
+        control.Current.Version.Should().Be(1);
+        (await store.AuditAsync(new AuditQuery("router"), default)).Should().BeEmpty("nothing was restarted");
+    }
+}
