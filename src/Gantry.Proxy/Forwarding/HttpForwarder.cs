@@ -54,18 +54,21 @@ public sealed class HttpForwarder : IForwarder
     public HttpForwarder(TimeSpan connectTimeout, TimeProvider time)
     {
         this.time = time;
-        client = new HttpMessageInvoker(new SocketsHttpHandler
-        {
-            UseProxy = false,
-            AllowAutoRedirect = false,
-            AutomaticDecompression = DecompressionMethods.None,
-            UseCookies = false,
-            ActivityHeadersPropagator = null,
-            ConnectTimeout = connectTimeout,
-            PooledConnectionIdleTimeout = TimeSpan.FromSeconds(60),
-            EnableMultipleHttp2Connections = true,
-        });
+        client = CreateClient(connectTimeout);
     }
+
+    /// <summary>The pooled client to instances: no proxy, redirects, decompression, cookies or trace headers of its own.</summary>
+    internal static HttpMessageInvoker CreateClient(TimeSpan connectTimeout) => new(new SocketsHttpHandler
+    {
+        UseProxy = false,
+        AllowAutoRedirect = false,
+        AutomaticDecompression = DecompressionMethods.None,
+        UseCookies = false,
+        ActivityHeadersPropagator = null,
+        ConnectTimeout = connectTimeout,
+        PooledConnectionIdleTimeout = TimeSpan.FromSeconds(60),
+        EnableMultipleHttp2Connections = true,
+    });
 
     public void Dispose() => client.Dispose();
 

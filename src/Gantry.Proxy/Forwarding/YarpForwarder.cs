@@ -23,17 +23,7 @@ public sealed class YarpForwarder : IForwarder
     {
         services = new ServiceCollection().AddLogging(l => l.ClearProviders()).AddHttpForwarder().BuildServiceProvider();
         forwarder = services.GetRequiredService<IHttpForwarder>();
-        client = new HttpMessageInvoker(new SocketsHttpHandler
-        {
-            UseProxy = false,
-            AllowAutoRedirect = false,
-            AutomaticDecompression = DecompressionMethods.None,
-            UseCookies = false,
-            ActivityHeadersPropagator = null,
-            ConnectTimeout = connectTimeout,
-            PooledConnectionIdleTimeout = TimeSpan.FromSeconds(60),
-            EnableMultipleHttp2Connections = true,
-        });
+        client = HttpForwarder.CreateClient(connectTimeout);
     }
 
     public Task<HttpResponseMessage> SendRawAsync(HttpRequestMessage message, CancellationToken ct) => client.SendAsync(message, ct);

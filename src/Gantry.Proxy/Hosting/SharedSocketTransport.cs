@@ -26,12 +26,9 @@ internal sealed class SharedSocketTransport(ListenerSockets sockets, Endpoint ad
 
     private sealed class Listener(Socket socket, ListenerSockets sockets, Endpoint address) : IConnectionListener
     {
-        // With inline socket completions (gantry router sets them), Kestrel runs each connection's reads on the event
-        // loop too, rather than handing them to its I/O queues: no thread hop between the socket and the request.
-        private readonly SocketConnectionContextFactory connections = new(new SocketConnectionFactoryOptions
-        {
-            UnsafePreferInlineScheduling = Environment.GetEnvironmentVariable("DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS") == "1",
-        }, NullLogger.Instance);
+        // Kestrel's I/O queues, as its own transport has them: running requests inline on the event loop as well was
+        // measured slower here (bench/README.md, "Inline socket completions").
+        private readonly SocketConnectionContextFactory connections = new(new SocketConnectionFactoryOptions(), NullLogger.Instance);
         private readonly CancellationTokenSource unbound = new();
 
         public EndPoint EndPoint => socket.LocalEndPoint!;
