@@ -84,4 +84,36 @@ public sealed class RouterControlTests : IDisposable
         File.GetUnixFileMode(files.Socket).Should().Be(UnixFileMode.UserRead | UnixFileMode.UserWrite);
         File.GetUnixFileMode(files.TokenFile).Should().Be(UnixFileMode.UserRead | UnixFileMode.UserWrite);
     }
+
+    [Fact(Timeout = 30_000)]
+    public async Task AdminApi_Measure_GivesTheRoutersOwnFiguresWithRawSamples_AndOnlyNewOnesAfterACursor()
+    {
+        var files = new RouterFiles(data);
+        var token = files.EnsureToken();
+        await using var upstream = await Upstream.StartAsync("v2");
+        await using var fixture = await RouterFixture.StartAsync(port => Tables.Table(Tables.Route(port, Tables.Group("v2", 1, upstream))));
+        using var control = new RouterControl(fixture.Router);
+        await using var admin = await RouterAdmin.StartAsync(control, files, token, (_, _) => Task.FromResult(new HandoverAnswer(false, null, "no")), TimeProvider.System, default);
+        using var client = new RouterAdminClient(files, token);
+        for (var i = 0; i < 40; i++)
+        {
+            (await fixture.Client.GetAsync(i % 10 == 0 ? "/status/503" : "/who")).Should().NotBeNull();
+        }
+
+        var latency = await client.MeasureAsync(new MeasureRequest("shop", "v2", BuiltinMetric.Latency, TimeSpan.FromSeconds(30)), default);
+        latency.Samples.Should().HaveCount(40, "every request's latency crosses the socket as a raw sample");
+        latency.Value.Should().BeGreaterThan(0);
+        var errors = await client.MeasureAsync(new MeasureRequest("shop", "v2", BuiltinMetric.ErrorRate, TimeSpan.FromSeconds(30)), default);
+        errors.Value.Should().BeApproximately(0.1, 1e-9);
+
+        var first = await client.MeasureAsync(new MeasureRequest("shop", "v2", BuiltinMetric.Latency, TimeSpan.FromSeconds(30), Incremental: true), default);
+        for (var i = 0; i < 5; i++)
+        {
+            await fixture.Client.GetAsync("/who");
+        }
+
+        var next = await client.MeasureAsync(new MeasureRequest("shop", "v2", BuiltinMetric.Latency, TimeSpan.FromSeconds(30), Incremental: true, After: first.Through), default);
+        first.Samples.Should().HaveCount(40);
+        next.Samples.Should().HaveCount(5, "only what came after the cursor");
+    }
 }
