@@ -77,7 +77,15 @@ internal sealed partial class ManifestReader(ReadContext ctx)
 
     private ServiceSpec? ReadService(string name, MapReader m, SourcePosition nameAt)
     {
-        var process = m.Object("process", $"process of service '{name}'") is { } p ? ReadProcess(p) : null;
+        RuntimeSpec? process = m.Object("process", $"process of service '{name}'") is { } p ? ReadProcess(p)
+            : m.Object("docker", $"docker of service '{name}'") is { } d ? ReadDocker(d) : null;
+        if (m.Has("process") == m.Has("docker"))
+        {
+            ctx.Error(nameAt, m.Has("process")
+                ? $"service '{name}' has both 'process' and 'docker': give exactly one runtime section"
+                : $"service '{name}' has no runtime section: give 'process' (a local process) or 'docker' (a container)");
+        }
+
         var listen = m.Endpoint("listen");
         if (listen is not null)
         {
@@ -113,7 +121,7 @@ internal sealed partial class ManifestReader(ReadContext ctx)
                 : $"service '{name}' listens on http:// but has 'tls': write https://, or drop the scheme");
         }
 
-        if (m.Has("process") && ctx.Positions.Find(m.Child("health") + ".readiness") is null)
+        if ((m.Has("process") || m.Has("docker")) && ctx.Positions.Find(m.Child("health") + ".readiness") is null)
         {
             ctx.Warning(nameAt, $"service '{name}' has no readiness probe: its instances get traffic as soon as their process starts");
         }
@@ -149,16 +157,7 @@ internal sealed partial class ManifestReader(ReadContext ctx)
             CheckPlaceholders(m.Lookup("command")!.Value, Placeholders.Process, "'command'");
         }
 
-        var args = m.List("args", (node, i, _) =>
-        {
-            var s = ctx.ReadScalar(new StringType(), node, $"item {i + 1} of 'args'") as string;
-            if (s is not null)
-            {
-                CheckPlaceholders(node, Placeholders.Process, $"item {i + 1} of 'args'");
-            }
-
-            return s;
-        });
+        var args = ReadArgs(m);
         var env = ReadStringMap(m, "env", "environment variable", Placeholders.Process);
         var workingDir = m.String("workingDir");
         if (workingDir is not null)
@@ -186,6 +185,38 @@ internal sealed partial class ManifestReader(ReadContext ctx)
         }
 
         return new ProcessSpec(command, args, env, workingDir, stopTimeout, runAs);
+    }
+
+    /// <summary>A runtime section's arguments, each checked for placeholders.</summary>
+    private ImmutableArray<string> ReadArgs(MapReader m) => m.List("args", (node, i, _) =>
+    {
+        var s = ctx.ReadScalar(new StringType(), node, $"item {i + 1} of 'args'") as string;
+        if (s is not null)
+        {
+            CheckPlaceholders(node, Placeholders.Process, $"item {i + 1} of 'args'");
+        }
+
+        return s;
+    });
+
+    private DockerSpec? ReadDocker(MapReader m)
+    {
+        var image = m.String("image");
+        if (image is not null)
+        {
+            CheckPlaceholders(m.Lookup("image")!.Value, Placeholders.Process, "'image'");
+        }
+
+        var args = ReadArgs(m);
+        var env = ReadStringMap(m, "env", "environment variable", Placeholders.Process);
+        var stopTimeout = Positive(m, "stopTimeout") ?? ProcessSpec.DefaultStopTimeout;
+        var memory = m.Int("memory") is { } mib ? mib * 1024L * 1024L : (long?)null;
+        if (image is not null && !Mentions(m.Node, "{port}"))
+        {
+            ctx.Warning(m.Node.Start, "the container is never told its port: pass {port} in 'args' or 'env' (for example --urls http://127.0.0.1:{port})");
+        }
+
+        return image is null ? null : new DockerSpec(image, args, env, stopTimeout, memory, m.Number("cpus"));
     }
 
     private ImmutableArray<KeyValuePair<string, string>> ReadStringMap(MapReader m, string key, string keyWhat, ImmutableArray<string>? placeholders)

@@ -102,6 +102,27 @@ public sealed record ProcessSpec(
     public override TimeSpan StopTimeout { get; init; } = StopTimeout;
 }
 
+/// <summary>
+/// How to run one instance as a container of the Docker engine, on host networking bound to the port Gantry leases.
+/// The image and arguments may hold placeholders such as {version} and {port}.
+/// </summary>
+public sealed record DockerSpec(
+    string Image,
+    ValueList<string> Args,
+    ValueList<KeyValuePair<string, string>> Env,
+    TimeSpan StopTimeout,
+    long? MemoryBytes = null,
+    double? Cpus = null) : RuntimeSpec
+{
+    public const string RuntimeKind = "docker";
+
+    public override string Kind => RuntimeKind;
+
+    public override ValueList<KeyValuePair<string, string>> Env { get; init; } = Env;
+
+    public override TimeSpan StopTimeout { get; init; } = StopTimeout;
+}
+
 public sealed record HealthSpec(ProbeSpec? Readiness, ProbeSpec? Liveness, ProbeSpec? Startup)
 {
     public static HealthSpec None { get; } = new(null, null, null);

@@ -69,6 +69,9 @@ public interface IRuntime : IAsyncDisposable
     /// <summary>What this runtime can do beyond starting, stopping and observing instances.</summary>
     RuntimeCapabilities Capabilities { get; }
 
+    /// <summary>Whether it runs services with this runtime section (its own name; a set of runtimes, each of theirs).</summary>
+    bool Runs(string kind) => kind == Name;
+
     /// <summary>Makes exactly <see cref="InstanceSetSpec.Replicas"/> instances of the set run (starting or stopping some).</summary>
     Task<IReadOnlyList<InstanceStatus>> EnsureAsync(InstanceSetSpec spec, CancellationToken ct);
 
@@ -106,6 +109,6 @@ public static class RuntimeFit
 {
     /// <summary>One line per service whose runtime section this runtime cannot run; empty when all fit.</summary>
     public static IReadOnlyList<string> Problems(IRuntime runtime, IEnumerable<ServiceSpec> services) =>
-        [.. services.Where(s => s.Runtime.Kind != runtime.Name)
+        [.. services.Where(s => !runtime.Runs(s.Runtime.Kind))
             .Select(s => $"service '{s.Name}' has a '{s.Runtime.Kind}' section, but the runtime in use is '{runtime.Name}'")];
 }

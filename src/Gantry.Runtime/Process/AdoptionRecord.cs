@@ -10,7 +10,7 @@ namespace Gantry.Runtime.Process;
 /// the instance lives: which set it belongs to, its port, and its process (pid and start time, so a recycled pid is
 /// never mistaken for it).
 /// </summary>
-public sealed record AdoptionRecord(string Id, string Service, string Environment, string Key, string Version, int Index, int Port, int Pid, long StartTime, int Restarts)
+public sealed record AdoptionRecord(string Id, string Service, string Environment, string Key, string Version, int Index, int Port, int Pid, long StartTime, int Restarts, string Runtime = "process")
 {
     [System.Text.Json.Serialization.JsonIgnore]
     public InstanceSetId SetId => new(Service, Environment, Key);

@@ -32,6 +32,11 @@ internal sealed partial class InstanceProcess : IDisposable
 
     public static InstanceProcess Adopt(AdoptionRecord record) => new(record.Pid, record.StartTime);
 
+    /// <summary>A launched instance (a container's first process), known by pid and start time; how it ended comes from <paramref name="exit"/>.</summary>
+    public static InstanceProcess Launched(LaunchedProcess launched, Func<string> exit) => new(launched.Pid, launched.StartTime) { exitOf = exit };
+
+    private Func<string>? exitOf;
+
     public int Id { get; }
 
     /// <summary>When the process started (ticks after boot), as recorded for adoption.</summary>
@@ -42,7 +47,7 @@ internal sealed partial class InstanceProcess : IDisposable
     public bool HasExited => child?.HasExited ?? !(ProcessStat.IsAlive(Id) && ProcessStat.StartTime(Id) == startTime);
 
     /// <summary>How it ended, as far as this control plane can know (an adopted process's exit code is its predecessor's to read).</summary>
-    public string Exit => child is { HasExited: true } ? string.Create(CultureInfo.InvariantCulture, $"exited with code {child.ExitCode}") : "exited";
+    public string Exit => child is { HasExited: true } ? string.Create(CultureInfo.InvariantCulture, $"exited with code {child.ExitCode}") : exitOf?.Invoke() ?? "exited";
 
     public async Task WaitForExitAsync(TimeProvider time, CancellationToken ct)
     {

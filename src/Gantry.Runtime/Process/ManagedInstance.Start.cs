@@ -9,14 +9,7 @@ internal sealed partial class ManagedInstance
 {
     private async Task<InstanceProcess> StartProcessAsync(CancellationToken ct)
     {
-        var values = new Dictionary<string, string>(StringComparer.Ordinal)
-        {
-            ["version"] = spec.Version,
-            ["port"] = Address.Port.ToString(CultureInfo.InvariantCulture),
-            ["service"] = spec.Service.Name,
-            ["environment"] = spec.Environment,
-            ["instance"] = Id,
-        };
+        var values = PlaceholderValues();
         var p = (ProcessSpec)spec.Service.Runtime;
         var workingDirectory = Path.GetFullPath(Path.Combine(spec.ManifestFolder, Placeholders.Expand(p.WorkingDir ?? ".", values)));
         if (options.Isolation.Refusal(workingDirectory) is { } refused)
@@ -84,11 +77,51 @@ internal sealed partial class ManagedInstance
 
         if (options.RecordFolder is { } records)
         {
-            new AdoptionRecord(Id, spec.Service.Name, spec.Environment, spec.Key, spec.Version, Index, Address.Port, started.Id, started.StartTime, restarts).Save(records);
+            new AdoptionRecord(Id, spec.Service.Name, spec.Environment, spec.Key, spec.Version, Index, Address.Port, started.Id, started.StartTime, restarts, Core.Manifest.ProcessSpec.RuntimeKind).Save(records);
         }
 
         return started;
     }
+
+    /// <summary>Started by the launcher (a container), with the same placeholders and Gantry's environment; recorded for adoption like a process.</summary>
+    private async Task<InstanceProcess> LaunchAsync(IInstanceLauncher launcher, CancellationToken ct)
+    {
+        var values = PlaceholderValues();
+        var environment = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var (key, value) in spec.Service.Runtime.Env.Concat(spec.ExtraEnv))
+        {
+            environment[key] = Placeholders.Expand(value, values);
+        }
+
+        if (options.Owner is not null)
+        {
+            environment[Orphans.OwnerVariable] = options.Owner;
+        }
+
+        var launched = await launcher.LaunchAsync(new InstanceLaunch(spec, Id, Index, Address, values, environment), ct);
+        var started = InstanceProcess.Launched(launched, () => launcher.ExitOf(Id));
+        lock (gate)
+        {
+            process = started;
+        }
+
+        if (options.RecordFolder is { } records)
+        {
+            new AdoptionRecord(Id, spec.Service.Name, spec.Environment, spec.Key, spec.Version, Index, Address.Port, started.Id, started.StartTime, restarts, launcher.Kind).Save(records);
+        }
+
+        return started;
+    }
+
+    /// <summary>What {version}, {port}, {service}, {environment} and {instance} stand for in this instance's texts.</summary>
+    private Dictionary<string, string> PlaceholderValues() => new(StringComparer.Ordinal)
+    {
+        ["version"] = spec.Version,
+        ["port"] = Address.Port.ToString(CultureInfo.InvariantCulture),
+        ["service"] = spec.Service.Name,
+        ["environment"] = spec.Environment,
+        ["instance"] = Id,
+    };
 
     /// <summary>A child whose output this process reads: it ends with this process.</summary>
     private InstanceProcess StartChild(ProcessStartInfo info)

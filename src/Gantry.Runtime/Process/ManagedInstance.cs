@@ -74,6 +74,11 @@ internal sealed partial class ManagedInstance : IAsyncDisposable
 
     public IReadOnlyList<string> Logs()
     {
+        if (options.Launcher is { } launcher)
+        {
+            return launcher.Logs(Id);
+        }
+
         if (options.Detached && LogPath is { } path)
         {
             return LogTail.Read(path, LogLines);
@@ -131,7 +136,7 @@ internal sealed partial class ManagedInstance : IAsyncDisposable
     {
         var taken = adopted;
         adopted = null;
-        var started = taken ?? await StartProcessAsync(ct);
+        var started = taken ?? (options.Launcher is { } launcher ? await LaunchAsync(launcher, ct) : await StartProcessAsync(ct));
         var health = spec.Service.Health;
         if (taken is null)
         {
@@ -355,6 +360,11 @@ internal sealed partial class ManagedInstance : IAsyncDisposable
             File.Delete(AdoptionRecord.PathOf(records, Id));
         }
 
+        if (options.Launcher is { } launcher)
+        {
+            await launcher.RemoveAsync(Id, CancellationToken.None);
+        }
+
         SetPhase(InstancePhase.Stopped);
         lock (gate)
         {
@@ -373,7 +383,8 @@ internal sealed partial class ManagedInstance : IAsyncDisposable
 /// What every instance of a runtime shares: the clock, the probe client, where logs go, the owner's mark, isolation,
 /// and, for a detached data plane, where instance records are kept so that the next control plane adopts them.
 /// </summary>
-internal sealed record InstanceOptions(TimeProvider Time, HttpClient Probes, string? LogDirectory, string? Owner, InstanceIsolation Isolation, string? RecordFolder)
+internal sealed record InstanceOptions(TimeProvider Time, HttpClient Probes, string? LogDirectory, string? Owner, InstanceIsolation Isolation, string? RecordFolder, IInstanceLauncher? Launcher = null)
 {
-    public bool Detached => RecordFolder is not null && LogDirectory is not null;
+    /// <summary>Output goes to a file the instance writes itself (or its engine keeps), never a pipe to this process.</summary>
+    public bool Detached => Launcher is null && RecordFolder is not null && LogDirectory is not null;
 }

@@ -15,26 +15,27 @@ namespace Gantry.Runtime.Process;
 /// <param name="isolation">Who instances run as and which folders they may not work in (none by default).</param>
 /// <param name="recordFolder">Detached: where instance records are kept for the next control plane.</param>
 /// <param name="adoptable">Detached: the records of a predecessor's instances still running (<see cref="AdoptionRecord.Living"/>).</param>
-public sealed class ProcessRuntime(TimeProvider time, string? logDirectory = null, string? owner = null, InstanceIsolation? isolation = null, string? recordFolder = null, IReadOnlyList<AdoptionRecord>? adoptable = null) : IRuntime
+/// <param name="launcher">Instances started another way (containers of an engine), supervised the same way; the runtime is then named after it.</param>
+public sealed class ProcessRuntime(TimeProvider time, string? logDirectory = null, string? owner = null, InstanceIsolation? isolation = null, string? recordFolder = null, IReadOnlyList<AdoptionRecord>? adoptable = null, IInstanceLauncher? launcher = null) : IRuntime
 {
     private static readonly TimeSpan UnclaimedStopTimeout = TimeSpan.FromSeconds(10);
     private readonly Dictionary<InstanceSetId, List<ManagedInstance>> sets = [];
-    private readonly Dictionary<InstanceSetId, List<AdoptionRecord>> unclaimed = (adoptable ?? []).GroupBy(r => r.SetId).ToDictionary(g => g.Key, g => g.ToList());
+    private readonly Dictionary<InstanceSetId, List<AdoptionRecord>> unclaimed = (adoptable ?? []).Where(r => r.Runtime == (launcher?.Kind ?? Core.Manifest.ProcessSpec.RuntimeKind)).GroupBy(r => r.SetId).ToDictionary(g => g.Key, g => g.ToList());
     private readonly SemaphoreSlim gate = new(1, 1);
     private readonly HttpClient probes = new(new SocketsHttpHandler { UseProxy = false, AllowAutoRedirect = false, PooledConnectionLifetime = TimeSpan.FromMinutes(1) });
     private InstanceOptions? options;
 
-    public string Name => Core.Manifest.ProcessSpec.RuntimeKind;
+    public string Name => launcher?.Kind ?? Core.Manifest.ProcessSpec.RuntimeKind;
 
     /// <summary>Detached instances are adopted by the next control plane; isolated when the server runs as root.</summary>
     public RuntimeCapabilities Capabilities => RuntimeCapabilities.Logs
-        | (isolation is { DefaultUser: not null } ? RuntimeCapabilities.UserIsolation : RuntimeCapabilities.None)
-        | (Options.Detached ? RuntimeCapabilities.Adoption : RuntimeCapabilities.None);
+        | (isolation is { DefaultUser: not null } && launcher is null ? RuntimeCapabilities.UserIsolation : RuntimeCapabilities.None)
+        | (Options.Detached || (launcher is not null && recordFolder is not null) ? RuntimeCapabilities.Adoption : RuntimeCapabilities.None);
 
     /// <summary>How many instances were taken back from a predecessor so far.</summary>
     public int Adopted { get; private set; }
 
-    private InstanceOptions Options => options ??= new InstanceOptions(time, probes, logDirectory, owner, isolation ?? InstanceIsolation.None, recordFolder);
+    private InstanceOptions Options => options ??= new InstanceOptions(time, probes, logDirectory, owner, isolation ?? InstanceIsolation.None, recordFolder, launcher);
 
     public async Task<IReadOnlyList<InstanceStatus>> EnsureAsync(InstanceSetSpec spec, CancellationToken ct)
     {
@@ -183,10 +184,10 @@ public sealed class ProcessRuntime(TimeProvider time, string? logDirectory = nul
         }
     }
 
-    /// <summary>Attached: stops every instance. Detached: stops supervising and leaves them serving for the next control plane.</summary>
+    /// <summary>Attached: stops every instance. Detached (or launched into an engine and recorded): stops supervising and leaves them serving for the next control plane.</summary>
     public async ValueTask DisposeAsync()
     {
-        if (Options.Detached)
+        if (Options.Detached || (launcher is not null && recordFolder is not null))
         {
             foreach (var instance in sets.Values.SelectMany(s => s))
             {
@@ -203,5 +204,6 @@ public sealed class ProcessRuntime(TimeProvider time, string? logDirectory = nul
 
         probes.Dispose();
         gate.Dispose();
+        (launcher as IDisposable)?.Dispose();
     }
 }

@@ -25,6 +25,7 @@ internal static class DownCommand
             }
 
             var stopped = await Orphans.StopAsync(GantryServer.OwnerOf(dataDir), TimeSpan.FromSeconds(30), time, ct);
+            var containers = await RemoveContainersAsync(GantryServer.OwnerOf(dataDir), ct);
             var records = Path.Combine(dataDir, "instances");
             if (Directory.Exists(records))
             {
@@ -41,10 +42,30 @@ internal static class DownCommand
                 await process.WaitForExitAsync(wait.Token);
             }
 
-            await output.WriteLineAsync($"gantry down: {stopped} instance process(es) stopped; " + (router is null ? "no router was running" : $"router pid {router} stopped"));
+            await output.WriteLineAsync($"gantry down: {stopped} instance process(es) stopped{(containers > 0 ? $" ({containers} container(s) removed)" : string.Empty)}; " + (router is null ? "no router was running" : $"router pid {router} stopped"));
             return ExitCodes.Success;
         });
         return command;
+    }
+
+    /// <summary>Removes the containers this data directory's server made, when a Docker engine is reachable (none is not an error).</summary>
+    private static async Task<int> RemoveContainersAsync(string owner, CancellationToken ct)
+    {
+        using var engine = Runtime.Docker.DockerEngine.FromEnvironment();
+        try
+        {
+            var names = await engine.ListAsync(Runtime.Docker.DockerLauncher.OwnerLabel, owner, ct);
+            foreach (var name in names)
+            {
+                await engine.RemoveAsync(name, ct);
+            }
+
+            return names.Count;
+        }
+        catch (Exception ex) when (ex is HttpRequestException or System.Net.Sockets.SocketException or IOException or Runtime.Docker.DockerException)
+        {
+            return 0;
+        }
     }
 
     private static bool IsLocked(string dataDir)

@@ -46,6 +46,14 @@ public static class ManifestShapes
         new Field("stopTimeout", Duration, "Time between SIGTERM and killing the process tree.", Default: "10s"),
         new Field("runAs", new StringType("a user name"), "The user instances run as when the server runs as root (never root itself).", Default: "gantry-instance, created when missing"));
 
+    public static readonly Shape Docker = Object("docker", "docker", "Runs each instance as a container of the Docker engine (DOCKER_HOST, or its default socket) on host networking, listening on the port Gantry gives it. Texts may use {version}, {port}, {service}, {environment} and {instance}.",
+        new Field("image", new StringType("an image reference"), "The image, such as registry.example/shop:{version}.", Required: true),
+        new Field("args", new ListType(Text), "Arguments given to the image's entrypoint, one list item each."),
+        new Field("env", new MapType(Text, EnvName), "Environment variables of the container."),
+        new Field("stopTimeout", Duration, "Time between SIGTERM and killing the container.", Default: "10s"),
+        new Field("memory", new IntegerType(4, 1_048_576), "Memory limit in MiB; the engine kills a container past it (OOMKilled)."),
+        new Field("cpus", new NumberType(0.01, 1024), "CPU limit, in cores."));
+
     public static readonly Shape Variables = Object("variables", "variables", "What deploys may set on instances with --set and --secret.",
         new Field("allow", new ListType(new StringType("a variable name, or a prefix ending in *")), "Loader, runtime and shell variables (LD_*, DOTNET_*, PATH, ...) that deploys may set after all; refused otherwise."));
 
@@ -114,7 +122,8 @@ public static class ManifestShapes
         new Field("key", new StringType("a PEM file"), "The private key.", Required: true));
 
     public static readonly Shape Service = Object("service", "service", "A deployable unit: how to run an instance, where its traffic arrives, how it is checked and rolled out.",
-        new Field("process", new ObjectType(Process), "The runtime section: run instances as local processes (the process runtime).", Required: true),
+        new Field("process", new ObjectType(Process), "A runtime section: run instances as local processes (the process runtime). A service has exactly one of process and docker."),
+        new Field("docker", new ObjectType(Docker), "A runtime section: run instances as containers of the Docker engine."),
         new Field("listen", new EndpointType(Schemes: true), "The router's front door for this service; https://ADDRESS serves it over TLS (needs 'tls').", Required: true),
         new Field("replicas", new IntegerType(1, 100), "Instances of the stable version.", Default: "1"),
         new Field("health", new ObjectType(Health), "Readiness, liveness and startup probes."),

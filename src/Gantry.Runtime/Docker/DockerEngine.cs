@@ -1,0 +1,163 @@
+using System.Globalization;
+using System.Net.Http.Json;
+using System.Net.Sockets;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+
+namespace Gantry.Runtime.Docker;
+
+/// <summary>A container as the engine reports it: its id, name, labels, state and the host pid of its first process.</summary>
+public sealed record ContainerInfo(string Id, string Name, IReadOnlyDictionary<string, string> Labels, string State, int Pid, int ExitCode, bool OomKilled, string? Error);
+
+/// <summary>
+/// The few calls of the Docker Engine API the runtime needs, over <c>HttpClient</c> on the engine's unix socket
+/// (<c>DOCKER_HOST</c>, or /var/run/docker.sock). A missing image or an engine error is an exception with the
+/// engine's own message.
+/// </summary>
+public sealed class DockerEngine : IDisposable
+{
+    private const string Version = "v1.41";
+    private readonly HttpClient http;
+
+    public DockerEngine(string host)
+    {
+        Host = host;
+        if (host.StartsWith("unix://", StringComparison.Ordinal))
+        {
+            var path = host["unix://".Length..];
+            http = new HttpClient(new SocketsHttpHandler
+            {
+                UseProxy = false,
+                ConnectCallback = (_, _) =>
+                {
+                    var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+                    try
+                    {
+                        socket.Connect(new UnixDomainSocketEndPoint(path));
+                        return ValueTask.FromResult<Stream>(new NetworkStream(socket, ownsSocket: true));
+                    }
+                    catch
+                    {
+                        socket.Dispose();
+                        throw;
+                    }
+                },
+            }) { BaseAddress = new Uri("http://docker/") };
+        }
+        else
+        {
+            http = new HttpClient(new SocketsHttpHandler { UseProxy = false }) { BaseAddress = new Uri(host.Replace("tcp://", "http://", StringComparison.Ordinal).TrimEnd('/') + "/") };
+        }
+
+        http.Timeout = TimeSpan.FromSeconds(60);
+    }
+
+    public string Host { get; }
+
+    /// <summary>The engine named by DOCKER_HOST, or the default socket.</summary>
+    public static DockerEngine FromEnvironment() => new(Environment.GetEnvironmentVariable("DOCKER_HOST") is { Length: > 0 } host ? host : "unix:///var/run/docker.sock");
+
+    /// <summary>The engine's version, or an exception saying why it cannot be reached.</summary>
+    public async Task<string> PingAsync(CancellationToken ct)
+    {
+        var version = await GetJsonAsync("version", ct);
+        return version["Version"]?.GetValue<string>() ?? "?";
+    }
+
+    /// <summary>Creates a container (its name must be free) and returns its id.</summary>
+    public async Task<string> CreateAsync(string name, JsonObject body, CancellationToken ct)
+    {
+        using var response = await http.PostAsJsonAsync($"{Version}/containers/create?name={Uri.EscapeDataString(name)}", body, ct);
+        var answer = await ReadAsync(response, ct);
+        return answer["Id"]!.GetValue<string>();
+    }
+
+    public async Task StartAsync(string id, CancellationToken ct)
+    {
+        using var response = await http.PostAsync($"{Version}/containers/{id}/start", null, ct);
+        await ReadAsync(response, ct, allow304: true);
+    }
+
+    /// <summary>Removes a container, running or not; nothing when there is none.</summary>
+    public async Task RemoveAsync(string idOrName, CancellationToken ct)
+    {
+        using var response = await http.DeleteAsync($"{Version}/containers/{Uri.EscapeDataString(idOrName)}?force=true", ct);
+        if (response.StatusCode != System.Net.HttpStatusCode.NotFound)
+        {
+            await ReadAsync(response, ct);
+        }
+    }
+
+    public async Task<ContainerInfo?> InspectAsync(string idOrName, CancellationToken ct)
+    {
+        using var response = await http.GetAsync($"{Version}/containers/{Uri.EscapeDataString(idOrName)}/json", ct);
+        if (response.StatusCode == System.Net.HttpStatusCode.NotFound)
+        {
+            return null;
+        }
+
+        var c = await ReadAsync(response, ct);
+        var state = c["State"]!;
+        var labels = c["Config"]?["Labels"]?.AsObject().ToDictionary(p => p.Key, p => p.Value?.GetValue<string>() ?? string.Empty, StringComparer.Ordinal) ?? [];
+        return new ContainerInfo(c["Id"]!.GetValue<string>(), c["Name"]!.GetValue<string>().TrimStart('/'), labels, state["Status"]!.GetValue<string>(),
+            state["Pid"]!.GetValue<int>(), state["ExitCode"]!.GetValue<int>(), state["OOMKilled"]!.GetValue<bool>(), state["Error"]?.GetValue<string>() is { Length: > 0 } e ? e : null);
+    }
+
+    /// <summary>The names of the containers (running or not) carrying <paramref name="label"/>=<paramref name="value"/>.</summary>
+    public async Task<IReadOnlyList<string>> ListAsync(string label, string value, CancellationToken ct)
+    {
+        var filters = Uri.EscapeDataString(JsonSerializer.Serialize(new Dictionary<string, string[]> { ["label"] = [$"{label}={value}"] }));
+        using var response = await http.GetAsync($"{Version}/containers/json?all=true&filters={filters}", ct);
+        var list = JsonNode.Parse(await response.Content.ReadAsStringAsync(ct))!.AsArray();
+        return [.. list.Select(c => c!["Names"]![0]!.GetValue<string>().TrimStart('/'))];
+    }
+
+    /// <summary>The last lines a container wrote (standard output and error, in order).</summary>
+    public async Task<IReadOnlyList<string>> LogsAsync(string idOrName, int lines, CancellationToken ct)
+    {
+        using var response = await http.GetAsync(string.Create(CultureInfo.InvariantCulture, $"{Version}/containers/{Uri.EscapeDataString(idOrName)}/logs?stdout=true&stderr=true&tail={lines}"), ct);
+        if (!response.IsSuccessStatusCode)
+        {
+            return [];
+        }
+
+        // Without a terminal the stream is multiplexed: an 8-byte header (stream, 0, 0, 0, big-endian length) per frame.
+        var bytes = await response.Content.ReadAsByteArrayAsync(ct);
+        var text = new StringBuilder();
+        for (var at = 0; at + 8 <= bytes.Length;)
+        {
+            var length = (bytes[at + 4] << 24) | (bytes[at + 5] << 16) | (bytes[at + 6] << 8) | bytes[at + 7];
+            text.Append(Encoding.UTF8.GetString(bytes, at + 8, Math.Min(length, bytes.Length - at - 8)));
+            at += 8 + length;
+        }
+
+        return [.. text.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries).TakeLast(lines)];
+    }
+
+    private async Task<JsonNode> GetJsonAsync(string path, CancellationToken ct)
+    {
+        using var response = await http.GetAsync($"{Version}/{path}", ct);
+        return await ReadAsync(response, ct);
+    }
+
+    private static async Task<JsonNode> ReadAsync(HttpResponseMessage response, CancellationToken ct, bool allow304 = false)
+    {
+        var text = await response.Content.ReadAsStringAsync(ct);
+        if (!response.IsSuccessStatusCode && !(allow304 && response.StatusCode == System.Net.HttpStatusCode.NotModified))
+        {
+            var message = text.Length > 0 && text[0] == '{' ? JsonNode.Parse(text)?["message"]?.GetValue<string>() : text;
+            throw new DockerException((int)response.StatusCode, message ?? response.ReasonPhrase ?? "error");
+        }
+
+        return text.Length == 0 ? new JsonObject() : JsonNode.Parse(text)!;
+    }
+
+    public void Dispose() => http.Dispose();
+}
+
+/// <summary>The engine refused a call; <see cref="Exception.Message"/> is its own message (such as "No such image: shop:9").</summary>
+public sealed class DockerException(int status, string message) : InvalidOperationException(message)
+{
+    public int Status { get; } = status;
+}

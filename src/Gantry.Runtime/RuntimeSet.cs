@@ -1,0 +1,37 @@
+using Gantry.Core.Runtime;
+
+namespace Gantry.Runtime;
+
+/// <summary>Several runtimes as one: each set goes to the runtime of its service's section (process, docker); observing and stopping ask all.</summary>
+public sealed class RuntimeSet(IReadOnlyList<IRuntime> runtimes) : IRuntime
+{
+    public string Name => string.Join('+', runtimes.Select(r => r.Name));
+
+    /// <summary>What every one of them can do.</summary>
+    public RuntimeCapabilities Capabilities => runtimes.Select(r => r.Capabilities).Aggregate((a, b) => a & b);
+
+    public bool Runs(string kind) => runtimes.Any(r => r.Runs(kind));
+
+    public Task<IReadOnlyList<InstanceStatus>> EnsureAsync(InstanceSetSpec spec, CancellationToken ct) =>
+        (runtimes.FirstOrDefault(r => r.Runs(spec.Service.Runtime.Kind)) ?? throw new InvalidOperationException($"no runtime runs '{spec.Service.Runtime.Kind}' sections")).EnsureAsync(spec, ct);
+
+    public async Task StopAsync(InstanceSetId setId, CancellationToken ct)
+    {
+        foreach (var runtime in runtimes)
+        {
+            await runtime.StopAsync(setId, ct);
+        }
+    }
+
+    public IReadOnlyList<InstanceStatus> Observe() => [.. runtimes.SelectMany(r => r.Observe())];
+
+    public IReadOnlyList<string> Logs(string instanceId) => runtimes.Select(r => r.Logs(instanceId)).FirstOrDefault(l => l.Count > 0) ?? [];
+
+    public async ValueTask DisposeAsync()
+    {
+        foreach (var runtime in runtimes)
+        {
+            await runtime.DisposeAsync();
+        }
+    }
+}

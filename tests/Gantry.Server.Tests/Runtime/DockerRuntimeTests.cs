@@ -1,0 +1,65 @@
+using Gantry.Core.Rollouts;
+using Gantry.Core.Runtime;
+using Gantry.Testing;
+
+namespace Gantry.Server.Tests.Runtime;
+
+/// <summary>Services in containers of a real Docker engine: a canary of gantry-shop images under load, without a client error.</summary>
+[Collection(ServerTests.Name)]
+public sealed class DockerRuntimeTests
+{
+    private static string Manifest(Core.Manifest.Values.Endpoint listen) => $$"""
+        version: 1
+        services:
+          shop:
+            docker:
+              image: "gantry-shop:{version}"
+              args: [--urls, "http://127.0.0.1:{port}"]
+              env: { APP_VERSION: "{version}" }
+              stopTimeout: 5s
+              memory: 256
+            listen: {{listen}}
+            replicas: 2
+            health:
+              startup:   { path: /health, interval: 300ms, failureThreshold: 100 }
+              readiness: { path: /health/ready, interval: 200ms, failureThreshold: 2 }
+            progressDeadline: 2m
+            strategy:
+              canary:
+                steps: [{ setWeight: 50 }, { pause: { duration: 2s } }]
+        """;
+
+    [RequiresBinaryFact("dockerd", "docker.io", Timeout = 300_000)]
+    public async Task Canary_OfImages_UnderLoad_NoClientErrorAndContainersLabelled()
+    {
+        await using var daemon = await DockerDaemon.StartAsync();
+        await daemon.BuildShopImagesAsync("1.0", "2.0");
+        var previous = Environment.GetEnvironmentVariable("DOCKER_HOST");
+        Environment.SetEnvironmentVariable("DOCKER_HOST", daemon.Host);
+        try
+        {
+            await using var h = await ServerHarness.StartAsync(Manifest);
+            var first = await h.DeployAsync("1.0");
+            await h.WaitForPhaseAsync(first.Rollout.Id, RolloutPhase.Succeeded, TimeSpan.FromMinutes(2));
+            await using var load = new SteadyLoad(h.Front);
+            await load.WaitForRequestsAsync(50, TimeSpan.FromSeconds(20));
+
+            var second = await h.DeployAsync("2.0");
+            var done = await h.WaitForPhaseAsync(second.Rollout.Id, RolloutPhase.Succeeded, TimeSpan.FromMinutes(2));
+            await load.WaitForRequestsAsync(50, TimeSpan.FromSeconds(20));
+
+            load.Errors.Should().BeEmpty("the canary of containers moves traffic without a client error");
+            load.Versions.Keys.Should().Contain(["1.0", "2.0"]);
+            done.Rollout.Phase.Should().Be(RolloutPhase.Succeeded);
+            var settled = await h.WaitAsync(second.Rollout.Id, v => v.Instances.Count == 2, TimeSpan.FromSeconds(60));
+            settled.Instances.Should().OnlyContain(i => i.Version == "2.0" && i.Phase == InstancePhase.Ready, "the 1.0 containers were drained and stopped");
+            var running = await daemon.DockerAsync(["ps", "--filter", "label=org.gantry.version=2.0", "--format", "{{.Names}}"]);
+            running.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries).Should().HaveCount(2, "one container per instance, labelled");
+            h.Server.Reconciler.Targets.Should().ContainSingle();
+        }
+        finally
+        {
+            Environment.SetEnvironmentVariable("DOCKER_HOST", previous);
+        }
+    }
+}
