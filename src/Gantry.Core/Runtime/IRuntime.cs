@@ -39,6 +39,9 @@ public enum InstancePhase
 
     /// <summary>Being stopped, or stopped.</summary>
     Stopped,
+
+    /// <summary>Cannot be started as specified (its image does not exist): not retried; its error says why.</summary>
+    Failed,
 }
 
 /// <summary>What is observed of one instance.</summary>

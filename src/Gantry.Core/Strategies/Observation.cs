@@ -4,7 +4,8 @@ using Gantry.Core.Rollouts;
 namespace Gantry.Core.Strategies;
 
 /// <summary>What was seen of one set of instances: how many run, how many pass their readiness probe, how often they were restarted.</summary>
-public sealed record SetHealth(int Running, int Ready, string? LastError, int Restarts = 0)
+/// <param name="Unstartable">Why an instance of the set cannot be started at all (a missing image), when one cannot.</param>
+public sealed record SetHealth(int Running, int Ready, string? LastError, int Restarts = 0, string? Unstartable = null)
 {
     public static SetHealth None { get; } = new(0, 0, null);
 }

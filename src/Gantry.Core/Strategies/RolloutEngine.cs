@@ -169,6 +169,11 @@ public static partial class RolloutEngine
                     $"no progress for {Manifest.Values.DurationSyntax.Format(service.ProgressDeadline)} (progress deadline): {c.State.Release.Version} has {health.Ready}/{candidate?.Replicas ?? 0} instances ready");
                 Stop(c, service, RolloutPhase.Failed, health.LastError is null ? why : $"{why}; last error: {health.LastError}");
             }
+            else if (c.State.SetOf(c.State.NewKey) is { } created && observed.Of(created.Key).Unstartable is { } cannot)
+            {
+                // Nothing will change by waiting (a missing image): fail now, not at the progress deadline.
+                Stop(c, service, RolloutPhase.Failed, $"{created.Version} cannot start: {cannot}");
+            }
             else if (c.State.Strategy != StrategyKind.Initial
                 && c.State.SetOf(c.State.NewKey) is { } fresh && observed.Of(fresh.Key) is { Restarts: >= HealthFailureLimit } sick)
             {

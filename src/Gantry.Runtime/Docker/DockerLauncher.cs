@@ -57,7 +57,17 @@ public sealed class DockerLauncher(DockerEngine engine, string owner) : IInstanc
             },
             ["HostConfig"] = host,
         };
-        var id = await engine.CreateAsync(name, body, ct);
+        string id;
+        try
+        {
+            id = await engine.CreateAsync(name, body, ct);
+        }
+        catch (DockerException missing) when (missing.Status == 404)
+        {
+            // No such image: no registry here to pull it from, and waiting will not make it appear.
+            throw new InstanceCannotStartException(missing.Message);
+        }
+
         await engine.StartAsync(id, ct);
         var info = await engine.InspectAsync(id, ct);
         if (info is not { State: "running", Pid: > 0 })

@@ -28,5 +28,8 @@ public interface IInstanceLauncher
     string ExitOf(string instanceId);
 }
 
+/// <summary>The instance cannot be started as specified (its image does not exist): retrying changes nothing.</summary>
+public sealed class InstanceCannotStartException(string message) : InvalidOperationException(message);
+
 /// <summary>A launched instance's first process on this host: its pid (signals reach it) and its start time.</summary>
 public sealed record LaunchedProcess(int Pid, long StartTime);

@@ -111,6 +111,16 @@ internal sealed partial class ManagedInstance : IAsyncDisposable
             {
                 return;
             }
+            catch (InstanceCannotStartException cannot)
+            {
+                lock (gate)
+                {
+                    phase = InstancePhase.Failed;
+                    lastError = cannot.Message;
+                }
+
+                return;
+            }
             catch (Exception ex) when (ex is InvalidOperationException or System.ComponentModel.Win32Exception or IOException)
             {
                 Fail("could not start: " + ex.Message);

@@ -118,7 +118,8 @@ public sealed partial class RolloutReconciler(
         var instances = runtime.Observe().Where(i => i.SetId.BelongsTo(state.Target)).ToList();
         var health = instances.GroupBy(i => i.SetKey, StringComparer.Ordinal).ToDictionary(
             g => g.Key,
-            g => new SetHealth(g.Count(i => i.Phase != InstancePhase.Stopped), g.Count(i => i.Phase == InstancePhase.Ready), g.Select(i => i.LastError).LastOrDefault(e => e is not null), g.Sum(i => i.Restarts)),
+            g => new SetHealth(g.Count(i => i.Phase is not InstancePhase.Stopped and not InstancePhase.Failed), g.Count(i => i.Phase == InstancePhase.Ready), g.Select(i => i.LastError).LastOrDefault(e => e is not null), g.Sum(i => i.Restarts),
+                g.FirstOrDefault(i => i.Phase == InstancePhase.Failed)?.LastError),
             StringComparer.Ordinal);
         await RecordInstancesAsync(state, instances, ct);
         var target = new Target(spec, state);

@@ -156,7 +156,7 @@ internal static class RolloutText
         var table = new Table().Border(TableBorder.Simple).AddColumns("instance", "version", "address", "health", "restarts");
         foreach (var i in view.Instances)
         {
-            var health = i.Phase switch { Core.Runtime.InstancePhase.Ready => "[green]Ready[/]", Core.Runtime.InstancePhase.Crashed => "[red]Crashed[/]", _ => $"[yellow]{i.Phase}[/]" };
+            var health = i.Phase switch { Core.Runtime.InstancePhase.Ready => "[green]Ready[/]", Core.Runtime.InstancePhase.Crashed => "[red]Crashed[/]", Core.Runtime.InstancePhase.Failed => "[red]Failed[/]", _ => $"[yellow]{i.Phase}[/]" };
             table.AddRow(Markup.Escape(i.Id), Markup.Escape(i.Version), i.Address.ToString(), health, i.Restarts.ToString(CultureInfo.InvariantCulture));
         }
 

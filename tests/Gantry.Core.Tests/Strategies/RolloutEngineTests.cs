@@ -202,6 +202,19 @@ public sealed class RolloutEngineTests
     }
 
     [Fact(Timeout = 10_000)]
+    public void Next_NewReleaseCannotStart_FailsAtOnceWithTheReason()
+    {
+        var world = Stable(Canary);
+        world.Unstartable["v2"] = "No such image: shop:v2";
+        world.Deploy("v2");
+        world.Settle();
+
+        world.State.Phase.Should().Be(RolloutPhase.Failed, "waiting for the progress deadline would change nothing");
+        world.State.Message.Should().Be("v2 cannot start: No such image: shop:v2");
+        world.State.Traffic.CanaryWeight.Should().Be(0);
+    }
+
+    [Fact(Timeout = 10_000)]
     public void Next_NewReleaseRestartsRepeatedly_IsAbortedForFailingItsHealthChecks()
     {
         var world = Stable(Canary);

@@ -50,6 +50,9 @@ internal sealed class RolloutWorld
     /// <summary>Restarts seen of a version's instances.</summary>
     public Dictionary<string, int> Restarts { get; } = [];
 
+    /// <summary>Why a version's instances cannot start at all (a missing image), when they cannot.</summary>
+    public Dictionary<string, string> Unstartable { get; } = [];
+
     /// <summary>When set, an instance needs this long after being wanted to become ready.</summary>
     public Dictionary<string, int> ReadyLimit { get; } = [];
 
@@ -100,7 +103,9 @@ internal sealed class RolloutWorld
         State.Sets.ToDictionary(s => s.Key, s =>
         {
             var ready = neverReady.Contains(s.Key) ? 0 : Math.Min(s.Replicas, ReadyLimit.GetValueOrDefault(s.Key, int.MaxValue));
-            return new SetHealth(s.Replicas, ready, neverReady.Contains(s.Key) ? "readiness probe /ready failed" : null, Restarts.GetValueOrDefault(s.Key));
+            return Unstartable.TryGetValue(s.Key, out var why)
+                ? new SetHealth(0, 0, why, 0, why)
+                : new SetHealth(s.Replicas, ready, neverReady.Contains(s.Key) ? "readiness probe /ready failed" : null, Restarts.GetValueOrDefault(s.Key));
         }),
         Status(State.Analysis),
         Status(State.Background),

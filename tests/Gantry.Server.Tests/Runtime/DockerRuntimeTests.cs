@@ -56,6 +56,13 @@ public sealed class DockerRuntimeTests
             var running = await daemon.DockerAsync(["ps", "--filter", "label=org.gantry.version=2.0", "--format", "{{.Names}}"]);
             running.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries).Should().HaveCount(2, "one container per instance, labelled");
             h.Server.Reconciler.Targets.Should().ContainSingle();
+
+            // An image that does not exist: the rollout fails at once with the engine's message, the split untouched.
+            var missing = await h.DeployAsync("9.9");
+            var failed = await h.WaitForPhaseAsync(missing.Rollout.Id, RolloutPhase.Failed, TimeSpan.FromSeconds(30));
+            failed.Rollout.Message.Should().Be("9.9 cannot start: No such image: gantry-shop:9.9");
+            await load.WaitForRequestsAsync(50, TimeSpan.FromSeconds(20));
+            load.Errors.Should().BeEmpty("2.0 kept serving");
         }
         finally
         {
