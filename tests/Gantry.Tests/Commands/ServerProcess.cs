@@ -12,7 +12,7 @@ namespace Gantry.Tests.Commands;
 /// started, killed with SIGKILL or stopped with SIGTERM, started again; disposing stops the server and runs
 /// <c>gantry down</c>, so no router or instance outlives the test.
 /// </summary>
-internal sealed class ServerProcess(string data, int apiPort) : IAsyncDisposable
+internal sealed class ServerProcess(string data, int apiPort, IReadOnlyDictionary<string, string>? env = null) : IAsyncDisposable
 {
     public HttpClient Api { get; } = new() { BaseAddress = new Uri($"http://127.0.0.1:{apiPort}"), Timeout = TimeSpan.FromSeconds(15) };
 
@@ -22,7 +22,7 @@ internal sealed class ServerProcess(string data, int apiPort) : IAsyncDisposable
 
     public async Task StartAsync(string manifest, params string[] extra)
     {
-        var server = ChildProcess.Start("dotnet", [RepoPaths.GantryDll, "server", "-f", manifest, "--data", data, "--listen", $"127.0.0.1:{apiPort}", .. extra]);
+        var server = ChildProcess.Start("dotnet", [RepoPaths.GantryDll, "server", "-f", manifest, "--data", data, "--listen", $"127.0.0.1:{apiPort}", .. extra], env);
         Process = server;
         var watch = Stopwatch.StartNew();
         while (watch.Elapsed < TimeSpan.FromSeconds(30))
@@ -98,7 +98,7 @@ internal sealed class ServerProcess(string data, int apiPort) : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         await StopAsync(kill: false);
-        await ChildProcess.RunAsync("dotnet", [RepoPaths.GantryDll, "down", "--data", data], TimeSpan.FromSeconds(60));
+        await ChildProcess.RunAsync("dotnet", [RepoPaths.GantryDll, "down", "--data", data], TimeSpan.FromSeconds(60), env);
         Api.Dispose();
     }
 }
