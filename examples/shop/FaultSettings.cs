@@ -16,7 +16,8 @@ public sealed record FaultSettings(
     long? CrashAfterRequests,
     int? Seed,
     double SpikeRate = 0,
-    int SpikeMs = 0)
+    int SpikeMs = 0,
+    int AllocateMb = 0)
 {
     public static FaultSettings FromEnvironment(Func<string, string?> get)
     {
@@ -30,7 +31,8 @@ public sealed record FaultSettings(
             CrashAfterRequests: get("CRASH_AFTER_REQUESTS") is { Length: > 0 } ? (long)Number("CRASH_AFTER_REQUESTS", 0, 1, long.MaxValue) : null,
             Seed: get("FAULT_SEED") is { Length: > 0 } ? (int)Number("FAULT_SEED", 0, int.MinValue, int.MaxValue) : null,
             SpikeRate: Number("FAULT_SPIKE_RATE", 0, 0, 1),
-            SpikeMs: (int)Number("FAULT_SPIKE_MS", 0, 0, 600_000));
+            SpikeMs: (int)Number("FAULT_SPIKE_MS", 0, 0, 600_000),
+            AllocateMb: (int)Number("FAULT_ALLOCATE_MB", 0, 0, 1_048_576));
 
         double Number(string name, double fallback, double min, double max)
         {

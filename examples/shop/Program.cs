@@ -12,6 +12,13 @@ catch (ArgumentException ex)
     return 2;
 }
 
+if (settings.AllocateMb > 0)
+{
+    // A memory leak at start: native memory, every page touched, so that a memory limit is met by the kernel (an
+    // out-of-memory kill), not by the garbage collector's own limit.
+    MemoryHog.Take(settings.AllocateMb);
+}
+
 if (settings.StartupDelayMs > 0)
 {
     // A slow start: nothing listens until the delay is over, as with a real service warming up.

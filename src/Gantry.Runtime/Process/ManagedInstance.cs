@@ -155,7 +155,8 @@ internal sealed partial class ManagedInstance : IAsyncDisposable
 
         if (taken is null && health.Startup is { } startup && !await UntilPassesAsync(started, startup, ct))
         {
-            Fail($"startup probe {startup.Path} did not pass");
+            // Gone while starting (a crash, an out-of-memory kill): how it ended says more than the probe.
+            Fail(started.HasExited ? started.Exit : $"startup probe {startup.Path} did not pass");
             await KillAsync(started);
             return;
         }

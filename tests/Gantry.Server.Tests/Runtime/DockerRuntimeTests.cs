@@ -33,7 +33,7 @@ public sealed class DockerRuntimeTests
     public async Task Canary_OfImages_UnderLoad_NoClientErrorAndContainersLabelled()
     {
         await using var daemon = await DockerDaemon.StartAsync();
-        await daemon.BuildShopImagesAsync("1.0", "2.0");
+        await daemon.BuildShopImagesAsync("1.0", "2.0", "3.0");
         var previous = Environment.GetEnvironmentVariable("DOCKER_HOST");
         Environment.SetEnvironmentVariable("DOCKER_HOST", daemon.Host);
         try
@@ -63,6 +63,13 @@ public sealed class DockerRuntimeTests
             failed.Rollout.Message.Should().Be("9.9 cannot start: No such image: gantry-shop:9.9");
             await load.WaitForRequestsAsync(50, TimeSpan.FromSeconds(20));
             load.Errors.Should().BeEmpty("2.0 kept serving");
+
+            // A release past its memory limit: killed by the kernel, shown as OOMKilled with its restarts, then aborted.
+            var hungry = await h.DeployAsync("3.0", new Dictionary<string, string> { ["FAULT_ALLOCATE_MB"] = "400" });
+            var aborted = await h.WaitForPhaseAsync(hungry.Rollout.Id, RolloutPhase.Aborted, TimeSpan.FromSeconds(60));
+            aborted.Rollout.Message.Should().StartWith("3.0 failed its health checks: its instances were restarted").And.Contain("OOMKilled");
+            await load.WaitForRequestsAsync(50, TimeSpan.FromSeconds(20));
+            load.Errors.Should().BeEmpty("2.0 kept serving while 3.0 was killed");
         }
         finally
         {
