@@ -8,7 +8,12 @@ namespace Gantry.Server.Tests.Runtime;
 [Collection(ServerTests.Name)]
 public sealed class DockerRuntimeTests
 {
-    private static string Manifest(Core.Manifest.Values.Endpoint listen) => $$"""
+    private static string Manifest(Core.Manifest.Values.Endpoint listen) => Manifest(listen, """
+        canary:
+          steps: [{ setWeight: 50 }, { pause: { duration: 2s } }]
+        """);
+
+    private static string Manifest(Core.Manifest.Values.Endpoint listen, string strategy, string extra = "") => $$"""
         version: 1
         services:
           shop:
@@ -25,8 +30,8 @@ public sealed class DockerRuntimeTests
               readiness: { path: /health/ready, interval: 200ms, failureThreshold: 2 }
             progressDeadline: 2m
             strategy:
-              canary:
-                steps: [{ setWeight: 50 }, { pause: { duration: 2s } }]
+        {{string.Join("\n", strategy.Split('\n').Select(l => "      " + l))}}
+        {{extra}}
         """;
 
     [RequiresBinaryFact("dockerd", "docker.io", Timeout = 300_000)]
@@ -70,6 +75,33 @@ public sealed class DockerRuntimeTests
             aborted.Rollout.Message.Should().StartWith("3.0 failed its health checks: its instances were restarted").And.Contain("OOMKilled");
             await load.WaitForRequestsAsync(50, TimeSpan.FromSeconds(20));
             load.Errors.Should().BeEmpty("2.0 kept serving while 3.0 was killed");
+        }
+        finally
+        {
+            Environment.SetEnvironmentVariable("DOCKER_HOST", previous);
+        }
+    }
+
+    [RequiresBinaryFact("dockerd", "docker.io", Timeout = 300_000)]
+    public async Task RollingAndBlueGreenOfImages_UnderLoad_NoClientError()
+    {
+        await using var daemon = await DockerDaemon.StartAsync();
+        await daemon.BuildShopImagesAsync("1.0", "2.0");
+        var previous = Environment.GetEnvironmentVariable("DOCKER_HOST");
+        Environment.SetEnvironmentVariable("DOCKER_HOST", daemon.Host);
+        try
+        {
+            foreach (var strategy in new[] { "rolling: { maxSurge: 1, maxUnavailable: 0 }", "blueGreen: { autoPromotion: true, scaleDownDelay: 2s }" })
+            {
+                await using var h = await ServerHarness.StartAsync(listen => Manifest(listen, strategy));
+                await h.WaitForPhaseAsync((await h.DeployAsync("1.0")).Rollout.Id, RolloutPhase.Succeeded, TimeSpan.FromMinutes(2));
+                await using var load = new SteadyLoad(h.Front);
+                await load.WaitForRequestsAsync(50, TimeSpan.FromSeconds(20));
+                await h.WaitForPhaseAsync((await h.DeployAsync("2.0")).Rollout.Id, RolloutPhase.Succeeded, TimeSpan.FromMinutes(2));
+                await load.WaitForRequestsAsync(50, TimeSpan.FromSeconds(20));
+                load.Errors.Should().BeEmpty($"{strategy} of images under load");
+                load.Versions.Keys.Should().Contain("2.0");
+            }
         }
         finally
         {
