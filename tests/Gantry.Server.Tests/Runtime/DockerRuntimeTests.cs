@@ -83,10 +83,10 @@ public sealed class DockerRuntimeTests
     }
 
     [RequiresBinaryFact("dockerd", "docker.io", Timeout = 300_000)]
-    public async Task RollingAndBlueGreenOfImages_UnderLoad_NoClientError()
+    public async Task RollingAndBlueGreenOfImages_UnderLoad_NoClientError_AndAFaultyImageIsAbortedByAnalysis()
     {
         await using var daemon = await DockerDaemon.StartAsync();
-        await daemon.BuildShopImagesAsync("1.0", "2.0");
+        await daemon.BuildShopImagesAsync("1.0", "2.0", "3.0");
         var previous = Environment.GetEnvironmentVariable("DOCKER_HOST");
         Environment.SetEnvironmentVariable("DOCKER_HOST", daemon.Host);
         try
@@ -102,6 +102,25 @@ public sealed class DockerRuntimeTests
                 load.Errors.Should().BeEmpty($"{strategy} of images under load");
                 load.Versions.Keys.Should().Contain("2.0");
             }
+
+            await using var judged = await ServerHarness.StartAsync(listen => Manifest(listen, """
+                canary:
+                  steps: [{ setWeight: 50 }, { analysis: { templates: [errors] } }, { setWeight: 100 }]
+                  abortScaleDownDelay: 2s
+                """, """
+                analysis:
+                  errors:
+                    interval: 1s
+                    count: 3
+                    inconclusiveLimit: 5
+                    metrics:
+                      - { name: error-rate, provider: { builtin: { query: error_rate } }, failWhen: "> 5%" }
+                """));
+            await judged.WaitForPhaseAsync((await judged.DeployAsync("1.0")).Rollout.Id, RolloutPhase.Succeeded, TimeSpan.FromMinutes(2));
+            await using var traffic = new SteadyLoad(judged.Front);
+            var faulty = await judged.DeployAsync("3.0", new Dictionary<string, string> { ["FAULT_ERROR_RATE"] = "0.5" });
+            var aborted = await judged.WaitForPhaseAsync(faulty.Rollout.Id, RolloutPhase.Aborted, TimeSpan.FromMinutes(1));
+            aborted.Rollout.Message.Should().StartWith("analysis errors failed (step 2/3): error-rate:");
         }
         finally
         {
