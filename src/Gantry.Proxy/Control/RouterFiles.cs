@@ -73,7 +73,7 @@ public sealed record RouterFiles(string DataDirectory)
     {
         try
         {
-            return int.TryParse(File.ReadAllText(PidFile).Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out var pid) && IsAlive(pid) ? pid : null;
+            return int.TryParse(File.ReadAllText(PidFile).Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out var pid) && Core.Runtime.ProcessStat.IsAlive(pid) ? pid : null;
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
@@ -86,20 +86,6 @@ public sealed record RouterFiles(string DataDirectory)
         var temporary = PidFile + ".tmp";
         File.WriteAllText(temporary, pid.ToString(CultureInfo.InvariantCulture) + "\n");
         File.Move(temporary, PidFile, overwrite: true);
-    }
-
-    /// <summary>Whether <paramref name="pid"/> runs (a zombie, exited but not yet reaped, does not).</summary>
-    public static bool IsAlive(int pid)
-    {
-        try
-        {
-            var stat = File.ReadAllText($"/proc/{pid}/stat");
-            return !stat[(stat.LastIndexOf(')') + 2)..].StartsWith('Z');
-        }
-        catch (IOException)
-        {
-            return false;
-        }
     }
 
     private static void CreatePrivate(string folder)

@@ -75,13 +75,14 @@ public sealed class ProxyHandler(Func<CompiledTable> current, IForwarder forward
         if (route.Spec.Pause is not null)
         {
             var held = time.GetTimestamp();
+            var paused = route;
             route = await RequestHold.HoldAsync(context, route, current, swaps, time);
             if (route is null)
             {
-                var answered = current().Find(context.Connection.LocalPort, context.Request.Host, context.Request.Path);
-                if (answered is not null && context.Response.HasStarted)
+                // Answered 503 at the limit (or the client left while held).
+                if (context.Response.HasStarted)
                 {
-                    Record(answered.Metrics, answered.Metrics, null, StatusCodes.Status503ServiceUnavailable, held, 0, 0, groupToo: false);
+                    Record(paused.Metrics, paused.Metrics, null, StatusCodes.Status503ServiceUnavailable, held, 0, 0, groupToo: false);
                 }
 
                 return;

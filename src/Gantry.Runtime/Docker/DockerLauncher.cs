@@ -1,3 +1,4 @@
+using Gantry.Core.Runtime;
 using System.Globalization;
 using System.Text.Json.Nodes;
 using Gantry.Core.Manifest;
@@ -16,6 +17,9 @@ public sealed class DockerLauncher(DockerEngine engine, string owner) : IInstanc
     public void Dispose() => engine.Dispose();
 
     public const string OwnerLabel = "org.gantry.owner";
+
+    /// <summary>The user and group containers run as: nobody.</summary>
+    public const string Unprivileged = "65534:65534";
 
     public string Kind => DockerSpec.RuntimeKind;
 
@@ -43,6 +47,9 @@ public sealed class DockerLauncher(DockerEngine engine, string owner) : IInstanc
         var body = new JsonObject
         {
             ["Image"] = Placeholders.Expand(docker.Image, launch.Values),
+            // Never root, as for processes (decision 0001): on host networking a root container could bind or sniff
+            // what the host can. The image's files must be readable by others (its /tmp writable).
+            ["User"] = Unprivileged,
             ["Cmd"] = new JsonArray([.. docker.Args.Select(a => (JsonNode)JsonValue.Create(Placeholders.Expand(a, launch.Values))!)]),
             ["Env"] = env,
             ["StopTimeout"] = (int)Math.Ceiling(docker.StopTimeout.TotalSeconds),

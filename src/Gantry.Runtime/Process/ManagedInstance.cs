@@ -389,13 +389,3 @@ internal sealed partial class ManagedInstance : IAsyncDisposable
 
     private const int SigTerm = 15;
 }
-
-/// <summary>
-/// What every instance of a runtime shares: the clock, the probe client, where logs go, the owner's mark, isolation,
-/// and, for a detached data plane, where instance records are kept so that the next control plane adopts them.
-/// </summary>
-internal sealed record InstanceOptions(TimeProvider Time, HttpClient Probes, string? LogDirectory, string? Owner, InstanceIsolation Isolation, string? RecordFolder, IInstanceLauncher? Launcher = null)
-{
-    /// <summary>Output goes to a file the instance writes itself (or its engine keeps), never a pipe to this process.</summary>
-    public bool Detached => Launcher is null && RecordFolder is not null && LogDirectory is not null;
-}

@@ -1,3 +1,4 @@
+using Gantry.Core.Runtime;
 using System.Globalization;
 using System.Runtime.InteropServices;
 using System.Text;

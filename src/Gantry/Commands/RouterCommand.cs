@@ -24,9 +24,9 @@ internal static class RouterCommand
             var error = parse.InvocationConfiguration.Error;
             if (parse.GetValue(data) is { } dataDirectory)
             {
-                return parse.GetValue(config) is null
-                    ? await ManagedRouter.RunAsync(new Proxy.Control.RouterFiles(dataDirectory), parse.GetValue(upgrade), time, output, error, ct)
-                    : await Refuse(error, "--config and --data are two ways to run the router: give one");
+                return parse.GetValue(config) is not null ? await Refuse(error, "--config and --data are two ways to run the router: give one")
+                    : parse.GetValue(admin) is not null ? await Refuse(error, "--admin is for --config; with --data the metrics are on the admin socket (and gantry server's /metrics)")
+                    : await ManagedRouter.RunAsync(new Proxy.Control.RouterFiles(dataDirectory), parse.GetValue(upgrade), time, output, error, ct);
             }
 
             if (parse.GetValue(config) is null || parse.GetValue(upgrade))

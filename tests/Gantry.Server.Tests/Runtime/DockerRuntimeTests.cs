@@ -60,6 +60,8 @@ public sealed class DockerRuntimeTests
             settled.Instances.Should().OnlyContain(i => i.Version == "2.0" && i.Phase == InstancePhase.Ready, "the 1.0 containers were drained and stopped");
             var running = await daemon.DockerAsync(["ps", "--filter", "label=org.gantry.version=2.0", "--format", "{{.Names}}"]);
             running.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries).Should().HaveCount(2, "one container per instance, labelled");
+            var user = await daemon.DockerAsync(["inspect", "--format", "{{.Config.User}}", running.Stdout.Split('\n')[0]]);
+            user.Stdout.Trim().Should().Be("65534:65534", "containers never run as root");
             h.Server.Reconciler.Targets.Should().ContainSingle();
 
             // An image that does not exist: the rollout fails at once with the engine's message, the split untouched.

@@ -111,6 +111,35 @@ public sealed class RouterCommandTests : IDisposable
         result.Table!.Routes.Single().Groups.Select(g => g.Weight).Should().Equal(90, 10);
     }
 
+    [Fact(Timeout = 30_000)]
+    public async Task Router_ConflictingOrMissingOptions_AreOneLineAndExitBadInput()
+    {
+        var data = Directory.CreateTempSubdirectory("gantry-router-options-").FullName;
+        try
+        {
+            var cases = new (string[] Args, int Exit, string Error)[]
+            {
+                (["router", "--data", data, "--config", "routes.yaml"], ExitCodes.BadInput, "gantry: --config and --data are two ways to run the router: give one"),
+                (["router", "--data", data, "--admin", "127.0.0.1:9901"], ExitCodes.BadInput, "gantry: --admin is for --config; with --data the metrics are on the admin socket (and gantry server's /metrics)"),
+                (["router", "--config", "routes.yaml", "--upgrade"], ExitCodes.BadInput, "gantry: --upgrade needs --data DIR"),
+                (["router"], ExitCodes.BadInput, "gantry: give --data DIR (a control plane's router) or --config FILE (a routing-table file)"),
+                (["router", "--data", data, "--upgrade"], ExitCodes.Failed, $"gantry: no router serves {data}: nothing to upgrade ('gantry server' starts one)"),
+            };
+            foreach (var (args, exit, error) in cases)
+            {
+                var result = await GantryCliTests.RunAsync(args);
+                result.Exit.Should().Be(exit, string.Join(' ', args));
+                result.Err.Trim().Should().Be(error);
+            }
+
+            Directory.EnumerateFileSystemEntries(data).Should().BeEmpty("refusing changes nothing");
+        }
+        finally
+        {
+            Directory.Delete(data, recursive: true);
+        }
+    }
+
     private static async Task WaitForAsync(Func<bool> condition, ChildProcess process)
     {
         var watch = Stopwatch.StartNew();

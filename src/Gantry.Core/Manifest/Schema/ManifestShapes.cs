@@ -1,12 +1,10 @@
-using System.Collections.Immutable;
-
 namespace Gantry.Core.Manifest.Schema;
 
 /// <summary>
 /// Every key a manifest may hold, with its type and meaning. The reader refuses keys that are not
 /// here and reads only keys that are; <c>docs/schema/gantry.schema.json</c> is generated from it.
 /// </summary>
-public static class ManifestShapes
+public static partial class ManifestShapes
 {
     private static readonly DurationType Duration = new();
     private static readonly BooleanType Boolean = new();
@@ -362,42 +360,4 @@ public static class ManifestShapes
         new Field("gates", new MapType(new ObjectType(Gate), Name), "Quality gates, by name."),
         new Field("incidents", new ObjectType(Incidents), "Incident severities, targets and escalation."),
         new Field("notifications", new ObjectType(Notifications), "Who is told what."));
-
-    /// <summary>Every shape reachable from the root, each once, in a stable order.</summary>
-    public static ImmutableArray<Shape> All { get; } = Collect();
-
-    private static ImmutableArray<Shape> Collect()
-    {
-        var seen = new List<Shape>();
-        void Visit(FieldType type)
-        {
-            switch (type)
-            {
-                case ObjectType o when !seen.Contains(o.Shape):
-                    seen.Add(o.Shape);
-                    foreach (var f in o.Shape.Fields)
-                    {
-                        Visit(f.Type);
-                    }
-
-                    break;
-                case ListType l:
-                    Visit(l.Item);
-                    break;
-                case MapType m:
-                    Visit(m.Value);
-                    break;
-                case OneOfType one:
-                    foreach (var a in one.Alternatives)
-                    {
-                        Visit(a);
-                    }
-
-                    break;
-            }
-        }
-
-        Visit(new ObjectType(Root));
-        return [.. seen];
-    }
 }
