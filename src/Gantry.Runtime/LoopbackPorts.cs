@@ -50,6 +50,23 @@ public static class LoopbackPorts
         return TryLease(any) ?? new PortLease(any, null);
     }
 
+    /// <summary>A lease on <paramref name="port"/> when no Gantry process holds it and nothing listens on it; null otherwise.</summary>
+    public static PortLease? LeaseIfFree(int port)
+    {
+        if (TryLease(port) is not { } lease)
+        {
+            return null;
+        }
+
+        if (IsFree(port))
+        {
+            return lease;
+        }
+
+        lease.Dispose();
+        return null;
+    }
+
     /// <summary>A lease on a port an adopted instance already listens on (unleased when another process holds the lease).</summary>
     public static PortLease Claim(int port) => TryLease(port) ?? new PortLease(port, null);
 

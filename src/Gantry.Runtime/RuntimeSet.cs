@@ -7,8 +7,8 @@ public sealed class RuntimeSet(IReadOnlyList<IRuntime> runtimes) : IRuntime
 {
     public string Name => string.Join('+', runtimes.Select(r => r.Name));
 
-    /// <summary>What every one of them can do.</summary>
-    public RuntimeCapabilities Capabilities => runtimes.Select(r => r.Capabilities).Aggregate((a, b) => a & b);
+    /// <summary>What every one of them can do, and usage readings if any of them reads them.</summary>
+    public RuntimeCapabilities Capabilities => runtimes.Select(r => r.Capabilities).Aggregate((a, b) => a & b) | runtimes.Select(r => r.Capabilities & RuntimeCapabilities.Usage).Aggregate((a, b) => a | b);
 
     public bool Runs(string kind) => runtimes.Any(r => r.Runs(kind));
 
@@ -24,6 +24,19 @@ public sealed class RuntimeSet(IReadOnlyList<IRuntime> runtimes) : IRuntime
     }
 
     public IReadOnlyList<InstanceStatus> Observe() => [.. runtimes.SelectMany(r => r.Observe())];
+
+    public async Task<InstanceUsage?> UsageAsync(string instanceId, CancellationToken ct)
+    {
+        foreach (var runtime in runtimes.Where(r => r.Capabilities.HasFlag(RuntimeCapabilities.Usage)))
+        {
+            if (await runtime.UsageAsync(instanceId, ct) is { } usage)
+            {
+                return usage;
+            }
+        }
+
+        return null;
+    }
 
     public IReadOnlyList<string> Logs(string instanceId) => runtimes.Select(r => r.Logs(instanceId)).FirstOrDefault(l => l.Count > 0) ?? [];
 

@@ -123,7 +123,7 @@ public sealed partial class GantryServer : IAsyncDisposable
         var server = new GantryServer(dataLock, parts) { OrphansStopped = orphans };
         try
         {
-            if (Core.Runtime.RuntimeFit.Problems(runtime, manifest.Services) is [var problem, ..])
+            if (Core.Runtime.RuntimeFit.Problems(runtime, manifest) is [var problem, ..])
             {
                 throw new InvalidOperationException(problem);
             }
@@ -152,7 +152,7 @@ public sealed partial class GantryServer : IAsyncDisposable
     {
         var logs = Path.Combine(options.DataDirectory, "logs");
         var process = new ProcessRuntime(time, logs, owner, InstanceIsolation.ForServer(options.DataDirectory), records, adoptable);
-        if (!manifest.Services.Any(s => s.Runtime is DockerSpec))
+        if (!manifest.Services.SelectMany(s => EffectiveService.RuntimesOf(manifest, s)).Any(r => r is DockerSpec))
         {
             return process;
         }
@@ -169,7 +169,7 @@ public sealed partial class GantryServer : IAsyncDisposable
             throw new InvalidOperationException($"the Docker engine at {engine.Host} cannot be reached ({ex.GetBaseException().Message}); set DOCKER_HOST or start dockerd", ex);
         }
 
-        var docker = new ProcessRuntime(time, logs, owner, null, records, adoptable, new Runtime.Docker.DockerLauncher(engine, owner));
+        var docker = new ProcessRuntime(time, logs, owner, null, records, adoptable, new Runtime.Docker.DockerLauncher(engine, owner, time));
         return new Runtime.RuntimeSet([process, docker]);
     }
 

@@ -55,11 +55,20 @@ public enum BuiltinMetric
     LatencyP95,
     LatencyP99,
     Latency,
+
+    /// <summary>The group's instances' CPU use as a share of their limit (or of one core), from the runtime: a reading now.</summary>
+    Cpu,
+
+    /// <summary>The group's instances' memory in use, in MiB, from the runtime: a reading now.</summary>
+    Memory,
 }
 
 public sealed record BuiltinQuery(BuiltinMetric Metric, TimeSpan? Window) : MetricQuery
 {
     public override string Provider => "builtin";
+
+    /// <summary>Whether the runtime measures it (the instances' resources) rather than the router (their requests).</summary>
+    public bool OfInstances => Metric is BuiltinMetric.Cpu or BuiltinMetric.Memory;
 
     /// <summary>The percentile a judge on this query compares (null: the whole distribution, by rank).</summary>
     public double? JudgedQuantile => Metric switch
@@ -74,8 +83,8 @@ public sealed record BuiltinQuery(BuiltinMetric Metric, TimeSpan? Window) : Metr
     /// <summary>The kind of value the router measures for this metric.</summary>
     public QuantityKind ValueKind => Metric switch
     {
-        BuiltinMetric.RequestRate => QuantityKind.Number,
-        BuiltinMetric.ErrorRate or BuiltinMetric.SuccessRate => QuantityKind.Ratio,
+        BuiltinMetric.RequestRate or BuiltinMetric.Memory => QuantityKind.Number,
+        BuiltinMetric.ErrorRate or BuiltinMetric.SuccessRate or BuiltinMetric.Cpu => QuantityKind.Ratio,
         _ => QuantityKind.Duration,
     };
 }

@@ -14,6 +14,10 @@ public static class EffectiveService
     public static bool Knows(GantryManifest manifest, string environment) =>
         manifest.Environments.IsEmpty ? environment == DefaultEnvironment : manifest.FindEnvironment(environment) is not null;
 
+    /// <summary>Every runtime section of a service: its own and those of its environment overrides.</summary>
+    public static IEnumerable<RuntimeSpec> RuntimesOf(GantryManifest manifest, ServiceSpec service) =>
+        new[] { service.Runtime }.Concat(manifest.Environments.SelectMany(e => e.Overrides).Where(o => o.Service == service.Name && o.Runtime is not null).Select(o => o.Runtime!));
+
     public static ServiceSpec For(GantryManifest manifest, ServiceSpec service, string environment)
     {
         if (manifest.FindEnvironment(environment) is not { } env)
@@ -23,13 +27,14 @@ public static class EffectiveService
 
         var over = env.Overrides.FirstOrDefault(o => o.Service == service.Name);
         var variables = env.Variables.Concat(over?.Env ?? []).ToList();
-        var merged = service.Runtime.Env.Where(e => variables.TrueForAll(v => v.Key != e.Key)).Concat(variables);
+        var runtime = over?.Runtime ?? service.Runtime;
+        var merged = runtime.Env.Where(e => variables.TrueForAll(v => v.Key != e.Key)).Concat(variables);
         return service with
         {
             Replicas = over?.Replicas ?? service.Replicas,
             Listen = over?.Listen ?? service.Listen,
             Strategy = over?.Strategy ?? service.Strategy,
-            Runtime = service.Runtime with { Env = [.. merged] },
+            Runtime = runtime with { Env = [.. merged] },
         };
     }
 }

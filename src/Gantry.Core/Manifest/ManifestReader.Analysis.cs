@@ -106,6 +106,8 @@ internal sealed partial class ManifestReader
         BuiltinMetric.LatencyP90 => "latency_p90",
         BuiltinMetric.LatencyP95 => "latency_p95",
         BuiltinMetric.LatencyP99 => "latency_p99",
+        BuiltinMetric.Cpu => "cpu",
+        BuiltinMetric.Memory => "memory",
         _ => "latency",
     };
 

@@ -25,7 +25,14 @@ internal sealed partial class ManifestReader
                     listens.Add((listen, o.PositionOf("listen"), $"service '{service.Value}' in environment '{name}'"));
                 }
 
-                overrides.Add(new ServiceOverride(service.Value, o.Int("replicas"), ReadStringMap(o, "env", "environment variable", Placeholders.Process), strategy, listen));
+                RuntimeSpec? runtime = o.Object("process", $"process of {what}") is { } op ? ReadProcess(op)
+                    : o.Object("docker", $"docker of {what}") is { } od ? ReadDocker(od) : null;
+                if (o.Has("process") && o.Has("docker"))
+                {
+                    ctx.Error(service.Start, $"{what} has both 'process' and 'docker': give at most one runtime section");
+                }
+
+                overrides.Add(new ServiceOverride(service.Value, o.Int("replicas"), ReadStringMap(o, "env", "environment variable", Placeholders.Process), strategy, listen, runtime));
             }
         }
 

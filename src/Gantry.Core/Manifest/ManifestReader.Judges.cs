@@ -59,9 +59,9 @@ internal sealed partial class ManifestReader
             {
                 ctx.Error(at, $"the sequential judge needs requests it sees only once: the builtin provider's latencies or error counts, not a {query.Provider} query");
             }
-            else if (b.Metric == BuiltinMetric.RequestRate)
+            else if (b.Metric is BuiltinMetric.RequestRate or BuiltinMetric.Cpu or BuiltinMetric.Memory)
             {
-                ctx.Error(at, "the sequential judge compares latencies (latency, latency_p50 ... latency_p99) or error counts (error_rate, success_rate), not request_rate");
+                ctx.Error(at, $"the sequential judge compares latencies (latency, latency_p50 ... latency_p99) or error counts (error_rate, success_rate), not {BuiltinName(b.Metric)}");
             }
             else if (b.ValueKind == QuantityKind.Ratio && judge.Tolerance is not null)
             {

@@ -199,26 +199,6 @@ internal sealed partial class ManifestReader(ReadContext ctx)
         return s;
     });
 
-    private DockerSpec? ReadDocker(MapReader m)
-    {
-        var image = m.String("image");
-        if (image is not null)
-        {
-            CheckPlaceholders(m.Lookup("image")!.Value, Placeholders.Process, "'image'");
-        }
-
-        var args = ReadArgs(m);
-        var env = ReadStringMap(m, "env", "environment variable", Placeholders.Process);
-        var stopTimeout = Positive(m, "stopTimeout") ?? ProcessSpec.DefaultStopTimeout;
-        var memory = m.Int("memory") is { } mib ? mib * 1024L * 1024L : (long?)null;
-        if (image is not null && !Mentions(m.Node, "{port}"))
-        {
-            ctx.Warning(m.Node.Start, "the container is never told its port: pass {port} in 'args' or 'env' (for example --urls http://127.0.0.1:{port})");
-        }
-
-        return image is null ? null : new DockerSpec(image, args, env, stopTimeout, memory, m.Number("cpus"));
-    }
-
     private ImmutableArray<KeyValuePair<string, string>> ReadStringMap(MapReader m, string key, string keyWhat, ImmutableArray<string>? placeholders)
     {
         var result = ImmutableArray.CreateBuilder<KeyValuePair<string, string>>();

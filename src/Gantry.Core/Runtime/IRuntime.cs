@@ -21,6 +21,9 @@ public sealed record InstanceSetSpec(
 
     /// <summary>Identifies the set: instances of the same service, environment and key are the same set.</summary>
     public InstanceSetId SetId => new(Service.Name, Environment, Key);
+
+    /// <summary>The names of <see cref="ExtraEnv"/> whose values are secret: a runtime whose engine shows environments hands them over another way.</summary>
+    public IReadOnlySet<string> Secrets { get; init; } = new HashSet<string>();
 }
 
 public enum InstancePhase
@@ -86,7 +89,13 @@ public interface IRuntime : IAsyncDisposable
 
     /// <summary>The last lines an instance wrote to stdout and stderr.</summary>
     IReadOnlyList<string> Logs(string instanceId);
+
+    /// <summary>What an instance uses now (CPU and memory), for runtimes with <see cref="RuntimeCapabilities.Usage"/>; null otherwise or when it is not running.</summary>
+    Task<InstanceUsage?> UsageAsync(string instanceId, CancellationToken ct) => Task.FromResult<InstanceUsage?>(null);
 }
+
+/// <summary>One reading of an instance's resources: CPU in cores (1.0 is one core busy), memory in bytes, and its limits when it has them.</summary>
+public sealed record InstanceUsage(double CpuCores, long MemoryBytes, long? MemoryLimit, double? CpuLimit = null);
 
 /// <summary>What a runtime can do beyond running instances of its own kind of service section.</summary>
 [Flags]
@@ -105,13 +114,17 @@ public enum RuntimeCapabilities
 
     /// <summary>Instances run on more than one machine.</summary>
     MultiHost = 8,
+
+    /// <summary>An instance's CPU and memory can be read (<see cref="IRuntime.UsageAsync"/>).</summary>
+    Usage = 16,
 }
 
 /// <summary>Checks that a runtime can run the services of a manifest.</summary>
 public static class RuntimeFit
 {
-    /// <summary>One line per service whose runtime section this runtime cannot run; empty when all fit.</summary>
-    public static IReadOnlyList<string> Problems(IRuntime runtime, IEnumerable<ServiceSpec> services) =>
-        [.. services.Where(s => !runtime.Runs(s.Runtime.Kind))
-            .Select(s => $"service '{s.Name}' has a '{s.Runtime.Kind}' section, but the runtime in use is '{runtime.Name}'")];
+    /// <summary>One line per runtime section (a service's, or an environment's override of it) this runtime cannot run; empty when all fit.</summary>
+    public static IReadOnlyList<string> Problems(IRuntime runtime, GantryManifest manifest) =>
+        [.. manifest.Services.SelectMany(s => EffectiveService.RuntimesOf(manifest, s).Select(r => (s.Name, r.Kind))).Distinct()
+            .Where(s => !runtime.Runs(s.Kind))
+            .Select(s => $"service '{s.Name}' has a '{s.Kind}' section, but the runtime in use is '{runtime.Name}'")];
 }

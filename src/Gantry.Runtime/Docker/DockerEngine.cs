@@ -7,15 +7,28 @@ using System.Text.Json.Nodes;
 
 namespace Gantry.Runtime.Docker;
 
-/// <summary>A container as the engine reports it: its id, name, labels, state and the host pid of its first process.</summary>
-public sealed record ContainerInfo(string Id, string Name, IReadOnlyDictionary<string, string> Labels, string State, int Pid, int ExitCode, bool OomKilled, string? Error);
+/// <summary>A container as the engine reports it: its id, name, image, labels and state.</summary>
+public sealed record ContainerInfo(string Id, string Name, string Image, IReadOnlyDictionary<string, string> Labels, ContainerState State)
+{
+    public bool OomKilled => State.OomKilled;
+
+    public int ExitCode => State.ExitCode;
+
+    public int Pid => State.Pid;
+}
+
+/// <summary>The state of a container: running or not, the host pid of its first process, how it last ended and when.</summary>
+public sealed record ContainerState(string Status, int Pid, int ExitCode, bool OomKilled, string? Error, DateTimeOffset? FinishedAt)
+{
+    public bool Running => Status == "running";
+}
 
 /// <summary>
 /// The few calls of the Docker Engine API the runtime needs, over <c>HttpClient</c> on the engine's unix socket
 /// (<c>DOCKER_HOST</c>, or /var/run/docker.sock). A missing image or an engine error is an exception with the
 /// engine's own message.
 /// </summary>
-public sealed class DockerEngine : IDisposable
+public sealed partial class DockerEngine : IDisposable
 {
     private const string Version = "v1.41";
     private readonly HttpClient http;
@@ -100,17 +113,28 @@ public sealed class DockerEngine : IDisposable
         var c = await ReadAsync(response, ct);
         var state = c["State"]!;
         var labels = c["Config"]?["Labels"]?.AsObject().ToDictionary(p => p.Key, p => p.Value?.GetValue<string>() ?? string.Empty, StringComparer.Ordinal) ?? [];
-        return new ContainerInfo(c["Id"]!.GetValue<string>(), c["Name"]!.GetValue<string>().TrimStart('/'), labels, state["Status"]!.GetValue<string>(),
-            state["Pid"]!.GetValue<int>(), state["ExitCode"]!.GetValue<int>(), state["OOMKilled"]!.GetValue<bool>(), state["Error"]?.GetValue<string>() is { Length: > 0 } e ? e : null);
+        var finished = DateTimeOffset.TryParse(state["FinishedAt"]?.GetValue<string>(), CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var at) && at.Year > 1 ? at : (DateTimeOffset?)null;
+        return new ContainerInfo(c["Id"]!.GetValue<string>(), c["Name"]!.GetValue<string>().TrimStart('/'), c["Config"]?["Image"]?.GetValue<string>() ?? string.Empty, labels,
+            new ContainerState(state["Status"]!.GetValue<string>(), state["Pid"]!.GetValue<int>(), state["ExitCode"]!.GetValue<int>(), state["OOMKilled"]!.GetValue<bool>(),
+                state["Error"]?.GetValue<string>() is { Length: > 0 } e ? e : null, finished));
     }
 
     /// <summary>The names of the containers (running or not) carrying <paramref name="label"/>=<paramref name="value"/>.</summary>
-    public async Task<IReadOnlyList<string>> ListAsync(string label, string value, CancellationToken ct)
+    public async Task<IReadOnlyList<string>> ListAsync(string label, string value, CancellationToken ct) =>
+        [.. (await ListAsync(new Dictionary<string, string> { [label] = value }, ct)).Select(c => c.Name)];
+
+    /// <summary>The containers (running or not) carrying every one of <paramref name="labels"/>: id, name, image, labels and state (pid 0 and no end time: inspect for those).</summary>
+    public async Task<IReadOnlyList<ContainerInfo>> ListAsync(IReadOnlyDictionary<string, string> labels, CancellationToken ct)
     {
-        var filters = Uri.EscapeDataString(JsonSerializer.Serialize(new Dictionary<string, string[]> { ["label"] = [$"{label}={value}"] }));
+        var filters = Uri.EscapeDataString(JsonSerializer.Serialize(new Dictionary<string, string[]> { ["label"] = [.. labels.Select(l => $"{l.Key}={l.Value}")] }));
         using var response = await http.GetAsync($"{Version}/containers/json?all=true&filters={filters}", ct);
-        var list = JsonNode.Parse(await response.Content.ReadAsStringAsync(ct))!.AsArray();
-        return [.. list.Select(c => c!["Names"]![0]!.GetValue<string>().TrimStart('/'))];
+        var list = (await ReadAsync(response, ct)).AsArray();
+        return [.. list.Select(c => new ContainerInfo(
+            c!["Id"]!.GetValue<string>(),
+            c["Names"]![0]!.GetValue<string>().TrimStart('/'),
+            c["Image"]?.GetValue<string>() ?? string.Empty,
+            c["Labels"]?.AsObject().ToDictionary(p => p.Key, p => p.Value?.GetValue<string>() ?? string.Empty, StringComparer.Ordinal) ?? [],
+            new ContainerState(c["State"]?.GetValue<string>() ?? "unknown", 0, 0, false, null, null)))];
     }
 
     /// <summary>The last lines a container wrote (standard output and error, in order).</summary>

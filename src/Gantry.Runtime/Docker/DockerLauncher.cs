@@ -1,91 +1,95 @@
 using Gantry.Core.Runtime;
 using System.Globalization;
-using System.Text.Json.Nodes;
 using Gantry.Core.Manifest;
 using Gantry.Runtime.Process;
 
 namespace Gantry.Runtime.Docker;
 
 /// <summary>
-/// Starts instances as containers of a Docker engine: the image with {version} filled in, on host networking
-/// listening on the port Gantry leased, labelled with owner, service, environment, version, set and instance; the
-/// process runtime supervises them like processes (probes, restarts, stopping), through the container's first
-/// process as the host sees it.
+/// Starts instances as containers of a Docker engine: the image with {version} filled in (pulled, with its
+/// progress reported, when the engine does not have it), on host networking listening on the port Gantry leased,
+/// labelled with owner, service, environment, version, set and instance. A stopped container of the same
+/// configuration (a retained release) is started rather than created. The process runtime supervises them like
+/// processes (probes, restarts, stopping), through the container's first process as the host sees it.
 /// </summary>
-public sealed class DockerLauncher(DockerEngine engine, string owner) : IInstanceLauncher, IDisposable
+public sealed partial class DockerLauncher(DockerEngine engine, string owner, TimeProvider time) : IInstanceLauncher, IDisposable
 {
+    private readonly SecretFiles secrets = new(owner);
+
     public void Dispose() => engine.Dispose();
 
-    public const string OwnerLabel = "org.gantry.owner";
-
-    /// <summary>The user and group containers run as: nobody.</summary>
-    public const string Unprivileged = "65534:65534";
+    public const string OwnerLabel = ContainerBody.OwnerLabel;
 
     public string Kind => DockerSpec.RuntimeKind;
 
-    /// <summary>The container of an instance: named after the owner and the instance, so a retry finds the last one.</summary>
+    /// <summary>The container of an instance: named after the owner and the instance, so a retry (or a rollback) finds the last one.</summary>
     public string ContainerOf(string instanceId) => $"gantry-{owner}-{instanceId}";
 
     public async Task<LaunchedProcess> LaunchAsync(InstanceLaunch launch, CancellationToken ct)
     {
         var docker = (DockerSpec)launch.Spec.Service.Runtime;
         var name = ContainerOf(launch.Id);
-        await engine.RemoveAsync(name, ct);
-        var env = new JsonArray([.. launch.Environment.Select(p => (JsonNode)JsonValue.Create($"{p.Key}={p.Value}")!)]);
-        var host = new JsonObject { ["NetworkMode"] = "host", ["Init"] = false };
-        if (docker.MemoryBytes is { } memory)
-        {
-            host["Memory"] = memory;
-            host["MemorySwap"] = memory;
-        }
-
-        if (docker.Cpus is { } cpus)
-        {
-            host["NanoCpus"] = (long)(cpus * 1_000_000_000);
-        }
-
-        var body = new JsonObject
-        {
-            ["Image"] = Placeholders.Expand(docker.Image, launch.Values),
-            // Never root, as for processes (decision 0001): on host networking a root container could bind or sniff
-            // what the host can. The image's files must be readable by others (its /tmp writable).
-            ["User"] = Unprivileged,
-            ["Cmd"] = new JsonArray([.. docker.Args.Select(a => (JsonNode)JsonValue.Create(Placeholders.Expand(a, launch.Values))!)]),
-            ["Env"] = env,
-            ["StopTimeout"] = (int)Math.Ceiling(docker.StopTimeout.TotalSeconds),
-            ["Labels"] = new JsonObject
-            {
-                [OwnerLabel] = owner,
-                ["org.gantry.service"] = launch.Spec.Service.Name,
-                ["org.gantry.environment"] = launch.Spec.Environment,
-                ["org.gantry.version"] = launch.Spec.Version,
-                ["org.gantry.set"] = launch.Spec.Key,
-                ["org.gantry.instance"] = launch.Id,
-            },
-            ["HostConfig"] = host,
-        };
+        var folder = launch.Secrets.Count == 0 ? null : secrets.Write(launch.Id, launch.Secrets, docker.User ?? ContainerBody.Unprivileged);
+        var body = ContainerBody.For(launch, owner, folder);
+        var kept = await engine.InspectAsync(name, ct);
         string id;
-        try
+        if (kept is { State.Running: false } && kept.Labels.GetValueOrDefault(ContainerBody.ConfigurationLabel) == ContainerBody.ConfigurationOf(body))
         {
-            id = await engine.CreateAsync(name, body, ct);
+            // A retained release (or this instance's last run) of the very same configuration: a start, not a create.
+            id = kept.Id;
         }
-        catch (DockerException missing) when (missing.Status == 404)
+        else
         {
-            // No such image: no registry here to pull it from, and waiting will not make it appear.
-            throw new InstanceCannotStartException(missing.Message);
+            await engine.RemoveAsync(name, ct);
+            var image = body["Image"]!.GetValue<string>();
+            if (!await engine.HasImageAsync(image, ct))
+            {
+                await PullAsync(image, launch.Progress, ct);
+            }
+
+            try
+            {
+                id = await engine.CreateAsync(name, body, ct);
+            }
+            catch (DockerException missing) when (missing.Status == 404)
+            {
+                throw new InstanceCannotStartException(missing.Message);
+            }
         }
 
         await engine.StartAsync(id, ct);
         var info = await engine.InspectAsync(id, ct);
-        if (info is not { State: "running", Pid: > 0 })
+        if (info is not { State.Running: true, Pid: > 0 })
         {
             throw new InvalidOperationException($"container {name} did not stay up: {Describe(info, await engine.LogsAsync(id, 5, ct))}");
         }
 
-        return new LaunchedProcess(info.Pid, ProcessStat.StartTime(info.Pid) ?? 0);
+        return new LaunchedProcess(info.Pid, ProcessStat.StartTime(info.Pid) ?? 0, ContainerBody.SignalNumber(docker.StopSignal));
     }
 
-    public Task RemoveAsync(string instanceId, CancellationToken ct) => engine.RemoveAsync(ContainerOf(instanceId), ct);
+    /// <summary>Pulls an image the engine does not have, reporting its progress at most once a second; a pull that fails (no registry, no such image) cannot be retried into success.</summary>
+    private async Task PullAsync(string image, Action<string>? progress, CancellationToken ct)
+    {
+        var last = long.MinValue;
+        progress?.Invoke($"pulling {image}");
+        try
+        {
+            await engine.PullAsync(image, p =>
+            {
+                if (time.GetTimestamp() - last >= time.TimestampFrequency || p.Layer is null)
+                {
+                    last = time.GetTimestamp();
+                    progress?.Invoke($"pulling {image}: {p}");
+                }
+            }, ct);
+        }
+        catch (DockerException failed)
+        {
+            throw new InstanceCannotStartException($"No such image: {image} (pull: {failed.Message})");
+        }
+
+        progress?.Invoke($"pulled {image}");
+    }
 
     public IReadOnlyList<string> Logs(string instanceId)
     {
@@ -113,6 +117,12 @@ public sealed class DockerLauncher(DockerEngine engine, string owner) : IInstanc
         {
             return "exited";
         }
+    }
+
+    public async Task<InstanceUsage?> UsageAsync(string instanceId, CancellationToken ct)
+    {
+        var stats = await engine.StatsAsync(ContainerOf(instanceId), ct);
+        return stats is null ? null : new InstanceUsage(stats.CpuCores, stats.MemoryBytes, stats.MemoryLimit);
     }
 
     private static string Describe(ContainerInfo? info, IReadOnlyList<string> last)

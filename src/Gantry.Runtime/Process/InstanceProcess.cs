@@ -34,7 +34,10 @@ internal sealed partial class InstanceProcess : IDisposable
     public static InstanceProcess Adopt(AdoptionRecord record) => new(record.Pid, record.StartTime);
 
     /// <summary>A launched instance (a container's first process), known by pid and start time; how it ended comes from <paramref name="exit"/>.</summary>
-    public static InstanceProcess Launched(LaunchedProcess launched, Func<string> exit) => new(launched.Pid, launched.StartTime) { exitOf = exit };
+    public static InstanceProcess Launched(LaunchedProcess launched, Func<string> exit) => new(launched.Pid, launched.StartTime) { exitOf = exit, StopSignal = launched.StopSignal };
+
+    /// <summary>The signal that asks it to stop (SIGTERM unless its container says otherwise).</summary>
+    public int StopSignal { get; private init; } = 15;
 
     private Func<string>? exitOf;
 

@@ -88,9 +88,10 @@ internal sealed partial class ManagedInstance
     {
         var values = PlaceholderValues();
         var environment = new Dictionary<string, string>(StringComparer.Ordinal);
+        var secrets = new Dictionary<string, string>(StringComparer.Ordinal);
         foreach (var (key, value) in spec.Service.Runtime.Env.Concat(spec.ExtraEnv))
         {
-            environment[key] = Placeholders.Expand(value, values);
+            (spec.Secrets.Contains(key) ? secrets : environment)[key] = Placeholders.Expand(value, values);
         }
 
         if (options.Owner is not null)
@@ -98,7 +99,8 @@ internal sealed partial class ManagedInstance
             environment[Orphans.OwnerVariable] = options.Owner;
         }
 
-        var launched = await launcher.LaunchAsync(new InstanceLaunch(spec, Id, Index, Address, values, environment), ct);
+        var launch = new InstanceLaunch(spec, Id, Index, Address, values, environment) { Secrets = secrets, Progress = Note };
+        var launched = await launcher.LaunchAsync(launch, ct);
         var started = InstanceProcess.Launched(launched, () => launcher.ExitOf(Id));
         lock (gate)
         {
@@ -111,6 +113,16 @@ internal sealed partial class ManagedInstance
         }
 
         return started;
+    }
+
+    /// <summary>What the launcher does before the instance runs (an image's pull), in its status and its log.</summary>
+    private void Note(string text)
+    {
+        Append("gantry: " + text);
+        lock (gate)
+        {
+            lastError = text;
+        }
     }
 
     /// <summary>What {version}, {port}, {service}, {environment} and {instance} stand for in this instance's texts.</summary>

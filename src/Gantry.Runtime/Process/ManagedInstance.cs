@@ -30,8 +30,8 @@ internal sealed partial class ManagedInstance : IAsyncDisposable
     private int restarts;
     private string? lastError;
 
-    /// <summary>A new instance of the set, or (with <paramref name="record"/>) one a previous control plane started, taken back as it runs.</summary>
-    public ManagedInstance(InstanceSetSpec spec, int index, InstanceOptions options, AdoptionRecord? record = null)
+    /// <summary>A new instance of the set (on <paramref name="port"/> when free: a retained release's), or (with <paramref name="record"/>) one a previous control plane started, taken back as it runs.</summary>
+    public ManagedInstance(InstanceSetSpec spec, int index, InstanceOptions options, AdoptionRecord? record = null, int? port = null)
     {
         this.options = options;
         this.spec = spec;
@@ -39,8 +39,8 @@ internal sealed partial class ManagedInstance : IAsyncDisposable
         probes = options.Probes;
         Index = record?.Index ?? index;
         Id = $"{spec.Service.Name}-{spec.Environment}-{spec.Key}-{Index}";
-        port = record is null ? LoopbackPorts.Lease() : LoopbackPorts.Claim(record.Port);
-        Address = new Endpoint("127.0.0.1", port.Port);
+        this.port = record is not null ? LoopbackPorts.Claim(record.Port) : (port is { } p ? LoopbackPorts.LeaseIfFree(p) : null) ?? LoopbackPorts.Lease();
+        Address = new Endpoint("127.0.0.1", this.port.Port);
         if (record is not null)
         {
             adopted = InstanceProcess.Adopt(record);
@@ -58,6 +58,8 @@ internal sealed partial class ManagedInstance : IAsyncDisposable
     public string Id { get; }
 
     public int Index { get; }
+
+    public InstanceSetSpec Spec => spec;
 
     public Endpoint Address { get; }
 
@@ -296,7 +298,7 @@ internal sealed partial class ManagedInstance : IAsyncDisposable
             return;
         }
 
-        target.Signal(SigTerm);
+        target.Signal(target.StopSignal);
         using var wait = new CancellationTokenSource(spec.Service.Runtime.StopTimeout, time);
         try
         {
@@ -310,10 +312,15 @@ internal sealed partial class ManagedInstance : IAsyncDisposable
         }
     }
 
-    /// <summary>Stops supervising and leaves the process running for the next control plane to adopt (its record stays).</summary>
-    public async ValueTask ReleaseAsync()
+    /// <summary>Stops supervising and leaves the process running for the next control plane to adopt (its record stays unless <paramref name="forget"/>: a warm retained release, found again by its engine).</summary>
+    public async ValueTask ReleaseAsync(bool forget = false)
     {
         await StopSupervisingAsync();
+        if (forget && options.RecordFolder is { } records)
+        {
+            File.Delete(AdoptionRecord.PathOf(records, Id));
+        }
+
         lock (gate)
         {
             process?.Dispose();
@@ -373,7 +380,7 @@ internal sealed partial class ManagedInstance : IAsyncDisposable
 
         if (options.Launcher is { } launcher)
         {
-            await launcher.RemoveAsync(Id, CancellationToken.None);
+            await launcher.StoppedAsync(spec, Id, CancellationToken.None);
         }
 
         SetPhase(InstancePhase.Stopped);
@@ -386,6 +393,4 @@ internal sealed partial class ManagedInstance : IAsyncDisposable
 
         stopping.Dispose();
     }
-
-    private const int SigTerm = 15;
 }

@@ -29,6 +29,7 @@ public sealed class ProcessRuntime(TimeProvider time, string? logDirectory = nul
 
     /// <summary>Detached instances are adopted by the next control plane; isolated when the server runs as root.</summary>
     public RuntimeCapabilities Capabilities => RuntimeCapabilities.Logs
+        | (launcher is not null ? RuntimeCapabilities.Usage : RuntimeCapabilities.None)
         | (isolation is { DefaultUser: not null } && launcher is null ? RuntimeCapabilities.UserIsolation : RuntimeCapabilities.None)
         | (Options.Detached || (launcher is not null && recordFolder is not null) ? RuntimeCapabilities.Adoption : RuntimeCapabilities.None);
 
@@ -56,6 +57,7 @@ public sealed class ProcessRuntime(TimeProvider time, string? logDirectory = nul
             {
                 sets[spec.SetId] = instances = [];
                 await AdoptAsync(spec, instances, ct);
+                await ResumeRetainedAsync(spec, instances, ct);
             }
 
             while (instances.Count < spec.Replicas)
@@ -104,6 +106,33 @@ public sealed class ProcessRuntime(TimeProvider time, string? logDirectory = nul
         }
     }
 
+    /// <summary>
+    /// What the launcher kept of this set (a retained release): kept running (warm), taken back like an adopted
+    /// instance; stopped, started again on its old port so the container is started rather than created.
+    /// </summary>
+    private async Task ResumeRetainedAsync(InstanceSetSpec spec, List<ManagedInstance> instances, CancellationToken ct)
+    {
+        if (launcher is null)
+        {
+            return;
+        }
+
+        foreach (var kept in (await launcher.RetainedAsync(spec, ct)).Where(k => k.Index < spec.Replicas && instances.TrueForAll(i => i.Index != k.Index)))
+        {
+            var record = kept.Running is { } running
+                ? new AdoptionRecord(kept.Id, spec.Service.Name, spec.Environment, spec.Key, spec.Version, kept.Index, kept.Port, running.Pid, running.StartTime, 0, launcher.Kind)
+                : null;
+            var instance = new ManagedInstance(spec, kept.Index, Options, record, kept.Port);
+            if (record is not null)
+            {
+                await instance.CheckAdoptedAsync(ct);
+            }
+
+            instance.Start();
+            instances.Add(instance);
+        }
+    }
+
     public async Task StopAsync(InstanceSetId setId, CancellationToken ct)
     {
         await gate.WaitAsync(ct);
@@ -111,7 +140,13 @@ public sealed class ProcessRuntime(TimeProvider time, string? logDirectory = nul
         {
             if (sets.Remove(setId, out var instances))
             {
-                await Task.WhenAll(instances.Select(i => i.DisposeAsync().AsTask()));
+                var spec = instances.Count > 0 ? instances[0].Spec : null;
+                // A warm retained release keeps running, out of traffic and unsupervised, until a rollback takes it back or pruning removes it.
+                await Task.WhenAll(instances.Select(i => spec is not null && launcher?.KeepsRunning(spec) == true ? i.ReleaseAsync(forget: true).AsTask() : i.DisposeAsync().AsTask()));
+                if (spec is not null && launcher is not null)
+                {
+                    await launcher.PruneAsync(spec, sets.Keys.ToHashSet(), ct);
+                }
             }
 
             if (unclaimed.Remove(setId, out var records))
@@ -163,6 +198,25 @@ public sealed class ProcessRuntime(TimeProvider time, string? logDirectory = nul
 
     private static InstanceStatus Unclaimed(AdoptionRecord r) =>
         new(r.Id, r.SetId, r.Version, new Core.Manifest.Values.Endpoint("127.0.0.1", r.Port), InstancePhase.NotReady, r.Restarts, r.Pid, "left by the previous control plane; no rollout has claimed it", r.Index);
+
+    /// <summary>A running instance's CPU and memory as its engine reads them, with the CPU limit of its section.</summary>
+    public async Task<InstanceUsage?> UsageAsync(string instanceId, CancellationToken ct)
+    {
+        ManagedInstance? instance;
+        await gate.WaitAsync(ct);
+        try
+        {
+            instance = sets.Values.SelectMany(s => s).FirstOrDefault(i => i.Id == instanceId && i.Status.ProcessId is not null);
+        }
+        finally
+        {
+            gate.Release();
+        }
+
+        return launcher is null || instance is null || await launcher.UsageAsync(instanceId, ct) is not { } usage
+            ? null
+            : usage with { CpuLimit = (instance.Spec.Service.Runtime as Core.Manifest.DockerSpec)?.Cpus };
+    }
 
     public IReadOnlyList<string> Logs(string instanceId)
     {

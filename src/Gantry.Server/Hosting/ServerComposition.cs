@@ -42,7 +42,7 @@ public static class ServerComposition
         services.AddSingleton(sp => new DataPlane(sp.GetRequiredService<IRuntime>(), sp.GetRequiredService<ITrafficRouter>(), sp.GetRequiredService<IMaintenanceStore>()));
         services.AddSingleton<IReadOnlyDictionary<string, IMetricProvider>>(sp => new IMetricProvider[]
         {
-            new BuiltinMetricProvider(parts.Router.Metrics),
+            new BuiltinMetricProvider(parts.Router.Metrics, parts.Runtime),
             new PrometheusMetricProvider(parts.Http, sp.GetRequiredService<TimeProvider>()),
             new WebMetricProvider(parts.Http),
             new CommandMetricProvider(parts.ManifestFolder),

@@ -176,7 +176,7 @@ public sealed partial class RolloutReconciler(
         foreach (var set in state.Sets)
         {
             var variables = set.Release.Variables.ToDictionary(v => v.Key, v => v.Value, StringComparer.Ordinal);
-            await runtime.EnsureAsync(new InstanceSetSpec(spec, state.Environment, set.Version, set.Replicas, manifestContext.Folder, variables, set.Name), ct);
+            await runtime.EnsureAsync(new InstanceSetSpec(spec, state.Environment, set.Version, set.Replicas, manifestContext.Folder, variables, set.Name) { Secrets = set.Release.Secret.ToHashSet(StringComparer.Ordinal) }, ct);
         }
 
         var wanted = state.Sets.Select(s => state.Target.Set(s.Key)).ToHashSet();

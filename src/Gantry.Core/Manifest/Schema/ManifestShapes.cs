@@ -44,13 +44,24 @@ public static partial class ManifestShapes
         new Field("stopTimeout", Duration, "Time between SIGTERM and killing the process tree.", Default: "10s"),
         new Field("runAs", new StringType("a user name"), "The user instances run as when the server runs as root (never root itself).", Default: "gantry-instance, created when missing"));
 
+    public static readonly Shape Retain = Object("retain", "retained releases", "The containers of the last releases that left traffic are kept, so that 'gantry rollback' to one of them starts it rather than creating it (their images are never cleaned up while kept).",
+        new Field("releases", new IntegerType(0, 20), "How many earlier releases are kept.", Required: true),
+        new Field("for", Duration, "How long a release is kept after it left traffic.", Default: "24h"),
+        new Field("warm", Boolean, "Keep them running (not routed) rather than stopped: a rollback is then only a switch.", Default: "false"));
+
     public static readonly Shape Docker = Object("docker", "docker", "Runs each instance as a container of the Docker engine (DOCKER_HOST, or its default socket) on host networking, listening on the port Gantry gives it. Texts may use {version}, {port}, {service}, {environment} and {instance}.",
         new Field("image", new StringType("an image reference"), "The image, such as registry.example/shop:{version}.", Required: true),
         new Field("args", new ListType(Text), "Arguments given to the image's entrypoint, one list item each."),
         new Field("env", new MapType(Text, EnvName), "Environment variables of the container."),
         new Field("stopTimeout", Duration, "Time between SIGTERM and killing the container.", Default: "10s"),
         new Field("memory", new IntegerType(4, 1_048_576), "Memory limit in MiB; the engine kills a container past it (OOMKilled)."),
-        new Field("cpus", new NumberType(0.01, 1024), "CPU limit, in cores."));
+        new Field("cpus", new NumberType(0.01, 1024), "CPU limit, in cores."),
+        new Field("pids", new IntegerType(8, 1_000_000), "The most processes and threads the container may have."),
+        new Field("volumes", new ListType(new StringType("SOURCE:/TARGET or SOURCE:/TARGET:ro")), "Mounts: a host path (relative to the manifest's folder) or a named volume, then the absolute path in the container, then ':ro' for read-only."),
+        new Field("readOnly", Boolean, "The image's file system is read-only; /tmp is a small writable tmpfs.", Default: "false"),
+        new Field("user", new StringType("UID[:GID] or a user name"), "Who the container runs as; never root.", Default: "65534:65534 (nobody)"),
+        new Field("stopSignal", Enum("SIGTERM", "SIGINT", "SIGQUIT", "SIGHUP", "SIGUSR1", "SIGUSR2", "SIGWINCH"), "The signal that asks the container to stop; it is killed after stopTimeout.", Default: "SIGTERM"),
+        new Field("retain", new ObjectType(Retain), "Keep the containers of earlier releases for an instant rollback."));
 
     public static readonly Shape Variables = Object("variables", "variables", "What deploys may set on instances with --set and --secret.",
         new Field("allow", new ListType(new StringType("a variable name, or a prefix ending in *")), "Loader, runtime and shell variables (LD_*, DOTNET_*, PATH, ...) that deploys may set after all; refused otherwise."));
@@ -134,7 +145,7 @@ public static partial class ManifestShapes
         new Field("tls", new ObjectType(ServiceTls), "The front door's certificate: clients speak HTTPS, and HTTP/2 where they offer it."));
 
     public static readonly Shape BuiltinQuery = Object("builtinQuery", "builtin query", "The router's own measurements of the group under analysis.",
-        new Field("query", Enum("request_rate", "error_rate", "success_rate", "latency_p50", "latency_p90", "latency_p95", "latency_p99", "latency"), "What to measure; 'latency' gives raw samples for the judge.", Required: true),
+        new Field("query", Enum("request_rate", "error_rate", "success_rate", "latency_p50", "latency_p90", "latency_p95", "latency_p99", "latency", "cpu", "memory"), "What to measure; 'latency' gives raw samples for the judge; 'cpu' (a share of the CPU limit, or of one core) and 'memory' (MiB) are the instances' own use now, read from a runtime that measures it (docker).", Required: true),
         new Field("window", Duration, "How far back to measure.", Default: "the template's interval"));
 
     public static readonly Shape PrometheusQuery = Object("prometheusQuery", "Prometheus query", "A PromQL query over Prometheus's HTTP API; {service}, {environment}, {group} (canary or baseline), {version} and {set} (the router's backend group: the version, or VERSION~baseline for a fresh baseline) are filled in.",
@@ -200,7 +211,9 @@ public static partial class ManifestShapes
         new Field("replicas", new IntegerType(1, 100), "Instances in this environment."),
         new Field("env", new MapType(Text, EnvName), "Environment variables added or replaced."),
         new Field("strategy", new ObjectType(Strategy), "Strategy in this environment."),
-        new Field("listen", new EndpointType(), "This environment's own front door for the service (environments on one host cannot share one)."));
+        new Field("listen", new EndpointType(), "This environment's own front door for the service (environments on one host cannot share one)."),
+        new Field("process", new ObjectType(Process), "This environment's runtime section in place of the service's: local processes."),
+        new Field("docker", new ObjectType(Docker), "This environment's runtime section in place of the service's: containers (say, production on Docker, development as processes)."));
 
     public static readonly Shape Approvals = Object("approvals", "approvals", "Approvals a rollout needs before it starts.",
         new Field("required", new IntegerType(1, 20), "How many approvals.", Default: "1"),
