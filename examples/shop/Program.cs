@@ -73,6 +73,17 @@ async Task<IResult> Faulty(HttpContext context, Func<IResult> answer)
 app.MapGet("/", (Func<HttpContext, Task<IResult>>)(c => Faulty(c, () => Results.Json(new Hello("shop", settings.Version), ShopJson.Default.Hello))));
 app.MapGet("/api/items", (Func<HttpContext, Task<IResult>>)(c => Faulty(c, () => Results.Json(new ItemList(settings.Version, items), ShopJson.Default.ItemList))));
 app.MapGet("/version", () => Results.Text(settings.Version + "\n"));
+
+// Whether the payment key reached the instance, as an environment variable or (in a container) a file named by
+// SHOP_PAYMENT_KEY_FILE: its SHA-256, never the key itself.
+app.MapGet("/payment-key", () =>
+{
+    var key = Environment.GetEnvironmentVariable("SHOP_PAYMENT_KEY")
+        ?? (Environment.GetEnvironmentVariable("SHOP_PAYMENT_KEY_FILE") is { Length: > 0 } file && File.Exists(file) ? File.ReadAllText(file) : null);
+    return key is null
+        ? Results.Text("none\n", statusCode: StatusCodes.Status404NotFound)
+        : Results.Text("sha256:" + Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(key))) + "\n");
+});
 app.MapGet("/health", () => Results.Text("ok\n"));
 app.MapGet("/health/ready", () => settings.Ready
     ? Results.Text("ready\n")

@@ -28,9 +28,13 @@ cp -a "$app"/. "$root/app/"
 mkdir -p "$root/usr/lib" "$root/usr/lib64"
 ln -s usr/lib "$root/lib"
 ln -s usr/lib64 "$root/lib64"
-for binary in "$dotnet_root/dotnet" "$runtime"/*.so; do
-  ldd "$binary" 2>/dev/null | awk '/=> \// { print $3 } /^[ \t]*\/lib/ { print $1 }'
-done | sort -u | while read -r lib; do
+# OpenSSL is loaded by name when first used (hashing, TLS), so ldd does not list it: it is added by hand.
+{
+  for binary in "$dotnet_root/dotnet" "$runtime"/*.so; do
+    ldd "$binary" 2>/dev/null | awk '/=> \// { print $3 } /^[ \t]*\/lib/ { print $1 }'
+  done
+  ldconfig -p | awk '/lib(ssl|crypto)\.so\.3 / { print $NF }'
+} | sort -u | while read -r lib; do
   real=$(readlink -f "$lib")
   cp --parents "$real" "$root/"
   dir=$(dirname "$root$real")
