@@ -99,8 +99,20 @@ internal sealed partial class ManagedInstance
             environment[Orphans.OwnerVariable] = options.Owner;
         }
 
+        string? before;
+        lock (gate)
+        {
+            before = lastError;
+        }
+
         var launch = new InstanceLaunch(spec, Id, Index, Address, values, environment) { Secrets = secrets, Progress = Note };
         var launched = await launcher.LaunchAsync(launch, ct);
+        lock (gate)
+        {
+            // A pull's progress was shown while it ran; once the container runs, the last real error is shown again.
+            lastError = before;
+        }
+
         var started = InstanceProcess.Launched(launched, () => launcher.ExitOf(Id));
         lock (gate)
         {

@@ -78,7 +78,11 @@ internal sealed partial class ManagedInstance : IAsyncDisposable
     {
         if (options.Launcher is { } launcher)
         {
-            return launcher.Logs(Id);
+            // What Gantry did before the container ran (an image's pull), then the container's own output.
+            lock (gate)
+            {
+                return [.. log, .. launcher.Logs(Id)];
+            }
         }
 
         if (options.Detached && LogPath is { } path)
