@@ -60,6 +60,14 @@ public sealed partial class DockerEngine
         }
     }
 
+    /// <summary>Gives <paramref name="image"/> another name (<paramref name="as"/>, REPOSITORY:TAG).</summary>
+    public async Task TagAsync(string image, string @as, CancellationToken ct)
+    {
+        var (repository, tag) = Split(@as);
+        using var response = await http.PostAsync($"{Version}/images/{Uri.EscapeDataString(image)}/tag?repo={Uri.EscapeDataString(repository)}&tag={Uri.EscapeDataString(tag)}", null, ct);
+        await ReadAsync(response, ct);
+    }
+
     /// <summary>Removes an image (a tag of it) unless a container, running or stopped, still uses it: true when removed.</summary>
     public async Task<bool> RemoveImageAsync(string image, CancellationToken ct)
     {

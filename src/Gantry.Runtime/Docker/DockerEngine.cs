@@ -44,6 +44,11 @@ public sealed partial class DockerEngine : IDisposable
                 UseProxy = false,
                 ConnectCallback = (_, _) =>
                 {
+                    if (!File.Exists(path))
+                    {
+                        throw new IOException($"nothing at {path}");
+                    }
+
                     var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
                     try
                     {

@@ -28,19 +28,21 @@ internal static class DemoCommand
 
     public static Command Create(TimeProvider time)
     {
-        var file = new Option<string?>("--file", "-f") { Description = "The manifest (default: examples/demo/gantry.yaml of this source tree).", HelpName = "FILE" };
-        var command = new Command("demo", "Run a canary, a blue-green release and an automatic abort on the sample service, under steady traffic.") { file };
-        command.SetAction((parse, ct) => RunAsync(parse.GetValue(file), parse.InvocationConfiguration.Output, parse.InvocationConfiguration.Error, time, ct));
+        var file = new Option<string?>("--file", "-f") { Description = "The manifest (default: examples/demo/gantry.yaml of this source tree, or gantry.docker.yaml with --runtime docker).", HelpName = "FILE" };
+        var runtime = new Option<string>("--runtime") { Description = "process: the sample runs as local processes; docker: as containers of the Docker engine (DOCKER_HOST), its images built first.", DefaultValueFactory = _ => "process" };
+        runtime.AcceptOnlyFromAmong("process", "docker");
+        var command = new Command("demo", "Run a canary, a blue-green release and an automatic abort on the sample service, under steady traffic.") { file, runtime };
+        command.SetAction((parse, ct) => RunAsync(parse.GetValue(file), parse.GetValue(runtime) == "docker", parse.InvocationConfiguration.Output, parse.InvocationConfiguration.Error, time, ct));
         return command;
     }
 
-    private static string? FindExample()
+    private static string? FindExample(string name)
     {
         foreach (var start in new[] { Environment.CurrentDirectory, AppContext.BaseDirectory })
         {
             for (var dir = new DirectoryInfo(start); dir is not null; dir = dir.Parent)
             {
-                var candidate = Path.Combine(dir.FullName, "examples", "demo", ManifestLoader.DefaultFileName);
+                var candidate = Path.Combine(dir.FullName, "examples", "demo", name);
                 if (File.Exists(candidate))
                 {
                     return candidate;
@@ -51,13 +53,19 @@ internal static class DemoCommand
         return null;
     }
 
-    private static async Task<int> RunAsync(string? file, TextWriter output, TextWriter error, TimeProvider time, CancellationToken ct)
+    private static async Task<int> RunAsync(string? file, bool containers, TextWriter output, TextWriter error, TimeProvider time, CancellationToken ct)
     {
-        var path = file ?? FindExample();
+        var name = containers ? "gantry.docker.yaml" : ManifestLoader.DefaultFileName;
+        var path = file ?? FindExample(name);
         if (path is null)
         {
-            await error.WriteLineAsync("gantry: the demo runs from a Gantry source tree: examples/demo/gantry.yaml not found (pass -f FILE)");
+            await error.WriteLineAsync($"gantry: the demo runs from a Gantry source tree: examples/demo/{name} not found (pass -f FILE)");
             return ExitCodes.BadInput;
+        }
+
+        if (containers && await DemoContainers.ReachAsync(error, ct) is null)
+        {
+            return ExitCodes.Failed;
         }
 
         var loaded = ManifestLoader.LoadFile(path);
@@ -85,6 +93,12 @@ internal static class DemoCommand
         var data = Directory.CreateTempSubdirectory("gantry-demo-").FullName;
         var started = time.GetTimestamp();
         await output.WriteLineAsync($"Gantry demo: {Path.GetRelativePath(Environment.CurrentDirectory, path)}, data in {data}");
+        var tree = Path.GetFullPath(Path.Combine(Path.GetDirectoryName(Path.GetFullPath(path))!, "..", ".."));
+        if (containers && !await DemoContainers.BuildImagesAsync(tree, ["v1", "v2", "v3"], output, error, ct))
+        {
+            return ExitCodes.Failed;
+        }
+
         try
         {
             await using var server = await GantryServer.StartAsync(manifest, Path.GetDirectoryName(Path.GetFullPath(path))!, new ServerOptions(data, new Endpoint("127.0.0.1", LoopbackPorts.Next())), time, null, ct);
@@ -152,6 +166,11 @@ internal static class DemoCommand
         }
         finally
         {
+            if (containers)
+            {
+                await DemoContainers.RemoveAsync(GantryServer.OwnerOf(data), CancellationToken.None);
+            }
+
             try
             {
                 Directory.Delete(data, recursive: true);

@@ -36,6 +36,30 @@ public sealed class DemoCommandTests
         Gantry.Runtime.Process.Orphans.Find(Gantry.Server.GantryServer.OwnerOf(data)).Should().BeEmpty("no instance process is left running");
     }
 
+    [RequiresBinaryFact("dockerd", "docker.io", Timeout = 240_000)]
+    public async Task Demo_OnDocker_BuildsTheImages_RunsTheSameStoryInContainers_AndRemovesThem()
+    {
+        await using var daemon = await DockerDaemon.StartAsync();
+        var environment = new Dictionary<string, string> { ["DOCKER_HOST"] = daemon.Host };
+
+        var result = await ChildProcess.RunAsync("dotnet", [RepoPaths.GantryDll, "demo", "--runtime", "docker"], TimeSpan.FromSeconds(200), environment, RepoPaths.Root);
+
+        result.ExitCode.Should().Be(0, result.Stdout + result.Stderr);
+        result.Stdout.Should().Contain("examples/demo/gantry.docker.yaml").And.Contain("building gantry-shop:v1");
+        result.Stdout.Should().MatchRegex(@"shop v2\s+canary\s+Succeeded\s+[\d.]+ s\s+\d+\s+0  v1 \d+, v2 \d+", "the good canary of containers costs no client errors");
+        result.Stdout.Should().MatchRegex(@"cart v2\s+blue-green\s+Succeeded\s+[\d.]+ s\s+\d+\s+0  v1 \d+, v2 \d+");
+        result.Stdout.Should().MatchRegex(@"Aborted\s+analysis slo failed \(step 2/5\): error-rate: ");
+        var images = await daemon.DockerAsync(["images", "gantry-shop", "--format", "{{.Tag}}"]);
+        images.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries).Should().BeEquivalentTo(["v1", "v2", "v3"]);
+        (await daemon.DockerAsync(["ps", "-a", "--format", "{{.Names}}"])).Stdout.Trim().Should().BeEmpty("the demo removes its containers");
+
+        var unreachable = await ChildProcess.RunAsync("dotnet", [RepoPaths.GantryDll, "demo", "--runtime", "docker"], TimeSpan.FromSeconds(30),
+            new Dictionary<string, string> { ["DOCKER_HOST"] = "unix:///nonexistent/docker.sock" }, RepoPaths.Root);
+        unreachable.ExitCode.Should().Be(1);
+        unreachable.Stderr.Trim().Should().Be("gantry: the Docker engine at unix:///nonexistent/docker.sock cannot be reached (nothing at /nonexistent/docker.sock); start dockerd or set DOCKER_HOST, or run the demo without --runtime docker");
+        unreachable.Stdout.Should().BeEmpty("nothing was started");
+    }
+
     [Fact(Timeout = 60_000)]
     public async Task Demo_InvalidManifest_PrintsDiagnosticsAndExitsTwo()
     {
