@@ -166,7 +166,7 @@ public sealed partial class GantryServer : IAsyncDisposable
         {
             engine.Dispose();
             await process.DisposeAsync();
-            throw new InvalidOperationException($"the Docker engine at {engine.Host} cannot be reached ({ex.GetBaseException().Message}); set DOCKER_HOST or start dockerd", ex);
+            throw new InvalidOperationException($"the Docker engine at {engine.Host} cannot be reached ({ex.GetBaseException().Message}); set DOCKER_HOST or start dockerd");
         }
 
         var docker = new ProcessRuntime(time, logs, owner, null, records, adoptable, new Runtime.Docker.DockerLauncher(engine, owner, time));

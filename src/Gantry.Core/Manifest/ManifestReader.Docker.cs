@@ -13,6 +13,11 @@ internal sealed partial class ManifestReader
             CheckPlaceholders(m.Lookup("image")!.Value, Placeholders.Process, "'image'");
         }
 
+        if (m.String("command") is not null)
+        {
+            CheckPlaceholders(m.Lookup("command")!.Value, Placeholders.Process, "'command'");
+        }
+
         var args = ReadArgs(m);
         var env = ReadStringMap(m, "env", "environment variable", Placeholders.Process);
         var stopTimeout = Positive(m, "stopTimeout") ?? ProcessSpec.DefaultStopTimeout;
@@ -35,6 +40,7 @@ internal sealed partial class ManifestReader
             : null;
         return image is null ? null : new DockerSpec(image, args, env, stopTimeout, memory, m.Number("cpus"))
         {
+            Command = m.String("command"),
             Pids = m.Int("pids"),
             Volumes = ReadVolumes(m),
             ReadOnly = m.Bool("readOnly") ?? false,

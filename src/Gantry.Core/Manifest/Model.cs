@@ -122,6 +122,9 @@ public sealed record DockerSpec(
 
     public override TimeSpan StopTimeout { get; init; } = StopTimeout;
 
+    /// <summary>The program to run in place of the image's entrypoint, when given (its arguments are <see cref="Args"/>).</summary>
+    public string? Command { get; init; }
+
     /// <summary>Host paths or named volumes mounted into the container.</summary>
     public ValueList<VolumeMount> Volumes { get; init; } = [];
 

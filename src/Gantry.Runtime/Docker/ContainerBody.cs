@@ -86,6 +86,11 @@ public static class ContainerBody
             ["StopTimeout"] = (int)Math.Ceiling(docker.StopTimeout.TotalSeconds),
             ["HostConfig"] = host,
         };
+        if (docker.Command is { } command)
+        {
+            body["Entrypoint"] = new JsonArray(JsonValue.Create(Placeholders.Expand(command, launch.Values)));
+        }
+
         var configuration = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(body.ToJsonString())))[..16];
         body["Labels"] = new JsonObject
         {

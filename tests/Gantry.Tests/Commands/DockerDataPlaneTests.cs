@@ -54,6 +54,29 @@ public sealed class DockerDataPlaneTests : IDisposable
         (await ContainersAsync(daemon)).Should().BeEmpty("gantry down removes the containers a server left");
     }
 
+    [Fact(Timeout = 60_000)]
+    public async Task Server_WithAnEngineOutOfReach_IsOneLine_AndStartsNothing()
+    {
+        var manifest = Path.Combine(folder, "gantry.yaml");
+        await File.WriteAllTextAsync(manifest, $$"""
+            version: 1
+            services:
+              shop:
+                docker: { image: "gantry-shop:{version}", args: [--urls, "http://127.0.0.1:{port}"] }
+                listen: 127.0.0.1:{{FreePort.Next()}}
+                health: { readiness: { path: /health/ready } }
+            """);
+        var data = Path.Combine(folder, "data");
+
+        var result = await ChildProcess.RunAsync("dotnet", [RepoPaths.GantryDll, "server", "-f", manifest, "--data", data, "--listen", $"127.0.0.1:{FreePort.Next()}"],
+            TimeSpan.FromSeconds(40), new Dictionary<string, string> { ["DOCKER_HOST"] = "unix:///nonexistent/docker.sock" });
+
+        result.ExitCode.Should().NotBe(0);
+        result.Stderr.Trim().Should().Be("gantry: the Docker engine at unix:///nonexistent/docker.sock cannot be reached (nothing at /nonexistent/docker.sock); set DOCKER_HOST or start dockerd");
+        File.Exists(Path.Combine(data, "router", "router.pid")).Should().BeFalse("no router was started");
+        Directory.Exists(Path.Combine(data, "instances")).Should().BeFalse("no instance was started");
+    }
+
     private static async Task<List<string>> ContainersAsync(DockerDaemon daemon)
     {
         var listed = await daemon.DockerAsync(["ps", "-a", "--filter", "label=org.gantry.service=shop", "--format", "{{.ID}}"]);

@@ -51,7 +51,8 @@ public static partial class ManifestShapes
 
     public static readonly Shape Docker = Object("docker", "docker", "Runs each instance as a container of the Docker engine (DOCKER_HOST, or its default socket) on host networking, listening on the port Gantry gives it. Texts may use {version}, {port}, {service}, {environment} and {instance}.",
         new Field("image", new StringType("an image reference"), "The image, such as registry.example/shop:{version}.", Required: true),
-        new Field("args", new ListType(Text), "Arguments given to the image's entrypoint, one list item each."),
+        new Field("command", new StringType("a program in the image"), "The program to run in place of the image's entrypoint.", Default: "the image's entrypoint"),
+        new Field("args", new ListType(Text), "Arguments given to the entrypoint (or command), one list item each."),
         new Field("env", new MapType(Text, EnvName), "Environment variables of the container."),
         new Field("stopTimeout", Duration, "Time between SIGTERM and killing the container.", Default: "10s"),
         new Field("memory", new IntegerType(4, 1_048_576), "Memory limit in MiB; the engine kills a container past it (OOMKilled)."),
