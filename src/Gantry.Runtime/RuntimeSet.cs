@@ -38,7 +38,18 @@ public sealed class RuntimeSet(IReadOnlyList<IRuntime> runtimes) : IRuntime
         return null;
     }
 
-    public IReadOnlyList<string> Logs(string instanceId) => runtimes.Select(r => r.Logs(instanceId)).FirstOrDefault(l => l.Count > 0) ?? [];
+    public async Task<IReadOnlyList<string>> LogsAsync(string instanceId, CancellationToken ct)
+    {
+        foreach (var runtime in runtimes)
+        {
+            if (await runtime.LogsAsync(instanceId, ct) is { Count: > 0 } lines)
+            {
+                return lines;
+            }
+        }
+
+        return [];
+    }
 
     public async ValueTask DisposeAsync()
     {

@@ -88,7 +88,7 @@ public interface IRuntime : IAsyncDisposable
     IReadOnlyList<InstanceStatus> Observe();
 
     /// <summary>The last lines an instance wrote to stdout and stderr.</summary>
-    IReadOnlyList<string> Logs(string instanceId);
+    Task<IReadOnlyList<string>> LogsAsync(string instanceId, CancellationToken ct);
 
     /// <summary>What an instance uses now (CPU and memory), for runtimes with <see cref="RuntimeCapabilities.Usage"/>; null otherwise or when it is not running.</summary>
     Task<InstanceUsage?> UsageAsync(string instanceId, CancellationToken ct) => Task.FromResult<InstanceUsage?>(null);
@@ -109,7 +109,7 @@ public enum RuntimeCapabilities
     /// <summary>Instances run as an unprivileged user of their own, apart from the control plane's files.</summary>
     UserIsolation = 2,
 
-    /// <summary>The last lines an instance wrote can be read (<see cref="IRuntime.Logs"/>).</summary>
+    /// <summary>The last lines an instance wrote can be read (<see cref="IRuntime.LogsAsync"/>).</summary>
     Logs = 4,
 
     /// <summary>Instances run on more than one machine.</summary>

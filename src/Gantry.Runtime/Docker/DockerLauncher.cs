@@ -91,29 +91,31 @@ public sealed partial class DockerLauncher(DockerEngine engine, string owner, Ti
         progress?.Invoke($"pulled {image}");
     }
 
-    public IReadOnlyList<string> Logs(string instanceId)
+    public async Task<IReadOnlyList<string>> LogsAsync(string instanceId, CancellationToken ct)
     {
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(5));
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        timeout.CancelAfter(TimeSpan.FromSeconds(5));
         try
         {
-            return engine.LogsAsync(ContainerOf(instanceId), 1000, timeout.Token).GetAwaiter().GetResult();
+            return await engine.LogsAsync(ContainerOf(instanceId), 1000, timeout.Token);
         }
-        catch (Exception ex) when (ex is HttpRequestException or OperationCanceledException or IOException)
+        catch (Exception ex) when (ex is HttpRequestException or IOException || (ex is OperationCanceledException && !ct.IsCancellationRequested))
         {
             return [];
         }
     }
 
-    public string ExitOf(string instanceId)
+    public async Task<string> ExitOfAsync(string instanceId, CancellationToken ct)
     {
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(5));
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        timeout.CancelAfter(TimeSpan.FromSeconds(5));
         try
         {
             var name = ContainerOf(instanceId);
-            var info = engine.InspectAsync(name, timeout.Token).GetAwaiter().GetResult();
-            return Describe(info, engine.LogsAsync(name, 3, timeout.Token).GetAwaiter().GetResult());
+            var info = await engine.InspectAsync(name, timeout.Token);
+            return Describe(info, await engine.LogsAsync(name, 3, timeout.Token));
         }
-        catch (Exception ex) when (ex is HttpRequestException or OperationCanceledException or IOException or DockerException)
+        catch (Exception ex) when (ex is HttpRequestException or IOException or DockerException || (ex is OperationCanceledException && !ct.IsCancellationRequested))
         {
             return "exited";
         }

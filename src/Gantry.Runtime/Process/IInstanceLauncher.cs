@@ -43,11 +43,11 @@ public interface IInstanceLauncher
     /// <summary>Keeps only the releases the service retains (the newest, within their time); the rest, and images nothing uses any more, go. <paramref name="live"/> are the sets running now.</summary>
     Task PruneAsync(InstanceSetSpec spec, IReadOnlySet<InstanceSetId> live, CancellationToken ct);
 
-    /// <summary>The instance's last lines of output.</summary>
-    IReadOnlyList<string> Logs(string instanceId);
+    /// <summary>The instance's last lines of output (none when the engine does not answer).</summary>
+    Task<IReadOnlyList<string>> LogsAsync(string instanceId, CancellationToken ct);
 
     /// <summary>How an instance's process ended, as the engine tells it (exit code, out of memory, last lines).</summary>
-    string ExitOf(string instanceId);
+    Task<string> ExitOfAsync(string instanceId, CancellationToken ct);
 
     /// <summary>CPU (cores) and memory (bytes) the instance uses now, when the engine measures them.</summary>
     Task<InstanceUsage?> UsageAsync(string instanceId, CancellationToken ct);

@@ -34,12 +34,12 @@ internal sealed partial class InstanceProcess : IDisposable
     public static InstanceProcess Adopt(AdoptionRecord record) => new(record.Pid, record.StartTime);
 
     /// <summary>A launched instance (a container's first process), known by pid and start time; how it ended comes from <paramref name="exit"/>.</summary>
-    public static InstanceProcess Launched(LaunchedProcess launched, Func<string> exit) => new(launched.Pid, launched.StartTime) { exitOf = exit, StopSignal = launched.StopSignal };
+    public static InstanceProcess Launched(LaunchedProcess launched, Func<CancellationToken, Task<string>> exit) => new(launched.Pid, launched.StartTime) { exitOf = exit, StopSignal = launched.StopSignal };
 
     /// <summary>The signal that asks it to stop (SIGTERM unless its container says otherwise).</summary>
     public int StopSignal { get; private init; } = 15;
 
-    private Func<string>? exitOf;
+    private Func<CancellationToken, Task<string>>? exitOf;
 
     public int Id { get; }
 
@@ -51,7 +51,10 @@ internal sealed partial class InstanceProcess : IDisposable
     public bool HasExited => child?.HasExited ?? !(ProcessStat.IsAlive(Id) && ProcessStat.StartTime(Id) == startTime);
 
     /// <summary>How it ended, as far as this control plane can know (an adopted process's exit code is its predecessor's to read).</summary>
-    public string Exit => child is { HasExited: true } ? string.Create(CultureInfo.InvariantCulture, $"exited with code {child.ExitCode}") : exitOf?.Invoke() ?? "exited";
+    public async Task<string> ExitAsync(CancellationToken ct) =>
+        child is { HasExited: true } ? string.Create(CultureInfo.InvariantCulture, $"exited with code {child.ExitCode}")
+        : exitOf is not null ? await exitOf(ct)
+        : "exited";
 
     public async Task WaitForExitAsync(TimeProvider time, CancellationToken ct)
     {

@@ -113,7 +113,7 @@ internal sealed partial class ManagedInstance
             lastError = before;
         }
 
-        var started = InstanceProcess.Launched(launched, () => launcher.ExitOf(Id));
+        var started = InstanceProcess.Launched(launched, ct => launcher.ExitOfAsync(Id, ct));
         lock (gate)
         {
             process = started;

@@ -74,15 +74,18 @@ internal sealed partial class ManagedInstance : IAsyncDisposable
         }
     }
 
-    public IReadOnlyList<string> Logs()
+    public async Task<IReadOnlyList<string>> LogsAsync(CancellationToken ct)
     {
         if (options.Launcher is { } launcher)
         {
             // What Gantry did before the container ran (an image's pull), then the container's own output.
+            string[] notes;
             lock (gate)
             {
-                return [.. log, .. launcher.Logs(Id)];
+                notes = [.. log];
             }
+
+            return [.. notes, .. await launcher.LogsAsync(Id, ct)];
         }
 
         if (options.Detached && LogPath is { } path)
@@ -162,7 +165,7 @@ internal sealed partial class ManagedInstance : IAsyncDisposable
         if (taken is null && health.Startup is { } startup && !await UntilPassesAsync(started, startup, ct))
         {
             // Gone while starting (a crash, an out-of-memory kill): how it ended says more than the probe.
-            Fail(started.HasExited ? started.Exit : $"startup probe {startup.Path} did not pass");
+            Fail(started.HasExited ? await started.ExitAsync(ct) : $"startup probe {startup.Path} did not pass");
             await KillAsync(started);
             return;
         }
@@ -184,7 +187,7 @@ internal sealed partial class ManagedInstance : IAsyncDisposable
         {
             if (started.HasExited)
             {
-                Fail(started.Exit);
+                Fail(await started.ExitAsync(ct));
                 return;
             }
 

@@ -218,24 +218,25 @@ public sealed class ProcessRuntime(TimeProvider time, string? logDirectory = nul
             : usage with { CpuLimit = (instance.Spec.Service.Runtime as Core.Manifest.DockerSpec)?.Cpus };
     }
 
-    public IReadOnlyList<string> Logs(string instanceId)
+    /// <summary>An instance's last lines: found under the gate, read outside it (an engine's answer never holds up the runtime).</summary>
+    public async Task<IReadOnlyList<string>> LogsAsync(string instanceId, CancellationToken ct)
     {
-        gate.Wait();
+        ManagedInstance? instance;
+        bool unclaimedOne;
+        await gate.WaitAsync(ct);
         try
         {
-            if (sets.Values.SelectMany(s => s).FirstOrDefault(i => i.Id == instanceId) is { } instance)
-            {
-                return instance.Logs();
-            }
-
-            return logDirectory is not null && unclaimed.Values.SelectMany(r => r).Any(r => r.Id == instanceId)
-                ? LogTail.Read(Path.Combine(logDirectory, instanceId + ".log"), 1000)
-                : [];
+            instance = sets.Values.SelectMany(s => s).FirstOrDefault(i => i.Id == instanceId);
+            unclaimedOne = unclaimed.Values.SelectMany(r => r).Any(r => r.Id == instanceId);
         }
         finally
         {
             gate.Release();
         }
+
+        return instance is not null ? await instance.LogsAsync(ct)
+            : logDirectory is not null && unclaimedOne ? LogTail.Read(Path.Combine(logDirectory, instanceId + ".log"), 1000)
+            : [];
     }
 
     /// <summary>Attached: stops every instance. Detached (or launched into an engine and recorded): stops supervising and leaves them serving for the next control plane.</summary>

@@ -35,12 +35,13 @@ public static class ServiceEndpoints
         api.MapGet(ApiRoutes.Instances, async (string? service, string? environment, IRolloutStore store, CancellationToken ct) =>
             TypedResults.Ok(await store.InstancesAsync(service, environment, ct))).WithName("ListInstances").WithMetadata(viewer);
 
-        api.MapGet(ApiRoutes.ServiceLogs, (string service, string? environment, string? version, int? lines, GantryManifest manifest, IRuntime runtime) =>
+        api.MapGet(ApiRoutes.ServiceLogs, async (string service, string? environment, string? version, int? lines, GantryManifest manifest, IRuntime runtime, CancellationToken ct) =>
         {
             var target = new TargetId(service, ApiEndpoints.EnvironmentOr(manifest, environment));
             var instances = runtime.Observe().Where(i => i.SetId.BelongsTo(target) && (version is null || i.Version == version)).ToList();
             var take = Math.Clamp(lines ?? 100, 1, 1000);
-            return TypedResults.Ok(instances.Select(i => new InstanceLogs(i.Id, i.Version, [.. runtime.Logs(i.Id).TakeLast(take)])).ToList());
+            var logs = await Task.WhenAll(instances.Select(async i => new InstanceLogs(i.Id, i.Version, [.. (await runtime.LogsAsync(i.Id, ct)).TakeLast(take)])));
+            return TypedResults.Ok(logs.ToList());
         }).WithName("GetLogs").WithMetadata(viewer);
     }
 

@@ -76,7 +76,7 @@ public sealed class DockerSectionTests
 
         public IReadOnlyList<InstanceStatus> Observe() => [];
 
-        public IReadOnlyList<string> Logs(string instanceId) => [];
+        public Task<IReadOnlyList<string>> LogsAsync(string instanceId, CancellationToken ct) => Task.FromResult<IReadOnlyList<string>>([]);
 
         public ValueTask DisposeAsync() => ValueTask.CompletedTask;
     }

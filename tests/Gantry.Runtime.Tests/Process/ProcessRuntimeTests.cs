@@ -126,8 +126,13 @@ public sealed class ProcessRuntimeTests : IAsyncLifetime
         };
         await runtime.EnsureAsync(new InstanceSetSpec(stubborn, "test", "v9", 1, ShopFolder, new Dictionary<string, string>()), CancellationToken.None);
         var running = (await WaitForAsync(s => s.Single() is { Phase: InstancePhase.Ready, ProcessId: not null }, "a running process")).Single();
-        await WaitForAsync(_ => runtime.Logs(running.Id).Count > 0, "its first line of output");
-        runtime.Logs(running.Id).Should().Equal($"started v9 on {running.Address.Port}");
+        var deadline = Stopwatch.StartNew();
+        while ((await runtime.LogsAsync(running.Id, CancellationToken.None)).Count == 0 && deadline.Elapsed < TimeSpan.FromSeconds(20))
+        {
+            await Task.Delay(50);
+        }
+
+        (await runtime.LogsAsync(running.Id, CancellationToken.None)).Should().Equal($"started v9 on {running.Address.Port}");
 
         var watch = Stopwatch.StartNew();
         await runtime.StopAsync(running.SetId, CancellationToken.None);
@@ -153,12 +158,12 @@ public sealed class ProcessRuntimeTests : IAsyncLifetime
             {
                 var status = (await logged.EnsureAsync(new InstanceSetSpec(chatty, "test", "v5", 1, ShopFolder, new Dictionary<string, string>()), CancellationToken.None)).Single();
                 var watch = Stopwatch.StartNew();
-                while (logged.Logs(status.Id).Count < 2 && watch.Elapsed < TimeSpan.FromSeconds(20))
+                while ((await logged.LogsAsync(status.Id, CancellationToken.None)).Count < 2 && watch.Elapsed < TimeSpan.FromSeconds(20))
                 {
                     await Task.Delay(50);
                 }
 
-                logged.Logs(status.Id).Should().BeEquivalentTo("one v5", "two");
+                (await logged.LogsAsync(status.Id, CancellationToken.None)).Should().BeEquivalentTo("one v5", "two");
             }
 
             var file = Path.Combine(folder, "shop-test-v5-0.log");
