@@ -74,31 +74,6 @@ internal sealed partial class ManagedInstance : IAsyncDisposable
         }
     }
 
-    public async Task<IReadOnlyList<string>> LogsAsync(CancellationToken ct)
-    {
-        if (options.Launcher is { } launcher)
-        {
-            // What Gantry did before the container ran (an image's pull), then the container's own output.
-            string[] notes;
-            lock (gate)
-            {
-                notes = [.. log];
-            }
-
-            return [.. notes, .. await launcher.LogsAsync(Id, ct)];
-        }
-
-        if (options.Detached && LogPath is { } path)
-        {
-            return LogTail.Read(path, LogLines);
-        }
-
-        lock (gate)
-        {
-            return [.. log];
-        }
-    }
-
     /// <summary>An adopted instance: one readiness probe now, so that the first table of a restarted control plane routes to it only if it serves.</summary>
     public async Task CheckAdoptedAsync(CancellationToken ct)
     {
@@ -258,25 +233,6 @@ internal sealed partial class ManagedInstance : IAsyncDisposable
         catch (Exception ex) when (ex is HttpRequestException || (ex is OperationCanceledException && !ct.IsCancellationRequested))
         {
             return false;
-        }
-    }
-
-    private void Append(string? line)
-    {
-        if (line is null)
-        {
-            return;
-        }
-
-        lock (gate)
-        {
-            log.Enqueue(line);
-            while (log.Count > LogLines)
-            {
-                log.Dequeue();
-            }
-
-            logFile?.Write(line + "\n");
         }
     }
 
