@@ -44,32 +44,24 @@ public sealed class DockerImagesTests
         }
 
         (await daemon.DockerAsync(["rmi", "gantry-shop:1.0"])).ExitCode.Should().Be(0, "nothing of the image is left on the engine: it must be pulled");
-        var previous = Environment.GetEnvironmentVariable("DOCKER_HOST");
-        Environment.SetEnvironmentVariable("DOCKER_HOST", daemon.Host);
-        try
-        {
-            await using var h = await ServerHarness.StartAsync(listen => Manifest(listen, registry.Address));
-            var first = await h.DeployAsync("1.0");
-            await h.WaitForPhaseAsync(first.Rollout.Id, RolloutPhase.Succeeded, TimeSpan.FromMinutes(2));
-            var instance = h.Instances.Should().ContainSingle().Subject;
-            var logs = (await h.Api.GetFromJsonAsync<List<InstanceLogs>>("/api/v1/services/shop/logs", GantryJson.Options))!.Should().ContainSingle().Subject.Lines;
-            logs.Should().Contain($"gantry: pulling {registry.Address}/shop:1.0");
-            logs.Should().Contain(l => l.StartsWith($"gantry: pulling {registry.Address}/shop:1.0: ", StringComparison.Ordinal) && (l.Contains("Download", StringComparison.Ordinal) || l.Contains("Pull complete", StringComparison.Ordinal)), "the engine's progress per layer");
-            logs.Should().Contain($"gantry: pulled {registry.Address}/shop:1.0").And.Contain(l => l.Contains("listening on", StringComparison.Ordinal), "then the container's own output");
-            instance.LastError.Should().BeNull("the pull's progress is not an error once the container runs");
+        using var host = daemon.AsDockerHost();
+        await using var h = await ServerHarness.StartAsync(listen => Manifest(listen, registry.Address));
+        var first = await h.DeployAsync("1.0");
+        await h.WaitForPhaseAsync(first.Rollout.Id, RolloutPhase.Succeeded, TimeSpan.FromMinutes(2));
+        var instance = h.Instances.Should().ContainSingle().Subject;
+        var logs = (await h.Api.GetFromJsonAsync<List<InstanceLogs>>("/api/v1/services/shop/logs", GantryJson.Options))!.Should().ContainSingle().Subject.Lines;
+        logs.Should().Contain($"gantry: pulling {registry.Address}/shop:1.0");
+        logs.Should().Contain(l => l.StartsWith($"gantry: pulling {registry.Address}/shop:1.0: ", StringComparison.Ordinal) && (l.Contains("Download", StringComparison.Ordinal) || l.Contains("Pull complete", StringComparison.Ordinal)), "the engine's progress per layer");
+        logs.Should().Contain($"gantry: pulled {registry.Address}/shop:1.0").And.Contain(l => l.Contains("listening on", StringComparison.Ordinal), "then the container's own output");
+        instance.LastError.Should().BeNull("the pull's progress is not an error once the container runs");
 
-            var missing = await h.DeployAsync("2.0");
-            var failed = await h.WaitForPhaseAsync(missing.Rollout.Id, RolloutPhase.Failed, TimeSpan.FromSeconds(30));
-            failed.Rollout.Message.Should().StartWith($"2.0 cannot start: No such image: {registry.Address}/shop:2.0 (pull: ").And.Contain("manifest unknown");
+        var missing = await h.DeployAsync("2.0");
+        var failed = await h.WaitForPhaseAsync(missing.Rollout.Id, RolloutPhase.Failed, TimeSpan.FromSeconds(30));
+        failed.Rollout.Message.Should().StartWith($"2.0 cannot start: No such image: {registry.Address}/shop:2.0 (pull: ").And.Contain("manifest unknown");
 
-            // Pulled, started, and gone at once: the rollout says how, with the container's last lines.
-            var broken = await h.DeployAsync("1.1", new Dictionary<string, string> { ["FAULT_ERROR_RATE"] = "7" });
-            var aborted = await h.WaitForPhaseAsync(broken.Rollout.Id, RolloutPhase.Aborted, TimeSpan.FromMinutes(1));
-            aborted.Rollout.Message.Should().Contain("exited with code 2; last lines: shop: FAULT_ERROR_RATE");
-        }
-        finally
-        {
-            Environment.SetEnvironmentVariable("DOCKER_HOST", previous);
-        }
+        // Pulled, started, and gone at once: the rollout says how, with the container's last lines.
+        var broken = await h.DeployAsync("1.1", new Dictionary<string, string> { ["FAULT_ERROR_RATE"] = "7" });
+        var aborted = await h.WaitForPhaseAsync(broken.Rollout.Id, RolloutPhase.Aborted, TimeSpan.FromMinutes(1));
+        aborted.Rollout.Message.Should().Contain("exited with code 2; last lines: shop: FAULT_ERROR_RATE");
     }
 }

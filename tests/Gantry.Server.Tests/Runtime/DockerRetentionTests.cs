@@ -83,120 +83,96 @@ public sealed class DockerRetentionTests
     public async Task Rollback_ToARetainedRelease_StartsItsContainersAgain_Within2s_UnderLoad_AndPruningKeepsTheNewest()
     {
         await using var daemon = await EngineWithImagesAsync("gantry-kept", "1.0", "2.0", "3.0", "4.0");
-        var previous = Environment.GetEnvironmentVariable("DOCKER_HOST");
-        Environment.SetEnvironmentVariable("DOCKER_HOST", daemon.Host);
-        try
-        {
-            await using var h = await ServerHarness.StartAsync(listen => Manifest(listen, "retain: { releases: 2, for: 1h }"));
-            await DeployAndWaitAsync(h, "1.0");
-            await using var load = new SteadyLoad(h.Front);
-            await load.WaitForRequestsAsync(50, TimeSpan.FromSeconds(20));
-            var first = await ContainersAsync(daemon, "1.0", "running");
-            first.Should().HaveCount(2);
-            await DeployAndWaitAsync(h, "2.0");
-            await Wait.UntilAsync(async () => (await ContainersAsync(daemon, "1.0", "exited")).Length == 2, TimeSpan.FromSeconds(30), "1.0's containers kept, stopped");
+        using var host = daemon.AsDockerHost();
+        await using var h = await ServerHarness.StartAsync(listen => Manifest(listen, "retain: { releases: 2, for: 1h }"));
+        await DeployAndWaitAsync(h, "1.0");
+        await using var load = new SteadyLoad(h.Front);
+        await load.WaitForRequestsAsync(50, TimeSpan.FromSeconds(20));
+        var first = await ContainersAsync(daemon, "1.0", "running");
+        first.Should().HaveCount(2);
+        await DeployAndWaitAsync(h, "2.0");
+        await Wait.UntilAsync(async () => (await ContainersAsync(daemon, "1.0", "exited")).Length == 2, TimeSpan.FromSeconds(30), "1.0's containers kept, stopped");
 
-            var elapsed = await RollBackAsync(h, load, "1.0");
-            elapsed.Should().BeLessThan(TimeSpan.FromSeconds(2), "a rollback to a retained release is a start and a switch");
-            (await ContainersAsync(daemon, "1.0", "running")).Should().Equal(first, "the very containers of 1.0 were started again, not created");
-            load.Errors.Should().BeEmpty();
+        var elapsed = await RollBackAsync(h, load, "1.0");
+        elapsed.Should().BeLessThan(TimeSpan.FromSeconds(2), "a rollback to a retained release is a start and a switch");
+        (await ContainersAsync(daemon, "1.0", "running")).Should().Equal(first, "the very containers of 1.0 were started again, not created");
+        load.Errors.Should().BeEmpty();
 
-            // 2.0 left at the rollback, 1.0 at 3.0's deploy, 3.0 at 4.0's: with two kept, 2.0 and its image go.
-            await DeployAndWaitAsync(h, "3.0");
-            await DeployAndWaitAsync(h, "4.0");
-            await Wait.UntilAsync(async () => (await ContainersAsync(daemon, "2.0", "exited")).Length == 0, TimeSpan.FromSeconds(30), "2.0 pruned");
-            (await ContainersAsync(daemon, "1.0", "exited")).Should().HaveCount(2, "1.0 is one of the two newest releases kept");
-            (await ContainersAsync(daemon, "3.0", "exited")).Should().HaveCount(2);
-            var images = (await daemon.DockerAsync(["images", "gantry-kept", "--format", "{{.Tag}}"])).Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries);
-            images.Should().BeEquivalentTo(["1.0", "3.0", "4.0"], "the image of a pruned release goes; those kept releases need stay");
-            load.Errors.Should().BeEmpty();
-            Console.WriteLine($"rollback to a retained (stopped) release: {elapsed.TotalMilliseconds:F0} ms to 100%");
-            File.AppendAllText(Path.Combine(Path.GetTempPath(), "gantry-rollback-figures.txt"), $"stopped {elapsed.TotalMilliseconds:F0}\n");
-        }
-        finally
-        {
-            Environment.SetEnvironmentVariable("DOCKER_HOST", previous);
-        }
+        // 2.0 left at the rollback, 1.0 at 3.0's deploy, 3.0 at 4.0's: with two kept, 2.0 and its image go.
+        await DeployAndWaitAsync(h, "3.0");
+        await DeployAndWaitAsync(h, "4.0");
+        await Wait.UntilAsync(async () => (await ContainersAsync(daemon, "2.0", "exited")).Length == 0, TimeSpan.FromSeconds(30), "2.0 pruned");
+        (await ContainersAsync(daemon, "1.0", "exited")).Should().HaveCount(2, "1.0 is one of the two newest releases kept");
+        (await ContainersAsync(daemon, "3.0", "exited")).Should().HaveCount(2);
+        var images = (await daemon.DockerAsync(["images", "gantry-kept", "--format", "{{.Tag}}"])).Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        images.Should().BeEquivalentTo(["1.0", "3.0", "4.0"], "the image of a pruned release goes; those kept releases need stay");
+        load.Errors.Should().BeEmpty();
+        Console.WriteLine($"rollback to a retained (stopped) release: {elapsed.TotalMilliseconds:F0} ms to 100%");
+        File.AppendAllText(Path.Combine(Path.GetTempPath(), "gantry-rollback-figures.txt"), $"stopped {elapsed.TotalMilliseconds:F0}\n");
     }
 
     [RequiresBinaryFact("dockerd", "docker.io", Timeout = 300_000)]
     public async Task Rollback_ToAWarmRelease_IsOnlyASwitch_SameContainersAndProcesses()
     {
         await using var daemon = await EngineWithImagesAsync("gantry-shop", "1.0", "2.0");
-        var previous = Environment.GetEnvironmentVariable("DOCKER_HOST");
-        Environment.SetEnvironmentVariable("DOCKER_HOST", daemon.Host);
-        try
-        {
-            await using var h = await ServerHarness.StartAsync(listen => Manifest(listen, "retain: { releases: 1, warm: true }", image: "gantry-shop"));
-            await DeployAndWaitAsync(h, "1.0");
-            await using var load = new SteadyLoad(h.Front);
-            var first = await ContainersAsync(daemon, "1.0", "running");
-            var pids = (await daemon.DockerAsync(["inspect", "--format", "{{.State.Pid}}", .. first])).Stdout;
-            await DeployAndWaitAsync(h, "2.0");
-            await Wait.UntilAsync(() => Task.FromResult(h.Instances.All(i => i.Version == "2.0")), TimeSpan.FromSeconds(30), "1.0 out of the runtime's sets");
-            (await ContainersAsync(daemon, "1.0", "running")).Should().Equal(first, "warm: kept running, out of traffic");
-            var versionsBefore = load.Versions.GetValueOrDefault("1.0");
-            await load.WaitForRequestsAsync(40, TimeSpan.FromSeconds(20));
-            load.Versions.GetValueOrDefault("1.0").Should().Be(versionsBefore, "a warm release gets no traffic");
+        using var host = daemon.AsDockerHost();
+        await using var h = await ServerHarness.StartAsync(listen => Manifest(listen, "retain: { releases: 1, warm: true }", image: "gantry-shop"));
+        await DeployAndWaitAsync(h, "1.0");
+        await using var load = new SteadyLoad(h.Front);
+        var first = await ContainersAsync(daemon, "1.0", "running");
+        var pids = (await daemon.DockerAsync(["inspect", "--format", "{{.State.Pid}}", .. first])).Stdout;
+        await DeployAndWaitAsync(h, "2.0");
+        await Wait.UntilAsync(() => Task.FromResult(h.Instances.All(i => i.Version == "2.0")), TimeSpan.FromSeconds(30), "1.0 out of the runtime's sets");
+        (await ContainersAsync(daemon, "1.0", "running")).Should().Equal(first, "warm: kept running, out of traffic");
+        var versionsBefore = load.Versions.GetValueOrDefault("1.0");
+        await load.WaitForRequestsAsync(40, TimeSpan.FromSeconds(20));
+        load.Versions.GetValueOrDefault("1.0").Should().Be(versionsBefore, "a warm release gets no traffic");
 
-            var elapsed = await RollBackAsync(h, load, "1.0");
-            elapsed.Should().BeLessThan(TimeSpan.FromSeconds(2));
-            (await daemon.DockerAsync(["inspect", "--format", "{{.State.Pid}}", .. first])).Stdout.Should().Be(pids, "the same processes: only the split moved");
-            load.Errors.Should().BeEmpty();
-            File.AppendAllText(Path.Combine(Path.GetTempPath(), "gantry-rollback-figures.txt"), $"warm {elapsed.TotalMilliseconds:F0}\n");
-        }
-        finally
-        {
-            Environment.SetEnvironmentVariable("DOCKER_HOST", previous);
-        }
+        var elapsed = await RollBackAsync(h, load, "1.0");
+        elapsed.Should().BeLessThan(TimeSpan.FromSeconds(2));
+        (await daemon.DockerAsync(["inspect", "--format", "{{.State.Pid}}", .. first])).Stdout.Should().Be(pids, "the same processes: only the split moved");
+        load.Errors.Should().BeEmpty();
+        File.AppendAllText(Path.Combine(Path.GetTempPath(), "gantry-rollback-figures.txt"), $"warm {elapsed.TotalMilliseconds:F0}\n");
     }
 
     [RequiresBinaryFact("dockerd", "docker.io", Timeout = 300_000)]
     public async Task Secrets_AreFilesNeverInInspect_AndTheEnginesMemoryReadingAbortsAHungryCanary()
     {
         await using var daemon = await EngineWithImagesAsync("gantry-shop", "1.0", "2.0");
-        var previous = Environment.GetEnvironmentVariable("DOCKER_HOST");
-        Environment.SetEnvironmentVariable("DOCKER_HOST", daemon.Host);
-        try
-        {
-            await using var h = await ServerHarness.StartAsync(listen => Manifest(listen, "readOnly: true", image: "gantry-shop",
-                strategy: "canary: { steps: [{ setWeight: 50 }, { analysis: { templates: [resources] } }, { setWeight: 100 }], abortScaleDownDelay: 2s }",
-                extra: """
-                analysis:
-                  resources:
-                    interval: 1s
-                    count: 3
-                    metrics:
-                      - { name: memory, provider: { builtin: { query: memory } }, failWhen: "> 150" }
-                      - { name: cpu, provider: { builtin: { query: cpu } }, failWhen: "> 95%" }
-                """));
-            const string Key = "pk_live_hunter2";
-            using var response = await h.Api.PostAsJsonAsync("/api/v1/rollouts", new DeployRequest("shop", "1.0", Set: new Dictionary<string, string> { ["SHOP_PAYMENT_KEY"] = Key }, Secret: ["SHOP_PAYMENT_KEY"]), GantryJson.Options);
-            response.IsSuccessStatusCode.Should().BeTrue(await response.Content.ReadAsStringAsync());
-            var first = (await response.Content.ReadFromJsonAsync<RolloutView>(GantryJson.Options))!;
-            await h.WaitForPhaseAsync(first.Rollout.Id, RolloutPhase.Succeeded, TimeSpan.FromMinutes(2));
+        using var host = daemon.AsDockerHost();
+        await using var h = await ServerHarness.StartAsync(listen => Manifest(listen, "readOnly: true", image: "gantry-shop",
+            strategy: "canary: { steps: [{ setWeight: 50 }, { analysis: { templates: [resources] } }, { setWeight: 100 }], abortScaleDownDelay: 2s }",
+            extra: """
+            analysis:
+              resources:
+                interval: 1s
+                count: 3
+                metrics:
+                  - { name: memory, provider: { builtin: { query: memory } }, failWhen: "> 150" }
+                  - { name: cpu, provider: { builtin: { query: cpu } }, failWhen: "> 95%" }
+            """));
+        const string Key = "pk_live_hunter2";
+        using var response = await h.Api.PostAsJsonAsync("/api/v1/rollouts", new DeployRequest("shop", "1.0", Set: new Dictionary<string, string> { ["SHOP_PAYMENT_KEY"] = Key }, Secret: ["SHOP_PAYMENT_KEY"]), GantryJson.Options);
+        response.IsSuccessStatusCode.Should().BeTrue(await response.Content.ReadAsStringAsync());
+        var first = (await response.Content.ReadFromJsonAsync<RolloutView>(GantryJson.Options))!;
+        await h.WaitForPhaseAsync(first.Rollout.Id, RolloutPhase.Succeeded, TimeSpan.FromMinutes(2));
 
-            var containers = await ContainersAsync(daemon, "1.0", "running");
-            var inspected = (await daemon.DockerAsync(["inspect", .. containers])).Stdout;
-            inspected.Should().NotContain(Key, "a secret is a file under /run/secrets, never an environment variable the engine shows");
-            inspected.Should().Contain("SHOP_PAYMENT_KEY_FILE=/run/secrets/SHOP_PAYMENT_KEY");
-            using var client = new HttpClient();
-            using var answer = await client.GetAsync(new Uri(h.Front, "/payment-key"));
-            var reached = await answer.Content.ReadAsStringAsync();
-            answer.IsSuccessStatusCode.Should().BeTrue($"{answer.StatusCode} {reached}; {(await daemon.DockerAsync(["logs", containers[0]])).Stderr}");
-            reached.Trim().Should().Be("sha256:" + Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(Key))), "the instance reads the key from its file");
-            (await daemon.DockerAsync(["inspect", "--format", "{{.HostConfig.ReadonlyRootfs}}", containers[0]])).Stdout.Trim().Should().Be("true");
+        var containers = await ContainersAsync(daemon, "1.0", "running");
+        var inspected = (await daemon.DockerAsync(["inspect", .. containers])).Stdout;
+        inspected.Should().NotContain(Key, "a secret is a file under /run/secrets, never an environment variable the engine shows");
+        inspected.Should().Contain("SHOP_PAYMENT_KEY_FILE=/run/secrets/SHOP_PAYMENT_KEY");
+        using var client = new HttpClient();
+        using var answer = await client.GetAsync(new Uri(h.Front, "/payment-key"));
+        var reached = await answer.Content.ReadAsStringAsync();
+        answer.IsSuccessStatusCode.Should().BeTrue($"{answer.StatusCode} {reached}; {(await daemon.DockerAsync(["logs", containers[0]])).Stderr}");
+        reached.Trim().Should().Be("sha256:" + Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(Key))), "the instance reads the key from its file");
+        (await daemon.DockerAsync(["inspect", "--format", "{{.HostConfig.ReadonlyRootfs}}", containers[0]])).Stdout.Trim().Should().Be("true");
 
-            // 200 MiB taken at start (under the 256 MiB limit, so no kill): the engine's memory reading aborts the canary.
-            await using var load = new SteadyLoad(h.Front);
-            var hungry = await h.DeployAsync("2.0", new Dictionary<string, string> { ["FAULT_ALLOCATE_MB"] = "200" });
-            var aborted = await h.WaitForPhaseAsync(hungry.Rollout.Id, RolloutPhase.Aborted, TimeSpan.FromMinutes(1));
-            aborted.Rollout.Message.Should().StartWith("analysis resources failed (step 2/3): memory:");
-            load.Errors.Should().BeEmpty();
-        }
-        finally
-        {
-            Environment.SetEnvironmentVariable("DOCKER_HOST", previous);
-        }
+        // 200 MiB taken at start (under the 256 MiB limit, so no kill): the engine's memory reading aborts the canary.
+        await using var load = new SteadyLoad(h.Front);
+        var hungry = await h.DeployAsync("2.0", new Dictionary<string, string> { ["FAULT_ALLOCATE_MB"] = "200" });
+        var aborted = await h.WaitForPhaseAsync(hungry.Rollout.Id, RolloutPhase.Aborted, TimeSpan.FromMinutes(1));
+        aborted.Rollout.Message.Should().StartWith("analysis resources failed (step 2/3): memory:");
+        load.Errors.Should().BeEmpty();
     }
 }
