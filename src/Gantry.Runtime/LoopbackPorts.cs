@@ -33,15 +33,9 @@ public static class LoopbackPorts
         {
             for (var attempt = 0; attempt < 200; attempt++)
             {
-                var port = Random.Shared.Next(Lowest, high + 1);
-                if (TryLease(port) is { } lease)
+                if (LeaseIfFree(Random.Shared.Next(Lowest, high + 1)) is { } lease)
                 {
-                    if (IsFree(port))
-                    {
-                        return lease;
-                    }
-
-                    lease.Dispose();
+                    return lease;
                 }
             }
         }

@@ -158,15 +158,11 @@ public sealed partial class GantryServer : IAsyncDisposable
         }
 
         var engine = Runtime.Docker.DockerEngine.FromEnvironment();
-        try
-        {
-            await engine.PingAsync(ct);
-        }
-        catch (Exception ex) when (ex is HttpRequestException or System.Net.Sockets.SocketException or IOException or Runtime.Docker.DockerException)
+        if (await engine.UnreachableAsync(ct) is { } why)
         {
             engine.Dispose();
             await process.DisposeAsync();
-            throw new InvalidOperationException($"the Docker engine at {engine.Host} cannot be reached ({ex.GetBaseException().Message}); set DOCKER_HOST or start dockerd");
+            throw new InvalidOperationException($"{why}; set DOCKER_HOST or start dockerd");
         }
 
         var docker = new ProcessRuntime(time, logs, owner, null, records, adoptable, new Runtime.Docker.DockerLauncher(engine, owner, time));

@@ -17,19 +17,6 @@ public sealed record ContainerStats(double CpuCores, long MemoryBytes, long? Mem
 /// <summary>Images (present, pulled, removed) and resource readings.</summary>
 public sealed partial class DockerEngine
 {
-    /// <summary>Whether the engine has <paramref name="image"/> locally.</summary>
-    public async Task<bool> HasImageAsync(string image, CancellationToken ct)
-    {
-        using var response = await http.GetAsync($"{Version}/images/{Uri.EscapeDataString(image)}/json", ct);
-        if (response.StatusCode == System.Net.HttpStatusCode.NotFound)
-        {
-            return false;
-        }
-
-        await ReadAsync(response, ct);
-        return true;
-    }
-
     /// <summary>Pulls <paramref name="image"/> from its registry, reporting each progress line; throws with the engine's message when the pull fails.</summary>
     public async Task PullAsync(string image, Action<PullProgress> progress, CancellationToken ct)
     {

@@ -83,6 +83,23 @@ public sealed partial class DockerEngine : IDisposable
         return version["Version"]?.GetValue<string>() ?? "?";
     }
 
+    /// <summary>Null when the engine answers; otherwise one line saying where it was looked for and why it did not answer.</summary>
+    public async Task<string?> UnreachableAsync(CancellationToken ct)
+    {
+        try
+        {
+            await PingAsync(ct);
+            return null;
+        }
+        catch (Exception ex) when (IsUnreachable(ex))
+        {
+            return $"the Docker engine at {Host} cannot be reached ({ex.GetBaseException().Message})";
+        }
+    }
+
+    /// <summary>Whether <paramref name="ex"/> is the engine not answering (or refusing), rather than a fault of ours.</summary>
+    public static bool IsUnreachable(Exception ex) => ex is HttpRequestException or System.Net.Sockets.SocketException or IOException or DockerException;
+
     /// <summary>Creates a container (its name must be free) and returns its id.</summary>
     public async Task<string> CreateAsync(string name, JsonObject body, CancellationToken ct)
     {
@@ -123,10 +140,6 @@ public sealed partial class DockerEngine : IDisposable
             new ContainerState(state["Status"]!.GetValue<string>(), state["Pid"]!.GetValue<int>(), state["ExitCode"]!.GetValue<int>(), state["OOMKilled"]!.GetValue<bool>(),
                 state["Error"]?.GetValue<string>() is { Length: > 0 } e ? e : null, finished));
     }
-
-    /// <summary>The names of the containers (running or not) carrying <paramref name="label"/>=<paramref name="value"/>.</summary>
-    public async Task<IReadOnlyList<string>> ListAsync(string label, string value, CancellationToken ct) =>
-        [.. (await ListAsync(new Dictionary<string, string> { [label] = value }, ct)).Select(c => c.Name)];
 
     /// <summary>The containers (running or not) carrying every one of <paramref name="labels"/>: id, name, image, labels and state (pid 0 and no end time: inspect for those).</summary>
     public async Task<IReadOnlyList<ContainerInfo>> ListAsync(IReadOnlyDictionary<string, string> labels, CancellationToken ct)

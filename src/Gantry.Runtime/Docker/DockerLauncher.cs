@@ -18,8 +18,6 @@ public sealed partial class DockerLauncher(DockerEngine engine, string owner, Ti
 
     public void Dispose() => engine.Dispose();
 
-    public const string OwnerLabel = ContainerBody.OwnerLabel;
-
     public string Kind => DockerSpec.RuntimeKind;
 
     /// <summary>The container of an instance: named after the owner and the instance, so a retry (or a rollback) finds the last one.</summary>
@@ -40,11 +38,9 @@ public sealed partial class DockerLauncher(DockerEngine engine, string owner, Ti
         }
         else
         {
-            await engine.RemoveAsync(name, ct);
-            var image = body["Image"]!.GetValue<string>();
-            if (!await engine.HasImageAsync(image, ct))
+            if (kept is not null)
             {
-                await PullAsync(image, launch.Progress, ct);
+                await engine.RemoveAsync(name, ct);
             }
 
             try
@@ -53,7 +49,9 @@ public sealed partial class DockerLauncher(DockerEngine engine, string owner, Ti
             }
             catch (DockerException missing) when (missing.Status == 404)
             {
-                throw new InstanceCannotStartException(missing.Message);
+                // The engine lacks the image (as the docker CLI does): pull it, then create.
+                await PullAsync(body["Image"]!.GetValue<string>(), launch.Progress, ct);
+                id = await engine.CreateAsync(name, body, ct);
             }
         }
 
@@ -65,6 +63,18 @@ public sealed partial class DockerLauncher(DockerEngine engine, string owner, Ti
         }
 
         return new LaunchedProcess(info.Pid, ProcessStat.StartTime(info.Pid) ?? 0, ContainerBody.SignalNumber(docker.StopSignal));
+    }
+
+    /// <summary>Removes every container (running or kept) of the server whose instances carry <paramref name="owner"/>; how many there were.</summary>
+    public static async Task<int> RemoveAllAsync(DockerEngine engine, string owner, CancellationToken ct)
+    {
+        var containers = await engine.ListAsync(new Dictionary<string, string> { [ContainerBody.OwnerLabel] = owner }, ct);
+        foreach (var container in containers)
+        {
+            await engine.RemoveAsync(container.Id, ct);
+        }
+
+        return containers.Count;
     }
 
     /// <summary>Pulls an image the engine does not have, reporting its progress at most once a second; a pull that fails (no registry, no such image) cannot be retried into success.</summary>

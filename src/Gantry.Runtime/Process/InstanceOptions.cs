@@ -8,4 +8,7 @@ internal sealed record InstanceOptions(TimeProvider Time, HttpClient Probes, str
 {
     /// <summary>Output goes to a file the instance writes itself (or its engine keeps), never a pipe to this process.</summary>
     public bool Detached => Launcher is null && RecordFolder is not null && LogDirectory is not null;
+
+    /// <summary>Instances outlive this control plane and are adopted by the next: detached processes, or an engine's recorded instances.</summary>
+    public bool Outlives => Detached || (Launcher is not null && RecordFolder is not null);
 }

@@ -31,7 +31,7 @@ public sealed class ProcessRuntime(TimeProvider time, string? logDirectory = nul
     public RuntimeCapabilities Capabilities => RuntimeCapabilities.Logs
         | (launcher is not null ? RuntimeCapabilities.Usage : RuntimeCapabilities.None)
         | (isolation is { DefaultUser: not null } && launcher is null ? RuntimeCapabilities.UserIsolation : RuntimeCapabilities.None)
-        | (Options.Detached || (launcher is not null && recordFolder is not null) ? RuntimeCapabilities.Adoption : RuntimeCapabilities.None);
+        | (Options.Outlives ? RuntimeCapabilities.Adoption : RuntimeCapabilities.None);
 
     /// <summary>How many instances were taken back from a predecessor so far.</summary>
     public int Adopted { get; private set; }
@@ -242,7 +242,7 @@ public sealed class ProcessRuntime(TimeProvider time, string? logDirectory = nul
     /// <summary>Attached: stops every instance. Detached (or launched into an engine and recorded): stops supervising and leaves them serving for the next control plane.</summary>
     public async ValueTask DisposeAsync()
     {
-        if (Options.Detached || (launcher is not null && recordFolder is not null))
+        if (Options.Outlives)
         {
             foreach (var instance in sets.Values.SelectMany(s => s))
             {

@@ -54,15 +54,9 @@ internal static class DownCommand
         using var engine = Runtime.Docker.DockerEngine.FromEnvironment();
         try
         {
-            var names = await engine.ListAsync(Runtime.Docker.DockerLauncher.OwnerLabel, owner, ct);
-            foreach (var name in names)
-            {
-                await engine.RemoveAsync(name, ct);
-            }
-
-            return names.Count;
+            return await Runtime.Docker.DockerLauncher.RemoveAllAsync(engine, owner, ct);
         }
-        catch (Exception ex) when (ex is HttpRequestException or System.Net.Sockets.SocketException or IOException or Runtime.Docker.DockerException)
+        catch (Exception ex) when (Runtime.Docker.DockerEngine.IsUnreachable(ex))
         {
             return 0;
         }

@@ -63,7 +63,7 @@ internal static class DemoCommand
             return ExitCodes.BadInput;
         }
 
-        if (containers && await DemoContainers.ReachAsync(error, ct) is null)
+        if (containers && !await DemoContainers.ReachAsync(error, ct))
         {
             return ExitCodes.Failed;
         }

@@ -9,19 +9,17 @@ namespace Gantry.Demo;
 /// </summary>
 internal static class DemoContainers
 {
-    /// <summary>The engine's version, or one line saying why it cannot be reached (then nothing was changed).</summary>
-    public static async Task<string?> ReachAsync(TextWriter error, CancellationToken ct)
+    /// <summary>Whether the engine answers; when not, one line on <paramref name="error"/> says why (and nothing was changed).</summary>
+    public static async Task<bool> ReachAsync(TextWriter error, CancellationToken ct)
     {
         using var engine = DockerEngine.FromEnvironment();
-        try
+        if (await engine.UnreachableAsync(ct) is not { } why)
         {
-            return await engine.PingAsync(ct);
+            return true;
         }
-        catch (Exception ex) when (ex is HttpRequestException or System.Net.Sockets.SocketException or IOException or DockerException)
-        {
-            await error.WriteLineAsync($"gantry: the Docker engine at {engine.Host} cannot be reached ({ex.GetBaseException().Message}); start dockerd or set DOCKER_HOST, or run the demo without --runtime docker");
-            return null;
-        }
+
+        await error.WriteLineAsync($"gantry: {why}; start dockerd or set DOCKER_HOST, or run the demo without --runtime docker");
+        return false;
     }
 
     /// <summary>Builds gantry-shop:VERSIONS[0] from the source tree's sample and tags it for the other versions; false (with the script's output) when the build fails.</summary>
@@ -53,9 +51,6 @@ internal static class DemoContainers
     public static async Task RemoveAsync(string owner, CancellationToken ct)
     {
         using var engine = DockerEngine.FromEnvironment();
-        foreach (var name in await engine.ListAsync(DockerLauncher.OwnerLabel, owner, ct))
-        {
-            await engine.RemoveAsync(name, ct);
-        }
+        await DockerLauncher.RemoveAllAsync(engine, owner, ct);
     }
 }
