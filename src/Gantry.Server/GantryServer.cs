@@ -116,7 +116,7 @@ public sealed partial class GantryServer : IAsyncDisposable
         var adoptable = records is null ? [] : AdoptionRecord.Living(records, owner);
         var orphans = await Orphans.StopAsync(owner, TimeSpan.FromSeconds(10), time, ct, adoptable.Select(r => r.Pid).ToHashSet());
         var store = SqliteStore.Open(Path.Combine(options.DataDirectory, "gantry.db"), time, Storage.Secrets.SecretBox.ForDataDirectory(options.DataDirectory));
-        var runtime = await RuntimeFor(manifest, options, owner, records, adoptable, time, ct);
+        var runtime = await Hosting.ServerRuntimes.RuntimeFor(manifest, options, owner, records, adoptable, time, ct);
         var http = new HttpClient(new SocketsHttpHandler { UseProxy = false, PooledConnectionLifetime = TimeSpan.FromMinutes(1) });
         var router = await StartRouterAsync(options, store, time, loggers, ct);
         var parts = new Hosting.ControlPlaneParts(manifest, manifestFolder, store, runtime, router, http, new Notifications.NotifierSet(http, manifestFolder));
@@ -145,28 +145,6 @@ public sealed partial class GantryServer : IAsyncDisposable
         }
 
         return server;
-    }
-
-    /// <summary>The process runtime, with the Docker engine's beside it when a service has a docker section (reached now: an unreachable engine is one clear line).</summary>
-    private static async Task<Core.Runtime.IRuntime> RuntimeFor(GantryManifest manifest, ServerOptions options, string owner, string? records, IReadOnlyList<AdoptionRecord> adoptable, TimeProvider time, CancellationToken ct)
-    {
-        var logs = Path.Combine(options.DataDirectory, "logs");
-        var process = new ProcessRuntime(time, logs, owner, InstanceIsolation.ForServer(options.DataDirectory), records, adoptable);
-        if (!manifest.Services.SelectMany(s => EffectiveService.RuntimesOf(manifest, s)).Any(r => r is DockerSpec))
-        {
-            return process;
-        }
-
-        var engine = Runtime.Docker.DockerEngine.FromEnvironment();
-        if (await engine.UnreachableAsync(ct) is { } why)
-        {
-            engine.Dispose();
-            await process.DisposeAsync();
-            throw new InvalidOperationException($"{why}; set DOCKER_HOST or start dockerd");
-        }
-
-        var docker = new ProcessRuntime(time, logs, owner, null, records, adoptable, new Runtime.Docker.DockerLauncher(engine, owner, time));
-        return new Runtime.RuntimeSet([process, docker]);
     }
 
     /// <summary>The router in this process, or the data directory's router process (found running, or started).</summary>

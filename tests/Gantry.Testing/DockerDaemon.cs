@@ -69,17 +69,7 @@ public sealed class DockerDaemon : IAsyncDisposable
     }
 
     /// <summary>Points this process's DOCKER_HOST at this engine (the runtime in a test server reads it) until disposed, then restores it.</summary>
-    public IDisposable AsDockerHost()
-    {
-        var previous = Environment.GetEnvironmentVariable("DOCKER_HOST");
-        Environment.SetEnvironmentVariable("DOCKER_HOST", Host);
-        return new Restore(() => Environment.SetEnvironmentVariable("DOCKER_HOST", previous));
-    }
-
-    private sealed class Restore(Action undo) : IDisposable
-    {
-        public void Dispose() => undo();
-    }
+    public IDisposable AsDockerHost() => TemporaryVariable.Set("DOCKER_HOST", Host);
 
     /// <summary>Runs the docker CLI against this engine.</summary>
     public Task<CommandResult> DockerAsync(IEnumerable<string> args, TimeSpan? timeout = null) =>

@@ -25,11 +25,10 @@ internal sealed partial class ManifestReader
                     listens.Add((listen, o.PositionOf("listen"), $"service '{service.Value}' in environment '{name}'"));
                 }
 
-                RuntimeSpec? runtime = o.Object("process", $"process of {what}") is { } op ? ReadProcess(op)
-                    : o.Object("docker", $"docker of {what}") is { } od ? ReadDocker(od) : null;
-                if (o.Has("process") && o.Has("docker"))
+                var runtime = ReadRuntimeSection(o, what);
+                if (RuntimeKeysOf(o) is { Count: > 1 } keys)
                 {
-                    ctx.Error(service.Start, $"{what} has both 'process' and 'docker': give at most one runtime section");
+                    ctx.Error(service.Start, $"{what} has both {string.Join(" and ", keys.Select(k => $"'{k}'"))}: give at most one runtime section");
                 }
 
                 overrides.Add(new ServiceOverride(service.Value, o.Int("replicas"), ReadStringMap(o, "env", "environment variable", Placeholders.Process), strategy, listen, runtime));

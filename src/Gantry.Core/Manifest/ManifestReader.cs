@@ -77,13 +77,12 @@ internal sealed partial class ManifestReader(ReadContext ctx)
 
     private ServiceSpec? ReadService(string name, MapReader m, SourcePosition nameAt)
     {
-        RuntimeSpec? process = m.Object("process", $"process of service '{name}'") is { } p ? ReadProcess(p)
-            : m.Object("docker", $"docker of service '{name}'") is { } d ? ReadDocker(d) : null;
-        if (m.Has("process") == m.Has("docker"))
+        var process = ReadRuntimeSection(m, $"service '{name}'");
+        if (RuntimeKeysOf(m) is { Count: not 1 } keys)
         {
-            ctx.Error(nameAt, m.Has("process")
-                ? $"service '{name}' has both 'process' and 'docker': give exactly one runtime section"
-                : $"service '{name}' has no runtime section: give 'process' (a local process) or 'docker' (a container)");
+            ctx.Error(nameAt, keys.Count > 1
+                ? $"service '{name}' has both {string.Join(" and ", keys.Select(k => $"'{k}'"))}: give exactly one runtime section"
+                : $"service '{name}' has no runtime section: give 'process' (a local process), 'docker' (a container) or 'swarm' (a service of a Docker Swarm)");
         }
 
         var listen = m.Endpoint("listen");
@@ -121,7 +120,7 @@ internal sealed partial class ManifestReader(ReadContext ctx)
                 : $"service '{name}' listens on http:// but has 'tls': write https://, or drop the scheme");
         }
 
-        if ((m.Has("process") || m.Has("docker")) && ctx.Positions.Find(m.Child("health") + ".readiness") is null)
+        if (RuntimeKeysOf(m).Count > 0 && ctx.Positions.Find(m.Child("health") + ".readiness") is null)
         {
             ctx.Warning(nameAt, $"service '{name}' has no readiness probe: its instances get traffic as soon as their process starts");
         }

@@ -144,8 +144,7 @@ public sealed partial class DockerEngine : IDisposable
     /// <summary>The containers (running or not) carrying every one of <paramref name="labels"/>: id, name, image, labels and state (pid 0 and no end time: inspect for those).</summary>
     public async Task<IReadOnlyList<ContainerInfo>> ListAsync(IReadOnlyDictionary<string, string> labels, CancellationToken ct)
     {
-        var filters = Uri.EscapeDataString(JsonSerializer.Serialize(new Dictionary<string, string[]> { ["label"] = [.. labels.Select(l => $"{l.Key}={l.Value}")] }));
-        using var response = await http.GetAsync($"{Version}/containers/json?all=true&filters={filters}", ct);
+        using var response = await http.GetAsync($"{Version}/containers/json?all=true&filters={Filters(new() { ["label"] = LabelFilter(labels) })}", ct);
         var list = (await ReadAsync(response, ct)).AsArray();
         return [.. list.Select(c => new ContainerInfo(
             c!["Id"]!.GetValue<string>(),
@@ -156,9 +155,13 @@ public sealed partial class DockerEngine : IDisposable
     }
 
     /// <summary>The last lines a container wrote (standard output and error, in order).</summary>
-    public async Task<IReadOnlyList<string>> LogsAsync(string idOrName, int lines, CancellationToken ct)
+    public Task<IReadOnlyList<string>> LogsAsync(string idOrName, int lines, CancellationToken ct) =>
+        ReadLogsAsync($"containers/{Uri.EscapeDataString(idOrName)}", lines, ct);
+
+    /// <summary>The last lines of a container's or a swarm task's output (<paramref name="resource"/>: containers/ID or tasks/ID); none when the engine cannot say.</summary>
+    private async Task<IReadOnlyList<string>> ReadLogsAsync(string resource, int lines, CancellationToken ct)
     {
-        using var response = await http.GetAsync(string.Create(CultureInfo.InvariantCulture, $"{Version}/containers/{Uri.EscapeDataString(idOrName)}/logs?stdout=true&stderr=true&tail={lines}"), ct);
+        using var response = await http.GetAsync(string.Create(CultureInfo.InvariantCulture, $"{Version}/{resource}/logs?stdout=true&stderr=true&tail={lines}"), ct);
         if (!response.IsSuccessStatusCode)
         {
             return [];
@@ -176,6 +179,11 @@ public sealed partial class DockerEngine : IDisposable
 
         return [.. text.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries).TakeLast(lines)];
     }
+
+    /// <summary>A JSON filter argument of the list calls: each key with its values.</summary>
+    private static string Filters(Dictionary<string, string[]> filters) => Uri.EscapeDataString(JsonSerializer.Serialize(filters));
+
+    private static string[] LabelFilter(IReadOnlyDictionary<string, string> labels) => [.. labels.Select(l => $"{l.Key}={l.Value}")];
 
     private async Task<JsonNode> GetJsonAsync(string path, CancellationToken ct)
     {

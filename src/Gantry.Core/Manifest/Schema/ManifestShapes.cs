@@ -64,6 +64,17 @@ public static partial class ManifestShapes
         new Field("stopSignal", Enum("SIGTERM", "SIGINT", "SIGQUIT", "SIGHUP", "SIGUSR1", "SIGUSR2", "SIGWINCH"), "The signal that asks the container to stop; it is killed after stopTimeout.", Default: "SIGTERM"),
         new Field("retain", new ObjectType(Retain), "Keep the containers of earlier releases for an instant rollback."));
 
+    public static readonly Shape Placement = Object("placement", "placement", "Where a swarm service's tasks run and how they spread over nodes.",
+        new Field("constraints", new ListType(new StringType("a constraint such as node.labels.zone==a")), "Swarm placement constraints, all of which a node must meet (node.role, node.hostname, node.labels.NAME, engine.labels.NAME with == or !=)."),
+        new Field("spread", new ListType(new StringType("a node label such as node.labels.zone")), "Spread each set's tasks evenly over the values of these node labels, in order."),
+        new Field("maxPerNode", new IntegerType(1, 99), "The most tasks of one set on one node.", Default: "no limit"));
+
+    public static readonly Shape Swarm = Object("swarm", "swarm", "Runs each release set as a service of a Docker Swarm (DOCKER_HOST names a manager) on host networking: each task listens on the port of its slot, given as {port} in 'env' (the engine fills it in per task; Gantry reaches it at its node's address). Keys as for docker, and placement.",
+        [.. Docker.Fields.Where(f => f.Key is not ("retain" or "args" or "volumes")),
+         new Field("args", new ListType(Text), "Arguments given to the entrypoint (or command), one list item each; they may not use {port}, which differs per task: give it in 'env'."),
+         new Field("volumes", new ListType(new StringType("VOLUME:/TARGET or VOLUME:/TARGET:ro")), "Named volumes of each node's engine mounted into the tasks (host paths differ between nodes)."),
+         new Field("placement", new ObjectType(Placement), "Constraints and spread over nodes.")]);
+
     public static readonly Shape Variables = Object("variables", "variables", "What deploys may set on instances with --set and --secret.",
         new Field("allow", new ListType(new StringType("a variable name, or a prefix ending in *")), "Loader, runtime and shell variables (LD_*, DOTNET_*, PATH, ...) that deploys may set after all; refused otherwise."));
 
@@ -132,8 +143,9 @@ public static partial class ManifestShapes
         new Field("key", new StringType("a PEM file"), "The private key.", Required: true));
 
     public static readonly Shape Service = Object("service", "service", "A deployable unit: how to run an instance, where its traffic arrives, how it is checked and rolled out.",
-        new Field("process", new ObjectType(Process), "A runtime section: run instances as local processes (the process runtime). A service has exactly one of process and docker."),
+        new Field("process", new ObjectType(Process), "A runtime section: run instances as local processes (the process runtime). A service has exactly one of process, docker and swarm."),
         new Field("docker", new ObjectType(Docker), "A runtime section: run instances as containers of the Docker engine."),
+        new Field("swarm", new ObjectType(Swarm), "A runtime section: run each release set as a service of a Docker Swarm, its tasks spread over the swarm's nodes."),
         new Field("listen", new EndpointType(Schemes: true), "The router's front door for this service; https://ADDRESS serves it over TLS (needs 'tls').", Required: true),
         new Field("replicas", new IntegerType(1, 100), "Instances of the stable version.", Default: "1"),
         new Field("health", new ObjectType(Health), "Readiness, liveness and startup probes."),
@@ -214,7 +226,8 @@ public static partial class ManifestShapes
         new Field("strategy", new ObjectType(Strategy), "Strategy in this environment."),
         new Field("listen", new EndpointType(), "This environment's own front door for the service (environments on one host cannot share one)."),
         new Field("process", new ObjectType(Process), "This environment's runtime section in place of the service's: local processes."),
-        new Field("docker", new ObjectType(Docker), "This environment's runtime section in place of the service's: containers (say, production on Docker, development as processes)."));
+        new Field("docker", new ObjectType(Docker), "This environment's runtime section in place of the service's: containers (say, production on Docker, development as processes)."),
+        new Field("swarm", new ObjectType(Swarm), "This environment's runtime section in place of the service's: a service of a Docker Swarm."));
 
     public static readonly Shape Approvals = Object("approvals", "approvals", "Approvals a rollout needs before it starts.",
         new Field("required", new IntegerType(1, 20), "How many approvals.", Default: "1"),
