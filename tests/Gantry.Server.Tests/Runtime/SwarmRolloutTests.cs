@@ -1,3 +1,4 @@
+using System.Net.Http.Json;
 using Gantry.Api;
 using Gantry.Core.Rollouts;
 using Gantry.Core.Runtime;
@@ -71,5 +72,51 @@ public sealed class SwarmRolloutTests
         aborted.Rollout.Message.Should().StartWith("2.0 failed its health checks");
         await load.WaitForRequestsAsync(50, TimeSpan.FromSeconds(20));
         load.Errors.Should().BeEmpty("1.0 kept serving while 2.0 was failing");
+    }
+
+    /// <summary>
+    /// The worker's engine killed (kill -9) with the canary at 50%: the swarm declares the node down and starts its
+    /// tasks again on the manager; Gantry takes the lost node's tasks out of traffic, waits for the new ones to be
+    /// ready, and the canary's analysis, which judges the canary's own requests, passes: the rollout succeeds.
+    /// </summary>
+    [RequiresBinaryFact("dockerd", "docker.io", Timeout = 300_000)]
+    public async Task NodeLostAtFiftyPercent_TasksMoveToTheOtherNode_AndTheRolloutSucceeds()
+    {
+        await using var swarm = await SwarmCluster.StartAsync("1.0", "2.0");
+        using var host = swarm.AsDockerHost();
+        await using var h = await ServerHarness.StartAsync(listen => Manifest(listen, "[{ setWeight: 50 }, { pause: {} }, { analysis: { templates: [errors] } }]") + """
+
+            analysis:
+              errors:
+                interval: 1s
+                count: 3
+                metrics:
+                  - name: error-rate
+                    provider: { builtin: { query: error_rate } }
+                    failWhen: "> 1%"
+            """);
+        var first = await h.DeployAsync("1.0");
+        await h.WaitForPhaseAsync(first.Rollout.Id, RolloutPhase.Succeeded, TimeSpan.FromMinutes(2));
+        await using var load = new SteadyLoad(h.Front);
+        await load.WaitForRequestsAsync(50, TimeSpan.FromSeconds(20));
+        var second = await h.DeployAsync("2.0");
+        var paused = await h.WaitAsync(second.Rollout.Id, v => v.Rollout.Phase == RolloutPhase.Paused && v.Traffic.Any(t => t.Version == "2.0" && t.Weight == 50 && t.Ready == 1), TimeSpan.FromMinutes(1));
+        var onTheWorker = paused.Instances.Where(i => i.Address.Host == "10.231.0.2").Select(i => i.Id).ToList();
+        onTheWorker.Should().NotBeEmpty("the stable set is spread over both nodes");
+
+        (await swarm.KillEngineAsync(2)).ExitCode.Should().Be(0);
+        var moved = await h.WaitAsync(second.Rollout.Id, v => v.Instances.Count(i => i.Phase == InstancePhase.Ready && i.Address.Host == "10.231.0.1") == 3, TimeSpan.FromSeconds(90));
+        moved.Instances.Should().NotContain(i => onTheWorker.Contains(i.Id), "the lost node's tasks were replaced by new ones on the manager");
+        moved.Traffic.Should().Contain(t => t.Version == "2.0" && t.Weight == 50 && t.Ready == 1, "the split held while the tasks moved");
+        moved.Rollout.Phase.Should().Be(RolloutPhase.Paused, "a lost node is not the release's fault");
+
+        await h.CommandAsync("promote");
+        var done = await h.WaitForPhaseAsync(second.Rollout.Id, RolloutPhase.Succeeded, TimeSpan.FromMinutes(2));
+        var run = (await h.Api.GetFromJsonAsync<List<Core.Analysis.AnalysisRunRecord>>($"/api/v1/rollouts/{done.Rollout.Id}/analysis", GantryJson.Options))!.Single();
+        run.Phase.Should().Be(Core.Analysis.AnalysisPhase.Successful, "the canary's own requests did not fail");
+        var settled = await h.WaitAsync(second.Rollout.Id, v => v.Instances.Count == 2 && v.Instances.All(i => i.Version == "2.0" && i.Phase == InstancePhase.Ready), TimeSpan.FromSeconds(60));
+        settled.Instances.Should().OnlyContain(i => i.Address.Host == "10.231.0.1", "only the manager's node is left");
+        await load.WaitForRequestsAsync(50, TimeSpan.FromSeconds(20));
+        load.Errors.Should().BeEmpty("the lost node's tasks kept serving until they were taken out of traffic");
     }
 }

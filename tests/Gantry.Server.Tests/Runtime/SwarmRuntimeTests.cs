@@ -1,0 +1,87 @@
+using System.Security.Cryptography;
+using System.Text;
+using Gantry.Core.Manifest;
+using Gantry.Core.Runtime;
+using Gantry.Runtime.Docker;
+using Gantry.Runtime.Swarm;
+using Gantry.Testing;
+
+namespace Gantry.Server.Tests.Runtime;
+
+/// <summary>The swarm runtime on its own, on a real two-node swarm: scaling, secrets, logs, adoption by a new control plane, a drained node.</summary>
+[Collection(ServerTests.Name)]
+public sealed class SwarmRuntimeTests
+{
+    private const string Owner = "swarm-runtime-test";
+
+    [RequiresBinaryFact("dockerd", "docker.io", Timeout = 300_000)]
+    public async Task ScaledFromTwoToFour_SpreadOverNodes_SecretsAsFiles_AdoptedByANewRuntime_AndMovedOffADrainedNode()
+    {
+        await using var swarm = await SwarmCluster.StartAsync("1.0");
+        var service = ManifestLoader.LoadText(SwarmRolloutTests.Manifest(new("127.0.0.1", FreePort.Next()), "[{ setWeight: 50 }]")).Manifest!.Services[0];
+        var spec = new InstanceSetSpec(service, "default", "1.0", 2, Path.GetTempPath(), new Dictionary<string, string> { ["SHOP_PAYMENT_KEY"] = "s3cret-value" })
+        {
+            Secrets = new HashSet<string> { "SHOP_PAYMENT_KEY" },
+        };
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(5) };
+        var runtime = new SwarmRuntime(new DockerEngine(swarm.Manager), Owner, TimeProvider.System);
+        try
+        {
+            await runtime.EnsureAsync(spec, CancellationToken.None);
+            var two = await ReadyAsync(runtime, 2);
+            two.Select(i => i.Address.Host).Should().BeEquivalentTo(SwarmCluster.NodeAddresses, "spread over the zones of the two nodes");
+
+            var key = await http.GetStringAsync($"http://{two[0].Address}/payment-key");
+            key.Trim().Should().Be("sha256:" + Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes("s3cret-value"))), "the secret is a file the task reads");
+            var inspect = await swarm.DockerAsync(1, ["service", "inspect", SwarmServiceBody.NameOf(Owner, spec.SetId)]);
+            inspect.Stdout.Should().Contain("SHOP_PAYMENT_KEY_FILE=/run/secrets/SHOP_PAYMENT_KEY").And.NotContain("s3cret-value", "a secret never shows in the service's spec");
+
+            await runtime.EnsureAsync(spec with { Replicas = 4 }, CancellationToken.None);
+            var four = await ReadyAsync(runtime, 4);
+            four.GroupBy(i => i.Address.Host).Should().HaveCount(2).And.OnlyContain(g => g.Count() == 2, "two tasks per node");
+            four.Select(i => i.Address).Should().OnlyHaveUniqueItems("each slot has a port of its own");
+            (await runtime.LogsAsync(four[0].Id, CancellationToken.None)).Should().Contain(l => l.Contains("listening on", StringComparison.Ordinal));
+        }
+        finally
+        {
+            await runtime.DisposeAsync();
+        }
+
+        // A new control plane finds the service by its labels and takes back the same tasks.
+        var next = new SwarmRuntime(new DockerEngine(swarm.Manager), Owner, TimeProvider.System);
+        try
+        {
+            var before = runtime.Observe().Select(i => i.Id).ToHashSet();
+            await next.EnsureAsync(spec with { Replicas = 4 }, CancellationToken.None);
+            var adopted = await ReadyAsync(next, 4);
+            adopted.Select(i => i.Id).Should().BeEquivalentTo(before, "the same tasks, not new ones");
+
+            // An operator drains the worker: the swarm moves its tasks to the manager, Gantry follows them.
+            var worker = (await swarm.DockerAsync(2, ["info", "--format", "{{.Swarm.NodeID}}"])).Stdout.Trim();
+            (await swarm.DockerAsync(1, ["node", "update", "--availability", "drain", worker])).ExitCode.Should().Be(0);
+            var drained = await ReadyAsync(next, 4, onlyOn: "10.231.0.1");
+            drained.Select(i => i.Address).Should().OnlyHaveUniqueItems("four slots, four ports on one node");
+
+            await next.StopAsync(spec.SetId, CancellationToken.None);
+            next.Observe().Should().BeEmpty();
+            (await swarm.DockerAsync(1, ["service", "ls", "-q"])).Stdout.Trim().Should().BeEmpty("the set's service is removed");
+            (await swarm.DockerAsync(1, ["secret", "ls", "-q"])).Stdout.Trim().Should().BeEmpty("and its secrets once its tasks are gone");
+        }
+        finally
+        {
+            await next.DisposeAsync();
+        }
+    }
+
+    private static async Task<IReadOnlyList<InstanceStatus>> ReadyAsync(SwarmRuntime runtime, int count, string? onlyOn = null)
+    {
+        IReadOnlyList<InstanceStatus> ready = [];
+        await Wait.UntilAsync(() =>
+        {
+            var all = runtime.Observe();
+            ready = [.. all.Where(i => i.Phase == InstancePhase.Ready && (onlyOn is null || i.Address.Host == onlyOn))];
+            return Task.FromResult(ready.Count == count && all.Count == count);
+        }, TimeSpan.FromSeconds(90), $"{count} ready tasks{(onlyOn is null ? string.Empty : " on " + onlyOn)}");
+        return ready;
+    }
+}
