@@ -177,16 +177,22 @@ public sealed partial class SwarmRuntime(DockerEngine engine, string owner, Time
     public async Task<IReadOnlyList<string>> LogsAsync(string instanceId, CancellationToken ct) =>
         observed.Any(i => i.Id == instanceId) ? await engine.TaskLogsAsync(instanceId, 1000, ct) : [];
 
-    /// <summary>Every service of an owner and its secrets, removed (gantry down).</summary>
-    public static async Task RemoveAllAsync(DockerEngine engine, string owner, CancellationToken ct)
+    /// <summary>Every service of an owner removed, and its secrets once no task uses them (gantry down); returns how many services.</summary>
+    public static async Task<int> RemoveAllAsync(DockerEngine engine, string owner, TimeProvider time, CancellationToken ct)
     {
         var labels = new Dictionary<string, string> { [ContainerBody.OwnerLabel] = owner };
-        foreach (var service in await engine.ServicesAsync(labels, ct))
+        var services = await engine.ServicesAsync(labels, ct);
+        foreach (var service in services)
         {
             await engine.RemoveServiceAsync(service.Id, ct);
         }
 
-        await engine.RemoveSecretsAsync(labels, ct);
+        for (var tries = 0; await engine.RemoveSecretsAsync(labels, ct) > 0 && tries < 60; tries++)
+        {
+            await Task.Delay(TimeSpan.FromMilliseconds(500), time, ct);
+        }
+
+        return services.Count;
     }
 
     /// <summary>Stops watching; the services keep running in the swarm for the next control plane.</summary>

@@ -20,6 +20,9 @@ public static class SwarmServiceBody
 {
     public const string PortBaseLabel = "org.gantry.port-base";
 
+    /// <summary>Marks a task's container with its owner under a key of its own: the docker runtime's sweeps (by <see cref="ContainerBody.OwnerLabel"/>) never touch tasks the swarm manages.</summary>
+    public const string TaskOwnerLabel = "org.gantry.swarm-owner";
+
     /// <summary>Ports of one set: its base plus the task's slot, slots 1 to 99.</summary>
     public const int PortsPerSet = 100;
 
@@ -38,6 +41,14 @@ public static class SwarmServiceBody
         [ContainerBody.EnvironmentLabel] = set.Environment,
         [ContainerBody.SetLabel] = set.Key,
     };
+
+    private static Dictionary<string, string> TaskLabels(string owner, InstanceSetId set)
+    {
+        var labels = SetLabels(owner, set);
+        labels.Remove(ContainerBody.OwnerLabel);
+        labels[TaskOwnerLabel] = owner;
+        return labels;
+    }
 
     /// <summary>A service name the engine accepts (letters, digits and '-', at most 63), unique per owner and set.</summary>
     public static string NameOf(string owner, InstanceSetId set)
@@ -66,7 +77,7 @@ public static class SwarmServiceBody
             ["StopGracePeriod"] = docker.StopTimeout.Ticks * 100,
             ["ReadOnly"] = docker.ReadOnly,
             ["Init"] = false,
-            ["Labels"] = Labels(SetLabels(owner, spec.SetId)),
+            ["Labels"] = Labels(TaskLabels(owner, spec.SetId)),
             ["Mounts"] = new JsonArray([.. docker.Volumes.Select(v => (JsonNode)new JsonObject { ["Type"] = "volume", ["Source"] = v.Source, ["Target"] = v.Target, ["ReadOnly"] = v.ReadOnly })
                 .Concat(docker.ReadOnly ? [new JsonObject { ["Type"] = "tmpfs", ["Target"] = "/tmp", ["TmpfsOptions"] = new JsonObject { ["SizeBytes"] = 64L << 20, ["Mode"] = 1023 } }] : [])]),
             ["Secrets"] = new JsonArray([.. secrets.Select(s => (JsonNode)new JsonObject

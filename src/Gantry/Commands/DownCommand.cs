@@ -25,7 +25,7 @@ internal static class DownCommand
             }
 
             var stopped = await Orphans.StopAsync(GantryServer.OwnerOf(dataDir), TimeSpan.FromSeconds(30), time, ct);
-            var containers = await RemoveContainersAsync(GantryServer.OwnerOf(dataDir), ct);
+            var (containers, services) = await RemoveContainersAsync(GantryServer.OwnerOf(dataDir), time, ct);
             var records = Path.Combine(dataDir, "instances");
             if (Directory.Exists(records))
             {
@@ -42,23 +42,25 @@ internal static class DownCommand
                 await process.WaitForExitAsync(wait.Token);
             }
 
-            await output.WriteLineAsync($"gantry down: {stopped} instance process(es) stopped{(containers > 0 ? $" ({containers} container(s) removed)" : string.Empty)}; " + (router is null ? "no router was running" : $"router pid {router} stopped"));
+            await output.WriteLineAsync($"gantry down: {stopped} instance process(es) stopped{(containers > 0 ? $" ({containers} container(s) removed)" : string.Empty)}{(services > 0 ? $" ({services} swarm service(s) removed)" : string.Empty)}; " + (router is null ? "no router was running" : $"router pid {router} stopped"));
             return ExitCodes.Success;
         });
         return command;
     }
 
-    /// <summary>Removes the containers this data directory's server made, when a Docker engine is reachable (none is not an error).</summary>
-    private static async Task<int> RemoveContainersAsync(string owner, CancellationToken ct)
+    /// <summary>Removes the containers this data directory's server made, and its swarm services when the engine is a swarm's manager (no engine reachable is not an error).</summary>
+    private static async Task<(int Containers, int Services)> RemoveContainersAsync(string owner, TimeProvider time, CancellationToken ct)
     {
         using var engine = Runtime.Docker.DockerEngine.FromEnvironment();
         try
         {
-            return await Runtime.Docker.DockerLauncher.RemoveAllAsync(engine, owner, ct);
+            var containers = await Runtime.Docker.DockerLauncher.RemoveAllAsync(engine, owner, ct);
+            var services = await engine.NotAManagerAsync(ct) is null ? await Runtime.Swarm.SwarmRuntime.RemoveAllAsync(engine, owner, time, ct) : 0;
+            return (containers, services);
         }
         catch (Exception ex) when (Runtime.Docker.DockerEngine.IsUnreachable(ex))
         {
-            return 0;
+            return (0, 0);
         }
     }
 

@@ -66,11 +66,27 @@ public sealed class SwarmRuntimeTests
             next.Observe().Should().BeEmpty();
             (await swarm.DockerAsync(1, ["service", "ls", "-q"])).Stdout.Trim().Should().BeEmpty("the set's service is removed");
             (await swarm.DockerAsync(1, ["secret", "ls", "-q"])).Stdout.Trim().Should().BeEmpty("and its secrets once its tasks are gone");
+
+            // What gantry down does: every service of the owner goes, and only its.
+            await next.EnsureAsync(spec with { Replicas = 1 }, CancellationToken.None);
+            using var engine = new DockerEngine(swarm.Manager);
+            (await SwarmRuntime.RemoveAllAsync(engine, "another-owner", TimeProvider.System, CancellationToken.None)).Should().Be(0);
+            (await SwarmRuntime.RemoveAllAsync(engine, Owner, TimeProvider.System, CancellationToken.None)).Should().Be(1);
+            (await swarm.DockerAsync(1, ["service", "ls", "-q"])).Stdout.Trim().Should().BeEmpty();
         }
         finally
         {
             await next.DisposeAsync();
         }
+    }
+
+    [RequiresBinaryFact("dockerd", "docker.io", Timeout = 120_000)]
+    public async Task AnEngineOutsideASwarm_IsOneClearLine_AndNothingStarts()
+    {
+        await using var daemon = await DockerDaemon.StartAsync();
+        using var host = daemon.AsDockerHost();
+        var start = () => ServerHarness.StartAsync(listen => SwarmRolloutTests.Manifest(listen, "[{ setWeight: 50 }]"));
+        (await start.Should().ThrowAsync<InvalidOperationException>()).Which.Message.Should().Be($"the Docker engine at {daemon.Host} is not part of a swarm (docker swarm init)");
     }
 
     private static async Task<IReadOnlyList<InstanceStatus>> ReadyAsync(SwarmRuntime runtime, int count, string? onlyOn = null)
