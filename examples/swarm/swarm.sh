@@ -3,6 +3,7 @@
 # two network namespaces joined by a veth pair (10.231.0.1 and 10.231.0.2), one dockerd in each, the first
 # the manager. This machine reaches both nodes through a third link into the first namespace (10.231.1.1 here,
 # 10.231.1.2 there, which forwards). Nothing else of the machine's network is touched. Needs root and docker.io.
+# A registry this machine serves on 10.231.1.1 (plain HTTP) is one both nodes may pull from.
 #
 #   examples/swarm/swarm.sh up DIR        builds it; DIR holds the engines' files and sockets (short path)
 #   examples/swarm/swarm.sh load DIR IMAGE...  copies images from this machine's engine ($DOCKER_HOST) to both nodes
@@ -23,6 +24,7 @@ start_engine() {
   nsenter --net="/var/run/netns/$(ns "$n")" setsid dockerd \
     --data-root="$dir/n$n/data" --exec-root="$dir/n$n/exec" --pidfile="$dir/n$n/docker.pid" \
     --host="unix://$dir/n$n/docker.sock" --bridge=none --iptables=false --ip6tables=false --log-level=warn \
+    --insecure-registry=10.231.1.0/24 \
     >"$dir/n$n/dockerd.log" 2>&1 </dev/null &
   for _ in $(seq 1 300); do
     engine "$n" version >/dev/null 2>&1 && return 0

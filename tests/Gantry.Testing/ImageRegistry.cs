@@ -3,7 +3,7 @@ using System.Globalization;
 
 namespace Gantry.Testing;
 
-/// <summary>Debian's image registry (distribution) on a free loopback port, storing in a temp dir: a Docker engine on this host pushes to and pulls from it without TLS.</summary>
+/// <summary>Debian's image registry (distribution) on a free port (of loopback, or of a test's own link), storing in a temp dir: Docker engines push to and pull from it without TLS.</summary>
 public sealed class ImageRegistry : IAsyncDisposable
 {
     private readonly ChildProcess process;
@@ -19,7 +19,8 @@ public sealed class ImageRegistry : IAsyncDisposable
     /// <summary>HOST:PORT, the prefix of the registry's image names.</summary>
     public string Address { get; }
 
-    public static async Task<ImageRegistry> StartAsync()
+    /// <param name="host">The address it listens on: loopback, or this machine's end of a link into test namespaces (10.231.1.1 for a swarm's nodes).</param>
+    public static async Task<ImageRegistry> StartAsync(string host = "127.0.0.1")
     {
         var binary = RealBinaries.Find("docker-registry") ?? throw new InvalidOperationException("docker-registry is not installed (apt-get install docker-registry)");
         var folder = Directory.CreateTempSubdirectory("gantry-registry-").FullName;
@@ -31,7 +32,7 @@ public sealed class ImageRegistry : IAsyncDisposable
             storage:
               filesystem: { rootdirectory: {{Path.Combine(folder, "data")}} }
             http:
-              addr: 127.0.0.1:{{port}}
+              addr: {{host}}:{{port}}
             """);
         var process = ChildProcess.Start(binary, ["serve", config]);
         using var client = new HttpClient { Timeout = TimeSpan.FromSeconds(2) };
@@ -40,10 +41,10 @@ public sealed class ImageRegistry : IAsyncDisposable
         {
             try
             {
-                using var ready = await client.GetAsync(new Uri($"http://127.0.0.1:{port}/v2/"));
+                using var ready = await client.GetAsync(new Uri($"http://{host}:{port}/v2/"));
                 if (ready.IsSuccessStatusCode)
                 {
-                    return new ImageRegistry(process, folder, $"127.0.0.1:{port}");
+                    return new ImageRegistry(process, folder, $"{host}:{port}");
                 }
             }
             catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException)

@@ -61,17 +61,36 @@ public sealed class SwarmCluster : IAsyncDisposable
     {
         foreach (var version in versions)
         {
-            var built = await ChildProcess.RunAsync("bash", [RepoPaths.Combine("examples", "shop", "docker", "build-image.sh"), version, RepoPaths.Configuration],
-                TimeSpan.FromMinutes(2), new Dictionary<string, string> { ["DOCKER_HOST"] = Manager });
-            if (built.ExitCode != 0)
-            {
-                throw new InvalidOperationException($"build-image.sh {version} failed: {built.Stderr}");
-            }
-
+            await BuildShopImageAsync(version);
             var copied = await ChildProcess.RunAsync("bash", ["-c", $"docker -H {Manager} save gantry-shop:{version} | docker -H {Host(2)} load -q"], TimeSpan.FromMinutes(2));
             if (copied.ExitCode != 0)
             {
                 throw new InvalidOperationException($"docker save | docker load of {version} failed: {copied.Stderr}");
+            }
+        }
+    }
+
+    private async Task BuildShopImageAsync(string version)
+    {
+        var built = await ChildProcess.RunAsync("bash", [RepoPaths.Combine("examples", "shop", "docker", "build-image.sh"), version, RepoPaths.Configuration],
+            TimeSpan.FromMinutes(2), new Dictionary<string, string> { ["DOCKER_HOST"] = Manager });
+        if (built.ExitCode != 0)
+        {
+            throw new InvalidOperationException($"build-image.sh {version} failed: {built.Stderr}");
+        }
+    }
+
+    /// <summary>Builds gantry-shop:VERSION, pushes it to <paramref name="registry"/> (HOST:PORT) as HOST:PORT/gantry-shop:VERSION, and leaves no copy on any node: each must pull it.</summary>
+    public async Task PushShopImageAsync(string version, string registry)
+    {
+        await BuildShopImageAsync(version);
+        var image = $"{registry}/gantry-shop:{version}";
+        foreach (var step in new[] { new[] { "tag", $"gantry-shop:{version}", image }, ["push", "-q", image], ["rmi", image, $"gantry-shop:{version}"] })
+        {
+            var done = await DockerAsync(1, step, TimeSpan.FromMinutes(2));
+            if (done.ExitCode != 0)
+            {
+                throw new InvalidOperationException($"docker {string.Join(' ', step)} failed: {done.Stderr}");
             }
         }
     }

@@ -80,6 +80,31 @@ public sealed class SwarmRuntimeTests
         }
     }
 
+    /// <summary>With a registry, each node's engine pulls the image itself: here one on this machine's end of the swarm's link, never loaded onto a node.</summary>
+    [RequiresBinaryFact("docker-registry", "docker-registry", Timeout = 300_000)]
+    public async Task WithARegistry_EachNodePullsTheImage()
+    {
+        await using var swarm = await SwarmCluster.StartAsync();
+        await using var registry = await ImageRegistry.StartAsync("10.231.1.1");
+        await swarm.PushShopImageAsync("4.0", registry.Address);
+        var text = SwarmRolloutTests.Manifest(new("127.0.0.1", FreePort.Next()), "[{ setWeight: 50 }]").Replace("gantry-shop:{version}", $"{registry.Address}/gantry-shop:{{version}}", StringComparison.Ordinal);
+        var service = ManifestLoader.LoadText(text).Manifest!.Services[0];
+        var runtime = new SwarmRuntime(new DockerEngine(swarm.Manager), Owner, TimeProvider.System);
+        try
+        {
+            await runtime.EnsureAsync(new InstanceSetSpec(service, "default", "4.0", 2, Path.GetTempPath(), new Dictionary<string, string>()), CancellationToken.None);
+            (await ReadyAsync(runtime, 2)).Select(i => i.Address.Host).Should().BeEquivalentTo(SwarmCluster.NodeAddresses);
+            foreach (var node in new[] { 1, 2 })
+            {
+                (await swarm.DockerAsync(node, ["image", "ls", "-q", $"{registry.Address}/gantry-shop:4.0"])).Stdout.Trim().Should().NotBeEmpty($"node {node} pulled the image");
+            }
+        }
+        finally
+        {
+            await runtime.DisposeAsync();
+        }
+    }
+
     [RequiresBinaryFact("dockerd", "docker.io", Timeout = 120_000)]
     public async Task AnEngineOutsideASwarm_IsOneClearLine_AndNothingStarts()
     {
