@@ -66,6 +66,11 @@ public sealed class SwarmRolloutTests
         load.Errors.Should().BeEmpty("the rollback too moves traffic without a client error");
         load.Versions["2.0"].Should().Be(seen, "after the rollback every request is answered by 1.0");
 
+        // An image no node has and no registry serves: the engine rejects its tasks, the rollout fails at once, 1.0 keeps serving.
+        var missing = await h.DeployAsync("9.9");
+        var failed = await h.WaitForPhaseAsync(missing.Rollout.Id, RolloutPhase.Failed, TimeSpan.FromSeconds(60));
+        failed.Rollout.Message.Should().StartWith("9.9 cannot start: ").And.Contain("gantry-shop:9.9");
+
         // A release whose tasks keep dying (past their memory limit): the swarm restarts them, Gantry counts it and aborts.
         var hungry = await h.DeployAsync("2.0", new Dictionary<string, string> { ["FAULT_ALLOCATE_MB"] = "400" });
         var aborted = await h.WaitForPhaseAsync(hungry.Rollout.Id, RolloutPhase.Aborted, TimeSpan.FromMinutes(2));
