@@ -183,7 +183,8 @@ public sealed partial class DockerEngine : IDisposable
     /// <summary>A JSON filter argument of the list calls: each key with its values.</summary>
     private static string Filters(Dictionary<string, string[]> filters) => Uri.EscapeDataString(JsonSerializer.Serialize(filters));
 
-    private static string[] LabelFilter(IReadOnlyDictionary<string, string> labels) => [.. labels.Select(l => $"{l.Key}={l.Value}")];
+    /// <summary>Each label as KEY=VALUE, or KEY alone (any value) when its value is empty.</summary>
+    private static string[] LabelFilter(IReadOnlyDictionary<string, string> labels) => [.. labels.Select(l => l.Value.Length == 0 ? l.Key : $"{l.Key}={l.Value}")];
 
     private async Task<JsonNode> GetJsonAsync(string path, CancellationToken ct)
     {

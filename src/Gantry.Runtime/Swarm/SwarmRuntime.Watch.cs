@@ -6,15 +6,13 @@ using Gantry.Runtime.Docker;
 namespace Gantry.Runtime.Swarm;
 
 /// <summary>One release set's service: where its ports start, its configuration, and its tasks as last seen.</summary>
-internal sealed class SwarmSet(InstanceSetId setId, string serviceId, int portBase, string configuration, string version)
+internal sealed class SwarmSet(InstanceSetId setId, string serviceId, int portBase, string version)
 {
     public InstanceSetId SetId { get; } = setId;
 
     public string ServiceId { get; } = serviceId;
 
     public int PortBase { get; } = portBase;
-
-    public string Configuration { get; } = configuration;
 
     public string Version { get; } = version;
 
@@ -33,7 +31,6 @@ internal sealed class SwarmSet(InstanceSetId setId, string serviceId, int portBa
 public sealed partial class SwarmRuntime
 {
     private static readonly TimeSpan Interval = TimeSpan.FromMilliseconds(500);
-    private IReadOnlyList<SwarmNode> nodes = [];
 
     /// <summary>Watches every set until disposed, a pass every 500 ms (each running task probed once a pass).</summary>
     private async Task WatchAsync(CancellationToken ct)
@@ -49,29 +46,74 @@ public sealed partial class SwarmRuntime
             {
                 return;
             }
+            catch (Exception ex) when (ex is System.Text.Json.JsonException or InvalidOperationException or KeyNotFoundException or NullReferenceException)
+            {
+                // An answer of a shape not expected (another engine version): the next pass asks again; the last view stays.
+                await Task.Delay(Interval, time, ct).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+            }
         }
     }
 
-    /// <summary>One pass over every set: its tasks from the manager, each running one probed. An unreachable manager leaves the last view, each instance saying why.</summary>
+    /// <summary>
+    /// One pass over every set: the nodes and each set's tasks from the manager, each running task probed, all
+    /// outside the lock (a slow engine or probe never holds up a rollout), then the sets' views swapped. An unreachable
+    /// manager leaves the last view, each instance saying why. Secrets of removed sets go once no task uses them.
+    /// </summary>
     public async Task WatchOnceAsync(CancellationToken ct)
     {
+        List<(SwarmSet Set, InstanceSetSpec? Spec, Dictionary<string, (bool EverReady, int Failures)> Probed)> watched;
+        List<InstanceSetId> secrets;
         await gate.WaitAsync(ct);
         try
         {
-            try
+            watched = [.. sets.Values.Select(s => (s, s.Spec, s.Probed))];
+            secrets = [.. leftSecrets];
+        }
+        finally
+        {
+            gate.Release();
+        }
+
+        string? unreachable = null;
+        var seen = new List<(SwarmSet Set, ImmutableArray<InstanceStatus> Instances, Dictionary<string, (bool EverReady, int Failures)> Probed)>();
+        var gone = new List<InstanceSetId>();
+        try
+        {
+            var nodes = await engine.NodesAsync(ct);
+            foreach (var (set, spec, probed) in watched)
             {
-                nodes = await engine.NodesAsync(ct);
-                foreach (var set in sets.Values.ToList())
+                var (instances, next) = await ViewAsync(set, spec, probed, nodes, probe: true, ct);
+                seen.Add((set, instances, next));
+            }
+
+            foreach (var setId in secrets)
+            {
+                if (await engine.RemoveSecretsAsync(SwarmServiceBody.SetLabels(owner, setId), ct) == 0)
                 {
-                    await RefreshAsync(set, probe: set.Spec is not null, ct);
+                    gone.Add(setId);
                 }
             }
-            catch (Exception ex) when (DockerEngine.IsUnreachable(ex))
+        }
+        catch (Exception ex) when (DockerEngine.IsUnreachable(ex))
+        {
+            unreachable = $"the swarm manager at {engine.Host} cannot be reached ({ex.GetBaseException().Message}); showing the last state seen";
+        }
+
+        await gate.WaitAsync(ct);
+        try
+        {
+            foreach (var (set, instances, probed) in seen.Where(s => sets.GetValueOrDefault(s.Set.SetId) == s.Set))
             {
-                var why = $"the swarm manager at {engine.Host} cannot be reached ({ex.GetBaseException().Message}); showing the last state seen";
+                set.Instances = instances;
+                set.Probed = probed;
+            }
+
+            leftSecrets.ExceptWith(gone);
+            if (unreachable is not null)
+            {
                 foreach (var set in sets.Values)
                 {
-                    set.Instances = [.. set.Instances.Select(i => i with { LastError = why })];
+                    set.Instances = [.. set.Instances.Select(i => i with { LastError = unreachable })];
                 }
             }
 
@@ -83,19 +125,23 @@ public sealed partial class SwarmRuntime
         }
     }
 
-    /// <summary>The set's instances from its tasks: per slot, the task meant to run, with how often the slot's tasks failed.</summary>
-    private async Task RefreshAsync(SwarmSet set, bool probe, CancellationToken ct)
+    /// <summary>The set's instances from its tasks now, without probing (a set just created or scaled); called under the lock.</summary>
+    private async Task RefreshAsync(SwarmSet set, CancellationToken ct)
+    {
+        (set.Instances, set.Probed) = await ViewAsync(set, set.Spec, set.Probed, await engine.NodesAsync(ct), probe: false, ct);
+    }
+
+    /// <summary>A set's instances from its tasks: per slot, the task meant to run, with how often the slot's tasks failed; running ones probed when asked.</summary>
+    private async Task<(ImmutableArray<InstanceStatus> Instances, Dictionary<string, (bool EverReady, int Failures)> Probed)> ViewAsync(
+        SwarmSet set, InstanceSetSpec? spec, Dictionary<string, (bool EverReady, int Failures)> before, IReadOnlyList<SwarmNode> nodes, bool probe, CancellationToken ct)
     {
         var tasks = await engine.TasksAsync(set.ServiceId, ct);
-        if (nodes.Count == 0)
-        {
-            nodes = await engine.NodesAsync(ct);
-        }
-
         var byNode = nodes.ToDictionary(n => n.Id);
+        // A task about to run is desired "ready" until its node starts it, then "running"; others are on their way out.
         var current = tasks.Where(t => t.DesiredState is "running" or "ready" && t.Slot > 0).GroupBy(t => t.Slot).Select(g => g.MaxBy(t => t.Timestamp)!).OrderBy(t => t.Slot).ToList();
-        var failures = tasks.Where(t => t.State is "failed" or "rejected").GroupBy(t => t.Slot).ToDictionary(g => g.Key, g => g.Count());
-        var probes = probe && set.Spec?.Service.Health.Readiness is { } readiness
+        var failed = tasks.Where(t => t.State is "failed" or "rejected").GroupBy(t => t.Slot).ToDictionary(g => g.Key, g => (Count: g.Count(), Last: g.MaxBy(t => t.Timestamp)!));
+        var readiness = spec?.Service.Health.Readiness;
+        var probes = probe && readiness is not null
             ? await Task.WhenAll(current.Select(async t => (t.Id, Passed: t.State == "running" && byNode.TryGetValue(t.NodeId, out var n) && await ProbeAsync(Address(n, set, t), readiness, ct))))
             : null;
         var probed = new Dictionary<string, (bool EverReady, int Failures)>();
@@ -103,31 +149,33 @@ public sealed partial class SwarmRuntime
         foreach (var task in current)
         {
             var node = byNode.GetValueOrDefault(task.NodeId);
-            var (everReady, failed) = set.Probed.GetValueOrDefault(task.Id);
-            var passed = probes?.First(p => p.Id == task.Id).Passed;
-            if (passed is { } p)
+            var (everReady, misses) = before.GetValueOrDefault(task.Id);
+            if (probes?.First(p => p.Id == task.Id).Passed is { } passed)
             {
-                (everReady, failed) = p ? (true, 0) : (everReady, failed + 1);
+                (everReady, misses) = passed ? (true, 0) : (everReady, misses + 1);
             }
 
-            probed[task.Id] = (everReady, failed);
-            var (phase, error) = PhaseOf(set, task, node, everReady, failed, probe: passed is not null || set.Spec?.Service.Health.Readiness is null);
+            probed[task.Id] = (everReady, misses);
+            var slot = failed.GetValueOrDefault(task.Slot);
+            var (phase, error) = task.State != "running" && slot.Last?.Error?.Contains("No such image", StringComparison.OrdinalIgnoreCase) == true
+                ? (InstancePhase.Failed, slot.Last.Error)
+                : PhaseOf(spec, task, node, everReady, misses);
             instances.Add(new InstanceStatus(task.Id, set.SetId, set.Version, node is null ? new Endpoint("0.0.0.0", 0) : Address(node, set, task), phase,
-                failures.GetValueOrDefault(task.Slot), null, error, task.Slot - 1));
+                slot.Count, null, error ?? slot.Last?.Error, task.Slot - 1));
         }
 
-        set.Probed = probed;
-        set.Instances = instances.ToImmutable();
+        return (instances.ToImmutable(), probed);
     }
 
     /// <summary>
     /// What a task is to Gantry: starting until it runs and its readiness probe first passes; ready; not ready after
     /// the probe's failure threshold, or when its node is down or drained (the swarm is moving it); crashed while the
-    /// engine restarts it; failed when it cannot start as specified (no such image). An unclaimed set is never ready.
+    /// engine restarts it. (Failed, when the slot's last task was refused for want of its image, is decided by the caller.)
+    /// An unclaimed set is never ready.
     /// </summary>
-    private static (InstancePhase Phase, string? Error) PhaseOf(SwarmSet set, SwarmTask task, SwarmNode? node, bool everReady, int failed, bool probe)
+    private static (InstancePhase Phase, string? Error) PhaseOf(InstanceSetSpec? spec, SwarmTask task, SwarmNode? node, bool everReady, int failed)
     {
-        if (set.Spec is null)
+        if (spec is null)
         {
             return (InstancePhase.NotReady, "left by the previous control plane; no rollout has claimed it");
         }
@@ -137,14 +185,13 @@ public sealed partial class SwarmRuntime
             return (InstancePhase.NotReady, $"node {node.Hostname} ({node.Address}) is {(node.Up ? "drained" : node.State)}");
         }
 
-        var threshold = set.Spec.Service.Health.Readiness?.FailureThreshold ?? 1;
+        var threshold = spec.Service.Health.Readiness?.FailureThreshold ?? 1;
         return task.State switch
         {
-            "running" when set.Spec.Service.Health.Readiness is null => (InstancePhase.Ready, null),
+            "running" when spec.Service.Health.Readiness is null => (InstancePhase.Ready, null),
             "running" when everReady && failed < threshold => (InstancePhase.Ready, null),
             "running" when everReady => (InstancePhase.NotReady, $"its readiness probe failed {failed} times in a row"),
-            "running" => (InstancePhase.Starting, probe ? null : "waiting for its readiness probe"),
-            "rejected" or "failed" when task.Error?.Contains("No such image", StringComparison.OrdinalIgnoreCase) == true => (InstancePhase.Failed, task.Error),
+            "running" => (InstancePhase.Starting, "waiting for its readiness probe to pass"),
             "rejected" or "failed" or "shutdown" or "complete" or "orphaned" => (InstancePhase.Crashed, task.Error ?? $"the task is {task.State}"),
             _ => (InstancePhase.Starting, task.Error ?? $"the task is {task.State}"),
         };

@@ -1,4 +1,3 @@
-using System.Collections.Immutable;
 using System.Globalization;
 using System.Text;
 using Gantry.Core.Manifest;
@@ -21,6 +20,8 @@ public sealed partial class SwarmRuntime(DockerEngine engine, string owner, Time
     private const int Blocks = 100;
     private readonly SemaphoreSlim gate = new(1, 1);
     private readonly Dictionary<InstanceSetId, SwarmSet> sets = [];
+    private readonly HashSet<InstanceSetId> leftSecrets = [];
+    private readonly Dictionary<int, DateTimeOffset> retiring = [];
     private readonly HttpClient probes = new(new SocketsHttpHandler { UseProxy = false, AllowAutoRedirect = false, ConnectTimeout = TimeSpan.FromSeconds(1), PooledConnectionLifetime = TimeSpan.FromMinutes(1) });
     private readonly CancellationTokenSource stopping = new();
     private volatile IReadOnlyList<InstanceStatus> observed = [];
@@ -44,21 +45,9 @@ public sealed partial class SwarmRuntime(DockerEngine engine, string owner, Time
             await DiscoverAsync(ct);
             watching ??= Task.Run(() => WatchAsync(stopping.Token), CancellationToken.None);
             var set = sets.GetValueOrDefault(spec.SetId);
-            var portBase = set?.PortBase ?? FreeBlock();
-            var environment = new Dictionary<string, string>(StringComparer.Ordinal);
-            var secretValues = new Dictionary<string, string>(StringComparer.Ordinal);
-            var values = SwarmServiceBody.Values(spec, portBase);
-            foreach (var (key, value) in spec.Service.Runtime.Env.Concat(spec.ExtraEnv))
+            if (set is not null && set.Version != spec.Version)
             {
-                (spec.Secrets.Contains(key) ? secretValues : environment)[key] = Placeholders.Expand(value, values);
-            }
-
-            var secrets = await SecretsAsync(spec, secretValues, ct);
-            var body = SwarmServiceBody.For(spec, owner, portBase, environment, secrets);
-            var configuration = body["Labels"]![ContainerBody.ConfigurationLabel]!.GetValue<string>();
-            if (set is not null && set.Configuration != configuration)
-            {
-                // Left by a predecessor with another configuration (or version): it goes, and the set starts afresh.
+                // A predecessor's service under this set's name for another version: it goes, and the set starts afresh.
                 await engine.RemoveServiceAsync(set.ServiceId, ct);
                 sets.Remove(spec.SetId);
                 set = null;
@@ -66,17 +55,20 @@ public sealed partial class SwarmRuntime(DockerEngine engine, string owner, Time
 
             if (set is null)
             {
-                var id = await engine.CreateServiceAsync(body, ct);
-                set = new SwarmSet(spec.SetId, id, portBase, configuration, spec.Version) { Spec = spec, Replicas = spec.Replicas };
+                set = await CreateAsync(spec, ct);
                 sets[spec.SetId] = set;
+                await RefreshAsync(set, ct);
             }
             else if (set.Replicas != spec.Replicas || set.Spec is null)
             {
+                // Scaled, or a predecessor's service of this release taken back as it runs (its tasks kept; a
+                // changed configuration applies from the next release, as for adopted processes).
                 await ScaleAsync(set, spec.Replicas, ct);
-                set.Spec = spec;
+                set.Spec ??= spec;
+                await RefreshAsync(set, ct);
             }
 
-            await RefreshAsync(set, probe: false, ct);
+            // Otherwise nothing to ask the engine: the watch keeps the set's instances current.
             Publish();
             return set.Instances;
         }
@@ -84,6 +76,23 @@ public sealed partial class SwarmRuntime(DockerEngine engine, string owner, Time
         {
             gate.Release();
         }
+    }
+
+    /// <summary>Creates the set's service (and its secrets) on a free block of ports.</summary>
+    private async Task<SwarmSet> CreateAsync(InstanceSetSpec spec, CancellationToken ct)
+    {
+        var portBase = await FreeBlockAsync(ct);
+        var environment = new Dictionary<string, string>(StringComparer.Ordinal);
+        var secretValues = new Dictionary<string, string>(StringComparer.Ordinal);
+        var values = SwarmServiceBody.Values(spec, portBase);
+        foreach (var (key, value) in spec.Service.Runtime.Env.Concat(spec.ExtraEnv))
+        {
+            (spec.Secrets.Contains(key) ? secretValues : environment)[key] = Placeholders.Expand(value, values);
+        }
+
+        var body = SwarmServiceBody.For(spec, owner, portBase, environment, await SecretsAsync(spec, secretValues, ct));
+        var id = await engine.CreateServiceAsync(body, ct);
+        return new SwarmSet(spec.SetId, id, portBase, spec.Version) { Spec = spec, Replicas = spec.Replicas };
     }
 
     /// <summary>Changes only the replicas of a set's service, at the version the engine has now.</summary>
@@ -131,23 +140,34 @@ public sealed partial class SwarmRuntime(DockerEngine engine, string owner, Time
                 && int.TryParse(l.GetValueOrDefault(SwarmServiceBody.PortBaseLabel), NumberStyles.None, CultureInfo.InvariantCulture, out var portBase))
             {
                 var id = new InstanceSetId(name, environment, key);
-                sets[id] = new SwarmSet(id, service.Id, portBase, SwarmServiceBody.ConfigurationOf(service) ?? string.Empty, l.GetValueOrDefault(ContainerBody.VersionLabel) ?? key) { Replicas = service.Replicas };
+                sets[id] = new SwarmSet(id, service.Id, portBase, l.GetValueOrDefault(ContainerBody.VersionLabel) ?? key) { Replicas = service.Replicas };
             }
         }
 
         discovered = true;
     }
 
-    /// <summary>The lowest block of ports no set of this owner uses.</summary>
-    private int FreeBlock()
+    /// <summary>
+    /// The lowest block of ports no service in the swarm uses (any control plane's) and no removed set's tasks may
+    /// still hold while they stop.
+    /// </summary>
+    private async Task<int> FreeBlockAsync(CancellationToken ct)
     {
-        var used = sets.Values.Select(s => s.PortBase).ToHashSet();
+        var now = time.GetUtcNow();
+        foreach (var done in retiring.Where(r => r.Value <= now).Select(r => r.Key).ToList())
+        {
+            retiring.Remove(done);
+        }
+
+        var used = (await engine.ServicesAsync(new Dictionary<string, string> { [SwarmServiceBody.PortBaseLabel] = string.Empty }, ct))
+            .Select(s => int.TryParse(s.Labels.GetValueOrDefault(SwarmServiceBody.PortBaseLabel), NumberStyles.None, CultureInfo.InvariantCulture, out var b) ? b : -1)
+            .Concat(sets.Values.Select(s => s.PortBase)).Concat(retiring.Keys).ToHashSet();
         return Enumerable.Range(0, Blocks).Select(i => firstPort + (i * SwarmServiceBody.PortsPerSet)).FirstOrDefault(b => !used.Contains(b), -1) is var free and >= 0
             ? free
             : throw new InvalidOperationException($"every block of ports from {firstPort} is taken by a set");
     }
 
-    /// <summary>Removes the set's service (its tasks stop gracefully, the engine waiting their stop timeout) and, once they are gone, its secrets.</summary>
+    /// <summary>Removes the set's service (its tasks stop gracefully, the engine waiting their stop timeout); its secrets go once no task uses them (<see cref="WatchOnceAsync"/>).</summary>
     public async Task StopAsync(InstanceSetId setId, CancellationToken ct)
     {
         await gate.WaitAsync(ct);
@@ -157,12 +177,9 @@ public sealed partial class SwarmRuntime(DockerEngine engine, string owner, Time
             if (sets.Remove(setId, out var set))
             {
                 await engine.RemoveServiceAsync(set.ServiceId, ct);
+                leftSecrets.Add(setId);
+                retiring[set.PortBase] = time.GetUtcNow() + (set.Spec?.Service.Runtime.StopTimeout ?? ProcessSpec.DefaultStopTimeout) + TimeSpan.FromSeconds(5);
                 Publish();
-                var until = time.GetUtcNow() + (set.Spec?.Service.Runtime.StopTimeout ?? ProcessSpec.DefaultStopTimeout) + TimeSpan.FromSeconds(5);
-                while (await engine.RemoveSecretsAsync(SwarmServiceBody.SetLabels(owner, setId), ct) > 0 && time.GetUtcNow() < until)
-                {
-                    await Task.Delay(TimeSpan.FromMilliseconds(500), time, ct);
-                }
             }
         }
         finally

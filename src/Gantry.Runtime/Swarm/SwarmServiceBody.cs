@@ -141,7 +141,7 @@ public static class SwarmServiceBody
                 ["Networks"] = new JsonArray(new JsonObject { ["Target"] = "host" }),
             },
         };
-        // Everything but the replicas: a service of the same configuration is the set's, whatever its scale.
+        // Everything but the replicas, for an operator comparing two sets' services.
         labels[ContainerBody.ConfigurationLabel] = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(body.ToJsonString())))[..16];
         body["Labels"] = Labels(labels);
         body["Mode"] = new JsonObject { ["Replicated"] = new JsonObject { ["Replicas"] = spec.Replicas } };
@@ -157,9 +157,6 @@ public static class SwarmServiceBody
         ["environment"] = spec.Environment,
         ["instance"] = "{{.Task.Name}}",
     };
-
-    /// <summary>The configuration hash a service's labels carry.</summary>
-    public static string? ConfigurationOf(SwarmService service) => service.Labels.GetValueOrDefault(ContainerBody.ConfigurationLabel);
 
     private static JsonArray Strings(IEnumerable<string> items) => new([.. items.Select(i => (JsonNode)JsonValue.Create(i)!)]);
 

@@ -65,7 +65,7 @@ public sealed class SwarmRuntimeTests
             await next.StopAsync(spec.SetId, CancellationToken.None);
             next.Observe().Should().BeEmpty();
             (await swarm.DockerAsync(1, ["service", "ls", "-q"])).Stdout.Trim().Should().BeEmpty("the set's service is removed");
-            (await swarm.DockerAsync(1, ["secret", "ls", "-q"])).Stdout.Trim().Should().BeEmpty("and its secrets once its tasks are gone");
+            await Wait.UntilAsync(async () => (await swarm.DockerAsync(1, ["secret", "ls", "-q"])).Stdout.Trim().Length == 0, TimeSpan.FromSeconds(30), "the set's secrets removed once its tasks are gone");
 
             // What gantry down does: every service of the owner goes, and only its.
             await next.EnsureAsync(spec with { Replicas = 1 }, CancellationToken.None);
