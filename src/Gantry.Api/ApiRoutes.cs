@@ -39,6 +39,7 @@ public static class ApiRoutes
     public const string Audit = "/audit";
     public const string AuditVerify = "/audit/verify";
     public const string AuditExport = "/audit/export";
+    public const string Backup = "/backup";
     public const string GateEvaluations = "/gates/evaluations";
     public const string GateOverrides = "/gates/overrides";
 

@@ -29,6 +29,9 @@ namespace Gantry.Server;
 /// with the server.
 public sealed record ServerOptions(string DataDirectory, Endpoint Listen, Access.AccessOptions? Access = null, ApiTls? Tls = null, bool? PublicMetrics = null, Routers.RouterLaunch? RouterProcess = null)
 {
+    /// <summary>Backups the server writes on its own, if any.</summary>
+    public Backups.BackupSchedule? Backups { get; init; }
+
     public static Endpoint DefaultListen { get; } = new("127.0.0.1", 7700);
 
     /// <summary>Whether the API listens on a loopback address only.</summary>
@@ -218,6 +221,7 @@ public sealed partial class GantryServer : IAsyncDisposable
         builder.Services.AddSingleton(loggers);
         builder.Services.AddSingleton(time);
         Hosting.ServerComposition.AddGantryControlPlane(builder.Services, parts, options.Access ?? new Access.AccessOptions());
+        Backups.ScheduledBackups.Add(builder.Services, options.Backups);
         configure?.Invoke(builder.Services);
         builder.Services.AddProblemDetails();
         builder.Services.Configure<Microsoft.AspNetCore.Routing.RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);

@@ -48,6 +48,9 @@ public sealed partial class GantryClient
     /// <summary>Every audit record as JSON lines, oldest first, as a stream to copy.</summary>
     public Task<Stream> ExportAuditAsync(CancellationToken ct) => OpenAsync(Fill(AuditExport), ct);
 
+    /// <summary>A consistent copy of the server's store (a SQLite database), streamed (admins only).</summary>
+    public Task<Stream> BackupAsync(CancellationToken ct) => OpenAsync(Fill(Backup), ct);
+
     /// <summary>Turns maintenance on for a service: its router answers 503 with the message until it is turned off.</summary>
     public Task<Maintenance> MaintenanceOnAsync(string service, MaintenanceRequest request, CancellationToken ct) =>
         PutAsync<Maintenance>(Fill(ServiceMaintenance, [service]), request, ct);

@@ -46,6 +46,14 @@ public static class AuditEntries
         new("instances.orphaned", $"{service}/{environment}", string.Create(CultureInfo.InvariantCulture,
             $"{instances} instance(s) of {service} {set} in {environment}, which no rollout wants, drained and stopped"));
 
+    /// <summary>A backup of the store was written (by a person through the API, or by the schedule).</summary>
+    public static AuditEntry StoreBackedUp(string file, long bytes) =>
+        new("store.backup", "store", string.Create(CultureInfo.InvariantCulture, $"backup {file} written ({bytes} bytes)"));
+
+    /// <summary>The store was restored from a backup (recorded in the restored store, after what the backup held).</summary>
+    public static AuditEntry StoreRestored(string file, long rollouts, long auditEvents) =>
+        new("store.restored", "store", string.Create(CultureInfo.InvariantCulture, $"restored from backup {file} ({rollouts} rollouts, {auditEvents} audit events)"));
+
     public static AuditEntry TokenRevoked(string id) => new("token.revoked", $"token/{id}", $"revoked token {id}");
 
     /// <summary>An approval or a rejection, filed with the rollout (<paramref name="target"/> as <see cref="TargetOf"/> gives it, or the rollout's id).</summary>

@@ -7,10 +7,12 @@ using Microsoft.AspNetCore.Http;
 
 namespace Gantry.Server.Api;
 
-/// <summary>The audit trail: records, verification of the hash chain, and the export as JSON lines.</summary>
+/// <summary>The audit trail: records, verification of the hash chain, and the export as JSON lines; and a backup of the whole store.</summary>
 public static class AuditEndpoints
 {
     public const string ExportContentType = "application/x-ndjson";
+
+    public const string BackupContentType = "application/vnd.sqlite3";
 
     public static void Map(RouteGroupBuilder api)
     {
@@ -30,5 +32,24 @@ public static class AuditEndpoints
                 await http.Response.WriteAsync(JsonSerializer.Serialize(e, GantryJson.Options) + "\n", ct);
             }
         }).WithName("ExportAudit").WithMetadata(viewer).Produces<AuditEvent>(StatusCodes.Status200OK, ExportContentType);
+
+        // A consistent copy of the store (SQLite's online backup), streamed, then deleted here; audited as the caller's.
+        api.MapGet(ApiRoutes.Backup, async (HttpContext http, Backups.BackupService backups, TimeProvider time, CancellationToken ct) =>
+        {
+            var file = Path.Combine(Path.GetTempPath(), $"gantry-backup-{Guid.NewGuid():N}.db");
+            try
+            {
+                var bytes = await backups.WriteAsync(file, AccessControl.WhoOf(http), ct);
+                http.Response.ContentType = BackupContentType;
+                http.Response.ContentLength = bytes;
+                http.Response.Headers.ContentDisposition = $"attachment; filename=\"{Backups.BackupSchedule.NameAt(time.GetUtcNow())}\"";
+                await using var stream = File.OpenRead(file);
+                await stream.CopyToAsync(http.Response.Body, ct);
+            }
+            finally
+            {
+                File.Delete(file);
+            }
+        }).WithName("BackupStore").WithMetadata(new Requires(Role.Admin)).Produces(StatusCodes.Status200OK, contentType: BackupContentType);
     }
 }

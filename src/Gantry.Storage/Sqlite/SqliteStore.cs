@@ -21,8 +21,9 @@ public sealed partial class SqliteStore : IRolloutStore, IReleaseStore, Core.Ana
 
     private readonly TimeProvider time;
 
-    private SqliteStore(string connectionString, Secrets.SecretBox? secrets, TimeProvider time)
+    private SqliteStore(string path, string connectionString, Secrets.SecretBox? secrets, TimeProvider time)
     {
+        Path = path;
         this.connectionString = connectionString;
         this.time = time;
         json = secrets is null ? GantryJson.Options : Secrets.SealedReleaseConverter.Options(secrets);
@@ -34,10 +35,10 @@ public sealed partial class SqliteStore : IRolloutStore, IReleaseStore, Core.Ana
     /// </summary>
     public static SqliteStore Open(string path, TimeProvider time, Secrets.SecretBox? secrets = null)
     {
-        Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
+        Directory.CreateDirectory(System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(path))!);
         OwnerOnly(path);
         var builder = new SqliteConnectionStringBuilder { DataSource = path, Mode = SqliteOpenMode.ReadWriteCreate, Pooling = true, DefaultTimeout = 30 };
-        var store = new SqliteStore(builder.ToString(), secrets, time);
+        var store = new SqliteStore(System.IO.Path.GetFullPath(path), builder.ToString(), secrets, time);
         using var connection = store.Connect();
         using (var pragma = connection.CreateCommand())
         {
@@ -48,6 +49,9 @@ public sealed partial class SqliteStore : IRolloutStore, IReleaseStore, Core.Ana
         Migrator.Apply(connection, time);
         return store;
     }
+
+    /// <summary>The database file.</summary>
+    public string Path { get; }
 
     private SqliteConnection Connect()
     {

@@ -64,7 +64,7 @@ internal static class DownCommand
         }
     }
 
-    private static bool IsLocked(string dataDir)
+    internal static bool IsLocked(string dataDir)
     {
         var lockFile = Path.Combine(dataDir, "server.lock");
         if (!File.Exists(lockFile))

@@ -1,0 +1,73 @@
+using System.Globalization;
+using Gantry.Core.Audit;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+
+namespace Gantry.Server.Backups;
+
+/// <summary>Backups the server writes on its own: into <see cref="Folder"/> every <see cref="Every"/>, those older than <see cref="Keep"/> removed (the runbooks: daily, kept 30 days).</summary>
+public sealed record BackupSchedule(string Folder, TimeSpan Every, TimeSpan Keep)
+{
+    /// <summary>The name of a scheduled backup written at <paramref name="at"/>; its time is read back from it for retention.</summary>
+    public static string NameAt(DateTimeOffset at) => $"gantry-{at.UtcDateTime:yyyyMMdd-HHmmss}.db";
+
+    /// <summary>When a scheduled backup's file was written, from its name; null for any other file.</summary>
+    public static DateTimeOffset? TimeOf(string fileName) =>
+        fileName.StartsWith("gantry-", StringComparison.Ordinal) && fileName.EndsWith(".db", StringComparison.Ordinal)
+        && DateTime.TryParseExact(fileName["gantry-".Length..^".db".Length], "yyyyMMdd-HHmmss", CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal, out var at)
+            ? new DateTimeOffset(at, TimeSpan.Zero)
+            : null;
+}
+
+/// <summary>The schedule of <see cref="BackupSchedule"/>: a backup at each interval (audited as Gantry's), then the expired ones removed.</summary>
+public sealed partial class ScheduledBackups(BackupService backups, BackupSchedule schedule, TimeProvider time, ILogger<ScheduledBackups> logger) : BackgroundService
+{
+    public static void Add(IServiceCollection services, BackupSchedule? schedule)
+    {
+        services.AddSingleton<BackupService>();
+        if (schedule is not null)
+        {
+            services.AddSingleton(schedule);
+            services.AddHostedService<ScheduledBackups>();
+        }
+    }
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        Directory.CreateDirectory(schedule.Folder);
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            try
+            {
+                await Task.Delay(schedule.Every, time, stoppingToken);
+                await RunOnceAsync(stoppingToken);
+            }
+            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (IOException ex)
+            {
+                LogFailed(logger, ex.Message);
+            }
+        }
+    }
+
+    /// <summary>One backup now, then the files past their keep removed; returns the new file.</summary>
+    public async Task<string> RunOnceAsync(CancellationToken ct)
+    {
+        var now = time.GetUtcNow();
+        var file = Path.Combine(schedule.Folder, BackupSchedule.NameAt(now));
+        await backups.WriteAsync(file, AuditContext.System, ct);
+        foreach (var old in Directory.EnumerateFiles(schedule.Folder).Where(f => BackupSchedule.TimeOf(Path.GetFileName(f)) is { } at && now - at > schedule.Keep))
+        {
+            File.Delete(old);
+        }
+
+        return file;
+    }
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "scheduled backup failed: {Reason}")]
+    private static partial void LogFailed(ILogger logger, string reason);
+}
