@@ -23,6 +23,9 @@ public sealed record BackupSchedule(string Folder, TimeSpan Every, TimeSpan Keep
 /// <summary>The schedule of <see cref="BackupSchedule"/>: a backup at each interval (audited as Gantry's), then the expired ones removed.</summary>
 public sealed partial class ScheduledBackups(BackupService backups, BackupSchedule schedule, TimeProvider time, ILogger<ScheduledBackups> logger) : BackgroundService
 {
+    /// <summary>When the next backup is due: one interval after the server started, then on that grid (a late one does not shift the rest).</summary>
+    private DateTimeOffset next = time.GetUtcNow() + schedule.Every;
+
     public static void Add(IServiceCollection services, BackupSchedule? schedule)
     {
         services.AddSingleton<BackupService>();
@@ -40,14 +43,23 @@ public sealed partial class ScheduledBackups(BackupService backups, BackupSchedu
         {
             try
             {
-                await Task.Delay(schedule.Every, time, stoppingToken);
+                if (next - time.GetUtcNow() is { Ticks: > 0 } wait)
+                {
+                    await Task.Delay(wait, time, stoppingToken);
+                }
+
+                while (next <= time.GetUtcNow())
+                {
+                    next += schedule.Every;
+                }
+
                 await RunOnceAsync(stoppingToken);
             }
             catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
             {
                 return;
             }
-            catch (IOException ex)
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or System.Data.Common.DbException)
             {
                 LogFailed(logger, ex.Message);
             }

@@ -28,7 +28,10 @@ internal static class ServerCommand
             HelpName = "detached|attached",
         };
         dataPlane.AcceptOnlyFromAmong("detached", "attached");
-        var command = new Command("server", "Run the control plane: rollouts, the built-in router and the REST API, for one manifest.") { file, data, listen, tlsCert, tlsKey, publicMetrics, dataPlane };
+        var backupDir = new Option<string?>("--backup-dir") { Description = "Write a backup of the store into DIR every --backup-every, removing those older than --backup-keep.", HelpName = "DIR" };
+        var backupEvery = new Option<string>("--backup-every") { Description = "How often to back up with --backup-dir.", DefaultValueFactory = _ => "24h", HelpName = "DURATION" };
+        var backupKeep = new Option<string>("--backup-keep") { Description = "How long scheduled backups are kept.", DefaultValueFactory = _ => "30d", HelpName = "DURATION" };
+        var command = new Command("server", "Run the control plane: rollouts, the built-in router and the REST API, for one manifest.") { file, data, listen, tlsCert, tlsKey, publicMetrics, dataPlane, backupDir, backupEvery, backupKeep };
         command.SetAction(async (parse, ct) =>
         {
             var output = parse.InvocationConfiguration.Output;
@@ -57,12 +60,24 @@ internal static class ServerCommand
                 return ExitCodes.BadInput;
             }
 
+            Server.Backups.BackupSchedule? backups = null;
+            if (parse.GetValue(backupDir) is { } folder)
+            {
+                if (DurationSyntax.TryParse(parse.GetValue(backupEvery)!, out var every) is { } badEvery || DurationSyntax.TryParse(parse.GetValue(backupKeep)!, out var keep) is { } badKeep)
+                {
+                    await error.WriteLineAsync($"gantry: --backup-every '{parse.GetValue(backupEvery)}' and --backup-keep '{parse.GetValue(backupKeep)}' must be durations such as 24h or 30d");
+                    return ExitCodes.BadInput;
+                }
+
+                backups = new Server.Backups.BackupSchedule(Path.GetFullPath(folder), every, keep);
+            }
+
             var dataDir = parse.GetValue(data) ?? DefaultDataDirectory(path);
             var tls = parse.GetValue(tlsCert) is { } cert ? new ApiTls(cert, parse.GetValue(tlsKey)!) : null;
             var detached = parse.GetValue(dataPlane) == "detached";
             var router = detached ? GantryLaunch.Self() : null;
             var options = new ServerOptions(dataDir, address!, Tls: tls, PublicMetrics: parse.GetValue(publicMetrics),
-                RouterProcess: router is null ? null : new Server.Routers.RouterLaunch(router.FileName, router.RouterArguments(dataDir)));
+                RouterProcess: router is null ? null : new Server.Routers.RouterLaunch(router.FileName, router.RouterArguments(dataDir))) { Backups = backups };
             using var loggers = ServerLogging.Create(dataDir, time);
             GantryServer server;
             try
@@ -97,6 +112,11 @@ internal static class ServerCommand
                 if (server.Router is Server.Routers.RouterProcess process)
                 {
                     await output.WriteLineAsync($"  data plane detached: router pid {process.Pid} (log {new Proxy.Control.RouterFiles(dataDir).LogFile}); instances outlive this server, 'gantry down --data {dataDir}' stops them");
+                }
+
+                if (backups is not null)
+                {
+                    await output.WriteLineAsync($"  backups: every {DurationSyntax.Format(backups.Every)} into {backups.Folder}, kept {DurationSyntax.Format(backups.Keep)} ('gantry backup verify FILE' checks one)");
                 }
 
                 try

@@ -47,6 +47,7 @@ public sealed class AuthorizationMatrixTests(ITestOutputHelper log)
         ["GET /api/v1/audit"] = ("viewer", false),
         ["GET /api/v1/audit/verify"] = ("viewer", false),
         ["GET /api/v1/audit/export"] = ("viewer", false),
+        ["GET /api/v1/backup"] = ("admin", false),
         ["GET /api/v1/gates/evaluations"] = ("viewer", false),
         ["POST /api/v1/rollouts"] = ("deployer", true),
         ["POST /api/v1/rollouts/{id}/promote"] = ("deployer", true),
