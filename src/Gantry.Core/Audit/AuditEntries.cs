@@ -46,9 +46,9 @@ public static class AuditEntries
         new("instances.orphaned", $"{service}/{environment}", string.Create(CultureInfo.InvariantCulture,
             $"{instances} instance(s) of {service} {set} in {environment}, which no rollout wants, drained and stopped"));
 
-    /// <summary>A backup of the store was written (by a person through the API, or by the schedule).</summary>
-    public static AuditEntry StoreBackedUp(string file, long bytes) =>
-        new("store.backup", "store", string.Create(CultureInfo.InvariantCulture, $"backup {file} written ({bytes} bytes)"));
+    /// <summary>A backup of the store was written (<paramref name="what"/>: sent to a caller of the API, or a scheduled one's file).</summary>
+    public static AuditEntry StoreBackedUp(string what, long bytes) =>
+        new("store.backup", "store", string.Create(CultureInfo.InvariantCulture, $"{what} ({bytes} bytes)"));
 
     /// <summary>The store was restored from a backup (recorded in the restored store, after what the backup held).</summary>
     public static AuditEntry StoreRestored(string file, long rollouts, long auditEvents) =>

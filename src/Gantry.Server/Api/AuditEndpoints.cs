@@ -39,7 +39,7 @@ public static class AuditEndpoints
             var file = Path.Combine(Path.GetTempPath(), $"gantry-backup-{Guid.NewGuid():N}.db");
             try
             {
-                var bytes = await backups.WriteAsync(file, AccessControl.WhoOf(http), ct);
+                var bytes = await backups.WriteAsync(file, "backup sent to the caller", AccessControl.WhoOf(http), ct);
                 http.Response.ContentType = BackupContentType;
                 http.Response.ContentLength = bytes;
                 http.Response.Headers.ContentDisposition = $"attachment; filename=\"{Backups.BackupSchedule.NameAt(time.GetUtcNow())}\"";

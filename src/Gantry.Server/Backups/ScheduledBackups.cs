@@ -71,7 +71,7 @@ public sealed partial class ScheduledBackups(BackupService backups, BackupSchedu
     {
         var now = time.GetUtcNow();
         var file = Path.Combine(schedule.Folder, BackupSchedule.NameAt(now));
-        await backups.WriteAsync(file, AuditContext.System, ct);
+        await backups.WriteAsync(file, $"scheduled backup {file}", AuditContext.System, ct);
         foreach (var old in Directory.EnumerateFiles(schedule.Folder).Where(f => BackupSchedule.TimeOf(Path.GetFileName(f)) is { } at && now - at > schedule.Keep))
         {
             File.Delete(old);

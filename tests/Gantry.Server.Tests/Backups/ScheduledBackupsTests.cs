@@ -40,7 +40,7 @@ public sealed class ScheduledBackupsTests : IDisposable
         }
 
         var audit = await store.AuditAsync(new AuditQuery("store"), default);
-        audit.Should().ContainSingle().Which.Should().Match<AuditEvent>(e => e.Action == "store.backup" && e.Actor == "gantry" && e.Detail.StartsWith("backup gantry-", StringComparison.Ordinal));
+        audit.Should().ContainSingle().Which.Should().Match<AuditEvent>(e => e.Action == "store.backup" && e.Actor == "gantry" && e.Detail.StartsWith($"scheduled backup {Path.Combine(schedule.Folder, "gantry-")}", StringComparison.Ordinal));
         (await StoreBackup.VerifyAsync(Path.Combine(schedule.Folder, BackupSchedule.NameAt(TestClock.Start.AddDays(1))), time, default)).Audit.Intact.Should().BeTrue();
 
         // Thirty-five more days, one backup each: those more than thirty days old are removed; other files are left alone.
