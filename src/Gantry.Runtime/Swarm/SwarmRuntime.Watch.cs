@@ -77,11 +77,20 @@ public sealed partial class SwarmRuntime
         string? unreachable = null;
         var seen = new List<(SwarmSet Set, ImmutableArray<InstanceStatus> Instances, Dictionary<string, (bool EverReady, int Failures)> Probed)>();
         var gone = new List<InstanceSetId>();
+        var removed = new List<SwarmSet>();
         try
         {
             var nodes = await engine.NodesAsync(ct);
+            var alive = watched.Count == 0 ? [] : (await engine.ServicesAsync(new Dictionary<string, string> { [ContainerBody.OwnerLabel] = owner }, ct)).Select(s => s.Id).ToHashSet();
             foreach (var (set, spec, probed) in watched)
             {
+                if (!alive.Contains(set.ServiceId))
+                {
+                    // Removed behind Gantry's back (docker service rm): forgotten, so that the next rollout pass creates it again.
+                    removed.Add(set);
+                    continue;
+                }
+
                 var (instances, next) = await ViewAsync(set, spec, probed, nodes, probe: true, ct);
                 seen.Add((set, instances, next));
             }
@@ -106,6 +115,12 @@ public sealed partial class SwarmRuntime
             {
                 set.Instances = instances;
                 set.Probed = probed;
+            }
+
+            foreach (var set in removed.Where(s => sets.GetValueOrDefault(s.SetId) == s))
+            {
+                sets.Remove(set.SetId);
+                Retire(set);
             }
 
             leftSecrets.ExceptWith(gone);

@@ -177,8 +177,7 @@ public sealed partial class SwarmRuntime(DockerEngine engine, string owner, Time
             if (sets.Remove(setId, out var set))
             {
                 await engine.RemoveServiceAsync(set.ServiceId, ct);
-                leftSecrets.Add(setId);
-                retiring[set.PortBase] = time.GetUtcNow() + (set.Spec?.Service.Runtime.StopTimeout ?? ProcessSpec.DefaultStopTimeout) + TimeSpan.FromSeconds(5);
+                Retire(set);
                 Publish();
             }
         }
@@ -186,6 +185,13 @@ public sealed partial class SwarmRuntime(DockerEngine engine, string owner, Time
         {
             gate.Release();
         }
+    }
+
+    /// <summary>A set that went: its secrets removed once unused, its ports not given to another set until its tasks have had time to stop.</summary>
+    private void Retire(SwarmSet set)
+    {
+        leftSecrets.Add(set.SetId);
+        retiring[set.PortBase] = time.GetUtcNow() + (set.Spec?.Service.Runtime.StopTimeout ?? ProcessSpec.DefaultStopTimeout) + TimeSpan.FromSeconds(5);
     }
 
     public IReadOnlyList<InstanceStatus> Observe() => observed;

@@ -56,6 +56,12 @@ public sealed class SwarmRuntimeTests
             var adopted = await ReadyAsync(next, 4);
             adopted.Select(i => i.Id).Should().BeEquivalentTo(before, "the same tasks, not new ones");
 
+            // A service removed behind Gantry's back is forgotten by the watch and created again by the next pass.
+            (await swarm.DockerAsync(1, ["service", "rm", SwarmServiceBody.NameOf(Owner, spec.SetId)])).ExitCode.Should().Be(0);
+            await Wait.UntilAsync(() => Task.FromResult(next.Observe().Count == 0), TimeSpan.FromSeconds(20), "the removed service forgotten");
+            await next.EnsureAsync(spec with { Replicas = 4 }, CancellationToken.None);
+            (await ReadyAsync(next, 4)).Select(i => i.Id).Should().NotIntersectWith(before, "new tasks of a new service");
+
             // An operator drains the worker: the swarm moves its tasks to the manager, Gantry follows them.
             var worker = (await swarm.DockerAsync(2, ["info", "--format", "{{.Swarm.NodeID}}"])).Stdout.Trim();
             (await swarm.DockerAsync(1, ["node", "update", "--availability", "drain", worker])).ExitCode.Should().Be(0);
