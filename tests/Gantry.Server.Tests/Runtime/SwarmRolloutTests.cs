@@ -11,7 +11,7 @@ namespace Gantry.Server.Tests.Runtime;
 /// service, its tasks spread over both nodes and reached by the server's router at their nodes' addresses.
 /// </summary>
 [Collection(ServerTests.Name)]
-public sealed class SwarmRolloutTests
+public sealed class SwarmRolloutTests(ITestOutputHelper log)
 {
     internal static string Manifest(Core.Manifest.Values.Endpoint listen, string steps, int replicas = 2) => $$"""
         version: 1
@@ -123,5 +123,30 @@ public sealed class SwarmRolloutTests
         settled.Instances.Should().OnlyContain(i => i.Address.Host == "10.231.0.1", "only the manager's node is left");
         await load.WaitForRequestsAsync(50, TimeSpan.FromSeconds(20));
         load.Errors.Should().BeEmpty("the lost node's tasks kept serving until they were taken out of traffic");
+    }
+
+    /// <summary>An operator drains the worker with the canary at 50%: the swarm moves its tasks to the manager, Gantry follows and the rollout goes on.</summary>
+    [RequiresBinaryFact("dockerd", "docker.io", Timeout = 300_000)]
+    public async Task NodeDrainedAtFiftyPercent_TasksMove_AndTheRolloutGoesOn()
+    {
+        await using var swarm = await SwarmCluster.StartAsync("1.0", "2.0");
+        using var host = swarm.AsDockerHost();
+        await using var h = await ServerHarness.StartAsync(listen => Manifest(listen, "[{ setWeight: 50 }, { pause: {} }]"));
+        await h.WaitForPhaseAsync((await h.DeployAsync("1.0")).Rollout.Id, RolloutPhase.Succeeded, TimeSpan.FromMinutes(2));
+        await using var load = new SteadyLoad(h.Front);
+        await load.WaitForRequestsAsync(50, TimeSpan.FromSeconds(20));
+        var second = await h.DeployAsync("2.0");
+        await h.WaitAsync(second.Rollout.Id, v => v.Rollout.Phase == RolloutPhase.Paused && v.Traffic.Any(t => t.Version == "2.0" && t.Ready == 1), TimeSpan.FromMinutes(1));
+
+        var worker = (await swarm.DockerAsync(2, ["info", "--format", "{{.Swarm.NodeID}}"])).Stdout.Trim();
+        (await swarm.DockerAsync(1, ["node", "update", "--availability", "drain", worker])).ExitCode.Should().Be(0);
+        var moved = await h.WaitAsync(second.Rollout.Id, v => v.Instances.Count == 3 && v.Instances.All(i => i.Phase == InstancePhase.Ready && i.Address.Host == "10.231.0.1"), TimeSpan.FromSeconds(60));
+        moved.Rollout.Phase.Should().Be(RolloutPhase.Paused);
+        moved.Traffic.Should().Contain(t => t.Version == "2.0" && t.Weight == 50 && t.Ready == 1);
+        await h.CommandAsync("promote");
+        await h.WaitForPhaseAsync(second.Rollout.Id, RolloutPhase.Succeeded, TimeSpan.FromMinutes(1));
+        await load.WaitForRequestsAsync(50, TimeSpan.FromSeconds(20));
+        log.WriteLine($"client errors while the worker was drained: {load.Errors.Count} of {load.Requests} requests");
+        load.Errors.Should().BeEmpty("tasks on a drained node are taken out of traffic as the swarm stops them");
     }
 }
