@@ -50,6 +50,6 @@ public static class AuditEndpoints
             {
                 File.Delete(file);
             }
-        }).WithName("BackupStore").WithMetadata(new Requires(Role.Admin)).Produces(StatusCodes.Status200OK, contentType: BackupContentType);
+        }).WithName("BackupStore").WithMetadata(new Requires(Role.Admin)).Produces<Stream>(StatusCodes.Status200OK, BackupContentType);
     }
 }
