@@ -233,7 +233,7 @@ public sealed class AnalysisRuns(TimeProvider time, IReadOnlyDictionary<string, 
     }
 
     /// <summary>One sentence per metric that decided (or the latest of each when all passed).</summary>
-    private static string Explain(AnalysisPhase phase, List<MetricResult> metrics, List<Judgement> judgements)
+    internal static string Explain(AnalysisPhase phase, List<MetricResult> metrics, List<Judgement> judgements)
     {
         var deciding = metrics.Where(m => !m.DryRun && m.Phase is AnalysisPhase.Failed or AnalysisPhase.Error or AnalysisPhase.Inconclusive).ToList();
         if (deciding.Count > 0)
@@ -246,7 +246,10 @@ public sealed class AnalysisRuns(TimeProvider time, IReadOnlyDictionary<string, 
             }));
         }
 
-        var latest = string.Join("; ", metrics.Select(m => m.LastSentence).OfType<string>());
+        // A failing last measurement of a metric that has not failed is within its failureLimit: say so, or "passed: 45% exceeds 5%" reads as a contradiction.
+        var latest = string.Join("; ", metrics.Where(m => m.LastSentence is not null).Select(m => m.LastSentence + (m.Failed > 0
+            ? string.Create(CultureInfo.InvariantCulture, $" ({m.Failed} of {m.Count} measurements failed, within the failure limit)")
+            : string.Empty)));
         var judge = judgements.Count > 0 ? $"; judge {judgements[^1].Summary}" : string.Empty;
         return phase == AnalysisPhase.Failed && judgements.Count > 0
             ? $"the judge failed: {string.Join(", ", judgements.Select(j => j.Outcome.ToString().ToLowerInvariant()))} ({judgements[^1].Summary}); {latest}"

@@ -27,7 +27,7 @@ public sealed class SwarmRolloutTests(ITestOutputHelper log)
             listen: {{listen}}
             replicas: {{replicas}}
             health:
-              readiness: { path: /health/ready, interval: 200ms, timeout: 500ms, failureThreshold: 2 }
+              readiness: { path: /health/ready, interval: 200ms, timeout: 1s, failureThreshold: 2 }
             progressDeadline: 2m
             strategy:
               canary:
