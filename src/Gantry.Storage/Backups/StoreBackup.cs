@@ -136,13 +136,11 @@ public static class StoreBackup
         var database = DatabaseOf(dataDirectory);
         if (File.Exists(database))
         {
-            await using (var existing = OpenStore(database, time, database))
+            // Read only: a store found here is neither migrated nor checkpointed by being looked at.
+            var (rollouts, events) = CountsOf(database);
+            if (rollouts > 0 || events > 0)
             {
-                var facts = existing.Facts();
-                if (facts.Rollouts > 0 || facts.AuditEvents > 0)
-                {
-                    throw new BackupRefusedException($"{database} is not empty ({facts.Rollouts} rollouts, {facts.AuditEvents} audit events): restore into a new data directory");
-                }
+                throw new BackupRefusedException(string.Create(CultureInfo.InvariantCulture, $"{database} is not empty ({rollouts} rollouts, {events} audit events): restore into a new data directory"));
             }
 
             SqliteConnection.ClearAllPools();
@@ -173,6 +171,18 @@ public static class StoreBackup
         {
             throw new BackupRefusedException($"{shown}: {ex.Message}");
         }
+    }
+
+    /// <summary>How many rollouts and audit events a store holds (none when it has no tables yet), read without changing it.</summary>
+    private static (long Rollouts, long AuditEvents) CountsOf(string database)
+    {
+        using var connection = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = database, Mode = SqliteOpenMode.ReadOnly, Pooling = false }.ToString());
+        connection.Open();
+        long Count(string table) =>
+            Convert.ToInt64(Scalar(connection, $"SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = '{table}'"), CultureInfo.InvariantCulture) == 0
+                ? 0
+                : Convert.ToInt64(Scalar(connection, $"SELECT COUNT(*) FROM {table}"), CultureInfo.InvariantCulture);
+        return (Count("rollouts"), Count("audit"));
     }
 
     private static object? Scalar(SqliteConnection connection, string sql)

@@ -122,10 +122,13 @@ public sealed class StoreBackupTests : IDisposable
             (await restored.VerifyAuditAsync(default)).Intact.Should().BeTrue("the restore continues the backup's chain");
         }
 
-        var before = await File.ReadAllBytesAsync(StoreBackup.DatabaseOf(DataDir));
         (await FluentActions.Awaiting(() => StoreBackup.RestoreAsync(Backup, DataDir, "root", time, default)).Should().ThrowAsync<BackupRefusedException>())
             .Which.Message.Should().Be($"{StoreBackup.DatabaseOf(DataDir)} is not empty (3 rollouts, 6 audit events): restore into a new data directory");
-        (await File.ReadAllBytesAsync(StoreBackup.DatabaseOf(DataDir))).Should().Equal(before, "nothing was changed");
+        await using (var untouched = SqliteStore.Open(StoreBackup.DatabaseOf(DataDir), time))
+        {
+            untouched.Facts().Should().Be(new StoreFacts(3, 3, 0, 6, TestClock.Start, TestClock.Start.AddMinutes(2)), "nothing was changed");
+            (await untouched.AuditAsync(new AuditQuery("store"), default)).Should().BeEmpty("no restore was recorded");
+        }
     }
 
     [Fact(Timeout = 30_000)]
