@@ -74,10 +74,14 @@ internal sealed partial class ManagedInstance : IAsyncDisposable
         }
     }
 
-    /// <summary>An adopted instance: one readiness probe now, so that the first table of a restarted control plane routes to it only if it serves.</summary>
+    /// <summary>
+    /// An adopted instance is checked before the first table of a restarted control plane: it was serving, so it stays
+    /// in traffic unless its readiness probe fails <c>failureThreshold</c> times in a row (as a running instance's
+    /// readiness changes), not on one slow answer from a busy machine.
+    /// </summary>
     public async Task CheckAdoptedAsync(CancellationToken ct)
     {
-        var ready = spec.Service.Health.Readiness is not { } readiness || await ProbeAsync(readiness, ct);
+        var ready = adopted is { } process && (spec.Service.Health.Readiness is not { } readiness || await UntilPassesAsync(process, readiness with { InitialDelay = TimeSpan.Zero }, ct));
         SetPhase(adopted is { HasExited: false } && ready ? InstancePhase.Ready : InstancePhase.NotReady);
     }
 

@@ -90,16 +90,22 @@ public sealed class ProcessRuntime(TimeProvider time, string? logDirectory = nul
             return;
         }
 
+        var taken = new List<ManagedInstance>();
         foreach (var record in records)
         {
-            if (record.Version != spec.Version || instances.Exists(i => i.Index == record.Index))
+            if (record.Version != spec.Version || instances.Exists(i => i.Index == record.Index) || taken.Exists(i => i.Index == record.Index))
             {
                 await StopRecordedAsync(record, ct);
                 continue;
             }
 
-            var instance = new ManagedInstance(spec, record.Index, Options, record);
-            await instance.CheckAdoptedAsync(ct);
+            taken.Add(new ManagedInstance(spec, record.Index, Options, record));
+        }
+
+        // Checked together: a set's first table waits for the slowest of its instances, not for their sum.
+        await Task.WhenAll(taken.Select(i => i.CheckAdoptedAsync(ct)));
+        foreach (var instance in taken)
+        {
             instance.Start();
             instances.Add(instance);
             Adopted++;
