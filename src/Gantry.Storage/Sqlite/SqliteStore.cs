@@ -1,32 +1,20 @@
-using System.Globalization;
-using System.Text.Json;
-using Gantry.Core.Rollouts;
-using Gantry.Core.Strategies;
+using System.Data.Common;
 using Gantry.Storage.Migrations;
+using Gantry.Storage.Sql;
 using Microsoft.Data.Sqlite;
 
 namespace Gantry.Storage.Sqlite;
 
-/// <summary>
-/// The embedded store: one SQLite file in write-ahead-log mode. A state and its events are written in one
-/// transaction; the database itself refuses a second active rollout of a service and environment.
-/// </summary>
-public sealed partial class SqliteStore : IRolloutStore, IReleaseStore, Core.Analysis.IAnalysisStore, Core.Gates.IGateStore, Core.Checklists.IChecklistStore, Core.Audit.IAuditStore, Core.Policies.IFreezeStore, Core.Access.ITokenStore, Core.Approvals.IApprovalStore
+/// <summary>The embedded store: one SQLite file in write-ahead-log mode, written by one process.</summary>
+public sealed partial class SqliteStore : SqlStore
 {
     private readonly string connectionString;
-    private readonly SemaphoreSlim writer = new(1, 1);
-
-    /// <summary>How states, releases and queued deploys are written: secret values sealed when the store has a key.</summary>
-    private readonly JsonSerializerOptions json;
-
-    private readonly TimeProvider time;
 
     private SqliteStore(string path, string connectionString, Secrets.SecretBox? secrets, TimeProvider time)
+        : base(secrets, time)
     {
         Path = path;
         this.connectionString = connectionString;
-        this.time = time;
-        json = secrets is null ? GantryJson.Options : Secrets.SealedReleaseConverter.Options(secrets);
     }
 
     /// <summary>
@@ -46,14 +34,16 @@ public sealed partial class SqliteStore : IRolloutStore, IReleaseStore, Core.Ana
             pragma.ExecuteNonQuery();
         }
 
-        Migrator.Apply(connection, time);
+        Migrator.Apply(connection, Migrator.Sqlite, time);
         return store;
     }
 
     /// <summary>The database file.</summary>
     public string Path { get; }
 
-    private SqliteConnection Connect()
+    public override string Describe => "SQLite " + Path;
+
+    protected override DbConnection Connect()
     {
         var connection = new SqliteConnection(connectionString);
         connection.Open();
@@ -63,201 +53,12 @@ public sealed partial class SqliteStore : IRolloutStore, IReleaseStore, Core.Ana
         return connection;
     }
 
-    public async Task<string> NextIdAsync(string service, string environment, CancellationToken ct)
+    /// <summary>19: SQLITE_CONSTRAINT (a unique index).</summary>
+    protected override bool IsUniqueViolation(DbException exception) => exception is SqliteException { SqliteErrorCode: 19 };
+
+    public override async ValueTask DisposeAsync()
     {
-        await using var connection = Connect();
-        var seq = NextSeq(connection, null, service, environment);
-        return Id(service, environment, seq);
-    }
-
-    private static string Id(string service, string environment, long seq) => string.Create(CultureInfo.InvariantCulture, $"{service}-{environment}-{seq}");
-
-    private static long NextSeq(SqliteConnection connection, SqliteTransaction? transaction, string service, string environment)
-    {
-        using var command = Command(connection, transaction, "SELECT COALESCE(MAX(seq), 0) + 1 FROM rollouts WHERE service = $s AND environment = $e", ("$s", service), ("$e", environment));
-        return Convert.ToInt64(command.ExecuteScalar(), CultureInfo.InvariantCulture);
-    }
-
-    public async Task<CommitOutcome> CreateAsync(RolloutState rollout, IReadOnlyList<RolloutEvent> events, CancellationToken ct, long? fromQueue = null, Core.Audit.AuditContext? who = null, RolloutChange? marks = null)
-    {
-        await writer.WaitAsync(ct);
-        try
-        {
-            await using var connection = Connect();
-            await using var transaction = (SqliteTransaction)await connection.BeginTransactionAsync(ct);
-            using (var busy = Command(connection, transaction, "SELECT COUNT(*) FROM rollouts WHERE service = $s AND environment = $e AND active = 1", ("$s", rollout.Service), ("$e", rollout.Environment)))
-            {
-                if (Convert.ToInt64(busy.ExecuteScalar(), CultureInfo.InvariantCulture) > 0)
-                {
-                    return CommitOutcome.Busy;
-                }
-            }
-
-            var seq = NextSeq(connection, transaction, rollout.Service, rollout.Environment);
-            using (var insert = Command(connection, transaction, """
-                INSERT INTO rollouts (id, service, environment, seq, version, kind, phase, active, revision, created_at, updated_at, state, created_ms, finished_ms, commit_ms, outcome, lead_ms)
-                VALUES ($id, $s, $e, $seq, $v, $k, $p, $a, $r, $c, $u, $state, $cms, $fms, $kms, $outcome, $lead)
-                """, Row(rollout, seq)))
-            {
-                insert.ExecuteNonQuery();
-            }
-
-            using (var release = Command(connection, transaction, "INSERT OR IGNORE INTO releases (service, version, release, created_at) VALUES ($s, $v, $rel, $c)",
-                ("$s", rollout.Service), ("$v", rollout.Release.Version), ("$rel", JsonSerializer.Serialize(rollout.Release, json)), ("$c", Time(rollout.CreatedAt))))
-            {
-                release.ExecuteNonQuery();
-            }
-
-            AppendEvents(connection, transaction, rollout, events, who?.Actor ?? rollout.CreatedBy);
-            AuditEvents(connection, transaction, rollout, events, who ?? new Core.Audit.AuditContext(rollout.CreatedBy ?? "gantry"));
-            if (marks is { } change)
-            {
-                // Changed meanwhile (it cannot be, under the target's lock): left as it is.
-                Replace(connection, transaction, change.Rollout, change.ExpectedRevision, change.Events, who);
-            }
-
-            if (fromQueue is { } queued)
-            {
-                using var dequeue = Command(connection, transaction, "DELETE FROM queue WHERE id = $id", ("$id", queued));
-                if (dequeue.ExecuteNonQuery() != 1)
-                {
-                    // Started by someone else meanwhile: nothing happens.
-                    return CommitOutcome.Conflict;
-                }
-            }
-
-            await transaction.CommitAsync(ct);
-            return CommitOutcome.Committed;
-        }
-        finally
-        {
-            writer.Release();
-        }
-    }
-
-    public async Task<CommitOutcome> SaveAsync(RolloutState rollout, long expectedRevision, IReadOnlyList<RolloutEvent> events, CancellationToken ct, Core.Audit.AuditContext? who = null)
-    {
-        await writer.WaitAsync(ct);
-        try
-        {
-            await using var connection = Connect();
-            await using var transaction = (SqliteTransaction)await connection.BeginTransactionAsync(ct);
-            if (!Replace(connection, transaction, rollout, expectedRevision, events, who))
-            {
-                return CommitOutcome.Conflict;
-            }
-
-            await transaction.CommitAsync(ct);
-            return CommitOutcome.Committed;
-        }
-        catch (SqliteException ex) when (ex.SqliteErrorCode == 19)
-        {
-            // UNIQUE: a retry made this rollout active while another one of its service is.
-            return CommitOutcome.Busy;
-        }
-        finally
-        {
-            writer.Release();
-        }
-    }
-
-    /// <summary>A rollout's new state with its events and their audit records, if it is still at <paramref name="expectedRevision"/>; <paramref name="who"/> null: Gantry itself.</summary>
-    private bool Replace(SqliteConnection connection, SqliteTransaction transaction, RolloutState rollout, long expectedRevision, IReadOnlyList<RolloutEvent> events, Core.Audit.AuditContext? who)
-    {
-        using (var update = Command(connection, transaction, """
-            UPDATE rollouts SET phase = $p, active = $a, revision = $r, updated_at = $u, state = $state, finished_ms = $fms, commit_ms = $kms, outcome = $outcome, lead_ms = $lead
-            WHERE id = $id AND revision = $expected
-            """, [.. Row(rollout, 0), ("$expected", expectedRevision)]))
-        {
-            if (update.ExecuteNonQuery() != 1)
-            {
-                return false;
-            }
-        }
-
-        AppendEvents(connection, transaction, rollout, events, who?.Actor);
-        AuditEvents(connection, transaction, rollout, events, who ?? Core.Audit.AuditContext.System);
-        return true;
-    }
-
-    private (string, object)[] Row(RolloutState r, long seq) =>
-    [
-        ("$id", r.Id), ("$s", r.Service), ("$e", r.Environment), ("$seq", seq), ("$v", r.Release.Version), ("$k", r.Kind.ToString()),
-        ("$p", r.Phase.ToString()), ("$a", r.Phase.IsTerminal() ? 0 : 1), ("$r", r.Revision), ("$c", Time(r.CreatedAt)), ("$u", Time(r.UpdatedAt)),
-        ("$state", JsonSerializer.Serialize(r, json)),
-        ("$cms", r.CreatedAt.ToUnixTimeMilliseconds()), ("$fms", r.FinishedAt is { } f ? f.ToUnixTimeMilliseconds() : DBNull.Value),
-        ("$kms", r.Release.CommitTime is { } k ? k.ToUnixTimeMilliseconds() : DBNull.Value),
-        ("$outcome", Core.Dora.DeploymentFacts.OutcomeOf(r.Phase)),
-        ("$lead", Core.Dora.DeploymentFacts.LeadTimeOf(r) is { } lead ? Math.Min(lead.Ticks / TimeSpan.TicksPerMillisecond, NoLead - 1) : NoLead),
-    ];
-
-    /// <summary>The lead-time bits of a packed DORA fact (52 bits of milliseconds), all set: no lead time (no commit time, or no end).</summary>
-    private const long NoLead = (1L << 52) - 1;
-
-    public async Task<RolloutState?> GetAsync(string id, CancellationToken ct)
-    {
-        await using var connection = Connect();
-        using var command = Command(connection, null, "SELECT state FROM rollouts WHERE id = $id", ("$id", id));
-        return command.ExecuteScalar() is string json ? Parse(json) : null;
-    }
-
-    public async Task<IReadOnlyList<RolloutState>> ListAsync(RolloutQuery query, CancellationToken ct)
-    {
-        await using var connection = Connect();
-        using var command = Command(connection, null, """
-            SELECT state FROM rollouts
-            WHERE ($s IS NULL OR service = $s) AND ($e IS NULL OR environment = $e) AND ($active = 0 OR active = 1)
-            ORDER BY created_at DESC, seq DESC LIMIT $limit
-            """, ("$s", (object?)query.Service ?? DBNull.Value), ("$e", (object?)query.Environment ?? DBNull.Value), ("$active", query.ActiveOnly ? 1 : 0), ("$limit", query.Limit));
-        return ReadStates(command);
-    }
-
-    public async Task<IReadOnlyList<RolloutState>> LatestPerTargetAsync(CancellationToken ct)
-    {
-        await using var connection = Connect();
-        using var command = Command(connection, null, """
-            SELECT r.state FROM rollouts r
-            JOIN (SELECT service, environment, MAX(seq) AS seq FROM rollouts GROUP BY service, environment) latest
-              ON latest.service = r.service AND latest.environment = r.environment AND latest.seq = r.seq
-            ORDER BY r.service, r.environment
-            """);
-        return ReadStates(command);
-    }
-
-    private List<RolloutState> ReadStates(SqliteCommand command)
-    {
-        using var reader = command.ExecuteReader();
-        var list = new List<RolloutState>();
-        while (reader.Read())
-        {
-            list.Add(Parse(reader.GetString(0)));
-        }
-
-        return list;
-    }
-
-    private RolloutState Parse(string text) => JsonSerializer.Deserialize<RolloutState>(text, json)
-        ?? throw new InvalidDataException("a stored rollout is empty");
-
-    private static string Time(DateTimeOffset t) => t.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fffffff'Z'", CultureInfo.InvariantCulture);
-
-    private static SqliteCommand Command(SqliteConnection connection, SqliteTransaction? transaction, string sql, params (string Name, object Value)[] parameters)
-    {
-        var command = connection.CreateCommand();
-        command.Transaction = transaction;
-        command.CommandText = sql;
-        foreach (var (name, value) in parameters)
-        {
-            command.Parameters.AddWithValue(name, value);
-        }
-
-        return command;
-    }
-
-    public ValueTask DisposeAsync()
-    {
-        writer.Dispose();
+        await base.DisposeAsync();
         SqliteConnection.ClearAllPools();
-        return ValueTask.CompletedTask;
     }
 }

@@ -3,6 +3,7 @@ using Gantry.Core.Manifest;
 using Gantry.Core.Rollouts;
 using Gantry.Core.Strategies;
 using Gantry.Storage.Backups;
+using Gantry.Storage.Sql;
 using Gantry.Storage.Sqlite;
 using Gantry.Testing;
 using Microsoft.Data.Sqlite;

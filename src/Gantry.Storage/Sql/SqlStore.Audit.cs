@@ -1,12 +1,12 @@
 using System.Globalization;
 using Gantry.Core.Rollouts;
 using Gantry.Core.Strategies;
-using Microsoft.Data.Sqlite;
+using System.Data.Common;
 
-namespace Gantry.Storage.Sqlite;
+namespace Gantry.Storage.Sql;
 
 /// <summary>The audit trail: appended in the transaction of each change, hash-chained, read back.</summary>
-public sealed partial class SqliteStore
+public partial class SqlStore
 {
     public async Task RecordAsync(Core.Audit.AuditEntry entry, DateTimeOffset at, Core.Audit.AuditContext who, CancellationToken ct) =>
         await WriteAsync((connection, transaction) =>
@@ -16,7 +16,7 @@ public sealed partial class SqliteStore
         }, ct);
 
     /// <summary>Each event of a rollout, in the audit trail, in the transaction that commits it.</summary>
-    private static void AuditEvents(SqliteConnection connection, SqliteTransaction transaction, RolloutState rollout, IReadOnlyList<RolloutEvent> events, Core.Audit.AuditContext who)
+    private static void AuditEvents(DbConnection connection, DbTransaction transaction, RolloutState rollout, IReadOnlyList<RolloutEvent> events, Core.Audit.AuditContext who)
     {
         if (events.Count == 0)
         {
@@ -31,14 +31,14 @@ public sealed partial class SqliteStore
     }
 
     /// <summary>Who approved a rollout, oldest first, as one line; null when nobody did.</summary>
-    private static string? ApprovalChain(SqliteConnection connection, SqliteTransaction? transaction, string rolloutId)
+    private static string? ApprovalChain(DbConnection connection, DbTransaction? transaction, string rolloutId)
     {
         var approvals = ReadApprovals(connection, transaction, rolloutId).Where(a => a.Decision == Core.Approvals.ApprovalDecision.Approved).ToList();
         return approvals.Count == 0 ? null : string.Join("; ", approvals.Select(a => a.Describe()));
     }
 
     /// <summary>Appends one event to the audit trail, chained to the recorded head, and moves the head to it.</summary>
-    private static void AppendAudit(SqliteConnection connection, SqliteTransaction? transaction, DateTimeOffset at, Core.Audit.AuditContext who, Core.Audit.AuditEntry entry, string? approvals = null)
+    private static void AppendAudit(DbConnection connection, DbTransaction? transaction, DateTimeOffset at, Core.Audit.AuditContext who, Core.Audit.AuditEntry entry, string? approvals = null)
     {
         long last = 0;
         var previous = Core.Audit.AuditChain.Genesis;
@@ -56,11 +56,11 @@ public sealed partial class SqliteStore
         var (action, target, detail) = entry;
         var hash = Core.Audit.AuditChain.HashOf(seq, at, who.Actor, action, target, detail, who.Reason, who.Source, previous, approvals);
         using var insert = Command(connection, transaction, """
-            INSERT INTO audit (seq, at, actor, action, target, detail, reason, source, prev_hash, hash, approvals) VALUES ($seq, $at, $actor, $action, $target, $detail, $reason, $source, $prev, $hash, $approvals);
-            INSERT INTO audit_head (id, seq, hash) VALUES (1, $seq, $hash) ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash;
+            INSERT INTO audit (seq, at, actor, action, target, detail, reason, source, prev_hash, hash, approvals) VALUES (@seq, @at, @actor, @action, @target, @detail, @reason, @source, @prev, @hash, @approvals);
+            INSERT INTO audit_head (id, seq, hash) VALUES (1, @seq, @hash) ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash;
             """,
-            ("$seq", seq), ("$at", Time(at)), ("$actor", who.Actor), ("$action", action), ("$target", target), ("$detail", detail),
-            ("$reason", (object?)who.Reason ?? DBNull.Value), ("$source", (object?)who.Source ?? DBNull.Value), ("$prev", previous), ("$hash", hash), ("$approvals", (object?)approvals ?? DBNull.Value));
+            ("@seq", seq), ("@at", Time(at)), ("@actor", who.Actor), ("@action", action), ("@target", target), ("@detail", detail),
+            ("@reason", (object?)who.Reason ?? DBNull.Value), ("@source", (object?)who.Source ?? DBNull.Value), ("@prev", previous), ("@hash", hash), ("@approvals", (object?)approvals ?? DBNull.Value));
         insert.ExecuteNonQuery();
     }
 
@@ -69,11 +69,11 @@ public sealed partial class SqliteStore
         await using var connection = Connect();
         using var command = Command(connection, null, """
             SELECT seq, at, actor, action, target, detail, reason, source, prev_hash, hash, approvals FROM audit
-            WHERE ($target IS NULL OR target = $target OR substr(target, 1, length($prefix)) = $prefix) AND ($since IS NULL OR at >= $since)
-            ORDER BY seq DESC LIMIT $limit
+            WHERE (@target IS NULL OR target = @target OR substr(target, 1, length(@prefix)) = @prefix) AND (@since IS NULL OR at >= @since)
+            ORDER BY seq DESC LIMIT @limit
             """,
-            ("$target", (object?)query.Target ?? DBNull.Value), ("$prefix", query.Target is null ? DBNull.Value : query.Target + "/"),
-            ("$since", query.Since is { } since ? Time(since) : DBNull.Value), ("$limit", query.Limit));
+            ("@target", (object?)query.Target ?? DBNull.Value), ("@prefix", query.Target is null ? DBNull.Value : query.Target + "/"),
+            ("@since", query.Since is { } since ? Time(since) : DBNull.Value), ("@limit", query.Limit));
         var list = new List<Core.Audit.AuditEvent>();
         using var reader = command.ExecuteReader();
         while (reader.Read())
@@ -104,7 +104,7 @@ public sealed partial class SqliteStore
         return command.ExecuteScalar() as string;
     }
 
-    private static Core.Audit.AuditEvent ReadAudit(SqliteDataReader r) => new(
+    private static Core.Audit.AuditEvent ReadAudit(DbDataReader r) => new(
         r.GetInt64(0), DateTimeOffset.Parse(r.GetString(1), CultureInfo.InvariantCulture), r.GetString(2), r.GetString(3), r.GetString(4), r.GetString(5),
         r.IsDBNull(6) ? null : r.GetString(6), r.IsDBNull(7) ? null : r.GetString(7), r.GetString(8), r.GetString(9), r.IsDBNull(10) ? null : r.GetString(10));
 }

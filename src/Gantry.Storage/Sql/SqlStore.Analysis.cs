@@ -1,9 +1,9 @@
 using System.Text.Json;
 
-namespace Gantry.Storage.Sqlite;
+namespace Gantry.Storage.Sql;
 
 /// <summary>Analysis runs, as snapshots.</summary>
-public sealed partial class SqliteStore
+public partial class SqlStore
 {
     public async Task SaveAnalysisAsync(Core.Analysis.AnalysisRunRecord run, CancellationToken ct)
     {
@@ -12,9 +12,9 @@ public sealed partial class SqliteStore
         {
             await using var connection = Connect();
             using var upsert = Command(connection, null, """
-                INSERT INTO analysis_runs (key, rollout_id, record, updated_at) VALUES ($k, $r, $rec, $t)
+                INSERT INTO analysis_runs (key, rollout_id, record, updated_at) VALUES (@k, @r, @rec, @t)
                 ON CONFLICT (key) DO UPDATE SET record = excluded.record, updated_at = excluded.updated_at
-                """, ("$k", run.Key), ("$r", run.RolloutId), ("$rec", JsonSerializer.Serialize(run, json)), ("$t", Time(run.UpdatedAt)));
+                """, ("@k", run.Key), ("@r", run.RolloutId), ("@rec", JsonSerializer.Serialize(run, json)), ("@t", Time(run.UpdatedAt)));
             upsert.ExecuteNonQuery();
         }
         finally
@@ -26,7 +26,7 @@ public sealed partial class SqliteStore
     public async Task<IReadOnlyList<Core.Analysis.AnalysisRunRecord>> AnalysisAsync(string rolloutId, CancellationToken ct)
     {
         await using var connection = Connect();
-        using var command = Command(connection, null, "SELECT record FROM analysis_runs WHERE rollout_id = $r ORDER BY rowid", ("$r", rolloutId));
+        using var command = Command(connection, null, "SELECT record FROM analysis_runs WHERE rollout_id = @r ORDER BY rowid", ("@r", rolloutId));
         using var reader = command.ExecuteReader();
         var list = new List<Core.Analysis.AnalysisRunRecord>();
         while (reader.Read())

@@ -2,10 +2,10 @@ using System.Globalization;
 using System.Text.Json;
 using Gantry.Core.Rollouts;
 
-namespace Gantry.Storage.Sqlite;
+namespace Gantry.Storage.Sql;
 
 /// <summary>Releases and the deploy queue.</summary>
-public sealed partial class SqliteStore
+public partial class SqlStore
 {
     public async Task<QueuedDeploy> EnqueueAsync(QueuedDeploy deploy, CancellationToken ct)
     {
@@ -13,8 +13,8 @@ public sealed partial class SqliteStore
         try
         {
             await using var connection = Connect();
-            using var insert = Command(connection, null, "INSERT INTO queue (service, environment, release, created_by, created_at) VALUES ($s, $e, $r, $b, $c) RETURNING id",
-                ("$s", deploy.Service), ("$e", deploy.Environment), ("$r", JsonSerializer.Serialize(deploy.Release, json)), ("$b", deploy.CreatedBy), ("$c", Time(deploy.CreatedAt)));
+            using var insert = Command(connection, null, "INSERT INTO queue (service, environment, release, created_by, created_at) VALUES (@s, @e, @r, @b, @c) RETURNING id",
+                ("@s", deploy.Service), ("@e", deploy.Environment), ("@r", JsonSerializer.Serialize(deploy.Release, json)), ("@b", deploy.CreatedBy), ("@c", Time(deploy.CreatedAt)));
             return deploy with { Id = Convert.ToInt64(insert.ExecuteScalar(), CultureInfo.InvariantCulture) };
         }
         finally
@@ -29,8 +29,8 @@ public sealed partial class SqliteStore
         try
         {
             await using var connection = Connect();
-            using var transaction = connection.BeginTransaction();
-            using var delete = Command(connection, transaction, "DELETE FROM queue WHERE id = $id RETURNING service, environment, release", ("$id", id));
+            await using var transaction = await BeginWriteAsync(connection, ct);
+            using var delete = Command(connection, transaction, "DELETE FROM queue WHERE id = @id RETURNING service, environment, release", ("@id", id));
             using (var reader = delete.ExecuteReader())
             {
                 if (!reader.Read())
@@ -61,8 +61,8 @@ public sealed partial class SqliteStore
         await using var connection = Connect();
         using var command = Command(connection, null, """
             SELECT id, service, environment, release, created_by, created_at FROM queue
-            WHERE ($s IS NULL OR service = $s) AND ($e IS NULL OR environment = $e) ORDER BY id
-            """, ("$s", (object?)service ?? DBNull.Value), ("$e", (object?)environment ?? DBNull.Value));
+            WHERE (@s IS NULL OR service = @s) AND (@e IS NULL OR environment = @e) ORDER BY id
+            """, ("@s", (object?)service ?? DBNull.Value), ("@e", (object?)environment ?? DBNull.Value));
         using var reader = command.ExecuteReader();
         var list = new List<QueuedDeploy>();
         while (reader.Read())
@@ -77,7 +77,7 @@ public sealed partial class SqliteStore
     public async Task<IReadOnlyList<StoredRelease>> ReleasesAsync(string service, CancellationToken ct)
     {
         await using var connection = Connect();
-        using var command = Command(connection, null, "SELECT release, created_at FROM releases WHERE service = $s ORDER BY created_at DESC, rowid DESC", ("$s", service));
+        using var command = Command(connection, null, "SELECT release, created_at FROM releases WHERE service = @s ORDER BY created_at DESC, rowid DESC", ("@s", service));
         using var reader = command.ExecuteReader();
         var list = new List<StoredRelease>();
         while (reader.Read())

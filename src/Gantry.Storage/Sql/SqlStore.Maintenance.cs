@@ -1,19 +1,20 @@
+using System.Data.Common;
 using System.Globalization;
 using Gantry.Core.Audit;
 using Gantry.Core.Traffic;
 
-namespace Gantry.Storage.Sqlite;
+namespace Gantry.Storage.Sql;
 
 /// <summary>Maintenance switches, each change audited in its transaction.</summary>
-public sealed partial class SqliteStore : IMaintenanceStore
+public partial class SqlStore : IMaintenanceStore
 {
     public async Task SetMaintenanceAsync(Maintenance maintenance, AuditContext who, CancellationToken ct) =>
         await WriteAsync((connection, transaction) =>
         {
             using var upsert = Command(connection, transaction, """
-                INSERT INTO maintenance (service, environment, message, by_, since) VALUES ($s, $e, $m, $b, $t)
+                INSERT INTO maintenance (service, environment, message, by_, since) VALUES (@s, @e, @m, @b, @t)
                 ON CONFLICT (service, environment) DO UPDATE SET message = excluded.message, by_ = excluded.by_, since = excluded.since
-                """, ("$s", maintenance.Service), ("$e", maintenance.Environment), ("$m", maintenance.Message), ("$b", maintenance.By), ("$t", Time(maintenance.Since)));
+                """, ("@s", maintenance.Service), ("@e", maintenance.Environment), ("@m", maintenance.Message), ("@b", maintenance.By), ("@t", Time(maintenance.Since)));
             upsert.ExecuteNonQuery();
             AppendAudit(connection, transaction, maintenance.Since, who, AuditEntries.MaintenanceOn(maintenance));
             return true;
@@ -30,7 +31,7 @@ public sealed partial class SqliteStore : IMaintenanceStore
                 return false;
             }
 
-            using var delete = Command(connection, transaction, "DELETE FROM maintenance WHERE service = $s AND environment = $e", ("$s", service), ("$e", environment));
+            using var delete = Command(connection, transaction, "DELETE FROM maintenance WHERE service = @s AND environment = @e", ("@s", service), ("@e", environment));
             delete.ExecuteNonQuery();
             AppendAudit(connection, transaction, at, who, AuditEntries.MaintenanceOff(cleared));
             return true;
@@ -44,7 +45,7 @@ public sealed partial class SqliteStore : IMaintenanceStore
         return ReadMaintenance(connection, null);
     }
 
-    private static List<Maintenance> ReadMaintenance(Microsoft.Data.Sqlite.SqliteConnection connection, Microsoft.Data.Sqlite.SqliteTransaction? transaction)
+    private static List<Maintenance> ReadMaintenance(DbConnection connection, DbTransaction? transaction)
     {
         using var command = Command(connection, transaction, "SELECT service, environment, message, by_, since FROM maintenance ORDER BY service, environment");
         using var reader = command.ExecuteReader();

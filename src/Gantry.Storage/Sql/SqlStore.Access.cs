@@ -5,12 +5,12 @@ using Gantry.Core.Access;
 using Gantry.Core.Approvals;
 using Gantry.Core.Audit;
 using Gantry.Core.Rollouts;
-using Microsoft.Data.Sqlite;
+using System.Data.Common;
 
-namespace Gantry.Storage.Sqlite;
+namespace Gantry.Storage.Sql;
 
 /// <summary>Tokens and approvals: each change committed with its audit event.</summary>
-public sealed partial class SqliteStore
+public partial class SqlStore
 {
     public async Task CreateTokenAsync(ApiToken token, AuditContext who, CancellationToken ct)
     {
@@ -18,10 +18,10 @@ public sealed partial class SqliteStore
         {
             using var insert = Command(connection, transaction, """
                 INSERT INTO tokens (id, identity, roles, groups_, environments, hash, created_at, created_by, expires_at)
-                VALUES ($id, $identity, $roles, $groups, $envs, $hash, $at, $by, $expires)
+                VALUES (@id, @identity, @roles, @groups, @envs, @hash, @at, @by, @expires)
                 """,
-                ("$id", token.Id), ("$identity", token.Identity), ("$roles", Json(token.Roles)), ("$groups", Json(token.Groups)), ("$envs", Json(token.Environments)),
-                ("$hash", token.Hash), ("$at", Time(token.CreatedAt)), ("$by", token.CreatedBy), ("$expires", token.ExpiresAt is { } e ? Time(e) : DBNull.Value));
+                ("@id", token.Id), ("@identity", token.Identity), ("@roles", Json(token.Roles)), ("@groups", Json(token.Groups)), ("@envs", Json(token.Environments)),
+                ("@hash", token.Hash), ("@at", Time(token.CreatedAt)), ("@by", token.CreatedBy), ("@expires", token.ExpiresAt is { } e ? Time(e) : DBNull.Value));
             insert.ExecuteNonQuery();
             AppendAudit(connection, transaction, token.CreatedAt, who, AuditEntries.TokenCreated(token));
             return true;
@@ -31,7 +31,7 @@ public sealed partial class SqliteStore
     public async Task<ApiToken?> TokenAsync(string id, CancellationToken ct)
     {
         await using var connection = Connect();
-        return ReadTokens(connection, "WHERE id = $id", ("$id", id)).FirstOrDefault();
+        return ReadTokens(connection, "WHERE id = @id", ("@id", id)).FirstOrDefault();
     }
 
     public async Task<IReadOnlyList<ApiToken>> TokensAsync(CancellationToken ct)
@@ -45,8 +45,8 @@ public sealed partial class SqliteStore
         var revoked = false;
         await WriteAsync((connection, transaction) =>
         {
-            using var update = Command(connection, transaction, "UPDATE tokens SET revoked_at = $at, revoked_by = $by WHERE id = $id AND revoked_at IS NULL",
-                ("$at", Time(at)), ("$by", who.Actor), ("$id", id));
+            using var update = Command(connection, transaction, "UPDATE tokens SET revoked_at = @at, revoked_by = @by WHERE id = @id AND revoked_at IS NULL",
+                ("@at", Time(at)), ("@by", who.Actor), ("@id", id));
             revoked = update.ExecuteNonQuery() == 1;
             if (revoked)
             {
@@ -63,7 +63,7 @@ public sealed partial class SqliteStore
     {
         await WriteAsync((connection, transaction) =>
         {
-            using var update = Command(connection, transaction, "UPDATE tokens SET last_used_at = $at WHERE id = $id", ("$at", Time(at)), ("$id", id));
+            using var update = Command(connection, transaction, "UPDATE tokens SET last_used_at = @at WHERE id = @id", ("@at", Time(at)), ("@id", id));
             return update.ExecuteNonQuery() == 1;
         }, ct);
     }
@@ -82,13 +82,13 @@ public sealed partial class SqliteStore
         await WriteAsync((connection, transaction) =>
         {
             using var insert = Command(connection, transaction, """
-                INSERT INTO approvals (rollout_id, by_, groups_, decision, comment, at, source) VALUES ($r, $by, $groups, $d, $c, $at, $source)
+                INSERT INTO approvals (rollout_id, by_, groups_, decision, comment, at, source) VALUES (@r, @by, @groups, @d, @c, @at, @source)
                 """,
-                ("$r", approval.RolloutId), ("$by", approval.By), ("$groups", Json(approval.Groups)), ("$d", approval.Decision.ToString()),
-                ("$c", (object?)approval.Comment ?? DBNull.Value), ("$at", Time(approval.At)), ("$source", (object?)approval.Source ?? DBNull.Value));
+                ("@r", approval.RolloutId), ("@by", approval.By), ("@groups", Json(approval.Groups)), ("@d", approval.Decision.ToString()),
+                ("@c", (object?)approval.Comment ?? DBNull.Value), ("@at", Time(approval.At)), ("@source", (object?)approval.Source ?? DBNull.Value));
             insert.ExecuteNonQuery();
             string target;
-            using (var rollout = Command(connection, transaction, "SELECT service || '/' || environment || '/' || id FROM rollouts WHERE id = $id", ("$id", approval.RolloutId)))
+            using (var rollout = Command(connection, transaction, "SELECT service || '/' || environment || '/' || id FROM rollouts WHERE id = @id", ("@id", approval.RolloutId)))
             {
                 target = rollout.ExecuteScalar() as string ?? approval.RolloutId;
             }
@@ -104,9 +104,9 @@ public sealed partial class SqliteStore
         return ReadApprovals(connection, null, rolloutId);
     }
 
-    private static List<ApprovalRecord> ReadApprovals(SqliteConnection connection, SqliteTransaction? transaction, string rolloutId)
+    private static List<ApprovalRecord> ReadApprovals(DbConnection connection, DbTransaction? transaction, string rolloutId)
     {
-        using var command = Command(connection, transaction, "SELECT by_, groups_, decision, comment, at, source FROM approvals WHERE rollout_id = $r ORDER BY id", ("$r", rolloutId));
+        using var command = Command(connection, transaction, "SELECT by_, groups_, decision, comment, at, source FROM approvals WHERE rollout_id = @r ORDER BY id", ("@r", rolloutId));
         using var reader = command.ExecuteReader();
         var list = new List<ApprovalRecord>();
         while (reader.Read())
@@ -119,7 +119,7 @@ public sealed partial class SqliteStore
         return list;
     }
 
-    private static List<ApiToken> ReadTokens(SqliteConnection connection, string where, params (string, object)[] parameters)
+    private static List<ApiToken> ReadTokens(DbConnection connection, string where, params (string, object)[] parameters)
     {
         using var command = Command(connection, null, $"SELECT id, identity, roles, groups_, environments, hash, created_at, created_by, expires_at, revoked_at, revoked_by, last_used_at FROM tokens {where}", parameters);
         using var reader = command.ExecuteReader();
@@ -138,19 +138,19 @@ public sealed partial class SqliteStore
         return list;
     }
 
-    private static DateTimeOffset? ParseTime(SqliteDataReader reader, int column) =>
+    private static DateTimeOffset? ParseTime(DbDataReader reader, int column) =>
         reader.IsDBNull(column) ? null : DateTimeOffset.Parse(reader.GetString(column), CultureInfo.InvariantCulture);
 
     private static string Json<T>(T value) => JsonSerializer.Serialize(value, GantryJson.Options);
 
     /// <summary>One write transaction under the writer lock; committed when <paramref name="body"/> returns true.</summary>
-    private async Task WriteAsync(Func<SqliteConnection, SqliteTransaction, bool> body, CancellationToken ct)
+    private async Task WriteAsync(Func<DbConnection, DbTransaction, bool> body, CancellationToken ct)
     {
         await writer.WaitAsync(ct);
         try
         {
             await using var connection = Connect();
-            await using var transaction = (SqliteTransaction)await connection.BeginTransactionAsync(ct);
+            await using var transaction = await BeginWriteAsync(connection, ct);
             if (body(connection, transaction))
             {
                 await transaction.CommitAsync(ct);

@@ -1,9 +1,9 @@
 using System.Globalization;
 
-namespace Gantry.Storage.Sqlite;
+namespace Gantry.Storage.Sql;
 
 /// <summary>What a store holds, counted (for a backup's summary) and whether it is empty (for a restore).</summary>
-public sealed partial class SqliteStore
+public partial class SqlStore
 {
     /// <summary>Counts of the store's records and the time span of its rollouts.</summary>
     public StoreFacts Facts()

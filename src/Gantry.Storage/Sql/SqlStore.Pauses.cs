@@ -1,19 +1,20 @@
+using System.Data.Common;
 using System.Globalization;
 using Gantry.Core.Audit;
 using Gantry.Core.Traffic;
 
-namespace Gantry.Storage.Sqlite;
+namespace Gantry.Storage.Sql;
 
 /// <summary>Request pauses, each change audited in its transaction.</summary>
-public sealed partial class SqliteStore
+public partial class SqlStore
 {
     public async Task PauseAsync(TrafficPause pause, AuditContext who, CancellationToken ct) =>
         await WriteAsync((connection, transaction) =>
         {
             using var upsert = Command(connection, transaction, """
-                INSERT INTO traffic_pauses (service, environment, max_wait_ms, by_, since) VALUES ($s, $e, $w, $b, $t)
+                INSERT INTO traffic_pauses (service, environment, max_wait_ms, by_, since) VALUES (@s, @e, @w, @b, @t)
                 ON CONFLICT (service, environment) DO UPDATE SET max_wait_ms = excluded.max_wait_ms, by_ = excluded.by_, since = excluded.since
-                """, ("$s", pause.Service), ("$e", pause.Environment), ("$w", (long)pause.MaxWait.TotalMilliseconds), ("$b", pause.By), ("$t", Time(pause.Since)));
+                """, ("@s", pause.Service), ("@e", pause.Environment), ("@w", (long)pause.MaxWait.TotalMilliseconds), ("@b", pause.By), ("@t", Time(pause.Since)));
             upsert.ExecuteNonQuery();
             AppendAudit(connection, transaction, pause.Since, who, AuditEntries.TrafficPaused(pause));
             return true;
@@ -30,7 +31,7 @@ public sealed partial class SqliteStore
                 return false;
             }
 
-            using var delete = Command(connection, transaction, "DELETE FROM traffic_pauses WHERE service = $s AND environment = $e", ("$s", service), ("$e", environment));
+            using var delete = Command(connection, transaction, "DELETE FROM traffic_pauses WHERE service = @s AND environment = @e", ("@s", service), ("@e", environment));
             delete.ExecuteNonQuery();
             AppendAudit(connection, transaction, at, who, AuditEntries.TrafficResumed(resumed));
             return true;
@@ -44,7 +45,7 @@ public sealed partial class SqliteStore
         return ReadPauses(connection, null);
     }
 
-    private static List<TrafficPause> ReadPauses(Microsoft.Data.Sqlite.SqliteConnection connection, Microsoft.Data.Sqlite.SqliteTransaction? transaction)
+    private static List<TrafficPause> ReadPauses(DbConnection connection, DbTransaction? transaction)
     {
         using var command = Command(connection, transaction, "SELECT service, environment, max_wait_ms, by_, since FROM traffic_pauses ORDER BY service, environment");
         using var reader = command.ExecuteReader();

@@ -5,12 +5,12 @@ using Gantry.Core.Dora;
 using Gantry.Core.Incidents;
 using Gantry.Core.Notifications;
 using Gantry.Core.Rollouts;
-using Microsoft.Data.Sqlite;
+using System.Data.Common;
 
-namespace Gantry.Storage.Sqlite;
+namespace Gantry.Storage.Sql;
 
 /// <summary>Incidents with their timelines, the notification outbox, and the facts of DORA metrics.</summary>
-public sealed partial class SqliteStore : IIncidentStore, IDeliveryStore, IDoraStore
+public partial class SqlStore : IIncidentStore, IDeliveryStore, IDoraStore
 {
     public async Task<Incident> OpenIncidentAsync(Incident incident, IReadOnlyList<TimelineEntry> timeline, AuditContext who, CancellationToken ct, Func<Incident, Outbox?>? notify = null)
     {
@@ -19,14 +19,14 @@ public sealed partial class SqliteStore : IIncidentStore, IDeliveryStore, IDoraS
         {
             using (var insert = Command(connection, transaction, """
                 INSERT INTO incidents (service, environment, rollout_id, status, opened_ms, resolved_ms, revision, record)
-                VALUES ($s, $e, $r, $status, $opened, NULL, $rev, '{}') RETURNING id
-                """, ("$s", (object?)incident.Service ?? DBNull.Value), ("$e", (object?)incident.Environment ?? DBNull.Value), ("$r", (object?)incident.RolloutId ?? DBNull.Value),
-                ("$status", incident.Status.ToString()), ("$opened", incident.OpenedAt.ToUnixTimeMilliseconds()), ("$rev", incident.Revision)))
+                VALUES (@s, @e, @r, @status, @opened, NULL, @rev, '{}') RETURNING id
+                """, ("@s", (object?)incident.Service ?? DBNull.Value), ("@e", (object?)incident.Environment ?? DBNull.Value), ("@r", (object?)incident.RolloutId ?? DBNull.Value),
+                ("@status", incident.Status.ToString()), ("@opened", incident.OpenedAt.ToUnixTimeMilliseconds()), ("@rev", incident.Revision)))
             {
                 opened = incident with { Id = Convert.ToInt64(insert.ExecuteScalar(), CultureInfo.InvariantCulture) };
             }
 
-            using (var record = Command(connection, transaction, "UPDATE incidents SET record = $record WHERE id = $id", ("$record", JsonSerializer.Serialize(opened, GantryJson.Options)), ("$id", opened.Id)))
+            using (var record = Command(connection, transaction, "UPDATE incidents SET record = @record WHERE id = @id", ("@record", JsonSerializer.Serialize(opened, GantryJson.Options)), ("@id", opened.Id)))
             {
                 record.ExecuteNonQuery();
             }
@@ -46,10 +46,10 @@ public sealed partial class SqliteStore : IIncidentStore, IDeliveryStore, IDoraS
         await WriteAsync((connection, transaction) =>
         {
             using var update = Command(connection, transaction, """
-                UPDATE incidents SET status = $status, resolved_ms = $resolved, revision = $rev, record = $record, rollout_id = $r WHERE id = $id AND revision = $expected
-                """, ("$status", incident.Status.ToString()), ("$resolved", incident.ResolvedAt is { } r ? r.ToUnixTimeMilliseconds() : DBNull.Value),
-                ("$rev", incident.Revision), ("$record", JsonSerializer.Serialize(incident, GantryJson.Options)), ("$r", (object?)incident.RolloutId ?? DBNull.Value),
-                ("$id", incident.Id), ("$expected", expectedRevision));
+                UPDATE incidents SET status = @status, resolved_ms = @resolved, revision = @rev, record = @record, rollout_id = @r WHERE id = @id AND revision = @expected
+                """, ("@status", incident.Status.ToString()), ("@resolved", incident.ResolvedAt is { } r ? r.ToUnixTimeMilliseconds() : DBNull.Value),
+                ("@rev", incident.Revision), ("@record", JsonSerializer.Serialize(incident, GantryJson.Options)), ("@r", (object?)incident.RolloutId ?? DBNull.Value),
+                ("@id", incident.Id), ("@expected", expectedRevision));
             saved = update.ExecuteNonQuery() == 1;
             if (!saved)
             {
@@ -70,21 +70,21 @@ public sealed partial class SqliteStore : IIncidentStore, IDeliveryStore, IDoraS
     }
 
     /// <summary>Marks the rollout an incident names as its cause (a change failure for DORA).</summary>
-    private static void MarkCause(SqliteConnection connection, SqliteTransaction transaction, string? rolloutId)
+    private static void MarkCause(DbConnection connection, DbTransaction transaction, string? rolloutId)
     {
         if (rolloutId is not null)
         {
-            using var mark = Command(connection, transaction, "UPDATE rollouts SET incident = 1 WHERE id = $r", ("$r", rolloutId));
+            using var mark = Command(connection, transaction, "UPDATE rollouts SET incident = 1 WHERE id = @r", ("@r", rolloutId));
             mark.ExecuteNonQuery();
         }
     }
 
-    private static void AppendTimeline(SqliteConnection connection, SqliteTransaction transaction, long incidentId, IReadOnlyList<TimelineEntry> timeline)
+    private static void AppendTimeline(DbConnection connection, DbTransaction transaction, long incidentId, IReadOnlyList<TimelineEntry> timeline)
     {
         foreach (var e in timeline)
         {
-            using var insert = Command(connection, transaction, "INSERT INTO incident_timeline (incident_id, at, kind, by_, text, rollout_id) VALUES ($i, $at, $k, $b, $t, $r)",
-                ("$i", incidentId), ("$at", Time(e.At)), ("$k", e.Kind), ("$b", e.By), ("$t", e.Text), ("$r", (object?)e.RolloutId ?? DBNull.Value));
+            using var insert = Command(connection, transaction, "INSERT INTO incident_timeline (incident_id, at, kind, by_, text, rollout_id) VALUES (@i, @at, @k, @b, @t, @r)",
+                ("@i", incidentId), ("@at", Time(e.At)), ("@k", e.Kind), ("@b", e.By), ("@t", e.Text), ("@r", (object?)e.RolloutId ?? DBNull.Value));
             insert.ExecuteNonQuery();
         }
     }
@@ -92,29 +92,29 @@ public sealed partial class SqliteStore : IIncidentStore, IDeliveryStore, IDoraS
     public async Task<Incident?> IncidentAsync(long id, CancellationToken ct)
     {
         await using var connection = Connect();
-        return ReadIncidents(connection, "WHERE id = $id", ("$id", id)).FirstOrDefault();
+        return ReadIncidents(connection, "WHERE id = @id", ("@id", id)).FirstOrDefault();
     }
 
     public async Task<IReadOnlyList<Incident>> IncidentsAsync(IncidentQuery query, CancellationToken ct)
     {
         await using var connection = Connect();
         return ReadIncidents(connection, """
-            WHERE ($s IS NULL OR service = $s) AND ($e IS NULL OR environment = $e) AND ($open = 0 OR status <> 'Resolved') AND ($since IS NULL OR opened_ms >= $since)
-            ORDER BY id DESC LIMIT $limit
-            """, ("$s", (object?)query.Service ?? DBNull.Value), ("$e", (object?)query.Environment ?? DBNull.Value), ("$open", query.OpenOnly ? 1 : 0),
-            ("$since", query.Since is { } since ? since.ToUnixTimeMilliseconds() : DBNull.Value), ("$limit", query.Limit));
+            WHERE (@s IS NULL OR service = @s) AND (@e IS NULL OR environment = @e) AND (@open = 0 OR status <> 'Resolved') AND (@since IS NULL OR opened_ms >= @since)
+            ORDER BY id DESC LIMIT @limit
+            """, ("@s", (object?)query.Service ?? DBNull.Value), ("@e", (object?)query.Environment ?? DBNull.Value), ("@open", query.OpenOnly ? 1 : 0),
+            ("@since", query.Since is { } since ? since.ToUnixTimeMilliseconds() : DBNull.Value), ("@limit", query.Limit));
     }
 
     public async Task<Incident?> IncidentOfRolloutAsync(string rolloutId, CancellationToken ct)
     {
         await using var connection = Connect();
-        return ReadIncidents(connection, "WHERE rollout_id = $r ORDER BY id LIMIT 1", ("$r", rolloutId)).FirstOrDefault();
+        return ReadIncidents(connection, "WHERE rollout_id = @r ORDER BY id LIMIT 1", ("@r", rolloutId)).FirstOrDefault();
     }
 
     public async Task<IReadOnlyList<TimelineEntry>> TimelineAsync(long id, CancellationToken ct)
     {
         await using var connection = Connect();
-        using var command = Command(connection, null, "SELECT at, kind, by_, text, rollout_id FROM incident_timeline WHERE incident_id = $i ORDER BY id", ("$i", id));
+        using var command = Command(connection, null, "SELECT at, kind, by_, text, rollout_id FROM incident_timeline WHERE incident_id = @i ORDER BY id", ("@i", id));
         using var reader = command.ExecuteReader();
         var list = new List<TimelineEntry>();
         while (reader.Read())
@@ -125,7 +125,7 @@ public sealed partial class SqliteStore : IIncidentStore, IDeliveryStore, IDoraS
         return list;
     }
 
-    private static List<Incident> ReadIncidents(SqliteConnection connection, string where, params (string, object)[] parameters)
+    private static List<Incident> ReadIncidents(DbConnection connection, string where, params (string, object)[] parameters)
     {
         using var command = Command(connection, null, $"SELECT record FROM incidents {where}", parameters);
         using var reader = command.ExecuteReader();
@@ -145,7 +145,7 @@ public sealed partial class SqliteStore : IIncidentStore, IDeliveryStore, IDoraS
     }, ct);
 
     /// <summary>A notification's deliveries, one per receiver, in the caller's transaction; a key and receiver already queued are left as they are.</summary>
-    private static void InsertDeliveries(SqliteConnection connection, SqliteTransaction transaction, Outbox? outbox)
+    private static void InsertDeliveries(DbConnection connection, DbTransaction transaction, Outbox? outbox)
     {
         if (outbox is null)
         {
@@ -156,10 +156,10 @@ public sealed partial class SqliteStore : IIncidentStore, IDeliveryStore, IDoraS
         foreach (var receiver in outbox.Receivers)
         {
             using var insert = Command(connection, transaction, """
-                INSERT INTO deliveries (receiver, event, payload, status, attempts, next_ms, created_at, key) VALUES ($r, $e, $p, 'Pending', 0, $next, $at, $key)
+                INSERT INTO deliveries (receiver, event, payload, status, attempts, next_ms, created_at, key) VALUES (@r, @e, @p, 'Pending', 0, @next, @at, @key)
                 ON CONFLICT DO NOTHING
-                """, ("$r", receiver), ("$e", outbox.Notification.Event), ("$p", payload), ("$next", outbox.At.ToUnixTimeMilliseconds()), ("$at", Time(outbox.At)),
-                ("$key", $"{outbox.Key} {receiver}"));
+                """, ("@r", receiver), ("@e", outbox.Notification.Event), ("@p", payload), ("@next", outbox.At.ToUnixTimeMilliseconds()), ("@at", Time(outbox.At)),
+                ("@key", $"{outbox.Key} {receiver}"));
             insert.ExecuteNonQuery();
         }
     }
@@ -167,19 +167,19 @@ public sealed partial class SqliteStore : IIncidentStore, IDeliveryStore, IDoraS
     public async Task<IReadOnlyList<Delivery>> DueDeliveriesAsync(DateTimeOffset now, int limit, CancellationToken ct)
     {
         await using var connection = Connect();
-        return ReadDeliveries(connection, "WHERE status = 'Pending' AND next_ms <= $now ORDER BY next_ms, id LIMIT $limit", ("$now", now.ToUnixTimeMilliseconds()), ("$limit", limit));
+        return ReadDeliveries(connection, "WHERE status = 'Pending' AND next_ms <= @now ORDER BY next_ms, id LIMIT @limit", ("@now", now.ToUnixTimeMilliseconds()), ("@limit", limit));
     }
 
     public async Task<IReadOnlyList<Delivery>> DeliveriesAsync(DeliveryStatus? status, int limit, CancellationToken ct)
     {
         await using var connection = Connect();
-        return ReadDeliveries(connection, "WHERE ($s IS NULL OR status = $s) ORDER BY id DESC LIMIT $limit", ("$s", (object?)status?.ToString() ?? DBNull.Value), ("$limit", limit));
+        return ReadDeliveries(connection, "WHERE (@s IS NULL OR status = @s) ORDER BY id DESC LIMIT @limit", ("@s", (object?)status?.ToString() ?? DBNull.Value), ("@limit", limit));
     }
 
     public async Task DeliveredAsync(long id, int attempts, DateTimeOffset at, CancellationToken ct) =>
         await WriteAsync((connection, transaction) =>
         {
-            using var update = Command(connection, transaction, "UPDATE deliveries SET status = 'Delivered', attempts = $a, done_at = $at WHERE id = $id", ("$a", attempts), ("$at", Time(at)), ("$id", id));
+            using var update = Command(connection, transaction, "UPDATE deliveries SET status = 'Delivered', attempts = @a, done_at = @at WHERE id = @id", ("@a", attempts), ("@at", Time(at)), ("@id", id));
             return update.ExecuteNonQuery() == 1;
         }, ct);
 
@@ -187,12 +187,12 @@ public sealed partial class SqliteStore : IIncidentStore, IDeliveryStore, IDoraS
         await WriteAsync((connection, transaction) =>
         {
             using var update = Command(connection, transaction, """
-                UPDATE deliveries SET status = $s, attempts = $a, next_ms = $next, last_error = $err, done_at = $done WHERE id = $id
-                """, ("$s", dead ? "Dead" : "Pending"), ("$a", attempts), ("$next", nextAt.ToUnixTimeMilliseconds()), ("$err", reason), ("$done", dead ? Time(at) : DBNull.Value), ("$id", id));
+                UPDATE deliveries SET status = @s, attempts = @a, next_ms = @next, last_error = @err, done_at = @done WHERE id = @id
+                """, ("@s", dead ? "Dead" : "Pending"), ("@a", attempts), ("@next", nextAt.ToUnixTimeMilliseconds()), ("@err", reason), ("@done", dead ? Time(at) : DBNull.Value), ("@id", id));
             return update.ExecuteNonQuery() == 1;
         }, ct);
 
-    private static List<Delivery> ReadDeliveries(SqliteConnection connection, string where, params (string, object)[] parameters)
+    private static List<Delivery> ReadDeliveries(DbConnection connection, string where, params (string, object)[] parameters)
     {
         using var command = Command(connection, null, $"SELECT id, receiver, event, payload, status, attempts, next_ms, last_error, created_at, done_at FROM deliveries {where}", parameters);
         using var reader = command.ExecuteReader();
@@ -219,20 +219,20 @@ public sealed partial class SqliteStore : IIncidentStore, IDeliveryStore, IDoraS
 
         // One integer per rollout, packed by SQLite from the covering index (week, outcome, incident, lead time):
         // a million are read in a few hundred milliseconds.
-        var where = "r.created_ms >= $from AND r.created_ms < $to AND r.kind = 'Deploy'" + (service is null ? string.Empty : " AND r.service = $s") + (environment is null ? string.Empty : " AND r.environment = $e");
-        var parameters = new List<(string, object)> { ("$from", since.ToUnixTimeMilliseconds()), ("$to", until.ToUnixTimeMilliseconds()), ("$week0", DoraMetrics.WeekOf(since).ToUnixTimeMilliseconds()) };
+        var where = "r.created_ms >= @from AND r.created_ms < @to AND r.kind = 'Deploy'" + (service is null ? string.Empty : " AND r.service = @s") + (environment is null ? string.Empty : " AND r.environment = @e");
+        var parameters = new List<(string, object)> { ("@from", since.ToUnixTimeMilliseconds()), ("@to", until.ToUnixTimeMilliseconds()), ("@week0", DoraMetrics.WeekOf(since).ToUnixTimeMilliseconds()) };
         if (service is not null)
         {
-            parameters.Add(("$s", service));
+            parameters.Add(("@s", service));
         }
 
         if (environment is not null)
         {
-            parameters.Add(("$e", environment));
+            parameters.Add(("@e", environment));
         }
 
         var rollouts = new List<DeploymentFact>();
-        using (var command = Command(connection, null, $"SELECT (((r.created_ms - $week0) / 604800000) << 56) | (r.outcome << 53) | (r.incident << 52) | r.lead_ms FROM rollouts r WHERE {where}", [.. parameters]))
+        using (var command = Command(connection, null, $"SELECT (((r.created_ms - @week0) / 604800000) << 56) | (r.outcome << 53) | (r.incident << 52) | r.lead_ms FROM rollouts r WHERE {where}", [.. parameters]))
         using (var reader = command.ExecuteReader())
         {
             while (reader.Read())
@@ -257,8 +257,8 @@ public sealed partial class SqliteStore : IIncidentStore, IDeliveryStore, IDoraS
         var incidents = new List<RestoreFact>();
         using (var command = Command(connection, null, """
             SELECT opened_ms, resolved_ms FROM incidents
-            WHERE opened_ms >= $from AND opened_ms < $to AND ($s IS NULL OR service = $s) AND ($e IS NULL OR environment = $e)
-            """, ("$from", since.ToUnixTimeMilliseconds()), ("$to", until.ToUnixTimeMilliseconds()), ("$s", (object?)service ?? DBNull.Value), ("$e", (object?)environment ?? DBNull.Value)))
+            WHERE opened_ms >= @from AND opened_ms < @to AND (@s IS NULL OR service = @s) AND (@e IS NULL OR environment = @e)
+            """, ("@from", since.ToUnixTimeMilliseconds()), ("@to", until.ToUnixTimeMilliseconds()), ("@s", (object?)service ?? DBNull.Value), ("@e", (object?)environment ?? DBNull.Value)))
         using (var reader = command.ExecuteReader())
         {
             while (reader.Read())

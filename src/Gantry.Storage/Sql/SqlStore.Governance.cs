@@ -1,11 +1,11 @@
 using System.Globalization;
 using System.Text.Json;
-using Microsoft.Data.Sqlite;
+using System.Data.Common;
 
-namespace Gantry.Storage.Sqlite;
+namespace Gantry.Storage.Sql;
 
 /// <summary>Governance: declared freezes and pre-deployment checklists (approvals and tokens are in SqliteStore.Access).</summary>
-public sealed partial class SqliteStore
+public partial class SqlStore
 {
     public async Task<Core.Policies.DeclaredFreeze> DeclareFreezeAsync(Core.Policies.DeclaredFreeze freeze, CancellationToken ct, Core.Audit.AuditContext? who = null)
     {
@@ -13,12 +13,11 @@ public sealed partial class SqliteStore
         try
         {
             await using var connection = Connect();
-            using var transaction = connection.BeginTransaction();
+            await using var transaction = await BeginWriteAsync(connection, ct);
             using var insert = Command(connection, transaction, """
-                INSERT INTO declared_freezes (environment, reason, declared_by, at, until) VALUES ($e, $r, $b, $at, $until);
-                SELECT last_insert_rowid();
-                """, ("$e", freeze.Environment), ("$r", freeze.Reason), ("$b", freeze.By), ("$at", Time(freeze.At)), ("$until", freeze.Until is { } u ? Time(u) : DBNull.Value));
-            var stored = freeze with { Id = (long)insert.ExecuteScalar()! };
+                INSERT INTO declared_freezes (environment, reason, declared_by, at, until) VALUES (@e, @r, @b, @at, @until) RETURNING id
+                """, ("@e", freeze.Environment), ("@r", freeze.Reason), ("@b", freeze.By), ("@at", Time(freeze.At)), ("@until", freeze.Until is { } u ? Time(u) : DBNull.Value));
+            var stored = freeze with { Id = Convert.ToInt64(insert.ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture) };
             AppendAudit(connection, transaction, freeze.At, who ?? new Core.Audit.AuditContext(freeze.By, freeze.Reason), Core.Audit.AuditEntries.Frozen(freeze));
             transaction.Commit();
             return stored;
@@ -35,11 +34,11 @@ public sealed partial class SqliteStore
         try
         {
             await using var connection = Connect();
-            using var transaction = connection.BeginTransaction();
+            await using var transaction = await BeginWriteAsync(connection, ct);
             var active = ReadFreezes(connection, transaction, environment).Where(f => f.IsActive(at)).ToList();
             foreach (var freeze in active)
             {
-                using var lift = Command(connection, transaction, "UPDATE declared_freezes SET lifted_at = $at, lifted_by = $b WHERE id = $id", ("$at", Time(at)), ("$b", by), ("$id", freeze.Id));
+                using var lift = Command(connection, transaction, "UPDATE declared_freezes SET lifted_at = @at, lifted_by = @b WHERE id = @id", ("@at", Time(at)), ("@b", by), ("@id", freeze.Id));
                 lift.ExecuteNonQuery();
                 AppendAudit(connection, transaction, at, who ?? new Core.Audit.AuditContext(by), Core.Audit.AuditEntries.Unfrozen(freeze));
             }
@@ -59,12 +58,12 @@ public sealed partial class SqliteStore
         return ReadFreezes(connection, null, environment);
     }
 
-    private static List<Core.Policies.DeclaredFreeze> ReadFreezes(SqliteConnection connection, SqliteTransaction? transaction, string? environment)
+    private static List<Core.Policies.DeclaredFreeze> ReadFreezes(DbConnection connection, DbTransaction? transaction, string? environment)
     {
         using var command = Command(connection, transaction, """
             SELECT id, environment, reason, declared_by, at, until, lifted_at, lifted_by FROM declared_freezes
-            WHERE $e IS NULL OR environment = $e ORDER BY id
-            """, ("$e", (object?)environment ?? DBNull.Value));
+            WHERE @e IS NULL OR environment = @e ORDER BY id
+            """, ("@e", (object?)environment ?? DBNull.Value));
         using var reader = command.ExecuteReader();
         var list = new List<Core.Policies.DeclaredFreeze>();
         while (reader.Read())
@@ -83,9 +82,9 @@ public sealed partial class SqliteStore
         {
             await using var connection = Connect();
             using var upsert = Command(connection, null, """
-                INSERT INTO checklists (rollout_id, record, updated_at) VALUES ($r, $rec, $t)
+                INSERT INTO checklists (rollout_id, record, updated_at) VALUES (@r, @rec, @t)
                 ON CONFLICT (rollout_id) DO UPDATE SET record = excluded.record, updated_at = excluded.updated_at
-                """, ("$r", record.RolloutId), ("$rec", JsonSerializer.Serialize(record, json)), ("$t", Time(record.UpdatedAt)));
+                """, ("@r", record.RolloutId), ("@rec", JsonSerializer.Serialize(record, json)), ("@t", Time(record.UpdatedAt)));
             upsert.ExecuteNonQuery();
         }
         finally
@@ -97,7 +96,7 @@ public sealed partial class SqliteStore
     public async Task<Core.Checklists.ChecklistRecord?> ChecklistAsync(string rolloutId, CancellationToken ct)
     {
         await using var connection = Connect();
-        using var command = Command(connection, null, "SELECT record FROM checklists WHERE rollout_id = $r", ("$r", rolloutId));
+        using var command = Command(connection, null, "SELECT record FROM checklists WHERE rollout_id = @r", ("@r", rolloutId));
         return command.ExecuteScalar() is string text ? JsonSerializer.Deserialize<Core.Checklists.ChecklistRecord>(text, json) : null;
     }
 
@@ -107,10 +106,10 @@ public sealed partial class SqliteStore
         try
         {
             await using var connection = Connect();
-            using var transaction = connection.BeginTransaction();
+            await using var transaction = await BeginWriteAsync(connection, ct);
             using var insert = Command(connection, transaction, """
-                INSERT INTO signoffs (rollout_id, item, signed_by, signed_at) VALUES ($r, $i, $b, $t) ON CONFLICT DO NOTHING
-                """, ("$r", signOff.RolloutId), ("$i", signOff.Item), ("$b", signOff.By), ("$t", Time(signOff.At)));
+                INSERT INTO signoffs (rollout_id, item, signed_by, signed_at) VALUES (@r, @i, @b, @t) ON CONFLICT DO NOTHING
+                """, ("@r", signOff.RolloutId), ("@i", signOff.Item), ("@b", signOff.By), ("@t", Time(signOff.At)));
             if (insert.ExecuteNonQuery() != 1)
             {
                 return false;
@@ -118,7 +117,7 @@ public sealed partial class SqliteStore
 
             // Known by service/environment/rollout like the rollout's own events, so gantry audit --service --env finds it.
             string target;
-            using (var rollout = Command(connection, transaction, "SELECT service || '/' || environment || '/' || id FROM rollouts WHERE id = $id", ("$id", signOff.RolloutId)))
+            using (var rollout = Command(connection, transaction, "SELECT service || '/' || environment || '/' || id FROM rollouts WHERE id = @id", ("@id", signOff.RolloutId)))
             {
                 target = rollout.ExecuteScalar() as string ?? signOff.RolloutId;
             }
@@ -136,7 +135,7 @@ public sealed partial class SqliteStore
     public async Task<IReadOnlyList<Core.Checklists.SignOff>> SignOffsAsync(string rolloutId, CancellationToken ct)
     {
         await using var connection = Connect();
-        using var command = Command(connection, null, "SELECT item, signed_by, signed_at FROM signoffs WHERE rollout_id = $r ORDER BY signed_at", ("$r", rolloutId));
+        using var command = Command(connection, null, "SELECT item, signed_by, signed_at FROM signoffs WHERE rollout_id = @r ORDER BY signed_at", ("@r", rolloutId));
         using var reader = command.ExecuteReader();
         var list = new List<Core.Checklists.SignOff>();
         while (reader.Read())
