@@ -47,7 +47,7 @@ public partial class SqlStore : IIncidentStore, IDeliveryStore, IDoraStore
         {
             using var update = Command(connection, transaction, """
                 UPDATE incidents SET status = @status, resolved_ms = @resolved, revision = @rev, record = @record, rollout_id = @r WHERE id = @id AND revision = @expected
-                """, ("@status", incident.Status.ToString()), ("@resolved", incident.ResolvedAt is { } r ? r.ToUnixTimeMilliseconds() : DBNull.Value),
+                """, ("@status", incident.Status.ToString()), ("@resolved", Number(incident.ResolvedAt?.ToUnixTimeMilliseconds())),
                 ("@rev", incident.Revision), ("@record", JsonSerializer.Serialize(incident, GantryJson.Options)), ("@r", (object?)incident.RolloutId ?? DBNull.Value),
                 ("@id", incident.Id), ("@expected", expectedRevision));
             saved = update.ExecuteNonQuery() == 1;
@@ -102,7 +102,7 @@ public partial class SqlStore : IIncidentStore, IDeliveryStore, IDoraStore
             WHERE (@s IS NULL OR service = @s) AND (@e IS NULL OR environment = @e) AND (@open = 0 OR status <> 'Resolved') AND (@since IS NULL OR opened_ms >= @since)
             ORDER BY id DESC LIMIT @limit
             """, ("@s", (object?)query.Service ?? DBNull.Value), ("@e", (object?)query.Environment ?? DBNull.Value), ("@open", query.OpenOnly ? 1 : 0),
-            ("@since", query.Since is { } since ? since.ToUnixTimeMilliseconds() : DBNull.Value), ("@limit", query.Limit));
+            ("@since", Number(query.Since?.ToUnixTimeMilliseconds())), ("@limit", query.Limit));
     }
 
     public async Task<Incident?> IncidentOfRolloutAsync(string rolloutId, CancellationToken ct)

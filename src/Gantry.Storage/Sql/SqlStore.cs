@@ -162,8 +162,8 @@ public abstract partial class SqlStore : IRolloutStore, IReleaseStore, Core.Anal
         ("@id", r.Id), ("@s", r.Service), ("@e", r.Environment), ("@seq", seq), ("@v", r.Release.Version), ("@k", r.Kind.ToString()),
         ("@p", r.Phase.ToString()), ("@a", r.Phase.IsTerminal() ? 0 : 1), ("@r", r.Revision), ("@c", Time(r.CreatedAt)), ("@u", Time(r.UpdatedAt)),
         ("@state", JsonSerializer.Serialize(r, json)),
-        ("@cms", r.CreatedAt.ToUnixTimeMilliseconds()), ("@fms", r.FinishedAt is { } f ? f.ToUnixTimeMilliseconds() : DBNull.Value),
-        ("@kms", r.Release.CommitTime is { } k ? k.ToUnixTimeMilliseconds() : DBNull.Value),
+        ("@cms", r.CreatedAt.ToUnixTimeMilliseconds()), ("@fms", Number(r.FinishedAt?.ToUnixTimeMilliseconds())),
+        ("@kms", Number(r.Release.CommitTime?.ToUnixTimeMilliseconds())),
         ("@outcome", Core.Dora.DeploymentFacts.OutcomeOf(r.Phase)),
         ("@lead", Core.Dora.DeploymentFacts.LeadTimeOf(r) is { } lead ? Math.Min(lead.Ticks / TimeSpan.TicksPerMillisecond, NoLead - 1) : NoLead),
     ];
@@ -234,9 +234,23 @@ public abstract partial class SqlStore : IRolloutStore, IReleaseStore, Core.Anal
         {
             var parameter = command.CreateParameter();
             parameter.ParameterName = name;
-            parameter.Value = value;
+            // A null says what it is not: PostgreSQL cannot type "@x IS NULL" alone (SQLite does not mind).
+            (parameter.Value, parameter.DbType) = value switch
+            {
+                DBNull => (DBNull.Value, System.Data.DbType.String),
+                NullNumber => (DBNull.Value, System.Data.DbType.Int64),
+                _ => (value, parameter.DbType),
+            };
             command.Parameters.Add(parameter);
         }
+    }
+
+    /// <summary>A parameter's value: the number, or a null of a numeric column (<see cref="DBNull"/> stands for a null text).</summary>
+    private static object Number(long? value) => value is { } v ? v : NullNumber.Value;
+
+    private sealed class NullNumber
+    {
+        public static readonly NullNumber Value = new();
     }
 
     public virtual ValueTask DisposeAsync()
