@@ -67,9 +67,9 @@ public sealed class PostgresStore : SqlStore
         }
     }
 
-    protected override DbConnection Connect() => source.OpenConnection();
+    protected internal override DbConnection Connect() => source.OpenConnection();
 
-    protected override async Task<DbTransaction> BeginWriteAsync(DbConnection connection, CancellationToken ct)
+    protected internal override async Task<DbTransaction> BeginWriteAsync(DbConnection connection, CancellationToken ct)
     {
         var transaction = await connection.BeginTransactionAsync(ct);
         await using var locked = connection.CreateCommand();
@@ -77,6 +77,15 @@ public sealed class PostgresStore : SqlStore
         locked.CommandText = $"SELECT pg_advisory_xact_lock({WriteLock})";
         await locked.ExecuteNonQueryAsync(ct);
         return transaction;
+    }
+
+    /// <summary>An identity column's sequence moved past the largest value copied (or back to its start when there is none).</summary>
+    protected internal override async Task AfterExplicitIdsAsync(DbConnection connection, DbTransaction transaction, string table, string column, CancellationToken ct)
+    {
+        await using var command = connection.CreateCommand();
+        command.Transaction = transaction;
+        command.CommandText = $"SELECT setval(pg_get_serial_sequence('{table}', '{column}'), COALESCE(MAX({column}), 1), MAX({column}) IS NOT NULL) FROM {table}";
+        await command.ExecuteNonQueryAsync(ct);
     }
 
     /// <summary>23505: unique_violation.</summary>

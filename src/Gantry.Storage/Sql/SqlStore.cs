@@ -31,14 +31,17 @@ public abstract partial class SqlStore : IRolloutStore, IReleaseStore, Core.Anal
     public abstract string Describe { get; }
 
     /// <summary>An open connection.</summary>
-    protected abstract DbConnection Connect();
+    protected internal abstract DbConnection Connect();
 
     /// <summary>Whether the database refused a write for a unique constraint.</summary>
     protected abstract bool IsUniqueViolation(DbException exception);
 
     /// <summary>A write transaction; the caller holds this process's writer lock. A store shared by processes serialises them here.</summary>
-    protected virtual async Task<DbTransaction> BeginWriteAsync(DbConnection connection, CancellationToken ct) =>
+    protected internal virtual async Task<DbTransaction> BeginWriteAsync(DbConnection connection, CancellationToken ct) =>
         await connection.BeginTransactionAsync(ct);
+
+    /// <summary>After rows were written with their own values in <paramref name="column"/> (a copy): what the database must do so that its next generated value follows them.</summary>
+    protected internal virtual Task AfterExplicitIdsAsync(DbConnection connection, DbTransaction transaction, string table, string column, CancellationToken ct) => Task.CompletedTask;
 
     public async Task<string> NextIdAsync(string service, string environment, CancellationToken ct)
     {

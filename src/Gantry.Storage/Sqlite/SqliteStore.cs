@@ -43,7 +43,7 @@ public sealed partial class SqliteStore : SqlStore
 
     public override string Describe => "SQLite " + Path;
 
-    protected override DbConnection Connect()
+    protected internal override DbConnection Connect()
     {
         var connection = new SqliteConnection(connectionString);
         connection.Open();
