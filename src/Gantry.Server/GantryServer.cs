@@ -29,6 +29,9 @@ namespace Gantry.Server;
 /// with the server.
 public sealed record ServerOptions(string DataDirectory, Endpoint Listen, Access.AccessOptions? Access = null, ApiTls? Tls = null, bool? PublicMetrics = null, Routers.RouterLaunch? RouterProcess = null)
 {
+    /// <summary>A PostgreSQL database (<c>postgres://user:password@host:port/database</c>) to keep the store in; null: SQLite in the data directory.</summary>
+    public string? Store { get; init; }
+
     /// <summary>Backups the server writes on its own, if any.</summary>
     public Backups.BackupSchedule? Backups { get; init; }
 
@@ -89,7 +92,7 @@ public sealed partial class GantryServer : IAsyncDisposable
     public Core.Traffic.ITrafficRouter Router => parts.Router.Traffic;
 
     /// <summary>The store, behind every repository interface.</summary>
-    public SqliteStore Store => parts.Store;
+    public Storage.Sql.SqlStore Store => parts.Store;
 
     /// <summary>Every endpoint the server answers, with its metadata (the roles it requires), for the authorisation matrix.</summary>
     public IReadOnlyList<Microsoft.AspNetCore.Http.Endpoint> Endpoints =>
@@ -118,7 +121,7 @@ public sealed partial class GantryServer : IAsyncDisposable
         var records = options.RouterProcess is null ? null : Path.Combine(options.DataDirectory, "instances");
         var adoptable = records is null ? [] : AdoptionRecord.Living(records, owner);
         var orphans = await Orphans.StopAsync(owner, TimeSpan.FromSeconds(10), time, ct, adoptable.Select(r => r.Pid).ToHashSet());
-        var store = SqliteStore.Open(Path.Combine(options.DataDirectory, "gantry.db"), time, Storage.Secrets.SecretBox.ForDataDirectory(options.DataDirectory));
+        var store = OpenStore(options, time);
         var runtime = await Hosting.ServerRuntimes.RuntimeFor(manifest, options, owner, records, adoptable, time, ct);
         var http = new HttpClient(new SocketsHttpHandler { UseProxy = false, PooledConnectionLifetime = TimeSpan.FromMinutes(1) });
         var router = await StartRouterAsync(options, store, time, loggers, ct);
@@ -150,8 +153,17 @@ public sealed partial class GantryServer : IAsyncDisposable
         return server;
     }
 
+    /// <summary>The store <see cref="ServerOptions.Store"/> names (a PostgreSQL database), else the data directory's SQLite file; secret values sealed with the data directory's key.</summary>
+    private static Storage.Sql.SqlStore OpenStore(ServerOptions options, TimeProvider time)
+    {
+        var secrets = Storage.Secrets.SecretBox.ForDataDirectory(options.DataDirectory);
+        return options.Store is { } location
+            ? Storage.Postgres.PostgresStore.Open(location, time, secrets)
+            : SqliteStore.Open(Path.Combine(options.DataDirectory, "gantry.db"), time, secrets);
+    }
+
     /// <summary>The router in this process, or the data directory's router process (found running, or started).</summary>
-    private static async Task<Hosting.RouterParts> StartRouterAsync(ServerOptions options, SqliteStore store, TimeProvider time, ILoggerFactory loggers, CancellationToken ct)
+    private static async Task<Hosting.RouterParts> StartRouterAsync(ServerOptions options, Storage.Sql.SqlStore store, TimeProvider time, ILoggerFactory loggers, CancellationToken ct)
     {
         if (options.RouterProcess is { } launch)
         {

@@ -8,7 +8,6 @@ using Gantry.Server.Incidents;
 using Gantry.Server.Notifications;
 using Gantry.Server.Reconciler;
 using Gantry.Server.Rollouts;
-using Gantry.Storage.Sqlite;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 
@@ -19,7 +18,7 @@ namespace Gantry.Server.Hosting;
 /// it, in a fixed order): the store, the runtime, the router (in this process or its own) with its measurements, the
 /// HTTP client of providers and notifiers.
 /// </summary>
-public sealed record ControlPlaneParts(GantryManifest Manifest, string ManifestFolder, SqliteStore Store, IRuntime Runtime, RouterParts Router, HttpClient Http, NotifierSet Notifiers);
+public sealed record ControlPlaneParts(GantryManifest Manifest, string ManifestFolder, Storage.Sql.SqlStore Store, IRuntime Runtime, RouterParts Router, HttpClient Http, NotifierSet Notifiers);
 
 /// <summary>The router the control plane drives, its measurements, and what to dispose when the control plane stops.</summary>
 public sealed record RouterParts(ITrafficRouter Traffic, Proxy.Metrics.IRouterMetrics Metrics, IAsyncDisposable Owner);
@@ -90,7 +89,7 @@ public static class ServerComposition
     }
 
     /// <summary>The store is one object behind every repository interface.</summary>
-    private static void AddStore(IServiceCollection services, SqliteStore store)
+    private static void AddStore(IServiceCollection services, Storage.Sql.SqlStore store)
     {
         services.AddSingleton(store);
         services.AddSingleton<IRolloutStore>(store);

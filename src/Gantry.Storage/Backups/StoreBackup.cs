@@ -42,6 +42,41 @@ public static class StoreBackup
     /// <summary>The store's file in a data directory.</summary>
     public static string DatabaseOf(string dataDirectory) => Path.Combine(dataDirectory, "gantry.db");
 
+    /// <summary>
+    /// A backup of <paramref name="store"/> at <paramref name="to"/>: a SQLite store's online backup, or a PostgreSQL
+    /// store exported from one snapshot into a SQLite file of the same schema (so that every backup is verified and
+    /// restored the same way). The file appears whole or not at all, its owner's only.
+    /// </summary>
+    public static async Task CreateAsync(Sql.SqlStore store, string to, TimeProvider time, CancellationToken ct)
+    {
+        if (store is SqliteStore sqlite)
+        {
+            await Task.Run(() => Create(sqlite.Path, to), ct);
+            return;
+        }
+
+        var folder = Path.GetDirectoryName(Path.GetFullPath(to))!;
+        Directory.CreateDirectory(folder);
+        var partial = Path.Combine(folder, $".{Path.GetFileName(to)}.{Guid.NewGuid():N}.partial");
+        try
+        {
+            OwnerOnly(partial);
+            await using (var file = SqliteStore.Open(partial, time))
+            {
+                await Transfer.StoreCopy.CopyAsync(store, file, ct);
+            }
+
+            SqliteConnection.ClearAllPools();
+            File.Move(partial, to, overwrite: true);
+        }
+        finally
+        {
+            File.Delete(partial);
+            File.Delete(partial + "-wal");
+            File.Delete(partial + "-shm");
+        }
+    }
+
     /// <summary>Copies the database at <paramref name="database"/> to <paramref name="to"/> (its owner's only), consistent while others write; the file appears whole or not at all.</summary>
     public static void Create(string database, string to)
     {
@@ -159,6 +194,42 @@ public static class StoreBackup
 
         SqliteConnection.ClearAllPools();
         return summary;
+    }
+
+    /// <summary>
+    /// Restores a verified backup into <paramref name="store"/> (a PostgreSQL store, say), which must be empty, and
+    /// records the restore in its audit trail. Refused (nothing changed) as <see cref="RestoreAsync"/> refuses.
+    /// </summary>
+    public static async Task<BackupSummary> RestoreIntoAsync(string file, Sql.SqlStore store, string actor, TimeProvider time, CancellationToken ct)
+    {
+        var summary = await VerifyAsync(file, time, ct);
+        if (!summary.Audit.Intact)
+        {
+            throw new BackupRefusedException($"{file}'s audit chain does not hold: {summary.Audit.Message}");
+        }
+
+        var folder = Directory.CreateTempSubdirectory("gantry-restore-").FullName;
+        try
+        {
+            var copy = Path.Combine(folder, "gantry.db");
+            File.Copy(file, copy);
+            await using (var from = OpenStore(copy, time, file))
+            {
+                await Transfer.StoreCopy.CopyAsync(from, store, ct);
+            }
+
+            await store.RecordAsync(AuditEntries.StoreRestored(Path.GetFileName(file), summary.Rollouts, summary.AuditEvents), time.GetUtcNow(), new AuditContext(actor), ct);
+            return summary;
+        }
+        catch (Transfer.StoreCopyRefusedException ex)
+        {
+            throw new BackupRefusedException(ex.Message);
+        }
+        finally
+        {
+            SqliteConnection.ClearAllPools();
+            Directory.Delete(folder, recursive: true);
+        }
     }
 
     private static SqliteStore OpenStore(string path, TimeProvider time, string shown)

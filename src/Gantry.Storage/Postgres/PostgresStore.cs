@@ -63,7 +63,8 @@ public sealed class PostgresStore : SqlStore
         catch (Exception ex) when (ex is NpgsqlException or InvalidOperationException or TimeoutException)
         {
             source.Dispose();
-            throw new InvalidOperationException($"{describe}: {PostgresLocation.Reason(ex)}", ex);
+            // The reason is in the message: callers print the innermost exception's message as the one line.
+            throw new InvalidOperationException($"{describe}: {PostgresLocation.Reason(ex)}");
         }
     }
 

@@ -71,7 +71,7 @@ public static class StoreCopy
         var held = await CountAsync(destination, write, ["rollouts", "audit", "tokens"], ct);
         if (held.Any(t => t.Rows > 0))
         {
-            throw new StoreCopyRefusedException($"{to.Describe} is not empty ({string.Join(", ", held.Select(t => $"{t.Rows} {t.Table}"))}): copy into a new, empty store");
+            throw new StoreCopyRefusedException($"{to.Describe} is not empty ({held[0].Rows} rollouts, {held[1].Rows} audit events, {held[2].Rows} tokens): copy into a new, empty store");
         }
 
         await ExecuteAsync(destination, write, "DELETE FROM cursors", ct);

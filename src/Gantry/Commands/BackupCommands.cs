@@ -85,11 +85,25 @@ internal static class BackupCommands
         var from = new Option<string>("--from") { Description = "The backup to restore.", HelpName = "FILE", Required = true };
         var manifest = CommonOptions.File();
         var data = new Option<string?>("--data") { Description = "The data directory to restore into (default: .gantry beside the manifest); its store must be empty.", HelpName = "DIR" };
-        var command = new Command("restore", "Restore a verified backup into the empty store of a data directory (its server stopped); the restore is recorded in the audit trail.") { from, manifest, data };
+        var store = ServerCommand.StoreOption();
+        store.Description = "Restore into this empty PostgreSQL store instead (default: $GANTRY_STORE, else the data directory's SQLite file).";
+        var command = new Command("restore", "Restore a verified backup into an empty store: a data directory's (its server stopped) or a PostgreSQL database; the restore is recorded in the audit trail.") { from, manifest, data, store };
         command.SetAction(async (parse, ct) =>
         {
             var dataDir = Path.GetFullPath(parse.GetValue(data) ?? ServerCommand.DefaultDataDirectory(parse.GetValue(manifest)!));
             var error = parse.InvocationConfiguration.Error;
+            var (location, bad) = ServerCommand.StoreOf(parse, store);
+            if (bad is not null)
+            {
+                await error.WriteLineAsync($"gantry: --store: {bad}");
+                return ExitCodes.BadInput;
+            }
+
+            if (location is not null)
+            {
+                return await RestoreIntoAsync(parse, parse.GetValue(from)!, location, time, ct);
+            }
+
             if (DownCommand.IsLocked(dataDir))
             {
                 await error.WriteLineAsync($"gantry: a gantry server is using {dataDir}: stop it first");
@@ -110,6 +124,28 @@ internal static class BackupCommands
             }
         });
         return command;
+    }
+
+    private static async Task<int> RestoreIntoAsync(ParseResult parse, string file, string location, TimeProvider time, CancellationToken ct)
+    {
+        try
+        {
+            await using var target = Storage.Postgres.PostgresStore.Open(location, time);
+            var summary = await StoreBackup.RestoreIntoAsync(file, target, $"{Environment.UserName} (gantry restore)", time, ct);
+            await parse.InvocationConfiguration.Output.WriteLineAsync($"gantry restore: {target.Describe} restored from {file}");
+            await WriteAsync(parse.InvocationConfiguration.Output, summary);
+            return ExitCodes.Success;
+        }
+        catch (BackupRefusedException ex)
+        {
+            await parse.InvocationConfiguration.Error.WriteLineAsync($"gantry: {ex.Message}; nothing was changed");
+            return ExitCodes.Failed;
+        }
+        catch (InvalidOperationException ex)
+        {
+            await parse.InvocationConfiguration.Error.WriteLineAsync($"gantry: {ex.Message}");
+            return ExitCodes.Failed;
+        }
     }
 
     private static async Task WriteAsync(TextWriter writer, BackupSummary summary)

@@ -13,6 +13,33 @@ internal static class ServerCommand
     /// <summary>The data directory when none is given: <c>.gantry</c> beside the manifest.</summary>
     public static string DefaultDataDirectory(string manifestPath) => Path.Combine(Path.GetDirectoryName(Path.GetFullPath(manifestPath))!, ".gantry");
 
+    /// <summary>Where to keep the store instead of the data directory's SQLite file: --store, else GANTRY_STORE (keeps a password out of the process list).</summary>
+    public static Option<string?> StoreOption() => new("--store")
+    {
+        Description = "Keep the store in PostgreSQL: postgres://user:password@host:port/database (default: $GANTRY_STORE, else SQLite in the data directory).",
+        HelpName = "URL",
+    };
+
+    /// <summary>The PostgreSQL location asked for (null: SQLite), or why it cannot be used.</summary>
+    public static (string? Location, string? Error) StoreOf(ParseResult parse, Option<string?> option)
+    {
+        var location = parse.GetValue(option) ?? Environment.GetEnvironmentVariable("GANTRY_STORE");
+        if (string.IsNullOrWhiteSpace(location))
+        {
+            return (null, null);
+        }
+
+        try
+        {
+            Storage.Postgres.PostgresLocation.Parse(location);
+            return (location, null);
+        }
+        catch (ArgumentException ex)
+        {
+            return (null, ex.Message);
+        }
+    }
+
     public static Command Create(TimeProvider time)
     {
         var file = CommonOptions.File();
@@ -31,7 +58,8 @@ internal static class ServerCommand
         var backupDir = new Option<string?>("--backup-dir") { Description = "Write a backup of the store into DIR every --backup-every, removing those older than --backup-keep.", HelpName = "DIR" };
         var backupEvery = new Option<string>("--backup-every") { Description = "How often to back up with --backup-dir.", DefaultValueFactory = _ => "24h", HelpName = "DURATION" };
         var backupKeep = new Option<string>("--backup-keep") { Description = "How long scheduled backups are kept.", DefaultValueFactory = _ => "30d", HelpName = "DURATION" };
-        var command = new Command("server", "Run the control plane: rollouts, the built-in router and the REST API, for one manifest.") { file, data, listen, tlsCert, tlsKey, publicMetrics, dataPlane, backupDir, backupEvery, backupKeep };
+        var store = StoreOption();
+        var command = new Command("server", "Run the control plane: rollouts, the built-in router and the REST API, for one manifest.") { file, data, listen, tlsCert, tlsKey, publicMetrics, dataPlane, store, backupDir, backupEvery, backupKeep };
         command.SetAction(async (parse, ct) =>
         {
             var output = parse.InvocationConfiguration.Output;
@@ -72,12 +100,18 @@ internal static class ServerCommand
                 backups = new Server.Backups.BackupSchedule(Path.GetFullPath(folder), every, keep);
             }
 
+            if (StoreOf(parse, store) is { Error: { } badStore })
+            {
+                await error.WriteLineAsync($"gantry: --store: {badStore}");
+                return ExitCodes.BadInput;
+            }
+
             var dataDir = parse.GetValue(data) ?? DefaultDataDirectory(path);
             var tls = parse.GetValue(tlsCert) is { } cert ? new ApiTls(cert, parse.GetValue(tlsKey)!) : null;
             var detached = parse.GetValue(dataPlane) == "detached";
             var router = detached ? GantryLaunch.Self() : null;
             var options = new ServerOptions(dataDir, address!, Tls: tls, PublicMetrics: parse.GetValue(publicMetrics),
-                RouterProcess: router is null ? null : new Server.Routers.RouterLaunch(router.FileName, router.RouterArguments(dataDir))) { Backups = backups };
+                RouterProcess: router is null ? null : new Server.Routers.RouterLaunch(router.FileName, router.RouterArguments(dataDir))) { Backups = backups, Store = StoreOf(parse, store).Location };
             using var loggers = ServerLogging.Create(dataDir, time);
             GantryServer server;
             try
@@ -98,6 +132,7 @@ internal static class ServerCommand
                 }
 
                 await output.WriteLineAsync($"gantry server: API on {server.Address.ToString().TrimEnd('/')}, data in {dataDir}");
+                await output.WriteLineAsync($"  store: {server.Store.Describe}");
                 await output.WriteLineAsync($"  local admin token in {Server.Access.TokenService.LocalAdminFile(dataDir)} (mode 0600): the gantry CLI run here or with --data {dataDir} uses it");
                 foreach (var s in manifest.Services)
                 {

@@ -1,4 +1,3 @@
-using System.Net.Sockets;
 using Gantry.Core.Audit;
 using Gantry.Core.Rollouts;
 using Gantry.Core.Strategies;
@@ -70,7 +69,6 @@ public sealed class PostgresStoreTests(PostgresFixture fixture)
         var error = open.Should().Throw<InvalidOperationException>().Which;
         error.Message.Should().Be($"PostgreSQL 127.0.0.1:{port}/gantry: cannot be reached (connection refused)");
         error.Message.Should().NotContain("hunter2");
-        error.InnerException.Should().Match<Exception>(e => e is Npgsql.NpgsqlException || e.InnerException is SocketException);
     }
 
     [Theory(Timeout = 10_000)]

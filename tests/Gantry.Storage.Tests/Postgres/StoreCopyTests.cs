@@ -117,7 +117,7 @@ public sealed class StoreCopyTests(PostgresFixture fixture) : IDisposable
         await to.CreateAsync(NewRollout("api-production-1", "v9"), [new RolloutEvent(RolloutEventType.Created, "already here")], default);
 
         var copy = () => StoreCopy.CopyAsync(from, to, default);
-        (await copy.Should().ThrowAsync<StoreCopyRefusedException>()).Which.Message.Should().Be($"{to.Describe} is not empty (1 rollouts, 1 audit, 0 tokens): copy into a new, empty store");
+        (await copy.Should().ThrowAsync<StoreCopyRefusedException>()).Which.Message.Should().Be($"{to.Describe} is not empty (1 rollouts, 1 audit events, 0 tokens): copy into a new, empty store");
         (await to.ListAsync(new RolloutQuery(Limit: 10), default)).Should().ContainSingle().Which.Id.Should().Be("api-production-1");
     }
 
