@@ -275,6 +275,14 @@ public sealed partial class GantryServer : IAsyncDisposable
         {
             // Malformed requests (bad JSON, wrong types) are the client's: 400, as problem+json.
             var error = context.Features.Get<IExceptionHandlerFeature>()?.Error;
+            if (error is not null && Storage.Sql.StoreFailure.Of(error) is { } reason)
+            {
+                // The database went away under the request: say so (503, a stable code), not "the server failed".
+                var store = context.RequestServices.GetService<Storage.Sql.SqlStore>()?.Describe ?? "the store";
+                await ProblemResults.For(ProblemCodes.StoreUnavailable.With($"{store} cannot be reached ({reason}): nothing was changed; the routers keep serving the last split", 503)).ExecuteAsync(context);
+                return;
+            }
+
             var status = error is BadHttpRequestException bad ? bad.StatusCode : StatusCodes.Status500InternalServerError;
             var id = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(4));
             if (status == 500)

@@ -87,7 +87,8 @@ public sealed class PostgresServer : IAsyncDisposable
 
     private static async Task<CommandResult> RunAsync(string program, IEnumerable<string> args)
     {
-        var result = await ChildProcess.RunAsync(program, args, TimeSpan.FromSeconds(90));
+        // Not in the repository: the storage tests also run from a copy of their build (OwnTestRunReportsTests).
+        var result = await ChildProcess.RunAsync(program, args, TimeSpan.FromSeconds(90), workingDir: Path.GetTempPath());
         if (result.ExitCode != 0)
         {
             throw new InvalidOperationException($"{program} {string.Join(' ', args)}: exit {result.ExitCode}: {result.Stderr}{result.Stdout}");

@@ -19,6 +19,9 @@ public class DoraBenchmarks
     private string folder = string.Empty;
     private SqliteStore store = null!;
 
+    /// <summary>The store set up, for a run that copies it elsewhere (<c>store-kinds</c>).</summary>
+    public SqliteStore Store => store;
+
     [GlobalSetup]
     public void Setup()
     {

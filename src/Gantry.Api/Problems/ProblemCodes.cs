@@ -21,6 +21,7 @@ public static class ProblemCodes
     public static readonly ProblemCode LockedOut = new("locked-out", 429, "Too many failed authentications", "Too many failed authentications from this address (or from everyone); Retry-After says when to try again.");
     public static readonly ProblemCode ServerError = new("server-error", 500, "Server error", "The server failed; its log has the details under the error number in the detail.");
     public static readonly ProblemCode Starting = new("starting", 503, "Starting", "The server has not finished its first reconcile pass.");
+    public static readonly ProblemCode StoreUnavailable = new("store-unavailable", 503, "Store unavailable", "The database that keeps Gantry's state cannot be reached: nothing changes (the routers keep serving the last split) until it is back.");
 
     // Things that are not there.
     public static readonly ProblemCode UnknownService = new("unknown-service", 404, "Unknown service", "The manifest has no service of that name.");

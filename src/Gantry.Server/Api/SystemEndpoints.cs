@@ -21,8 +21,9 @@ public static class SystemEndpoints
         object described = describedInPublic ? open : new Requires(Role.Viewer);
         web.MapOpenApi("/api/{documentName}/openapi.json").WithMetadata(described);
         web.MapGet("/health", () => TypedResults.Text("ok\n")).WithMetadata(open).ExcludeFromDescription();
-        web.MapGet("/health/ready", Results<ContentHttpResult, ProblemHttpResult> (RolloutReconciler reconciler) => reconciler.Passes > 0
-            ? TypedResults.Text("ready\n")
+        web.MapGet("/health/ready", Results<ContentHttpResult, ProblemHttpResult> (RolloutReconciler reconciler) =>
+            reconciler.StoreError is { } down ? ProblemResults.For(ProblemCodes.StoreUnavailable, down)
+            : reconciler.Passes > 0 ? TypedResults.Text("ready\n")
             : ProblemResults.For(ProblemCodes.Starting, "the first reconcile pass has not finished")).WithMetadata(open).ExcludeFromDescription();
         web.MapGet("/metrics", async (CancellationToken ct) => TypedResults.Text(await metricsText(ct), PrometheusWriter.ContentType)).WithMetadata(described).ExcludeFromDescription();
 

@@ -41,6 +41,16 @@ public sealed partial class RolloutReconciler(
 
     public string? RouterError { get; private set; }
 
+    /// <summary>
+    /// Why the store cannot be reached, since when, and what that means, while the passes fail for it; null once a
+    /// pass has read and written it again. A pass that fails changes no traffic: the router keeps the last split.
+    /// </summary>
+    public string? StoreError => storeDown is { } down ? $"{(store as Storage.Sql.SqlStore)?.Describe ?? "the store"} cannot be reached since {down.Since.UtcDateTime:HH:mm:ss} UTC ({down.Reason}): no rollout moves until it is back; the routers keep serving the last split" : null;
+
+    private volatile StoreDown? storeDown;
+
+    private sealed record StoreDown(DateTimeOffset Since, string Reason);
+
     /// <summary>The targets as of the last pass.</summary>
     public IReadOnlyList<Target> Targets => targets;
 
@@ -51,6 +61,7 @@ public sealed partial class RolloutReconciler(
             try
             {
                 await PassAsync(ct);
+                storeDown = null;
             }
             catch (Exception) when (ct.IsCancellationRequested)
             {
@@ -59,7 +70,15 @@ public sealed partial class RolloutReconciler(
             }
             catch (Exception ex) when (!ct.IsCancellationRequested)
             {
-                LogPassFailed(logger, ex);
+                if (Storage.Sql.StoreFailure.Of(ex) is { } reason)
+                {
+                    storeDown = new StoreDown(storeDown?.Since ?? time.GetUtcNow(), reason);
+                    LogStoreDown(logger, reason);
+                }
+                else
+                {
+                    LogPassFailed(logger, ex);
+                }
             }
 
             Interlocked.Increment(ref passes);
@@ -240,6 +259,9 @@ public sealed partial class RolloutReconciler(
 
     [LoggerMessage(Level = LogLevel.Error, Message = "reconcile pass failed")]
     private static partial void LogPassFailed(ILogger logger, Exception ex);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "reconcile pass failed: the store cannot be reached ({Reason}); traffic stays as it is")]
+    private static partial void LogStoreDown(ILogger logger, string reason);
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "rollout {Id} not committed: {Outcome}")]
     private static partial void LogNotCommitted(ILogger logger, string id, CommitOutcome outcome);

@@ -107,6 +107,36 @@ public sealed class StoreCopyTests(PostgresFixture fixture) : IDisposable
         summary.Audit.Intact.Should().BeTrue();
     }
 
+    [Fact(Timeout = 180_000)]
+    public async Task Copy_AThousandRollouts_MovesEveryOneWithItsEventsAndTheChain()
+    {
+        var original = Path.Combine(folder, "thousand.db");
+        await using (var store = SqliteStore.Open(original, time))
+        {
+            for (var i = 1; i <= 1000; i++)
+            {
+                var rollout = NewRollout($"web-production-{i}", $"v{i}");
+                await store.CreateAsync(rollout, [new RolloutEvent(RolloutEventType.Created, $"deploy {i}")], default);
+                time.Advance(TimeSpan.FromMinutes(1));
+                await store.SaveAsync(rollout with { Revision = 1, Phase = i % 10 == 0 ? RolloutPhase.RolledBack : RolloutPhase.Succeeded, UpdatedAt = time.GetUtcNow(), FinishedAt = time.GetUtcNow() }, 0, [new RolloutEvent(RolloutEventType.Succeeded, "done")], default);
+            }
+        }
+
+        var url = await fixture.Server.CreateDatabaseAsync("thousand");
+        await using var from = SqliteStore.Open(original, time);
+        await using var to = PostgresStore.Open(url, time);
+        var watch = System.Diagnostics.Stopwatch.StartNew();
+        var result = await StoreCopy.CopyAsync(from, to, default);
+        watch.Stop();
+        result.Tables.Should().Contain(("rollouts", 1000)).And.Contain(("events", 2000)).And.Contain(("audit", 2000)).And.Contain(("releases", 1000));
+        result.Audit.Should().Be(new AuditVerification(true, 2000, null, "2000 events verified: the chain is intact"));
+        (await to.ListAsync(new RolloutQuery(Limit: 1000), default)).Should().HaveCount(1000);
+        var (facts, _) = await to.DoraFactsAsync(null, "production", TestClock.Start.AddDays(-1), time.GetUtcNow().AddDays(1), default);
+        var (expected, _) = await from.DoraFactsAsync(null, "production", TestClock.Start.AddDays(-1), time.GetUtcNow().AddDays(1), default);
+        facts.Should().BeEquivalentTo(expected, "DORA reads the same facts on both sides");
+        watch.Elapsed.Should().BeLessThan(TimeSpan.FromSeconds(60), $"{result.Rows} rows");
+    }
+
     [Fact(Timeout = 60_000)]
     public async Task Copy_IntoAStoreThatHoldsSomething_IsRefusedAndChangesNothing()
     {

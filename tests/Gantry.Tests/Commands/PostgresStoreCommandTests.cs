@@ -75,6 +75,64 @@ public sealed class PostgresStoreCommandTests : IAsyncLifetime
         twice.Err.Trim().Should().EndWith("copy into a new, empty store; nothing was changed");
     }
 
+    [Fact(Timeout = 240_000)]
+    public async Task DatabaseStoppedMidCanary_TrafficHoldsItsSplit_StatusAndHealthSaySo_AndTheRolloutGoesOnWhenItIsBack()
+    {
+        var listen = FreePort.Next();
+        var manifest = Path.Combine(folder, "canary.yaml");
+        await File.WriteAllTextAsync(manifest, $$"""
+            version: 1
+            services:
+              shop:
+                {{SampleService.Process(4)}}
+                listen: 127.0.0.1:{{listen}}
+                replicas: 2
+                health:
+                  readiness: { path: /health/ready, interval: 200ms }
+                strategy:
+                  canary:
+                    steps: [{ setWeight: 50 }, { pause: {} }]
+            """);
+        var url = await Postgres.CreateDatabaseAsync("outage");
+        await using var server = new ServerProcess(Path.Combine(folder, "data"), FreePort.Next());
+        await server.StartAsync(manifest, "--store", url);
+        await server.WaitForAsync(await server.DeployAsync("1.0"), RolloutPhase.Succeeded);
+        await using var load = new SteadyLoad(new Uri($"http://127.0.0.1:{listen}/"));
+        var canary = await server.DeployAsync("2.0");
+        await server.WaitForViewAsync(canary, v => v.Rollout.Waits.Count > 0 && v.Traffic.Any(t => t.Version == "2.0" && t.Weight == 50));
+
+        await Postgres.StopAsync();
+        var split = new Dictionary<string, long>(load.Versions);
+        string? health = null;
+        await Wait.UntilAsync(async () =>
+        {
+            using var ready = await server.Api.GetAsync(new Uri("/health/ready", UriKind.Relative));
+            health = await ready.Content.ReadAsStringAsync();
+            return ready.StatusCode == System.Net.HttpStatusCode.ServiceUnavailable;
+        }, TimeSpan.FromSeconds(20), "the server says the store is away");
+        health.Should().Contain("\"code\":\"store-unavailable\"").And.Contain($"PostgreSQL 127.0.0.1:{Postgres.Port}/").And.Contain("cannot be reached since");
+        var status = await GantryCliTests.RunAsync("status", "shop", "--server", server.Api.BaseAddress!.ToString(), "--data", server.Data);
+        status.Exit.Should().NotBe(ExitCodes.Success);
+        status.Err.Trim().Should().StartWith("gantry: ").And.Contain("cannot be reached").And.Contain("the routers keep serving the last split");
+        await Task.Delay(TimeSpan.FromSeconds(3));
+        var during = load.Versions.ToDictionary(p => p.Key, p => p.Value - split.GetValueOrDefault(p.Key));
+        ((double)during.GetValueOrDefault("2.0") / during.Values.Sum()).Should().BeInRange(0.4, 0.6, "the router keeps the 50% split while the database is away");
+
+        await Postgres.RestartAsync();
+        await Wait.UntilAsync(async () =>
+        {
+            using var ready = await server.Api.GetAsync(new Uri("/health/ready", UriKind.Relative));
+            return ready.IsSuccessStatusCode;
+        }, TimeSpan.FromSeconds(30), "the server is ready again");
+        using (var promote = await server.Api.PostAsJsonAsync($"/api/v1/rollouts/{canary}/promote", new Api.CommandRequest("database back"), GantryJson.Options))
+        {
+            promote.IsSuccessStatusCode.Should().BeTrue(await promote.Content.ReadAsStringAsync());
+        }
+
+        await server.WaitForAsync(canary, RolloutPhase.Succeeded);
+        load.Errors.Should().BeEmpty("no request fails while the database is away or comes back");
+    }
+
     [Fact(Timeout = 60_000)]
     public async Task Server_DatabaseUnreachableAtStart_IsOneLineAndExitsNonZero()
     {
