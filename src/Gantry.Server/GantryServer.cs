@@ -279,7 +279,7 @@ public sealed partial class GantryServer : IAsyncDisposable
             {
                 // The database went away under the request: say so (503, a stable code), not "the server failed".
                 var store = context.RequestServices.GetService<Storage.Sql.SqlStore>()?.Describe ?? "the store";
-                await ProblemResults.For(ProblemCodes.StoreUnavailable.With($"{store} cannot be reached ({reason}): nothing was changed; the routers keep serving the last split", 503)).ExecuteAsync(context);
+                await ProblemResults.For(ProblemCodes.StoreUnavailable.With($"{store}: {reason}; nothing was changed, the routers keep serving the last split", 503)).ExecuteAsync(context);
                 return;
             }
 

@@ -45,7 +45,7 @@ public sealed partial class RolloutReconciler(
     /// Why the store cannot be reached, since when, and what that means, while the passes fail for it; null once a
     /// pass has read and written it again. A pass that fails changes no traffic: the router keeps the last split.
     /// </summary>
-    public string? StoreError => storeDown is { } down ? $"{(store as Storage.Sql.SqlStore)?.Describe ?? "the store"} cannot be reached since {down.Since.UtcDateTime:HH:mm:ss} UTC ({down.Reason}): no rollout moves until it is back; the routers keep serving the last split" : null;
+    public string? StoreError => storeDown is { } down ? $"{(store as Storage.Sql.SqlStore)?.Describe ?? "the store"}: {down.Reason} since {down.Since.UtcDateTime:HH:mm:ss} UTC; no rollout moves until it is back, the routers keep serving the last split" : null;
 
     private volatile StoreDown? storeDown;
 
