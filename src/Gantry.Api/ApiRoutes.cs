@@ -45,6 +45,7 @@ public static class ApiRoutes
 
     // Incidents.
     public const string Incidents = "/incidents";
+    public const string Alerts = "/alerts";
     public const string IncidentById = "/incidents/{id}";
     public const string IncidentStep = "/incidents/{id}/{step}";
     public const string IncidentPostmortem = "/incidents/{id}/postmortem";

@@ -24,6 +24,9 @@ public enum Role
 
     /// <summary>Posts gate evaluations: a build pipeline's identity, so that the subject of a gate cannot grade itself.</summary>
     Ci,
+
+    /// <summary>Sends alerts (Alertmanager's webhook): an alerting system's identity; its alerts open incidents and, as the alert rules say, roll back.</summary>
+    Alerting,
 }
 
 /// <summary>

@@ -65,7 +65,32 @@ internal sealed partial class ManifestReader
 
             return l.String("name") is { } name ? new EscalationLevel(name, l.Duration("after") ?? TimeSpan.Zero, notify) : null;
         });
-        return new IncidentPolicy(targets.ToImmutable(), rules, m.Enum<Incidents.Severity>("defaultSeverity") ?? Incidents.Severity.P2, levels);
+        return new IncidentPolicy(targets.ToImmutable(), rules, m.Enum<Incidents.Severity>("defaultSeverity") ?? Incidents.Severity.P2, levels)
+        {
+            Alerts = m.Object("alerts", "alerts") is { } a ? ReadAlerts(a) : AlertIntake.Default,
+        };
+    }
+
+    private AlertIntake ReadAlerts(MapReader a)
+    {
+        var rules = a.List("rules", (node, i, path) =>
+        {
+            var what = $"alert rule {i + 1}";
+            if (MapReader.Open(ctx, node, ManifestShapes.AlertRule, what, path, what) is not { } r)
+            {
+                return null;
+            }
+
+            var match = ReadStringMap(r, "match", "label", null);
+            if (match.IsEmpty && r.Has("match"))
+            {
+                ctx.Error(r.PositionOf("match"), $"{what} must match at least one label");
+                return null;
+            }
+
+            return new AlertRule(match, r.Enum<Incidents.Severity>("severity"), Positive(r, "rollback"));
+        });
+        return new AlertIntake(a.String("serviceLabel") ?? "service", a.String("environmentLabel") ?? "environment", rules);
     }
 
     private static readonly string[] ReceiverKinds = ["webhook", "slack", "log"];

@@ -209,9 +209,25 @@ public sealed record IncidentPolicy(ValueList<KeyValuePair<Incidents.Severity, I
 {
     public static IncidentPolicy Default { get; } = new([], [], Incidents.Severity.P2, []);
 
+    /// <summary>What alerts from Alertmanager open and do.</summary>
+    public AlertIntake Alerts { get; init; } = AlertIntake.Default;
+
     public Incidents.SeverityTargets TargetsOf(Incidents.Severity severity) =>
         Targets.FirstOrDefault(t => t.Key == severity).Value ?? Incidents.SeverityTargets.Default(severity);
 }
+
+/// <summary>Alerts received from Alertmanager: the labels that name a service and an environment, and the rules that grade them.</summary>
+public sealed record AlertIntake(string ServiceLabel, string EnvironmentLabel, ValueList<AlertRule> Rules)
+{
+    public static AlertIntake Default { get; } = new("service", "environment", []);
+}
+
+/// <summary>
+/// The first rule whose labels all match an alert gives the severity of the incident it opens (null: the default
+/// severity) and, with <see cref="RollbackWithin"/>, rolls back the newest release of its service when that release
+/// reached the environment within that long (a rollout still in progress is aborted).
+/// </summary>
+public sealed record AlertRule(ValueList<KeyValuePair<string, string>> Match, Incidents.Severity? Severity, TimeSpan? RollbackWithin);
 
 /// <summary>Where notifications go.</summary>
 public abstract record ReceiverSpec(string Name);

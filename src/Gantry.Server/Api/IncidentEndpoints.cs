@@ -34,6 +34,13 @@ public static class IncidentEndpoints
             return result.Problem is { } p ? ProblemResults.For(p) : TypedResults.Created(ApiRoutes.Fill(ApiRoutes.IncidentById, [result.Value!.Incident.Id.ToString(CultureInfo.InvariantCulture)]), result.Value);
         }).WithName("OpenIncident").WithMetadata(responder);
 
+        // Alertmanager's webhook: an alerting identity (or an admin); each alert acts only in the environments the token may.
+        api.MapPost(ApiRoutes.Alerts, async Task<Results<Ok<AlertIntakeAnswer>, ProblemHttpResult>> (AlertmanagerWebhook hook, HttpContext http, AlertIntakeService intake, CancellationToken ct) =>
+            hook.Alerts is null
+                ? ProblemResults.For(ProblemCodes.InvalidRequest, "not an Alertmanager webhook: no 'alerts' list")
+                : TypedResults.Ok(await intake.ReceiveAsync(hook, AccessControl.WhoOf(http), environment => AccessControl.CallerOf(http)?.May(Role.Alerting, environment) == true, ct)))
+            .WithName("ReceiveAlerts").WithMetadata(new Requires(Role.Alerting));
+
         api.MapGet(ApiRoutes.IncidentById, async Task<Results<Ok<IncidentView>, ProblemHttpResult>> (string id, IncidentService incidents, CancellationToken ct) =>
             IncidentId(id) is not { } n ? UnknownIncident(id) : ApiEndpoints.Answer(await incidents.GetAsync(n, ct))).WithName("GetIncident").WithMetadata(viewer);
 

@@ -72,6 +72,7 @@ public static class ServerComposition
         services.AddSingleton<NotificationService>();
         services.AddSingleton<IIncidentNotifier>(sp => sp.GetRequiredService<NotificationService>());
         services.AddSingleton<IncidentService>();
+        services.AddSingleton<AlertIntakeService>();
         // Incidents first: the notification of an incident is written with it; then the rollout's own notifications.
         services.AddSingleton<ICommitHandler>(sp => sp.GetRequiredService<IncidentService>());
         services.AddSingleton<ICommitHandler>(sp => sp.GetRequiredService<NotificationService>());

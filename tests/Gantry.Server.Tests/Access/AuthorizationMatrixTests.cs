@@ -66,6 +66,7 @@ public sealed class AuthorizationMatrixTests(ITestOutputHelper log)
         ["POST /api/v1/services/{service}/retry"] = ("deployer", true),
         ["POST /api/v1/services/{service}/rollback"] = ("deployer", true),
         ["POST /api/v1/gates/evaluations"] = ("ci", false),
+        ["POST /api/v1/alerts"] = ("alerting", false),
         ["POST /api/v1/gates/overrides"] = ("approver", false),
         ["POST /api/v1/rollouts/{id}/approve"] = ("approver", true),
         ["POST /api/v1/rollouts/{id}/reject"] = ("approver", true),

@@ -340,11 +340,21 @@ public static partial class ManifestShapes
         new Field("after", Duration, "Time without acknowledgement after the previous level (or the opening, for the first).", Default: "0s"),
         new Field("notify", new ListType(Name, 1), "Receivers told when the level is reached.", Required: true));
 
+    public static readonly Shape AlertRule = Object("alertRule", "alert rule", "An alert from Alertmanager whose labels all match: the severity of its incident, and whether the newest release is rolled back.",
+        new Field("match", new MapType(Text, Text), "Labels and the values they must have (alertname, severity, team, ...).", Required: true),
+        new Field("severity", Enum("P0", "P1", "P2", "P3"), "The incident's severity.", Default: "the default severity"),
+        new Field("rollback", Duration, "Roll back the service's newest release if it reached the environment within this long (a rollout in progress is aborted)."));
+    public static readonly Shape Alerts = Object("alerts", "alerts", "Alerts received from Alertmanager's webhook (POST /api/v1/alerts): each opens an incident, or adds to the open one of its service.",
+        new Field("serviceLabel", Text, "The label naming the service.", Default: "service"),
+        new Field("environmentLabel", Text, "The label naming the environment (absent: the default environment).", Default: "environment"),
+        new Field("rules", new ListType(new ObjectType(AlertRule)), "The first rule that matches an alert grades it."));
+
     public static readonly Shape Incidents = Object("incidents", "incidents", "How incidents are opened, graded and escalated.",
         new Field("severities", new MapType(new ObjectType(SeverityTargets), Enum("P0", "P1", "P2", "P3")), "Response and resolution targets, by severity."),
         new Field("rules", new ListType(new ObjectType(SeverityRule)), "Severity of incidents opened by rollouts; the first match wins."),
         new Field("defaultSeverity", Enum("P0", "P1", "P2", "P3"), "Severity when no rule matches.", Default: "P2"),
-        new Field("escalation", new ListType(new ObjectType(EscalationLevel)), "Escalation levels, in order."));
+        new Field("escalation", new ListType(new ObjectType(EscalationLevel)), "Escalation levels, in order."),
+        new Field("alerts", new ObjectType(Alerts), "What alerts from Alertmanager open and do."));
 
     public static readonly Shape WebhookReceiver = Object("webhookReceiver", "webhook receiver", "POSTs the notification as JSON.",
         new Field("url", new UrlType(), "Where to POST.", Required: true),
