@@ -49,7 +49,7 @@ public interface IRolloutStore : IAsyncDisposable
     Task<CommitOutcome> CreateAsync(RolloutState rollout, IReadOnlyList<RolloutEvent> events, CancellationToken ct, long? fromQueue = null, Audit.AuditContext? who = null, RolloutChange? marks = null);
 
     /// <summary>Replaces a rollout's state if it is still at <paramref name="expectedRevision"/>, with its events.</summary>
-    Task<CommitOutcome> SaveAsync(RolloutState rollout, long expectedRevision, IReadOnlyList<RolloutEvent> events, CancellationToken ct, Audit.AuditContext? who = null);
+    Task<CommitOutcome> SaveAsync(RolloutState rollout, long expectedRevision, IReadOnlyList<RolloutEvent> events, CancellationToken ct, Audit.AuditContext? who = null, Cluster.LeaseFence? fence = null);
 
     Task<RolloutState?> GetAsync(string id, CancellationToken ct);
 

@@ -115,14 +115,14 @@ public abstract partial class SqlStore : IRolloutStore, IReleaseStore, Core.Anal
         }
     }
 
-    public async Task<CommitOutcome> SaveAsync(RolloutState rollout, long expectedRevision, IReadOnlyList<RolloutEvent> events, CancellationToken ct, Core.Audit.AuditContext? who = null)
+    public async Task<CommitOutcome> SaveAsync(RolloutState rollout, long expectedRevision, IReadOnlyList<RolloutEvent> events, CancellationToken ct, Core.Audit.AuditContext? who = null, Core.Cluster.LeaseFence? fence = null)
     {
         await writer.WaitAsync(ct);
         try
         {
             await using var connection = Connect();
             await using var transaction = await BeginWriteAsync(connection, ct);
-            if (!Replace(connection, transaction, rollout, expectedRevision, events, who))
+            if (!Replace(connection, transaction, rollout, expectedRevision, events, who, fence))
             {
                 return CommitOutcome.Conflict;
             }
@@ -142,12 +142,12 @@ public abstract partial class SqlStore : IRolloutStore, IReleaseStore, Core.Anal
     }
 
     /// <summary>A rollout's new state with its events and their audit records, if it is still at <paramref name="expectedRevision"/>; <paramref name="who"/> null: Gantry itself.</summary>
-    private bool Replace(DbConnection connection, DbTransaction transaction, RolloutState rollout, long expectedRevision, IReadOnlyList<RolloutEvent> events, Core.Audit.AuditContext? who)
+    private bool Replace(DbConnection connection, DbTransaction transaction, RolloutState rollout, long expectedRevision, IReadOnlyList<RolloutEvent> events, Core.Audit.AuditContext? who, Core.Cluster.LeaseFence? fence = null)
     {
         using (var update = Command(connection, transaction, """
             UPDATE rollouts SET phase = @p, active = @a, revision = @r, updated_at = @u, state = @state, finished_ms = @fms, commit_ms = @kms, outcome = @outcome, lead_ms = @lead
             WHERE id = @id AND revision = @expected
-            """, [.. Row(rollout, 0), ("@expected", expectedRevision)]))
+            """ + FenceClause(fence), [.. Row(rollout, 0), ("@expected", expectedRevision), .. FenceParameters(fence)]))
         {
             if (update.ExecuteNonQuery() != 1)
             {

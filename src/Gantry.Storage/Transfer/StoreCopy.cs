@@ -28,6 +28,9 @@ public static class StoreCopy
     /// values a database generates (its sequence is moved past the copied values). <c>rowid</c> is SQLite's implicit
     /// order of insertion, a column of its own in PostgreSQL.
     /// </summary>
+    /// <summary>Tables of the running control planes, not of the history: not copied (leases).</summary>
+    public static IReadOnlyList<string> NotCopied { get; } = ["leases"];
+
     public static IReadOnlyList<(string Table, string[] Columns, string? Identity)> Tables { get; } =
     [
         ("rollouts", ["id", "service", "environment", "seq", "version", "kind", "phase", "active", "revision", "created_at", "updated_at", "state", "created_ms", "finished_ms", "commit_ms", "incident", "outcome", "lead_ms"], null),

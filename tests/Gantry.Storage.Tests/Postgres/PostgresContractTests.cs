@@ -127,3 +127,11 @@ public sealed class PostgresMaintenanceStoreTests(PostgresFixture fixture) : Mai
 
     protected override PostgresStore Open() => scratch.Open(Time);
 }
+
+[Collection("postgres")]
+public sealed class PostgresLeaseStoreTests(PostgresFixture fixture) : LeaseStoreContract<PostgresStore>
+{
+    private readonly PostgresScratch scratch = new(fixture);
+
+    protected override PostgresStore Open() => scratch.Open(Time);
+}

@@ -109,3 +109,12 @@ public sealed class SqliteMaintenanceStoreTests : MaintenanceStoreContract<Sqlit
 
     public void Dispose() => scratch.Dispose();
 }
+
+public sealed class SqliteLeaseStoreTests : LeaseStoreContract<SqliteStore>, IDisposable
+{
+    private readonly SqliteScratch scratch = new();
+
+    protected override SqliteStore Open() => scratch.Open(Time);
+
+    public void Dispose() => scratch.Dispose();
+}
