@@ -32,6 +32,7 @@ public static class ApiRoutes
 
     // Governance.
     public const string WhoAmI = "/whoami";
+    public const string Cluster = "/cluster";
     public const string Tokens = "/tokens";
     public const string Token = "/tokens/{id}";
     public const string Approvals = "/approvals";

@@ -38,6 +38,8 @@ public sealed class RuntimeSet(IReadOnlyList<IRuntime> runtimes) : IRuntime
         return null;
     }
 
+    public Task ReleaseAsync(CancellationToken ct) => Task.WhenAll(runtimes.Select(r => r.ReleaseAsync(ct)));
+
     public async Task<IReadOnlyList<string>> LogsAsync(string instanceId, CancellationToken ct)
     {
         foreach (var runtime in runtimes)

@@ -15,42 +15,8 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
-using Endpoint = Gantry.Core.Manifest.Values.Endpoint;
 
 namespace Gantry.Server;
-
-/// <summary>
-/// Where the control plane keeps its data and where its API listens: with <see cref="Tls"/> over HTTPS; the
-/// metrics and the API's own description answered without a token when <see cref="PublicMetrics"/> says so
-/// (by default only on a loopback address).
-/// </summary>
-/// With <see cref="RouterProcess"/> the data plane outlives the server: the router is a process of its own and the
-/// instances are adopted by the next server on this data directory; without it (tests, the demo) both live and die
-/// with the server.
-public sealed record ServerOptions(string DataDirectory, Endpoint Listen, Access.AccessOptions? Access = null, ApiTls? Tls = null, bool? PublicMetrics = null, Routers.RouterLaunch? RouterProcess = null)
-{
-    /// <summary>A PostgreSQL database (<c>postgres://user:password@host:port/database</c>) to keep the store in; null: SQLite in the data directory.</summary>
-    public string? Store { get; init; }
-
-    /// <summary>Backups the server writes on its own, if any.</summary>
-    public Backups.BackupSchedule? Backups { get; init; }
-
-    public static Endpoint DefaultListen { get; } = new("127.0.0.1", 7700);
-
-    /// <summary>Whether the API listens on a loopback address only.</summary>
-    public bool IsLoopback => Listen.Host == "localhost" || (IPAddress.TryParse(Listen.Host, out var ip) && IPAddress.IsLoopback(ip));
-
-    /// <summary>/metrics and /api/v1/openapi.json without a token: as asked, else only on loopback.</summary>
-    public bool MetricsArePublic => PublicMetrics ?? IsLoopback;
-
-    /// <summary>Why this setup deserves a warning (an API reachable from the network without TLS), or null.</summary>
-    public string? Warning => IsLoopback || Tls is not null
-        ? null
-        : $"the API listens on {Listen} without TLS: tokens and secrets cross the network in clear; give --tls-cert and --tls-key, or listen on 127.0.0.1 behind a TLS proxy";
-}
-
-/// <summary>The API's certificate and private key, as PEM files.</summary>
-public sealed record ApiTls(string CertificateFile, string KeyFile);
 
 /// <summary>
 /// The embedded control plane: the SQLite store, the process runtime, the built-in router, the reconciler
@@ -60,11 +26,11 @@ public sealed record ApiTls(string CertificateFile, string KeyFile);
 /// </summary>
 public sealed partial class GantryServer : IAsyncDisposable
 {
-    private readonly FileStream dataLock;
+    private readonly IAsyncDisposable dataLock;
     private readonly Hosting.ControlPlaneParts parts;
     private WebApplication? app;
 
-    private GantryServer(FileStream dataLock, Hosting.ControlPlaneParts parts)
+    private GantryServer(IAsyncDisposable dataLock, Hosting.ControlPlaneParts parts)
     {
         this.dataLock = dataLock;
         this.parts = parts;
@@ -101,6 +67,9 @@ public sealed partial class GantryServer : IAsyncDisposable
     /// <summary>The API's base address, for example <c>http://127.0.0.1:7700</c>.</summary>
     public Uri Address { get; private set; } = null!;
 
+    /// <summary>Whether this server drives the rollouts (always, alone; while it holds the lease, among replicas).</summary>
+    public Cluster.Leadership Leadership { get; private init; } = Cluster.Leadership.Alone();
+
     /// <summary>How many instances of a killed predecessor were stopped at start.</summary>
     public int OrphansStopped { get; private set; }
 
@@ -115,18 +84,20 @@ public sealed partial class GantryServer : IAsyncDisposable
     public static async Task<GantryServer> StartAsync(GantryManifest manifest, string manifestFolder, ServerOptions options, TimeProvider time, ILoggerFactory? loggers, CancellationToken ct, Action<IServiceCollection>? configure = null)
     {
         loggers ??= NullLoggerFactory.Instance;
-        var dataLock = OpenDataDirectory(options.DataDirectory);
+        var leadership = options.Clustered ? Cluster.Leadership.AmongReplicas(options.Replica ?? Environment.MachineName) : Cluster.Leadership.Alone();
+        var dataLock = OpenDataDirectory(options.DataDirectory, leadership);
         var owner = OwnerOf(options.DataDirectory);
-        // A detached data plane: the instances a predecessor left running are adopted; anything else it marked is stopped.
+        // A detached data plane: the instances a predecessor left running are adopted; anything else it marked is stopped
+        // (not among replicas: what another replica runs is not an orphan).
         var records = options.RouterProcess is null ? null : Path.Combine(options.DataDirectory, "instances");
         var adoptable = records is null ? [] : AdoptionRecord.Living(records, owner);
-        var orphans = await Orphans.StopAsync(owner, TimeSpan.FromSeconds(10), time, ct, adoptable.Select(r => r.Pid).ToHashSet());
+        var orphans = leadership.Clustered ? 0 : await Orphans.StopAsync(owner, TimeSpan.FromSeconds(10), time, ct, adoptable.Select(r => r.Pid).ToHashSet());
         var store = OpenStore(options, time);
         var runtime = await Hosting.ServerRuntimes.RuntimeFor(manifest, options, owner, records, adoptable, time, ct);
         var http = new HttpClient(new SocketsHttpHandler { UseProxy = false, PooledConnectionLifetime = TimeSpan.FromMinutes(1) });
         var router = await StartRouterAsync(options, store, time, loggers, ct);
         var parts = new Hosting.ControlPlaneParts(manifest, manifestFolder, store, runtime, router, http, new Notifications.NotifierSet(http, manifestFolder));
-        var server = new GantryServer(dataLock, parts) { OrphansStopped = orphans };
+        var server = new GantryServer(dataLock, parts) { OrphansStopped = orphans, Leadership = leadership };
         try
         {
             if (Core.Runtime.RuntimeFit.Problems(runtime, manifest) is [var problem, ..])
@@ -196,7 +167,7 @@ public sealed partial class GantryServer : IAsyncDisposable
     }
 
     /// <summary>The data directory holds the local admin token and the values of secret variables: its owner's only, and one server's at a time.</summary>
-    private static FileStream OpenDataDirectory(string directory)
+    private static IAsyncDisposable OpenDataDirectory(string directory, Cluster.Leadership leadership)
     {
         if (OperatingSystem.IsWindows())
         {
@@ -213,13 +184,31 @@ public sealed partial class GantryServer : IAsyncDisposable
             }
         }
 
+        if (!leadership.Clustered)
+        {
+            try
+            {
+                return new FileStream(Path.Combine(directory, "server.lock"), FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
+            }
+            catch (IOException)
+            {
+                throw new InvalidOperationException($"another gantry server is using the data directory {directory}");
+            }
+        }
+
+        // Replicas on one store share the data directory (its router, its instances' records): each holds the server
+        // lock shared (so 'gantry down' and a server alone still see it taken) and its own name's lock alone.
+        FileStream? shared = null;
         try
         {
-            return new FileStream(Path.Combine(directory, "server.lock"), FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
+            shared = new FileStream(Path.Combine(directory, "server.lock"), FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.ReadWrite);
+            Directory.CreateDirectory(Path.Combine(directory, "replicas"));
+            return new DataDirectoryLock(shared, new FileStream(Path.Combine(directory, "replicas", leadership.Replica + ".lock"), FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None));
         }
         catch (IOException)
         {
-            throw new InvalidOperationException($"another gantry server is using the data directory {directory}");
+            shared?.Dispose();
+            throw new InvalidOperationException($"a gantry server alone, or replica '{leadership.Replica}', is using the data directory {directory} (give each replica its own --replica name)");
         }
     }
 
@@ -232,7 +221,7 @@ public sealed partial class GantryServer : IAsyncDisposable
         builder.Logging.ClearProviders();
         builder.Services.AddSingleton(loggers);
         builder.Services.AddSingleton(time);
-        Hosting.ServerComposition.AddGantryControlPlane(builder.Services, parts, options.Access ?? new Access.AccessOptions());
+        Hosting.ServerComposition.AddGantryControlPlane(builder.Services, parts, options.Access ?? new Access.AccessOptions(), Leadership);
         Backups.ScheduledBackups.Add(builder.Services, options.Backups);
         configure?.Invoke(builder.Services);
         builder.Services.AddProblemDetails();
@@ -373,3 +362,4 @@ public sealed partial class GantryServer : IAsyncDisposable
         }
     }
 }
+

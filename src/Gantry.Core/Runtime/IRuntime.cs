@@ -92,6 +92,12 @@ public interface IRuntime : IAsyncDisposable
 
     /// <summary>What an instance uses now (CPU and memory), for runtimes with <see cref="RuntimeCapabilities.Usage"/>; null otherwise or when it is not running.</summary>
     Task<InstanceUsage?> UsageAsync(string instanceId, CancellationToken ct) => Task.FromResult<InstanceUsage?>(null);
+
+    /// <summary>
+    /// Stops supervising every instance and leaves them running, recorded for whoever drives them next (a replica
+    /// that lost the lead); the next <see cref="EnsureAsync"/> of a set takes its instances back.
+    /// </summary>
+    Task ReleaseAsync(CancellationToken ct) => Task.CompletedTask;
 }
 
 /// <summary>One reading of an instance's resources: CPU in cores (1.0 is one core busy), memory in bytes, and its limits when it has them.</summary>

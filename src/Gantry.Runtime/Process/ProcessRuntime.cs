@@ -85,6 +85,16 @@ public sealed class ProcessRuntime(TimeProvider time, string? logDirectory = nul
     /// <summary>Takes back a predecessor's instances of this set (the same version): checked once for readiness, then supervised.</summary>
     private async Task AdoptAsync(InstanceSetSpec spec, List<ManagedInstance> instances, CancellationToken ct)
     {
+        if (recordFolder is not null && owner is not null && Options.Outlives)
+        {
+            // Read again now: another control plane on this data directory may have started the set since this one began.
+            var living = AdoptionRecord.Living(recordFolder, owner).Where(r => r.SetId == spec.SetId && r.Runtime == (launcher?.Kind ?? Core.Manifest.ProcessSpec.RuntimeKind)).ToList();
+            if (living.Count > 0)
+            {
+                unclaimed[spec.SetId] = living;
+            }
+        }
+
         if (!unclaimed.Remove(spec.SetId, out var records))
         {
             return;
@@ -246,6 +256,26 @@ public sealed class ProcessRuntime(TimeProvider time, string? logDirectory = nul
     }
 
     /// <summary>Attached: stops every instance. Detached (or launched into an engine and recorded): stops supervising and leaves them serving for the next control plane.</summary>
+    public async Task ReleaseAsync(CancellationToken ct)
+    {
+        if (!Options.Outlives)
+        {
+            return;
+        }
+
+        await gate.WaitAsync(ct);
+        try
+        {
+            await Task.WhenAll(sets.Values.SelectMany(s => s).Select(i => i.ReleaseAsync().AsTask()));
+            sets.Clear();
+            unclaimed.Clear();
+        }
+        finally
+        {
+            gate.Release();
+        }
+    }
+
     public async ValueTask DisposeAsync()
     {
         if (Options.Outlives)

@@ -21,10 +21,14 @@ public static class SystemEndpoints
         object described = describedInPublic ? open : new Requires(Role.Viewer);
         web.MapOpenApi("/api/{documentName}/openapi.json").WithMetadata(described);
         web.MapGet("/health", () => TypedResults.Text("ok\n")).WithMetadata(open).ExcludeFromDescription();
-        web.MapGet("/health/ready", Results<ContentHttpResult, ProblemHttpResult> (RolloutReconciler reconciler) =>
+        web.MapGet("/health/ready", Results<ContentHttpResult, ProblemHttpResult> (RolloutReconciler reconciler, Cluster.Leadership leadership) =>
             reconciler.StoreError is { } down ? ProblemResults.For(ProblemCodes.StoreUnavailable, down)
-            : reconciler.Passes > 0 ? TypedResults.Text("ready\n")
+            : reconciler.Passes > 0 && leadership.IsLeader ? TypedResults.Text("ready\n")
+            : leadership is { Clustered: true, Known: true, IsLeader: false } ? TypedResults.Text($"ready (standby: replica {leadership.Lease?.Holder} leads)\n")
             : ProblemResults.For(ProblemCodes.Starting, "the first reconcile pass has not finished")).WithMetadata(open).ExcludeFromDescription();
+        web.MapGet(ApiRoutes.Base + ApiRoutes.Cluster, (Cluster.Leadership leadership) => TypedResults.Ok(new ClusterView(
+            leadership.Replica, leadership.Clustered, leadership.IsLeader, leadership.Clustered ? leadership.Lease?.Holder : leadership.Replica, leadership.Lease?.Token, leadership.Lease?.ExpiresAt)))
+            .WithName("Cluster").WithMetadata(new Requires(Role.Viewer));
         web.MapGet("/metrics", async (CancellationToken ct) => TypedResults.Text(await metricsText(ct), PrometheusWriter.ContentType)).WithMetadata(described).ExcludeFromDescription();
 
         web.MapGet(ApiRoutes.Base + ApiRoutes.Events, (string? rollout, long? after, HttpContext http, IRolloutStore store, ReconcilerSignals signals, TimeProvider time, CancellationToken ct) =>

@@ -10,7 +10,11 @@ namespace Gantry.Server.Hosting;
 /// <summary>Runs the reconcile loop for as long as the server runs.</summary>
 public sealed class ReconcilerLoop(RolloutReconciler reconciler) : BackgroundService
 {
-    protected override Task ExecuteAsync(CancellationToken stoppingToken) => reconciler.RunAsync(stoppingToken);
+    protected override Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        reconciler.Forget();
+        return reconciler.RunAsync(stoppingToken);
+    }
 }
 
 /// <summary>Hands every commit to incidents and notifications (<see cref="RolloutFollower"/>) as soon as it is made, and catches up at least twice a second.</summary>

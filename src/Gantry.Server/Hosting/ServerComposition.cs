@@ -30,8 +30,10 @@ public sealed record RouterParts(ITrafficRouter Traffic, Proxy.Metrics.IRouterMe
 /// </summary>
 public static class ServerComposition
 {
-    public static IServiceCollection AddGantryControlPlane(this IServiceCollection services, ControlPlaneParts parts, Access.AccessOptions access)
+    public static IServiceCollection AddGantryControlPlane(this IServiceCollection services, ControlPlaneParts parts, Access.AccessOptions access, Cluster.Leadership? leadership = null)
     {
+        leadership ??= Cluster.Leadership.Alone();
+        services.AddSingleton(leadership);
         services.AddSingleton(parts.Manifest);
         services.AddSingleton(new ManifestContext(parts.Manifest, parts.ManifestFolder));
         AddStore(services, parts.Store);
@@ -51,7 +53,7 @@ public static class ServerComposition
         services.AddSingleton<ChecklistRuns>();
         services.AddSingleton(parts.Notifiers.ByKind);
 
-        services.AddSingleton<ReconcilerSignals>();
+        services.AddSingleton(_ => new ReconcilerSignals { Fence = () => leadership.Fence });
         services.AddSingleton<ApprovalService>();
         services.AddSingleton<IApprovalSource>(sp => sp.GetRequiredService<ApprovalService>());
         services.AddSingleton(sp => new RolloutObservers(sp.GetRequiredService<AnalysisRuns>(), sp.GetRequiredService<ChecklistRuns>(), sp.GetRequiredService<IApprovalSource>()));
@@ -78,6 +80,12 @@ public static class ServerComposition
         services.AddSingleton<ICommitHandler>(sp => sp.GetRequiredService<NotificationService>());
         services.AddSingleton<RolloutFollower>();
 
+        if (leadership.Clustered)
+        {
+            AddLeaderOnlyLoops(services, leadership);
+            return services;
+        }
+
         services.AddHostedService(sp => sp.GetRequiredService<NotificationService>());
         services.AddHostedService(sp => sp.GetRequiredService<ChecklistRuns>());
         services.AddHostedService<ReconcilerLoop>();
@@ -87,6 +95,28 @@ public static class ServerComposition
         services.AddHostedService<Escalation>();
         services.AddHostedService<OrphanSweeper>();
         return services;
+    }
+
+    /// <summary>
+    /// Replicas on one store: the elector first (stopped last, so the lease is given up only once the loops have
+    /// stopped), then the loops that act on shared state, run while this replica leads; the runtime lets go of its
+    /// instances when it stops leading.
+    /// </summary>
+    private static void AddLeaderOnlyLoops(IServiceCollection services, Cluster.Leadership leadership)
+    {
+        services.AddHostedService(sp => new Cluster.LeaderElector(sp.GetRequiredService<Core.Cluster.ILeaseStore>(), leadership, sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<Microsoft.Extensions.Logging.ILogger<Cluster.LeaderElector>>()));
+        services.AddHostedService(sp => new Cluster.LeaderOnlyServices(leadership,
+        [
+            new Cluster.RuntimeCustody(sp.GetRequiredService<IRuntime>()),
+            sp.GetRequiredService<NotificationService>(),
+            sp.GetRequiredService<ChecklistRuns>(),
+            ActivatorUtilities.CreateInstance<ReconcilerLoop>(sp),
+            ActivatorUtilities.CreateInstance<CommitFollowing>(sp),
+            ActivatorUtilities.CreateInstance<QueueStarter>(sp),
+            ActivatorUtilities.CreateInstance<AutoPromotion>(sp),
+            ActivatorUtilities.CreateInstance<Escalation>(sp),
+            ActivatorUtilities.CreateInstance<OrphanSweeper>(sp),
+        ], sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<Microsoft.Extensions.Logging.ILogger<Cluster.LeaderOnlyServices>>()));
     }
 
     /// <summary>The store is one object behind every repository interface.</summary>
@@ -106,5 +136,6 @@ public static class ServerComposition
         services.AddSingleton<Core.Dora.IDoraStore>(store);
         services.AddSingleton<Core.Notifications.IDeliveryStore>(store);
         services.AddSingleton<IMaintenanceStore>(store);
+        services.AddSingleton<Core.Cluster.ILeaseStore>(store);
     }
 }

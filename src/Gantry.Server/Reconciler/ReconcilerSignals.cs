@@ -11,6 +11,9 @@ public sealed class ReconcilerSignals
 {
     private readonly ConcurrentDictionary<TargetId, SemaphoreSlim> locks = new();
 
+    /// <summary>What the reconciler's writes must still match to commit: the lease it drives by (null: a server alone).</summary>
+    public Func<Core.Cluster.LeaseFence?> Fence { get; set; } = () => null;
+
     /// <summary>Pulsed when something should be looked at now (a command, a new rollout).</summary>
     public Signal Wake { get; } = new();
 

@@ -94,6 +94,18 @@ public sealed partial class RolloutReconciler(
         }
     }
 
+    /// <summary>
+    /// Forgets what it knew of the data plane (the routes it applied, the splits it verified, the instances it
+    /// recorded) before it starts driving, again: while another replica drove, all of them may have changed.
+    /// </summary>
+    public void Forget()
+    {
+        recorded.Clear();
+        verified.Clear();
+        planned = [];
+        applied = [];
+    }
+
     /// <summary>One pass over every target.</summary>
     public async Task PassAsync(CancellationToken ct)
     {
@@ -157,7 +169,7 @@ public sealed partial class RolloutReconciler(
             return state;
         }
 
-        var outcome = await store.SaveAsync(decision.State, state.Revision, decision.Events, ct);
+        var outcome = await store.SaveAsync(decision.State, state.Revision, decision.Events, ct, fence: signals.Fence());
         if (outcome != CommitOutcome.Committed)
         {
             LogNotCommitted(logger, state.Id, outcome);

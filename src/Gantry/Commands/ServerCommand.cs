@@ -59,7 +59,12 @@ internal static class ServerCommand
         var backupEvery = new Option<string>("--backup-every") { Description = "How often to back up with --backup-dir.", DefaultValueFactory = _ => "24h", HelpName = "DURATION" };
         var backupKeep = new Option<string>("--backup-keep") { Description = "How long scheduled backups are kept.", DefaultValueFactory = _ => "30d", HelpName = "DURATION" };
         var store = StoreOption();
-        var command = new Command("server", "Run the control plane: rollouts, the built-in router and the REST API, for one manifest.") { file, data, listen, tlsCert, tlsKey, publicMetrics, dataPlane, store, backupDir, backupEvery, backupKeep };
+        var replica = new Option<string?>("--replica")
+        {
+            Description = "With --store: this server's name among the servers of the store (default: the machine's name); servers of one store on one machine share its data directory, each with its own name.",
+            HelpName = "NAME",
+        };
+        var command = new Command("server", "Run the control plane: rollouts, the built-in router and the REST API, for one manifest.") { file, data, listen, tlsCert, tlsKey, publicMetrics, dataPlane, store, replica, backupDir, backupEvery, backupKeep };
         command.SetAction(async (parse, ct) =>
         {
             var output = parse.InvocationConfiguration.Output;
@@ -106,12 +111,18 @@ internal static class ServerCommand
                 return ExitCodes.BadInput;
             }
 
+            if (parse.GetValue(replica) is { } name && (name.Length is 0 or > 64 || !name.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.') || name.StartsWith('.')))
+            {
+                await error.WriteLineAsync($"gantry: --replica: '{name}' must be 1 to 64 letters, digits, '-', '_' or '.', not starting with '.'");
+                return ExitCodes.BadInput;
+            }
+
             var dataDir = parse.GetValue(data) ?? DefaultDataDirectory(path);
             var tls = parse.GetValue(tlsCert) is { } cert ? new ApiTls(cert, parse.GetValue(tlsKey)!) : null;
             var detached = parse.GetValue(dataPlane) == "detached";
             var router = detached ? GantryLaunch.Self() : null;
             var options = new ServerOptions(dataDir, address!, Tls: tls, PublicMetrics: parse.GetValue(publicMetrics),
-                RouterProcess: router is null ? null : new Server.Routers.RouterLaunch(router.FileName, router.RouterArguments(dataDir))) { Backups = backups, Store = StoreOf(parse, store).Location };
+                RouterProcess: router is null ? null : new Server.Routers.RouterLaunch(router.FileName, router.RouterArguments(dataDir))) { Backups = backups, Store = StoreOf(parse, store).Location, Replica = parse.GetValue(replica) };
             using var loggers = ServerLogging.Create(dataDir, time);
             GantryServer server;
             try
@@ -133,6 +144,10 @@ internal static class ServerCommand
 
                 await output.WriteLineAsync($"gantry server: API on {server.Address.ToString().TrimEnd('/')}, data in {dataDir}");
                 await output.WriteLineAsync($"  store: {server.Store.Describe}");
+                if (server.Leadership.Clustered)
+                {
+                    await output.WriteLineAsync($"  replica {server.Leadership.Replica}: drives the rollouts while it holds the store's lease, stands by (and answers the API) while another does");
+                }
                 await output.WriteLineAsync($"  local admin token in {Server.Access.TokenService.LocalAdminFile(dataDir)} (mode 0600): the gantry CLI run here or with --data {dataDir} uses it");
                 foreach (var s in manifest.Services)
                 {
