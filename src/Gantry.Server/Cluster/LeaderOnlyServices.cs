@@ -28,12 +28,13 @@ public sealed partial class LeaderOnlyServices(Leadership leadership, IReadOnlyL
             try
             {
                 await leadership.UntilAsync(true, time, ct);
+                // Marked first: services started before a cancellation are stopped too (stopping one never started is a no-op).
+                running = true;
                 foreach (var service in services)
                 {
                     await service.StartAsync(ct);
                 }
 
-                running = true;
                 LogStarted(logger, leadership.Replica, services.Count);
                 await leadership.UntilAsync(false, time, ct);
                 await StopServicesAsync(CancellationToken.None);

@@ -111,6 +111,12 @@ internal static class ServerCommand
                 return ExitCodes.BadInput;
             }
 
+            if (parse.GetValue(replica) is not null && StoreOf(parse, store).Location is null)
+            {
+                await error.WriteLineAsync("gantry: --replica needs --store (replicas share a PostgreSQL store)");
+                return ExitCodes.BadInput;
+            }
+
             if (parse.GetValue(replica) is { } name && (name.Length is 0 or > 64 || !name.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.') || name.StartsWith('.')))
             {
                 await error.WriteLineAsync($"gantry: --replica: '{name}' must be 1 to 64 letters, digits, '-', '_' or '.', not starting with '.'");

@@ -208,7 +208,7 @@ public sealed class GovernanceCommandTests : IAsyncLifetime
         error.Should().MatchRegex($@"^gantry: token {secret[7..19]} was revoked at \d{{4}}-\d\d-\d\d \d\d:\d\d UTC \[not-authenticated\]\n$");
 
         (exit, _, error) = await AdminAsync("token", "create", "--name", "x", "--role", "root");
-        (exit, error).Should().Be((ExitCodes.BadInput, "gantry: unknown role 'root': roles are viewer, deployer, approver, emergency, admin, ci [invalid-request]\n"));
+        (exit, error).Should().Be((ExitCodes.BadInput, "gantry: unknown role 'root': roles are viewer, deployer, approver, emergency, admin, ci, alerting [invalid-request]\n"));
         (exit, _, error) = await AdminAsync("token", "create", "--name", "x", "--role", "viewer", "--env", "moon");
         (exit, error).Should().Be((ExitCodes.BadInput, "gantry: no environment 'moon' in the manifest (it has staging, production, eu) [invalid-request]\n"));
     }

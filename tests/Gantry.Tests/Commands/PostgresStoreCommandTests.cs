@@ -10,30 +10,13 @@ namespace Gantry.Tests.Commands;
 /// history, <c>gantry backup</c> of the PostgreSQL store, <c>gantry restore --store</c> into an empty database,
 /// and a database that cannot be reached at start.
 /// </summary>
-public sealed class PostgresStoreCommandTests : IAsyncLifetime
+public sealed class PostgresStoreCommandTests() : WithPostgres("gantry-pg-cli-")
 {
-    private readonly string folder = Directory.CreateTempSubdirectory("gantry-pg-cli-").FullName;
-    private PostgresServer? postgres;
-
-    private PostgresServer Postgres => postgres!;
-
-    public async ValueTask InitializeAsync() => postgres = await PostgresServer.StartAsync();
-
-    public async ValueTask DisposeAsync()
-    {
-        if (postgres is not null)
-        {
-            await postgres.DisposeAsync();
-        }
-
-        Directory.Delete(folder, recursive: true);
-    }
-
     [Fact(Timeout = 240_000)]
     public async Task Migrate_ThenServeFromPostgres_HistoryGoesOnAndBacksUpAndRestores()
     {
         var manifest = await ManifestAsync();
-        var data = Path.Combine(folder, "data");
+        var data = Path.Combine(Folder, "data");
         var url = await Postgres.CreateDatabaseAsync("moved");
         var database = url[(url.LastIndexOf('/') + 1)..];
         await using var server = new ServerProcess(data, FreePort.Next());
@@ -60,7 +43,7 @@ public sealed class PostgresStoreCommandTests : IAsyncLifetime
         listed!.Select(r => r.Release.Version).Should().Equal("2.0", "1.0");
         (await Postgres.QueryAsync(database, "SELECT COUNT(*) FROM rollouts")).Should().Be("2", "the server writes PostgreSQL, not a SQLite file");
 
-        var file = Path.Combine(folder, "nightly.db");
+        var file = Path.Combine(Folder, "nightly.db");
         var backup = await GantryCliTests.RunAsync("backup", "--to", file, "--server", server.Api.BaseAddress!.ToString(), "--data", data);
         (backup.Exit, backup.Err).Should().Be((ExitCodes.Success, string.Empty));
         backup.Out.Should().Contain("verified").And.Contain("2 rollouts, 2 releases");
@@ -79,7 +62,7 @@ public sealed class PostgresStoreCommandTests : IAsyncLifetime
     public async Task DatabaseStoppedMidCanary_TrafficHoldsItsSplit_StatusAndHealthSaySo_AndTheRolloutGoesOnWhenItIsBack()
     {
         var listen = FreePort.Next();
-        var manifest = Path.Combine(folder, "canary.yaml");
+        var manifest = Path.Combine(Folder, "canary.yaml");
         await File.WriteAllTextAsync(manifest, $$"""
             version: 1
             services:
@@ -94,7 +77,7 @@ public sealed class PostgresStoreCommandTests : IAsyncLifetime
                     steps: [{ setWeight: 50 }, { pause: {} }]
             """);
         var url = await Postgres.CreateDatabaseAsync("outage");
-        await using var server = new ServerProcess(Path.Combine(folder, "data"), FreePort.Next());
+        await using var server = new ServerProcess(Path.Combine(Folder, "data"), FreePort.Next());
         await server.StartAsync(manifest, "--store", url);
         await server.WaitForAsync(await server.DeployAsync("1.0"), RolloutPhase.Succeeded);
         await using var load = new SteadyLoad(new Uri($"http://127.0.0.1:{listen}/"));
@@ -138,18 +121,23 @@ public sealed class PostgresStoreCommandTests : IAsyncLifetime
     {
         var manifest = await ManifestAsync();
         var port = FreePort.Next();
-        var result = await ChildProcess.RunAsync("dotnet", [RepoPaths.GantryDll, "server", "-f", manifest, "--data", Path.Combine(folder, "data"), "--listen", $"127.0.0.1:{FreePort.Next()}", "--store", $"postgres://gantry:hunter2@127.0.0.1:{port}/gantry"], TimeSpan.FromSeconds(45));
+        var result = await ChildProcess.RunAsync("dotnet", [RepoPaths.GantryDll, "server", "-f", manifest, "--data", Path.Combine(Folder, "data"), "--listen", $"127.0.0.1:{FreePort.Next()}", "--store", $"postgres://gantry:hunter2@127.0.0.1:{port}/gantry"], TimeSpan.FromSeconds(45));
         result.ExitCode.Should().Be(ExitCodes.Failed);
         result.Stderr.Trim().Should().Be($"gantry: PostgreSQL 127.0.0.1:{port}/gantry: cannot be reached (connection refused)");
 
         var malformed = await ChildProcess.RunAsync("dotnet", [RepoPaths.GantryDll, "server", "-f", manifest, "--store", "postgres://db.example"], TimeSpan.FromSeconds(45));
         malformed.ExitCode.Should().Be(ExitCodes.BadInput);
         malformed.Stderr.Trim().Should().Be("gantry: --store: 'postgres://db.example' is not a PostgreSQL URL: expected postgres://user:password@host:port/database");
+
+        var alone = await ChildProcess.RunAsync("dotnet", [RepoPaths.GantryDll, "server", "-f", manifest, "--replica", "a"], TimeSpan.FromSeconds(45));
+        (alone.ExitCode, alone.Stderr.Trim()).Should().Be((ExitCodes.BadInput, "gantry: --replica needs --store (replicas share a PostgreSQL store)"));
+        var named = await ChildProcess.RunAsync("dotnet", [RepoPaths.GantryDll, "server", "-f", manifest, "--store", $"postgres://gantry@127.0.0.1:{port}/gantry", "--replica", "../a"], TimeSpan.FromSeconds(45));
+        (named.ExitCode, named.Stderr.Trim()).Should().Be((ExitCodes.BadInput, "gantry: --replica: '../a' must be 1 to 64 letters, digits, '-', '_' or '.', not starting with '.'"));
     }
 
     private async Task<string> ManifestAsync()
     {
-        var manifest = Path.Combine(folder, "gantry.yaml");
+        var manifest = Path.Combine(Folder, "gantry.yaml");
         await File.WriteAllTextAsync(manifest, $$"""
             version: 1
             services:

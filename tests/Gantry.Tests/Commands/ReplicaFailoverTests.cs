@@ -13,30 +13,16 @@ namespace Gantry.Tests.Commands;
 /// another takes over within 5 s with the same instances, the split holds, no request fails, every event is written
 /// once and the audit chain verifies. Real processes throughout.
 /// </summary>
-public sealed class ReplicaFailoverTests(ITestOutputHelper log) : IAsyncLifetime
+public sealed class ReplicaFailoverTests(ITestOutputHelper log) : WithPostgres("gantry-replicas-")
 {
-    private readonly string folder = Directory.CreateTempSubdirectory("gantry-replicas-").FullName;
     private readonly int listen = FreePort.Next();
-    private PostgresServer? postgres;
-
-    public async ValueTask InitializeAsync() => postgres = await PostgresServer.StartAsync();
-
-    public async ValueTask DisposeAsync()
-    {
-        if (postgres is not null)
-        {
-            await postgres.DisposeAsync();
-        }
-
-        Directory.Delete(folder, recursive: true);
-    }
 
     [Theory(Timeout = 300_000)]
     [InlineData(2)]
     [InlineData(3)]
     public async Task LeaderKilledMidCanaryUnderLoad_AnotherTakesOverWithin5s_SplitHolds_NothingLostOrWrittenTwice(int count)
     {
-        var manifest = Path.Combine(folder, "gantry.yaml");
+        var manifest = Path.Combine(Folder, "gantry.yaml");
         await File.WriteAllTextAsync(manifest, $$"""
             version: 1
             services:
@@ -50,8 +36,8 @@ public sealed class ReplicaFailoverTests(ITestOutputHelper log) : IAsyncLifetime
                   canary:
                     steps: [{ setWeight: 50 }, { pause: {} }]
             """);
-        var url = await postgres!.CreateDatabaseAsync("replicas");
-        var data = Path.Combine(folder, "data");
+        var url = await Postgres.CreateDatabaseAsync("replicas");
+        var data = Path.Combine(Folder, "data");
         var replicas = Enumerable.Range(0, count).Select(i => (Name: ((char)('a' + i)).ToString(), Server: new ServerProcess(data, FreePort.Next()))).ToList();
         try
         {
@@ -104,6 +90,8 @@ public sealed class ReplicaFailoverTests(ITestOutputHelper log) : IAsyncLifetime
             var back = replicas.First(r => r.Server.Process is null);
             await back.Server.StartAsync(manifest, "--store", url, "--replica", back.Name);
             (await back.Server.Api.GetFromJsonAsync<ClusterView>("/api/v1/cluster", GantryJson.Options))!.Should().Match<ClusterView>(c => !c.Leading && c.Leader == leader.Name);
+            var twin = await ChildProcess.RunAsync("dotnet", [RepoPaths.GantryDll, "server", "-f", manifest, "--data", data, "--store", url, "--replica", leader.Name, "--listen", $"127.0.0.1:{FreePort.Next()}"], TimeSpan.FromSeconds(60));
+            (twin.ExitCode, twin.Stderr.Trim()).Should().Be((ExitCodes.Failed, $"gantry: a gantry server alone, or replica '{leader.Name}', is using the data directory {data} (give each replica its own --replica name)"));
         }
         finally
         {
