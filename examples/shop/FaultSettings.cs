@@ -17,7 +17,8 @@ public sealed record FaultSettings(
     int? Seed,
     double SpikeRate = 0,
     int SpikeMs = 0,
-    int AllocateMb = 0)
+    int AllocateMb = 0,
+    double? FaultAfterSeconds = null)
 {
     public static FaultSettings FromEnvironment(Func<string, string?> get)
     {
@@ -32,7 +33,8 @@ public sealed record FaultSettings(
             Seed: get("FAULT_SEED") is { Length: > 0 } ? (int)Number("FAULT_SEED", 0, int.MinValue, int.MaxValue) : null,
             SpikeRate: Number("FAULT_SPIKE_RATE", 0, 0, 1),
             SpikeMs: (int)Number("FAULT_SPIKE_MS", 0, 0, 600_000),
-            AllocateMb: (int)Number("FAULT_ALLOCATE_MB", 0, 0, 1_048_576));
+            AllocateMb: (int)Number("FAULT_ALLOCATE_MB", 0, 0, 1_048_576),
+            FaultAfterSeconds: get("FAULT_AFTER_SECONDS") is { Length: > 0 } ? Number("FAULT_AFTER_SECONDS", 0, 0, 86_400) : null);
 
         double Number(string name, double fallback, double min, double max)
         {

@@ -222,7 +222,7 @@ public sealed partial class GantryServer : IAsyncDisposable
         builder.Services.AddSingleton(loggers);
         builder.Services.AddSingleton(time);
         Hosting.ServerComposition.AddGantryControlPlane(builder.Services, parts, options.Access ?? new Access.AccessOptions(), Leadership);
-        Backups.ScheduledBackups.Add(builder.Services, options.Backups);
+        Backups.ScheduledBackups.Add(builder.Services, options.Backups, Leadership);
         configure?.Invoke(builder.Services);
         builder.Services.AddProblemDetails();
         builder.Services.Configure<Microsoft.AspNetCore.Routing.RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);

@@ -39,6 +39,17 @@ public sealed class ShopFaultTests
     }
 
     [Fact(Timeout = Timeout)]
+    public async Task FaultAfterSeconds_HealthyAtFirst_FailsOnceTheTimeHasPassed()
+    {
+        await using var shop = await ShopInstance.StartAsync(Env(("FAULT_ERROR_RATE", "1"), ("FAULT_AFTER_SECONDS", "3")), CancellationToken.None);
+        using var client = Client(shop);
+        (await client.GetAsync(new Uri("/api/items", UriKind.Relative))).StatusCode.Should().Be(HttpStatusCode.OK, "the release is good for its first 3 s");
+        await Task.Delay(TimeSpan.FromSeconds(3.5));
+        (await client.GetAsync(new Uri("/api/items", UriKind.Relative))).StatusCode.Should().Be(HttpStatusCode.InternalServerError, "then it turns bad");
+        (await client.GetAsync(new Uri("/health", UriKind.Relative))).StatusCode.Should().Be(HttpStatusCode.OK, "while its health still says it is fine");
+    }
+
+    [Fact(Timeout = Timeout)]
     public async Task ErrorRate_Zero_GivesNoErrors()
     {
         await using var shop = await ShopInstance.StartAsync(Env(), CancellationToken.None);
@@ -161,6 +172,7 @@ public sealed class ShopFaultTests
     [InlineData("FAULT_LATENCY_MS", "-1", "FAULT_LATENCY_MS must be a number from 0 to 600000, got '-1'")]
     [InlineData("READY", "maybe", "READY must be true or false, got 'maybe'")]
     [InlineData("CRASH_AFTER_REQUESTS", "0", "CRASH_AFTER_REQUESTS must be a number from 1 to")]
+    [InlineData("FAULT_AFTER_SECONDS", "soon", "FAULT_AFTER_SECONDS must be a number from 0 to 86400, got 'soon'")]
     public async Task Start_InvalidSwitch_ExitsTwoWithOneClearLine(string name, string value, string message)
     {
         var result = await ChildProcess.RunAsync("dotnet", [RepoPaths.ShopDll, "--urls", $"http://127.0.0.1:{FreePort.Next()}"], TimeSpan.FromSeconds(30), Env((name, value)));

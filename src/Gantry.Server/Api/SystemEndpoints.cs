@@ -24,6 +24,7 @@ public static class SystemEndpoints
         web.MapGet("/health/ready", Results<ContentHttpResult, ProblemHttpResult> (RolloutReconciler reconciler, Cluster.Leadership leadership) =>
             reconciler.StoreError is { } down ? ProblemResults.For(ProblemCodes.StoreUnavailable, down)
             : reconciler.Passes > 0 && leadership.IsLeader ? TypedResults.Text("ready\n")
+            : leadership is { Clustered: true, IsLeader: false, StoreError: { } away } ? ProblemResults.For(ProblemCodes.StoreUnavailable, $"the store: {away}; this replica stands by and cannot take the lead until it is back")
             : leadership is { Clustered: true, Known: true, IsLeader: false } ? TypedResults.Text($"ready (standby: replica {leadership.Lease?.Holder} leads)\n")
             : ProblemResults.For(ProblemCodes.Starting, "the first reconcile pass has not finished")).WithMetadata(open).ExcludeFromDescription();
         web.MapGet(ApiRoutes.Base + ApiRoutes.Cluster, (Cluster.Leadership leadership) => TypedResults.Ok(new ClusterView(

@@ -26,12 +26,23 @@ public sealed partial class ScheduledBackups(BackupService backups, BackupSchedu
     /// <summary>When the next backup is due: one interval after the server started, then on that grid (a late one does not shift the rest).</summary>
     private DateTimeOffset next = time.GetUtcNow() + schedule.Every;
 
-    public static void Add(IServiceCollection services, BackupSchedule? schedule)
+    /// <summary>The backup service, and the schedule's loop when there is one (among replicas, run by the leader only: one backup per interval, not one per replica).</summary>
+    public static void Add(IServiceCollection services, BackupSchedule? schedule, Cluster.Leadership? leadership = null)
     {
         services.AddSingleton<BackupService>();
-        if (schedule is not null)
+        if (schedule is null)
         {
-            services.AddSingleton(schedule);
+            return;
+        }
+
+        services.AddSingleton(schedule);
+        if (leadership is { Clustered: true })
+        {
+            services.AddSingleton<ScheduledBackups>();
+            services.AddHostedService(sp => new Cluster.LeaderOnlyServices(leadership, [sp.GetRequiredService<ScheduledBackups>()], sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<Cluster.LeaderOnlyServices>>()));
+        }
+        else
+        {
             services.AddHostedService<ScheduledBackups>();
         }
     }

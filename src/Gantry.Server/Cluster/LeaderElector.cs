@@ -25,9 +25,11 @@ public sealed partial class LeaderElector(ILeaseStore leases, Leadership leaders
             try
             {
                 leadership.Observe(await leases.TryLeadAsync(Leadership.LeaseName, leadership.Replica, Ttl, time.GetUtcNow(), stoppingToken));
+                leadership.StoreError = null;
             }
             catch (Exception ex) when (!stoppingToken.IsCancellationRequested && Storage.Sql.StoreFailure.Of(ex) is { } reason)
             {
+                leadership.StoreError ??= $"{reason} since {time.GetUtcNow().UtcDateTime:HH:mm:ss} UTC";
                 if (leadership.IsLeader && leadership.Lease is { } held && time.GetUtcNow() >= held.ExpiresAt - Margin)
                 {
                     leadership.Lose();

@@ -44,6 +44,9 @@ public sealed class Leadership
     /// <summary>What a write made as the leader must still match to commit (null alone).</summary>
     public LeaseFence? Fence => Clustered && leading && lease is { } l ? new LeaseFence(l.Name, l.Holder, l.Token) : null;
 
+    /// <summary>Why the elector could not reach the store at its last try (null when it could).</summary>
+    public string? StoreError { get; internal set; }
+
     /// <summary>Pulsed whenever this replica starts or stops leading.</summary>
     public Signal Changed { get; } = new();
 
