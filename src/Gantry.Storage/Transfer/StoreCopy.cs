@@ -92,37 +92,83 @@ public static class StoreCopy
         return new StoreCopyResult(copied, await to.VerifyAuditAsync(ct));
     }
 
+    /// <summary>Rows per INSERT statement: a few hundred at a time instead of one round trip per row (within both databases' parameter limits).</summary>
+    private const int ParametersPerStatement = 8_000;
+
     private static async Task<long> CopyTableAsync(DbConnection source, DbTransaction snapshot, DbConnection destination, DbTransaction write, string table, string[] columns, CancellationToken ct)
     {
         var list = string.Join(", ", columns);
         await using var read = source.CreateCommand();
         read.Transaction = snapshot;
         read.CommandText = $"SELECT {list} FROM {table} ORDER BY {columns[0]}";
-        await using var insert = destination.CreateCommand();
+        var batch = Math.Max(1, ParametersPerStatement / columns.Length);
+        var pending = new List<object[]>(batch);
+        DbCommand? full = null;
+        long rows = 0;
+        try
+        {
+            await using var reader = await read.ExecuteReaderAsync(ct);
+            while (await reader.ReadAsync(ct))
+            {
+                var values = new object[columns.Length];
+                reader.GetValues(values);
+                pending.Add(values);
+                if (pending.Count == batch)
+                {
+                    full ??= Insert(destination, write, table, list, columns.Length, batch);
+                    await WriteAsync(full, pending, ct);
+                    rows += pending.Count;
+                    pending.Clear();
+                }
+            }
+
+            if (pending.Count > 0)
+            {
+                await using var rest = Insert(destination, write, table, list, columns.Length, pending.Count);
+                await WriteAsync(rest, pending, ct);
+                rows += pending.Count;
+            }
+        }
+        finally
+        {
+            if (full is not null)
+            {
+                await full.DisposeAsync();
+            }
+        }
+
+        return rows;
+    }
+
+    /// <summary>An INSERT of <paramref name="count"/> rows, its parameters untyped: the destination's columns say what a value (or a null) is.</summary>
+    private static DbCommand Insert(DbConnection destination, DbTransaction write, string table, string list, int width, int count)
+    {
+        var insert = destination.CreateCommand();
         insert.Transaction = write;
-        insert.CommandText = $"INSERT INTO {table} ({list}) VALUES ({string.Join(", ", columns.Select((_, i) => "@p" + i.ToString(CultureInfo.InvariantCulture)))})";
-        var parameters = columns.Select((_, i) =>
+        var rows = Enumerable.Range(0, count).Select(r => "(" + string.Join(", ", Enumerable.Range(0, width).Select(c => "@p" + (r * width + c).ToString(CultureInfo.InvariantCulture))) + ")");
+        insert.CommandText = $"INSERT INTO {table} ({list}) VALUES {string.Join(", ", rows)}";
+        for (var i = 0; i < count * width; i++)
         {
             var parameter = insert.CreateParameter();
             parameter.ParameterName = "@p" + i.ToString(CultureInfo.InvariantCulture);
             insert.Parameters.Add(parameter);
-            return parameter;
-        }).ToArray();
-        long rows = 0;
-        await using var reader = await read.ExecuteReaderAsync(ct);
-        while (await reader.ReadAsync(ct))
-        {
-            for (var i = 0; i < columns.Length; i++)
-            {
-                // Untyped: the destination's column says what a value (or a null) is.
-                parameters[i].Value = reader.GetValue(i);
-            }
-
-            await insert.ExecuteNonQueryAsync(ct);
-            rows++;
         }
 
-        return rows;
+        return insert;
+    }
+
+    private static async Task WriteAsync(DbCommand insert, List<object[]> rows, CancellationToken ct)
+    {
+        var i = 0;
+        foreach (var row in rows)
+        {
+            foreach (var value in row)
+            {
+                insert.Parameters[i++].Value = value;
+            }
+        }
+
+        await insert.ExecuteNonQueryAsync(ct);
     }
 
     private static async Task<List<(string Table, long Rows)>> CountAsync(DbConnection connection, DbTransaction? transaction, string[] tables, CancellationToken ct)
