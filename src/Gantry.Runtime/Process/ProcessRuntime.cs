@@ -19,6 +19,12 @@ namespace Gantry.Runtime.Process;
 public sealed class ProcessRuntime(TimeProvider time, string? logDirectory = null, string? owner = null, InstanceIsolation? isolation = null, string? recordFolder = null, IReadOnlyList<AdoptionRecord>? adoptable = null, IInstanceLauncher? launcher = null) : IRuntime
 {
     private static readonly TimeSpan UnclaimedStopTimeout = TimeSpan.FromSeconds(10);
+
+    /// <summary>
+    /// Other control planes on this data directory write instance records too (replicas of one store): the records of
+    /// a set are read again when it is first ensured, not only at start. Alone, the records read at start are all there is.
+    /// </summary>
+    public bool SharedRecords { get; init; }
     private readonly Dictionary<InstanceSetId, List<ManagedInstance>> sets = [];
     private readonly Dictionary<InstanceSetId, List<AdoptionRecord>> unclaimed = (adoptable ?? []).Where(r => r.Runtime == (launcher?.Kind ?? Core.Manifest.ProcessSpec.RuntimeKind)).GroupBy(r => r.SetId).ToDictionary(g => g.Key, g => g.ToList());
     private readonly SemaphoreSlim gate = new(1, 1);
@@ -85,7 +91,7 @@ public sealed class ProcessRuntime(TimeProvider time, string? logDirectory = nul
     /// <summary>Takes back a predecessor's instances of this set (the same version): checked once for readiness, then supervised.</summary>
     private async Task AdoptAsync(InstanceSetSpec spec, List<ManagedInstance> instances, CancellationToken ct)
     {
-        if (recordFolder is not null && owner is not null && Options.Outlives)
+        if (SharedRecords && recordFolder is not null && owner is not null && Options.Outlives)
         {
             // Read again now: another control plane on this data directory may have started the set since this one began.
             var living = AdoptionRecord.Living(recordFolder, owner).Where(r => r.SetId == spec.SetId && r.Runtime == (launcher?.Kind ?? Core.Manifest.ProcessSpec.RuntimeKind)).ToList();

@@ -29,13 +29,16 @@ public sealed partial class LeaderElector(ILeaseStore leases, Leadership leaders
             }
             catch (Exception ex) when (!stoppingToken.IsCancellationRequested && Storage.Sql.StoreFailure.Of(ex) is { } reason)
             {
-                leadership.StoreError ??= $"{reason} since {time.GetUtcNow().UtcDateTime:HH:mm:ss} UTC";
+                if (leadership.StoreError is null)
+                {
+                    leadership.StoreError = $"{reason} since {time.GetUtcNow().UtcDateTime:HH:mm:ss} UTC";
+                    LogUnreachable(logger, reason);
+                }
+
                 if (leadership.IsLeader && leadership.Lease is { } held && time.GetUtcNow() >= held.ExpiresAt - Margin)
                 {
                     leadership.Lose();
                 }
-
-                LogUnreachable(logger, reason);
             }
 
             if (leadership.IsLeader != was)

@@ -12,14 +12,14 @@ internal static class ServerRuntimes
     public static async Task<Core.Runtime.IRuntime> RuntimeFor(GantryManifest manifest, ServerOptions options, string owner, string? records, IReadOnlyList<AdoptionRecord> adoptable, TimeProvider time, CancellationToken ct)
     {
         var logs = Path.Combine(options.DataDirectory, "logs");
-        var runtimes = new List<Core.Runtime.IRuntime> { new ProcessRuntime(time, logs, owner, InstanceIsolation.ForServer(options.DataDirectory), records, adoptable) };
+        var runtimes = new List<Core.Runtime.IRuntime> { new ProcessRuntime(time, logs, owner, InstanceIsolation.ForServer(options.DataDirectory), records, adoptable) { SharedRecords = options.Clustered } };
         var sections = manifest.Services.SelectMany(s => EffectiveService.RuntimesOf(manifest, s)).ToList();
         try
         {
             if (sections.Any(r => r is DockerSpec))
             {
                 var engine = await ReachAsync(swarm: false, ct);
-                runtimes.Add(new ProcessRuntime(time, logs, owner, null, records, adoptable, new Runtime.Docker.DockerLauncher(engine, owner, time)));
+                runtimes.Add(new ProcessRuntime(time, logs, owner, null, records, adoptable, new Runtime.Docker.DockerLauncher(engine, owner, time)) { SharedRecords = options.Clustered });
             }
 
             if (sections.Any(r => r is SwarmSpec))

@@ -62,20 +62,7 @@ public sealed class PostgresStoreCommandTests() : WithPostgres("gantry-pg-cli-")
     public async Task DatabaseStoppedMidCanary_TrafficHoldsItsSplit_StatusAndHealthSaySo_AndTheRolloutGoesOnWhenItIsBack()
     {
         var listen = FreePort.Next();
-        var manifest = Path.Combine(Folder, "canary.yaml");
-        await File.WriteAllTextAsync(manifest, $$"""
-            version: 1
-            services:
-              shop:
-                {{SampleService.Process(4)}}
-                listen: 127.0.0.1:{{listen}}
-                replicas: 2
-                health:
-                  readiness: { path: /health/ready, interval: 200ms }
-                strategy:
-                  canary:
-                    steps: [{ setWeight: 50 }, { pause: {} }]
-            """);
+        var manifest = await CanaryManifestAsync(listen);
         var url = await Postgres.CreateDatabaseAsync("outage");
         await using var server = new ServerProcess(Path.Combine(Folder, "data"), FreePort.Next());
         await server.StartAsync(manifest, "--store", url);

@@ -22,20 +22,7 @@ public sealed class ReplicaFailoverTests(ITestOutputHelper log) : WithPostgres("
     [InlineData(3)]
     public async Task LeaderKilledMidCanaryUnderLoad_AnotherTakesOverWithin5s_SplitHolds_NothingLostOrWrittenTwice(int count)
     {
-        var manifest = Path.Combine(Folder, "gantry.yaml");
-        await File.WriteAllTextAsync(manifest, $$"""
-            version: 1
-            services:
-              shop:
-                {{SampleService.Process(4)}}
-                listen: 127.0.0.1:{{listen}}
-                replicas: 2
-                health:
-                  readiness: { path: /health/ready, interval: 200ms }
-                strategy:
-                  canary:
-                    steps: [{ setWeight: 50 }, { pause: {} }]
-            """);
+        var manifest = await CanaryManifestAsync(listen);
         var url = await Postgres.CreateDatabaseAsync("replicas");
         var data = Path.Combine(Folder, "data");
         var replicas = Enumerable.Range(0, count).Select(i => (Name: ((char)('a' + i)).ToString(), Server: new ServerProcess(data, FreePort.Next()))).ToList();
