@@ -28,7 +28,7 @@ public static class GantryCli
             AuditCommand.Create(time ?? TimeProvider.System),
             TokenCommand.Create(),
         };
-        foreach (var command in RolloutCommands.Create().Concat(FreezeCommands.Create()).Concat(ApprovalCommands.Create()).Concat(IncidentCommands.Create()).Append(QueueCommands.Create()).Append(MaintenanceCommand.Create()).Append(TrafficCommand.Create()).Concat(BackupCommands.Create(time ?? TimeProvider.System)).Append(StoreCommand.Create(time ?? TimeProvider.System)))
+        foreach (var command in RolloutCommands.Create().Concat(FreezeCommands.Create()).Concat(ApprovalCommands.Create()).Concat(IncidentCommands.Create()).Append(QueueCommands.Create()).Append(MaintenanceCommand.Create()).Append(TrafficCommand.Create()).Concat(BackupCommands.Create(time ?? TimeProvider.System)).Append(StoreCommand.Create(time ?? TimeProvider.System)).Append(ClusterCommand.Create()))
         {
             root.Subcommands.Add(command);
         }

@@ -14,6 +14,9 @@ public sealed partial class GantryClient
 {
     public Task<Principal> WhoAmIAsync(CancellationToken ct) => GetAsync<Principal>(Fill(WhoAmI), ct);
 
+    /// <summary>Which replica of the store leads, as the server asked sees it.</summary>
+    public Task<ClusterView> ClusterAsync(CancellationToken ct) => GetAsync<ClusterView>(Fill(Cluster), ct);
+
     public Task<CreatedToken> CreateTokenAsync(TokenRequest request, CancellationToken ct) => PostAsync<CreatedToken>(Fill(Tokens), request, ct);
 
     public Task<List<TokenView>> TokensAsync(CancellationToken ct) => GetAsync<List<TokenView>>(Fill(Tokens), ct);

@@ -56,6 +56,9 @@ public sealed class ReplicaFailoverTests(ITestOutputHelper log) : WithPostgres("
                 resumed.Rollout.Step.Should().Be(paused.Rollout.Step);
                 resumed.Instances.Select(i => i.ProcessId).Order().Should().Equal(pids, "the new leader takes the same instances back");
                 ((double)during.GetValueOrDefault("2.0") / during.Values.Sum()).Should().BeInRange(0.4, 0.6, "the split holds through the takeover");
+                var cluster = await GantryCliTests.RunAsync("cluster", "--server", leader.Server.Api.BaseAddress!.ToString(), "--data", data);
+                (cluster.Exit, cluster.Err).Should().Be((ExitCodes.Success, string.Empty));
+                cluster.Out.Trim().Should().MatchRegex($@"^replica {leader.Name} leads \(lease token {kill + 1}, held until \d\d:\d\d:\d\d UTC\); this server is replica {leader.Name}, the leader$");
             }
 
             using (var promote = await leader.Server.Api.PostAsJsonAsync($"/api/v1/rollouts/{canary}/promote", new CommandRequest("after the failover"), GantryJson.Options))
