@@ -14,11 +14,13 @@ public sealed class SteadyLoad : IAsyncDisposable
     private readonly ConcurrentDictionary<string, long> versions = new(StringComparer.Ordinal);
     private readonly ConcurrentQueue<string> errors = new();
     private readonly Task[] workers;
+    private readonly long[] answered;
     private long requests;
 
     public SteadyLoad(Uri url, int connections = 4, TimeSpan? pause = null)
     {
-        workers = [.. Enumerable.Range(0, connections).Select(_ => Task.Run(() => RunAsync(url, pause ?? TimeSpan.FromMilliseconds(5))))];
+        answered = new long[connections];
+        workers = [.. Enumerable.Range(0, connections).Select(w => Task.Run(() => RunAsync(w, url, pause ?? TimeSpan.FromMilliseconds(5))))];
     }
 
     public long Requests => Interlocked.Read(ref requests);
@@ -27,7 +29,7 @@ public sealed class SteadyLoad : IAsyncDisposable
 
     public IReadOnlyDictionary<string, long> Versions => versions;
 
-    private async Task RunAsync(Uri url, TimeSpan pause)
+    private async Task RunAsync(int worker, Uri url, TimeSpan pause)
     {
         while (!stop.IsCancellationRequested)
         {
@@ -44,6 +46,8 @@ public sealed class SteadyLoad : IAsyncDisposable
                 {
                     versions.AddOrUpdate(v.First(), 1, (_, n) => n + 1);
                 }
+
+                Interlocked.Increment(ref answered[worker]);
             }
             catch (OperationCanceledException) when (stop.IsCancellationRequested)
             {
@@ -53,6 +57,7 @@ public sealed class SteadyLoad : IAsyncDisposable
             {
                 Interlocked.Increment(ref requests);
                 errors.Enqueue(ex.GetBaseException().Message);
+                Interlocked.Increment(ref answered[worker]);
             }
 
             await Task.Delay(pause, CancellationToken.None);
@@ -65,6 +70,20 @@ public sealed class SteadyLoad : IAsyncDisposable
         var target = Requests + count;
         var watch = Stopwatch.StartNew();
         while (Requests < target && watch.Elapsed < timeout)
+        {
+            await Task.Delay(20);
+        }
+    }
+
+    /// <summary>
+    /// Waits until every request in flight now has been answered and counted: each connection answers two more
+    /// (the one it may be waiting on, then one sent after this call).
+    /// </summary>
+    public async Task SettleAsync(TimeSpan timeout)
+    {
+        var from = Enumerable.Range(0, answered.Length).Select(w => Interlocked.Read(ref answered[w])).ToArray();
+        var watch = Stopwatch.StartNew();
+        while (Enumerable.Range(0, answered.Length).Any(w => Interlocked.Read(ref answered[w]) < from[w] + 2) && watch.Elapsed < timeout)
         {
             await Task.Delay(20);
         }
