@@ -149,7 +149,7 @@ public sealed partial class GantryServer : IAsyncDisposable
                 throw;
             }
 
-            return new Hosting.RouterParts(process, process, process);
+            return new Hosting.RouterParts(options.RouterAddress is { } host ? new Routers.BoundRouter(process, host) : process, process, process);
         }
 
         var router = new Router(time);

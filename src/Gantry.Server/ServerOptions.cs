@@ -19,6 +19,12 @@ public sealed record ServerOptions(string DataDirectory, Endpoint Listen, Access
     /// <summary>This server's name among the replicas of its store (default: the machine's name).</summary>
     public string? Replica { get; init; }
 
+    /// <summary>
+    /// The address this machine's router listens on for every service, in place of the host the manifest writes (its
+    /// ports kept); null: as written. Replicas with a router each on one host need one each.
+    /// </summary>
+    public string? RouterAddress { get; init; }
+
     /// <summary>Replicas: a shared store and a data plane apart, so that one may lead while others stand by.</summary>
     public bool Clustered => Store is not null && RouterProcess is not null;
 

@@ -27,14 +27,33 @@ public static class SystemEndpoints
             : leadership is { Clustered: true, IsLeader: false, StoreError: { } away } ? ProblemResults.For(ProblemCodes.StoreUnavailable, $"the store: {away}; this replica stands by and cannot take the lead until it is back")
             : leadership is { Clustered: true, Known: true, IsLeader: false } ? TypedResults.Text($"ready (standby: replica {leadership.Lease?.Holder} leads)\n")
             : ProblemResults.For(ProblemCodes.Starting, "the first reconcile pass has not finished")).WithMetadata(open).ExcludeFromDescription();
-        web.MapGet(ApiRoutes.Base + ApiRoutes.Cluster, (Cluster.Leadership leadership) => TypedResults.Ok(new ClusterView(
-            leadership.Replica, leadership.Clustered, leadership.IsLeader, leadership.Clustered ? leadership.Lease?.Holder : leadership.Replica, leadership.Lease?.Token, leadership.Lease?.ExpiresAt)))
+        web.MapGet(ApiRoutes.Base + ApiRoutes.Cluster, async (Cluster.Leadership leadership, Core.Cluster.IFleetStore fleet, TimeProvider time, CancellationToken ct) =>
+            TypedResults.Ok(await ClusterAsync(leadership, fleet, time, ct)))
             .WithName("Cluster").WithMetadata(new Requires(Role.Viewer));
         web.MapGet("/metrics", async (CancellationToken ct) => TypedResults.Text(await metricsText(ct), PrometheusWriter.ContentType)).WithMetadata(described).ExcludeFromDescription();
 
         web.MapGet(ApiRoutes.Base + ApiRoutes.Events, (string? rollout, long? after, HttpContext http, IRolloutStore store, ReconcilerSignals signals, TimeProvider time, CancellationToken ct) =>
             StreamAsync(http, store, signals, time, rollout, after, ct))
             .WithName("StreamEvents").WithMetadata(new Requires(Role.Viewer)).Produces<StoredEvent>(StatusCodes.Status200OK, EventStreamContentType);
+    }
+
+    private static async Task<ClusterView> ClusterAsync(Cluster.Leadership leadership, Core.Cluster.IFleetStore fleet, TimeProvider time, CancellationToken ct)
+    {
+        var view = new ClusterView(leadership.Replica, leadership.Clustered, leadership.IsLeader, leadership.Clustered ? leadership.Lease?.Holder : leadership.Replica, leadership.Lease?.Token, leadership.Lease?.ExpiresAt);
+        if (!leadership.Clustered)
+        {
+            return view;
+        }
+
+        var now = time.GetUtcNow();
+        var table = await fleet.PublishedTableAsync(ct);
+        var replicas = await fleet.ReplicasAsync(ct);
+        return view with
+        {
+            Table = table?.Version,
+            TablePublisher = table?.Publisher,
+            Replicas = [.. replicas.Select(r => new ReplicaView(r.Name, r.Alive(now, Cluster.FleetRouter.Liveness), r.SeenAt, r.TableVersion, r.TableError))],
+        };
     }
 
     /// <summary>Server-sent events: every stored event after <c>after</c> (or Last-Event-ID), then new ones as they are committed.</summary>

@@ -39,7 +39,10 @@ public static class ServerComposition
         AddStore(services, parts.Store);
         services.AddSingleton(parts.Runtime);
         services.AddSingleton(parts.Router);
-        services.TryAddSingleton(parts.Router.Traffic);
+        // Among replicas, tables go through the store to every replica's router (a router of its own on each machine).
+        services.TryAddSingleton<ITrafficRouter>(sp => leadership.Clustered
+            ? new Cluster.FleetRouter(parts.Router.Traffic, parts.Store, leadership, sp.GetRequiredService<TimeProvider>())
+            : parts.Router.Traffic);
         services.AddSingleton(sp => new DataPlane(sp.GetRequiredService<IRuntime>(), sp.GetRequiredService<ITrafficRouter>(), sp.GetRequiredService<IMaintenanceStore>()));
         services.AddSingleton<IReadOnlyDictionary<string, IMetricProvider>>(sp => new IMetricProvider[]
         {
@@ -98,12 +101,14 @@ public static class ServerComposition
     }
 
     /// <summary>
-    /// Replicas on one store: the elector first (stopped last, so the lease is given up only once the loops have
-    /// stopped), then the loops that act on shared state, run while this replica leads; the runtime lets go of its
-    /// instances when it stops leading.
+    /// Replicas on one store: the feed of this machine's router (on every replica), the elector (stopped last but
+    /// one, so the lease is given up only once the loops have stopped), then the loops that act on shared state, run
+    /// while this replica leads; the runtime lets go of its instances when it stops leading.
     /// </summary>
     private static void AddLeaderOnlyLoops(IServiceCollection services, Cluster.Leadership leadership)
     {
+        services.AddSingleton(sp => new Cluster.RouterFeed(sp.GetRequiredService<RouterParts>().Traffic, sp.GetRequiredService<Core.Cluster.IFleetStore>(), leadership, sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<Microsoft.Extensions.Logging.ILogger<Cluster.RouterFeed>>()));
+        services.AddHostedService(sp => sp.GetRequiredService<Cluster.RouterFeed>());
         services.AddHostedService(sp => new Cluster.LeaderElector(sp.GetRequiredService<Core.Cluster.ILeaseStore>(), leadership, sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<Microsoft.Extensions.Logging.ILogger<Cluster.LeaderElector>>()));
         services.AddHostedService(sp => new Cluster.LeaderOnlyServices(leadership,
         [
@@ -137,5 +142,6 @@ public static class ServerComposition
         services.AddSingleton<Core.Notifications.IDeliveryStore>(store);
         services.AddSingleton<IMaintenanceStore>(store);
         services.AddSingleton<Core.Cluster.ILeaseStore>(store);
+        services.AddSingleton<Core.Cluster.IFleetStore>(store);
     }
 }

@@ -77,13 +77,19 @@ public sealed partial class RouterProcess(RouterFiles files, RouterLaunch launch
 
             var table = new RouteTable(applied.Version + 1, routes);
             var answer = await Client.ApplyAsync(table, ct);
+            if (!answer.Applied && answer.Version > applied.Version)
+            {
+                // Someone put a newer table in force (another replica on this data directory): number after it, once.
+                table = new RouteTable(answer.Version + 1, routes);
+                answer = await Client.ApplyAsync(table, ct);
+            }
+
             if (answer.Applied)
             {
                 applied = table;
             }
             else if (answer.Version > applied.Version)
             {
-                // Someone put a newer table in force (another control plane on this data directory): number after it.
                 applied = applied with { Version = answer.Version };
             }
 

@@ -26,5 +26,10 @@ internal static class ClusterCommand
         ? $"{view.Replica} leads alone: its store is its own"
         : string.Create(CultureInfo.InvariantCulture, $"replica {view.Leader ?? "(none yet)"} leads")
           + (view.Token is { } token && view.LeaseExpiresAt is { } until ? string.Create(CultureInfo.InvariantCulture, $" (lease token {token}, held until {until.UtcDateTime:HH:mm:ss} UTC)") : string.Empty)
-          + $"; this server is replica {view.Replica}, " + (view.Leading ? "the leader" : "standing by");
+          + $"; this server is replica {view.Replica}, " + (view.Leading ? "the leader" : "standing by")
+          + (view.Table is { } table ? string.Create(CultureInfo.InvariantCulture, $"\nrouter table {table}, published by {view.TablePublisher}") : string.Empty)
+          + string.Concat(view.Replicas.Select(r => "\n  replica " + r.Name + ": " + Router(r)));
+
+    private static string Router(ReplicaView replica) => string.Create(CultureInfo.InvariantCulture,
+        $"{(replica.Alive ? "alive" : $"silent since {replica.SeenAt.UtcDateTime:HH:mm:ss} UTC")}, its router has table {replica.Table}{(replica.TableError is { } why ? $" ({why})" : string.Empty)}");
 }

@@ -64,7 +64,12 @@ internal static class ServerCommand
             Description = "With --store: this server's name among the servers of the store (default: the machine's name); servers of one store on one machine share its data directory, each with its own name.",
             HelpName = "NAME",
         };
-        var command = new Command("server", "Run the control plane: rollouts, the built-in router and the REST API, for one manifest.") { file, data, listen, tlsCert, tlsKey, publicMetrics, dataPlane, store, replica, backupDir, backupEvery, backupKeep };
+        var routerAddress = new Option<string?>("--router-address")
+        {
+            Description = "The address this machine's router listens on for every service, in place of the manifest's host (ports as written); replicas with a router each on one host give each its own.",
+            HelpName = "ADDRESS",
+        };
+        var command = new Command("server", "Run the control plane: rollouts, the built-in router and the REST API, for one manifest.") { file, data, listen, tlsCert, tlsKey, publicMetrics, dataPlane, store, replica, routerAddress, backupDir, backupEvery, backupKeep };
         command.SetAction(async (parse, ct) =>
         {
             var output = parse.InvocationConfiguration.Output;
@@ -123,12 +128,18 @@ internal static class ServerCommand
                 return ExitCodes.BadInput;
             }
 
+            if (parse.GetValue(routerAddress) is { } bind && (!System.Net.IPAddress.TryParse(bind, out _) || parse.GetValue(dataPlane) != "detached"))
+            {
+                await error.WriteLineAsync($"gantry: --router-address: '{bind}' must be an IP address, with the data plane detached");
+                return ExitCodes.BadInput;
+            }
+
             var dataDir = parse.GetValue(data) ?? DefaultDataDirectory(path);
             var tls = parse.GetValue(tlsCert) is { } cert ? new ApiTls(cert, parse.GetValue(tlsKey)!) : null;
             var detached = parse.GetValue(dataPlane) == "detached";
             var router = detached ? GantryLaunch.Self() : null;
             var options = new ServerOptions(dataDir, address!, Tls: tls, PublicMetrics: parse.GetValue(publicMetrics),
-                RouterProcess: router is null ? null : new Server.Routers.RouterLaunch(router.FileName, router.RouterArguments(dataDir))) { Backups = backups, Store = StoreOf(parse, store).Location, Replica = parse.GetValue(replica) };
+                RouterProcess: router is null ? null : new Server.Routers.RouterLaunch(router.FileName, router.RouterArguments(dataDir))) { Backups = backups, Store = StoreOf(parse, store).Location, Replica = parse.GetValue(replica), RouterAddress = parse.GetValue(routerAddress) };
             using var loggers = ServerLogging.Create(dataDir, time);
             GantryServer server;
             try
@@ -157,7 +168,7 @@ internal static class ServerCommand
                 await output.WriteLineAsync($"  local admin token in {Server.Access.TokenService.LocalAdminFile(dataDir)} (mode 0600): the gantry CLI run here or with --data {dataDir} uses it");
                 foreach (var s in manifest.Services)
                 {
-                    await output.WriteLineAsync($"  service {s.Name}: {s.Replicas} replica(s), traffic on {(s.Tls is null ? "http" : "https")}://{s.Listen}");
+                    await output.WriteLineAsync($"  service {s.Name}: {s.Replicas} replica(s), traffic on {(s.Tls is null ? "http" : "https")}://{(options.RouterAddress is { } host ? s.Listen with { Host = host } : s.Listen)}");
                 }
 
                 if (server.OrphansStopped > 0)

@@ -58,7 +58,10 @@ public sealed class ReplicaFailoverTests(ITestOutputHelper log) : WithPostgres("
                 ((double)during.GetValueOrDefault("2.0") / during.Values.Sum()).Should().BeInRange(0.4, 0.6, "the split holds through the takeover");
                 var cluster = await GantryCliTests.RunAsync("cluster", "--server", leader.Server.Api.BaseAddress!.ToString(), "--data", data);
                 (cluster.Exit, cluster.Err).Should().Be((ExitCodes.Success, string.Empty));
-                cluster.Out.Trim().Should().MatchRegex($@"^replica {leader.Name} leads \(lease token {kill + 1}, held until \d\d:\d\d:\d\d UTC\); this server is replica {leader.Name}, the leader$");
+                var lines = cluster.Out.Trim().Split('\n');
+                lines[0].Should().MatchRegex($@"^replica {leader.Name} leads \(lease token {kill + 1}, held until \d\d:\d\d:\d\d UTC\); this server is replica {leader.Name}, the leader$");
+                lines[1].Should().MatchRegex($@"^router table \d+, published by [a-c]$");
+                lines.Should().Contain($"  replica {leader.Name}: alive, its router has table {lines[1].Split(' ')[2].TrimEnd(',')}", "one router, shared by the replicas of this data directory, has the table");
             }
 
             using (var promote = await leader.Server.Api.PostAsJsonAsync($"/api/v1/rollouts/{canary}/promote", new CommandRequest("after the failover"), GantryJson.Options))

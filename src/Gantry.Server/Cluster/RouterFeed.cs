@@ -1,0 +1,103 @@
+using Gantry.Core.Cluster;
+using Gantry.Core.Traffic;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+
+namespace Gantry.Server.Cluster;
+
+/// <summary>
+/// On every replica, leader or not: gives this machine's router the table the leader published, reads it back, and
+/// reports in the store which table it has in force (or why not) and that this replica is alive, every second and
+/// at once on a change. The leader counts a split as in force once every live replica reported its table
+/// (<see cref="FleetRouter"/>). A router that already has the table (the leader's own, or one shared with the
+/// leader on one machine) is only read back.
+/// </summary>
+public sealed partial class RouterFeed(ITrafficRouter local, IFleetStore fleet, Leadership leadership, TimeProvider time, ILogger<RouterFeed> logger) : BackgroundService
+{
+    private static readonly TimeSpan Interval = TimeSpan.FromMilliseconds(100);
+    private static readonly TimeSpan Heartbeat = TimeSpan.FromSeconds(1);
+
+    private ReplicaReport? reported;
+    private string? storeError;
+
+    /// <summary>The last report this replica made (null before the first).</summary>
+    public ReplicaReport? Reported => reported;
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            try
+            {
+                await PassAsync(stoppingToken);
+                storeError = null;
+            }
+            catch (Exception ex) when (!stoppingToken.IsCancellationRequested && Storage.Sql.StoreFailure.Of(ex) is { } reason)
+            {
+                if (storeError is null)
+                {
+                    LogStoreDown(logger, reason);
+                }
+
+                storeError = reason;
+            }
+
+            try
+            {
+                await Task.Delay(Interval, time, stoppingToken);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+        }
+    }
+
+    private async Task PassAsync(CancellationToken ct)
+    {
+        var now = time.GetUtcNow();
+        var table = await fleet.PublishedTableAsync(ct);
+        var due = reported is null || now - reported.SeenAt >= Heartbeat;
+        if (table is null || (!due && reported!.TableVersion == table.Version && reported.TableError is null))
+        {
+            if (due)
+            {
+                await ReportAsync(new ReplicaReport(leadership.Replica, now, reported?.TableVersion ?? 0, reported?.TableError), ct);
+            }
+
+            return;
+        }
+
+        var routes = FleetRouter.Deserialize(table.Routes);
+        var inForce = await local.InForceAsync(ct);
+        string? error = null;
+        if (inForce != routes)
+        {
+            var result = await local.ApplyAsync(routes, ct);
+            inForce = await local.InForceAsync(ct);
+            error = inForce == routes ? null : result.Error ?? "the router has not put it in force";
+        }
+
+        var report = error is null
+            ? new ReplicaReport(leadership.Replica, now, table.Version, null)
+            : new ReplicaReport(leadership.Replica, now, reported?.TableVersion ?? 0, $"table {table.Version}: {error}");
+        if (report.TableError is { } problem && problem != reported?.TableError)
+        {
+            LogBehind(logger, problem);
+        }
+
+        await ReportAsync(report, ct);
+    }
+
+    private async Task ReportAsync(ReplicaReport report, CancellationToken ct)
+    {
+        await fleet.ReportReplicaAsync(report, ct);
+        reported = report;
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "this machine's router does not have the published table: {Problem}")]
+    private static partial void LogBehind(ILogger logger, string problem);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "router feed: the store cannot be reached ({Reason}); this machine's router keeps its table")]
+    private static partial void LogStoreDown(ILogger logger, string reason);
+}
