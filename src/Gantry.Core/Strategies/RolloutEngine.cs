@@ -211,7 +211,7 @@ public static partial class RolloutEngine
     private static bool Progressed(RolloutState a, RolloutState b) =>
         a.Step != b.Step || a.Sets != b.Sets || a.Traffic != b.Traffic || a.Phase != b.Phase;
 
-    /// <summary>Stops sets whose time is up, and takes a rolling update's aborted half out once the stable half is back.</summary>
+    /// <summary>Stops sets whose time is up (once the split without them is verified in force), and takes a rolling update's aborted half out once the stable half is back.</summary>
     private static void RetireExpired(Changes c, Observation observed)
     {
         var sets = c.State.Sets.ToList();
@@ -223,8 +223,9 @@ public static partial class RolloutEngine
                 continue;
             }
 
-            if (set.RemoveAt is { } at && at <= observed.Now)
+            if (set.RemoveAt is { } at && at <= observed.Now && observed.InForce(c.State.Traffic))
             {
+                // Only once every router has the split without it: a router still sending it requests would get errors.
                 sets.Remove(set);
                 c.Event(RolloutEventType.ScaledDown, $"stopped the instances of {set.Key}");
             }

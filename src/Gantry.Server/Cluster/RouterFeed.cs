@@ -16,6 +16,7 @@ public sealed partial class RouterFeed(ITrafficRouter local, IFleetStore fleet, 
 {
     private static readonly TimeSpan Interval = TimeSpan.FromMilliseconds(100);
     private static readonly TimeSpan Heartbeat = TimeSpan.FromSeconds(1);
+    private static readonly TimeSpan RouterTimeout = TimeSpan.FromSeconds(1);
 
     private ReplicaReport? reported;
     private string? storeError;
@@ -68,15 +69,7 @@ public sealed partial class RouterFeed(ITrafficRouter local, IFleetStore fleet, 
             return;
         }
 
-        var routes = FleetRouter.Deserialize(table.Routes);
-        var inForce = await local.InForceAsync(ct);
-        string? error = null;
-        if (inForce != routes)
-        {
-            var result = await local.ApplyAsync(routes, ct);
-            inForce = await local.InForceAsync(ct);
-            error = inForce == routes ? null : result.Error ?? "the router has not put it in force";
-        }
+        var error = await GiveAsync(FleetRouter.Deserialize(table.Routes), ct);
 
         var report = error is null
             ? new ReplicaReport(leadership.Replica, now, table.Version, null)
@@ -87,6 +80,29 @@ public sealed partial class RouterFeed(ITrafficRouter local, IFleetStore fleet, 
         }
 
         await ReportAsync(report, ct);
+    }
+
+    /// <summary>Gives the router the routes unless it has them; why it does not have them afterwards, or null.</summary>
+    private async Task<string?> GiveAsync(Core.ValueList<TrafficRoute> routes, CancellationToken ct)
+    {
+        // A router that does not answer must not silence this replica: it reports the router behind, not itself gone.
+        using var bounded = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        bounded.CancelAfter(RouterTimeout);
+        try
+        {
+            var inForce = await local.InForceAsync(bounded.Token);
+            if (inForce == routes)
+            {
+                return null;
+            }
+
+            var result = await local.ApplyAsync(routes, bounded.Token);
+            return await local.InForceAsync(bounded.Token) == routes ? null : result.Error ?? "the router has not put it in force";
+        }
+        catch (OperationCanceledException) when (!ct.IsCancellationRequested)
+        {
+            return $"this machine's router did not answer within {RouterTimeout.TotalSeconds:0} s";
+        }
     }
 
     private async Task ReportAsync(ReplicaReport report, CancellationToken ct)

@@ -1,5 +1,6 @@
 using Gantry.Core.Manifest;
 using Gantry.Core.Rollouts;
+using Gantry.Core.Strategies;
 using Gantry.Core.Traffic;
 
 namespace Gantry.Core.Tests.Strategies;
@@ -52,6 +53,27 @@ public sealed class SetThenVerifyTests
         world.Settle();
         world.State.Step.Should().Be(5);
         world.State.Traffic.CanaryWeight.Should().Be(50);
+    }
+
+    [Fact(Timeout = 10_000)]
+    public void PromotedOldSet_PastItsDrain_KeepsRunningUntilTheSplitWithoutItIsInForce()
+    {
+        var world = RolloutEngineTests.Stable(RolloutEngineTests.Canary);
+        world.Deploy("v2");
+        world.Settle();
+        world.Command(CommandKind.PromoteFull).Refusal.Should().BeNull();
+        world.RouterLate = true;
+        world.Settle();
+        world.State.Phase.Should().Be(RolloutPhase.Succeeded);
+        world.State.SetOf("v1")!.Routed.Should().Be(0);
+
+        // A router (another replica's, say) has not put the switch in force: it may still send v1 requests.
+        world.Advance(ServiceSpec.DefaultDrain + TimeSpan.FromMinutes(1));
+        world.State.SetOf("v1").Should().NotBeNull("its instances stop only once no router sends them requests");
+
+        world.RouterCatchesUp();
+        world.Settle();
+        world.State.SetOf("v1").Should().BeNull("the split without it is in force and its drain is over");
     }
 
     /// <summary>A manifest of one service, web, with <paramref name="keys"/> (indented as its keys) added.</summary>
