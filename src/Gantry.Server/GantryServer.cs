@@ -93,7 +93,9 @@ public sealed partial class GantryServer : IAsyncDisposable
         var adoptable = records is null ? [] : AdoptionRecord.Living(records, owner);
         var orphans = leadership.Clustered ? 0 : await Orphans.StopAsync(owner, TimeSpan.FromSeconds(10), time, ct, adoptable.Select(r => r.Pid).ToHashSet());
         var store = OpenStore(options, time);
-        var runtime = await Hosting.ServerRuntimes.RuntimeFor(manifest, options, owner, records, adoptable, time, ct);
+        // What replicas share in an engine (swarm services) is the store's, found by whichever replica leads, on any machine.
+        var shared = leadership.Clustered ? await SharedOwnerAsync(store, ct) : owner;
+        var runtime = await Hosting.ServerRuntimes.RuntimeFor(manifest, options, new Hosting.Owners(owner, shared), records, adoptable, time, ct);
         var http = new HttpClient(new SocketsHttpHandler { UseProxy = false, PooledConnectionLifetime = TimeSpan.FromMinutes(1) });
         var router = await StartRouterAsync(options, store, time, loggers, ct);
         var parts = new Hosting.ControlPlaneParts(manifest, manifestFolder, store, runtime, router, http, new Notifications.NotifierSet(http, manifestFolder));
@@ -122,6 +124,18 @@ public sealed partial class GantryServer : IAsyncDisposable
         }
 
         return server;
+    }
+
+    private static async Task<string> SharedOwnerAsync(Storage.Sql.SqlStore store, CancellationToken ct)
+    {
+        try
+        {
+            return await store.ClusterIdAsync(ct);
+        }
+        catch (Exception ex) when (Storage.Sql.StoreFailure.Of(ex) is { } reason)
+        {
+            throw new InvalidOperationException($"{store.Describe}: {reason}", ex);
+        }
     }
 
     /// <summary>The store <see cref="ServerOptions.Store"/> names (a PostgreSQL database), else the data directory's SQLite file; secret values sealed with the data directory's key.</summary>

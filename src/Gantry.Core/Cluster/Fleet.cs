@@ -34,4 +34,7 @@ public interface IFleetStore
 
     /// <summary>Every replica's last report, by name.</summary>
     Task<IReadOnlyList<ReplicaReport>> ReplicasAsync(CancellationToken ct);
+
+    /// <summary>The store's own name (16 hex digits, drawn when its schema was made): what its replicas share is marked with it.</summary>
+    Task<string> ClusterIdAsync(CancellationToken ct);
 }

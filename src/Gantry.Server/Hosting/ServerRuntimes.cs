@@ -2,6 +2,12 @@ using Gantry.Runtime.Process;
 
 namespace Gantry.Server.Hosting;
 
+/// <summary>
+/// The marks a server's instances carry: <see cref="Machine"/> on what belongs to this data directory (processes,
+/// containers of this machine's engine), <see cref="Shared"/> on what all replicas of its store share (swarm services).
+/// </summary>
+internal sealed record Owners(string Machine, string Shared);
+
 /// <summary>The runtimes a server's manifest needs, each engine reached before the server starts.</summary>
 internal static class ServerRuntimes
 {
@@ -9,9 +15,10 @@ internal static class ServerRuntimes
     /// The process runtime, with the Docker engine's beside it when a service has a docker section and a swarm's when
     /// one has a swarm section (each engine reached now: an unreachable one, or a swarm engine that is no manager, is one clear line).
     /// </summary>
-    public static async Task<Core.Runtime.IRuntime> RuntimeFor(GantryManifest manifest, ServerOptions options, string owner, string? records, IReadOnlyList<AdoptionRecord> adoptable, TimeProvider time, CancellationToken ct)
+    public static async Task<Core.Runtime.IRuntime> RuntimeFor(GantryManifest manifest, ServerOptions options, Owners owners, string? records, IReadOnlyList<AdoptionRecord> adoptable, TimeProvider time, CancellationToken ct)
     {
         var logs = Path.Combine(options.DataDirectory, "logs");
+        var owner = owners.Machine;
         var runtimes = new List<Core.Runtime.IRuntime> { new ProcessRuntime(time, logs, owner, InstanceIsolation.ForServer(options.DataDirectory), records, adoptable) { SharedRecords = options.Clustered } };
         var sections = manifest.Services.SelectMany(s => EffectiveService.RuntimesOf(manifest, s)).ToList();
         try
@@ -24,7 +31,7 @@ internal static class ServerRuntimes
 
             if (sections.Any(r => r is SwarmSpec))
             {
-                runtimes.Add(new Runtime.Swarm.SwarmRuntime(await ReachAsync(swarm: true, ct), owner, time));
+                runtimes.Add(new Runtime.Swarm.SwarmRuntime(await ReachAsync(swarm: true, ct), owners.Shared, time));
             }
         }
         catch

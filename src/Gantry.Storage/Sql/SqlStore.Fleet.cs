@@ -69,6 +69,13 @@ public partial class SqlStore : IFleetStore
         return replicas;
     }
 
+    public async Task<string> ClusterIdAsync(CancellationToken ct)
+    {
+        await using var connection = Connect();
+        using var read = Command(connection, null, "SELECT id FROM cluster");
+        return (string)(await read.ExecuteScalarAsync(ct))!;
+    }
+
     /// <summary>A serialised write that returns what it decided (committed whatever it is).</summary>
     private async Task<T> WriteReturningAsync<T>(Func<System.Data.Common.DbConnection, System.Data.Common.DbTransaction, T> body, CancellationToken ct)
     {

@@ -69,6 +69,17 @@ public abstract class LeaseStoreContract<TStore> : StoreContract<TStore>
     }
 
     [Fact(Timeout = 30_000)]
+    public async Task ClusterIdAsync_DrawnOncePerStore()
+    {
+        await using var store = Open();
+        var id = await store.ClusterIdAsync(default);
+        id.Should().MatchRegex("^[0-9a-f]{16}$");
+        (await store.ClusterIdAsync(default)).Should().Be(id);
+        await using var again = Open();
+        (await again.ClusterIdAsync(default)).Should().Be(id, "drawn when the schema was made, not at each opening");
+    }
+
+    [Fact(Timeout = 30_000)]
     public async Task ReportReplicaAsync_KeepsEachReplicasLastReport()
     {
         await using var store = Open();

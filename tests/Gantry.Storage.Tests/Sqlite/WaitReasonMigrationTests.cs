@@ -98,7 +98,7 @@ public sealed class WaitReasonMigrationTests : IDisposable
         edit(json);
         await using var write = connection.CreateCommand();
         // Back to the schema before 0012: forget it and what came after (0013 made the maintenance table, 0014 the pauses).
-        write.CommandText = "UPDATE rollouts SET state = $s WHERE id = $id; DELETE FROM schema_migrations WHERE version >= 12; DROP TABLE maintenance; DROP TABLE traffic_pauses; DROP TABLE leases; DROP TABLE published_tables; DROP TABLE replicas";
+        write.CommandText = "UPDATE rollouts SET state = $s WHERE id = $id; DELETE FROM schema_migrations WHERE version >= 12; DROP TABLE maintenance; DROP TABLE traffic_pauses; DROP TABLE leases; DROP TABLE published_tables; DROP TABLE replicas; DROP TABLE cluster";
         write.Parameters.AddWithValue("$s", json.ToJsonString());
         write.Parameters.AddWithValue("$id", state.Id);
         await write.ExecuteNonQueryAsync();

@@ -126,17 +126,5 @@ public sealed class ReplicaRoutersTests(ITestOutputHelper log) : WithPostgres("g
         await kill.WaitForExitAsync();
     }
 
-    private static async Task WaitAsync(Func<Task<bool>> condition, string what)
-    {
-        var watch = Stopwatch.StartNew();
-        while (!await condition())
-        {
-            if (watch.Elapsed > TimeSpan.FromSeconds(20))
-            {
-                throw new TimeoutException(what);
-            }
-
-            await Task.Delay(100);
-        }
-    }
+    private static Task WaitAsync(Func<Task<bool>> condition, string what) => Wait.UntilAsync(condition, TimeSpan.FromSeconds(20), what);
 }

@@ -14,3 +14,8 @@ CREATE TABLE replicas (
     table_version  BIGINT NOT NULL,
     table_error    TEXT
 );
+
+-- The store's own name, drawn once: replicas on several machines mark what they share in an engine (swarm
+-- services) with it, so that whichever leads finds what another created.
+CREATE TABLE cluster (id TEXT PRIMARY KEY);
+INSERT INTO cluster (id) VALUES (substr(md5(random()::text || clock_timestamp()::text), 1, 16));

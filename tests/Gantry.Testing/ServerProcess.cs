@@ -3,16 +3,15 @@ using System.Globalization;
 using System.Net.Http.Json;
 using Gantry.Api;
 using Gantry.Core.Rollouts;
-using Gantry.Testing;
 
-namespace Gantry.Tests.Commands;
+namespace Gantry.Testing;
 
 /// <summary>
 /// <c>gantry server</c> as a real process on a data directory, with an API client holding its local admin token:
 /// started, killed with SIGKILL or stopped with SIGTERM, started again; disposing stops the server and runs
 /// <c>gantry down</c>, so no router or instance outlives the test.
 /// </summary>
-internal sealed class ServerProcess(string data, int apiPort, IReadOnlyDictionary<string, string>? env = null) : IAsyncDisposable
+public sealed class ServerProcess(string data, int apiPort, IReadOnlyDictionary<string, string>? env = null) : IAsyncDisposable
 {
     public HttpClient Api { get; } = new() { BaseAddress = new Uri($"http://127.0.0.1:{apiPort}"), Timeout = TimeSpan.FromSeconds(15) };
 
@@ -42,7 +41,11 @@ internal sealed class ServerProcess(string data, int apiPort, IReadOnlyDictionar
                 // Not listening yet.
             }
 
-            server.HasExited.Should().BeFalse(server.Stderr);
+            if (server.HasExited)
+            {
+                throw new InvalidOperationException("the server exited: " + server.Stderr);
+            }
+
             await Task.Delay(50);
         }
 
@@ -71,7 +74,11 @@ internal sealed class ServerProcess(string data, int apiPort, IReadOnlyDictionar
     {
         using var response = await Api.PostAsJsonAsync("/api/v1/rollouts", new DeployRequest("shop", version), GantryJson.Options);
         var body = await response.Content.ReadAsStringAsync();
-        response.IsSuccessStatusCode.Should().BeTrue(body);
+        if (!response.IsSuccessStatusCode)
+        {
+            throw new InvalidOperationException($"deploy {version}: {(int)response.StatusCode} {body}");
+        }
+
         return System.Text.Json.JsonSerializer.Deserialize<RolloutView>(body, GantryJson.Options)!.Rollout.Id;
     }
 
