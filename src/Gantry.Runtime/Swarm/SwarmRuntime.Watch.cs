@@ -75,7 +75,7 @@ public sealed partial class SwarmRuntime
         }
 
         string? unreachable = null;
-        var seen = new List<(SwarmSet Set, ImmutableArray<InstanceStatus> Instances, Dictionary<string, (bool EverReady, int Failures)> Probed)>();
+        var seen = new List<(SwarmSet Set, ImmutableArray<InstanceStatus> Instances, Dictionary<string, (bool EverReady, int Failures)> Probed, object Before)>();
         var gone = new List<InstanceSetId>();
         var removed = new List<SwarmSet>();
         try
@@ -92,7 +92,7 @@ public sealed partial class SwarmRuntime
                 }
 
                 var (instances, next) = await ViewAsync(set, spec, probed, nodes, probe: true, ct);
-                seen.Add((set, instances, next));
+                seen.Add((set, instances, next, probed));
             }
 
             foreach (var setId in secrets)
@@ -111,7 +111,8 @@ public sealed partial class SwarmRuntime
         await gate.WaitAsync(ct);
         try
         {
-            foreach (var (set, instances, probed) in seen.Where(s => sets.GetValueOrDefault(s.Set.SetId) == s.Set))
+            // A set refreshed meanwhile (claimed, scaled, probed by EnsureAsync) keeps that newer view: this one is stale.
+            foreach (var (set, instances, probed, _) in seen.Where(s => sets.GetValueOrDefault(s.Set.SetId) == s.Set && ReferenceEquals(s.Set.Probed, s.Before)))
             {
                 set.Instances = instances;
                 set.Probed = probed;
@@ -140,10 +141,10 @@ public sealed partial class SwarmRuntime
         }
     }
 
-    /// <summary>The set's instances from its tasks now, without probing (a set just created or scaled); called under the lock.</summary>
-    private async Task RefreshAsync(SwarmSet set, CancellationToken ct)
+    /// <summary>The set's instances from its tasks now, without probing unless asked (a set just created or scaled); called under the lock.</summary>
+    private async Task RefreshAsync(SwarmSet set, CancellationToken ct, bool probe = false)
     {
-        (set.Instances, set.Probed) = await ViewAsync(set, set.Spec, set.Probed, await engine.NodesAsync(ct), probe: false, ct);
+        (set.Instances, set.Probed) = await ViewAsync(set, set.Spec, set.Probed, await engine.NodesAsync(ct), probe, ct);
     }
 
     /// <summary>A set's instances from its tasks: per slot, the task meant to run, with how often the slot's tasks failed; running ones probed when asked.</summary>

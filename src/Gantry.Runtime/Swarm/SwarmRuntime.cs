@@ -62,10 +62,12 @@ public sealed partial class SwarmRuntime(DockerEngine engine, string owner, Time
             else if (set.Replicas != spec.Replicas || set.Spec is null)
             {
                 // Scaled, or a predecessor's service of this release taken back as it runs (its tasks kept; a
-                // changed configuration applies from the next release, as for adopted processes).
+                // changed configuration applies from the next release, as for adopted processes). Taken back, its
+                // running tasks are probed at once: they served until now, and the first table must not go without them.
+                var adopted = set.Spec is null;
                 await ScaleAsync(set, spec.Replicas, ct);
                 set.Spec ??= spec;
-                await RefreshAsync(set, ct);
+                await RefreshAsync(set, ct, probe: adopted);
             }
 
             // Otherwise nothing to ask the engine: the watch keeps the set's instances current.

@@ -229,6 +229,11 @@ public sealed partial class RolloutReconciler(
             if (result.Applied)
             {
                 applied = routes;
+                if (logger.IsEnabled(LogLevel.Information))
+                {
+                    var text = string.Join("; ", routes.Select(r => $"{r.Name} " + string.Join(", ", r.Backends.Select(b => $"{b.Name} {b.Weight}% on {b.Instances.Count}"))));
+                    LogApplied(logger, text);
+                }
             }
 
             if (result.Error != RouterError)
@@ -277,6 +282,9 @@ public sealed partial class RolloutReconciler(
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "rollout {Id} not committed: {Outcome}")]
     private static partial void LogNotCommitted(ILogger logger, string id, CommitOutcome outcome);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "routes in the router: {Routes}")]
+    private static partial void LogApplied(ILogger logger, string routes);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "router: {Error}")]
     private static partial void LogRouterError(ILogger logger, string error);

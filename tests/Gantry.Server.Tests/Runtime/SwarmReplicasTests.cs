@@ -35,6 +35,7 @@ public sealed class SwarmReplicasTests(ITestOutputHelper log)
             await LeaderAsync([a], TimeSpan.FromSeconds(10));
             await b.StartAsync(manifest, "--store", url, "--replica", "b", "--router-address", "127.0.0.2");
             await a.WaitForAsync(await b.DeployAsync("1.0"), RolloutPhase.Succeeded);
+            await a.WaitForRoutersAsync(TimeSpan.FromSeconds(20)); // the first release succeeds as its table is applied
             await using var loadA = new SteadyLoad(new Uri($"http://127.0.0.1:{listen.Port}/"));
             await using var loadB = new SteadyLoad(new Uri($"http://127.0.0.2:{listen.Port}/"));
             var canary = await b.DeployAsync("2.0");
@@ -67,6 +68,10 @@ public sealed class SwarmReplicasTests(ITestOutputHelper log)
             }
 
             await b.WaitForViewAsync(canary, v => v.Rollout.Phase == RolloutPhase.Succeeded && v.Instances.All(i => i.Version == "2.0"), TimeSpan.FromMinutes(2));
+            // The switch is in force on the leader's router at once, on the other's at its feed's next pass.
+            await b.WaitForRoutersAsync(TimeSpan.FromSeconds(20));
+            await loadA.SettleAsync(TimeSpan.FromSeconds(20));
+            await loadB.SettleAsync(TimeSpan.FromSeconds(20));
             var (doneA, doneB) = (Snapshot(loadA), Snapshot(loadB));
             await loadA.WaitForRequestsAsync(100, TimeSpan.FromSeconds(20));
             await loadA.SettleAsync(TimeSpan.FromSeconds(20));

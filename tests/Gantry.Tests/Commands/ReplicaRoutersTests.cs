@@ -31,6 +31,7 @@ public sealed class ReplicaRoutersTests(ITestOutputHelper log) : WithPostgres("g
         await b.StartAsync(manifest, "--store", url, "--replica", "b", "--router-address", "127.0.0.2");
 
         await a.WaitForAsync(await b.DeployAsync("1.0"), RolloutPhase.Succeeded);
+        await a.WaitForRoutersAsync(TimeSpan.FromSeconds(20)); // the first release succeeds as its table is applied
         await using var loadA = new SteadyLoad(new Uri($"http://127.0.0.1:{listen}/"));
         await WaitAsync(() => AnswersAsync(new Uri($"http://127.0.0.2:{listen}/")), "b's router serves a's instances from the table a published");
 
@@ -65,6 +66,10 @@ public sealed class ReplicaRoutersTests(ITestOutputHelper log) : WithPostgres("g
 
         await Post(a, $"/api/v1/rollouts/{canary}/promote");
         await a.WaitForAsync(canary, RolloutPhase.Succeeded);
+        // The switch is in force on the leader's router at once, on the other's at its feed's next pass.
+        await a.WaitForRoutersAsync(TimeSpan.FromSeconds(20));
+        await loadA.SettleAsync(TimeSpan.FromSeconds(20));
+        await loadB.SettleAsync(TimeSpan.FromSeconds(20));
         var (doneA, doneB) = (Snapshot(loadA), Snapshot(loadB));
         await loadB.WaitForRequestsAsync(100, TimeSpan.FromSeconds(20));
         await loadB.SettleAsync(TimeSpan.FromSeconds(20));
