@@ -103,7 +103,14 @@ public sealed record QueuedDeploy(long Id, string Service, string Environment, R
 /// <summary>An instance as last observed: where it listens, which process, its health.</summary>
 public sealed record InstanceRecord(
     string Id, string Service, string Environment, string Version, Manifest.Values.Endpoint Address,
-    int? ProcessId, string Phase, int Restarts, string? LastError, DateTimeOffset ObservedAt);
+    int? ProcessId, string Phase, int Restarts, string? LastError, DateTimeOffset ObservedAt)
+{
+    /// <summary>The instance's set within its service and environment (null in records written before it was kept: its version).</summary>
+    public string? SetKey { get; init; }
+
+    /// <summary>Its index in the set (which instances may take traffic: the first <c>Routed</c>).</summary>
+    public int Index { get; init; }
+}
 
 /// <summary>A release as first deployed.</summary>
 public sealed record StoredRelease(string Service, Release Release, DateTimeOffset CreatedAt);

@@ -70,6 +70,8 @@ public static class ServerComposition
         services.AddSingleton<ChecklistService>();
         services.AddSingleton<FreezeService>();
         services.AddSingleton<MaintenanceService>();
+        services.AddSingleton(sp => new Cluster.InstanceMirror(sp.GetRequiredService<IRuntime>(), parts.Store, leadership, sp.GetRequiredService<TimeProvider>()));
+        services.AddHostedService(sp => sp.GetRequiredService<Cluster.InstanceMirror>());
         services.AddSingleton<RolloutViews>();
         services.AddSingleton<Access.TokenService>();
         services.AddSingleton(sp => new Access.AccessControl(parts.Store, sp.GetRequiredService<TimeProvider>(), access));

@@ -190,7 +190,7 @@ public sealed partial class RolloutReconciler(
     private async Task RecordInstancesAsync(RolloutState state, List<InstanceStatus> instances, CancellationToken ct)
     {
         var now = time.GetUtcNow();
-        var records = instances.Select(i => new InstanceRecord(i.Id, state.Service, state.Environment, i.Version, i.Address, i.ProcessId, i.Phase.ToString(), i.Restarts, i.LastError, now)).ToList();
+        var records = instances.Select(i => new InstanceRecord(i.Id, state.Service, state.Environment, i.Version, i.Address, i.ProcessId, i.Phase.ToString(), i.Restarts, i.LastError, now) { SetKey = i.SetKey, Index = i.Index }).ToList();
         var key = state.Target;
         if (recorded.TryGetValue(key, out var last) && last.Select(r => r with { ObservedAt = default }).SequenceEqual(records.Select(r => r with { ObservedAt = default })))
         {

@@ -1,16 +1,15 @@
 using System.Globalization;
-using Gantry.Core.Runtime;
 using Gantry.Server.Analysis;
 using Gantry.Server.Reconciler;
 
 namespace Gantry.Server.Rollouts;
 
-/// <summary>A rollout as the API shows it: its steps, instances, traffic split and analysis.</summary>
-public sealed class RolloutViews(GantryManifest manifest, IRuntime runtime, AnalysisRuns analysis)
+/// <summary>A rollout as the API shows it: its steps, instances (as the leader observes them), traffic split and analysis.</summary>
+public sealed class RolloutViews(GantryManifest manifest, Cluster.InstanceMirror observed, AnalysisRuns analysis)
 {
     public RolloutView View(RolloutState state)
     {
-        var instances = runtime.Observe().Where(i => i.SetId.BelongsTo(state.Target)).OrderBy(i => i.Version, StringComparer.Ordinal).ThenBy(i => i.Index).ToList();
+        var instances = observed.Observe().Where(i => i.SetId.BelongsTo(state.Target)).OrderBy(i => i.Version, StringComparer.Ordinal).ThenBy(i => i.Index).ToList();
         var traffic = TrafficGroups.Of(state, set => RoutingPlanner.Serving(set, instances).Count())
             .Select(g => new TrafficView(g.Set.Version, g.Set.Role.ToString().ToLowerInvariant(), g.Weight, RoutingPlanner.Serving(g.Set, instances).Count(), g.Set.Replicas))
             .ToList();

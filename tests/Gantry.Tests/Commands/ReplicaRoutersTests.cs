@@ -12,8 +12,9 @@ namespace Gantry.Tests.Commands;
 /// Two <c>gantry server</c> replicas on one PostgreSQL store, each with its own data directory and so its own router
 /// (as on two machines; here the second listens on 127.0.0.2 with <c>--router-address</c>), in front of the sample
 /// service under load on both routers. Every table the leader puts in force reaches the other replica's router through
-/// the store; a split counts only once both routers have it: with the standby's router frozen, the leader's promotion
-/// waits, and goes on once it answers again. A replica that dies is not waited for. Real processes throughout.
+/// the store; a split counts only once both routers have it: with the standby's router frozen, the canary's first step
+/// waits, and goes on once it answers again. The standby shows the leader's instances (its own machine runs none). A
+/// replica that dies is not waited for. Real processes throughout.
 /// </summary>
 public sealed class ReplicaRoutersTests(ITestOutputHelper log) : WithPostgres("gantry-routers-")
 {
@@ -60,6 +61,8 @@ public sealed class ReplicaRoutersTests(ITestOutputHelper log) : WithPostgres("g
         await loadB.WaitForRequestsAsync(300, TimeSpan.FromSeconds(30));
         Share(loadA, splitA).Should().BeInRange(0.35, 0.65, "a's router splits the canary");
         Share(loadB, []).Should().BeInRange(0.35, 0.65, "b's router has the same table");
+        var seenByA = await a.WaitForViewAsync(canary, _ => true);
+        await b.WaitForViewAsync(canary, v => v.Instances.Count == seenByA.Instances.Count && v.Traffic.SequenceEqual(seenByA.Traffic), TimeSpan.FromSeconds(10));
         var cluster = await ClusterAsync(b);
         cluster.Replicas.Should().HaveCount(2).And.OnlyContain(r => r.Alive && r.Table == cluster.Table && r.TableError == null, "both routers have the table in force");
         log.WriteLine(ClusterCommandText(cluster));
