@@ -5,13 +5,13 @@ using Microsoft.Extensions.Hosting;
 namespace Gantry.Server.Cluster;
 
 /// <summary>
-/// What a standby shows of the instances: the leader's observations as it records them in the store (read every half
-/// second while this replica stands by), since its own runtime may run nothing (another machine's replica leads).
+/// What a standby shows of the instances: the leader's observations as it records them in the store (read
+/// while this replica stands by, five times a second), since its own runtime may run nothing (another machine's replica leads).
 /// The leader, and a server alone, show what their runtime observes.
 /// </summary>
 public sealed class InstanceMirror(IRuntime runtime, IRolloutStore store, Leadership leadership, TimeProvider time) : BackgroundService
 {
-    private static readonly TimeSpan Interval = TimeSpan.FromMilliseconds(500);
+    private static readonly TimeSpan Interval = TimeSpan.FromMilliseconds(200);
 
     private volatile IReadOnlyList<InstanceStatus> mirrored = [];
 
