@@ -43,11 +43,12 @@ public sealed class ReplicaRoutersTests(ITestOutputHelper log) : WithPostgres("g
         try
         {
             canary = await b.DeployAsync("2.0");
-            await WaitAsync(async () => (await ClusterAsync(a)).Replicas.Any(r => r.Name == "b" && r.Alive && r.TableError is not null), "b reports its router behind");
+            var waiting = await a.WaitForViewAsync(canary, v => v.Rollout.Message.EndsWith("setWeight 50: waiting for the router to confirm the split is in force", StringComparison.Ordinal), TimeSpan.FromSeconds(60));
             await Task.Delay(TimeSpan.FromSeconds(2));
-            var waiting = (await a.Api.GetFromJsonAsync<RolloutView>($"/api/v1/rollouts/{canary}", GantryJson.Options))!;
-            waiting.Rollout.Message.Should().EndWith("setWeight 50: waiting for the router to confirm the split is in force", "b's router has not verified the split");
-            waiting.Rollout.Waits.Should().BeEmpty();
+            var still = (await a.Api.GetFromJsonAsync<RolloutView>($"/api/v1/rollouts/{canary}", GantryJson.Options))!;
+            (still.Rollout.Message, still.Rollout.Step).Should().Be((waiting.Rollout.Message, waiting.Rollout.Step), "b's router has not verified the split: the step holds");
+            still.Rollout.Waits.Should().BeEmpty();
+            (await ClusterAsync(a)).Replicas.Should().Contain(r => r.Name == "b" && r.Alive && r.TableError != null, "b reports its router behind");
             log.WriteLine($"router b frozen: {ClusterCommandText(await ClusterAsync(a))}");
         }
         finally
