@@ -21,7 +21,14 @@ public sealed record DeployRequest(
 public sealed record CommandRequest(string? Reason = null, bool Full = false);
 
 /// <summary>A rollback: where, and to which version (the previous release when not given).</summary>
-public sealed record RollbackRequest(string? Environment = null, string? To = null, string? Reason = null);
+public sealed record RollbackRequest(string? Environment = null, string? To = null, string? Reason = null)
+{
+    /// <summary>Traffic back in steps: the share left on the release rolled back at each step, falling to 0 (<c>50%,0%</c>); null: at once.</summary>
+    public string? Steps { get; init; }
+
+    /// <summary>How long each step holds (<c>1m</c> when not given); only with <see cref="Steps"/>.</summary>
+    public string? Every { get; init; }
+}
 
 /// <summary>One step of a rollout's strategy as shown: its text and whether it is done, running or to come.</summary>
 public sealed record StepView(int Index, string Text, string Status);

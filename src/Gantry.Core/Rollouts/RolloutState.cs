@@ -132,7 +132,8 @@ public sealed record AnalysisRequest(string Key, ValueList<string> Templates, st
 /// it is in its strategy. Immutable; every change is a new record with a higher <see cref="Revision"/>.
 /// <see cref="Waits"/> says why it does not move on by itself (named reasons, none when it moves);
 /// <see cref="ChecklistGated"/> that it started behind its environment's checklist (a retry waits for it again);
-/// <see cref="Stage"/> where a blue-green rollout is.
+/// <see cref="Stage"/> where a blue-green rollout is; <see cref="Gradual"/> the steps of a rollback that moves traffic
+/// back in steps (<see cref="Step"/> counts them).
 /// </summary>
 public sealed record RolloutState(
     string Id,
@@ -163,7 +164,8 @@ public sealed record RolloutState(
     string? EmergencyReason = null,
     string? ReleaseKey = null,
     string? PreviousKey = null,
-    BlueGreenStage? Stage = null)
+    BlueGreenStage? Stage = null,
+    GradualRollback? Gradual = null)
 {
     /// <summary>Whether the rollout waits for <paramref name="reason"/>.</summary>
     public bool WaitsFor(WaitReason reason) => Waits.Contains(reason);

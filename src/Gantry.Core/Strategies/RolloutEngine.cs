@@ -24,7 +24,7 @@ public static partial class RolloutEngine
     /// </summary>
     public static RolloutState Create(
         string id, ServiceSpec service, string environment, Release release, RolloutKind kind,
-        IEnumerable<InstanceSet> inherited, DateTimeOffset now, string? createdBy = null, bool emergency = false, bool checklist = false, bool approval = false, string? emergencyReason = null)
+        IEnumerable<InstanceSet> inherited, DateTimeOffset now, string? createdBy = null, bool emergency = false, bool checklist = false, bool approval = false, string? emergencyReason = null, GradualRollback? gradual = null)
     {
         var sets = inherited.Where(s => s.Role == SetRole.Stable || (s.Role == SetRole.Retired && (s.RemoveAt is null || s.RemoveAt > now))).ToList();
         var stable = sets.FirstOrDefault(s => s.Role == SetRole.Stable);
@@ -40,7 +40,7 @@ public static partial class RolloutEngine
             id, service.Name, environment, kind, strategy, release, stable?.Version,
             RolloutPhase.Pending, 0, "created", [.. sets], TrafficState.AllStable, null, [], 1,
             now, now, now, null, null, 0, emergency, createdBy, EmergencyReason: emergency ? emergencyReason : null,
-            ReleaseKey: KeyFor(release, sets), PreviousKey: stable?.Key);
+            ReleaseKey: KeyFor(release, sets), PreviousKey: stable?.Key, Gradual: kind == RolloutKind.Rollback ? gradual : null);
         ValueList<WaitReason> gates = [.. new[] { (checklist, WaitReason.AwaitingChecklist), (approval, WaitReason.AwaitingApproval) }.Where(g => g.Item1).Select(g => g.Item2)];
         return checklist ? state with { Waits = gates, ChecklistGated = true, Message = $"waiting for the pre-deployment checklist of {environment}" }
             : approval ? state with { Waits = gates, Phase = RolloutPhase.AwaitingApproval, Message = $"waiting for approval to deploy to {environment}" }
@@ -112,7 +112,7 @@ public static partial class RolloutEngine
             Analysis = null,
             Background = null,
             StepUntil = null,
-            Message = Describe(state.Strategy, state.Release.Version, state.PreviousVersion),
+            Message = Describe(state),
             LastProgressAt = now,
             UpdatedAt = now,
         };
@@ -126,6 +126,9 @@ public static partial class RolloutEngine
         StrategyKind.Rolling => $"rolling update from {previous} to {version}",
         _ => $"rolling back from {previous} to {version}",
     };
+
+    private static string Describe(RolloutState state) =>
+        state.Gradual is { } plan ? $"{Describe(state.Strategy, state.Release.Version, state.PreviousVersion)} in steps ({plan})" : Describe(state.Strategy, state.Release.Version, state.PreviousVersion);
 
     /// <summary>The next state of a rollout given what was observed.</summary>
     public static Decision Next(ServiceSpec service, RolloutState state, Observation observed)
@@ -192,6 +195,9 @@ public static partial class RolloutEngine
                         break;
                     case StrategyKind.Rolling:
                         NextRolling(c, service, observed);
+                        break;
+                    case StrategyKind.Rollback when c.State.Gradual is { } plan:
+                        NextGradual(c, plan, observed);
                         break;
                     default:
                         NextDirect(c, service, observed);

@@ -81,6 +81,17 @@ public sealed class CommandService(GantryManifest manifest, IRolloutStore store,
             return problem;
         }
 
+        GradualRollback? gradual = null;
+        if (request.Steps is { } steps && (gradual = GradualRollback.Parse(steps, request.Every, out var badSteps)) is null)
+        {
+            return ProblemCodes.InvalidRequest.With(badSteps!);
+        }
+
+        if (request.Steps is null && request.Every is not null)
+        {
+            return ProblemCodes.InvalidRequest.With("every: only with steps (a rollback in steps)");
+        }
+
         var history = await store.ListAsync(new RolloutQuery(service.Name, environment, Limit: 500), ct);
         var choice = RollbackTarget.Choose(service.Name, environment, history, request.To);
         if (choice.Target is not { } target)
@@ -95,7 +106,7 @@ public sealed class CommandService(GantryManifest manifest, IRolloutStore store,
             }).With(choice.Message);
         }
 
-        return await creator.CreateAsync(new NewRollout(service, environment, target, RolloutKind.Rollback, who, request.Reason, choice.Replaced), ct);
+        return await creator.CreateAsync(new NewRollout(service, environment, target, RolloutKind.Rollback, who, request.Reason, choice.Replaced) { Gradual = gradual }, ct);
     }
 
     /// <summary>The newest rollout of a service in an environment (the default one when not named).</summary>

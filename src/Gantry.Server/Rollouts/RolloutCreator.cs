@@ -5,7 +5,11 @@ using Gantry.Server.Reconciler;
 namespace Gantry.Server.Rollouts;
 
 /// <summary>What a new rollout is: of which release, deploy or rollback, by whom and why, which rollout it undoes, from the queue or not, an emergency or not, and what it waits for.</summary>
-public sealed record NewRollout(ServiceSpec Service, string Environment, Release Release, RolloutKind Kind, AuditContext Who, string? Reason = null, RolloutState? Replaced = null, long? FromQueue = null, bool Emergency = false, bool AwaitsChecklist = false, bool AwaitsApproval = false);
+public sealed record NewRollout(ServiceSpec Service, string Environment, Release Release, RolloutKind Kind, AuditContext Who, string? Reason = null, RolloutState? Replaced = null, long? FromQueue = null, bool Emergency = false, bool AwaitsChecklist = false, bool AwaitsApproval = false)
+{
+    /// <summary>A rollback's steps, when it moves traffic back gradually.</summary>
+    public GradualRollback? Gradual { get; init; }
+}
 
 /// <summary>
 /// Creates rollouts, under the target's lock: refused while another rollout of the service runs there, when the
@@ -43,9 +47,9 @@ public sealed class RolloutCreator(GantryManifest manifest, IRolloutStore store,
 
             var id = await store.NextIdAsync(service.Name, environment, ct);
             var now = time.GetUtcNow();
-            var state = RolloutEngine.Create(id, spec, environment, release, ask.Kind, latest?.Sets ?? [], now, by, ask.Emergency, ask.AwaitsChecklist, ask.AwaitsApproval, ask.Reason);
+            var state = RolloutEngine.Create(id, spec, environment, release, ask.Kind, latest?.Sets ?? [], now, by, ask.Emergency, ask.AwaitsChecklist, ask.AwaitsApproval, ask.Reason, ask.Gradual);
             var what = ask.Kind == RolloutKind.Rollback
-                ? $"rollback of {service.Name} in {environment} to {release.Version} by {by}{(ask.Reason is null ? string.Empty : ": " + ask.Reason)}"
+                ? $"rollback of {service.Name} in {environment} to {release.Version}{(ask.Gradual is { } steps ? $" in steps ({steps})" : string.Empty)} by {by}{(ask.Reason is null ? string.Empty : ": " + ask.Reason)}"
                 : ask.Emergency
                     ? $"EMERGENCY deploy of {service.Name} {release.Version} to {environment} by {by}: {ask.Reason} (past deployment windows, freezes and soak)"
                     : $"deploy of {service.Name} {release.Version} to {environment} by {by}";

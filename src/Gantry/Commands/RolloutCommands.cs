@@ -228,11 +228,14 @@ internal static partial class RolloutCommands
         var to = new Option<string?>("--to") { Description = "The version to go back to (default: the previous release).", HelpName = "VERSION" };
         var reason = new Option<string?>("--reason", "-m") { Description = "Why, for the record.", HelpName = "TEXT" };
         var wait = new Option<bool>("--wait", "-w") { Description = "Follow the rollback until it ends." };
+        var steps = new Option<string?>("--steps") { Description = "Move traffic back in steps: the share left on the current release at each step, falling to 0 (for example 50%,0%).", HelpName = "SHARES" };
+        var every = new Option<string?>("--every") { Description = "How long each step of --steps holds (default 1m).", HelpName = "DURATION" };
         var output = CommonOptions.Output();
-        var command = new Command("rollback", "Go back to the previous release (or --to VERSION): instant while its instances still run.") { service, env, to, reason, wait, output, server };
+        var command = new Command("rollback", "Go back to the previous release (or --to VERSION): instant while its instances still run, or in steps with --steps.") { service, env, to, reason, steps, every, wait, output, server };
         command.SetAction((parse, ct) => RunAsync(parse, server, async (api, writer) =>
         {
-            var view = await api.RollbackAsync(parse.GetValue(service)!, new RollbackRequest(parse.GetValue(env), parse.GetValue(to), parse.GetValue(reason)), ct);
+            var request = new RollbackRequest(parse.GetValue(env), parse.GetValue(to), parse.GetValue(reason)) { Steps = parse.GetValue(steps), Every = parse.GetValue(every) };
+            var view = await api.RollbackAsync(parse.GetValue(service)!, request, ct);
             return await AnswerAsync(api, view, parse.GetValue(wait), writer, parse.GetValue(output), ct);
         }));
         return command;

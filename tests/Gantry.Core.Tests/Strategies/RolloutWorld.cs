@@ -79,10 +79,13 @@ internal sealed class RolloutWorld
     public RolloutState Deploy(string version, RolloutKind kind = RolloutKind.Deploy, bool checklist = false, bool approval = false) =>
         Deploy(Release.Of(version), kind, checklist, approval);
 
-    public RolloutState Deploy(Release release, RolloutKind kind = RolloutKind.Deploy, bool checklist = false, bool approval = false)
+    /// <summary>A rollback to <paramref name="version"/> that moves traffic back in steps.</summary>
+    public RolloutState Rollback(string version, GradualRollback plan) => Deploy(Release.Of(version), RolloutKind.Rollback, gradual: plan);
+
+    public RolloutState Deploy(Release release, RolloutKind kind = RolloutKind.Deploy, bool checklist = false, bool approval = false, GradualRollback? gradual = null)
     {
         var inherited = State?.Sets ?? [];
-        State = RolloutEngine.Create($"r{History.Count}", Service, "production", release, kind, inherited, Now, "alice", checklist: checklist, approval: approval);
+        State = RolloutEngine.Create($"r{History.Count}", Service, "production", release, kind, inherited, Now, "alice", checklist: checklist, approval: approval, gradual: gradual);
         History.Add(State);
         if (!RouterLate)
         {

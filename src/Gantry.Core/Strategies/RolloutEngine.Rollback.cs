@@ -1,0 +1,67 @@
+using System.Globalization;
+using Gantry.Core.Manifest.Values;
+using Gantry.Core.Rollouts;
+
+namespace Gantry.Core.Strategies;
+
+public static partial class RolloutEngine
+{
+    /// <summary>
+    /// A gradual rollback: once the earlier release is ready at full size, traffic moves back to it step by step
+    /// (<see cref="GradualRollback.Steps"/>: the share left on the release rolled back), each step verified in the
+    /// router and held for <see cref="GradualRollback.Every"/>; the last step (0%) switches all traffic back.
+    /// </summary>
+    private static void NextGradual(Changes c, GradualRollback plan, Observation observed)
+    {
+        var target = c.State.SetOf(c.State.NewKey)!;
+        var ready = observed.ReadyOf(target);
+        if (ready < target.Replicas)
+        {
+            c.Waiting($"waiting for {target.Version}: {ready}/{target.Replicas} instances ready");
+            return;
+        }
+
+        var step = c.State.Step;
+        var label = string.Create(CultureInfo.InvariantCulture, $"rollback step {Math.Min(step + 1, plan.Steps.Count)}/{plan.Steps.Count}");
+        var left = step < plan.Steps.Count ? plan.Steps[step] : 0;
+        if (left == 0)
+        {
+            SwitchTo(c, target, c.Drain);
+            Succeed(c, string.Create(CultureInfo.InvariantCulture, $"rolled back to {target.Version} in {plan.Steps.Count} steps: all traffic on it"));
+            return;
+        }
+
+        if (c.State.StepUntil is null)
+        {
+            var weight = 100 - left;
+            if (c.State.Traffic.CanaryWeight != weight)
+            {
+                c.State = c.State with { Traffic = c.State.Traffic with { CanaryWeight = weight }, Phase = RolloutPhase.Progressing, Message = $"{label}: {weight}% back on {target.Version}, waiting for the router to confirm" };
+                c.Event(RolloutEventType.TrafficShifted, string.Create(CultureInfo.InvariantCulture, $"{label}: {weight}% back on {target.Version}, {left}% left on {c.State.PreviousVersion}"));
+            }
+
+            if (!Verified(c, observed, label))
+            {
+                return;
+            }
+
+            c.State = c.State with
+            {
+                Phase = RolloutPhase.Paused,
+                StepUntil = observed.Now + plan.Every,
+                Message = string.Create(CultureInfo.InvariantCulture, $"{label}: {left}% left on {c.State.PreviousVersion}; the next step in {DurationSyntax.Format(plan.Every)}"),
+            };
+            c.Event(RolloutEventType.Paused, c.State.Message);
+            return;
+        }
+
+        if (observed.Now < c.State.StepUntil)
+        {
+            return;
+        }
+
+        c.State = c.State with { Phase = RolloutPhase.Progressing, StepUntil = null, Step = step + 1 };
+        c.Event(RolloutEventType.Resumed, $"{label} held {DurationSyntax.Format(plan.Every)}: the next step");
+        NextGradual(c, plan, observed);
+    }
+}
