@@ -55,6 +55,23 @@ public sealed class GradualRollbackTests
         world.Advance(TimeSpan.FromSeconds(30)).Phase.Should().Be(RolloutPhase.Succeeded);
     }
 
+    [Fact(Timeout = 10_000)]
+    public void RollbackInSteps_Aborted_PutsAllTrafficBackOnTheReleaseBeingRolledBack()
+    {
+        var world = RolloutEngineTests.Stable(RolloutEngineTests.Canary);
+        world.Deploy("v2");
+        world.Command(CommandKind.PromoteFull);
+        world.Settle();
+        world.Rollback("v1", GradualRollback.Parse("50%,0%", "1m", out _)!);
+        world.Settle();
+        world.Weights()["v1"].Should().Be(50);
+
+        world.Command(CommandKind.Abort, "v1 is worse").Refusal.Should().BeNull();
+        world.Settle();
+        world.State.Phase.Should().Be(RolloutPhase.Aborted);
+        world.Serving().Keys.Should().Equal("v2");
+    }
+
     [Theory(Timeout = 10_000)]
     [InlineData("50%,0%", null, "50%, 0% every 1m")]
     [InlineData("90, 50, 0", "10s", "90%, 50%, 0% every 10s")]
