@@ -100,10 +100,13 @@ public sealed class ServerProcess(string data, int apiPort, IReadOnlyDictionary<
         throw new TimeoutException($"rollout {id}: {view?.Rollout.Phase}: {view?.Rollout.Message}; instances {string.Join("; ", view?.Instances ?? [])}");
     }
 
+    /// <summary>The replicas of the server's store as it sees them.</summary>
+    public async Task<ClusterView> ClusterAsync() => (await Api.GetFromJsonAsync<ClusterView>("/api/v1/cluster", GantryJson.Options))!;
+
     /// <summary>Among replicas: waits until the router of every live replica reported the newest published table.</summary>
     public Task WaitForRoutersAsync(TimeSpan timeout) => Wait.UntilAsync(async () =>
     {
-        var cluster = (await Api.GetFromJsonAsync<ClusterView>("/api/v1/cluster", GantryJson.Options))!;
+        var cluster = await ClusterAsync();
         return cluster.Table is { } table && cluster.Replicas.Where(r => r.Alive).All(r => r.Table == table && r.TableError is null);
     }, timeout, "every live replica's router has the newest table");
 

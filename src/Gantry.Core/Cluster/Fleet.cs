@@ -29,6 +29,9 @@ public interface IFleetStore
     /// <summary>The table published last (null before any).</summary>
     Task<PublishedTable?> PublishedTableAsync(CancellationToken ct);
 
+    /// <summary>The version of the table published last (0 before any): a cheap look, without the routes.</summary>
+    Task<long> PublishedVersionAsync(CancellationToken ct);
+
     /// <summary>Records a replica's report, replacing its previous one.</summary>
     Task ReportReplicaAsync(ReplicaReport report, CancellationToken ct);
 

@@ -13,11 +13,8 @@ public static partial class RolloutEngine
     /// </summary>
     private static void NextGradual(Changes c, GradualRollback plan, Observation observed)
     {
-        var target = c.State.SetOf(c.State.NewKey)!;
-        var ready = observed.ReadyOf(target);
-        if (ready < target.Replicas)
+        if (!AllReady(c, observed, out var target, out _))
         {
-            c.Waiting($"waiting for {target.Version}: {ready}/{target.Replicas} instances ready");
             return;
         }
 

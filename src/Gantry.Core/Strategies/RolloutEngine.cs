@@ -248,11 +248,8 @@ public static partial class RolloutEngine
     /// <summary>The first release, and a rollback: the new set at full size; once all are ready, it takes all traffic.</summary>
     private static void NextDirect(Changes c, ServiceSpec service, Observation observed)
     {
-        var set = c.State.SetOf(c.State.NewKey)!;
-        var ready = observed.ReadyOf(set);
-        if (ready < set.Replicas)
+        if (!AllReady(c, observed, out var set, out var ready))
         {
-            c.Waiting($"waiting for {set.Version}: {ready}/{set.Replicas} instances ready");
             return;
         }
 
@@ -277,6 +274,20 @@ public static partial class RolloutEngine
             .ToList();
         c.State = c.State with { Sets = [.. sets], Traffic = TrafficState.AllStable };
         c.Event(RolloutEventType.TrafficShifted, $"100% of traffic on {set.Version}");
+    }
+
+    /// <summary>Whether every instance of the new release's set is ready; if not, the rollout says it waits for them.</summary>
+    private static bool AllReady(Changes c, Observation observed, out InstanceSet set, out int ready)
+    {
+        set = c.State.SetOf(c.State.NewKey)!;
+        ready = observed.ReadyOf(set);
+        if (ready < set.Replicas)
+        {
+            c.Waiting($"waiting for {set.Version}: {ready}/{set.Replicas} instances ready");
+            return false;
+        }
+
+        return true;
     }
 
     private static void Succeed(Changes c, string message)

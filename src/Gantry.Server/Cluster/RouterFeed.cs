@@ -57,9 +57,13 @@ public sealed partial class RouterFeed(ITrafficRouter local, IFleetStore fleet, 
     private async Task PassAsync(CancellationToken ct)
     {
         var now = time.GetUtcNow();
-        var table = await fleet.PublishedTableAsync(ct);
         var due = reported is null || now - reported.SeenAt >= Heartbeat;
-        if (table is null || (!due && reported!.TableVersion == table.Version && reported.TableError is null))
+
+        // The version only, ten times a second; the routes when it changed, when behind, and at each heartbeat (a
+        // router that lost its table, restarted say, gets it back within a second).
+        var version = await fleet.PublishedVersionAsync(ct);
+        var table = version == 0 || (!due && reported!.TableVersion == version && reported.TableError is null) ? null : await fleet.PublishedTableAsync(ct);
+        if (table is null)
         {
             if (due)
             {

@@ -44,6 +44,13 @@ public partial class SqlStore : IFleetStore
             : null;
     }
 
+    public async Task<long> PublishedVersionAsync(CancellationToken ct)
+    {
+        await using var connection = Connect();
+        using var read = Command(connection, null, "SELECT COALESCE(MAX(version), 0) FROM published_tables WHERE name = @n", ("@n", TableName));
+        return Convert.ToInt64(await read.ExecuteScalarAsync(ct), System.Globalization.CultureInfo.InvariantCulture);
+    }
+
     public async Task ReportReplicaAsync(ReplicaReport report, CancellationToken ct) =>
         await WriteAsync((connection, transaction) =>
         {

@@ -61,7 +61,7 @@ public sealed class SwarmReplicasTests(ITestOutputHelper log)
 
             // a comes back (as a supervisor would restart it): a standby whose router gets the tables again.
             await a.StartAsync(manifest, "--store", url, "--replica", "a");
-            await Wait.UntilAsync(async () => (await ClusterAsync(b)).Replicas.Count(r => r.Alive && r.TableError is null) == 2, TimeSpan.FromSeconds(20), "both replicas report the table");
+            await Wait.UntilAsync(async () => (await b.ClusterAsync()).Replicas.Count(r => r.Alive && r.TableError is null) == 2, TimeSpan.FromSeconds(20), "both replicas report the table");
             using (var promote = await b.Api.PostAsJsonAsync($"/api/v1/rollouts/{canary}/promote", new CommandRequest("after the failover"), GantryJson.Options))
             {
                 promote.IsSuccessStatusCode.Should().BeTrue(await promote.Content.ReadAsStringAsync());
@@ -106,8 +106,6 @@ public sealed class SwarmReplicasTests(ITestOutputHelper log)
         return [.. listed.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries).Order(StringComparer.Ordinal)];
     }
 
-    private static async Task<ClusterView> ClusterAsync(ServerProcess server) =>
-        (await server.Api.GetFromJsonAsync<ClusterView>("/api/v1/cluster", GantryJson.Options))!;
 
     private static async Task LeaderAsync(IReadOnlyList<ServerProcess> servers, TimeSpan timeout) =>
         await Wait.UntilAsync(async () =>
@@ -116,7 +114,7 @@ public sealed class SwarmReplicasTests(ITestOutputHelper log)
             {
                 try
                 {
-                    if ((await ClusterAsync(server)).Leading)
+                    if ((await server.ClusterAsync()).Leading)
                     {
                         return true;
                     }

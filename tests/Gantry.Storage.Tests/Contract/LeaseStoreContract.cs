@@ -53,6 +53,7 @@ public abstract class LeaseStoreContract<TStore> : StoreContract<TStore>
     {
         await using var store = Open();
         (await store.PublishedTableAsync(default)).Should().BeNull();
+        (await store.PublishedVersionAsync(default)).Should().Be(0);
         var a = await store.TryLeadAsync("control-plane", "a", TimeSpan.FromSeconds(3), Time.GetUtcNow(), default);
         var fenceA = new LeaseFence(a.Name, a.Holder, a.Token);
         (await store.PublishTableAsync("[1]", fenceA, Time.GetUtcNow(), default)).Should().Be(1);
@@ -60,6 +61,7 @@ public abstract class LeaseStoreContract<TStore> : StoreContract<TStore>
         Time.Advance(TimeSpan.FromSeconds(1));
         (await store.PublishTableAsync("[2]", fenceA, Time.GetUtcNow(), default)).Should().Be(2);
         (await store.PublishedTableAsync(default)).Should().Be(new PublishedTable(2, "[2]", "a", Time.GetUtcNow()));
+        (await store.PublishedVersionAsync(default)).Should().Be(2);
 
         Time.Advance(TimeSpan.FromSeconds(5));
         var b = await store.TryLeadAsync("control-plane", "b", TimeSpan.FromSeconds(3), Time.GetUtcNow(), default);

@@ -82,7 +82,7 @@ public sealed class ReplicaFailoverTests(ITestOutputHelper log) : WithPostgres("
             // A killed replica that comes back stands by.
             var back = replicas.First(r => r.Server.Process is null);
             await back.Server.StartAsync(manifest, "--store", url, "--replica", back.Name);
-            (await back.Server.Api.GetFromJsonAsync<ClusterView>("/api/v1/cluster", GantryJson.Options))!.Should().Match<ClusterView>(c => !c.Leading && c.Leader == leader.Name);
+            (await back.Server.ClusterAsync()).Should().Match<ClusterView>(c => !c.Leading && c.Leader == leader.Name);
             var twin = await ChildProcess.RunAsync("dotnet", [RepoPaths.GantryDll, "server", "-f", manifest, "--data", data, "--store", url, "--replica", leader.Name, "--listen", $"127.0.0.1:{FreePort.Next()}"], TimeSpan.FromSeconds(60));
             (twin.ExitCode, twin.Stderr.Trim()).Should().Be((ExitCodes.Failed, $"gantry: a gantry server alone, or replica '{leader.Name}', is using the data directory {data} (give each replica its own --replica name)"));
         }
@@ -110,7 +110,7 @@ public sealed class ReplicaFailoverTests(ITestOutputHelper log) : WithPostgres("
             {
                 try
                 {
-                    if ((await replica.Server.Api.GetFromJsonAsync<ClusterView>("/api/v1/cluster", GantryJson.Options))!.Leading)
+                    if ((await replica.Server.ClusterAsync()).Leading)
                     {
                         return replica;
                     }

@@ -35,7 +35,7 @@ public sealed class ReplicaRoutersTests(ITestOutputHelper log) : WithPostgres("g
         try
         {
             await a.StartAsync(manifest, "--store", url, "--replica", "a");
-            await WaitAsync(async () => (await ClusterAsync(a)).Leading, "replica a leads");
+            await WaitAsync(async () => (await a.ClusterAsync()).Leading, "replica a leads");
             for (var i = 1; i < count; i++)
             {
                 await servers[i].StartAsync(manifest, "--store", url, "--replica", names[i], "--router-address", fronts[i].Host);
@@ -61,8 +61,8 @@ public sealed class ReplicaRoutersTests(ITestOutputHelper log) : WithPostgres("g
                 var still = (await a.Api.GetFromJsonAsync<RolloutView>($"/api/v1/rollouts/{canary}", GantryJson.Options))!;
                 (still.Rollout.Message, still.Rollout.Step).Should().Be((waiting.Rollout.Message, waiting.Rollout.Step), "b's router has not verified the split: the step holds");
                 still.Rollout.Waits.Should().BeEmpty();
-                (await ClusterAsync(a)).Replicas.Should().Contain(r => r.Name == "b" && r.Alive && r.TableError != null, "b reports its router behind");
-                log.WriteLine($"router b frozen: {ClusterCommandText(await ClusterAsync(a))}");
+                (await a.ClusterAsync()).Replicas.Should().Contain(r => r.Name == "b" && r.Alive && r.TableError != null, "b reports its router behind");
+                log.WriteLine($"router b frozen: {ClusterCommandText(await a.ClusterAsync())}");
             }
             finally
             {
@@ -77,7 +77,7 @@ public sealed class ReplicaRoutersTests(ITestOutputHelper log) : WithPostgres("g
             loads.Skip(1).Select(l => Share(l, [])).Should().OnlyContain(share => share >= 0.35 && share <= 0.65, "every other router has the same table");
             var seenByA = await a.WaitForViewAsync(canary, _ => true);
             await b.WaitForViewAsync(canary, v => v.Instances.Count == seenByA.Instances.Count && v.Traffic.SequenceEqual(seenByA.Traffic), TimeSpan.FromSeconds(10));
-            var cluster = await ClusterAsync(b);
+            var cluster = await b.ClusterAsync();
             cluster.Replicas.Should().HaveCount(count).And.OnlyContain(r => r.Alive && r.Table == cluster.Table && r.TableError == null, "every router has the table in force");
             log.WriteLine(ClusterCommandText(cluster));
 
@@ -108,7 +108,7 @@ public sealed class ReplicaRoutersTests(ITestOutputHelper log) : WithPostgres("g
             var watch = Stopwatch.StartNew();
             await a.WaitForViewAsync(third, v => v.Rollout.Waits.Count > 0 && v.Traffic.Any(t => t.Version == "3.0" && t.Weight == 50));
             log.WriteLine($"3.0 at 50% {watch.Elapsed.TotalSeconds:0.0} s after b died");
-            (await ClusterAsync(a)).Replicas.Should().ContainSingle(r => r.Name == "b").Which.Alive.Should().BeFalse();
+            (await a.ClusterAsync()).Replicas.Should().ContainSingle(r => r.Name == "b").Which.Alive.Should().BeFalse();
             loads.SelectMany(l => l.Errors).Should().BeEmpty("b's router, its replica gone, keeps serving its last table");
         }
         finally
@@ -136,8 +136,6 @@ public sealed class ReplicaRoutersTests(ITestOutputHelper log) : WithPostgres("g
 
     private static string ClusterCommandText(ClusterView view) => Gantry.Commands.ClusterCommand.Describe(view);
 
-    private static async Task<ClusterView> ClusterAsync(ServerProcess server) =>
-        (await server.Api.GetFromJsonAsync<ClusterView>("/api/v1/cluster", GantryJson.Options))!;
 
     private static async Task Post(ServerProcess server, string path)
     {
