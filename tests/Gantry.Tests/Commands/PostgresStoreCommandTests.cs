@@ -120,6 +120,9 @@ public sealed class PostgresStoreCommandTests() : WithPostgres("gantry-pg-cli-")
         (alone.ExitCode, alone.Stderr.Trim()).Should().Be((ExitCodes.BadInput, "gantry: --replica needs --store (replicas share a PostgreSQL store)"));
         var named = await ChildProcess.RunAsync("dotnet", [RepoPaths.GantryDll, "server", "-f", manifest, "--store", $"postgres://gantry@127.0.0.1:{port}/gantry", "--replica", "../a"], TimeSpan.FromSeconds(45));
         (named.ExitCode, named.Stderr.Trim()).Should().Be((ExitCodes.BadInput, "gantry: --replica: '../a' must be 1 to 64 letters, digits, '-', '_' or '.', not starting with '.'"));
+        var bind = await ChildProcess.RunAsync("dotnet", [RepoPaths.GantryDll, "server", "-f", manifest, "--router-address", "machine-2"], TimeSpan.FromSeconds(45));
+        (bind.ExitCode, bind.Stderr.Trim()).Should().Be((ExitCodes.BadInput, "gantry: --router-address: 'machine-2' must be an IP address, with the data plane detached"));
+        Directory.Exists(Path.Combine(Folder, ".gantry")).Should().BeFalse("bad input changes nothing: no data directory made");
     }
 
     private async Task<string> ManifestAsync()
