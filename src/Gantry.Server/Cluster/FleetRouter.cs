@@ -23,7 +23,7 @@ public sealed class FleetRouter(ITrafficRouter local, IFleetStore fleet, Leaders
     public RouterCapabilities Capabilities => local.Capabilities;
 
     /// <summary>The routes as the store and the router's admin API carry them.</summary>
-    public static string Serialize(ValueList<TrafficRoute> routes) => JsonSerializer.Serialize(routes, GantryJson.Options);
+    private static string Serialize(ValueList<TrafficRoute> routes) => JsonSerializer.Serialize(routes, GantryJson.Options);
 
     public static ValueList<TrafficRoute> Deserialize(string routes) => JsonSerializer.Deserialize<ValueList<TrafficRoute>>(routes, GantryJson.Options);
 

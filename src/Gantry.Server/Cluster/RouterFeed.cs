@@ -21,9 +21,6 @@ public sealed partial class RouterFeed(ITrafficRouter local, IFleetStore fleet, 
     private ReplicaReport? reported;
     private string? storeError;
 
-    /// <summary>The last report this replica made (null before the first).</summary>
-    public ReplicaReport? Reported => reported;
-
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         while (!stoppingToken.IsCancellationRequested)
