@@ -111,7 +111,6 @@ internal sealed partial class ManifestReader(ReadContext ctx)
             RequireRouter(Traffic.RouterCapabilities.RateLimits, m.KeyPositionOf("rateLimit"), $"'rateLimit' of service '{name}'");
         }
 
-
         var tls = m.Object("tls", $"TLS of service '{name}'") is { } t && t.String("certificate") is { } certificate && t.String("key") is { } key ? new ServiceTls(certificate, key) : null;
         if (m.SchemeOf("listen") is { } scheme && (scheme == "https") != m.Has("tls"))
         {
@@ -127,7 +126,7 @@ internal sealed partial class ManifestReader(ReadContext ctx)
 
         return process is null || listen is null || strategy is null
             ? null
-            : new ServiceSpec(name, process, listen, replicas, health, strategy, deadline, Positive(m, "drain") ?? ServiceSpec.DefaultDrain, allow, sticky, rateLimit, tls);
+            : new ServiceSpec(name, process, listen, replicas, health, strategy, deadline, Positive(m, "drain") ?? ServiceSpec.DefaultDrain, allow, sticky, rateLimit, tls, ReadJobs(m, name), ReadWatch(m, name));
     }
 
     /// <summary>The names (or 'PREFIX*') a deploy may set although they are loader, runtime or shell hooks.</summary>

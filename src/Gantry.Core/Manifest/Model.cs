@@ -41,8 +41,13 @@ public sealed record ServiceSpec(
     ValueList<string> AllowVariables = default,
     StickySpec? Sticky = null,
     RateLimit? RateLimit = null,
-    ServiceTls? Tls = null)
+    ServiceTls? Tls = null,
+    ValueList<JobSpec> Jobs = default,
+    WatchSpec? Watch = null)
 {
+    /// <summary>The service's jobs at <paramref name="hook"/>, in the order the manifest gives them.</summary>
+    public IEnumerable<JobSpec> JobsAt(JobHook hook) => Jobs.Where(j => j.At == hook);
+
     /// <summary>The drain when the manifest does not give one.</summary>
     public static readonly TimeSpan DefaultDrain = TimeSpan.FromSeconds(2);
 

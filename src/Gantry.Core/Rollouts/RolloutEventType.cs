@@ -30,6 +30,11 @@ public enum RolloutEventType
     Aborted,
     Failed,
     RolledBack,
+    JobStarted,
+    JobSucceeded,
+    JobFailed,
+    Watching,
+    WatchFailed,
 }
 
 public static class RolloutEventTypes

@@ -13,6 +13,9 @@ public enum RolloutPhase
     Paused,
     Analyzing,
     Promoting,
+
+    /// <summary>The release has all traffic and is watched (analysis, post-promotion jobs, its health) with the previous release kept.</summary>
+    Watching,
     Succeeded,
     Aborted,
     RolledBack,
@@ -133,7 +136,8 @@ public sealed record AnalysisRequest(string Key, ValueList<string> Templates, st
 /// <see cref="Waits"/> says why it does not move on by itself (named reasons, none when it moves);
 /// <see cref="ChecklistGated"/> that it started behind its environment's checklist (a retry waits for it again);
 /// <see cref="Stage"/> where a blue-green rollout is; <see cref="Gradual"/> the steps of a rollback that moves traffic
-/// back in steps (<see cref="Step"/> counts them).
+/// back in steps (<see cref="Step"/> counts them); <see cref="WatchUntil"/> when the watch after promotion ends;
+/// <see cref="Job"/> the jobs it waits for and <see cref="Jobs"/> how every job it ran ended.
 /// </summary>
 public sealed record RolloutState(
     string Id,
@@ -165,8 +169,17 @@ public sealed record RolloutState(
     string? ReleaseKey = null,
     string? PreviousKey = null,
     BlueGreenStage? Stage = null,
-    GradualRollback? Gradual = null)
+    GradualRollback? Gradual = null,
+    DateTimeOffset? WatchUntil = null,
+    JobRequest? Job = null,
+    ValueList<JobOutcome> Jobs = default)
 {
+    /// <summary>Whether the jobs at <paramref name="hook"/> ran in this attempt.</summary>
+    public bool Ran(JobHook hook) => Jobs.Any(j => j.Hook == hook && j.Attempt == Attempt);
+
+    /// <summary>In the watch after promotion (or held in it).</summary>
+    public bool InWatch => WatchUntil is not null && !Phase.IsTerminal();
+
     /// <summary>Whether the rollout waits for <paramref name="reason"/>.</summary>
     public bool WaitsFor(WaitReason reason) => Waits.Contains(reason);
 

@@ -13,11 +13,14 @@ public sealed record SetHealth(int Running, int Ready, string? LastError, int Re
 /// <summary>The state of the analysis run a rollout asked for.</summary>
 public sealed record AnalysisStatus(string Key, AnalysisPhase Phase, string Message);
 
+/// <summary>The jobs a rollout asked for (<see cref="Key"/>): done once <see cref="Finished"/>, with how each ended (or what runs now).</summary>
+public sealed record JobStatus(string Key, bool Finished, ValueList<JobOutcome> Results, string Message);
+
 /// <summary>
 /// What the reconciler observed of the world, at <see cref="Now"/>; sets by <see cref="InstanceSet.Key"/>.
 /// <see cref="Routed"/> is the rollout's traffic whose split the router reported in force (null: none verified yet).
 /// </summary>
-public sealed record Observation(DateTimeOffset Now, IReadOnlyDictionary<string, SetHealth> Sets, AnalysisStatus? Analysis = null, AnalysisStatus? Background = null, bool ChecklistPassed = false, TrafficState? Routed = null, string? FreezeHold = null, Approvals.ApprovalStatus? Approval = null)
+public sealed record Observation(DateTimeOffset Now, IReadOnlyDictionary<string, SetHealth> Sets, AnalysisStatus? Analysis = null, AnalysisStatus? Background = null, bool ChecklistPassed = false, TrafficState? Routed = null, string? FreezeHold = null, Approvals.ApprovalStatus? Approval = null, JobStatus? Job = null)
 {
     /// <summary>Whether the router verified <paramref name="traffic"/> in force.</summary>
     public bool InForce(TrafficState traffic) => Routed == traffic;

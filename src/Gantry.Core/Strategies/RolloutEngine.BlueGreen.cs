@@ -112,6 +112,6 @@ public static partial class RolloutEngine
         {
             Sets = [.. c.State.Sets.Select(s => s.Role == SetRole.Retired && s.RemoveAt is null ? s with { RemoveAt = c.Now + delay } : s)],
         };
-        Succeed(c, message);
+        Promoted(c, service, message);
     }
 }

@@ -257,7 +257,7 @@ public static partial class RolloutEngine
         }
 
         SwitchTo(c, canary, c.Drain);
-        Succeed(c, $"{canary.Version} promoted: it is the stable release");
+        Promoted(c, service, $"{canary.Version} promoted: it is the stable release");
     }
 
     /// <summary>

@@ -55,6 +55,10 @@ public static partial class RolloutEngine
 
         switch (command.Kind)
         {
+            case CommandKind.Abort when state.InWatch:
+                c.Event(RolloutEventType.WatchFailed, $"the watch after promotion was ended by {by}{reason}");
+                Stop(c, service, RolloutPhase.RolledBack, $"rolled back by {by} during the watch after promotion{reason}: all traffic back on {state.PreviousVersion}");
+                break;
             case CommandKind.Abort:
                 Stop(c, service, RolloutPhase.Aborted, $"aborted by {by}{reason}");
                 break;
@@ -94,6 +98,13 @@ public static partial class RolloutEngine
     {
         var state = c.State with { Waits = c.State.Waits.WithoutHolds().Without(WaitReason.AwaitingPromotion) };
         c.State = state;
+        if (state.InWatch)
+        {
+            c.Event(RolloutEventType.Promoted, $"accepted by {by}: the watch after promotion is ended early");
+            EndWatch(c, service, $"{state.Release.Version} accepted by {by} during its watch");
+            return new CommandResult(c.Decide(), null);
+        }
+
         switch (state.Strategy)
         {
             case StrategyKind.Canary:

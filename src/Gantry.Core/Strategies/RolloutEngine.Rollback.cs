@@ -1,4 +1,5 @@
 using System.Globalization;
+using Gantry.Core.Manifest;
 using Gantry.Core.Manifest.Values;
 using Gantry.Core.Rollouts;
 
@@ -11,7 +12,7 @@ public static partial class RolloutEngine
     /// (<see cref="GradualRollback.Steps"/>: the share left on the release rolled back), each step verified in the
     /// router and held for <see cref="GradualRollback.Every"/>; the last step (0%) switches all traffic back.
     /// </summary>
-    private static void NextGradual(Changes c, GradualRollback plan, Observation observed)
+    private static void NextGradual(Changes c, ServiceSpec service, GradualRollback plan, Observation observed)
     {
         if (!AllReady(c, observed, out var target, out _))
         {
@@ -24,7 +25,7 @@ public static partial class RolloutEngine
         if (left == 0)
         {
             SwitchTo(c, target, c.Drain);
-            Succeed(c, string.Create(CultureInfo.InvariantCulture, $"rolled back to {target.Version} in {plan.Steps.Count} steps: all traffic on it"));
+            Succeed(c, service, string.Create(CultureInfo.InvariantCulture, $"rolled back to {target.Version} in {plan.Steps.Count} steps: all traffic on it"));
             return;
         }
 
@@ -59,6 +60,6 @@ public static partial class RolloutEngine
 
         c.State = c.State with { Phase = RolloutPhase.Progressing, StepUntil = null, Step = step + 1 };
         c.Event(RolloutEventType.Resumed, $"{label} held {DurationSyntax.Format(plan.Every)}: the next step");
-        NextGradual(c, plan, observed);
+        NextGradual(c, service, plan, observed);
     }
 }

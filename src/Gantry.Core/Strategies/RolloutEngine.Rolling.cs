@@ -58,7 +58,7 @@ public static partial class RolloutEngine
                 Sets = [.. c.State.Sets.Where(s => s != old).Select(s => s.Key == fresh.Key ? s with { Role = SetRole.Stable } : s)],
                 Traffic = TrafficState.AllStable,
             };
-            Succeed(c, string.Create(CultureInfo.InvariantCulture, $"{fresh.Version} replaced {c.State.PreviousVersion}: {n}/{n} instances ready"));
+            Promoted(c, service, string.Create(CultureInfo.InvariantCulture, $"{fresh.Version} replaced {c.State.PreviousVersion}: {n}/{n} instances ready"), old);
             return;
         }
 

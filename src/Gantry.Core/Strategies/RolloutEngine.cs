@@ -62,8 +62,18 @@ public static partial class RolloutEngine
         return sets.Any(s => s.Version == release.Version) ? release.ConfigurationKey : null;
     }
 
+    /// <summary>Starts the rollout: its preDeploy jobs first when it has any, else the new release's set in place.</summary>
+    private static RolloutState Begin(ServiceSpec service, RolloutState state, DateTimeOffset now) =>
+        NeedsPreDeploy(service, state) && !state.Ran(JobHook.PreDeploy)
+            ? state with
+            {
+                Phase = RolloutPhase.Progressing, Step = 0, Stage = null, Traffic = TrafficState.AllStable, Analysis = null, Background = null, StepUntil = null, WatchUntil = null, Job = null,
+                Message = $"before {state.Release.Version} starts: running its preDeploy jobs", LastProgressAt = now, UpdatedAt = now,
+            }
+            : Place(service, state, now);
+
     /// <summary>Puts the new release's set in place for the strategy's first step.</summary>
-    private static RolloutState Begin(ServiceSpec service, RolloutState state, DateTimeOffset now)
+    private static RolloutState Place(ServiceSpec service, RolloutState state, DateTimeOffset now)
     {
         var n = service.Replicas;
         // A set of the release still running (aborted, retained) is taken over, with this release's variables.
@@ -112,6 +122,7 @@ public static partial class RolloutEngine
             Analysis = null,
             Background = null,
             StepUntil = null,
+            WatchUntil = null,
             Message = Describe(state),
             LastProgressAt = now,
             UpdatedAt = now,
@@ -152,6 +163,11 @@ public static partial class RolloutEngine
             }
         }
 
+        if (c.State.Phase.IsTerminal())
+        {
+            AfterEnd(c, service, observed);
+        }
+
         if (c.State.IsWaiting)
         {
             if (!Start(c, service, observed))
@@ -163,7 +179,7 @@ public static partial class RolloutEngine
         if (!c.State.Phase.IsTerminal() && !c.State.IsHeld)
         {
             var before = c.State;
-            if (c.State.Phase is RolloutPhase.Progressing or RolloutPhase.Promoting
+            if (c.State.Phase is RolloutPhase.Progressing or RolloutPhase.Promoting && c.State.Job is null && !c.State.InWatch
                 && observed.Now - c.State.LastProgressAt > service.ProgressDeadline)
             {
                 var candidate = c.State.SetOf(c.State.NewKey);
@@ -180,10 +196,22 @@ public static partial class RolloutEngine
             else if (c.State.Strategy != StrategyKind.Initial
                 && c.State.SetOf(c.State.NewKey) is { } fresh && observed.Of(fresh.Key) is { Restarts: >= HealthFailureLimit } sick)
             {
-                Stop(c, service, RolloutPhase.Aborted, string.Create(CultureInfo.InvariantCulture,
-                    $"{fresh.Version} failed its health checks: its instances were restarted {sick.Restarts} times{(sick.LastError is null ? string.Empty : $" (last: {sick.LastError})")}"));
+                var why = string.Create(CultureInfo.InvariantCulture,
+                    $"{fresh.Version} failed its health checks: its instances were restarted {sick.Restarts} times{(sick.LastError is null ? string.Empty : $" (last: {sick.LastError})")}");
+                if (c.State.InWatch)
+                {
+                    WatchFailed(c, service, why);
+                }
+                else
+                {
+                    Stop(c, service, RolloutPhase.Aborted, why);
+                }
             }
-            else
+            else if (c.State.InWatch)
+            {
+                NextWatch(c, service, observed);
+            }
+            else if (PreDeploy(c, service, observed) && !c.State.Phase.IsTerminal() && PreTraffic(c, service, observed) && !c.State.Phase.IsTerminal())
             {
                 switch (c.State.Strategy)
                 {
@@ -197,7 +225,7 @@ public static partial class RolloutEngine
                         NextRolling(c, service, observed);
                         break;
                     case StrategyKind.Rollback when c.State.Gradual is { } plan:
-                        NextGradual(c, plan, observed);
+                        NextGradual(c, service, plan, observed);
                         break;
                     default:
                         NextDirect(c, service, observed);
@@ -255,25 +283,12 @@ public static partial class RolloutEngine
 
         if (set.Role == SetRole.Stable)
         {
-            Succeed(c, $"{set.Version} is running: {ready}/{set.Replicas} instances ready");
+            Succeed(c, service, $"{set.Version} is running: {ready}/{set.Replicas} instances ready");
             return;
         }
 
         SwitchTo(c, set, c.Drain);
-        Succeed(c, $"rolled back to {set.Version}: all traffic on it");
-    }
-
-    /// <summary>Moves all traffic to <paramref name="set"/> at once; the old stable leaves traffic and stops after <paramref name="keep"/>.</summary>
-    private static void SwitchTo(Changes c, InstanceSet set, TimeSpan? keep)
-    {
-        var sets = c.State.Sets
-            .Select(s => s.Key == set.Key ? s with { Role = SetRole.Stable, Routed = s.Replicas, RemoveAt = null }
-                : s.Role is SetRole.Stable or SetRole.Canary ? s with { Role = SetRole.Retired, Routed = 0, RemoveAt = keep is { } k ? c.Now + k : null }
-                : s.Role is SetRole.Baseline ? s with { Role = SetRole.Retired, Routed = 0, RemoveAt = c.Now + c.Drain }
-                : s)
-            .ToList();
-        c.State = c.State with { Sets = [.. sets], Traffic = TrafficState.AllStable };
-        c.Event(RolloutEventType.TrafficShifted, $"100% of traffic on {set.Version}");
+        Succeed(c, service, $"rolled back to {set.Version}: all traffic on it");
     }
 
     /// <summary>Whether every instance of the new release's set is ready; if not, the rollout says it waits for them.</summary>
@@ -288,57 +303,6 @@ public static partial class RolloutEngine
         }
 
         return true;
-    }
-
-    private static void Succeed(Changes c, string message)
-    {
-        c.State = c.State with { Phase = RolloutPhase.Succeeded, Message = message, Analysis = null, Background = null, StepUntil = null, FinishedAt = c.Now };
-        c.Event(RolloutEventType.Succeeded, message);
-    }
-
-    /// <summary>
-    /// Aborts or fails: all traffic back to the stable release at once (switching back when the new one had
-    /// already taken over), the new release's instances kept for the abort delay, then stopped.
-    /// </summary>
-    private static void Stop(Changes c, ServiceSpec service, RolloutPhase phase, string message)
-    {
-        var delay = service.Strategy is CanaryStrategy canary ? canary.AbortScaleDownDelay : DefaultAbortScaleDownDelay;
-        var version = c.State.NewKey;
-        var sets = c.State.Sets.ToList();
-        var previous = c.State.PriorKey is { } p ? sets.FirstOrDefault(s => s.Key == p) : null;
-        if (c.State.Strategy == StrategyKind.Rolling && previous is not null)
-        {
-            // The old release comes back to full size; the new one keeps serving until it is ready.
-            sets[sets.IndexOf(previous)] = previous with { Role = SetRole.Stable, Replicas = service.Replicas, Routed = service.Replicas, RemoveAt = null };
-            var added = sets.First(s => s.Key == version);
-            sets[sets.IndexOf(added)] = added with { Role = SetRole.Retired, RemoveAt = null };
-        }
-        else
-        {
-            if (previous is not null && sets.Any(s => s.Key == version && s.Role == SetRole.Stable))
-            {
-                sets[sets.IndexOf(previous)] = previous with { Role = SetRole.Stable, Routed = previous.Replicas, RemoveAt = null };
-                c.Event(RolloutEventType.TrafficShifted, $"100% of traffic back on {previous.Version}");
-            }
-
-            sets = [.. sets.Select(s => s.Key == version ? s with { Role = SetRole.Retired, Routed = 0, RemoveAt = c.Now + delay }
-                : s.Role == SetRole.Baseline ? s with { Role = SetRole.Retired, Routed = 0, RemoveAt = c.Now + c.Drain }
-                : s)];
-        }
-
-        c.State = c.State with
-        {
-            Phase = phase,
-            Message = message,
-            Sets = [.. sets],
-            Traffic = c.State.Strategy == StrategyKind.Rolling ? c.State.Traffic : TrafficState.AllStable,
-            Analysis = null,
-            Background = null,
-            StepUntil = null,
-            Waits = c.State.Waits.OnlyStartGates(),
-            FinishedAt = c.Now,
-        };
-        c.Event(phase == RolloutPhase.Failed ? RolloutEventType.Failed : RolloutEventType.Aborted, message);
     }
 
     /// <summary>

@@ -60,7 +60,7 @@ public static class RoutingTableShapes
         new Field("timeout", Duration, "Time for the upstream to answer with headers.", Default: "100s"),
         new Field("drainTimeout", Duration, "How long in-flight requests of a removed instance may run.", Default: "12s (a service's default drain, 2s, plus its default stop timeout, 10s)"),
         new Field("tls", new ObjectType(Tls), "Serve the front listener over TLS (HTTP/1.1 and HTTP/2)."),
-        new Field("rateLimit", new ObjectType(Core.Manifest.Schema.ManifestShapes.RateLimit), "Requests per second per client address; past it, 429 with Retry-After."),
+        new Field("rateLimit", new ObjectType(Core.Manifest.Schema.ServiceShapes.RateLimit), "Requests per second per client address; past it, 429 with Retry-After."),
     ]);
 
     public static readonly Shape Root = new("routingTable", "routing table", "The router's routes.",

@@ -15,7 +15,7 @@ internal sealed class RolloutWorld
     private readonly Dictionary<string, AnalysisPhase> analysisOutcome = [];
     private readonly HashSet<string> neverReady = [];
 
-    public RolloutWorld(string strategyYaml, int replicas = 2, string deadline = "10m")
+    public RolloutWorld(string strategyYaml, int replicas = 2, string deadline = "10m", string serviceYaml = "")
     {
         var text = $$"""
             version: 1
@@ -26,6 +26,7 @@ internal sealed class RolloutWorld
                 replicas: {{replicas}}
                 health: { readiness: { path: /ready } }
                 progressDeadline: {{deadline}}
+            {{Indent(serviceYaml, 4)}}
                 strategy:
             {{Indent(strategyYaml, 6)}}
             analysis:
@@ -97,6 +98,15 @@ internal sealed class RolloutWorld
 
     public void NeverReady(string version) => neverReady.Add(version);
 
+    /// <summary>How each job ends when asked for (true: exit 0); a job not here is still running.</summary>
+    public Dictionary<string, bool> JobResults { get; } = [];
+
+    private JobStatus? JobStatusOf(JobRequest? request) =>
+        request is null ? null
+        : request.Names.All(JobResults.ContainsKey)
+            ? new JobStatus(request.Key, true, [.. request.Names.Select(n => new JobOutcome(n, request.Hook, State.Attempt, JobResults[n], 1, JobResults[n] ? "exited with 0" : "exited with 1", JobResults[n] ? "ok" : "relation users already exists", Now))], "done")
+            : new JobStatus(request.Key, false, [], $"running {string.Join(", ", request.Names)}");
+
     public void Analysis(AnalysisPhase phase) => analysisOutcome[State.Analysis!.Key] = phase;
 
     public void Background(AnalysisPhase phase) => analysisOutcome[State.Background!.Key] = phase;
@@ -115,7 +125,8 @@ internal sealed class RolloutWorld
         ChecklistPassed,
         RouterInForce,
         FreezeHold,
-        Approval);
+        Approval,
+        JobStatusOf(State.Job));
 
     private AnalysisStatus? Status(AnalysisRequest? request) =>
         request is { Completed: false } && analysisOutcome.TryGetValue(request.Key, out var phase) ? new AnalysisStatus(request.Key, phase, "measured")
@@ -207,6 +218,6 @@ internal sealed class RolloutWorld
         State.Sets.Select(s => s.Key).Should().OnlyHaveUniqueItems();
         State.Traffic.CanaryWeight.Should().BeInRange(0, 100);
         (State.Traffic.CanaryWeight + State.Traffic.BaselineWeight).Should().BeLessThanOrEqualTo(100);
-        TrafficGroups.Of(State, s => s.Routed).Should().OnlyContain(g => g.Weight >= 0);
+        TrafficGroups.Of(State, s => s.Routed).Where(g => g.Weight < 0).Should().BeEmpty();
     }
 }

@@ -6,19 +6,19 @@ namespace Gantry.Core.Manifest.Schema;
 /// </summary>
 public static partial class ManifestShapes
 {
-    private static readonly DurationType Duration = new();
-    private static readonly BooleanType Boolean = new();
-    private static readonly StringType Text = new();
-    private static readonly NameType Name = new();
-    private static readonly StringType EnvName = new("a variable name of letters, digits and '_'");
+    internal static readonly DurationType Duration = new();
+    internal static readonly BooleanType Boolean = new();
+    internal static readonly StringType Text = new();
+    internal static readonly NameType Name = new();
+    internal static readonly StringType EnvName = new("a variable name of letters, digits and '_'");
 
-    private static Shape Object(string name, string title, string description, params Field[] fields) =>
+    internal static Shape Object(string name, string title, string description, params Field[] fields) =>
         new(name, title, description, [.. fields]);
 
-    private static Shape OneOf(string name, string title, string description, params Field[] fields) =>
+    internal static Shape OneOf(string name, string title, string description, params Field[] fields) =>
         new(name, title, description, [.. fields], ExactlyOne: true);
 
-    private static EnumType Enum(params string[] values) => new([.. values]);
+    internal static EnumType Enum(params string[] values) => new([.. values]);
 
     public static readonly Shape AnalysisRef = Object("analysisRef", "analysis reference", "Runs analysis templates defined under the top-level 'analysis'.",
         new Field("templates", new ListType(Name, 1), "Names of analysis templates to run together.", Required: true),
@@ -130,18 +130,6 @@ public static partial class ManifestShapes
         new Field("blueGreen", new ObjectType(BlueGreen), "Blue-green switch."),
         new Field("canary", new ObjectType(Canary), "Canary with steps."));
 
-    public static readonly Shape Sticky = OneOf("sticky", "stickiness", "Which request value keeps a user on one side of the split: exactly one of cookie and header.",
-        new Field("cookie", new StringType("a cookie name"), "A cookie the router sets on a user's first answer and hashes afterwards."),
-        new Field("header", new StringType("a header name"), "A header the client sends (a user or session id) that the router hashes."));
-
-    public static readonly Shape RateLimit = Object("rateLimit", "rate limit", "Requests per second each client address may send to the service's front door; past it, 429 with Retry-After.",
-        new Field("requestsPerSecond", new IntegerType(1, 1_000_000), "Sustained requests per second per client address.", Required: true),
-        new Field("burst", new IntegerType(1, 1_000_000), "Requests a client may send at once before the rate applies.", Default: "requestsPerSecond"));
-
-    public static readonly Shape ServiceTls = Object("serviceTls", "TLS", "PEM files of the front door's certificate (with its chain) and private key, relative to the manifest; a change of either file is picked up for new connections without dropping open ones.",
-        new Field("certificate", new StringType("a PEM file"), "The certificate, followed by its intermediates.", Required: true),
-        new Field("key", new StringType("a PEM file"), "The private key.", Required: true));
-
     public static readonly Shape Service = Object("service", "service", "A deployable unit: how to run an instance, where its traffic arrives, how it is checked and rolled out.",
         new Field("process", new ObjectType(Process), "A runtime section: run instances as local processes (the process runtime). A service has exactly one of process, docker and swarm."),
         new Field("docker", new ObjectType(Docker), "A runtime section: run instances as containers of the Docker engine."),
@@ -153,9 +141,11 @@ public static partial class ManifestShapes
         new Field("progressDeadline", Duration, "A rollout that makes no progress for this long fails.", Default: "10m"),
         new Field("drain", Duration, "How long instances taken out of traffic keep running before they are stopped; the router lets their requests finish until they are gone (drain plus the runtime's stop timeout).", Default: "2s"),
         new Field("variables", new ObjectType(Variables), "What deploys may set on instances."),
-        new Field("sticky", new ObjectType(Sticky), "Keep each user on one side of a canary's split while its weight grows."),
-        new Field("rateLimit", new ObjectType(RateLimit), "Limit each client address's requests at the router."),
-        new Field("tls", new ObjectType(ServiceTls), "The front door's certificate: clients speak HTTPS, and HTTP/2 where they offer it."));
+        new Field("sticky", new ObjectType(ServiceShapes.Sticky), "Keep each user on one side of a canary's split while its weight grows."),
+        new Field("rateLimit", new ObjectType(ServiceShapes.RateLimit), "Limit each client address's requests at the router."),
+        new Field("tls", new ObjectType(ServiceShapes.ServiceTls), "The front door's certificate: clients speak HTTPS, and HTTP/2 where they offer it."),
+        new Field("jobs", new MapType(new ObjectType(ServiceShapes.Job), Name), "Named one-shot commands at hook points of a rollout: migrations, backups, smoke tests, down-migrations."),
+        new Field("watch", new ObjectType(ServiceShapes.Watch), "Watch the release after it took all traffic, for every strategy."));
 
     public static readonly Shape BuiltinQuery = Object("builtinQuery", "builtin query", "The router's own measurements of the group under analysis.",
         new Field("query", Enum("request_rate", "error_rate", "success_rate", "latency_p50", "latency_p90", "latency_p95", "latency_p99", "latency", "cpu", "memory"), "What to measure; 'latency' gives raw samples for the judge; 'cpu' (a share of the CPU limit, or of one core) and 'memory' (MiB) are the instances' own use now, read from a runtime that measures it (docker).", Required: true),

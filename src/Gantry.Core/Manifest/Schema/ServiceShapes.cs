@@ -1,0 +1,36 @@
+using static Gantry.Core.Manifest.Schema.ManifestShapes;
+
+namespace Gantry.Core.Manifest.Schema;
+
+/// <summary>
+/// The shapes of a service's sections about its traffic and what runs around its rollouts. A class of its own: the
+/// service shape reads them while <see cref="ManifestShapes"/> is being initialised, and a separate type is initialised
+/// when first read, whatever the order of the files.
+/// </summary>
+public static class ServiceShapes
+{
+    public static readonly Shape Sticky = ManifestShapes.OneOf("sticky", "stickiness", "Which request value keeps a user on one side of the split: exactly one of cookie and header.",
+        new Field("cookie", new StringType("a cookie name"), "A cookie the router sets on a user's first answer and hashes afterwards."),
+        new Field("header", new StringType("a header name"), "A header the client sends (a user or session id) that the router hashes."));
+
+    public static readonly Shape RateLimit = ManifestShapes.Object("rateLimit", "rate limit", "Requests per second each client address may send to the service's front door; past it, 429 with Retry-After.",
+        new Field("requestsPerSecond", new IntegerType(1, 1_000_000), "Sustained requests per second per client address.", Required: true),
+        new Field("burst", new IntegerType(1, 1_000_000), "Requests a client may send at once before the rate applies.", Default: "requestsPerSecond"));
+
+    public static readonly Shape ServiceTls = ManifestShapes.Object("serviceTls", "TLS", "PEM files of the front door's certificate (with its chain) and private key, relative to the manifest; a change of either file is picked up for new connections without dropping open ones.",
+        new Field("certificate", new StringType("a PEM file"), "The certificate, followed by its intermediates.", Required: true),
+        new Field("key", new StringType("a PEM file"), "The private key.", Required: true));
+
+    public static readonly Shape Job = ManifestShapes.Object("job", "job", "A one-shot command at a hook point of a rollout, run on the control plane's machine in the manifest's folder, with GANTRY_SERVICE, GANTRY_ENVIRONMENT, GANTRY_VERSION, GANTRY_PREVIOUS_VERSION, GANTRY_ROLLOUT, GANTRY_HOOK, GANTRY_ADDRESSES (the new release's ready instances) and the release's variables in its environment; its last lines are kept with the rollout.",
+        new Field("at", ManifestShapes.Enum("preDeploy", "preTraffic", "postPromotion", "onAbort", "onRollback"), "When it runs: preDeploy before any instance of the new release starts (a failure stops the rollout), preTraffic once its first instances are ready and before they get traffic (a failure aborts), postPromotion once it has all traffic (a failure fails the watch), onAbort after an abort or failure, onRollback after a rollback.", Required: true),
+        new Field("args", new ListType(Text, 1), "Program and arguments, one item each.", Required: true),
+        new Field("shell", ManifestShapes.Boolean, "Run through /bin/sh -c (the items are joined).", Default: "false"),
+        new Field("env", new MapType(Text, EnvName), "Environment variables added to the job's environment."),
+        new Field("timeout", Duration, "How long one try may run before it is killed.", Default: "5m"),
+        new Field("retries", new IntegerType(0, 10), "Tries after a failed one.", Default: "0"));
+
+    public static readonly Shape Watch = ManifestShapes.Object("watch", "watch after promotion", "Once the release has all traffic, the rollout is Watching for this long: the analysis templates run and the previous release is kept running out of traffic, so a rollback is instant; the rollout succeeds when the window ends.",
+        new Field("for", Duration, "How long to watch.", Required: true),
+        new Field("templates", new ListType(Name), "Analysis templates run for the whole window; the release's own instances crashing also fails the watch."),
+        new Field("onFailure", ManifestShapes.Enum("rollback", "incident", "hold"), "What a failed watch does: rollback (all traffic back to the previous release at once), incident (keep the release, open an incident for it), hold (keep the release, pause for a person: abort rolls back, resume watches again).", Default: "rollback"));
+}
