@@ -40,7 +40,7 @@ public sealed class ServerHarness : IAsyncDisposable
     public Uri Front => new($"http://{Listen}/api/items");
 
     /// <summary>A manifest for the sample service with the given strategy block (indented under <c>strategy:</c>), and extra top-level YAML.</summary>
-    public static string ManifestText(Endpoint listen, string strategy, int replicas = 2, string deadline = "60s", string extra = "") => $$"""
+    public static string ManifestText(Endpoint listen, string strategy, int replicas = 2, string deadline = "60s", string extra = "", string service = "") => $$"""
         version: 1
         services:
           shop:
@@ -51,6 +51,7 @@ public sealed class ServerHarness : IAsyncDisposable
               startup:   { path: /health, interval: 300ms, failureThreshold: 100 }
               readiness: { path: /health/ready, interval: 200ms, failureThreshold: 2 }
             progressDeadline: {{deadline}}
+        {{string.Join("\n", service.Split('\n').Select(l => "    " + l))}}
             strategy:
         {{string.Join("\n", strategy.Split('\n').Select(l => "      " + l))}}
         {{extra}}

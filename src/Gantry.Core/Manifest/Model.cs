@@ -201,6 +201,9 @@ public enum IncidentCause
     Aborted,
     RolledBack,
     Failed,
+
+    /// <summary>The watch after promotion failed while the release kept its traffic (onFailure: incident or hold).</summary>
+    WatchFailed,
 }
 
 /// <summary>A severity rule: the first whose conditions all hold gives an incident opened by a rollout its severity.</summary>

@@ -59,7 +59,8 @@ public static class ServerComposition
         services.AddSingleton(_ => new ReconcilerSignals { Fence = () => leadership.Fence });
         services.AddSingleton<ApprovalService>();
         services.AddSingleton<IApprovalSource>(sp => sp.GetRequiredService<ApprovalService>());
-        services.AddSingleton(sp => new RolloutObservers(sp.GetRequiredService<AnalysisRuns>(), sp.GetRequiredService<ChecklistRuns>(), sp.GetRequiredService<IApprovalSource>()));
+        services.AddSingleton(sp => new Jobs.JobRuns(parts.ManifestFolder, sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<Microsoft.Extensions.Logging.ILogger<Jobs.JobRuns>>()));
+        services.AddSingleton(sp => new RolloutObservers(sp.GetRequiredService<AnalysisRuns>(), sp.GetRequiredService<ChecklistRuns>(), sp.GetRequiredService<IApprovalSource>(), sp.GetRequiredService<Jobs.JobRuns>()));
         services.AddSingleton<RolloutReconciler>();
 
         services.AddSingleton<Gates.GateService>();

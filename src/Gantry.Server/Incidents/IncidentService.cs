@@ -95,6 +95,10 @@ public sealed class IncidentService(GantryManifest manifest, IIncidentStore stor
             {
                 (cause, what) = (IncidentCause.RolledBack, e);
             }
+            else if (e.Is(RolloutEventType.WatchFailed))
+            {
+                (cause, what) = (IncidentCause.WatchFailed, e);
+            }
             else if (e.Is(RolloutEventType.Failed) && manifest.FindEnvironment(rollout.Environment) is { Critical: true })
             {
                 (cause, what) = (IncidentCause.Failed, e);
@@ -110,9 +114,9 @@ public sealed class IncidentService(GantryManifest manifest, IIncidentStore stor
         if (await store.IncidentOfRolloutAsync(rollout.Id, ct) is null)
         {
             // The release's largest share of the traffic up to the commit: an abort has just moved it to 0.
-            var traffic = c == IncidentCause.RolledBack ? 100 : commit.Peak;
+            var traffic = c is IncidentCause.RolledBack or IncidentCause.WatchFailed ? 100 : commit.Peak;
             var severity = IncidentRules.SeverityFor(Policy, rollout.Environment, c, traffic);
-            var verb = c switch { IncidentCause.Aborted => "aborted", IncidentCause.RolledBack => "rolled back", _ => "failed" };
+            var verb = c switch { IncidentCause.Aborted => "aborted", IncidentCause.RolledBack => "rolled back", IncidentCause.WatchFailed => "failed its watch", _ => "failed" };
             var now = time.GetUtcNow();
             var incident = new Incident(0, $"{rollout.Service} {rollout.Release.Version} {verb} in {rollout.Environment}", severity, IncidentStatus.Open, rollout.Service, rollout.Environment, rollout.Id,
                 rollout.Release.Version, string.Create(CultureInfo.InvariantCulture, $"{traffic}% of the traffic of {rollout.Service} in {rollout.Environment} was on {rollout.Release.Version}"), now, "gantry");

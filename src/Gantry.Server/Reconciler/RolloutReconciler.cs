@@ -139,6 +139,7 @@ public sealed partial class RolloutReconciler(
         current = [.. current.OrderBy(t => t.State.Environment == defaultEnvironment ? 0 : 1).ThenBy(t => t.State.Service, StringComparer.Ordinal)];
         targets = current;
         observers.Checklists.Keep(current.Select(t => t.State));
+        observers.Jobs.Keep(current.Select(t => t.State.Job?.Key).OfType<string>().ToHashSet());
         analysis.Keep(current.SelectMany(t => new[] { t.State.Analysis, t.State.Background }).Where(r => r is { Completed: false }).Select(r => r!.Key).ToHashSet());
         await ApplyRoutingAsync(current, ct);
     }
@@ -162,7 +163,8 @@ public sealed partial class RolloutReconciler(
             observers.Checklists.Observe(state),
             verified.GetValueOrDefault(state.Target),
             manifest.FindEnvironment(state.Environment) is { } environment ? Core.Policies.DeployCalendar.HoldingFreeze(environment, time.GetUtcNow()) : null,
-            state.AwaitsApproval && state.IsWaiting ? await observers.Approvals.StatusAsync(state, ct) : null);
+            state.AwaitsApproval && state.IsWaiting ? await observers.Approvals.StatusAsync(state, ct) : null,
+            observers.Jobs.Observe(state.Job, state, spec, [.. instances.Where(i => i.SetKey == state.NewKey && i.Phase == InstancePhase.Ready).Select(i => i.Address.ToString())]));
         var decision = RolloutEngine.Next(spec, state, observed);
         if (!decision.Changed(state))
         {
@@ -297,4 +299,4 @@ public sealed record ManifestContext(GantryManifest Manifest, string Folder);
 public sealed record DataPlane(IRuntime Runtime, ITrafficRouter Router, IMaintenanceStore? Maintenance = null);
 
 /// <summary>What the reconciler observes besides instances: analysis runs, checklist runs and approvals.</summary>
-public sealed record RolloutObservers(AnalysisRuns Analysis, Checklists.ChecklistRuns Checklists, IApprovalSource Approvals);
+public sealed record RolloutObservers(AnalysisRuns Analysis, Checklists.ChecklistRuns Checklists, IApprovalSource Approvals, Jobs.JobRuns Jobs);

@@ -112,7 +112,38 @@ internal static class RolloutText
             text.AppendLine(CultureInfo.InvariantCulture, $"  analysis {string.Join(", ", a.Templates)} ({a.Purpose}): {a.Phase}: {a.Message}");
         }
 
+        if (r.InWatch)
+        {
+            text.AppendLine(CultureInfo.InvariantCulture, $"  watching until {r.WatchUntil!.Value.UtcDateTime:yyyy-MM-dd HH:mm:ss} UTC; {r.PreviousVersion} kept running out of traffic");
+        }
+
+        Jobs(text, r);
         return text.ToString();
+    }
+
+    /// <summary>Every job the rollout ran (the last lines of each) and the ones it waits for.</summary>
+    private static void Jobs(StringBuilder text, RolloutState r)
+    {
+        if (r.Jobs.IsEmpty && r.Job is null)
+        {
+            return;
+        }
+
+        text.AppendLine("  jobs:");
+        foreach (var j in r.Jobs)
+        {
+            var hook = char.ToLowerInvariant(j.Hook.ToString()[0]) + j.Hook.ToString()[1..];
+            text.AppendLine(CultureInfo.InvariantCulture, $"    {(j.Succeeded ? "✔" : "✘")} {j.Name} ({hook}, attempt {j.Attempt}): {j.Summary}");
+            foreach (var line in j.Output.Split('\n').Where(l => l.Length > 0).TakeLast(5))
+            {
+                text.AppendLine(CultureInfo.InvariantCulture, $"        {line}");
+            }
+        }
+
+        if (r.Job is { } running)
+        {
+            text.AppendLine(CultureInfo.InvariantCulture, $"    ▶ {string.Join(", ", running.Names)} running");
+        }
     }
 
     /// <summary>The view for a live terminal: steps with the current one marked, a bar for the split, instances, analysis.</summary>

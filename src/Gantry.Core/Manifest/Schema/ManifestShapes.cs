@@ -321,7 +321,7 @@ public static partial class ManifestShapes
 
     public static readonly Shape SeverityRule = Object("severityRule", "severity rule", "When a rollout opens an incident, the first rule that matches gives its severity.",
         new Field("environment", Name, "Only rollouts in this environment."),
-        new Field("cause", Enum("aborted", "rolledBack", "failed"), "Only this cause: aborted by its analysis or health, rolled back, failed its progress deadline."),
+        new Field("cause", Enum("aborted", "rolledBack", "failed", "watchFailed"), "Only this cause: aborted by its analysis or health, rolled back, failed its progress deadline, failed its watch after promotion while keeping its traffic."),
         new Field("trafficAbove", new PercentType(0, 100), "Only when more than this share of the traffic was on the new release."),
         new Field("severity", Enum("P0", "P1", "P2", "P3"), "The severity.", Required: true));
 
