@@ -6,8 +6,8 @@ namespace Gantry.Core.Manifest;
 /// <summary>Reading what runs around a service's rollouts: its jobs at hook points and its watch after promotion.</summary>
 internal sealed partial class ManifestReader
 {
-    private ImmutableArray<JobSpec> ReadJobs(MapReader m, string service) =>
-        ReadNamed(m, "jobs", $"job of service '{service}'", ServiceShapes.Job, (name, j, _) =>
+    private ImmutableArray<JobSpec> ReadJobs(MapReader m) =>
+        ReadNamed(m, "jobs", "job", ServiceShapes.Job, (name, j, _) =>
         {
             var args = j.ScalarList<string>("args");
             var at = j.Enum<JobHook>("at");
@@ -18,17 +18,19 @@ internal sealed partial class ManifestReader
 
     private WatchSpec? ReadWatch(MapReader m, string service)
     {
-        if (m.Object("watch", $"watch of service '{service}'") is not { } w || Positive(w, "for") is not { } length)
+        if (m.Object("watch", $"watch of service '{service}'") is not { } w)
         {
             return null;
         }
 
+        var length = Positive(w, "for");
         var names = w.ScalarList<string>("templates");
         for (var i = 0; i < names.Length; i++)
         {
             templateRefs.Add((names[i], ctx.Positions.Find($"{w.Child("templates")}[{i}]") ?? w.Node.Start));
         }
 
-        return new WatchSpec(length, names, w.Enum<WatchFailureAction>("onFailure") ?? WatchFailureAction.Rollback);
+        var onFailure = w.Enum<WatchFailureAction>("onFailure") ?? WatchFailureAction.Rollback;
+        return length is { } l ? new WatchSpec(l, names, onFailure) : null;
     }
 }

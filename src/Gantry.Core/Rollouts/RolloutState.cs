@@ -127,7 +127,11 @@ public sealed record AnalysisRequest(string Key, ValueList<string> Templates, st
 {
     public const string BackgroundPurpose = "background";
 
-    public bool IsBackground => Purpose == BackgroundPurpose;
+    /// <summary>The purpose of the run of a watch after promotion: like a background run, it measures until the window ends.</summary>
+    public const string WatchPurpose = "watch";
+
+    /// <summary>Measures with no count of its own until the rollout (or its watch) ends.</summary>
+    public bool IsBackground => Purpose is BackgroundPurpose or WatchPurpose;
 }
 
 /// <summary>

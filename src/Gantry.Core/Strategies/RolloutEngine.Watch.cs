@@ -12,9 +12,6 @@ namespace Gantry.Core.Strategies;
 /// </summary>
 public static partial class RolloutEngine
 {
-    /// <summary>The purpose of the analysis run of a watch.</summary>
-    public const string WatchPurpose = "watch";
-
     /// <summary>
     /// The new release has all traffic: succeed, or (with a watch or post-promotion jobs) start watching it, the previous
     /// release's set kept running out of traffic (<paramref name="previous"/> restarts it when the strategy stopped it).
@@ -46,6 +43,17 @@ public static partial class RolloutEngine
             Message = $"{message}; {what} ({c.State.PreviousVersion} kept running out of traffic)",
         };
         c.Event(RolloutEventType.Watching, c.State.Message);
+        if (service.Watch is { Templates.IsEmpty: false } watch)
+        {
+            StartWatchAnalysis(c, watch);
+        }
+    }
+
+    private static void StartWatchAnalysis(Changes c, WatchSpec watch)
+    {
+        var key = string.Create(CultureInfo.InvariantCulture, $"{c.State.Id}/{c.State.Attempt}/watch/{c.State.Revision}");
+        c.State = c.State with { Background = new AnalysisRequest(key, watch.Templates, AnalysisRequest.WatchPurpose) };
+        c.Event(RolloutEventType.AnalysisStarted, $"watch analysis {string.Join(", ", watch.Templates)} running until {c.State.WatchUntil:yyyy-MM-dd HH:mm:ss} UTC");
     }
 
     private static bool Watches(ServiceSpec service, RolloutState state) =>
@@ -71,9 +79,7 @@ public static partial class RolloutEngine
         {
             if (c.State.Background is not { } request)
             {
-                var key = string.Create(CultureInfo.InvariantCulture, $"{c.State.Id}/{c.State.Attempt}/watch/{c.State.Revision}");
-                c.State = c.State with { Background = new AnalysisRequest(key, watch.Templates, WatchPurpose) };
-                c.Event(RolloutEventType.AnalysisStarted, $"watch analysis {string.Join(", ", watch.Templates)} running until {c.State.WatchUntil:u}");
+                StartWatchAnalysis(c, watch);
             }
             else if (!request.Completed && observed.Background is { } status && status.Key == request.Key && status.Phase.IsCompleted())
             {

@@ -56,7 +56,7 @@ public sealed class WatchTests
         world.Serving().Keys.Should().Equal("v2");
         var kept = world.State.SetOf("v1")!;
         kept.Should().Match<InstanceSet>(s => s.Role == SetRole.Retired && s.Routed == 0 && s.Replicas == 2 && s.RemoveAt == null);
-        world.State.Background!.Purpose.Should().Be(RolloutEngine.WatchPurpose);
+        world.State.Background!.Purpose.Should().Be(AnalysisRequest.WatchPurpose);
         world.Events.Should().Contain(e => e.Type == RolloutEventType.Watching && e.Message.Contains("watching it for 10m", StringComparison.Ordinal));
 
         world.Advance(TimeSpan.FromMinutes(9)).Phase.Should().Be(RolloutPhase.Watching);
