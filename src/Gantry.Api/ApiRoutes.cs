@@ -51,6 +51,7 @@ public static class ApiRoutes
     public const string IncidentStep = "/incidents/{id}/{step}";
     public const string IncidentPostmortem = "/incidents/{id}/postmortem";
     public const string Dora = "/dora";
+    public const string Slos = "/slos";
     public const string Notifications = "/notifications";
 
     /// <summary>The commands a rollout (or a service's newest rollout) takes by POST.</summary>

@@ -26,6 +26,9 @@ public sealed partial class GantryClient
     public Task<DoraReport> DoraAsync(string? service, string? environment, string since, CancellationToken ct) =>
         GetAsync<DoraReport>(Fill(Dora, ("since", since), ("service", service), ("environment", environment)), ct);
 
+    /// <summary>Where the standing objectives of <paramref name="service"/> (or of every service) stand.</summary>
+    public Task<List<SloView>> SlosAsync(string? service, CancellationToken ct) => GetAsync<List<SloView>>(Fill(Slos, ("service", service)), ct);
+
     public Task<List<Delivery>> DeliveriesAsync(bool deadOnly, CancellationToken ct) =>
         GetAsync<List<Delivery>>(Fill(Notifications, ("status", deadOnly ? "dead" : null)), ct);
 }

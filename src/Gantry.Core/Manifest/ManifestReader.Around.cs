@@ -33,4 +33,46 @@ internal sealed partial class ManifestReader
         var onFailure = w.Enum<WatchFailureAction>("onFailure") ?? WatchFailureAction.Rollback;
         return length is { } l ? new WatchSpec(l, names, onFailure) : null;
     }
+
+    private ImmutableArray<SloSpec> ReadSlos(MapReader m) =>
+        ReadNamed(m, "slos", "objective", ServiceShapes.Slo, (name, o, _) =>
+        {
+            var sli = o.Enum<SliKind>("sli") ?? SliKind.Availability;
+            var objective = o.Percent("objective");
+            var threshold = Positive(o, "threshold");
+            if (sli == SliKind.Latency && threshold is null && !o.Has("threshold"))
+            {
+                ctx.Error(o.Node.Start, $"objective '{name}' counts requests answered in time: give its 'threshold' (such as 300ms)");
+            }
+
+            if (objective is { Percent: <= 0 or >= 100 } bad)
+            {
+                ctx.Error(o.PositionOf("objective"), $"'objective' must be above 0% and below 100% (an objective of 100% leaves no error budget), got {bad.Percent}%");
+            }
+
+            var severity = o.Enum<Incidents.Severity>("severity") ?? Incidents.Severity.P2;
+            var alerts = o.Has("alerts")
+                ? o.List("alerts", (node, i, path) => MapReader.Open(ctx, node, ServiceShapes.BurnRateAlert, $"alert {i + 1} of objective '{name}'", path, $"alert {i + 1}") is { } a ? ReadBurnRateAlert(a, severity) : null)
+                : SloSpec.DefaultAlerts(severity);
+            var period = Positive(o, "period") ?? TimeSpan.FromDays(30);
+            return objective is { Percent: > 0 and < 100 } p ? new SloSpec(name, sli, p.Fraction, period, threshold, alerts, Positive(o, "rollbackWithin")) : null;
+        });
+
+    private BurnRateAlert? ReadBurnRateAlert(MapReader a, Incidents.Severity severity)
+    {
+        var (longWindow, shortWindow, rate) = (Positive(a, "long"), Positive(a, "short"), a.Number("burnRate"));
+        var level = a.Enum<Incidents.Severity>("severity") ?? severity;
+        if (longWindow is null || shortWindow is null || rate is null)
+        {
+            return null;
+        }
+
+        if (shortWindow >= longWindow)
+        {
+            ctx.Error(a.PositionOf("short"), "the short window must be shorter than the long one (the workbook's is a twelfth of it)");
+            return null;
+        }
+
+        return new BurnRateAlert(longWindow.Value, shortWindow.Value, rate.Value, level);
+    }
 }

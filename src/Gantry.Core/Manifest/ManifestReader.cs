@@ -126,7 +126,7 @@ internal sealed partial class ManifestReader(ReadContext ctx)
 
         return process is null || listen is null || strategy is null
             ? null
-            : new ServiceSpec(name, process, listen, replicas, health, strategy, deadline, Positive(m, "drain") ?? ServiceSpec.DefaultDrain, allow, sticky, rateLimit, tls, ReadJobs(m), ReadWatch(m, name));
+            : new ServiceSpec(name, process, listen, replicas, health, strategy, deadline, Positive(m, "drain") ?? ServiceSpec.DefaultDrain, allow, sticky, rateLimit, tls, ReadJobs(m), ReadWatch(m, name), ReadSlos(m));
     }
 
     /// <summary>The names (or 'PREFIX*') a deploy may set although they are loader, runtime or shell hooks.</summary>

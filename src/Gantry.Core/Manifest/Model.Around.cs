@@ -47,3 +47,37 @@ public enum WatchFailureAction
 /// while the previous release is kept running out of traffic, so a rollback is instant.
 /// </summary>
 public sealed record WatchSpec(TimeSpan For, ValueList<string> Templates, WatchFailureAction OnFailure);
+
+/// <summary>What an objective counts as a good request: one answered without a server error, or one answered in time.</summary>
+public enum SliKind
+{
+    /// <summary>Good: answered, and not with a 5xx (an error rate objective is an availability of 1 minus the rate).</summary>
+    Availability,
+
+    /// <summary>Good: answered within <see cref="SloSpec.Threshold"/> (99% within 300ms is a p99 of 300ms).</summary>
+    Latency,
+}
+
+/// <summary>
+/// A multiwindow burn-rate alert (Google SRE workbook): it fires while the error budget burns at least
+/// <see cref="BurnRate"/> times as fast as the objective allows over both <see cref="LongWindow"/> and <see cref="ShortWindow"/>.
+/// </summary>
+public sealed record BurnRateAlert(TimeSpan LongWindow, TimeSpan ShortWindow, double BurnRate, Incidents.Severity Severity);
+
+/// <summary>
+/// A standing service level objective of a running service, evaluated from the router's measurements: the share of
+/// good requests over <see cref="Period"/> should be at least <see cref="Objective"/> (a fraction). A firing alert opens
+/// an incident with its severity and, with <see cref="RollbackWithin"/>, rolls back a release promoted that recently.
+/// </summary>
+public sealed record SloSpec(string Name, SliKind Sli, double Objective, TimeSpan Period, TimeSpan? Threshold, ValueList<BurnRateAlert> Alerts, TimeSpan? RollbackWithin)
+{
+    /// <summary>The SRE workbook's two paging alerts for a 30-day objective: 2% of the budget in an hour, 5% in six hours.</summary>
+    public static ValueList<BurnRateAlert> DefaultAlerts(Incidents.Severity severity) =>
+    [
+        new(TimeSpan.FromHours(1), TimeSpan.FromMinutes(5), 14.4, severity),
+        new(TimeSpan.FromHours(6), TimeSpan.FromMinutes(30), 6, severity),
+    ];
+
+    /// <summary>The error budget: the share of requests that may be bad.</summary>
+    public double Budget => 1 - Objective;
+}

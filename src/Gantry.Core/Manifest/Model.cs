@@ -43,7 +43,8 @@ public sealed record ServiceSpec(
     RateLimit? RateLimit = null,
     ServiceTls? Tls = null,
     ValueList<JobSpec> Jobs = default,
-    WatchSpec? Watch = null)
+    WatchSpec? Watch = null,
+    ValueList<SloSpec> Slos = default)
 {
     /// <summary>The service's jobs at <paramref name="hook"/>, in the order the manifest gives them.</summary>
     public IEnumerable<JobSpec> JobsAt(JobHook hook) => Jobs.Where(j => j.At == hook);

@@ -9,7 +9,7 @@ namespace Gantry.Proxy.Metrics;
 /// One question to the router's own measurements: a metric of one group (a version on a route) over a window,
 /// whole or only what is new after a cursor. The same record crosses the router's admin API.
 /// </summary>
-public sealed record MeasureRequest(string Route, string Backend, BuiltinMetric Metric, TimeSpan Window, bool WantSamples = false, bool Incremental = false, long? After = null);
+public sealed record MeasureRequest(string Route, string? Backend, BuiltinMetric Metric, TimeSpan Window, bool WantSamples = false, bool Incremental = false, long? After = null);
 
 /// <summary>The router's measurements, in this process or behind a router process's admin API.</summary>
 public interface IRouterMetrics
@@ -41,7 +41,7 @@ public sealed class Measurements(MetricsRegistry metrics) : IRouterMetrics
         var samples = kind == Core.Manifest.Values.QuantityKind.Duration || request.WantSamples ? series.Samples(window) : null;
         if (request.Metric != BuiltinMetric.RequestRate && snapshot.Requests == 0)
         {
-            return MetricValue.NoData(string.Create(CultureInfo.InvariantCulture, $"no requests reached {request.Backend} in the last {window.TotalSeconds:0} s"));
+            return MetricValue.NoData(string.Create(CultureInfo.InvariantCulture, $"no requests reached {request.Backend ?? request.Route} in the last {window.TotalSeconds:0} s"));
         }
 
         var value = request.Metric switch

@@ -82,6 +82,12 @@ public static class IncidentEndpoints
             return TypedResults.Ok(DoraMetrics.Compute(service, environment, from, to, facts, restores));
         }).WithName("GetDora").WithMetadata(viewer);
 
+        api.MapGet(ApiRoutes.Slos, Results<Ok<List<SloView>>, ProblemHttpResult> (string? service, GantryManifest manifest, Slo.SloWatcher slos) =>
+            service is not null && manifest.FindService(service) is null
+                ? ProblemResults.For(ProblemCodes.UnknownService, $"there is no service '{service}' in the manifest")
+                : TypedResults.Ok(slos.Statuses(service).ToList()))
+            .WithName("ListSlos").WithMetadata(viewer);
+
         api.MapGet(ApiRoutes.Notifications, async Task<Results<Ok<List<Delivery>>, ProblemHttpResult>> (string? status, int? limit, IDeliveryStore deliveries, CancellationToken ct) =>
             status is not null && !Enum.TryParse<DeliveryStatus>(status, ignoreCase: true, out _)
                 ? ProblemResults.For(ProblemCodes.InvalidRequest, $"status '{status}' is not pending, delivered or dead")

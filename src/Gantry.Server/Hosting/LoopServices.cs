@@ -43,6 +43,17 @@ public sealed class QueueStarter(RolloutReconciler reconciler, DeployService dep
     }
 }
 
+/// <summary>Looks at every standing objective at its interval (<see cref="Slo.SloWatcher"/>); idle when no service has one.</summary>
+public sealed class SloLooks(Slo.SloWatcher watcher, ReconcilerSignals signals, TimeProvider time, ILogger<SloLooks> logger)
+    : AfterPassService(signals, time, logger)
+{
+    protected override TimeSpan Period => watcher.Any ? watcher.Interval : TimeSpan.FromHours(1);
+
+    protected override TimeSpan MinInterval => Period;
+
+    protected override Task RunOnceAsync(CancellationToken ct) => watcher.Any ? watcher.LookAsync(ct) : Task.CompletedTask;
+}
+
 /// <summary>Escalates incidents nobody acknowledged in time.</summary>
 public sealed class Escalation(IncidentService incidents, ReconcilerSignals signals, TimeProvider time, ILogger<Escalation> logger)
     : AfterPassService(signals, time, logger)

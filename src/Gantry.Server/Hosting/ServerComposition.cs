@@ -81,6 +81,7 @@ public static class ServerComposition
         services.AddSingleton<IIncidentNotifier>(sp => sp.GetRequiredService<NotificationService>());
         services.AddSingleton<IncidentService>();
         services.AddSingleton<AlertIntakeService>();
+        services.AddSingleton(sp => new Slo.SloWatcher(parts.Manifest, sp.GetRequiredService<RolloutReconciler>(), parts.Router.Metrics, sp.GetRequiredService<AlertIntakeService>(), sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<Microsoft.Extensions.Logging.ILogger<Slo.SloWatcher>>()));
         // Incidents first: the notification of an incident is written with it; then the rollout's own notifications.
         services.AddSingleton<ICommitHandler>(sp => sp.GetRequiredService<IncidentService>());
         services.AddSingleton<ICommitHandler>(sp => sp.GetRequiredService<NotificationService>());
@@ -100,6 +101,7 @@ public static class ServerComposition
         services.AddHostedService<AutoPromotion>();
         services.AddHostedService<Escalation>();
         services.AddHostedService<OrphanSweeper>();
+        services.AddHostedService<SloLooks>();
         return services;
     }
 
@@ -124,6 +126,7 @@ public static class ServerComposition
             ActivatorUtilities.CreateInstance<AutoPromotion>(sp),
             ActivatorUtilities.CreateInstance<Escalation>(sp),
             ActivatorUtilities.CreateInstance<OrphanSweeper>(sp),
+            ActivatorUtilities.CreateInstance<SloLooks>(sp),
         ], sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<Microsoft.Extensions.Logging.ILogger<Cluster.LeaderOnlyServices>>()));
     }
 

@@ -43,6 +43,20 @@ public sealed class AlertIntakeService(GantryManifest manifest, IncidentService 
         }
     }
 
+    /// <summary>An alert Gantry raised itself (a standing objective burning its budget), dealt with like one from Alertmanager.</summary>
+    public async Task<AlertOutcome> RaiseAsync(ReceivedAlert alert, AlertDecision decision, AuditContext who, CancellationToken ct)
+    {
+        await gate.WaitAsync(ct);
+        try
+        {
+            return await ActAsync(alert, decision, who, ct);
+        }
+        finally
+        {
+            gate.Release();
+        }
+    }
+
     private async Task<AlertOutcome> ActAsync(ReceivedAlert alert, AlertDecision d, AuditContext who, CancellationToken ct)
     {
         var found = await store.IncidentsAsync(new IncidentQuery(d.Service, d.Environment, OpenOnly: true, Limit: 1), ct);

@@ -22,6 +22,7 @@ internal static class IncidentCommands
 
         yield return incident;
         yield return Dora();
+        yield return SloCommand.Create();
         yield return PostmortemCommand();
         yield return Notifications();
     }

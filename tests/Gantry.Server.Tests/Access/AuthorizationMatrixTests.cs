@@ -31,6 +31,7 @@ public sealed class AuthorizationMatrixTests(ITestOutputHelper log)
         ["GET /api/{documentName}/openapi.json"] = (Public, false),
         ["GET /api/v1/whoami"] = ("viewer", false),
         ["GET /api/v1/cluster"] = ("viewer", false),
+        ["GET /api/v1/slos"] = ("viewer", false),
         ["GET /api/v1/services"] = ("viewer", false),
         ["GET /api/v1/services/{service}/releases"] = ("viewer", false),
         ["GET /api/v1/services/{service}/rollout"] = ("viewer", false),

@@ -145,7 +145,8 @@ public static partial class ManifestShapes
         new Field("rateLimit", new ObjectType(ServiceShapes.RateLimit), "Limit each client address's requests at the router."),
         new Field("tls", new ObjectType(ServiceShapes.ServiceTls), "The front door's certificate: clients speak HTTPS, and HTTP/2 where they offer it."),
         new Field("jobs", new MapType(new ObjectType(ServiceShapes.Job), Name), "Named one-shot commands at hook points of a rollout: migrations, backups, smoke tests, down-migrations."),
-        new Field("watch", new ObjectType(ServiceShapes.Watch), "Watch the release after it took all traffic, for every strategy."));
+        new Field("watch", new ObjectType(ServiceShapes.Watch), "Watch the release after it took all traffic, for every strategy."),
+        new Field("slos", new MapType(new ObjectType(ServiceShapes.Slo), Name), "Standing service level objectives, by name, with burn-rate alerts."));
 
     public static readonly Shape BuiltinQuery = Object("builtinQuery", "builtin query", "The router's own measurements of the group under analysis.",
         new Field("query", Enum("request_rate", "error_rate", "success_rate", "latency_p50", "latency_p90", "latency_p95", "latency_p99", "latency", "cpu", "memory"), "What to measure; 'latency' gives raw samples for the judge; 'cpu' (a share of the CPU limit, or of one core) and 'memory' (MiB) are the instances' own use now, read from a runtime that measures it (docker).", Required: true),

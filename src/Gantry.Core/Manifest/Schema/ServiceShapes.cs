@@ -33,4 +33,19 @@ public static class ServiceShapes
         new Field("for", Duration, "How long to watch.", Required: true),
         new Field("templates", new ListType(Name), "Analysis templates run for the whole window; the release's own instances crashing also fails the watch."),
         new Field("onFailure", ManifestShapes.Enum("rollback", "incident", "hold"), "What a failed watch does: rollback (all traffic back to the previous release at once), incident (keep the release, open an incident for it), hold (keep the release, pause for a person: abort rolls back, resume watches again).", Default: "rollback"));
+
+    public static readonly Shape BurnRateAlert = ManifestShapes.Object("burnRateAlert", "burn-rate alert", "Fires while the error budget burns at least burnRate times as fast as the objective allows over both windows (a multiwindow, multi-burn-rate alert of the Google SRE workbook).",
+        new Field("long", ManifestShapes.Duration, "The long window: how much burning it takes.", Required: true),
+        new Field("short", ManifestShapes.Duration, "The short window: that it still burns now, so the alert ends soon after the burning does.", Required: true),
+        new Field("burnRate", new NumberType(1, 1000), "How many times the allowed rate (14.4 over 1h spends 2% of a 30-day budget).", Required: true),
+        new Field("severity", ManifestShapes.Enum("P0", "P1", "P2", "P3"), "The severity of the incident it opens.", Default: "the objective's severity"));
+
+    public static readonly Shape Slo = ManifestShapes.Object("slo", "service level objective", "A standing objective of the running service, measured at the router over all its releases: the share of good requests over the period should be at least the objective. Burn-rate alerts open an incident (and may roll back a recent release).",
+        new Field("sli", ManifestShapes.Enum("availability", "latency"), "What a good request is: availability (answered, not with a 5xx; an error-rate objective is 1 minus the rate) or latency (answered within threshold; 99% within 300ms is a p99 objective).", Default: "availability"),
+        new Field("objective", new PercentType(0, 100), "The share of good requests, such as 99.9%.", Required: true),
+        new Field("threshold", ManifestShapes.Duration, "For latency: how fast a good request is answered."),
+        new Field("period", ManifestShapes.Duration, "The period the objective and its error budget are over.", Default: "30d"),
+        new Field("severity", ManifestShapes.Enum("P0", "P1", "P2", "P3"), "The severity of the incidents its alerts open.", Default: "P2"),
+        new Field("alerts", new ListType(new ObjectType(BurnRateAlert), 1), "Burn-rate alerts.", Default: "1h and 5m at 14.4x, 6h and 30m at 6x (the SRE workbook's paging alerts for 30 days)"),
+        new Field("rollbackWithin", ManifestShapes.Duration, "When an alert fires, roll back the newest release if it reached the environment this recently."));
 }
