@@ -41,5 +41,8 @@ public sealed class GradualRollbackTests(ITestOutputHelper log)
         using var bad = await h.Api.PostAsJsonAsync("/api/v1/services/shop/rollback", new RollbackRequest() { Steps = "50%,60%" }, GantryJson.Options);
         bad.StatusCode.Should().Be(System.Net.HttpStatusCode.BadRequest);
         (await bad.Content.ReadAsStringAsync()).Should().Contain("steps: the last step must be 0% (all traffic back on the earlier release)");
+        using var unknown = await h.Api.PostAsJsonAsync("/api/v1/services/shop/rollback", new RollbackRequest() { Steps = "50%,0%", Analysis = "errors,nope" }, GantryJson.Options);
+        unknown.StatusCode.Should().Be(System.Net.HttpStatusCode.BadRequest);
+        (await unknown.Content.ReadAsStringAsync()).Should().Contain("analysis: there is no analysis template 'errors' in the manifest");
     }
 }

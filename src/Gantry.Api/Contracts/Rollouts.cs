@@ -28,6 +28,9 @@ public sealed record RollbackRequest(string? Environment = null, string? To = nu
 
     /// <summary>How long each step holds (<c>1m</c> when not given); only with <see cref="Steps"/>.</summary>
     public string? Every { get; init; }
+
+    /// <summary>Analysis templates (comma-separated) run at each step on the earlier release; only with <see cref="Steps"/>.</summary>
+    public string? Analysis { get; init; }
 }
 
 /// <summary>One step of a rollout's strategy as shown: its text and whether it is done, running or to come.</summary>

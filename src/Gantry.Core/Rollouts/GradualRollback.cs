@@ -10,6 +10,9 @@ namespace Gantry.Core.Rollouts;
 /// </summary>
 public sealed record GradualRollback(ValueList<int> Steps, TimeSpan Every)
 {
+    /// <summary>Analysis templates run at each step on the earlier release at its new share; a failure holds the rollback for a person.</summary>
+    public ValueList<string> Analysis { get; init; } = [];
+
     /// <summary>The plan for <paramref name="steps"/> (<c>50%,0%</c>) and <paramref name="every"/> (<c>1m</c>; default one minute), or why not.</summary>
     public static GradualRollback? Parse(string steps, string? every, out string? error)
     {
@@ -56,5 +59,6 @@ public sealed record GradualRollback(ValueList<int> Steps, TimeSpan Every)
 
     /// <summary>For people: <c>50%, 0% every 1m</c>.</summary>
     public override string ToString() =>
-        string.Join(", ", Steps.Select(s => string.Create(CultureInfo.InvariantCulture, $"{s}%"))) + " every " + DurationSyntax.Format(Every);
+        string.Join(", ", Steps.Select(s => string.Create(CultureInfo.InvariantCulture, $"{s}%"))) + " every " + DurationSyntax.Format(Every)
+        + (Analysis.IsEmpty ? string.Empty : $", analysis {string.Join(", ", Analysis)} at each step");
 }

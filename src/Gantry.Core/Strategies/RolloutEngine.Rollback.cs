@@ -1,4 +1,5 @@
 using System.Globalization;
+using Gantry.Core.Analysis;
 using Gantry.Core.Manifest;
 using Gantry.Core.Manifest.Values;
 using Gantry.Core.Rollouts;
@@ -53,6 +54,11 @@ public static partial class RolloutEngine
             return;
         }
 
+        if (!plan.Analysis.IsEmpty && !StepAnalysisPassed(c, plan, observed, label))
+        {
+            return;
+        }
+
         if (observed.Now < c.State.StepUntil)
         {
             return;
@@ -61,5 +67,50 @@ public static partial class RolloutEngine
         c.State = c.State with { Phase = RolloutPhase.Progressing, StepUntil = null, Step = step + 1 };
         c.Event(RolloutEventType.Resumed, $"{label} held {DurationSyntax.Format(plan.Every)}: the next step");
         NextGradual(c, service, plan, observed);
+    }
+
+    /// <summary>
+    /// The analysis of a rollback step, on the earlier release at its new share: started with the hold, waited for past
+    /// it. A failure (or no verdict) holds the rollback where it is for a person: resume runs it again, abort puts all
+    /// traffic back on the release being rolled back. True once it passed.
+    /// </summary>
+    private static bool StepAnalysisPassed(Changes c, GradualRollback plan, Observation observed, string label)
+    {
+        var prefix = string.Create(CultureInfo.InvariantCulture, $"{c.State.Id}/{c.State.Attempt}/rollback/{c.State.Step}/");
+        var templates = string.Join(", ", plan.Analysis);
+        if (c.State.Analysis is not { } request || !request.Key.StartsWith(prefix, StringComparison.Ordinal))
+        {
+            c.State = c.State with { Analysis = new AnalysisRequest(prefix + c.State.Revision.ToString(CultureInfo.InvariantCulture), plan.Analysis, label) };
+            c.Event(RolloutEventType.AnalysisStarted, $"{label}: analysis {templates} of {c.State.Release.Version} at its new share");
+            return false;
+        }
+
+        if (request.Completed)
+        {
+            return true;
+        }
+
+        if (observed.Analysis is not { } status || status.Key != request.Key || !status.Phase.IsCompleted())
+        {
+            return false;
+        }
+
+        if (status.Phase == AnalysisPhase.Successful)
+        {
+            c.State = c.State with { Analysis = request with { Completed = true } };
+            c.Event(RolloutEventType.AnalysisSucceeded, $"{label}: analysis {templates} passed: {status.Message}");
+            return true;
+        }
+
+        var inconclusive = status.Phase == AnalysisPhase.Inconclusive;
+        c.State = c.State with
+        {
+            Analysis = null,
+            Phase = RolloutPhase.Paused,
+            Waits = c.State.Waits.With(inconclusive ? WaitReason.InconclusiveAnalysis : WaitReason.FailedAnalysisHeld),
+            Message = $"{label}: analysis {templates} {status.Phase.ToString().ToLowerInvariant()}: {status.Message}; holding the split: resume runs it again, abort puts all traffic back on {c.State.PreviousVersion}",
+        };
+        c.Event(inconclusive ? RolloutEventType.AnalysisInconclusive : RolloutEventType.AnalysisFailed, c.State.Message);
+        return false;
     }
 }

@@ -87,9 +87,21 @@ public sealed class CommandService(GantryManifest manifest, IRolloutStore store,
             return ProblemCodes.InvalidRequest.With(badSteps!);
         }
 
-        if (request.Steps is null && request.Every is not null)
+        if (request.Steps is null && (request.Every ?? request.Analysis) is not null)
         {
-            return ProblemCodes.InvalidRequest.With("every: only with steps (a rollback in steps)");
+            return ProblemCodes.InvalidRequest.With($"{(request.Every is null ? "analysis" : "every")}: only with steps (a rollback in steps)");
+        }
+
+        if (gradual is not null && request.Analysis is { } analysis)
+        {
+            var templates = analysis.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
+            if (templates.Length == 0 || templates.Any(t => manifest.FindAnalysis(t) is null))
+            {
+                var missing = templates.FirstOrDefault(t => manifest.FindAnalysis(t) is null);
+                return ProblemCodes.InvalidRequest.With(missing is null ? "analysis: name at least one analysis template" : $"analysis: there is no analysis template '{missing}' in the manifest");
+            }
+
+            gradual = gradual with { Analysis = [.. templates] };
         }
 
         var history = await store.ListAsync(new RolloutQuery(service.Name, environment, Limit: 500), ct);

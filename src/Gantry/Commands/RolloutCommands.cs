@@ -230,11 +230,12 @@ internal static partial class RolloutCommands
         var wait = new Option<bool>("--wait", "-w") { Description = "Follow the rollback until it ends." };
         var steps = new Option<string?>("--steps") { Description = "Move traffic back in steps: the share left on the current release at each step, falling to 0 (for example 50%,0%).", HelpName = "SHARES" };
         var every = new Option<string?>("--every") { Description = "How long each step of --steps holds (default 1m).", HelpName = "DURATION" };
+        var analysis = new Option<string?>("--analysis") { Description = "Analysis templates run at each step of --steps on the earlier release; a failure holds the rollback for a person.", HelpName = "TEMPLATES" };
         var output = CommonOptions.Output();
-        var command = new Command("rollback", "Go back to the previous release (or --to VERSION): instant while its instances still run, or in steps with --steps.") { service, env, to, reason, steps, every, wait, output, server };
+        var command = new Command("rollback", "Go back to the previous release (or --to VERSION): instant while its instances still run, or in steps with --steps.") { service, env, to, reason, steps, every, analysis, wait, output, server };
         command.SetAction((parse, ct) => RunAsync(parse, server, async (api, writer) =>
         {
-            var request = new RollbackRequest(parse.GetValue(env), parse.GetValue(to), parse.GetValue(reason)) { Steps = parse.GetValue(steps), Every = parse.GetValue(every) };
+            var request = new RollbackRequest(parse.GetValue(env), parse.GetValue(to), parse.GetValue(reason)) { Steps = parse.GetValue(steps), Every = parse.GetValue(every), Analysis = parse.GetValue(analysis) };
             var view = await api.RollbackAsync(parse.GetValue(service)!, request, ct);
             return await AnswerAsync(api, view, parse.GetValue(wait), writer, parse.GetValue(output), ct);
         }));

@@ -1,3 +1,4 @@
+using Gantry.Core.Analysis;
 using Gantry.Core.Rollouts;
 using Gantry.Core.Strategies;
 
@@ -70,6 +71,35 @@ public sealed class GradualRollbackTests
         world.Settle();
         world.State.Phase.Should().Be(RolloutPhase.Aborted);
         world.Serving().Keys.Should().Equal("v2");
+    }
+
+    [Fact(Timeout = 10_000)]
+    public void RollbackInSteps_WithAnalysis_EachStepWaitsForItsVerdict_AFailureHoldsForAPerson()
+    {
+        var world = RolloutEngineTests.Stable(RolloutEngineTests.Canary);
+        world.Deploy("v2");
+        world.Command(CommandKind.PromoteFull);
+        world.Settle();
+        world.Rollback("v1", GradualRollback.Parse("50%,0%", "30s", out _)! with { Analysis = ["slo"] });
+        world.Settle();
+        world.State.Analysis!.Purpose.Should().Be("rollback step 1/2");
+        world.Advance(TimeSpan.FromMinutes(2)).Step.Should().Be(0, "a step moves on only once its analysis passed, however long the hold");
+
+        world.Analysis(AnalysisPhase.Failed);
+        world.Settle();
+        world.State.Phase.Should().Be(RolloutPhase.Paused);
+        world.State.Waits.Should().Contain(WaitReason.FailedAnalysisHeld);
+        world.State.Message.Should().Be("rollback step 1/2: analysis slo failed: measured; holding the split: resume runs it again, abort puts all traffic back on v2");
+        world.Weights().Should().Equal(new Dictionary<string, int> { ["v2"] = 50, ["v1"] = 50 });
+
+        world.Command(CommandKind.Resume).Refusal.Should().BeNull();
+        world.Settle();
+        world.State.Analysis.Should().NotBeNull("a resumed step runs its analysis again");
+        world.Analysis(AnalysisPhase.Successful);
+        world.Settle();
+        world.State.Step.Should().Be(1);
+        world.State.Phase.Should().Be(RolloutPhase.Succeeded, "the last step, 0%, switches all traffic back");
+        world.Serving().Keys.Should().Equal("v1");
     }
 
     [Theory(Timeout = 10_000)]
