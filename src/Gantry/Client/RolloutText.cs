@@ -134,7 +134,8 @@ internal static class RolloutText
         {
             var hook = char.ToLowerInvariant(j.Hook.ToString()[0]) + j.Hook.ToString()[1..];
             text.AppendLine(CultureInfo.InvariantCulture, $"    {(j.Succeeded ? "✔" : "✘")} {j.Name} ({hook}, attempt {j.Attempt}): {j.Summary}");
-            foreach (var line in j.Output.Split('\n').Where(l => l.Length > 0).TakeLast(5))
+            // The answer came escaped for the terminal (TerminalText): its line breaks are visible escapes, one line each here.
+            foreach (var line in j.Output.Split("\\n").Where(l => l.Length > 0).TakeLast(5))
             {
                 text.AppendLine(CultureInfo.InvariantCulture, $"        {line}");
             }

@@ -21,6 +21,23 @@ public sealed class ManifestLoaderTests : IDisposable
     }
 
     [Fact(Timeout = 10_000)]
+    public void LoadFile_AroundExample_ReadsJobsWatchAndObjectives()
+    {
+        var result = ManifestLoader.LoadFile(RepoPaths.Combine("examples", "around", "gantry.yaml"));
+
+        result.Diagnostics.Should().BeEmpty();
+        var shop = result.Manifest!.FindService("shop")!;
+        shop.Jobs.Select(j => (j.Name, j.At)).Should().Equal(("migrate", JobHook.PreDeploy), ("smoke", JobHook.PreTraffic), ("down", JobHook.OnRollback));
+        shop.Jobs[1].Should().Match<JobSpec>(j => j.Retries == 1 && j.Timeout == TimeSpan.FromSeconds(30) && !j.Shell && j.Args.SequenceEqual(new[] { "python3", "smoke.py" }));
+        shop.Watch.Should().Be(new WatchSpec(TimeSpan.FromMinutes(2), ["errors"], WatchFailureAction.Rollback));
+        var availability = shop.Slos[0];
+        availability.Objective.Should().BeApproximately(0.999, 1e-12);
+        availability.RollbackWithin.Should().Be(TimeSpan.FromHours(1));
+        availability.Alerts.Should().Equal(SloSpec.DefaultAlerts(Core.Incidents.Severity.P1));
+        shop.Slos[1].Should().Match<SloSpec>(s => s.Sli == SliKind.Latency && s.Threshold == TimeSpan.FromMilliseconds(250) && s.Period == TimeSpan.FromDays(7) && s.Alerts[0].Severity == Core.Incidents.Severity.P2);
+    }
+
+    [Fact(Timeout = 10_000)]
     public void LoadFile_ShopExample_ReadsTypedValues()
     {
         var result = ManifestLoader.LoadFile(RepoPaths.Combine("examples", "shop", "gantry.yaml"));
