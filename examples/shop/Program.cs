@@ -1,6 +1,21 @@
 using System.Text.Json.Serialization;
 using Shop;
 
+if (args is ["migrate", ..])
+{
+    // A stand-in for a schema migration, run as a job before a release starts (gantry's preDeploy hook): it says
+    // what it would do, and fails as a real one would when MIGRATION_FAILS holds the error.
+    Console.WriteLine($"migrating the shop's schema to {Environment.GetEnvironmentVariable("GANTRY_VERSION") ?? "an unknown version"}");
+    if (Environment.GetEnvironmentVariable("MIGRATION_FAILS") is { Length: > 0 } error)
+    {
+        await Console.Error.WriteLineAsync($"ERROR: {error}");
+        return 3;
+    }
+
+    Console.WriteLine("schema up to date");
+    return 0;
+}
+
 FaultSettings settings;
 try
 {

@@ -6,14 +6,33 @@ namespace Gantry.Core.Manifest;
 /// <summary>Reading what runs around a service's rollouts: its jobs at hook points and its watch after promotion.</summary>
 internal sealed partial class ManifestReader
 {
+    /// <summary>What a job's image may name: the release's version, the service and the environment.</summary>
+    private static readonly ImmutableArray<string> JobImagePlaceholders = ["version", "service", "environment"];
+
     private ImmutableArray<JobSpec> ReadJobs(MapReader m) =>
         ReadNamed(m, "jobs", "job", ServiceShapes.Job, (name, j, _) =>
         {
             var args = j.ScalarList<string>("args");
             var at = j.Enum<JobHook>("at");
-            return args.IsEmpty || at is null
+            var image = j.String("image");
+            if (image is not null)
+            {
+                CheckPlaceholders(j.Lookup("image")!.Value, JobImagePlaceholders, "'image'");
+            }
+
+            if (args.IsEmpty && image is null && !j.Has("args"))
+            {
+                ctx.Error(j.Node.Start, $"job '{name}' needs 'args' (a command) or 'image' (a container)");
+            }
+
+            if (image is not null && j.Bool("shell") == true)
+            {
+                ctx.Error(j.PositionOf("shell"), $"job '{name}' runs a container: 'shell' is for commands (give the container's own shell in 'args')");
+            }
+
+            return (args.IsEmpty && image is null) || at is null
                 ? null
-                : new JobSpec(name, at.Value, args, j.Bool("shell") ?? false, ReadStringMap(j, "env", "environment variable", null), Positive(j, "timeout") ?? JobSpec.DefaultTimeout, j.Int("retries") ?? 0);
+                : new JobSpec(name, at.Value, args, j.Bool("shell") ?? false, ReadStringMap(j, "env", "environment variable", null), Positive(j, "timeout") ?? JobSpec.DefaultTimeout, j.Int("retries") ?? 0, image);
         });
 
     private WatchSpec? ReadWatch(MapReader m, string service)

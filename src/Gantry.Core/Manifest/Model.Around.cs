@@ -21,10 +21,11 @@ public enum JobHook
 
 /// <summary>
 /// A named one-shot command run at a hook point of a rollout, on the control plane's machine, with the release's facts
-/// in its environment (<c>GANTRY_SERVICE</c>, <c>GANTRY_VERSION</c>, ...). It is tried up to <see cref="Retries"/> more
+/// in its environment (<c>GANTRY_SERVICE</c>, <c>GANTRY_VERSION</c>, ...); with <see cref="Image"/>, a container of the
+/// Docker engine instead (its <see cref="Args"/> the container's arguments). It is tried up to <see cref="Retries"/> more
 /// times; each try may run for <see cref="Timeout"/>.
 /// </summary>
-public sealed record JobSpec(string Name, JobHook At, ValueList<string> Args, bool Shell, ValueList<KeyValuePair<string, string>> Env, TimeSpan Timeout, int Retries)
+public sealed record JobSpec(string Name, JobHook At, ValueList<string> Args, bool Shell, ValueList<KeyValuePair<string, string>> Env, TimeSpan Timeout, int Retries, string? Image = null)
 {
     public static readonly TimeSpan DefaultTimeout = TimeSpan.FromMinutes(5);
 }

@@ -175,9 +175,11 @@ public sealed record RolloutState(
     BlueGreenStage? Stage = null,
     GradualRollback? Gradual = null,
     DateTimeOffset? WatchUntil = null,
-    JobRequest? Job = null,
-    ValueList<JobOutcome> Jobs = default)
+    JobRequest? Job = null)
 {
+    /// <summary>How every job of the rollout ended, in order.</summary>
+    public ValueList<JobOutcome> Jobs { get; init; } = [];
+
     /// <summary>Whether the jobs at <paramref name="hook"/> ran in this attempt.</summary>
     public bool Ran(JobHook hook) => Jobs.Any(j => j.Hook == hook && j.Attempt == Attempt);
 

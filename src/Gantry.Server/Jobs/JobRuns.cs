@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Globalization;
 using Gantry.Core.Strategies;
+using Gantry.Runtime.Docker;
 using Gantry.Server.Programs;
 using Microsoft.Extensions.Logging;
 
@@ -16,6 +17,7 @@ public sealed partial class JobRuns(string folder, TimeProvider time, ILogger<Jo
 {
     private readonly ConcurrentDictionary<string, Run> runs = new();
     private readonly CancellationTokenSource stopping = new();
+    private readonly Lazy<DockerEngine> docker = new(DockerEngine.FromEnvironment);
 
     /// <summary>Where the jobs of <paramref name="request"/> stand, starting them the first time.</summary>
     public JobStatus? Observe(JobRequest? request, RolloutState state, ServiceSpec service, IReadOnlyList<string> addresses)
@@ -102,10 +104,10 @@ public sealed partial class JobRuns(string folder, TimeProvider time, ILogger<Jo
             tries++;
             run.Status = new JobStatus(run.Key, false, run.Status.Results, string.Create(CultureInfo.InvariantCulture, $"running the {HookName(job.At)} job {job.Name} (try {tries} of {job.Retries + 1})"));
             var started = Stopwatch.GetTimestamp();
-            var result = await ProgramRunner.RunAsync(job.Args, job.Shell, folder, env, job.Timeout, ct);
+            var (exitCode, output, error) = await TryAsync(run, job, env, tries, ct);
             var took = Stopwatch.GetElapsedTime(started).TotalSeconds;
-            var ok = result.Error is null && result.ExitCode == 0;
-            var summary = result.Error ?? string.Create(CultureInfo.InvariantCulture, $"exited with {result.ExitCode} after {took:0.0} s");
+            var ok = error is null && exitCode == 0;
+            var summary = error ?? string.Create(CultureInfo.InvariantCulture, $"exited with {exitCode} after {took:0.0} s");
             if (tries > 1)
             {
                 summary += string.Create(CultureInfo.InvariantCulture, $" (try {tries} of {job.Retries + 1})");
@@ -114,10 +116,24 @@ public sealed partial class JobRuns(string folder, TimeProvider time, ILogger<Jo
             LogJob(logger, job.Name, run.Key, summary);
             if (ok || tries > job.Retries)
             {
-                var output = JobOutcome.Tail(string.Join('\n', new[] { result.Stdout, result.Stderr }.Select(o => o.TrimEnd('\n')).Where(o => o.Length > 0)));
-                return new JobOutcome(job.Name, job.At, attempt, ok, tries, summary, output, time.GetUtcNow());
+                return new JobOutcome(job.Name, job.At, attempt, ok, tries, summary, JobOutcome.Tail(output), time.GetUtcNow());
             }
         }
+    }
+
+    /// <summary>One try of a job: a command on this machine, or a container of the engine DOCKER_HOST names.</summary>
+    private async Task<(int ExitCode, string Output, string? Error)> TryAsync(Run run, JobSpec job, Dictionary<string, string> env, int tries, CancellationToken ct)
+    {
+        if (job.Image is not { } image)
+        {
+            var result = await ProgramRunner.RunAsync(job.Args, job.Shell, folder, env, job.Timeout, ct);
+            return (result.ExitCode, string.Join('\n', new[] { result.Stdout, result.Stderr }.Select(o => o.TrimEnd('\n')).Where(o => o.Length > 0)), result.Error);
+        }
+
+        var name = string.Create(CultureInfo.InvariantCulture, $"gantry-job-{string.Concat(run.Key.Select(c => char.IsAsciiLetterOrDigit(c) ? c : '-'))}-{job.Name}-{tries}");
+        var values = new Dictionary<string, string>(StringComparer.Ordinal) { ["version"] = env["GANTRY_VERSION"], ["service"] = env["GANTRY_SERVICE"], ["environment"] = env["GANTRY_ENVIRONMENT"] };
+        var container = await ContainerJob.RunAsync(docker.Value, name, Placeholders.Expand(image, values), job.Args, env, job.Timeout, time, ct);
+        return (container.ExitCode, container.Output, container.Error);
     }
 
     [LoggerMessage(Level = LogLevel.Information, Message = "job {Job} ({Key}): {Summary}")]
@@ -127,6 +143,10 @@ public sealed partial class JobRuns(string folder, TimeProvider time, ILogger<Jo
     {
         stopping.Cancel();
         stopping.Dispose();
+        if (docker.IsValueCreated)
+        {
+            docker.Value.Dispose();
+        }
     }
 
     private sealed class Run(string key, Dictionary<string, string> environment)

@@ -23,8 +23,9 @@ public static class ServiceShapes
 
     public static readonly Shape Job = ManifestShapes.Object("job", "job", "A one-shot command at a hook point of a rollout, run on the control plane's machine in the manifest's folder, with GANTRY_SERVICE, GANTRY_ENVIRONMENT, GANTRY_VERSION, GANTRY_PREVIOUS_VERSION, GANTRY_ROLLOUT, GANTRY_HOOK, GANTRY_ADDRESSES (the new release's ready instances) and the release's variables in its environment; its last lines are kept with the rollout.",
         new Field("at", ManifestShapes.Enum("preDeploy", "preTraffic", "postPromotion", "onAbort", "onRollback"), "When it runs: preDeploy before any instance of the new release starts (a failure stops the rollout), preTraffic once its first instances are ready and before they get traffic (a failure aborts), postPromotion once it has all traffic (a failure fails the watch), onAbort after an abort or failure, onRollback after a rollback.", Required: true),
-        new Field("args", new ListType(Text, 1), "Program and arguments, one item each.", Required: true),
-        new Field("shell", ManifestShapes.Boolean, "Run through /bin/sh -c (the items are joined).", Default: "false"),
+        new Field("args", new ListType(Text, 1), "Program and arguments, one item each; with image, the container's arguments (after its entrypoint)."),
+        new Field("image", new StringType("an image reference"), "Run the job as a container of the Docker engine (DOCKER_HOST) on host networking, removed when it ends; {version}, {service} and {environment} are filled in. Without it, a command on the control plane's machine."),
+        new Field("shell", ManifestShapes.Boolean, "Run through /bin/sh -c (the items are joined); commands only.", Default: "false"),
         new Field("env", new MapType(Text, EnvName), "Environment variables added to the job's environment."),
         new Field("timeout", Duration, "How long one try may run before it is killed.", Default: "5m"),
         new Field("retries", new IntegerType(0, 10), "Tries after a failed one.", Default: "0"));
