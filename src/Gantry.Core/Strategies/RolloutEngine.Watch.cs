@@ -71,7 +71,7 @@ public static partial class RolloutEngine
         var jobs = AwaitJobs(c, service, observed, JobHook.PostPromotion, out var failure);
         if (jobs == JobsOutcome.Failed)
         {
-            WatchFailed(c, service, failure);
+            WatchFailed(c, service, observed, failure);
             return;
         }
 
@@ -96,7 +96,7 @@ public static partial class RolloutEngine
                 }
                 else
                 {
-                    WatchFailed(c, service, $"watch analysis {templates} {status.Phase.ToString().ToLowerInvariant()}: {status.Message}");
+                    WatchFailed(c, service, observed, $"watch analysis {templates} {status.Phase.ToString().ToLowerInvariant()}: {status.Message}");
                     return;
                 }
             }
@@ -127,8 +127,12 @@ public static partial class RolloutEngine
         Succeed(c, service, message);
     }
 
-    /// <summary>A failure in the watch (its analysis, a post-promotion job, the release's health): what the watch says to do.</summary>
-    private static void WatchFailed(Changes c, ServiceSpec service, string reason)
+    /// <summary>
+    /// A failure in the watch (its analysis, a post-promotion job, the release's health): what the watch says to do. A
+    /// rollback waits until the previous release is ready again (a rolling update starts it again when the watch begins):
+    /// the failure is seen again at every look until then, and traffic never goes to instances that cannot take it.
+    /// </summary>
+    private static void WatchFailed(Changes c, ServiceSpec service, Observation observed, string reason)
     {
         var action = service.Watch?.OnFailure ?? WatchFailureAction.Rollback;
         var failed = $"the watch after promotion failed: {reason}";
@@ -143,6 +147,12 @@ public static partial class RolloutEngine
                 c.State = c.State with { Waits = c.State.Waits.With(WaitReason.FailedAnalysisHeld), Phase = RolloutPhase.Paused, Background = null, Message = $"{failed}; holding (onFailure: hold): abort rolls back to {c.State.PreviousVersion} at once, promote accepts {c.State.Release.Version}, resume watches again" };
                 break;
             default:
+                if (c.State.PriorKey is { } prior && c.State.SetOf(prior) is { } previous && observed.ReadyOf(previous) < previous.Replicas)
+                {
+                    c.Waiting(string.Create(CultureInfo.InvariantCulture, $"{failed}; rolling back once {previous.Version} is ready ({observed.ReadyOf(previous)}/{previous.Replicas})"));
+                    return;
+                }
+
                 c.Event(RolloutEventType.WatchFailed, failed);
                 Stop(c, service, RolloutPhase.RolledBack, $"{failed}; all traffic back on {c.State.PreviousVersion}");
                 break;

@@ -200,7 +200,7 @@ public static partial class RolloutEngine
                     $"{fresh.Version} failed its health checks: its instances were restarted {sick.Restarts} times{(sick.LastError is null ? string.Empty : $" (last: {sick.LastError})")}");
                 if (c.State.InWatch)
                 {
-                    WatchFailed(c, service, why);
+                    WatchFailed(c, service, observed, why);
                 }
                 else
                 {

@@ -85,6 +85,24 @@ public sealed class WatchTests
     }
 
     [Fact(Timeout = 10_000)]
+    public void RollingWatchFails_BeforeThePreviousReleaseIsReadyAgain_RollsBackOnceItIs()
+    {
+        var world = Promoted(Rolling);
+        world.ReadyLimit["v1"] = 0;
+        world.Background(AnalysisPhase.Failed);
+        world.Settle();
+        world.State.Phase.Should().Be(RolloutPhase.Watching, "traffic never goes to a release with no ready instance");
+        world.State.Message.Should().Be("the watch after promotion failed: watch analysis slo failed: measured; rolling back once v1 is ready (0/2)");
+        world.Serving().Keys.Should().Equal("v2");
+
+        world.ReadyLimit["v1"] = 2;
+        world.Settle();
+        world.State.Phase.Should().Be(RolloutPhase.RolledBack);
+        world.Serving().Keys.Should().Equal("v1");
+        world.Events.Count(e => e.Type == RolloutEventType.WatchFailed).Should().Be(1);
+    }
+
+    [Fact(Timeout = 10_000)]
     public void ReleaseCrashingDuringTheWatch_FailsIt()
     {
         var world = Promoted(Rolling);

@@ -42,7 +42,7 @@ public sealed class ReplicaRoutersTests(ITestOutputHelper log) : WithPostgres("g
             }
 
             await a.WaitForAsync(await b.DeployAsync("1.0"), RolloutPhase.Succeeded);
-            await a.WaitForRoutersAsync(TimeSpan.FromSeconds(20)); // the first release succeeds as its table is applied
+            await a.WaitForRoutersAsync(TimeSpan.FromSeconds(60)); // the first release succeeds as its table is applied (slower with three replicas on a busy machine)
             loads.Add(new SteadyLoad(fronts[0]));
             foreach (var front in fronts.Skip(1))
             {
