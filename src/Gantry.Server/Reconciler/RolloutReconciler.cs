@@ -164,7 +164,7 @@ public sealed partial class RolloutReconciler(
             verified.GetValueOrDefault(state.Target),
             manifest.FindEnvironment(state.Environment) is { } environment ? Core.Policies.DeployCalendar.HoldingFreeze(environment, time.GetUtcNow()) : null,
             state.AwaitsApproval && state.IsWaiting ? await observers.Approvals.StatusAsync(state, ct) : null,
-            observers.Jobs.Observe(state.Job, state, spec, [.. instances.Where(i => i.SetKey == state.NewKey && i.Phase == InstancePhase.Ready).Select(i => i.Address.ToString())]));
+            state.Job is null ? null : observers.Jobs.Observe(state.Job, state, spec, [.. instances.Where(i => i.SetKey == state.NewKey && i.Phase == InstancePhase.Ready).Select(i => i.Address.ToString())]));
         var decision = RolloutEngine.Next(spec, state, observed);
         if (!decision.Changed(state))
         {
