@@ -84,20 +84,25 @@ public sealed class ReplicaRoutersTests(ITestOutputHelper log) : WithPostgres("g
             await Post(a, $"/api/v1/rollouts/{canary}/promote");
             await a.WaitForAsync(canary, RolloutPhase.Succeeded);
             // The switch is in force on the leader's router at once, on the others' at their feeds' next pass.
-            await a.WaitForRoutersAsync(TimeSpan.FromSeconds(20));
-            foreach (var load in loads)
+            // Succeeded is shown as its table is published: wait for every router to have that one, then for a span of
+            // requests answered by 2.0 alone through every router.
+            await Wait.UntilAsync(async () =>
             {
-                await load.SettleAsync(TimeSpan.FromSeconds(20));
-            }
+                await a.WaitForRoutersAsync(TimeSpan.FromSeconds(20));
+                foreach (var load in loads)
+                {
+                    await load.SettleAsync(TimeSpan.FromSeconds(20));
+                }
 
-            var done = loads.Select(Snapshot).ToList();
-            await loads[^1].WaitForRequestsAsync(100, TimeSpan.FromSeconds(20));
-            foreach (var load in loads)
-            {
-                await load.SettleAsync(TimeSpan.FromSeconds(20));
-            }
+                var done = loads.Select(Snapshot).ToList();
+                await loads[^1].WaitForRequestsAsync(100, TimeSpan.FromSeconds(20));
+                foreach (var load in loads)
+                {
+                    await load.SettleAsync(TimeSpan.FromSeconds(20));
+                }
 
-            loads.Select((l, i) => Share(l, done[i])).Should().OnlyContain(share => share == 1.0, "every router has the promotion");
+                return loads.Select((l, i) => Share(l, done[i])).All(share => share == 1.0);
+            }, TimeSpan.FromSeconds(60), "every router has the promotion");
             await a.WaitForViewAsync(canary, v => v.Instances.All(i => i.Version == "2.0"), TimeSpan.FromSeconds(30));
             loads.SelectMany(l => l.Errors).Should().BeEmpty("no router lost a request");
             log.WriteLine($"{string.Join(", ", loads.Select((l, i) => $"{l.Requests} through {names[i]}'s router"))}: none failed");
