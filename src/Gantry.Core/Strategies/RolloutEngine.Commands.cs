@@ -24,7 +24,8 @@ public static partial class RolloutEngine
                 return CommandResult.Refuse($"rollout {state.Id} never started (it was rejected, or aborted while waiting for approval): deploy the release again to ask for a new approval");
             }
 
-            var again = state with { Attempt = state.Attempt + 1, FinishedAt = null, Waits = state.Waits.WithoutHolds() };
+            // A new attempt: the jobs of the one before (an onAbort still running) are no longer waited for.
+            var again = state with { Attempt = state.Attempt + 1, FinishedAt = null, Waits = state.Waits.WithoutHolds(), Job = null };
             c.State = state.ChecklistGated
                 ? again with { Waits = again.Waits.With(WaitReason.AwaitingChecklist), Phase = RolloutPhase.Pending, Message = $"waiting for the pre-deployment checklist of {state.Environment}", Analysis = null, Background = null, StepUntil = null }
                 : Begin(service, again, now);

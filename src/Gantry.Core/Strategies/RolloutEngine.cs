@@ -123,6 +123,7 @@ public static partial class RolloutEngine
             Background = null,
             StepUntil = null,
             WatchUntil = null,
+            Job = null,
             Message = Describe(state),
             LastProgressAt = now,
             UpdatedAt = now,

@@ -135,6 +135,31 @@ public sealed class JobHookTests
     }
 
     [Fact(Timeout = 10_000)]
+    public void Retry_WhileOnAbortRuns_ForgetsIt_AndTheSmokeTestWaitsForTheNewInstancesAgain()
+    {
+        var world = World(Canary, "jobs: { smoke: { at: preTraffic, args: [./smoke.sh] }, cleanup: { at: onAbort, args: [./cleanup.sh] } }");
+        world.Deploy("v1");
+        world.Settle();
+        world.JobResults["smoke"] = true;
+        world.Deploy("v2");
+        world.Settle();
+        world.Command(CommandKind.Abort);
+        world.State.Job!.Hook.Should().Be(JobHook.OnAbort);
+
+        world.JobResults.Clear();
+        world.ReadyLimit["v2"] = 0;
+        world.Command(CommandKind.Retry).Refusal.Should().BeNull();
+        world.Settle();
+        world.State.Job.Should().BeNull("the smoke test waits for the retried canary's instances");
+        world.State.Message.Should().Be("starting v2: 0/1 instances ready before its preTraffic jobs");
+
+        world.ReadyLimit["v2"] = 2;
+        world.Settle();
+        world.State.Job!.Hook.Should().Be(JobHook.PreTraffic);
+        world.State.Job.Key.Should().EndWith("/2/preTraffic");
+    }
+
+    [Fact(Timeout = 10_000)]
     public void OnAbort_RunsAfterAnAbort()
     {
         var world = World(Canary, "jobs: { cleanup: { at: onAbort, args: [./cleanup.sh] } }");
