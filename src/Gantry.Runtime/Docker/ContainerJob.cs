@@ -68,14 +68,12 @@ public static class ContainerJob
 
                 if (!info.State.Running && info.State.Status is "exited" or "dead")
                 {
-                    var output = string.Join('\n', await engine.LogsAsync(id, Lines, ct));
-                    return new ContainerJobResult(info.ExitCode, output, info.OomKilled ? $"{image} was killed for using more memory than its limit" : null);
+                    return new ContainerJobResult(info.ExitCode, await OutputAsync(engine, id, ct), info.OomKilled ? $"{image} was killed for using more memory than its limit" : null);
                 }
 
                 if (time.GetUtcNow() >= deadline)
                 {
-                    var output = string.Join('\n', await engine.LogsAsync(id, Lines, ct));
-                    return new ContainerJobResult(-1, output, string.Create(CultureInfo.InvariantCulture, $"{image} did not finish within {timeout.TotalSeconds} s"));
+                    return new ContainerJobResult(-1, await OutputAsync(engine, id, ct), string.Create(CultureInfo.InvariantCulture, $"{image} did not finish within {timeout.TotalSeconds} s"));
                 }
 
                 await Task.Delay(TimeSpan.FromMilliseconds(200), time, ct);
@@ -86,4 +84,11 @@ public static class ContainerJob
             await engine.RemoveAsync(id, CancellationToken.None);
         }
     }
+
+    /// <summary>
+    /// Standard output, then standard error, as for a command: the engine's log keeps the two streams in the order its
+    /// copiers saw them, which is not always the order they were written in, and the error's last line says why.
+    /// </summary>
+    private static async Task<string> OutputAsync(DockerEngine engine, string id, CancellationToken ct) =>
+        string.Join('\n', (await engine.LogsAsync(id, Lines, errors: false, ct)).Concat(await engine.LogsAsync(id, Lines, errors: true, ct)));
 }

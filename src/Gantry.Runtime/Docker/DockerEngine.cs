@@ -158,10 +158,14 @@ public sealed partial class DockerEngine : IDisposable
     public Task<IReadOnlyList<string>> LogsAsync(string idOrName, int lines, CancellationToken ct) =>
         ReadLogsAsync($"containers/{Uri.EscapeDataString(idOrName)}", lines, ct);
 
+    /// <summary>The last lines a container wrote on one stream: standard output, or standard error when <paramref name="errors"/>.</summary>
+    public Task<IReadOnlyList<string>> LogsAsync(string idOrName, int lines, bool errors, CancellationToken ct) =>
+        ReadLogsAsync($"containers/{Uri.EscapeDataString(idOrName)}", lines, ct, stdout: !errors, stderr: errors);
+
     /// <summary>The last lines of a container's or a swarm task's output (<paramref name="resource"/>: containers/ID or tasks/ID); none when the engine cannot say.</summary>
-    private async Task<IReadOnlyList<string>> ReadLogsAsync(string resource, int lines, CancellationToken ct)
+    private async Task<IReadOnlyList<string>> ReadLogsAsync(string resource, int lines, CancellationToken ct, bool stdout = true, bool stderr = true)
     {
-        using var response = await http.GetAsync(string.Create(CultureInfo.InvariantCulture, $"{Version}/{resource}/logs?stdout=true&stderr=true&tail={lines}"), ct);
+        using var response = await http.GetAsync(string.Create(CultureInfo.InvariantCulture, $"{Version}/{resource}/logs?stdout={(stdout ? "true" : "false")}&stderr={(stderr ? "true" : "false")}&tail={lines}"), ct);
         if (!response.IsSuccessStatusCode)
         {
             return [];
