@@ -1,9 +1,28 @@
+using System.Collections.Concurrent;
 using Gantry.Runtime;
 
 namespace Gantry.Testing;
 
-/// <summary>Free TCP ports on loopback, below the ephemeral range (see <see cref="LoopbackPorts"/>).</summary>
+/// <summary>
+/// Free TCP ports on loopback, below the ephemeral range (see <see cref="LoopbackPorts"/>), never the same one twice in a
+/// test run: a port handed out is not bound until its test starts a listener on it, so two draws could otherwise
+/// return the same free port (two services of one manifest given one address).
+/// </summary>
 public static class FreePort
 {
-    public static int Next() => LoopbackPorts.Next();
+    private static readonly ConcurrentDictionary<int, bool> Given = new();
+
+    public static int Next()
+    {
+        for (var attempt = 0; attempt < 100; attempt++)
+        {
+            var port = LoopbackPorts.Next();
+            if (Given.TryAdd(port, true))
+            {
+                return port;
+            }
+        }
+
+        throw new InvalidOperationException("no loopback port left that this test run has not handed out already");
+    }
 }
