@@ -98,7 +98,7 @@ public sealed partial class GantryServer : IAsyncDisposable
         var runtime = await Hosting.ServerRuntimes.RuntimeFor(manifest, options, new Hosting.Owners(owner, shared), records, adoptable, time, ct);
         var http = new HttpClient(new SocketsHttpHandler { UseProxy = false, PooledConnectionLifetime = TimeSpan.FromMinutes(1) });
         var router = await StartRouterAsync(options, store, time, loggers, ct);
-        var parts = new Hosting.ControlPlaneParts(manifest, manifestFolder, store, runtime, router, http, new Notifications.NotifierSet(http, manifestFolder));
+        var parts = new Hosting.ControlPlaneParts(manifest, manifestFolder, store, runtime, router, http, new Notifications.NotifierSet(http, manifestFolder)) { Resync = options.Resync };
         var server = new GantryServer(dataLock, parts) { OrphansStopped = orphans, Leadership = leadership };
         try
         {

@@ -28,6 +28,9 @@ public sealed record ServerOptions(string DataDirectory, Endpoint Listen, Access
     /// <summary>Replicas: a shared store and a data plane apart, so that one may lead while others stand by.</summary>
     public bool Clustered => Store is not null && RouterProcess is not null;
 
+    /// <summary>How often the reconciler visits every service even if nothing said it changed.</summary>
+    public TimeSpan Resync { get; init; } = TimeSpan.FromSeconds(30);
+
     /// <summary>Backups the server writes on its own, if any.</summary>
     public Backups.BackupSchedule? Backups { get; init; }
 

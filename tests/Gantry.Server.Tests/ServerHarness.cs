@@ -57,7 +57,7 @@ public sealed class ServerHarness : IAsyncDisposable
         {{extra}}
         """;
 
-    public static async Task<ServerHarness> StartAsync(Func<Endpoint, string> manifestText, string? dataFolder = null, int? apiPort = null, Gantry.Server.Access.AccessOptions? access = null, TimeProvider? time = null, Action<Microsoft.Extensions.DependencyInjection.IServiceCollection>? configure = null)
+    public static async Task<ServerHarness> StartAsync(Func<Endpoint, string> manifestText, string? dataFolder = null, int? apiPort = null, Gantry.Server.Access.AccessOptions? access = null, TimeProvider? time = null, Action<Microsoft.Extensions.DependencyInjection.IServiceCollection>? configure = null, TimeSpan? resync = null)
     {
         var folder = dataFolder ?? Directory.CreateTempSubdirectory("gantry-server-").FullName;
         var listen = new Endpoint("127.0.0.1", FreePort.Next());
@@ -65,7 +65,7 @@ public sealed class ServerHarness : IAsyncDisposable
         await File.WriteAllTextAsync(Path.Combine(folder, "gantry.yaml"), text);
         var loaded = ManifestLoader.LoadText(text);
         var manifest = loaded.Manifest ?? throw new InvalidOperationException(string.Join("\n", loaded.Diagnostics));
-        var server = await GantryServer.StartAsync(manifest, folder, new ServerOptions(Path.Combine(folder, "data"), new Endpoint("127.0.0.1", apiPort ?? FreePort.Next()), access), time ?? TimeProvider.System, null, CancellationToken.None, configure);
+        var server = await GantryServer.StartAsync(manifest, folder, new ServerOptions(Path.Combine(folder, "data"), new Endpoint("127.0.0.1", apiPort ?? FreePort.Next()), access) { Resync = resync ?? TimeSpan.FromSeconds(30) }, time ?? TimeProvider.System, null, CancellationToken.None, configure);
         return new ServerHarness(folder, manifest, server, listen);
     }
 

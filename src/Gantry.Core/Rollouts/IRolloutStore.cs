@@ -58,6 +58,12 @@ public interface IRolloutStore : IAsyncDisposable
     /// <summary>The newest rollout of every service and environment: together they say what should run.</summary>
     Task<IReadOnlyList<RolloutState>> LatestPerTargetAsync(CancellationToken ct);
 
+    /// <summary>
+    /// A number that moves with every committed change bearing on what should run or how traffic is split (a rollout
+    /// created or saved, a maintenance or pause switch), by whichever replica: equal marks, nothing of that changed.
+    /// </summary>
+    Task<long> ChangeMarkAsync(CancellationToken ct);
+
     /// <summary>Events after <paramref name="afterId"/>, oldest first, optionally of one rollout.</summary>
     Task<IReadOnlyList<StoredEvent>> EventsAsync(long afterId, string? rolloutId, int limit, CancellationToken ct);
 

@@ -61,6 +61,16 @@ public static class RolloutPhaseExtensions
 {
     public static bool IsTerminal(this RolloutPhase phase) =>
         phase is RolloutPhase.Succeeded or RolloutPhase.Aborted or RolloutPhase.RolledBack or RolloutPhase.Failed;
+
+    /// <summary>
+    /// Ended with nothing left to do on its own: no job to run, no analysis going on, no set out of traffic waiting
+    /// for its time to be stopped. The engine decides nothing new for such a rollout unless it, its instances or the
+    /// traffic switches change, so the reconciler need not look at it on every tick.
+    /// </summary>
+    public static bool IsAtRest(this RolloutState state) =>
+        state.Phase.IsTerminal() && !state.IsWaiting && state.Job is null
+        && state.Analysis is null or { Completed: true } && state.Background is null or { Completed: true }
+        && !state.Sets.Any(s => s.Role == SetRole.Retired);
 }
 
 /// <summary>A version of a service: what <c>{version}</c> expands to, the variables given with <c>--set</c>, and where it came from.</summary>

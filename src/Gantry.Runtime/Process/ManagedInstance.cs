@@ -13,6 +13,7 @@ internal sealed partial class ManagedInstance : IAsyncDisposable
 {
     private const int LogLines = 1000;
     private static readonly TimeSpan MaxBackOff = TimeSpan.FromSeconds(30);
+    private static readonly TimeSpan PidPoll = TimeSpan.FromMilliseconds(250);
 
     private readonly InstanceSetSpec spec;
     private readonly TimeProvider time;
@@ -149,6 +150,8 @@ internal sealed partial class ManagedInstance : IAsyncDisposable
             return;
         }
 
+        // A child of this control plane: its exit is awaited, not polled.
+        var exited = started.Adopted || options.Launcher is not null ? null : started.WaitForExitAsync(time, ct);
         var readinessFailures = 0;
         var livenessFailures = 0;
         var nextReadiness = time.GetTimestamp();
@@ -197,14 +200,25 @@ internal sealed partial class ManagedInstance : IAsyncDisposable
                 }
             }
 
-            await Task.Delay(NextWake(health), time, ct);
+            await UntilDueAsync(health, nextReadiness, nextLiveness, exited, ct);
         }
     }
 
-    private static TimeSpan NextWake(HealthSpec health)
+    /// <summary>
+    /// Sleeps until the next probe is due. A child's exit wakes it at once (the runtime is told by the kernel); an
+    /// adopted or launched process, known by pid only, is looked at again at least every 250 ms.
+    /// </summary>
+    private async Task UntilDueAsync(HealthSpec health, long nextReadiness, long nextLiveness, Task? exited, CancellationToken ct)
     {
-        var interval = new[] { health.Readiness?.Interval, health.Liveness?.Interval }.OfType<TimeSpan>().DefaultIfEmpty(TimeSpan.FromSeconds(1)).Min();
-        return TimeSpan.FromMilliseconds(Math.Min(interval.TotalMilliseconds, 250));
+        var due = Math.Min(health.Readiness is null ? long.MaxValue : nextReadiness, health.Liveness is null ? long.MaxValue : nextLiveness);
+        var wait = due == long.MaxValue ? TimeSpan.FromSeconds(5) : TimeSpan.FromSeconds(Math.Max(0, due - time.GetTimestamp()) / (double)time.TimestampFrequency);
+        if (exited is null)
+        {
+            await Task.Delay(wait < PidPoll ? wait : PidPoll, time, ct);
+            return;
+        }
+
+        await Task.WhenAny(exited, Task.Delay(wait, time, ct));
     }
 
     private long Ticks(TimeSpan span) => (long)(span.TotalSeconds * time.TimestampFrequency);

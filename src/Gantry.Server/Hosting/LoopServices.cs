@@ -31,12 +31,14 @@ public sealed class CommitFollowing(RolloutFollower follower, ReconcilerSignals 
 }
 
 /// <summary>Starts the oldest queued deploy of every target whose newest rollout has ended.</summary>
-public sealed class QueueStarter(RolloutReconciler reconciler, DeployService deploys, ReconcilerSignals signals, TimeProvider time, ILogger<QueueStarter> logger)
+public sealed class QueueStarter(RolloutReconciler reconciler, IReleaseStore store, DeployService deploys, ReconcilerSignals signals, TimeProvider time, ILogger<QueueStarter> logger)
     : AfterPassService(signals, time, logger)
 {
     protected override async Task RunOnceAsync(CancellationToken ct)
     {
-        foreach (var target in reconciler.Targets.Where(t => t.State.Phase.IsTerminal()))
+        // One read of the queue, then only the targets something waits for: the cost does not grow with the services.
+        var waiting = (await store.QueuedAsync(null, null, ct)).Select(q => new Core.Runtime.TargetId(q.Service, q.Environment)).ToHashSet();
+        foreach (var target in reconciler.Targets.Where(t => t.State.Phase.IsTerminal() && waiting.Contains(t.State.Target)))
         {
             await deploys.StartQueuedAsync(target.State.Service, target.State.Environment, ct);
         }

@@ -18,7 +18,11 @@ namespace Gantry.Server.Hosting;
 /// it, in a fixed order): the store, the runtime, the router (in this process or its own) with its measurements, the
 /// HTTP client of providers and notifiers.
 /// </summary>
-public sealed record ControlPlaneParts(GantryManifest Manifest, string ManifestFolder, Storage.Sql.SqlStore Store, IRuntime Runtime, RouterParts Router, HttpClient Http, NotifierSet Notifiers);
+public sealed record ControlPlaneParts(GantryManifest Manifest, string ManifestFolder, Storage.Sql.SqlStore Store, IRuntime Runtime, RouterParts Router, HttpClient Http, NotifierSet Notifiers)
+{
+    /// <summary>How often the reconciler visits every target even if nothing said it changed.</summary>
+    public TimeSpan Resync { get; init; } = TimeSpan.FromSeconds(30);
+}
 
 /// <summary>The router the control plane drives, its measurements, and what to dispose when the control plane stops.</summary>
 public sealed record RouterParts(ITrafficRouter Traffic, Proxy.Metrics.IRouterMetrics Metrics, IAsyncDisposable Owner);
@@ -56,7 +60,7 @@ public static class ServerComposition
         services.AddSingleton<ChecklistRuns>();
         services.AddSingleton(parts.Notifiers.ByKind);
 
-        services.AddSingleton(_ => new ReconcilerSignals { Fence = () => leadership.Fence });
+        services.AddSingleton(_ => new ReconcilerSignals { Fence = () => leadership.Fence, Resync = parts.Resync });
         services.AddSingleton<ApprovalService>();
         services.AddSingleton<IApprovalSource>(sp => sp.GetRequiredService<ApprovalService>());
         services.AddSingleton(sp => new Jobs.JobRuns(parts.ManifestFolder, sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<Microsoft.Extensions.Logging.ILogger<Jobs.JobRuns>>()));

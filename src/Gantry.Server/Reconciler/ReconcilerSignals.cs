@@ -14,6 +14,9 @@ public sealed class ReconcilerSignals
     /// <summary>What the reconciler's writes must still match to commit: the lease it drives by (null: a server alone).</summary>
     public Func<Core.Cluster.LeaseFence?> Fence { get; set; } = () => null;
 
+    /// <summary>How often the reconciler visits every target and reads the router back even if nothing said it changed.</summary>
+    public TimeSpan Resync { get; init; } = TimeSpan.FromSeconds(30);
+
     /// <summary>Pulsed when something should be looked at now (a command, a new rollout).</summary>
     public Signal Wake { get; } = new();
 

@@ -13,6 +13,9 @@ namespace Gantry.Server.Reconciler;
 /// run the sets it wants, observe them, ask the strategy what comes next, commit the new state with its
 /// events in one transaction, and give the router the traffic split that follows. Every action is
 /// idempotent, so after a crash the next pass simply continues from the last committed state.
+/// Its cost does not grow with the services at rest: a tick reads the store's change mark and the runtime's
+/// instances, and visits only the rollouts still moving and those whose state or instances changed since their last
+/// visit; the rollouts are read again only when the mark moved, and every target is visited on the resync period.
 /// </summary>
 public sealed partial class RolloutReconciler(
     ManifestContext manifestContext,
@@ -24,6 +27,11 @@ public sealed partial class RolloutReconciler(
     ILogger<RolloutReconciler> logger)
 {
     private static readonly TimeSpan Period = TimeSpan.FromMilliseconds(250);
+    private readonly Dictionary<TargetId, Seen> seen = [];
+    private IReadOnlyList<RolloutState> latest = [];
+    private long? readAtMark;
+    private DateTimeOffset resyncAt = DateTimeOffset.MinValue;
+    private int lastInstancesPrint;
     private readonly GantryManifest manifest = manifestContext.Manifest;
     private readonly IRuntime runtime = dataPlane.Runtime;
     private readonly ITrafficRouter router = dataPlane.Router;
@@ -38,6 +46,16 @@ public sealed partial class RolloutReconciler(
     public long Passes => Interlocked.Read(ref passes);
 
     private long passes;
+
+    /// <summary>Targets visited (observed and decided for) since the start; at rest it grows only with the resync.</summary>
+    public long Visits => Interlocked.Read(ref visits);
+
+    private long visits;
+
+    /// <summary>Times the newest rollouts were read from the store (the change mark moved, or a resync).</summary>
+    public long Reads => Interlocked.Read(ref reads);
+
+    private long reads;
 
     public string? RouterError { get; private set; }
 
@@ -58,9 +76,10 @@ public sealed partial class RolloutReconciler(
     {
         while (!ct.IsCancellationRequested)
         {
+            var acted = true;
             try
             {
-                await PassAsync(ct);
+                acted = await PassAsync(ct);
                 storeDown = null;
             }
             catch (Exception) when (ct.IsCancellationRequested)
@@ -82,7 +101,12 @@ public sealed partial class RolloutReconciler(
             }
 
             Interlocked.Increment(ref passes);
-            signals.Passed.Pulse();
+            if (acted)
+            {
+                // Nothing visited, nothing routed: those who look after a pass have nothing new to see.
+                signals.Passed.Pulse();
+            }
+
             try
             {
                 await signals.Wake.WaitAsync(Period, time, ct);
@@ -100,20 +124,52 @@ public sealed partial class RolloutReconciler(
     /// </summary>
     public void Forget()
     {
+        seen.Clear();
+        readAtMark = null;
+        resyncAt = DateTimeOffset.MinValue;
         recorded.Clear();
         verified.Clear();
         planned = [];
         applied = [];
     }
 
-    /// <summary>One pass over every target.</summary>
-    public async Task PassAsync(CancellationToken ct)
+    /// <summary>
+    /// One pass: every target on a resync, else those still moving or changed since their last visit; then the routes,
+    /// if anything they are made of may have changed. True when it visited a target or touched the router.
+    /// </summary>
+    public async Task<bool> PassAsync(CancellationToken ct)
     {
-        var latest = await store.LatestPerTargetAsync(ct);
-        await VerifyAsync(ct);
+        var now = time.GetUtcNow();
+        var resync = now >= resyncAt;
+        var mark = await store.ChangeMarkAsync(ct);
+        var moved = resync || mark != readAtMark;
+        if (moved)
+        {
+            latest = await store.LatestPerTargetAsync(ct);
+            readAtMark = mark;
+            resyncAt = resync ? now + signals.Resync : resyncAt;
+            Interlocked.Increment(ref reads);
+        }
+
+        if (resync || Unverified)
+        {
+            await VerifyAsync(ct);
+        }
+
+        var prints = InstancePrints(runtime.Observe());
+        var before = targets.ToDictionary(t => t.State.Target);
         var current = new List<Target>();
+        var visited = false;
         foreach (var stored in latest)
         {
+            var print = prints.GetValueOrDefault(stored.Target);
+            if (!resync && stored.IsAtRest() && before.TryGetValue(stored.Target, out var kept) && kept.State.Id == stored.Id && kept.State.Revision == stored.Revision
+                && seen.GetValueOrDefault(stored.Target) == new Seen(stored.Id, stored.Revision, print))
+            {
+                current.Add(kept);
+                continue;
+            }
+
             if (manifest.FindService(stored.Service) is not { } service)
             {
                 continue;
@@ -126,12 +182,24 @@ public sealed partial class RolloutReconciler(
             {
                 // Re-read under the lock: a command may have committed since the list was read.
                 var state = await store.GetAsync(stored.Id, ct) ?? stored;
-                current.Add(new Target(spec, await ReconcileAsync(spec, state, ct)));
+                var result = await ReconcileAsync(spec, state, ct);
+                seen[stored.Target] = new Seen(result.Id, result.Revision, print);
+                current.Add(new Target(spec, result));
+                visited = true;
+                Interlocked.Increment(ref visits);
             }
             finally
             {
                 gate.Release();
             }
+        }
+
+        var instancesPrint = prints.Aggregate(0, (h, p) => unchecked(h + HashCode.Combine(p.Key, p.Value)));
+        var routing = resync || moved || visited || instancesPrint != lastInstancesPrint || Unverified;
+        lastInstancesPrint = instancesPrint;
+        if (!routing)
+        {
+            return false;
         }
 
         // The default environment first, so it gets the service's listener when several share it.
@@ -142,7 +210,27 @@ public sealed partial class RolloutReconciler(
         observers.Jobs.Keep(current.Select(t => t.State.Job?.Key).OfType<string>().ToHashSet());
         analysis.Keep(current.SelectMany(t => new[] { t.State.Analysis, t.State.Background }).Where(r => r is { Completed: false }).Select(r => r!.Key).ToHashSet());
         await ApplyRoutingAsync(current, ct);
+        return true;
     }
+
+    /// <summary>What a target's last visit saw: its newest rollout at a revision, and its instances (<see cref="InstancePrints"/>).</summary>
+    private sealed record Seen(string Id, long Revision, int Instances);
+
+    /// <summary>Per target, a fingerprint of its instances (which, where, in what phase, how often restarted, why they failed).</summary>
+    private static Dictionary<TargetId, int> InstancePrints(IReadOnlyList<InstanceStatus> instances)
+    {
+        var prints = new Dictionary<TargetId, int>();
+        foreach (var i in instances)
+        {
+            var target = i.SetId.Target;
+            prints[target] = HashCode.Combine(prints.GetValueOrDefault(target), i.Id, i.Phase, i.Restarts, i.LastError, i.ProcessId, i.Address);
+        }
+
+        return prints;
+    }
+
+    /// <summary>Whether a planned split is not yet verified in force (the router is read back until it is).</summary>
+    private bool Unverified => planned.Any(p => verified.GetValueOrDefault(p.Key) != p.Traffic);
 
     private async Task<RolloutState> ReconcileAsync(ServiceSpec spec, RolloutState state, CancellationToken ct)
     {
@@ -186,94 +274,6 @@ public sealed partial class RolloutReconciler(
         }
 
         return decision.State;
-    }
-
-    /// <summary>Keeps the store's instance records in step with what is observed (written only when something changed).</summary>
-    private async Task RecordInstancesAsync(RolloutState state, List<InstanceStatus> instances, CancellationToken ct)
-    {
-        var now = time.GetUtcNow();
-        var records = instances.Select(i => new InstanceRecord(i.Id, state.Service, state.Environment, i.Version, i.Address, i.ProcessId, i.Phase.ToString(), i.Restarts, i.LastError, now) { SetKey = i.SetKey, Index = i.Index }).ToList();
-        var key = state.Target;
-        if (recorded.TryGetValue(key, out var last) && last.Select(r => r with { ObservedAt = default }).SequenceEqual(records.Select(r => r with { ObservedAt = default })))
-        {
-            return;
-        }
-
-        await store.SaveInstancesAsync(state.Service, state.Environment, records, ct);
-        recorded[key] = records;
-    }
-
-    /// <summary>Makes the runtime run exactly the rollout's sets for this service and environment.</summary>
-    private async Task EnsureInstancesAsync(ServiceSpec spec, RolloutState state, CancellationToken ct)
-    {
-        foreach (var set in state.Sets)
-        {
-            var variables = set.Release.Variables.ToDictionary(v => v.Key, v => v.Value, StringComparer.Ordinal);
-            await runtime.EnsureAsync(new InstanceSetSpec(spec, state.Environment, set.Version, set.Replicas, manifestContext.Folder, variables, set.Name) { Secrets = set.Release.Secret.ToHashSet(StringComparer.Ordinal) }, ct);
-        }
-
-        var wanted = state.Sets.Select(s => state.Target.Set(s.Key)).ToHashSet();
-        foreach (var setId in runtime.Observe().Select(i => i.SetId).Where(id => id.BelongsTo(state.Target) && !wanted.Contains(id)).Distinct().ToList())
-        {
-            await runtime.StopAsync(setId, ct);
-        }
-    }
-
-    private async Task ApplyRoutingAsync(IReadOnlyList<Target> current, CancellationToken ct)
-    {
-        var switches = dataPlane.Maintenance is { } store ? await TrafficSwitches.ReadAsync(store, ct) : TrafficSwitches.None;
-        var routes = RoutingPlanner.Plan(current, runtime.Observe(), switches, manifestContext.Folder);
-        var byName = routes.ToDictionary(r => r.Name, StringComparer.Ordinal);
-        planned = [.. current.Select(t => (t.State.Target, t.State.Traffic, byName.GetValueOrDefault(t.Route)?.Split()))];
-        if (routes != applied)
-        {
-            var result = await router.ApplyAsync(routes, ct);
-            if (result.Applied)
-            {
-                applied = routes;
-                if (logger.IsEnabled(LogLevel.Information))
-                {
-                    var text = string.Join("; ", routes.Select(r => $"{r.Name} " + string.Join(", ", r.Backends.Select(b => $"{b.Name} {b.Weight}% on {b.Instances.Count}"))));
-                    LogApplied(logger, text);
-                }
-            }
-
-            if (result.Error != RouterError)
-            {
-                RouterError = result.Error;
-                if (result.Error is not null)
-                {
-                    LogRouterError(logger, result.Error);
-                }
-            }
-        }
-
-        if (await VerifyAsync(ct))
-        {
-            // A split newly in force: the rollouts waiting for it go on now rather than on the next tick.
-            signals.Wake.Pulse();
-        }
-    }
-
-    /// <summary>
-    /// Reads back what the router has in force and notes, per target, the traffic whose split it verified (set,
-    /// then verify). A target with no route of its own (no listener, or one another environment holds) has
-    /// nothing to wait for. True when a target's verified traffic changed.
-    /// </summary>
-    private async Task<bool> VerifyAsync(CancellationToken ct)
-    {
-        var inForce = (await router.InForceAsync(ct)).ToDictionary(r => r.Name, r => r.Split(), StringComparer.Ordinal);
-        var changed = false;
-        foreach (var (key, traffic, split) in planned)
-        {
-            if ((split is null || (inForce.TryGetValue(split.Name, out var route) && route == split)) && verified.GetValueOrDefault(key) != traffic)
-            {
-                verified[key] = traffic;
-                changed = true;
-            }
-        }
-
-        return changed;
     }
 
     [LoggerMessage(Level = LogLevel.Error, Message = "reconcile pass failed")]

@@ -16,6 +16,7 @@ public partial class SqlStore : IMaintenanceStore
                 ON CONFLICT (service, environment) DO UPDATE SET message = excluded.message, by_ = excluded.by_, since = excluded.since
                 """, ("@s", maintenance.Service), ("@e", maintenance.Environment), ("@m", maintenance.Message), ("@b", maintenance.By), ("@t", Time(maintenance.Since)));
             upsert.ExecuteNonQuery();
+            RaiseMark(connection, transaction);
             AppendAudit(connection, transaction, maintenance.Since, who, AuditEntries.MaintenanceOn(maintenance));
             return true;
         }, ct);
@@ -33,6 +34,7 @@ public partial class SqlStore : IMaintenanceStore
 
             using var delete = Command(connection, transaction, "DELETE FROM maintenance WHERE service = @s AND environment = @e", ("@s", service), ("@e", environment));
             delete.ExecuteNonQuery();
+            RaiseMark(connection, transaction);
             AppendAudit(connection, transaction, at, who, AuditEntries.MaintenanceOff(cleared));
             return true;
         }, ct);

@@ -16,6 +16,7 @@ public partial class SqlStore
                 ON CONFLICT (service, environment) DO UPDATE SET max_wait_ms = excluded.max_wait_ms, by_ = excluded.by_, since = excluded.since
                 """, ("@s", pause.Service), ("@e", pause.Environment), ("@w", (long)pause.MaxWait.TotalMilliseconds), ("@b", pause.By), ("@t", Time(pause.Since)));
             upsert.ExecuteNonQuery();
+            RaiseMark(connection, transaction);
             AppendAudit(connection, transaction, pause.Since, who, AuditEntries.TrafficPaused(pause));
             return true;
         }, ct);
@@ -33,6 +34,7 @@ public partial class SqlStore
 
             using var delete = Command(connection, transaction, "DELETE FROM traffic_pauses WHERE service = @s AND environment = @e", ("@s", service), ("@e", environment));
             delete.ExecuteNonQuery();
+            RaiseMark(connection, transaction);
             AppendAudit(connection, transaction, at, who, AuditEntries.TrafficResumed(resumed));
             return true;
         }, ct);

@@ -88,6 +88,7 @@ public abstract partial class SqlStore : IRolloutStore, IReleaseStore, Core.Anal
                 release.ExecuteNonQuery();
             }
 
+            RaiseMark(connection, transaction);
             AppendEvents(connection, transaction, rollout, events, who?.Actor ?? rollout.CreatedBy);
             AuditEvents(connection, transaction, rollout, events, who ?? new Core.Audit.AuditContext(rollout.CreatedBy ?? "gantry"));
             if (marks is { } change)
@@ -155,9 +156,24 @@ public abstract partial class SqlStore : IRolloutStore, IReleaseStore, Core.Anal
             }
         }
 
+        RaiseMark(connection, transaction);
         AppendEvents(connection, transaction, rollout, events, who?.Actor);
         AuditEvents(connection, transaction, rollout, events, who ?? Core.Audit.AuditContext.System);
         return true;
+    }
+
+    /// <summary>Moves the change mark (<see cref="ChangeMarkAsync"/>) in the transaction of the change.</summary>
+    private static void RaiseMark(DbConnection connection, DbTransaction transaction)
+    {
+        using var raise = Command(connection, transaction, "UPDATE change_mark SET mark = mark + 1 WHERE id = 1");
+        raise.ExecuteNonQuery();
+    }
+
+    public async Task<long> ChangeMarkAsync(CancellationToken ct)
+    {
+        await using var connection = Connect();
+        using var command = Command(connection, null, "SELECT mark FROM change_mark WHERE id = 1");
+        return Convert.ToInt64(command.ExecuteScalar(), CultureInfo.InvariantCulture);
     }
 
     private (string, object)[] Row(RolloutState r, long seq) =>

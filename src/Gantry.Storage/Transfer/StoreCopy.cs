@@ -28,8 +28,8 @@ public static class StoreCopy
     /// values a database generates (its sequence is moved past the copied values). <c>rowid</c> is SQLite's implicit
     /// order of insertion, a column of its own in PostgreSQL.
     /// </summary>
-    /// <summary>Tables of the running control planes, not of the history: not copied (leases, the published router table, replicas' reports, the store's own name).</summary>
-    public static IReadOnlyList<string> NotCopied { get; } = ["leases", "published_tables", "replicas", "cluster"];
+    /// <summary>Tables of the running control planes, not of the history: not copied (leases, the published router table, replicas' reports, the store's own name, the change mark).</summary>
+    public static IReadOnlyList<string> NotCopied { get; } = ["leases", "published_tables", "replicas", "cluster", "change_mark"];
 
     public static IReadOnlyList<(string Table, string[] Columns, string? Identity)> Tables { get; } =
     [

@@ -69,7 +69,8 @@ internal static class ServerCommand
             Description = "The address this machine's router listens on for every service, in place of the manifest's host (ports as written); replicas with a router each on one host give each its own.",
             HelpName = "ADDRESS",
         };
-        var command = new Command("server", "Run the control plane: rollouts, the built-in router and the REST API, for one manifest.") { file, data, listen, tlsCert, tlsKey, publicMetrics, dataPlane, store, replica, routerAddress, backupDir, backupEvery, backupKeep };
+        var resync = new Option<string>("--resync") { Description = "How often every service is looked at even if nothing said it changed (commands, commits, instances and timers wake the loop at once).", DefaultValueFactory = _ => "30s", HelpName = "DURATION" };
+        var command = new Command("server", "Run the control plane: rollouts, the built-in router and the REST API, for one manifest.") { file, data, listen, tlsCert, tlsKey, publicMetrics, dataPlane, store, replica, routerAddress, backupDir, backupEvery, backupKeep, resync };
         command.SetAction(async (parse, ct) =>
         {
             var output = parse.InvocationConfiguration.Output;
@@ -110,6 +111,12 @@ internal static class ServerCommand
                 backups = new Server.Backups.BackupSchedule(Path.GetFullPath(folder), every, keep);
             }
 
+            if (DurationSyntax.TryParse(parse.GetValue(resync)!, out var resyncEvery) is not null || resyncEvery < TimeSpan.FromSeconds(1))
+            {
+                await error.WriteLineAsync($"gantry: --resync '{parse.GetValue(resync)}' must be a duration of at least 1s, such as 30s or 5m");
+                return ExitCodes.BadInput;
+            }
+
             if (StoreOf(parse, store) is { Error: { } badStore })
             {
                 await error.WriteLineAsync($"gantry: --store: {badStore}");
@@ -139,7 +146,7 @@ internal static class ServerCommand
             var detached = parse.GetValue(dataPlane) == "detached";
             var router = detached ? GantryLaunch.Self() : null;
             var options = new ServerOptions(dataDir, address!, Tls: tls, PublicMetrics: parse.GetValue(publicMetrics),
-                RouterProcess: router is null ? null : new Server.Routers.RouterLaunch(router.FileName, router.RouterArguments(dataDir))) { Backups = backups, Store = StoreOf(parse, store).Location, Replica = parse.GetValue(replica), RouterAddress = parse.GetValue(routerAddress) };
+                RouterProcess: router is null ? null : new Server.Routers.RouterLaunch(router.FileName, router.RouterArguments(dataDir))) { Backups = backups, Store = StoreOf(parse, store).Location, Replica = parse.GetValue(replica), RouterAddress = parse.GetValue(routerAddress), Resync = resyncEvery };
             using var loggers = ServerLogging.Create(dataDir, time);
             GantryServer server;
             try
@@ -220,6 +227,8 @@ internal static class ServerLogging
         return Microsoft.Extensions.Logging.LoggerFactory.Create(b =>
         {
             b.SetMinimumLevel(Microsoft.Extensions.Logging.LogLevel.Information);
+            // Every API request at Information is five lines in two logs: the host's own request logging only from warnings.
+            b.AddFilter("Microsoft.AspNetCore", Microsoft.Extensions.Logging.LogLevel.Warning);
             b.AddJsonConsole(o =>
             {
                 o.UseUtcTimestamp = true;

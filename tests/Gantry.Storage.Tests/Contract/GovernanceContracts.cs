@@ -106,8 +106,27 @@ public abstract class GateStoreContract<TStore> : StoreContract<TStore>
 
 /// <summary>Maintenance switches: on (or a new message), off once, each audited.</summary>
 public abstract class MaintenanceStoreContract<TStore> : StoreContract<TStore>
-    where TStore : Core.Traffic.IMaintenanceStore, IAuditStore, IAsyncDisposable
+    where TStore : Core.Traffic.IMaintenanceStore, IAuditStore, IRolloutStore, IAsyncDisposable
 {
+    [Fact(Timeout = 30_000)]
+    public async Task ChangeMark_MovesWithEveryMaintenanceAndPauseSwitch()
+    {
+        await using var store = Open();
+        var marks = new List<long> { await store.ChangeMarkAsync(default) };
+        await store.SetMaintenanceAsync(new Core.Traffic.Maintenance("web", "production", "upgrading", "alice", Time.GetUtcNow()), new AuditContext("alice"), default);
+        marks.Add(await store.ChangeMarkAsync(default));
+        await store.ClearMaintenanceAsync("web", "production", Time.GetUtcNow(), new AuditContext("bob"), default);
+        marks.Add(await store.ChangeMarkAsync(default));
+        await store.PauseAsync(new Core.Traffic.TrafficPause("web", "production", TimeSpan.FromSeconds(30), "alice", Time.GetUtcNow()), new AuditContext("alice"), default);
+        marks.Add(await store.ChangeMarkAsync(default));
+        await store.ResumeAsync("web", "production", Time.GetUtcNow(), new AuditContext("bob"), default);
+        marks.Add(await store.ChangeMarkAsync(default));
+        marks.Should().OnlyHaveUniqueItems("each switch moved the mark");
+        await store.MaintenanceAsync(default);
+        await store.PausesAsync(default);
+        (await store.ChangeMarkAsync(default)).Should().Be(marks[^1], "reading the switches changes nothing");
+    }
+
     [Fact(Timeout = 30_000)]
     public async Task SetMaintenanceAsync_ThenClear_IsListedWhileOnAndAudited()
     {

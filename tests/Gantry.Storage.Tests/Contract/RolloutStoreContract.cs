@@ -47,6 +47,30 @@ public abstract class RolloutStoreContract<TStore> : StoreContract<TStore>
     }
 
     [Fact(Timeout = 30_000)]
+    public async Task ChangeMark_MovesWithEveryCommittedRolloutChange_AndWithNothingElse()
+    {
+        await using var store = Open();
+        var start = await store.ChangeMarkAsync(default);
+        var rollout = NewRollout("web-production-1", "v1");
+        await store.CreateAsync(rollout, [], default);
+        var created = await store.ChangeMarkAsync(default);
+        created.Should().NotBe(start, "a rollout was created");
+
+        await store.GetAsync(rollout.Id, default);
+        await store.LatestPerTargetAsync(default);
+        await store.ListAsync(new RolloutQuery(), default);
+        (await store.ChangeMarkAsync(default)).Should().Be(created, "reads change nothing");
+
+        (await store.SaveAsync(rollout with { Revision = 1 }, 0, [], default)).Should().Be(CommitOutcome.Committed);
+        var saved = await store.ChangeMarkAsync(default);
+        saved.Should().NotBe(created, "a rollout was saved, even without events");
+
+        (await store.SaveAsync(rollout with { Revision = 1, Message = "late" }, 0, [], default)).Should().Be(CommitOutcome.Conflict);
+        (await store.CreateAsync(NewRollout("web-production-2", "v2"), [], default)).Should().Be(CommitOutcome.Busy);
+        (await store.ChangeMarkAsync(default)).Should().Be(saved, "nothing was committed");
+    }
+
+    [Fact(Timeout = 30_000)]
     public async Task SaveAsync_ManyWriters_EventsAreNumberedWithoutGapsOrDuplicates()
     {
         await using var store = Open();

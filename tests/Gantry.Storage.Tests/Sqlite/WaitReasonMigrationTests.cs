@@ -97,8 +97,8 @@ public sealed class WaitReasonMigrationTests : IDisposable
         json["awaitsApproval"] = false;
         edit(json);
         await using var write = connection.CreateCommand();
-        // Back to the schema before 0012: forget it and what came after (0013 made the maintenance table, 0014 the pauses).
-        write.CommandText = "UPDATE rollouts SET state = $s WHERE id = $id; DELETE FROM schema_migrations WHERE version >= 12; DROP TABLE maintenance; DROP TABLE traffic_pauses; DROP TABLE leases; DROP TABLE published_tables; DROP TABLE replicas; DROP TABLE cluster";
+        // Back to the schema before 0012: forget it and what came after (0013 made the maintenance table, 0014 the pauses, and so on to 0017 the change mark).
+        write.CommandText = "UPDATE rollouts SET state = $s WHERE id = $id; DELETE FROM schema_migrations WHERE version >= 12; DROP TABLE maintenance; DROP TABLE traffic_pauses; DROP TABLE leases; DROP TABLE published_tables; DROP TABLE replicas; DROP TABLE cluster; DROP TABLE change_mark";
         write.Parameters.AddWithValue("$s", json.ToJsonString());
         write.Parameters.AddWithValue("$id", state.Id);
         await write.ExecuteNonQueryAsync();

@@ -1,0 +1,82 @@
+#!/usr/bin/env bash
+# The control plane's cost as a function of the number of services: for each N, a manifest of N tiny services (one
+# `python3 -m http.server` instance each, readiness probed every 2 s, rolling strategy), a `gantry server` of its own
+# on a fresh data directory, then:
+#   - CPU of the server and its router at rest (N declared, nothing deployed), sampled from /proc over REST seconds;
+#   - RUNNING of them deployed through the API at once (32 in flight): accepted in, all Succeeded in;
+#   - CPU at rest again with RUNNING instances, RSS of the server (and of the router), MB per instance;
+#   - 100 deploys of a new version through the API at once (accepted in, all on the new version in),
+#     then 100 `gantry deploy` commands at once (accepted in);
+#   - API latency p50/p99 of GET /api/v1/services and GET /api/v1/services/NAME/rollout (200 each, keep-alive);
+#   - `gantry --version` and `gantry status NAME --output json` wall time (median of 10).
+# Usage: bench/scale.sh [N...]   (default: 100 200 500 1000; RUNNING = min(N, 200); REST=15 s; BASE_PORT=21000: ports
+# BASE_PORT..BASE_PORT+N-1 must be free, one listener per service)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+sizes=("$@"); [ ${#sizes[@]} -gt 0 ] || sizes=(100 200 500 1000)
+rest=${REST:-15}
+base=${BASE_PORT:-21000}   # service N listens on BASE_PORT + N
+root=$(pwd)
+dotnet build src/Gantry -c Release -nologo -v q >/dev/null
+gantry="$root/artifacts/bin/Gantry/release/gantry"
+work=$(mktemp -d /tmp/gantry-scale-XXXXXX)
+mkdir "$work/www" && echo ok > "$work/www/index.html" && chmod 755 "$work" "$work/www" && chmod 644 "$work/www/index.html"
+server=
+cleanup() {
+  [ -n "$server" ] && kill "$server" 2>/dev/null && wait "$server" 2>/dev/null || true
+  for d in "$work"/data-*; do [ -d "$d" ] && "$gantry" down --data "$d" >/dev/null 2>&1 || true; done
+  rm -rf "$work"
+}
+trap cleanup EXIT
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+ticks() { # total user+system clock ticks of the given pids
+  local t=0; for p in "$@"; do [ -r "/proc/$p/stat" ] && t=$((t + $(awk '{print $14+$15}' "/proc/$p/stat"))); done; echo "$t"
+}
+rss_mb() { local k=0; for p in "$@"; do [ -r "/proc/$p/status" ] && k=$((k + $(awk '/^VmRSS/ {print $2}' "/proc/$p/status"))); done; echo $((k / 1024)); }
+cpu_at_rest() { # percent of one core over $rest seconds
+  local before after hz; hz=$(getconf CLK_TCK); before=$(ticks "$@"); sleep "$rest"; after=$(ticks "$@")
+  python3 -c "print(f'{($after - $before) / $hz / $rest * 100:.2f}')"
+}
+printf '| N declared | running | CPU at rest, none running | CPU at rest, running | RSS server+router (MB) | MB per instance | API deploys accepted / all done | 100 redeploys accepted / done | 100 CLI deploys accepted | list p50/p99 (ms) | status p50/p99 (ms) | `--version` | `status --output json` |\n'
+printf '|---:|---:|---:|---:|---:|---:|---|---|---:|---|---|---:|---:|\n'
+for n in "${sizes[@]}"; do
+  running=$(( n < 200 ? n : 200 ))
+  data="$work/data-$n"; api=$(free_port); manifest="$work/gantry-$n.yaml"
+  python3 - "$n" "$base" "$work/www" > "$manifest" <<'PY'
+import sys
+n, base, www = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
+print("version: 1\nservices:")
+for i in range(n):
+    print(f"""  s{i:04d}:
+    process: {{ command: /usr/bin/python3, args: [-m, http.server, "{{port}}", --bind, 127.0.0.1, --directory, {www}] }}
+    listen: 127.0.0.1:{base + i}
+    health: {{ readiness: {{ path: /, interval: 2s }} }}
+    strategy: {{ rolling: {{ maxSurge: 1, maxUnavailable: 0 }} }}""")
+PY
+  "$gantry" server -f "$manifest" --data "$data" --listen "127.0.0.1:$api" >"$work/server-$n.log" 2>&1 &
+  server=$!
+  url="http://127.0.0.1:$api"
+  until curl -sf "$url/health/ready" >/dev/null; do kill -0 "$server" 2>/dev/null || { tail -5 "$work/server-$n.log" >&2; exit 1; }; sleep 0.1; done
+  sleep 3
+  pids() { echo "$server" $(pgrep -f "router --data $data" || true); }
+  idle=$(cpu_at_rest $(pids))
+  token=$(cat "$data/admin.token")
+  drive() { # MODE COUNT VERSION: deploys through the API, prints "accepted_s done_s"
+    python3 "$root/bench/scale_drive.py" "$url" "$token" "$1" "$2" "$3" "$gantry" "$data"
+  }
+  first=$(drive api "$running" 1)
+  sleep 5
+  busy=$(cpu_at_rest $(pids))
+  rss=$(rss_mb $(pids))
+  again=$(drive api 100 2)
+  cli=$(drive cli 100 3 | cut -d' ' -f1)
+  lat=$(python3 "$root/bench/scale_drive.py" "$url" "$token" latency 200 0 "$gantry" "$data")
+  wall=$(python3 "$root/bench/scale_drive.py" "$url" "$token" cli-wall 10 0 "$gantry" "$data")
+  per=$(python3 -c "print(f'{$rss / $running:.1f}')")
+  read -r list status <<<"$lat"; read -r version statusjson <<<"$wall"
+  read -r a1 d1 <<<"$first"; read -r a2 d2 <<<"$again"
+  printf '| %d | %d | %s%% | %s%% | %d | %s | %s s / %s s | %s s / %s s | %s s | %s | %s | %s ms | %s ms |\n' \
+    "$n" "$running" "$idle" "$busy" "$rss" "$per" "$a1" "$d1" "$a2" "$d2" "$cli" "$list" "$status" "$version" "$statusjson"
+  kill "$server"; wait "$server" 2>/dev/null || true; server=
+  "$gantry" down --data "$data" >/dev/null 2>&1 || true
+done

@@ -1,0 +1,100 @@
+using Gantry.Core.Runtime;
+using Gantry.Core.Traffic;
+using Microsoft.Extensions.Logging;
+
+namespace Gantry.Server.Reconciler;
+
+/// <summary>The reconciler's hands on the data plane: instance records, the runtime's sets, the router's routes read back.</summary>
+public sealed partial class RolloutReconciler
+{
+    /// <summary>Keeps the store's instance records in step with what is observed (written only when something changed).</summary>
+    private async Task RecordInstancesAsync(RolloutState state, List<InstanceStatus> instances, CancellationToken ct)
+    {
+        var now = time.GetUtcNow();
+        var records = instances.Select(i => new InstanceRecord(i.Id, state.Service, state.Environment, i.Version, i.Address, i.ProcessId, i.Phase.ToString(), i.Restarts, i.LastError, now) { SetKey = i.SetKey, Index = i.Index }).ToList();
+        var key = state.Target;
+        if (recorded.TryGetValue(key, out var last) && last.Select(r => r with { ObservedAt = default }).SequenceEqual(records.Select(r => r with { ObservedAt = default })))
+        {
+            return;
+        }
+
+        await store.SaveInstancesAsync(state.Service, state.Environment, records, ct);
+        recorded[key] = records;
+    }
+
+    /// <summary>Makes the runtime run exactly the rollout's sets for this service and environment.</summary>
+    private async Task EnsureInstancesAsync(ServiceSpec spec, RolloutState state, CancellationToken ct)
+    {
+        foreach (var set in state.Sets)
+        {
+            var variables = set.Release.Variables.ToDictionary(v => v.Key, v => v.Value, StringComparer.Ordinal);
+            await runtime.EnsureAsync(new InstanceSetSpec(spec, state.Environment, set.Version, set.Replicas, manifestContext.Folder, variables, set.Name) { Secrets = set.Release.Secret.ToHashSet(StringComparer.Ordinal) }, ct);
+        }
+
+        var wanted = state.Sets.Select(s => state.Target.Set(s.Key)).ToHashSet();
+        foreach (var setId in runtime.Observe().Select(i => i.SetId).Where(id => id.BelongsTo(state.Target) && !wanted.Contains(id)).Distinct().ToList())
+        {
+            await runtime.StopAsync(setId, ct);
+        }
+    }
+
+    private async Task ApplyRoutingAsync(IReadOnlyList<Target> current, CancellationToken ct)
+    {
+        var switches = dataPlane.Maintenance is { } store ? await TrafficSwitches.ReadAsync(store, ct) : TrafficSwitches.None;
+        var routes = RoutingPlanner.Plan(current, runtime.Observe(), switches, manifestContext.Folder);
+        var byName = routes.ToDictionary(r => r.Name, StringComparer.Ordinal);
+        planned = [.. current.Select(t => (t.State.Target, t.State.Traffic, byName.GetValueOrDefault(t.Route)?.Split()))];
+        if (routes != applied)
+        {
+            var result = await router.ApplyAsync(routes, ct);
+            if (result.Applied)
+            {
+                if (logger.IsEnabled(LogLevel.Information))
+                {
+                    // The routes that changed, not the whole table: with a thousand services it would be most of the log.
+                    var before = applied.ToHashSet();
+                    var text = string.Join("; ", routes.Where(r => !before.Contains(r)).Select(r => $"{r.Name} " + string.Join(", ", r.Backends.Select(b => $"{b.Name} {b.Weight}% on {b.Instances.Count}"))));
+                    LogApplied(logger, text.Length == 0 ? "routes removed" : text);
+                }
+
+                applied = routes;
+            }
+
+            if (result.Error != RouterError)
+            {
+                RouterError = result.Error;
+                if (result.Error is not null)
+                {
+                    LogRouterError(logger, result.Error);
+                }
+            }
+        }
+
+        if (await VerifyAsync(ct))
+        {
+            // A split newly in force: the rollouts waiting for it go on now rather than on the next tick.
+            signals.Wake.Pulse();
+        }
+    }
+
+    /// <summary>
+    /// Reads back what the router has in force and notes, per target, the traffic whose split it verified (set,
+    /// then verify). A target with no route of its own (no listener, or one another environment holds) has
+    /// nothing to wait for. True when a target's verified traffic changed.
+    /// </summary>
+    private async Task<bool> VerifyAsync(CancellationToken ct)
+    {
+        var inForce = (await router.InForceAsync(ct)).ToDictionary(r => r.Name, r => r.Split(), StringComparer.Ordinal);
+        var changed = false;
+        foreach (var (key, traffic, split) in planned)
+        {
+            if ((split is null || (inForce.TryGetValue(split.Name, out var route) && route == split)) && verified.GetValueOrDefault(key) != traffic)
+            {
+                verified[key] = traffic;
+                changed = true;
+            }
+        }
+
+        return changed;
+    }
+}

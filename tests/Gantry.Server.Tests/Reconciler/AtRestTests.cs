@@ -1,0 +1,90 @@
+using System.Diagnostics;
+using System.Net.Http.Json;
+using Gantry.Api;
+using Gantry.Core.Manifest.Values;
+using Gantry.Core.Rollouts;
+using Gantry.Core.Runtime;
+
+namespace Gantry.Server.Tests.Reconciler;
+
+/// <summary>
+/// The reconciler at rest: a service whose rollout ended costs nothing per tick (no visit, no read of the rollouts)
+/// until something about it changes (a command, an instance that dies) or the resync comes round.
+/// </summary>
+public sealed class AtRestTests
+{
+    private const int Timeout = 120_000;
+
+    private static string Manifest(Endpoint listen) => ServerHarness.ManifestText(listen, "canary:\n  steps:\n    - setWeight: 50\n    - pause: { duration: 1s }", replicas: 1);
+
+    [Fact(Timeout = Timeout)]
+    public async Task AtRest_NothingIsVisitedOrRead_UntilAnInstanceDiesOrACommandComes()
+    {
+        await using var h = await ServerHarness.StartAsync(Manifest);
+        var first = await h.DeployAsync("v1");
+        await h.WaitForPhaseAsync(first.Rollout.Id, RolloutPhase.Succeeded);
+        var reconciler = h.Server.Reconciler;
+        await SettledAsync(reconciler);
+
+        var (visits, reads, passes) = (reconciler.Visits, reconciler.Reads, reconciler.Passes);
+        await Task.Delay(TimeSpan.FromSeconds(2));
+        (reconciler.Passes - passes).Should().BeGreaterThanOrEqualTo(4, "the loop still ticks four times a second");
+        reconciler.Visits.Should().Be(visits, "a rollout at rest with unchanged instances is not visited");
+        reconciler.Reads.Should().Be(reads, "the rollouts are not read again while the store's change mark stays");
+
+        // An instance killed behind Gantry's back: the runtime starts it again and the reconciler notices at once.
+        var victim = h.Instances.Single();
+        Process.GetProcessById(victim.ProcessId!.Value).Kill();
+        var watch = Stopwatch.StartNew();
+        while (!(await InstancesAsync(h)).Any(i => i.Restarts >= 1 && i.Phase == InstancePhase.Ready.ToString()) && watch.Elapsed < TimeSpan.FromSeconds(30))
+        {
+            await Task.Delay(100);
+        }
+
+        reconciler.Visits.Should().BeGreaterThan(visits, "the instance's change woke its target");
+        (await InstancesAsync(h)).Should().ContainSingle(i => i.Restarts >= 1 && i.Phase == InstancePhase.Ready.ToString() && i.ProcessId != victim.ProcessId);
+
+        // A command is acted on at once, as before.
+        var second = await h.DeployAsync("v2");
+        var done = await h.WaitForPhaseAsync(second.Rollout.Id, RolloutPhase.Succeeded, TimeSpan.FromSeconds(60));
+        done.Traffic.Should().ContainSingle().Which.Version.Should().Be("v2");
+        reconciler.Reads.Should().BeGreaterThan(reads);
+    }
+
+    [Fact(Timeout = Timeout)]
+    public async Task AtRest_EveryTargetIsStillVisitedOnTheResyncPeriod()
+    {
+        await using var h = await ServerHarness.StartAsync(Manifest, resync: TimeSpan.FromSeconds(1));
+        var first = await h.DeployAsync("v1");
+        await h.WaitForPhaseAsync(first.Rollout.Id, RolloutPhase.Succeeded);
+        var reconciler = h.Server.Reconciler;
+        await Task.Delay(TimeSpan.FromSeconds(2));
+
+        var (visits, reads) = (reconciler.Visits, reconciler.Reads);
+        await Task.Delay(TimeSpan.FromSeconds(3.2));
+        (reconciler.Visits - visits).Should().BeInRange(2, 4, "one visit of the one target per resync (1 s)");
+        (reconciler.Reads - reads).Should().BeInRange(2, 4, "and one read of the rollouts with each");
+    }
+
+    /// <summary>Waits until a whole second passes without a visit (the ended rollout's last instances settled).</summary>
+    private static async Task SettledAsync(Gantry.Server.Reconciler.RolloutReconciler reconciler)
+    {
+        var watch = Stopwatch.StartNew();
+        var last = reconciler.Visits;
+        while (watch.Elapsed < TimeSpan.FromSeconds(30))
+        {
+            await Task.Delay(TimeSpan.FromSeconds(1));
+            if (reconciler.Visits == last)
+            {
+                return;
+            }
+
+            last = reconciler.Visits;
+        }
+
+        throw new TimeoutException($"the reconciler kept visiting: {reconciler.Visits} visits");
+    }
+
+    private static async Task<IReadOnlyList<InstanceRecord>> InstancesAsync(ServerHarness h) =>
+        (await h.Api.GetFromJsonAsync<IReadOnlyList<InstanceRecord>>("/api/v1/instances", GantryJson.Options))!;
+}
