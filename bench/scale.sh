@@ -2,6 +2,7 @@
 # The control plane's cost as a function of the number of services: for each N, a manifest of N tiny services (one
 # `python3 -m http.server` instance each, readiness probed every 2 s, rolling strategy), a `gantry server` of its own
 # on a fresh data directory, then:
+# The executable is published ReadyToRun for linux-x64 (as `dotnet pack -r linux-x64` packs the tool).
 #   - CPU of the server and its router at rest (N declared, nothing deployed), sampled from /proc over REST seconds;
 #   - RUNNING of them deployed through the API at once (32 in flight): accepted in, all Succeeded in;
 #   - CPU at rest again with RUNNING instances, RSS of the server (and of the router), MB per instance;
@@ -17,9 +18,10 @@ sizes=("$@"); [ ${#sizes[@]} -gt 0 ] || sizes=(100 200 500 1000)
 rest=${REST:-15}
 base=${BASE_PORT:-21000}   # service N listens on BASE_PORT + N
 root=$(pwd)
-dotnet build src/Gantry -c Release -nologo -v q >/dev/null
-gantry="$root/artifacts/bin/Gantry/release/gantry"
 work=$(mktemp -d /tmp/gantry-scale-XXXXXX)
+# The executable as installed for speed: published for this machine's runtime, ReadyToRun (src/Gantry/Gantry.csproj).
+dotnet publish src/Gantry -c Release -r linux-x64 --self-contained false -o "$work/bin" -nologo -v q >/dev/null
+gantry="$work/bin/gantry"
 mkdir "$work/www" && echo ok > "$work/www/index.html" && chmod 755 "$work" "$work/www" && chmod 644 "$work/www/index.html"
 server=
 cleanup() {
@@ -57,7 +59,7 @@ PY
   server=$!
   url="http://127.0.0.1:$api"
   until curl -sf "$url/health/ready" >/dev/null; do kill -0 "$server" 2>/dev/null || { tail -5 "$work/server-$n.log" >&2; exit 1; }; sleep 0.1; done
-  sleep 3
+  sleep "${SETTLE:-20}"   # past the start-up's compilation and first resync
   pids() { echo "$server" $(pgrep -f "router --data $data" || true); }
   idle=$(cpu_at_rest $(pids))
   token=$(cat "$data/admin.token")
@@ -65,7 +67,7 @@ PY
     python3 "$root/bench/scale_drive.py" "$url" "$token" "$1" "$2" "$3" "$gantry" "$data"
   }
   first=$(drive api "$running" 1)
-  sleep 5
+  sleep "${SETTLE:-20}"
   busy=$(cpu_at_rest $(pids))
   rss=$(rss_mb $(pids))
   again=$(drive api 100 2)

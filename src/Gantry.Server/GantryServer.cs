@@ -345,6 +345,11 @@ public sealed partial class GantryServer : IAsyncDisposable
             text.Append(CultureInfo.InvariantCulture, $"gantry_rollout_info{{service=\"{t.State.Service}\",environment=\"{t.State.Environment}\",rollout=\"{t.State.Id}\",phase=\"{t.State.Phase}\",version=\"{t.State.Release.Version}\"}} 1\n");
         }
 
+        text.Append(CultureInfo.InvariantCulture, $"# HELP gantry_reconcile_passes_total Ticks of the reconcile loop.\n# TYPE gantry_reconcile_passes_total counter\ngantry_reconcile_passes_total {Reconciler.Passes}\n");
+        text.Append(CultureInfo.InvariantCulture, $"# HELP gantry_reconcile_visits_total Targets visited (observed and decided for); at rest only the resync adds to it.\n# TYPE gantry_reconcile_visits_total counter\ngantry_reconcile_visits_total {Reconciler.Visits}\n");
+        text.Append(CultureInfo.InvariantCulture, $"# HELP gantry_reconcile_reads_total Reads of the newest rollouts (the store's change mark moved, or a resync).\n# TYPE gantry_reconcile_reads_total counter\ngantry_reconcile_reads_total {Reconciler.Reads}\n");
+        text.Append(CultureInfo.InvariantCulture, $"# HELP gantry_reconcile_routings_total Passes that planned the routes again.\n# TYPE gantry_reconcile_routings_total counter\ngantry_reconcile_routings_total {Reconciler.Routings}\n");
+
         return text.ToString();
     }
 

@@ -60,6 +60,13 @@ public static class GantryCli
 
     public static async Task<int> RunAsync(string[] args, TextWriter output, TextWriter error, CancellationToken cancellationToken)
     {
+        if (args is ["--version"])
+        {
+            // Answered before the command tree is built: scripts ask it often, and it needs none of it.
+            await output.WriteLineAsync(Version);
+            return ExitCodes.Success;
+        }
+
         var root = Build();
         var parse = root.Parse(args);
         var config = new InvocationConfiguration { Output = output, Error = error };

@@ -57,6 +57,11 @@ public sealed partial class RolloutReconciler(
 
     private long reads;
 
+    /// <summary>Passes that planned the routes again (something visited, moved, or a split not yet verified).</summary>
+    public long Routings => Interlocked.Read(ref routings);
+
+    private long routings;
+
     public string? RouterError { get; private set; }
 
     /// <summary>
@@ -209,6 +214,7 @@ public sealed partial class RolloutReconciler(
         observers.Checklists.Keep(current.Select(t => t.State));
         observers.Jobs.Keep(current.Select(t => t.State.Job?.Key).OfType<string>().ToHashSet());
         analysis.Keep(current.SelectMany(t => new[] { t.State.Analysis, t.State.Background }).Where(r => r is { Completed: false }).Select(r => r!.Key).ToHashSet());
+        Interlocked.Increment(ref routings);
         await ApplyRoutingAsync(current, ct);
         return true;
     }
