@@ -165,6 +165,9 @@ public sealed class Router : IAsyncDisposable
         }
     }
 
+    /// <summary>The host's configuration files are read once, not watched for changes.</summary>
+    internal static string[] NoFileWatching { get; } = ["--hostBuilder:reloadConfigOnChange=false"];
+
     private async Task<WebApplication> StartListenerAsync(Endpoint address, TlsSpec? tls, CancellationToken ct)
     {
         ReloadingCertificate? certificate = null;
@@ -174,7 +177,9 @@ public sealed class Router : IAsyncDisposable
             certificate.Use(tls);
         }
 
-        var builder = WebApplication.CreateSlimBuilder();
+        // One host per listener, so none of them may watch files: each watcher is an inotify instance, and a user may
+        // have only 128 of them (fs.inotify.max_user_instances): the 128th service would not get its listener.
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = NoFileWatching });
         builder.Logging.ClearProviders();
         builder.Services.AddSingleton(time);
         builder.Services.AddSingleton<Microsoft.AspNetCore.Connections.IConnectionListenerFactory>(new SharedSocketTransport(Sockets, address));

@@ -122,6 +122,8 @@ public sealed class PostgresStoreCommandTests() : WithPostgres("gantry-pg-cli-")
         (named.ExitCode, named.Stderr.Trim()).Should().Be((ExitCodes.BadInput, "gantry: --replica: '../a' must be 1 to 64 letters, digits, '-', '_' or '.', not starting with '.'"));
         var bind = await ChildProcess.RunAsync("dotnet", [RepoPaths.GantryDll, "server", "-f", manifest, "--router-address", "machine-2"], TimeSpan.FromSeconds(45));
         (bind.ExitCode, bind.Stderr.Trim()).Should().Be((ExitCodes.BadInput, "gantry: --router-address: 'machine-2' must be an IP address, with the data plane detached"));
+        var resync = await ChildProcess.RunAsync("dotnet", [RepoPaths.GantryDll, "server", "-f", manifest, "--resync", "100ms"], TimeSpan.FromSeconds(45));
+        (resync.ExitCode, resync.Stderr.Trim()).Should().Be((ExitCodes.BadInput, "gantry: --resync '100ms' must be a duration of at least 1s, such as 30s or 5m"));
         Directory.Exists(Path.Combine(Folder, ".gantry")).Should().BeFalse("bad input changes nothing: no data directory made");
     }
 
