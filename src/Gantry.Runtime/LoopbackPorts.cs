@@ -17,6 +17,16 @@ public static class LoopbackPorts
     private const int Lowest = 10_000;
     private static readonly Lazy<int> EphemeralLow = new(ReadEphemeralLow);
     private static readonly string LeaseFolder = Path.Combine(Path.GetTempPath(), "gantry-port-leases");
+    private static System.Collections.Immutable.ImmutableHashSet<int> reserved = [];
+
+    /// <summary>
+    /// Ports no instance is ever given: those the manifest's services listen on. A service's listener is bound only
+    /// once it is first deployed, and an instance of another service must not have taken its port by then.
+    /// </summary>
+    public static void Reserve(IEnumerable<int> ports) => System.Collections.Immutable.ImmutableInterlocked.Update(ref reserved, r => r.Union(ports));
+
+    /// <summary>Whether <paramref name="port"/> is kept for a service's listener (<see cref="Reserve"/>).</summary>
+    public static bool IsReserved(int port) => reserved.Contains(port);
 
     /// <summary>A free port that no other process has leased.</summary>
     public static int Next()
@@ -41,13 +51,13 @@ public static class LoopbackPorts
         }
 
         var any = Bind(0);
-        return TryLease(any) ?? new PortLease(any, null);
+        return IsReserved(any) ? Lease() : TryLease(any) ?? new PortLease(any, null);
     }
 
-    /// <summary>A lease on <paramref name="port"/> when no Gantry process holds it and nothing listens on it; null otherwise.</summary>
+    /// <summary>A lease on <paramref name="port"/> when it is not reserved, no Gantry process holds it and nothing listens on it; null otherwise.</summary>
     public static PortLease? LeaseIfFree(int port)
     {
-        if (TryLease(port) is not { } lease)
+        if (IsReserved(port) || TryLease(port) is not { } lease)
         {
             return null;
         }

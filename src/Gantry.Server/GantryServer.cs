@@ -89,6 +89,7 @@ public sealed partial class GantryServer : IAsyncDisposable
         var owner = OwnerOf(options.DataDirectory);
         // A detached data plane: the instances a predecessor left running are adopted; anything else it marked is stopped
         // (not among replicas: what another replica runs is not an orphan).
+        Runtime.LoopbackPorts.Reserve(ListenPorts(manifest));
         var records = options.RouterProcess is null ? null : Path.Combine(options.DataDirectory, "instances");
         var adoptable = records is null ? [] : AdoptionRecord.Living(records, owner);
         var orphans = leadership.Clustered ? 0 : await Orphans.StopAsync(owner, TimeSpan.FromSeconds(10), time, ct, adoptable.Select(r => r.Pid).ToHashSet());
@@ -335,6 +336,15 @@ public sealed partial class GantryServer : IAsyncDisposable
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "{Warning}")]
     private static partial void Insecure(ILogger logger, string warning);
+
+    /// <summary>The ports the services listen on in every environment (and their previews): never an instance's.</summary>
+    private static IEnumerable<int> ListenPorts(GantryManifest manifest) =>
+        from service in manifest.Services
+        from environment in manifest.Environments.Select(e => e.Name).DefaultIfEmpty(EffectiveService.DefaultEnvironmentOf(manifest))
+        let spec = EffectiveService.For(manifest, service, environment)
+        from endpoint in new[] { spec.Listen, (spec.Strategy as BlueGreenStrategy)?.PreviewListen }
+        where endpoint is not null
+        select endpoint.Port;
 
     private async Task<string> MetricsTextAsync(CancellationToken ct)
     {
