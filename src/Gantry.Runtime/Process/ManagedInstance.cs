@@ -14,6 +14,7 @@ internal sealed partial class ManagedInstance : IAsyncDisposable
     private const int LogLines = 1000;
     private static readonly TimeSpan MaxBackOff = TimeSpan.FromSeconds(30);
     private static readonly TimeSpan PidPoll = TimeSpan.FromMilliseconds(250);
+    private static readonly TimeSpan ChildPoll = TimeSpan.FromSeconds(1);
 
     private readonly InstanceSetSpec spec;
     private readonly TimeProvider time;
@@ -205,20 +206,22 @@ internal sealed partial class ManagedInstance : IAsyncDisposable
     }
 
     /// <summary>
-    /// Sleeps until the next probe is due. A child's exit wakes it at once (the runtime is told by the kernel); an
-    /// adopted or launched process, known by pid only, is looked at again at least every 250 ms.
+    /// Sleeps until the next probe is due, and at most a second. A child's exit wakes it at once (the runtime is told
+    /// by the kernel; a child whose output this process reads counts as ended only once something it started that
+    /// kept its output ends too, hence the second); an adopted or launched process, known by pid only, is looked at
+    /// again at least every 250 ms.
     /// </summary>
     private async Task UntilDueAsync(HealthSpec health, long nextReadiness, long nextLiveness, Task? exited, CancellationToken ct)
     {
         var due = Math.Min(health.Readiness is null ? long.MaxValue : nextReadiness, health.Liveness is null ? long.MaxValue : nextLiveness);
-        var wait = due == long.MaxValue ? TimeSpan.FromSeconds(5) : TimeSpan.FromSeconds(Math.Max(0, due - time.GetTimestamp()) / (double)time.TimestampFrequency);
+        var wait = due == long.MaxValue ? ChildPoll : TimeSpan.FromSeconds(Math.Max(0, due - time.GetTimestamp()) / (double)time.TimestampFrequency);
         if (exited is null)
         {
             await Task.Delay(wait < PidPoll ? wait : PidPoll, time, ct);
             return;
         }
 
-        await Task.WhenAny(exited, Task.Delay(wait, time, ct));
+        await Task.WhenAny(exited, Task.Delay(wait < ChildPoll ? wait : ChildPoll, time, ct));
     }
 
     private long Ticks(TimeSpan span) => (long)(span.TotalSeconds * time.TimestampFrequency);
