@@ -87,9 +87,9 @@ public sealed partial class GantryServer : IAsyncDisposable
         var leadership = options.Clustered ? Cluster.Leadership.AmongReplicas(options.Replica ?? Environment.MachineName) : Cluster.Leadership.Alone();
         var dataLock = OpenDataDirectory(options.DataDirectory, leadership);
         var owner = OwnerOf(options.DataDirectory);
+        Runtime.LoopbackPorts.Reserve(ListenPorts(manifest));
         // A detached data plane: the instances a predecessor left running are adopted; anything else it marked is stopped
         // (not among replicas: what another replica runs is not an orphan).
-        Runtime.LoopbackPorts.Reserve(ListenPorts(manifest));
         var records = options.RouterProcess is null ? null : Path.Combine(options.DataDirectory, "instances");
         var adoptable = records is null ? [] : AdoptionRecord.Living(records, owner);
         var orphans = leadership.Clustered ? 0 : await Orphans.StopAsync(owner, TimeSpan.FromSeconds(10), time, ct, adoptable.Select(r => r.Pid).ToHashSet());
