@@ -22,6 +22,7 @@ internal sealed partial class InstanceProcess : IDisposable
         this.detached = detached;
         Id = child.Id;
         startTime = ProcessStat.StartTime(Id);
+        watch = ExitWatch.Watch(Id, startTime);
     }
 
     private InstanceProcess(int pid, long startTime)
@@ -29,6 +30,7 @@ internal sealed partial class InstanceProcess : IDisposable
         Id = pid;
         this.startTime = startTime;
         detached = true;
+        watch = ExitWatch.Watch(pid, startTime);
     }
 
     public static InstanceProcess Adopt(AdoptionRecord record) => new(record.Pid, record.StartTime);
@@ -48,16 +50,68 @@ internal sealed partial class InstanceProcess : IDisposable
 
     public bool Adopted => child is null;
 
-    public bool HasExited => child?.HasExited ?? !(ProcessStat.IsAlive(Id) && ProcessStat.StartTime(Id) == startTime);
+    /// <summary>
+    /// Ended: told by its pidfd where the system has them (nothing is read), else a child's state as the runtime keeps
+    /// it or one read of <c>/proc</c> for a pid-known process. Once seen ended, it stays ended.
+    /// </summary>
+    public bool HasExited
+    {
+        get
+        {
+            if (!exitSeen && (watch is { Exited.IsCompleted: true } || (child?.HasExited ?? (watch is null && !ProcessStat.IsRunning(Id, startTime)))))
+            {
+                exitSeen = true;
+            }
 
-    /// <summary>How it ended, as far as this control plane can know (an adopted process's exit code is its predecessor's to read).</summary>
-    public async Task<string> ExitAsync(CancellationToken ct) =>
-        child is { HasExited: true } ? string.Create(CultureInfo.InvariantCulture, $"exited with code {child.ExitCode}")
-        : exitOf is not null ? await exitOf(ct)
-        : "exited";
+            return exitSeen;
+        }
+    }
+
+    /// <summary>
+    /// Ended, as last known without reading anything: for status reads, which must not cost a read of <c>/proc</c> per
+    /// instance each time the reconciler looks (a pid-known process without a pidfd is as its supervisor last saw it,
+    /// at most 250 ms ago).
+    /// </summary>
+    public bool ExitSeen => exitSeen || watch is { Exited.IsCompleted: true } || child is { HasExited: true };
+
+    /// <summary>Completes when the process ends, as the kernel tells it (its pidfd), or a child's exit as the runtime tells it; null when only polling can tell (<see cref="HasExited"/>).</summary>
+    public Task? Ended(CancellationToken ct) => watch?.Exited ?? child?.WaitForExitAsync(ct);
+
+    /// <summary>Whether <see cref="Ended"/> tells of the process's own end at once (a pidfd), not of its output closing too.</summary>
+    public bool EndTold => watch is not null;
+
+    private readonly ExitWatch.Watched? watch;
+
+    private volatile bool exitSeen;
+
+    /// <summary>How it ended, as far as this control plane can know (an adopted process's exit code is its predecessor's to read; a child told ended by its pidfd is given a second to be reaped for its code).</summary>
+    public async Task<string> ExitAsync(TimeProvider time, CancellationToken ct)
+    {
+        if (child is { HasExited: false })
+        {
+            try
+            {
+                await child.WaitForExitAsync(ct).WaitAsync(TimeSpan.FromSeconds(1), time, ct);
+            }
+            catch (TimeoutException)
+            {
+                // Its output is still held open by something it started: the code can wait.
+            }
+        }
+
+        return child is { HasExited: true } ? string.Create(CultureInfo.InvariantCulture, $"exited with code {child.ExitCode}")
+            : exitOf is not null ? await exitOf(ct)
+            : "exited";
+    }
 
     public async Task WaitForExitAsync(TimeProvider time, CancellationToken ct)
     {
+        if (watch is not null)
+        {
+            await watch.Exited.WaitAsync(ct);
+            return;
+        }
+
         if (child is not null)
         {
             await child.WaitForExitAsync(ct);
@@ -86,7 +140,11 @@ internal sealed partial class InstanceProcess : IDisposable
         }
     }
 
-    public void Dispose() => child?.Dispose();
+    public void Dispose()
+    {
+        watch?.Dispose();
+        child?.Dispose();
+    }
 
     [LibraryImport("libc", EntryPoint = "kill", SetLastError = true)]
     private static partial int SendSignal(int pid, int signal);
