@@ -7,6 +7,7 @@ using Gantry.Benchmarks.Rollouts;
 // dotnet run -c Release --project bench/Gantry.Benchmarks -- verdicts [CANARIES_PER_MODE] [MODE ...]
 // dotnet run -c Release --project bench/Gantry.Benchmarks -- verdicts-sim [AA_RUNS] [CANARIES_PER_FAULT]
 // dotnet run -c Release --project bench/Gantry.Benchmarks -- verdicts-example [RUNS]   (wrk, examples/shop/gantry.yaml)
+// dotnet run -c Release --project bench/Gantry.Benchmarks -- probes [PROBES_PER_ROUND]   (CPU per readiness probe vs HttpClient)
 // dotnet run -c Release --project bench/Gantry.Benchmarks -- dora-split   (time to read the facts vs to compute, 1M rollouts)
 // dotnet run -c Release --project bench/Gantry.Benchmarks -- store-kinds DORA_DB_URL AUDIT_DB_URL [ROUNDS]   (bench/store.sh: SQLite vs PostgreSQL)
 if (args.Length > 0 && args[0] == "rollback")
@@ -33,6 +34,11 @@ if (args.Length > 0 && args[0] == "verdicts-example")
 if (args.Length > 2 && args[0] == "store-kinds")
 {
     return await Gantry.Benchmarks.Stores.StoreKindsBenchmark.RunAsync(args[1], args[2], args.Length > 3 ? int.Parse(args[3], CultureInfo.InvariantCulture) : 5);
+}
+
+if (args.Length > 0 && args[0] == "probes")
+{
+    return await Gantry.Benchmarks.Probes.ProbeBenchmark.RunAsync(args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 2000);
 }
 
 if (args.Length > 0 && args[0] == "dora-split")

@@ -1,6 +1,7 @@
 using Gantry.Core.Manifest;
 using Gantry.Core.Manifest.Values;
 using Gantry.Core.Runtime;
+using Gantry.Runtime.Probes;
 
 namespace Gantry.Runtime.Process;
 
@@ -18,7 +19,7 @@ internal sealed partial class ManagedInstance : IAsyncDisposable
 
     private readonly InstanceSetSpec spec;
     private readonly TimeProvider time;
-    private readonly HttpClient probes;
+    private readonly Dictionary<string, HttpProbe> probes = new(StringComparer.Ordinal);
     private readonly StreamWriter? logFile;
     private readonly Queue<string> log = new();
     private readonly Lock gate = new();
@@ -38,7 +39,6 @@ internal sealed partial class ManagedInstance : IAsyncDisposable
         this.options = options;
         this.spec = spec;
         time = options.Time;
-        probes = options.Probes;
         Index = record?.Index ?? index;
         Id = $"{spec.Service.Name}-{spec.Environment}-{spec.Key}-{Index}";
         this.port = record is not null ? LoopbackPorts.Claim(record.Port) : (port is { } p ? LoopbackPorts.LeaseIfFree(p) : null) ?? LoopbackPorts.Lease();
@@ -245,14 +245,22 @@ internal sealed partial class ManagedInstance : IAsyncDisposable
 
     private async Task<bool> ProbeAsync(ProbeSpec probe, CancellationToken ct)
     {
+        HttpProbe http;
+        lock (gate)
+        {
+            if (!probes.TryGetValue(probe.Path, out http!))
+            {
+                probes[probe.Path] = http = new HttpProbe(Address.Host, Address.Port, probe.Path);
+            }
+        }
+
         using var timeout = new CancellationTokenSource(probe.Timeout, time);
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(ct, timeout.Token);
         try
         {
-            using var response = await probes.GetAsync(new Uri($"http://{Address}{probe.Path}"), linked.Token);
-            return (int)response.StatusCode is >= 200 and < 400;
+            return await http.PassesAsync(linked.Token);
         }
-        catch (Exception ex) when (ex is HttpRequestException || (ex is OperationCanceledException && !ct.IsCancellationRequested))
+        catch (OperationCanceledException) when (!ct.IsCancellationRequested)
         {
             return false;
         }

@@ -28,7 +28,6 @@ public sealed class ProcessRuntime(TimeProvider time, string? logDirectory = nul
     private readonly Dictionary<InstanceSetId, List<ManagedInstance>> sets = [];
     private readonly Dictionary<InstanceSetId, List<AdoptionRecord>> unclaimed = (adoptable ?? []).Where(r => r.Runtime == (launcher?.Kind ?? Core.Manifest.ProcessSpec.RuntimeKind)).GroupBy(r => r.SetId).ToDictionary(g => g.Key, g => g.ToList());
     private readonly SemaphoreSlim gate = new(1, 1);
-    private readonly HttpClient probes = new(new SocketsHttpHandler { UseProxy = false, AllowAutoRedirect = false, PooledConnectionLifetime = TimeSpan.FromMinutes(1) });
     private InstanceOptions? options;
 
     public string Name => launcher?.Kind ?? Core.Manifest.ProcessSpec.RuntimeKind;
@@ -42,7 +41,7 @@ public sealed class ProcessRuntime(TimeProvider time, string? logDirectory = nul
     /// <summary>How many instances were taken back from a predecessor so far.</summary>
     public int Adopted { get; private set; }
 
-    private InstanceOptions Options => options ??= new InstanceOptions(time, probes, logDirectory, owner, isolation ?? InstanceIsolation.None, recordFolder, launcher);
+    private InstanceOptions Options => options ??= new InstanceOptions(time, logDirectory, owner, isolation ?? InstanceIsolation.None, recordFolder, launcher);
 
     public async Task<IReadOnlyList<InstanceStatus>> EnsureAsync(InstanceSetSpec spec, CancellationToken ct)
     {
@@ -299,7 +298,6 @@ public sealed class ProcessRuntime(TimeProvider time, string? logDirectory = nul
             await StopAsync(setId, CancellationToken.None);
         }
 
-        probes.Dispose();
         gate.Dispose();
         (launcher as IDisposable)?.Dispose();
     }

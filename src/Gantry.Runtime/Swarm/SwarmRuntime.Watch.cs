@@ -216,16 +216,15 @@ public sealed partial class SwarmRuntime
     /// <summary>Where a task listens: its node's address, at its set's base port plus its slot.</summary>
     private static Endpoint Address(SwarmNode node, SwarmSet set, SwarmTask task) => new(node.Address, set.PortBase + task.Slot);
 
-    private async Task<bool> ProbeAsync(Endpoint address, Core.Manifest.ProbeSpec readiness, CancellationToken ct)
+    private static async Task<bool> ProbeAsync(Endpoint address, Core.Manifest.ProbeSpec readiness, CancellationToken ct)
     {
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
         timeout.CancelAfter(readiness.Timeout);
         try
         {
-            using var response = await probes.GetAsync($"http://{address.Host}:{address.Port}{readiness.Path}", HttpCompletionOption.ResponseHeadersRead, timeout.Token);
-            return (int)response.StatusCode is >= 200 and < 400;
+            return await new Probes.HttpProbe(address.Host, address.Port, readiness.Path).PassesAsync(timeout.Token);
         }
-        catch (Exception ex) when (ex is HttpRequestException or OperationCanceledException && !ct.IsCancellationRequested)
+        catch (OperationCanceledException) when (!ct.IsCancellationRequested)
         {
             return false;
         }

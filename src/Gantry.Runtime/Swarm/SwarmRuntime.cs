@@ -22,7 +22,6 @@ public sealed partial class SwarmRuntime(DockerEngine engine, string owner, Time
     private readonly Dictionary<InstanceSetId, SwarmSet> sets = [];
     private readonly HashSet<InstanceSetId> leftSecrets = [];
     private readonly Dictionary<int, DateTimeOffset> retiring = [];
-    private readonly HttpClient probes = new(new SocketsHttpHandler { UseProxy = false, AllowAutoRedirect = false, ConnectTimeout = TimeSpan.FromSeconds(1), PooledConnectionLifetime = TimeSpan.FromMinutes(1) });
     private readonly CancellationTokenSource stopping = new();
     private volatile IReadOnlyList<InstanceStatus> observed = [];
     private Task? watching;
@@ -230,7 +229,6 @@ public sealed partial class SwarmRuntime(DockerEngine engine, string owner, Time
         }
 
         stopping.Dispose();
-        probes.Dispose();
         gate.Dispose();
         engine.Dispose();
     }
