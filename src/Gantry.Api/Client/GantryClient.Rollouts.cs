@@ -35,6 +35,10 @@ public sealed partial class GantryClient
     public Task<RolloutView> ServiceRolloutAsync(string service, string? environment, CancellationToken ct) =>
         GetAsync<RolloutView>(Fill(ServiceRollout, [service], ("environment", environment)), ct);
 
+    /// <summary>The service's newest rollout as the server wrote it (a <see cref="RolloutView"/> in JSON), for output that only shows it: no types are built, which is most of what a command costs.</summary>
+    public Task<string> ServiceRolloutJsonAsync(string service, string? environment, CancellationToken ct) =>
+        GetTextAsync(Fill(ServiceRollout, [service], ("environment", environment)), ct);
+
     public Task<List<RolloutState>> RolloutsAsync(string? service, string? environment, int limit, CancellationToken ct) =>
         GetAsync<List<RolloutState>>(Fill(Rollouts, ("service", service), ("environment", environment), ("limit", limit.ToString(CultureInfo.InvariantCulture))), ct);
 

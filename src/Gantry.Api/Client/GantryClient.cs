@@ -47,6 +47,12 @@ public sealed partial class GantryClient : IDisposable
         return Read<T>(await response.Content.ReadAsStringAsync(ct), path);
     }
 
+    private async Task<string> GetTextAsync(string path, CancellationToken ct)
+    {
+        using var response = await CallAsync(HttpMethod.Get, path, null, HttpCompletionOption.ResponseContentRead, ct);
+        return Filter(await response.Content.ReadAsStringAsync(ct));
+    }
+
     private T Read<T>(string text, string path)
     {
         try

@@ -64,6 +64,15 @@ public sealed class RolloutCommandsTests : IAsyncLifetime
             json.RootElement.GetProperty("traffic").EnumerateArray().Select(t => t.GetProperty("weight").GetInt32()).Should().Equal(50, 50);
         }
 
+        // Shown as the server wrote it (values made safe for a terminal, as every answer is), not rebuilt from types.
+        using (var http = new HttpClient { BaseAddress = new Uri(Server) })
+        {
+            http.DefaultRequestHeaders.Authorization = new("Bearer", (await File.ReadAllTextAsync(Path.Combine(Data, "admin.token"), TestContext.Current.CancellationToken)).Trim());
+            var served = await http.GetStringAsync(new Uri("api/v1/services/shop/rollout", UriKind.Relative), TestContext.Current.CancellationToken);
+            System.Text.Json.Nodes.JsonNode.DeepEquals(System.Text.Json.Nodes.JsonNode.Parse(output), System.Text.Json.Nodes.JsonNode.Parse(Gantry.Client.TerminalText.EscapeJson(served))).Should().BeTrue(output);
+            output.Should().Contain("\n  \"rollout\": {").And.Contain("\"identity\": \"2.0\\\\nFEATURE=on\"");
+        }
+
         (exit, output, error) = await GantryCliTests.RunAsync("promote", "shop", "--wait", "--server", Server, "--data", Data);
         exit.Should().Be(ExitCodes.Success, error);
         output.Should().Contain("Promoted: promoted by").And.Contain("Succeeded: 2.0 promoted: it is the stable release");
