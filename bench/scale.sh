@@ -6,12 +6,15 @@
 #   - CPU of the server and its router at rest (N declared, nothing deployed), sampled from /proc over REST seconds;
 #   - RUNNING of them deployed through the API at once (32 in flight): accepted in, all Succeeded in;
 #   - CPU at rest again with RUNNING instances, RSS of the server (and of the router), MB per instance;
+#   - the server stopped and started again (its instances and router run on, and are adopted): CPU at rest again;
 #   - 100 deploys of a new version through the API at once (accepted in, all on the new version in),
 #     then 100 `gantry deploy` commands at once (accepted in);
 #   - API latency p50/p99 of GET /api/v1/services and GET /api/v1/services/NAME/rollout (200 each, keep-alive);
 #   - `gantry --version` and `gantry status NAME --output json` wall time (median of 10).
 # Usage: bench/scale.sh [N...]   (default: 100 200 500 1000; RUNNING = min(N, 200); REST=15 s; BASE_PORT=21000: ports
 # BASE_PORT..BASE_PORT+N-1 must be free, one listener per service)
+# PEER=GIT_REF measures that commit too, in the same run, before this tree at each N (a row each): the figures move a lot
+# between days on a shared machine, so a change is judged against its peer from the same run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 sizes=("$@"); [ ${#sizes[@]} -gt 0 ] || sizes=(100 200 500 1000)
@@ -21,6 +24,13 @@ root=$(pwd)
 work=$(mktemp -d /tmp/gantry-scale-XXXXXX)
 # The executable as installed for speed: published for this machine's runtime, ReadyToRun (src/Gantry/Gantry.csproj).
 dotnet publish src/Gantry -c Release -r linux-x64 --self-contained false -o "$work/bin" -nologo -v q >/dev/null
+builds=("this tree=$work/bin/gantry")
+if [ -n "${PEER:-}" ]; then
+  git worktree add -q --detach "$work/peer-src" "$PEER"
+  dotnet publish "$work/peer-src/src/Gantry" -c Release -r linux-x64 --self-contained false -o "$work/peer-bin" -nologo -v q >/dev/null
+  git worktree remove --force "$work/peer-src"
+  builds=("$PEER (peer)=$work/peer-bin/gantry" "${builds[@]}")
+fi
 gantry="$work/bin/gantry"
 mkdir "$work/www" && echo ok > "$work/www/index.html" && chmod 755 "$work" "$work/www" && chmod 644 "$work/www/index.html"
 server=
@@ -39,9 +49,11 @@ cpu_at_rest() { # percent of one core over $rest seconds
   local before after hz; hz=$(getconf CLK_TCK); before=$(ticks "$@"); sleep "$rest"; after=$(ticks "$@")
   python3 -c "print(f'{($after - $before) / $hz / $rest * 100:.2f}')"
 }
-printf '| N declared | running | CPU at rest, none running | CPU at rest, running | RSS server+router (MB) | MB per instance | API deploys accepted / all done | 100 redeploys accepted / done | 100 CLI deploys accepted | list p50/p99 (ms) | status p50/p99 (ms) | `--version` | `status --output json` |\n'
-printf '|---:|---:|---:|---:|---:|---:|---|---|---:|---|---|---:|---:|\n'
+printf '| build | N declared | running | CPU at rest, none running | CPU at rest, running | CPU at rest, running, adopted by a restarted server | RSS server+router (MB) | MB per instance | API deploys accepted / all done | 100 redeploys accepted / done | 100 CLI deploys accepted | list p50/p99 (ms) | status p50/p99 (ms) | `--version` | `status --output json` |\n'
+printf '|---|---:|---:|---:|---:|---:|---:|---:|---|---|---:|---|---|---:|---:|\n'
 for n in "${sizes[@]}"; do
+for build in "${builds[@]}"; do
+  label=${build%%=*}; gantry=${build#*=}
   running=$(( n < 200 ? n : 200 ))
   data="$work/data-$n"; api=$(free_port); manifest="$work/gantry-$n.yaml"
   python3 - "$n" "$base" "$work/www" > "$manifest" <<'PY'
@@ -70,6 +82,13 @@ PY
   sleep "${SETTLE:-20}"
   busy=$(cpu_at_rest $(pids))
   rss=$(rss_mb $(pids))
+  # A restarted control plane: the data plane ran on; its instances are adopted, known by pid only.
+  kill "$server"; wait "$server" 2>/dev/null || true
+  "$gantry" server -f "$manifest" --data "$data" --listen "127.0.0.1:$api" >>"$work/server-$n.log" 2>&1 &
+  server=$!
+  until curl -sf "$url/health/ready" >/dev/null; do kill -0 "$server" 2>/dev/null || { tail -5 "$work/server-$n.log" >&2; exit 1; }; sleep 0.1; done
+  sleep "${SETTLE:-20}"
+  adopted=$(cpu_at_rest $(pids))
   again=$(drive api 100 2)
   cli=$(drive cli 100 3 | cut -d' ' -f1)
   lat=$(python3 "$root/bench/scale_drive.py" "$url" "$token" latency 200 0 "$gantry" "$data")
@@ -77,8 +96,10 @@ PY
   per=$(python3 -c "print(f'{$rss / $running:.1f}')")
   read -r list status <<<"$lat"; read -r version statusjson <<<"$wall"
   read -r a1 d1 <<<"$first"; read -r a2 d2 <<<"$again"
-  printf '| %d | %d | %s%% | %s%% | %d | %s | %s s / %s s | %s s / %s s | %s s | %s | %s | %s ms | %s ms |\n' \
-    "$n" "$running" "$idle" "$busy" "$rss" "$per" "$a1" "$d1" "$a2" "$d2" "$cli" "$list" "$status" "$version" "$statusjson"
+  printf '| %s | %d | %d | %s%% | %s%% | %s%% | %d | %s | %s s / %s s | %s s / %s s | %s s | %s | %s | %s ms | %s ms |\n' \
+    "$label" "$n" "$running" "$idle" "$busy" "$adopted" "$rss" "$per" "$a1" "$d1" "$a2" "$d2" "$cli" "$list" "$status" "$version" "$statusjson"
   kill "$server"; wait "$server" 2>/dev/null || true; server=
   "$gantry" down --data "$data" >/dev/null 2>&1 || true
+  rm -rf "$data"
+done
 done

@@ -21,6 +21,37 @@ public sealed class ApiTests
         return JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement;
     }
 
+    [Fact(Timeout = 90_000)]
+    public async Task RolloutEvents_ReadInPages_AreTheWholeHistoryInOrder()
+    {
+        await using var h = await ServerHarness.StartAsync(listen => ServerHarness.ManifestText(listen, Canary));
+        var first = await h.DeployAsync("v1");
+        await h.WaitAsync(first.Rollout.Id, v => v.Rollout.Phase == RolloutPhase.Succeeded);
+        var deploy = await h.DeployAsync("v2");
+        await h.WaitAsync(deploy.Rollout.Id, v => v.Rollout.Phase == RolloutPhase.Paused);
+        var all = (await h.Api.GetFromJsonAsync<List<StoredEvent>>($"/api/v1/rollouts/{deploy.Rollout.Id}/events", GantryJson.Options))!;
+        all.Count.Should().BeGreaterThan(2);
+
+        var paged = new List<StoredEvent>();
+        var pages = 0;
+        for (long after = 0; ; pages++)
+        {
+            var page = (await h.Api.GetFromJsonAsync<List<StoredEvent>>($"/api/v1/rollouts/{deploy.Rollout.Id}/events?after={after}&limit=2", GantryJson.Options))!;
+            page.Count.Should().BeLessThanOrEqualTo(2);
+            if (page.Count == 0)
+            {
+                break;
+            }
+
+            paged.AddRange(page);
+            after = page[^1].Id;
+        }
+
+        paged.Should().Equal(all);
+        pages.Should().Be((all.Count + 1) / 2);
+        (await h.Api.GetFromJsonAsync<List<StoredEvent>>($"/api/v1/rollouts/{deploy.Rollout.Id}/events?limit=0", GantryJson.Options))!.Should().Equal(all.Take(1), "a limit is at least one");
+    }
+
     [Fact(Timeout = 60_000)]
     public async Task Api_BadRequests_AnswerProblemJsonAndChangeNothing()
     {

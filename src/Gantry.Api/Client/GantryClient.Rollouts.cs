@@ -46,6 +46,10 @@ public sealed partial class GantryClient
 
     public Task<List<StoredEvent>> RolloutEventsAsync(string rolloutId, CancellationToken ct) => GetAsync<List<StoredEvent>>(Fill(RolloutEvents, [rolloutId]), ct);
 
+    /// <summary>A page of a rollout's events: up to <paramref name="limit"/> after the event whose id is <paramref name="after"/>.</summary>
+    public Task<List<StoredEvent>> RolloutEventsAsync(string rolloutId, long after, int limit, CancellationToken ct) =>
+        GetAsync<List<StoredEvent>>(Fill(RolloutEvents, [rolloutId], ("after", after.ToString(CultureInfo.InvariantCulture)), ("limit", limit.ToString(CultureInfo.InvariantCulture))), ct);
+
     /// <summary>A command (one of <see cref="ApiRoutes.RolloutCommands"/>) to the newest rollout of a service.</summary>
     public Task<RolloutView> CommandAsync(string service, string command, string? environment, CommandRequest request, CancellationToken ct) =>
         PostAsync<RolloutView>(Fill(ServiceCommand, [service, Known(command, ApiRoutes.RolloutCommands)], ("environment", environment)), request, ct);

@@ -73,8 +73,9 @@ public static class RolloutEndpoints
             await store.GetAsync(id, ct) is null ? UnknownRollout(id) : TypedResults.Ok((await analysis.AnalysisAsync(id, ct)).ToList()))
             .WithName("GetRolloutAnalysis").WithMetadata(viewer);
 
-        api.MapGet(ApiRoutes.RolloutEvents, async (string id, IRolloutStore store, CancellationToken ct) =>
-            TypedResults.Ok((await store.EventsAsync(0, id, 10_000, ct)).ToList())).WithName("GetRolloutEvents").WithMetadata(viewer);
+        // A page of a rollout's events, oldest first: up to `limit` (10,000 at most) after the event whose id is `after`.
+        api.MapGet(ApiRoutes.RolloutEvents, async (string id, long? after, int? limit, IRolloutStore store, CancellationToken ct) =>
+            TypedResults.Ok((await store.EventsAsync(Math.Max(0, after ?? 0), id, Math.Clamp(limit ?? 10_000, 1, 10_000), ct)).ToList())).WithName("GetRolloutEvents").WithMetadata(viewer);
 
         foreach (var (name, kind) in Commands)
         {
