@@ -13,7 +13,7 @@
 #   - `gantry --version` and `gantry status NAME --output json` wall time (median of 10).
 # Usage: bench/scale.sh [N...]   (default: 100 200 500 1000; RUNNING = min(N, 200); REST=15 s; BASE_PORT=21000: ports
 # BASE_PORT..BASE_PORT+N-1 must be free, one listener per service)
-# PEER=GIT_REF measures that commit too, in the same run, before this tree at each N (a row each): the figures move a lot
+# PEER=GIT_REF (or the path of a gantry executable published from it) measures that commit too, in the same run, before this tree at each N (a row each): the figures move a lot
 # between days on a shared machine, so a change is judged against its peer from the same run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -25,7 +25,9 @@ work=$(mktemp -d /tmp/gantry-scale-XXXXXX)
 # The executable as installed for speed: published for this machine's runtime, ReadyToRun (src/Gantry/Gantry.csproj).
 dotnet publish src/Gantry -c Release -r linux-x64 --self-contained false -o "$work/bin" -nologo -v q >/dev/null
 builds=("this tree=$work/bin/gantry")
-if [ -n "${PEER:-}" ]; then
+if [ -n "${PEER:-}" ] && [ -x "$PEER" ]; then
+  builds=("$PEER (peer)=$PEER" "${builds[@]}")   # an executable published earlier
+elif [ -n "${PEER:-}" ]; then
   git worktree add -q --detach "$work/peer-src" "$PEER"
   dotnet publish "$work/peer-src/src/Gantry" -c Release -r linux-x64 --self-contained false -o "$work/peer-bin" -nologo -v q >/dev/null
   git worktree remove --force "$work/peer-src"

@@ -359,6 +359,7 @@ public sealed partial class GantryServer : IAsyncDisposable
         text.Append(CultureInfo.InvariantCulture, $"# HELP gantry_reconcile_visits_total Targets visited (observed and decided for); at rest only the resync adds to it.\n# TYPE gantry_reconcile_visits_total counter\ngantry_reconcile_visits_total {Reconciler.Visits}\n");
         text.Append(CultureInfo.InvariantCulture, $"# HELP gantry_reconcile_reads_total Reads of the newest rollouts (the store's change mark moved, or a resync).\n# TYPE gantry_reconcile_reads_total counter\ngantry_reconcile_reads_total {Reconciler.Reads}\n");
         text.Append(CultureInfo.InvariantCulture, $"# HELP gantry_reconcile_routings_total Passes that planned the routes again.\n# TYPE gantry_reconcile_routings_total counter\ngantry_reconcile_routings_total {Reconciler.Routings}\n");
+        text.Append(CultureInfo.InvariantCulture, $"# HELP gantry_reconcile_tables_total Tables sent to the router (a refused one again only after a back-off).\n# TYPE gantry_reconcile_tables_total counter\ngantry_reconcile_tables_total {Reconciler.Tables}\n");
 
         return text.ToString();
     }

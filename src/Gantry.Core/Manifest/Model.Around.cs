@@ -19,6 +19,19 @@ public enum JobHook
     OnRollback,
 }
 
+/// <summary>How a hook is written where people read it: the manifest's key (<c>preDeploy</c>), in events, status and a job's <c>GANTRY_HOOK</c>.</summary>
+public static class JobHooks
+{
+    public static string ManifestName(this JobHook hook) => hook switch
+    {
+        JobHook.PreDeploy => "preDeploy",
+        JobHook.PreTraffic => "preTraffic",
+        JobHook.PostPromotion => "postPromotion",
+        JobHook.OnAbort => "onAbort",
+        _ => "onRollback",
+    };
+}
+
 /// <summary>
 /// A named one-shot command run at a hook point of a rollout, on the control plane's machine, with the release's facts
 /// in its environment (<c>GANTRY_SERVICE</c>, <c>GANTRY_VERSION</c>, ...); with <see cref="Image"/>, a container of the

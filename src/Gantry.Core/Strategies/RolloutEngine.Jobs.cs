@@ -14,15 +14,6 @@ public static partial class RolloutEngine
         Failed,
     }
 
-    private static string Hook(JobHook hook) => hook switch
-    {
-        JobHook.PreDeploy => "preDeploy",
-        JobHook.PreTraffic => "preTraffic",
-        JobHook.PostPromotion => "postPromotion",
-        JobHook.OnAbort => "onAbort",
-        _ => "onRollback",
-    };
-
     /// <summary>
     /// Runs the service's jobs at <paramref name="hook"/> once per attempt and records how each ended. Done when there
     /// are none or all passed; <paramref name="failure"/> says which failed and its last lines.
@@ -38,11 +29,11 @@ public static partial class RolloutEngine
                 : JobsOutcome.Done;
         }
 
-        var key = string.Create(CultureInfo.InvariantCulture, $"{c.State.Id}/{c.State.Attempt}/{Hook(hook)}");
+        var key = string.Create(CultureInfo.InvariantCulture, $"{c.State.Id}/{c.State.Attempt}/{hook.ManifestName()}");
         if (c.State.Job?.Key != key)
         {
             c.State = c.State with { Job = new JobRequest(key, hook, [.. jobs]) };
-            c.Event(RolloutEventType.JobStarted, $"running the {Hook(hook)} job{(jobs.Count == 1 ? string.Empty : "s")} {string.Join(", ", jobs)}");
+            c.Event(RolloutEventType.JobStarted, $"running the {hook.ManifestName()} job{(jobs.Count == 1 ? string.Empty : "s")} {string.Join(", ", jobs)}");
             return JobsOutcome.Running;
         }
 
@@ -50,7 +41,7 @@ public static partial class RolloutEngine
         {
             if (!c.State.Phase.IsTerminal())
             {
-                c.Waiting(observed.Job is { } running && running.Key == key ? running.Message : $"running the {Hook(hook)} jobs {string.Join(", ", jobs)}");
+                c.Waiting(observed.Job is { } running && running.Key == key ? running.Message : $"running the {hook.ManifestName()} jobs {string.Join(", ", jobs)}");
             }
 
             return JobsOutcome.Running;
@@ -59,7 +50,7 @@ public static partial class RolloutEngine
         c.State = c.State with { Job = null, Jobs = [.. c.State.Jobs, .. status.Results] };
         foreach (var result in status.Results)
         {
-            c.Event(result.Succeeded ? RolloutEventType.JobSucceeded : RolloutEventType.JobFailed, $"{Hook(hook)} job {result.Name}: {result.Summary}");
+            c.Event(result.Succeeded ? RolloutEventType.JobSucceeded : RolloutEventType.JobFailed, $"{hook.ManifestName()} job {result.Name}: {result.Summary}");
         }
 
         return status.Results.FirstOrDefault(r => !r.Succeeded) is { } first ? Failure(first, out failure) : JobsOutcome.Done;
@@ -68,7 +59,7 @@ public static partial class RolloutEngine
     private static JobsOutcome Failure(JobOutcome failed, out string failure)
     {
         var last = failed.Output.Split('\n').LastOrDefault(l => l.Trim().Length > 0)?.Trim();
-        failure = $"{Hook(failed.Hook)} job {failed.Name} failed: {failed.Summary}{(last is null ? string.Empty : $" (last line: {last})")}";
+        failure = $"{failed.Hook.ManifestName()} job {failed.Name} failed: {failed.Summary}{(last is null ? string.Empty : $" (last line: {last})")}";
         return JobsOutcome.Failed;
     }
 
@@ -166,8 +157,8 @@ public static partial class RolloutEngine
         if (hook is { } h && service.JobsAt(h).Any() && !c.State.Ran(h))
         {
             var names = service.JobsAt(h).Select(j => j.Name).ToList();
-            c.State = c.State with { Job = new JobRequest(string.Create(CultureInfo.InvariantCulture, $"{c.State.Id}/{c.State.Attempt}/{Hook(h)}"), h, [.. names]) };
-            c.Event(RolloutEventType.JobStarted, $"running the {Hook(h)} job{(names.Count == 1 ? string.Empty : "s")} {string.Join(", ", names)}");
+            c.State = c.State with { Job = new JobRequest(string.Create(CultureInfo.InvariantCulture, $"{c.State.Id}/{c.State.Attempt}/{h.ManifestName()}"), h, [.. names]) };
+            c.Event(RolloutEventType.JobStarted, $"running the {h.ManifestName()} job{(names.Count == 1 ? string.Empty : "s")} {string.Join(", ", names)}");
         }
         else
         {

@@ -44,9 +44,16 @@ public sealed partial class JobRuns(string folder, TimeProvider time, ILogger<Jo
         {
             if (runs.TryRemove(key, out var run))
             {
-                run.Cancel.Cancel();
+                Forget(run);
             }
         }
+    }
+
+    /// <summary>Cancels a run (its process killed) and lets go of its token's source once it has ended.</summary>
+    private static void Forget(Run run)
+    {
+        run.Cancel.Cancel();
+        _ = (run.Task ?? Task.CompletedTask).ContinueWith(_ => run.Cancel.Dispose(), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
     }
 
     /// <summary>What a job is told about the release, beside the server's own environment, the release's variables and its own.</summary>
@@ -58,12 +65,10 @@ public sealed partial class JobRuns(string folder, TimeProvider time, ILogger<Jo
         env["GANTRY_VERSION"] = state.Release.Version;
         env["GANTRY_PREVIOUS_VERSION"] = state.PreviousVersion ?? string.Empty;
         env["GANTRY_ROLLOUT"] = state.Id;
-        env["GANTRY_HOOK"] = HookName(hook);
+        env["GANTRY_HOOK"] = hook.ManifestName();
         env["GANTRY_ADDRESSES"] = string.Join(',', addresses);
         return env;
     }
-
-    private static string HookName(JobHook hook) => char.ToLowerInvariant(hook.ToString()[0]) + hook.ToString()[1..];
 
     private async Task RunAsync(Run run, List<JobSpec> jobs, int attempt, CancellationToken stop)
     {
@@ -75,7 +80,7 @@ public sealed partial class JobRuns(string folder, TimeProvider time, ILogger<Jo
             {
                 var outcome = await RunJobAsync(run, job, attempt, linked.Token);
                 results.Add(outcome);
-                run.Status = new JobStatus(run.Key, false, [.. results], $"{HookName(job.At)} job {job.Name}: {outcome.Summary}");
+                run.Status = new JobStatus(run.Key, false, [.. results], $"{job.At.ManifestName()} job {job.Name}: {outcome.Summary}");
                 if (!outcome.Succeeded)
                 {
                     break;
@@ -102,7 +107,7 @@ public sealed partial class JobRuns(string folder, TimeProvider time, ILogger<Jo
         while (true)
         {
             tries++;
-            run.Status = new JobStatus(run.Key, false, run.Status.Results, string.Create(CultureInfo.InvariantCulture, $"running the {HookName(job.At)} job {job.Name} (try {tries} of {job.Retries + 1})"));
+            run.Status = new JobStatus(run.Key, false, run.Status.Results, string.Create(CultureInfo.InvariantCulture, $"running the {job.At.ManifestName()} job {job.Name} (try {tries} of {job.Retries + 1})"));
             var started = Stopwatch.GetTimestamp();
             var (exitCode, output, error) = await TryAsync(run, job, env, tries, ct);
             var took = Stopwatch.GetElapsedTime(started).TotalSeconds;
@@ -142,6 +147,14 @@ public sealed partial class JobRuns(string folder, TimeProvider time, ILogger<Jo
     public void Dispose()
     {
         stopping.Cancel();
+        foreach (var key in runs.Keys)
+        {
+            if (runs.TryRemove(key, out var run))
+            {
+                Forget(run);
+            }
+        }
+
         stopping.Dispose();
         if (docker.IsValueCreated)
         {

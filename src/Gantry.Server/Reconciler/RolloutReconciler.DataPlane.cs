@@ -1,3 +1,4 @@
+using Gantry.Core;
 using Gantry.Core.Runtime;
 using Gantry.Core.Traffic;
 using Microsoft.Extensions.Logging;
@@ -38,15 +39,30 @@ public sealed partial class RolloutReconciler
         }
     }
 
+    private static readonly TimeSpan MaxRefusalBackOff = TimeSpan.FromSeconds(10);
+    private ValueList<TrafficRoute>? refused;
+    private int refusals;
+    private long retryAt;
+    private long tables;
+
+    /// <summary>Tables sent to the router (a refused one again only after a back-off).</summary>
+    public long Tables => Interlocked.Read(ref tables);
+
     private async Task ApplyRoutingAsync(IReadOnlyList<Target> current, CancellationToken ct)
     {
         var switches = dataPlane.Maintenance is { } store ? await TrafficSwitches.ReadAsync(store, ct) : TrafficSwitches.None;
         var routes = RoutingPlanner.Plan(current, runtime.Observe(), switches, manifestContext.Folder);
         var byName = routes.ToDictionary(r => r.Name, StringComparer.Ordinal);
         planned = [.. current.Select(t => (t.State.Target, t.State.Traffic, byName.GetValueOrDefault(t.Route)?.Split()))];
-        if (routes != applied)
+        // A table the router refused is sent again only after a back-off (1 s, 2 s, 4 s ... 10 s), not on every tick;
+        // another table (something changed) goes at once.
+        if (routes != applied && (refused is not { } lastRefused || routes != lastRefused || time.GetTimestamp() >= retryAt))
         {
+            Interlocked.Increment(ref tables);
             var result = await router.ApplyAsync(routes, ct);
+            refused = result.Applied ? null : routes;
+            refusals = result.Applied ? 0 : refusals + 1;
+            retryAt = time.GetTimestamp() + (long)(Math.Min(MaxRefusalBackOff.TotalSeconds, Math.Pow(2, Math.Max(0, refusals - 1))) * time.TimestampFrequency);
             if (result.Applied)
             {
                 if (logger.IsEnabled(LogLevel.Information))

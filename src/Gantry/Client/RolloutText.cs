@@ -132,8 +132,7 @@ internal static class RolloutText
         text.AppendLine("  jobs:");
         foreach (var j in r.Jobs)
         {
-            var hook = char.ToLowerInvariant(j.Hook.ToString()[0]) + j.Hook.ToString()[1..];
-            text.AppendLine(CultureInfo.InvariantCulture, $"    {(j.Succeeded ? "✔" : "✘")} {j.Name} ({hook}, attempt {j.Attempt}): {j.Summary}");
+            text.AppendLine(CultureInfo.InvariantCulture, $"    {(j.Succeeded ? "✔" : "✘")} {j.Name} ({Core.Manifest.JobHooks.ManifestName(j.Hook)}, attempt {j.Attempt}): {j.Summary}");
             // The answer came escaped for the terminal (TerminalText): its line breaks are visible escapes, one line each here.
             foreach (var line in j.Output.Split("\\n").Where(l => l.Length > 0).TakeLast(5))
             {

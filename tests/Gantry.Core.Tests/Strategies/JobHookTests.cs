@@ -22,6 +22,20 @@ public sealed class JobHookTests
         return world;
     }
 
+    [Theory(Timeout = 10_000)]
+    [InlineData(JobHook.PreDeploy)]
+    [InlineData(JobHook.PreTraffic)]
+    [InlineData(JobHook.PostPromotion)]
+    [InlineData(JobHook.OnAbort)]
+    [InlineData(JobHook.OnRollback)]
+    public void AHooksName_IsTheManifestsKey_ReadBackAsTheSameHook(JobHook hook)
+    {
+        // One name everywhere people read it (events, status, GANTRY_HOOK): the one they wrote in the manifest.
+        var world = World(Rolling, $"jobs: {{ j: {{ at: {hook.ManifestName()}, args: [./j.sh] }} }}");
+        world.Service.Jobs.Should().ContainSingle().Which.At.Should().Be(hook);
+        Enum.GetValues<JobHook>().Select(h => h.ManifestName()).Should().OnlyHaveUniqueItems();
+    }
+
     [Fact(Timeout = 10_000)]
     public void PreDeploy_RunsBeforeAnyInstanceStarts_AndItsFailureStopsTheRollout()
     {
