@@ -89,7 +89,7 @@ PY
   "$gantry" server -f "$manifest" --data "$data" --listen "127.0.0.1:$api" >>"$work/server-$n.log" 2>&1 &
   server=$!
   until curl -sf "$url/health/ready" >/dev/null; do kill -0 "$server" 2>/dev/null || { tail -5 "$work/server-$n.log" >&2; exit 1; }; sleep 0.1; done
-  sleep "${SETTLE:-20}"
+  sleep "${SETTLE_ADOPTED:-60}"   # past the restarted server's warm-up (adoption checks, compilation)
   adopted=$(cpu_at_rest $(pids))
   again=$(drive api 100 2)
   cli=$(drive cli 100 3 | cut -d' ' -f1)
