@@ -50,6 +50,8 @@ public sealed class ApiTests
         paged.Should().Equal(all);
         pages.Should().Be((all.Count + 1) / 2);
         (await h.Api.GetFromJsonAsync<List<StoredEvent>>($"/api/v1/rollouts/{deploy.Rollout.Id}/events?limit=0", GantryJson.Options))!.Should().Equal(all.Take(1), "a limit is at least one");
+        using var bad = await h.Api.GetAsync($"/api/v1/rollouts/{deploy.Rollout.Id}/events?after=yesterday");
+        (await ProblemAsync(bad, HttpStatusCode.BadRequest)).GetProperty("detail").GetString().Should().Contain("after");
     }
 
     [Fact(Timeout = 60_000)]

@@ -17,13 +17,17 @@ public sealed class HttpProbe
 {
     private const int Buffer = 4096;
     private const int ReadAtMost = 64 * 1024;
-    private readonly EndPoint endpoint;
+    private readonly IPEndPoint? address;
+    private readonly string host;
+    private readonly int port;
     private readonly byte[] request;
 
     /// <summary>A probe of <paramref name="path"/> on <paramref name="host"/>:<paramref name="port"/> (an address, or a name resolved at each probe).</summary>
     public HttpProbe(string host, int port, string path)
     {
-        endpoint = IPAddress.TryParse(host, out var ip) ? new IPEndPoint(ip, port) : new DnsEndPoint(host, port);
+        address = IPAddress.TryParse(host, out var ip) ? new IPEndPoint(ip, port) : null;
+        this.host = host;
+        this.port = port;
         var authority = ip is { AddressFamily: AddressFamily.InterNetworkV6 } ? $"[{host}]:{port}" : $"{host}:{port}";
         request = Encoding.ASCII.GetBytes($"GET {path} HTTP/1.1\r\nHost: {authority}\r\nUser-Agent: gantry-probe\r\nAccept: */*\r\nConnection: close\r\n\r\n");
     }
@@ -31,7 +35,17 @@ public sealed class HttpProbe
     /// <summary>Whether the answer's status is 200-399; false when it cannot connect, the connection breaks or the answer is not HTTP. Cancelled by <paramref name="ct"/> (the probe's timeout).</summary>
     public async ValueTask<bool> PassesAsync(CancellationToken ct)
     {
-        using var socket = new Socket(endpoint.AddressFamily == AddressFamily.Unspecified ? AddressFamily.InterNetwork : endpoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+        IPEndPoint endpoint;
+        try
+        {
+            endpoint = address ?? new IPEndPoint((await Dns.GetHostAddressesAsync(host, ct))[0], port);
+        }
+        catch (Exception ex) when (ex is SocketException or IndexOutOfRangeException)
+        {
+            return false; // the name does not resolve
+        }
+
+        using var socket = new Socket(endpoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
         var buffer = ArrayPool<byte>.Shared.Rent(Buffer);
         try
         {

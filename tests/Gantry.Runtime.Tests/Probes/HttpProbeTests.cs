@@ -56,6 +56,20 @@ public sealed class HttpProbeTests
     }
 
     [Fact(Timeout = 10_000)]
+    public async Task AHostName_IsResolvedAtTheProbe()
+    {
+        // The probe connects to the first address the name resolves to: listen there.
+        var first = (await Dns.GetHostAddressesAsync("localhost", TestContext.Current.CancellationToken))[0];
+        using var listener = new TcpListener(first, 0);
+        listener.Start();
+        var port = ((IPEndPoint)listener.LocalEndpoint).Port;
+        var served = ServeOnceAsync(listener, "HTTP/1.1 200 OK\r\n\r\n");
+
+        Assert.True(await new HttpProbe("localhost", port, "/").PassesAsync(TestContext.Current.CancellationToken));
+        Assert.StartsWith($"GET / HTTP/1.1\r\nHost: localhost:{port}\r\n", await served, StringComparison.Ordinal);
+    }
+
+    [Fact(Timeout = 10_000)]
     public async Task NothingListening_Fails()
     {
         using var listener = new TcpListener(IPAddress.Loopback, 0);
