@@ -13,4 +13,7 @@ public sealed record GantryLaunch(string FileName, IReadOnlyList<string> Prefix)
 
     /// <summary>The arguments of <c>gantry router --data DIR</c>.</summary>
     public IReadOnlyList<string> RouterArguments(string dataDirectory) => [.. Prefix, "router", "--data", Path.GetFullPath(dataDirectory)];
+
+    /// <summary>The arguments of <c>gantry router --data DIR --spare</c>.</summary>
+    public IReadOnlyList<string> SpareArguments(string dataDirectory) => [.. RouterArguments(dataDirectory), "--spare"];
 }

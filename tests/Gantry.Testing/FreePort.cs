@@ -25,4 +25,19 @@ public static class FreePort
 
         throw new InvalidOperationException("no loopback port left that this test run has not handed out already");
     }
+
+    /// <summary>Whether something accepts TCP connections on this loopback port.</summary>
+    public static bool Accepts(int port)
+    {
+        try
+        {
+            using var client = new System.Net.Sockets.TcpClient();
+            client.Connect("127.0.0.1", port);
+            return true;
+        }
+        catch (System.Net.Sockets.SocketException)
+        {
+            return false;
+        }
+    }
 }

@@ -11,8 +11,8 @@ using Microsoft.Extensions.Logging;
 
 namespace Gantry.Proxy.Control;
 
-/// <summary>What a router process says about itself.</summary>
-public sealed record RouterStatus(int Pid, string Version, long TableVersion, DateTimeOffset Started, int Listeners);
+/// <summary>What a router process says about itself; <paramref name="FromSpare"/>: it was the spare and took over from a router that ended.</summary>
+public sealed record RouterStatus(int Pid, string Version, long TableVersion, DateTimeOffset Started, int Listeners, bool FromSpare = false);
 
 /// <summary>Asks a router to hand its listeners to a new process started with this command (an upgrade).</summary>
 public sealed record HandoverRequest(string FileName, IReadOnlyList<string> Arguments);
@@ -41,7 +41,7 @@ public static class RouterAdmin
     public static string Version { get; } = (typeof(RouterAdmin).Assembly.GetCustomAttributes(typeof(System.Reflection.AssemblyInformationalVersionAttribute), false)
         .OfType<System.Reflection.AssemblyInformationalVersionAttribute>().FirstOrDefault()?.InformationalVersion ?? "0.0.0").Split('+')[0];
 
-    public static async Task<WebApplication> StartAsync(RouterControl control, RouterFiles files, string token, Func<HandoverRequest, CancellationToken, Task<HandoverAnswer>> handover, TimeProvider time, CancellationToken ct, string? version = null)
+    public static async Task<WebApplication> StartAsync(RouterControl control, RouterFiles files, string token, Func<HandoverRequest, CancellationToken, Task<HandoverAnswer>> handover, TimeProvider time, CancellationToken ct, string? version = null, bool fromSpare = false)
     {
         var reported = version ?? Version;
         var started = time.GetUtcNow();
@@ -68,7 +68,7 @@ public static class RouterAdmin
 
             await next(context);
         });
-        app.MapGet(RouterAdminRoutes.Status, () => new RouterStatus(Environment.ProcessId, reported, control.Current.Version, started, control.Current.Routes.Select(r => r.Listen).Distinct().Count()));
+        app.MapGet(RouterAdminRoutes.Status, () => new RouterStatus(Environment.ProcessId, reported, control.Current.Version, started, control.Current.Routes.Select(r => r.Listen).Distinct().Count(), fromSpare));
         app.MapGet(RouterAdminRoutes.Table, () => control.Current);
         app.MapPut(RouterAdminRoutes.Table, async (RouteTable table, CancellationToken token) =>
         {

@@ -20,6 +20,12 @@ public sealed record RouterFiles(string DataDirectory)
 
     public string LogFile => Path.Combine(Folder, "router.log");
 
+    /// <summary>The pid of the spare router waiting to take over (<c>gantry router --data DIR --spare</c>).</summary>
+    public string SparePidFile => Path.Combine(Folder, "spare.pid");
+
+    /// <summary>Held by the spare while it waits: one spare per data directory.</summary>
+    public string SpareLockFile => Path.Combine(Folder, "spare.lock");
+
     /// <summary>The admin socket: in the folder, or, when that path is too long for a unix socket (108 bytes), in a private folder under /tmp named after it.</summary>
     public string Socket
     {
@@ -69,11 +75,20 @@ public sealed record RouterFiles(string DataDirectory)
     }
 
     /// <summary>The pid in <see cref="PidFile"/> when that process is alive, else null.</summary>
-    public int? LivePid()
+    public int? LivePid() => Live(PidFile);
+
+    /// <summary>The pid in <see cref="SparePidFile"/> when that process is alive, else null.</summary>
+    public int? LiveSparePid() => Live(SparePidFile);
+
+    public void WritePid(int pid) => Write(PidFile, pid);
+
+    public void WriteSparePid(int pid) => Write(SparePidFile, pid);
+
+    private static int? Live(string pidFile)
     {
         try
         {
-            return int.TryParse(File.ReadAllText(PidFile).Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out var pid) && Core.Runtime.ProcessStat.IsAlive(pid) ? pid : null;
+            return int.TryParse(File.ReadAllText(pidFile).Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out var pid) && Core.Runtime.ProcessStat.IsAlive(pid) ? pid : null;
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
@@ -81,11 +96,11 @@ public sealed record RouterFiles(string DataDirectory)
         }
     }
 
-    public void WritePid(int pid)
+    private static void Write(string pidFile, int pid)
     {
-        var temporary = PidFile + ".tmp";
+        var temporary = pidFile + ".tmp";
         File.WriteAllText(temporary, pid.ToString(CultureInfo.InvariantCulture) + "\n");
-        File.Move(temporary, PidFile, overwrite: true);
+        File.Move(temporary, pidFile, overwrite: true);
     }
 
     private static void CreatePrivate(string folder)

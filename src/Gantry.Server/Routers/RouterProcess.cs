@@ -7,25 +7,31 @@ using Microsoft.Extensions.Logging;
 
 namespace Gantry.Server.Routers;
 
-/// <summary>How to start <c>gantry router --data DIR</c>: the executable and its arguments.</summary>
-public sealed record RouterLaunch(string FileName, IReadOnlyList<string> Arguments);
+/// <summary>How to start <c>gantry router --data DIR</c>: the executable and its arguments; and its spare's (<c>--spare</c>), when one is kept.</summary>
+public sealed record RouterLaunch(string FileName, IReadOnlyList<string> Arguments, IReadOnlyList<string>? SpareArguments = null);
 
 /// <summary>
 /// The router as a process of its own (<c>gantry router --data DIR</c>), seen from the control plane: found again
 /// through its pid file when it already runs, started detached when not, given numbered tables over its admin API and
 /// read back; watched every 100 ms and started again when it dies, the gap recorded in the audit trail. It serves its
-/// last table on its own, so the control plane may stop, crash or be upgraded without a request failing.
+/// last table on its own, so the control plane may stop, crash or be upgraded without a request failing. With
+/// <see cref="RouterLaunch.SpareArguments"/> a warmed-up spare waits to serve the moment the router ends (its own
+/// watch, not this one's), and a new spare is started after each takeover.
 /// </summary>
 public sealed partial class RouterProcess(RouterFiles files, RouterLaunch launch, IAuditStore audit, TimeProvider time, ILogger<RouterProcess> log)
     : ITrafficRouter, IRouterMetrics, IAsyncDisposable
 {
     private static readonly TimeSpan Watch = TimeSpan.FromMilliseconds(100);
     private static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(15);
+    private static readonly TimeSpan SpareGrace = TimeSpan.FromSeconds(5);
+    private static readonly TimeSpan SpareCheck = TimeSpan.FromSeconds(5);
     private readonly CancellationTokenSource stopping = new();
     private readonly SemaphoreSlim applying = new(1, 1);
     private RouterAdminClient? client;
     private RouteTable applied = RouteTable.Empty;
     private Task? watching;
+    private long lastAlive;
+    private long spareChecked;
 
     public string Name => "builtin";
 
@@ -54,6 +60,7 @@ public sealed partial class RouterProcess(RouterFiles files, RouterLaunch launch
                 var answer = await Client.HandoverAsync(new HandoverRequest(launch.FileName, launch.Arguments), ct);
                 LogUpgraded(log, status.Version, RouterAdmin.Version, answer.Pid, answer.Error);
                 Pid = answer.Pid ?? Pid;
+                await StartSpareAsync(replace: true, ct);
             }
         }
         else
@@ -62,6 +69,8 @@ public sealed partial class RouterProcess(RouterFiles files, RouterLaunch launch
             LogStarted(log, started.Pid, started.TableVersion);
         }
 
+        lastAlive = time.GetTimestamp();
+        await StartSpareAsync(replace: false, ct);
         watching = Task.Run(() => WatchAsync(stopping.Token), CancellationToken.None);
     }
 
@@ -160,8 +169,9 @@ public sealed partial class RouterProcess(RouterFiles files, RouterLaunch launch
     }
 
     /// <summary>
-    /// Every 100 ms: is the router in the pid file alive? A successor after an upgrade is simply followed; a router
-    /// that died is started again, and given the last table this control plane applied if it serves an older one.
+    /// Every 100 ms: is the router in the pid file alive? A successor after an upgrade is simply followed; the spare
+    /// that took over from a router that died, or a router this watch starts again when no spare does, is given the
+    /// last table this control plane applied if it serves an older one, and recorded.
     /// </summary>
     private async Task WatchAsync(CancellationToken ct)
     {
@@ -172,30 +182,29 @@ public sealed partial class RouterProcess(RouterFiles files, RouterLaunch launch
                 await Task.Delay(Watch, time, ct);
                 if (files.LivePid() is { } pid)
                 {
+                    if (pid != Pid && await StatusAsync(ct) is { FromSpare: true } took && took.Pid == pid)
+                    {
+                        await RestoredAsync(Pid, took, ct);
+                    }
+
                     Pid = pid;
+                    lastAlive = time.GetTimestamp();
+                    if (time.GetElapsedTime(spareChecked) >= SpareCheck)
+                    {
+                        await StartSpareAsync(replace: false, ct);
+                    }
+
                     continue;
                 }
 
-                var lost = time.GetTimestamp();
-                var old = Pid;
-                var status = await LaunchAsync(ct);
-                await applying.WaitAsync(ct);
-                try
+                if (launch.SpareArguments is not null && files.LiveSparePid() is not null && time.GetElapsedTime(lastAlive) < SpareGrace)
                 {
-                    if (status.TableVersion < applied.Version)
-                    {
-                        await Client.ApplyAsync(applied, ct);
-                    }
-                }
-                finally
-                {
-                    applying.Release();
+                    // The spare is taking over.
+                    continue;
                 }
 
-                var gap = time.GetElapsedTime(lost) + Watch;
-                Restarts++;
-                LogRestarted(log, old, status.Pid, gap.TotalMilliseconds);
-                await audit.RecordAsync(AuditEntries.RouterRestarted(old, status.Pid, gap, Math.Max(status.TableVersion, applied.Version)), time.GetUtcNow(), AuditContext.System, ct);
+                await RestoredAsync(Pid, await LaunchAsync(ct), ct);
+                lastAlive = time.GetTimestamp();
             }
             catch (OperationCanceledException) when (ct.IsCancellationRequested)
             {
@@ -206,6 +215,45 @@ public sealed partial class RouterProcess(RouterFiles files, RouterLaunch launch
                 LogRestartFailed(log, ex);
             }
         }
+    }
+
+    /// <summary>A router serves again after <paramref name="old"/> died: the last table back if it has an older one, the gap recorded, a new spare started.</summary>
+    private async Task RestoredAsync(int? old, RouterStatus status, CancellationToken ct)
+    {
+        Pid = status.Pid;
+        await applying.WaitAsync(ct);
+        try
+        {
+            if (status.TableVersion < applied.Version)
+            {
+                await Client.ApplyAsync(applied, ct);
+            }
+        }
+        finally
+        {
+            applying.Release();
+        }
+
+        // Measured from the last look that found the old router alive: at most one watch period more than the gap.
+        var gap = time.GetElapsedTime(lastAlive);
+        Restarts++;
+        LogRestarted(log, old, status.Pid, gap.TotalMilliseconds, status.FromSpare ? "its spare" : "a new process");
+        await audit.RecordAsync(AuditEntries.RouterRestarted(old, status.Pid, gap, Math.Max(status.TableVersion, applied.Version)), time.GetUtcNow(), AuditContext.System, ct);
+        await StartSpareAsync(replace: false, ct);
+    }
+
+    /// <summary>Starts a spare when none waits (or, with <paramref name="replace"/>, in place of one of another version).</summary>
+    private async Task StartSpareAsync(bool replace, CancellationToken ct)
+    {
+        spareChecked = time.GetTimestamp();
+        if (launch.SpareArguments is not { } arguments || (files.LiveSparePid() is not null && !replace))
+        {
+            return;
+        }
+
+        await RouterSpare.StopAsync(files, time, ct);
+        using var spare = System.Diagnostics.Process.Start(DetachedProcess.Info(launch.FileName, arguments, files.LogFile));
+        LogSpare(log, spare?.Id);
     }
 
     private static string Tail(string logFile)
@@ -243,8 +291,11 @@ public sealed partial class RouterProcess(RouterFiles files, RouterLaunch launch
     [LoggerMessage(Level = LogLevel.Information, Message = "router process pid {Pid} started, serving table version {Version}")]
     private static partial void LogStarted(ILogger logger, int pid, long version);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "router process {OldPid} died; pid {Pid} serves again after {GapMs} ms")]
-    private static partial void LogRestarted(ILogger logger, int? oldPid, int pid, double gapMs);
+    [LoggerMessage(Level = LogLevel.Warning, Message = "router process {OldPid} died; pid {Pid} ({Who}) serves again after {GapMs} ms")]
+    private static partial void LogRestarted(ILogger logger, int? oldPid, int pid, double gapMs, string who);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "spare router pid {Pid} started")]
+    private static partial void LogSpare(ILogger logger, int? pid);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "router process could not be started again")]
     private static partial void LogRestartFailed(ILogger logger, Exception ex);

@@ -33,6 +33,8 @@ internal static class DownCommand
             }
 
             var files = new RouterFiles(dataDir);
+            // The spare first: it would take over from the router stopped next.
+            var spare = await RouterSpare.StopAsync(files, time, ct);
             var router = files.LivePid();
             if (router is { } pid)
             {
@@ -42,7 +44,7 @@ internal static class DownCommand
                 await process.WaitForExitAsync(wait.Token);
             }
 
-            await output.WriteLineAsync($"gantry down: {stopped} instance process(es) stopped{(containers > 0 ? $" ({containers} container(s) removed)" : string.Empty)}{(services > 0 ? $" ({services} swarm service(s) removed)" : string.Empty)}; " + (router is null ? "no router was running" : $"router pid {router} stopped"));
+            await output.WriteLineAsync($"gantry down: {stopped} instance process(es) stopped{(containers > 0 ? $" ({containers} container(s) removed)" : string.Empty)}{(services > 0 ? $" ({services} swarm service(s) removed)" : string.Empty)}; " + (router is null ? "no router was running" : $"router pid {router} stopped") + (spare is null ? string.Empty : $" (and its spare, pid {spare})"));
             return ExitCodes.Success;
         });
         return command;

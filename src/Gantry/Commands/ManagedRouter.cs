@@ -30,6 +30,13 @@ internal static class ManagedRouter
             }
 
             await output.WriteLineAsync($"gantry router: upgraded to {GantryCli.Version}: pid {answer.Pid} serves, pid {old} finishes the requests it has and exits");
+            if (files.LiveSparePid() is { } spare)
+            {
+                // The spare would take over with the old version: one of this version waits instead.
+                await ReplaceSpareAsync(files, launch, time, ct);
+                await output.WriteLineAsync($"gantry router: spare pid {spare} replaced by one of {GantryCli.Version}");
+            }
+
             return ExitCodes.Success;
         }
         catch (HttpRequestException ex)
@@ -37,5 +44,12 @@ internal static class ManagedRouter
             await error.WriteLineAsync($"gantry: the router (pid {old}) did not answer on unix:{files.Socket}: {ex.Message}");
             return ExitCodes.Failed;
         }
+    }
+
+    /// <summary>Stops the spare (it exits without taking over) and starts one of this executable.</summary>
+    internal static async Task ReplaceSpareAsync(RouterFiles files, GantryLaunch launch, TimeProvider time, CancellationToken ct)
+    {
+        await RouterSpare.StopAsync(files, time, ct);
+        using var started = System.Diagnostics.Process.Start(Core.Runtime.DetachedProcess.Info(launch.FileName, launch.SpareArguments(files.DataDirectory), files.LogFile));
     }
 }

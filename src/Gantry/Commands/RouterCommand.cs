@@ -17,7 +17,8 @@ internal static class RouterCommand
         var admin = new Option<string?>("--admin") { Description = "Address for /metrics and /health, such as 127.0.0.1:9901.", HelpName = "ADDRESS" };
         var data = new Option<string?>("--data") { Description = "Serve a control plane's data directory: tables come over the admin API (what gantry server starts).", HelpName = "DIR" };
         var upgrade = new Option<bool>("--upgrade") { Description = "With --data: replace the running router by this executable without dropping a request." };
-        var command = new Command("router", "Run the built-in router: for a control plane's data directory (--data), or alone from a routing-table file (--config), reloading it on change.") { config, admin, data, upgrade };
+        var spare = new Option<bool>("--spare") { Description = "With --data: wait, warmed up, and serve the moment the running router ends (gantry server keeps one)." };
+        var command = new Command("router", "Run the built-in router: for a control plane's data directory (--data), or alone from a routing-table file (--config), reloading it on change.") { config, admin, data, upgrade, spare };
         command.SetAction(async (parse, ct) =>
         {
             var output = parse.InvocationConfiguration.Output;
@@ -26,13 +27,16 @@ internal static class RouterCommand
             {
                 return parse.GetValue(config) is not null ? await Refuse(error, "--config and --data are two ways to run the router: give one")
                     : parse.GetValue(admin) is not null ? await Refuse(error, "--admin is for --config; with --data the metrics are on the admin socket (and gantry server's /metrics)")
+                    : parse.GetValue(upgrade) && parse.GetValue(spare) ? await Refuse(error, "--upgrade and --spare are two ways to run the router: give one")
+                    : parse.GetValue(spare) ? await new Proxy.Control.RouterSpare(new Proxy.Control.RouterFiles(dataDirectory), time, output, error).RunAsync(ct)
                     : await ManagedRouter.RunAsync(new Proxy.Control.RouterFiles(dataDirectory), parse.GetValue(upgrade), time, output, error, ct);
             }
 
-            if (parse.GetValue(config) is null || parse.GetValue(upgrade))
+            if (parse.GetValue(config) is null || parse.GetValue(upgrade) || parse.GetValue(spare))
             {
-                return await Refuse(error, parse.GetValue(upgrade) ? "--upgrade needs --data DIR" : "give --data DIR (a control plane's router) or --config FILE (a routing-table file)");
+                return await Refuse(error, parse.GetValue(upgrade) ? "--upgrade needs --data DIR" : parse.GetValue(spare) ? "--spare needs --data DIR" : "give --data DIR (a control plane's router) or --config FILE (a routing-table file)");
             }
+
             Endpoint? adminAddress = null;
             if (parse.GetValue(admin) is { } text && Endpoint.TryParse(text, out adminAddress) is { } bad)
             {

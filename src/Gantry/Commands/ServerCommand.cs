@@ -70,7 +70,8 @@ internal static class ServerCommand
             HelpName = "ADDRESS",
         };
         var resync = new Option<string>("--resync") { Description = "How often every service is looked at even if nothing said it changed (commands, commits, instances and timers wake the loop at once).", DefaultValueFactory = _ => "30s", HelpName = "DURATION" };
-        var command = new Command("server", "Run the control plane: rollouts, the built-in router and the REST API, for one manifest.") { file, data, listen, tlsCert, tlsKey, publicMetrics, dataPlane, store, replica, routerAddress, backupDir, backupEvery, backupKeep, resync };
+        var noSpare = new Option<bool>("--no-router-spare") { Description = "With the data plane detached: keep no warmed-up spare router (it serves within milliseconds when the router ends; without it a new router starts in about a second)." };
+        var command = new Command("server", "Run the control plane: rollouts, the built-in router and the REST API, for one manifest.") { file, data, listen, tlsCert, tlsKey, publicMetrics, dataPlane, store, replica, routerAddress, noSpare, backupDir, backupEvery, backupKeep, resync };
         command.SetAction(async (parse, ct) =>
         {
             var output = parse.InvocationConfiguration.Output;
@@ -146,7 +147,7 @@ internal static class ServerCommand
             var detached = parse.GetValue(dataPlane) == "detached";
             var router = detached ? GantryLaunch.Self() : null;
             var options = new ServerOptions(dataDir, address!, Tls: tls, PublicMetrics: parse.GetValue(publicMetrics),
-                RouterProcess: router is null ? null : new Server.Routers.RouterLaunch(router.FileName, router.RouterArguments(dataDir))) { Backups = backups, Store = StoreOf(parse, store).Location, Replica = parse.GetValue(replica), RouterAddress = parse.GetValue(routerAddress), Resync = resyncEvery };
+                RouterProcess: router is null ? null : new Server.Routers.RouterLaunch(router.FileName, router.RouterArguments(dataDir), parse.GetValue(noSpare) ? null : router.SpareArguments(dataDir))) { Backups = backups, Store = StoreOf(parse, store).Location, Replica = parse.GetValue(replica), RouterAddress = parse.GetValue(routerAddress), Resync = resyncEvery };
             using var loggers = ServerLogging.Create(dataDir, time);
             GantryServer server;
             try

@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Net.Http.Json;
-using System.Net.Sockets;
 using Gantry.Api;
 using Gantry.Core.Audit;
 using Gantry.Core.Rollouts;
@@ -98,6 +97,7 @@ public sealed class DataPlaneTests(ITestOutputHelper log) : IDisposable
     public async Task Router_KilledIsBackWithinASecondWithItsSplit_AndAnUpgradeUnderLoadDropsNothing()
     {
         var (server, _) = await StartAsync();
+        int lastSpare;
         await using (server)
         {
             await server.WaitForAsync(await server.DeployAsync("1.0"), RolloutPhase.Succeeded);
@@ -107,16 +107,20 @@ public sealed class DataPlaneTests(ITestOutputHelper log) : IDisposable
             using var admin = new RouterAdminClient(files, files.EnsureToken());
             var table = await admin.TableAsync(default);
 
-            // SIGKILL: the server notices, starts a router again, which serves the last table from its first request.
+            // SIGKILL: the warmed-up spare serves the last table at once; the server records it and starts a new spare.
             var killed = files.LivePid()!.Value;
+            await WaitUntilAsync(() => files.LiveSparePid() is not null, TimeSpan.FromSeconds(60));
+            var spare = files.LiveSparePid()!.Value;
             Process.GetProcessById(killed).Kill();
             var watch = Stopwatch.StartNew();
-            await WaitUntilAsync(() => Accepts(listen) && files.LivePid() is { } pid && pid != killed, TimeSpan.FromSeconds(10));
+            await WaitUntilAsync(() => FreePort.Accepts(listen) && files.LivePid() is { } pid && pid != killed, TimeSpan.FromSeconds(10));
             var gap = watch.Elapsed;
             log.WriteLine($"router killed: serving again after {gap.TotalMilliseconds:0} ms");
-            gap.Should().BeLessThan(TimeSpan.FromSeconds(2), "the server restarts the router at once (typically 0.5-0.7 s here)");
+            gap.Should().BeLessThan(TimeSpan.FromSeconds(2), "the spare takes over the moment the router ends (typically under 100 ms here; a new process takes 0.5-0.8 s)");
+            files.LivePid().Should().Be(spare, "the spare took over");
             (await admin.TableAsync(default)).Routes.Should().Equal(table.Routes, "the last verified table, the canary's split exactly");
             await WaitUntilAsync(async () => (await server.Api.GetFromJsonAsync<List<AuditEvent>>("/api/v1/audit?target=router", GantryJson.Options))!.Exists(e => e.Action == "router.restarted"), TimeSpan.FromSeconds(10));
+            await WaitUntilAsync(() => files.LiveSparePid() is { } next && next != spare, TimeSpan.FromSeconds(60));
 
             // Upgrade under load: the successor takes the listening sockets; not one request fails.
             await using (var load = new SteadyLoad(new Uri($"http://127.0.0.1:{listen}/")))
@@ -126,6 +130,7 @@ public sealed class DataPlaneTests(ITestOutputHelper log) : IDisposable
                 var upgrade = await ChildProcess.RunAsync("dotnet", [RepoPaths.GantryDll, "router", "--data", server.Data, "--upgrade"], TimeSpan.FromSeconds(60));
                 upgrade.ExitCode.Should().Be(0, upgrade.Stderr);
                 upgrade.Stdout.Should().Contain($"pid {old} finishes the requests it has");
+                upgrade.Stdout.Should().Contain("replaced by one of", "a spare of the old version would take over with it");
                 await WaitUntilAsync(() => !Process.GetProcesses().Any(p => p.Id == old), TimeSpan.FromSeconds(40));
                 await Task.Delay(TimeSpan.FromSeconds(1));
                 load.Errors.Should().BeEmpty();
@@ -134,7 +139,13 @@ public sealed class DataPlaneTests(ITestOutputHelper log) : IDisposable
             }
 
             (await admin.TableAsync(default)).Routes.Should().Equal(table.Routes);
+            await WaitUntilAsync(() => files.LiveSparePid() is not null, TimeSpan.FromSeconds(60));
+            lastSpare = files.LiveSparePid()!.Value;
         }
+
+        // gantry down (the fixture's end) stops the spare before the router: neither outlives the test.
+        Process.GetProcesses().Select(p => p.Id).Should().NotContain(lastSpare);
+        new RouterFiles(server.Data).LivePid().Should().BeNull();
     }
 
     [Fact(Timeout = 300_000)]
@@ -157,19 +168,6 @@ public sealed class DataPlaneTests(ITestOutputHelper log) : IDisposable
         }
     }
 
-    private static bool Accepts(int port)
-    {
-        try
-        {
-            using var client = new TcpClient();
-            client.Connect("127.0.0.1", port);
-            return true;
-        }
-        catch (SocketException)
-        {
-            return false;
-        }
-    }
 
     private static Task WaitUntilAsync(Func<bool> condition, TimeSpan timeout) => WaitUntilAsync(() => Task.FromResult(condition()), timeout);
 
