@@ -11,8 +11,14 @@ using Microsoft.Extensions.Logging;
 
 namespace Gantry.Proxy.Control;
 
-/// <summary>What a router process says about itself; <paramref name="FromSpare"/>: it was the spare and took over from a router that ended.</summary>
-public sealed record RouterStatus(int Pid, string Version, long TableVersion, DateTimeOffset Started, int Listeners, bool FromSpare = false);
+/// <summary>
+/// What a router process says about itself; <paramref name="TookOverAfter"/>: it was the spare and served this long
+/// after its predecessor ended (seen on the predecessor's pidfd), null when it was started as the router.
+/// </summary>
+public sealed record RouterStatus(int Pid, string Version, long TableVersion, DateTimeOffset Started, int Listeners, TimeSpan? TookOverAfter = null)
+{
+    public bool FromSpare => TookOverAfter is not null;
+}
 
 /// <summary>Asks a router to hand its listeners to a new process started with this command (an upgrade).</summary>
 public sealed record HandoverRequest(string FileName, IReadOnlyList<string> Arguments);
@@ -41,7 +47,7 @@ public static class RouterAdmin
     public static string Version { get; } = (typeof(RouterAdmin).Assembly.GetCustomAttributes(typeof(System.Reflection.AssemblyInformationalVersionAttribute), false)
         .OfType<System.Reflection.AssemblyInformationalVersionAttribute>().FirstOrDefault()?.InformationalVersion ?? "0.0.0").Split('+')[0];
 
-    public static async Task<WebApplication> StartAsync(RouterControl control, RouterFiles files, string token, Func<HandoverRequest, CancellationToken, Task<HandoverAnswer>> handover, TimeProvider time, CancellationToken ct, string? version = null, bool fromSpare = false)
+    public static async Task<WebApplication> StartAsync(RouterControl control, RouterFiles files, string token, Func<HandoverRequest, CancellationToken, Task<HandoverAnswer>> handover, TimeProvider time, CancellationToken ct, string? version = null, TimeSpan? tookOverAfter = null)
     {
         var reported = version ?? Version;
         var started = time.GetUtcNow();
@@ -68,7 +74,7 @@ public static class RouterAdmin
 
             await next(context);
         });
-        app.MapGet(RouterAdminRoutes.Status, () => new RouterStatus(Environment.ProcessId, reported, control.Current.Version, started, control.Current.Routes.Select(r => r.Listen).Distinct().Count(), fromSpare));
+        app.MapGet(RouterAdminRoutes.Status, () => new RouterStatus(Environment.ProcessId, reported, control.Current.Version, started, control.Current.Routes.Select(r => r.Listen).Distinct().Count(), tookOverAfter));
         app.MapGet(RouterAdminRoutes.Table, () => control.Current);
         app.MapPut(RouterAdminRoutes.Table, async (RouteTable table, CancellationToken token) =>
         {

@@ -16,7 +16,7 @@ public sealed class RouterHost(RouterFiles files, TimeProvider time, TextWriter 
     private readonly TaskCompletionSource handedOver = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private Router? router;
 
-    public async Task<int> RunAsync(CancellationToken ct, bool fromSpare = false)
+    public async Task<int> RunAsync(CancellationToken ct, long? endedAt = null)
     {
         var takingOver = Environment.GetEnvironmentVariable(ListenerSockets.InheritedVariable) is not null;
         if (!takingOver && files.LivePid() is { } other && other != Environment.ProcessId)
@@ -35,7 +35,9 @@ public sealed class RouterHost(RouterFiles files, TimeProvider time, TextWriter 
             await error.WriteLineAsync($"gantry router: the last table could not be served again ({restored.Error}); waiting for a new one");
         }
 
-        await using var admin = await RouterAdmin.StartAsync(control, files, token, HandOverAsync, time, ct, fromSpare: fromSpare);
+        // A spare taking over: from its predecessor's end until the last table is served again.
+        TimeSpan? tookOverAfter = endedAt is { } ended ? time.GetElapsedTime(ended) : null;
+        await using var admin = await RouterAdmin.StartAsync(control, files, token, HandOverAsync, time, ct, tookOverAfter: tookOverAfter);
         files.WritePid(Environment.ProcessId);
         await output.WriteLineAsync($"gantry router: pid {Environment.ProcessId}, table version {control.Current.Version} ({control.Current.Routes.Count} route(s)){(takingOver ? ", taken over from its predecessor" : string.Empty)}; admin on unix:{files.Socket}");
         try

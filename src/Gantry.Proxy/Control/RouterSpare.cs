@@ -36,6 +36,8 @@ public sealed class RouterSpare(RouterFiles files, TimeProvider time, TextWriter
                 // Known from the start, so that 'gantry down' stops a spare still warming up (it would take over later).
                 files.WriteSparePid(Environment.ProcessId);
                 await WarmUpAsync(token, ct);
+                // What the warm-up allocated goes back to the system before the long wait.
+                GC.Collect(2, GCCollectionMode.Aggressive, blocking: true, compacting: true);
                 await output.WriteLineAsync($"gantry router: spare pid {Environment.ProcessId} ready to serve {files.DataDirectory} when its router ends");
                 while (files.LivePid() is { } serving)
                 {
@@ -67,8 +69,9 @@ public sealed class RouterSpare(RouterFiles files, TimeProvider time, TextWriter
             return 0;
         }
 
+        var ended = time.GetTimestamp();
         await output.WriteLineAsync($"gantry router: the router of {files.DataDirectory} ended; spare pid {Environment.ProcessId} takes over");
-        return await new RouterHost(files, time, output, error).RunAsync(ct, fromSpare: true);
+        return await new RouterHost(files, time, output, error).RunAsync(ct, endedAt: ended);
     }
 
     /// <summary>One request through a listener to a backend that refuses, and the admin API's reads, on scratch addresses.</summary>

@@ -8,7 +8,7 @@ namespace Gantry.Proxy.Forwarding;
 /// Handles one front request: finds the route in the current snapshot, splits, picks an instance,
 /// forwards, mirrors a share without delaying the client, and records metrics at every level.
 /// </summary>
-public sealed class ProxyHandler(Func<CompiledTable> current, IForwarder forwarder, TimeProvider time, TableSwaps? swaps = null)
+public sealed class ProxyHandler(Func<CompiledTable> current, IForwarder forwarder, TimeProvider time, TableSwaps? swaps = null, Func<CompiledTable?>? coming = null)
 {
     private readonly TableSwaps swaps = swaps ?? new TableSwaps();
 
@@ -65,7 +65,8 @@ public sealed class ProxyHandler(Func<CompiledTable> current, IForwarder forward
 
     public async Task HandleAsync(HttpContext context)
     {
-        var route = current().Find(context.Connection.LocalPort, context.Request.Host, context.Request.Path);
+        var route = current().Find(context.Connection.LocalPort, context.Request.Host, context.Request.Path)
+            ?? coming?.Invoke()?.Find(context.Connection.LocalPort, context.Request.Host, context.Request.Path);
         if (route is null)
         {
             await HttpForwarder.WriteErrorAsync(context, StatusCodes.Status404NotFound, $"no route for {context.Request.Host}{context.Request.Path}");

@@ -36,6 +36,9 @@ public sealed class Router : IAsyncDisposable
     private readonly TableSwaps swaps = new();
     private volatile CompiledTable current;
 
+    /// <summary>The table being applied, while its new listeners start: a request on one of them is routed by it, not answered 404 before the swap.</summary>
+    private volatile CompiledTable? coming;
+
     public Router(TimeProvider time, ListenerSockets? sockets = null)
     {
         this.time = time;
@@ -47,7 +50,7 @@ public sealed class Router : IAsyncDisposable
             ? new HttpForwarder(TimeSpan.FromSeconds(5), time)
             : new YarpForwarder(TimeSpan.FromSeconds(5));
         current = CompiledTable.Build(RoutingTable.Empty, instances, Metrics);
-        handler = new ProxyHandler(() => current, forwarder, time, swaps);
+        handler = new ProxyHandler(() => current, forwarder, time, swaps, () => coming);
     }
 
     public MetricsRegistry Metrics { get; }
@@ -77,6 +80,9 @@ public sealed class Router : IAsyncDisposable
                 return refused;
             }
 
+            var compiled = CompiledTable.Build(table, instances, Metrics, limits);
+            coming = compiled;
+
             foreach (var address in wanted.Where(a => !listeners.ContainsKey(a)))
             {
                 try
@@ -87,6 +93,7 @@ public sealed class Router : IAsyncDisposable
                 catch (Exception ex) when (ex is IOException or InvalidOperationException or System.Net.Sockets.SocketException or System.Security.Cryptography.CryptographicException)
                 {
                     // All or nothing: close what this attempt opened, keep serving the old table.
+                    coming = null;
                     foreach (var a in started)
                     {
                         await listeners[a].DisposeAsync();
@@ -99,8 +106,8 @@ public sealed class Router : IAsyncDisposable
             }
 
             Sockets.CloseUnused();
-            var compiled = CompiledTable.Build(table, instances, Metrics, limits);
             Interlocked.Exchange(ref current, compiled);
+            coming = null;
             swaps.Swapped();
             instances.Retire(table.Routes.SelectMany(r => r.Groups).SelectMany(g => g.Instances).ToHashSet());
 
@@ -116,6 +123,7 @@ public sealed class Router : IAsyncDisposable
         }
         finally
         {
+            coming = null;
             applying.Release();
         }
     }

@@ -234,8 +234,9 @@ public sealed partial class RouterProcess(RouterFiles files, RouterLaunch launch
             applying.Release();
         }
 
-        // Measured from the last look that found the old router alive: at most one watch period more than the gap.
-        var gap = time.GetElapsedTime(lastAlive);
+        // The spare measures its own gap from the old router's end; otherwise from the last look that found the old
+        // router alive (at most one watch period more than the gap).
+        var gap = status.TookOverAfter ?? time.GetElapsedTime(lastAlive);
         Restarts++;
         LogRestarted(log, old, status.Pid, gap.TotalMilliseconds, status.FromSpare ? "its spare" : "a new process");
         await audit.RecordAsync(AuditEntries.RouterRestarted(old, status.Pid, gap, Math.Max(status.TableVersion, applied.Version)), time.GetUtcNow(), AuditContext.System, ct);

@@ -109,7 +109,7 @@ public sealed class DataPlaneTests(ITestOutputHelper log) : IDisposable
 
             // SIGKILL: the warmed-up spare serves the last table at once; the server records it and starts a new spare.
             var killed = files.LivePid()!.Value;
-            await WaitUntilAsync(() => files.LiveSparePid() is not null, TimeSpan.FromSeconds(60));
+            await WaitUntilAsync(() => files.LiveSparePid() is { } waiting && File.ReadAllText(files.LogFile).Contains($"spare pid {waiting} ready", StringComparison.Ordinal), TimeSpan.FromSeconds(60));
             var spare = files.LiveSparePid()!.Value;
             Process.GetProcessById(killed).Kill();
             var watch = Stopwatch.StartNew();

@@ -51,6 +51,7 @@ public sealed class RouterSpareTests(ITestOutputHelper log) : IDisposable
             using var admin = new RouterAdminClient(Files, Files.EnsureToken());
             var status = await admin.StatusAsync(ct);
             status.FromSpare.Should().BeTrue("the control plane records a takeover from what the router says of itself");
+            status.TookOverAfter.Should().BeLessThan(watch.Elapsed, "measured by the spare from the router's end to its table served");
             status.Pid.Should().Be(spare.Id);
             (await admin.TableAsync(ct)).Version.Should().Be(1, "the last table in force, read from its state file");
             using var http = new HttpClient();
@@ -69,7 +70,7 @@ public sealed class RouterSpareTests(ITestOutputHelper log) : IDisposable
             await using var spare = await StartSpareAsync();
 
             (await RouterSpare.StopAsync(Files, TimeProvider.System, ct)).Should().Be(spare.Id);
-            spare.HasExited.Should().BeTrue();
+            await Wait.UntilAsync(() => Task.FromResult(spare.HasExited), TimeSpan.FromSeconds(10), "the spare is reaped");
             spare.ExitCode.Should().Be(0, spare.Stderr);
             Files.LivePid().Should().Be(router.Id, "stopping the spare leaves the router serving");
 
