@@ -25,7 +25,8 @@ public sealed class RouterSpare(RouterFiles files, TimeProvider time, TextWriter
         }
         catch (IOException)
         {
-            await output.WriteLineAsync($"gantry router: a spare (pid {files.LiveSparePid()}) already waits for the router of {files.DataDirectory}");
+            var other = files.LiveSparePid() is { } pid ? $"a spare (pid {pid})" : "a spare";
+            await output.WriteLineAsync($"gantry router: {other} already waits for the router of {files.DataDirectory}");
             return 0;
         }
 

@@ -122,6 +122,8 @@ public sealed class RouterCommandTests : IDisposable
                 (["router", "--data", data, "--config", "routes.yaml"], ExitCodes.BadInput, "gantry: --config and --data are two ways to run the router: give one"),
                 (["router", "--data", data, "--admin", "127.0.0.1:9901"], ExitCodes.BadInput, "gantry: --admin is for --config; with --data the metrics are on the admin socket (and gantry server's /metrics)"),
                 (["router", "--config", "routes.yaml", "--upgrade"], ExitCodes.BadInput, "gantry: --upgrade needs --data DIR"),
+                (["router", "--config", "routes.yaml", "--spare"], ExitCodes.BadInput, "gantry: --spare needs --data DIR"),
+                (["router", "--data", data, "--upgrade", "--spare"], ExitCodes.BadInput, "gantry: --upgrade and --spare are two ways to run the router: give one"),
                 (["router"], ExitCodes.BadInput, "gantry: give --data DIR (a control plane's router) or --config FILE (a routing-table file)"),
                 (["router", "--data", data, "--upgrade"], ExitCodes.Failed, $"gantry: no router serves {data}: nothing to upgrade ('gantry server' starts one)"),
             };
