@@ -12,6 +12,7 @@ namespace Gantry.Runtime.Process;
 internal sealed partial class InstanceProcess : IDisposable
 {
     private static readonly TimeSpan Poll = TimeSpan.FromMilliseconds(100);
+    private static readonly TimeSpan Reaped = TimeSpan.FromMilliseconds(5);
     private readonly System.Diagnostics.Process? child;
     private readonly long? startTime;
     private readonly bool detached;
@@ -109,6 +110,13 @@ internal sealed partial class InstanceProcess : IDisposable
         if (watch is not null)
         {
             await watch.Exited.WaitAsync(ct);
+            // A child told ended by its pidfd is reaped by the runtime a moment later: wait for that (a second at
+            // most), so that a stopped instance is gone when this returns, not a zombie that still has its pid.
+            for (var waited = 0; child is { HasExited: false } && waited < 200; waited++)
+            {
+                await Task.Delay(Reaped, time, ct);
+            }
+
             return;
         }
 

@@ -122,8 +122,16 @@ public sealed class RolloutCommandsTests : IAsyncLifetime
         File.Exists("/usr/bin/script").Should().BeTrue("util-linux's script is part of every Debian system");
         (await GantryCliTests.RunAsync("deploy", "shop", "--version", "1.0", "--wait", "--server", Server, "--data", Data)).Exit.Should().Be(ExitCodes.Success);
         var command = $"dotnet {RepoPaths.GantryDll} deploy shop --version 2.0 --wait --server {Server} --data {Data}";
-        var live = ChildProcess.RunAsync("script", ["-qec", command, "/dev/null"], TimeSpan.FromSeconds(60), new Dictionary<string, string> { ["COLUMNS"] = "100", ["TERM"] = "xterm-256color" });
-        await EventuallyAsync(async () => (await GantryCliTests.RunAsync("status", "shop", "--server", Server, "--data", Data)).Out.Contains(">> 2. pause until promoted", StringComparison.Ordinal));
+        var live = ChildProcess.RunAsync("script", ["-qec", command, "/dev/null"], TimeSpan.FromSeconds(90), new Dictionary<string, string> { ["COLUMNS"] = "100", ["TERM"] = "xterm-256color" });
+        // Until the canary waits at its pause (a minute at most on a loaded machine), or the live deploy has ended (then its output says why).
+        var status = string.Empty;
+        for (var i = 0; i < 600 && !live.IsCompleted && !status.Contains(">> 2. pause until promoted", StringComparison.Ordinal); i++)
+        {
+            await Task.Delay(100);
+            status = (await GantryCliTests.RunAsync("status", "shop", "--server", Server, "--data", Data)).Out;
+        }
+
+        status.Should().Contain(">> 2. pause until promoted", live.IsCompleted ? $"the live deploy ended: {(await live).Stdout} {(await live).Stderr}" : "the canary reaches its pause");
         await Task.Delay(1000);
         (await GantryCliTests.RunAsync("promote", "shop", "--server", Server, "--data", Data)).Exit.Should().Be(ExitCodes.Success);
 
