@@ -49,6 +49,7 @@ public sealed partial class RouterProcess(RouterFiles files, RouterLaunch launch
     public async Task StartAsync(CancellationToken ct)
     {
         client = new RouterAdminClient(files, files.EnsureToken());
+        var replaceSpare = false;
         if (files.LivePid() is { } pid && await StatusAsync(ct) is { } status)
         {
             Pid = pid;
@@ -60,7 +61,8 @@ public sealed partial class RouterProcess(RouterFiles files, RouterLaunch launch
                 var answer = await Client.HandoverAsync(new HandoverRequest(launch.FileName, launch.Arguments), ct);
                 LogUpgraded(log, status.Version, RouterAdmin.Version, answer.Pid, answer.Error);
                 Pid = answer.Pid ?? Pid;
-                await StartSpareAsync(replace: true, ct);
+                // Its spare would take over with the old version too.
+                replaceSpare = true;
             }
         }
         else
@@ -70,7 +72,7 @@ public sealed partial class RouterProcess(RouterFiles files, RouterLaunch launch
         }
 
         lastAlive = time.GetTimestamp();
-        await StartSpareAsync(replace: false, ct);
+        await StartSpareAsync(replaceSpare, ct);
         watching = Task.Run(() => WatchAsync(stopping.Token), CancellationToken.None);
     }
 
