@@ -27,7 +27,7 @@ public sealed class RolloutCommandsTests : IAsyncLifetime
                 health:
                   startup: { path: /health, interval: 100ms, failureThreshold: 100 }
                   readiness: { path: /health/ready, interval: 200ms }
-                progressDeadline: 5s
+                progressDeadline: 15s
                 strategy:
                   canary: { steps: [{ setWeight: 50 }, { pause: {} }] }
             """;
@@ -91,7 +91,7 @@ public sealed class RolloutCommandsTests : IAsyncLifetime
         (await GantryCliTests.RunAsync("deploy", "shop", "--version", "1.0", "--wait", "--server", Server, "--data", Data)).Exit.Should().Be(ExitCodes.Success);
         var (exit, output, _) = await GantryCliTests.RunAsync("deploy", "shop", "--version", "2.0", "--set", "READY=false", "--wait", "--server", Server, "--data", Data);
         exit.Should().Be(ExitCodes.Failed);
-        output.Should().Contain("rollout shop-default-2: shop 2.0 (canary from 1.0) in default: Failed\n  no progress for 5s (progress deadline): 2.0 has 0/1 instances ready");
+        output.Should().Contain("rollout shop-default-2: shop 2.0 (canary from 1.0) in default: Failed\n  no progress for 15s (progress deadline): 2.0 has 0/1 instances ready");
 
         (exit, output, _) = await GantryCliTests.RunAsync("retry", "shop", "--server", Server, "--data", Data);
         exit.Should().Be(ExitCodes.Success);
