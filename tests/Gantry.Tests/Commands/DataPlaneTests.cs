@@ -159,8 +159,9 @@ public sealed class DataPlaneTests(ITestOutputHelper log) : IDisposable
             first.Instances.Should().OnlyContain(i => Orphans.Find(GantryServer.OwnerOf(server.Data)).Contains(i.ProcessId!.Value), "a stopped server leaves its instances serving");
 
             await File.WriteAllTextAsync(manifest, Manifest("catalog"));
-            await server.StartAsync(manifest);
+            // From before the start: the server may sweep before it answers as ready (on a loaded machine, a second or more).
             var watch = Stopwatch.StartNew();
+            await server.StartAsync(manifest);
             await WaitUntilAsync(async () => (await server.Api.GetFromJsonAsync<List<AuditEvent>>("/api/v1/audit?target=shop", GantryJson.Options))!
                 .Exists(e => e.Action == "instances.orphaned" && e.Detail.StartsWith("2 instance(s) of shop 1.0 in default", StringComparison.Ordinal)), TimeSpan.FromSeconds(30));
             watch.Elapsed.Should().BeGreaterThan(OrphanSweeper.Drain - TimeSpan.FromSeconds(1), "orphans are drained first, not killed on sight");
