@@ -6,7 +6,7 @@ cd "$(dirname "$0")"
 
 # 1. Debian packages the tests start for real (nginx, PostgreSQL, Prometheus, Chromium, ...).
 #    Under ./test.sh a missing binary fails its test; plain `dotnet test` skips it with the reason.
-packages=(prometheus prometheus-alertmanager postgresql-15 python3-pytest python3-coverage gcovr lcov g++ libgtest-dev docker.io docker-registry)
+packages=(prometheus prometheus-alertmanager postgresql-15 python3-pytest python3-coverage gcovr lcov g++ libgtest-dev docker.io docker-registry chromium chromium-driver)
 missing=()
 for p in "${packages[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

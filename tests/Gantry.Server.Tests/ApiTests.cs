@@ -54,6 +54,30 @@ public sealed class ApiTests
         (await ProblemAsync(bad, HttpStatusCode.BadRequest)).GetProperty("detail").GetString().Should().Contain("after");
     }
 
+    [Fact(Timeout = 90_000)]
+    public async Task Services_EachEnvironmentCarriesItsNewestRolloutsSplitAndMessage()
+    {
+        await using var h = await ServerHarness.StartAsync(listen => ServerHarness.ManifestText(listen, Canary));
+        var never = (await h.Api.GetFromJsonAsync<List<ServiceView>>("/api/v1/services", GantryJson.Options))!.Single().Environments.Single();
+        (never.LatestRollout, never.Message, never.Traffic).Should().Be((null, null, null), "nothing was deployed");
+
+        var first = await h.DeployAsync("v1");
+        await h.WaitAsync(first.Rollout.Id, v => v.Rollout.Phase == RolloutPhase.Succeeded);
+        var deploy = await h.DeployAsync("v2");
+        var paused = await h.WaitAsync(deploy.Rollout.Id, v => v.Rollout.Phase == RolloutPhase.Paused && v.Traffic.All(t => t.Ready > 0));
+        var env = (await h.Api.GetFromJsonAsync<List<ServiceView>>("/api/v1/services", GantryJson.Options))!.Single().Environments.Single();
+        env.LatestRollout.Should().Be(deploy.Rollout.Id);
+        env.Message.Should().Be(paused.Rollout.Message);
+        env.Traffic.Should().BeEquivalentTo(paused.Traffic, "the list shows the split the rollout's own view shows");
+        env.Traffic!.Select(t => (t.Version, t.Weight)).Should().BeEquivalentTo([("v1", 50), ("v2", 50)]);
+
+        await h.CommandAsync("abort", new CommandRequest("looking into it"));
+        await h.WaitAsync(deploy.Rollout.Id, v => v.Rollout.Phase == RolloutPhase.Aborted);
+        var aborted = (await h.Api.GetFromJsonAsync<List<ServiceView>>("/api/v1/services", GantryJson.Options))!.Single().Environments.Single();
+        aborted.Message.Should().Contain("looking into it", "an aborted rollout says why in the list too");
+        aborted.Traffic!.Should().ContainSingle().Which.Should().Match<TrafficView>(t => t.Version == "v1" && t.Weight == 100);
+    }
+
     [Fact(Timeout = 60_000)]
     public async Task Api_BadRequests_AnswerProblemJsonAndChangeNothing()
     {
@@ -147,6 +171,19 @@ public sealed class ApiTests
         }
 
         firstId.Should().Be(seen[3].Id.ToString(System.Globalization.CultureInfo.InvariantCulture), "the stream resumes after the last event the client saw");
+
+        // after=-1: nothing stored is sent again, only what comes next (the dashboard's first connect).
+        using var fresh = await h.Api.GetAsync("/api/v1/events?after=-1", HttpCompletionOption.ResponseHeadersRead);
+        using var next = new StreamReader(await fresh.Content.ReadAsStreamAsync());
+        (await h.Api.PostAsJsonAsync($"/api/v1/rollouts/{seen[2].RolloutId}/promote", new CommandRequest(), GantryJson.Options)).EnsureSuccessStatusCode();
+        StoredEvent? after = null;
+        while (after is null && await next.ReadLineAsync() is { } line)
+        {
+            after = line.StartsWith("data: ", StringComparison.Ordinal) ? JsonSerializer.Deserialize<StoredEvent>(line[6..], GantryJson.Options) : null;
+        }
+
+        after!.Id.Should().BeGreaterThan(seen.Max(e => e.Id), "only events committed after the connect are sent");
+        after.Type.Should().Be("Promoted");
     }
 
     [Fact(Timeout = 60_000)]

@@ -15,7 +15,12 @@ public sealed class ServerProcess(string data, int apiPort, IReadOnlyDictionary<
 {
     public HttpClient Api { get; } = new() { BaseAddress = new Uri($"http://127.0.0.1:{apiPort}"), Timeout = TimeSpan.FromSeconds(15) };
 
+    private bool disposed;
+
     public string Data => data;
+
+    /// <summary>The server's local admin token (read once the server has started).</summary>
+    public string AdminToken { get; private set; } = string.Empty;
 
     public ChildProcess? Process { get; private set; }
 
@@ -32,7 +37,8 @@ public sealed class ServerProcess(string data, int apiPort, IReadOnlyDictionary<
                 if (ready.IsSuccessStatusCode)
                 {
                     // The server's local admin token, made on its first start and kept across restarts.
-                    Api.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", (await File.ReadAllTextAsync(Path.Combine(data, "admin.token"))).Trim());
+                    AdminToken = (await File.ReadAllTextAsync(Path.Combine(data, "admin.token"))).Trim();
+                    Api.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", AdminToken);
                     return;
                 }
             }
@@ -114,6 +120,12 @@ public sealed class ServerProcess(string data, int apiPort, IReadOnlyDictionary<
 
     public async ValueTask DisposeAsync()
     {
+        if (disposed)
+        {
+            return;
+        }
+
+        disposed = true;
         await StopAsync(kill: false);
         await ChildProcess.RunAsync("dotnet", [RepoPaths.GantryDll, "down", "--data", data], TimeSpan.FromSeconds(60), env);
         Api.Dispose();

@@ -51,8 +51,12 @@ public sealed record RolloutView(
 /// <summary>A service as the API shows it: its shape and, per environment, what runs.</summary>
 public sealed record ServiceView(string Name, string Strategy, int Replicas, string Listen, IReadOnlyList<EnvironmentView> Environments);
 
-/// <summary>What runs of a service in one environment: the stable release and the newest rollout.</summary>
-public sealed record EnvironmentView(string Name, string? Stable, string? LatestRollout, string? Phase, string? Maintenance = null, TimeSpan? Paused = null);
+/// <summary>
+/// What runs of a service in one environment: the stable release, the newest rollout with its message, and the split of
+/// traffic it holds now (so a list of every service needs no call per rollout).
+/// </summary>
+public sealed record EnvironmentView(string Name, string? Stable, string? LatestRollout, string? Phase, string? Maintenance = null, TimeSpan? Paused = null,
+    string? Message = null, IReadOnlyList<TrafficView>? Traffic = null);
 
 /// <summary>The last lines an instance wrote.</summary>
 public sealed record InstanceLogs(string Instance, string Version, IReadOnlyList<string> Lines);

@@ -28,7 +28,7 @@ public static class ProblemCodes
     public static readonly ProblemCode UnknownEnvironment = new("unknown-environment", 404, "Unknown environment", "The manifest has no environment of that name.");
     public static readonly ProblemCode UnknownRollout = new("unknown-rollout", 404, "Unknown rollout", "No rollout has that id.");
     public static readonly ProblemCode NoRollout = new("no-rollout", 404, "No rollout", "The service was never deployed to that environment.");
-    public static readonly ProblemCode UnknownRelease = new("unknown-release", 404, "Unknown release", "That version of the service was never deployed to that environment.");
+    public static readonly ProblemCode UnknownRelease = new("unknown-release", 404, "Unknown release", "That version of the service never went into that environment: never deployed there, or none of its rollouts succeeded.");
     public static readonly ProblemCode NotQueued = new("not-queued", 404, "Not queued", "No deploy of that number waits in the queue.");
     public static readonly ProblemCode NoChecklist = new("no-checklist", 404, "No checklist", "The rollout did not wait for a pre-deployment checklist.");
     public static readonly ProblemCode UnknownChecklistItem = new("unknown-checklist-item", 404, "Unknown checklist item", "The environment's checklist has no item of that name.");

@@ -67,6 +67,9 @@ public interface IRolloutStore : IAsyncDisposable
     /// <summary>Events after <paramref name="afterId"/>, oldest first, optionally of one rollout.</summary>
     Task<IReadOnlyList<StoredEvent>> EventsAsync(long afterId, string? rolloutId, int limit, CancellationToken ct);
 
+    /// <summary>The id of the newest stored event (0 when there is none): where a reader that wants only what comes next starts.</summary>
+    Task<long> LastEventIdAsync(CancellationToken ct);
+
     /// <summary>Events after <paramref name="afterId"/> with what their commits were, oldest first (events stored before this was kept are left out).</summary>
     Task<IReadOnlyList<CommittedEvent>> CommittedEventsAsync(long afterId, int limit, CancellationToken ct);
 

@@ -22,6 +22,7 @@ public static class ApiEndpoints
         IncidentEndpoints.Map(api);
         AuditEndpoints.Map(api);
         TokenEndpoints.Map(api);
+        Dashboard.DashboardEndpoints.Map(web);
     }
 
     /// <summary>200 with the value, or the problem.</summary>

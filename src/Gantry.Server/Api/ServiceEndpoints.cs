@@ -12,9 +12,11 @@ public static class ServiceEndpoints
     public static void Map(RouteGroupBuilder api)
     {
         var viewer = new Requires(Role.Viewer);
-        api.MapGet(ApiRoutes.Services, async (GantryManifest manifest, IRolloutStore store, Core.Traffic.IMaintenanceStore switches, CancellationToken ct) =>
+        api.MapGet(ApiRoutes.Services, async (GantryManifest manifest, IRolloutStore store, Core.Traffic.IMaintenanceStore switches, Rollouts.RolloutViews views, CancellationToken ct) =>
         {
             var latest = await store.LatestPerTargetAsync(ct);
+            var splits = views.Traffic(latest);
+            var byTarget = latest.GroupBy(r => (r.Service, r.Environment)).ToDictionary(g => g.Key, g => g.First());
             var traffic = await Core.Traffic.TrafficSwitches.ReadAsync(switches, ct);
             var environments = manifest.Environments.IsEmpty ? [EffectiveService.DefaultEnvironment] : manifest.Environments.Select(e => e.Name).ToList();
             return TypedResults.Ok(manifest.Services.Select(s => new ServiceView(
@@ -22,8 +24,8 @@ public static class ServiceEndpoints
                 StrategyName(s.Strategy),
                 s.Replicas,
                 s.Listen.ToString(),
-                [.. environments.Select(e => latest.FirstOrDefault(r => r.Service == s.Name && r.Environment == e) is { } r
-                    ? new EnvironmentView(e, r.StableVersion, r.Id, r.Phase.ToString(), traffic.MessageFor(s.Name, e), traffic.PauseFor(s.Name, e))
+                [.. environments.Select(e => byTarget.GetValueOrDefault((s.Name, e)) is { } r
+                    ? new EnvironmentView(e, r.StableVersion, r.Id, r.Phase.ToString(), traffic.MessageFor(s.Name, e), traffic.PauseFor(s.Name, e), r.Message, splits[r.Id])
                     : new EnvironmentView(e, null, null, null, traffic.MessageFor(s.Name, e), traffic.PauseFor(s.Name, e)))])).ToList());
         }).WithName("ListServices").WithMetadata(viewer);
 

@@ -15,6 +15,9 @@ public static class SystemEndpoints
 {
     public const string EventStreamContentType = "text/event-stream";
 
+    /// <summary>How often an open event stream looks again at the token it was opened with.</summary>
+    public static readonly TimeSpan TokenRecheck = TimeSpan.FromSeconds(5);
+
     public static void Map(WebApplication web, bool describedInPublic, Func<CancellationToken, Task<string>> metricsText)
     {
         var open = new PublicEndpoint();
@@ -32,8 +35,8 @@ public static class SystemEndpoints
             .WithName("Cluster").WithMetadata(new Requires(Role.Viewer));
         web.MapGet("/metrics", async (CancellationToken ct) => TypedResults.Text(await metricsText(ct), PrometheusWriter.ContentType)).WithMetadata(described).ExcludeFromDescription();
 
-        web.MapGet(ApiRoutes.Base + ApiRoutes.Events, (string? rollout, long? after, HttpContext http, IRolloutStore store, ReconcilerSignals signals, TimeProvider time, CancellationToken ct) =>
-            StreamAsync(http, store, signals, time, rollout, after, ct))
+        web.MapGet(ApiRoutes.Base + ApiRoutes.Events, (string? rollout, long? after, HttpContext http, IRolloutStore store, ITokenStore tokens, ReconcilerSignals signals, TimeProvider time, CancellationToken ct) =>
+            StreamAsync(http, store, tokens, signals, time, rollout, after, ct))
             .WithName("StreamEvents").WithMetadata(new Requires(Role.Viewer)).Produces<StoredEvent>(StatusCodes.Status200OK, EventStreamContentType);
     }
 
@@ -56,10 +59,20 @@ public static class SystemEndpoints
         };
     }
 
-    /// <summary>Server-sent events: every stored event after <c>after</c> (or Last-Event-ID), then new ones as they are committed.</summary>
-    private static async Task StreamAsync(HttpContext http, IRolloutStore store, ReconcilerSignals signals, TimeProvider time, string? rollout, long? after, CancellationToken ct)
+    /// <summary>
+    /// Server-sent events: every stored event after <c>after</c> (or Last-Event-ID), then new ones as they are
+    /// committed; <c>after=-1</c> skips what is stored and sends only what comes next (the dashboard's first connect).
+    /// </summary>
+    private static async Task StreamAsync(HttpContext http, IRolloutStore store, ITokenStore tokens, ReconcilerSignals signals, TimeProvider time, string? rollout, long? after, CancellationToken ct)
     {
+        var token = AccessControl.CallerOf(http)?.TokenId;
+        var checkedAt = time.GetUtcNow();
         var last = after ?? (long.TryParse(http.Request.Headers["Last-Event-ID"], NumberStyles.None, CultureInfo.InvariantCulture, out var id) ? id : 0);
+        if (last < 0)
+        {
+            last = await store.LastEventIdAsync(ct);
+        }
+
         http.Response.ContentType = EventStreamContentType;
         http.Response.Headers.CacheControl = "no-cache";
         await http.Response.Body.FlushAsync(ct);
@@ -68,6 +81,17 @@ public static class SystemEndpoints
         {
             while (!ct.IsCancellationRequested)
             {
+                if (time.GetUtcNow() - checkedAt >= TokenRecheck)
+                {
+                    // A stream outlives the check made when it opened: a token revoked or expired since ends it, and the
+                    // client's next connect is refused (401).
+                    checkedAt = time.GetUtcNow();
+                    if (token is not null && (await tokens.TokenAsync(token, ct) is not { RevokedAt: null } valid || valid.IsExpired(checkedAt)))
+                    {
+                        return;
+                    }
+                }
+
                 var events = await store.EventsAsync(last, rollout, 500, ct);
                 foreach (var e in events)
                 {

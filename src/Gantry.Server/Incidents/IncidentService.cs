@@ -54,7 +54,12 @@ public sealed class IncidentService(GantryManifest manifest, IIncidentStore stor
             var cause = history.FirstOrDefault(r => r.Kind == RolloutKind.Deploy && r.Release.Version == version && r.Phase is RolloutPhase.Succeeded or RolloutPhase.RolledBack);
             if (cause is null)
             {
-                return ProblemCodes.UnknownRelease.With($"{request.Service} {version} was never deployed to {environment}");
+                // A release that was tried but never went in (its canary aborted, its rollout failed) served no traffic
+                // of its own for long: it is not a change that failed in production, so it is not a root cause.
+                var tried = history.FirstOrDefault(r => r.Kind == RolloutKind.Deploy && r.Release.Version == version);
+                return ProblemCodes.UnknownRelease.With(tried is null
+                    ? $"{request.Service} {version} was never deployed to {environment}"
+                    : $"{request.Service} {version} never went into {environment}: its rollout {tried.Id} is {tried.Phase} (a root cause is a release that went in: Succeeded, or RolledBack after it)");
             }
 
             rolloutId = cause.Id;

@@ -10,6 +10,18 @@ public sealed class RolloutViews(GantryManifest manifest, Cluster.InstanceMirror
     public RolloutView View(RolloutState state)
     {
         var instances = observed.Observe().Where(i => i.SetId.BelongsTo(state.Target)).OrderBy(i => i.Version, StringComparer.Ordinal).ThenBy(i => i.Index).ToList();
+        return new RolloutView(state.Redacted(), Steps(state), Traffic(state, instances), instances, state.Analysis is { } a ? analysis.View(a.Key) : null, state.Background is { } b ? analysis.View(b.Key) : null);
+    }
+
+    /// <summary>The split of each rollout's traffic now, with the instances serving each part (the instances looked at once).</summary>
+    public Dictionary<string, List<TrafficView>> Traffic(IEnumerable<RolloutState> states)
+    {
+        var byTarget = observed.Observe().ToLookup(i => (i.SetId.Service, i.SetId.Environment));
+        return states.ToDictionary(s => s.Id, s => Traffic(s, [.. byTarget[(s.Service, s.Environment)]]), StringComparer.Ordinal);
+    }
+
+    private static List<TrafficView> Traffic(RolloutState state, List<Core.Runtime.InstanceStatus> instances)
+    {
         var traffic = TrafficGroups.Of(state, set => RoutingPlanner.Serving(set, instances).Count())
             .Select(g => new TrafficView(g.Set.Version, g.Set.Role.ToString().ToLowerInvariant(), g.Weight, RoutingPlanner.Serving(g.Set, instances).Count(), g.Set.Replicas))
             .ToList();
@@ -19,7 +31,7 @@ public sealed class RolloutViews(GantryManifest manifest, Cluster.InstanceMirror
             traffic = [.. traffic.Select(t => t with { Weight = (int)Math.Round(100.0 * t.Weight / total) })];
         }
 
-        return new RolloutView(state.Redacted(), Steps(state), traffic, instances, state.Analysis is { } a ? analysis.View(a.Key) : null, state.Background is { } b ? analysis.View(b.Key) : null);
+        return traffic;
     }
 
     private List<StepView> Steps(RolloutState state)

@@ -61,6 +61,13 @@ public partial class SqlStore
         return list;
     }
 
+    public async Task<long> LastEventIdAsync(CancellationToken ct)
+    {
+        await using var connection = Connect();
+        using var command = Command(connection, null, "SELECT COALESCE(MAX(id), 0) FROM events");
+        return Convert.ToInt64(await command.ExecuteScalarAsync(ct), CultureInfo.InvariantCulture);
+    }
+
     public async Task<IReadOnlyList<CommittedEvent>> CommittedEventsAsync(long afterId, int limit, CancellationToken ct)
     {
         await using var connection = Connect();

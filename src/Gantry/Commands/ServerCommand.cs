@@ -168,6 +168,7 @@ internal static class ServerCommand
                 }
 
                 await output.WriteLineAsync($"gantry server: API on {server.Address.ToString().TrimEnd('/')}, data in {dataDir}");
+                await output.WriteLineAsync($"  dashboard on {server.Address.ToString().TrimEnd('/')}/ (sign in with a token: the local admin token below, or one from 'gantry token create')");
                 await output.WriteLineAsync($"  store: {server.Store.Describe}");
                 if (server.Leadership.Clustered)
                 {

@@ -104,6 +104,7 @@ internal static class DemoCommand
             await using var server = await GantryServer.StartAsync(manifest, Path.GetDirectoryName(Path.GetFullPath(path))!, new ServerOptions(data, new Endpoint("127.0.0.1", LoopbackPorts.Next())), time, null, ct);
             using var api = ApiClient.For(server.Address, server.AdminToken);
             await output.WriteLineAsync($"  server on {server.Address}; {canary.Name} (canary) on http://{canary.Listen}, {blueGreen.Name} (blue-green) on http://{blueGreen.Listen}");
+            await output.WriteLineAsync($"  dashboard on {server.Address.ToString().TrimEnd('/')}/ while the demo runs: sign in with the token in {Server.Access.TokenService.LocalAdminFile(data)}");
 
             // Events as they happen, from the server's own stream.
             using var streaming = CancellationTokenSource.CreateLinkedTokenSource(ct);

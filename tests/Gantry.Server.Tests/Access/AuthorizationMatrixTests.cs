@@ -29,6 +29,8 @@ public sealed class AuthorizationMatrixTests(ITestOutputHelper log)
         ["GET /health/ready"] = (Public, false),
         ["GET /metrics"] = (Public, false),
         ["GET /api/{documentName}/openapi.json"] = (Public, false),
+        ["GET /"] = (Public, false),
+        ["GET /ui/{**path}"] = (Public, false),
         ["GET /api/v1/whoami"] = ("viewer", false),
         ["GET /api/v1/cluster"] = ("viewer", false),
         ["GET /api/v1/slos"] = ("viewer", false),

@@ -249,6 +249,13 @@ public sealed class NotificationServiceTests : IAsyncLifetime
         opened.Value!.Incident.RolloutId.Should().Be("shop-production-1");
         var (facts, _) = await store.DoraFactsAsync("shop", "production", time.GetUtcNow().AddDays(-1), time.GetUtcNow().AddDays(1), default);
         facts.Should().ContainSingle().Which.Incident.Should().BeTrue();
+
+        // A release tried but never gone in (its canary aborted) is not a root cause, and the refusal says why.
+        var aborted = Core.Strategies.RolloutEngine.Create("shop-production-2", service, "production", Release.Of("3.0"), RolloutKind.Deploy, [], time.GetUtcNow(), "alice")
+            with { Phase = RolloutPhase.Aborted, FinishedAt = time.GetUtcNow() };
+        (await store.CreateAsync(aborted, [], default)).Should().Be(CommitOutcome.Committed);
+        var tried = await incidents.OpenAsync(new OpenIncidentRequest("slow", "P2", "shop", "production", "3.0"), new AuditContext("alice"), default);
+        tried.Problem!.Detail.Should().Be("shop 3.0 never went into production: its rollout shop-production-2 is Aborted (a root cause is a release that went in: Succeeded, or RolledBack after it)");
         (await incidents.OpenAsync(new OpenIncidentRequest("x", "P7"), new AuditContext("alice"), default)).Problem!.Detail.Should().Be("severity 'P7' is not one of P0, P1, P2, P3");
         await notifications.DisposeAsync();
         await store.DisposeAsync();
