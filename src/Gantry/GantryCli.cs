@@ -13,22 +13,47 @@ public static class GantryCli
     public static string Version { get; } =
         (typeof(GantryCli).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "0.0.0").Split('+')[0];
 
-    public static RootCommand Build(TimeProvider? time = null)
+    /// <summary>
+    /// The top-level commands in the order help lists them, by the factory that makes them and the names it makes (a test
+    /// holds the names to the factories). A command line builds only the group its first word names.
+    /// </summary>
+    private static readonly (string[] Names, Func<TimeProvider, IEnumerable<Command>> Create)[] Groups =
+    [
+        (["validate"], _ => [ValidateCommand.Create()]),
+        (["schema"], _ => [SchemaCommand.Create()]),
+        (["demo"], time => [DemoCommand.Create(time)]),
+        (["router"], time => [RouterCommand.Create(time)]),
+        (["server"], time => [ServerCommand.Create(time)]),
+        (["down"], time => [DownCommand.Create(time)]),
+        (["gate"], _ => [GateCommand.Create()]),
+        (["checklist"], _ => [ChecklistCommand.Create()]),
+        (["audit"], time => [AuditCommand.Create(time)]),
+        (["token"], _ => [TokenCommand.Create()]),
+        (["deploy", "promote-release", "status", "promote", "abort", "pause", "resume", "retry", "analysis", "rollback", "history", "logs"], _ => RolloutCommands.Create()),
+        (["freeze", "unfreeze"], _ => FreezeCommands.Create()),
+        (["approve", "reject", "approvals"], _ => ApprovalCommands.Create()),
+        (["incident", "dora", "slo", "postmortem", "notifications"], _ => IncidentCommands.Create()),
+        (["queue"], _ => [QueueCommands.Create()]),
+        (["maintenance"], _ => [MaintenanceCommand.Create()]),
+        (["traffic"], _ => [TrafficCommand.Create()]),
+        (["backup", "restore"], time => BackupCommands.Create(time)),
+        (["store"], time => [StoreCommand.Create(time)]),
+        (["cluster"], _ => [ClusterCommand.Create()]),
+    ];
+
+    /// <summary>The names of the top-level commands, by group, as <see cref="Build"/> declares them.</summary>
+    public static IReadOnlyList<IReadOnlyList<string>> GroupNames => [.. Groups.Select(g => (IReadOnlyList<string>)g.Names)];
+
+    /// <summary>
+    /// The command tree. With <paramref name="only"/> the name of a top-level command, only the group that makes it is
+    /// built: a command starts without constructing the thirty others (their options, arguments and actions).
+    /// </summary>
+    public static RootCommand Build(TimeProvider? time = null, string? only = null)
     {
-        var root = new RootCommand("Gantry: deployment orchestration and progressive delivery.")
-        {
-            ValidateCommand.Create(),
-            SchemaCommand.Create(),
-            DemoCommand.Create(time ?? TimeProvider.System),
-            RouterCommand.Create(time ?? TimeProvider.System),
-            ServerCommand.Create(time ?? TimeProvider.System),
-            DownCommand.Create(time ?? TimeProvider.System),
-            GateCommand.Create(),
-            ChecklistCommand.Create(),
-            AuditCommand.Create(time ?? TimeProvider.System),
-            TokenCommand.Create(),
-        };
-        foreach (var command in RolloutCommands.Create().Concat(FreezeCommands.Create()).Concat(ApprovalCommands.Create()).Concat(IncidentCommands.Create()).Append(QueueCommands.Create()).Append(MaintenanceCommand.Create()).Append(TrafficCommand.Create()).Concat(BackupCommands.Create(time ?? TimeProvider.System)).Append(StoreCommand.Create(time ?? TimeProvider.System)).Append(ClusterCommand.Create()))
+        var clock = time ?? TimeProvider.System;
+        var root = new RootCommand("Gantry: deployment orchestration and progressive delivery.");
+        var groups = Groups.Where(g => g.Names.Contains(only, StringComparer.Ordinal)).ToList() is { Count: 1 } one ? one : [.. Groups];
+        foreach (var command in groups.SelectMany(g => g.Create(clock)))
         {
             root.Subcommands.Add(command);
         }
@@ -67,7 +92,7 @@ public static class GantryCli
             return ExitCodes.Success;
         }
 
-        var root = Build();
+        var root = Build(only: args.Length > 0 ? args[0] : null);
         var parse = root.Parse(args);
         var config = new InvocationConfiguration { Output = output, Error = error };
         if (args.Length == 0)

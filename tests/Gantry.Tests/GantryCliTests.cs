@@ -24,6 +24,38 @@ public sealed class GantryCliTests
     }
 
     [Fact(Timeout = 10_000)]
+    public void Build_ForOneCommand_BuildsOnlyItsGroup_AndTheGroupsNameWhatTheyBuild()
+    {
+        var all = GantryCli.Build().Subcommands.Select(c => c.Name).ToList();
+        all.Should().Equal(GantryCli.GroupNames.SelectMany(n => n), "the groups declare every top-level command, in help's order");
+        foreach (var group in GantryCli.GroupNames)
+        {
+            foreach (var name in group)
+            {
+                GantryCli.Build(only: name).Subcommands.Select(c => c.Name).Should().Equal(group, $"'{name}' builds its own group and nothing else");
+            }
+        }
+
+        GantryCli.Build(only: "valdate").Subcommands.Should().HaveCount(all.Count, "an unknown word builds everything, for the suggestion");
+        GantryCli.Build(only: "--help").Subcommands.Should().HaveCount(all.Count);
+    }
+
+    [Fact(Timeout = 10_000)]
+    public async Task RunAsync_CommandHelp_IsTheSameWhetherBuiltAloneOrWithTheRest()
+    {
+        foreach (var name in new[] { "status", "deploy", "incident", "server", "backup" })
+        {
+            var (exit, output, _) = await RunAsync(name, "--help");
+            exit.Should().Be(ExitCodes.Success);
+            using var whole = new StringWriter();
+            await GantryCli.Build().Parse([name, "--help"]).InvokeAsync(new System.CommandLine.InvocationConfiguration { Output = whole, Error = whole });
+            output.Should().Be(whole.ToString(), $"'{name}' is the same command built alone");
+        }
+
+        (await RunAsync("status", "--help")).Out.Should().Contain("status [<service>] [options]").And.Contain("--output").And.Contain("--data");
+    }
+
+    [Fact(Timeout = 10_000)]
     public async Task RunAsync_NoArguments_ShowsHelpAndExitsTwo()
     {
         var (exit, output, _) = await RunAsync();
