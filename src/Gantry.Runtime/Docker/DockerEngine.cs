@@ -154,6 +154,16 @@ public sealed partial class DockerEngine : IDisposable
             new ContainerState(c["State"]?.GetValue<string>() ?? "unknown", 0, 0, false, null, null)))];
     }
 
+    /// <summary>
+    /// Waits until the engine has recorded that a container is not running (its own wait call, condition
+    /// not-running); at once for a container already stopped. Inspect it then for how it ended.
+    /// </summary>
+    public async Task WaitAsync(string idOrName, CancellationToken ct)
+    {
+        using var response = await http.PostAsync($"{Version}/containers/{Uri.EscapeDataString(idOrName)}/wait?condition=not-running", null, ct);
+        await ReadAsync(response, ct);
+    }
+
     /// <summary>The last lines a container wrote (standard output and error, in order).</summary>
     public Task<IReadOnlyList<string>> LogsAsync(string idOrName, int lines, CancellationToken ct) =>
         ReadLogsAsync($"containers/{Uri.EscapeDataString(idOrName)}", lines, ct);

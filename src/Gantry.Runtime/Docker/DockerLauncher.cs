@@ -123,6 +123,14 @@ public sealed partial class DockerLauncher(DockerEngine engine, string owner, Ti
         {
             var name = ContainerOf(instanceId);
             var info = await engine.InspectAsync(name, timeout.Token);
+            if (info is { State.Running: true })
+            {
+                // The host saw the first process end before the engine recorded it (its state still says running,
+                // exit code 0): wait for the engine's record, which carries the real code.
+                await engine.WaitAsync(name, timeout.Token);
+                info = await engine.InspectAsync(name, timeout.Token);
+            }
+
             return Describe(info, await engine.LogsAsync(name, 3, timeout.Token));
         }
         catch (Exception ex) when (ex is HttpRequestException or IOException or DockerException || (ex is OperationCanceledException && !ct.IsCancellationRequested))

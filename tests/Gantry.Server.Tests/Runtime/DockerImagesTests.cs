@@ -2,6 +2,7 @@ using System.Net.Http.Json;
 using Gantry.Api;
 using Gantry.Core.Rollouts;
 using Gantry.Core.Runtime;
+using Gantry.Runtime.Docker;
 using Gantry.Testing;
 
 namespace Gantry.Server.Tests.Runtime;
@@ -63,5 +64,16 @@ public sealed class DockerImagesTests
         var broken = await h.DeployAsync("1.1", new Dictionary<string, string> { ["FAULT_ERROR_RATE"] = "7" });
         var aborted = await h.WaitForPhaseAsync(broken.Rollout.Id, RolloutPhase.Aborted, TimeSpan.FromMinutes(1));
         aborted.Rollout.Message.Should().Contain("exited with code 2; last lines: shop: FAULT_ERROR_RATE");
+
+        // The host sees a container's process end a moment before the engine records it: asked in that moment,
+        // the launcher waits for the engine's record rather than reading a running container's exit code 0.
+        var running = await daemon.DockerAsync(["run", "-d", "--name", "gantry-probe-late", "--network", "host", $"{registry.Address}/shop:1.0", "--urls", "http://127.0.0.1:0"]);
+        running.ExitCode.Should().Be(0, running.Stderr);
+        using var launcher = new DockerLauncher(new DockerEngine(daemon.Host), "probe", TimeProvider.System);
+        var exit = launcher.ExitOfAsync("late", CancellationToken.None);
+        await Task.Delay(500);
+        exit.IsCompleted.Should().BeFalse("the container still runs: " + (exit.IsCompleted ? exit.Result : string.Empty));
+        (await daemon.DockerAsync(["kill", "gantry-probe-late"])).ExitCode.Should().Be(0);
+        (await exit.WaitAsync(TimeSpan.FromSeconds(5))).Should().StartWith("exited with code 137");
     }
 }
