@@ -105,7 +105,9 @@ public sealed class ServerHarness : IAsyncDisposable
         }
         while (watch.Elapsed < (timeout ?? TimeSpan.FromSeconds(90)));
 
-        throw new TimeoutException($"rollout {id}: {view.Rollout.Phase} step {view.Rollout.Step}: {view.Rollout.Message}; instances: {string.Join("; ", view.Instances)}");
+        var events = await Api.GetStringAsync($"/api/v1/rollouts/{id}/events");
+        throw new TimeoutException($"rollout {id}: {view.Rollout.Phase} step {view.Rollout.Step}: {view.Rollout.Message}; instances: {string.Join("; ", view.Instances)}; "
+            + $"traffic: {string.Join("; ", view.Traffic)}; its events (the last 6,000 characters): {events[Math.Max(0, events.Length - 6000)..]}");
     }
 
     public Task<RolloutView> WaitForPhaseAsync(string id, RolloutPhase phase, TimeSpan? timeout = null) =>

@@ -85,8 +85,9 @@ public sealed class SwarmReplicasTests(ITestOutputHelper log)
         }
         finally
         {
-            await a.StopAsync(kill: false);
-            await b.StopAsync(kill: false);
+            // Each replica's data directory goes only after `gantry down` has read its router's and spare's pid files from it.
+            await a.DisposeAsync();
+            await b.DisposeAsync();
             Directory.Delete(folder, recursive: true);
         }
     }

@@ -90,11 +90,16 @@ public sealed class SwarmRolloutTests(ITestOutputHelper log)
     {
         await using var swarm = await SwarmCluster.StartAsync("1.0", "2.0");
         using var host = swarm.AsDockerHost();
+
+        // Each look reads the last interval + 1 s of the canary's requests. With a 1 s interval a look saw between 1 and 2 s
+        // of traffic, and on a CI machine running Chromium beside two engines one look found no canary request in it: the
+        // look had no data and the run was inconclusive (the harness now prints the rollout's events when a wait times out, to tell a
+        // stalled client from a canary out of traffic). A 2 s interval gives each look 2 to 3 s of traffic.
         await using var h = await ServerHarness.StartAsync(listen => Manifest(listen, "[{ setWeight: 50 }, { pause: {} }, { analysis: { templates: [errors] } }]") + """
 
             analysis:
               errors:
-                interval: 1s
+                interval: 2s
                 count: 3
                 metrics:
                   - name: error-rate
