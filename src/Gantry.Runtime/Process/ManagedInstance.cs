@@ -177,7 +177,7 @@ internal sealed partial class ManagedInstance : IAsyncDisposable
             var now = time.GetTimestamp();
             if (health.Readiness is { } readiness && now >= nextReadiness)
             {
-                nextReadiness = now + Ticks(readiness.Interval);
+                nextReadiness = ProbeSchedule.Next(now, readiness.Interval, time.TimestampFrequency);
                 if (await ProbeAsync(readiness, ct))
                 {
                     readinessFailures = 0;
@@ -191,7 +191,7 @@ internal sealed partial class ManagedInstance : IAsyncDisposable
 
             if (health.Liveness is { } liveness && now >= nextLiveness)
             {
-                nextLiveness = now + Ticks(liveness.Interval);
+                nextLiveness = ProbeSchedule.Next(now, liveness.Interval, time.TimestampFrequency);
                 livenessFailures = await ProbeAsync(liveness, ct) ? 0 : livenessFailures + 1;
                 if (livenessFailures >= liveness.FailureThreshold)
                 {
