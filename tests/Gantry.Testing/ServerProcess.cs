@@ -24,6 +24,11 @@ public sealed class ServerProcess(string data, int apiPort, IReadOnlyDictionary<
 
     public ChildProcess? Process { get; private set; }
 
+    /// <summary>What every process of this server wrote to stderr (its log), the stopped ones' first.</summary>
+    public string Log => earlier + (Process?.Stderr ?? string.Empty);
+
+    private string earlier = string.Empty;
+
     public async Task StartAsync(string manifest, params string[] extra)
     {
         var server = ChildProcess.Start("dotnet", [RepoPaths.GantryDll, "server", "-f", manifest, "--data", data, "--listen", $"127.0.0.1:{apiPort}", .. extra], env);
@@ -72,6 +77,7 @@ public sealed class ServerProcess(string data, int apiPort, IReadOnlyDictionary<
         }
 
         await server.WaitForExitAsync(CancellationToken.None);
+        earlier += server.Stderr + $"--- the process ended ({(kill ? "SIGKILL" : "SIGTERM")})\n";
         await server.DisposeAsync();
         Process = null;
     }

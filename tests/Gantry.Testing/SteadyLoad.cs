@@ -40,7 +40,7 @@ public sealed class SteadyLoad : IAsyncDisposable
                 Interlocked.Increment(ref requests);
                 if (!response.IsSuccessStatusCode)
                 {
-                    errors.Enqueue($"{(int)response.StatusCode}: {body}");
+                    errors.Enqueue($"{At()} {(int)response.StatusCode}: {body.TrimEnd()}");
                 }
                 else if (response.Headers.TryGetValues("X-App-Version", out var v))
                 {
@@ -56,13 +56,16 @@ public sealed class SteadyLoad : IAsyncDisposable
             catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException)
             {
                 Interlocked.Increment(ref requests);
-                errors.Enqueue(ex.GetBaseException().Message);
+                errors.Enqueue($"{At()} {ex.GetBaseException().Message}");
                 Interlocked.Increment(ref answered[worker]);
             }
 
             await Task.Delay(pause, CancellationToken.None);
         }
     }
+
+    /// <summary>When an error was seen, in UTC, to set beside the servers' logs.</summary>
+    private static string At() => DateTime.UtcNow.ToString("HH:mm:ss.fff", System.Globalization.CultureInfo.InvariantCulture);
 
     /// <summary>Waits until at least <paramref name="count"/> more requests were answered.</summary>
     public async Task WaitForRequestsAsync(long count, TimeSpan timeout)

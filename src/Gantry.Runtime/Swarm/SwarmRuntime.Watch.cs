@@ -141,15 +141,18 @@ public sealed partial class SwarmRuntime
         }
     }
 
-    /// <summary>The set's instances from its tasks now, without probing unless asked (a set just created or scaled); called under the lock.</summary>
-    private async Task RefreshAsync(SwarmSet set, CancellationToken ct, bool probe = false)
+    /// <summary>
+    /// The set's instances from its tasks now, without probing unless asked (a set just created or scaled), its
+    /// running tasks judged as <see cref="Probes.TakenBack"/> when <paramref name="takenBack"/>; called under the lock.
+    /// </summary>
+    private async Task RefreshAsync(SwarmSet set, CancellationToken ct, bool probe = false, bool takenBack = false)
     {
-        (set.Instances, set.Probed) = await ViewAsync(set, set.Spec, set.Probed, await engine.NodesAsync(ct), probe, ct);
+        (set.Instances, set.Probed) = await ViewAsync(set, set.Spec, set.Probed, await engine.NodesAsync(ct), probe || takenBack, ct, takenBack);
     }
 
     /// <summary>A set's instances from its tasks: per slot, the task meant to run, with how often the slot's tasks failed; running ones probed when asked.</summary>
     private async Task<(ImmutableArray<InstanceStatus> Instances, Dictionary<string, (bool EverReady, int Failures)> Probed)> ViewAsync(
-        SwarmSet set, InstanceSetSpec? spec, Dictionary<string, (bool EverReady, int Failures)> before, IReadOnlyList<SwarmNode> nodes, bool probe, CancellationToken ct)
+        SwarmSet set, InstanceSetSpec? spec, Dictionary<string, (bool EverReady, int Failures)> before, IReadOnlyList<SwarmNode> nodes, bool probe, CancellationToken ct, bool takenBack = false)
     {
         var tasks = await engine.TasksAsync(set.ServiceId, ct);
         var byNode = nodes.ToDictionary(n => n.Id);
@@ -157,8 +160,12 @@ public sealed partial class SwarmRuntime
         var current = tasks.Where(t => t.DesiredState is "running" or "ready" && t.Slot > 0).GroupBy(t => t.Slot).Select(g => g.MaxBy(t => t.Timestamp)!).OrderBy(t => t.Slot).ToList();
         var failed = tasks.Where(t => t.State is "failed" or "rejected").GroupBy(t => t.Slot).ToDictionary(g => g.Key, g => (Count: g.Count(), Last: g.MaxBy(t => t.Timestamp)!));
         var readiness = spec?.Service.Health.Readiness;
+        // A running task taken back is probed until it passes or fails the threshold in a row (Probes.TakenBack);
+        // otherwise one probe a pass, its failure one more miss.
         var probes = probe && readiness is not null
-            ? await Task.WhenAll(current.Select(async t => (t.Id, Passed: t.State == "running" && byNode.TryGetValue(t.NodeId, out var n) && await ProbeAsync(Address(n, set, t), readiness, ct))))
+            ? await Task.WhenAll(current.Select(async t => (t.Id, Misses: t.State != "running" || !byNode.TryGetValue(t.NodeId, out var n) ? 1
+                : takenBack ? await Probes.TakenBack.MissesAsync(c => ProbeAsync(Address(n, set, t), readiness, c), readiness, time, ct)
+                : await ProbeAsync(Address(n, set, t), readiness, ct) ? 0 : 1)))
             : null;
         var probed = new Dictionary<string, (bool EverReady, int Failures)>();
         var instances = ImmutableArray.CreateBuilder<InstanceStatus>();
@@ -166,9 +173,10 @@ public sealed partial class SwarmRuntime
         {
             var node = byNode.GetValueOrDefault(task.NodeId);
             var (everReady, misses) = before.GetValueOrDefault(task.Id);
-            if (probes?.First(p => p.Id == task.Id).Passed is { } passed)
+            if (probes?.First(p => p.Id == task.Id).Misses is { } missed)
             {
-                (everReady, misses) = passed ? (true, 0) : (everReady, misses + 1);
+                // Taken back running, a task was serving: ready, or not ready after the threshold (routed in a panic), never starting.
+                (everReady, misses) = missed == 0 ? (true, 0) : takenBack && task.State == "running" ? (true, missed) : (everReady, misses + 1);
             }
 
             probed[task.Id] = (everReady, misses);

@@ -62,11 +62,12 @@ public sealed partial class SwarmRuntime(DockerEngine engine, string owner, Time
             {
                 // Scaled, or a predecessor's service of this release taken back as it runs (its tasks kept; a
                 // changed configuration applies from the next release, as for adopted processes). Taken back, its
-                // running tasks are probed at once: they served until now, and the first table must not go without them.
+                // running tasks are probed at once and judged as instances that served until now (Probes.TakenBack):
+                // the first table must not go without them for one slow probe.
                 var adopted = set.Spec is null;
                 await ScaleAsync(set, spec.Replicas, ct);
                 set.Spec ??= spec;
-                await RefreshAsync(set, ct, probe: adopted);
+                await RefreshAsync(set, ct, takenBack: adopted);
             }
 
             // Otherwise nothing to ask the engine: the watch keeps the set's instances current.

@@ -45,6 +45,7 @@ public sealed class SwarmReplicasTests(ITestOutputHelper log)
             services.Should().HaveCount(2, "one swarm service per release set");
 
             var (splitA, splitB) = (Snapshot(loadA), Snapshot(loadB));
+            Mark("killing replica a");
             await a.StopAsync(kill: true);
             var watch = Stopwatch.StartNew();
             await LeaderAsync([b], TimeSpan.FromSeconds(10));
@@ -60,8 +61,10 @@ public sealed class SwarmReplicasTests(ITestOutputHelper log)
             Share(loadB, splitB).Should().BeInRange(0.35, 0.65, "b's router holds the split through the takeover");
 
             // a comes back (as a supervisor would restart it): a standby whose router gets the tables again.
+            Mark("restarting replica a");
             await a.StartAsync(manifest, "--store", url, "--replica", "a");
             await Wait.UntilAsync(async () => (await b.ClusterAsync()).Replicas.Count(r => r.Alive && r.TableError is null) == 2, TimeSpan.FromSeconds(20), "both replicas report the table");
+            Mark("promoting");
             using (var promote = await b.Api.PostAsJsonAsync($"/api/v1/rollouts/{canary}/promote", new CommandRequest("after the failover"), GantryJson.Options))
             {
                 promote.IsSuccessStatusCode.Should().BeTrue(await promote.Content.ReadAsStringAsync());
@@ -78,10 +81,17 @@ public sealed class SwarmReplicasTests(ITestOutputHelper log)
             await loadB.SettleAsync(TimeSpan.FromSeconds(20));
             Share(loadA, doneA).Should().Be(1.0, "a's router has the promotion");
             Share(loadB, doneB).Should().Be(1.0);
+            Mark("promoted");
             loadA.Errors.Should().BeEmpty("no request through a's router failed");
             loadB.Errors.Should().BeEmpty("no request through b's router failed");
             log.WriteLine($"{loadA.Requests} requests through a's router, {loadB.Requests} through b's, none failed");
             log.WriteLine(await a.Api.GetStringAsync(new Uri("/api/v1/cluster", UriKind.Relative)));
+        }
+        catch
+        {
+            // What each replica logged, to set beside the requests' errors (each stamped with its time).
+            log.WriteLine($"replica a's log:\n{Tail(a.Log)}\nreplica b's log:\n{Tail(b.Log)}");
+            throw;
         }
         finally
         {
@@ -91,6 +101,10 @@ public sealed class SwarmReplicasTests(ITestOutputHelper log)
             Directory.Delete(folder, recursive: true);
         }
     }
+
+    private void Mark(string what) => log.WriteLine($"{DateTime.UtcNow:HH:mm:ss.fff} {what}");
+
+    private static string Tail(string text) => text.Length > 20_000 ? text[^20_000..] : text;
 
     private static Dictionary<string, long> Snapshot(SteadyLoad load) => new(load.Versions);
 

@@ -52,7 +52,23 @@ public sealed class SwarmRuntimeTests
         try
         {
             var before = runtime.Observe().Select(i => i.Id).ToHashSet();
-            await next.EnsureAsync(spec with { Replicas = 4 }, CancellationToken.None);
+
+            // Taken back on a busy machine: the tasks do not answer the first probe (frozen for 2.5 s). They served until
+            // now, so they are judged by the readiness threshold (3 probes, a second apart), not by one slow answer: the
+            // new control plane's first table has them. (Judged by one probe, they were all starting, and every router
+            // answered 503 until the next pass.)
+            var slow = spec.Service with { Health = spec.Service.Health with { Readiness = new ProbeSpec("/health/ready", TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(1), 3, TimeSpan.Zero) } };
+            var frozen = await FreezeAsync(swarm, SwarmServiceBody.NameOf(Owner, spec.SetId));
+            frozen.Should().Be(4);
+            var thaw = Task.Run(async () =>
+            {
+                await Task.Delay(TimeSpan.FromSeconds(2.5));
+                await ThawAsync(swarm, SwarmServiceBody.NameOf(Owner, spec.SetId));
+            });
+            var taken = await next.EnsureAsync(spec with { Replicas = 4, Service = slow }, CancellationToken.None);
+            await thaw;
+            taken.Should().HaveCount(4).And.OnlyContain(i => i.Phase == InstancePhase.Ready, "tasks that served until now stay in traffic through one slow probe");
+            taken.Select(i => i.Id).Should().BeEquivalentTo(before, "the same tasks, not new ones");
             var adopted = await ReadyAsync(next, 4);
             adopted.Select(i => i.Id).Should().BeEquivalentTo(before, "the same tasks, not new ones");
 
@@ -118,6 +134,36 @@ public sealed class SwarmRuntimeTests
         using var host = daemon.AsDockerHost();
         var start = () => ServerHarness.StartAsync(listen => SwarmRolloutTests.Manifest(listen, "[{ setWeight: 50 }]"));
         (await start.Should().ThrowAsync<InvalidOperationException>()).Which.Message.Should().Be($"the Docker engine at {daemon.Host} is not part of a swarm (docker swarm init)");
+    }
+
+    /// <summary>Pauses the running containers of a swarm service on both nodes (their processes frozen); how many.</summary>
+    private static async Task<int> FreezeAsync(SwarmCluster swarm, string service)
+    {
+        var count = 0;
+        foreach (var node in new[] { 1, 2 })
+        {
+            var ids = (await swarm.DockerAsync(node, ["ps", "-q", "--filter", $"label=com.docker.swarm.service.name={service}"])).Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+            if (ids.Length > 0)
+            {
+                (await swarm.DockerAsync(node, ["pause", .. ids])).ExitCode.Should().Be(0);
+            }
+
+            count += ids.Length;
+        }
+
+        return count;
+    }
+
+    private static async Task ThawAsync(SwarmCluster swarm, string service)
+    {
+        foreach (var node in new[] { 1, 2 })
+        {
+            var ids = (await swarm.DockerAsync(node, ["ps", "-q", "--filter", $"label=com.docker.swarm.service.name={service}", "--filter", "status=paused"])).Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+            if (ids.Length > 0)
+            {
+                await swarm.DockerAsync(node, ["unpause", .. ids]);
+            }
+        }
     }
 
     private static async Task<IReadOnlyList<InstanceStatus>> ReadyAsync(SwarmRuntime runtime, int count, string? onlyOn = null)
