@@ -91,8 +91,12 @@ public sealed record IncidentQuery(string? Service = null, string? Environment =
 /// <summary>Where incidents and their timelines are kept; every change is audited in its transaction.</summary>
 public interface IIncidentStore
 {
-    /// <summary>Opens an incident (its id assigned) with the first entries of its timeline, and the notification <paramref name="notify"/> makes of it, in one transaction.</summary>
-    Task<Incident> OpenIncidentAsync(Incident incident, IReadOnlyList<TimelineEntry> timeline, Audit.AuditContext who, CancellationToken ct, Func<Incident, Notifications.Outbox?>? notify = null);
+    /// <summary>
+    /// Opens an incident (its id assigned) with the first entries of its timeline, and the notifications
+    /// <paramref name="notify"/> makes of it, in one transaction: opened and, when the first level of escalation
+    /// waits for nothing, paged (an <c>escalated</c> entry, audited as <c>incident.escalated</c>).
+    /// </summary>
+    Task<Incident> OpenIncidentAsync(Incident incident, IReadOnlyList<TimelineEntry> timeline, Audit.AuditContext who, CancellationToken ct, Func<Incident, IReadOnlyList<Notifications.Outbox>>? notify = null);
 
     /// <summary>Saves a changed incident, with its notification, if nobody changed it meanwhile; false on a conflict.</summary>
     Task<bool> SaveIncidentAsync(Incident incident, long expectedRevision, IReadOnlyList<TimelineEntry> timeline, Audit.AuditContext who, string action, CancellationToken ct, Notifications.Outbox? notify = null);

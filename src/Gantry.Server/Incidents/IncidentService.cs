@@ -73,7 +73,8 @@ public sealed class IncidentService(GantryManifest manifest, IIncidentStore stor
             timeline.Add(new TimelineEntry(now, "cause", who.Actor, $"root cause: {request.Service} {request.Release} (rollout {rolloutId})", rolloutId));
         }
 
-        var opened = await store.OpenIncidentAsync(incident, timeline, who, ct, i => Notice("incident.opened", i, []));
+        var (paged, notify) = Opening(incident, timeline, now);
+        var opened = await store.OpenIncidentAsync(paged, timeline, who, ct, notify);
         notifier?.Queued();
         await EscalateAsync(opened, ct);
         return await ViewAsync(await store.IncidentAsync(opened.Id, ct) ?? opened, ct);
@@ -131,10 +132,28 @@ public sealed class IncidentService(GantryManifest manifest, IIncidentStore stor
                 new(what!.Time, "verdict", "gantry", $"{what.Type}: {what.Message}", rollout.Id),
                 new(now, "opened", "gantry", $"opened by Gantry: {severity} (rule for {verb} rollouts in {rollout.Environment}, {traffic}% of the traffic affected)", rollout.Id),
             };
-            var opened = await store.OpenIncidentAsync(incident, timeline, AuditContext.System, ct, i => Notice("incident.opened", i, []));
+            var (paged, notify) = Opening(incident, timeline, now);
+            var opened = await store.OpenIncidentAsync(paged, timeline, AuditContext.System, ct, notify);
             notifier?.Queued();
             await EscalateAsync(opened, ct);
         }
+    }
+
+    /// <summary>
+    /// An incident as it opens: paged at once when the first level of escalation waits for nothing, in the same
+    /// commit as the opening (nobody sees it open and not yet paged, and a crash cannot part them), with the
+    /// notifications of both.
+    /// </summary>
+    private (Incident Incident, Func<Incident, IReadOnlyList<Outbox>> Notify) Opening(Incident incident, List<TimelineEntry> timeline, DateTimeOffset now)
+    {
+        if (IncidentRules.DueLevel(Policy, incident, now) is not 1)
+        {
+            return (incident, i => Notice("incident.opened", i, []) is { } opened ? [opened] : []);
+        }
+
+        var first = Policy.Escalation[0];
+        timeline.Add(new TimelineEntry(now, "escalated", "gantry", Paged(first)));
+        return (incident with { EscalationLevel = 1, EscalatedAt = now }, i => [.. new[] { Notice("incident.opened", i, []), Notice("incident.escalated", i, first.Notify) }.OfType<Outbox>()]);
     }
 
     /// <summary>The environment an incident opened with <paramref name="request"/> is about: the one named, or the service's default one.</summary>
@@ -193,7 +212,7 @@ public sealed class IncidentService(GantryManifest manifest, IIncidentStore stor
             var spec = Policy.Escalation[level - 1];
             var escalated = incident with { EscalationLevel = level, EscalatedAt = now, Revision = incident.Revision + 1 };
             var text = level == 1
-                ? $"paged {spec.Name} ({string.Join(", ", spec.Notify)})"
+                ? Paged(spec)
                 : $"escalated to {spec.Name} ({string.Join(", ", spec.Notify)}): not acknowledged {Core.Manifest.Values.DurationSyntax.Format(spec.After)} after {Policy.Escalation[level - 2].Name}";
             if (!await store.SaveIncidentAsync(escalated, incident.Revision, [new TimelineEntry(now, "escalated", "gantry", text)], AuditContext.System, "incident.escalated", ct,
                 Notice("incident.escalated", escalated, spec.Notify)))
@@ -215,6 +234,8 @@ public sealed class IncidentService(GantryManifest manifest, IIncidentStore stor
         return new IncidentView(incident, await store.TimelineAsync(incident.Id, ct), IncidentRules.Targets(Policy, incident, time.GetUtcNow()), next,
             next is null ? null : Policy.Escalation[incident.EscalationLevel].Name);
     }
+
+    private static string Paged(Core.Manifest.EscalationLevel level) => $"paged {level.Name} ({string.Join(", ", level.Notify)})";
 
     private Outbox? Notice(string kind, Incident incident, IReadOnlyList<string> receivers) => notifier?.ForIncident(kind, incident, receivers);
 

@@ -12,7 +12,7 @@ namespace Gantry.Storage.Sql;
 /// <summary>Incidents with their timelines, the notification outbox, and the facts of DORA metrics.</summary>
 public partial class SqlStore : IIncidentStore, IDeliveryStore, IDoraStore
 {
-    public async Task<Incident> OpenIncidentAsync(Incident incident, IReadOnlyList<TimelineEntry> timeline, AuditContext who, CancellationToken ct, Func<Incident, Outbox?>? notify = null)
+    public async Task<Incident> OpenIncidentAsync(Incident incident, IReadOnlyList<TimelineEntry> timeline, AuditContext who, CancellationToken ct, Func<Incident, IReadOnlyList<Outbox>>? notify = null)
     {
         Incident opened = incident;
         await WriteAsync((connection, transaction) =>
@@ -34,7 +34,16 @@ public partial class SqlStore : IIncidentStore, IDeliveryStore, IDoraStore
             MarkCause(connection, transaction, opened.RolloutId);
             AppendTimeline(connection, transaction, opened.Id, timeline);
             AppendAudit(connection, transaction, opened.OpenedAt, who, AuditEntries.IncidentOpened(opened));
-            InsertDeliveries(connection, transaction, notify?.Invoke(opened));
+            foreach (var page in timeline.Where(e => e.Kind == "escalated"))
+            {
+                AppendAudit(connection, transaction, page.At, AuditContext.System, AuditEntries.IncidentStep("incident.escalated", opened, page));
+            }
+
+            foreach (var outbox in notify?.Invoke(opened) ?? [])
+            {
+                InsertDeliveries(connection, transaction, outbox);
+            }
+
             return true;
         }, ct);
         return opened;

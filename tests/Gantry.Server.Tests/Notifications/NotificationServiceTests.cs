@@ -121,6 +121,9 @@ public sealed class NotificationServiceTests : IAsyncLifetime
         opened.Problem.Should().BeNull();
         var id = opened.Value!.Incident.Id;
         opened.Value.Incident.EscalationLevel.Should().Be(1, "the first level (after 0s) is paged at once");
+        opened.Value.Incident.Revision.Should().Be(1, "opened and paged in one commit: nobody sees it open and not yet paged");
+        var audit = await store.AuditAsync(new Core.Audit.AuditQuery(Target: opened.Value.Incident.Key), default);
+        audit.Select(e => e.Action).Should().Equal(["incident.opened", "incident.escalated"], "the page is audited with the opening");
         opened.Value.NextLevel.Should().Be("team-lead");
         opened.Value.NextEscalationAt.Should().Be(time.GetUtcNow().AddMinutes(15));
 

@@ -19,7 +19,7 @@ public abstract class IncidentStoreContract<TStore> : StoreContract<TStore>
     {
         await using var store = Open();
         var opened = await store.OpenIncidentAsync(new Incident(0, "checkout errors", Severity.P1, IncidentStatus.Open, "web", "production", null, null, null, Time.GetUtcNow(), "alice"),
-            [], new AuditContext("alice"), default, i => Notice(i, "incident.opened", Time.GetUtcNow()));
+            [], new AuditContext("alice"), default, i => [Notice(i, "incident.opened", Time.GetUtcNow())]);
         (await store.DeliveriesAsync(null, 10, default)).Select(d => (d.Event, d.Receiver, d.Notification.Title)).Should().BeEquivalentTo(new[]
         {
             ("incident.opened", "pager", $"{opened.Key} incident.opened"), ("incident.opened", "chat", $"{opened.Key} incident.opened"),
@@ -42,7 +42,7 @@ public abstract class IncidentStoreContract<TStore> : StoreContract<TStore>
     {
         await using var store = Open();
         var opened = await store.OpenIncidentAsync(new Incident(0, "slow", Severity.P2, IncidentStatus.Open, null, null, null, null, null, Time.GetUtcNow(), "alice"),
-            [], new AuditContext("alice"), default, i => Notice(i, "incident.opened", Time.GetUtcNow()));
+            [], new AuditContext("alice"), default, i => [Notice(i, "incident.opened", Time.GetUtcNow())]);
         var due = await store.DueDeliveriesAsync(Time.GetUtcNow(), 10, default);
         due.Should().HaveCount(2);
         await store.DeliveredAsync(due[0].Id, 1, Time.GetUtcNow(), default);
