@@ -69,6 +69,29 @@ public sealed class ChromiumSession : IDisposable
         await UntilAsync(() => Js<bool>("return !document.getElementById('nav').hidden && document.querySelector('[data-stream=live]') !== null"), "signed in with the event stream live");
     }
 
+    /// <summary>
+    /// Signs out from the session bar, and checks that the sign-in form, once shown, stays as drawn: nothing of the
+    /// session that ended (a view still loading, one due to be drawn again for its events) draws the page again.
+    /// </summary>
+    public async Task SignOutAsync()
+    {
+        await ClickAsync("#session button");
+        var form = await FindAsync("#token");
+        // Longer than the page waits before it draws a view again for the events that bear on it (250 ms).
+        await Task.Delay(TimeSpan.FromMilliseconds(600));
+        bool kept;
+        try
+        {
+            kept = Js<bool>("return arguments[0].isConnected && document.querySelector('main').dataset.view === 'signin'", form);
+        }
+        catch (StaleElementReferenceException)
+        {
+            kept = false;
+        }
+
+        kept.Should().BeTrue("the sign-in form is not drawn again, nor covered by the last session's view, after signing out");
+    }
+
     public async Task<IWebElement> FindAsync(string css, TimeSpan? timeout = null)
     {
         IWebElement? found = null;

@@ -236,11 +236,11 @@ public sealed class DashboardTests
         // The next release waits for approval. Its deployer is offered the rollout's commands; a viewer is offered
         // none, and a command sent by hand with the viewer's token is refused by the API.
         var second = await fixture.DeployAsync(new DeployRequest("shop", "2.0", "production"), alice);
-        (await browser.FindAsync("#session button")).Click();
+        await browser.SignOutAsync();
         await browser.SignInAsync(null, alice);
         browser.Js($"location.hash = '#/rollout/{second}'");
         await browser.FindAsync("main [data-action='abort']");
-        (await browser.FindAsync("#session button")).Click();
+        await browser.SignOutAsync();
         await browser.SignInAsync(null, vic);
         browser.Js($"location.hash = '#/rollout/{second}'");
         await browser.UntilAsync(() => browser.Js<string>("return document.querySelector('main .status [data-phase]')?.dataset.phase ?? ''") == "awaitingApproval", "the viewer sees the rollout waiting");

@@ -139,6 +139,12 @@ function doSignOut(message) {
   stream.stop();
   signOut();
   current = null;
+  // A view still loading for the session that ended is not drawn over the sign-in form (it would show the last
+  // caller's data after sign-out), and one due to be drawn again for its events does not draw the form again
+  // under the next person's typing.
+  generation++;
+  clearTimeout(pending);
+  pending = null;
   showSignIn(message);
 }
 
