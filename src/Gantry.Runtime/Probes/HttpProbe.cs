@@ -11,25 +11,66 @@ namespace Gantry.Runtime.Probes;
 /// server sees a clean close, the connection closed. Written on a socket rather than <see cref="HttpClient"/>: a
 /// probe is a connection, a write and two reads, where the client's pool, handlers and headers cost several times
 /// more CPU per probe (bench/Gantry.Benchmarks <c>probes</c>), and a control plane probes every instance every few
-/// seconds.
+/// seconds. Where the system allows, the exchange itself is made by the <see cref="ProbeLoop"/>, one thread for every
+/// probe of the process.
 /// </summary>
 public sealed class HttpProbe
 {
     private const int Buffer = 4096;
     private const int ReadAtMost = 64 * 1024;
     private readonly IPEndPoint? address;
+    private readonly byte[]? socketAddress;
+    private readonly ProbeLoop? loop;
     private readonly string host;
     private readonly int port;
     private readonly byte[] request;
 
     /// <summary>A probe of <paramref name="path"/> on <paramref name="host"/>:<paramref name="port"/> (an address, or a name resolved at each probe).</summary>
     public HttpProbe(string host, int port, string path)
+        : this(host, port, path, ProbeLoop.Shared)
     {
+    }
+
+    /// <summary>A probe made by <paramref name="loop"/>, or on the runtime's asynchronous sockets when it is null.</summary>
+    public HttpProbe(string host, int port, string path, ProbeLoop? loop)
+    {
+        this.loop = loop;
         address = IPAddress.TryParse(host, out var ip) ? new IPEndPoint(ip, port) : null;
+        socketAddress = address is null ? null : ProbeSockets.Address(address);
         this.host = host;
         this.port = port;
         var authority = ip is { AddressFamily: AddressFamily.InterNetworkV6 } ? $"[{host}]:{port}" : $"{host}:{port}";
         request = Encoding.ASCII.GetBytes($"GET {path} HTTP/1.1\r\nHost: {authority}\r\nUser-Agent: gantry-probe\r\nAccept: */*\r\nConnection: close\r\n\r\n");
+    }
+
+    /// <summary>
+    /// The probe made at <paramref name="due"/> (a timestamp of <paramref name="time"/>), false when it is not over
+    /// <paramref name="timeout"/> later. A probe loop on the same clock is handed the probe at once and starts it when
+    /// it falls due, with no timer of the caller's; otherwise the caller waits on its own clock, then probes.
+    /// </summary>
+    public async Task<bool> PassesAtAsync(long due, TimeSpan timeout, TimeProvider time, CancellationToken ct)
+    {
+        if (loop is not null && socketAddress is not null && ReferenceEquals(loop.Time, time))
+        {
+            return await loop.PassesAsync(socketAddress, request, due, timeout, ct);
+        }
+
+        var wait = due - time.GetTimestamp();
+        if (wait > 0)
+        {
+            await Task.Delay(TimeSpan.FromSeconds(wait / (double)time.TimestampFrequency), time, ct);
+        }
+
+        using var timer = new CancellationTokenSource(timeout, time);
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(ct, timer.Token);
+        try
+        {
+            return await PassesAsync(linked.Token);
+        }
+        catch (OperationCanceledException) when (!ct.IsCancellationRequested)
+        {
+            return false; // timed out
+        }
     }
 
     /// <summary>Whether the answer's status is 200-399; false when it cannot connect, the connection breaks or the answer is not HTTP. Cancelled by <paramref name="ct"/> (the probe's timeout).</summary>
@@ -43,6 +84,11 @@ public sealed class HttpProbe
         catch (Exception ex) when (ex is SocketException or IndexOutOfRangeException)
         {
             return false; // the name does not resolve
+        }
+
+        if (loop is not null)
+        {
+            return await loop.PassesAsync(socketAddress ?? ProbeSockets.Address(endpoint), request, null, default, ct);
         }
 
         using var socket = new Socket(endpoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };

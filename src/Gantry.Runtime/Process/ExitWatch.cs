@@ -1,5 +1,6 @@
 using System.Runtime.InteropServices;
 using Gantry.Core.Runtime;
+using static Gantry.Runtime.Native.LibC;
 
 namespace Gantry.Runtime.Process;
 
@@ -12,8 +13,6 @@ namespace Gantry.Runtime.Process;
 /// </summary>
 internal static partial class ExitWatch
 {
-    private const short PollIn = 0x1;
-    private const int NonBlockingCloseOnExec = 0x800 | 0x80000;
     private static readonly Lock Gate = new();
     private static readonly Dictionary<int, Watched> Watching = [];
     private static int wake = -1;
@@ -171,29 +170,6 @@ internal static partial class ExitWatch
         }
     }
 
-    [StructLayout(LayoutKind.Sequential)]
-    private struct PollFd
-    {
-        public int Fd;
-        public short Events;
-        public short Revents;
-    }
-
     [LibraryImport("libc", EntryPoint = "pidfd_open", SetLastError = true)]
     private static partial int PidfdOpen(int pid, uint flags);
-
-    [LibraryImport("libc", EntryPoint = "eventfd", SetLastError = true)]
-    private static partial int EventFd(uint initial, int flags);
-
-    [LibraryImport("libc", EntryPoint = "poll", SetLastError = true)]
-    private static partial int Poll([In, Out] PollFd[] fds, nuint count, int timeout);
-
-    [LibraryImport("libc", EntryPoint = "read", SetLastError = true)]
-    private static partial nint Read(int fd, byte[] buffer, nint count);
-
-    [LibraryImport("libc", EntryPoint = "write", SetLastError = true)]
-    private static partial nint Write(int fd, byte[] buffer, nint count);
-
-    [LibraryImport("libc", EntryPoint = "close", SetLastError = true)]
-    private static partial int Close(int fd);
 }

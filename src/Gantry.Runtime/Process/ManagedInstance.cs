@@ -1,4 +1,3 @@
-using Gantry.Core.Manifest;
 using Gantry.Core.Manifest.Values;
 using Gantry.Core.Runtime;
 using Gantry.Runtime.Probes;
@@ -174,95 +173,40 @@ internal sealed partial class ManagedInstance : IAsyncDisposable
                 return;
             }
 
-            var now = time.GetTimestamp();
-            if (health.Readiness is { } readiness && now >= nextReadiness)
+            // The probe due first (readiness on a tie), made when due; null when something else woke this loop.
+            var readinessNext = health.Readiness is not null && (health.Liveness is null || nextReadiness <= nextLiveness);
+            var probe = readinessNext ? health.Readiness : health.Liveness;
+            var due = probe is null ? long.MaxValue : readinessNext ? nextReadiness : nextLiveness;
+            var startedAt = Math.Max(due, time.GetTimestamp());
+            if (await ProbeWhenDueAsync(probe, due, exited, started.EndTold, ct) is not { } passed)
             {
-                nextReadiness = ProbeSchedule.Next(now, readiness.Interval, time.TimestampFrequency);
-                if (await ProbeAsync(readiness, ct))
+                continue;
+            }
+
+            if (readinessNext)
+            {
+                nextReadiness = ProbeSchedule.Next(startedAt, probe!.Interval, time.TimestampFrequency);
+                if (passed)
                 {
                     readinessFailures = 0;
                     SetPhase(InstancePhase.Ready);
                 }
-                else if (++readinessFailures >= readiness.FailureThreshold || phase == InstancePhase.Starting)
+                else if (++readinessFailures >= probe.FailureThreshold || phase == InstancePhase.Starting)
                 {
                     SetPhase(InstancePhase.NotReady);
                 }
             }
-
-            if (health.Liveness is { } liveness && now >= nextLiveness)
+            else
             {
-                nextLiveness = ProbeSchedule.Next(now, liveness.Interval, time.TimestampFrequency);
-                livenessFailures = await ProbeAsync(liveness, ct) ? 0 : livenessFailures + 1;
-                if (livenessFailures >= liveness.FailureThreshold)
+                nextLiveness = ProbeSchedule.Next(startedAt, probe!.Interval, time.TimestampFrequency);
+                livenessFailures = passed ? 0 : livenessFailures + 1;
+                if (livenessFailures >= probe.FailureThreshold)
                 {
-                    Fail($"liveness probe {liveness.Path} failed {livenessFailures} times in a row");
+                    Fail($"liveness probe {probe.Path} failed {livenessFailures} times in a row");
                     await KillAsync(started);
                     return;
                 }
             }
-
-            await UntilDueAsync(health, nextReadiness, nextLiveness, exited, started.EndTold, ct);
-        }
-    }
-
-    /// <summary>
-    /// Sleeps until the next probe is due. Its end told by its pidfd wakes it at once, so nothing else wakes it: a
-    /// thousand instances cost nothing between probes. Without a pidfd, a child's exit wakes it too, but a child whose
-    /// output this process reads counts as ended only once something it started that kept its output ends too, hence a
-    /// look at least every second; a process known by pid only is looked at every 250 ms.
-    /// </summary>
-    private async Task UntilDueAsync(HealthSpec health, long nextReadiness, long nextLiveness, Task? exited, bool told, CancellationToken ct)
-    {
-        var due = Math.Min(health.Readiness is null ? long.MaxValue : nextReadiness, health.Liveness is null ? long.MaxValue : nextLiveness);
-        var wait = due == long.MaxValue ? Timeout.InfiniteTimeSpan : TimeSpan.FromSeconds(Math.Max(0, due - time.GetTimestamp()) / (double)time.TimestampFrequency);
-        var cap = exited is null ? PidPoll : told ? Timeout.InfiniteTimeSpan : ChildPoll;
-        if (cap != Timeout.InfiniteTimeSpan && (wait == Timeout.InfiniteTimeSpan || wait > cap))
-        {
-            wait = cap;
-        }
-
-        var delay = Task.Delay(wait, time, ct);
-        await (exited is null ? delay : Task.WhenAny(exited, delay));
-    }
-
-    private long Ticks(TimeSpan span) => (long)(span.TotalSeconds * time.TimestampFrequency);
-
-    private async Task<bool> UntilPassesAsync(InstanceProcess started, ProbeSpec probe, CancellationToken ct)
-    {
-        await Task.Delay(probe.InitialDelay, time, ct);
-        for (var failures = 0; failures < probe.FailureThreshold && !started.HasExited; failures++)
-        {
-            if (await ProbeAsync(probe, ct))
-            {
-                return true;
-            }
-
-            await Task.Delay(probe.Interval, time, ct);
-        }
-
-        return false;
-    }
-
-    private async Task<bool> ProbeAsync(ProbeSpec probe, CancellationToken ct)
-    {
-        HttpProbe http;
-        lock (gate)
-        {
-            if (!probes.TryGetValue(probe.Path, out http!))
-            {
-                probes[probe.Path] = http = new HttpProbe(Address.Host, Address.Port, probe.Path);
-            }
-        }
-
-        using var timeout = new CancellationTokenSource(probe.Timeout, time);
-        using var linked = CancellationTokenSource.CreateLinkedTokenSource(ct, timeout.Token);
-        try
-        {
-            return await http.PassesAsync(linked.Token);
-        }
-        catch (OperationCanceledException) when (!ct.IsCancellationRequested)
-        {
-            return false;
         }
     }
 

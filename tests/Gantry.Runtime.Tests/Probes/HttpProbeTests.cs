@@ -8,35 +8,45 @@ namespace Gantry.Runtime.Tests.Probes;
 /// <summary>
 /// The readiness and liveness probe on its own socket: what passes (200-399, a redirect not followed), what fails (an
 /// error status, a refused connection, an answer that is not HTTP), a server that never answers stopped by the probe's
-/// timeout, and the request a server sees.
+/// timeout, and the request a server sees; each made by the probe loop and on the runtime's asynchronous sockets.
 /// </summary>
 public sealed class HttpProbeTests
 {
     [Theory(Timeout = 10_000)]
-    [InlineData("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok", true)]
-    [InlineData("HTTP/1.0 204 No Content\r\n\r\n", true)]
-    [InlineData("HTTP/1.1 302 Found\r\nLocation: /elsewhere\r\n\r\n", true)]
-    [InlineData("HTTP/1.1 404 Not Found\r\n\r\n", false)]
-    [InlineData("HTTP/1.1 503 Service Unavailable\r\nRetry-After: 1\r\n\r\n", false)]
-    [InlineData("HTTP/1.1 199 Weird\r\n\r\n", false)]
-    [InlineData("SSH-2.0-OpenSSH_9.2\r\n", false)]
-    [InlineData("", false)]
-    public async Task Answer_DecidesTheProbe_AndTheServerSeesOneCleanRequest(string answer, bool passes)
+    [InlineData("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok", true, true)]
+    [InlineData("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok", true, false)]
+    [InlineData("HTTP/1.0 204 No Content\r\n\r\n", true, true)]
+    [InlineData("HTTP/1.0 204 No Content\r\n\r\n", true, false)]
+    [InlineData("HTTP/1.1 302 Found\r\nLocation: /elsewhere\r\n\r\n", true, true)]
+    [InlineData("HTTP/1.1 302 Found\r\nLocation: /elsewhere\r\n\r\n", true, false)]
+    [InlineData("HTTP/1.1 404 Not Found\r\n\r\n", false, true)]
+    [InlineData("HTTP/1.1 404 Not Found\r\n\r\n", false, false)]
+    [InlineData("HTTP/1.1 503 Service Unavailable\r\nRetry-After: 1\r\n\r\n", false, true)]
+    [InlineData("HTTP/1.1 503 Service Unavailable\r\nRetry-After: 1\r\n\r\n", false, false)]
+    [InlineData("HTTP/1.1 199 Weird\r\n\r\n", false, true)]
+    [InlineData("HTTP/1.1 199 Weird\r\n\r\n", false, false)]
+    [InlineData("SSH-2.0-OpenSSH_9.2\r\n", false, true)]
+    [InlineData("SSH-2.0-OpenSSH_9.2\r\n", false, false)]
+    [InlineData("", false, true)]
+    [InlineData("", false, false)]
+    public async Task Answer_DecidesTheProbe_AndTheServerSeesOneCleanRequest(string answer, bool passes, bool onTheLoop)
     {
         using var listener = new TcpListener(IPAddress.Loopback, 0);
         listener.Start();
         var port = ((IPEndPoint)listener.LocalEndpoint).Port;
         var served = ServeOnceAsync(listener, answer);
 
-        Assert.Equal(passes, await new HttpProbe("127.0.0.1", port, "/health/ready?deep=1").PassesAsync(TestContext.Current.CancellationToken));
+        Assert.Equal(passes, await Probe("127.0.0.1", port, "/health/ready?deep=1", onTheLoop).PassesAsync(TestContext.Current.CancellationToken));
         var request = await served;
         Assert.StartsWith($"GET /health/ready?deep=1 HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n", request, StringComparison.Ordinal);
         Assert.Contains("\r\nConnection: close\r\n", request, StringComparison.Ordinal);
         Assert.EndsWith("\r\n\r\n", request, StringComparison.Ordinal);
     }
 
-    [Fact(Timeout = 10_000)]
-    public async Task AStatusLineSplitAcrossWrites_AndALongBody_AreRead()
+    [Theory(Timeout = 10_000)]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task AStatusLineSplitAcrossWrites_AndALongBody_AreRead(bool onTheLoop)
     {
         using var listener = new TcpListener(IPAddress.Loopback, 0);
         listener.Start();
@@ -51,12 +61,14 @@ public sealed class HttpProbeTests
             await stream.WriteAsync(Encoding.ASCII.GetBytes("1 200 OK\r\nContent-Length: 100000\r\n\r\n" + new string('x', 100_000)), TestContext.Current.CancellationToken);
         });
 
-        Assert.True(await new HttpProbe("127.0.0.1", port, "/").PassesAsync(TestContext.Current.CancellationToken));
+        Assert.True(await Probe("127.0.0.1", port, "/", onTheLoop).PassesAsync(TestContext.Current.CancellationToken));
         await served;
     }
 
-    [Fact(Timeout = 10_000)]
-    public async Task AHostName_IsResolvedAtTheProbe()
+    [Theory(Timeout = 10_000)]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task AHostName_IsResolvedAtTheProbe(bool onTheLoop)
     {
         // The probe connects to the first address the name resolves to: listen there.
         var first = (await Dns.GetHostAddressesAsync("localhost", TestContext.Current.CancellationToken))[0];
@@ -65,23 +77,27 @@ public sealed class HttpProbeTests
         var port = ((IPEndPoint)listener.LocalEndpoint).Port;
         var served = ServeOnceAsync(listener, "HTTP/1.1 200 OK\r\n\r\n");
 
-        Assert.True(await new HttpProbe("localhost", port, "/").PassesAsync(TestContext.Current.CancellationToken));
+        Assert.True(await Probe("localhost", port, "/", onTheLoop).PassesAsync(TestContext.Current.CancellationToken));
         Assert.StartsWith($"GET / HTTP/1.1\r\nHost: localhost:{port}\r\n", await served, StringComparison.Ordinal);
     }
 
-    [Fact(Timeout = 10_000)]
-    public async Task NothingListening_Fails()
+    [Theory(Timeout = 10_000)]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task NothingListening_Fails(bool onTheLoop)
     {
         using var listener = new TcpListener(IPAddress.Loopback, 0);
         listener.Start();
         var port = ((IPEndPoint)listener.LocalEndpoint).Port;
         listener.Stop();
 
-        Assert.False(await new HttpProbe("127.0.0.1", port, "/").PassesAsync(TestContext.Current.CancellationToken));
+        Assert.False(await Probe("127.0.0.1", port, "/", onTheLoop).PassesAsync(TestContext.Current.CancellationToken));
     }
 
-    [Fact(Timeout = 10_000)]
-    public async Task AServerThatNeverAnswers_IsCutOffByTheProbesTimeout()
+    [Theory(Timeout = 10_000)]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task AServerThatNeverAnswers_IsCutOffByTheProbesTimeout(bool onTheLoop)
     {
         using var listener = new TcpListener(IPAddress.Loopback, 0);
         listener.Start();
@@ -90,12 +106,14 @@ public sealed class HttpProbeTests
         timeout.CancelAfter(TimeSpan.FromMilliseconds(300));
         var started = System.Diagnostics.Stopwatch.StartNew();
 
-        await Assert.ThrowsAnyAsync<OperationCanceledException>(async () => await new HttpProbe("127.0.0.1", port, "/").PassesAsync(timeout.Token));
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(async () => await Probe("127.0.0.1", port, "/", onTheLoop).PassesAsync(timeout.Token));
         Assert.InRange(started.Elapsed, TimeSpan.FromMilliseconds(250), TimeSpan.FromSeconds(3));
     }
 
-    [Fact(Timeout = 20_000)]
-    public async Task ARealServer_PythonsHttpServer_PassesAndItsMissingPathFails()
+    [Theory(Timeout = 20_000)]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task ARealServer_PythonsHttpServer_PassesAndItsMissingPathFails(bool onTheLoop)
     {
         var dir = Directory.CreateTempSubdirectory("gantry-probe-");
         await File.WriteAllTextAsync(Path.Combine(dir.FullName, "index.html"), "ok", TestContext.Current.CancellationToken);
@@ -109,7 +127,7 @@ public sealed class HttpProbeTests
         using var server = System.Diagnostics.Process.Start(new System.Diagnostics.ProcessStartInfo("/usr/bin/python3", ["-m", "http.server", $"{port}", "--bind", "127.0.0.1", "--directory", dir.FullName]) { RedirectStandardError = true })!;
         try
         {
-            var probe = new HttpProbe("127.0.0.1", port, "/");
+            var probe = Probe("127.0.0.1", port, "/", onTheLoop);
             var deadline = System.Diagnostics.Stopwatch.StartNew();
             while (!await probe.PassesAsync(TestContext.Current.CancellationToken) && deadline.Elapsed < TimeSpan.FromSeconds(10))
             {
@@ -117,7 +135,7 @@ public sealed class HttpProbeTests
             }
 
             Assert.True(await probe.PassesAsync(TestContext.Current.CancellationToken));
-            Assert.False(await new HttpProbe("127.0.0.1", port, "/missing").PassesAsync(TestContext.Current.CancellationToken));
+            Assert.False(await Probe("127.0.0.1", port, "/missing", onTheLoop).PassesAsync(TestContext.Current.CancellationToken));
         }
         finally
         {
@@ -125,6 +143,10 @@ public sealed class HttpProbeTests
             dir.Delete(recursive: true);
         }
     }
+
+    /// <summary>A probe made by the process's probe loop, or on the runtime's asynchronous sockets.</summary>
+    private static HttpProbe Probe(string host, int port, string path, bool onTheLoop) =>
+        new(host, port, path, onTheLoop ? ProbeLoop.Shared ?? throw new InvalidOperationException("the probe loop does not run on this system") : null);
 
     private static async Task<string> ServeOnceAsync(TcpListener listener, string answer)
     {
@@ -135,7 +157,8 @@ public sealed class HttpProbeTests
         return request;
     }
 
-    private static async Task<string> ReadRequestAsync(NetworkStream stream)
+    /// <summary>A request read to its blank line.</summary>
+    internal static async Task<string> ReadRequestAsync(NetworkStream stream)
     {
         var text = new StringBuilder();
         var buffer = new byte[1024];

@@ -1,0 +1,38 @@
+namespace Gantry.Runtime.Probes;
+
+/// <summary>One probe handed to the <see cref="ProbeLoop"/>; its fields are the loop thread's, but for <see cref="CancelAsked"/>.</summary>
+internal sealed class ProbeExchange(byte[] address, ReadOnlyMemory<byte> request, CancellationToken cancellation)
+{
+    public byte[] Address { get; } = address;
+
+    public ReadOnlyMemory<byte> Request { get; } = request;
+
+    public CancellationToken Cancellation { get; } = cancellation;
+
+    /// <summary>Set by <see cref="ProbeLoop"/> on a pool thread: its continuations run there, inline.</summary>
+    public TaskCompletionSource<bool> Result { get; } = new();
+
+    public CancellationTokenRegistration Registration { get; set; }
+
+    /// <summary>When it starts, a timestamp of the loop's clock.</summary>
+    public long Due { get; init; }
+
+    /// <summary>When it has failed if not over, a timestamp of the loop's clock (<see cref="long.MaxValue"/>: never).</summary>
+    public long Deadline { get; init; }
+
+    public volatile bool CancelAsked;
+
+    public int Fd { get; set; } = -1;
+
+    public int Sent { get; set; }
+
+    public bool Reading { get; set; }
+
+    public int Read { get; set; }
+
+    public int? Status { get; set; }
+
+    public bool Passed { get; set; }
+
+    public byte[]? Buffer { get; set; }
+}

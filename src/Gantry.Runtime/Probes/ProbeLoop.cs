@@ -1,0 +1,358 @@
+using System.Buffers;
+using System.Collections.Concurrent;
+using static Gantry.Runtime.Native.LibC;
+using static Gantry.Runtime.Probes.ProbeSockets;
+
+namespace Gantry.Runtime.Probes;
+
+/// <summary>
+/// Makes every HTTP probe of the process on one thread of its own: non-blocking sockets, one <c>poll(2)</c> over all
+/// of them and an eventfd that tells it of a new probe. Probes that fall due together (<see cref="ProbeSchedule"/>)
+/// are connected, written and read in the same few wake-ups of this thread, where each probe on the runtime's
+/// asynchronous sockets woke a thread-pool worker for its connection and again for its answer; on a machine where a
+/// thread's wake-up costs more than the exchange itself, those wake-ups were most of a probe's CPU (bench/README,
+/// "Probes on one thread"). A probe can be handed over ahead of time with the moment it is due and its timeout: the
+/// thread then wakes by itself when probes fall due, with no timer of the caller's. The results of one turn are given
+/// to their callers together, on the thread pool. Null from <see cref="Shared"/> where the system lacks the calls (the probe then uses the runtime's
+/// sockets).
+/// </summary>
+public sealed class ProbeLoop
+{
+    private const int Buffer = 4096;
+    private const int ReadAtMost = 64 * 1024;
+    private const short Failed = 0x8 | 0x10; // POLLERR | POLLHUP
+    private static readonly Lazy<ProbeLoop?> Started = new(() => Start(TimeProvider.System));
+    private readonly int wake;
+    private readonly ConcurrentQueue<ProbeExchange> arriving = new();
+    private readonly PriorityQueue<ProbeExchange, long> waiting = new();
+    private readonly List<ProbeExchange> inFlight = [];
+    private List<ProbeExchange> finished = [];
+    private PollFd[] fds = new PollFd[64];
+    private int signalled;
+    private int cancels;
+    private long plannedWake = long.MaxValue;
+
+    private ProbeLoop(int wake, TimeProvider time)
+    {
+        this.wake = wake;
+        Time = time;
+    }
+
+    /// <summary>The process's probe loop, started at its first use; null where the system cannot run it.</summary>
+    public static ProbeLoop? Shared => Started.Value;
+
+    /// <summary>The clock whose timestamps say when a probe is due and when it times out.</summary>
+    public TimeProvider Time { get; }
+
+    /// <summary>
+    /// Connects to <paramref name="address"/> (a <c>sockaddr</c>, <see cref="ProbeSockets.Address"/>), writes
+    /// <paramref name="request"/>, reads the status line and the rest of a short answer to its end, and closes: true
+    /// for a status of 200-399. False when it cannot connect, the connection breaks or the answer is not HTTP. Starts
+    /// at <paramref name="due"/> (a timestamp of <see cref="Time"/>) and is false when not over
+    /// <paramref name="timeout"/> later; null means now, and no timeout but <paramref name="ct"/>.
+    /// </summary>
+    internal Task<bool> PassesAsync(byte[] address, ReadOnlyMemory<byte> request, long? due, TimeSpan timeout, CancellationToken ct)
+    {
+        if (ct.IsCancellationRequested)
+        {
+            return Task.FromCanceled<bool>(ct);
+        }
+
+        var start = due ?? Time.GetTimestamp();
+        var exchange = new ProbeExchange(address, request, ct)
+        {
+            Due = start,
+            Deadline = due is null ? long.MaxValue : start + (long)(timeout.TotalSeconds * Time.TimestampFrequency),
+        };
+        if (ct.CanBeCanceled)
+        {
+            exchange.Registration = ct.UnsafeRegister(static state =>
+            {
+                var (loop, e) = ((ProbeLoop, ProbeExchange))state!;
+                e.CancelAsked = true;
+                _ = Interlocked.Increment(ref loop.cancels);
+                loop.Signal();
+            }, (this, exchange));
+        }
+
+        arriving.Enqueue(exchange);
+        if (start < Interlocked.Read(ref plannedWake))
+        {
+            Signal(); // sooner than the loop means to wake
+        }
+
+        return exchange.Result.Task;
+    }
+
+    private static ProbeLoop? Start(TimeProvider time)
+    {
+        int wake;
+        try
+        {
+            wake = EventFd(0, NonBlockingCloseOnExec);
+        }
+        catch (Exception ex) when (ex is EntryPointNotFoundException or DllNotFoundException)
+        {
+            return null;
+        }
+
+        if (wake < 0)
+        {
+            return null;
+        }
+
+        var loop = new ProbeLoop(wake, time);
+        new Thread(loop.Run) { IsBackground = true, Name = "gantry probes" }.Start();
+        return loop;
+    }
+
+    private void Signal()
+    {
+        if (Interlocked.Exchange(ref signalled, 1) == 0)
+        {
+            _ = Write(wake, [1, 0, 0, 0, 0, 0, 0, 0], 8);
+        }
+    }
+
+    private void Run()
+    {
+        Span<byte> drain = stackalloc byte[8];
+        var seenCancels = 0;
+        while (true)
+        {
+            var now = Time.GetTimestamp();
+            while (arriving.TryDequeue(out var exchange))
+            {
+                waiting.Enqueue(exchange, exchange.Due);
+            }
+
+            if (Volatile.Read(ref cancels) != seenCancels)
+            {
+                seenCancels = Volatile.Read(ref cancels);
+                DropCancelled();
+            }
+
+            while (waiting.TryPeek(out var exchange, out var due) && due <= now)
+            {
+                _ = waiting.Dequeue();
+                inFlight.Add(exchange);
+                if (exchange.CancelAsked || Begin(exchange))
+                {
+                    Finish(exchange, inFlight.Count - 1);
+                }
+            }
+
+            var wakeAt = waiting.TryPeek(out _, out var next) ? next : long.MaxValue;
+            for (var i = inFlight.Count - 1; i >= 0; i--)
+            {
+                var exchange = inFlight[i];
+                if (exchange.CancelAsked || exchange.Deadline <= now)
+                {
+                    Finish(exchange, i); // a timeout is a failed probe
+                }
+                else
+                {
+                    wakeAt = Math.Min(wakeAt, exchange.Deadline);
+                }
+            }
+
+            Deliver();
+
+            // Said before the last look at the queue, so a probe due sooner either is seen here or signals the loop.
+            _ = Interlocked.Exchange(ref plannedWake, wakeAt);
+            if (!arriving.IsEmpty)
+            {
+                continue;
+            }
+
+            var count = inFlight.Count + 1;
+            if (fds.Length < count)
+            {
+                fds = new PollFd[count * 2];
+            }
+
+            fds[0] = new PollFd { Fd = wake, Events = PollIn };
+            for (var i = 0; i < inFlight.Count; i++)
+            {
+                fds[i + 1] = new PollFd { Fd = inFlight[i].Fd, Events = inFlight[i].Reading ? PollIn : PollOut };
+            }
+
+            if (Poll(fds, (nuint)count, TimeoutOf(wakeAt)) < 0)
+            {
+                continue; // EINTR
+            }
+
+            if (fds[0].Revents != 0)
+            {
+                _ = Read(wake, drain, 8);
+                Volatile.Write(ref signalled, 0);
+            }
+
+            // Backwards, so that a finished exchange can take the last one's place.
+            for (var i = inFlight.Count - 1; i >= 0; i--)
+            {
+                if (fds[i + 1].Revents != 0 && Advance(inFlight[i], fds[i + 1].Revents))
+                {
+                    Finish(inFlight[i], i);
+                }
+            }
+        }
+    }
+
+    /// <summary>Milliseconds until <paramref name="wakeAt"/>, rounded up; -1 for never.</summary>
+    private int TimeoutOf(long wakeAt)
+    {
+        if (wakeAt == long.MaxValue)
+        {
+            return -1;
+        }
+
+        var ticks = wakeAt - Time.GetTimestamp();
+        return ticks <= 0 ? 0 : (int)Math.Min(int.MaxValue, Math.Ceiling(ticks * 1000.0 / Time.TimestampFrequency));
+    }
+
+    /// <summary>Gives back, cancelled, the probes not yet started whose callers stopped waiting.</summary>
+    private void DropCancelled()
+    {
+        var keep = waiting.UnorderedItems.ToList();
+        waiting.Clear();
+        foreach (var (exchange, due) in keep)
+        {
+            if (exchange.CancelAsked)
+            {
+                _ = exchange.Registration.Unregister();
+                Finished(exchange);
+            }
+            else
+            {
+                waiting.Enqueue(exchange, due);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Gives the results of this turn to their callers in one work item on the thread pool, which runs their
+    /// continuations one after another: one wake-up of a worker for all the probes that ended together, where a
+    /// result given on its own wakes one each. Continuations never run on this thread.
+    /// </summary>
+    private void Deliver()
+    {
+        if (finished.Count == 0)
+        {
+            return;
+        }
+
+        var batch = finished;
+        finished = [];
+        _ = ThreadPool.UnsafeQueueUserWorkItem(static batch =>
+        {
+            foreach (var exchange in batch)
+            {
+                _ = exchange.CancelAsked ? exchange.Result.TrySetCanceled(exchange.Cancellation) : exchange.Result.TrySetResult(exchange.Passed);
+            }
+        }, batch, preferLocal: false);
+    }
+
+    /// <summary>Opens and connects; true when the exchange is already over (its <see cref="ProbeExchange.Passed"/> says how).</summary>
+    private static bool Begin(ProbeExchange exchange)
+    {
+        exchange.Fd = Open(exchange.Address);
+        if (exchange.Fd < 0)
+        {
+            return true;
+        }
+
+        return Connect(exchange.Fd, exchange.Address) switch
+        {
+            0 => SendRest(exchange),
+            InProgress => false,
+            _ => true,
+        };
+    }
+
+    /// <summary>Takes the exchange on after its socket became ready; true when it is over.</summary>
+    private static bool Advance(ProbeExchange exchange, short events)
+    {
+        if (exchange.Reading)
+        {
+            return ReadAll(exchange);
+        }
+
+        if (exchange.Sent == 0 && ((events & Failed) != 0 || PendingError(exchange.Fd) != 0))
+        {
+            return true; // refused, unreachable
+        }
+
+        return SendRest(exchange);
+    }
+
+    private static bool SendRest(ProbeExchange exchange)
+    {
+        var sent = Send(exchange.Fd, exchange.Request.Span[exchange.Sent..]);
+        if (sent < 0)
+        {
+            return sent != -WouldBlock;
+        }
+
+        exchange.Sent += sent;
+        exchange.Reading = exchange.Sent == exchange.Request.Length;
+        return false;
+    }
+
+    /// <summary>Reads what is there: the status line first, then the rest of the answer to its end (or 64 KiB).</summary>
+    private static bool ReadAll(ProbeExchange exchange)
+    {
+        var buffer = exchange.Buffer ??= ArrayPool<byte>.Shared.Rent(Buffer);
+        while (true)
+        {
+            var into = exchange.Status is null ? buffer.AsSpan(exchange.Read, Buffer - exchange.Read) : buffer.AsSpan(0, Buffer);
+            var n = Receive(exchange.Fd, into);
+            if (n < 0)
+            {
+                return n != -WouldBlock && n != -Interrupted;
+            }
+
+            if (n == 0)
+            {
+                exchange.Passed = exchange.Status is >= 200 and < 400;
+                return true;
+            }
+
+            exchange.Read += n;
+            if (exchange.Status is null)
+            {
+                exchange.Status = HttpProbe.StatusOf(buffer.AsSpan(0, exchange.Read));
+                if (exchange.Status is null && exchange.Read == Buffer)
+                {
+                    return true; // no status line in the first 4 KiB: not HTTP
+                }
+            }
+
+            if (exchange.Read >= ReadAtMost)
+            {
+                exchange.Passed = exchange.Status is >= 200 and < 400;
+                return true;
+            }
+        }
+    }
+
+    private void Finish(ProbeExchange exchange, int index)
+    {
+        inFlight[index] = inFlight[^1];
+        inFlight.RemoveAt(inFlight.Count - 1);
+        if (exchange.Fd >= 0)
+        {
+            _ = Close(exchange.Fd);
+        }
+
+        if (exchange.Buffer is { } buffer)
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+
+        _ = exchange.Registration.Unregister();
+        Finished(exchange);
+    }
+
+    private void Finished(ProbeExchange exchange) => finished.Add(exchange);
+}

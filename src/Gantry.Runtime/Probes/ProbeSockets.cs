@@ -1,0 +1,82 @@
+using System.Buffers.Binary;
+using System.Net;
+using System.Net.Sockets;
+using System.Runtime.InteropServices;
+
+namespace Gantry.Runtime.Probes;
+
+/// <summary>The C library's socket calls the probe loop makes, on non-blocking descriptors it owns (Linux numbering).</summary>
+internal static partial class ProbeSockets
+{
+    public const int WouldBlock = 11; // EAGAIN
+    public const int Interrupted = 4; // EINTR
+    public const int InProgress = 115; // EINPROGRESS
+    private const int Stream = 1;
+    private const int SolSocket = 1;
+    private const int SoError = 4;
+    private const int NoSignal = 0x4000;
+
+    /// <summary>The address as the C library's <c>sockaddr_in</c> or <c>sockaddr_in6</c>.</summary>
+    public static byte[] Address(IPEndPoint endpoint)
+    {
+        var ip = endpoint.Address;
+        if (ip.AddressFamily == AddressFamily.InterNetwork)
+        {
+            var v4 = new byte[16];
+            BinaryPrimitives.WriteUInt16LittleEndian(v4, 2); // AF_INET, host order (little-endian on the machines .NET runs Linux on)
+            BinaryPrimitives.WriteUInt16BigEndian(v4.AsSpan(2), (ushort)endpoint.Port);
+            _ = ip.TryWriteBytes(v4.AsSpan(4), out _);
+            return v4;
+        }
+
+        var v6 = new byte[28];
+        BinaryPrimitives.WriteUInt16LittleEndian(v6, 10); // AF_INET6
+        BinaryPrimitives.WriteUInt16BigEndian(v6.AsSpan(2), (ushort)endpoint.Port);
+        _ = ip.TryWriteBytes(v6.AsSpan(8), out _);
+        BinaryPrimitives.WriteUInt32LittleEndian(v6.AsSpan(24), (uint)ip.ScopeId);
+        return v6;
+    }
+
+    /// <summary>A non-blocking stream socket for the address's family, or -1.</summary>
+    public static int Open(byte[] address) => Socket(address.Length == 16 ? 2 : 10, Stream | Native.LibC.NonBlockingCloseOnExec, 0);
+
+    /// <summary>0 when connected, <see cref="InProgress"/> while connecting, another errno when refused.</summary>
+    public static int Connect(int fd, byte[] address) => ConnectTo(fd, address, address.Length) == 0 ? 0 : Marshal.GetLastPInvokeError();
+
+    /// <summary>The outcome of a connection that was in progress: 0 when it connected, else its errno.</summary>
+    public static int PendingError(int fd)
+    {
+        var error = 0;
+        var length = sizeof(int);
+        return GetSocketOption(fd, SolSocket, SoError, ref error, ref length) == 0 ? error : Marshal.GetLastPInvokeError();
+    }
+
+    /// <summary>Bytes sent, or minus the errno.</summary>
+    public static int Send(int fd, ReadOnlySpan<byte> data)
+    {
+        var sent = SendTo(fd, data, data.Length, NoSignal);
+        return sent >= 0 ? (int)sent : -Marshal.GetLastPInvokeError();
+    }
+
+    /// <summary>Bytes received (0 at the end), or minus the errno.</summary>
+    public static int Receive(int fd, Span<byte> into)
+    {
+        var received = ReceiveFrom(fd, into, into.Length, 0);
+        return received >= 0 ? (int)received : -Marshal.GetLastPInvokeError();
+    }
+
+    [LibraryImport("libc", EntryPoint = "socket", SetLastError = true)]
+    private static partial int Socket(int domain, int type, int protocol);
+
+    [LibraryImport("libc", EntryPoint = "connect", SetLastError = true)]
+    private static partial int ConnectTo(int fd, byte[] address, int length);
+
+    [LibraryImport("libc", EntryPoint = "getsockopt", SetLastError = true)]
+    private static partial int GetSocketOption(int fd, int level, int name, ref int value, ref int length);
+
+    [LibraryImport("libc", EntryPoint = "send", SetLastError = true)]
+    private static partial nint SendTo(int fd, ReadOnlySpan<byte> data, nint length, int flags);
+
+    [LibraryImport("libc", EntryPoint = "recv", SetLastError = true)]
+    private static partial nint ReceiveFrom(int fd, Span<byte> data, nint length, int flags);
+}

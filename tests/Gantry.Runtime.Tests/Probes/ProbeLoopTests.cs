@@ -1,0 +1,129 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+using Gantry.Runtime.Probes;
+using Microsoft.Extensions.Time.Testing;
+
+namespace Gantry.Runtime.Tests.Probes;
+
+/// <summary>
+/// Probes handed to the process's probe loop ahead of time: started when due and not before, failed at their own
+/// timeout, given back at once when their caller stops waiting (never connecting), many at once all answered; on a
+/// clock other than the loop's the caller waits on its own clock.
+/// </summary>
+public sealed class ProbeLoopTests
+{
+    private static ProbeLoop Loop => ProbeLoop.Shared ?? throw new InvalidOperationException("the probe loop does not run on this system");
+
+    [Fact(Timeout = 10_000)]
+    public async Task AProbeDueLater_ConnectsWhenDue_NotBefore()
+    {
+        using var listener = Listen(out var port);
+        var time = Loop.Time;
+        var handed = Stopwatch.StartNew();
+        var due = time.GetTimestamp() + (time.TimestampFrequency * 400 / 1000);
+        var probing = new HttpProbe("127.0.0.1", port, "/", Loop).PassesAtAsync(due, TimeSpan.FromSeconds(2), time, TestContext.Current.CancellationToken);
+
+        using var client = await listener.AcceptTcpClientAsync(TestContext.Current.CancellationToken);
+        handed.Elapsed.Should().BeGreaterThanOrEqualTo(TimeSpan.FromMilliseconds(395), "the probe starts when due");
+        await AnswerAsync(client, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
+        (await probing).Should().BeTrue();
+    }
+
+    [Fact(Timeout = 10_000)]
+    public async Task AServerThatNeverAnswers_FailsAtTheProbesOwnTimeout()
+    {
+        using var listener = Listen(out var port);
+        var time = Loop.Time;
+        var started = Stopwatch.StartNew();
+
+        var passed = await new HttpProbe("127.0.0.1", port, "/", Loop).PassesAtAsync(time.GetTimestamp(), TimeSpan.FromMilliseconds(300), time, TestContext.Current.CancellationToken);
+
+        passed.Should().BeFalse();
+        started.Elapsed.Should().BeGreaterThanOrEqualTo(TimeSpan.FromMilliseconds(295)).And.BeLessThan(TimeSpan.FromSeconds(3));
+    }
+
+    [Fact(Timeout = 10_000)]
+    public async Task AWaitingProbe_WhoseCallerStops_IsGivenBackAtOnce_AndNeverConnects()
+    {
+        using var listener = Listen(out var port);
+        var time = Loop.Time;
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(TestContext.Current.CancellationToken);
+        var probing = new HttpProbe("127.0.0.1", port, "/", Loop).PassesAtAsync(time.GetTimestamp() + (10 * time.TimestampFrequency), TimeSpan.FromSeconds(1), time, stop.Token);
+        await Task.Delay(100, TestContext.Current.CancellationToken);
+        var asked = Stopwatch.StartNew();
+
+        await stop.CancelAsync();
+
+        await FluentActions.Awaiting(() => probing).Should().ThrowAsync<OperationCanceledException>();
+        asked.Elapsed.Should().BeLessThan(TimeSpan.FromSeconds(2));
+        listener.Pending().Should().BeFalse("a probe given back never connects");
+    }
+
+    [Fact(Timeout = 20_000)]
+    public async Task TwoHundredProbesDueTogether_AreAllAnswered()
+    {
+        using var listener = Listen(out var port, backlog: 512);
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(TestContext.Current.CancellationToken);
+        var served = 0;
+        var server = Task.Run(async () =>
+        {
+            while (!stop.IsCancellationRequested)
+            {
+                var client = await listener.AcceptTcpClientAsync(stop.Token);
+                _ = Task.Run(async () =>
+                {
+                    using (client)
+                    {
+                        await AnswerAsync(client, "HTTP/1.0 200 OK\r\n\r\nok");
+                        _ = Interlocked.Increment(ref served);
+                    }
+                });
+            }
+        });
+        var time = Loop.Time;
+        var due = time.GetTimestamp() + (time.TimestampFrequency / 10);
+        var probe = new HttpProbe("127.0.0.1", port, "/", Loop);
+
+        var results = await Task.WhenAll(Enumerable.Range(0, 200).Select(_ => probe.PassesAtAsync(due, TimeSpan.FromSeconds(10), time, TestContext.Current.CancellationToken)));
+
+        results.Should().OnlyContain(passed => passed);
+        Volatile.Read(ref served).Should().BeGreaterThanOrEqualTo(199); // the last may still be counting
+        await stop.CancelAsync();
+        await FluentActions.Awaiting(() => server).Should().ThrowAsync<OperationCanceledException>();
+    }
+
+    [Fact(Timeout = 10_000)]
+    public async Task OnAnotherClock_TheCallerWaitsOnThatClock_ThenProbes()
+    {
+        using var listener = Listen(out var port);
+        var fake = new FakeTimeProvider();
+        var probing = new HttpProbe("127.0.0.1", port, "/", Loop).PassesAtAsync(fake.GetTimestamp() + (5 * fake.TimestampFrequency), TimeSpan.FromSeconds(1), fake, TestContext.Current.CancellationToken);
+        await Task.Delay(300, TestContext.Current.CancellationToken);
+        listener.Pending().Should().BeFalse("nothing is due on the fake clock yet");
+
+        fake.Advance(TimeSpan.FromSeconds(5));
+
+        using var client = await listener.AcceptTcpClientAsync(TestContext.Current.CancellationToken);
+        await AnswerAsync(client, "HTTP/1.1 204 No Content\r\n\r\n");
+        (await probing).Should().BeTrue();
+    }
+
+    private static TcpListener Listen(out int port, int backlog = 16)
+    {
+        var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start(backlog);
+        port = ((IPEndPoint)listener.LocalEndpoint).Port;
+        return listener;
+    }
+
+    /// <summary>Reads the request to its blank line, answers, and closes.</summary>
+    private static async Task AnswerAsync(TcpClient client, string answer)
+    {
+        var stream = client.GetStream();
+        _ = await HttpProbeTests.ReadRequestAsync(stream);
+        await stream.WriteAsync(Encoding.ASCII.GetBytes(answer), TestContext.Current.CancellationToken);
+        client.Close();
+    }
+}
