@@ -9,8 +9,8 @@ internal sealed class ProbeExchange(byte[] address, ReadOnlyMemory<byte> request
 
     public CancellationToken Cancellation { get; } = cancellation;
 
-    /// <summary>Set by <see cref="ProbeLoop"/> on a pool thread: its continuations run there, inline.</summary>
-    public TaskCompletionSource<bool> Result { get; } = new();
+    /// <summary>Set by the <see cref="ProbeLoop"/> on a pool thread; each continuation is a work item of its own, so none waits behind another that blocks.</summary>
+    public TaskCompletionSource<bool> Result { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     public CancellationTokenRegistration Registration { get; set; }
 

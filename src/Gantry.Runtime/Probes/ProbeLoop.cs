@@ -31,6 +31,7 @@ public sealed class ProbeLoop
     private int signalled;
     private int cancels;
     private long plannedWake = long.MaxValue;
+    private int seenCancels;
 
     private ProbeLoop(int wake, TimeProvider time)
     {
@@ -116,85 +117,103 @@ public sealed class ProbeLoop
 
     private void Run()
     {
-        Span<byte> drain = stackalloc byte[8];
-        var seenCancels = 0;
         while (true)
         {
-            var now = Time.GetTimestamp();
-            while (arriving.TryDequeue(out var exchange))
+            try
             {
-                waiting.Enqueue(exchange, exchange.Due);
+                Turn();
             }
-
-            if (Volatile.Read(ref cancels) != seenCancels)
+            catch (Exception ex) when (ex is not OutOfMemoryException)
             {
-                seenCancels = Volatile.Read(ref cancels);
-                DropCancelled();
-            }
-
-            while (waiting.TryPeek(out var exchange, out var due) && due <= now)
-            {
-                _ = waiting.Dequeue();
-                inFlight.Add(exchange);
-                if (exchange.CancelAsked || Begin(exchange))
-                {
-                    Finish(exchange, inFlight.Count - 1);
-                }
-            }
-
-            var wakeAt = waiting.TryPeek(out _, out var next) ? next : long.MaxValue;
-            for (var i = inFlight.Count - 1; i >= 0; i--)
-            {
-                var exchange = inFlight[i];
-                if (exchange.CancelAsked || exchange.Deadline <= now)
-                {
-                    Finish(exchange, i); // a timeout is a failed probe
-                }
-                else
-                {
-                    wakeAt = Math.Min(wakeAt, exchange.Deadline);
-                }
-            }
-
-            Deliver();
-
-            // Said before the last look at the queue, so a probe due sooner either is seen here or signals the loop.
-            _ = Interlocked.Exchange(ref plannedWake, wakeAt);
-            if (!arriving.IsEmpty)
-            {
-                continue;
-            }
-
-            var count = inFlight.Count + 1;
-            if (fds.Length < count)
-            {
-                fds = new PollFd[count * 2];
-            }
-
-            fds[0] = new PollFd { Fd = wake, Events = PollIn };
-            for (var i = 0; i < inFlight.Count; i++)
-            {
-                fds[i + 1] = new PollFd { Fd = inFlight[i].Fd, Events = inFlight[i].Reading ? PollIn : PollOut };
-            }
-
-            if (Poll(fds, (nuint)count, TimeoutOf(wakeAt)) < 0)
-            {
-                continue; // EINTR
-            }
-
-            if (fds[0].Revents != 0)
-            {
-                _ = Read(wake, drain, 8);
-                Volatile.Write(ref signalled, 0);
-            }
-
-            // Backwards, so that a finished exchange can take the last one's place.
-            for (var i = inFlight.Count - 1; i >= 0; i--)
-            {
-                if (fds[i + 1].Revents != 0 && Advance(inFlight[i], fds[i + 1].Revents))
+                // A fault here must not leave probes unanswered for ever: those under way fail, and the loop goes on.
+                for (var i = inFlight.Count - 1; i >= 0; i--)
                 {
                     Finish(inFlight[i], i);
                 }
+
+                Deliver();
+            }
+        }
+    }
+
+    /// <summary>One turn: starts what fell due, ends what timed out or was given back, gives out results, then waits for the sockets, a new probe or the next moment something is due.</summary>
+    private void Turn()
+    {
+        var now = Time.GetTimestamp();
+        while (arriving.TryDequeue(out var exchange))
+        {
+            waiting.Enqueue(exchange, exchange.Due);
+        }
+
+        if (Volatile.Read(ref cancels) != seenCancels)
+        {
+            seenCancels = Volatile.Read(ref cancels);
+            DropCancelled();
+        }
+
+        while (waiting.TryPeek(out var exchange, out var due) && due <= now)
+        {
+            _ = waiting.Dequeue();
+            inFlight.Add(exchange);
+            if (exchange.CancelAsked || Begin(exchange))
+            {
+                Finish(exchange, inFlight.Count - 1);
+            }
+        }
+
+        var wakeAt = waiting.TryPeek(out _, out var next) ? next : long.MaxValue;
+        for (var i = inFlight.Count - 1; i >= 0; i--)
+        {
+            var exchange = inFlight[i];
+            if (exchange.CancelAsked || exchange.Deadline <= now)
+            {
+                Finish(exchange, i); // a timeout is a failed probe
+            }
+            else
+            {
+                wakeAt = Math.Min(wakeAt, exchange.Deadline);
+            }
+        }
+
+        Deliver();
+
+        // Said before the last look at the queue, so a probe due sooner either is seen here or signals the loop.
+        _ = Interlocked.Exchange(ref plannedWake, wakeAt);
+        if (!arriving.IsEmpty)
+        {
+            return;
+        }
+
+        var count = inFlight.Count + 1;
+        if (fds.Length < count)
+        {
+            fds = new PollFd[count * 2];
+        }
+
+        fds[0] = new PollFd { Fd = wake, Events = PollIn };
+        for (var i = 0; i < inFlight.Count; i++)
+        {
+            fds[i + 1] = new PollFd { Fd = inFlight[i].Fd, Events = inFlight[i].Reading ? PollIn : PollOut };
+        }
+
+        if (Poll(fds, (nuint)count, TimeoutOf(wakeAt)) < 0)
+        {
+            return; // EINTR
+        }
+
+        if (fds[0].Revents != 0)
+        {
+            Span<byte> drain = stackalloc byte[8];
+            _ = Read(wake, drain, 8);
+            Volatile.Write(ref signalled, 0);
+        }
+
+        // Backwards, so that a finished exchange can take the last one's place.
+        for (var i = inFlight.Count - 1; i >= 0; i--)
+        {
+            if (fds[i + 1].Revents != 0 && Advance(inFlight[i], fds[i + 1].Revents))
+            {
+                Finish(inFlight[i], i);
             }
         }
     }
@@ -231,9 +250,10 @@ public sealed class ProbeLoop
     }
 
     /// <summary>
-    /// Gives the results of this turn to their callers in one work item on the thread pool, which runs their
-    /// continuations one after another: one wake-up of a worker for all the probes that ended together, where a
-    /// result given on its own wakes one each. Continuations never run on this thread.
+    /// Gives the results of this turn to their callers from one work item on the thread pool, which queues their
+    /// continuations there: the worker woken for it runs them, where results given from this thread woke one
+    /// each. A continuation never runs on this thread, nor inline behind another (one that blocked on a lock held by
+    /// another caller waiting for its result in the same batch would wait for ever).
     /// </summary>
     private void Deliver()
     {

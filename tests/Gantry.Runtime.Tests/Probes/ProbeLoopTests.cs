@@ -94,6 +94,38 @@ public sealed class ProbeLoopTests
         await FluentActions.Awaiting(() => server).Should().ThrowAsync<OperationCanceledException>();
     }
 
+    [Fact(Timeout = 20_000)]
+    public async Task ACallerThatBlocksOnItsResult_DoesNotHoldUpAnotherResultOfTheSameTurn()
+    {
+        using var listener = Listen(out var port);
+        var time = Loop.Time;
+        var due = time.GetTimestamp();
+        var probe = new HttpProbe("127.0.0.1", port, "/", Loop);
+        using var first = new ManualResetEventSlim();
+        using var second = new ManualResetEventSlim();
+
+        // Each caller, given its result, waits (blocking its thread) until the other has its own.
+        async Task<bool> CallerAsync(ManualResetEventSlim mine, ManualResetEventSlim other)
+        {
+            _ = await probe.PassesAtAsync(due, TimeSpan.FromSeconds(5), time, TestContext.Current.CancellationToken);
+            mine.Set();
+            return other.Wait(TimeSpan.FromSeconds(5), TestContext.Current.CancellationToken);
+        }
+
+        var callers = new[] { Task.Run(() => CallerAsync(first, second)), Task.Run(() => CallerAsync(second, first)) };
+        using var a = await listener.AcceptTcpClientAsync(TestContext.Current.CancellationToken);
+        using var b = await listener.AcceptTcpClientAsync(TestContext.Current.CancellationToken);
+        // Both answers end at the same moment, so the loop sees both in one turn.
+        _ = await HttpProbeTests.ReadRequestAsync(a.GetStream());
+        _ = await HttpProbeTests.ReadRequestAsync(b.GetStream());
+        await a.GetStream().WriteAsync("HTTP/1.1 200 OK\r\n\r\n"u8.ToArray(), TestContext.Current.CancellationToken);
+        await b.GetStream().WriteAsync("HTTP/1.1 200 OK\r\n\r\n"u8.ToArray(), TestContext.Current.CancellationToken);
+        a.Close();
+        b.Close();
+
+        (await Task.WhenAll(callers)).Should().OnlyContain(sawTheOther => sawTheOther, "each result reaches its caller whatever another caller does with its own");
+    }
+
     [Fact(Timeout = 10_000)]
     public async Task OnAnotherClock_TheCallerWaitsOnThatClock_ThenProbes()
     {
