@@ -7,7 +7,11 @@ using static Gantry.Api.ApiRoutes;
 namespace Gantry.Api;
 
 /// <summary>What a deploy led to: a rollout that started, or a deploy that waits in the queue.</summary>
-public sealed record DeployOutcome(RolloutView? Rollout, QueuedDeploy? Queued);
+public sealed record DeployOutcome(RolloutView? Rollout, QueuedDeploy? Queued)
+{
+    /// <summary>The answer as the server wrote it (after the client's text filter), for output that only shows it.</summary>
+    public string Json { get; init; } = string.Empty;
+}
 
 /// <summary>Services, rollouts, their commands, the queue and instance logs.</summary>
 public sealed partial class GantryClient
@@ -20,9 +24,10 @@ public sealed partial class GantryClient
         var path = Fill(Rollouts);
         using var response = await CallAsync(HttpMethod.Post, path, request, HttpCompletionOption.ResponseContentRead, ct);
         var text = await response.Content.ReadAsStringAsync(ct);
-        return response.StatusCode == HttpStatusCode.Accepted
+        var outcome = response.StatusCode == HttpStatusCode.Accepted
             ? new DeployOutcome(null, Read<QueuedDeploy>(text, path))
             : new DeployOutcome(Read<RolloutView>(text, path), null);
+        return outcome with { Json = Filter(text) };
     }
 
     /// <summary>A deploy that must start now (the demo, tests): a queued answer is an error.</summary>

@@ -12,11 +12,14 @@ internal sealed record Credentials(string? Token, string? Server, string Source)
     public const string TokenVariable = "GANTRY_TOKEN";
     public const string ConfigVariable = "GANTRY_CONFIG";
 
+    /// <summary>The admin token a server writes in its data directory (the server's <c>TokenService.LocalAdminFile</c>).</summary>
+    public static string AdminTokenFile(string dataDirectory) => Path.Combine(dataDirectory, "admin.token");
+
     public static Credentials Resolve(string? dataDirectory)
     {
         if (dataDirectory is not null)
         {
-            var file = Gantry.Server.Access.TokenService.LocalAdminFile(dataDirectory);
+            var file = AdminTokenFile(dataDirectory);
             return File.Exists(file)
                 ? new Credentials(ReadSecretFile(file), null, file)
                 : throw new ApiException(ExitCodes.BadInput, $"--data {dataDirectory}: there is no {Path.GetFileName(file)} there (is it a gantry server's data directory?)");
@@ -68,7 +71,7 @@ internal sealed record Credentials(string? Token, string? Server, string Source)
             }
         }
 
-        var local = Gantry.Server.Access.TokenService.LocalAdminFile(Path.Combine(Environment.CurrentDirectory, ".gantry"));
+        var local = AdminTokenFile(Path.Combine(Environment.CurrentDirectory, ".gantry"));
         return File.Exists(local) ? new Credentials(ReadSecretFile(local), null, local) : new Credentials(null, null, "nowhere");
     }
 

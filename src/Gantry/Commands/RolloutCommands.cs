@@ -112,6 +112,13 @@ internal static partial class RolloutCommands
             var request = new DeployRequest(parse.GetValue(service)!, parse.GetValue(version)!, parse.GetValue(env), variables, Queue: parse.GetValue(queue),
                 Emergency: parse.GetValue(emergency), Reason: parse.GetValue(reason), Secret: secrets);
             var answer = await api.DeployAsync(request, ct);
+            if (parse.GetValue(output) == OutputFormat.Json && !parse.GetValue(wait))
+            {
+                // The answer as it came, as status --output json shows it (and the native client, which builds no types).
+                await WriteJsonAsync(writer, answer.Json);
+                return ExitCodes.Success;
+            }
+
             if (answer.Queued is { } queued)
             {
                 await WriteAsync(writer, parse.GetValue(output), queued, $"{queued.Service} {queued.Release.Version} queued in {queued.Environment} (#{queued.Id}): it starts when the active rollout ends");
@@ -251,21 +258,8 @@ internal static partial class RolloutCommands
     internal static async Task WriteAsync<T>(TextWriter writer, OutputFormat format, T value, string text) =>
         await writer.WriteLineAsync(format == OutputFormat.Json ? JsonSerializer.Serialize(value, GantryJson.Indented) : text);
 
-    /// <summary>
-    /// An answer shown as it came, indented as <see cref="WriteAsync"/> indents: read as a document, not as types,
-    /// since building the types' metadata (and compiling it) is most of a short command's time.
-    /// </summary>
-    internal static async Task WriteJsonAsync(TextWriter writer, string json)
-    {
-        using var document = JsonDocument.Parse(json);
-        using var buffer = new MemoryStream();
-        await using (var indented = new Utf8JsonWriter(buffer, new JsonWriterOptions { Indented = true }))
-        {
-            document.WriteTo(indented);
-        }
-
-        await writer.WriteLineAsync(System.Text.Encoding.UTF8.GetString(buffer.GetBuffer(), 0, (int)buffer.Length));
-    }
+    /// <summary>An answer shown as it came, indented as <see cref="WriteAsync"/> indents (<see cref="JsonText"/>).</summary>
+    internal static Task WriteJsonAsync(TextWriter writer, string json) => writer.WriteLineAsync(JsonText.Indent(json));
 
     /// <summary>After a command: follow the rollout (<c>--wait</c>), or say where it is now.</summary>
     private static async Task<int> AnswerAsync(GantryClient api, RolloutView view, bool wait, TextWriter writer, OutputFormat format, CancellationToken ct)

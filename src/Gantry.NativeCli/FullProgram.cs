@@ -1,0 +1,31 @@
+using System.Runtime.InteropServices;
+
+namespace Gantry.NativeCli;
+
+/// <summary>The full gantry program, installed beside the native client as <see cref="FileName"/>: it replaces this process (execv), so its exit code, output and signals are the command's own.</summary>
+internal static partial class FullProgram
+{
+    public const string FileName = "gantry-full";
+
+    /// <summary>Runs the full program with the same arguments; returns only if it could not be started.</summary>
+    public static int Run(string[] args, TextWriter error)
+    {
+        var directory = Path.GetDirectoryName(Environment.ProcessPath) ?? ".";
+        var path = Path.Combine(directory, FileName);
+        if (!File.Exists(path))
+        {
+            error.WriteLine($"gantry: {path} is missing (the full program, which runs every command but the few this one answers): install gantry again");
+            return ExitCodes.Failed;
+        }
+
+        // The name it was called by stays its first argument: the full program finds itself through /proc/self/exe.
+        var self = Environment.GetCommandLineArgs() is [var first, ..] ? first : path;
+        string?[] argv = [self, .. args, null];
+        Execv(path, argv);
+        error.WriteLine($"gantry: cannot run {path}: {Marshal.GetPInvokeErrorMessage(Marshal.GetLastPInvokeError())}");
+        return ExitCodes.Failed;
+    }
+
+    [LibraryImport("libc", EntryPoint = "execv", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    private static partial int Execv(string path, string?[] argv);
+}

@@ -1,0 +1,3 @@
+using Gantry.NativeCli;
+
+return await NativeClient.RunAsync(args, Console.Out, Console.Error);
