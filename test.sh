@@ -6,7 +6,7 @@ cd "$(dirname "$0")"
 
 # 1. Debian packages the tests start for real (nginx, PostgreSQL, Prometheus, Chromium, ...).
 #    Under ./test.sh a missing binary fails its test; plain `dotnet test` skips it with the reason.
-packages=(prometheus prometheus-alertmanager postgresql-15 python3-pytest python3-coverage gcovr lcov g++ libgtest-dev docker.io docker-registry chromium chromium-driver)
+packages=(gcc zlib1g-dev prometheus prometheus-alertmanager postgresql-15 python3-pytest python3-coverage gcovr lcov g++ libgtest-dev docker.io docker-registry chromium chromium-driver)
 missing=()
 for p in "${packages[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
@@ -43,6 +43,27 @@ XML
     status=1
   else
     echo "test.sh: gantry packs and installs as a .NET tool ($(artifacts/tool/gantry --version))"
+  fi
+fi
+
+# 4b. Packed for a runtime (-r linux-x64), the tool is the native client in front of the full program: it answers
+#     --version itself and hands every other command to gantry-full, which says what the portable tool says.
+if [ "$status" -eq 0 ]; then
+  version="$(sed -n 's:.*<Version>\(.*\)</Version>.*:\1:p' Directory.Build.props)"
+  rm -rf artifacts/package-native artifacts/tool-native
+  dotnet pack src/Gantry/Gantry.csproj -c Debug -r linux-x64 -o artifacts/package-native -nologo >/dev/null
+  sed "s:artifacts/package\":artifacts/package-native\":" artifacts/package/nuget.config > artifacts/package-native/nuget.config
+  dotnet tool install gantry --tool-path artifacts/tool-native --configfile artifacts/package-native/nuget.config --version "$version" >/dev/null
+  native=$(readlink -f artifacts/tool-native/gantry)
+  if [ "$(head -c 4 "$native" | od -An -c | tr -d ' ')" != "177ELF" ] || [ ! -x "$(dirname "$native")/gantry-full" ]; then
+    echo "test.sh: the runtime-specific gantry tool is not a native client beside gantry-full" >&2
+    status=1
+  elif [ "$(artifacts/tool-native/gantry --version)" != "$version" ] \
+    || [ "$(artifacts/tool-native/gantry --help)" != "$(artifacts/tool/gantry --help)" ]; then
+    echo "test.sh: the native gantry tool does not answer as the portable one" >&2
+    status=1
+  else
+    echo "test.sh: gantry -r linux-x64 packs and installs as a native client in front of the full program"
   fi
 fi
 
