@@ -2,7 +2,8 @@
 # The control plane's cost as a function of the number of services: for each N, a manifest of N tiny services (one
 # `python3 -m http.server` instance each, readiness probed every 2 s, rolling strategy), a `gantry server` of its own
 # on a fresh data directory, then:
-# The executable is published ReadyToRun for linux-x64 (as `dotnet pack -r linux-x64` packs the tool).
+# The executable is published for linux-x64 as `dotnet pack -r linux-x64` packs the tool: the native client in front of
+# the full program (ReadyToRun), so the CLI's figures are those of the client users install.
 #   - CPU of the server and its router at rest (N declared, nothing deployed), sampled from /proc over REST seconds;
 #   - RUNNING of them deployed through the API at once (32 in flight): accepted in, all Succeeded in;
 #   - CPU at rest again with RUNNING instances, RSS of the server (and of the router), MB per instance;
@@ -22,7 +23,7 @@ rest=${REST:-15}
 base=${BASE_PORT:-21000}   # service N listens on BASE_PORT + N
 root=$(pwd)
 work=$(mktemp -d /tmp/gantry-scale-XXXXXX)
-# The executable as installed for speed: published for this machine's runtime, ReadyToRun (src/Gantry/Gantry.csproj).
+# The executable as installed: published for this machine's runtime (src/Gantry/Gantry.csproj).
 dotnet publish src/Gantry -c Release -r linux-x64 --self-contained false -o "$work/bin" -nologo -v q >/dev/null
 builds=("this tree=$work/bin/gantry")
 if [ -n "${PEER:-}" ] && [ -x "$PEER" ]; then
