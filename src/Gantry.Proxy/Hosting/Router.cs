@@ -19,7 +19,8 @@ public sealed record ApplyResult(bool Applied, string? Error)
 }
 
 /// <summary>
-/// The built-in router: one Kestrel listener per front address, all reading one compiled snapshot that
+/// The built-in router: every cleartext front address behind one Kestrel server (<see cref="PlainListeners"/>), a
+/// Kestrel server of its own for each HTTPS one (its certificate and HTTP/2), all reading one compiled snapshot that
 /// <see cref="ApplyAsync"/> replaces atomically. A change of weights is in force for the very next
 /// request; instances dropped by a change drain; a table that cannot be applied changes nothing.
 /// </summary>
@@ -29,7 +30,9 @@ public sealed class Router : IAsyncDisposable
     private readonly InstanceRegistry instances;
     private readonly IForwarder forwarder;
     private readonly ProxyHandler handler;
+    private readonly PlainListeners plain;
     private readonly Dictionary<Endpoint, WebApplication> listeners = [];
+    private WebApplication? plainHost;
     private readonly Dictionary<Endpoint, ReloadingCertificate> certificates = [];
     private readonly SemaphoreSlim applying = new(1, 1);
     private readonly RateLimiting.ClientRateLimits limits = new();
@@ -43,6 +46,7 @@ public sealed class Router : IAsyncDisposable
     {
         this.time = time;
         Sockets = sockets ?? new ListenerSockets();
+        plain = new PlainListeners(Sockets);
         instances = new InstanceRegistry(time);
         Metrics = new MetricsRegistry(time);
         // YARP's forwarder; the hand-written one stays for comparison (GANTRY_FORWARDER=handwritten, bench/router.sh).
@@ -83,11 +87,20 @@ public sealed class Router : IAsyncDisposable
             var compiled = CompiledTable.Build(table, instances, Metrics, limits);
             coming = compiled;
 
-            foreach (var address in wanted.Where(a => !listeners.ContainsKey(a)))
+            foreach (var address in wanted.Where(a => !IsListening(a)))
             {
                 try
                 {
-                    listeners[address] = await StartListenerAsync(address, TlsOf(table, address), ct);
+                    if (TlsOf(table, address) is { } tls)
+                    {
+                        listeners[address] = await StartSecureListenerAsync(address, tls, ct);
+                    }
+                    else
+                    {
+                        await StartPlainHostAsync(ct);
+                        plain.Add(address);
+                    }
+
                     started.Add(address);
                 }
                 catch (Exception ex) when (ex is IOException or InvalidOperationException or System.Net.Sockets.SocketException or System.Security.Cryptography.CryptographicException)
@@ -96,9 +109,7 @@ public sealed class Router : IAsyncDisposable
                     coming = null;
                     foreach (var a in started)
                     {
-                        await listeners[a].DisposeAsync();
-                        listeners.Remove(a);
-                        DropCertificate(a);
+                        await StopListenerAsync(a, ct);
                     }
 
                     return new ApplyResult(false, $"cannot listen on {address}: {ex.GetBaseException().Message}");
@@ -111,12 +122,9 @@ public sealed class Router : IAsyncDisposable
             swaps.Swapped();
             instances.Retire(table.Routes.SelectMany(r => r.Groups).SelectMany(g => g.Instances).ToHashSet());
 
-            foreach (var address in listeners.Keys.Where(a => !wanted.Contains(a)).ToList())
+            foreach (var address in listeners.Keys.Concat(plain.Addresses).Where(a => !wanted.Contains(a)).ToList())
             {
-                await listeners[address].StopAsync(ct);
-                await listeners[address].DisposeAsync();
-                listeners.Remove(address);
-                DropCertificate(address);
+                await StopListenerAsync(address, ct);
             }
 
             return ApplyResult.Ok;
@@ -139,7 +147,7 @@ public sealed class Router : IAsyncDisposable
     /// </summary>
     private async Task<ApplyResult?> ChangeSchemesAsync(RoutingTable table, CancellationToken ct)
     {
-        foreach (var address in listeners.Keys.Where(a => table.Listeners.Contains(a)).ToList())
+        foreach (var address in listeners.Keys.Concat(plain.Addresses).Where(a => table.Listeners.Contains(a)).ToList())
         {
             var tls = TlsOf(table, address);
             if (tls is not null && certificates.TryGetValue(address, out var certificate))
@@ -155,14 +163,28 @@ public sealed class Router : IAsyncDisposable
             }
             else if (tls is not null || certificates.ContainsKey(address))
             {
-                await listeners[address].StopAsync(ct);
-                await listeners[address].DisposeAsync();
-                listeners.Remove(address);
-                DropCertificate(address);
+                await StopListenerAsync(address, ct);
             }
         }
 
         return null;
+    }
+
+    private bool IsListening(Endpoint address) => listeners.ContainsKey(address) || plain.Has(address);
+
+    /// <summary>A listener no longer wanted: a cleartext one stops accepting; an HTTPS one's server stops (waiting for its requests).</summary>
+    private async Task StopListenerAsync(Endpoint address, CancellationToken ct)
+    {
+        if (listeners.Remove(address, out var app))
+        {
+            await app.StopAsync(ct);
+            await app.DisposeAsync();
+            DropCertificate(address);
+        }
+        else
+        {
+            await plain.RemoveAsync(address);
+        }
     }
 
     private void DropCertificate(Endpoint address)
@@ -176,46 +198,60 @@ public sealed class Router : IAsyncDisposable
     /// <summary>The host's configuration files are read once, not watched for changes.</summary>
     internal static string[] NoFileWatching { get; } = ["--hostBuilder:reloadConfigOnChange=false"];
 
-    private async Task<WebApplication> StartListenerAsync(Endpoint address, TlsSpec? tls, CancellationToken ct)
+    /// <summary>The one server behind every cleartext listener, started with the first of them (HTTP/1.1: HTTP/2 is negotiated by ALPN, so it needs TLS).</summary>
+    private async Task StartPlainHostAsync(CancellationToken ct)
     {
-        ReloadingCertificate? certificate = null;
-        if (tls is not null)
+        if (plainHost is null)
         {
-            certificate = new ReloadingCertificate(time);
-            certificate.Use(tls);
+            var app = BuildHost(plain, PlainListeners.Placeholder, listen => listen.Protocols = HttpProtocols.Http1);
+            await app.StartAsync(ct);
+            plainHost = app;
         }
+    }
 
-        // One host per listener, so none of them may watch files: each watcher is an inotify instance, and a user may
-        // have only 128 of them (fs.inotify.max_user_instances): the 128th service would not get its listener.
+    private async Task<WebApplication> StartSecureListenerAsync(Endpoint address, TlsSpec tls, CancellationToken ct)
+    {
+        var certificate = new ReloadingCertificate(time);
+        try
+        {
+            certificate.Use(tls);
+            var ip = address.Host == "localhost" ? IPAddress.Loopback : IPAddress.Parse(address.Host);
+            var app = BuildHost(new SharedSocketTransport(Sockets, address), new IPEndPoint(ip, address.Port), listen =>
+            {
+                listen.Protocols = HttpProtocols.Http1AndHttp2;
+                listen.UseHttps(https => https.ServerCertificateSelector = (_, _) => certificate.Current);
+            });
+            await app.StartAsync(ct);
+            certificates[address] = certificate;
+            return app;
+        }
+        catch
+        {
+            certificate.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// A Kestrel server on <paramref name="transport"/>. None may watch files: each watcher is an inotify instance, and a
+    /// user may have only 128 of them (fs.inotify.max_user_instances).
+    /// </summary>
+    private WebApplication BuildHost(Microsoft.AspNetCore.Connections.IConnectionListenerFactory transport, IPEndPoint endpoint, Action<ListenOptions> configure)
+    {
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = NoFileWatching });
         builder.Logging.ClearProviders();
         builder.Services.AddSingleton(time);
-        builder.Services.AddSingleton<Microsoft.AspNetCore.Connections.IConnectionListenerFactory>(new SharedSocketTransport(Sockets, address));
+        builder.Services.AddSingleton(transport);
         builder.WebHost.UseKestrel(options =>
         {
             options.AddServerHeader = false;
             options.Limits.MaxRequestBodySize = null;
             options.Limits.MinRequestBodyDataRate = null;
             options.Limits.MinResponseDataRate = null;
-            var ip = address.Host == "localhost" ? IPAddress.Loopback : IPAddress.Parse(address.Host);
-            options.Listen(ip, address.Port, listen =>
-            {
-                // HTTP/2 is negotiated by ALPN, so it needs TLS; a cleartext listener speaks HTTP/1.1.
-                listen.Protocols = tls is null ? HttpProtocols.Http1 : HttpProtocols.Http1AndHttp2;
-                if (certificate is not null)
-                {
-                    listen.UseHttps(https => https.ServerCertificateSelector = (_, _) => certificate.Current);
-                }
-            });
+            options.Listen(endpoint, configure);
         });
         var app = builder.Build();
         app.Run(handler.HandleAsync);
-        await app.StartAsync(ct);
-        if (certificate is not null)
-        {
-            certificates[address] = certificate;
-        }
-
         return app;
     }
 
@@ -226,7 +262,7 @@ public sealed class Router : IAsyncDisposable
         await applying.WaitAsync(CancellationToken.None);
         try
         {
-            await Task.WhenAll(listeners.Values.Select(app => app.StopAsync(timeout.Token)));
+            await Task.WhenAll(listeners.Values.Append(plainHost).OfType<WebApplication>().Select(app => app.StopAsync(timeout.Token)));
         }
         finally
         {
@@ -243,6 +279,13 @@ public sealed class Router : IAsyncDisposable
         }
 
         listeners.Clear();
+        if (plainHost is not null)
+        {
+            await plainHost.StopAsync(CancellationToken.None);
+            await plainHost.DisposeAsync();
+        }
+
+        await plain.DisposeAsync();
         foreach (var certificate in certificates.Values)
         {
             certificate.Dispose();
