@@ -26,7 +26,10 @@ public static partial class RolloutEngine
         string id, ServiceSpec service, string environment, Release release, RolloutKind kind,
         IEnumerable<InstanceSet> inherited, DateTimeOffset now, string? createdBy = null, bool emergency = false, bool checklist = false, bool approval = false, string? emergencyReason = null, GradualRollback? gradual = null)
     {
-        var sets = inherited.Where(s => s.Role == SetRole.Stable || (s.Role == SetRole.Retired && (s.RemoveAt is null || s.RemoveAt > now))).ToList();
+        // A retired set whose time is up is kept too: its instances run until a pass sees the split without it in force
+        // and stops it (RetireExpired). Dropped here, its key would look free and a release of the same version with
+        // other variables would be handed its running instances.
+        var sets = inherited.Where(s => s.Role is SetRole.Stable or SetRole.Retired).ToList();
         var stable = sets.FirstOrDefault(s => s.Role == SetRole.Stable);
         var strategy = kind == RolloutKind.Rollback ? StrategyKind.Rollback
             : stable is null ? StrategyKind.Initial

@@ -157,6 +157,9 @@ internal sealed class RolloutWorld
         return State;
     }
 
+    /// <summary>Time passes with no reconcile of this target (the reconciler is busy elsewhere, or asleep until its timer).</summary>
+    public void Wait(TimeSpan by) => Now += by;
+
     public RolloutState Advance(TimeSpan by)
     {
         Now += by;

@@ -56,6 +56,32 @@ public sealed class SameVersionTests
         world.Serving().Should().Equal(new Dictionary<string, int> { ["v1"] = 2 });
     }
 
+    /// <summary>
+    /// An aborted set's time is up but no pass has stopped it yet when the same version is deployed with other
+    /// variables: its instances still run, so the new release must not take its key and, with it, those instances
+    /// (a swarm service or processes of the old configuration would have been kept as the new release).
+    /// </summary>
+    [Fact(Timeout = 10_000)]
+    public void Deploy_SameVersionOtherVariables_WhileAnExpiredSetStillRuns_GetsASetOfItsOwn()
+    {
+        var world = RolloutEngineTests.Stable(RolloutEngineTests.Canary);
+        world.Deploy("v2");
+        world.Settle();
+        world.Command(CommandKind.Abort, "numbers").Decision.Should().NotBeNull();
+        var aborted = world.State.SetOf("v2")!;
+        aborted.Role.Should().Be(SetRole.Retired);
+        world.Wait(aborted.RemoveAt!.Value - world.Now + TimeSpan.FromSeconds(1));
+
+        var hungry = new Release("v2", [new KeyValuePair<string, string>("FAULT_ALLOCATE_MB", "400")]);
+        var state = world.Deploy(hungry);
+        state.NewKey.Should().Be(hungry.ConfigurationKey, "a set keyed v2 with the old variables still runs");
+        state.Sets.Should().Contain(s => s.Key == "v2" && s.Role == SetRole.Retired && s.Routed == 0, "it runs until a pass sees the split without it in force");
+        world.Settle();
+        world.State.Sets.Should().NotContain(s => s.Key == "v2", "then it is stopped");
+        world.State.SetOf(hungry.ConfigurationKey)!.Release.Should().Be(hungry);
+        world.Events.Should().Contain(e => e.Type == RolloutEventType.ScaledDown && e.Message == "stopped the instances of v2");
+    }
+
     [Fact(Timeout = 10_000)]
     public void Identity_IgnoresSecretValuesAndCommitData_ButNotVariables()
     {
