@@ -232,7 +232,7 @@ public sealed partial class GantryServer : IAsyncDisposable
         var listen = options.Listen;
         var log = loggers.CreateLogger<GantryServer>();
         var certificate = options.Tls is { } tls ? LoadCertificate(tls) : null;
-        var builder = WebApplication.CreateSlimBuilder();
+        var builder = Proxy.Hosting.QuietHosts.CreateBuilder();
         builder.Logging.ClearProviders();
         builder.Services.AddSingleton(loggers);
         builder.Services.AddSingleton(time);

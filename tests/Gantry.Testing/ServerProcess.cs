@@ -19,6 +19,9 @@ public sealed class ServerProcess(string data, int apiPort, IReadOnlyDictionary<
 
     public string Data => data;
 
+    /// <summary>The server's working directory (its host's content root); the repository's root unless set.</summary>
+    public string? WorkingDirectory { get; init; }
+
     /// <summary>The server's local admin token (read once the server has started).</summary>
     public string AdminToken { get; private set; } = string.Empty;
 
@@ -31,7 +34,7 @@ public sealed class ServerProcess(string data, int apiPort, IReadOnlyDictionary<
 
     public async Task StartAsync(string manifest, params string[] extra)
     {
-        var server = ChildProcess.Start("dotnet", [RepoPaths.GantryDll, "server", "-f", manifest, "--data", data, "--listen", $"127.0.0.1:{apiPort}", .. extra], env);
+        var server = ChildProcess.Start("dotnet", [RepoPaths.GantryDll, "server", "-f", manifest, "--data", data, "--listen", $"127.0.0.1:{apiPort}", .. extra], env, WorkingDirectory);
         Process = server;
         var watch = Stopwatch.StartNew();
         while (watch.Elapsed < TimeSpan.FromSeconds(30))

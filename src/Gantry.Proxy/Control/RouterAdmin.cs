@@ -52,7 +52,7 @@ public static class RouterAdmin
         var reported = version ?? Version;
         var started = time.GetUtcNow();
         var measurements = new Measurements(control.Router.Metrics);
-        var builder = WebApplication.CreateSlimBuilder();
+        var builder = Hosting.QuietHosts.CreateBuilder();
         builder.Logging.ClearProviders();
         builder.Services.ConfigureHttpJsonOptions(o => GantryJson.Configure(o.SerializerOptions));
         // Bound under a name of its own, then renamed over the well-known one: a predecessor (an upgrade) keeps its

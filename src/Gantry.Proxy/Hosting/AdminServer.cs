@@ -13,7 +13,7 @@ public static class AdminServer
 {
     public static async Task<WebApplication> StartAsync(Router router, Endpoint address, CancellationToken ct)
     {
-        var builder = WebApplication.CreateSlimBuilder();
+        var builder = QuietHosts.CreateBuilder();
         builder.Logging.ClearProviders();
         builder.WebHost.UseKestrel(o => o.Listen(address.Host == "localhost" ? IPAddress.Loopback : IPAddress.Parse(address.Host), address.Port));
         var app = builder.Build();

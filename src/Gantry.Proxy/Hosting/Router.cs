@@ -195,9 +195,6 @@ public sealed class Router : IAsyncDisposable
         }
     }
 
-    /// <summary>The host's configuration files are read once, not watched for changes.</summary>
-    internal static string[] NoFileWatching { get; } = ["--hostBuilder:reloadConfigOnChange=false"];
-
     /// <summary>The one server behind every cleartext listener, started with the first of them (HTTP/1.1: HTTP/2 is negotiated by ALPN, so it needs TLS).</summary>
     private async Task StartPlainHostAsync(CancellationToken ct)
     {
@@ -238,7 +235,7 @@ public sealed class Router : IAsyncDisposable
     /// </summary>
     private WebApplication BuildHost(Microsoft.AspNetCore.Connections.IConnectionListenerFactory transport, IPEndPoint endpoint, Action<ListenOptions> configure)
     {
-        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = NoFileWatching });
+        var builder = QuietHosts.CreateBuilder();
         builder.Logging.ClearProviders();
         builder.Services.AddSingleton(time);
         builder.Services.AddSingleton(transport);
