@@ -73,6 +73,32 @@ public sealed class HttpProbe
         }
     }
 
+    /// <summary>
+    /// The probe made at <paramref name="due"/>, and with <paramref name="steady"/> made again every
+    /// <paramref name="interval"/> for as long as its result is that one: the first result that is not (or the first
+    /// at all when <paramref name="steady"/> is null), with when its probe started. On a probe loop of the same clock
+    /// the repeats are the loop's alone; otherwise the caller probes on its own clock, one probe after another.
+    /// </summary>
+    public async Task<ProbeResult> WatchAsync(long due, TimeSpan interval, TimeSpan timeout, bool? steady, TimeProvider time, CancellationToken ct)
+    {
+        if (loop is not null && socketAddress is not null && ReferenceEquals(loop.Time, time))
+        {
+            return await loop.StartAsync(socketAddress, request, due, timeout, steady is null ? null : interval, steady ?? false, ct);
+        }
+
+        while (true)
+        {
+            var startedAt = Math.Max(due, time.GetTimestamp());
+            var passed = await PassesAtAsync(due, timeout, time, ct);
+            if (steady is not { } same || passed != same)
+            {
+                return new ProbeResult(passed, startedAt);
+            }
+
+            due = ProbeSchedule.Next(startedAt, interval, time.TimestampFrequency);
+        }
+    }
+
     /// <summary>Whether the answer's status is 200-399; false when it cannot connect, the connection breaks or the answer is not HTTP. Cancelled by <paramref name="ct"/> (the probe's timeout).</summary>
     public async ValueTask<bool> PassesAsync(CancellationToken ct)
     {

@@ -10,15 +10,24 @@ internal sealed class ProbeExchange(byte[] address, ReadOnlyMemory<byte> request
     public CancellationToken Cancellation { get; } = cancellation;
 
     /// <summary>Set by the <see cref="ProbeLoop"/> on a pool thread; each continuation is a work item of its own, so none waits behind another that blocks.</summary>
-    public TaskCompletionSource<bool> Result { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    public TaskCompletionSource<ProbeResult> Result { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     public CancellationTokenRegistration Registration { get; set; }
 
     /// <summary>When it starts, a timestamp of the loop's clock.</summary>
-    public long Due { get; init; }
+    public long Due { get; set; }
 
     /// <summary>When it has failed if not over, a timestamp of the loop's clock (<see cref="long.MaxValue"/>: never).</summary>
-    public long Deadline { get; init; }
+    public long Deadline { get; set; }
+
+    /// <summary>How long each probe may take, in ticks of the loop's clock.</summary>
+    public long Timeout { get; init; }
+
+    /// <summary>Made again every interval, on the loop, while its result is <see cref="Steady"/>; null: made once.</summary>
+    public TimeSpan? Repeat { get; init; }
+
+    /// <summary>The result that is made again rather than given back (with <see cref="Repeat"/>).</summary>
+    public bool Steady { get; init; }
 
     public volatile bool CancelAsked;
 
@@ -35,4 +44,21 @@ internal sealed class ProbeExchange(byte[] address, ReadOnlyMemory<byte> request
     public bool Passed { get; set; }
 
     public byte[]? Buffer { get; set; }
+
+    /// <summary>Ready to be made again at <paramref name="due"/> (its socket closed and its buffer given back by the loop).</summary>
+    public void Again(long due)
+    {
+        Due = due;
+        Deadline = due + Timeout;
+        Fd = -1;
+        Sent = 0;
+        Reading = false;
+        Read = 0;
+        Status = null;
+        Passed = false;
+        Buffer = null;
+    }
 }
+
+/// <summary>A probe's result and when it started, a timestamp of the prober's clock (the next one is due an interval on).</summary>
+public readonly record struct ProbeResult(bool Passed, long StartedAt);

@@ -1,7 +1,6 @@
 using System.Buffers;
 using System.Collections.Concurrent;
 using static Gantry.Runtime.Native.LibC;
-using static Gantry.Runtime.Probes.ProbeSockets;
 
 namespace Gantry.Runtime.Probes;
 
@@ -16,7 +15,7 @@ namespace Gantry.Runtime.Probes;
 /// to their callers together, on the thread pool. Null from <see cref="Shared"/> where the system lacks the calls (the probe then uses the runtime's
 /// sockets).
 /// </summary>
-public sealed class ProbeLoop
+public sealed partial class ProbeLoop
 {
     private const int Buffer = 4096;
     private const int ReadAtMost = 64 * 1024;
@@ -52,18 +51,31 @@ public sealed class ProbeLoop
     /// at <paramref name="due"/> (a timestamp of <see cref="Time"/>) and is false when not over
     /// <paramref name="timeout"/> later; null means now, and no timeout but <paramref name="ct"/>.
     /// </summary>
-    internal Task<bool> PassesAsync(byte[] address, ReadOnlyMemory<byte> request, long? due, TimeSpan timeout, CancellationToken ct)
+    internal async Task<bool> PassesAsync(byte[] address, ReadOnlyMemory<byte> request, long? due, TimeSpan timeout, CancellationToken ct) =>
+        (await StartAsync(address, request, due, timeout, null, false, ct)).Passed;
+
+    /// <summary>
+    /// As <see cref="PassesAsync"/>, and with <paramref name="repeat"/> the probe is made again every interval (on the
+    /// grid of <see cref="ProbeSchedule"/>) for as long as its result is <paramref name="steady"/>, on this loop alone:
+    /// only a result that differs is given back, with when its probe started. An instance whose health does not
+    /// change costs no work of the thread pool between probes.
+    /// </summary>
+    internal Task<ProbeResult> StartAsync(byte[] address, ReadOnlyMemory<byte> request, long? due, TimeSpan timeout, TimeSpan? repeat, bool steady, CancellationToken ct)
     {
         if (ct.IsCancellationRequested)
         {
-            return Task.FromCanceled<bool>(ct);
+            return Task.FromCanceled<ProbeResult>(ct);
         }
 
         var start = due ?? Time.GetTimestamp();
+        var ticks = due is null ? long.MaxValue - start : (long)(timeout.TotalSeconds * Time.TimestampFrequency);
         var exchange = new ProbeExchange(address, request, ct)
         {
             Due = start,
-            Deadline = due is null ? long.MaxValue : start + (long)(timeout.TotalSeconds * Time.TimestampFrequency),
+            Deadline = start + ticks,
+            Timeout = ticks,
+            Repeat = due is null ? null : repeat,
+            Steady = steady,
         };
         if (ct.CanBeCanceled)
         {
@@ -268,92 +280,9 @@ public sealed class ProbeLoop
         {
             foreach (var exchange in batch)
             {
-                _ = exchange.CancelAsked ? exchange.Result.TrySetCanceled(exchange.Cancellation) : exchange.Result.TrySetResult(exchange.Passed);
+                _ = exchange.CancelAsked ? exchange.Result.TrySetCanceled(exchange.Cancellation) : exchange.Result.TrySetResult(new ProbeResult(exchange.Passed, exchange.Due));
             }
         }, batch, preferLocal: false);
-    }
-
-    /// <summary>Opens and connects; true when the exchange is already over (its <see cref="ProbeExchange.Passed"/> says how).</summary>
-    private static bool Begin(ProbeExchange exchange)
-    {
-        exchange.Fd = Open(exchange.Address);
-        if (exchange.Fd < 0)
-        {
-            return true;
-        }
-
-        return Connect(exchange.Fd, exchange.Address) switch
-        {
-            0 => SendRest(exchange),
-            InProgress => false,
-            _ => true,
-        };
-    }
-
-    /// <summary>Takes the exchange on after its socket became ready; true when it is over.</summary>
-    private static bool Advance(ProbeExchange exchange, short events)
-    {
-        if (exchange.Reading)
-        {
-            return ReadAll(exchange);
-        }
-
-        if (exchange.Sent == 0 && ((events & Failed) != 0 || PendingError(exchange.Fd) != 0))
-        {
-            return true; // refused, unreachable
-        }
-
-        return SendRest(exchange);
-    }
-
-    private static bool SendRest(ProbeExchange exchange)
-    {
-        var sent = Send(exchange.Fd, exchange.Request.Span[exchange.Sent..]);
-        if (sent < 0)
-        {
-            return sent != -WouldBlock;
-        }
-
-        exchange.Sent += sent;
-        exchange.Reading = exchange.Sent == exchange.Request.Length;
-        return false;
-    }
-
-    /// <summary>Reads what is there: the status line first, then the rest of the answer to its end (or 64 KiB).</summary>
-    private static bool ReadAll(ProbeExchange exchange)
-    {
-        var buffer = exchange.Buffer ??= ArrayPool<byte>.Shared.Rent(Buffer);
-        while (true)
-        {
-            var into = exchange.Status is null ? buffer.AsSpan(exchange.Read, Buffer - exchange.Read) : buffer.AsSpan(0, Buffer);
-            var n = Receive(exchange.Fd, into);
-            if (n < 0)
-            {
-                return n != -WouldBlock && n != -Interrupted;
-            }
-
-            if (n == 0)
-            {
-                exchange.Passed = exchange.Status is >= 200 and < 400;
-                return true;
-            }
-
-            exchange.Read += n;
-            if (exchange.Status is null)
-            {
-                exchange.Status = HttpProbe.StatusOf(buffer.AsSpan(0, exchange.Read));
-                if (exchange.Status is null && exchange.Read == Buffer)
-                {
-                    return true; // no status line in the first 4 KiB: not HTTP
-                }
-            }
-
-            if (exchange.Read >= ReadAtMost)
-            {
-                exchange.Passed = exchange.Status is >= 200 and < 400;
-                return true;
-            }
-        }
     }
 
     private void Finish(ProbeExchange exchange, int index)
@@ -368,6 +297,16 @@ public sealed class ProbeLoop
         if (exchange.Buffer is { } buffer)
         {
             ArrayPool<byte>.Shared.Return(buffer);
+        }
+
+        if (exchange.Repeat is { } interval && !exchange.CancelAsked && exchange.Passed == exchange.Steady)
+        {
+            // Steady: made again an interval after it started, or an interval from now if the loop fell that far behind.
+            var next = ProbeSchedule.Next(exchange.Due, interval, Time.TimestampFrequency);
+            var now = Time.GetTimestamp();
+            exchange.Again(next > now ? next : ProbeSchedule.Next(now, interval, Time.TimestampFrequency));
+            waiting.Enqueue(exchange, exchange.Due);
+            return;
         }
 
         _ = exchange.Registration.Unregister();

@@ -165,6 +165,13 @@ internal sealed partial class ManagedInstance : IAsyncDisposable
             await Task.Delay(health.Readiness.InitialDelay, time, ct);
         }
 
+        if (exited is not null && started.EndTold)
+        {
+            // Its end is told at once: the probes run on their own until a result changes.
+            await WatchHealthAsync(started, exited, nextReadiness, nextLiveness, ct);
+            return;
+        }
+
         while (!ct.IsCancellationRequested)
         {
             if (started.HasExited)

@@ -10,7 +10,8 @@ namespace Gantry.Runtime.Tests.Probes;
 /// <summary>
 /// Probes handed to the process's probe loop ahead of time: started when due and not before, failed at their own
 /// timeout, given back at once when their caller stops waiting (never connecting), many at once all answered; on a
-/// clock other than the loop's the caller waits on its own clock.
+/// clock other than the loop's the caller waits on its own clock. A probe handed over with the result it is expected
+/// to keep is made again every interval while it keeps it, and only the first result that differs comes back.
 /// </summary>
 public sealed class ProbeLoopTests
 {
@@ -140,6 +141,91 @@ public sealed class ProbeLoopTests
         using var client = await listener.AcceptTcpClientAsync(TestContext.Current.CancellationToken);
         await AnswerAsync(client, "HTTP/1.1 204 No Content\r\n\r\n");
         (await probing).Should().BeTrue();
+    }
+
+    [Fact(Timeout = 20_000)]
+    public async Task ASteadyProbe_IsMadeAgainEveryInterval_AndOnlyTheFirstChangeComesBack()
+    {
+        using var listener = Listen(out var port);
+        var time = Loop.Time;
+        var interval = TimeSpan.FromMilliseconds(200);
+        var due = time.GetTimestamp();
+        var watching = new HttpProbe("127.0.0.1", port, "/", Loop).WatchAsync(due, interval, TimeSpan.FromSeconds(2), steady: true, time, TestContext.Current.CancellationToken);
+
+        var accepted = new List<TimeSpan>();
+        var clock = Stopwatch.StartNew();
+        for (var i = 0; i < 4; i++)
+        {
+            using var client = await listener.AcceptTcpClientAsync(TestContext.Current.CancellationToken);
+            accepted.Add(clock.Elapsed);
+            watching.IsCompleted.Should().BeFalse("a passing probe is made again, not given back");
+            await AnswerAsync(client, i < 3 ? "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n" : "HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\n\r\n");
+        }
+
+        var result = await watching;
+        result.Passed.Should().BeFalse("the fourth probe failed");
+        var third = ProbeSchedule.Next(ProbeSchedule.Next(ProbeSchedule.Next(due, interval, time.TimestampFrequency), interval, time.TimestampFrequency), interval, time.TimestampFrequency);
+        result.StartedAt.Should().Be(third, "each repeat is due an interval after the one before, on the grid");
+        accepted.Zip(accepted.Skip(1), (a, b) => b - a).Should().OnlyContain(gap => gap >= TimeSpan.FromMilliseconds(150), "one probe an interval");
+        await Task.Delay(400, TestContext.Current.CancellationToken);
+        listener.Pending().Should().BeFalse("a result that changed ends the watch");
+    }
+
+    [Fact(Timeout = 20_000)]
+    public async Task AWatchWhoseCallerStops_MakesNoMoreProbes()
+    {
+        using var listener = Listen(out var port);
+        var time = Loop.Time;
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(TestContext.Current.CancellationToken);
+        var watching = new HttpProbe("127.0.0.1", port, "/", Loop).WatchAsync(time.GetTimestamp(), TimeSpan.FromMilliseconds(200), TimeSpan.FromSeconds(2), steady: true, time, stop.Token);
+        using (var client = await listener.AcceptTcpClientAsync(TestContext.Current.CancellationToken))
+        {
+            await AnswerAsync(client, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
+        }
+
+        await stop.CancelAsync();
+
+        await FluentActions.Awaiting(() => watching).Should().ThrowAsync<OperationCanceledException>();
+        await Task.Delay(500, TestContext.Current.CancellationToken);
+        listener.Pending().Should().BeFalse("the repeat was given back, never made");
+    }
+
+    [Fact(Timeout = 20_000)]
+    public async Task WithNoSteadyResult_TheFirstResultComesBack()
+    {
+        using var listener = Listen(out var port);
+        var time = Loop.Time;
+        var watching = new HttpProbe("127.0.0.1", port, "/", Loop).WatchAsync(time.GetTimestamp(), TimeSpan.FromMilliseconds(200), TimeSpan.FromSeconds(2), steady: null, time, TestContext.Current.CancellationToken);
+        using (var client = await listener.AcceptTcpClientAsync(TestContext.Current.CancellationToken))
+        {
+            await AnswerAsync(client, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
+        }
+
+        (await watching).Passed.Should().BeTrue();
+    }
+
+    [Fact(Timeout = 20_000)]
+    public async Task OnAnotherClock_TheCallerRepeatsOnThatClock()
+    {
+        using var listener = Listen(out var port);
+        var fake = new FakeTimeProvider();
+        var watching = new HttpProbe("127.0.0.1", port, "/", Loop).WatchAsync(fake.GetTimestamp(), TimeSpan.FromSeconds(2), TimeSpan.FromSeconds(5), steady: true, fake, TestContext.Current.CancellationToken);
+        using (var client = await listener.AcceptTcpClientAsync(TestContext.Current.CancellationToken))
+        {
+            await AnswerAsync(client, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
+        }
+
+        await Task.Delay(300, TestContext.Current.CancellationToken);
+        listener.Pending().Should().BeFalse("the next probe is due two seconds on, on the fake clock");
+        fake.Advance(TimeSpan.FromSeconds(2));
+        using (var client = await listener.AcceptTcpClientAsync(TestContext.Current.CancellationToken))
+        {
+            await AnswerAsync(client, "HTTP/1.1 500 Internal Server Error\r\nContent-Length: 0\r\n\r\n");
+        }
+
+        var result = await watching;
+        result.Passed.Should().BeFalse();
+        result.StartedAt.Should().Be(fake.GetTimestamp());
     }
 
     private static TcpListener Listen(out int port, int backlog = 16)
