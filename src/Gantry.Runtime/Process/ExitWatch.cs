@@ -11,7 +11,7 @@ namespace Gantry.Runtime.Process;
 /// process, never a later one given the same pid. Where the system has no pidfd (Linux before 5.3, a C library
 /// before 2.36), <see cref="Watch"/> answers null and the supervisor polls as before.
 /// </summary>
-internal static partial class ExitWatch
+public static partial class ExitWatch
 {
     private static readonly Lock Gate = new();
     private static readonly Dictionary<int, Watched> Watching = [];
@@ -133,7 +133,7 @@ internal static partial class ExitWatch
     }
 
     /// <summary>One watched process: <see cref="Ended"/> completes when it ends; disposing stops watching a process that keeps running (a released instance).</summary>
-    internal sealed class Watched : IDisposable
+    public sealed class Watched : IDisposable
     {
         private readonly TaskCompletionSource ended = new(TaskCreationOptions.RunContinuationsAsynchronously);
 

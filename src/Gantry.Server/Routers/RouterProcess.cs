@@ -13,7 +13,7 @@ public sealed record RouterLaunch(string FileName, IReadOnlyList<string> Argumen
 /// <summary>
 /// The router as a process of its own (<c>gantry router --data DIR</c>), seen from the control plane: found again
 /// through its pid file when it already runs, started detached when not, given numbered tables over its admin API and
-/// read back; watched every 100 ms and started again when it dies, the gap recorded in the audit trail. It serves its
+/// read back; watched (its end told by its pidfd) and started again when it dies, the gap recorded in the audit trail. It serves its
 /// last table on its own, so the control plane may stop, crash or be upgraded without a request failing. With
 /// <see cref="RouterLaunch.SpareArguments"/> a warmed-up spare waits to serve the moment the router ends (its own
 /// watch, not this one's), and a new spare is started after each takeover.
@@ -171,19 +171,38 @@ public sealed partial class RouterProcess(RouterFiles files, RouterLaunch launch
     }
 
     /// <summary>
-    /// Every 100 ms: is the router in the pid file alive? A successor after an upgrade is simply followed; the spare
-    /// that took over from a router that died, or a router this watch starts again when no spare does, is given the
-    /// last table this control plane applied if it serves an older one, and recorded.
+    /// Is the router in the pid file alive? Looked at the moment the router's process ends (told by its pidfd) and
+    /// otherwise every <see cref="SpareCheck"/>; every 100 ms while no router is known to be alive (a spare taking
+    /// over) or where the system cannot tell a process's end. A successor after an upgrade is simply followed; the
+    /// spare that took over from a router that died, or a router this watch starts again when no spare does, is given
+    /// the last table this control plane applied if it serves an older one, and recorded.
     /// </summary>
     private async Task WatchAsync(CancellationToken ct)
     {
+        var alive = true;
+        using var end = new RouterEnd();
         while (!ct.IsCancellationRequested)
         {
             try
             {
-                await Task.Delay(Watch, time, ct);
+                if (alive && Pid is { } watched && end.Of(watched) is { } ended)
+                {
+                    await Task.WhenAny(ended, Task.Delay(SpareCheck, time, ct));
+                    ct.ThrowIfCancellationRequested();
+                    if (ended.IsCompleted)
+                    {
+                        lastAlive = time.GetTimestamp(); // it was alive until now: the gap is measured from its end
+                    }
+                }
+                else
+                {
+                    await Task.Delay(Watch, time, ct);
+                }
+
+                alive = false;
                 if (files.LivePid() is { } pid)
                 {
+                    alive = true;
                     if (pid != Pid && await StatusAsync(ct) is { FromSpare: true } took && took.Pid == pid)
                     {
                         await RestoredAsync(Pid, took, ct);
@@ -207,6 +226,7 @@ public sealed partial class RouterProcess(RouterFiles files, RouterLaunch launch
 
                 await RestoredAsync(Pid, await LaunchAsync(ct), ct);
                 lastAlive = time.GetTimestamp();
+                alive = true;
             }
             catch (OperationCanceledException) when (ct.IsCancellationRequested)
             {

@@ -38,13 +38,40 @@ public sealed class DataPlaneTests(ITestOutputHelper log) : IDisposable
                 steps: [{ setWeight: 50 }, { pause: {} }]
         """;
 
-    private async Task<(ServerProcess Server, string ManifestPath)> StartAsync()
+    private async Task<(ServerProcess Server, string ManifestPath)> StartAsync(params string[] extra)
     {
         var path = Path.Combine(folder, "gantry.yaml");
         await File.WriteAllTextAsync(path, Manifest());
         var server = new ServerProcess(Path.Combine(folder, "data"), FreePort.Next());
-        await server.StartAsync(path);
+        await server.StartAsync(path, extra);
         return (server, path);
+    }
+
+    /// <summary>No spare: the server is told of the router's end by its pidfd and starts a new one at once (not at its next look).</summary>
+    [Fact(Timeout = 300_000)]
+    public async Task Router_KilledWithNoSpare_IsStartedAgainByTheServerWithinASecond()
+    {
+        var (server, _) = await StartAsync("--no-router-spare");
+        await using (server)
+        {
+            await server.WaitForAsync(await server.DeployAsync("1.0"), RolloutPhase.Succeeded);
+            var files = new RouterFiles(server.Data);
+            var killed = files.LivePid()!.Value;
+            files.LiveSparePid().Should().BeNull("no spare is kept");
+
+            Process.GetProcessById(killed).Kill();
+            var watch = Stopwatch.StartNew();
+            await WaitUntilAsync(() => RouterProcesses(server.Data).Any(pid => pid != killed), TimeSpan.FromSeconds(2));
+            var noticed = watch.Elapsed;
+            await WaitUntilAsync(() => FreePort.Accepts(listen) && files.LivePid() is { } pid && pid != killed, TimeSpan.FromSeconds(10));
+            log.WriteLine($"router killed with no spare: a new one started after {noticed.TotalMilliseconds:0} ms, serving after {watch.Elapsed.TotalMilliseconds:0} ms");
+            noticed.Should().BeLessThan(TimeSpan.FromMilliseconds(500), "the server is told of the router's end at once, not at its next look");
+            AuditEvent? restarted = null;
+            await WaitUntilAsync(async () => (restarted = (await server.Api.GetFromJsonAsync<List<AuditEvent>>("/api/v1/audit?target=router", GantryJson.Options))!
+                .Find(e => e.Action == "router.restarted" && e.Detail.Contains($"(pid {killed})", StringComparison.Ordinal))) is not null, TimeSpan.FromSeconds(10));
+            var recorded = int.Parse(System.Text.RegularExpressions.Regex.Match(restarted!.Detail, @"after (\d+) ms").Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture);
+            recorded.Should().BeLessThanOrEqualTo((int)Math.Ceiling(watch.Elapsed.TotalMilliseconds), "the gap is measured from the router's end, as the kernel told it");
+        }
     }
 
     [Fact(Timeout = 300_000)]
@@ -169,6 +196,26 @@ public sealed class DataPlaneTests(ITestOutputHelper log) : IDisposable
         }
     }
 
+
+    /// <summary>The router processes of a data directory (from their command lines), the one killed included until it is gone.</summary>
+    private static List<int> RouterProcesses(string data) =>
+        [.. Directory.GetDirectories("/proc").Select(d => int.TryParse(Path.GetFileName(d), out var pid) ? pid : 0).Where(pid => pid > 0 && CommandLine(pid).Contains($"router\0--data\0{data}", StringComparison.Ordinal))];
+
+    private static string CommandLine(int pid)
+    {
+        try
+        {
+            return File.ReadAllText($"/proc/{pid}/cmdline");
+        }
+        catch (IOException)
+        {
+            return string.Empty;
+        }
+        catch (UnauthorizedAccessException)
+        {
+            return string.Empty;
+        }
+    }
 
     private static Task WaitUntilAsync(Func<bool> condition, TimeSpan timeout) => WaitUntilAsync(() => Task.FromResult(condition()), timeout);
 
