@@ -25,6 +25,14 @@ public sealed class RuntimeSet(IReadOnlyList<IRuntime> runtimes) : IRuntime
 
     public IReadOnlyList<InstanceStatus> Observe() => [.. runtimes.SelectMany(r => r.Observe())];
 
+    public void WhenChanged(Action changed)
+    {
+        foreach (var runtime in runtimes)
+        {
+            runtime.WhenChanged(changed);
+        }
+    }
+
     public async Task<InstanceUsage?> UsageAsync(string instanceId, CancellationToken ct)
     {
         foreach (var runtime in runtimes.Where(r => r.Capabilities.HasFlag(RuntimeCapabilities.Usage)))

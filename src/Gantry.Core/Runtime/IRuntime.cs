@@ -87,6 +87,14 @@ public interface IRuntime : IAsyncDisposable
     /// <summary>The instances of every set, as last observed.</summary>
     IReadOnlyList<InstanceStatus> Observe();
 
+    /// <summary>
+    /// Calls <paramref name="changed"/> (on any thread, quickly: it should only signal) whenever an instance's observed
+    /// status changes, for runtimes with <see cref="RuntimeCapabilities.ChangeSignals"/>; others never call it.
+    /// </summary>
+    void WhenChanged(Action changed)
+    {
+    }
+
     /// <summary>The last lines an instance wrote to stdout and stderr.</summary>
     Task<IReadOnlyList<string>> LogsAsync(string instanceId, CancellationToken ct);
 
@@ -123,6 +131,9 @@ public enum RuntimeCapabilities
 
     /// <summary>An instance's CPU and memory can be read (<see cref="IRuntime.UsageAsync"/>).</summary>
     Usage = 16,
+
+    /// <summary>Every change of what <see cref="IRuntime.Observe"/> answers is told to <see cref="IRuntime.WhenChanged"/> as it happens, so no one needs to poll.</summary>
+    ChangeSignals = 32,
 }
 
 /// <summary>Checks that a runtime can run the services of a manifest.</summary>

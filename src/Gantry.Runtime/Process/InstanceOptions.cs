@@ -11,4 +11,7 @@ internal sealed record InstanceOptions(TimeProvider Time, string? LogDirectory, 
 
     /// <summary>Instances outlive this control plane and are adopted by the next: detached processes, or an engine's recorded instances.</summary>
     public bool Outlives => Detached || (Launcher is not null && RecordFolder is not null);
+
+    /// <summary>Told when an instance's status changes (its phase, process, restarts or last error).</summary>
+    public Action Changed { get; init; } = static () => { };
 }

@@ -75,6 +75,8 @@ internal sealed partial class ManagedInstance
             process = started;
         }
 
+        options.Changed();
+
         if (options.RecordFolder is { } records)
         {
             new AdoptionRecord(Id, spec.Service.Name, spec.Environment, spec.Key, spec.Version, Index, Address.Port, started.Id, started.StartTime, restarts, Core.Manifest.ProcessSpec.RuntimeKind).Save(records);
@@ -113,11 +115,15 @@ internal sealed partial class ManagedInstance
             lastError = before;
         }
 
+        options.Changed();
+
         var started = InstanceProcess.Launched(launched, ct => launcher.ExitOfAsync(Id, ct));
         lock (gate)
         {
             process = started;
         }
+
+        options.Changed();
 
         if (options.RecordFolder is { } records)
         {
@@ -135,6 +141,8 @@ internal sealed partial class ManagedInstance
         {
             lastError = text;
         }
+
+        options.Changed();
     }
 
     /// <summary>What {version}, {port}, {service}, {environment} and {instance} stand for in this instance's texts.</summary>

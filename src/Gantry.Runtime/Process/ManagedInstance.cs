@@ -108,6 +108,8 @@ internal sealed partial class ManagedInstance : IAsyncDisposable
                     lastError = cannot.Message;
                 }
 
+                options.Changed();
+
                 return;
             }
             catch (Exception ex) when (ex is InvalidOperationException or System.ComponentModel.Win32Exception or IOException)
@@ -127,6 +129,8 @@ internal sealed partial class ManagedInstance : IAsyncDisposable
             {
                 restarts++;
             }
+
+            options.Changed();
         }
     }
 
@@ -221,8 +225,15 @@ internal sealed partial class ManagedInstance : IAsyncDisposable
     {
         lock (gate)
         {
+            if (phase == value)
+            {
+                return;
+            }
+
             phase = value;
         }
+
+        options.Changed();
     }
 
     private void Fail(string error)
@@ -232,6 +243,8 @@ internal sealed partial class ManagedInstance : IAsyncDisposable
             phase = InstancePhase.Crashed;
             lastError = error;
         }
+
+        options.Changed();
     }
 
     /// <summary>SIGTERM, up to stopTimeout for it to exit, then SIGKILL to the whole tree.</summary>

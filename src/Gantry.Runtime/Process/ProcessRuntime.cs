@@ -33,7 +33,7 @@ public sealed class ProcessRuntime(TimeProvider time, string? logDirectory = nul
     public string Name => launcher?.Kind ?? Core.Manifest.ProcessSpec.RuntimeKind;
 
     /// <summary>Detached instances are adopted by the next control plane; isolated when the server runs as root.</summary>
-    public RuntimeCapabilities Capabilities => RuntimeCapabilities.Logs
+    public RuntimeCapabilities Capabilities => RuntimeCapabilities.Logs | RuntimeCapabilities.ChangeSignals
         | (launcher is not null ? RuntimeCapabilities.Usage : RuntimeCapabilities.None)
         | (isolation is { DefaultUser: not null } && launcher is null ? RuntimeCapabilities.UserIsolation : RuntimeCapabilities.None)
         | (Options.Outlives ? RuntimeCapabilities.Adoption : RuntimeCapabilities.None);
@@ -41,7 +41,11 @@ public sealed class ProcessRuntime(TimeProvider time, string? logDirectory = nul
     /// <summary>How many instances were taken back from a predecessor so far.</summary>
     public int Adopted { get; private set; }
 
-    private InstanceOptions Options => options ??= new InstanceOptions(time, logDirectory, owner, isolation ?? InstanceIsolation.None, recordFolder, launcher);
+    private InstanceOptions Options => options ??= new InstanceOptions(time, logDirectory, owner, isolation ?? InstanceIsolation.None, recordFolder, launcher) { Changed = () => changed?.Invoke() };
+
+    private Action? changed;
+
+    public void WhenChanged(Action changed) => this.changed += changed;
 
     public async Task<IReadOnlyList<InstanceStatus>> EnsureAsync(InstanceSetSpec spec, CancellationToken ct)
     {

@@ -239,5 +239,18 @@ public sealed partial class SwarmRuntime
     }
 
     /// <summary>Every set's instances, swapped whole for <see cref="Observe"/>.</summary>
-    private void Publish() => observed = [.. sets.Values.SelectMany(s => s.Instances)];
+    private void Publish()
+    {
+        IReadOnlyList<InstanceStatus> next = [.. sets.Values.SelectMany(s => s.Instances)];
+        var before = observed;
+        observed = next;
+        if (!before.SequenceEqual(next))
+        {
+            changed?.Invoke();
+        }
+    }
+
+    private Action? changed;
+
+    public void WhenChanged(Action changed) => this.changed += changed;
 }

@@ -29,7 +29,7 @@ public sealed partial class SwarmRuntime(DockerEngine engine, string owner, Time
 
     public string Name => SwarmSpec.RuntimeKind;
 
-    public RuntimeCapabilities Capabilities => RuntimeCapabilities.MultiHost | RuntimeCapabilities.Adoption | RuntimeCapabilities.Logs;
+    public RuntimeCapabilities Capabilities => RuntimeCapabilities.MultiHost | RuntimeCapabilities.Adoption | RuntimeCapabilities.Logs | RuntimeCapabilities.ChangeSignals;
 
     public async Task<IReadOnlyList<InstanceStatus>> EnsureAsync(InstanceSetSpec spec, CancellationToken ct)
     {

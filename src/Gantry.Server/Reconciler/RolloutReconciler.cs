@@ -27,6 +27,13 @@ public sealed partial class RolloutReconciler(
     ILogger<RolloutReconciler> logger)
 {
     private static readonly TimeSpan Period = TimeSpan.FromMilliseconds(250);
+
+    /// <summary>
+    /// Between passes when every target is at rest, its split verified, and the runtime tells each change of an
+    /// instance as it happens (<see cref="RuntimeCapabilities.ChangeSignals"/>): a command, a commit or an instance's
+    /// change wakes the loop at once; this only bounds how late a commit by another replica is seen.
+    /// </summary>
+    private static readonly TimeSpan RestPeriod = TimeSpan.FromSeconds(1);
     private readonly Dictionary<TargetId, Seen> seen = [];
     private IReadOnlyList<RolloutState> latest = [];
     private long? readAtMark;
@@ -79,9 +86,16 @@ public sealed partial class RolloutReconciler(
 
     public async Task RunAsync(CancellationToken ct)
     {
+        var told = runtime.Capabilities.HasFlag(RuntimeCapabilities.ChangeSignals);
+        if (told)
+        {
+            runtime.WhenChanged(signals.Wake.Pulse);
+        }
+
         while (!ct.IsCancellationRequested)
         {
             var acted = true;
+            var armed = signals.Wake.Armed;
             try
             {
                 acted = await PassAsync(ct);
@@ -114,7 +128,7 @@ public sealed partial class RolloutReconciler(
 
             try
             {
-                await signals.Wake.WaitAsync(Period, time, ct);
+                await Signal.WaitAsync(armed, told && AtRest ? RestPeriod : Period, time, ct);
             }
             catch (OperationCanceledException)
             {
@@ -234,6 +248,9 @@ public sealed partial class RolloutReconciler(
 
         return prints;
     }
+
+    /// <summary>Whether nothing moves: every target at rest and its split verified in force.</summary>
+    private bool AtRest => !Unverified && targets.All(t => t.State.IsAtRest());
 
     /// <summary>Whether a planned split is not yet verified in force (the router is read back until it is).</summary>
     private bool Unverified => planned.Any(p => verified.GetValueOrDefault(p.Key) != p.Traffic);

@@ -7,10 +7,19 @@ public sealed class Signal
 
     public void Pulse() => Interlocked.Exchange(ref next, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();
 
-    public async Task WaitAsync(TimeSpan timeout, TimeProvider time, CancellationToken ct)
+    public Task WaitAsync(TimeSpan timeout, TimeProvider time, CancellationToken ct) => WaitAsync(Armed, timeout, time, ct);
+
+    /// <summary>What the next pulse completes: taken before the work it should interrupt, so a pulse during that work is not missed.</summary>
+    public Task Armed => Volatile.Read(ref next).Task;
+
+    /// <summary>Until <paramref name="armed"/> (from <see cref="Armed"/>) completes or <paramref name="timeout"/> passes.</summary>
+    public static async Task WaitAsync(Task armed, TimeSpan timeout, TimeProvider time, CancellationToken ct)
     {
-        var pulse = Volatile.Read(ref next).Task;
-        await Task.WhenAny(pulse, Task.Delay(timeout, time, ct));
+        if (!armed.IsCompleted)
+        {
+            await Task.WhenAny(armed, Task.Delay(timeout, time, ct));
+        }
+
         ct.ThrowIfCancellationRequested();
     }
 }
