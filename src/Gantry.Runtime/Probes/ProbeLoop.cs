@@ -20,6 +20,9 @@ public sealed partial class ProbeLoop
     private const int Buffer = 4096;
     private const int ReadAtMost = 64 * 1024;
     private const short Failed = 0x8 | 0x10; // POLLERR | POLLHUP
+
+    /// <summary>How long a turn that has some answers waits once for the others (bench/README, "Probes the loop repeats": 197 us a probe without, 167 us with 3 ms, 159 us with 6 ms).</summary>
+    private const int Linger = 3;
     private static readonly Lazy<ProbeLoop?> Started = new(() => Start(TimeProvider.System));
     private readonly int wake;
     private readonly ConcurrentQueue<ProbeExchange> arriving = new();
@@ -43,6 +46,11 @@ public sealed partial class ProbeLoop
 
     /// <summary>The clock whose timestamps say when a probe is due and when it times out.</summary>
     public TimeProvider Time { get; }
+
+    /// <summary>How many probes this loop has started (repeats included).</summary>
+    public long Made => Interlocked.Read(ref made);
+
+    private long made;
 
     /// <summary>
     /// Connects to <paramref name="address"/> (a <c>sockaddr</c>, <see cref="ProbeSockets.Address"/>), writes
@@ -167,6 +175,7 @@ public sealed partial class ProbeLoop
         {
             _ = waiting.Dequeue();
             inFlight.Add(exchange);
+            _ = Interlocked.Increment(ref made);
             if (exchange.CancelAsked || Begin(exchange))
             {
                 Finish(exchange, inFlight.Count - 1);
@@ -208,9 +217,18 @@ public sealed partial class ProbeLoop
             fds[i + 1] = new PollFd { Fd = inFlight[i].Fd, Events = inFlight[i].Reading ? PollIn : PollOut };
         }
 
-        if (Poll(fds, (nuint)count, TimeoutOf(wakeAt)) < 0)
+        var ready = Poll(fds, (nuint)count, TimeoutOf(wakeAt));
+        if (ready < 0)
         {
             return; // EINTR
+        }
+
+        if (ready > 0 && ready < count - 1 && fds[0].Revents == 0)
+        {
+            // Some answers are in and others still on their way: they usually come within a few milliseconds of each
+            // other (one process each), so wait that long once and take them all in this wake-up, not one each.
+            Thread.Sleep(Linger);
+            _ = Poll(fds, (nuint)count, 0);
         }
 
         if (fds[0].Revents != 0)
