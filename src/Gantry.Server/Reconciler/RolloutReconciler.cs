@@ -34,6 +34,7 @@ public sealed partial class RolloutReconciler(
     /// change wakes the loop at once; this only bounds how late a commit by another replica is seen.
     /// </summary>
     private static readonly TimeSpan RestPeriod = TimeSpan.FromSeconds(1);
+    private int listening;
     private readonly Dictionary<TargetId, Seen> seen = [];
     private IReadOnlyList<RolloutState> latest = [];
     private long? readAtMark;
@@ -87,8 +88,9 @@ public sealed partial class RolloutReconciler(
     public async Task RunAsync(CancellationToken ct)
     {
         var told = runtime.Capabilities.HasFlag(RuntimeCapabilities.ChangeSignals);
-        if (told)
+        if (told && Interlocked.Exchange(ref listening, 1) == 0)
         {
+            // Once, however often the loop is started again (a replica that leads again).
             runtime.WhenChanged(signals.Wake.Pulse);
         }
 
