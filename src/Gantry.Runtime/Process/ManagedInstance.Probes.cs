@@ -14,7 +14,7 @@ internal sealed partial class ManagedInstance
     /// whose output this process reads counts as ended only once something it started that kept its output ends
     /// too, hence a look at least every second; a process known by pid only is looked at every 250 ms.
     /// </summary>
-    private async Task<bool?> ProbeWhenDueAsync(ProbeSpec? probe, long due, Task? exited, bool told, CancellationToken ct)
+    private async Task<bool?> ProbeWhenDueAsync(ProbeSpec? probe, long due, Task? exited, CancellationToken ct)
     {
         if (probe is not null && time.GetTimestamp() >= due)
         {
@@ -22,8 +22,8 @@ internal sealed partial class ManagedInstance
         }
 
         var wait = due == long.MaxValue ? Timeout.InfiniteTimeSpan : TimeSpan.FromSeconds(Math.Max(0, due - time.GetTimestamp()) / (double)time.TimestampFrequency);
-        var cap = exited is null ? PidPoll : told ? Timeout.InfiniteTimeSpan : ChildPoll;
-        if (cap != Timeout.InfiniteTimeSpan && (wait == Timeout.InfiniteTimeSpan || wait > cap))
+        var cap = exited is null ? PidPoll : ChildPoll;
+        if (wait == Timeout.InfiniteTimeSpan || wait > cap)
         {
             wait = cap;
         }

@@ -189,7 +189,7 @@ internal sealed partial class ManagedInstance : IAsyncDisposable
             var probe = readinessNext ? health.Readiness : health.Liveness;
             var due = probe is null ? long.MaxValue : readinessNext ? nextReadiness : nextLiveness;
             var startedAt = Math.Max(due, time.GetTimestamp());
-            if (await ProbeWhenDueAsync(probe, due, exited, started.EndTold, ct) is not { } passed)
+            if (await ProbeWhenDueAsync(probe, due, exited, ct) is not { } passed)
             {
                 continue;
             }
