@@ -13,6 +13,9 @@ public sealed record RouteTable(long Version, ValueList<TrafficRoute> Routes)
     public static RouteTable Empty { get; } = new(0, []);
 }
 
+/// <summary>The table a router left on disk: none (no file), or the reason it cannot be read.</summary>
+public sealed record SavedTable(RouteTable? Table, string? Error);
+
 /// <summary>Whether a router took a table; when not, why, and the version it keeps serving.</summary>
 public sealed record TableAnswer(bool Applied, string? Error, long Version);
 
@@ -35,28 +38,41 @@ public sealed class RouterControl(Router router, string? stateFile = null) : IDi
     public RouteTable Current => current;
 
     /// <summary>Serves the table a previous router left in <see cref="StateFile"/>, if any; false with the reason when it could not.</summary>
-    public async Task<TableAnswer> RestoreAsync(CancellationToken ct)
+    public async Task<TableAnswer> RestoreAsync(CancellationToken ct) => await RestoreAsync(await ReadSavedAsync(stateFile, ct), ct);
+
+    /// <summary>
+    /// Serves a table read by <see cref="ReadSavedAsync"/> (a router starting reads it while its listeners' server is built):
+    /// the file is not written again, it already holds the table.
+    /// </summary>
+    public async Task<TableAnswer> RestoreAsync(SavedTable saved, CancellationToken ct) => saved switch
     {
-        if (stateFile is null || !File.Exists(stateFile))
+        { Error: { } error } => new TableAnswer(false, error, 0),
+        { Table: { } table } => await ApplyAsync(table, persist: false, ct),
+        _ => new TableAnswer(true, null, 0),
+    };
+
+    /// <summary>The table a previous router left in <paramref name="file"/>: none when there is no file, the reason when it cannot be read.</summary>
+    public static async Task<SavedTable> ReadSavedAsync(string? file, CancellationToken ct)
+    {
+        if (file is null || !File.Exists(file))
         {
-            return new TableAnswer(true, null, 0);
+            return new SavedTable(null, null);
         }
 
-        RouteTable? saved;
         try
         {
-            saved = JsonSerializer.Deserialize<RouteTable>(await File.ReadAllTextAsync(stateFile, ct), GantryJson.Options);
+            return new SavedTable(SavedTableReader.Read(await File.ReadAllTextAsync(file, ct)), null);
         }
         catch (JsonException ex)
         {
-            return new TableAnswer(false, $"{stateFile}: {ex.Message}", 0);
+            return new SavedTable(null, $"{file}: {ex.Message}");
         }
-
-        return saved is null ? new TableAnswer(true, null, 0) : await ApplyAsync(saved, ct);
     }
 
     /// <summary>Puts <paramref name="table"/> in force unless a newer one already is (the same version again changes nothing).</summary>
-    public async Task<TableAnswer> ApplyAsync(RouteTable table, CancellationToken ct)
+    public Task<TableAnswer> ApplyAsync(RouteTable table, CancellationToken ct) => ApplyAsync(table, persist: true, ct);
+
+    private async Task<TableAnswer> ApplyAsync(RouteTable table, bool persist, CancellationToken ct)
     {
         await gate.WaitAsync(ct);
         try
@@ -76,7 +92,7 @@ public sealed class RouterControl(Router router, string? stateFile = null) : IDi
             }
 
             current = table;
-            if (stateFile is not null)
+            if (stateFile is not null && persist)
             {
                 var temporary = stateFile + ".tmp";
                 await File.WriteAllTextAsync(temporary, JsonSerializer.Serialize(table, GantryJson.Options), ct);

@@ -25,11 +25,14 @@ public sealed class RouterHost(RouterFiles files, TimeProvider time, TextWriter 
             return 1;
         }
 
+        // The last table is read while the router and the server behind its listeners are made: on two cores the two
+        // halves of a start overlap, and a router that died serves again sooner.
+        var saved = Task.Run(() => RouterControl.ReadSavedAsync(files.StateFile, ct), ct);
         var token = files.EnsureToken();
-        await using var served = new Router(time, ListenerSockets.FromEnvironment());
+        await using var served = new Router(time, ListenerSockets.FromEnvironment(), prepareListeners: true);
         router = served;
         using var control = new RouterControl(served, files.StateFile);
-        var restored = await control.RestoreAsync(ct);
+        var restored = await control.RestoreAsync(await saved, ct);
         if (!restored.Applied)
         {
             await error.WriteLineAsync($"gantry router: the last table could not be served again ({restored.Error}); waiting for a new one");

@@ -33,6 +33,7 @@ public sealed class Router : IAsyncDisposable
     private readonly PlainListeners plain;
     private readonly Dictionary<Endpoint, WebApplication> listeners = [];
     private WebApplication? plainHost;
+    private Task<WebApplication>? plainHostBuilt;
     private readonly Dictionary<Endpoint, ReloadingCertificate> certificates = [];
     private readonly SemaphoreSlim applying = new(1, 1);
     private readonly RateLimiting.ClientRateLimits limits = new();
@@ -42,11 +43,22 @@ public sealed class Router : IAsyncDisposable
     /// <summary>The table being applied, while its new listeners start: a request on one of them is routed by it, not answered 404 before the swap.</summary>
     private volatile CompiledTable? coming;
 
-    public Router(TimeProvider time, ListenerSockets? sockets = null)
+    /// <param name="time">The clock of drains, passive health and metrics.</param>
+    /// <param name="sockets">Listening sockets inherited from a predecessor, if any.</param>
+    /// <param name="prepareListeners">
+    /// Build the server behind the cleartext listeners on the thread pool from the start, not when the first table needs
+    /// it: a router starting reads its last table meanwhile (bench/README "A router that starts sooner").
+    /// </param>
+    public Router(TimeProvider time, ListenerSockets? sockets = null, bool prepareListeners = false)
     {
         this.time = time;
         Sockets = sockets ?? new ListenerSockets();
         plain = new PlainListeners(Sockets);
+        if (prepareListeners)
+        {
+            plainHostBuilt = Task.Run(BuildPlainHost);
+        }
+
         instances = new InstanceRegistry(time);
         Metrics = new MetricsRegistry(time);
         // YARP's forwarder; the hand-written one stays for comparison (GANTRY_FORWARDER=handwritten, bench/router.sh).
@@ -195,12 +207,15 @@ public sealed class Router : IAsyncDisposable
         }
     }
 
+    private WebApplication BuildPlainHost() => BuildHost(plain, PlainListeners.Placeholder, listen => listen.Protocols = HttpProtocols.Http1);
+
     /// <summary>The one server behind every cleartext listener, started with the first of them (HTTP/1.1: HTTP/2 is negotiated by ALPN, so it needs TLS).</summary>
     private async Task StartPlainHostAsync(CancellationToken ct)
     {
         if (plainHost is null)
         {
-            var app = BuildHost(plain, PlainListeners.Placeholder, listen => listen.Protocols = HttpProtocols.Http1);
+            var app = plainHostBuilt is { } built ? await built.WaitAsync(ct) : BuildPlainHost();
+            plainHostBuilt = null;
             await app.StartAsync(ct);
             plainHost = app;
         }
@@ -248,7 +263,8 @@ public sealed class Router : IAsyncDisposable
             options.Listen(endpoint, configure);
         });
         var app = builder.Build();
-        app.Run(handler.HandleAsync);
+        // Read when a request comes: a server built ahead (prepareListeners) may be made before the handler is.
+        app.Run(context => handler.HandleAsync(context));
         return app;
     }
 
@@ -276,6 +292,16 @@ public sealed class Router : IAsyncDisposable
         }
 
         listeners.Clear();
+        if (plainHostBuilt is { } built)
+        {
+            // Built ahead and never started.
+            await ((Task)built).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+            if (built.IsCompletedSuccessfully)
+            {
+                await built.Result.DisposeAsync();
+            }
+        }
+
         if (plainHost is not null)
         {
             await plainHost.StopAsync(CancellationToken.None);
