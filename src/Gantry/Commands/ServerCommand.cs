@@ -70,7 +70,7 @@ internal static class ServerCommand
             HelpName = "ADDRESS",
         };
         var resync = new Option<string>("--resync") { Description = "How often every service is looked at even if nothing said it changed (commands, commits, instances and timers wake the loop at once).", DefaultValueFactory = _ => "30s", HelpName = "DURATION" };
-        var noSpare = new Option<bool>("--no-router-spare") { Description = "With the data plane detached: keep no warmed-up spare router (it serves within milliseconds when the router ends; without it a new router starts in about a second)." };
+        var noSpare = new Option<bool>("--no-router-spare") { Description = "With the data plane detached: keep no warmed-up spare router (it serves within milliseconds when the router ends; without it a new router serves again about half a second after the old one ends)." };
         var command = new Command("server", "Run the control plane: rollouts, the built-in router and the REST API, for one manifest.") { file, data, listen, tlsCert, tlsKey, publicMetrics, dataPlane, store, replica, routerAddress, noSpare, backupDir, backupEvery, backupKeep, resync };
         command.SetAction(async (parse, ct) =>
         {
