@@ -25,6 +25,8 @@ public sealed class RuntimeSet(IReadOnlyList<IRuntime> runtimes) : IRuntime
 
     public IReadOnlyList<InstanceStatus> Observe() => [.. runtimes.SelectMany(r => r.Observe())];
 
+    public IReadOnlyList<InstanceStatus> Observe(TargetId target) => [.. runtimes.SelectMany(r => r.Observe(target))];
+
     public void WhenChanged(Action changed)
     {
         foreach (var runtime in runtimes)

@@ -88,6 +88,13 @@ public interface IRuntime : IAsyncDisposable
     IReadOnlyList<InstanceStatus> Observe();
 
     /// <summary>
+    /// The instances of one service in one environment, as last observed: what the reconciler reads for each target it
+    /// visits, so a runtime that keeps its instances by set answers without making every instance's status (a resync
+    /// of N targets would otherwise make N x N).
+    /// </summary>
+    IReadOnlyList<InstanceStatus> Observe(TargetId target) => [.. Observe().Where(i => i.SetId.BelongsTo(target))];
+
+    /// <summary>
     /// Calls <paramref name="changed"/> (on any thread, quickly: it should only signal) whenever an instance's observed
     /// status changes, for runtimes with <see cref="RuntimeCapabilities.ChangeSignals"/>; others never call it.
     /// </summary>
@@ -132,7 +139,7 @@ public enum RuntimeCapabilities
     /// <summary>An instance's CPU and memory can be read (<see cref="IRuntime.UsageAsync"/>).</summary>
     Usage = 16,
 
-    /// <summary>Every change of what <see cref="IRuntime.Observe"/> answers is told to <see cref="IRuntime.WhenChanged"/> as it happens, so no one needs to poll.</summary>
+    /// <summary>Every change of what <see cref="IRuntime.Observe()"/> answers is told to <see cref="IRuntime.WhenChanged"/> as it happens, so no one needs to poll.</summary>
     ChangeSignals = 32,
 }
 

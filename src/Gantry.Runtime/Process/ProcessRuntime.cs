@@ -221,6 +221,20 @@ public sealed class ProcessRuntime(TimeProvider time, string? logDirectory = nul
         }
     }
 
+    public IReadOnlyList<InstanceStatus> Observe(TargetId target)
+    {
+        gate.Wait();
+        try
+        {
+            return [.. sets.Where(s => s.Key.BelongsTo(target)).SelectMany(s => s.Value).Select(i => i.Status)
+                .Concat(unclaimed.Where(r => r.Key.BelongsTo(target)).SelectMany(r => r.Value).Select(Unclaimed))];
+        }
+        finally
+        {
+            gate.Release();
+        }
+    }
+
     private static InstanceStatus Unclaimed(AdoptionRecord r) =>
         new(r.Id, r.SetId, r.Version, new Core.Manifest.Values.Endpoint("127.0.0.1", r.Port), InstancePhase.NotReady, r.Restarts, r.Pid, "left by the previous control plane; no rollout has claimed it", r.Index);
 

@@ -33,7 +33,7 @@ public sealed partial class RolloutReconciler
         }
 
         var wanted = state.Sets.Select(s => state.Target.Set(s.Key)).ToHashSet();
-        foreach (var setId in runtime.Observe().Select(i => i.SetId).Where(id => id.BelongsTo(state.Target) && !wanted.Contains(id)).Distinct().ToList())
+        foreach (var setId in runtime.Observe(state.Target).Select(i => i.SetId).Where(id => !wanted.Contains(id)).Distinct().ToList())
         {
             await runtime.StopAsync(setId, ct);
         }

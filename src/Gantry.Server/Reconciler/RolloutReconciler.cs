@@ -260,7 +260,7 @@ public sealed partial class RolloutReconciler(
     private async Task<RolloutState> ReconcileAsync(ServiceSpec spec, RolloutState state, CancellationToken ct)
     {
         await EnsureInstancesAsync(spec, state, ct);
-        var instances = runtime.Observe().Where(i => i.SetId.BelongsTo(state.Target)).ToList();
+        var instances = runtime.Observe(state.Target).ToList();
         var health = instances.GroupBy(i => i.SetKey, StringComparer.Ordinal).ToDictionary(
             g => g.Key,
             g => new SetHealth(g.Count(i => i.Phase is not InstancePhase.Stopped and not InstancePhase.Failed), g.Count(i => i.Phase == InstancePhase.Ready), g.Select(i => i.LastError).LastOrDefault(e => e is not null), g.Sum(i => i.Restarts),

@@ -73,6 +73,28 @@ public sealed class ProcessRuntimeTests : IAsyncLifetime
     }
 
     [Fact(Timeout = Timeout)]
+    public async Task ObserveOneTarget_AnswersItsRunningAndUnclaimedInstances_AsObservingAllAndFilteringWould()
+    {
+        // Instances a previous server left (unclaimed until a rollout claims them) in two targets, and one running set.
+        var left = new[]
+        {
+            new AdoptionRecord("shop-test-old-0", "shop", "test", "old", "old", 0, 41001, 999_991, 1, 0),
+            new AdoptionRecord("shop-prod-v1-0", "shop", "prod", "v1", "v1", 0, 41002, 999_992, 1, 0),
+            new AdoptionRecord("cart-test-v1-0", "cart", "test", "v1", "v1", 0, 41003, 999_993, 1, 0),
+        };
+        await using var runtime = new ProcessRuntime(TimeProvider.System, adoptable: left);
+        await runtime.EnsureAsync(Set("v1", 1), CancellationToken.None);
+        var all = runtime.Observe();
+
+        foreach (var target in new[] { new TargetId("shop", "test"), new TargetId("shop", "prod"), new TargetId("cart", "test"), new TargetId("none", "test") })
+        {
+            ((IRuntime)runtime).Observe(target).Should().BeEquivalentTo(all.Where(i => i.SetId.BelongsTo(target)), $"the instances of {target}");
+        }
+
+        ((IRuntime)runtime).Observe(new TargetId("shop", "test")).Select(i => i.Version).Should().BeEquivalentTo(["v1", "old"]);
+    }
+
+    [Fact(Timeout = Timeout)]
     public async Task EnsureAsync_SameSetAgain_AdoptsTheRunningProcessesAndScalesDownGracefully()
     {
         await runtime.EnsureAsync(Set("v1", 2), CancellationToken.None);
