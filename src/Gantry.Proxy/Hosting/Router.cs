@@ -214,8 +214,20 @@ public sealed class Router : IAsyncDisposable
     {
         if (plainHost is null)
         {
-            var app = plainHostBuilt is { } built ? await built.WaitAsync(ct) : BuildPlainHost();
+            // A server built ahead is taken once: if its build failed, the next table builds one here.
+            var ahead = plainHostBuilt;
             plainHostBuilt = null;
+            WebApplication app;
+            try
+            {
+                app = ahead is not null ? await ahead.WaitAsync(ct) : BuildPlainHost();
+            }
+            catch (OperationCanceledException) when (ahead is { IsFaulted: false })
+            {
+                plainHostBuilt = ahead; // still building: disposed with the router
+                throw;
+            }
+
             await app.StartAsync(ct);
             plainHost = app;
         }
