@@ -84,7 +84,15 @@ public sealed class ProcessRuntimeTests : IAsyncLifetime
         };
         await using var runtime = new ProcessRuntime(TimeProvider.System, adoptable: left);
         await runtime.EnsureAsync(Set("v1", 1), CancellationToken.None);
+        var watch = Stopwatch.StartNew();
+        while (!runtime.Observe().Any(i => i.Version == "v1" && i.Phase == InstancePhase.Ready) && watch.Elapsed < TimeSpan.FromSeconds(45))
+        {
+            // Compared once the started instance has settled: while it starts, its pid and phase change between two looks.
+            await Task.Delay(100);
+        }
+
         var all = runtime.Observe();
+        all.Should().Contain(i => i.Version == "v1" && i.Phase == InstancePhase.Ready);
 
         foreach (var target in new[] { new TargetId("shop", "test"), new TargetId("shop", "prod"), new TargetId("cart", "test"), new TargetId("none", "test") })
         {
