@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using Gantry.Core.Audit;
 using Gantry.Core.Dora;
 using Gantry.Storage.Postgres;
 using Gantry.Storage.Sql;

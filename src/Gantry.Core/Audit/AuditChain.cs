@@ -33,8 +33,11 @@ public interface IAuditStore
     /// <summary>Every event, oldest first, for export and verification.</summary>
     IAsyncEnumerable<AuditEvent> AllAuditAsync(CancellationToken ct);
 
-    /// <summary>The hash of the newest event, as recorded beside the trail (catches events cut from its end).</summary>
-    Task<string?> AuditHeadAsync(CancellationToken ct);
+    /// <summary>
+    /// Re-computes the whole chain (<see cref="AuditChain.VerifyAsync"/>) over the trail and the head recorded beside it
+    /// (which catches events cut from its end), both read as of one moment: events appended meanwhile are not a cut.
+    /// </summary>
+    Task<AuditVerification> VerifyAuditAsync(CancellationToken ct);
 
     /// <summary>Records what Gantry observed and did outside any stored change (a router restarted, instances of a removed service stopped).</summary>
     Task RecordAsync(AuditEntry entry, DateTimeOffset at, AuditContext who, CancellationToken ct);
@@ -106,11 +109,4 @@ public static class AuditChain
     }
 
     private static AuditVerification Bad(long count, long seq, string message) => new(false, count, seq, message);
-}
-
-public static class AuditStoreExtensions
-{
-    /// <summary>Re-computes the whole stored chain and checks it against the recorded head.</summary>
-    public static async Task<AuditVerification> VerifyAuditAsync(this IAuditStore store, CancellationToken ct) =>
-        await AuditChain.VerifyAsync(store.AllAuditAsync(ct), await store.AuditHeadAsync(ct), ct);
 }

@@ -2,6 +2,7 @@ using System.Globalization;
 using Gantry.Core.Rollouts;
 using Gantry.Core.Strategies;
 using System.Data.Common;
+using Gantry.Core.Audit;
 
 namespace Gantry.Storage.Sql;
 
@@ -85,23 +86,36 @@ public partial class SqlStore
         return list;
     }
 
-    public async IAsyncEnumerable<Core.Audit.AuditEvent> AllAuditAsync([System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken ct)
+    public async IAsyncEnumerable<AuditEvent> AllAuditAsync([System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken ct)
     {
         await using var connection = Connect();
-        using var command = Command(connection, null, "SELECT seq, at, actor, action, target, detail, reason, source, prev_hash, hash, approvals FROM audit ORDER BY seq");
-        using var reader = command.ExecuteReader();
-        while (reader.Read())
+        await foreach (var e in ReadAudit(connection, null, ct))
         {
-            ct.ThrowIfCancellationRequested();
-            yield return ReadAudit(reader);
+            yield return e;
         }
     }
 
-    public async Task<string?> AuditHeadAsync(CancellationToken ct)
+    public async Task<AuditVerification> VerifyAuditAsync(CancellationToken ct)
     {
         await using var connection = Connect();
-        using var command = Command(connection, null, "SELECT hash FROM audit_head WHERE id = 1");
-        return command.ExecuteScalar() as string;
+        await using var snapshot = await BeginSnapshotAsync(connection, ct);
+        string? head;
+        using (var command = Command(connection, snapshot, "SELECT hash FROM audit_head WHERE id = 1"))
+        {
+            head = command.ExecuteScalar() as string;
+        }
+
+        return await AuditChain.VerifyAsync(ReadAudit(connection, snapshot, ct), head, ct);
+    }
+
+    private static async IAsyncEnumerable<AuditEvent> ReadAudit(DbConnection connection, DbTransaction? transaction, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken ct)
+    {
+        using var command = Command(connection, transaction, "SELECT seq, at, actor, action, target, detail, reason, source, prev_hash, hash, approvals FROM audit ORDER BY seq");
+        using var reader = await command.ExecuteReaderAsync(ct);
+        while (await reader.ReadAsync(ct))
+        {
+            yield return ReadAudit(reader);
+        }
     }
 
     private static Core.Audit.AuditEvent ReadAudit(DbDataReader r) => new(

@@ -40,6 +40,10 @@ public abstract partial class SqlStore : IRolloutStore, IReleaseStore, Core.Anal
     protected internal virtual async Task<DbTransaction> BeginWriteAsync(DbConnection connection, CancellationToken ct) =>
         await connection.BeginTransactionAsync(ct);
 
+    /// <summary>A read-only transaction whose reads all see the store as of one moment, without holding up writers.</summary>
+    protected internal virtual async Task<DbTransaction> BeginSnapshotAsync(DbConnection connection, CancellationToken ct) =>
+        await connection.BeginTransactionAsync(System.Data.IsolationLevel.RepeatableRead, ct);
+
     /// <summary>After rows were written with their own values in <paramref name="column"/> (a copy): what the database must do so that its next generated value follows them.</summary>
     protected internal virtual Task AfterExplicitIdsAsync(DbConnection connection, DbTransaction transaction, string table, string column, CancellationToken ct) => Task.CompletedTask;
 

@@ -53,6 +53,10 @@ public sealed partial class SqliteStore : SqlStore
         return connection;
     }
 
+    /// <summary>A deferred transaction: in WAL mode its first read fixes the snapshot, and it takes no write lock.</summary>
+    protected internal override Task<DbTransaction> BeginSnapshotAsync(DbConnection connection, CancellationToken ct) =>
+        Task.FromResult<DbTransaction>(((SqliteConnection)connection).BeginTransaction(deferred: true));
+
     /// <summary>19: SQLITE_CONSTRAINT (a unique index).</summary>
     protected override bool IsUniqueViolation(DbException exception) => exception is SqliteException { SqliteErrorCode: 19 };
 

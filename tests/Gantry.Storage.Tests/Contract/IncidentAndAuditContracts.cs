@@ -88,6 +88,42 @@ public abstract class AuditStoreContract<TStore> : StoreContract<TStore>
         (await store.AuditAsync(new AuditQuery("old/production"), default)).Should().ContainSingle().Which.Action.Should().Be("instances.orphaned");
         (await store.VerifyAuditAsync(default)).Intact.Should().BeTrue();
     }
+
+    [Fact(Timeout = 60_000)]
+    public async Task VerifyAuditAsync_WhileEventsAreAppended_ChecksOneMomentOfTheTrail()
+    {
+        await using var store = Open();
+        await store.RecordAsync(AuditEntries.OrphansStopped("old", "production", "1.0", 1), Time.GetUtcNow(), AuditContext.System, default);
+        using var done = CancellationTokenSource.CreateLinkedTokenSource(TestContext.Current.CancellationToken);
+        var appending = Task.Run(async () =>
+        {
+            try
+            {
+                for (var i = 0; i < 400 && !done.IsCancellationRequested; i++)
+                {
+                    await store.RecordAsync(AuditEntries.OrphansStopped("old", "production", "1.0", i + 2), Time.GetUtcNow(), AuditContext.System, default);
+                }
+            }
+            finally
+            {
+                await done.CancelAsync();
+            }
+        });
+
+        // A verification beside a writer sees the trail and its head as of one moment: never a false "cut from its end".
+        var verifications = new List<AuditVerification>();
+        var watch = System.Diagnostics.Stopwatch.StartNew();
+        while (!done.IsCancellationRequested && watch.Elapsed < TimeSpan.FromSeconds(30))
+        {
+            verifications.Add(await store.VerifyAuditAsync(default));
+        }
+
+        await appending;
+        verifications.Should().HaveCountGreaterThan(1);
+        verifications.Where(v => !v.Intact).Select(v => v.Message).Distinct().Should().BeEmpty("appends beside a verification are not tampering");
+        verifications.Select(v => v.Checked).Should().BeInAscendingOrder();
+        (await store.VerifyAuditAsync(default)).Should().Be(new AuditVerification(true, 401, null, "401 events verified: the chain is intact"));
+    }
 }
 
 /// <summary>DORA facts: a rollout's outcome and lead time as it ends, incidents' restore times, within a period.</summary>
