@@ -81,7 +81,8 @@ public sealed class ReplicaFailoverTests(ITestOutputHelper log) : WithPostgres("
             var events = (await leader.Server.Api.GetFromJsonAsync<List<StoredEvent>>($"/api/v1/rollouts/{canary}/events", GantryJson.Options))!;
             events.Select(e => e.Seq).Should().Equal(Enumerable.Range(1, events.Count), "every event once, none lost");
             events.Select(e => e.Type).Should().Contain(RolloutEventType.Succeeded.ToString()).And.ContainSingle(t => t == RolloutEventType.Succeeded.ToString());
-            (await leader.Server.Api.GetFromJsonAsync<AuditVerification>("/api/v1/audit/verify", GantryJson.Options))!.Intact.Should().BeTrue();
+            var audit = (await leader.Server.Api.GetFromJsonAsync<AuditVerification>("/api/v1/audit/verify", GantryJson.Options))!;
+            audit.Intact.Should().BeTrue(audit.Message);
 
             // A killed replica that comes back stands by.
             var back = replicas.First(r => r.Server.Process is null);
