@@ -2,28 +2,54 @@ using Gantry.Runtime.Probes;
 
 namespace Gantry.Runtime.Tests.Probes;
 
-/// <summary>The next probe's time: an interval on, rounded up to a grid every instance shares, so probes that fall due close together are made together.</summary>
+/// <summary>
+/// The next probe's time: an interval on, rounded up to a grid every instance with that interval shares (at least four
+/// steps an interval, none over 500 ms), so probes that fall due close together are made together, and a probe that
+/// keeps passing is made exactly every interval.
+/// </summary>
 public sealed class ProbeScheduleTests
 {
     private const long Frequency = 1_000_000; // timestamps in microseconds
 
     [Theory(Timeout = 10_000)]
-    [InlineData(2_000, 100_000)]   // a 2 s interval: the grid's largest step, 100 ms
-    [InlineData(10_000, 100_000)]
-    [InlineData(300, 30_000)]      // short intervals: a tenth of the interval
-    [InlineData(100, 10_000)]
+    [InlineData(2_000, 500_000)]    // the default 2 s interval: four steps of 500 ms
+    [InlineData(10_000, 500_000)]   // long intervals: steps of 500 ms
+    [InlineData(2_200, 440_000)]    // not a multiple of 500 ms: five equal steps, none over 500 ms
+    [InlineData(300, 75_000)]       // short intervals: a quarter of the interval
+    [InlineData(100, 25_000)]
     [InlineData(0, 1)]
-    public void Step_IsATenthOfTheInterval_AtMost100Ms(int intervalMs, long step) =>
+    public void Step_DividesTheIntervalIntoAtLeastFourSteps_NoneOver500Ms(int intervalMs, long step) =>
         ProbeSchedule.Step(TimeSpan.FromMilliseconds(intervalMs), Frequency).Should().Be(step);
 
     [Theory(Timeout = 10_000)]
-    [InlineData(7_000_123L, 2_000, 9_100_000L)]
-    [InlineData(7_099_999L, 2_000, 9_100_000L)]
-    [InlineData(7_100_000L, 2_000, 9_100_000L)]  // already on the grid: exactly one interval on
-    [InlineData(7_100_001L, 2_000, 9_200_000L)]
-    [InlineData(5_000_001L, 300, 5_310_000L)]
+    [InlineData(7_000_123L, 2_000, 9_500_000L)]
+    [InlineData(7_499_999L, 2_000, 9_500_000L)]
+    [InlineData(7_500_000L, 2_000, 9_500_000L)]  // already on the grid: exactly one interval on
+    [InlineData(7_500_001L, 2_000, 10_000_000L)]
+    [InlineData(5_000_001L, 300, 5_325_000L)]
+    [InlineData(5_060_000L, 300, 5_400_000L)]
     public void Next_IsOneIntervalOn_RoundedUpToTheGrid(long now, int intervalMs, long due) =>
         ProbeSchedule.Next(now, TimeSpan.FromMilliseconds(intervalMs), Frequency).Should().Be(due);
+
+    [Theory(Timeout = 10_000)]
+    [InlineData(2_000L, 1_000_000_000L)]   // the system clock's nanoseconds
+    [InlineData(3_100L, 1_000_000_000L)]   // seven steps of 442,857,142 ns and 6 ns over
+    [InlineData(3_100L, 1_000_000L)]
+    [InlineData(1_234L, 10_000_000L)]
+    public void AProbeThatKeepsPassing_IsMadeEveryInterval_OnTheGrid(long intervalMs, long frequency)
+    {
+        var interval = TimeSpan.FromMilliseconds(intervalMs);
+        var ticks = intervalMs * frequency / 1000;
+        var step = ProbeSchedule.Step(interval, frequency);
+        var due = ProbeSchedule.Next(123_456_789L, interval, frequency);
+
+        for (var i = 0; i < 1_000; i++)
+        {
+            var next = ProbeSchedule.Next(due, interval, frequency);
+            (next - due).Should().BeInRange(ticks - (ticks % step), ticks, "a repeat is never a step late, and early by fewer ticks than there are steps");
+            due = next;
+        }
+    }
 
     [Fact(Timeout = 10_000)]
     public void InstancesProbedAtScatteredTimes_AreDueTogether_NeverEarly_AndLateByLessThanAStep()
@@ -34,7 +60,8 @@ public sealed class ProbeScheduleTests
 
         var dues = lasts.Select(last => (Last: last, Due: ProbeSchedule.Next(last, interval, Frequency))).ToList();
 
-        dues.Should().OnlyContain(d => d.Due >= d.Last + 2_000_000 && d.Due < d.Last + 2_000_000 + 100_000);
-        dues.Select(d => d.Due).Distinct().Count().Should().BeLessThanOrEqualTo(21, "1,000 instances probed over one interval wake at most once per 100 ms step");
+        dues.Should().OnlyContain(d => d.Due >= d.Last + 2_000_000 && d.Due < d.Last + 2_000_000 + 500_000);
+        dues.Select(d => d.Due).Distinct().Count().Should().BeLessThanOrEqualTo(5, "1,000 instances probed over one interval wake at most once per 500 ms step");
+        dues.GroupBy(d => d.Due % 2_000_000).Should().HaveCount(4, "an interval's instances are spread over its four steps, not probed at one moment");
     }
 }
