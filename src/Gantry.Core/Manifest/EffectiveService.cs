@@ -14,6 +14,14 @@ public static class EffectiveService
     public static bool Knows(GantryManifest manifest, string environment) =>
         manifest.Environments.IsEmpty ? environment == DefaultEnvironment : manifest.FindEnvironment(environment) is not null;
 
+    /// <summary>
+    /// The services that serve on <paramref name="listen"/> in some environment: their own listener, unless an
+    /// environment overrides it, or an override of theirs. A target of any other service listens elsewhere.
+    /// </summary>
+    public static IEnumerable<ServiceSpec> MayListenOn(GantryManifest manifest, Values.Endpoint listen) =>
+        manifest.Services.Where(service => service.Listen == listen
+            || manifest.Environments.Any(e => e.Overrides.Any(o => o.Service == service.Name && o.Listen == listen)));
+
     /// <summary>Every runtime section of a service: its own and those of its environment overrides.</summary>
     public static IEnumerable<RuntimeSpec> RuntimesOf(GantryManifest manifest, ServiceSpec service) =>
         new[] { service.Runtime }.Concat(manifest.Environments.SelectMany(e => e.Overrides).Where(o => o.Service == service.Name && o.Runtime is not null).Select(o => o.Runtime!));

@@ -55,8 +55,8 @@ public interface IRolloutStore : IAsyncDisposable
 
     Task<IReadOnlyList<RolloutState>> ListAsync(RolloutQuery query, CancellationToken ct);
 
-    /// <summary>The newest rollout of every service and environment: together they say what should run.</summary>
-    Task<IReadOnlyList<RolloutState>> LatestPerTargetAsync(CancellationToken ct);
+    /// <summary>The newest rollout of every service and environment (of <paramref name="service"/> alone when given): together they say what should run.</summary>
+    Task<IReadOnlyList<RolloutState>> LatestPerTargetAsync(CancellationToken ct, string? service = null);
 
     /// <summary>
     /// A number that moves with every committed change bearing on what should run or how traffic is split (a rollout

@@ -86,19 +86,23 @@ public sealed class RolloutCreator(GantryManifest manifest, IRolloutStore store,
     /// Environments on one host never share a front door silently: a service whose listener already serves
     /// another environment (or service) is refused, with how to give it its own.
     /// </summary>
+    /// <remarks>Only the targets of services that may listen there are read (a deploy costs the same with 1,000 services declared as with one).</remarks>
     private async Task<Problem?> SharedFrontDoorAsync(ServiceSpec spec, string environment, CancellationToken ct)
     {
-        foreach (var other in await store.LatestPerTargetAsync(ct))
+        foreach (var otherService in EffectiveService.MayListenOn(manifest, spec.Listen))
         {
-            if ((other.Service == spec.Name && other.Environment == environment) || other.StableVersion is null || manifest.FindService(other.Service) is not { } otherService)
+            foreach (var other in await store.LatestPerTargetAsync(ct, otherService.Name))
             {
-                continue;
-            }
+                if ((other.Service == spec.Name && other.Environment == environment) || other.StableVersion is null)
+                {
+                    continue;
+                }
 
-            if (EffectiveService.For(manifest, otherService, other.Environment).Listen == spec.Listen)
-            {
-                return ProblemCodes.FrontDoorInUse.With($"{spec.Listen} is the front door of {other.Service} in {other.Environment}, which runs {other.StableVersion}: "
-                    + $"{spec.Name} in {environment} would share it. Give {environment} its own with environments.{environment}.overrides.{spec.Name}.listen in the manifest");
+                if (EffectiveService.For(manifest, otherService, other.Environment).Listen == spec.Listen)
+                {
+                    return ProblemCodes.FrontDoorInUse.With($"{spec.Listen} is the front door of {other.Service} in {other.Environment}, which runs {other.StableVersion}: "
+                        + $"{spec.Name} in {environment} would share it. Give {environment} its own with environments.{environment}.overrides.{spec.Name}.listen in the manifest");
+                }
             }
         }
 

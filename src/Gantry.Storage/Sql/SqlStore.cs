@@ -212,15 +212,15 @@ public abstract partial class SqlStore : IRolloutStore, IReleaseStore, Core.Anal
         return ReadStates(command);
     }
 
-    public async Task<IReadOnlyList<RolloutState>> LatestPerTargetAsync(CancellationToken ct)
+    public async Task<IReadOnlyList<RolloutState>> LatestPerTargetAsync(CancellationToken ct, string? service = null)
     {
         await using var connection = Connect();
         using var command = Command(connection, null, """
             SELECT r.state FROM rollouts r
-            JOIN (SELECT service, environment, MAX(seq) AS seq FROM rollouts GROUP BY service, environment) latest
+            JOIN (SELECT service, environment, MAX(seq) AS seq FROM rollouts WHERE @s IS NULL OR service = @s GROUP BY service, environment) latest
               ON latest.service = r.service AND latest.environment = r.environment AND latest.seq = r.seq
             ORDER BY r.service, r.environment
-            """);
+            """, ("@s", (object?)service ?? DBNull.Value));
         return ReadStates(command);
     }
 

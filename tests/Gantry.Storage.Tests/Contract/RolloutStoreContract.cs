@@ -109,6 +109,23 @@ public abstract class RolloutStoreContract<TStore> : StoreContract<TStore>
     }
 
     [Fact(Timeout = 30_000)]
+    public async Task LatestPerTargetAsync_OfOneService_ReturnsTheNewestOfItsTargetsOnly()
+    {
+        await using var store = Open();
+        await store.CreateAsync(NewRollout("web-production-1", "v1"), [], default);
+        await store.CreateAsync(NewRollout("web-staging-1", "v9", "staging"), [], default);
+        var api = NewRollout("api-production-1", "v3") with { Service = "api" };
+        await store.CreateAsync(api, [], default);
+        await store.SaveAsync(api with { Phase = RolloutPhase.Succeeded, Revision = 1 }, 0, [], default);
+        (await store.CreateAsync(NewRollout("api-production-2", "v4") with { Service = "api" }, [], default)).Should().Be(CommitOutcome.Committed);
+
+        (await store.LatestPerTargetAsync(default, "web")).Select(r => r.Id).Should().Equal("web-production-1", "web-staging-1");
+        (await store.LatestPerTargetAsync(default, "api")).Select(r => r.Id).Should().Equal("api-production-2");
+        (await store.LatestPerTargetAsync(default, "w_b")).Should().BeEmpty("a name is matched as text");
+        (await store.LatestPerTargetAsync(default)).Select(r => r.Id).Should().Equal("api-production-2", "web-production-1", "web-staging-1");
+    }
+
+    [Fact(Timeout = 30_000)]
     public async Task CreateAsync_RollbackMarkingTheRolloutItUndoes_CommitsBothOrNeither()
     {
         await using var store = Open();
