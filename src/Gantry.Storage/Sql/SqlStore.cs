@@ -215,12 +215,13 @@ public abstract partial class SqlStore : IRolloutStore, IReleaseStore, Core.Anal
     public async Task<IReadOnlyList<RolloutState>> LatestPerTargetAsync(CancellationToken ct, string? service = null)
     {
         await using var connection = Connect();
-        using var command = Command(connection, null, """
+        // One text each way: with "@s IS NULL OR" the database could not use the (service, environment, seq) index.
+        using var command = Command(connection, null, $"""
             SELECT r.state FROM rollouts r
-            JOIN (SELECT service, environment, MAX(seq) AS seq FROM rollouts WHERE @s IS NULL OR service = @s GROUP BY service, environment) latest
+            JOIN (SELECT service, environment, MAX(seq) AS seq FROM rollouts {(service is null ? string.Empty : "WHERE service = @s")} GROUP BY service, environment) latest
               ON latest.service = r.service AND latest.environment = r.environment AND latest.seq = r.seq
             ORDER BY r.service, r.environment
-            """, ("@s", (object?)service ?? DBNull.Value));
+            """, service is null ? [] : [("@s", service)]);
         return ReadStates(command);
     }
 
