@@ -89,7 +89,7 @@ public partial class SqlStore
     public async IAsyncEnumerable<AuditEvent> AllAuditAsync([System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken ct)
     {
         await using var connection = Connect();
-        await foreach (var e in ReadAudit(connection, null, ct))
+        foreach (var e in ReadAudit(connection, null, ct))
         {
             yield return e;
         }
@@ -105,15 +105,17 @@ public partial class SqlStore
             head = command.ExecuteScalar() as string;
         }
 
-        return await AuditChain.VerifyAsync(ReadAudit(connection, snapshot, ct), head, ct);
+        return await AuditChain.VerifyAsync(ReadAudit(connection, snapshot, ct).ToAsyncEnumerable(), head, ct);
     }
 
-    private static async IAsyncEnumerable<AuditEvent> ReadAudit(DbConnection connection, DbTransaction? transaction, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken ct)
+    /// <summary>Every event by sequence number, read row by row without a task each (verifying 100,000 events is a measured path: bench/README, "Audit verification").</summary>
+    private static IEnumerable<AuditEvent> ReadAudit(DbConnection connection, DbTransaction? transaction, CancellationToken ct)
     {
         using var command = Command(connection, transaction, "SELECT seq, at, actor, action, target, detail, reason, source, prev_hash, hash, approvals FROM audit ORDER BY seq");
-        using var reader = await command.ExecuteReaderAsync(ct);
-        while (await reader.ReadAsync(ct))
+        using var reader = command.ExecuteReader();
+        while (reader.Read())
         {
+            ct.ThrowIfCancellationRequested();
             yield return ReadAudit(reader);
         }
     }
