@@ -6,7 +6,7 @@ namespace Gantry.Runtime.Probes;
 /// (2 s: four steps of 500 ms; 10 s: twenty), so an instance that keeps passing is probed exactly every interval, on
 /// the grid, and instances whose probes fall due within one step are probed together: the control plane wakes once
 /// for several of them. On a machine where a thread's wake-up costs more than the probe's own exchange, that is most
-/// of what probing costs at rest (bench/README, "Probes that wake together", "A coarser grid"). Only the first
+/// of what probing costs at rest (bench/README, "Probes that wake together", "A coarser probe grid"). Only the first
 /// repeat after a start is late, by less than a step; a whole interval's instances are not probed at one moment.
 /// </summary>
 public static class ProbeSchedule
