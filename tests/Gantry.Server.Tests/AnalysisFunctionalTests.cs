@@ -270,7 +270,7 @@ public sealed class AnalysisFunctionalTests
         await h.WaitForPhaseAsync((await h.DeployAsync("v1")).Rollout.Id, RolloutPhase.Succeeded);
         var second = await h.DeployAsync("v2");
         var paused = await h.WaitForPhaseAsync(second.Rollout.Id, RolloutPhase.Paused);
-        paused.Rollout.Message.Should().StartWith("analysis inconclusive (step 1/2): error-rate: no data (no requests reached v2 in the last 2 s)");
+        paused.Rollout.Message.Should().StartWith("analysis inconclusive (step 1/2): error-rate: no data (no requests reached v2 in the last 1 s)");
 
         await h.CommandAsync("promote");
         await h.WaitForPhaseAsync(second.Rollout.Id, RolloutPhase.Succeeded);

@@ -20,7 +20,7 @@ public sealed class TrafficMetrics
 
     private readonly TimeProvider time;
     private readonly long origin;
-    private readonly Slot[] slots = new Slot[WindowSeconds];
+    private readonly Slot[] slots = new Slot[WindowSeconds + 1];
     private readonly LatencyHistogram total = new();
     private long requests;
     private long bytesIn;
@@ -61,6 +61,13 @@ public sealed class TrafficMetrics
 
     private long NowSecond => (long)((time.GetTimestamp() - origin) / (double)time.TimestampFrequency);
 
+    /// <summary>
+    /// The first whole second that overlaps the last <paramref name="window"/> (1 s to 60 s): the seconds from it to
+    /// the current one hold at least the whole window and at most a second more. Counting only the seconds that
+    /// began within the window would leave a 1 s window read early in a second with almost nothing in it.
+    /// </summary>
+    private static long FirstSecondOf(TimeSpan window, long now) => now - Math.Clamp((long)Math.Ceiling(window.TotalSeconds), 1, WindowSeconds);
+
     /// <summary>Records one request. <paramref name="status"/> 0 means it failed before any answer (a failure).</summary>
     public void Record(int status, long micros, long requestBytes, long responseBytes)
     {
@@ -84,7 +91,7 @@ public sealed class TrafficMetrics
         var at = sequence & (SampleCount - 1);
         Volatile.Write(ref samples[at], ((second + 1) << 32) | Math.Clamp(micros, 0, uint.MaxValue));
         Volatile.Write(ref sampleSequence[at], sequence);
-        var slot = slots[(int)(second % WindowSeconds)];
+        var slot = slots[(int)(second % slots.Length)];
         slot.Enter(second);
         slot.Histogram.Record(micros);
         Interlocked.Increment(ref slot.Requests);
@@ -98,17 +105,17 @@ public sealed class TrafficMetrics
         }
     }
 
-    /// <summary>Raw latencies (seconds) of the most recent requests (up to <see cref="SampleCount"/>) within the last <paramref name="window"/>.</summary>
+    /// <summary>Raw latencies (seconds) of the most recent requests (up to <see cref="SampleCount"/>) in the seconds that overlap the last <paramref name="window"/>.</summary>
     public IReadOnlyList<double> Samples(TimeSpan window)
     {
-        var seconds = Math.Max(1, (long)Math.Ceiling(window.TotalSeconds));
         var now = NowSecond;
+        var first = FirstSecondOf(window, now);
         var list = new List<double>();
         for (var i = 0; i < samples.Length; i++)
         {
             var value = Volatile.Read(ref samples[i]);
             var second = (value >> 32) - 1;
-            if (value != 0 && second <= now && second > now - seconds)
+            if (value != 0 && second <= now && second >= first)
             {
                 list.Add((value & uint.MaxValue) / 1_000_000.0);
             }
@@ -129,7 +136,7 @@ public sealed class TrafficMetrics
     public IReadOnlyList<double> SamplesAfter(long after, out long through, TimeSpan? within = null)
     {
         through = Volatile.Read(ref sampleNext);
-        var since = within is { } w ? NowSecond - Math.Max(1, (long)Math.Ceiling(w.TotalSeconds)) : long.MinValue;
+        var since = within is { } w ? FirstSecondOf(w, NowSecond) - 1 : long.MinValue;
         var list = new List<double>();
         for (var i = 0; i < samples.Length; i++)
         {
@@ -150,12 +157,11 @@ public sealed class TrafficMetrics
     /// <summary>Counts and percentiles of the seconds after <paramref name="after"/> up to <paramref name="through"/> (at most the last 60).</summary>
     public TrafficSnapshot ReadBetween(long after, long through) => Read(Math.Max(after, NowSecond - WindowSeconds), through);
 
-    /// <summary>The last <paramref name="window"/> (1 s to 60 s), including the current second.</summary>
+    /// <summary>The seconds that overlap the last <paramref name="window"/> (1 s to 60 s), the current one included.</summary>
     public TrafficSnapshot Read(TimeSpan window)
     {
-        var seconds = Math.Clamp((int)Math.Ceiling(window.TotalSeconds), 1, WindowSeconds);
         var now = NowSecond;
-        return Read(now - seconds, now);
+        return Read(FirstSecondOf(window, now) - 1, now);
     }
 
     private TrafficSnapshot Read(long after, long through)

@@ -91,8 +91,8 @@ public sealed class AnalysisRuns(TimeProvider time, IReadOnlyDictionary<string, 
             {
                 await Task.Delay(wait, time, ct);
                 wait = interval;
-                // The last full interval plus the second in progress (the router counts by whole seconds).
-                var window = TimeSpan.FromSeconds(Math.Clamp(Math.Ceiling(interval.TotalSeconds) + 1, 2, 60));
+                // The last interval, in whole seconds: the router reads every second it overlaps, the one in progress too.
+                var window = TimeSpan.FromSeconds(Math.Clamp(Math.Ceiling(interval.TotalSeconds), 1, 60));
                 var now = time.GetUtcNow();
                 var record = run.Record;
                 var metrics = record.Metrics.ToList();

@@ -20,6 +20,41 @@ public sealed class TrafficMetricsTests
     }
 
     [Fact(Timeout = 10_000)]
+    public void AOneSecondWindow_ReadEarlyInASecond_HoldsTheRequestsOfTheSecondBefore()
+    {
+        var time = new FakeTimeProvider(TestClock.Start);
+        var metrics = new TrafficMetrics(time);
+        time.Advance(TimeSpan.FromMilliseconds(900));
+        metrics.Record(200, 40_000, 0, 0);
+        time.Advance(TimeSpan.FromMilliseconds(200));
+
+        // 0.2 s ago, in the second before the current one: within the last second, so it counts.
+        metrics.Read(TimeSpan.FromSeconds(1)).Should().Match<TrafficSnapshot>(s => s.Requests == 1 && s.P99 > 0.03);
+        metrics.Samples(TimeSpan.FromSeconds(1)).Should().Equal(0.04);
+        metrics.SamplesAfter(-1, out _, TimeSpan.FromSeconds(1)).Should().Equal(0.04);
+
+        time.Advance(TimeSpan.FromMilliseconds(1400));
+        metrics.Read(TimeSpan.FromSeconds(1)).Requests.Should().Be(0, "1.6 s ago, in a second that ended before the last one began");
+        metrics.Samples(TimeSpan.FromSeconds(1)).Should().BeEmpty();
+        metrics.Read(TimeSpan.FromSeconds(2)).Requests.Should().Be(1);
+    }
+
+    [Fact(Timeout = 10_000)]
+    public void TheWholeWindow_IsKept_EvenAtItsLongest()
+    {
+        var time = new FakeTimeProvider(TestClock.Start);
+        var metrics = new TrafficMetrics(time);
+        time.Advance(TimeSpan.FromMilliseconds(900));
+        metrics.Record(500, 1_000, 0, 0);
+        time.Advance(TimeSpan.FromSeconds(59.5));
+
+        // 59.5 s ago, and the slot of its second is not yet taken by the current one.
+        metrics.Read(TimeSpan.FromSeconds(60)).Should().Match<TrafficSnapshot>(s => s.Requests == 1 && s.Errors5xx == 1);
+        metrics.Record(200, 1_000, 0, 0);
+        metrics.Read(TimeSpan.FromSeconds(60)).Should().Match<TrafficSnapshot>(s => s.Requests == 2 && s.Errors5xx == 1);
+    }
+
+    [Fact(Timeout = 10_000)]
     public void Samples_MoreThanTheRing_KeepsTheMostRecent()
     {
         var metrics = new TrafficMetrics(new FakeTimeProvider(TestClock.Start));
