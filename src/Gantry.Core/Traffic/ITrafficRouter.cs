@@ -27,8 +27,11 @@ public sealed record TrafficRoute(string Name, Endpoint Listen, ValueList<Traffi
     public TrafficRoute Split() => this with { Backends = [.. Backends.Select(b => b with { Instances = [] })] };
 }
 
-/// <summary>Whether a router took a set of routes; when not, it keeps serving the previous ones.</summary>
-public sealed record TrafficApplyResult(bool Applied, string? Error);
+/// <summary>
+/// Whether a router took a set of routes; when not, it keeps serving the previous ones (<paramref name="Superseded"/>:
+/// because a table published after them is in force, see <see cref="IPublishedTables"/>).
+/// </summary>
+public sealed record TrafficApplyResult(bool Applied, string? Error, bool Superseded = false);
 
 /// <summary>
 /// Moves traffic: the seam between the rollout engine and whatever routes requests (the built-in router
@@ -48,4 +51,17 @@ public interface ITrafficRouter
 
     /// <summary>The routes the router reports in force now (read back, not what was last applied).</summary>
     ValueTask<ValueList<TrafficRoute>> InForceAsync(CancellationToken ct);
+}
+
+/// <summary>
+/// A router that several control planes give tables to (the replicas of one data directory share this machine's
+/// router) and that orders them by the version the leader published each under in the store. The leader's own table
+/// is always taken (<c>follows</c> false: it holds the lease, and a store started afresh numbers from 1
+/// again); a table a replica's feed passes on is refused, <see cref="TrafficApplyResult.Superseded"/>, when a table
+/// published after it is in force, so a feed that read the store just before the leader's next table cannot put the
+/// older one back.
+/// </summary>
+public interface IPublishedTables
+{
+    Task<TrafficApplyResult> ApplyPublishedAsync(ValueList<TrafficRoute> routes, long published, bool follows, CancellationToken ct);
 }

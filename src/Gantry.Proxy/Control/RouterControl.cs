@@ -7,8 +7,14 @@ using Gantry.Proxy.Routing;
 
 namespace Gantry.Proxy.Control;
 
-/// <summary>A numbered set of routes: what the control plane gives a router, and what the router reads back.</summary>
-public sealed record RouteTable(long Version, ValueList<TrafficRoute> Routes)
+/// <summary>
+/// A numbered set of routes: what the control plane gives a router, and what the router reads back. Among replicas
+/// that share one router, <see cref="Published"/> is the version the leader published the table under in the store (0:
+/// not published), and <see cref="Follows"/> marks a table a replica's feed passes on from the store: one published
+/// before the table in force is refused, so a feed that read the store a moment before the leader's next table
+/// cannot put the older one back in force.
+/// </summary>
+public sealed record RouteTable(long Version, ValueList<TrafficRoute> Routes, long Published = 0, bool Follows = false)
 {
     public static RouteTable Empty { get; } = new(0, []);
 }
@@ -16,8 +22,8 @@ public sealed record RouteTable(long Version, ValueList<TrafficRoute> Routes)
 /// <summary>The table a router left on disk: none (no file), or the reason it cannot be read.</summary>
 public sealed record SavedTable(RouteTable? Table, string? Error);
 
-/// <summary>Whether a router took a table; when not, why, and the version it keeps serving.</summary>
-public sealed record TableAnswer(bool Applied, string? Error, long Version);
+/// <summary>Whether a router took a table; when not, why, and the version it keeps serving (<paramref name="Superseded"/>: a newer published table is in force).</summary>
+public sealed record TableAnswer(bool Applied, string? Error, long Version, bool Superseded = false);
 
 /// <summary>
 /// The routes in force in one <see cref="Router"/>, numbered: applied all or nothing, never an older version over a
@@ -69,7 +75,7 @@ public sealed class RouterControl(Router router, string? stateFile = null) : IDi
         }
     }
 
-    /// <summary>Puts <paramref name="table"/> in force unless a newer one already is (the same version again changes nothing).</summary>
+    /// <summary>Puts <paramref name="table"/> in force unless a newer one already is (the same version again changes nothing; a followed table published before the one in force is refused too).</summary>
     public Task<TableAnswer> ApplyAsync(RouteTable table, CancellationToken ct) => ApplyAsync(table, persist: true, ct);
 
     private async Task<TableAnswer> ApplyAsync(RouteTable table, bool persist, CancellationToken ct)
@@ -77,6 +83,11 @@ public sealed class RouterControl(Router router, string? stateFile = null) : IDi
         await gate.WaitAsync(ct);
         try
         {
+            if (table.Follows && table.Published < current.Published)
+            {
+                return new TableAnswer(false, $"published table {table.Published} is older than published table {current.Published} in force", current.Version, Superseded: true);
+            }
+
             if (table.Version < current.Version)
             {
                 return new TableAnswer(false, $"table version {table.Version} is older than version {current.Version} in force", current.Version);

@@ -21,7 +21,8 @@ public static class SavedTableReader
     {
         using var document = JsonDocument.Parse(json);
         var root = document.RootElement;
-        return At("$", () => new RouteTable(Required(root, "version").GetInt64(), List(root, "routes", Route)));
+        return At("$", () => new RouteTable(Required(root, "version").GetInt64(), List(root, "routes", Route),
+            Optional(root, "published", v => v.GetInt64()), Optional(root, "follows", v => v.GetBoolean())));
     }
 
     private static TrafficRoute Route(JsonElement e) => new(

@@ -37,6 +37,10 @@ public sealed class FleetRouter(ITrafficRouter local, IFleetStore fleet, Leaders
             }
 
             published = new Published(routes, version);
+            if (local is IPublishedTables ordered)
+            {
+                return await ordered.ApplyPublishedAsync(routes, version, follows: false, ct);
+            }
         }
 
         return await local.ApplyAsync(routes, ct);

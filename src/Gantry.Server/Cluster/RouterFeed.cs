@@ -70,7 +70,7 @@ public sealed partial class RouterFeed(ITrafficRouter local, IFleetStore fleet, 
             return;
         }
 
-        var error = await GiveAsync(FleetRouter.Deserialize(table.Routes), ct);
+        var error = await GiveAsync(FleetRouter.Deserialize(table.Routes), table.Version, ct);
 
         var report = error is null
             ? new ReplicaReport(leadership.Replica, now, table.Version, null)
@@ -83,8 +83,11 @@ public sealed partial class RouterFeed(ITrafficRouter local, IFleetStore fleet, 
         await ReportAsync(report, ct);
     }
 
-    /// <summary>Gives the router the routes unless it has them; why it does not have them afterwards, or null.</summary>
-    private async Task<string?> GiveAsync(Core.ValueList<TrafficRoute> routes, CancellationToken ct)
+    /// <summary>
+    /// Gives the router the routes published as <paramref name="version"/> unless it has them; why it does not have
+    /// them afterwards, or null (also when a table published after them is in force: the next look reads that one).
+    /// </summary>
+    private async Task<string?> GiveAsync(Core.ValueList<TrafficRoute> routes, long version, CancellationToken ct)
     {
         // A router that does not answer must not silence this replica: it reports the router behind, not itself gone.
         using var bounded = CancellationTokenSource.CreateLinkedTokenSource(ct);
@@ -97,8 +100,10 @@ public sealed partial class RouterFeed(ITrafficRouter local, IFleetStore fleet, 
                 return null;
             }
 
-            var result = await local.ApplyAsync(routes, bounded.Token);
-            return await local.InForceAsync(bounded.Token) == routes ? null : result.Error ?? "the router has not put it in force";
+            var result = local is IPublishedTables ordered
+                ? await ordered.ApplyPublishedAsync(routes, version, follows: true, bounded.Token)
+                : await local.ApplyAsync(routes, bounded.Token);
+            return result.Superseded || await local.InForceAsync(bounded.Token) == routes ? null : result.Error ?? "the router has not put it in force";
         }
         catch (OperationCanceledException) when (!ct.IsCancellationRequested)
         {

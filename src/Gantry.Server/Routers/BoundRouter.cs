@@ -9,7 +9,7 @@ namespace Gantry.Server.Routers;
 /// address on the way out, so that the rest of the control plane, and the table published for other replicas,
 /// speak the manifest's addresses.
 /// </summary>
-public sealed class BoundRouter(ITrafficRouter inner, string host) : ITrafficRouter
+public sealed class BoundRouter(ITrafficRouter inner, string host) : ITrafficRouter, IPublishedTables
 {
     private volatile Dictionary<string, Core.Manifest.Values.Endpoint> written = new(StringComparer.Ordinal);
 
@@ -17,10 +17,13 @@ public sealed class BoundRouter(ITrafficRouter inner, string host) : ITrafficRou
 
     public RouterCapabilities Capabilities => inner.Capabilities;
 
-    public Task<TrafficApplyResult> ApplyAsync(ValueList<TrafficRoute> routes, CancellationToken ct)
+    public Task<TrafficApplyResult> ApplyAsync(ValueList<TrafficRoute> routes, CancellationToken ct) => ApplyPublishedAsync(routes, 0, false, ct);
+
+    public Task<TrafficApplyResult> ApplyPublishedAsync(ValueList<TrafficRoute> routes, long published, bool follows, CancellationToken ct)
     {
         written = routes.ToDictionary(r => r.Name, r => r.Listen, StringComparer.Ordinal);
-        return inner.ApplyAsync([.. routes.Select(r => r with { Listen = r.Listen with { Host = host } })], ct);
+        ValueList<TrafficRoute> bound = [.. routes.Select(r => r with { Listen = r.Listen with { Host = host } })];
+        return inner is IPublishedTables ordered && published > 0 ? ordered.ApplyPublishedAsync(bound, published, follows, ct) : inner.ApplyAsync(bound, ct);
     }
 
     public async ValueTask<ValueList<TrafficRoute>> InForceAsync(CancellationToken ct)

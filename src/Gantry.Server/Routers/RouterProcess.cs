@@ -19,7 +19,7 @@ public sealed record RouterLaunch(string FileName, IReadOnlyList<string> Argumen
 /// watch, not this one's), and a new spare is started after each takeover.
 /// </summary>
 public sealed partial class RouterProcess(RouterFiles files, RouterLaunch launch, IAuditStore audit, TimeProvider time, ILogger<RouterProcess> log)
-    : ITrafficRouter, IRouterMetrics, IAsyncDisposable
+    : ITrafficRouter, IPublishedTables, IRouterMetrics, IAsyncDisposable
 {
     private static readonly TimeSpan Watch = TimeSpan.FromMilliseconds(100);
     private static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(15);
@@ -76,22 +76,29 @@ public sealed partial class RouterProcess(RouterFiles files, RouterLaunch launch
         watching = Task.Run(() => WatchAsync(stopping.Token), CancellationToken.None);
     }
 
-    public async Task<TrafficApplyResult> ApplyAsync(Core.ValueList<TrafficRoute> routes, CancellationToken ct)
+    public Task<TrafficApplyResult> ApplyAsync(Core.ValueList<TrafficRoute> routes, CancellationToken ct) => ApplyAsync(routes, 0, false, ct);
+
+    public Task<TrafficApplyResult> ApplyPublishedAsync(Core.ValueList<TrafficRoute> routes, long published, bool follows, CancellationToken ct) => ApplyAsync(routes, published, follows, ct);
+
+    private async Task<TrafficApplyResult> ApplyAsync(Core.ValueList<TrafficRoute> routes, long published, bool follows, CancellationToken ct)
     {
         await applying.WaitAsync(ct);
         try
         {
-            if (routes == applied.Routes && applied.Version > 0)
+            // What this control plane applied last is what the router has, unless another one shares it: a feed,
+            // which read the router back before it came here, always asks the router.
+            if (!follows && routes == applied.Routes && applied.Version > 0 && applied.Published == published)
             {
                 return new TrafficApplyResult(true, null);
             }
 
-            var table = new RouteTable(applied.Version + 1, routes);
+            var table = new RouteTable(applied.Version + 1, routes, published, follows);
             var answer = await Client.ApplyAsync(table, ct);
-            if (!answer.Applied && answer.Version > applied.Version)
+            if (!answer.Applied && !answer.Superseded && answer.Version > applied.Version)
             {
-                // Someone put a newer table in force (another replica on this data directory): number after it, once.
-                table = new RouteTable(answer.Version + 1, routes);
+                // Someone put a newer table in force (another replica on this data directory): number after it, once,
+                // unless it was published after this one (then this one is not put back over it).
+                table = table with { Version = answer.Version + 1 };
                 answer = await Client.ApplyAsync(table, ct);
             }
 
@@ -104,7 +111,7 @@ public sealed partial class RouterProcess(RouterFiles files, RouterLaunch launch
                 applied = applied with { Version = answer.Version };
             }
 
-            return new TrafficApplyResult(answer.Applied, answer.Error);
+            return new TrafficApplyResult(answer.Applied, answer.Error, answer.Superseded);
         }
         catch (Exception ex) when (ex is HttpRequestException or IOException || (ex is OperationCanceledException && !ct.IsCancellationRequested))
         {

@@ -39,12 +39,29 @@ public sealed class RouterControlTests : IDisposable
     }
 
     [Fact(Timeout = 30_000)]
+    public async Task ApplyAsync_AFollowedTablePublishedBeforeTheOneInForce_IsRefusedWhateverItsNumber()
+    {
+        await using var router = new Router(TimeProvider.System);
+        using var control = new RouterControl(router);
+        var port = FreePort.Next();
+
+        (await control.ApplyAsync(new RouteTable(5, [Route(port, 0, 100)], Published: 8), default)).Applied.Should().BeTrue();
+        var stale = await control.ApplyAsync(new RouteTable(6, [Route(port, 50, 50)], Published: 7, Follows: true), default);
+
+        stale.Should().Be(new TableAnswer(false, "published table 7 is older than published table 8 in force", 5, Superseded: true));
+        router.Table.Routes.Single().Groups.Select(g => g.Weight).Should().Equal(0, 100);
+        (await control.ApplyAsync(new RouteTable(6, [Route(port, 10, 90)], Published: 9, Follows: true), default)).Applied.Should().BeTrue();
+        (await control.ApplyAsync(new RouteTable(7, [Route(port, 100, 0)], Published: 1), default)).Applied.Should().BeTrue("a leader's own table is not refused for its number");
+        router.Table.Routes.Single().Groups.Select(g => g.Weight).Should().Equal(100, 0);
+    }
+
+    [Fact(Timeout = 30_000)]
     public async Task RestoreAsync_ANewRouterOnTheSameFolder_ServesTheLastTableInForce()
     {
         var files = new RouterFiles(data);
         files.EnsureToken();
         var port = FreePort.Next();
-        var table = new RouteTable(3, [Route(port, 90, 10)]);
+        var table = new RouteTable(3, [Route(port, 90, 10)], Published: 12, Follows: true);
         await using (var first = new Router(TimeProvider.System))
         using (var control = new RouterControl(first, files.StateFile))
         {

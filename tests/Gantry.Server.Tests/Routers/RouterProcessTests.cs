@@ -68,4 +68,38 @@ public sealed class RouterProcessTests : IDisposable
         control.Current.Version.Should().Be(1);
         (await store.AuditAsync(new AuditQuery("router"), default)).Should().BeEmpty("nothing was restarted");
     }
+
+    [Fact(Timeout = 60_000)]
+    public async Task ApplyPublishedAsync_AFeedWithAnOlderPublishedTable_DoesNotPutItBackOverTheLeaders()
+    {
+        // Two control planes on one data directory share one router: the leader, and a replica whose feed read the
+        // store just before the leader published its next table (the takeover test's 503s after a promotion).
+        var files = new RouterFiles(data);
+        var token = files.EnsureToken();
+        await using var router = new Router(TimeProvider.System);
+        using var control = new RouterControl(router, files.StateFile);
+        await using var admin = await RouterAdmin.StartAsync(control, files, token, (_, _) => Task.FromResult(new HandoverAnswer(false, null, "not expected")), TimeProvider.System, default);
+        files.WritePid(Environment.ProcessId);
+        await using var store = SqliteStore.Open(Path.Combine(data, "gantry.db"), TimeProvider.System, null);
+        await using var leader = new RouterProcess(files, new RouterLaunch("/bin/false", []), store, TimeProvider.System, NullLogger<RouterProcess>.Instance);
+        await using var replica = new RouterProcess(files, new RouterLaunch("/bin/false", []), store, TimeProvider.System, NullLogger<RouterProcess>.Instance);
+        await leader.StartAsync(default);
+        await replica.StartAsync(default);
+        var listen = new Core.Manifest.Values.Endpoint("127.0.0.1", FreePort.Next());
+        Core.Traffic.TrafficRoute Split(int stable, int canary) => new("shop.default", listen,
+            [new("1.0", stable, [new("127.0.0.1", 5001)]), new("2.0", canary, [new("127.0.0.1", 5002)])], [], null, null, TimeSpan.FromSeconds(2));
+
+        (await replica.ApplyPublishedAsync([Split(50, 50)], 7, follows: true, default)).Applied.Should().BeTrue("the feed passes on table 7");
+        (await leader.ApplyPublishedAsync([Split(0, 100)], 8, follows: false, default)).Applied.Should().BeTrue();
+        var stale = await replica.ApplyPublishedAsync([Split(50, 50)], 7, follows: true, default);
+
+        stale.Should().Be(new Core.Traffic.TrafficApplyResult(false, "published table 7 is older than published table 8 in force", Superseded: true));
+        (await replica.InForceAsync(default)).Should().Equal(Split(0, 100));
+        router.Table.Routes.Single().Groups.Select(g => g.Weight).Should().Equal(0, 100);
+
+        (await replica.ApplyPublishedAsync([Split(0, 100)], 8, follows: true, default)).Applied.Should().BeTrue("the same table, as the feed reads it next");
+        (await replica.ApplyPublishedAsync([Split(10, 90)], 9, follows: true, default)).Applied.Should().BeTrue("a newer one");
+        (await leader.ApplyPublishedAsync([Split(100, 0)], 1, follows: false, default)).Applied.Should().BeTrue("the leader's table is taken whatever its number: a store started afresh numbers from 1");
+        control.Current.Should().Match<RouteTable>(t => t.Published == 1 && !t.Follows);
+    }
 }
