@@ -32,12 +32,16 @@ public sealed class ServerProcess(string data, int apiPort, IReadOnlyDictionary<
 
     private string earlier = string.Empty;
 
+    private static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(60);
+
     public async Task StartAsync(string manifest, params string[] extra)
     {
         var server = ChildProcess.Start("dotnet", [RepoPaths.GantryDll, "server", "-f", manifest, "--data", data, "--listen", $"127.0.0.1:{apiPort}", .. extra], env, WorkingDirectory);
         Process = server;
         var watch = Stopwatch.StartNew();
-        while (watch.Elapsed < TimeSpan.FromSeconds(30))
+        // A start is a second or two; a CI machine running four test assemblies at once has taken 10 s just to reach
+        // the router (a replica started again in ReplicaFailoverTests): a minute before calling it stuck.
+        while (watch.Elapsed < StartTimeout)
         {
             try
             {
@@ -63,7 +67,7 @@ public sealed class ServerProcess(string data, int apiPort, IReadOnlyDictionary<
             await Task.Delay(50);
         }
 
-        throw new TimeoutException("the server did not become ready: " + server.Stderr);
+        throw new TimeoutException($"the server did not become ready within {StartTimeout.TotalSeconds:0} s: " + server.Stderr);
     }
 
     /// <summary>SIGKILL (no chance to clean up) or SIGTERM, and waits for the process to end.</summary>
