@@ -44,13 +44,14 @@ public sealed class ReplicaFailoverTests(ITestOutputHelper log) : WithPostgres("
             for (var kill = 1; kill < count; kill++)
             {
                 var split = new Dictionary<string, long>(load.Versions);
-                // The lease's token before the kill: on a starved machine the lease may have changed hands while the
-                // replicas started (a holder that could not renew within 3 s), so the takeover is one more than this,
-                // not a fixed number.
-                var before = (await leader.Server.ClusterAsync()).Token!.Value;
+                // The replica that leads now, and the lease's token: on a starved machine the lease may have changed
+                // hands since the last look (a holder that could not renew within 3 s), so the one killed is the
+                // leader of this moment and the takeover is one more than its token, not a fixed number.
+                var alive = replicas.Where(r => r.Server.Process is not null).ToList();
+                (leader, var before) = await LeaderAndTokenAsync(alive, TimeSpan.FromSeconds(10));
                 await leader.Server.StopAsync(kill: true);
                 var watch = Stopwatch.StartNew();
-                var alive = replicas.Where(r => r.Server.Process is not null).ToList();
+                alive = replicas.Where(r => r.Server.Process is not null).ToList();
                 leader = await LeaderAsync(alive, TimeSpan.FromSeconds(10));
                 var takeover = watch.Elapsed;
                 var resumed = await leader.Server.WaitForViewAsync(canary, v => v.Instances.Count == paused.Instances.Count && v.Instances.All(i => i.Phase == Core.Runtime.InstancePhase.Ready));
@@ -106,7 +107,11 @@ public sealed class ReplicaFailoverTests(ITestOutputHelper log) : WithPostgres("
     }
 
     /// <summary>The replica that says it leads, once one does.</summary>
-    private static async Task<(string Name, ServerProcess Server)> LeaderAsync(IReadOnlyList<(string Name, ServerProcess Server)> replicas, TimeSpan timeout)
+    private static async Task<(string Name, ServerProcess Server)> LeaderAsync(IReadOnlyList<(string Name, ServerProcess Server)> replicas, TimeSpan timeout) =>
+        (await LeaderAndTokenAsync(replicas, timeout)).Leader;
+
+    /// <summary>The replica that says it leads, once one does, with the lease token it holds.</summary>
+    private static async Task<((string Name, ServerProcess Server) Leader, long Token)> LeaderAndTokenAsync(IReadOnlyList<(string Name, ServerProcess Server)> replicas, TimeSpan timeout)
     {
         var watch = Stopwatch.StartNew();
         while (watch.Elapsed < timeout)
@@ -115,9 +120,9 @@ public sealed class ReplicaFailoverTests(ITestOutputHelper log) : WithPostgres("
             {
                 try
                 {
-                    if ((await replica.Server.ClusterAsync()).Leading)
+                    if (await replica.Server.ClusterAsync() is { Leading: true, Token: { } token })
                     {
-                        return replica;
+                        return (replica, token);
                     }
                 }
                 catch (HttpRequestException)
