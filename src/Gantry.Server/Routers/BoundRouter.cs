@@ -19,11 +19,17 @@ public sealed class BoundRouter(ITrafficRouter inner, string host) : ITrafficRou
 
     public Task<TrafficApplyResult> ApplyAsync(ValueList<TrafficRoute> routes, CancellationToken ct) => ApplyPublishedAsync(routes, 0, false, ct);
 
-    public Task<TrafficApplyResult> ApplyPublishedAsync(ValueList<TrafficRoute> routes, long published, bool follows, CancellationToken ct)
+    public async Task<TrafficApplyResult> ApplyPublishedAsync(ValueList<TrafficRoute> routes, long published, bool follows, CancellationToken ct)
     {
-        written = routes.ToDictionary(r => r.Name, r => r.Listen, StringComparer.Ordinal);
         ValueList<TrafficRoute> bound = [.. routes.Select(r => r with { Listen = r.Listen with { Host = host } })];
-        return inner is IPublishedTables ordered && published > 0 ? ordered.ApplyPublishedAsync(bound, published, follows, ct) : inner.ApplyAsync(bound, ct);
+        var result = inner is IPublishedTables ordered && published > 0 ? await ordered.ApplyPublishedAsync(bound, published, follows, ct) : await inner.ApplyAsync(bound, ct);
+        if (result.Applied)
+        {
+            // The listeners as written of the table in force: a refused table leaves the router serving the last one.
+            written = routes.ToDictionary(r => r.Name, r => r.Listen, StringComparer.Ordinal);
+        }
+
+        return result;
     }
 
     public async ValueTask<ValueList<TrafficRoute>> InForceAsync(CancellationToken ct)

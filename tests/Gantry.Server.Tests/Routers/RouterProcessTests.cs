@@ -102,4 +102,32 @@ public sealed class RouterProcessTests : IDisposable
         (await leader.ApplyPublishedAsync([Split(100, 0)], 1, follows: false, default)).Applied.Should().BeTrue("the leader's table is taken whatever its number: a store started afresh numbers from 1");
         control.Current.Should().Match<RouteTable>(t => t.Published == 1 && !t.Follows);
     }
+
+    [Fact(Timeout = 60_000)]
+    public async Task BoundRouter_ARefusedTable_LeavesTheListenersOfTheTableInForce()
+    {
+        // Replicas with --router-address: the manifest's listener (10.0.0.5) is bound on this machine's address.
+        var files = new RouterFiles(data);
+        var token = files.EnsureToken();
+        await using var router = new Router(TimeProvider.System);
+        using var control = new RouterControl(router, files.StateFile);
+        await using var admin = await RouterAdmin.StartAsync(control, files, token, (_, _) => Task.FromResult(new HandoverAnswer(false, null, "not expected")), TimeProvider.System, default);
+        files.WritePid(Environment.ProcessId);
+        await using var store = SqliteStore.Open(Path.Combine(data, "gantry.db"), TimeProvider.System, null);
+        await using var leaderProcess = new RouterProcess(files, new RouterLaunch("/bin/false", []), store, TimeProvider.System, NullLogger<RouterProcess>.Instance);
+        await using var replicaProcess = new RouterProcess(files, new RouterLaunch("/bin/false", []), store, TimeProvider.System, NullLogger<RouterProcess>.Instance);
+        await leaderProcess.StartAsync(default);
+        await replicaProcess.StartAsync(default);
+        var leader = new BoundRouter(leaderProcess, "127.0.0.1");
+        var replica = new BoundRouter(replicaProcess, "127.0.0.1");
+        int[] ports = [FreePort.Next(), FreePort.Next()];
+        Core.Traffic.TrafficRoute Route(int port, int canary) => new("shop.default", new Core.Manifest.Values.Endpoint("10.0.0.5", port),
+            [new("1.0", 100 - canary, [new("127.0.0.1", 5001)]), new("2.0", canary, [new("127.0.0.1", 5002)])], [], null, null, TimeSpan.FromSeconds(2));
+
+        (await replica.ApplyPublishedAsync([Route(ports[0], 50)], 7, follows: true, default)).Applied.Should().BeTrue();
+        (await leader.ApplyPublishedAsync([Route(ports[0], 100)], 8, follows: false, default)).Applied.Should().BeTrue();
+        (await replica.ApplyPublishedAsync([Route(ports[1], 50)], 7, follows: true, default)).Superseded.Should().BeTrue();
+
+        (await replica.InForceAsync(default)).Should().Equal([Route(ports[0], 100)], "the table in force, read back with the manifest's listener");
+    }
 }
