@@ -74,17 +74,8 @@ public sealed class RouterProcessTests : IDisposable
     {
         // Two control planes on one data directory share one router: the leader, and a replica whose feed read the
         // store just before the leader published its next table (the takeover test's 503s after a promotion).
-        var files = new RouterFiles(data);
-        var token = files.EnsureToken();
-        await using var router = new Router(TimeProvider.System);
-        using var control = new RouterControl(router, files.StateFile);
-        await using var admin = await RouterAdmin.StartAsync(control, files, token, (_, _) => Task.FromResult(new HandoverAnswer(false, null, "not expected")), TimeProvider.System, default);
-        files.WritePid(Environment.ProcessId);
-        await using var store = SqliteStore.Open(Path.Combine(data, "gantry.db"), TimeProvider.System, null);
-        await using var leader = new RouterProcess(files, new RouterLaunch("/bin/false", []), store, TimeProvider.System, NullLogger<RouterProcess>.Instance);
-        await using var replica = new RouterProcess(files, new RouterLaunch("/bin/false", []), store, TimeProvider.System, NullLogger<RouterProcess>.Instance);
-        await leader.StartAsync(default);
-        await replica.StartAsync(default);
+        await using var shared = await SharedRouter.StartAsync(data);
+        var (router, control, leader, replica) = (shared.Router, shared.Control, shared.Leader, shared.Replica);
         var listen = new Core.Manifest.Values.Endpoint("127.0.0.1", FreePort.Next());
         Core.Traffic.TrafficRoute Split(int stable, int canary) => new("shop.default", listen,
             [new("1.0", stable, [new("127.0.0.1", 5001)]), new("2.0", canary, [new("127.0.0.1", 5002)])], [], null, null, TimeSpan.FromSeconds(2));
@@ -107,19 +98,9 @@ public sealed class RouterProcessTests : IDisposable
     public async Task BoundRouter_ARefusedTable_LeavesTheListenersOfTheTableInForce()
     {
         // Replicas with --router-address: the manifest's listener (10.0.0.5) is bound on this machine's address.
-        var files = new RouterFiles(data);
-        var token = files.EnsureToken();
-        await using var router = new Router(TimeProvider.System);
-        using var control = new RouterControl(router, files.StateFile);
-        await using var admin = await RouterAdmin.StartAsync(control, files, token, (_, _) => Task.FromResult(new HandoverAnswer(false, null, "not expected")), TimeProvider.System, default);
-        files.WritePid(Environment.ProcessId);
-        await using var store = SqliteStore.Open(Path.Combine(data, "gantry.db"), TimeProvider.System, null);
-        await using var leaderProcess = new RouterProcess(files, new RouterLaunch("/bin/false", []), store, TimeProvider.System, NullLogger<RouterProcess>.Instance);
-        await using var replicaProcess = new RouterProcess(files, new RouterLaunch("/bin/false", []), store, TimeProvider.System, NullLogger<RouterProcess>.Instance);
-        await leaderProcess.StartAsync(default);
-        await replicaProcess.StartAsync(default);
-        var leader = new BoundRouter(leaderProcess, "127.0.0.1");
-        var replica = new BoundRouter(replicaProcess, "127.0.0.1");
+        await using var shared = await SharedRouter.StartAsync(data);
+        var leader = new BoundRouter(shared.Leader, "127.0.0.1");
+        var replica = new BoundRouter(shared.Replica, "127.0.0.1");
         int[] ports = [FreePort.Next(), FreePort.Next()];
         Core.Traffic.TrafficRoute Route(int port, int canary) => new("shop.default", new Core.Manifest.Values.Endpoint("10.0.0.5", port),
             [new("1.0", 100 - canary, [new("127.0.0.1", 5001)]), new("2.0", canary, [new("127.0.0.1", 5002)])], [], null, null, TimeSpan.FromSeconds(2));
@@ -129,5 +110,46 @@ public sealed class RouterProcessTests : IDisposable
         (await replica.ApplyPublishedAsync([Route(ports[1], 50)], 7, follows: true, default)).Superseded.Should().BeTrue();
 
         (await replica.InForceAsync(default)).Should().Equal([Route(ports[0], 100)], "the table in force, read back with the manifest's listener");
+    }
+
+    /// <summary>One router on a real admin API, shared by two control planes of one data directory (a leader and a replica).</summary>
+    private sealed class SharedRouter : IAsyncDisposable
+    {
+        private readonly List<IAsyncDisposable> owned = [];
+
+        public required Router Router { get; init; }
+
+        public required RouterControl Control { get; init; }
+
+        public required RouterProcess Leader { get; init; }
+
+        public required RouterProcess Replica { get; init; }
+
+        public static async Task<SharedRouter> StartAsync(string data)
+        {
+            var files = new RouterFiles(data);
+            var token = files.EnsureToken();
+            var router = new Router(TimeProvider.System);
+            var control = new RouterControl(router, files.StateFile);
+            var admin = await RouterAdmin.StartAsync(control, files, token, (_, _) => Task.FromResult(new HandoverAnswer(false, null, "not expected")), TimeProvider.System, default);
+            files.WritePid(Environment.ProcessId);
+            var store = SqliteStore.Open(Path.Combine(data, "gantry.db"), TimeProvider.System, null);
+            RouterProcess Process() => new(files, new RouterLaunch("/bin/false", []), store, TimeProvider.System, NullLogger<RouterProcess>.Instance);
+            var shared = new SharedRouter { Router = router, Control = control, Leader = Process(), Replica = Process() };
+            shared.owned.AddRange([shared.Replica, shared.Leader, store, admin, router]);
+            await shared.Leader.StartAsync(default);
+            await shared.Replica.StartAsync(default);
+            return shared;
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            foreach (var item in owned)
+            {
+                await item.DisposeAsync();
+            }
+
+            Control.Dispose();
+        }
     }
 }
