@@ -53,6 +53,11 @@ public sealed class ShopInstance : IAsyncDisposable
             {
                 await Task.Delay(50, ct);
             }
+            catch (TaskCanceledException) when (!ct.IsCancellationRequested)
+            {
+                // Listening, but its first answer took longer than one try (a starting .NET process on a loaded
+                // machine): asked again until the whole timeout has passed.
+            }
         }
 
         throw new TimeoutException($"shop did not listen on {BaseAddress} within {timeout}");
