@@ -60,7 +60,7 @@ public interface IRolloutStore : IAsyncDisposable
 
     /// <summary>
     /// A number that moves with every committed change bearing on what should run or how traffic is split (a rollout
-    /// created or saved, a maintenance or pause switch), by whichever replica: equal marks, nothing of that changed.
+    /// created or saved, a deploy queued, a maintenance or pause switch), by whichever replica: equal marks, nothing of that changed.
     /// </summary>
     Task<long> ChangeMarkAsync(CancellationToken ct);
 

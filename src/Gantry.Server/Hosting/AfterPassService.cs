@@ -16,6 +16,9 @@ public abstract partial class AfterPassService(ReconcilerSignals signals, TimePr
     /// <summary>The least time between two runs, however often passes end (zero: after every pass).</summary>
     protected virtual TimeSpan MinInterval => TimeSpan.Zero;
 
+    /// <summary>Whether it runs once as soon as it starts, before it waits for anything (it catches up on what came before).</summary>
+    protected virtual bool RunsAtStart => false;
+
     /// <summary>What wakes the service.</summary>
     protected virtual Signal Wake => signals.Passed;
 
@@ -26,11 +29,17 @@ public abstract partial class AfterPassService(ReconcilerSignals signals, TimePr
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
+        var first = RunsAtStart;
         while (!stoppingToken.IsCancellationRequested)
         {
             try
             {
-                await Wake.WaitAsync(Period, time, stoppingToken);
+                if (!first)
+                {
+                    await Wake.WaitAsync(Period, time, stoppingToken);
+                }
+
+                first = false;
                 await RunOnceAsync(stoppingToken);
                 if (MinInterval > TimeSpan.Zero)
                 {

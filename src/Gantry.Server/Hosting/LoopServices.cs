@@ -17,27 +17,54 @@ public sealed class ReconcilerLoop(RolloutReconciler reconciler) : BackgroundSer
     }
 }
 
-/// <summary>Hands every commit to incidents and notifications (<see cref="RolloutFollower"/>) as soon as it is made, and catches up at least twice a second.</summary>
+/// <summary>
+/// Hands every commit to incidents and notifications (<see cref="RolloutFollower"/>) as soon as it is made: woken by
+/// a commit here, or by a pass that found the store's change mark moved (a commit by another replica). At rest it
+/// reads nothing but catches up once a resync period; after a handler failed, within a second.
+/// </summary>
 public sealed class CommitFollowing(RolloutFollower follower, ReconcilerSignals signals, TimeProvider time, ILogger<CommitFollowing> logger)
     : AfterPassService(signals, time, logger)
 {
     private readonly ReconcilerSignals signals = signals;
+    private volatile bool caughtUp;
 
     protected override Signal Wake => signals.Committed;
 
-    protected override TimeSpan Period => TimeSpan.FromMilliseconds(500);
+    protected override TimeSpan Period => caughtUp ? signals.Resync : TimeSpan.FromSeconds(1);
 
-    protected override Task RunOnceAsync(CancellationToken ct) => follower.FollowAsync(ct);
+    /// <summary>Commits made before a restart and not handed over yet are handed over at once.</summary>
+    protected override bool RunsAtStart => true;
+
+    protected override async Task RunOnceAsync(CancellationToken ct)
+    {
+        caughtUp = false;
+        caughtUp = await follower.FollowAsync(ct);
+    }
 }
 
-/// <summary>Starts the oldest queued deploy of every target whose newest rollout has ended.</summary>
+/// <summary>
+/// Starts the oldest queued deploy of every target whose newest rollout has ended: after a pass that saw something
+/// change (a rollout ending, a deploy queued by any replica: both move the store's change mark). While deploys wait
+/// (for a window, the end of a freeze or a soak) it looks every second; with none queued, once a resync period.
+/// </summary>
 public sealed class QueueStarter(RolloutReconciler reconciler, IReleaseStore store, DeployService deploys, ReconcilerSignals signals, TimeProvider time, ILogger<QueueStarter> logger)
     : AfterPassService(signals, time, logger)
 {
+    private readonly ReconcilerSignals signals = signals;
+    private volatile bool waits = true;
+
+    protected override TimeSpan Period => waits ? TimeSpan.FromSeconds(1) : signals.Resync;
+
+    /// <summary>Deploys queued before a restart are looked at once.</summary>
+    protected override bool RunsAtStart => true;
+
     protected override async Task RunOnceAsync(CancellationToken ct)
     {
         // One read of the queue, then only the targets something waits for: the cost does not grow with the services.
-        var waiting = (await store.QueuedAsync(null, null, ct)).Select(q => new Core.Runtime.TargetId(q.Service, q.Environment)).ToHashSet();
+        waits = true;
+        var queue = await store.QueuedAsync(null, null, ct);
+        waits = queue.Count > 0;
+        var waiting = queue.Select(q => new Core.Runtime.TargetId(q.Service, q.Environment)).ToHashSet();
         foreach (var target in reconciler.Targets.Where(t => t.State.Phase.IsTerminal() && waiting.Contains(t.State.Target)))
         {
             await deploys.StartQueuedAsync(target.State.Service, target.State.Environment, ct);

@@ -28,7 +28,7 @@ public sealed partial class OrphanSweeper(IRuntime runtime, RolloutReconciler re
         }
 
         var driven = reconciler.Targets.Select(t => t.State.Target).ToHashSet();
-        var orphans = runtime.Observe().Where(i => !driven.Any(t => i.SetId.BelongsTo(t))).GroupBy(i => i.SetId).ToList();
+        var orphans = runtime.Observe().Where(i => !driven.Contains(i.SetId.Target)).GroupBy(i => i.SetId).ToList();
         foreach (var gone in seen.Keys.Where(k => !orphans.Exists(o => o.Key == k)).ToList())
         {
             seen.Remove(gone);

@@ -183,6 +183,12 @@ public sealed partial class NotificationService(GantryManifest manifest, IDelive
 
     private async Task RunAsync(CancellationToken ct)
     {
+        if (Spec is null)
+        {
+            // No receivers in the manifest: nothing is ever delivered, so nothing is looked for.
+            return;
+        }
+
         while (!ct.IsCancellationRequested)
         {
             try

@@ -20,10 +20,13 @@ public sealed class ReconcilerSignals
     /// <summary>Pulsed when something should be looked at now (a command, a new rollout).</summary>
     public Signal Wake { get; } = new();
 
-    /// <summary>Pulsed after every commit of a rollout: event streams and the commit followers read on.</summary>
+    /// <summary>
+    /// Pulsed after every commit of a rollout here, and when a pass finds the store's change mark moved (a commit by
+    /// another replica): event streams and the commit followers read on.
+    /// </summary>
     public Signal Committed { get; } = new();
 
-    /// <summary>Pulsed after every reconcile pass: queued deploys, automatic promotion and escalation look again.</summary>
+    /// <summary>Pulsed after every reconcile pass that saw or did something (the change mark moved, a target visited, the routes applied): queued deploys, automatic promotion and escalation look again.</summary>
     public Signal Passed { get; } = new();
 
     /// <summary>The lock of one service in one environment.</summary>

@@ -164,6 +164,12 @@ public sealed partial class RolloutReconciler(
         var resync = now >= resyncAt;
         var mark = await store.ChangeMarkAsync(ct);
         var moved = resync || mark != readAtMark;
+        if (mark != readAtMark)
+        {
+            // Something was committed, here or by another replica: those who follow commits read on.
+            signals.Committed.Pulse();
+        }
+
         if (moved)
         {
             latest = await store.LatestPerTargetAsync(ct);

@@ -38,9 +38,10 @@ public static class RoutingPlanner
     {
         var routes = new List<TrafficRoute>();
         var claimed = new HashSet<Core.Manifest.Values.Endpoint>();
+        var byTarget = instances.ToLookup(i => i.SetId.Target);
         foreach (var target in targets)
         {
-            var mine = instances.Where(i => i.SetId.BelongsTo(target.State.Target)).ToList();
+            var mine = byTarget[target.State.Target].ToList();
             var serving = target.State.Sets.Any(set => Serving(set, mine).Any()) ? (Func<InstanceSet, IEnumerable<InstanceStatus>>)(set => Serving(set, mine)) : set => Panic(set, mine);
             var backends = TrafficGroups.Of(target.State, set => serving(set).Count())
                 .Select(g => new TrafficBackend(g.Set.Key, g.Weight, [.. serving(g.Set).Select(i => i.Address)]))

@@ -36,8 +36,8 @@ public sealed partial class RolloutFollower(IRolloutStore store, IEnumerable<ICo
     private const int Batch = 500;
     private readonly SemaphoreSlim gate = new(1, 1);
 
-    /// <summary>Hands over every commit not handed over yet; one run at a time.</summary>
-    public async Task FollowAsync(CancellationToken ct)
+    /// <summary>Hands over every commit not handed over yet; one run at a time. False when a handler failed and the rest waits for the next run.</summary>
+    public async Task<bool> FollowAsync(CancellationToken ct)
     {
         await gate.WaitAsync(ct);
         try
@@ -68,7 +68,7 @@ public sealed partial class RolloutFollower(IRolloutStore store, IEnumerable<ICo
                         catch (Exception ex) when (ex is not OperationCanceledException)
                         {
                             LogFailed(logger, first.RolloutId, first.Id, ex);
-                            return;
+                            return false;
                         }
                     }
 
@@ -79,7 +79,7 @@ public sealed partial class RolloutFollower(IRolloutStore store, IEnumerable<ICo
 
                 if (events.Count < Batch)
                 {
-                    return;
+                    return true;
                 }
             }
         }
@@ -91,6 +91,6 @@ public sealed partial class RolloutFollower(IRolloutStore store, IEnumerable<ICo
 
     public void Dispose() => gate.Dispose();
 
-    [LoggerMessage(Level = LogLevel.Error, Message = "incidents or notifications of rollout {Id} (event {EventId}) failed; tried again on the next pass")]
+    [LoggerMessage(Level = LogLevel.Error, Message = "incidents or notifications of rollout {Id} (event {EventId}) failed; tried again within a second")]
     private static partial void LogFailed(ILogger logger, string id, long eventId, Exception ex);
 }

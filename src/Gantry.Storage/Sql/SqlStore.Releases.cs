@@ -13,9 +13,15 @@ public partial class SqlStore
         try
         {
             await using var connection = Connect();
-            using var insert = Command(connection, null, "INSERT INTO queue (service, environment, release, created_by, created_at) VALUES (@s, @e, @r, @b, @c) RETURNING id",
+            await using var transaction = await BeginWriteAsync(connection, ct);
+            using var insert = Command(connection, transaction, "INSERT INTO queue (service, environment, release, created_by, created_at) VALUES (@s, @e, @r, @b, @c) RETURNING id",
                 ("@s", deploy.Service), ("@e", deploy.Environment), ("@r", JsonSerializer.Serialize(deploy.Release, json)), ("@b", deploy.CreatedBy), ("@c", Time(deploy.CreatedAt)));
-            return deploy with { Id = Convert.ToInt64(insert.ExecuteScalar(), CultureInfo.InvariantCulture) };
+            var queued = deploy with { Id = Convert.ToInt64(insert.ExecuteScalar(), CultureInfo.InvariantCulture) };
+
+            // The leader's next pass sees the mark move, and its queue starter looks at once, whichever replica queued it.
+            RaiseMark(connection, transaction);
+            await transaction.CommitAsync(ct);
+            return queued;
         }
         finally
         {

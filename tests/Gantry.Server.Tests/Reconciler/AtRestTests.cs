@@ -73,6 +73,36 @@ public sealed class AtRestTests
         (reconciler.Reads - reads).Should().BeInRange(2, 4, "and one read of the rollouts with each");
     }
 
+    [Fact(Timeout = Timeout)]
+    public async Task ACommitByAnotherWriter_IsFollowedOnTheNextPass_NotAtTheResync()
+    {
+        // The resync is 30 s: the commit follower no longer reads the store twice a second, so only the pass that
+        // sees the change mark move can hand it the commit of another replica.
+        await using var h = await ServerHarness.StartAsync(Manifest);
+        var first = await h.DeployAsync("v1");
+        await h.WaitForPhaseAsync(first.Rollout.Id, RolloutPhase.Succeeded);
+        var store = h.Server.Store;
+        await FollowedAsync(store, await store.LastEventIdAsync(default), TimeSpan.FromSeconds(10));
+
+        // As another replica's command would: a commit into the shared store that tells this server nothing.
+        var rollout = (await store.GetAsync(first.Rollout.Id, default))!;
+        (await store.SaveAsync(rollout with { Revision = rollout.Revision + 1 }, rollout.Revision, [new Gantry.Core.Strategies.RolloutEvent(RolloutEventType.Resumed, "noted by another replica")], default))
+            .Should().Be(CommitOutcome.Committed);
+        var watch = Stopwatch.StartNew();
+        await FollowedAsync(store, await store.LastEventIdAsync(default), TimeSpan.FromSeconds(5));
+        watch.Elapsed.Should().BeLessThan(TimeSpan.FromSeconds(2.5), "the next pass (once a second at rest) saw the mark move and woke the follower");
+    }
+
+    private static async Task FollowedAsync(Gantry.Storage.Sql.SqlStore store, long last, TimeSpan limit)
+    {
+        var watch = Stopwatch.StartNew();
+        while (await store.CursorAsync(Gantry.Server.Rollouts.RolloutFollower.Name, default) < last)
+        {
+            watch.Elapsed.Should().BeLessThan(limit, "the commit follower hands over every commit");
+            await Task.Delay(20);
+        }
+    }
+
     /// <summary>Waits until a whole second passes without a visit (the ended rollout's last instances settled).</summary>
     private static async Task SettledAsync(Gantry.Server.Reconciler.RolloutReconciler reconciler)
     {

@@ -29,6 +29,18 @@ public abstract class ReleaseStoreContract<TStore> : StoreContract<TStore>
     }
 
     [Fact(Timeout = 30_000)]
+    public async Task EnqueueAsync_MovesTheChangeMark_SoTheLeadersQueueStarterLooksWhicheverReplicaQueued()
+    {
+        await using var store = Open();
+        var before = await store.ChangeMarkAsync(default);
+        await store.EnqueueAsync(new QueuedDeploy(0, "web", "production", Release.Of("v2"), "alice", Time.GetUtcNow()), default);
+        var queued = await store.ChangeMarkAsync(default);
+        queued.Should().NotBe(before, "a deploy was queued: what runs next changed");
+        await store.QueuedAsync(null, null, default);
+        (await store.ChangeMarkAsync(default)).Should().Be(queued, "reading the queue changes nothing");
+    }
+
+    [Fact(Timeout = 30_000)]
     public async Task RemoveQueuedAsync_ByAPerson_IsAuditedWithWhoAndWhyAndOnlyOnce()
     {
         await using var store = Open();
