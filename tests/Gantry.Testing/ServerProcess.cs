@@ -70,12 +70,24 @@ public sealed class ServerProcess(string data, int apiPort, IReadOnlyDictionary<
         throw new TimeoutException($"the server did not become ready within {StartTimeout.TotalSeconds:0} s: " + server.Stderr);
     }
 
-    /// <summary>SIGKILL (no chance to clean up) or SIGTERM, and waits for the process to end.</summary>
+    /// <summary>
+    /// SIGKILL (no chance to clean up) or SIGTERM, and waits for the process to end. A server asked to stop with SIGTERM
+    /// must stop cleanly (exit code 0: its store closed, its lock given up, nothing thrown on the way out).
+    /// </summary>
     public async Task StopAsync(bool kill)
+    {
+        if (await EndAsync(kill) is { } code and not 0 && !kill)
+        {
+            throw new InvalidOperationException($"gantry server stopped with SIGTERM exited with code {code}: {string.Join('\n', Log.Split('\n').TakeLast(12))}");
+        }
+    }
+
+    /// <summary>The signal sent and the end waited for; the exit code, or null when no server ran.</summary>
+    private async Task<int?> EndAsync(bool kill)
     {
         if (Process is not { } server)
         {
-            return;
+            return null;
         }
 
         using (var signal = System.Diagnostics.Process.Start("kill", [kill ? "-KILL" : "-TERM", server.Id.ToString(CultureInfo.InvariantCulture)]))
@@ -84,9 +96,11 @@ public sealed class ServerProcess(string data, int apiPort, IReadOnlyDictionary<
         }
 
         await server.WaitForExitAsync(CancellationToken.None);
-        earlier += server.Stderr + $"--- the process ended ({(kill ? "SIGKILL" : "SIGTERM")})\n";
+        earlier += server.Stderr + $"--- the process ended ({(kill ? "SIGKILL" : "SIGTERM")}, exit code {server.ExitCode})\n";
+        var code = server.ExitCode;
         await server.DisposeAsync();
         Process = null;
+        return code;
     }
 
     public async Task<string> DeployAsync(string version)
@@ -139,7 +153,7 @@ public sealed class ServerProcess(string data, int apiPort, IReadOnlyDictionary<
         }
 
         disposed = true;
-        await StopAsync(kill: false);
+        await EndAsync(kill: false);
         await ChildProcess.RunAsync("dotnet", [RepoPaths.GantryDll, "down", "--data", data], TimeSpan.FromSeconds(60), env);
         Api.Dispose();
     }

@@ -44,9 +44,16 @@ public static class ServerComposition
         services.AddSingleton(parts.Runtime);
         services.AddSingleton(parts.Router);
         // Among replicas, tables go through the store to every replica's router (a router of its own on each machine).
-        services.TryAddSingleton<ITrafficRouter>(sp => leadership.Clustered
-            ? new Cluster.FleetRouter(parts.Router.Traffic, parts.Store, leadership, sp.GetRequiredService<TimeProvider>())
-            : parts.Router.Traffic);
+        // Alone, the router itself, given as an instance: the server disposes it (RouterParts.Owner), not the container.
+        if (leadership.Clustered)
+        {
+            services.TryAddSingleton<ITrafficRouter>(sp => new Cluster.FleetRouter(parts.Router.Traffic, parts.Store, leadership, sp.GetRequiredService<TimeProvider>()));
+        }
+        else
+        {
+            services.TryAddSingleton(parts.Router.Traffic);
+        }
+
         services.AddSingleton(sp => new DataPlane(sp.GetRequiredService<IRuntime>(), sp.GetRequiredService<ITrafficRouter>(), sp.GetRequiredService<IMaintenanceStore>()));
         services.AddSingleton<IReadOnlyDictionary<string, IMetricProvider>>(sp => new IMetricProvider[]
         {

@@ -26,6 +26,7 @@ public sealed partial class RouterProcess(RouterFiles files, RouterLaunch launch
     private static readonly TimeSpan SpareGrace = TimeSpan.FromSeconds(5);
     private static readonly TimeSpan SpareCheck = TimeSpan.FromSeconds(5);
     private readonly CancellationTokenSource stopping = new();
+    private int disposed;
     private readonly SemaphoreSlim applying = new(1, 1);
     private RouterAdminClient? client;
     private RouteTable applied = RouteTable.Empty;
@@ -301,6 +302,11 @@ public sealed partial class RouterProcess(RouterFiles files, RouterLaunch launch
     /// <summary>Stops watching; the router keeps serving (it belongs to the host, not to this control plane).</summary>
     public async ValueTask DisposeAsync()
     {
+        if (Interlocked.Exchange(ref disposed, 1) != 0)
+        {
+            return;
+        }
+
         await stopping.CancelAsync();
         if (watching is not null)
         {
