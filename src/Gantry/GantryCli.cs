@@ -94,7 +94,9 @@ public static class GantryCli
 
         var root = Build(only: args.Length > 0 ? args[0] : null);
         var parse = root.Parse(args);
-        var config = new InvocationConfiguration { Output = output, Error = error };
+        // Ctrl+C and SIGTERM come in as cancellationToken (Program): a server or router stopping takes the time it
+        // needs (draining, closing the store), not the two seconds after which the parser would end the process.
+        var config = new InvocationConfiguration { Output = output, Error = error, ProcessTerminationTimeout = null };
         if (args.Length == 0)
         {
             await root.Parse(["--help"]).InvokeAsync(config, cancellationToken);

@@ -7,16 +7,17 @@ using Gantry;
 RuntimeTuning.Apply(args);
 
 using var cancel = new CancellationTokenSource();
+// A second Ctrl+C or SIGTERM while it stops ends the process at once.
 Console.CancelKeyPress += (_, e) =>
 {
-    e.Cancel = true;
+    e.Cancel = !cancel.IsCancellationRequested;
     cancel.Cancel();
 };
 
 // SIGTERM (systemd, docker stop, kill) stops as gracefully as Ctrl+C: a router finishes the requests in progress.
 using var terminate = PosixSignalRegistration.Create(PosixSignal.SIGTERM, context =>
 {
-    context.Cancel = true;
+    context.Cancel = !cancel.IsCancellationRequested;
     cancel.Cancel();
 });
 

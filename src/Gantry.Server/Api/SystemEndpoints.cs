@@ -35,8 +35,13 @@ public static class SystemEndpoints
             .WithName("Cluster").WithMetadata(new Requires(Role.Viewer));
         web.MapGet("/metrics", async (CancellationToken ct) => TypedResults.Text(await metricsText(ct), PrometheusWriter.ContentType)).WithMetadata(described).ExcludeFromDescription();
 
-        web.MapGet(ApiRoutes.Base + ApiRoutes.Events, (string? rollout, long? after, HttpContext http, IRolloutStore store, ITokenStore tokens, ReconcilerSignals signals, TimeProvider time, CancellationToken ct) =>
-            StreamAsync(http, store, tokens, signals, time, rollout, after, ct))
+        web.MapGet(ApiRoutes.Base + ApiRoutes.Events, async (string? rollout, long? after, HttpContext http, IRolloutStore store, ITokenStore tokens, ReconcilerSignals signals, TimeProvider time, Microsoft.Extensions.Hosting.IHostApplicationLifetime lifetime, CancellationToken ct) =>
+        {
+            // A stream ends when its client goes or the server stops: an open stream must not hold the server's stop
+            // until the host's shutdown timeout (the client connects again, from its Last-Event-ID).
+            using var open = CancellationTokenSource.CreateLinkedTokenSource(ct, lifetime.ApplicationStopping);
+            await StreamAsync(http, store, tokens, signals, time, rollout, after, open.Token);
+        })
             .WithName("StreamEvents").WithMetadata(new Requires(Role.Viewer)).Produces<StoredEvent>(StatusCodes.Status200OK, EventStreamContentType);
     }
 
@@ -118,7 +123,7 @@ public static class SystemEndpoints
         }
         catch (OperationCanceledException) when (ct.IsCancellationRequested)
         {
-            // The client went away.
+            // The client went away, or the server stops.
         }
     }
 }
