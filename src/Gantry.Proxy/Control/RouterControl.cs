@@ -93,6 +93,13 @@ public sealed class RouterControl(Router router, string? stateFile = null) : IDi
                 return new TableAnswer(false, $"table version {table.Version} is older than version {current.Version} in force", current.Version);
             }
 
+            if (table.Version == current.Version && current.Version > 0 && table.Routes != current.Routes)
+            {
+                // A version names one table: another writer numbering on its own (a replica on this data directory)
+                // numbers after the one in force, so that a read-back of the same version is the same routes.
+                return new TableAnswer(false, $"table version {table.Version} is in force with other routes", current.Version);
+            }
+
             if (table.Routes != current.Routes || current.Version == 0)
             {
                 var result = await router.ApplyAsync(ToTable(table.Routes), ct);

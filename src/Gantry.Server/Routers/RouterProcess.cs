@@ -124,11 +124,35 @@ public sealed partial class RouterProcess(RouterFiles files, RouterLaunch launch
         }
     }
 
+    /// <summary>Times the whole table was read back (<see cref="InForceAsync"/> found another process or table version).</summary>
+    public long TablesRead => Interlocked.Read(ref tablesRead);
+
+    private long tablesRead;
+
+    /// <summary>The table last read back, with the process that served it: swapped whole.</summary>
+    private volatile ReadBack? readBack;
+
+    private sealed record ReadBack(int Pid, long Version, Core.ValueList<TrafficRoute> Routes);
+
+    /// <summary>
+    /// What the router has in force. Its status first, a few bytes: a router process changes its table only under a
+    /// new version, so the same process at the version read last time has those routes, and the whole table (every
+    /// route, JSON) is read only when either moved.
+    /// </summary>
     public async ValueTask<Core.ValueList<TrafficRoute>> InForceAsync(CancellationToken ct)
     {
         try
         {
-            return (await Client.TableAsync(ct)).Routes;
+            var status = await Client.StatusAsync(ct);
+            if (readBack is { } last && last.Pid == status.Pid && last.Version == status.TableVersion)
+            {
+                return last.Routes;
+            }
+
+            var table = await Client.TableAsync(ct);
+            Interlocked.Increment(ref tablesRead);
+            readBack = table.Version == status.TableVersion ? new ReadBack(status.Pid, table.Version, table.Routes) : null;
+            return table.Routes;
         }
         catch (Exception ex) when (ex is HttpRequestException or IOException || (ex is OperationCanceledException && !ct.IsCancellationRequested))
         {
