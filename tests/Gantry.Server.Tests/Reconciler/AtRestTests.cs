@@ -21,9 +21,8 @@ public sealed class AtRestTests
     [Fact(Timeout = Timeout)]
     public async Task AtRest_NothingIsVisitedOrRead_UntilAnInstanceDiesOrACommandComes()
     {
-        await using var h = await ServerHarness.StartAsync(Manifest);
-        var first = await h.DeployAsync("v1");
-        await h.WaitForPhaseAsync(first.Rollout.Id, RolloutPhase.Succeeded);
+        var (started, _) = await RunningV1Async();
+        await using var h = started;
         var reconciler = h.Server.Reconciler;
         await SettledAsync(reconciler);
 
@@ -61,9 +60,8 @@ public sealed class AtRestTests
     [Fact(Timeout = Timeout)]
     public async Task AtRest_EveryTargetIsStillVisitedOnTheResyncPeriod()
     {
-        await using var h = await ServerHarness.StartAsync(Manifest, resync: TimeSpan.FromSeconds(1));
-        var first = await h.DeployAsync("v1");
-        await h.WaitForPhaseAsync(first.Rollout.Id, RolloutPhase.Succeeded);
+        var (started, _) = await RunningV1Async(resync: TimeSpan.FromSeconds(1));
+        await using var h = started;
         var reconciler = h.Server.Reconciler;
         await Task.Delay(TimeSpan.FromSeconds(2));
 
@@ -78,9 +76,8 @@ public sealed class AtRestTests
     {
         // The resync is 30 s: the commit follower no longer reads the store twice a second, so only the pass that
         // sees the change mark move can hand it the commit of another replica.
-        await using var h = await ServerHarness.StartAsync(Manifest);
-        var first = await h.DeployAsync("v1");
-        await h.WaitForPhaseAsync(first.Rollout.Id, RolloutPhase.Succeeded);
+        var (started, first) = await RunningV1Async();
+        await using var h = started;
         var store = h.Server.Store;
         await FollowedAsync(store, await store.LastEventIdAsync(default), TimeSpan.FromSeconds(10));
 
@@ -91,6 +88,23 @@ public sealed class AtRestTests
         var watch = Stopwatch.StartNew();
         await FollowedAsync(store, await store.LastEventIdAsync(default), TimeSpan.FromSeconds(5));
         watch.Elapsed.Should().BeLessThan(TimeSpan.FromSeconds(2.5), "the next pass (once a second at rest) saw the mark move and woke the follower");
+    }
+
+    /// <summary>A server whose one service runs v1, its first rollout ended.</summary>
+    private static async Task<(ServerHarness Server, RolloutView First)> RunningV1Async(TimeSpan? resync = null)
+    {
+        var h = await ServerHarness.StartAsync(Manifest, resync: resync);
+        try
+        {
+            var first = await h.DeployAsync("v1");
+            await h.WaitForPhaseAsync(first.Rollout.Id, RolloutPhase.Succeeded);
+            return (h, first);
+        }
+        catch
+        {
+            await h.DisposeAsync();
+            throw;
+        }
     }
 
     private static async Task FollowedAsync(Gantry.Storage.Sql.SqlStore store, long last, TimeSpan limit)
