@@ -117,23 +117,26 @@ public sealed class AtRestTests
         }
     }
 
-    /// <summary>Waits until a whole second passes without a visit (the ended rollout's last instances settled).</summary>
+    /// <summary>
+    /// Waits until a whole second passes without a visit or a read (the ended rollout's last instances settled, and the
+    /// pass after the last visit read back what that visit committed); a loop that never rests fails here.
+    /// </summary>
     private static async Task SettledAsync(Gantry.Server.Reconciler.RolloutReconciler reconciler)
     {
         var watch = Stopwatch.StartNew();
-        var last = reconciler.Visits;
+        var last = (reconciler.Visits, reconciler.Reads);
         while (watch.Elapsed < TimeSpan.FromSeconds(30))
         {
             await Task.Delay(TimeSpan.FromSeconds(1));
-            if (reconciler.Visits == last)
+            if ((reconciler.Visits, reconciler.Reads) == last)
             {
                 return;
             }
 
-            last = reconciler.Visits;
+            last = (reconciler.Visits, reconciler.Reads);
         }
 
-        throw new TimeoutException($"the reconciler kept visiting: {reconciler.Visits} visits");
+        throw new TimeoutException($"the reconciler kept visiting or reading: {reconciler.Visits} visits, {reconciler.Reads} reads");
     }
 
     private static async Task<IReadOnlyList<InstanceRecord>> InstancesAsync(ServerHarness h) =>
