@@ -7,6 +7,8 @@
 # nginx; then changes Gantry's weights 100 times under load by rewriting its routing-table file.
 #
 #   bench/router.sh [DURATION_SECONDS] [CONNECTIONS]
+#   VARIANT="NAME=VALUE ..." bench/router.sh ...   the hand-written column becomes the YARP router run with
+#                                                  those environment settings (a runtime setting against the default)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 duration=${1:-10}
@@ -92,7 +94,13 @@ ROUTES
 table 90 10
 table 90 10 handwritten.yaml "$p_handwritten"
 dotnet "$gantry" router --config "$work/routes.yaml" >"$work/gantry.out" 2>&1 & gantry_pid=$!; pids+=($gantry_pid)
-GANTRY_FORWARDER=handwritten dotnet "$gantry" router --config "$work/handwritten.yaml" >"$work/handwritten.out" 2>&1 & handwritten_pid=$!; pids+=($handwritten_pid)
+if [ -n "${VARIANT:-}" ]; then
+  # The second column is the same router (YARP) with runtime settings of its own, e.g.
+  # VARIANT="DOTNET_GCgen0size=0x4000000": a setting judged against the default in one run.
+  env $VARIANT dotnet "$gantry" router --config "$work/handwritten.yaml" >"$work/handwritten.out" 2>&1 & handwritten_pid=$!; pids+=($handwritten_pid)
+else
+  GANTRY_FORWARDER=handwritten dotnet "$gantry" router --config "$work/handwritten.yaml" >"$work/handwritten.out" 2>&1 & handwritten_pid=$!; pids+=($handwritten_pid)
+fi
 wait_port "$p_nginx"; wait_port "$p_haproxy"; wait_port "$p_gantry"; wait_port "$p_handwritten"
 
 # CPU seconds (user + system) used so far by a process and its threads, from /proc.
@@ -155,7 +163,7 @@ printf '\ngantry / nginx: throughput %.2fx, p99 %.2fx, CPU per request %.2fx\n' 
 printf 'gantry / haproxy: throughput %.2fx, p99 %.2fx\n' \
   "$(echo "${rps[gantry]} / ${rps[haproxy]}" | bc -l)" \
   "$(echo "${p99[gantry]} / ${p99[haproxy]}" | bc -l)"
-printf 'YARP / hand-written forwarder: throughput %.2fx, p99 %.2fx, CPU per request %.2fx\n' \
+printf "YARP / ${VARIANT:+the variant (}${VARIANT:-hand-written forwarder}${VARIANT:+)}: throughput %.2fx, p99 %.2fx, CPU per request %.2fx\n" \
   "$(echo "${rps[gantry]} / ${rps[handwritten]}" | bc -l)" \
   "$(echo "${p99[gantry]} / ${p99[handwritten]}" | bc -l)" \
   "$(echo "${cpureq[gantry]} / ${cpureq[handwritten]}" | bc -l)"
