@@ -16,7 +16,7 @@ namespace Gantry.Runtime.Process;
 /// <param name="recordFolder">Detached: where instance records are kept for the next control plane.</param>
 /// <param name="adoptable">Detached: the records of a predecessor's instances still running (<see cref="AdoptionRecord.Living"/>).</param>
 /// <param name="launcher">Instances started another way (containers of an engine), supervised the same way; the runtime is then named after it.</param>
-public sealed class ProcessRuntime(TimeProvider time, string? logDirectory = null, string? owner = null, InstanceIsolation? isolation = null, string? recordFolder = null, IReadOnlyList<AdoptionRecord>? adoptable = null, IInstanceLauncher? launcher = null) : IRuntime
+public sealed partial class ProcessRuntime(TimeProvider time, string? logDirectory = null, string? owner = null, InstanceIsolation? isolation = null, string? recordFolder = null, IReadOnlyList<AdoptionRecord>? adoptable = null, IInstanceLauncher? launcher = null) : IRuntime
 {
     private static readonly TimeSpan UnclaimedStopTimeout = TimeSpan.FromSeconds(10);
 
@@ -28,6 +28,9 @@ public sealed class ProcessRuntime(TimeProvider time, string? logDirectory = nul
     private readonly Dictionary<InstanceSetId, List<ManagedInstance>> sets = [];
     private readonly Dictionary<InstanceSetId, List<AdoptionRecord>> unclaimed = (adoptable ?? []).Where(r => r.Runtime == (launcher?.Kind ?? Core.Manifest.ProcessSpec.RuntimeKind)).GroupBy(r => r.SetId).ToDictionary(g => g.Key, g => g.ToList());
     private readonly SemaphoreSlim gate = new(1, 1);
+
+    /// <summary>Sets taken out of <see cref="sets"/> whose instances are still stopping (under the gate): the wait for a slow instance holds up nothing else.</summary>
+    private readonly Dictionary<InstanceSetId, Task> stopping = [];
     private InstanceOptions? options;
 
     public string Name => launcher?.Kind ?? Core.Manifest.ProcessSpec.RuntimeKind;
@@ -59,35 +62,51 @@ public sealed class ProcessRuntime(TimeProvider time, string? logDirectory = nul
             Directory.CreateDirectory(recordFolder);
         }
 
-        await gate.WaitAsync(ct);
-        try
+        while (true)
         {
-            if (!sets.TryGetValue(spec.SetId, out var instances))
+            Task? inFlight;
+            var extras = new List<ManagedInstance>();
+            IReadOnlyList<InstanceStatus> statuses;
+            await gate.WaitAsync(ct);
+            try
             {
-                sets[spec.SetId] = instances = [];
-                await AdoptAsync(spec, instances, ct);
-                await ResumeRetainedAsync(spec, instances, ct);
+                if (!stopping.TryGetValue(spec.SetId, out inFlight))
+                {
+                    if (!sets.TryGetValue(spec.SetId, out var instances))
+                    {
+                        sets[spec.SetId] = instances = [];
+                        await AdoptAsync(spec, instances, ct);
+                        await ResumeRetainedAsync(spec, instances, ct);
+                    }
+
+                    while (instances.Count < spec.Replicas)
+                    {
+                        var index = Enumerable.Range(0, instances.Count + 1).First(i => instances.TrueForAll(x => x.Index != i));
+                        var instance = new ManagedInstance(spec, index, Options);
+                        instance.Start();
+                        instances.Add(instance);
+                    }
+
+                    extras.AddRange(instances.OrderByDescending(i => i.Index).Take(instances.Count - spec.Replicas));
+                    instances.RemoveAll(extras.Contains);
+                }
+
+                statuses = [.. sets.GetValueOrDefault(spec.SetId, []).Select(i => i.Status)];
+            }
+            finally
+            {
+                gate.Release();
             }
 
-            while (instances.Count < spec.Replicas)
+            if (inFlight is null)
             {
-                var index = Enumerable.Range(0, instances.Count + 1).First(i => instances.TrueForAll(x => x.Index != i));
-                var instance = new ManagedInstance(spec, index, Options);
-                instance.Start();
-                instances.Add(instance);
+                // Instances scaled away stop outside the gate, each within its stop timeout.
+                await Task.WhenAll(extras.Select(e => e.DisposeAsync().AsTask()));
+                return statuses;
             }
 
-            foreach (var extra in instances.OrderByDescending(i => i.Index).Take(instances.Count - spec.Replicas).ToList())
-            {
-                instances.Remove(extra);
-                await extra.DisposeAsync();
-            }
-
-            return [.. instances.Select(i => i.Status)];
-        }
-        finally
-        {
-            gate.Release();
+            // The same set asked for again while its instances stop (a quick rollback): started once they have gone.
+            await Task.WhenAny(inFlight).WaitAsync(ct);
         }
     }
 
@@ -155,55 +174,6 @@ public sealed class ProcessRuntime(TimeProvider time, string? logDirectory = nul
 
             instance.Start();
             instances.Add(instance);
-        }
-    }
-
-    public async Task StopAsync(InstanceSetId setId, CancellationToken ct)
-    {
-        await gate.WaitAsync(ct);
-        try
-        {
-            if (sets.Remove(setId, out var instances))
-            {
-                var spec = instances.Count > 0 ? instances[0].Spec : null;
-                // A warm retained release keeps running, out of traffic and unsupervised, until a rollback takes it back or pruning removes it.
-                await Task.WhenAll(instances.Select(i => spec is not null && launcher?.KeepsRunning(spec) == true ? i.ReleaseAsync(forget: true).AsTask() : i.DisposeAsync().AsTask()));
-                if (spec is not null && launcher is not null)
-                {
-                    await launcher.PruneAsync(spec, sets.Keys.ToHashSet(), ct);
-                }
-            }
-
-            if (unclaimed.Remove(setId, out var records))
-            {
-                await Task.WhenAll(records.Select(r => StopRecordedAsync(r, ct)));
-            }
-        }
-        finally
-        {
-            gate.Release();
-        }
-    }
-
-    /// <summary>A predecessor's instance nobody claimed: SIGTERM, then SIGKILL to its session; its record goes.</summary>
-    private async Task StopRecordedAsync(AdoptionRecord record, CancellationToken ct)
-    {
-        using var process = InstanceProcess.Adopt(record);
-        process.Signal(15);
-        using var wait = new CancellationTokenSource(UnclaimedStopTimeout, time);
-        using var linked = CancellationTokenSource.CreateLinkedTokenSource(wait.Token, ct);
-        try
-        {
-            await process.WaitForExitAsync(time, linked.Token);
-        }
-        catch (OperationCanceledException) when (!ct.IsCancellationRequested)
-        {
-            process.KillTree();
-        }
-
-        if (recordFolder is not null)
-        {
-            File.Delete(AdoptionRecord.PathOf(recordFolder, record.Id));
         }
     }
 
@@ -316,6 +286,19 @@ public sealed class ProcessRuntime(TimeProvider time, string? logDirectory = nul
             await StopAsync(setId, CancellationToken.None);
         }
 
+        // Stops still under way (their callers no longer wait): the instances go before the runtime does.
+        Task[] inFlight;
+        await gate.WaitAsync(CancellationToken.None);
+        try
+        {
+            inFlight = [.. stopping.Values];
+        }
+        finally
+        {
+            gate.Release();
+        }
+
+        await Task.WhenAll(inFlight);
         gate.Dispose();
         (launcher as IDisposable)?.Dispose();
     }

@@ -173,6 +173,53 @@ public sealed class ProcessRuntimeTests : IAsyncLifetime
         runtime.Observe().Should().BeEmpty();
     }
 
+    /// <summary>A set of one process that ignores SIGTERM for the given stop timeout, running and ready.</summary>
+    private async Task<InstanceStatus> StubbornAsync(string version, TimeSpan stopTimeout)
+    {
+        var stubborn = Shop with
+        {
+            Runtime = new ProcessSpec("sh", ["-c", "trap '' TERM; while true; do sleep 0.1; done"], [], null, stopTimeout),
+            Health = HealthSpec.None,
+        };
+        await runtime.EnsureAsync(new InstanceSetSpec(stubborn, "stubborn", version, 1, ShopFolder, new Dictionary<string, string>()), CancellationToken.None);
+        return (await WaitForAsync(s => s.Any(i => i is { Version: var v, Phase: InstancePhase.Ready, ProcessId: not null } && v == version), "a running process")).Single(i => i.Version == version);
+    }
+
+    [Fact(Timeout = Timeout)]
+    public async Task StopAsync_ProcessSlowToStop_HoldsUpNoOtherSet()
+    {
+        var slow = await StubbornAsync("v1", TimeSpan.FromSeconds(3));
+        var stop = runtime.StopAsync(slow.SetId, CancellationToken.None);
+
+        // While it takes its stop timeout, the runtime answers and starts other sets at once.
+        var watch = Stopwatch.StartNew();
+        runtime.Observe().Should().NotContain(i => i.SetId == slow.SetId, "a set being stopped is out of the runtime's sets at once");
+        var other = Shop with { Runtime = new ProcessSpec("sh", ["-c", "while true; do sleep 0.1; done"], [], null, TimeSpan.FromSeconds(1)), Health = HealthSpec.None };
+        (await runtime.EnsureAsync(new InstanceSetSpec(other, "other", "v1", 1, ShopFolder, new Dictionary<string, string>()), CancellationToken.None)).Should().ContainSingle();
+        watch.Elapsed.Should().BeLessThan(TimeSpan.FromSeconds(1.5), "another set's start does not wait for the slow stop");
+        stop.IsCompleted.Should().BeFalse("the slow instance is still given its stop timeout");
+        IsRunning(slow.ProcessId!.Value).Should().BeTrue();
+
+        await stop;
+        watch.Elapsed.Should().BeGreaterThanOrEqualTo(TimeSpan.FromSeconds(2.5), "StopAsync returns once the instance has gone");
+        IsRunning(slow.ProcessId!.Value).Should().BeFalse("killed at its stop timeout");
+    }
+
+    [Fact(Timeout = Timeout)]
+    public async Task EnsureAsync_TheSetStillStopping_StartsItOnceTheOldInstancesHaveGone()
+    {
+        var slow = await StubbornAsync("v1", TimeSpan.FromSeconds(2));
+        var stop = runtime.StopAsync(slow.SetId, CancellationToken.None);
+
+        var watch = Stopwatch.StartNew();
+        var again = await StubbornAsync("v1", TimeSpan.FromSeconds(2));
+        stop.IsCompleted.Should().BeTrue("the set asked for again started after its old instances had gone");
+        watch.Elapsed.Should().BeGreaterThanOrEqualTo(TimeSpan.FromSeconds(1.5));
+        IsRunning(slow.ProcessId!.Value).Should().BeFalse();
+        again.ProcessId.Should().NotBe(slow.ProcessId);
+        runtime.Observe().Should().ContainSingle(i => i.SetId == slow.SetId);
+    }
+
     [Fact(Timeout = Timeout)]
     public async Task EnsureAsync_WithLogDirectory_WritesEachInstancesOutputToItsFile()
     {

@@ -1,0 +1,101 @@
+using Gantry.Core.Runtime;
+
+namespace Gantry.Runtime.Process;
+
+/// <summary>Stopping sets: taken out under the gate at once, their instances stopped outside it.</summary>
+public sealed partial class ProcessRuntime
+{
+    /// <summary>
+    /// Takes the set out at once and stops its instances (SIGTERM, up to each one's stop timeout, then SIGKILL) outside
+    /// the gate: other sets are ensured, observed and stopped meanwhile. Returns when the instances have gone.
+    /// </summary>
+    public async Task StopAsync(InstanceSetId setId, CancellationToken ct)
+    {
+        Task stop;
+        await gate.WaitAsync(ct);
+        try
+        {
+            if (!stopping.TryGetValue(setId, out var already))
+            {
+                sets.Remove(setId, out var instances);
+                unclaimed.Remove(setId, out var records);
+                if (instances is null && records is null)
+                {
+                    return;
+                }
+
+                already = stopping[setId] = StopTakenAsync(setId, instances ?? [], records ?? []);
+            }
+
+            stop = already;
+        }
+        finally
+        {
+            gate.Release();
+        }
+
+        await stop.WaitAsync(ct);
+    }
+
+    private async Task StopTakenAsync(InstanceSetId setId, List<ManagedInstance> instances, List<AdoptionRecord> records)
+    {
+        // Registered under the gate by the caller before any of this runs.
+        await Task.Yield();
+        try
+        {
+            var spec = instances.Count > 0 ? instances[0].Spec : null;
+            // A warm retained release keeps running, out of traffic and unsupervised, until a rollback takes it back or pruning removes it.
+            await Task.WhenAll(instances.Select(i => spec is not null && launcher?.KeepsRunning(spec) == true ? i.ReleaseAsync(forget: true).AsTask() : i.DisposeAsync().AsTask()));
+            await Task.WhenAll(records.Select(r => StopRecordedAsync(r, CancellationToken.None)));
+            if (spec is not null && launcher is not null)
+            {
+                HashSet<InstanceSetId> kept;
+                await gate.WaitAsync(CancellationToken.None);
+                try
+                {
+                    kept = [.. sets.Keys];
+                }
+                finally
+                {
+                    gate.Release();
+                }
+
+                await launcher.PruneAsync(spec, kept, CancellationToken.None);
+            }
+        }
+        finally
+        {
+            await gate.WaitAsync(CancellationToken.None);
+            try
+            {
+                stopping.Remove(setId);
+            }
+            finally
+            {
+                gate.Release();
+            }
+        }
+    }
+
+    /// <summary>A predecessor's instance nobody claimed: SIGTERM, then SIGKILL to its session; its record goes.</summary>
+    private async Task StopRecordedAsync(AdoptionRecord record, CancellationToken ct)
+    {
+        using var process = InstanceProcess.Adopt(record);
+        process.Signal(15);
+        using var wait = new CancellationTokenSource(UnclaimedStopTimeout, time);
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(wait.Token, ct);
+        try
+        {
+            await process.WaitForExitAsync(time, linked.Token);
+        }
+        catch (OperationCanceledException) when (!ct.IsCancellationRequested)
+        {
+            process.KillTree();
+        }
+
+        if (recordFolder is not null)
+        {
+            File.Delete(AdoptionRecord.PathOf(recordFolder, record.Id));
+        }
+    }
+}
