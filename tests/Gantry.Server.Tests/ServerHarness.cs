@@ -69,9 +69,9 @@ public sealed class ServerHarness : IAsyncDisposable
         return new ServerHarness(folder, manifest, server, listen);
     }
 
-    public async Task<RolloutView> DeployAsync(string version, Dictionary<string, string>? set = null)
+    public async Task<RolloutView> DeployAsync(string version, Dictionary<string, string>? set = null, string service = "shop")
     {
-        using var response = await Api.PostAsJsonAsync("/api/v1/rollouts", new DeployRequest("shop", version, null, set), GantryJson.Options);
+        using var response = await Api.PostAsJsonAsync("/api/v1/rollouts", new DeployRequest(service, version, null, set), GantryJson.Options);
         var body = await response.Content.ReadAsStringAsync();
         response.IsSuccessStatusCode.Should().BeTrue(body);
         return System.Text.Json.JsonSerializer.Deserialize<RolloutView>(body, GantryJson.Options)!;

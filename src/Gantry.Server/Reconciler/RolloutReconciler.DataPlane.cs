@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using Gantry.Core;
 using Gantry.Core.Runtime;
 using Gantry.Core.Traffic;
@@ -23,11 +24,21 @@ public sealed partial class RolloutReconciler
         recorded[key] = records;
     }
 
-    /// <summary>Makes the runtime run exactly the rollout's sets for this service and environment.</summary>
+    /// <summary>
+    /// Makes the runtime run exactly the rollout's sets for this service and environment. Sets no longer wanted are
+    /// stopped without waiting: an instance may take its whole stop timeout to go, and the pass goes on meanwhile.
+    /// </summary>
     private async Task EnsureInstancesAsync(ServiceSpec spec, RolloutState state, CancellationToken ct)
     {
         foreach (var set in state.Sets)
         {
+            var setId = state.Target.Set(set.Key);
+            if (stops.TryGetValue(setId, out var stop))
+            {
+                // Wanted again while it stops (a quick rollback): this target waits for it, no other does.
+                await Task.WhenAny(stop).WaitAsync(ct);
+            }
+
             var variables = set.Release.Variables.ToDictionary(v => v.Key, v => v.Value, StringComparer.Ordinal);
             await runtime.EnsureAsync(new InstanceSetSpec(spec, state.Environment, set.Version, set.Replicas, manifestContext.Folder, variables, set.Name) { Secrets = set.Release.Secret.ToHashSet(StringComparer.Ordinal) }, ct);
         }
@@ -35,9 +46,33 @@ public sealed partial class RolloutReconciler
         var wanted = state.Sets.Select(s => state.Target.Set(s.Key)).ToHashSet();
         foreach (var setId in runtime.Observe(state.Target).Select(i => i.SetId).Where(id => !wanted.Contains(id)).Distinct().ToList())
         {
-            await runtime.StopAsync(setId, ct);
+            _ = stops.GetOrAdd(setId, StopInBackgroundAsync);
         }
     }
+
+    /// <summary>Sets being stopped, each until its instances have gone.</summary>
+    private readonly ConcurrentDictionary<InstanceSetId, Task> stops = new();
+
+    private async Task StopInBackgroundAsync(InstanceSetId setId)
+    {
+        // Registered before it runs, so that the next pass does not stop the same set again.
+        await Task.Yield();
+        try
+        {
+            await runtime.StopAsync(setId, CancellationToken.None);
+        }
+        catch (Exception ex)
+        {
+            LogStopFailed(logger, setId.ToString(), ex);
+        }
+        finally
+        {
+            stops.TryRemove(setId, out _);
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "stopping the instances of {Set} failed")]
+    private static partial void LogStopFailed(ILogger logger, string set, Exception ex);
 
     private static readonly TimeSpan MaxRefusalBackOff = TimeSpan.FromSeconds(10);
     private ValueList<TrafficRoute>? refused;

@@ -1,0 +1,83 @@
+using System.Diagnostics;
+using System.Net.Http.Json;
+using Gantry.Api;
+using Gantry.Core.Manifest.Values;
+using Gantry.Core.Rollouts;
+using Gantry.Testing;
+
+namespace Gantry.Server.Tests.Reconciler;
+
+/// <summary>
+/// An instance that takes its whole stop timeout to go (it ignores SIGTERM, as an application draining its connections
+/// does) holds up only its own service: another service's deploy meanwhile goes through at its usual pace, and the slow
+/// instance is still stopped (killed at its timeout).
+/// </summary>
+public sealed class SlowStopTests
+{
+    private static readonly TimeSpan StopTimeout = TimeSpan.FromSeconds(15);
+
+    /// <summary>A small HTTP server answering 200 on every path; <paramref name="ignoresTerm"/>: SIGTERM does nothing to it.</summary>
+    private static string Service(string name, Endpoint listen, bool ignoresTerm) => $$"""
+          {{name}}:
+            process:
+              command: /usr/bin/python3
+              args: [-c, "{{(ignoresTerm ? "import signal\\nsignal.signal(signal.SIGTERM, signal.SIG_IGN)\\n" : string.Empty)}}import http.server as h, sys\nclass H(h.BaseHTTPRequestHandler):\n  def do_GET(s):\n    s.send_response(200); s.end_headers(); s.wfile.write(b'ok')\n  def log_message(s, *a): pass\nh.HTTPServer(('127.0.0.1', int(sys.argv[1])), H).serve_forever()", "{port}"]
+              stopTimeout: {{(int)StopTimeout.TotalSeconds}}s
+            listen: {{listen}}
+            health:
+              readiness: { path: /, interval: 200ms }
+            strategy:
+              rolling: { maxSurge: 1, maxUnavailable: 0 }
+        """;
+
+    [Fact(Timeout = 180_000)]
+    public async Task AnInstanceSlowToStop_HoldsUpNoOtherService_AndIsStillStopped()
+    {
+        await using var h = await ServerHarness.StartAsync(listen => "version: 1\nservices:\n"
+            + Service("slow", listen, ignoresTerm: true) + "\n" + Service("quick", new Endpoint("127.0.0.1", FreePort.Next()), ignoresTerm: false));
+        foreach (var service in new[] { "slow", "quick" })
+        {
+            await h.WaitForPhaseAsync((await h.DeployAsync("v1", service: service)).Rollout.Id, RolloutPhase.Succeeded, TimeSpan.FromSeconds(60));
+        }
+
+        var oldSlow = (await InstancesAsync(h)).Single(i => i.Service == "slow").ProcessId!.Value;
+
+        // slow v2 replaces v1, whose process then ignores SIGTERM for the whole stop timeout.
+        var watch = Stopwatch.StartNew();
+        await h.WaitForPhaseAsync((await h.DeployAsync("v2", service: "slow")).Rollout.Id, RolloutPhase.Succeeded, TimeSpan.FromSeconds(60));
+        Alive(oldSlow).Should().BeTrue("slow v1 ignores SIGTERM, so it is still stopping when its rollout has succeeded");
+        var stopping = watch.Elapsed;
+
+        // Meanwhile another service deploys at its usual pace (its rollout took a second or two above).
+        var quick = Stopwatch.StartNew();
+        var done = await h.WaitForPhaseAsync((await h.DeployAsync("v2", service: "quick")).Rollout.Id, RolloutPhase.Succeeded, TimeSpan.FromSeconds(60));
+        quick.Elapsed.Should().BeLessThan(TimeSpan.FromSeconds(6), "one service's slow stop does not hold up the reconciler or the runtime for the others");
+        done.Traffic.Should().ContainSingle().Which.Version.Should().Be("v2");
+        (watch.Elapsed - stopping).Should().BeLessThan(StopTimeout - TimeSpan.FromSeconds(2), "quick v2 succeeded while slow v1 was still stopping");
+
+        // And the slow instance is still stopped: killed at its stop timeout.
+        while (Alive(oldSlow) && watch.Elapsed < StopTimeout + TimeSpan.FromSeconds(30))
+        {
+            await Task.Delay(200);
+        }
+
+        Alive(oldSlow).Should().BeFalse("an instance that ignores SIGTERM is killed at its stop timeout");
+        (await InstancesAsync(h)).Where(i => i.Service == "slow").Should().ContainSingle().Which.Version.Should().Be("v2");
+    }
+
+    private static bool Alive(int pid)
+    {
+        try
+        {
+            using var process = Process.GetProcessById(pid);
+            return !process.HasExited && File.Exists($"/proc/{pid}/stat") && !File.ReadAllText($"/proc/{pid}/stat").Split(' ')[2].Equals("Z", StringComparison.Ordinal);
+        }
+        catch (ArgumentException)
+        {
+            return false;
+        }
+    }
+
+    private static async Task<IReadOnlyList<InstanceRecord>> InstancesAsync(ServerHarness h) =>
+        (await h.Api.GetFromJsonAsync<IReadOnlyList<InstanceRecord>>("/api/v1/instances", GantryJson.Options))!;
+}
