@@ -49,18 +49,16 @@ public sealed partial class ProcessRuntime
             await Task.WhenAll(records.Select(r => StopRecordedAsync(r, CancellationToken.None)));
             if (spec is not null && launcher is not null)
             {
-                HashSet<InstanceSetId> kept;
+                // Under the gate, as before: a rollback may be taking a retained release back at this moment.
                 await gate.WaitAsync(CancellationToken.None);
                 try
                 {
-                    kept = [.. sets.Keys];
+                    await launcher.PruneAsync(spec, sets.Keys.ToHashSet(), CancellationToken.None);
                 }
                 finally
                 {
                     gate.Release();
                 }
-
-                await launcher.PruneAsync(spec, kept, CancellationToken.None);
             }
         }
         finally
@@ -69,6 +67,35 @@ public sealed partial class ProcessRuntime
             try
             {
                 stopping.Remove(setId);
+            }
+            finally
+            {
+                gate.Release();
+            }
+        }
+    }
+
+    /// <summary>Stops instances scaled away (taken out of their set under the gate), then gives their indexes back.</summary>
+    private async Task RetireAsync(InstanceSetId setId, List<ManagedInstance> extras)
+    {
+        if (extras.Count == 0)
+        {
+            return;
+        }
+
+        try
+        {
+            await Task.WhenAll(extras.Select(e => e.DisposeAsync().AsTask()));
+        }
+        finally
+        {
+            await gate.WaitAsync(CancellationToken.None);
+            try
+            {
+                if (retiring.TryGetValue(setId, out var leaving) && leaving.RemoveAll(extras.Contains) > 0 && leaving.Count == 0)
+                {
+                    retiring.Remove(setId);
+                }
             }
             finally
             {

@@ -31,6 +31,9 @@ public sealed partial class ProcessRuntime(TimeProvider time, string? logDirecto
 
     /// <summary>Sets taken out of <see cref="sets"/> whose instances are still stopping (under the gate): the wait for a slow instance holds up nothing else.</summary>
     private readonly Dictionary<InstanceSetId, Task> stopping = [];
+
+    /// <summary>Instances scaled away and still stopping, per set (under the gate): their indexes, so their ids and records, are not given to new ones meanwhile.</summary>
+    private readonly Dictionary<InstanceSetId, List<ManagedInstance>> retiring = [];
     private InstanceOptions? options;
 
     public string Name => launcher?.Kind ?? Core.Manifest.ProcessSpec.RuntimeKind;
@@ -79,9 +82,10 @@ public sealed partial class ProcessRuntime(TimeProvider time, string? logDirecto
                         await ResumeRetainedAsync(spec, instances, ct);
                     }
 
+                    var leaving = retiring.GetValueOrDefault(spec.SetId, []);
                     while (instances.Count < spec.Replicas)
                     {
-                        var index = Enumerable.Range(0, instances.Count + 1).First(i => instances.TrueForAll(x => x.Index != i));
+                        var index = Enumerable.Range(0, instances.Count + leaving.Count + 1).First(i => instances.TrueForAll(x => x.Index != i) && leaving.TrueForAll(x => x.Index != i));
                         var instance = new ManagedInstance(spec, index, Options);
                         instance.Start();
                         instances.Add(instance);
@@ -89,6 +93,10 @@ public sealed partial class ProcessRuntime(TimeProvider time, string? logDirecto
 
                     extras.AddRange(instances.OrderByDescending(i => i.Index).Take(instances.Count - spec.Replicas));
                     instances.RemoveAll(extras.Contains);
+                    if (extras.Count > 0)
+                    {
+                        retiring[spec.SetId] = [.. leaving, .. extras];
+                    }
                 }
 
                 statuses = [.. sets.GetValueOrDefault(spec.SetId, []).Select(i => i.Status)];
@@ -100,8 +108,8 @@ public sealed partial class ProcessRuntime(TimeProvider time, string? logDirecto
 
             if (inFlight is null)
             {
-                // Instances scaled away stop outside the gate, each within its stop timeout.
-                await Task.WhenAll(extras.Select(e => e.DisposeAsync().AsTask()));
+                // Instances scaled away stop outside the gate, each within its stop timeout; returns once they have gone.
+                await RetireAsync(spec.SetId, extras);
                 return statuses;
             }
 

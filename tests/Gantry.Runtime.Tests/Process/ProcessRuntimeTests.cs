@@ -206,6 +206,29 @@ public sealed class ProcessRuntimeTests : IAsyncLifetime
     }
 
     [Fact(Timeout = Timeout)]
+    public async Task EnsureAsync_ScalingDownAnInstanceSlowToStop_HoldsUpNoOtherSet_AndReturnsOnceItHasGone()
+    {
+        var stubborn = Shop with
+        {
+            Runtime = new ProcessSpec("sh", ["-c", "trap '' TERM; while true; do sleep 0.1; done"], [], null, TimeSpan.FromSeconds(3)),
+            Health = HealthSpec.None,
+        };
+        await runtime.EnsureAsync(new InstanceSetSpec(stubborn, "stubborn", "v1", 2, ShopFolder, new Dictionary<string, string>()), CancellationToken.None);
+        var two = await WaitForAsync(s => s.Count(i => i is { Phase: InstancePhase.Ready, ProcessId: not null }) == 2, "two running processes");
+        var down = runtime.EnsureAsync(new InstanceSetSpec(stubborn, "stubborn", "v1", 1, ShopFolder, new Dictionary<string, string>()), CancellationToken.None);
+
+        var watch = Stopwatch.StartNew();
+        runtime.Observe().Should().ContainSingle(i => i.SetId == two[0].SetId, "the extra instance is out of its set at once");
+        var other = Shop with { Runtime = new ProcessSpec("sh", ["-c", "while true; do sleep 0.1; done"], [], null, TimeSpan.FromSeconds(1)), Health = HealthSpec.None };
+        (await runtime.EnsureAsync(new InstanceSetSpec(other, "other", "v1", 1, ShopFolder, new Dictionary<string, string>()), CancellationToken.None)).Should().ContainSingle();
+        watch.Elapsed.Should().BeLessThan(TimeSpan.FromSeconds(1.5), "another set's start does not wait for the slow scale-down");
+        down.IsCompleted.Should().BeFalse();
+
+        (await down).Should().ContainSingle().Which.Id.Should().EndWith("-0");
+        IsRunning(two.Single(i => i.Id.EndsWith("-1", StringComparison.Ordinal)).ProcessId!.Value).Should().BeFalse("killed at its stop timeout before the scale-down returned");
+    }
+
+    [Fact(Timeout = Timeout)]
     public async Task EnsureAsync_TheSetStillStopping_StartsItOnceTheOldInstancesHaveGone()
     {
         var slow = await StubbornAsync("v1", TimeSpan.FromSeconds(2));
