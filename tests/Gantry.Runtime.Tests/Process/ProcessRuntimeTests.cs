@@ -173,15 +173,17 @@ public sealed class ProcessRuntimeTests : IAsyncLifetime
         runtime.Observe().Should().BeEmpty();
     }
 
+    /// <summary>A service whose process ignores SIGTERM, given <paramref name="stopTimeout"/> to go; no probes.</summary>
+    private static ServiceSpec Stubborn(TimeSpan stopTimeout) => Shop with
+    {
+        Runtime = new ProcessSpec("sh", ["-c", "trap '' TERM; while true; do sleep 0.1; done"], [], null, stopTimeout),
+        Health = HealthSpec.None,
+    };
+
     /// <summary>A set of one process that ignores SIGTERM for the given stop timeout, running and ready.</summary>
     private async Task<InstanceStatus> StubbornAsync(string version, TimeSpan stopTimeout)
     {
-        var stubborn = Shop with
-        {
-            Runtime = new ProcessSpec("sh", ["-c", "trap '' TERM; while true; do sleep 0.1; done"], [], null, stopTimeout),
-            Health = HealthSpec.None,
-        };
-        await runtime.EnsureAsync(new InstanceSetSpec(stubborn, "stubborn", version, 1, ShopFolder, new Dictionary<string, string>()), CancellationToken.None);
+        await runtime.EnsureAsync(new InstanceSetSpec(Stubborn(stopTimeout), "stubborn", version, 1, ShopFolder, new Dictionary<string, string>()), CancellationToken.None);
         return (await WaitForAsync(s => s.Any(i => i is { Version: var v, Phase: InstancePhase.Ready, ProcessId: not null } && v == version), "a running process")).Single(i => i.Version == version);
     }
 
@@ -208,11 +210,7 @@ public sealed class ProcessRuntimeTests : IAsyncLifetime
     [Fact(Timeout = Timeout)]
     public async Task EnsureAsync_ScalingDownAnInstanceSlowToStop_HoldsUpNoOtherSet_AndReturnsOnceItHasGone()
     {
-        var stubborn = Shop with
-        {
-            Runtime = new ProcessSpec("sh", ["-c", "trap '' TERM; while true; do sleep 0.1; done"], [], null, TimeSpan.FromSeconds(3)),
-            Health = HealthSpec.None,
-        };
+        var stubborn = Stubborn(TimeSpan.FromSeconds(3));
         await runtime.EnsureAsync(new InstanceSetSpec(stubborn, "stubborn", "v1", 2, ShopFolder, new Dictionary<string, string>()), CancellationToken.None);
         var two = await WaitForAsync(s => s.Count(i => i is { Phase: InstancePhase.Ready, ProcessId: not null }) == 2, "two running processes");
         var down = runtime.EnsureAsync(new InstanceSetSpec(stubborn, "stubborn", "v1", 1, ShopFolder, new Dictionary<string, string>()), CancellationToken.None);
