@@ -15,6 +15,7 @@ public sealed class SteadyLoad : IAsyncDisposable
     private readonly ConcurrentQueue<string> errors = new();
     private readonly Task[] workers;
     private readonly long[] answered;
+    private readonly SortedDictionary<long, SortedDictionary<string, int>> timeline = [];
     private long requests;
 
     public SteadyLoad(Uri url, int connections = 4, TimeSpan? pause = null)
@@ -41,10 +42,12 @@ public sealed class SteadyLoad : IAsyncDisposable
                 if (!response.IsSuccessStatusCode)
                 {
                     errors.Enqueue($"{At()} {(int)response.StatusCode}: {body.TrimEnd()}");
+                    Count("error");
                 }
                 else if (response.Headers.TryGetValues("X-App-Version", out var v))
                 {
                     versions.AddOrUpdate(v.First(), 1, (_, n) => n + 1);
+                    Count(v.First());
                 }
 
                 Interlocked.Increment(ref answered[worker]);
@@ -57,10 +60,44 @@ public sealed class SteadyLoad : IAsyncDisposable
             {
                 Interlocked.Increment(ref requests);
                 errors.Enqueue($"{At()} {ex.GetBaseException().Message}");
+                Count("error");
                 Interlocked.Increment(ref answered[worker]);
             }
 
             await Task.Delay(pause, CancellationToken.None);
+        }
+    }
+
+    /// <summary>Counts an answer in the second it came (UTC), keeping the last five minutes.</summary>
+    private void Count(string what)
+    {
+        var second = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
+        lock (timeline)
+        {
+            if (!timeline.TryGetValue(second, out var counts))
+            {
+                timeline[second] = counts = new(StringComparer.Ordinal);
+                while (timeline.Count > 300)
+                {
+                    timeline.Remove(timeline.Keys.First());
+                }
+            }
+
+            counts[what] = counts.GetValueOrDefault(what) + 1;
+        }
+    }
+
+    /// <summary>
+    /// The answers of the last <paramref name="seconds"/> seconds that had any, second by second (UTC), by version
+    /// and errors: what a failed wait prints to tell a client that stalled from a version out of traffic.
+    /// </summary>
+    public string Timeline(int seconds = 30)
+    {
+        var from = DateTimeOffset.UtcNow.ToUnixTimeSeconds() - seconds;
+        lock (timeline)
+        {
+            return string.Join("; ", timeline.Where(s => s.Key > from).Select(s =>
+                $"{DateTimeOffset.FromUnixTimeSeconds(s.Key):HH:mm:ss} {string.Join(" ", s.Value.Select(c => $"{c.Key}={c.Value}"))}"));
         }
     }
 
