@@ -75,6 +75,41 @@ public sealed partial class ProcessRuntime
         }
     }
 
+    /// <summary>Scale-downs under way, which the runtime's disposal waits for: their callers may have stopped waiting.</summary>
+    private readonly HashSet<Task> retirements = [];
+
+    private async Task TrackAsync(Task retirement)
+    {
+        lock (retirements)
+        {
+            retirements.Add(retirement);
+        }
+
+        try
+        {
+            await retirement;
+        }
+        finally
+        {
+            lock (retirements)
+            {
+                retirements.Remove(retirement);
+            }
+        }
+    }
+
+    /// <summary>Waits for the scale-downs under way; their failures went to their callers.</summary>
+    private async Task RetirementsAsync()
+    {
+        Task[] pending;
+        lock (retirements)
+        {
+            pending = [.. retirements];
+        }
+
+        await Task.WhenAll(pending.Select(t => t.ContinueWith(_ => { }, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default)));
+    }
+
     /// <summary>Stops instances scaled away (taken out of their set under the gate), then gives their indexes back.</summary>
     private async Task RetireAsync(InstanceSetId setId, List<ManagedInstance> extras)
     {

@@ -109,7 +109,7 @@ public sealed partial class ProcessRuntime(TimeProvider time, string? logDirecto
             if (inFlight is null)
             {
                 // Instances scaled away stop outside the gate, each within its stop timeout; returns once they have gone.
-                await RetireAsync(spec.SetId, extras);
+                await TrackAsync(RetireAsync(spec.SetId, extras));
                 return statuses;
             }
 
@@ -307,6 +307,7 @@ public sealed partial class ProcessRuntime(TimeProvider time, string? logDirecto
         }
 
         await Task.WhenAll(inFlight);
+        await RetirementsAsync();
         gate.Dispose();
         (launcher as IDisposable)?.Dispose();
     }

@@ -25,51 +25,79 @@ public sealed partial class RolloutReconciler
     }
 
     /// <summary>
-    /// Makes the runtime run exactly the rollout's sets for this service and environment. Sets no longer wanted are
-    /// stopped without waiting: an instance may take its whole stop timeout to go, and the pass goes on meanwhile.
+    /// Makes the runtime run exactly the rollout's sets for this service and environment. Nothing that stops instances
+    /// is waited for, since an instance may take its whole stop timeout to go: sets no longer wanted are stopped, and a
+    /// set scaled down (a rolling step, its extra instances already out of traffic) is ensured, in the background, and
+    /// the pass goes on meanwhile. When that ends, the target is visited again.
     /// </summary>
     private async Task EnsureInstancesAsync(ServiceSpec spec, RolloutState state, CancellationToken ct)
     {
+        var running = runtime.Observe(state.Target).CountBy(i => i.SetId).ToDictionary();
         foreach (var set in state.Sets)
         {
             var setId = state.Target.Set(set.Key);
+            if (scaling.ContainsKey(setId))
+            {
+                // Still scaling down: one ensure of a set at a time; the visit after it ends ensures it again.
+                continue;
+            }
+
             if (stops.TryGetValue(setId, out var stop))
             {
-                // Wanted again while it stops (a quick rollback): this target waits for it, no other does.
+                // Wanted again while it stops (a quick rollback): the pass waits for it.
                 await Task.WhenAny(stop).WaitAsync(ct);
             }
 
             var variables = set.Release.Variables.ToDictionary(v => v.Key, v => v.Value, StringComparer.Ordinal);
-            await runtime.EnsureAsync(new InstanceSetSpec(spec, state.Environment, set.Version, set.Replicas, manifestContext.Folder, variables, set.Name) { Secrets = set.Release.Secret.ToHashSet(StringComparer.Ordinal) }, ct);
+            var setSpec = new InstanceSetSpec(spec, state.Environment, set.Version, set.Replicas, manifestContext.Folder, variables, set.Name) { Secrets = set.Release.Secret.ToHashSet(StringComparer.Ordinal) };
+            if (running.GetValueOrDefault(setId) > set.Replicas)
+            {
+                _ = scaling.GetOrAdd(setId, id => InBackgroundAsync(id, scaling, () => runtime.EnsureAsync(setSpec, CancellationToken.None), LogScaleDownFailed));
+                continue;
+            }
+
+            await runtime.EnsureAsync(setSpec, ct);
         }
 
         var wanted = state.Sets.Select(s => state.Target.Set(s.Key)).ToHashSet();
-        foreach (var setId in runtime.Observe(state.Target).Select(i => i.SetId).Where(id => !wanted.Contains(id)).Distinct().ToList())
+        foreach (var setId in runtime.Observe(state.Target).Select(i => i.SetId).Where(id => !wanted.Contains(id) && !scaling.ContainsKey(id)).Distinct().ToList())
         {
-            _ = stops.GetOrAdd(setId, StopInBackgroundAsync);
+            _ = stops.GetOrAdd(setId, id => InBackgroundAsync(id, stops, () => runtime.StopAsync(id, CancellationToken.None), LogStopFailed));
         }
     }
 
     /// <summary>Sets being stopped, each until its instances have gone.</summary>
     private readonly ConcurrentDictionary<InstanceSetId, Task> stops = new();
 
-    private async Task StopInBackgroundAsync(InstanceSetId setId)
+    /// <summary>Sets being scaled down, each until its extra instances have gone.</summary>
+    private readonly ConcurrentDictionary<InstanceSetId, Task> scaling = new();
+
+    /// <summary>Targets to visit on the next pass whatever they look like: a stop or scale-down of theirs has ended.</summary>
+    private readonly ConcurrentDictionary<TargetId, bool> revisit = new();
+
+    /// <summary>Runs <paramref name="work"/> on a set outside the pass; registered in <paramref name="running"/> until it ends, then its target is visited again.</summary>
+    private async Task InBackgroundAsync(InstanceSetId setId, ConcurrentDictionary<InstanceSetId, Task> running, Func<Task> work, Action<ILogger, string, Exception> logFailure)
     {
-        // Registered before it runs, so that the next pass does not stop the same set again.
+        // Registered before it runs, so that the next pass does not start the same work again.
         await Task.Yield();
         try
         {
-            await runtime.StopAsync(setId, CancellationToken.None);
+            await work();
         }
         catch (Exception ex)
         {
-            LogStopFailed(logger, setId.ToString(), ex);
+            logFailure(logger, setId.ToString(), ex);
         }
         finally
         {
-            stops.TryRemove(setId, out _);
+            running.TryRemove(setId, out _);
+            revisit[setId.Target] = true;
+            signals.Wake.Pulse();
         }
     }
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "scaling down the instances of {Set} failed")]
+    private static partial void LogScaleDownFailed(ILogger logger, string set, Exception ex);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "stopping the instances of {Set} failed")]
     private static partial void LogStopFailed(ILogger logger, string set, Exception ex);

@@ -190,7 +190,7 @@ public sealed partial class RolloutReconciler(
         foreach (var stored in latest)
         {
             var print = prints.GetValueOrDefault(stored.Target);
-            if (!resync && stored.IsAtRest() && before.TryGetValue(stored.Target, out var kept) && kept.State.Id == stored.Id && kept.State.Revision == stored.Revision
+            if (!resync && !revisit.TryRemove(stored.Target, out _) && stored.IsAtRest() && before.TryGetValue(stored.Target, out var kept) && kept.State.Id == stored.Id && kept.State.Revision == stored.Revision
                 && seen.GetValueOrDefault(stored.Target) == new Seen(stored.Id, stored.Revision, print))
             {
                 current.Add(kept);

@@ -17,13 +17,14 @@ public sealed class SlowStopTests
     private static readonly TimeSpan StopTimeout = TimeSpan.FromSeconds(15);
 
     /// <summary>A small HTTP server answering 200 on every path; <paramref name="ignoresTerm"/>: SIGTERM does nothing to it.</summary>
-    private static string Service(string name, Endpoint listen, bool ignoresTerm) => $$"""
+    private static string Service(string name, Endpoint listen, bool ignoresTerm, int replicas = 1) => $$"""
           {{name}}:
             process:
               command: /usr/bin/python3
               args: [-c, "{{(ignoresTerm ? "import signal\\nsignal.signal(signal.SIGTERM, signal.SIG_IGN)\\n" : string.Empty)}}import http.server as h, sys\nclass H(h.BaseHTTPRequestHandler):\n  def do_GET(s):\n    s.send_response(200); s.end_headers(); s.wfile.write(b'ok')\n  def log_message(s, *a): pass\nh.HTTPServer(('127.0.0.1', int(sys.argv[1])), H).serve_forever()", "{port}"]
               stopTimeout: {{(int)StopTimeout.TotalSeconds}}s
             listen: {{listen}}
+            replicas: {{replicas}}
             health:
               readiness: { path: /, interval: 200ms }
             strategy:
@@ -63,6 +64,44 @@ public sealed class SlowStopTests
 
         Alive(oldSlow).Should().BeFalse("an instance that ignores SIGTERM is killed at its stop timeout");
         (await InstancesAsync(h)).Where(i => i.Service == "slow").Should().ContainSingle().Which.Version.Should().Be("v2");
+    }
+
+    /// <summary>
+    /// A rolling update of two replicas scales the old set down one instance at a time. Those instances are out of
+    /// traffic before they are stopped, and the steps do not wait for them to go: the rollout goes on while they stop,
+    /// and so does another service's deploy.
+    /// </summary>
+    [Fact(Timeout = 180_000)]
+    public async Task ARollingScaleDownSlowToStop_HoldsUpNeitherItsRolloutNorAnotherService()
+    {
+        await using var h = await ServerHarness.StartAsync(listen => "version: 1\nservices:\n"
+            + Service("slow", listen, ignoresTerm: true, replicas: 2) + "\n" + Service("quick", new Endpoint("127.0.0.1", FreePort.Next()), ignoresTerm: false));
+        foreach (var service in new[] { "slow", "quick" })
+        {
+            await h.WaitForPhaseAsync((await h.DeployAsync("v1", service: service)).Rollout.Id, RolloutPhase.Succeeded, TimeSpan.FromSeconds(60));
+        }
+
+        var oldSlow = (await InstancesAsync(h)).Where(i => i.Service == "slow").Select(i => i.ProcessId!.Value).ToList();
+        oldSlow.Should().HaveCount(2);
+
+        // v2 replaces v1 one instance at a time (maxSurge 1, maxUnavailable 0); v1's instances ignore SIGTERM.
+        var watch = Stopwatch.StartNew();
+        await h.WaitForPhaseAsync((await h.DeployAsync("v2", service: "slow")).Rollout.Id, RolloutPhase.Succeeded, TimeSpan.FromSeconds(60));
+        watch.Elapsed.Should().BeLessThan(StopTimeout - TimeSpan.FromSeconds(3), "the step that scaled v1 down did not wait for its instance to go");
+        oldSlow.Should().OnlyContain(pid => Alive(pid), "both v1 instances ignore SIGTERM, so they are still stopping");
+
+        var quick = Stopwatch.StartNew();
+        await h.WaitForPhaseAsync((await h.DeployAsync("v2", service: "quick")).Rollout.Id, RolloutPhase.Succeeded, TimeSpan.FromSeconds(60));
+        quick.Elapsed.Should().BeLessThan(TimeSpan.FromSeconds(6), "a scale-down slow to stop holds up no other service");
+
+        while (oldSlow.Any(Alive) && watch.Elapsed < StopTimeout + TimeSpan.FromSeconds(30))
+        {
+            await Task.Delay(200);
+        }
+
+        oldSlow.Should().NotContain(pid => Alive(pid), "each is killed at its stop timeout");
+        var slow = (await InstancesAsync(h)).Where(i => i.Service == "slow").ToList();
+        slow.Should().HaveCount(2).And.OnlyContain(i => i.Version == "v2" && i.Phase == "Ready");
     }
 
     private static bool Alive(int pid)
