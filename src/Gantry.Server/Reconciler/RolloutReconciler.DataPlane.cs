@@ -28,7 +28,8 @@ public sealed partial class RolloutReconciler
     /// Makes the runtime run exactly the rollout's sets for this service and environment. Nothing that stops instances
     /// is waited for, since an instance may take its whole stop timeout to go: sets no longer wanted are stopped, and a
     /// set scaled down (a rolling step, its extra instances already out of traffic) is ensured, in the background, and
-    /// the pass goes on meanwhile. When that ends, the target is visited again.
+    /// the pass goes on meanwhile. When that ends, the target is visited again; a set wanted again while it stops
+    /// is ensured then.
     /// </summary>
     private async Task EnsureInstancesAsync(ServiceSpec spec, RolloutState state, CancellationToken ct)
     {
@@ -36,16 +37,11 @@ public sealed partial class RolloutReconciler
         foreach (var set in state.Sets)
         {
             var setId = state.Target.Set(set.Key);
-            if (scaling.ContainsKey(setId))
+            if (scaling.ContainsKey(setId) || stops.ContainsKey(setId))
             {
-                // Still scaling down: one ensure of a set at a time; the visit after it ends ensures it again.
+                // Still scaling down, or wanted again while it stops (a quick rollback): one change to a set at a time.
+                // The visit after it ends (the target is visited again then) ensures the set; the pass does not wait.
                 continue;
-            }
-
-            if (stops.TryGetValue(setId, out var stop))
-            {
-                // Wanted again while it stops (a quick rollback): the pass waits for it.
-                await Task.WhenAny(stop).WaitAsync(ct);
             }
 
             var variables = set.Release.Variables.ToDictionary(v => v.Key, v => v.Value, StringComparer.Ordinal);

@@ -34,12 +34,7 @@ public sealed class SlowStopTests
     [Fact(Timeout = 180_000)]
     public async Task AnInstanceSlowToStop_HoldsUpNoOtherService_AndIsStillStopped()
     {
-        await using var h = await ServerHarness.StartAsync(listen => "version: 1\nservices:\n"
-            + Service("slow", listen, ignoresTerm: true) + "\n" + Service("quick", new Endpoint("127.0.0.1", FreePort.Next()), ignoresTerm: false));
-        foreach (var service in new[] { "slow", "quick" })
-        {
-            await h.WaitForPhaseAsync((await h.DeployAsync("v1", service: service)).Rollout.Id, RolloutPhase.Succeeded, TimeSpan.FromSeconds(60));
-        }
+        await using var h = await BothAtV1Async(1);
 
         var oldSlow = (await InstancesAsync(h)).Single(i => i.Service == "slow").ProcessId!.Value;
 
@@ -74,12 +69,7 @@ public sealed class SlowStopTests
     [Fact(Timeout = 180_000)]
     public async Task ARollingScaleDownSlowToStop_HoldsUpNeitherItsRolloutNorAnotherService()
     {
-        await using var h = await ServerHarness.StartAsync(listen => "version: 1\nservices:\n"
-            + Service("slow", listen, ignoresTerm: true, replicas: 2) + "\n" + Service("quick", new Endpoint("127.0.0.1", FreePort.Next()), ignoresTerm: false));
-        foreach (var service in new[] { "slow", "quick" })
-        {
-            await h.WaitForPhaseAsync((await h.DeployAsync("v1", service: service)).Rollout.Id, RolloutPhase.Succeeded, TimeSpan.FromSeconds(60));
-        }
+        await using var h = await BothAtV1Async(2);
 
         var oldSlow = (await InstancesAsync(h)).Where(i => i.Service == "slow").Select(i => i.ProcessId!.Value).ToList();
         oldSlow.Should().HaveCount(2);
@@ -102,6 +92,53 @@ public sealed class SlowStopTests
         oldSlow.Should().NotContain(pid => Alive(pid), "each is killed at its stop timeout");
         var slow = (await InstancesAsync(h)).Where(i => i.Service == "slow").ToList();
         slow.Should().HaveCount(2).And.OnlyContain(i => i.Version == "v2" && i.Phase == "Ready");
+    }
+
+    /// <summary>
+    /// A version wanted back while its instance still stops (v1 redeployed at once after v2 replaced it) starts again
+    /// once that instance has gone, and another service's deploy meanwhile goes through at its usual pace.
+    /// </summary>
+    [Fact(Timeout = 180_000)]
+    public async Task AVersionWantedBackWhileItStops_StartsOnceItHasGone_AndHoldsUpNoOtherService()
+    {
+        await using var h = await BothAtV1Async(1);
+
+        var oldSlow = (await InstancesAsync(h)).Single(i => i.Service == "slow").ProcessId!.Value;
+        await h.WaitForPhaseAsync((await h.DeployAsync("v2", service: "slow")).Rollout.Id, RolloutPhase.Succeeded, TimeSpan.FromSeconds(60));
+        var back = await h.DeployAsync("v1", service: "slow");
+        Alive(oldSlow).Should().BeTrue("v1's instance ignores SIGTERM: it is still stopping when v1 is wanted back");
+
+        var quick = Stopwatch.StartNew();
+        await h.WaitForPhaseAsync((await h.DeployAsync("v2", service: "quick")).Rollout.Id, RolloutPhase.Succeeded, TimeSpan.FromSeconds(60));
+        quick.Elapsed.Should().BeLessThan(TimeSpan.FromSeconds(6), "a version wanted back while it stops holds up no other service");
+        Alive(oldSlow).Should().BeTrue("quick v2 succeeded while slow v1 was still stopping");
+
+        var done = await h.WaitForPhaseAsync(back.Rollout.Id, RolloutPhase.Succeeded, StopTimeout + TimeSpan.FromSeconds(60));
+        done.Traffic.Should().ContainSingle().Which.Version.Should().Be("v1");
+        Alive(oldSlow).Should().BeFalse("the old instance was killed at its stop timeout");
+        var slow = (await InstancesAsync(h)).Where(i => i.Service == "slow" && i.Version == "v1").Should().ContainSingle("v2's instance, slow to stop as well, may still be listed").Subject;
+        slow.ProcessId.Should().NotBe(oldSlow, "v1 started again once its old instance had gone");
+    }
+
+    /// <summary>A server running both services at v1: <c>slow</c> (<paramref name="slowReplicas"/> instances ignoring SIGTERM) and <c>quick</c>.</summary>
+    private static async Task<ServerHarness> BothAtV1Async(int slowReplicas)
+    {
+        var h = await ServerHarness.StartAsync(listen => "version: 1\nservices:\n"
+            + Service("slow", listen, ignoresTerm: true, slowReplicas) + "\n" + Service("quick", new Endpoint("127.0.0.1", FreePort.Next()), ignoresTerm: false));
+        try
+        {
+            foreach (var service in new[] { "slow", "quick" })
+            {
+                await h.WaitForPhaseAsync((await h.DeployAsync("v1", service: service)).Rollout.Id, RolloutPhase.Succeeded, TimeSpan.FromSeconds(60));
+            }
+
+            return h;
+        }
+        catch
+        {
+            await h.DisposeAsync();
+            throw;
+        }
     }
 
     private static bool Alive(int pid)
