@@ -35,7 +35,25 @@ public sealed class SwarmReplicasTests(ITestOutputHelper log)
             await LeaderAsync([a], TimeSpan.FromSeconds(10));
             await b.StartAsync(manifest, "--store", url, "--replica", "b", "--router-address", "127.0.0.2");
             await a.WaitForAsync(await b.DeployAsync("1.0"), RolloutPhase.Succeeded);
-            await a.WaitForRoutersAsync(TimeSpan.FromSeconds(20)); // the first release succeeds as its table is applied
+            // The pass that commits the first release's success applies the table with its instances after that commit,
+            // and a follower's router gets it at its feed's next pass: a moment when the release has succeeded and a
+            // router still has no instance for it (a CI run's load through b's router began in it: 13 answers 503).
+            await a.WaitForRoutersAsync(TimeSpan.FromSeconds(20));
+            using (var probe = new HttpClient { Timeout = TimeSpan.FromSeconds(5) })
+            {
+                foreach (var host in new[] { "127.0.0.1", "127.0.0.2" })
+                {
+                    await Wait.UntilAsync(
+                        async () =>
+                        {
+                            using var answer = await probe.GetAsync(new Uri($"http://{host}:{listen.Port}/"));
+                            return answer.IsSuccessStatusCode;
+                        },
+                        TimeSpan.FromSeconds(20),
+                        $"the router on {host} serves 1.0");
+                }
+            }
+
             await using var loadA = new SteadyLoad(new Uri($"http://127.0.0.1:{listen.Port}/"));
             await using var loadB = new SteadyLoad(new Uri($"http://127.0.0.2:{listen.Port}/"));
             var canary = await b.DeployAsync("2.0");
