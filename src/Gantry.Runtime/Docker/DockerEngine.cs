@@ -114,10 +114,31 @@ public sealed partial class DockerEngine : IDisposable
         await ReadAsync(response, ct, allow304: true);
     }
 
-    /// <summary>Removes a container, running or not; nothing when there is none.</summary>
+    /// <summary>
+    /// Removes a container, running or not; nothing when there is none. A removal already under way (the engine answers
+    /// 409) is waited for, up to 30 s: either way the container has gone on return, so its name may be used again.
+    /// </summary>
     public async Task RemoveAsync(string idOrName, CancellationToken ct)
     {
         using var response = await http.DeleteAsync($"{Version}/containers/{Uri.EscapeDataString(idOrName)}?force=true", ct);
+        if (response.StatusCode == System.Net.HttpStatusCode.Conflict)
+        {
+            var text = await response.Content.ReadAsStringAsync(ct);
+            if (text.Contains("already in progress", StringComparison.Ordinal))
+            {
+                using var limit = CancellationTokenSource.CreateLinkedTokenSource(ct);
+                limit.CancelAfter(TimeSpan.FromSeconds(30));
+                while (await InspectAsync(idOrName, limit.Token) is not null)
+                {
+                    await Task.Delay(100, limit.Token);
+                }
+
+                return;
+            }
+
+            throw new DockerException((int)response.StatusCode, (text.Length > 0 && text[0] == '{' ? JsonNode.Parse(text)?["message"]?.GetValue<string>() : text) ?? "conflict");
+        }
+
         if (response.StatusCode != System.Net.HttpStatusCode.NotFound)
         {
             await ReadAsync(response, ct);
