@@ -36,6 +36,9 @@ public sealed partial class ProcessRuntime(TimeProvider time, string? logDirecto
     private readonly Dictionary<InstanceSetId, List<ManagedInstance>> retiring = [];
     private InstanceOptions? options;
 
+    /// <summary>Set under the gate when disposal begins: an ensure that gets the gate after it (a scale-down still waiting) starts nothing.</summary>
+    private bool disposed;
+
     public string Name => launcher?.Kind ?? Core.Manifest.ProcessSpec.RuntimeKind;
 
     /// <summary>Detached instances are adopted by the next control plane; isolated when the server runs as root.</summary>
@@ -73,6 +76,7 @@ public sealed partial class ProcessRuntime(TimeProvider time, string? logDirecto
             await gate.WaitAsync(ct);
             try
             {
+                ObjectDisposedException.ThrowIf(disposed, this);
                 if (!stopping.TryGetValue(spec.SetId, out inFlight))
                 {
                     if (!sets.TryGetValue(spec.SetId, out var instances))
@@ -279,6 +283,21 @@ public sealed partial class ProcessRuntime(TimeProvider time, string? logDirecto
 
     public async ValueTask DisposeAsync()
     {
+        await gate.WaitAsync(CancellationToken.None);
+        try
+        {
+            if (disposed)
+            {
+                return;
+            }
+
+            disposed = true;
+        }
+        finally
+        {
+            gate.Release();
+        }
+
         if (Options.Outlives)
         {
             foreach (var instance in sets.Values.SelectMany(s => s))
@@ -308,7 +327,8 @@ public sealed partial class ProcessRuntime(TimeProvider time, string? logDirecto
 
         await Task.WhenAll(inFlight);
         await RetirementsAsync();
-        gate.Dispose();
+
+        // The gate is not disposed: a caller still waiting for it (a scale-down in the background) then finds the runtime disposed.
         (launcher as IDisposable)?.Dispose();
     }
 }

@@ -80,6 +80,10 @@ public sealed partial class RolloutReconciler
         {
             await work();
         }
+        catch (ObjectDisposedException)
+        {
+            // The runtime went first (the server is stopping): its disposal stops what this would have changed.
+        }
         catch (Exception ex)
         {
             logFailure(logger, setId.ToString(), ex);

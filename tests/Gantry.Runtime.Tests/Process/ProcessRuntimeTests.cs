@@ -242,6 +242,22 @@ public sealed class ProcessRuntimeTests : IAsyncLifetime
     }
 
     [Fact(Timeout = Timeout)]
+    public async Task EnsureAsync_AfterDisposalBegan_StartsNothing_EvenWhileDisposalWaitsForASlowStop()
+    {
+        var slow = await StubbornAsync("v1", TimeSpan.FromSeconds(2));
+        var disposal = runtime.DisposeAsync().AsTask();
+
+        // A scale-down or start still waiting for the runtime (the reconciler's background work at shutdown) comes now.
+        var late = () => runtime.EnsureAsync(new InstanceSetSpec(Stubborn(TimeSpan.FromSeconds(2)), "late", "v1", 1, ShopFolder, new Dictionary<string, string>()), CancellationToken.None);
+        await late.Should().ThrowAsync<ObjectDisposedException>("a set started now would outlive the runtime's disposal");
+        disposal.IsCompleted.Should().BeFalse("the slow instance is still given its stop timeout");
+
+        await disposal;
+        IsRunning(slow.ProcessId!.Value).Should().BeFalse();
+        runtime.Observe().Should().BeEmpty();
+    }
+
+    [Fact(Timeout = Timeout)]
     public async Task EnsureAsync_WithLogDirectory_WritesEachInstancesOutputToItsFile()
     {
         var folder = Directory.CreateTempSubdirectory("gantry-logs-").FullName;
