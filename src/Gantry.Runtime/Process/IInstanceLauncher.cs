@@ -40,7 +40,7 @@ public interface IInstanceLauncher
     /// <summary>What is kept of a set (a release retained for rollback), to be started or taken back rather than created.</summary>
     Task<IReadOnlyList<RetainedInstance>> RetainedAsync(InstanceSetSpec spec, CancellationToken ct);
 
-    /// <summary>Keeps only the releases the service retains (the newest, within their time); the rest, and images nothing uses any more, go. <paramref name="live"/> are the sets running now.</summary>
+    /// <summary>Keeps only the releases the service retains (the newest, within their time); the rest, and images nothing uses any more, go. <paramref name="live"/> are the sets running now, and those still stopping (left to their own stop).</summary>
     Task PruneAsync(InstanceSetSpec spec, IReadOnlySet<InstanceSetId> live, CancellationToken ct);
 
     /// <summary>The instance's last lines of output (none when the engine does not answer).</summary>

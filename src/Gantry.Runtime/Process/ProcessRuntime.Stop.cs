@@ -49,11 +49,12 @@ public sealed partial class ProcessRuntime
             await Task.WhenAll(records.Select(r => StopRecordedAsync(r, CancellationToken.None)));
             if (spec is not null && launcher is not null)
             {
-                // Under the gate, as before: a rollback may be taking a retained release back at this moment.
+                // Under the gate, as before: a rollback may be taking a retained release back at this moment. Sets
+                // other than this one still stopping are left to their own stop (their containers are being removed).
                 await gate.WaitAsync(CancellationToken.None);
                 try
                 {
-                    await launcher.PruneAsync(spec, sets.Keys.ToHashSet(), CancellationToken.None);
+                    await launcher.PruneAsync(spec, sets.Keys.Concat(stopping.Keys.Where(s => s != setId)).ToHashSet(), CancellationToken.None);
                 }
                 finally
                 {
