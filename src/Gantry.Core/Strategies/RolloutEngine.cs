@@ -287,6 +287,14 @@ public static partial class RolloutEngine
 
         if (set.Role == SetRole.Stable)
         {
+            // Succeeded once the router routes to them too: nothing served before, so a client told the release is
+            // running (a script after `deploy --wait`) would otherwise meet a listener with no instance behind it.
+            if (!observed.InForce(c.State.Traffic))
+            {
+                c.Waiting($"{set.Version}: {ready}/{set.Replicas} instances ready, waiting for the router to route to them");
+                return;
+            }
+
             Succeed(c, service, $"{set.Version} is running: {ready}/{set.Replicas} instances ready");
             return;
         }

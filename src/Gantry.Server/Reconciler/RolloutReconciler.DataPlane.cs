@@ -116,7 +116,7 @@ public sealed partial class RolloutReconciler
         var switches = dataPlane.Maintenance is { } store ? await TrafficSwitches.ReadAsync(store, ct) : TrafficSwitches.None;
         var routes = RoutingPlanner.Plan(current, runtime.Observe(), switches, manifestContext.Folder);
         var byName = routes.ToDictionary(r => r.Name, StringComparer.Ordinal);
-        planned = [.. current.Select(t => (t.State.Target, t.State.Traffic, byName.GetValueOrDefault(t.Route)?.Split()))];
+        planned = [.. current.Select(t => (t.State.Target, t.State.Traffic, byName.GetValueOrDefault(t.Route)))];
         // A table the router refused is sent again only after a back-off (1 s, 2 s, 4 s ... 10 s), not on every tick;
         // another table (something changed) goes at once.
         if (routes != applied && (refused is not { } lastRefused || routes != lastRefused || time.GetTimestamp() >= retryAt))
@@ -158,22 +158,35 @@ public sealed partial class RolloutReconciler
 
     /// <summary>
     /// Reads back what the router has in force and notes, per target, the traffic whose split it verified (set,
-    /// then verify). A target with no route of its own (no listener, or one another environment holds) has
-    /// nothing to wait for. True when a target's verified traffic changed.
+    /// then verify), with the route as the router has it. A target with no route of its own (no listener, or one
+    /// another environment holds) has nothing to wait for. True when what a target has in force changed.
     /// </summary>
     private async Task<bool> VerifyAsync(CancellationToken ct)
     {
-        var inForce = (await router.InForceAsync(ct)).ToDictionary(r => r.Name, r => r.Split(), StringComparer.Ordinal);
+        var inForce = (await router.InForceAsync(ct)).ToDictionary(r => r.Name, StringComparer.Ordinal);
         var changed = false;
-        foreach (var (key, traffic, split) in planned)
+        foreach (var (key, traffic, route) in planned)
         {
-            if ((split is null || (inForce.TryGetValue(split.Name, out var route) && route == split)) && verified.GetValueOrDefault(key) != traffic)
+            var now = route is null ? new RoutedSplit(traffic, null)
+                : inForce.TryGetValue(route.Name, out var held) && held.Split() == route.Split() ? new RoutedSplit(traffic, held) : null;
+            if (now is not null && verified.GetValueOrDefault(key) != now)
             {
-                verified[key] = traffic;
+                verified[key] = now;
                 changed = true;
             }
         }
 
         return changed;
     }
+
+    /// <summary>
+    /// The rollout's traffic as verified in force for a decision on <paramref name="instances"/> (observed now): only
+    /// while the route in force also carries every instance that should serve, so that an instance found ready in
+    /// this pass counts once the router routes to it (a release is not reported running before it is served).
+    /// </summary>
+    private TrafficState? RoutedNow(RolloutState state, IReadOnlyList<InstanceStatus> instances) =>
+        verified.GetValueOrDefault(state.Target) is { } v && (v.Route is null || RoutingPlanner.RoutesAllServing(state, instances, v.Route)) ? v.Traffic : null;
+
+    /// <summary>A target's traffic whose split the router has in force, with its route as read back (null: the target has no route of its own).</summary>
+    private sealed record RoutedSplit(TrafficState Traffic, TrafficRoute? Route);
 }

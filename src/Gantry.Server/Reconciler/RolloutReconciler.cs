@@ -45,8 +45,8 @@ public sealed partial class RolloutReconciler(
     private readonly ITrafficRouter router = dataPlane.Router;
     private readonly AnalysisRuns analysis = observers.Analysis;
     private readonly Dictionary<TargetId, List<InstanceRecord>> recorded = [];
-    private readonly ConcurrentDictionary<TargetId, TrafficState> verified = new();
-    private IReadOnlyList<(TargetId Key, TrafficState Traffic, TrafficRoute? Split)> planned = [];
+    private readonly ConcurrentDictionary<TargetId, RoutedSplit> verified = new();
+    private IReadOnlyList<(TargetId Key, TrafficState Traffic, TrafficRoute? Route)> planned = [];
     private ValueList<TrafficRoute> applied = [];
     private volatile IReadOnlyList<Target> targets = [];
 
@@ -260,8 +260,8 @@ public sealed partial class RolloutReconciler(
     /// <summary>Whether nothing moves: every target at rest and its split verified in force.</summary>
     private bool AtRest => !Unverified && targets.All(t => t.State.IsAtRest());
 
-    /// <summary>Whether a planned split is not yet verified in force (the router is read back until it is).</summary>
-    private bool Unverified => planned.Any(p => verified.GetValueOrDefault(p.Key) != p.Traffic);
+    /// <summary>Whether a planned split, or an instance planned to serve, is not yet verified in force (the router is read back until it is).</summary>
+    private bool Unverified => planned.Any(p => verified.GetValueOrDefault(p.Key) is not { } v || v.Traffic != p.Traffic || (p.Route is { } route && !RoutingPlanner.Carries(v.Route, route)));
 
     private async Task<RolloutState> ReconcileAsync(ServiceSpec spec, RolloutState state, CancellationToken ct)
     {
@@ -280,7 +280,7 @@ public sealed partial class RolloutReconciler(
             analysis.Observe(state.Analysis, state, target.Route, target.PreviewRoute),
             analysis.Observe(state.Background, state, target.Route, target.PreviewRoute),
             observers.Checklists.Observe(state),
-            verified.GetValueOrDefault(state.Target),
+            RoutedNow(state, instances),
             manifest.FindEnvironment(state.Environment) is { } environment ? Core.Policies.DeployCalendar.HoldingFreeze(environment, time.GetUtcNow()) : null,
             state.AwaitsApproval && state.IsWaiting ? await observers.Approvals.StatusAsync(state, ct) : null,
             state.Job is null ? null : observers.Jobs.Observe(state.Job, state, spec, [.. instances.Where(i => i.SetKey == state.NewKey && i.Phase == InstancePhase.Ready).Select(i => i.Address.ToString())]));

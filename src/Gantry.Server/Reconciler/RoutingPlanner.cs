@@ -21,6 +21,17 @@ public static class RoutingPlanner
     public static IEnumerable<InstanceStatus> Serving(InstanceSet set, IEnumerable<InstanceStatus> instances) =>
         instances.Where(i => i.SetKey == set.Key && i.Phase == InstancePhase.Ready && i.Index < set.Routed).OrderBy(i => i.Index);
 
+    /// <summary>Whether <paramref name="inForce"/> routes to every instance of the target's traffic groups that should serve (ready, routed by index).</summary>
+    public static bool RoutesAllServing(RolloutState state, IReadOnlyList<InstanceStatus> mine, TrafficRoute inForce) =>
+        TrafficGroups.Of(state, set => Serving(set, mine).Count()).All(g =>
+            inForce.Backends.FirstOrDefault(b => b.Name == g.Set.Key) is { } backend
+                ? Serving(g.Set, mine).All(i => backend.Instances.Contains(i.Address))
+                : !Serving(g.Set, mine).Any());
+
+    /// <summary>Whether <paramref name="inForce"/> carries every instance of every backend of <paramref name="planned"/> (its split aside).</summary>
+    public static bool Carries(TrafficRoute? inForce, TrafficRoute planned) =>
+        inForce is not null && planned.Backends.All(b => inForce.Backends.FirstOrDefault(x => x.Name == b.Name) is { } held && b.Instances.All(held.Instances.Contains));
+
     /// <summary>
     /// When no instance of a target passes its readiness probe (probes timing out on a starved machine, say), the
     /// running ones that have passed startup are routed to rather than none: a request that may succeed beats a

@@ -32,6 +32,22 @@ public sealed class SetThenVerifyTests
     }
 
     [Fact(Timeout = 10_000)]
+    public void FirstRelease_AllReady_SucceedsOnlyOnceTheRouterRoutesToThem()
+    {
+        var world = new RolloutWorld(RolloutEngineTests.Canary);
+        world.RouterLate = true;
+        world.Deploy("v1");
+
+        world.Settle();
+        world.State.Phase.Should().Be(RolloutPhase.Progressing, "every instance is ready, but no router sends them a request yet");
+        world.State.Message.Should().Be("v1: 2/2 instances ready, waiting for the router to route to them");
+
+        world.RouterCatchesUp();
+        world.Settle().Phase.Should().Be(RolloutPhase.Succeeded);
+        world.State.Message.Should().Be("v1 is running: 2/2 instances ready");
+    }
+
+    [Fact(Timeout = 10_000)]
     public void HeaderRouteAndMirror_AreVerifiedLikeWeights()
     {
         var world = RolloutEngineTests.Stable(RolloutEngineTests.Canary);

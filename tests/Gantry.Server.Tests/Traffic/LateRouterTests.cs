@@ -44,13 +44,49 @@ public sealed class LateRouterTests
         await h.WaitForPhaseAsync(second.Rollout.Id, RolloutPhase.Succeeded);
     }
 
-    /// <summary>A router that takes tables at once but, while <see cref="Holding"/>, puts none in force (a slow load balancer, say).</summary>
+    [Fact(Timeout = 120_000)]
+    public async Task FirstRelease_RouterLateToRouteToItsInstances_SucceedsOnlyOnceItDoes()
+    {
+        LateRouter? late = null;
+        await using var h = await ServerHarness.StartAsync(
+            listen => ServerHarness.ManifestText(listen, Canary),
+            configure: services => services.AddSingleton<ITrafficRouter>(sp => late = new LateRouter(sp.GetRequiredService<Hosting.RouterParts>().Traffic) { HoldingInstances = true }));
+        var first = await h.DeployAsync("v1");
+
+        // The first table (the listener, all traffic to v1, no instance ready yet) is in force; the one with the
+        // ready instances is held. The split is the same in both: only the instances tell them apart.
+        await Wait.UntilAsync(async () => { await Task.Yield(); return h.Instances.Count(i => i.Phase == Core.Runtime.InstancePhase.Ready) == 2; }, TimeSpan.FromSeconds(30), "both instances ready");
+        await Task.Delay(TimeSpan.FromSeconds(2));
+        var waiting = await h.GetAsync(first.Rollout.Id);
+        waiting.Rollout.Phase.Should().Be(RolloutPhase.Progressing, "no router sends the instances a request yet");
+        waiting.Rollout.Message.Should().Be("v1: 2/2 instances ready, waiting for the router to route to them");
+        late!.Pending.Should().BeGreaterThan(0);
+        using var client = new HttpClient { Timeout = TimeSpan.FromSeconds(5) };
+        using (var gap = await client.GetAsync(h.Front))
+        {
+            ((int)gap.StatusCode).Should().Be(503, "the router has no instance behind the listener yet");
+        }
+
+        late.HoldingInstances = false;
+        await h.WaitForPhaseAsync(first.Rollout.Id, RolloutPhase.Succeeded, TimeSpan.FromSeconds(20));
+        using var served = await client.GetAsync(h.Front);
+        served.IsSuccessStatusCode.Should().BeTrue("once the release is reported running, the router routes to it");
+    }
+
+    /// <summary>
+    /// A router that takes tables at once but, while <see cref="Holding"/>, puts none in force (a slow load balancer,
+    /// say); while <see cref="HoldingInstances"/>, none that routes to an instance.
+    /// </summary>
     private sealed class LateRouter(ITrafficRouter inner) : ITrafficRouter
     {
         private readonly Lock gate = new();
         private ValueList<TrafficRoute>? pending;
 
         public bool Holding { get; set; }
+
+        public bool HoldingInstances { get; set; }
+
+        private bool Holds(ValueList<TrafficRoute> routes) => Holding || (HoldingInstances && routes.Any(r => r.Backends.Any(b => b.Instances.Count > 0)));
 
         public int Pending { get; private set; }
 
@@ -62,12 +98,14 @@ public sealed class LateRouterTests
         {
             lock (gate)
             {
-                if (Holding)
+                if (Holds(routes))
                 {
                     pending = routes;
                     Pending++;
                     return new TrafficApplyResult(true, null);
                 }
+
+                pending = null;
             }
 
             return await inner.ApplyAsync(routes, ct);
@@ -78,8 +116,8 @@ public sealed class LateRouterTests
             ValueList<TrafficRoute>? release;
             lock (gate)
             {
-                release = Holding ? null : pending;
-                pending = Holding ? pending : null;
+                release = pending is { } held && !Holds(held) ? held : null;
+                pending = release is null ? pending : null;
             }
 
             if (release is { } routes)
