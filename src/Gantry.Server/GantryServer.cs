@@ -96,7 +96,7 @@ public sealed partial class GantryServer : IAsyncDisposable
         var store = OpenStore(options, time);
         // What replicas share in an engine (swarm services) is the store's, found by whichever replica leads, on any machine.
         var shared = leadership.Clustered ? await SharedOwnerAsync(store, ct) : owner;
-        var runtime = await Hosting.ServerRuntimes.RuntimeFor(manifest, options, new Hosting.Owners(owner, shared), records, adoptable, time, ct);
+        var runtime = await Hosting.ServerRuntimes.RuntimeFor(manifest, options, new Hosting.Owners(owner, shared), records, adoptable, time, (set, ex) => LogScaleDownFailed(loggers.CreateLogger<GantryServer>(), set.ToString(), ex), ct);
         var http = new HttpClient(new SocketsHttpHandler { UseProxy = false, PooledConnectionLifetime = TimeSpan.FromMinutes(1) });
         var router = await StartRouterAsync(options, store, time, loggers, ct);
         var parts = new Hosting.ControlPlaneParts(manifest, manifestFolder, store, runtime, router, http, new Notifications.NotifierSet(http, manifestFolder)) { Resync = options.Resync };
@@ -330,6 +330,9 @@ public sealed partial class GantryServer : IAsyncDisposable
 
     [LoggerMessage(Level = LogLevel.Error, Message = "{Method} {Path} failed (error {ErrorId})")]
     private static partial void RequestFailed(ILogger logger, string method, string path, string errorId, Exception? exception);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "stopping the instances scaled away from {Set} failed")]
+    private static partial void LogScaleDownFailed(ILogger logger, string set, Exception ex);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "API listening on {Address} (metrics and API description public: {Public})")]
     private static partial void ApiStarted(ILogger logger, Uri address, bool @public);

@@ -76,30 +76,38 @@ public sealed partial class ProcessRuntime
         }
     }
 
-    /// <summary>Scale-downs under way, which the runtime's disposal waits for: their callers may have stopped waiting.</summary>
+    /// <summary>Where a scale-down that failed is told (nobody waits for one): the server logs it.</summary>
+    public Action<InstanceSetId, Exception>? RetirementFailed { get; init; }
+
+    /// <summary>Scale-downs under way, which the runtime's disposal waits for: nobody else does.</summary>
     private readonly HashSet<Task> retirements = [];
 
-    private async Task TrackAsync(Task retirement)
+    private void Track(InstanceSetId setId, Task retirement)
     {
         lock (retirements)
         {
             retirements.Add(retirement);
         }
 
-        try
-        {
-            await retirement;
-        }
-        finally
-        {
-            lock (retirements)
+        _ = retirement.ContinueWith(
+            done =>
             {
-                retirements.Remove(retirement);
-            }
-        }
+                if (done.Exception is { } failed)
+                {
+                    RetirementFailed?.Invoke(setId, failed.GetBaseException());
+                }
+
+                lock (retirements)
+                {
+                    retirements.Remove(done);
+                }
+            },
+            CancellationToken.None,
+            TaskContinuationOptions.ExecuteSynchronously,
+            TaskScheduler.Default);
     }
 
-    /// <summary>Waits for the scale-downs under way; their failures went to their callers.</summary>
+    /// <summary>Waits for the scale-downs under way.</summary>
     private async Task RetirementsAsync()
     {
         Task[] pending;

@@ -112,8 +112,10 @@ public sealed partial class ProcessRuntime(TimeProvider time, string? logDirecto
 
             if (inFlight is null)
             {
-                // Instances scaled away stop outside the gate, each within its stop timeout; returns once they have gone.
-                await TrackAsync(RetireAsync(spec.SetId, extras));
+                // Instances scaled away left the set under the gate; they stop outside it, each within its stop timeout,
+                // and nobody waits for them but the runtime's disposal: the set may be scaled up again meanwhile (its
+                // new instances take the next free indexes).
+                Track(spec.SetId, RetireAsync(spec.SetId, extras));
                 return statuses;
             }
 

@@ -15,18 +15,18 @@ internal static class ServerRuntimes
     /// The process runtime, with the Docker engine's beside it when a service has a docker section and a swarm's when
     /// one has a swarm section (each engine reached now: an unreachable one, or a swarm engine that is no manager, is one clear line).
     /// </summary>
-    public static async Task<Core.Runtime.IRuntime> RuntimeFor(GantryManifest manifest, ServerOptions options, Owners owners, string? records, IReadOnlyList<AdoptionRecord> adoptable, TimeProvider time, CancellationToken ct)
+    public static async Task<Core.Runtime.IRuntime> RuntimeFor(GantryManifest manifest, ServerOptions options, Owners owners, string? records, IReadOnlyList<AdoptionRecord> adoptable, TimeProvider time, Action<Core.Runtime.InstanceSetId, Exception> retirementFailed, CancellationToken ct)
     {
         var logs = Path.Combine(options.DataDirectory, "logs");
         var owner = owners.Machine;
-        var runtimes = new List<Core.Runtime.IRuntime> { new ProcessRuntime(time, logs, owner, InstanceIsolation.ForServer(options.DataDirectory), records, adoptable) { SharedRecords = options.Clustered } };
+        var runtimes = new List<Core.Runtime.IRuntime> { new ProcessRuntime(time, logs, owner, InstanceIsolation.ForServer(options.DataDirectory), records, adoptable) { SharedRecords = options.Clustered, RetirementFailed = retirementFailed } };
         var sections = manifest.Services.SelectMany(s => EffectiveService.RuntimesOf(manifest, s)).ToList();
         try
         {
             if (sections.Any(r => r is DockerSpec))
             {
                 var engine = await ReachAsync(swarm: false, ct);
-                runtimes.Add(new ProcessRuntime(time, logs, owner, null, records, adoptable, new Runtime.Docker.DockerLauncher(engine, owner, time)) { SharedRecords = options.Clustered });
+                runtimes.Add(new ProcessRuntime(time, logs, owner, null, records, adoptable, new Runtime.Docker.DockerLauncher(engine, owner, time)) { SharedRecords = options.Clustered, RetirementFailed = retirementFailed });
             }
 
             if (sections.Any(r => r is SwarmSpec))

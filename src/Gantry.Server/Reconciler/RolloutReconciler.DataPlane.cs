@@ -25,79 +25,65 @@ public sealed partial class RolloutReconciler
     }
 
     /// <summary>
-    /// Makes the runtime run exactly the rollout's sets for this service and environment. Nothing that stops instances
-    /// is waited for, since an instance may take its whole stop timeout to go: sets no longer wanted are stopped, and a
-    /// set scaled down (a rolling step, its extra instances already out of traffic) is ensured, in the background, and
-    /// the pass goes on meanwhile. When that ends, the target is visited again; a set wanted again while it stops
-    /// is ensured then.
+    /// Makes the runtime run exactly the rollout's sets for this service and environment. A stop is not waited for,
+    /// since an instance may take its whole stop timeout to go: sets no longer wanted are stopped in the background
+    /// and the pass goes on meanwhile (a runtime's scale-down does not wait for the instances it takes away either).
+    /// When a stop ends, the target is visited again; a set wanted again while it stops is ensured then.
     /// </summary>
     private async Task EnsureInstancesAsync(ServiceSpec spec, RolloutState state, CancellationToken ct)
     {
-        var running = runtime.Observe(state.Target).CountBy(i => i.SetId).ToDictionary();
         foreach (var set in state.Sets)
         {
             var setId = state.Target.Set(set.Key);
-            if (scaling.ContainsKey(setId) || stops.ContainsKey(setId))
+            if (stops.ContainsKey(setId))
             {
-                // Still scaling down, or wanted again while it stops (a quick rollback): one change to a set at a time.
-                // The visit after it ends (the target is visited again then) ensures the set; the pass does not wait.
+                // Wanted again while it stops (a quick rollback): one change to a set at a time. The visit after the
+                // stop ends (the target is visited again then) ensures the set; the pass does not wait.
                 continue;
             }
 
             var variables = set.Release.Variables.ToDictionary(v => v.Key, v => v.Value, StringComparer.Ordinal);
             var setSpec = new InstanceSetSpec(spec, state.Environment, set.Version, set.Replicas, manifestContext.Folder, variables, set.Name) { Secrets = set.Release.Secret.ToHashSet(StringComparer.Ordinal) };
-            if (running.GetValueOrDefault(setId) > set.Replicas)
-            {
-                _ = scaling.GetOrAdd(setId, id => InBackgroundAsync(id, scaling, () => runtime.EnsureAsync(setSpec, CancellationToken.None), LogScaleDownFailed));
-                continue;
-            }
-
             await runtime.EnsureAsync(setSpec, ct);
         }
 
         var wanted = state.Sets.Select(s => state.Target.Set(s.Key)).ToHashSet();
-        foreach (var setId in runtime.Observe(state.Target).Select(i => i.SetId).Where(id => !wanted.Contains(id) && !scaling.ContainsKey(id)).Distinct().ToList())
+        foreach (var setId in runtime.Observe(state.Target).Select(i => i.SetId).Where(id => !wanted.Contains(id)).Distinct().ToList())
         {
-            _ = stops.GetOrAdd(setId, id => InBackgroundAsync(id, stops, () => runtime.StopAsync(id, CancellationToken.None), LogStopFailed));
+            _ = stops.GetOrAdd(setId, StopInBackgroundAsync);
         }
     }
 
     /// <summary>Sets being stopped, each until its instances have gone.</summary>
     private readonly ConcurrentDictionary<InstanceSetId, Task> stops = new();
 
-    /// <summary>Sets being scaled down, each until its extra instances have gone.</summary>
-    private readonly ConcurrentDictionary<InstanceSetId, Task> scaling = new();
-
-    /// <summary>Targets to visit on the next pass whatever they look like: a stop or scale-down of theirs has ended.</summary>
+    /// <summary>Targets to visit on the next pass whatever they look like: a stop of theirs has ended.</summary>
     private readonly ConcurrentDictionary<TargetId, bool> revisit = new();
 
-    /// <summary>Runs <paramref name="work"/> on a set outside the pass; registered in <paramref name="running"/> until it ends, then its target is visited again.</summary>
-    private async Task InBackgroundAsync(InstanceSetId setId, ConcurrentDictionary<InstanceSetId, Task> running, Func<Task> work, Action<ILogger, string, Exception> logFailure)
+    /// <summary>Stops a set outside the pass; registered in <see cref="stops"/> until it ends, then its target is visited again.</summary>
+    private async Task StopInBackgroundAsync(InstanceSetId setId)
     {
-        // Registered before it runs, so that the next pass does not start the same work again.
+        // Registered before it runs, so that the next pass does not start the same stop again.
         await Task.Yield();
         try
         {
-            await work();
+            await runtime.StopAsync(setId, CancellationToken.None);
         }
         catch (ObjectDisposedException)
         {
-            // The runtime went first (the server is stopping): its disposal stops what this would have changed.
+            // The runtime went first (the server is stopping): its disposal stops the set.
         }
         catch (Exception ex)
         {
-            logFailure(logger, setId.ToString(), ex);
+            LogStopFailed(logger, setId.ToString(), ex);
         }
         finally
         {
-            running.TryRemove(setId, out _);
+            stops.TryRemove(setId, out _);
             revisit[setId.Target] = true;
             signals.Wake.Pulse();
         }
     }
-
-    [LoggerMessage(Level = LogLevel.Error, Message = "scaling down the instances of {Set} failed")]
-    private static partial void LogScaleDownFailed(ILogger logger, string set, Exception ex);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "stopping the instances of {Set} failed")]
     private static partial void LogStopFailed(ILogger logger, string set, Exception ex);

@@ -17,9 +17,17 @@ public static class RoutingPlanner
 {
     public static string RouteName(string service, string environment) => $"{service}.{environment}";
 
-    /// <summary>The ready instances of a set that may serve (index below <see cref="InstanceSet.Routed"/>).</summary>
+    /// <summary>
+    /// The instances of a set that may take traffic: the first <see cref="InstanceSet.Routed"/> by index. By rank, not
+    /// by index value: an instance started while another of the set still stops (a rollback in the middle of a rolling
+    /// update) gets the next free index, and the set's indexes then have a gap.
+    /// </summary>
+    private static IEnumerable<InstanceStatus> Routable(InstanceSet set, IEnumerable<InstanceStatus> instances) =>
+        instances.Where(i => i.SetKey == set.Key).OrderBy(i => i.Index).Take(set.Routed);
+
+    /// <summary>The ready instances of a set that may serve (<see cref="Routable"/>).</summary>
     public static IEnumerable<InstanceStatus> Serving(InstanceSet set, IEnumerable<InstanceStatus> instances) =>
-        instances.Where(i => i.SetKey == set.Key && i.Phase == InstancePhase.Ready && i.Index < set.Routed).OrderBy(i => i.Index);
+        Routable(set, instances).Where(i => i.Phase == InstancePhase.Ready);
 
     /// <summary>Whether <paramref name="inForce"/> routes to every instance of the target's traffic groups that should serve (ready, routed by index).</summary>
     public static bool RoutesAllServing(RolloutState state, IReadOnlyList<InstanceStatus> mine, TrafficRoute inForce) =>
@@ -38,7 +46,7 @@ public static class RoutingPlanner
     /// certain 503 (Envoy's panic routing). Instances still starting, crashed or stopped never are.
     /// </summary>
     public static IEnumerable<InstanceStatus> Panic(InstanceSet set, IEnumerable<InstanceStatus> instances) =>
-        instances.Where(i => i.SetKey == set.Key && i.Phase == InstancePhase.NotReady && i.Index < set.Routed).OrderBy(i => i.Index);
+        Routable(set, instances).Where(i => i.Phase == InstancePhase.NotReady);
 
     /// <summary>
     /// One route per target on the service's listener (the first target to claim a listener keeps it), and

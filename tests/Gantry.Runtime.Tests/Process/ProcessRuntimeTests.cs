@@ -114,7 +114,13 @@ public sealed class ProcessRuntimeTests : IAsyncLifetime
         var down = await runtime.EnsureAsync(Set("v1", 1), CancellationToken.None);
         down.Should().ContainSingle().Which.Id.Should().EndWith("-0");
         var removed = first.Single(i => i.Id.EndsWith("-1", StringComparison.Ordinal));
-        IsRunning(removed.ProcessId!.Value).Should().BeFalse("the extra instance was stopped");
+        var watch = Stopwatch.StartNew();
+        while (IsRunning(removed.ProcessId!.Value) && watch.Elapsed < Shop.Runtime.StopTimeout)
+        {
+            await Task.Delay(50);
+        }
+
+        IsRunning(removed.ProcessId!.Value).Should().BeFalse("the extra instance was stopped, on SIGTERM, within its stop timeout");
     }
 
     [Fact(Timeout = Timeout)]
@@ -208,22 +214,37 @@ public sealed class ProcessRuntimeTests : IAsyncLifetime
     }
 
     [Fact(Timeout = Timeout)]
-    public async Task EnsureAsync_ScalingDownAnInstanceSlowToStop_HoldsUpNoOtherSet_AndReturnsOnceItHasGone()
+    public async Task EnsureAsync_ScalingDownAnInstanceSlowToStop_ReturnsAtOnce_AScaleUpMeanwhileTakesTheNextIndex_AndItIsStillKilledAtItsTimeout()
     {
         var stubborn = Stubborn(TimeSpan.FromSeconds(3));
-        await runtime.EnsureAsync(new InstanceSetSpec(stubborn, "stubborn", "v1", 2, ShopFolder, new Dictionary<string, string>()), CancellationToken.None);
+        InstanceSetSpec Of(int replicas) => new(stubborn, "stubborn", "v1", replicas, ShopFolder, new Dictionary<string, string>());
+        await runtime.EnsureAsync(Of(2), CancellationToken.None);
         var two = await WaitForAsync(s => s.Count(i => i is { Phase: InstancePhase.Ready, ProcessId: not null }) == 2, "two running processes");
-        var down = runtime.EnsureAsync(new InstanceSetSpec(stubborn, "stubborn", "v1", 1, ShopFolder, new Dictionary<string, string>()), CancellationToken.None);
+        var leaving = two.Single(i => i.Index == 1).ProcessId!.Value;
 
+        // The extra instance leaves the set at once; nobody waits for its stop but the runtime's disposal.
         var watch = Stopwatch.StartNew();
-        runtime.Observe().Should().ContainSingle(i => i.SetId == two[0].SetId, "the extra instance is out of its set at once");
-        var other = Shop with { Runtime = new ProcessSpec("sh", ["-c", "while true; do sleep 0.1; done"], [], null, TimeSpan.FromSeconds(1)), Health = HealthSpec.None };
-        (await runtime.EnsureAsync(new InstanceSetSpec(other, "other", "v1", 1, ShopFolder, new Dictionary<string, string>()), CancellationToken.None)).Should().ContainSingle();
-        watch.Elapsed.Should().BeLessThan(TimeSpan.FromSeconds(1.5), "another set's start does not wait for the slow scale-down");
-        down.IsCompleted.Should().BeFalse();
+        (await runtime.EnsureAsync(Of(1), CancellationToken.None)).Should().ContainSingle().Which.Index.Should().Be(0);
+        watch.Elapsed.Should().BeLessThan(TimeSpan.FromSeconds(1.5), "a scale-down does not wait for the instance it takes away");
+        IsRunning(leaving).Should().BeTrue("it ignores SIGTERM: it is given its stop timeout");
 
-        (await down).Should().ContainSingle().Which.Id.Should().EndWith("-0");
-        IsRunning(two.Single(i => i.Id.EndsWith("-1", StringComparison.Ordinal)).ProcessId!.Value).Should().BeFalse("killed at its stop timeout before the scale-down returned");
+        // Scaled up again meanwhile (a rollback in the middle of a rolling update): a new instance beside the one
+        // still stopping, on the next free index; index 1 stays with the instance that stops.
+        (await runtime.EnsureAsync(Of(2), CancellationToken.None)).Select(i => i.Index).Should().BeEquivalentTo([0, 2]);
+        watch.Elapsed.Should().BeLessThan(TimeSpan.FromSeconds(1.5), "the scale-up does not wait for the stop either");
+        IsRunning(leaving).Should().BeTrue();
+
+        await WaitForAsync(s => s.Count(i => i is { Phase: InstancePhase.Ready, ProcessId: not null }) == 2, "both running");
+        while (IsRunning(leaving) && watch.Elapsed < TimeSpan.FromSeconds(10))
+        {
+            await Task.Delay(50);
+        }
+
+        IsRunning(leaving).Should().BeFalse("killed at its stop timeout");
+        watch.Elapsed.Should().BeGreaterThanOrEqualTo(TimeSpan.FromSeconds(2.5), "SIGTERM was tried first, for the stop timeout");
+
+        // Scaled down again: the highest index goes.
+        (await runtime.EnsureAsync(Of(1), CancellationToken.None)).Should().ContainSingle().Which.Index.Should().Be(0);
     }
 
     [Fact(Timeout = Timeout)]

@@ -12,16 +12,20 @@ namespace Gantry.Server.Tests.Reconciler;
 /// does) holds up only its own service: another service's deploy meanwhile goes through at its usual pace, and the slow
 /// instance is still stopped (killed at its timeout).
 /// </summary>
+[System.Runtime.Versioning.SupportedOSPlatform("linux")]
 public sealed class SlowStopTests
 {
     private static readonly TimeSpan StopTimeout = TimeSpan.FromSeconds(15);
 
-    /// <summary>A small HTTP server answering 200 on every path; <paramref name="ignoresTerm"/>: SIGTERM does nothing to it.</summary>
+    /// <summary>
+    /// A small HTTP server answering 200 on every path; <paramref name="ignoresTerm"/>: SIGTERM does nothing to it. Given
+    /// ONLY_FIRST_READY (a folder), only the first instance started with it answers 200, every later one 503.
+    /// </summary>
     private static string Service(string name, Endpoint listen, bool ignoresTerm, int replicas = 1) => $$"""
           {{name}}:
             process:
               command: /usr/bin/python3
-              args: [-c, "{{(ignoresTerm ? "import signal\\nsignal.signal(signal.SIGTERM, signal.SIG_IGN)\\n" : string.Empty)}}import http.server as h, sys\nclass H(h.BaseHTTPRequestHandler):\n  def do_GET(s):\n    s.send_response(200); s.end_headers(); s.wfile.write(b'ok')\n  def log_message(s, *a): pass\nh.HTTPServer(('127.0.0.1', int(sys.argv[1])), H).serve_forever()", "{port}"]
+              args: [-c, "{{(ignoresTerm ? "import signal\\nsignal.signal(signal.SIGTERM, signal.SIG_IGN)\\n" : string.Empty)}}import http.server as h, sys, os\nok = True\nd = os.environ.get('ONLY_FIRST_READY')\nif d:\n  try: os.close(os.open(os.path.join(d, 'first'), os.O_CREAT | os.O_EXCL))\n  except FileExistsError: ok = False\nclass H(h.BaseHTTPRequestHandler):\n  def do_GET(s):\n    s.send_response(200 if ok else 503); s.end_headers(); s.wfile.write(b'ok')\n  def log_message(s, *a): pass\nh.HTTPServer(('127.0.0.1', int(sys.argv[1])), H).serve_forever()", "{port}"]
               stopTimeout: {{(int)StopTimeout.TotalSeconds}}s
             listen: {{listen}}
             replicas: {{replicas}}
@@ -118,6 +122,53 @@ public sealed class SlowStopTests
         Alive(oldSlow).Should().BeFalse("the old instance was killed at its stop timeout");
         var slow = (await InstancesAsync(h)).Where(i => i.Service == "slow" && i.Version == "v1").Should().ContainSingle("v2's instance, slow to stop as well, may still be listed").Subject;
         slow.ProcessId.Should().NotBe(oldSlow, "v1 started again once its old instance had gone");
+    }
+
+    /// <summary>
+    /// An update aborted in the middle of a rolling update wants the old version back at full size while the instance
+    /// the update took away from it still stops: a new one starts at once beside it (on the next free index), so the
+    /// old version serves in full again within seconds, not after that instance's stop timeout.
+    /// </summary>
+    [Fact(Timeout = 180_000)]
+    public async Task AnAbortMidRollingUpdate_BringsTheOldVersionBackAtOnce_WhileItsScaledAwayInstanceStillStops()
+    {
+        await using var h = await BothAtV1Async(2);
+        var oldSlow = (await InstancesAsync(h)).Where(i => i.Service == "slow").Select(i => i.ProcessId!.Value).ToList();
+        var flags = Directory.CreateTempSubdirectory("gantry-first-ready-");
+
+        // Instances run as the runtime's own unprivileged user when the tests run as root: they must write here.
+        File.SetUnixFileMode(flags.FullName, (UnixFileMode)0b111_111_111);
+        try
+        {
+            // v2's first instance gets ready, its second never: v1 gives up one instance (which stops for its whole
+            // stop timeout, ignoring SIGTERM) and the update stalls there.
+            var update = await h.DeployAsync("v2", new Dictionary<string, string> { ["ONLY_FIRST_READY"] = flags.FullName }, service: "slow");
+            await Wait.UntilAsync(async () =>
+            {
+                var now = await InstancesAsync(h);
+                return now.Count(i => i is { Service: "slow", Version: "v1" }) == 1 && now.Count(i => i is { Service: "slow", Version: "v2" }) == 2;
+            }, TimeSpan.FromSeconds(60), "v1 scaled down to one instance, v2 at two");
+            var leaving = oldSlow.Except((await InstancesAsync(h)).Where(i => i.Service == "slow").Select(i => i.ProcessId ?? 0)).Should().ContainSingle().Subject;
+            Alive(leaving).Should().BeTrue("it ignores SIGTERM: it stops for its whole stop timeout");
+
+            var watch = Stopwatch.StartNew();
+            using (var abort = await h.Api.PostAsJsonAsync("/api/v1/services/slow/abort", new CommandRequest("v2 stalls"), GantryJson.Options))
+            {
+                abort.IsSuccessStatusCode.Should().BeTrue(await abort.Content.ReadAsStringAsync());
+            }
+
+            var back = await h.WaitAsync(update.Rollout.Id, v => v.Traffic.Count == 1 && v.Traffic[0].Version == "v1", StopTimeout + TimeSpan.FromSeconds(30));
+            watch.Elapsed.Should().BeLessThan(TimeSpan.FromSeconds(8), "v1's second instance started beside the one still stopping, not after its stop timeout (15 s)");
+            back.Rollout.Phase.Should().Be(RolloutPhase.Aborted);
+            Alive(leaving).Should().BeTrue("the instance taken away is still given its stop timeout");
+            var v1 = (await InstancesAsync(h)).Where(i => i is { Service: "slow", Version: "v1" }).ToList();
+            v1.Should().HaveCount(2).And.OnlyContain(i => i.Phase == "Ready");
+            v1.Select(i => i.Index).Should().BeEquivalentTo([0, 2], "index 1 still belongs to the instance that stops");
+        }
+        finally
+        {
+            flags.Delete(recursive: true);
+        }
     }
 
     /// <summary>A server running both services at v1: <c>slow</c> (<paramref name="slowReplicas"/> instances ignoring SIGTERM) and <c>quick</c>.</summary>
