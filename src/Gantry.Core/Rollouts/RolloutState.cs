@@ -190,6 +190,12 @@ public sealed record RolloutState(
     /// <summary>How every job of the rollout ended, in order.</summary>
     public ValueList<JobOutcome> Jobs { get; init; } = [];
 
+    /// <summary>
+    /// All traffic was switched at the end of the rollout (a promotion, a rollback): it succeeds with this message once
+    /// the router is seen routing the new split, so a client told it succeeded meets the version it was told of.
+    /// </summary>
+    public string? SucceedsOnceRouted { get; init; }
+
     /// <summary>Whether the jobs at <paramref name="hook"/> ran in this attempt.</summary>
     public bool Ran(JobHook hook) => Jobs.Any(j => j.Hook == hook && j.Attempt == Attempt);
 

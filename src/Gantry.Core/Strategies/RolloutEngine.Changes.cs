@@ -65,6 +65,9 @@ public static partial class RolloutEngine
 
         public DateTimeOffset Now { get; } = now;
 
+        /// <summary>All traffic was switched to another set in this decision (the router has not been seen routing it yet).</summary>
+        public bool Switched { get; set; }
+
         public void Event(RolloutEventType type, string message) => events.Add(new RolloutEvent(type, message));
 
         /// <summary>Records what the rollout waits for, without an event (it would repeat every observation).</summary>

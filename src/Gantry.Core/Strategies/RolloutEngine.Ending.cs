@@ -16,12 +16,23 @@ public static partial class RolloutEngine
                 : s)
             .ToList();
         c.State = c.State with { Sets = [.. sets], Traffic = TrafficState.AllStable };
+        c.Switched = true;
         c.Event(RolloutEventType.TrafficShifted, $"100% of traffic on {set.Version}");
     }
 
+    /// <summary>
+    /// Succeeds; after a switch of all traffic in the same decision, once the router is seen routing it
+    /// (<see cref="RolloutState.SucceedsOnceRouted"/>, finished by <see cref="FinishOnceRouted"/>).
+    /// </summary>
     private static void Succeed(Changes c, ServiceSpec service, string message)
     {
-        c.State = c.State with { Phase = RolloutPhase.Succeeded, Message = message, Analysis = null, Background = null, StepUntil = null, FinishedAt = c.Now };
+        if (c.Switched)
+        {
+            c.State = c.State with { SucceedsOnceRouted = message, Message = $"{message}; waiting for the router to switch", Analysis = null, Background = null, StepUntil = null };
+            return;
+        }
+
+        c.State = c.State with { Phase = RolloutPhase.Succeeded, Message = message, Analysis = null, Background = null, StepUntil = null, FinishedAt = c.Now, SucceedsOnceRouted = null };
         c.Event(RolloutEventType.Succeeded, message);
         RequestEndJobs(c, service, RolloutPhase.Succeeded);
     }
@@ -67,8 +78,27 @@ public static partial class RolloutEngine
             StepUntil = null,
             Waits = c.State.Waits.OnlyStartGates(),
             FinishedAt = c.Now,
+            SucceedsOnceRouted = null,
         };
         c.Event(phase switch { RolloutPhase.Failed => RolloutEventType.Failed, RolloutPhase.RolledBack => RolloutEventType.RolledBack, _ => RolloutEventType.Aborted }, message);
         RequestEndJobs(c, service, phase);
+    }
+
+    /// <summary>A rollout that switched all traffic at its end: succeeds once the router is seen routing it; true while it waits.</summary>
+    private static bool FinishOnceRouted(Changes c, ServiceSpec service, Observation observed)
+    {
+        if (c.State.SucceedsOnceRouted is not { } message || c.State.Phase.IsTerminal() || c.State.IsHeld)
+        {
+            return false;
+        }
+
+        if (!observed.InForce(c.State.Traffic))
+        {
+            c.Waiting($"{message}; waiting for the router to switch");
+            return true;
+        }
+
+        Succeed(c, service, message);
+        return true;
     }
 }

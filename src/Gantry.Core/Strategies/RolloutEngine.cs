@@ -180,6 +180,11 @@ public static partial class RolloutEngine
             }
         }
 
+        if (FinishOnceRouted(c, service, observed))
+        {
+            return c.Decide();
+        }
+
         if (!c.State.Phase.IsTerminal() && !c.State.IsHeld)
         {
             var before = c.State;

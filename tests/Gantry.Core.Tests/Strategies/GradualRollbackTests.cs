@@ -53,7 +53,13 @@ public sealed class GradualRollbackTests
         world.RouterCatchesUp();
         world.Settle();
         world.State.StepUntil.Should().Be(world.Now + TimeSpan.FromSeconds(30));
-        world.Advance(TimeSpan.FromSeconds(30)).Phase.Should().Be(RolloutPhase.Succeeded);
+
+        // The last step switches all traffic back: the rollback succeeds once the router has that in force too.
+        world.Advance(TimeSpan.FromSeconds(30)).Phase.Should().Be(RolloutPhase.Progressing);
+        world.State.Message.Should().Be("rolled back to v1 in 2 steps: all traffic on it; waiting for the router to switch");
+        world.RouterCatchesUp();
+        world.Settle().Phase.Should().Be(RolloutPhase.Succeeded);
+        world.State.Message.Should().Be("rolled back to v1 in 2 steps: all traffic on it");
     }
 
     [Fact(Timeout = 10_000)]

@@ -318,9 +318,10 @@ public sealed partial class RolloutEngineTests
         world.Advance(TimeSpan.FromSeconds(10));
         world.Deploy("v1", RolloutKind.Rollback).Strategy.Should().Be(StrategyKind.Rollback);
         world.Tick();
-        world.State.Phase.Should().Be(RolloutPhase.Succeeded, "the retained set is ready: one observation is enough");
-        world.State.StableVersion.Should().Be("v1");
+        world.State.StableVersion.Should().Be("v1", "the retained set is ready: one observation is enough to switch");
+        world.State.Phase.Should().Be(RolloutPhase.Progressing, "it succeeds once the router is seen routing the switch");
         world.Serving().Keys.Should().Equal("v1");
+        world.Tick().Phase.Should().Be(RolloutPhase.Succeeded);
     }
 
     [Fact(Timeout = 10_000)]

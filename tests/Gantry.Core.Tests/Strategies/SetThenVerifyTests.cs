@@ -80,7 +80,7 @@ public sealed class SetThenVerifyTests
         world.Command(CommandKind.PromoteFull).Refusal.Should().BeNull();
         world.RouterLate = true;
         world.Settle();
-        world.State.Phase.Should().Be(RolloutPhase.Succeeded);
+        world.State.StableVersion.Should().Be("v2");
         world.State.SetOf("v1")!.Routed.Should().Be(0);
 
         // A router (another replica's, say) has not put the switch in force: it may still send v1 requests.
@@ -89,7 +89,60 @@ public sealed class SetThenVerifyTests
 
         world.RouterCatchesUp();
         world.Settle();
+        world.State.Phase.Should().Be(RolloutPhase.Succeeded);
         world.State.SetOf("v1").Should().BeNull("the split without it is in force and its drain is over");
+    }
+
+    [Fact(Timeout = 10_000)]
+    public void FullPromotion_RouterLate_SucceedsOnlyOnceTheSwitchIsInForce()
+    {
+        var world = RolloutEngineTests.Stable(RolloutEngineTests.Canary);
+        world.Deploy("v2");
+        world.Settle();
+        world.Command(CommandKind.PromoteFull).Refusal.Should().BeNull();
+        world.RouterLate = true;
+        var succeeded = world.Events.Count(e => e.Type == RolloutEventType.Succeeded);
+
+        // The switch is planned, not yet in force: a client told the release succeeded (deploy --wait, then a smoke
+        // test) could still meet v1.
+        world.Advance(TimeSpan.FromMinutes(5));
+        world.State.Phase.Should().Be(RolloutPhase.Promoting);
+        world.State.StableVersion.Should().Be("v2");
+        world.State.Traffic.Should().Be(TrafficState.AllStable);
+        world.State.Message.Should().Be("v2 promoted: it is the stable release; waiting for the router to switch");
+        world.State.FinishedAt.Should().BeNull();
+        world.Events.Count(e => e.Type == RolloutEventType.Succeeded).Should().Be(succeeded);
+
+        world.RouterCatchesUp();
+        var at = world.Now;
+        world.Tick().Phase.Should().Be(RolloutPhase.Succeeded, "one look at the router in force is enough");
+        world.State.Message.Should().Be("v2 promoted: it is the stable release");
+        world.State.FinishedAt.Should().Be(at);
+        world.State.SucceedsOnceRouted.Should().BeNull();
+        world.Events.Count(e => e.Type == RolloutEventType.Succeeded).Should().Be(succeeded + 1);
+    }
+
+    [Fact(Timeout = 10_000)]
+    public void FullPromotion_AbortedWhileTheRouterIsLateToSwitch_GoesBackToTheOldVersion_AndARetryStartsAfresh()
+    {
+        var world = RolloutEngineTests.Stable(RolloutEngineTests.Canary);
+        world.Deploy("v2");
+        world.Settle();
+        world.Command(CommandKind.PromoteFull).Refusal.Should().BeNull();
+        world.RouterLate = true;
+        world.Settle();
+        world.State.SucceedsOnceRouted.Should().Be("v2 promoted: it is the stable release");
+
+        world.Command(CommandKind.Abort, "changed my mind").Refusal.Should().BeNull();
+        world.State.Phase.Should().Be(RolloutPhase.Aborted);
+        world.State.StableVersion.Should().Be("v1");
+        world.State.SucceedsOnceRouted.Should().BeNull();
+
+        world.RouterCatchesUp();
+        world.Settle();
+        world.Command(CommandKind.Retry).Refusal.Should().BeNull();
+        world.Settle().Phase.Should().NotBe(RolloutPhase.Succeeded, "a retry starts the canary again, not where the attempt before ended");
+        world.State.StableVersion.Should().Be("v1");
     }
 
     /// <summary>A manifest of one service, web, with <paramref name="keys"/> (indented as its keys) added.</summary>

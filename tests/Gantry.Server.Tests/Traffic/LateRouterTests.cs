@@ -1,3 +1,5 @@
+using System.Net.Http.Json;
+using Gantry.Api;
 using Gantry.Core;
 using Gantry.Core.Rollouts;
 using Gantry.Core.Traffic;
@@ -71,6 +73,37 @@ public sealed class LateRouterTests
         await h.WaitForPhaseAsync(first.Rollout.Id, RolloutPhase.Succeeded, TimeSpan.FromSeconds(20));
         using var served = await client.GetAsync(h.Front);
         served.IsSuccessStatusCode.Should().BeTrue("once the release is reported running, the router routes to it");
+    }
+
+    [Fact(Timeout = 120_000)]
+    public async Task FullPromotion_RouterLateToSwitch_SucceedsOnlyOnceItDoes()
+    {
+        LateRouter? late = null;
+        await using var h = await ServerHarness.StartAsync(
+            listen => ServerHarness.ManifestText(listen, "canary:\n  steps:\n    - setWeight: 50\n    - pause: {}"),
+            configure: services => services.AddSingleton<ITrafficRouter>(sp => late = new LateRouter(sp.GetRequiredService<Hosting.RouterParts>().Traffic)));
+        await h.WaitForPhaseAsync((await h.DeployAsync("v1")).Rollout.Id, RolloutPhase.Succeeded);
+        var second = await h.DeployAsync("v2");
+        await h.WaitAsync(second.Rollout.Id, v => v.Rollout.Phase == RolloutPhase.Paused);
+
+        // Promoted in full while the router keeps the 50/50 split in force: a client told the release succeeded
+        // (deploy --wait, then a smoke test) could still meet v1.
+        late!.Holding = true;
+        using (var promote = await h.Api.PostAsJsonAsync($"/api/v1/rollouts/{second.Rollout.Id}/promote", new CommandRequest(Full: true), GantryJson.Options))
+        {
+            promote.EnsureSuccessStatusCode();
+        }
+
+        await h.WaitAsync(second.Rollout.Id, v => v.Rollout.StableVersion == "v2");
+        await Task.Delay(TimeSpan.FromSeconds(2));
+        var waiting = await h.GetAsync(second.Rollout.Id);
+        waiting.Rollout.Phase.Should().Be(RolloutPhase.Promoting, "the router has not put the switch in force");
+        waiting.Rollout.Message.Should().Be("v2 promoted: it is the stable release; waiting for the router to switch");
+        late.Pending.Should().BeGreaterThan(0, "the switch was handed to the router");
+
+        late.Holding = false;
+        var done = await h.WaitForPhaseAsync(second.Rollout.Id, RolloutPhase.Succeeded, TimeSpan.FromSeconds(20));
+        done.Rollout.Message.Should().Be("v2 promoted: it is the stable release");
     }
 
     /// <summary>
