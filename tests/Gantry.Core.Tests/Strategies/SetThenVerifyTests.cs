@@ -74,11 +74,7 @@ public sealed class SetThenVerifyTests
     [Fact(Timeout = 10_000)]
     public void PromotedOldSet_PastItsDrain_KeepsRunningUntilTheSplitWithoutItIsInForce()
     {
-        var world = RolloutEngineTests.Stable(RolloutEngineTests.Canary);
-        world.Deploy("v2");
-        world.Settle();
-        world.Command(CommandKind.PromoteFull).Refusal.Should().BeNull();
-        world.RouterLate = true;
+        var world = PromotedInFull_RouterLate();
         world.Settle();
         world.State.StableVersion.Should().Be("v2");
         world.State.SetOf("v1")!.Routed.Should().Be(0);
@@ -96,11 +92,7 @@ public sealed class SetThenVerifyTests
     [Fact(Timeout = 10_000)]
     public void FullPromotion_RouterLate_SucceedsOnlyOnceTheSwitchIsInForce()
     {
-        var world = RolloutEngineTests.Stable(RolloutEngineTests.Canary);
-        world.Deploy("v2");
-        world.Settle();
-        world.Command(CommandKind.PromoteFull).Refusal.Should().BeNull();
-        world.RouterLate = true;
+        var world = PromotedInFull_RouterLate();
         var succeeded = world.Events.Count(e => e.Type == RolloutEventType.Succeeded);
 
         // The switch is planned, not yet in force: a client told the release succeeded (deploy --wait, then a smoke
@@ -125,11 +117,7 @@ public sealed class SetThenVerifyTests
     [Fact(Timeout = 10_000)]
     public void FullPromotion_AbortedWhileTheRouterIsLateToSwitch_GoesBackToTheOldVersion_AndARetryStartsAfresh()
     {
-        var world = RolloutEngineTests.Stable(RolloutEngineTests.Canary);
-        world.Deploy("v2");
-        world.Settle();
-        world.Command(CommandKind.PromoteFull).Refusal.Should().BeNull();
-        world.RouterLate = true;
+        var world = PromotedInFull_RouterLate();
         world.Settle();
         world.State.SucceedsOnceRouted.Should().Be("v2 promoted: it is the stable release");
 
@@ -143,6 +131,17 @@ public sealed class SetThenVerifyTests
         world.Command(CommandKind.Retry).Refusal.Should().BeNull();
         world.Settle().Phase.Should().NotBe(RolloutPhase.Succeeded, "a retry starts the canary again, not where the attempt before ended");
         world.State.StableVersion.Should().Be("v1");
+    }
+
+    /// <summary>A canary of v2 promoted in full by a person, the router from then on late to put tables in force.</summary>
+    private static RolloutWorld PromotedInFull_RouterLate()
+    {
+        var world = RolloutEngineTests.Stable(RolloutEngineTests.Canary);
+        world.Deploy("v2");
+        world.Settle();
+        world.Command(CommandKind.PromoteFull).Refusal.Should().BeNull();
+        world.RouterLate = true;
+        return world;
     }
 
     /// <summary>A manifest of one service, web, with <paramref name="keys"/> (indented as its keys) added.</summary>
