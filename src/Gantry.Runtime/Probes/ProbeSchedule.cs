@@ -34,6 +34,23 @@ public static class ProbeSchedule
         return past <= remainder ? due - past : due + (step - past);
     }
 
+    /// <summary>The first wait of a fresh instance's readiness probe after a failure; it doubles with every failure.</summary>
+    public static readonly TimeSpan FirstRetry = TimeSpan.FromMilliseconds(50);
+
+    /// <summary>
+    /// When the readiness probe of an instance that has not passed it yet is due again after its
+    /// <paramref name="failures"/>-th failure (the last one started at <paramref name="now"/>): <see cref="FirstRetry"/>,
+    /// doubling, and never later than <see cref="Next"/>. A release is seen ready within moments of answering rather
+    /// than up to an interval later (as Docker's health check start interval does), at the cost of a few refused
+    /// connections while it starts.
+    /// </summary>
+    public static long NextWhileStarting(long now, int failures, TimeSpan interval, long frequency)
+    {
+        var regular = Next(now, interval, frequency);
+        var retry = FirstRetry * Math.Pow(2, Math.Clamp(failures - 1, 0, 30));
+        return retry >= interval ? regular : Math.Min(regular, now + Ticks(retry, frequency));
+    }
+
     private static long Ticks(TimeSpan interval, long frequency) => (long)(interval.TotalSeconds * frequency);
 
     private static int Steps(TimeSpan interval) =>

@@ -50,6 +50,7 @@ internal sealed partial class ManagedInstance
         Task<ProbeResult>? liveness = null;
         var readinessFailures = 0;
         var livenessFailures = 0;
+        var starting = phase != InstancePhase.Ready;
         try
         {
             while (!ct.IsCancellationRequested)
@@ -76,10 +77,13 @@ internal sealed partial class ManagedInstance
                 {
                     var (passed, at) = await readiness;
                     readiness = null;
-                    nextReadiness = ProbeSchedule.Next(at, health.Readiness!.Interval, time.TimestampFrequency);
                     readinessFailures = passed ? 0 : readinessFailures + 1;
+                    nextReadiness = starting && !passed
+                        ? ProbeSchedule.NextWhileStarting(at, readinessFailures, health.Readiness!.Interval, time.TimestampFrequency)
+                        : ProbeSchedule.Next(at, health.Readiness!.Interval, time.TimestampFrequency);
                     if (passed)
                     {
+                        starting = false;
                         SetPhase(InstancePhase.Ready);
                     }
                     else if (readinessFailures >= health.Readiness.FailureThreshold || phase == InstancePhase.Starting)

@@ -158,6 +158,7 @@ internal sealed partial class ManagedInstance : IAsyncDisposable
         var exited = started.Ended(ct);
         var readinessFailures = 0;
         var livenessFailures = 0;
+        var starting = taken is null;
         var nextReadiness = time.GetTimestamp();
         var nextLiveness = time.GetTimestamp() + Ticks(health.Liveness?.InitialDelay ?? TimeSpan.Zero);
         if (health.Readiness is null)
@@ -196,13 +197,16 @@ internal sealed partial class ManagedInstance : IAsyncDisposable
 
             if (readinessNext)
             {
-                nextReadiness = ProbeSchedule.Next(startedAt, probe!.Interval, time.TimestampFrequency);
+                readinessFailures = passed ? 0 : readinessFailures + 1;
+                nextReadiness = starting && !passed
+                    ? ProbeSchedule.NextWhileStarting(startedAt, readinessFailures, probe!.Interval, time.TimestampFrequency)
+                    : ProbeSchedule.Next(startedAt, probe!.Interval, time.TimestampFrequency);
                 if (passed)
                 {
-                    readinessFailures = 0;
+                    starting = false;
                     SetPhase(InstancePhase.Ready);
                 }
-                else if (++readinessFailures >= probe.FailureThreshold || phase == InstancePhase.Starting)
+                else if (readinessFailures >= probe.FailureThreshold || phase == InstancePhase.Starting)
                 {
                     SetPhase(InstancePhase.NotReady);
                 }

@@ -32,6 +32,18 @@ public sealed class ProbeScheduleTests
         ProbeSchedule.Next(now, TimeSpan.FromMilliseconds(intervalMs), Frequency).Should().Be(due);
 
     [Theory(Timeout = 10_000)]
+    [InlineData(2_000, 1, 7_050_123L)]    // 50 ms after the first failure
+    [InlineData(2_000, 2, 7_100_123L)]    // doubling
+    [InlineData(2_000, 5, 7_800_123L)]
+    [InlineData(2_000, 6, 8_600_123L)]    // 1.6 s: still sooner than the interval's own schedule
+    [InlineData(2_000, 7, 9_500_000L)]    // 3.2 s would be later: the interval's schedule, on the grid
+    [InlineData(2_000, 40, 9_500_000L)]
+    [InlineData(100, 1, 7_050_123L)]
+    [InlineData(100, 2, 7_125_000L)]      // 100 ms is the interval: its schedule
+    public void NextWhileStarting_RetriesSoon_DoublingWithEachFailure_NeverLaterThanTheInterval(int intervalMs, int failures, long due) =>
+        ProbeSchedule.NextWhileStarting(7_000_123L, failures, TimeSpan.FromMilliseconds(intervalMs), Frequency).Should().Be(due);
+
+    [Theory(Timeout = 10_000)]
     [InlineData(2_000L, 1_000_000_000L)]   // the system clock's nanoseconds
     [InlineData(3_100L, 1_000_000_000L)]   // seven steps of 442,857,142 ns and 6 ns over
     [InlineData(3_100L, 1_000_000L)]

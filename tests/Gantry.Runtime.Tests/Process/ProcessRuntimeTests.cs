@@ -179,6 +179,29 @@ public sealed class ProcessRuntimeTests : IAsyncLifetime
         runtime.Observe().Should().BeEmpty();
     }
 
+    /// <summary>
+    /// An instance that answers a moment after it starts, probed for readiness every 5 s: its first probe fails, and the
+    /// next ones come sooner than the interval while it has never passed, so it is ready within moments of answering,
+    /// not 5 s after its start. Once ready it is probed on the interval.
+    /// </summary>
+    [Fact(Timeout = Timeout)]
+    public async Task AFreshInstance_IsSeenReadySoonAfterItAnswers_NotAnIntervalAfterItsFirstFailedProbe()
+    {
+        var service = ManifestLoader.LoadText("""
+            version: 1
+            services:
+              late:
+                process: { command: sh, args: [-c, "sleep 0.4; exec python3 -m http.server {port} --bind 127.0.0.1"] }
+                listen: 127.0.0.1:1
+                health:
+                  readiness: { path: /, interval: 5s }
+            """).Manifest!.FindService("late")!;
+        var watch = Stopwatch.StartNew();
+        await runtime.EnsureAsync(new InstanceSetSpec(service, "test", "v1", 1, ShopFolder, new Dictionary<string, string>()), CancellationToken.None);
+        await WaitForAsync(s => s.Any(i => i.Phase == InstancePhase.Ready), "the instance ready");
+        watch.Elapsed.Should().BeLessThan(TimeSpan.FromSeconds(3), "it answers about 0.5 s after its start; its first probe, at its start, failed");
+    }
+
     /// <summary>A service whose process ignores SIGTERM, given <paramref name="stopTimeout"/> to go; no probes.</summary>
     private static ServiceSpec Stubborn(TimeSpan stopTimeout) => Shop with
     {
