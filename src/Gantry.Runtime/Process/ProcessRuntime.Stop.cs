@@ -47,6 +47,9 @@ public sealed partial class ProcessRuntime
             // A warm retained release keeps running, out of traffic and unsupervised, until a rollback takes it back or pruning removes it.
             await Task.WhenAll(instances.Select(i => spec is not null && launcher?.KeepsRunning(spec) == true ? i.ReleaseAsync(forget: true).AsTask() : i.DisposeAsync().AsTask()));
             await Task.WhenAll(records.Select(r => StopRecordedAsync(r, CancellationToken.None)));
+            // Its instances scaled away before (a rolling update's) may still take their stop timeout: the set has
+            // gone, and its containers may be pruned, only once they have too.
+            await RetirementsAsync(setId);
             if (spec is not null && launcher is not null)
             {
                 // Under the gate, as before: a rollback may be taking a retained release back at this moment. Sets
@@ -79,14 +82,14 @@ public sealed partial class ProcessRuntime
     /// <summary>Where a scale-down that failed is told (nobody waits for one): the server logs it.</summary>
     public Action<InstanceSetId, Exception>? RetirementFailed { get; init; }
 
-    /// <summary>Scale-downs under way, which the runtime's disposal waits for: nobody else does.</summary>
-    private readonly HashSet<Task> retirements = [];
+    /// <summary>Scale-downs under way, by set: a stop of the set and the runtime's disposal wait for them.</summary>
+    private readonly Dictionary<Task, InstanceSetId> retirements = [];
 
     private void Track(InstanceSetId setId, Task retirement)
     {
         lock (retirements)
         {
-            retirements.Add(retirement);
+            retirements.Add(retirement, setId);
         }
 
         _ = retirement.ContinueWith(
@@ -107,13 +110,13 @@ public sealed partial class ProcessRuntime
             TaskScheduler.Default);
     }
 
-    /// <summary>Waits for the scale-downs under way.</summary>
-    private async Task RetirementsAsync()
+    /// <summary>Waits for the scale-downs under way (of one set, or all); their failures are told by <see cref="RetirementFailed"/>.</summary>
+    private async Task RetirementsAsync(InstanceSetId? of = null)
     {
         Task[] pending;
         lock (retirements)
         {
-            pending = [.. retirements];
+            pending = [.. retirements.Where(r => of is null || r.Value == of).Select(r => r.Key)];
         }
 
         await Task.WhenAll(pending.Select(t => t.ContinueWith(_ => { }, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default)));

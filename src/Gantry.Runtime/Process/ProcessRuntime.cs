@@ -71,6 +71,7 @@ public sealed partial class ProcessRuntime(TimeProvider time, string? logDirecto
         while (true)
         {
             Task? inFlight;
+            Task<Task>? retirement = null;
             var extras = new List<ManagedInstance>();
             IReadOnlyList<InstanceStatus> statuses;
             await gate.WaitAsync(ct);
@@ -100,6 +101,10 @@ public sealed partial class ProcessRuntime(TimeProvider time, string? logDirecto
                     if (extras.Count > 0)
                     {
                         retiring[spec.SetId] = [.. leaving, .. extras];
+                        // Known under the gate, before it starts: a stop of the set that comes next waits for it.
+                        var taken = extras.ToList();
+                        retirement = new Task<Task>(() => RetireAsync(spec.SetId, taken));
+                        Track(spec.SetId, retirement.Unwrap());
                     }
                 }
 
@@ -108,14 +113,14 @@ public sealed partial class ProcessRuntime(TimeProvider time, string? logDirecto
             finally
             {
                 gate.Release();
+                retirement?.Start(TaskScheduler.Default);
             }
 
             if (inFlight is null)
             {
                 // Instances scaled away left the set under the gate; they stop outside it, each within its stop timeout,
-                // and nobody waits for them but the runtime's disposal: the set may be scaled up again meanwhile (its
+                // and nobody waits for them but a stop of the set and the runtime's disposal: the set may be scaled up again meanwhile (its
                 // new instances take the next free indexes).
-                Track(spec.SetId, RetireAsync(spec.SetId, extras));
                 return statuses;
             }
 
