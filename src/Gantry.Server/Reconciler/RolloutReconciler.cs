@@ -60,6 +60,18 @@ public sealed partial class RolloutReconciler(
 
     private long visits;
 
+    /// <summary>Passes that asked the runtime for its instances: at rest only those after a change the runtime told, a commit or a resync.</summary>
+    public long Observations => Interlocked.Read(ref observations);
+
+    private long observations;
+
+    /// <summary>Changes of instances the runtime has told (<see cref="RuntimeCapabilities.ChangeSignals"/>), and as many as the last observation had seen.</summary>
+    private long runtimeChanges;
+    private long observedChanges = -1;
+
+    /// <summary>Whether the last pass visited nothing and routed nothing.</summary>
+    private bool quiet;
+
     /// <summary>Times the newest rollouts were read from the store (the change mark moved, or a resync).</summary>
     public long Reads => Interlocked.Read(ref reads);
 
@@ -91,7 +103,11 @@ public sealed partial class RolloutReconciler(
         if (told && Interlocked.Exchange(ref listening, 1) == 0)
         {
             // Once, however often the loop is started again (a replica that leads again).
-            runtime.WhenChanged(signals.Wake.Pulse);
+            runtime.WhenChanged(() =>
+            {
+                _ = Interlocked.Increment(ref runtimeChanges);
+                signals.Wake.Pulse();
+            });
         }
 
         while (!ct.IsCancellationRequested)
@@ -146,6 +162,7 @@ public sealed partial class RolloutReconciler(
     public void Forget()
     {
         seen.Clear();
+        quiet = false;
         readAtMark = null;
         resyncAt = DateTimeOffset.MinValue;
         recorded.Clear();
@@ -183,6 +200,17 @@ public sealed partial class RolloutReconciler(
             await VerifyAsync(ct);
         }
 
+        // Nothing the last pass saw can have changed: no commit, no resync, no instance's change told by the runtime,
+        // no stop ended, every target at rest and its split verified. The runtime is not even asked.
+        var changes = Interlocked.Read(ref runtimeChanges);
+        if (quiet && !moved && changes == observedChanges && Volatile.Read(ref listening) == 1 && revisit.IsEmpty && AtRest)
+        {
+            return false;
+        }
+
+        quiet = false;
+        observedChanges = changes; // read before the runtime is: a change told during the observation is seen next pass
+        Interlocked.Increment(ref observations);
         var prints = InstancePrints(runtime.Observe());
         var before = targets.ToDictionary(t => t.State.Target);
         var current = new List<Target>();
@@ -226,6 +254,7 @@ public sealed partial class RolloutReconciler(
         lastInstancesPrint = instancesPrint;
         if (!routing)
         {
+            quiet = true;
             return false;
         }
 

@@ -26,11 +26,12 @@ public sealed class AtRestTests
         var reconciler = h.Server.Reconciler;
         await SettledAsync(reconciler);
 
-        var (visits, reads, passes) = (reconciler.Visits, reconciler.Reads, reconciler.Passes);
+        var (visits, reads, passes, observations) = (reconciler.Visits, reconciler.Reads, reconciler.Passes, reconciler.Observations);
         await Task.Delay(TimeSpan.FromSeconds(2));
         (reconciler.Passes - passes).Should().BeInRange(1, 3, "at rest the loop looks once a second (it looked four times a second)");
         reconciler.Visits.Should().Be(visits, "a rollout at rest with unchanged instances is not visited");
         reconciler.Reads.Should().Be(reads, "the rollouts are not read again while the store's change mark stays");
+        reconciler.Observations.Should().Be(observations, "nor are the runtime's instances, which tells each change of an instance itself");
 
         // An instance killed behind Gantry's back: the runtime starts it again and the reconciler notices at once.
         var victim = h.Instances.Single();
@@ -48,6 +49,7 @@ public sealed class AtRestTests
         }
 
         reconciler.Visits.Should().BeGreaterThan(visits, "the instance's change woke its target");
+        reconciler.Observations.Should().BeGreaterThan(observations, "and the runtime was asked again");
         (await InstancesAsync(h)).Should().ContainSingle(i => i.Restarts >= 1 && i.Phase == InstancePhase.Ready.ToString() && i.ProcessId != victim.ProcessId);
 
         // A command is acted on at once, as before.
@@ -65,9 +67,10 @@ public sealed class AtRestTests
         var reconciler = h.Server.Reconciler;
         await Task.Delay(TimeSpan.FromSeconds(2));
 
-        var (visits, reads) = (reconciler.Visits, reconciler.Reads);
+        var (visits, reads, observations) = (reconciler.Visits, reconciler.Reads, reconciler.Observations);
         await Task.Delay(TimeSpan.FromSeconds(3.2));
         (reconciler.Visits - visits).Should().BeInRange(2, 4, "one visit of the one target per resync (1 s)");
+        (reconciler.Observations - observations).Should().BeGreaterThanOrEqualTo(2, "the runtime is asked at every resync");
         (reconciler.Reads - reads).Should().BeInRange(2, 4, "and one read of the rollouts with each");
     }
 
