@@ -72,6 +72,9 @@ public sealed partial class RolloutReconciler(
     /// <summary>Whether the last pass visited nothing and routed nothing.</summary>
     private bool quiet;
 
+    /// <summary>Whether every target was at rest and its split verified when the last pass ended (<see cref="AtRest"/>).</summary>
+    private bool rested;
+
     /// <summary>Times the newest rollouts were read from the store (the change mark moved, or a resync).</summary>
     public long Reads => Interlocked.Read(ref reads);
 
@@ -146,7 +149,7 @@ public sealed partial class RolloutReconciler(
 
             try
             {
-                await Signal.WaitAsync(armed, told && AtRest ? RestPeriod : Period, time, ct);
+                await Signal.WaitAsync(armed, told && rested ? RestPeriod : Period, time, ct);
             }
             catch (OperationCanceledException)
             {
@@ -162,7 +165,7 @@ public sealed partial class RolloutReconciler(
     public void Forget()
     {
         seen.Clear();
-        quiet = false;
+        (quiet, rested) = (false, false);
         readAtMark = null;
         resyncAt = DateTimeOffset.MinValue;
         recorded.Clear();
@@ -195,20 +198,21 @@ public sealed partial class RolloutReconciler(
             Interlocked.Increment(ref reads);
         }
 
+        // Nothing the last pass saw can have changed: no commit, no resync, no instance's change told by the runtime,
+        // no stop ended, and it ended quiet with every target at rest and its split verified. Neither the router nor
+        // the runtime is asked.
+        var changes = Interlocked.Read(ref runtimeChanges);
+        if (quiet && rested && !moved && changes == observedChanges && Volatile.Read(ref listening) == 1 && revisit.IsEmpty)
+        {
+            return false;
+        }
+
+        (quiet, rested) = (false, false);
         if (resync || Unverified)
         {
             await VerifyAsync(ct);
         }
 
-        // Nothing the last pass saw can have changed: no commit, no resync, no instance's change told by the runtime,
-        // no stop ended, every target at rest and its split verified. The runtime is not even asked.
-        var changes = Interlocked.Read(ref runtimeChanges);
-        if (quiet && !moved && changes == observedChanges && Volatile.Read(ref listening) == 1 && revisit.IsEmpty && AtRest)
-        {
-            return false;
-        }
-
-        quiet = false;
         observedChanges = changes; // read before the runtime is: a change told during the observation is seen next pass
         Interlocked.Increment(ref observations);
         var prints = InstancePrints(runtime.Observe());
@@ -254,7 +258,7 @@ public sealed partial class RolloutReconciler(
         lastInstancesPrint = instancesPrint;
         if (!routing)
         {
-            quiet = true;
+            (quiet, rested) = (true, AtRest);
             return false;
         }
 
@@ -267,6 +271,7 @@ public sealed partial class RolloutReconciler(
         analysis.Keep(current.SelectMany(t => new[] { t.State.Analysis, t.State.Background }).Where(r => r is { Completed: false }).Select(r => r!.Key).ToHashSet());
         Interlocked.Increment(ref routings);
         await ApplyRoutingAsync(current, ct);
+        rested = AtRest;
         return true;
     }
 
