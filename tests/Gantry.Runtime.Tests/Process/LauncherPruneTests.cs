@@ -42,12 +42,12 @@ public sealed class LauncherPruneTests
         IsRunning(leaving).Should().BeFalse("killed at its stop timeout");
     }
 
-    private static bool IsRunning(int pid) => ProcessStat.StartTime(pid) is not null && !File.ReadAllText($"/proc/{pid}/stat").Contains(") Z ", StringComparison.Ordinal);
+    private static bool IsRunning((int Pid, long StartTime) process) => ProcessStat.IsRunning(process.Pid, process.StartTime);
 
     /// <summary>Starts instances as local processes of their own session; index 1 ignores SIGTERM. Records each prune and whether index 1 still ran then.</summary>
     private sealed class LocalLauncher : IInstanceLauncher
     {
-        public ConcurrentDictionary<int, int> Pids { get; } = new();
+        public ConcurrentDictionary<int, (int Pid, long StartTime)> Pids { get; } = new();
 
         public ConcurrentQueue<(DateTimeOffset At, bool LeavingRan)> Prunes { get; } = new();
 
@@ -57,8 +57,9 @@ public sealed class LauncherPruneTests
         {
             var script = launch.Index == 1 ? "trap '' TERM; while true; do sleep 0.1; done" : "exec sleep 600";
             var process = System.Diagnostics.Process.Start(new ProcessStartInfo("/usr/bin/setsid", ["/bin/sh", "-c", script]))!;
-            Pids[launch.Index] = process.Id;
-            return Task.FromResult(new LaunchedProcess(process.Id, ProcessStat.StartTime(process.Id) ?? 0));
+            var started = (process.Id, ProcessStat.StartTime(process.Id) ?? 0);
+            Pids[launch.Index] = started;
+            return Task.FromResult(new LaunchedProcess(started.Id, started.Item2));
         }
 
         public Task StoppedAsync(InstanceSetSpec spec, string instanceId, CancellationToken ct) => Task.CompletedTask;
@@ -69,7 +70,7 @@ public sealed class LauncherPruneTests
 
         public Task PruneAsync(InstanceSetSpec spec, IReadOnlySet<InstanceSetId> live, CancellationToken ct)
         {
-            Prunes.Enqueue((DateTimeOffset.UtcNow, Pids.TryGetValue(1, out var pid) && IsRunning(pid)));
+            Prunes.Enqueue((DateTimeOffset.UtcNow, Pids.TryGetValue(1, out var leaving) && IsRunning(leaving)));
             return Task.CompletedTask;
         }
 
