@@ -54,7 +54,7 @@ public sealed partial class ProbeLoop
 
     /// <summary>
     /// Connects to <paramref name="address"/> (a <c>sockaddr</c>, <see cref="ProbeSockets.Address"/>), writes
-    /// <paramref name="request"/>, reads the status line and the rest of a short answer to its end, and closes: true
+    /// <paramref name="request"/>, reads the status line and the rest of a short answer to its end, and closes with a reset (<see cref="ProbeSockets.Reset"/>): true
     /// for a status of 200-399. False when it cannot connect, the connection breaks or the answer is not HTTP. Starts
     /// at <paramref name="due"/> (a timestamp of <see cref="Time"/>) and is false when not over
     /// <paramref name="timeout"/> later; null means now, and no timeout but <paramref name="ct"/>.
@@ -309,7 +309,7 @@ public sealed partial class ProbeLoop
         inFlight.RemoveAt(inFlight.Count - 1);
         if (exchange.Fd >= 0)
         {
-            _ = Close(exchange.Fd);
+            _ = ProbeSockets.Reset(exchange.Fd);
         }
 
         if (exchange.Buffer is { } buffer)

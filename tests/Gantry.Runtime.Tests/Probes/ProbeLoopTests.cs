@@ -237,6 +237,38 @@ public sealed class ProbeLoopTests
         result.StartedAt.Should().Be(fake.GetTimestamp());
     }
 
+    [Fact(Timeout = 20_000)]
+    public async Task AProbeReadToItsEnd_ClosesWithAReset_LeavingNoConnectionInTimeWait()
+    {
+        // As python's http.server answers: the server closes first. An orderly close of the probe's side then leaves the
+        // server's side in TIME_WAIT for a minute, one per probe; a reset after the answer has been read leaves none.
+        using var listener = Listen(out var port);
+        var time = Loop.Time;
+        for (var i = 0; i < 10; i++)
+        {
+            var probing = new HttpProbe("127.0.0.1", port, "/", Loop).PassesAtAsync(time.GetTimestamp(), TimeSpan.FromSeconds(2), time, TestContext.Current.CancellationToken);
+            using (var client = await listener.AcceptTcpClientAsync(TestContext.Current.CancellationToken))
+            {
+                await AnswerAsync(client, "HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\n\r\nok");
+            }
+
+            (await probing).Should().BeTrue("the answer is read to its end before the reset");
+        }
+
+        var waited = Stopwatch.StartNew();
+        while (TimeWaitAt(port) > 0 && waited.Elapsed < TimeSpan.FromSeconds(2))
+        {
+            await Task.Delay(50, TestContext.Current.CancellationToken);
+        }
+
+        TimeWaitAt(port).Should().Be(0, "ten probes closed with a reset leave no connection of the server's in TIME_WAIT");
+    }
+
+    /// <summary>Connections of this port's side in TIME_WAIT (state 06 of /proc/net/tcp), over IPv4 loopback.</summary>
+    private static int TimeWaitAt(int port) =>
+        File.ReadLines("/proc/net/tcp").Skip(1).Select(l => l.Split(' ', StringSplitOptions.RemoveEmptyEntries))
+            .Count(f => f[3] == "06" && Convert.ToInt32(f[1].Split(':')[1], 16) == port);
+
     private static TcpListener Listen(out int port, int backlog = 16)
     {
         var listener = new TcpListener(IPAddress.Loopback, 0);
