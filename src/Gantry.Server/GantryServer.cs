@@ -40,6 +40,8 @@ public sealed partial class GantryServer : IAsyncDisposable
 
     public RolloutReconciler Reconciler => Services.GetRequiredService<RolloutReconciler>();
 
+    public Reconciler.ReconcilerSignals Signals => Services.GetRequiredService<Reconciler.ReconcilerSignals>();
+
     /// <summary>Rollouts as the API shows them.</summary>
     public RolloutViews Views => Services.GetRequiredService<RolloutViews>();
 

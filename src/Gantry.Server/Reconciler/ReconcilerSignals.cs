@@ -32,9 +32,15 @@ public sealed class ReconcilerSignals
     /// <summary>The lock of one service in one environment.</summary>
     public SemaphoreSlim LockFor(TargetId target) => locks.GetOrAdd(target, _ => new SemaphoreSlim(1, 1));
 
-    /// <summary>After a commit outside the loop: followers read on and the loop looks now.</summary>
+    /// <summary>Commits of rollouts by commands here (<see cref="AfterCommit"/>, told under the target's lock before it is released).</summary>
+    public long LocalCommits => Interlocked.Read(ref localCommits);
+
+    private long localCommits;
+
+    /// <summary>After a commit outside the loop, under the target's lock: followers read on and the loop looks now.</summary>
     public void AfterCommit()
     {
+        Interlocked.Increment(ref localCommits);
         Committed.Pulse();
         Wake.Pulse();
     }

@@ -80,6 +80,11 @@ public sealed partial class RolloutReconciler(
 
     private long reads;
 
+    /// <summary>Rollouts read again under their target's lock, because a command here committed since the pass read the change mark.</summary>
+    public long Rereads => Interlocked.Read(ref rereads);
+
+    private long rereads;
+
     /// <summary>Passes that planned the routes again (something visited, moved, or a split not yet verified).</summary>
     public long Routings => Interlocked.Read(ref routings);
 
@@ -182,6 +187,7 @@ public sealed partial class RolloutReconciler(
     {
         var now = time.GetUtcNow();
         var resync = now >= resyncAt;
+        var commits = signals.LocalCommits; // before the mark: a command's commit after it is seen under the target's lock
         var mark = await store.ChangeMarkAsync(ct);
         var moved = resync || mark != readAtMark;
         if (mark != readAtMark)
@@ -239,8 +245,10 @@ public sealed partial class RolloutReconciler(
             await gate.WaitAsync(ct);
             try
             {
-                // Re-read under the lock: a command may have committed since the list was read.
-                var state = await store.GetAsync(stored.Id, ct) ?? stored;
+                // What was read is as of the mark: read again under the lock only if a command here committed since (it commits
+                // under this lock). A commit by another replica since the mark fails this visit's own commit on its revision,
+                // and the next pass, finding the mark moved, reads it.
+                var state = signals.LocalCommits == commits ? stored : await ReadAgainAsync(stored, ct);
                 var result = await ReconcileAsync(spec, state, ct);
                 seen[stored.Target] = new Seen(result.Id, result.Revision, print);
                 current.Add(new Target(spec, result));
@@ -273,6 +281,12 @@ public sealed partial class RolloutReconciler(
         await ApplyRoutingAsync(current, ct);
         rested = AtRest;
         return true;
+    }
+
+    private async Task<RolloutState> ReadAgainAsync(RolloutState stored, CancellationToken ct)
+    {
+        Interlocked.Increment(ref rereads);
+        return await store.GetAsync(stored.Id, ct) ?? stored;
     }
 
     /// <summary>What a target's last visit saw: its newest rollout at a revision, and its instances (<see cref="InstancePrints"/>).</summary>

@@ -93,6 +93,52 @@ public sealed class AtRestTests
         watch.Elapsed.Should().BeLessThan(TimeSpan.FromSeconds(2.5), "the next pass (once a second at rest) saw the mark move and woke the follower");
     }
 
+    [Fact(Timeout = Timeout)]
+    public async Task AVisit_ReadsTheRolloutAgain_OnlyWhenACommandHereCommittedSinceTheMark()
+    {
+        var (started, first) = await RunningV1Async(resync: TimeSpan.FromSeconds(1));
+        await using var h = started;
+        var (reconciler, store) = (h.Server.Reconciler, h.Server.Store);
+        await Task.Delay(TimeSpan.FromSeconds(1.5));
+        var (visits, rereads) = (reconciler.Visits, reconciler.Rereads);
+        await Task.Delay(TimeSpan.FromSeconds(2.5));
+        reconciler.Visits.Should().BeGreaterThan(visits, "the resync visits the target");
+        reconciler.Rereads.Should().Be(rereads, "nothing was committed: the rollout read with the change mark is current");
+
+        // A command commits while a resync, which has read the mark and the rollouts, waits for the target's lock.
+        var gate = h.Server.Signals.LockFor(new TargetId(first.Rollout.Service, first.Rollout.Environment));
+        await gate.WaitAsync(TestContext.Current.CancellationToken);
+        long revision;
+        try
+        {
+            var reads = reconciler.Reads;
+            while (reconciler.Reads == reads)
+            {
+                await Task.Delay(20, TestContext.Current.CancellationToken);
+            }
+
+            await Task.Delay(200, TestContext.Current.CancellationToken);
+            var rollout = (await store.GetAsync(first.Rollout.Id, default))!;
+            revision = rollout.Revision + 1;
+            (await store.SaveAsync(rollout with { Revision = revision, Message = "noted by a command" }, rollout.Revision, [new Gantry.Core.Strategies.RolloutEvent(RolloutEventType.Resumed, "noted by a command")], default))
+                .Should().Be(CommitOutcome.Committed);
+            h.Server.Signals.AfterCommit();
+        }
+        finally
+        {
+            gate.Release();
+        }
+
+        var watch = Stopwatch.StartNew();
+        while (reconciler.Rereads == rereads && watch.Elapsed < TimeSpan.FromSeconds(5))
+        {
+            await Task.Delay(20, TestContext.Current.CancellationToken);
+        }
+
+        reconciler.Rereads.Should().Be(rereads + 1, "the waiting visit read the rollout again under the lock");
+        reconciler.Targets.Single().State.Revision.Should().Be(revision, "and decided on what the command committed");
+    }
+
     /// <summary>A server whose one service runs v1, its first rollout ended.</summary>
     private static async Task<(ServerHarness Server, RolloutView First)> RunningV1Async(TimeSpan? resync = null)
     {
