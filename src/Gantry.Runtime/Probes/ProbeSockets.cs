@@ -67,8 +67,9 @@ internal static partial class ProbeSockets
     }
 
     /// <summary>
-    /// Closes with a reset rather than the closing handshake (<c>SO_LINGER</c> of 0): the answer has been read to its end, so
-    /// nothing is lost, and neither side keeps the connection in TIME_WAIT (one per probe otherwise, for a minute).
+    /// Closes with a reset rather than the closing handshake (<c>SO_LINGER</c> of 0), so neither side keeps the connection in
+    /// TIME_WAIT (one per probe otherwise, for a minute). Nothing is lost: a probe that passed or failed on its answer has read
+    /// it to its end, and one that timed out or broke is given up in any case.
     /// </summary>
     public static int Reset(int fd)
     {
