@@ -4,7 +4,9 @@
 # on a fresh data directory, then:
 # The executable is published for linux-x64 as `dotnet pack -r linux-x64` packs the tool: the native client in front of
 # the full program (ReadyToRun), so the CLI's figures are those of the client users install.
-#   - CPU of the server and its router at rest (N declared, nothing deployed), sampled from /proc over REST seconds;
+#   - CPU of the server and its router at rest (N declared, nothing deployed), sampled from /proc twice: REST seconds
+#     from SETTLE seconds after the change (the first minute: the runtime still compiles what just ran), and STEADY_REST
+#     seconds from STEADY seconds after it (steady state, the figure the at-rest goal is about); printed "first / steady";
 #   - RUNNING of them deployed through the API at once (32 in flight): accepted in, all Succeeded in;
 #   - CPU at rest again with RUNNING instances, RSS of the server (and of the router), MB per instance;
 #   - the server stopped and started again (its instances and router run on, and are adopted): CPU at rest again;
@@ -12,7 +14,8 @@
 #     then 100 `gantry deploy` commands at once (accepted in);
 #   - API latency p50/p99 of GET /api/v1/services and GET /api/v1/services/NAME/rollout (200 each, keep-alive);
 #   - `gantry --version` and `gantry status NAME --output json` wall time (median of 10).
-# Usage: bench/scale.sh [N...]   (default: 100 200 500 1000; RUNNING = min(N, 200); REST=15 s; BASE_PORT=21000: ports
+# Usage: bench/scale.sh [N...]   (default: 100 200 500 1000; RUNNING = min(N, 200); SETTLE=20 s, REST=15 s; SETTLE_ADOPTED=60 s;
+# STEADY=120 s, STEADY_REST=60 s; BASE_PORT=21000: ports
 # BASE_PORT..BASE_PORT+N-1 must be free, one listener per service)
 # PEER=GIT_REF (or the path of a gantry executable published from it) measures that commit too, in the same run, before this tree at each N (a row each): the figures move a lot
 # between days on a shared machine, so a change is judged against its peer from the same run.
@@ -20,6 +23,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 sizes=("$@"); [ ${#sizes[@]} -gt 0 ] || sizes=(100 200 500 1000)
 rest=${REST:-15}
+steady=${STEADY:-120}; steady_rest=${STEADY_REST:-60}
 base=${BASE_PORT:-21000}   # service N listens on BASE_PORT + N
 root=$(pwd)
 work=$(mktemp -d /tmp/gantry-scale-XXXXXX)
@@ -48,11 +52,17 @@ ticks() { # total user+system clock ticks of the given pids
   local t=0; for p in "$@"; do [ -r "/proc/$p/stat" ] && t=$((t + $(awk '{print $14+$15}' "/proc/$p/stat"))); done; echo "$t"
 }
 rss_mb() { local k=0; for p in "$@"; do [ -r "/proc/$p/status" ] && k=$((k + $(awk '/^VmRSS/ {print $2}' "/proc/$p/status"))); done; echo $((k / 1024)); }
-cpu_at_rest() { # percent of one core over $rest seconds
-  local before after hz; hz=$(getconf CLK_TCK); before=$(ticks "$@"); sleep "$rest"; after=$(ticks "$@")
-  python3 -c "print(f'{($after - $before) / $hz / $rest * 100:.2f}')"
+cpu_over() { # SECONDS PID...: percent of one core over SECONDS
+  local secs=$1 before after hz; shift; hz=$(getconf CLK_TCK); before=$(ticks "$@"); sleep "$secs"; after=$(ticks "$@")
+  python3 -c "print(f'{($after - $before) / $hz / $secs * 100:.2f}')"
 }
-printf '| build | N declared | running | CPU at rest, none running | CPU at rest, running | CPU at rest, running, adopted by a restarted server | RSS server+router (MB) | MB per instance | API deploys accepted / all done | 100 redeploys accepted / done | 100 CLI deploys accepted | list p50/p99 (ms) | status p50/p99 (ms) | `--version` | `status --output json` |\n'
+at_rest() { # SINCE (a `date +%s` of the change) PID...: "FIRST% / STEADY%", the short window now and the steady one from STEADY s after SINCE
+  local since=$1 first; shift
+  first=$(cpu_over "$rest" "$@")
+  local wait=$(( since + steady - $(date +%s) )); [ "$wait" -le 0 ] || sleep "$wait"
+  echo "$first% / $(cpu_over "$steady_rest" "$@")%"
+}
+printf '| build | N declared | running | CPU at rest, none running (first / steady) | CPU at rest, running (first / steady) | CPU at rest, running, adopted by a restarted server (first / steady) | RSS server+router (MB) | MB per instance | API deploys accepted / all done | 100 redeploys accepted / done | 100 CLI deploys accepted | list p50/p99 (ms) | status p50/p99 (ms) | `--version` | `status --output json` |\n'
 printf '|---|---:|---:|---:|---:|---:|---:|---:|---|---|---:|---|---|---:|---:|\n'
 for n in "${sizes[@]}"; do
 for build in "${builds[@]}"; do
@@ -74,24 +84,27 @@ PY
   server=$!
   url="http://127.0.0.1:$api"
   until curl -sf "$url/health/ready" >/dev/null; do kill -0 "$server" 2>/dev/null || { tail -5 "$work/server-$n.log" >&2; exit 1; }; sleep 0.1; done
-  sleep "${SETTLE:-20}"   # past the start-up's compilation and first resync
+  since=$(date +%s)
+  sleep "${SETTLE:-20}"   # past the start-up and first resync, not yet past the compilation of what ran
   pids() { echo "$server" $(pgrep -f "router --data $data" || true); }
-  idle=$(cpu_at_rest $(pids))
+  idle=$(at_rest "$since" $(pids))
   token=$(cat "$data/admin.token")
   drive() { # MODE COUNT VERSION: deploys through the API, prints "accepted_s done_s"
     python3 "$root/bench/scale_drive.py" "$url" "$token" "$1" "$2" "$3" "$gantry" "$data"
   }
   first=$(drive api "$running" 1)
+  since=$(date +%s)
   sleep "${SETTLE:-20}"
-  busy=$(cpu_at_rest $(pids))
+  busy=$(at_rest "$since" $(pids))
   rss=$(rss_mb $(pids))
   # A restarted control plane: the data plane ran on; its instances are adopted, known by pid only.
   kill "$server"; wait "$server" 2>/dev/null || true
   "$gantry" server -f "$manifest" --data "$data" --listen "127.0.0.1:$api" >>"$work/server-$n.log" 2>&1 &
   server=$!
   until curl -sf "$url/health/ready" >/dev/null; do kill -0 "$server" 2>/dev/null || { tail -5 "$work/server-$n.log" >&2; exit 1; }; sleep 0.1; done
-  sleep "${SETTLE_ADOPTED:-60}"   # past the restarted server's warm-up (adoption checks, compilation)
-  adopted=$(cpu_at_rest $(pids))
+  since=$(date +%s)
+  sleep "${SETTLE_ADOPTED:-60}"   # past the restarted server's adoption checks
+  adopted=$(at_rest "$since" $(pids))
   again=$(drive api 100 2)
   cli=$(drive cli 100 3 | cut -d' ' -f1)
   lat=$(python3 "$root/bench/scale_drive.py" "$url" "$token" latency 200 0 "$gantry" "$data")
@@ -99,7 +112,7 @@ PY
   per=$(python3 -c "print(f'{$rss / $running:.1f}')")
   read -r list status <<<"$lat"; read -r version statusjson <<<"$wall"
   read -r a1 d1 <<<"$first"; read -r a2 d2 <<<"$again"
-  printf '| %s | %d | %d | %s%% | %s%% | %s%% | %d | %s | %s s / %s s | %s s / %s s | %s s | %s | %s | %s ms | %s ms |\n' \
+  printf '| %s | %d | %d | %s | %s | %s | %d | %s | %s s / %s s | %s s / %s s | %s s | %s | %s | %s ms | %s ms |\n' \
     "$label" "$n" "$running" "$idle" "$busy" "$adopted" "$rss" "$per" "$a1" "$d1" "$a2" "$d2" "$cli" "$list" "$status" "$version" "$statusjson"
   kill "$server"; wait "$server" 2>/dev/null || true; server=
   "$gantry" down --data "$data" >/dev/null 2>&1 || true
