@@ -2,7 +2,7 @@ using System.Runtime.InteropServices;
 
 namespace Gantry.NativeCli;
 
-/// <summary>The full gantry program, installed beside the native client as <see cref="FileName"/>: it replaces this process (execv), so its exit code, output and signals are the command's own.</summary>
+/// <summary>The full gantry program, installed beside the native client as <see cref="FileName"/>: it replaces this process (execve), so its exit code, output and signals are the command's own.</summary>
 internal static partial class FullProgram
 {
     public const string FileName = "gantry-full";
@@ -21,11 +21,28 @@ internal static partial class FullProgram
         // The name it was called by stays its first argument: the full program finds itself through /proc/self/exe.
         var self = Environment.GetCommandLineArgs() is [var first, ..] ? first : path;
         string?[] argv = [self, .. args, null];
-        Execv(path, argv);
+        Execve(path, argv, EnvironmentFor(args));
         error.WriteLine($"gantry: cannot run {path}: {Marshal.GetPInvokeErrorMessage(Marshal.GetLastPInvokeError())}");
         return ExitCodes.Failed;
     }
 
-    [LibraryImport("libc", EntryPoint = "execv", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
-    private static partial int Execv(string path, string?[] argv);
+    /// <summary>This process's environment, with what the runtime of the full program should start with for the command (<see cref="StartSettings"/>).</summary>
+    private static string?[] EnvironmentFor(string[] args)
+    {
+        var variables = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (System.Collections.DictionaryEntry e in System.Environment.GetEnvironmentVariables())
+        {
+            variables[(string)e.Key] = (string?)e.Value ?? string.Empty;
+        }
+
+        foreach (var (name, value) in StartSettings.For(args, System.Environment.GetEnvironmentVariable))
+        {
+            variables[name] = value;
+        }
+
+        return [.. variables.Select(v => v.Key + "=" + v.Value), null];
+    }
+
+    [LibraryImport("libc", EntryPoint = "execve", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    private static partial int Execve(string path, string?[] argv, string?[] envp);
 }

@@ -37,6 +37,12 @@ public static class RuntimeTuning
 
     public static void Apply(IReadOnlyList<string> args)
     {
+        // Read by the runtime as it started (StartSettings): not for the processes this one starts.
+        foreach (var name in StartSettings.AddedForThisProcess(System.Environment.GetEnvironmentVariable))
+        {
+            System.Environment.SetEnvironmentVariable(name, null);
+        }
+
         foreach (var setting in For(args, System.Environment.GetEnvironmentVariable))
         {
             if (setting.Kind == Kind.Environment)

@@ -128,6 +128,16 @@ public sealed partial class NativeClientTests(NativeClientTests.Layout layout, I
         layout.HandedOver().Should().HaveCount(lines.Length);
     }
 
+    [Fact(Timeout = 600_000)]
+    public async Task TheServer_IsHandedTheRuntimeSettingsItStartsWith_OtherCommandsNone_AndTheUsersOwnWin()
+    {
+        (await layout.RunAsync(["server", "--help"])).ExitCode.Should().Be(0);
+        (await layout.RunAsync(["history", "--help"])).ExitCode.Should().Be(0);
+        (await layout.RunAsync(["server", "--help"], new Dictionary<string, string> { ["DOTNET_TieredPGO"] = "1" })).ExitCode.Should().Be(0);
+        layout.StartedWith().Should().Equal("0 DOTNET_TieredPGO", "unset unset", "1 unset");
+        layout.HandedOver().Should().Equal("server --help", "history --help", "server --help");
+    }
+
     private async Task<ServerProcess> StartServerAsync()
     {
         var www = Directory.CreateDirectory(Path.Combine(folder, "www")).FullName;
@@ -181,6 +191,8 @@ public sealed partial class NativeClientTests(NativeClientTests.Layout layout, I
 
         private string Calls => Path.Combine(folder, "handed-over");
 
+        private string Settings => Path.Combine(folder, "start-settings");
+
         public async ValueTask InitializeAsync()
         {
             var publish = Path.Combine(folder, "publish");
@@ -191,7 +203,7 @@ public sealed partial class NativeClientTests(NativeClientTests.Layout layout, I
             File.Copy(Path.Combine(publish, "gantry-native"), Path.Combine(folder, "gantry"));
             File.SetUnixFileMode(Path.Combine(folder, "gantry"), (UnixFileMode)0b111_101_101);
             var full = Path.Combine(folder, "gantry-full");
-            await File.WriteAllTextAsync(full, $"#!/bin/sh\nprintf '%s\\n' \"$*\" >> '{Calls}'\nexec dotnet '{RepoPaths.GantryDll}' \"$@\"\n");
+            await File.WriteAllTextAsync(full, $"#!/bin/sh\nprintf '%s\\n' \"$*\" >> '{Calls}'\nprintf '%s %s\\n' \"${{DOTNET_TieredPGO-unset}}\" \"${{{StartSettings.Marker}-unset}}\" >> '{Settings}'\nexec dotnet '{RepoPaths.GantryDll}' \"$@\"\n");
             File.SetUnixFileMode(full, (UnixFileMode)0b111_101_101);
         }
 
@@ -199,7 +211,14 @@ public sealed partial class NativeClientTests(NativeClientTests.Layout layout, I
             ChildProcess.RunAsync(Path.Combine(folder, "gantry"), args, CommandTimeout, env);
 
         /// <summary>Starts the record of hand-overs again (each test of the class reads its own).</summary>
-        public void Forget() => File.Delete(Calls);
+        public void Forget()
+        {
+            File.Delete(Calls);
+            File.Delete(Settings);
+        }
+
+        /// <summary>Per hand-over, the full program's <c>DOTNET_TieredPGO</c> and <see cref="StartSettings.Marker"/> ("unset" for none).</summary>
+        public IReadOnlyList<string> StartedWith() => File.Exists(Settings) ? File.ReadAllLines(Settings) : [];
 
         /// <summary>The command lines handed to the full program so far, in order.</summary>
         public IReadOnlyList<string> HandedOver() => File.Exists(Calls) ? File.ReadAllLines(Calls) : [];
