@@ -6,8 +6,9 @@ namespace Gantry.Server.Hosting;
 
 /// <summary>
 /// A hosted service that works after reconcile passes: woken by <see cref="Wake"/> (the end of a pass unless
-/// it says otherwise, and at least every <see cref="Period"/>), it runs <see cref="RunOnceAsync"/>, then rests
-/// <see cref="MinInterval"/>; a failure is logged and tried again next time.
+/// it says otherwise, and at least every <see cref="Period"/>; a pulse while it works or rests wakes it again at
+/// once), it runs <see cref="RunOnceAsync"/>, then rests <see cref="MinInterval"/>; a failure is logged and tried
+/// again next time.
 /// </summary>
 public abstract partial class AfterPassService(ReconcilerSignals signals, TimeProvider time, ILogger logger) : BackgroundService
 {
@@ -30,16 +31,19 @@ public abstract partial class AfterPassService(ReconcilerSignals signals, TimePr
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         var first = RunsAtStart;
+        var armed = Wake.Armed;
         while (!stoppingToken.IsCancellationRequested)
         {
             try
             {
                 if (!first)
                 {
-                    await Wake.WaitAsync(Period, time, stoppingToken);
+                    await Signal.WaitAsync(armed, Period, time, stoppingToken);
                 }
 
                 first = false;
+                // Taken before the work: a pulse while it runs (or while it rests after) is not missed, the next wait ends at once.
+                armed = Wake.Armed;
                 await RunOnceAsync(stoppingToken);
                 if (MinInterval > TimeSpan.Zero)
                 {

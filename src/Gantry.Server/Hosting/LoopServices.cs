@@ -93,7 +93,11 @@ public sealed class Escalation(IncidentService incidents, ReconcilerSignals sign
 /// <summary>
 /// Automatic promotion (<c>promotion: { auto: true }</c>): the newest release that succeeded in the source
 /// environment is deployed to the environment once it has soaked, unless it was already rolled out there
-/// (whatever came of it). A deploy refused for now (a freeze, a gate, another active rollout) is tried again later.
+/// (whatever came of it). It looks after a commit (a rollout that succeeded in a source environment, here or by
+/// another replica: the store's change mark), when the earliest soak it waits for is over, and 2 s after a deploy
+/// refused for now (a freeze, a gate, another active rollout); otherwise once a resync period. Each look reads the
+/// history of every promoted service and environment, so at rest it reads nothing; with no environment promoted
+/// automatically it never runs.
 /// </summary>
 public sealed class AutoPromotion(GantryManifest manifest, IRolloutStore store, DeployService deploys, ReconcilerSignals signals, TimeProvider time, ILogger<AutoPromotion> logger)
     : AfterPassService(signals, time, logger)
@@ -101,14 +105,29 @@ public sealed class AutoPromotion(GantryManifest manifest, IRolloutStore store, 
     /// <summary>Who the automatic promotions are made by, in rollouts and the audit trail.</summary>
     public const string Actor = "gantry (auto-promotion)";
 
-    protected override TimeSpan Period => TimeSpan.FromSeconds(2);
+    private static readonly TimeSpan Retry = TimeSpan.FromSeconds(2);
+    private readonly ReconcilerSignals signals = signals;
+    private readonly bool any = manifest.Environments.Any(e => e.Promotion is { Auto: true });
+    private DateTimeOffset? lookAgainAt;
 
-    /// <summary>It reads the history of every promoted service and environment: every couple of seconds is enough.</summary>
-    protected override TimeSpan MinInterval => TimeSpan.FromSeconds(2);
+    protected override Signal Wake => signals.Committed;
+
+    protected override bool RunsAtStart => true;
+
+    protected override TimeSpan Period => lookAgainAt is { } at
+        ? TimeSpan.FromTicks(Math.Clamp((at - Now).Ticks, TimeSpan.TicksPerMillisecond, signals.Resync.Ticks))
+        : signals.Resync;
+
+    /// <summary>At most one look every couple of seconds, however many commits come.</summary>
+    protected override TimeSpan MinInterval => Retry;
+
+    protected override Task ExecuteAsync(CancellationToken stoppingToken) => any ? base.ExecuteAsync(stoppingToken) : Task.CompletedTask;
 
     protected override async Task RunOnceAsync(CancellationToken ct)
     {
         var now = Now;
+        DateTimeOffset? again = null;
+        void LookAgainAt(DateTimeOffset at) => again = again is { } sooner && sooner <= at ? sooner : at;
         foreach (var environment in manifest.Environments.Where(e => e.Promotion is { Auto: true }))
         {
             foreach (var service in manifest.Services)
@@ -121,15 +140,30 @@ public sealed class AutoPromotion(GantryManifest manifest, IRolloutStore store, 
 
                 var version = newest.Release.Version;
                 var here = await store.ListAsync(new RolloutQuery(service.Name, environment.Name, Limit: 1000), ct);
-                if (here.Any(r => r.Release.Version == version)
-                    || !Core.Policies.PromotionRule.Check(environment.Promotion, environment.Name, service.Name, version, source, now).Allowed)
+                if (here.Any(r => r.Release.Version == version))
                 {
                     continue;
                 }
 
+                if (Core.Policies.PromotionRule.Check(environment.Promotion, environment.Name, service.Name, version, source, now) is { Allowed: false } verdict)
+                {
+                    if (verdict.AllowedAt is { } soaked)
+                    {
+                        LookAgainAt(soaked);
+                    }
+
+                    continue;
+                }
+
                 var release = newest.Release;
-                await deploys.DeployAsync(new DeployRequest(service.Name, version, environment.Name, release.Variables.ToDictionary(v => v.Key, v => v.Value, StringComparer.Ordinal), release.CommitSha, release.CommitTime, Secret: release.Secret), new AuditContext(Actor), ct);
+                var deployed = await deploys.DeployAsync(new DeployRequest(service.Name, version, environment.Name, release.Variables.ToDictionary(v => v.Key, v => v.Value, StringComparer.Ordinal), release.CommitSha, release.CommitTime, Secret: release.Secret), new AuditContext(Actor), ct);
+                if (deployed.Problem is not null)
+                {
+                    LookAgainAt(now + Retry); // refused for now
+                }
             }
         }
+
+        lookAgainAt = again;
     }
 }
