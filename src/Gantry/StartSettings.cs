@@ -12,20 +12,18 @@ public static class StartSettings
     /// <summary>The variable that names, comma-separated, the variables the starter added for this process alone.</summary>
     public const string Marker = "GANTRY_RUNTIME_SET";
 
-    private const string TieredCompilation = "DOTNET_TieredCompilation";
+    private const string TieredPgo = "DOTNET_TieredPGO";
 
     /// <summary>The variables to add to the environment of the full program for a command line, the marker among them.</summary>
     public static IReadOnlyList<KeyValuePair<string, string>> For(IReadOnlyList<string> args, Func<string, string?> environment)
     {
         var added = new List<KeyValuePair<string, string>>();
-        if (args is ["server", ..] && environment(TieredCompilation) is null)
+        if (args is ["server", ..] && environment(TieredPgo) is null)
         {
             // The control plane runs most of its code a few times a minute, and a burst of deploys anew after each start:
-            // compiling hot code again (with instrumentation, then optimized) cost more than it gave back. Without tiers
-            // the precompiled code is kept and the rest is compiled once, optimized: 100 redeploys after a restart took
-            // 35-45% less of its CPU, its first minute half, at rest the same; its start 0.4-0.6 s more (bench/README.md).
-            // The router, whose few hot paths run all the time, keeps the default.
-            added.Add(new(TieredCompilation, "0"));
+            // compiling that code once more with instrumentation first cost more than the profile gave back (100
+            // redeploys: 14% less of its CPU without, at rest the same; bench/README.md). The router keeps the default.
+            added.Add(new(TieredPgo, "0"));
         }
 
         if (added.Count > 0)

@@ -16,23 +16,23 @@ public sealed class StartSettingsTests(ITestOutputHelper log) : IDisposable
     public void Dispose() => Directory.Delete(folder, recursive: true);
 
     [Fact(Timeout = 10_000)]
-    public void TheServer_StartsWithoutCompilationTiers_AndOtherCommandsAsTheRuntimeStarts()
+    public void TheServer_StartsWithoutProfileGuidedRecompilation_AndOtherCommandsAsTheRuntimeStarts()
     {
         StartSettings.For(["server", "-f", "gantry.yaml"], _ => null).Should().Equal(
-            new KeyValuePair<string, string>("DOTNET_TieredCompilation", "0"), new KeyValuePair<string, string>(StartSettings.Marker, "DOTNET_TieredCompilation"));
+            new KeyValuePair<string, string>("DOTNET_TieredPGO", "0"), new KeyValuePair<string, string>(StartSettings.Marker, "DOTNET_TieredPGO"));
         foreach (var args in new[] { ["router", "--data", "d"], ["status", "shop"], ["demo"], Array.Empty<string>() })
         {
             StartSettings.For(args, _ => null).Should().BeEmpty(string.Join(' ', args));
         }
 
-        StartSettings.For(["server"], name => name == "DOTNET_TieredCompilation" ? "1" : null).Should().BeEmpty("the user's value wins");
+        StartSettings.For(["server"], name => name == "DOTNET_TieredPGO" ? "1" : null).Should().BeEmpty("the user's value wins");
     }
 
     [Fact(Timeout = 10_000)]
     public void WhatWasAddedForThisProcess_IsWhatTheMarkerNames_WithTheMarker()
     {
-        var environment = new Dictionary<string, string> { [StartSettings.Marker] = "DOTNET_TieredCompilation, DOTNET_Other", ["DOTNET_TieredCompilation"] = "0" };
-        StartSettings.AddedForThisProcess(environment.GetValueOrDefault).Should().Equal("DOTNET_TieredCompilation", "DOTNET_Other", StartSettings.Marker);
+        var environment = new Dictionary<string, string> { [StartSettings.Marker] = "DOTNET_TieredPGO, DOTNET_Other", ["DOTNET_TieredPGO"] = "0" };
+        StartSettings.AddedForThisProcess(environment.GetValueOrDefault).Should().Equal("DOTNET_TieredPGO", "DOTNET_Other", StartSettings.Marker);
         StartSettings.AddedForThisProcess(_ => null).Should().BeEmpty();
     }
 
@@ -43,10 +43,10 @@ public sealed class StartSettingsTests(ITestOutputHelper log) : IDisposable
         var (server, routers) = await StartAsync(added);
         await using (server)
         {
-            Environ(server.Process!.Id).Should().Contain("DOTNET_TieredCompilation=0", "the server's runtime started with it");
+            Environ(server.Process!.Id).Should().Contain("DOTNET_TieredPGO=0", "the server's runtime started with it");
             foreach (var router in routers)
             {
-                Environ(router).Should().NotContain(v => v.StartsWith("DOTNET_TieredCompilation=", StringComparison.Ordinal) || v.StartsWith(StartSettings.Marker + "=", StringComparison.Ordinal),
+                Environ(router).Should().NotContain(v => v.StartsWith("DOTNET_TieredPGO=", StringComparison.Ordinal) || v.StartsWith(StartSettings.Marker + "=", StringComparison.Ordinal),
                     $"router {router} starts with the runtime's defaults");
             }
         }
@@ -55,12 +55,12 @@ public sealed class StartSettingsTests(ITestOutputHelper log) : IDisposable
     [Fact(Timeout = 300_000)]
     public async Task AValueTheUserSet_IsInheritedByTheRouters()
     {
-        var (server, routers) = await StartAsync(new Dictionary<string, string> { ["DOTNET_TieredCompilation"] = "0" });
+        var (server, routers) = await StartAsync(new Dictionary<string, string> { ["DOTNET_TieredPGO"] = "0" });
         await using (server)
         {
             foreach (var router in routers)
             {
-                Environ(router).Should().Contain("DOTNET_TieredCompilation=0", $"router {router} has what the user set");
+                Environ(router).Should().Contain("DOTNET_TieredPGO=0", $"router {router} has what the user set");
             }
         }
     }
