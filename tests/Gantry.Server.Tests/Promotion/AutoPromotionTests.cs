@@ -30,14 +30,16 @@ public sealed class AutoPromotionTests
             configure: services => services.AddSingleton<IRolloutStore>(sp => counting = new CountingStore(sp.GetRequiredService<Storage.Sql.SqlStore>())));
         counting.Should().NotBeNull();
 
-        await Task.Delay(TimeSpan.FromSeconds(3)); // its first looks: at the start, and after the first pass read the change mark
+        // Its first looks: at the start, and after the first pass read the change mark (then it rests 2 s).
+        await Wait.UntilAsync(() => Task.FromResult(h.Server.Reconciler.Passes > 0), TimeSpan.FromSeconds(30), "the reconciler's first pass");
+        await Task.Delay(TimeSpan.FromSeconds(3));
         var before = counting!.PromotionReads;
         await Task.Delay(Quiet);
         counting.PromotionReads.Should().Be(before, "nothing was committed and no soak is waited for");
 
         var staging = await h.DeployAsync("1.0");
         staging.Rollout.Environment.Should().Be("staging");
-        var succeeded = (await h.WaitForPhaseAsync(staging.Rollout.Id, RolloutPhase.Succeeded)).Rollout.UpdatedAt;
+        var succeeded = (await h.WaitForPhaseAsync(staging.Rollout.Id, RolloutPhase.Succeeded)).Rollout.FinishedAt!.Value; // the soak counts from it
         RolloutState? promoted = null;
         await Wait.UntilAsync(async () => (promoted = (await h.Server.Store.ListAsync(new RolloutQuery("shop", "production"), default)).SingleOrDefault()) is not null,
             TimeSpan.FromSeconds(30), "the release is promoted to production");
