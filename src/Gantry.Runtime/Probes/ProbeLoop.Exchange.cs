@@ -7,9 +7,9 @@ namespace Gantry.Runtime.Probes;
 public sealed partial class ProbeLoop
 {
     /// <summary>Opens and connects; true when the exchange is already over (its <see cref="ProbeExchange.Passed"/> says how).</summary>
-    private static bool Begin(ProbeExchange exchange)
+    private bool Begin(ProbeExchange exchange)
     {
-        exchange.Fd = Open(exchange.Address);
+        exchange.Fd = spares.Take(exchange.Address);
         if (exchange.Fd < 0)
         {
             return true;
@@ -31,9 +31,9 @@ public sealed partial class ProbeLoop
             return ReadAll(exchange);
         }
 
-        if (exchange.Sent == 0 && ((events & Failed) != 0 || PendingError(exchange.Fd) != 0))
+        if (exchange.Sent == 0 && (events & Failed) != 0)
         {
-            return true; // refused, unreachable
+            return true; // refused, unreachable: a connection that failed is told by POLLERR (a send would fail too)
         }
 
         return SendRest(exchange);

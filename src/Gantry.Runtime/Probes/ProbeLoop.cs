@@ -28,6 +28,7 @@ public sealed partial class ProbeLoop
     private readonly ConcurrentQueue<ProbeExchange> arriving = new();
     private readonly PriorityQueue<ProbeExchange, long> waiting = new();
     private readonly List<ProbeExchange> inFlight = [];
+    private readonly SpareSockets spares = new();
     private List<ProbeExchange> finished = [];
     private PollFd[] fds = new PollFd[64];
     private int signalled;
@@ -52,9 +53,12 @@ public sealed partial class ProbeLoop
 
     private long made;
 
+    /// <summary>How many probes connected a socket an earlier probe had used (<see cref="SpareSockets"/>) rather than a new one.</summary>
+    public long Reused => spares.Reused;
+
     /// <summary>
     /// Connects to <paramref name="address"/> (a <c>sockaddr</c>, <see cref="ProbeSockets.Address"/>), writes
-    /// <paramref name="request"/>, reads the status line and the rest of a short answer to its end, and closes with a reset (<see cref="ProbeSockets.Reset"/>): true
+    /// <paramref name="request"/>, reads the status line and the rest of a short answer to its end, and ends the connection with a reset (the socket kept for another probe, <see cref="SpareSockets"/>): true
     /// for a status of 200-399. False when it cannot connect, the connection breaks or the answer is not HTTP. Starts
     /// at <paramref name="due"/> (a timestamp of <see cref="Time"/>) and is false when not over
     /// <paramref name="timeout"/> later; null means now, and no timeout but <paramref name="ct"/>.
@@ -309,7 +313,7 @@ public sealed partial class ProbeLoop
         inFlight.RemoveAt(inFlight.Count - 1);
         if (exchange.Fd >= 0)
         {
-            _ = ProbeSockets.Reset(exchange.Fd);
+            spares.Give(exchange.Fd, exchange.Address, connected: exchange.Sent > 0);
         }
 
         if (exchange.Buffer is { } buffer)

@@ -13,9 +13,9 @@ internal static partial class ProbeSockets
     public const int InProgress = 115; // EINPROGRESS
     private const int Stream = 1;
     private const int SolSocket = 1;
-    private const int SoError = 4;
     private const int SoLinger = 13;
     private const int NoSignal = 0x4000;
+    private static readonly byte[] Unspecified = new byte[16]; // a sockaddr whose family is AF_UNSPEC (0)
 
     /// <summary>The address as the C library's <c>sockaddr_in</c> or <c>sockaddr_in6</c>.</summary>
     public static byte[] Address(IPEndPoint endpoint)
@@ -44,14 +44,6 @@ internal static partial class ProbeSockets
     /// <summary>0 when connected, <see cref="InProgress"/> while connecting, another errno when refused.</summary>
     public static int Connect(int fd, byte[] address) => ConnectTo(fd, address, address.Length) == 0 ? 0 : Marshal.GetLastPInvokeError();
 
-    /// <summary>The outcome of a connection that was in progress: 0 when it connected, else its errno.</summary>
-    public static int PendingError(int fd)
-    {
-        var error = 0;
-        var length = sizeof(int);
-        return GetSocketOption(fd, SolSocket, SoError, ref error, ref length) == 0 ? error : Marshal.GetLastPInvokeError();
-    }
-
     /// <summary>Bytes sent, or minus the errno.</summary>
     public static int Send(int fd, ReadOnlySpan<byte> data)
     {
@@ -78,6 +70,15 @@ internal static partial class ProbeSockets
         return Native.LibC.Close(fd);
     }
 
+    /// <summary>
+    /// <c>connect(AF_UNSPEC)</c>: the connection is aborted with a reset (or a connection under way given up) and the
+    /// socket can connect again; 0, or the errno.
+    /// </summary>
+    public static int Disconnect(int fd)
+    {
+        return ConnectTo(fd, Unspecified, Unspecified.Length) == 0 ? 0 : Marshal.GetLastPInvokeError();
+    }
+
     [LibraryImport("libc", EntryPoint = "setsockopt", SetLastError = true)]
     private static partial int SetSocketOption(int fd, int level, int name, ReadOnlySpan<int> value, int length);
 
@@ -86,9 +87,6 @@ internal static partial class ProbeSockets
 
     [LibraryImport("libc", EntryPoint = "connect", SetLastError = true)]
     private static partial int ConnectTo(int fd, byte[] address, int length);
-
-    [LibraryImport("libc", EntryPoint = "getsockopt", SetLastError = true)]
-    private static partial int GetSocketOption(int fd, int level, int name, ref int value, ref int length);
 
     [LibraryImport("libc", EntryPoint = "send", SetLastError = true)]
     private static partial nint SendTo(int fd, ReadOnlySpan<byte> data, nint length, int flags);
