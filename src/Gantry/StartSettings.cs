@@ -13,24 +13,17 @@ public static class StartSettings
     public const string Marker = "GANTRY_RUNTIME_SET";
 
     private const string TieredPgo = "DOTNET_TieredPGO";
-    private const string CallCountThreshold = "DOTNET_TC_CallCountThreshold";
 
     /// <summary>The variables to add to the environment of the full program for a command line, the marker among them.</summary>
     public static IReadOnlyList<KeyValuePair<string, string>> For(IReadOnlyList<string> args, Func<string, string?> environment)
     {
         var added = new List<KeyValuePair<string, string>>();
-        if (args is ["server", ..])
+        if (args is ["server", ..] && environment(TieredPgo) is null)
         {
             // The control plane runs most of its code a few times a minute, and a burst of deploys anew after each start:
             // compiling that code once more with instrumentation first cost more than the profile gave back (100
             // redeploys: 14% less of its CPU without, at rest the same; bench/README.md). The router keeps the default.
-            Add(added, environment, TieredPgo, "0");
-
-            // Code a resync runs once every 30 s reached the 30 calls that have it optimized only after 15 minutes: until
-            // then it ran as first compiled and was compiled again minutes into the rest. Optimized after 2 calls, the server's
-            // first minutes at rest cost about 40% less and its API answers sooner, for 0.1-0.25 s more CPU as it
-            // starts (bench/README.md, "Code optimized after two calls").
-            Add(added, environment, CallCountThreshold, "2");
+            added.Add(new(TieredPgo, "0"));
         }
 
         if (added.Count > 0)
@@ -39,14 +32,6 @@ public static class StartSettings
         }
 
         return added;
-    }
-
-    private static void Add(List<KeyValuePair<string, string>> added, Func<string, string?> environment, string name, string value)
-    {
-        if (environment(name) is null)
-        {
-            added.Add(new(name, value)); // a value the user set wins
-        }
     }
 
     /// <summary>The variables the starter added for this process alone, the marker with them: to take out once the runtime has read them.</summary>

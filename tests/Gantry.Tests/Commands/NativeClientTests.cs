@@ -134,7 +134,7 @@ public sealed partial class NativeClientTests(NativeClientTests.Layout layout, I
         (await layout.RunAsync(["server", "--help"])).ExitCode.Should().Be(0);
         (await layout.RunAsync(["history", "--help"])).ExitCode.Should().Be(0);
         (await layout.RunAsync(["server", "--help"], new Dictionary<string, string> { ["DOTNET_TieredPGO"] = "1" })).ExitCode.Should().Be(0);
-        layout.StartedWith().Should().Equal("0 2 DOTNET_TieredPGO,DOTNET_TC_CallCountThreshold", "unset unset unset", "1 2 DOTNET_TC_CallCountThreshold");
+        layout.StartedWith().Should().Equal("0 DOTNET_TieredPGO", "unset unset", "1 unset");
         layout.HandedOver().Should().Equal("server --help", "history --help", "server --help");
     }
 
@@ -203,7 +203,7 @@ public sealed partial class NativeClientTests(NativeClientTests.Layout layout, I
             File.Copy(Path.Combine(publish, "gantry-native"), Path.Combine(folder, "gantry"));
             File.SetUnixFileMode(Path.Combine(folder, "gantry"), (UnixFileMode)0b111_101_101);
             var full = Path.Combine(folder, "gantry-full");
-            await File.WriteAllTextAsync(full, $"#!/bin/sh\nprintf '%s\\n' \"$*\" >> '{Calls}'\nprintf '%s %s %s\\n' \"${{DOTNET_TieredPGO-unset}}\" \"${{DOTNET_TC_CallCountThreshold-unset}}\" \"${{{StartSettings.Marker}-unset}}\" >> '{Settings}'\nexec dotnet '{RepoPaths.GantryDll}' \"$@\"\n");
+            await File.WriteAllTextAsync(full, $"#!/bin/sh\nprintf '%s\\n' \"$*\" >> '{Calls}'\nprintf '%s %s\\n' \"${{DOTNET_TieredPGO-unset}}\" \"${{{StartSettings.Marker}-unset}}\" >> '{Settings}'\nexec dotnet '{RepoPaths.GantryDll}' \"$@\"\n");
             File.SetUnixFileMode(full, (UnixFileMode)0b111_101_101);
         }
 
@@ -217,7 +217,7 @@ public sealed partial class NativeClientTests(NativeClientTests.Layout layout, I
             File.Delete(Settings);
         }
 
-        /// <summary>Per hand-over, the full program's <c>DOTNET_TieredPGO</c>, <c>DOTNET_TC_CallCountThreshold</c> and <see cref="StartSettings.Marker"/> ("unset" for none).</summary>
+        /// <summary>Per hand-over, the full program's <c>DOTNET_TieredPGO</c> and <see cref="StartSettings.Marker"/> ("unset" for none).</summary>
         public IReadOnlyList<string> StartedWith() => File.Exists(Settings) ? File.ReadAllLines(Settings) : [];
 
         /// <summary>The command lines handed to the full program so far, in order.</summary>

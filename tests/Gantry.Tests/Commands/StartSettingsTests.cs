@@ -16,19 +16,16 @@ public sealed class StartSettingsTests(ITestOutputHelper log) : IDisposable
     public void Dispose() => Directory.Delete(folder, recursive: true);
 
     [Fact(Timeout = 10_000)]
-    public void TheServer_StartsWithoutProfileGuidedRecompilation_OptimizingAfterTwoCalls_AndOtherCommandsAsTheRuntimeStarts()
+    public void TheServer_StartsWithoutProfileGuidedRecompilation_AndOtherCommandsAsTheRuntimeStarts()
     {
         StartSettings.For(["server", "-f", "gantry.yaml"], _ => null).Should().Equal(
-            new KeyValuePair<string, string>("DOTNET_TieredPGO", "0"), new KeyValuePair<string, string>("DOTNET_TC_CallCountThreshold", "2"),
-            new KeyValuePair<string, string>(StartSettings.Marker, "DOTNET_TieredPGO,DOTNET_TC_CallCountThreshold"));
+            new KeyValuePair<string, string>("DOTNET_TieredPGO", "0"), new KeyValuePair<string, string>(StartSettings.Marker, "DOTNET_TieredPGO"));
         foreach (var args in new[] { ["router", "--data", "d"], ["status", "shop"], ["demo"], Array.Empty<string>() })
         {
             StartSettings.For(args, _ => null).Should().BeEmpty(string.Join(' ', args));
         }
 
-        StartSettings.For(["server"], name => name == "DOTNET_TieredPGO" ? "1" : null).Should().Equal(
-            [new KeyValuePair<string, string>("DOTNET_TC_CallCountThreshold", "2"), new KeyValuePair<string, string>(StartSettings.Marker, "DOTNET_TC_CallCountThreshold")], "the user's value wins, the other is still added");
-        StartSettings.For(["server"], name => name.StartsWith("DOTNET_T", StringComparison.Ordinal) ? "30" : null).Should().BeEmpty("the user's values win");
+        StartSettings.For(["server"], name => name == "DOTNET_TieredPGO" ? "1" : null).Should().BeEmpty("the user's value wins");
     }
 
     [Fact(Timeout = 10_000)]
@@ -46,10 +43,10 @@ public sealed class StartSettingsTests(ITestOutputHelper log) : IDisposable
         var (server, routers) = await StartAsync(added);
         await using (server)
         {
-            Environ(server.Process!.Id).Should().Contain(["DOTNET_TieredPGO=0", "DOTNET_TC_CallCountThreshold=2"], "the server's runtime started with them");
+            Environ(server.Process!.Id).Should().Contain("DOTNET_TieredPGO=0", "the server's runtime started with it");
             foreach (var router in routers)
             {
-                Environ(router).Should().NotContain(v => v.StartsWith("DOTNET_TieredPGO=", StringComparison.Ordinal) || v.StartsWith("DOTNET_TC_CallCountThreshold=", StringComparison.Ordinal) || v.StartsWith(StartSettings.Marker + "=", StringComparison.Ordinal),
+                Environ(router).Should().NotContain(v => v.StartsWith("DOTNET_TieredPGO=", StringComparison.Ordinal) || v.StartsWith(StartSettings.Marker + "=", StringComparison.Ordinal),
                     $"router {router} starts with the runtime's defaults");
             }
         }
