@@ -5,7 +5,7 @@ namespace Gantry.Runtime.Probes;
 /// that was connected is ended with <c>connect(AF_UNSPEC)</c>: the kernel aborts the connection with a reset, as a close
 /// with <c>SO_LINGER</c> of 0 would (no TIME_WAIT on either side), and the socket is back where a new one starts, its
 /// local port given up. The next probe connects it again (the kernel clears the error the abort left on it when it
-/// connects), which spares the allocation of a socket and its file and their release: about 13% of a probe's CPU on
+/// connects), which spares the allocation of a socket and its file and their release: 9-15% of a probe's CPU on
 /// loopback (bench/README, "A probe's socket used again"). A socket that never connected is closed.
 /// </summary>
 internal sealed class SpareSockets
