@@ -21,9 +21,6 @@ internal sealed class SpareSockets
     /// <summary>Sockets taken from here rather than opened (since the loop started).</summary>
     public long Reused => Volatile.Read(ref reused);
 
-    /// <summary>Sockets kept now.</summary>
-    public int Count => v4.Count + v6.Count;
-
     /// <summary>A spare socket for the address's family, else a new one (-1 when none can be opened).</summary>
     public int Take(byte[] address)
     {
