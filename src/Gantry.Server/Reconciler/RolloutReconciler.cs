@@ -34,6 +34,12 @@ public sealed partial class RolloutReconciler(
     /// change wakes the loop at once; this only bounds how late a commit by another replica is seen.
     /// </summary>
     private static readonly TimeSpan RestPeriod = TimeSpan.FromSeconds(1);
+
+    /// <summary>
+    /// How early a resync may come: a timer's clock counts whole milliseconds, so the wait that ends at the resync may
+    /// end a few of them before it on the wall clock, and a resync missed by 1 ms would wait a whole rest period more.
+    /// </summary>
+    private static readonly TimeSpan TimerSlack = TimeSpan.FromMilliseconds(20);
     private int listening;
     private readonly Dictionary<TargetId, Seen> seen = [];
     private IReadOnlyList<RolloutState> latest = [];
@@ -186,7 +192,7 @@ public sealed partial class RolloutReconciler(
     public async Task<bool> PassAsync(CancellationToken ct)
     {
         var now = time.GetUtcNow();
-        var resync = now >= resyncAt;
+        var resync = now + TimerSlack >= resyncAt;
         var commits = signals.LocalCommits; // before the mark: a command's commit after it is seen under the target's lock
         var mark = await store.ChangeMarkAsync(ct);
         var moved = resync || mark != readAtMark;
