@@ -30,6 +30,9 @@ public sealed class LauncherPruneTests
         await Wait.UntilAsync(async () => { await Task.Yield(); return runtime.Observe().Count(i => i.ProcessId is not null) == 2; }, TimeSpan.FromSeconds(20), "two launched instances");
         var leaving = launcher.Pids[1];
 
+        // Its shell must have set its trap first: a SIGTERM that came before would end it at once.
+        await Wait.UntilAsync(async () => { await Task.Yield(); return IgnoresSigterm(leaving.Pid); }, TimeSpan.FromSeconds(20), "index 1 ignoring SIGTERM");
+
         // Index 1 (it ignores SIGTERM) leaves in a scale-down and takes its 3 s stop timeout; the set then stops, and
         // its instance 0 goes at once.
         (await runtime.EnsureAsync(Of(1), CancellationToken.None)).Should().ContainSingle().Which.Index.Should().Be(0);
@@ -43,6 +46,13 @@ public sealed class LauncherPruneTests
     }
 
     private static bool IsRunning((int Pid, long StartTime) process) => ProcessStat.IsRunning(process.Pid, process.StartTime);
+
+    /// <summary>Whether the process ignores SIGTERM (signal 15, bit 14 of <c>SigIgn</c> in its status).</summary>
+    private static bool IgnoresSigterm(int pid)
+    {
+        var line = File.ReadLines($"/proc/{pid}/status").FirstOrDefault(l => l.StartsWith("SigIgn:", StringComparison.Ordinal));
+        return line is not null && (Convert.ToUInt64(line["SigIgn:".Length..].Trim(), 16) & (1UL << 14)) != 0;
+    }
 
     /// <summary>Starts instances as local processes of their own session; index 1 ignores SIGTERM. Records each prune and whether index 1 still ran then.</summary>
     private sealed class LocalLauncher : IInstanceLauncher
