@@ -31,7 +31,7 @@ public sealed class LauncherPruneTests
         var leaving = launcher.Pids[1];
 
         // Its shell must have set its trap first: a SIGTERM that came before would end it at once.
-        await Wait.UntilAsync(async () => { await Task.Yield(); return IgnoresSigterm(leaving.Pid); }, TimeSpan.FromSeconds(20), "index 1 ignoring SIGTERM");
+        await SignalMask.IgnoringSigtermAsync(leaving.Pid);
 
         // Index 1 (it ignores SIGTERM) leaves in a scale-down and takes its 3 s stop timeout; the set then stops, and
         // its instance 0 goes at once.
@@ -46,13 +46,6 @@ public sealed class LauncherPruneTests
     }
 
     private static bool IsRunning((int Pid, long StartTime) process) => ProcessStat.IsRunning(process.Pid, process.StartTime);
-
-    /// <summary>Whether the process ignores SIGTERM (signal 15, bit 14 of <c>SigIgn</c> in its status).</summary>
-    private static bool IgnoresSigterm(int pid)
-    {
-        var line = File.ReadLines($"/proc/{pid}/status").FirstOrDefault(l => l.StartsWith("SigIgn:", StringComparison.Ordinal));
-        return line is not null && (Convert.ToUInt64(line["SigIgn:".Length..].Trim(), 16) & (1UL << 14)) != 0;
-    }
 
     /// <summary>Starts instances as local processes of their own session; index 1 ignores SIGTERM. Records each prune and whether index 1 still ran then.</summary>
     private sealed class LocalLauncher : IInstanceLauncher

@@ -213,7 +213,9 @@ public sealed class ProcessRuntimeTests : IAsyncLifetime
     private async Task<InstanceStatus> StubbornAsync(string version, TimeSpan stopTimeout)
     {
         await runtime.EnsureAsync(new InstanceSetSpec(Stubborn(stopTimeout), "stubborn", version, 1, ShopFolder, new Dictionary<string, string>()), CancellationToken.None);
-        return (await WaitForAsync(s => s.Any(i => i is { Version: var v, Phase: InstancePhase.Ready, ProcessId: not null } && v == version), "a running process")).Single(i => i.Version == version);
+        var running = (await WaitForAsync(s => s.Any(i => i is { Version: var v, Phase: InstancePhase.Ready, ProcessId: not null } && v == version), "a running process")).Single(i => i.Version == version);
+        await SignalMask.IgnoringSigtermAsync(running.ProcessId!.Value);
+        return running;
     }
 
     [Fact(Timeout = Timeout)]
@@ -244,6 +246,7 @@ public sealed class ProcessRuntimeTests : IAsyncLifetime
         await runtime.EnsureAsync(Of(2), CancellationToken.None);
         var two = await WaitForAsync(s => s.Count(i => i is { Phase: InstancePhase.Ready, ProcessId: not null }) == 2, "two running processes");
         var leaving = two.Single(i => i.Index == 1).ProcessId!.Value;
+        await SignalMask.IgnoringSigtermAsync(leaving);
 
         // The extra instance leaves the set at once; nobody waits for its stop but the runtime's disposal.
         var watch = Stopwatch.StartNew();
