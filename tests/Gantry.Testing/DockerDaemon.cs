@@ -19,6 +19,9 @@ public sealed class DockerDaemon : IAsyncDisposable
         this.folder = folder;
     }
 
+    /// <summary>The temporary folder holding the engine's roots, pid file and socket.</summary>
+    public string Folder => folder;
+
     /// <summary>The engine's address, as DOCKER_HOST writes it.</summary>
     public string Host => $"unix://{Path.Combine(folder, "docker.sock")}";
 
@@ -104,13 +107,28 @@ public sealed class DockerDaemon : IAsyncDisposable
         }
 
         await process.DisposeAsync();
+
+        // The engine leaves its default network namespace mounted (exec/netns/default) when it stops: unmounted here,
+        // deepest first, or the folder could not be deleted and every engine of a run would leave a mount behind.
+        foreach (var mount in MountsUnder(folder).OrderByDescending(m => m.Length))
+        {
+            using var umount = Process.Start("umount", ["-l", mount]);
+            await umount.WaitForExitAsync();
+        }
+
         try
         {
             Directory.Delete(folder, recursive: true);
         }
         catch (IOException)
         {
-            // A mount the engine left behind; the temporary folder is cleaned up with the machine.
+            // Something still busy; the temporary folder is cleaned up with the machine.
         }
     }
+
+    /// <summary>Mount points under the folder, from this process's mount table (fields: id, parent, dev, root, mount point).</summary>
+    public static IReadOnlyList<string> MountsUnder(string folder) =>
+        [.. File.ReadLines("/proc/self/mountinfo")
+            .Select(line => line.Split(' ')[4].Replace("\\040", " ", StringComparison.Ordinal))
+            .Where(point => point.StartsWith(folder + "/", StringComparison.Ordinal))];
 }
