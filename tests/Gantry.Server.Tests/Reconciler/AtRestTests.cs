@@ -192,22 +192,28 @@ public sealed class AtRestTests
     }
 
     /// <summary>
-    /// Waits until a whole second passes without a visit or a read (the ended rollout's last instances settled, and the
-    /// pass after the last visit read back what that visit committed); a loop that never rests fails here.
+    /// Waits until two whole passes end without a visit or a read (the ended rollout's last instances settled, and the
+    /// pass after the last visit read back what that visit committed); a loop that never rests fails here. Counted in
+    /// passes, not in time: at rest a pass comes once a second, so a quiet second on the test's clock can end just before
+    /// the pass that reads back the last visit's commit.
     /// </summary>
     private static async Task SettledAsync(Gantry.Server.Reconciler.RolloutReconciler reconciler)
     {
         var watch = Stopwatch.StartNew();
         var last = (reconciler.Visits, reconciler.Reads);
+        var passes = reconciler.Passes;
         while (watch.Elapsed < TimeSpan.FromSeconds(30))
         {
-            await Task.Delay(TimeSpan.FromSeconds(1));
-            if ((reconciler.Visits, reconciler.Reads) == last)
+            await Task.Delay(50);
+            var now = (reconciler.Visits, reconciler.Reads);
+            if (now != last)
+            {
+                (last, passes) = (now, reconciler.Passes);
+            }
+            else if (reconciler.Passes - passes >= 2)
             {
                 return;
             }
-
-            last = (reconciler.Visits, reconciler.Reads);
         }
 
         throw new TimeoutException($"the reconciler kept visiting or reading: {reconciler.Visits} visits, {reconciler.Reads} reads");
